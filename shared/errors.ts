@@ -1,0 +1,45 @@
+// Errors as values: every failure the user can see has a kind (for code to
+// branch on) and a message a person can act on, naming the file or item.
+// Shared by the engine, the pipeline, the store and the UI.
+
+export const ERROR_KINDS = [
+  'bad-input', // malformed user data: JSON, images, config fields
+  'bad-file', // a file that exists but is truncated, corrupt or of the wrong format
+  'not-found', // a file, project, sample or model that is not there
+  'unsupported', // valid input this version cannot handle (architecture, dtype)
+  'conflict', // state does not allow the request (job already running, newer database)
+  'cancelled', // the user stopped the work
+  'runtime', // the ML runtime failed (session creation, execution provider)
+  'internal', // a bug: an invariant broke
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+export class AppError extends Error {
+  readonly kind: ErrorKind;
+  /** The file, sample or field the error is about, when there is one. */
+  readonly subject: string | undefined;
+
+  constructor(kind: ErrorKind, message: string, options: { subject?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.kind = kind;
+    this.subject = options.subject;
+  }
+
+  toJSON(): { kind: ErrorKind; message: string; subject?: string } {
+    return this.subject === undefined
+      ? { kind: this.kind, message: this.message }
+      : { kind: this.kind, message: this.message, subject: this.subject };
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}
+
+/** Any thrown value as an AppError; unknown errors become `internal`. */
+export function toAppError(e: unknown): AppError {
+  if (e instanceof AppError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new AppError('internal', message, { cause: e });
+}
