@@ -1,0 +1,31 @@
+// What the engine side offers every transport (Electron IPC, the local web
+// server, the CLI): the command handlers, the event stream, and thumbnails
+// for the image route. Created by `createService` in ./service.
+import type { ApiHandlers, EventSource, ThumbnailSize } from '../../shared/api';
+
+export interface Thumbnail {
+  /** A cached JPEG/PNG file under the project's cache/thumbs/. */
+  path: string;
+  mime: 'image/jpeg' | 'image/png';
+}
+
+export interface Service extends EventSource {
+  handlers: ApiHandlers;
+  /**
+   * Makes (once) and returns the cached thumbnail of an image the open project
+   * knows. Unknown id or no open project: AppError 'not-found'; size outside
+   * THUMBNAIL_SIZES: 'bad-input'.
+   */
+  getThumbnail(imageId: number, size: number): Promise<Thumbnail>;
+  /** Stops running jobs at their next unit boundary and closes the project. */
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  /** Where the recent-projects list lives (default ~/.config/mia-dpo-studio). */
+  configDir?: string;
+  /** Open this project at start. */
+  projectDir?: string;
+}
+
+export type { ThumbnailSize };

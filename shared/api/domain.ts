@@ -1,0 +1,163 @@
+// Domain types of the API contract: projects, samples, images, problems, jobs.
+// Each is a zod schema (runtime validation at every transport boundary) with
+// its inferred TypeScript type, so the UI, the server and the CLI agree.
+import { z } from 'zod';
+import { ERROR_KINDS } from '../errors';
+
+/** Database row ids travel as non-negative integers. */
+export const Id = z.int().nonnegative();
+export type Id = z.infer<typeof Id>;
+
+/** Milliseconds since the Unix epoch. */
+export const Timestamp = z.number().nonnegative();
+
+export const ProjectInfo = z.object({
+  dir: z.string(),
+  name: z.string(),
+  createdAt: Timestamp,
+  /** `user_version` of project.sqlite. */
+  schemaVersion: z.int(),
+  /** True when the database failed its integrity check and was opened read-only. */
+  readOnly: z.boolean(),
+  sampleCount: z.int().nonnegative(),
+  imageCount: z.int().nonnegative(),
+  problemCount: z.int().nonnegative(),
+});
+export type ProjectInfo = z.infer<typeof ProjectInfo>;
+
+export const RecentProject = z.object({ dir: z.string(), name: z.string(), openedAt: Timestamp });
+export type RecentProject = z.infer<typeof RecentProject>;
+
+/** An image referenced in place: the file stays where the user keeps it. */
+export const Image = z.object({
+  id: Id,
+  /** Absolute path of the file. */
+  path: z.string(),
+  sha256: z.string(),
+  width: z.int().positive(),
+  height: z.int().positive(),
+  bytes: z.int().nonnegative(),
+});
+export type Image = z.infer<typeof Image>;
+
+export const Turn = z.object({ from: z.enum(['human', 'gpt']), value: z.string() });
+export type Turn = z.infer<typeof Turn>;
+
+export const SOURCE_KINDS = ['llava', 'folder'] as const;
+export const SourceKind = z.enum(SOURCE_KINDS);
+export type SourceKind = z.infer<typeof SourceKind>;
+
+/** One imported dataset file or folder. */
+export const Source = z.object({
+  id: Id,
+  kind: SourceKind,
+  /** The LLaVA JSON/JSONL file, or the image folder. */
+  path: z.string(),
+  imagesRoot: z.string(),
+  importJobId: Id,
+  importedAt: Timestamp,
+  sampleCount: z.int().nonnegative(),
+  problemCount: z.int().nonnegative(),
+});
+export type Source = z.infer<typeof Source>;
+
+export const PROBLEM_REASONS = [
+  'missing-image', // the file named by `image` does not exist
+  'unreadable-image', // exists but cannot be decoded (corrupt, not an image)
+  'malformed-entry', // not valid JSON or not the LLaVA shape
+  'duplicate-id', // an earlier entry of the same import has this id
+  'path-escape', // `image` resolves outside the image root
+  'symlink', // `image` (or a folder on its way) is a symbolic link
+] as const;
+export const ProblemReason = z.enum(PROBLEM_REASONS);
+export type ProblemReason = z.infer<typeof ProblemReason>;
+
+/**
+ * A bad entry found by an import. Entries whose images fail are still imported
+ * as samples (flagged `hasProblems`); malformed and duplicate entries are not,
+ * so `sampleId` is null for them.
+ */
+export const Problem = z.object({
+  id: Id,
+  jobId: Id,
+  sourceId: Id.nullable(),
+  sampleId: Id.nullable(),
+  /** 0-based position of the entry in the file (array index or JSONL line - 1). */
+  index: z.int().nonnegative(),
+  /** 1-based line in the file where known (JSONL, or the line an array entry starts on). */
+  line: z.int().positive().nullable(),
+  /** The entry's `id` field when it had one. */
+  entryId: z.string().nullable(),
+  reason: ProblemReason,
+  message: z.string(),
+  /** The image path involved, as written in the entry. */
+  path: z.string().nullable(),
+});
+export type Problem = z.infer<typeof Problem>;
+
+/** One row of the dataset grid. */
+export const SampleSummary = z.object({
+  id: Id,
+  sourceId: Id,
+  /** The `id` field of the dataset entry (file name for folder imports). */
+  externalId: z.string(),
+  /** First image, for the thumbnail; null for text-only samples or missing images. */
+  imageId: Id.nullable(),
+  imageCount: z.int().nonnegative(),
+  /** First human turn without the `<image>` placeholder, shortened for the grid. */
+  question: z.string(),
+  hasProblems: z.boolean(),
+});
+export type SampleSummary = z.infer<typeof SampleSummary>;
+
+export const SampleDetail = SampleSummary.extend({
+  images: z.array(Image),
+  conversation: z.array(Turn),
+  problems: z.array(Problem),
+});
+export type SampleDetail = z.infer<typeof SampleDetail>;
+
+export const JOB_STATES = ['queued', 'running', 'paused', 'done', 'failed', 'cancelled'] as const;
+export const JobState = z.enum(JOB_STATES);
+export type JobState = z.infer<typeof JobState>;
+/** States a job never leaves. */
+export const FINAL_JOB_STATES: readonly JobState[] = ['done', 'failed', 'cancelled'];
+
+export const JobProgress = z.object({
+  done: z.int().nonnegative(),
+  /** Null while the total is not known yet (e.g. a file still being counted). */
+  total: z.int().nonnegative().nullable(),
+  ratePerSec: z.number().nonnegative(),
+  /** Null when unknown (no total or no rate yet). */
+  etaSec: z.number().nonnegative().nullable(),
+});
+export type JobProgress = z.infer<typeof JobProgress>;
+
+/** An error as it crosses a transport: AppError without the class. */
+export const WireError = z.object({
+  kind: z.enum(ERROR_KINDS),
+  message: z.string(),
+  subject: z.string().optional(),
+});
+export type WireError = z.infer<typeof WireError>;
+
+export const Job = z.object({
+  id: Id,
+  /** The job kind, e.g. 'import'; later issues add augment, respond, select, train. */
+  kind: z.string(),
+  /** Short human description, e.g. "Import llava_665k.json". */
+  label: z.string(),
+  state: JobState,
+  progress: JobProgress,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  /** Set when state is 'failed'. */
+  error: WireError.nullable(),
+  /** Kind-specific summary once done, e.g. {samples, problems} for an import. */
+  result: z.record(z.string(), z.unknown()).nullable(),
+});
+export type Job = z.infer<typeof Job>;
+
+/** Thumbnail edge lengths (longest side, px) the image route serves. */
+export const THUMBNAIL_SIZES = [128, 256, 512, 1024] as const;
+export type ThumbnailSize = (typeof THUMBNAIL_SIZES)[number];
