@@ -1,0 +1,41 @@
+// GET /images/<imageId>?size=N: the cached thumbnail of an image the open
+// project knows, never an arbitrary file: the id goes to the service, which
+// looks it up in the project and returns its thumbnail under cache/.
+import { readFile } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import { THUMBNAIL_SIZES } from '../../shared/api';
+import { toAppError } from '../../shared/errors';
+import type { Thumbnail } from '../service/types';
+import { send, sendJson, statusOfKind } from './respond';
+
+export const IMAGES_PREFIX = '/images/';
+
+export type ThumbnailSource = (imageId: number, size: number) => Promise<Thumbnail>;
+
+/** The image id and size a request asks for, or a message saying what is wrong. */
+export function parseImageRequest(url: URL): { imageId: number; size: number } | string {
+  const idText = url.pathname.slice(IMAGES_PREFIX.length);
+  if (!/^\d{1,15}$/.test(idText)) return `image id must be a non-negative integer, got ${JSON.stringify(idText)}`;
+  const sizeText = url.searchParams.get('size') ?? '256';
+  const size = Number(sizeText);
+  if (!(THUMBNAIL_SIZES as readonly number[]).includes(size)) {
+    return `size must be one of ${THUMBNAIL_SIZES.join(', ')}, got ${JSON.stringify(sizeText)}`;
+  }
+  return { imageId: Number(idText), size };
+}
+
+export async function handleImage(res: ServerResponse, url: URL, thumbnails: ThumbnailSource): Promise<void> {
+  const wanted = parseImageRequest(url);
+  if (typeof wanted === 'string') {
+    sendJson(res, 400, { kind: 'bad-input', message: wanted });
+    return;
+  }
+  try {
+    const thumb = await thumbnails(wanted.imageId, wanted.size);
+    // Ids are per project and a project can be closed and another opened: no caching.
+    send(res, 200, await readFile(thumb.path), { 'Content-Type': thumb.mime });
+  } catch (e) {
+    const error = toAppError(e).toJSON();
+    sendJson(res, statusOfKind(error.kind), error);
+  }
+}

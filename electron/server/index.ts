@@ -1,0 +1,101 @@
+// Local web mode: the same API as the Electron app, over HTTP + WebSocket on
+// 127.0.0.1, for headless use (`mia-dpo serve`) and browser tests. Every
+// request is checked by ./guard (loopback Host/Origin, token) before routing.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Service } from '../service/types';
+import { API_PREFIX, handleApi } from './api-route';
+import { EventsSocket, EVENTS_PATH } from './events-socket';
+import { checkRequest, newToken, tokenCookieName, TOKEN_QUERY } from './guard';
+import { handleImage, IMAGES_PREFIX } from './image-route';
+import { send, sendJson, sendText } from './respond';
+import { readStatic } from './static-files';
+import { webContentSecurityPolicy } from './csp';
+
+/** The part of the service the web mode needs. */
+export type ServedService = Pick<Service, 'handlers' | 'onEvent' | 'getThumbnail'>;
+
+export interface StartServerOptions {
+  service: ServedService;
+  /** 0 or absent: a free port chosen by the OS. */
+  port?: number;
+  /** The built renderer (default renderer/dist of this checkout). */
+  rendererDir?: string;
+}
+
+export interface RunningServer {
+  /** Open this in a browser: `http://127.0.0.1:PORT/?token=...`. */
+  url: string;
+  token: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const DEFAULT_RENDERER_DIR = path.resolve(import.meta.dirname, '..', '..', 'renderer', 'dist');
+
+async function serveStatic(res: ServerResponse, url: URL, rendererDir: string, port: number, token: string): Promise<void> {
+  const file = await readStatic(rendererDir, url.pathname);
+  if (file === undefined) {
+    sendText(res, 404, `not found: ${url.pathname}${url.pathname === '/' ? ' (is the renderer built? npm run build:renderer)' : ''}`);
+    return;
+  }
+  const headers: Record<string, string> = { 'Content-Type': file.contentType };
+  if (file.contentType.startsWith('text/html')) {
+    headers['Content-Security-Policy'] = webContentSecurityPolicy(port);
+    // Later asset requests cannot carry the query token; the cookie (HttpOnly, Strict) does.
+    headers['Set-Cookie'] = `${tokenCookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+  }
+  send(res, 200, file.body, headers);
+}
+
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const token = newToken();
+  const rendererDir = options.rendererDir ?? DEFAULT_RENDERER_DIR;
+  const { service } = options;
+  let port = 0;
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const refusal = checkRequest(req, url, port, token);
+    if (refusal !== undefined) {
+      sendJson(res, refusal.status, { kind: 'bad-input', message: `refused: ${refusal.reason}` });
+      return;
+    }
+    if (url.pathname.startsWith(API_PREFIX)) return handleApi(req, res, url.pathname, service.handlers);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, { kind: 'bad-input', message: `${req.method} ${url.pathname} is not allowed` });
+      return;
+    }
+    if (url.pathname.startsWith(IMAGES_PREFIX)) return handleImage(res, url, (id, size) => service.getThumbnail(id, size));
+    return serveStatic(res, url, rendererDir, port, token);
+  };
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((e: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { kind: 'internal', message: e instanceof Error ? e.message : String(e) });
+      else res.destroy();
+    });
+  });
+  const events = new EventsSocket(service, (req, url) => checkRequest(req, url, port, token));
+  server.on('upgrade', (req, socket, head) => events.upgrade(req, socket, head));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}/?${TOKEN_QUERY}=${token}`,
+    token,
+    port,
+    close: async () => {
+      events.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export { EVENTS_PATH };
