@@ -1,20 +1,25 @@
 // Starts a worker thread from a TypeScript module. From source (tsx) the
-// worker needs the tsx loader in its execArgv; in a bundled build the module
-// has already been compiled to .js and needs nothing.
+// worker registers the tsx loader itself before importing the module; in a
+// bundled build the module has already been compiled to .js and needs nothing.
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
-function tsxLoaderArgs(moduleUrl: URL): string[] {
-  if (!moduleUrl.pathname.endsWith('.ts')) return [];
-  const already = process.execArgv.some((a) => a.includes('tsx'));
-  return already ? [] : ['--import', pathToFileURL(require.resolve('tsx')).href];
+/**
+ * On Node 20 an inherited `--import tsx` does not apply its hooks inside
+ * worker threads (ERR_UNKNOWN_FILE_EXTENSION), so a .ts worker starts from a
+ * tiny eval'd module that calls tsx's `register()` and then imports the file.
+ */
+function tsBootstrap(moduleUrl: URL): string {
+  // require.resolve yields the CommonJS build; the worker imports the ESM one beside it.
+  const api = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(moduleUrl.href)}); })`;
 }
 
 /** `moduleUrl` is usually `new URL('./x.worker.ts', import.meta.url)`. */
 export function startWorker(moduleUrl: URL, options: WorkerOptions = {}): Worker {
-  const execArgv = [...(options.execArgv ?? process.execArgv), ...tsxLoaderArgs(moduleUrl)];
-  return new Worker(moduleUrl, { ...options, execArgv });
+  if (!moduleUrl.pathname.endsWith('.ts')) return new Worker(moduleUrl, options);
+  return new Worker(tsBootstrap(moduleUrl), { ...options, eval: true });
 }

@@ -1,0 +1,104 @@
+// Opens a project database safely: integrity check first (a damaged file is
+// opened read-only and never written), refusal of files from a newer version,
+// then pending migrations in one transaction that also sets user_version.
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { AppError } from '../../shared/errors';
+import { MIGRATIONS, checkMigrationOrder, latestVersion, type Migration } from './migrations';
+
+export interface OpenedDatabase {
+  db: Database.Database;
+  /** True when the file failed `quick_check`: reads work, writes are refused by SQLite. */
+  readOnly: boolean;
+  /** What `quick_check` reported, when it failed. */
+  damage: string | null;
+  version: number;
+}
+
+export interface OpenOptions {
+  /** Create the file when missing (project.create); otherwise a missing file is 'not-found'. */
+  create?: boolean;
+  migrations?: readonly Migration[];
+}
+
+function configure(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  // FULL: a committed unit of work and its job cursor survive power loss, not only a crash.
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+}
+
+/** `quick_check` result, or the error SQLite raised while checking (a badly damaged header or b-tree). */
+function checkIntegrity(db: Database.Database): string | null {
+  try {
+    const rows = db.pragma('quick_check') as { quick_check: string }[];
+    const messages = rows.map((r) => r.quick_check);
+    return messages.length === 1 && messages[0] === 'ok' ? null : messages.slice(0, 5).join('; ');
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+export function migrate(db: Database.Database, file: string, migrations: readonly Migration[] = MIGRATIONS): number {
+  checkMigrationOrder(migrations);
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const latest = latestVersion(migrations);
+  if (current > latest) {
+    throw new AppError(
+      'conflict',
+      `${file} was written by a newer version of MIA-DPO Studio (schema ${current}, this version knows up to ${latest}); update the app to open it`,
+      { subject: file },
+    );
+  }
+  const pending = migrations.filter((m) => m.version > current);
+  if (pending.length === 0) return current;
+  db.transaction(() => {
+    for (const m of pending) m.up(db);
+    db.pragma(`user_version = ${latest}`);
+  })();
+  return latest;
+}
+
+function openReadOnly(file: string, damage: string, migrations: readonly Migration[]): OpenedDatabase {
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+  } catch (e) {
+    throw new AppError('bad-file', `${file} is damaged and cannot be opened even read-only: ${damage}`, { subject: file, cause: e });
+  }
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > latestVersion(migrations)) {
+    db.close();
+    throw new AppError('conflict', `${file} was written by a newer version of MIA-DPO Studio (schema ${version})`, { subject: file });
+  }
+  return { db, readOnly: true, damage, version };
+}
+
+export function openDatabase(file: string, options: OpenOptions = {}): OpenedDatabase {
+  const migrations = options.migrations ?? MIGRATIONS;
+  const exists = existsSync(file);
+  if (!exists && !options.create) throw new AppError('not-found', `no project database at ${file}`, { subject: file });
+  let db: Database.Database;
+  try {
+    // Read-only first: nothing (not even WAL setup) touches a file before it passes the check.
+    if (exists) {
+      const probe = new Database(file, { readonly: true, fileMustExist: true });
+      const damage = checkIntegrity(probe);
+      probe.close();
+      if (damage !== null) return openReadOnly(file, damage, migrations);
+    }
+    db = new Database(file);
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    return openReadOnly(file, e instanceof Error ? e.message : String(e), migrations);
+  }
+  try {
+    configure(db);
+    const version = migrate(db, file, migrations);
+    return { db, readOnly: false, damage: null, version };
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

@@ -1,0 +1,35 @@
+// A project is a folder: project.sqlite, cache/ (thumbnails, features),
+// runs/ (checkpoints) and exports/. Creating one lays out the folder and
+// writes its name; opening one checks the folder is a project.
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { AppError } from '../../shared/errors';
+import { openStore, type Store } from './store';
+
+export const PROJECT_DB = 'project.sqlite';
+export const PROJECT_FOLDERS = ['cache', 'runs', 'exports'] as const;
+
+export function projectDbPath(dir: string): string {
+  return path.join(dir, PROJECT_DB);
+}
+
+export async function createProject(dir: string, name?: string): Promise<Store> {
+  const abs = path.resolve(dir);
+  if (existsSync(projectDbPath(abs))) throw new AppError('conflict', `${abs} is already a project`, { subject: abs });
+  if (existsSync(abs) && (!statSync(abs).isDirectory() || readdirSync(abs).length > 0)) {
+    throw new AppError('conflict', `${abs} exists and is not an empty folder; choose a new or empty folder for the project`, { subject: abs });
+  }
+  mkdirSync(abs, { recursive: true });
+  for (const f of PROJECT_FOLDERS) mkdirSync(path.join(abs, f), { recursive: true });
+  const store = await openStore(projectDbPath(abs), { create: true });
+  await store.call('setMeta', { values: { name: name ?? path.basename(abs), createdAt: String(Date.now()) } });
+  return store;
+}
+
+export async function openProject(dir: string): Promise<Store> {
+  const abs = path.resolve(dir);
+  if (!existsSync(projectDbPath(abs))) throw new AppError('not-found', `${abs} is not a MIA-DPO Studio project (no ${PROJECT_DB})`, { subject: abs });
+  const store = await openStore(projectDbPath(abs));
+  if (!store.readOnly) for (const f of PROJECT_FOLDERS) mkdirSync(path.join(abs, f), { recursive: true });
+  return store;
+}

@@ -1,0 +1,131 @@
+// Staging and final commit of a dataset import. Entries are staged unit by
+// unit (resumable); `commitImport` turns them into a source, images, samples
+// and problems in one transaction, so a run is all-or-nothing.
+import type { Database } from 'better-sqlite3';
+import type { ProblemReason, SourceKind, Turn } from '../../../shared/api';
+
+export interface StagedProblem {
+  reason: ProblemReason;
+  message: string;
+  path: string | null;
+}
+
+export interface StagedSample {
+  externalId: string;
+  conversation: Turn[];
+  /** Absolute image paths in order; null where the image failed (see problems). */
+  images: (string | null)[];
+}
+
+export interface StagedEntry {
+  index: number;
+  line: number | null;
+  externalId: string | null;
+  /** Null when the entry cannot become a sample (malformed, duplicate id). */
+  sample: StagedSample | null;
+  problems: StagedProblem[];
+}
+
+export interface StagedImage {
+  path: string;
+  sha256: string;
+  width: number;
+  height: number;
+  bytes: number;
+}
+
+export function stageImportUnit(db: Database, a: { jobId: number; entries: StagedEntry[]; images: StagedImage[] }): void {
+  const entry = db.prepare('INSERT OR REPLACE INTO import_entries (job_id, entry_index, entry) VALUES (?, ?, ?)');
+  const image = db.prepare('INSERT OR REPLACE INTO import_images (job_id, path, sha256, width, height, bytes) VALUES (?, ?, ?, ?, ?, ?)');
+  for (const e of a.entries) entry.run(a.jobId, e.index, JSON.stringify(e));
+  for (const i of a.images) image.run(a.jobId, i.path, i.sha256, i.width, i.height, i.bytes);
+}
+
+/** What a resumed import needs: ids seen so far (duplicate detection) and images already hashed. */
+export function loadImportState(db: Database, a: { jobId: number }): { externalIds: string[]; images: StagedImage[] } {
+  const externalIds = (
+    db
+      .prepare("SELECT json_extract(entry, '$.sample.externalId') AS id FROM import_entries WHERE job_id = ? AND json_extract(entry, '$.sample') IS NOT NULL")
+      .all(a.jobId) as { id: string }[]
+  ).map((r) => r.id);
+  const images = db.prepare('SELECT path, sha256, width, height, bytes FROM import_images WHERE job_id = ?').all(a.jobId) as StagedImage[];
+  return { externalIds, images };
+}
+
+export function discardImport(db: Database, a: { jobId: number }): void {
+  db.prepare('DELETE FROM import_entries WHERE job_id = ?').run(a.jobId);
+  db.prepare('DELETE FROM import_images WHERE job_id = ?').run(a.jobId);
+}
+
+function splitConversation(turns: Turn[]): { question: string; answer: string } {
+  const clean = (t: Turn) => t.value.replace(/<image>\s*/g, '').trim();
+  return {
+    question: turns.filter((t) => t.from === 'human').map(clean).join('\n'),
+    answer: turns.filter((t) => t.from === 'gpt').map(clean).join('\n'),
+  };
+}
+
+export interface ImportSummary extends Record<string, unknown> {
+  sourceId: number;
+  samples: number;
+  problems: number;
+  problemEntries: number;
+  images: number;
+}
+
+export function commitImport(
+  db: Database,
+  a: { jobId: number; kind: SourceKind; path: string; imagesRoot: string },
+): ImportSummary {
+  const now = Date.now();
+  const sourceId = Number(
+    db.prepare('INSERT INTO sources (kind, path, images_root, import_job_id, imported_at) VALUES (?, ?, ?, ?, ?)').run(a.kind, a.path, a.imagesRoot, a.jobId, now)
+      .lastInsertRowid,
+  );
+  db.prepare(
+    `INSERT INTO images (path, sha256, width, height, bytes)
+     SELECT path, sha256, width, height, bytes FROM import_images WHERE job_id = ? AND true
+     ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, width = excluded.width, height = excluded.height, bytes = excluded.bytes`,
+  ).run(a.jobId);
+  const imageIds = new Map<string, number>();
+  const idRows = db.prepare('SELECT i.id, i.path FROM images i JOIN import_images s ON s.path = i.path WHERE s.job_id = ?').all(a.jobId) as { id: number; path: string }[];
+  for (const r of idRows) imageIds.set(r.path, r.id);
+
+  const insertSample = db.prepare(
+    'INSERT INTO samples (source_id, external_id, entry_index, image_id, image_count, question, answer, conversation, has_problems) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insertSampleImage = db.prepare('INSERT INTO sample_images (sample_id, position, image_id) VALUES (?, ?, ?)');
+  const insertProblem = db.prepare(
+    'INSERT INTO problems (job_id, source_id, sample_id, entry_index, line, entry_id, reason, message, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  let samples = 0;
+  let problems = 0;
+  let problemEntries = 0;
+  // Keyset pages keep memory bounded on huge imports (and better-sqlite3 forbids writes during iterate()).
+  const page = db.prepare('SELECT entry_index AS i, entry FROM import_entries WHERE job_id = ? AND entry_index > ? ORDER BY entry_index LIMIT 2000');
+  for (let after = -1, rows = page.all(a.jobId, after) as { i: number; entry: string }[]; rows.length > 0; rows = page.all(a.jobId, after) as { i: number; entry: string }[]) {
+    after = rows.at(-1)!.i;
+    for (const { entry: text } of rows) {
+      const e = JSON.parse(text) as StagedEntry;
+      let sampleId: number | null = null;
+      if (e.sample) {
+        const ids = e.sample.images.map((p) => (p === null ? null : (imageIds.get(p) ?? null)));
+        const present = ids.filter((id): id is number => id !== null);
+        const { question, answer } = splitConversation(e.sample.conversation);
+        sampleId = Number(
+          insertSample.run(sourceId, e.sample.externalId, e.index, present[0] ?? null, present.length, question, answer, JSON.stringify(e.sample.conversation), e.problems.length > 0 ? 1 : 0)
+            .lastInsertRowid,
+        );
+        present.forEach((id, position) => insertSampleImage.run(sampleId, position, id));
+        samples++;
+      }
+      if (e.problems.length > 0) problemEntries++;
+      for (const p of e.problems) {
+        insertProblem.run(a.jobId, sourceId, sampleId, e.index, e.line, e.externalId, p.reason, p.message, p.path);
+        problems++;
+      }
+    }
+  }
+  discardImport(db, { jobId: a.jobId });
+  return { sourceId, samples, problems, problemEntries, images: idRows.length };
+}

@@ -1,0 +1,47 @@
+// The store worker: owns the project's single SQLite connection (the one
+// writer), so queries never block the main thread. Runs named QUERIES.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Database } from 'better-sqlite3';
+import { AppError, toAppError } from '../../shared/errors';
+import { openDatabase } from './database';
+import type { StoreReady, StoreReply, StoreRequest, StoreWorkerData } from './protocol';
+import { QUERIES } from './queries';
+
+/** SQLite failures the user can act on get a kind; the rest are bugs ('internal'). */
+function classify(e: unknown, file: string): AppError {
+  const code = (e as { code?: unknown }).code;
+  if (code === 'SQLITE_READONLY') return new AppError('conflict', `${file} is open read-only (it failed its integrity check); changes are not possible`, { subject: file, cause: e });
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') return new AppError('bad-file', `${file} is damaged: ${(e as Error).message}`, { subject: file, cause: e });
+  return toAppError(e);
+}
+
+const port = parentPort!;
+const { file, create } = workerData as StoreWorkerData;
+let db: Database | null = null;
+try {
+  const opened = openDatabase(file, { create });
+  db = opened.db;
+  port.postMessage({ type: 'ready', readOnly: opened.readOnly, damage: opened.damage, version: opened.version } satisfies StoreReady);
+} catch (e) {
+  port.postMessage({ type: 'failed', error: toAppError(e).toJSON() } satisfies StoreReady);
+}
+
+port.on('message', (msg: StoreRequest) => {
+  let reply: StoreReply;
+  try {
+    if (db === null) throw new AppError('internal', `${file} is not open`);
+    if (msg.type === 'close') {
+      db.close();
+      db = null;
+      reply = { type: 'result', seq: msg.seq, value: null };
+    } else {
+      const fn = (QUERIES as Record<string, (db: Database, args: unknown) => unknown>)[msg.method];
+      if (fn === undefined) throw new AppError('internal', `unknown store query ${msg.method}`);
+      reply = { type: 'result', seq: msg.seq, value: fn(db, msg.args) };
+    }
+  } catch (e) {
+    reply = { type: 'error', seq: msg.seq, error: classify(e, file).toJSON() };
+  }
+  port.postMessage(reply);
+  if (msg.type === 'close') port.close();
+});
