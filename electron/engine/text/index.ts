@@ -1,0 +1,12 @@
+// Public API of the text side of the engine: tokenizer, chat prompts, image-token
+// expansion, streaming decode and stop criteria. The model code imports from here.
+
+export { TextTokenizer, TOKENIZER_FILE, TOKENIZER_CONFIG_FILE } from './tokenizer';
+export type { DecodeOptions, EncodeOptions, SpecialTokens, TokenizerLoadOptions } from './tokenizer';
+export { renderPrompt, expectsContentParts, LLAVA_15_TEMPLATE } from './chat-template';
+export type { ChatMessage, ContentPart, RenderOptions } from './chat-template';
+export { expandImageTokens } from './image-tokens';
+export type { ExpandedIds, ImageSpan } from './image-tokens';
+export { IncrementalDecoder } from './incremental-decoder';
+export { stopCriteria, findStopString, loadGenerationEosIds, eosIdsOf, GENERATION_CONFIG_FILE } from './stop-tokens';
+export type { StopCriteria } from './stop-tokens';
