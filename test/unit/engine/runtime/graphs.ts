@@ -1,0 +1,23 @@
+// Tiny graphs the runtime tests run (built with the engine's own builder).
+import { Graph } from '../../../../electron/engine/onnx/graph';
+import { add, mul } from '../../../../electron/engine/onnx/ops';
+import { serializeModel } from '../../../../electron/engine/onnx/serialize';
+
+/** y = a + b, z = a * b over float32 [n]. */
+export function addMulModel(n: number): Uint8Array {
+  const g = new Graph('add_mul');
+  const a = g.input('a', 'float32', [n]);
+  const b = g.input('b', 'float32', [n]);
+  g.output(add(a, b), 'y');
+  g.output(mul(a, b), 'z');
+  return serializeModel(g);
+}
+
+/** state' = state + delta: the shape of a KV-cache or optimizer update fed back each step. */
+export function accumulateModel(n: number): Uint8Array {
+  const g = new Graph('accumulate');
+  const state = g.input('state', 'float32', [n]);
+  const delta = g.input('delta', 'float32', [n]);
+  g.output(add(state, delta), 'next');
+  return serializeModel(g);
+}
