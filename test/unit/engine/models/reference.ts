@@ -1,0 +1,47 @@
+// Runs the independent PyTorch reference (test/reference/llava_ref.py) on a
+// model folder and a request, and returns its JSON outputs.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export interface RefRequest {
+  input_ids: number[];
+  pixels?: { data: Float32Array; shape: number[] };
+  steps?: number;
+  attention_layers?: number[];
+  include_prefill_row?: boolean;
+  logits?: 'last' | 'all';
+  score?: { prompt_ids: number[]; response_ids: number[] }[];
+  adapter?: string;
+}
+
+export interface RefOutput {
+  image_features?: number[];
+  image_features_shape?: number[];
+  input_ids: number[];
+  logits: number[];
+  vocab: number;
+  tokens: number[];
+  token_logprobs: number[];
+  max_probs: number[];
+  attention: Record<string, number[][]>;
+  scores: number[][];
+}
+
+const PYTHON = process.env.MIA_PYTHON ?? '/usr/bin/python3';
+const SCRIPT = path.resolve(import.meta.dirname, '../../../reference/llava_ref.py');
+
+export function runReference(modelDir: string, req: RefRequest): RefOutput {
+  const dir = mkdtempSync(path.join(tmpdir(), 'llava-ref-'));
+  const { pixels, ...rest } = req;
+  const json: Record<string, unknown> = { ...rest };
+  if (pixels) {
+    writeFileSync(path.join(dir, 'pixels.f32'), new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength));
+    json['pixel_values_raw'] = path.join(dir, 'pixels.f32');
+    json['pixel_shape'] = pixels.shape;
+  }
+  writeFileSync(path.join(dir, 'req.json'), JSON.stringify(json));
+  execFileSync(PYTHON, [SCRIPT, modelDir, path.join(dir, 'req.json'), path.join(dir, 'out.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return JSON.parse(readFileSync(path.join(dir, 'out.json'), 'utf8')) as RefOutput;
+}
