@@ -59,7 +59,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const refusal = checkRequest(req, url, port, token);
     if (refusal !== undefined) {
-      sendJson(res, refusal.status, { kind: 'bad-input', message: `refused: ${refusal.reason}` });
+      // ApiReply-shaped, so the API client shows the reason like any other error.
+      sendJson(res, refusal.status, { ok: false, error: { kind: 'bad-input', message: `refused by the local server: ${refusal.reason}` } });
       return;
     }
     if (url.pathname.startsWith(API_PREFIX)) return handleApi(req, res, url.pathname, service.handlers);

@@ -1,0 +1,83 @@
+// Every bad entry the imports found, with its position in the file, its id,
+// the reason and the message; paged so a million problems stay cheap.
+import { useEffect, useState } from 'react';
+import type { Problem } from '../../../shared/api';
+import { useApi, useReportError } from '../api-context';
+import { formatCount } from '../lib/format';
+import { ProblemReasonLabel } from './ProblemReasonLabel';
+
+const PAGE = 100;
+
+interface Props {
+  dataVersion: number;
+  onOpenSample(sampleId: number): void;
+}
+
+export function ProblemsList({ dataVersion, onOpenSample }: Props) {
+  const client = useApi();
+  const report = useReportError();
+  const [offset, setOffset] = useState(0);
+  const [page, setPage] = useState<{ total: number; items: Problem[] } | undefined>(undefined);
+
+  useEffect(() => {
+    let live = true;
+    client.invoke('problems.list', { offset, limit: PAGE }).then((p) => live && setPage(p), report);
+    return () => {
+      live = false;
+    };
+  }, [client, offset, dataVersion, report]);
+
+  if (page === undefined) return <p role="status">Loading problems…</p>;
+  if (page.total === 0) return <p role="status">No problems: every imported entry was fine.</p>;
+  return (
+    <section className="problems" aria-label="Problems">
+      <p role="status">
+        {formatCount(page.total)} problem entries · showing {formatCount(offset + 1)}–{formatCount(offset + page.items.length)}
+      </p>
+      <div className="table-scroll">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Entry</th>
+              <th scope="col">Line</th>
+              <th scope="col">Id</th>
+              <th scope="col">Reason</th>
+              <th scope="col">Message</th>
+              <th scope="col">Path</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.items.map((p) => (
+              <tr key={p.id}>
+                <td>{p.index}</td>
+                <td>{p.line ?? '–'}</td>
+                <td>
+                  {p.sampleId === null ? (
+                    (p.entryId ?? '–')
+                  ) : (
+                    <button type="button" className="link" onClick={() => onOpenSample(p.sampleId!)}>
+                      {p.entryId ?? `sample ${p.sampleId}`}
+                    </button>
+                  )}
+                </td>
+                <td>
+                  <ProblemReasonLabel reason={p.reason} />
+                </td>
+                <td>{p.message}</td>
+                <td className="path">{p.path ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <nav className="pager" aria-label="Problem pages">
+        <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+          Previous
+        </button>
+        <button type="button" disabled={offset + PAGE >= page.total} onClick={() => setOffset(offset + PAGE)}>
+          Next
+        </button>
+      </nav>
+    </section>
+  );
+}
