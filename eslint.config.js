@@ -34,6 +34,10 @@ export default tseslint.config(
     ),
   },
   {
+    files: ['electron/service/**'],
+    rules: restrict([...NO_ELECTRON, ...NO_RENDERER, ...NO_UPPER_LAYERS], 'the service implements the API for every transport: no electron, renderer or transport imports'),
+  },
+  {
     files: ['shared/**'],
     rules: restrict([...NO_ELECTRON, ...NO_RENDERER, '**/electron/**', 'node:*'], 'shared/ is the contract: plain TypeScript and zod only'),
   },

@@ -1,0 +1,193 @@
+// The job runner: runs queued jobs one at a time, unit by unit, committing
+// each unit with the job's cursor; applies pause/cancel at unit boundaries;
+// on start continues jobs a crash left 'running'. Streams state and progress.
+import type { ApiEvent, Job, JobProgress, WireError } from '../../shared/api';
+import { AppError, toAppError } from '../../shared/errors';
+import type { StoredJob } from '../store/queries/jobs';
+import type { Store } from '../store/store';
+import type { AnyJobKind, JobContext, JobKind, JobRun } from './kind';
+import { isAllowed, type JobAction } from './transitions';
+
+type Stop = 'pause' | 'cancel' | 'shutdown';
+
+interface Speed {
+  since: number;
+  doneAtStart: number;
+}
+
+export function toApiJob(j: StoredJob, progress?: JobProgress): Job {
+  const { params: _p, cursor: _c, ...job } = j;
+  return progress ? { ...job, progress } : job;
+}
+
+export class JobRunner {
+  private readonly kinds = new Map<string, AnyJobKind>();
+  /** Jobs to run, in order; the runner takes the head. */
+  private readonly queue: number[] = [];
+  private active: { id: number; stop: Stop | null } | null = null;
+  private loop: Promise<void> | null = null;
+  private readonly speeds = new Map<number, Speed>();
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    kinds: readonly AnyJobKind[],
+    private readonly emit: (event: ApiEvent) => void,
+  ) {
+    for (const k of kinds) this.kinds.set(k.kind, k);
+  }
+
+  /** Queues the jobs a previous process left running (first) or queued, and starts. */
+  async start(): Promise<void> {
+    const jobs = await this.store.call('listJobs', { states: ['running', 'queued'] });
+    const order = (j: StoredJob) => (j.state === 'running' ? 0 : 1);
+    for (const j of [...jobs].sort((a, b) => order(a) - order(b) || a.id - b.id)) this.queue.push(j.id);
+    this.pump();
+  }
+
+  async submit<P>(kind: JobKind<P, unknown> | string, params: P): Promise<Job> {
+    const k = this.kindOf(typeof kind === 'string' ? kind : kind.kind);
+    const parsed = (k.params as JobKind<P>['params']).parse(params);
+    const job = await this.store.call('insertJob', { kind: k.kind, label: (k as JobKind<P>).label(parsed), params: parsed, total: null });
+    this.emitState(job);
+    this.queue.push(job.id);
+    this.pump();
+    return toApiJob(job);
+  }
+
+  async get(id: number): Promise<Job> {
+    const job = await this.store.call('getJob', { id });
+    if (job === null) throw new AppError('not-found', `there is no job ${id}`, { subject: `job ${id}` });
+    return toApiJob(job, this.progressOf(job));
+  }
+
+  async list(): Promise<Job[]> {
+    const jobs = await this.store.call('listJobs', {});
+    return jobs.map((j) => toApiJob(j, this.progressOf(j)));
+  }
+
+  async act(id: number, action: JobAction): Promise<Job> {
+    const job = await this.store.call('getJob', { id });
+    if (job === null) throw new AppError('not-found', `there is no job ${id}`, { subject: `job ${id}` });
+    const requested = this.active?.id === id ? this.active.stop : null;
+    if (!isAllowed(job.state, action) || (requested === 'cancel' && action === 'pause')) {
+      throw new AppError('conflict', `job ${id} is ${requested === 'cancel' ? 'being cancelled' : job.state}: it cannot ${action}`, { subject: `job ${id}` });
+    }
+    if (this.active?.id === id) {
+      // Takes effect at the next unit boundary; the job.state event tells when.
+      this.active.stop = action === 'resume' ? null : action;
+      return toApiJob(job, this.progressOf(job));
+    }
+    this.removeFromQueue(id);
+    if (action === 'pause') return this.transition(job, 'paused');
+    if (action === 'cancel') return this.endAs(job, 'cancelled', null);
+    const queued = await this.transition(job, 'queued');
+    this.queue.push(id);
+    this.pump();
+    return queued;
+  }
+
+  /** Resolves when nothing is running and nothing is queued. */
+  async idle(): Promise<void> {
+    while (this.loop) await this.loop;
+  }
+
+  /** Stops after the unit in flight; a running job stays 'running' so the next start continues it. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    if (this.active) this.active.stop = 'shutdown';
+    await this.idle();
+  }
+
+  private kindOf(name: string): AnyJobKind {
+    const k = this.kinds.get(name);
+    if (k === undefined) throw new AppError('unsupported', `no job kind '${name}' in this version`, { subject: name });
+    return k;
+  }
+
+  private removeFromQueue(id: number): void {
+    const at = this.queue.indexOf(id);
+    if (at >= 0) this.queue.splice(at, 1);
+  }
+
+  private pump(): void {
+    if (this.loop || this.closed) return;
+    this.loop = (async () => {
+      while (!this.closed && this.queue.length > 0) {
+        const id = this.queue.shift()!;
+        // Active before the first await, so a pause/cancel arriving meanwhile is seen by execute.
+        this.active = { id, stop: null };
+        const job = await this.store.call('getJob', { id });
+        if (job && (job.state === 'queued' || job.state === 'running')) await this.execute(job, this.active);
+        this.active = null;
+      }
+    })().finally(() => {
+      this.loop = null;
+    });
+  }
+
+  private progressOf(job: StoredJob): JobProgress {
+    const { done, total } = job.progress;
+    const speed = this.speeds.get(job.id);
+    const seconds = speed ? (Date.now() - speed.since) / 1000 : 0;
+    const ratePerSec = speed && seconds > 0 ? Math.max(0, done - speed.doneAtStart) / seconds : 0;
+    const etaSec = total !== null && ratePerSec > 0 ? Math.max(0, total - done) / ratePerSec : null;
+    return { done, total, ratePerSec, etaSec };
+  }
+
+  private emitState(job: StoredJob): void {
+    this.emit({ type: 'job.state', jobId: job.id, kind: job.kind, state: job.state, error: job.error });
+  }
+
+  private async transition(job: StoredJob, state: 'running' | 'paused' | 'queued'): Promise<Job> {
+    const next = await this.store.call('setJobState', { id: job.id, state });
+    this.emitState(next);
+    return toApiJob(next);
+  }
+
+  private async endAs(job: StoredJob, state: 'cancelled' | 'failed', error: WireError | null): Promise<Job> {
+    const write = this.kinds.get(job.kind)?.discard(job.id) ?? null;
+    const next = await this.store.call('endJob', { jobId: job.id, state, error, write });
+    this.emitState(next);
+    return toApiJob(next);
+  }
+
+  private async execute(job: StoredJob, active: { stop: Stop | null }): Promise<void> {
+    let run: JobRun<unknown> | null = null;
+    try {
+      if (job.state !== 'running') await this.transition(job, 'running');
+      const kind = this.kindOf(job.kind) as JobKind<unknown, unknown>;
+      const ctx: JobContext = {
+        jobId: job.id,
+        store: this.store,
+        log: (level, message) => this.emit({ type: 'log', level, message, jobId: job.id, at: Date.now() }),
+      };
+      run = await kind.plan(kind.params.parse(job.params), ctx);
+      this.speeds.set(job.id, { since: Date.now(), doneAtStart: job.progress.done });
+      let cursor = job.cursor;
+      for (;;) {
+        const stop: Stop | null = active.stop;
+        if (stop === 'shutdown') return;
+        if (stop === 'pause') return void (await this.transition(job, 'paused'));
+        if (stop === 'cancel') return void (await this.endAs(job, 'cancelled', null));
+        const unit = await run.runUnit(cursor);
+        await this.store.call('commitUnit', { jobId: job.id, cursor: unit.cursor, done: unit.done, total: unit.total, write: unit.write });
+        cursor = unit.cursor;
+        const progressed = { ...job, progress: { ...job.progress, done: unit.done, total: unit.total } };
+        this.emit({ type: 'job.progress', jobId: job.id, progress: this.progressOf(progressed) });
+        if (unit.finished) {
+          const done = await this.store.call('finishJob', { jobId: job.id, write: await run.finish() });
+          this.emitState(done);
+          return;
+        }
+      }
+    } catch (e) {
+      const error = toAppError(e);
+      if (!this.closed) await this.endAs(job, 'failed', error.toJSON()).catch(() => undefined);
+    } finally {
+      this.speeds.delete(job.id);
+      await run?.close();
+    }
+  }
+}

@@ -1,0 +1,6 @@
+// The job kinds this version can run. A later issue adds its kind here
+// (augment, respond, select, train); the runner refuses unknown kinds.
+import type { AnyJobKind } from '../jobs/kind';
+import { importJob } from '../io/import-job';
+
+export const JOB_KINDS: readonly AnyJobKind[] = [importJob];

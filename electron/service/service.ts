@@ -1,0 +1,142 @@
+// The engine side of the API: one implementation of ApiHandlers shared by
+// Electron IPC, the local web server and the CLI. Holds the open project
+// (its store worker and job runner) and fans events out to listeners.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { THUMBNAIL_SIZES, type ApiEvent, type ApiHandlers, type EventListener, type ImportSource, type ProjectInfo } from '../../shared/api';
+import { AppError } from '../../shared/errors';
+import { makeThumbnail } from '../io/thumbnail';
+import { JobRunner } from '../jobs/runner';
+import { createProject, openProject } from '../store/project';
+import type { Store } from '../store/store';
+import { JOB_KINDS } from './job-kinds';
+import { RecentProjects, defaultConfigDir } from './recent';
+import type { Service, ServiceOptions, Thumbnail } from './types';
+
+interface OpenProject {
+  dir: string;
+  store: Store;
+  runner: JobRunner;
+}
+
+function checkSource(source: ImportSource): void {
+  const paths = source.kind === 'llava' ? [source.file, source.imagesRoot] : [source.root];
+  for (const p of paths) {
+    if (!existsSync(p)) throw new AppError('not-found', `${path.resolve(p)} does not exist`, { subject: p });
+  }
+}
+
+export async function createService(options: ServiceOptions = {}): Promise<Service> {
+  const listeners = new Set<EventListener>();
+  const emit = (event: ApiEvent) => {
+    for (const l of listeners) {
+      try {
+        l(event);
+      } catch {
+        // A failing listener (a closed socket) must not stop the job that emitted.
+      }
+    }
+  };
+  const recent = new RecentProjects(options.configDir ?? defaultConfigDir());
+  let project: OpenProject | null = null;
+
+  const required = (): OpenProject => {
+    if (project === null) throw new AppError('conflict', 'no project is open: create or open a project first');
+    return project;
+  };
+
+  const infoOf = async (p: OpenProject): Promise<ProjectInfo> => {
+    const meta = await p.store.call('getMeta');
+    const counts = await p.store.call('projectCounts');
+    return {
+      dir: p.dir,
+      name: meta.name ?? path.basename(p.dir),
+      createdAt: Number(meta.createdAt ?? 0),
+      schemaVersion: p.store.version,
+      readOnly: p.store.readOnly,
+      ...counts,
+    };
+  };
+
+  const closeProject = async (): Promise<boolean> => {
+    if (project === null) return false;
+    const p = project;
+    project = null;
+    await p.runner.close();
+    await p.store.close();
+    return true;
+  };
+
+  const attach = async (dir: string, store: Store): Promise<ProjectInfo> => {
+    const runner = new JobRunner(store, JOB_KINDS, emit);
+    project = { dir, store, runner };
+    // A damaged (read-only) project shows its data but runs nothing.
+    if (!store.readOnly) await runner.start();
+    const info = await infoOf(project);
+    await recent.add({ dir, name: info.name, openedAt: Date.now() });
+    if (store.damage) emit({ type: 'log', level: 'error', message: `${store.file} failed its integrity check and is open read-only: ${store.damage}`, jobId: null, at: Date.now() });
+    return info;
+  };
+
+  const handlers: ApiHandlers = {
+    'project.create': async ({ dir, name }) => {
+      await closeProject();
+      const abs = path.resolve(dir);
+      return attach(abs, await createProject(abs, name));
+    },
+    'project.open': async ({ dir }) => {
+      await closeProject();
+      const abs = path.resolve(dir);
+      return attach(abs, await openProject(abs));
+    },
+    'project.close': async () => ({ closed: await closeProject() }),
+    'project.recent': async () => ({ projects: await recent.list() }),
+    'project.info': async () => ({ project: project === null ? null : await infoOf(project) }),
+
+    'dataset.import': async ({ source, abortOnProblem }) => {
+      const p = required();
+      if (p.store.readOnly) throw new AppError('conflict', `${p.dir} is open read-only (damaged database): importing is not possible`, { subject: p.dir });
+      checkSource(source);
+      const job = await p.runner.submit('import', { source, abortOnProblem });
+      return { jobId: job.id };
+    },
+
+    'jobs.list': async () => ({ jobs: await required().runner.list() }),
+    'jobs.get': async ({ id }) => required().runner.get(id),
+    'jobs.cancel': async ({ id }) => required().runner.act(id, 'cancel'),
+    'jobs.pause': async ({ id }) => required().runner.act(id, 'pause'),
+    'jobs.resume': async ({ id }) => required().runner.act(id, 'resume'),
+
+    'samples.page': async (request) => required().store.call('samplesPage', request),
+    'samples.get': async ({ id }) => {
+      const sample = await required().store.call('sampleDetail', { id });
+      if (sample === null) throw new AppError('not-found', `there is no sample ${id} in this project`, { subject: `sample ${id}` });
+      return sample;
+    },
+    'sources.list': async () => ({ sources: await required().store.call('listSources') }),
+    'problems.list': async (request) => required().store.call('listProblems', request),
+  };
+
+  if (options.projectDir !== undefined) await handlers['project.open']({ dir: options.projectDir });
+
+  return {
+    handlers,
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async getThumbnail(imageId: number, size: number): Promise<Thumbnail> {
+      if (!(THUMBNAIL_SIZES as readonly number[]).includes(size)) {
+        throw new AppError('bad-input', `thumbnail size ${size} is not one of ${THUMBNAIL_SIZES.join(', ')}`, { subject: String(size) });
+      }
+      const p = required();
+      const image = Number.isSafeInteger(imageId) ? await p.store.call('getImage', { id: imageId }) : null;
+      if (image === null) throw new AppError('not-found', `image ${imageId} is not part of this project`, { subject: `image ${imageId}` });
+      return makeThumbnail(image, size, path.join(p.dir, 'cache'));
+    },
+    async close() {
+      await closeProject();
+      listeners.clear();
+    },
+  };
+}
