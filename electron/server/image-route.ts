@@ -12,16 +12,19 @@ export const IMAGES_PREFIX = '/images/';
 
 export type ThumbnailSource = (imageId: number, size: number) => Promise<Thumbnail>;
 
-/** The image id and size a request asks for, or a message saying what is wrong. */
-export function parseImageRequest(url: URL): { imageId: number; size: number } | string {
-  const idText = url.pathname.slice(IMAGES_PREFIX.length);
+/** Image id and size from their text forms, or a message saying what is wrong. Size defaults to 256. */
+export function parseImageParams(idText: string, sizeText: string | null): { imageId: number; size: number } | string {
   if (!/^\d{1,15}$/.test(idText)) return `image id must be a non-negative integer, got ${JSON.stringify(idText)}`;
-  const sizeText = url.searchParams.get('size') ?? '256';
-  const size = Number(sizeText);
+  const size = Number(sizeText ?? '256');
   if (!(THUMBNAIL_SIZES as readonly number[]).includes(size)) {
     return `size must be one of ${THUMBNAIL_SIZES.join(', ')}, got ${JSON.stringify(sizeText)}`;
   }
   return { imageId: Number(idText), size };
+}
+
+/** The image id and size a request asks for, or a message saying what is wrong. */
+export function parseImageRequest(url: URL): { imageId: number; size: number } | string {
+  return parseImageParams(url.pathname.slice(IMAGES_PREFIX.length), url.searchParams.get('size'));
 }
 
 export async function handleImage(res: ServerResponse, url: URL, thumbnails: ThumbnailSource): Promise<void> {

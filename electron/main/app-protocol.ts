@@ -1,0 +1,60 @@
+// The app:// protocol, as a fetch-style handler without Electron: app://app/...
+// serves the built renderer (HTML with the CSP header), app://images/<id>?size=N
+// serves thumbnails of images the open project knows. Nothing else is reachable.
+import { readFile } from 'node:fs/promises';
+import { toAppError } from '../../shared/errors';
+import { parseImageParams, type ThumbnailSource } from '../server/image-route';
+import { statusOfKind } from '../server/respond';
+import { readStatic } from '../server/static-files';
+import { APP_HOST, APP_SCHEME, IMAGES_HOST } from './security';
+
+export interface AppProtocolOptions {
+  rendererDir: string;
+  thumbnails: ThumbnailSource;
+  csp: string;
+}
+
+const COMMON_HEADERS = { 'X-Content-Type-Options': 'nosniff' };
+
+function textResponse(status: number, text: string): Response {
+  return new Response(text, { status, headers: { ...COMMON_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' } });
+}
+
+async function serveImage(url: URL, thumbnails: ThumbnailSource): Promise<Response> {
+  const wanted = parseImageParams(url.pathname.slice(1), url.searchParams.get('size'));
+  if (typeof wanted === 'string') return textResponse(400, wanted);
+  try {
+    const thumb = await thumbnails(wanted.imageId, wanted.size);
+    return new Response(new Uint8Array(await readFile(thumb.path)), {
+      status: 200,
+      headers: { ...COMMON_HEADERS, 'Content-Type': thumb.mime, 'Cache-Control': 'no-store' },
+    });
+  } catch (e) {
+    const error = toAppError(e);
+    return textResponse(statusOfKind(error.kind), `${error.kind}: ${error.message}`);
+  }
+}
+
+async function serveApp(url: URL, options: AppProtocolOptions): Promise<Response> {
+  const file = await readStatic(options.rendererDir, url.pathname);
+  if (file === undefined) return textResponse(404, `not found: ${url.pathname}`);
+  const headers: Record<string, string> = { ...COMMON_HEADERS, 'Content-Type': file.contentType };
+  if (file.contentType.startsWith('text/html')) headers['Content-Security-Policy'] = options.csp;
+  return new Response(new Uint8Array(file.body), { status: 200, headers });
+}
+
+export function createAppProtocolHandler(options: AppProtocolOptions): (request: Request) => Promise<Response> {
+  return async (request) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return textResponse(405, `${request.method} is not allowed`);
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch {
+      return textResponse(400, 'malformed URL');
+    }
+    if (url.protocol !== `${APP_SCHEME}:`) return textResponse(404, 'not an app:// URL');
+    if (url.host === APP_HOST) return serveApp(url, options);
+    if (url.host === IMAGES_HOST) return serveImage(url, options.thumbnails);
+    return textResponse(404, `unknown app:// host ${url.host}`);
+  };
+}

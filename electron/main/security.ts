@@ -1,0 +1,82 @@
+// The Electron security checklist as plain data and predicates, kept out of
+// the electron-importing modules so they are unit-tested without the binary.
+// See docs/decisions/0100-electron-security.md for why each choice was made.
+
+/** The custom scheme serving the UI and the thumbnails; never file://. */
+export const APP_SCHEME = 'app';
+/** Host of app:// URLs serving the built renderer. */
+export const APP_HOST = 'app';
+/** Host of app:// URLs serving thumbnails: app://images/<imageId>?size=N. */
+export const IMAGES_HOST = 'images';
+export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
+export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
+
+/** webPreferences of every window: isolated, sandboxed, no Node in the page. */
+export function secureWebPreferences(preloadPath: string) {
+  return {
+    preload: preloadPath,
+    contextIsolation: true,
+    sandbox: true,
+    nodeIntegration: false,
+    nodeIntegrationInWorker: false,
+    nodeIntegrationInSubFrames: false,
+    webSecurity: true,
+    allowRunningInsecureContent: false,
+    experimentalFeatures: false,
+    webviewTag: false,
+    navigateOnDragDrop: false,
+    spellcheck: false,
+  } as const;
+}
+
+/**
+ * Content-Security-Policy of the UI. `extraConnect` adds the dev server's
+ * origin in `electron-forge start` (HMR websocket); production needs none.
+ */
+export function contentSecurityPolicy(extraConnect: readonly string[] = []): string {
+  const self = "'self'";
+  const directives: [string, string[]][] = [
+    ['default-src', ["'none'"]],
+    ['script-src', [self]],
+    ['style-src', [self]],
+    ['img-src', [self, `${APP_SCHEME}://${IMAGES_HOST}`, 'data:']],
+    ['font-src', [self]],
+    ['connect-src', [self, ...extraConnect]],
+    ['base-uri', ["'none'"]],
+    ['form-action', ["'none'"]],
+    ['frame-ancestors', ["'none'"]],
+    ['object-src', ["'none'"]],
+  ];
+  return directives.map(([name, values]) => `${name} ${values.join(' ')}`).join('; ');
+}
+
+/** Origin of a URL string, or undefined for opaque/invalid URLs. */
+export function originOf(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    // Custom schemes give the opaque origin 'null' in WHATWG URL; rebuild it.
+    return u.origin !== 'null' ? u.origin : `${u.protocol}//${u.host}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `url` belongs to one of the trusted UI origins. */
+export function isTrustedOrigin(url: string | undefined, trusted: readonly string[]): boolean {
+  if (url === undefined || url === '') return false;
+  const origin = originOf(url);
+  return origin !== undefined && trusted.includes(origin);
+}
+
+/**
+ * In-app navigation is allowed only within the trusted origins (a reload of
+ * the UI); everything else, including new windows, is denied.
+ */
+export function mayNavigate(url: string, trusted: readonly string[]): boolean {
+  return isTrustedOrigin(url, trusted);
+}
+
+/** Every permission (camera, notifications, geolocation, ...) is refused. */
+export function mayGrantPermission(_permission: string): boolean {
+  return false;
+}
