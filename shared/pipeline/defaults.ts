@@ -1,0 +1,75 @@
+// The reference MIA-DPO numbers (MIA-DPO.md) as default settings, and a
+// deep merge so a user file may override any subset of them.
+import { AppError } from '../errors';
+import type { PipelineSettings, ThresholdTable } from './settings';
+import { PipelineSettingsSchema } from './settings';
+
+/** Sequence uses <=, grid and pic-in-pic use <, exactly as the paper's table. */
+export const REFERENCE_THRESHOLDS: ThresholdTable = {
+  sequence: {
+    '2': { op: '<=', value: 0.8 },
+    '3': { op: '<=', value: 0.7 },
+    '4': { op: '<=', value: 0.6 },
+    '5': { op: '<=', value: 0.6 },
+  },
+  grid: {
+    '2': { op: '<', value: 0.7 },
+    '3': { op: '<', value: 0.6 },
+    '4': { op: '<', value: 0.5 },
+    '6': { op: '<', value: 0.4 },
+    '9': { op: '<', value: 0.3 },
+  },
+  pip: { '2': { op: '<', value: 0.8 } },
+};
+
+export const DEFAULT_SETTINGS: PipelineSettings = {
+  mix: {
+    formats: { sequence: 15.1, grid: 9.3, pip: 4.5 },
+    sequenceCounts: { '2': 0.55, '3': 0.2, '4': 0.15, '5': 0.1 },
+    gridCounts: { '2': 0.5, '3': 0.2, '4': 0.15, '6': 0.1, '9': 0.05 },
+  },
+  geometry: { tileSize: 448, margin: 40, labelOffsetX: 20, labelFontPx: 36, labelPrefix: 'Image', pipScale: 0.7 },
+  perturb: {
+    grid: { enabled: true, std: 225 },
+    pip: { enabled: true, std: 49 },
+    sequence: { enabled: false, std: 49 },
+  },
+  attention: { pipCentreFraction: 16 / 24 },
+  selection: {
+    attentionMode: 'reference',
+    thresholds: REFERENCE_THRESHOLDS,
+    groundTruthMaxChars: 512,
+    requireDifferent: true,
+    requireNonEmpty: true,
+    post: {
+      perplexity: { kind: 'maxprob', min: 1.1, max: null },
+      lengthRatio: { min: null, max: null },
+      editDistance: { unit: 'chars', min: null, max: null },
+    },
+  },
+};
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: unknown, patch: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(patch)) return patch === undefined ? base : patch;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) out[k] = deepMerge(base[k], v);
+  return out;
+}
+
+/**
+ * Defaults overridden by `patch` (any subset, e.g. one threshold), validated.
+ * `source` names the file or field the patch came from, for the error message.
+ */
+export function resolveSettings(patch: unknown = {}, source = 'settings'): PipelineSettings {
+  const parsed = PipelineSettingsSchema.safeParse(deepMerge(DEFAULT_SETTINGS, patch));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue ? issue.path.join('.') : '?';
+    throw new AppError('bad-input', `${source}: invalid setting ${where}: ${issue?.message ?? 'invalid'}`, { subject: source });
+  }
+  return parsed.data;
+}
