@@ -1,0 +1,29 @@
+// `mia-dpo jobs DIR`: lists the project's jobs. Reads the store directly so
+// listing never starts or resumes a job.
+import { toApiJob } from '../../jobs/runner';
+import { openProject } from '../../store/project';
+import { EXIT, positional, writeJson, type CliCommand } from '../command';
+
+export const jobsCommand: CliCommand = {
+  name: 'jobs',
+  usage: 'jobs DIR [--json]',
+  summary: 'list the jobs of a project with their state and progress',
+  options: { json: { type: 'boolean' } },
+  async run(args, io) {
+    const store = await openProject(positional(args, 0, 'project folder DIR'));
+    try {
+      const jobs = (await store.call('listJobs', {})).map((j) => toApiJob(j));
+      if (args.values.json) writeJson(io, { jobs });
+      else if (jobs.length === 0) io.stdout.write('no jobs\n');
+      else {
+        for (const j of jobs) {
+          const progress = j.progress.total === null ? `${j.progress.done}` : `${j.progress.done}/${j.progress.total}`;
+          io.stdout.write(`${String(j.id).padStart(4)}  ${j.state.padEnd(9)}  ${progress.padStart(13)}  ${j.label}${j.error ? `  (${j.error.message})` : ''}\n`);
+        }
+      }
+      return EXIT.ok;
+    } finally {
+      await store.close();
+    }
+  },
+};
