@@ -44,10 +44,10 @@ export function expandImageTokens(ids: readonly number[], imageTokenId: number, 
   return { ids: expanded, spans, featureIndex };
 }
 
-/** Additive attention bias [queries, past + queries]: query q sits at position past + q and sees keys up to it. */
+/** Additive attention bias [queries, past + queries]: query q sits at position past + q and sees keys up to it (-1e30 rather than -inf: exp gives exactly 0 either way, and no EP meets inf - inf). */
 export function causalBias(queries: number, past: number): Float32Array {
   const keys = past + queries;
   const out = new Float32Array(queries * keys);
-  for (let q = 0; q < queries; q++) out.fill(-Infinity, q * keys + past + q + 1, (q + 1) * keys);
+  for (let q = 0; q < queries; q++) out.fill(-1e30, q * keys + past + q + 1, (q + 1) * keys);
   return out;
 }

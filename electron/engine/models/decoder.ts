@@ -20,7 +20,8 @@ export interface LayerCache {
 
 export interface DecoderInputs {
   embeds: Value; // [B, T, D]
-  positions: Value; // int32 [B, T]
+  /** Rotary tables for the new tokens' positions [1, T, hd] (rope.ts; host-computed for precision). */
+  rope: { cos: Value; sin: Value };
   /** Additive attention bias [B, T, Tk]: 0 where a query may attend, -inf elsewhere (causal + padding). */
   bias: Value;
   past?: readonly LayerCache[];
@@ -31,16 +32,6 @@ export interface DecoderOutputs {
   present: LayerCache[];
   /** Per captured layer: attention probabilities averaged over heads [B, T, Tk]. */
   attention: Map<number, Value>;
-}
-
-/** cos and sin of the rotary angles [B, T, hd], from positions, as HF computes them (float32). */
-function rotary(s: TextSpec, positions: Value): { cos: Value; sin: Value } {
-  const g = positions.graph;
-  const half = s.headDim / 2;
-  const invFreq = Array.from({ length: half }, (_, i) => Math.pow(s.ropeTheta, (-2 * i) / s.headDim) / s.ropePositionScale);
-  const freqs = op.mul(op.unsqueeze(op.cast(positions, 'float32'), [2]), g.constant(invFreq, 'float32')); // [B, T, hd/2]
-  const angles = op.concat([freqs, freqs], 2); // [B, T, hd]
-  return { cos: op.cos(angles), sin: op.sin(angles) };
 }
 
 /** x * cos + rotate_half(x) * sin, the non-interleaved convention of HF checkpoints; x [..., T, hd]. */
@@ -82,7 +73,7 @@ function checkBiases(p: Params, s: TextSpec, prefix: string): void {
 /** Runs the decoder blocks and the final norm; `capture` lists layers whose head-averaged attention is returned. */
 export function decoder(p: Params, s: TextSpec, inputs: DecoderInputs, capture: readonly number[], hooks: LinearHooks = {}, prefix = 'language_model.model.'): DecoderOutputs {
   checkBiases(p, s, prefix);
-  const rope = rotary(s, inputs.positions);
+  const rope = inputs.rope;
   const present: LayerCache[] = [];
   const attentionOut = new Map<number, Value>();
   let x = inputs.embeds;

@@ -20,7 +20,8 @@ export function linear(p: Params, name: string, x: Value, hooks: LinearHooks = {
   if (w.shape[1] !== inDim) throw new AppError('bad-file', `${name}.weight has shape [${w.shape.join(', ')}], input has ${inDim} features`, { subject: name });
   // Gemm with transB reads W in place (a MatMul would need a transposed copy).
   const y2 = op.gemm(op.reshape(x, [-1, inDim]), w, bias, { transB: true });
-  const y = op.reshape(y2, [b, -1, w.shape[0] as number]);
+  // A constant target with the known result shape: the symbolic algebra cannot undo [B*T] into [B, T].
+  const y = op.reshape(y2, p.graph.constant([b, -1, w.shape[0] as number], 'int64', [3]), [b, x.shape[1]!, w.shape[0]!]);
   const extra = hooks.branch?.(name, x);
   return extra ? op.add(y, extra) : y;
 }

@@ -41,8 +41,8 @@ export interface TextGraphOptions {
   cache: boolean;
   /** Decoder layers whose head-averaged attention (of the last query) is an output `attention_<layer>`. */
   capture: readonly number[];
-  /** Extra graph parameters of linear layers (unmerged LoRA). */
-  hooks?: LinearHooks;
+  /** Extra branches of linear layers (unmerged LoRA), created in the graph being built. */
+  hooks?: (g: Graph) => LinearHooks;
   /** Weights by canonical name; defaults to external initializers from the source. */
   params?: (g: Graph) => Params;
 }
@@ -66,7 +66,8 @@ function logitsOf(p: Params, spec: LlavaSpec, hidden: Value): Value {
   const head = spec.text.tieWordEmbeddings || !p.has(`${LM}lm_head.weight`) ? `${LM}model.embed_tokens` : `${LM}lm_head`;
   const w = p.get(`${head}.weight`); // [V, D]
   const b = hidden.shape[0] as number;
-  return op.reshape(op.gemm(op.reshape(hidden, [-1, spec.text.hiddenSize]), w, undefined, { transB: true }), [b, -1, spec.text.vocabSize]);
+  const flat = op.gemm(op.reshape(hidden, [-1, spec.text.hiddenSize]), w, undefined, { transB: true });
+  return op.reshape(flat, p.graph.constant([b, -1, spec.text.vocabSize], 'int64', [3]), [b, hidden.shape[1]!, spec.text.vocabSize]);
 }
 
 export function buildTextGraph(spec: LlavaSpec, source: WeightSource, o: TextGraphOptions): Graph {
@@ -75,7 +76,7 @@ export function buildTextGraph(spec: LlavaSpec, source: WeightSource, o: TextGra
   const t = spec.text;
   const b = o.batch;
   const ids = g.input('input_ids', 'int32', [b, 'seq']);
-  const positions = g.input('position_ids', 'int32', [b, 'seq']);
+  const rope = { cos: g.input('rope_cos', 'float32', [1, 'seq', t.headDim]), sin: g.input('rope_sin', 'float32', [1, 'seq', t.headDim]) };
   const keyDim = o.mode === 'prefill' ? 'seq' : 'past+seq';
   const bias = g.input('attention_bias', 'float32', [b, 'seq', keyDim]);
   const past: LayerCache[] | undefined =
@@ -86,7 +87,7 @@ export function buildTextGraph(spec: LlavaSpec, source: WeightSource, o: TextGra
         }))
       : undefined;
   const embeds = o.mode === 'prefill' ? mergedEmbeddings(g, p, spec, ids, b) : op.gather(p.get(`${LM}model.embed_tokens.weight`), ids);
-  const out = decoder(p, t, { embeds, positions, bias, ...(past ? { past } : {}) }, o.capture, o.hooks);
+  const out = decoder(p, t, { embeds, rope, bias, ...(past ? { past } : {}) }, o.capture, o.hooks?.(g));
   const last = (v: Value): Value => op.slice(v, [-1], [Number.MAX_SAFE_INTEGER], [1]);
   if (o.output === 'targets') {
     const targets = g.input('targets', 'int32', [b, 'seq']);

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { serializeModel } from '../../../../electron/engine/onnx';
 import { causalBias, expandImageTokens } from '../../../../electron/engine/generate/prompt';
 import { buildTextGraph, buildVisionGraph } from '../../../../electron/engine/models/llava';
+import { rotaryTables } from '../../../../electron/engine/models/rope';
 import { openModel, type OpenModel } from '../../../../electron/engine/models/open';
 import { maxAbsDiff, runGraph } from '../../../helpers/ort';
 import { runReference } from './reference';
@@ -40,12 +41,14 @@ async function check(o: TinyOptions, promptIds: number[], images: number) {
   expect(p.ids).toEqual(ref.input_ids);
   const t = p.ids.length;
   const text = buildTextGraph(m.spec, m.source, { batch: 1, mode: 'prefill', output: 'all', cache: false, capture: [] });
+  const rope = rotaryTables(m.spec.text, p.ids.map((_, i) => i));
   const rows = Math.max(1, features.length / TINY.hidden);
   const out = await runGraph(
     text,
     {
       input_ids: { dims: [1, t], data: p.ids, dtype: 'int32' },
-      position_ids: { dims: [1, t], data: p.ids.map((_, i) => i), dtype: 'int32' },
+      rope_cos: { dims: [1, t, 8], data: rope.cos },
+      rope_sin: { dims: [1, t, 8], data: rope.sin },
       attention_bias: { dims: [1, t, t], data: causalBias(t, 0) },
       image_features: { dims: [rows, TINY.hidden], data: images ? features : new Array<number>(TINY.hidden).fill(0) },
       feature_index: { dims: [1, t], data: p.featureIndex, dtype: 'int32' },

@@ -1,0 +1,56 @@
+// Scoring: per-token log-probs of given responses after one prompt with
+// images, all responses in one batch (chosen and rejected of a pair share the
+// prompt). Used for DPO reference log-probs and post-selection.
+import ort from 'onnxruntime-node';
+import { AppError } from '../../../shared/errors';
+import { causalBias, expandImageTokens } from './prompt';
+import type { LlavaRunner } from './runner';
+
+export interface ScoreResult {
+  inputIds: number[];
+  /** Per response: log p(token | prompt, previous response tokens). */
+  tokenLogprobs: number[][];
+  sumLogprobs: number[];
+}
+
+export async function scoreResponses(runner: LlavaRunner, promptIds: readonly number[], features: readonly Float32Array[], responses: readonly (readonly number[])[]): Promise<ScoreResult> {
+  const spec = runner.model.spec;
+  const d = spec.text.hiddenSize;
+  if (responses.length === 0) throw new AppError('bad-input', 'no response to score', { subject: 'response' });
+  responses.forEach((r, i) => {
+    if (r.length === 0) throw new AppError('bad-input', `response ${i + 1} is empty: nothing to score`, { subject: `response ${i + 1}` });
+  });
+  const p = expandImageTokens(promptIds, spec.imageTokenId, features.length, spec.tokensPerImage);
+  const prompt = p.ids.length;
+  const t = prompt + Math.max(...responses.map((r) => r.length));
+  if (t > spec.text.maxPositions) {
+    throw new AppError('bad-input', `prompt (${prompt} tokens, images expanded) plus response is ${t} tokens: more than the model's context of ${spec.text.maxPositions}`, { subject: 'prompt' });
+  }
+  const b = responses.length;
+  // Right padding: causal attention keeps pads from influencing the real tokens before them.
+  const ids = new Int32Array(b * t);
+  const targets = new Int32Array(b * t);
+  const featureIndex = new Int32Array(b * t);
+  responses.forEach((r, i) => {
+    const seq = [...p.ids, ...r];
+    ids.set(seq, i * t);
+    targets.set(seq.slice(1), i * t);
+    featureIndex.set(p.featureIndex, i * t);
+  });
+  const bias = new Float32Array(b * t * t);
+  const one = causalBias(t, 0);
+  for (let i = 0; i < b; i++) bias.set(one, i * t * t);
+  const stacked = new Float32Array(Math.max(1, features.length * spec.tokensPerImage) * d);
+  features.forEach((f, i) => stacked.set(f, i * f.length));
+  const out = await runner.runText(`score${b}`, {
+    input_ids: new ort.Tensor('int32', ids, [b, t]),
+    ...runner.rope(Array.from({ length: t }, (_, i) => i)),
+    attention_bias: new ort.Tensor('float32', bias, [b, t, t]),
+    image_features: new ort.Tensor('float32', stacked, [stacked.length / d, d]),
+    feature_index: new ort.Tensor('int32', featureIndex, [b, t]),
+    targets: new ort.Tensor('int32', targets, [b, t]),
+  });
+  const lp = out['token_logprobs']!.data as Float32Array;
+  const tokenLogprobs = responses.map((r, i) => r.map((_, j) => lp[i * t + prompt - 1 + j]!));
+  return { inputIds: p.ids, tokenLogprobs, sumLogprobs: tokenLogprobs.map((xs) => xs.reduce((s, v) => s + v, 0)) };
+}
