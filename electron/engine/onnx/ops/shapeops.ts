@@ -137,3 +137,13 @@ export function cumSum(x: Value, axis: number): Value {
   return node1(x.graph, 'CumSum', [x, x.graph.constant(normAxis(axis, x.rank), 'int32', [])], {}, x.dtype, x.shape);
 }
 
+
+/** Constant zero padding: `pads` = [begin_0..begin_n, end_0..end_n] (runs on WebGPU up to opset 21). */
+export function pad(x: Value, pads: readonly number[]): Value {
+  const shape = x.shape.map((d, i) => (pads[i] === 0 && pads[i + x.rank] === 0 ? d : productDimSum(d, pads[i]! + pads[i + x.rank]!)));
+  return node1(x.graph, 'Pad', [x, ints64(x.graph, pads)], { mode: { s: 'constant' } }, x.dtype, shape);
+}
+
+function productDimSum(d: Dim, n: number): Dim {
+  return typeof d === 'number' ? d + n : `${d}+${n}`;
+}
