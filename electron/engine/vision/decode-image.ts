@@ -1,0 +1,50 @@
+// Decodes an image file or buffer into 8-bit RGB pixels the way transformers'
+// load_image + convert('RGB') sees them: EXIF orientation applied, alpha dropped
+// (not blended), grey replicated, 16-bit samples reduced to their high byte.
+
+import { stat } from 'node:fs/promises';
+import sharp from 'sharp';
+import { AppError } from '../../../shared/errors';
+
+/** Interleaved RGB, row-major: pixel (x, y) channel c at `(y * width + x) * 3 + c`. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+export type ImageInput = string | Buffer;
+
+/** A name for error messages: the path, or `label` for buffers. */
+export function inputName(input: ImageInput, label?: string): string {
+  return typeof input === 'string' ? input : (label ?? 'image buffer');
+}
+
+export async function decodeImage(input: ImageInput, label?: string): Promise<RgbImage> {
+  const name = inputName(input, label);
+  if (typeof input === 'string') await assertFile(input);
+  try {
+    // sharp's raw output converts to sRGB, which keeps only the high byte of 16-bit samples.
+    const { data, info } = await sharp(input, { failOn: 'error' })
+      .autoOrient()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  } catch (e) {
+    throw new AppError('bad-file', `${name} cannot be read as an image: ${(e as Error).message}`, { subject: name, cause: e });
+  }
+}
+
+async function assertFile(path: string): Promise<void> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new AppError('bad-input', `${path} is not an image file`, { subject: path });
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('not-found', `image ${path} does not exist`, { subject: path, cause: e });
+    throw new AppError('bad-file', `image ${path} cannot be read: ${(e as Error).message}`, { subject: path, cause: e });
+  }
+}
