@@ -17,8 +17,13 @@ export const UNIT_ENTRIES = 500;
 /** Images checked at once: sharp decodes on the libuv pool. */
 const IMAGE_CONCURRENCY = 4;
 
-export const ImportParams = z.object({ source: ImportSource, abortOnProblem: z.boolean() });
-export type ImportParams = z.infer<typeof ImportParams>;
+export const ImportParams = z.object({
+  source: ImportSource,
+  abortOnProblem: z.boolean(),
+  /** Entries per unit (commit); smaller in crash tests to get many commit points. */
+  unitEntries: z.int().positive().default(UNIT_ENTRIES),
+});
+export type ImportParams = z.output<typeof ImportParams>;
 /** The index of the next entry to read. */
 export interface ImportCursor {
   index: number;
@@ -137,7 +142,7 @@ class ImportRun implements JobRun<ImportCursor> {
     let total: number | null = null;
     let finished = false;
     let nextIndex = cursor?.index ?? 0;
-    while (built.length < UNIT_ENTRIES) {
+    while (built.length < this.params.unitEntries) {
       const r = await this.source.next();
       total = r.total ?? total;
       if (r.entry === null) {

@@ -1,0 +1,168 @@
+// Job runner: the state machine under random start/pause/cancel/resume/restart
+// sequences (fast-check), unit commits with the cursor, failure, and
+// continuation of a job a previous runner left 'running'.
+import fc from 'fast-check';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { describe, expect, it } from 'vitest';
+import type { ApiEvent, JobState } from '../../../shared/api';
+import { AppError } from '../../../shared/errors';
+import type { JobKind } from '../../../electron/jobs/kind';
+import { JobRunner } from '../../../electron/jobs/runner';
+import { NEXT_STATES } from '../../../electron/jobs/transitions';
+import { createProject } from '../../../electron/store/project';
+import type { Store } from '../../../electron/store/store';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A job of `units` steps; each writes meta key `<job>:<unit>` so committed units can be counted. */
+function countingKind(options: { failAt?: number } = {}): JobKind<{ units: number }, { next: number }> {
+  return {
+    kind: 'count',
+    params: z.object({ units: z.int().positive() }),
+    label: (p) => `count to ${p.units}`,
+    async plan(p, ctx) {
+      return {
+        async runUnit(cursor) {
+          const i = cursor?.next ?? 0;
+          await sleep(2);
+          if (i === options.failAt) throw new AppError('bad-input', `unit ${i} failed`);
+          return { cursor: { next: i + 1 }, done: i + 1, total: p.units, write: { method: 'setMeta', args: { values: { [`${ctx.jobId}:${i}`]: String(i) } } }, finished: i + 1 === p.units };
+        },
+        finish: async () => ({ method: 'setMeta', args: { values: { [`${ctx.jobId}:finished`]: 'yes' } } }),
+        close: async () => undefined,
+      };
+    },
+    discard: (jobId) => ({ method: 'setMeta', args: { values: { [`${jobId}:discarded`]: 'yes' } } }),
+  };
+}
+
+async function newStore(): Promise<Store> {
+  return createProject(path.join(mkdtempSync(path.join(os.tmpdir(), 'jobs-')), 'p'));
+}
+
+function unitsOf(meta: Record<string, string>, jobId: number): number[] {
+  return Object.keys(meta)
+    .filter((k) => k.startsWith(`${jobId}:`) && /^\d+$/.test(k.split(':')[1]!))
+    .map((k) => Number(k.split(':')[1]))
+    .sort((a, b) => a - b);
+}
+
+describe('job runner', () => {
+  it('runs a job unit by unit to done, with progress events and the cursor saved', async () => {
+    const store = await newStore();
+    const events: ApiEvent[] = [];
+    const runner = new JobRunner(store, [countingKind()], (e) => events.push(e));
+    const job = await runner.submit('count', { units: 5 });
+    await runner.idle();
+    const stored = await store.call('getJob', { id: job.id });
+    expect(stored?.state).toBe('done');
+    expect(stored?.cursor).toEqual({ next: 5 });
+    expect(unitsOf(await store.call('getMeta'), job.id)).toEqual([0, 1, 2, 3, 4]);
+    expect(events.filter((e) => e.type === 'job.progress').map((e) => (e.type === 'job.progress' ? e.progress.done : -1))).toEqual([1, 2, 3, 4, 5]);
+    expect(events.filter((e) => e.type === 'job.state').map((e) => (e.type === 'job.state' ? e.state : ''))).toEqual(['queued', 'running', 'done']);
+    await store.close();
+  });
+
+  it('marks a job failed with the unit error and runs its discard write', async () => {
+    const store = await newStore();
+    const runner = new JobRunner(store, [countingKind({ failAt: 2 })], () => undefined);
+    const job = await runner.submit('count', { units: 5 });
+    await runner.idle();
+    const stored = await runner.get(job.id);
+    expect(stored.state).toBe('failed');
+    expect(stored.error).toEqual({ kind: 'bad-input', message: 'unit 2 failed' });
+    const meta = await store.call('getMeta');
+    expect(unitsOf(meta, job.id)).toEqual([0, 1]);
+    expect(meta[`${job.id}:discarded`]).toBe('yes');
+    await store.close();
+  });
+
+  it('continues a job left running by a closed runner from its cursor', async () => {
+    const store = await newStore();
+    const first = new JobRunner(store, [countingKind()], () => undefined);
+    const job = await first.submit('count', { units: 40 });
+    await sleep(30);
+    await first.close();
+    const halfway = await store.call('getJob', { id: job.id });
+    expect(halfway?.state).toBe('running');
+    const doneBefore = halfway!.progress.done;
+    expect(doneBefore).toBeGreaterThan(0);
+    expect(doneBefore).toBeLessThan(40);
+    const second = new JobRunner(store, [countingKind()], () => undefined);
+    await second.start();
+    await second.idle();
+    expect((await second.get(job.id)).state).toBe('done');
+    expect(unitsOf(await store.call('getMeta'), job.id)).toEqual([...Array(40).keys()]);
+    await store.close();
+  });
+
+  it('refuses actions the state does not allow, with a conflict error', async () => {
+    const store = await newStore();
+    const runner = new JobRunner(store, [countingKind()], () => undefined);
+    const job = await runner.submit('count', { units: 1 });
+    await runner.idle();
+    await expect(runner.act(job.id, 'pause')).rejects.toMatchObject({ kind: 'conflict' });
+    await expect(runner.act(job.id, 'resume')).rejects.toMatchObject({ kind: 'conflict' });
+    await expect(runner.act(999, 'cancel')).rejects.toMatchObject({ kind: 'not-found' });
+    await expect(runner.submit('nope', {})).rejects.toMatchObject({ kind: 'unsupported' });
+    await store.close();
+  });
+
+  it('keeps the state machine and unit commits consistent under random action sequences', async () => {
+    const action = fc.oneof(
+      fc.record({ type: fc.constant('submit' as const), units: fc.integer({ min: 1, max: 6 }) }),
+      fc.record({ type: fc.constantFrom('pause' as const, 'resume' as const, 'cancel' as const), job: fc.nat(3) }),
+      fc.record({ type: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 8 }) }),
+      fc.record({ type: fc.constant('restart' as const) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 14 }), async (actions) => {
+        const store = await newStore();
+        const history = new Map<number, JobState[]>();
+        const units = new Map<number, number>();
+        const record = (e: ApiEvent) => {
+          if (e.type === 'job.state') history.set(e.jobId, [...(history.get(e.jobId) ?? []), e.state]);
+        };
+        let runner = new JobRunner(store, [countingKind()], record);
+        const ids: number[] = [];
+        for (const a of actions) {
+          if (a.type === 'submit') {
+            const job = await runner.submit('count', { units: a.units });
+            ids.push(job.id);
+            units.set(job.id, a.units);
+          } else if (a.type === 'wait') await sleep(a.ms);
+          else if (a.type === 'restart') {
+            await runner.close();
+            runner = new JobRunner(store, [countingKind()], record);
+            await runner.start();
+          } else if (ids.length > 0) {
+            const id = ids[a.job % ids.length]!;
+            await runner.act(id, a.type).catch((e: unknown) => expect((e as AppError).kind).toBe('conflict'));
+          }
+        }
+        // Drain: resume what is paused, let everything finish.
+        await runner.idle();
+        for (const id of ids) await runner.act(id, 'resume').catch(() => undefined);
+        await runner.idle();
+        const meta = await store.call('getMeta');
+        for (const id of ids) {
+          const job = await store.call('getJob', { id });
+          expect(['done', 'cancelled']).toContain(job!.state);
+          const committed = unitsOf(meta, id);
+          // Units are contiguous from 0 and match the cursor: nothing lost, nothing twice.
+          expect(committed).toEqual([...Array(committed.length).keys()]);
+          expect(job!.progress.done).toBe(committed.length);
+          if (job!.state === 'done') expect(committed.length).toBe(units.get(id));
+          const states = history.get(id) ?? [];
+          expect(states[0]).toBe('queued');
+          for (let i = 1; i < states.length; i++) expect(NEXT_STATES[states[i - 1]!]).toContain(states[i]);
+        }
+        await store.close();
+      }),
+      { numRuns: 15 },
+    );
+  });
+});

@@ -1,0 +1,116 @@
+// Store opening: migrations (order, atomicity, user_version), refusal of a
+// database from a newer version, read-only on a damaged file, query plans.
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../../shared/errors';
+import { openDatabase } from '../../../electron/store/database';
+import { MIGRATIONS, checkMigrationOrder, latestVersion, type Migration } from '../../../electron/store/migrations';
+import { pageSql } from '../../../electron/store/queries/browse';
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'store-'));
+const noop = (version: number): Migration => ({ version, name: `m${version}`, up: () => undefined });
+
+describe('migrations', () => {
+  it('brings a new database to the latest version and sets user_version', () => {
+    const file = path.join(tmp(), 'p.sqlite');
+    const { db, version, readOnly } = openDatabase(file, { create: true });
+    expect(version).toBe(latestVersion());
+    expect(readOnly).toBe(false);
+    expect(db.pragma('user_version', { simple: true })).toBe(latestVersion());
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    db.close();
+  });
+
+  it('accepts gaps and rejects versions that do not increase', () => {
+    expect(() => checkMigrationOrder([noop(1), noop(100)])).not.toThrow();
+    expect(() => checkMigrationOrder([noop(1), noop(1)])).toThrow(/must come after 1/);
+    expect(() => checkMigrationOrder([noop(2), noop(1)])).toThrow(/versions must increase/);
+    expect(() => checkMigrationOrder(MIGRATIONS)).not.toThrow();
+  });
+
+  it('applies pending migrations in one transaction: a failing one leaves nothing behind', () => {
+    const file = path.join(tmp(), 'p.sqlite');
+    openDatabase(file, { create: true }).db.close();
+    const failing: Migration[] = [
+      ...MIGRATIONS,
+      { version: 100, name: 'adds', up: (db) => db.exec('CREATE TABLE extra (x INTEGER)') },
+      { version: 101, name: 'breaks', up: () => { throw new Error('boom'); } },
+    ];
+    expect(() => openDatabase(file, { migrations: failing })).toThrow(/boom/);
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(latestVersion());
+    expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'extra'").pluck().get()).toBe(0);
+    db.close();
+  });
+
+  it('refuses a database written by a newer version, naming the file', () => {
+    const file = path.join(tmp(), 'p.sqlite');
+    const { db } = openDatabase(file, { create: true });
+    db.pragma('user_version = 999');
+    db.close();
+    let error: unknown;
+    try {
+      openDatabase(file);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).kind).toBe('conflict');
+    expect((error as AppError).message).toMatch(/newer version.*schema 999/);
+    expect((error as AppError).message).toContain(file);
+  });
+
+  it('a missing file without create is not-found', () => {
+    expect(() => openDatabase(path.join(tmp(), 'none.sqlite'))).toThrow(expect.objectContaining({ kind: 'not-found' }));
+  });
+});
+
+describe('damaged database', () => {
+  it('is opened read-only and never written', () => {
+    const file = path.join(tmp(), 'p.sqlite');
+    const { db } = openDatabase(file, { create: true });
+    const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+    db.transaction(() => {
+      for (let i = 0; i < 3000; i++) put.run(`key-${i}`, 'x'.repeat(200));
+    })();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    // Overwrite the middle of a b-tree page (not the header page) with garbage.
+    const pageSize = 4096;
+    const pages = readFileSync(file).length / pageSize;
+    const fd = openSync(file, 'r+');
+    const page = Math.floor(pages / 2);
+    writeSync(fd, Buffer.alloc(512, 0xa5), 0, 512, page * pageSize + 8);
+    closeSync(fd);
+    const before = createHash('sha256').update(readFileSync(file)).digest('hex');
+
+    const opened = openDatabase(file);
+    expect(opened.readOnly).toBe(true);
+    expect(opened.damage).not.toBeNull();
+    expect(() => opened.db.prepare("INSERT INTO meta (key, value) VALUES ('a', 'b')").run()).toThrow(/readonly/i);
+    opened.db.close();
+    expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(before);
+  });
+});
+
+describe('browse query plans', () => {
+  const plan = (db: Database.Database, sql: string, params: unknown[]) =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(' | ');
+
+  it('use the FTS index for text search and the source index for source filters', () => {
+    const { db } = openDatabase(path.join(tmp(), 'p.sqlite'), { create: true });
+    const text = pageSql({ text: 'red circle' });
+    expect(plan(db, text.sql, [...text.params, 10, 0])).toMatch(/samples_fts VIRTUAL TABLE INDEX/);
+    const bySource = pageSql({ sourceId: 1 });
+    expect(plan(db, bySource.sql, [...bySource.params, 10, 0])).toMatch(/USING (COVERING )?INDEX samples_by_source/);
+    const byProblems = pageSql({ hasProblems: true });
+    expect(plan(db, byProblems.sql, [...byProblems.params, 10, 0])).toMatch(/USING (COVERING )?INDEX samples_by_problems/);
+    db.close();
+  });
+});
