@@ -3,7 +3,7 @@ import { exactRatio, regionWeights } from '../../../electron/pipeline/attention/
 import { gridTiles } from '../../../electron/pipeline/composite/geometry';
 import { DEFAULT_SETTINGS } from '../../../shared/pipeline/defaults';
 
-const sum = (a: ArrayLike<number>) => Array.prototype.reduce.call(a, (s: number, v: number) => s + v, 0) as number;
+const sum = (a: ArrayLike<number>): number => Array.from(a).reduce((s, v) => s + v, 0);
 
 describe('exact-region weights', () => {
   it('a square canvas covered fully gives weight 1 everywhere, in both modes', () => {
