@@ -10,3 +10,5 @@ export type { AspectMode, PixelTensor, PreprocessOptions, Resampler } from './pr
 export { centerCrop, padToSquare, meanColour, resizeOutputSize } from './geometry';
 export { resamplePil } from './resample-pil';
 export { resampleSharp } from './resample-sharp';
+export { FeatureCache, imageContentHash } from './feature-cache';
+export type { FeatureCacheOptions, FeatureKey, Features } from './feature-cache';
