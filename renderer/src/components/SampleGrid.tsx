@@ -49,7 +49,7 @@ function Cell({ index, sample, selected, onSelect, onOpen }: { index: number; sa
       onDoubleClick={() => onOpen(sample)}
     >
       {sample.imageId === null ? (
-        <div className="thumb thumb-empty">{sample.imageCount === 0 ? 'text only' : 'no image'}</div>
+        <div className="thumb thumb-empty">{sample.hasProblems ? 'image problem' : 'text only'}</div>
       ) : (
         <img className="thumb" src={client.imageUrl(sample.imageId, 256)} alt="" loading="lazy" decoding="async" draggable={false} />
       )}

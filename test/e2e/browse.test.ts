@@ -1,0 +1,180 @@
+// The UI in real Chromium against the local web server and the real service:
+// create a project, import a generated LLaVA dataset (with bad entries), scroll
+// the grid, open a sample, see a problem entry, cancel a large import.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDemoDataset, type DemoDataset } from '../../electron/io/demo-dataset';
+import { startServer, type RunningServer } from '../../electron/server';
+import { createService, type Service } from '../../electron/service';
+import { launchChromium, screenshot } from './support/browser';
+import { ensureRendererBuilt, RENDERER_DIST } from './support/renderer-build';
+
+const SAMPLES = 400;
+/** Large enough that the import is still reading entries when Cancel is clicked. */
+const BIG_SAMPLES = 60_000;
+
+let dir: string;
+let small: DemoDataset;
+let big: DemoDataset;
+let service: Service;
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'mia-e2e-'));
+  const [, s, b, br] = await Promise.all([
+    ensureRendererBuilt(),
+    makeDemoDataset(path.join(dir, 'small'), { samples: SAMPLES, bad: true }),
+    makeDemoDataset(path.join(dir, 'big'), { samples: BIG_SAMPLES, images: 8, bad: false }),
+    launchChromium(),
+  ]);
+  small = s;
+  big = b;
+  browser = br;
+  service = await createService({ configDir: path.join(dir, 'config') });
+  server = await startServer({ service, rendererDir: RENDERER_DIST });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  // Console errors include CSP violations; failed loads are recorded with their URL instead.
+  page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && pageErrors.push(m.text()));
+  // API errors are answers the UI displays (the error test expects one); anything else failing is a bug.
+  page.on('response', (r) => r.status() >= 400 && !new URL(r.url()).pathname.startsWith('/api/') && pageErrors.push(`${r.status()} ${r.url()}`));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await service?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function runImport(file: string, imagesRoot: string): Promise<void> {
+  await page.getByRole('button', { name: 'Import dataset…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Import dataset' });
+  await dialog.getByLabel('Dataset file', { exact: true }).fill(file);
+  await dialog.getByLabel('Image folder', { exact: true }).fill(imagesRoot);
+  await dialog.getByRole('button', { name: 'Start import' }).click();
+}
+
+describe('browsing UI in Chromium', () => {
+  it('creates a project from the start page', async () => {
+    await page.goto(server.url);
+    await page.getByLabel('New project folder').fill(path.join(dir, 'project'));
+    await page.getByLabel('Project name').fill('E2E project');
+    await screenshot(page, '1-start');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('heading', { name: 'E2E project' }).waitFor();
+  });
+
+  it('imports a generated dataset and reports its bad entries', async () => {
+    await runImport(small.file, small.imagesRoot);
+    const dialog = page.getByRole('dialog', { name: 'Import dataset' });
+    const summary = dialog.getByText(/^Imported \d+ samples/);
+    await summary.waitFor({ timeout: 60_000 });
+    expect(await dialog.getByRole('progressbar', { name: 'Import progress' }).getAttribute('aria-valuenow')).toBe('100');
+    const text = (await summary.textContent()) ?? '';
+    const [, imported, problems] = /Imported (\d+) samples; (\d+) problem/.exec(text) ?? [];
+    expect(Number(problems)).toBe(small.badEntries);
+    // Malformed and duplicate entries are not samples; the others are, flagged.
+    expect(Number(imported)).toBe(small.entries - 2);
+    await screenshot(page, '2-import-done');
+    await dialog.getByRole('button', { name: 'Close import dialog' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  it('scrolls the virtualized grid to the last sample', async () => {
+    const grid = page.getByRole('grid', { name: 'Samples' });
+    await grid.getByRole('gridcell', { name: /^Sample demo-0$/ }).waitFor();
+    await page.getByRole('status').filter({ hasText: `${SAMPLES + small.badEntries - 2} samples` }).waitFor();
+    const firstImage = grid.locator('img').first();
+    await firstImage.waitFor();
+    expect(await firstImage.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    await screenshot(page, '3-grid-top');
+    // Only the rows on screen exist: far fewer cells than samples.
+    expect(await grid.getByRole('gridcell').count()).toBeLessThan(SAMPLES / 2);
+    await grid.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await grid.getByRole('gridcell', { name: `Sample demo-${SAMPLES - 1}` }).waitFor();
+    expect(await grid.getByRole('gridcell', { name: /^Sample demo-0$/ }).count()).toBe(0);
+    await screenshot(page, '4-grid-bottom');
+  });
+
+  it('opens a sample with the keyboard and closes it with Esc', async () => {
+    const grid = page.getByRole('grid', { name: 'Samples' });
+    await grid.press('Home');
+    await grid.press('ArrowRight');
+    const selected = grid.locator('[aria-selected="true"]');
+    expect(await selected.getAttribute('aria-label')).toBe('Sample demo-1');
+    await grid.press('Enter');
+    const detail = page.getByRole('dialog', { name: 'Sample demo-1' });
+    await detail.getByText('What shape is shown, and what colour is it?').waitFor();
+    await detail.getByText(/on a white background/).waitFor();
+    const image = detail.getByRole('img', { name: 'Image 1 of sample demo-1' });
+    await image.waitFor();
+    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('.detail img')].every((i) => i.complete && i.naturalWidth > 0));
+    await screenshot(page, '5-detail');
+    await page.keyboard.press('Escape');
+    await detail.waitFor({ state: 'detached' });
+  });
+
+  it('lists the problem entries with their reason', async () => {
+    await page.getByRole('tab', { name: 'Problems' }).click();
+    const problems = page.getByRole('region', { name: 'Problems' });
+    const missing = problems.getByRole('row').filter({ hasText: 'bad-missing' });
+    await missing.waitFor();
+    expect(await missing.textContent()).toContain('Missing image');
+    for (const id of ['bad-corrupt', 'bad-escape', 'bad-symlink']) await problems.getByRole('row').filter({ hasText: id }).waitFor();
+    await screenshot(page, '6-problems');
+  });
+
+  it('cancels a large import mid-way and keeps the project unchanged', async () => {
+    const before = (await service.handlers['project.info']({})).project!.sampleCount;
+    await page.getByRole('tab', { name: 'Samples' }).click();
+    await runImport(big.file, big.imagesRoot);
+    const dialog = page.getByRole('dialog', { name: 'Import dataset' });
+    const bar = dialog.getByRole('progressbar', { name: 'Import progress' });
+    await page.waitForFunction(() => Number(document.querySelector('[aria-label="Import progress"]')?.getAttribute('aria-valuenow') ?? 0) > 0);
+    expect(Number(await bar.getAttribute('aria-valuenow'))).toBeLessThan(100);
+    await screenshot(page, '7-import-running');
+    await dialog.getByRole('button', { name: 'Cancel import' }).click();
+    await dialog.getByRole('status', { name: 'Import state' }).filter({ hasText: 'cancelled' }).waitFor({ timeout: 60_000 });
+    expect((await service.handlers['project.info']({})).project!.sampleCount).toBe(before);
+    await dialog.getByRole('button', { name: 'Close import dialog' }).click();
+    await page.getByRole('tab', { name: 'Jobs' }).click();
+    await page.getByRole('listitem').filter({ hasText: 'cancelled' }).waitFor();
+    await screenshot(page, '8-jobs');
+  });
+
+  it('shows an error with its kind and the file it is about', async () => {
+    const missing = path.join(dir, 'no-such-file.json');
+    await runImport(missing, small.imagesRoot);
+    const alert = page.getByRole('alert');
+    await alert.filter({ hasText: missing }).waitFor();
+    expect(await alert.locator('.error-kind').textContent()).toBe('not-found');
+    await screenshot(page, '9-error');
+    await alert.getByRole('button', { name: 'Dismiss error' }).click();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Import dataset' }).waitFor({ state: 'detached' });
+  });
+
+  it('follows the OS colour scheme', async () => {
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'light' });
+    const light = await background();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await background();
+    expect(light).toBe('rgb(246, 247, 249)');
+    expect(dark).toBe('rgb(21, 24, 29)');
+    await page.getByRole('tab', { name: 'Samples' }).click();
+    await page.getByRole('grid', { name: 'Samples' }).locator('img').first().waitFor();
+    await screenshot(page, '10-dark');
+  });
+
+  it('ran without page errors or CSP violations', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
