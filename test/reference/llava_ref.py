@@ -5,7 +5,8 @@ Written from the Hugging Face semantics in shared/LLAVA-HF.md, without the
 transformers library: it reads a llava-hf model folder (safetensors parsed
 with numpy), runs the model eagerly in float64 with no KV cache (every step
 recomputes the whole sequence, so the engine's cache path is checked against
-a different computation) and writes reference outputs as JSON.
+a different computation) and writes reference outputs as JSON (large arrays as raw float32 files beside it:
+OUTPUT.logits.f32 and OUTPUT.features.f32).
 
 Usage: llava_ref.py MODEL_DIR REQUEST.json OUTPUT.json
 
@@ -239,7 +240,7 @@ def merge(w, cfg, ids, feats):
     elif len(slots) != n_img * n_feat:
         raise ValueError(f"{len(slots)} image tokens for {n_img} images of {n_feat} features")
     table = w["language_model.model.embed_tokens.weight"]
-    emb = table[torch.tensor(ids)].clone()
+    emb = table[torch.tensor([0 if t == img else t for t in ids])].clone()
     if n_img:
         pos = torch.tensor([i for i, t in enumerate(ids) if t == img])
         emb[pos] = feats.reshape(-1, feats.shape[-1])
@@ -270,14 +271,14 @@ def main(model_dir, req_path, out_path):
     feats = image_features(w, cfg, pixels) if pixels is not None else None
     out = {}
     if feats is not None:
-        out["image_features"] = feats.reshape(-1).tolist()
+        feats.numpy().astype("<f4").tofile(out_path + ".features.f32")
         out["image_features_shape"] = list(feats.shape)
 
     layers = req.get("attention_layers", [])
     emb, ids = merge(w, cfg, req["input_ids"], feats)
     out["input_ids"] = ids
     logits, rows = lm_forward(w, cfg, emb, layers)
-    out["logits"] = (logits if req.get("logits") == "all" else logits[-1:]).reshape(-1).tolist()
+    (logits if req.get("logits") == "all" else logits[-1:]).numpy().astype("<f4").tofile(out_path + ".logits.f32")
     out["vocab"] = logits.shape[-1]
     att = {str(l): [] for l in layers}
     if req.get("include_prefill_row"):

@@ -60,7 +60,7 @@ export class LlavaRunner {
     if (pixels.length !== 3 * s * s) {
       throw new AppError('bad-input', `pixel values have ${pixels.length} elements; this model expects [3, ${s}, ${s}] = ${3 * s * s}`, { subject: 'pixel_values' });
     }
-    const session = await this.session('vision', () => buildVisionGraph(this.model.spec, this.model.source, 1));
+    const session = await this.session('vision', () => buildVisionGraph(this.model.spec, this.model.checkpoint, 1));
     const out = await session.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, s, s]) });
     return out['image_features']!.data as Float32Array;
   }
@@ -80,7 +80,7 @@ export class LlavaRunner {
     const tg = this.options.textGraph;
     if (tg?.hooks) options.hooks = tg.hooks;
     if (tg?.params) options.params = tg.params;
-    const session = await this.session(kind, () => buildTextGraph(this.model.spec, this.model.source, options), score ? undefined : { logits: 'cpu', ...gpuCache, ...Object.fromEntries(this.captureLayers.map((l) => [`attention_${l}`, 'cpu' as const])) });
+    const session = await this.session(kind, () => buildTextGraph(this.model.spec, this.model.checkpoint, options), score ? undefined : { logits: 'cpu', ...gpuCache, ...Object.fromEntries(this.captureLayers.map((l) => [`attention_${l}`, 'cpu' as const])) });
     const extra = this.options.textGraph?.feeds?.() ?? {};
     return session.run({ ...feeds, ...extra });
   }

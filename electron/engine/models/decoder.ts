@@ -8,7 +8,7 @@ import type { Value } from '../onnx/graph';
 import * as op from '../onnx/ops';
 import { TEXT_ARCHS } from './decoder-arch';
 import type { LinearHooks } from './layers';
-import { linear, rmsNorm } from './layers';
+import { activation, linear, rmsNorm } from './layers';
 import type { Params } from './params';
 import type { TextSpec } from './spec';
 
@@ -57,9 +57,9 @@ function attention(p: Params, s: TextSpec, name: string, x: Value, rope: { cos: 
   return { out: linear(p, `${name}.o_proj`, merged, hooks), present, probs };
 }
 
-function mlp(p: Params, name: string, x: Value, hooks: LinearHooks): Value {
-  const gate = linear(p, `${name}.gate_proj`, x, hooks);
-  return linear(p, `${name}.down_proj`, op.mul(op.mul(gate, op.sigmoid(gate)), linear(p, `${name}.up_proj`, x, hooks)), hooks);
+function mlp(p: Params, s: TextSpec, name: string, x: Value, hooks: LinearHooks): Value {
+  const act = activation(s.hiddenAct, 'text_config.hidden_act');
+  return linear(p, `${name}.down_proj`, op.mul(act(linear(p, `${name}.gate_proj`, x, hooks)), linear(p, `${name}.up_proj`, x, hooks)), hooks);
 }
 
 function checkBiases(p: Params, s: TextSpec, prefix: string): void {
@@ -84,7 +84,7 @@ export function decoder(p: Params, s: TextSpec, inputs: DecoderInputs, capture: 
       present.push(a.present);
       if (capture.includes(i)) attentionOut.set(i, op.reduceMean(a.probs, [1, 2], false));
       const h = op.add(x, a.out);
-      return op.add(h, mlp(p, `${name}.mlp`, rmsNorm(p, `${name}.post_attention_layernorm`, h, s.rmsNormEps), hooks));
+      return op.add(h, mlp(p, s, `${name}.mlp`, rmsNorm(p, `${name}.post_attention_layernorm`, h, s.rmsNormEps), hooks));
     });
   }
   return { hidden: rmsNorm(p, `${prefix}norm`, x, s.rmsNormEps), present, attention: attentionOut };

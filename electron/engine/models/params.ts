@@ -5,9 +5,9 @@
 import { AppError } from '../../../shared/errors';
 import type { Graph, Value } from '../onnx/graph';
 import { weightInitializer } from '../weights/external';
-import type { TensorRef, WeightSet } from '../weights/weight-set';
+import type { TensorRef } from '../weights/weight-set';
 
-/** Tensors by canonical name (the older llava-hf layout: `language_model.model.*`, `vision_tower.*`, ...). */
+/** Tensors by canonical name (names.ts: the older llava-hf layout); Checkpoint is one. */
 export interface WeightSource {
   ref(name: string): TensorRef | undefined;
 }
@@ -17,32 +17,6 @@ export interface Params {
   readonly graph: Graph;
   get(name: string): Value;
   has(name: string): boolean;
-}
-
-/** The older llava-hf name of a tensor stored under either layout. */
-export function canonicalName(name: string): string {
-  let n = name;
-  for (const p of ['model.language_model.', 'model.vision_tower.', 'model.multi_modal_projector.']) {
-    if (n.startsWith(p)) {
-      n = n.slice('model.'.length);
-      break;
-    }
-  }
-  if (n.startsWith('language_model.') && !n.startsWith('language_model.model.') && !n.startsWith('language_model.lm_head.')) {
-    n = `language_model.model.${n.slice('language_model.'.length)}`;
-  }
-  return n.startsWith('lm_head.') ? `language_model.${n}` : n;
-}
-
-/** A checkpoint's tensors under canonical names, whichever layout the files use. */
-export function checkpointSource(weights: WeightSet): WeightSource {
-  const byCanonical = new Map(weights.names().map((n) => [canonicalName(n), n]));
-  return {
-    ref(name) {
-      const stored = byCanonical.get(name);
-      return stored === undefined ? undefined : weights.get(stored);
-    },
-  };
 }
 
 export function externalParams(graph: Graph, source: WeightSource): Params {

@@ -9,14 +9,14 @@ import { openModel } from '../../../../electron/engine/models/open';
 import type { ExplicitEp } from '../../../../electron/engine/runtime/local';
 import { maxAbsDiff, useSwiftShader } from '../../../helpers/ort';
 import { runReference } from '../models/reference';
-import { TINY, writeTinyModel, type TinyOptions } from '../models/tiny-model';
+import { TINY_LLAVA as TINY, writeTinyLlava, type TinyLlavaOptions } from '../../../helpers/tiny-llava';
 
 useSwiftShader();
 const runners: LlavaRunner[] = [];
 afterAll(async () => {
   for (const r of runners) {
     await r.release();
-    await r.model.weights.close();
+    await r.model.checkpoint.close();
   }
 });
 
@@ -24,8 +24,8 @@ const pixels = (seed: number) => Float32Array.from({ length: 3 * TINY.image * TI
 const PROMPT = [1, 17, TINY.imageToken, 40, TINY.imageToken, 8, 3];
 const STEPS = 6;
 
-async function setup(o: TinyOptions, ep: ExplicitEp, captureLayers: number[]) {
-  const dir = writeTinyModel(o);
+async function setup(o: TinyLlavaOptions, ep: ExplicitEp, captureLayers: number[]) {
+  const { dir } = await writeTinyLlava({ textLayers: 3, ...o });
   const runner = new LlavaRunner(await openModel(dir), { ep, captureLayers });
   runners.push(runner);
   const imgs = [pixels(0), pixels(1)];
@@ -36,7 +36,7 @@ async function setup(o: TinyOptions, ep: ExplicitEp, captureLayers: number[]) {
   return { dir, runner, features, pixels: { data: all, shape: [2, 3, TINY.image, TINY.image] } };
 }
 
-async function checkGeneration(o: TinyOptions, ep: ExplicitEp) {
+async function checkGeneration(o: TinyLlavaOptions, ep: ExplicitEp) {
   const layers = [0, 2];
   const { dir, runner, features, pixels } = await setup(o, ep, layers);
   const res = await generate(runner, PROMPT, features, { maxNewTokens: STEPS, includePrefillRow: true });
@@ -54,7 +54,7 @@ async function checkGeneration(o: TinyOptions, ep: ExplicitEp) {
 
 describe('generation matches the reference', () => {
   it('greedy tokens, log-probs and attention rows on CPU (llama, GQA)', async () => {
-    const res = await checkGeneration({ kvHeads: 2, seed: 5 }, 'cpu');
+    const res = await checkGeneration({ attention: 'gqa', seed: 5 }, 'cpu');
     expect(res.imageSpans).toEqual([
       { image: 0, start: 2, length: 16 },
       { image: 1, start: 19, length: 16 },
@@ -63,7 +63,7 @@ describe('generation matches the reference', () => {
   });
 
   it('greedy tokens and attention rows on WebGPU with the cache kept on the GPU (qwen2)', async () => {
-    await checkGeneration({ text: 'qwen2', kvHeads: 2, seed: 6 }, 'webgpu');
+    await checkGeneration({ text: 'qwen2', attention: 'gqa', seed: 6 }, 'webgpu');
   });
 
   it('scores a batch of responses after a shared prompt', async () => {

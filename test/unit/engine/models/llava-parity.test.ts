@@ -9,11 +9,13 @@ import { rotaryTables } from '../../../../electron/engine/models/rope';
 import { openModel, type OpenModel } from '../../../../electron/engine/models/open';
 import { maxAbsDiff, runGraph } from '../../../helpers/ort';
 import { runReference } from './reference';
-import { TINY, writeTinyModel, type TinyOptions } from './tiny-model';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { TINY_LLAVA as TINY, writeTinyLlava, type TinyLlavaOptions } from '../../../helpers/tiny-llava';
 
 const opened: OpenModel[] = [];
 afterAll(async () => {
-  for (const m of opened) await m.weights.close();
+  for (const m of opened) await m.checkpoint.close();
 });
 
 function pixels(seed: number): Float32Array {
@@ -21,12 +23,21 @@ function pixels(seed: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * 1.5);
 }
 
-async function check(o: TinyOptions, promptIds: number[], images: number) {
-  const dir = writeTinyModel(o);
+/** Linear rope scaling is not among the fixture's options: set it in the written config. */
+function setRopeScaling(dir: string, factor: number): void {
+  const file = path.join(dir, 'config.json');
+  const c = JSON.parse(readFileSync(file, 'utf8')) as { text_config: Record<string, unknown> };
+  c.text_config['rope_scaling'] = { type: 'linear', factor };
+  writeFileSync(file, JSON.stringify(c));
+}
+
+async function check(o: TinyLlavaOptions & { ropeScaling?: number }, promptIds: number[], images: number) {
+  const { dir } = await writeTinyLlava(o);
+  if (o.ropeScaling) setRopeScaling(dir, o.ropeScaling);
   const m = await openModel(dir);
   opened.push(m);
   const imgs = Array.from({ length: images }, (_, i) => pixels(i));
-  const vision = buildVisionGraph(m.spec, m.source, 1);
+  const vision = buildVisionGraph(m.spec, m.checkpoint, 1);
   const features: number[] = [];
   for (const px of imgs) {
     const out = await runGraph(vision, { pixel_values: { dims: [1, 3, TINY.image, TINY.image], data: px } }, 'cpu', { externalDataFolder: dir });
@@ -40,7 +51,7 @@ async function check(o: TinyOptions, promptIds: number[], images: number) {
   const p = expandImageTokens(promptIds, TINY.imageToken, images, m.spec.tokensPerImage);
   expect(p.ids).toEqual(ref.input_ids);
   const t = p.ids.length;
-  const text = buildTextGraph(m.spec, m.source, { batch: 1, mode: 'prefill', output: 'all', cache: false, capture: [] });
+  const text = buildTextGraph(m.spec, m.checkpoint, { batch: 1, mode: 'prefill', output: 'all', cache: false, capture: [] });
   const rope = rotaryTables(m.spec.text, p.ids.map((_, i) => i));
   const rows = Math.max(1, features.length / TINY.hidden);
   const out = await runGraph(
@@ -67,11 +78,11 @@ describe('LLaVA graphs match the PyTorch reference', () => {
   it('llama + CLIP, MHA, fp32, older layout, two images', async () => {
     await check({}, PROMPT, 2);
   });
-  it('llama + CLIP, GQA, bf16, newer layout, rope scaling', async () => {
-    await check({ kvHeads: 2, dtype: 'BF16', layout: 'new', ropeScaling: 2 }, PROMPT, 2);
+  it('llama + CLIP, GQA, bf16, newer layout, sharded, rope scaling', async () => {
+    await check({ attention: 'gqa', dtype: 'BF16', layout: 'nested', ropeScaling: 2, textLayers: 3, shardBytes: 200_000 }, PROMPT, 2);
   });
   it('qwen2 + SigLIP, GQA with q/k/v bias, tied embeddings, full strategy, last layer', async () => {
-    await check({ text: 'qwen2', vision: 'siglip_vision_model', kvHeads: 1, tie: true, strategy: 'full', featureLayer: -1 }, PROMPT, 2);
+    await check({ text: 'qwen2', vision: 'siglip_vision_model', attention: 'gqa', tie: true, strategy: 'full', featureLayer: -1 }, PROMPT, 2);
   });
   it('mistral + CLIP, fp16, features concatenated from two layers, prompt without images', async () => {
     await check({ text: 'mistral', dtype: 'F16', featureLayer: [-2, -1] }, [1, 5, 9, 12], 0);

@@ -1,7 +1,7 @@
 // Runs the independent PyTorch reference (test/reference/llava_ref.py) on a
 // model folder and a request, and returns its JSON outputs.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -17,10 +17,11 @@ export interface RefRequest {
 }
 
 export interface RefOutput {
-  image_features?: number[];
+  /** Raw float32 files of the reference, read back. */
+  image_features?: Float32Array;
   image_features_shape?: number[];
   input_ids: number[];
-  logits: number[];
+  logits: Float32Array;
   vocab: number;
   tokens: number[];
   token_logprobs: number[];
@@ -43,5 +44,11 @@ export function runReference(modelDir: string, req: RefRequest): RefOutput {
   }
   writeFileSync(path.join(dir, 'req.json'), JSON.stringify(json));
   execFileSync(PYTHON, [SCRIPT, modelDir, path.join(dir, 'req.json'), path.join(dir, 'out.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return JSON.parse(readFileSync(path.join(dir, 'out.json'), 'utf8')) as RefOutput;
+  const out = path.join(dir, 'out.json');
+  const f32 = (file: string): Float32Array => {
+    const b = readFileSync(file);
+    return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  };
+  const parsed = JSON.parse(readFileSync(out, 'utf8')) as Omit<RefOutput, 'logits' | 'image_features'>;
+  return { ...parsed, logits: f32(`${out}.logits.f32`), ...(existsSync(`${out}.features.f32`) ? { image_features: f32(`${out}.features.f32`) } : {}) };
 }
