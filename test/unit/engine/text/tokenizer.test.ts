@@ -68,7 +68,8 @@ describe('llava-1.5 style tokenizer (SentencePiece BPE, byte fallback)', () => {
     }
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), (s) => {
-        fc.pre(!s.includes('<'));
+        // '<' could spell an added token; '▁' itself is SentencePiece's space and decodes as ' ' (HF does the same).
+        fc.pre(!s.includes('<') && !s.includes('▁'));
         expect(tok.decode(tok.encode(s), { skipSpecialTokens: true })).toBe(s);
       }),
       { numRuns: 150 },
