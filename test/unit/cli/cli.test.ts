@@ -1,0 +1,75 @@
+// The mia-dpo command line as a user runs it (bin/mia-dpo.mjs in a child
+// process): exit codes 0/1/2 and the --json documents.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import type { CliIo } from '../../../electron/cli/command';
+import { runCli } from '../../../electron/cli/run';
+import { makeDemoDataset } from '../../../electron/io/demo-dataset';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/mia-dpo.mjs');
+const home = mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+
+function memoryIo(): CliIo & { err(): string } {
+  let err = '';
+  const sink = (write: (s: string) => void) => new Writable({ write: (chunk: Buffer, _enc, done) => (write(chunk.toString()), done()) });
+  return { stdout: sink(() => undefined), stderr: sink((s) => (err += s)), tty: false, err: () => err };
+}
+
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config') } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('mia-dpo', () => {
+  it('exits 2 with usage on bad arguments', async () => {
+    const spawned = await cli('import', '/x', '--llava', 'f.json');
+    expect(spawned.code).toBe(2);
+    expect(spawned.stderr).toMatch(/usage: mia-dpo import/);
+    // The other cases in-process (same code path, without a process start each).
+    for (const args of [[], ['frobnicate'], ['import'], ['project', 'delete', '/x'], ['jobs', '/x', '--bogus'], ['serve', '/x', '--port', 'abc'], ['selftest', '--ep', 'tpu']]) {
+      const io = memoryIo();
+      expect(await runCli(args, io), args.join(' ')).toBe(2);
+      expect(io.err()).toMatch(/usage/);
+    }
+  });
+
+  it('creates a project, imports with a --json report, lists jobs; exit 1 on failures', async () => {
+    const dir = path.join(home, 'p');
+    const created = await cli('project', 'create', dir, '--json');
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ ok: true, project: { dir, sampleCount: 0 } });
+
+    const ds = await makeDemoDataset(path.join(home, 'data'), { samples: 12 });
+    const imported = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot, '--json');
+    expect(imported.code, imported.stderr).toBe(0);
+    const report = JSON.parse(imported.stdout) as { ok: boolean; samples: number; problemEntries: number; problems: { index: number; id: string; reason: string }[] };
+    expect(report).toMatchObject({ ok: true, samples: 16, problemEntries: 6 });
+    expect(report.problems.map((p) => [p.index, p.id, p.reason])).toContainEqual([8, 'demo-2', 'duplicate-id']);
+
+    const jobs = await cli('jobs', dir, '--json');
+    expect(JSON.parse(jobs.stdout).jobs).toMatchObject([{ id: 1, kind: 'import', state: 'done' }]);
+
+    const again = await cli('project', 'create', dir, '--json');
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout)).toMatchObject({ ok: false, error: { kind: 'conflict' } });
+
+    const aborted = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot, '--abort-on-problem', '--json');
+    expect(aborted.code).toBe(1);
+    expect(JSON.parse(aborted.stdout)).toMatchObject({ ok: false, state: 'failed' });
+
+    const missing = await cli('jobs', path.join(home, 'nowhere'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/not a MIA-DPO Studio project/);
+  });
+});
