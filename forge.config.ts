@@ -6,7 +6,7 @@ import type { ForgeConfig } from '@electron-forge/shared-types';
 import { VitePlugin } from '@electron-forge/plugin-vite';
 import { rm, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { NATIVE_MODULES, packagedFilesFilter } from './build/native-modules';
+import { packagedFilesFilter } from './build/native-modules';
 
 const root = import.meta.dirname;
 /** Where electron-builder (`--prepackaged out`) expects the packaged app folder. */
@@ -19,8 +19,9 @@ const config: ForgeConfig = {
     asar: { unpack: '**/*.node' },
     ignore: packagedFilesFilter(root),
   },
-  // Native modules are rebuilt for Electron's ABI by scripts/electron-rebuild.mjs before packaging.
-  rebuildConfig: { onlyModules: [...NATIVE_MODULES], force: false },
+  // better-sqlite3 is the one addon built against V8 (not Node-API): rebuilt for Electron's ABI
+  // by scripts/electron-rebuild.mjs before start/package; this is Forge's own check of it.
+  rebuildConfig: { onlyModules: ['better-sqlite3'], force: false },
   // Forge packages into dist/forge/<name>-<platform>-<arch>; the hook moves that
   // folder to out/, the fixed path the `make` script hands to electron-builder.
   outDir: 'dist/forge',

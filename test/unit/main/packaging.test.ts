@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dependencyClosure, packagedFilesFilter } from '../../../build/native-modules';
+import { rewriteWorkerUrls, workerEntries } from '../../../build/worker-entries';
 
 const root = path.resolve(import.meta.dirname, '..', '..', '..');
 
@@ -19,5 +20,26 @@ describe('packaged files', () => {
     for (const dropped of ['/electron/main/main.ts', '/renderer/src/App.tsx', '/node_modules/electron', '/node_modules/vitest/package.json', '/test']) {
       expect(ignored(dropped), dropped).toBe(true);
     }
+  });
+});
+
+describe('worker threads in the bundle', () => {
+  it('makes every *.worker.ts an entry of its own', () => {
+    const entries = workerEntries(root);
+    expect(entries['store.worker']).toBe(path.join(root, 'electron', 'store', 'store.worker.ts'));
+  });
+
+  it('points worker URLs at the built file beside main.js, but not inside comments', () => {
+    const code = [
+      "/** `moduleUrl` is usually `new URL('./x.worker.ts', import.meta.url)`. */",
+      "const w = startWorker(new URL('../store/store.worker.ts', import.meta.url), {});",
+      "// new URL('./y.worker.ts', import.meta.url)",
+      'const other = new URL("./data.json", import.meta.url);',
+    ].join('\n');
+    const out = rewriteWorkerUrls(code).split('\n');
+    expect(out[0]).toBe("/** `moduleUrl` is usually `new URL('./x.worker.ts', import.meta.url)`. */");
+    expect(out[1]).toBe("const w = startWorker(new URL(/* @vite-ignore */ './store.worker.js', import.meta.url), {});");
+    expect(out[2]).toBe("// new URL('./y.worker.ts', import.meta.url)");
+    expect(out[3]).toBe('const other = new URL("./data.json", import.meta.url);');
   });
 });
