@@ -1,7 +1,9 @@
 // Tiny graphs the runtime tests run (built with the engine's own builder).
 import { Graph } from '../../../../electron/engine/onnx/graph';
-import { add, mul } from '../../../../electron/engine/onnx/ops';
+import { add, matmul, mul } from '../../../../electron/engine/onnx/ops';
 import { serializeModel } from '../../../../electron/engine/onnx/serialize';
+import { weightInitializer } from '../../../../electron/engine/weights/external';
+import type { TensorRef } from '../../../../electron/engine/weights/weight-set';
 
 /** y = a + b, z = a * b over float32 [n]. */
 export function addMulModel(n: number): Uint8Array {
@@ -19,5 +21,13 @@ export function accumulateModel(n: number): Uint8Array {
   const state = g.input('state', 'float32', [n]);
   const delta = g.input('delta', 'float32', [n]);
   g.output(add(state, delta), 'next');
+  return serializeModel(g);
+}
+
+/** y = x @ W with W an external initializer inside a safetensors file. */
+export function projectModel(w: TensorRef): Uint8Array {
+  const g = new Graph('project');
+  const x = g.input('x', 'float32', [1, w.shape[0] as number]);
+  g.output(matmul(x, weightInitializer(g, 'w', w)), 'y');
   return serializeModel(g);
 }

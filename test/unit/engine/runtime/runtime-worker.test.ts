@@ -3,12 +3,18 @@
 // crossing the thread with their kind, and disposal.
 process.env['VK_ICD_FILENAMES'] ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AppError } from '../../../../shared/errors';
 import { isHandle, type TensorHandle, type WireTensor } from '../../../../electron/engine/runtime/protocol';
 import { EngineRuntime } from '../../../../electron/engine/runtime/runtime';
-import { accumulateModel, addMulModel } from './graphs';
+import { fromFloat32 } from '../../../../electron/engine/weights/decode';
+import { openWeights } from '../../../../electron/engine/weights/weight-set';
+import { writeSafetensors } from '../../../../electron/engine/weights/writer';
+import { accumulateModel, addMulModel, projectModel } from './graphs';
 
 const logs: string[] = [];
 const rt = EngineRuntime.start({ log: (level, m) => logs.push(`${level}: ${m}`) });
@@ -35,6 +41,22 @@ describe('runtime worker', () => {
     expect(values(out['y'])).toEqual([11, 22, 2]);
     expect(values(out['z'])).toEqual([10, 40, -3]);
     await rt.release(s.id);
+  });
+
+  it('runs a graph whose weights stay in a bf16 safetensors file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rt-weights-'));
+    try {
+      await writeSafetensors(path.join(dir, 'model.safetensors'), { w: { dtype: 'BF16', shape: [2, 3], data: fromFloat32('BF16', [1, 2, 3, -4, 0.5, 8]) } });
+      const ws = await openWeights(dir);
+      const model = projectModel(ws.get('w'));
+      await ws.close();
+      const s = await rt.createSession(model, { ep: 'cpu', externalDataFolder: dir, disablePrepacking: true });
+      const out = await rt.run(s.id, { x: { dtype: 'float32', dims: [1, 2], data: Float32Array.from([1, 10]) } });
+      expect(values(out['y'])).toEqual([-39, 7, 83]);
+      await rt.release(s.id);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('caches sessions by graph hash and options; releases by reference count', async () => {
