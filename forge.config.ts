@@ -4,6 +4,7 @@
 // "type": "module"; the sandboxed preload must be a CommonJS script.
 import type { ForgeConfig } from '@electron-forge/shared-types';
 import { VitePlugin } from '@electron-forge/plugin-vite';
+import { flipFuses, FuseV1Options, FuseVersion } from '@electron/fuses';
 import { rm, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { packagedFilesFilter } from './build/native-modules';
@@ -11,11 +12,32 @@ import { packagedFilesFilter } from './build/native-modules';
 const root = import.meta.dirname;
 /** Where electron-builder (`--prepackaged out`) expects the packaged app folder. */
 const PREPACKAGED_DIR = path.join(root, 'out');
+const EXECUTABLE = 'mia-dpo-studio';
+const PRODUCT_NAME = 'MIA-DPO Studio';
+
+function electronBinary(dir: string, platform: string): string {
+  if (platform === 'darwin' || platform === 'mas') return path.join(dir, `${PRODUCT_NAME}.app`);
+  return path.join(dir, platform === 'win32' ? `${EXECUTABLE}.exe` : EXECUTABLE);
+}
+
+/** Electron fuses (docs/decisions/0100): the packaged binary cannot be turned into a plain Node or debugged from the CLI. */
+async function flipSecurityFuses(binary: string): Promise<void> {
+  await flipFuses(binary, {
+    version: FuseVersion.V1,
+    [FuseV1Options.RunAsNode]: false,
+    [FuseV1Options.EnableCookieEncryption]: true,
+    [FuseV1Options.EnableNodeOptionsEnvironmentVariable]: false,
+    [FuseV1Options.EnableNodeCliInspectArguments]: false,
+    [FuseV1Options.EnableEmbeddedAsarIntegrityValidation]: true,
+    [FuseV1Options.OnlyLoadAppFromAsar]: true,
+    [FuseV1Options.GrantFileProtocolExtraPrivileges]: false,
+  });
+}
 
 const config: ForgeConfig = {
   packagerConfig: {
-    name: 'MIA-DPO Studio',
-    executableName: 'mia-dpo-studio',
+    name: PRODUCT_NAME,
+    executableName: EXECUTABLE,
     asar: { unpack: '**/*.node' },
     ignore: packagedFilesFilter(root),
   },
@@ -29,6 +51,7 @@ const config: ForgeConfig = {
     postPackage: async (_config, result) => {
       const packaged = result.outputPaths[0];
       if (packaged === undefined) return;
+      await flipSecurityFuses(electronBinary(packaged, result.platform));
       await rm(PREPACKAGED_DIR, { recursive: true, force: true });
       await rename(packaged, PREPACKAGED_DIR);
     },
