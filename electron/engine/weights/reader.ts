@@ -39,7 +39,9 @@ export class SafetensorsFile {
       return new SafetensorsFile(filePath, handle, header.tensors, header.metadata);
     } catch (e) {
       await handle.close();
-      throw e;
+      if (e instanceof SafetensorsError) throw e;
+      // e.g. EISDIR: the path exists but cannot be read as a file.
+      throw new SafetensorsError('read', filePath, `cannot read the file (${(e as Error).message})`, e);
     }
   }
 

@@ -91,6 +91,12 @@ describe('safetensors reader rules', () => {
     await f.close();
   });
 
+  it('read: a folder where a file should be', async () => {
+    const p = path.join(tmp, 'folder.safetensors');
+    mkdirSync(p);
+    expect(await ruleOf(SafetensorsFile.open(p))).toBe('read');
+  });
+
   it('a missing file is not-found, not bad-file', async () => {
     await expect(SafetensorsFile.open(path.join(tmp, 'absent.safetensors'))).rejects.toMatchObject({ kind: 'not-found' });
   });
