@@ -8,10 +8,17 @@ Writes OUT_DIR/manifest.json and one little-endian float32 file per tensor:
 inputs (x, cos, sin, proj, every parameter), the loss sum(block(x) * proj),
 the gradient of every parameter, and after S steps of AdamW with
 clip_grad_norm_ the parameters, per-step losses and gradient norms.
+
+Benchmark mode (bench/train-step.bench.ts): block_ref.py --bench --layers L
+[--hidden ... --threads N] times S float32 train steps (forward, backward,
+AdamW) of a stack of L blocks, eager, and prints JSON with seconds per step,
+peak RSS and the BLAS library in use.
 """
 import argparse
 import json
 import os
+import resource
+import time
 
 import numpy as np
 import torch
@@ -52,9 +59,68 @@ def block(p, x, cos, sin, heads):
     return x + (torch.nn.functional.silu(gate) * up) @ p["down_proj.weight"].T
 
 
+def blas_library():
+    """The BLAS torch's libblas.so.3 resolves to (Debian alternatives), read from the process maps."""
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "blas" in line}
+    return sorted(os.path.realpath(x) for x in libs if x.startswith("/"))
+
+
+def bench(a):
+    torch.set_num_threads(a.threads)
+    h, hd = a.hidden, a.hidden // a.heads
+    gen = torch.Generator().manual_seed(0)
+
+    def weight(*shape):
+        return (torch.randn(*shape, generator=gen) / shape[-1] ** 0.5).requires_grad_(True)
+
+    layers = []
+    for _ in range(a.layers):
+        layers.append({
+            "input_layernorm.weight": torch.ones(h, requires_grad=True),
+            "q_proj.weight": weight(h, h), "k_proj.weight": weight(h, h),
+            "v_proj.weight": weight(h, h), "o_proj.weight": weight(h, h),
+            "post_attention_layernorm.weight": torch.ones(h, requires_grad=True),
+            "gate_proj.weight": weight(a.inter, h), "up_proj.weight": weight(a.inter, h),
+            "down_proj.weight": weight(h, a.inter),
+        })
+    x = torch.randn(a.batch, a.seq, h, generator=gen)
+    target = torch.randn(a.batch, a.seq, h, generator=gen)
+    inv_freq = 1.0 / (THETA ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd))
+    emb = torch.cat([torch.outer(torch.arange(a.seq, dtype=torch.float32), inv_freq)] * 2, dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+    opt = torch.optim.AdamW([p for layer in layers for p in layer.values()], **ADAMW)
+
+    def step():
+        opt.zero_grad()
+        y = x
+        for layer in layers:
+            y = block(layer, y, cos, sin, a.heads)
+        loss = ((y - target) ** 2).mean()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for layer in layers for p in layer.values()], CLIP)
+        opt.step()
+
+    step()  # warm-up: allocator and thread pool
+    t0 = time.perf_counter()
+    for _ in range(a.steps):
+        step()
+    per_step = (time.perf_counter() - t0) / a.steps
+    print(json.dumps({
+        "seconds_per_step": per_step,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "threads": torch.get_num_threads(),
+        "blas": blas_library(),
+        "torch": torch.__version__,
+    }))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("out")
+    ap.add_argument("out", nargs="?")
+    ap.add_argument("--bench", action="store_true")
+    ap.add_argument("--layers", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--hidden", type=int, default=16)
     ap.add_argument("--heads", type=int, default=2)
     ap.add_argument("--inter", type=int, default=32)
@@ -62,6 +128,9 @@ def main():
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--steps", type=int, default=3)
     a = ap.parse_args()
+    if a.bench:
+        bench(a)
+        return
     rng = np.random.default_rng(7)
     h, i, hd = a.hidden, a.inter, a.hidden // a.heads
     shapes = {

@@ -1,0 +1,114 @@
+// Train-step benchmark: forward + backward + AdamW (global-norm clip) of a
+// stack of Llama-style blocks as one ORT graph on CPU, against PyTorch 1.13
+// eager on CPU with the same shapes and thread count, in the same run. Each
+// ORT case runs in a child process so its peak RSS is its own.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { Graph, op, serializeModel } from '../electron/engine/onnx';
+import { block, blockParamShapes, rotaryTables } from '../electron/engine/selftest/block';
+import type { BlockDims } from '../electron/engine/selftest/block';
+import { TrainStepSession, buildTrainStep } from '../electron/engine/train/train-step';
+import type { BenchTable } from './table';
+import { peakRssMiB } from './table';
+
+interface Case {
+  dims: BlockDims;
+  layers: number;
+  seq: number;
+  batch: number;
+  steps: number;
+}
+
+const THREADS = 2;
+const CASES: Case[] = [
+  { dims: { hidden: 256, heads: 4, inter: 1024 }, layers: 4, seq: 256, batch: 1, steps: 3 },
+  { dims: { hidden: 768, heads: 12, inter: 3072 }, layers: 4, seq: 256, batch: 1, steps: 2 },
+];
+const here = fileURLToPath(import.meta.url);
+const rand = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => (Math.random() * 2 - 1) * scale);
+
+/** One case in this process: seconds per step (after one warm-up step) and peak RSS. */
+async function runOrt(c: Case): Promise<{ seconds: number; rss: number }> {
+  const { hidden } = c.dims;
+  const hd = hidden / c.dims.heads;
+  const g = new Graph('stack');
+  const x = g.input('x', 'float32', [c.batch, c.seq, hidden]);
+  const target = g.input('target', 'float32', [c.batch, c.seq, hidden]);
+  const cos = g.input('cos', 'float32', [c.seq, hd]);
+  const sin = g.input('sin', 'float32', [c.seq, hd]);
+  const shapes = blockParamShapes(c.dims);
+  const params = new Map<string, ReturnType<Graph['input']>>();
+  let y = x;
+  for (let l = 0; l < c.layers; l++) {
+    for (const [n, s] of Object.entries(shapes)) params.set(`layers.${l}.${n}`, g.input(`layers.${l}.${n}`, 'float32', s));
+    y = g.withScope(`layers.${l}`, () => block((n) => params.get(`layers.${l}.${n}`)!, y, cos, sin, c.dims));
+  }
+  const d = op.sub(y, target);
+  const loss = op.reduceMean(op.mul(d, d), [0, 1, 2], false);
+  const io = buildTrainStep({ loss, params: [...params.values()], clipNorm: 1, adamw: { weightDecay: 0.1 } });
+  const session = await TrainStepSession.create(serializeModel(g), io, { ep: 'cpu', intraOpThreads: THREADS });
+  session.init(Object.fromEntries([...params.values()].map((p) => {
+    const s = p.shape as number[];
+    return [p.name, new ort.Tensor('float32', p.name.endsWith('layernorm.weight') ? new Float32Array(s[0]!).fill(1) : rand(s[0]! * s[1]!, 1 / Math.sqrt(s[1]!)), s)];
+  })));
+  const t = rotaryTables(c.seq, hd);
+  const batch = {
+    x: new ort.Tensor('float32', rand(c.batch * c.seq * hidden, 1), [c.batch, c.seq, hidden]),
+    target: new ort.Tensor('float32', rand(c.batch * c.seq * hidden, 1), [c.batch, c.seq, hidden]),
+    cos: new ort.Tensor('float32', t.cos, [c.seq, hd]),
+    sin: new ort.Tensor('float32', t.sin, [c.seq, hd]),
+  };
+  await session.step(batch, 1e-3);
+  const t0 = performance.now();
+  for (let s = 0; s < c.steps; s++) await session.step(batch, 1e-3);
+  const seconds = (performance.now() - t0) / 1000 / c.steps;
+  await session.release();
+  return { seconds, rss: peakRssMiB() };
+}
+
+function runTorch(c: Case): { seconds_per_step: number; peak_rss_mib: number; threads: number; blas: string[]; torch: string } {
+  const python = process.env.MIA_PYTHON ?? '/usr/bin/python3';
+  const script = path.join(path.dirname(here), '..', 'test', 'reference', 'block_ref.py');
+  const args = ['--bench', '--layers', c.layers, '--hidden', c.dims.hidden, '--heads', c.dims.heads, '--inter', c.dims.inter, '--seq', c.seq, '--batch', c.batch, '--steps', c.steps, '--threads', THREADS].map(String);
+  const out = execFileSync(python, [script, ...args], { env: { ...process.env, OPENBLAS_NUM_THREADS: String(THREADS), OMP_NUM_THREADS: String(THREADS) }, encoding: 'utf8' });
+  return JSON.parse(out) as ReturnType<typeof runTorch>;
+}
+
+function runOrtChild(c: Case): { seconds: number; rss: number } {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', here, JSON.stringify(c)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop()!) as { seconds: number; rss: number };
+}
+
+export async function run(): Promise<BenchTable> {
+  const rows: (string | number)[][] = [];
+  let torchInfo = '';
+  for (const c of CASES) {
+    const ours = runOrtChild(c);
+    const ref = runTorch(c);
+    torchInfo = `PyTorch ${ref.torch}, BLAS ${ref.blas.join(', ')}, ${ref.threads} threads`;
+    const name = `${c.layers} x hidden ${c.dims.hidden} (${c.dims.heads} heads, MLP ${c.dims.inter}), batch ${c.batch} x seq ${c.seq}`;
+    rows.push([name, ours.seconds * 1000, ref.seconds_per_step * 1000, ours.seconds / ref.seconds_per_step, ours.rss, ref.peak_rss_mib]);
+  }
+  return {
+    columns: ['case', 'ORT ms/step', 'PyTorch ms/step', 'ratio ORT/PyTorch', 'ORT peak RSS MiB', 'PyTorch peak RSS MiB'],
+    rows,
+    notes: [
+      'step = forward + backward + global-norm clip + AdamW, float32, CPU EP; ORT: one session.run of the train-step graph (after 1 warm-up step)',
+      `ORT intra-op threads ${THREADS}; ${torchInfo} (OPENBLAS_NUM_THREADS=${THREADS}); ratio < 1 means ORT is faster`,
+      'peak RSS: each side in its own process (ORT in a child Node process, PyTorch in python3), including runtime start-up',
+    ],
+  };
+}
+
+// Child mode: `node --import tsx bench/train-step.bench.ts '<case json>'` runs one ORT case and prints JSON.
+if (process.argv[1] && path.resolve(process.argv[1]) === here) {
+  runOrt(JSON.parse(process.argv[2]!) as Case).then(
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
