@@ -2,13 +2,9 @@
 // MIA-DPO selects on: per image, the mean attention over its token span and
 // the (side x side) map, both averaged over the recorded steps.
 import { AppError } from '../../../shared/errors';
+import type { ImageSpan } from '../text/image-tokens';
 
-/** Where one image's feature tokens sit in the merged sequence. */
-export interface ImageSpan {
-  image: number;
-  start: number;
-  length: number;
-}
+export type { ImageSpan };
 
 export interface ImageAttention {
   /** Mean over the span's tokens of the step-averaged attention. */
@@ -22,18 +18,17 @@ export interface ImageAttention {
 /** Step-averaged attention of each image's tokens; rows[s][k] is step s's attention on key k. */
 export function imageAttention(rows: readonly Float32Array[], spans: readonly ImageSpan[]): ImageAttention[] {
   if (rows.length === 0) throw new AppError('bad-input', 'no attention rows were recorded: generate at least 2 tokens, or include the prefill row');
-  return spans.map((span) => {
-    const map = new Float64Array(span.length);
+  return spans.map((span, image) => {
+    const n = span.end - span.start;
+    const map = new Float64Array(n);
     for (const row of rows) {
-      if (row.length < span.start + span.length) {
-        throw new AppError('internal', `attention row of ${row.length} keys does not cover image ${span.image} at ${span.start}+${span.length}`);
-      }
-      for (let i = 0; i < span.length; i++) map[i]! += row[span.start + i]!;
+      if (row.length < span.end) throw new AppError('internal', `attention row of ${row.length} keys does not cover image ${image + 1} at ${span.start}-${span.end}`);
+      for (let i = 0; i < n; i++) map[i]! += row[span.start + i]!;
     }
     let sum = 0;
-    for (let i = 0; i < span.length; i++) sum += (map[i]! /= rows.length);
-    const side = Math.round(Math.sqrt(span.length));
-    return { mean: sum / span.length, side: side * side === span.length ? side : null, map };
+    for (let i = 0; i < n; i++) sum += (map[i]! /= rows.length);
+    const side = Math.round(Math.sqrt(n));
+    return { mean: sum / n, side: side * side === n ? side : null, map };
   });
 }
 

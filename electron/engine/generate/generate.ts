@@ -7,7 +7,7 @@ import { AppError } from '../../../shared/errors';
 import { cacheNames } from '../models/llava';
 import type { ImageAttention, ImageSpan } from './attention';
 import { imageAttention, perplexity } from './attention';
-import { causalBias, expandImageTokens } from './prompt';
+import { causalBias, expandPrompt } from './prompt';
 import type { LlavaRunner } from './runner';
 import type { SamplingOptions } from './sampling';
 import { GREEDY, checkSampling, createRng, pickToken } from './sampling';
@@ -62,7 +62,7 @@ export async function generate(runner: LlavaRunner, promptIds: readonly number[]
   features.forEach((f, i) => {
     if (f.length !== spec.tokensPerImage * d) throw new AppError('bad-input', `image ${i + 1}'s features have ${f.length} values, expected ${spec.tokensPerImage} x ${d}`, { subject: `image ${i + 1}` });
   });
-  const p = expandImageTokens(promptIds, spec.imageTokenId, features.length, spec.tokensPerImage);
+  const p = expandPrompt(promptIds, spec.imageTokenId, features.length, spec.tokensPerImage);
   const t = p.ids.length;
   if (t + o.maxNewTokens > spec.text.maxPositions) {
     throw new AppError('bad-input', `the prompt is ${t} tokens (images expanded) and ${o.maxNewTokens} new tokens were asked for: more than the model's context of ${spec.text.maxPositions}`, { subject: 'prompt' });

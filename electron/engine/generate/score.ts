@@ -3,7 +3,7 @@
 // prompt). Used for DPO reference log-probs and post-selection.
 import ort from 'onnxruntime-node';
 import { AppError } from '../../../shared/errors';
-import { causalBias, expandImageTokens } from './prompt';
+import { causalBias, expandPrompt } from './prompt';
 import type { LlavaRunner } from './runner';
 
 export interface ScoreResult {
@@ -20,7 +20,7 @@ export async function scoreResponses(runner: LlavaRunner, promptIds: readonly nu
   responses.forEach((r, i) => {
     if (r.length === 0) throw new AppError('bad-input', `response ${i + 1} is empty: nothing to score`, { subject: `response ${i + 1}` });
   });
-  const p = expandImageTokens(promptIds, spec.imageTokenId, features.length, spec.tokensPerImage);
+  const p = expandPrompt(promptIds, spec.imageTokenId, features.length, spec.tokensPerImage);
   const prompt = p.ids.length;
   const t = prompt + Math.max(...responses.map((r) => r.length));
   if (t > spec.text.maxPositions) {

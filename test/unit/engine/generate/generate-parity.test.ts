@@ -56,8 +56,8 @@ describe('generation matches the reference', () => {
   it('greedy tokens, log-probs and attention rows on CPU (llama, GQA)', async () => {
     const res = await checkGeneration({ attention: 'gqa', seed: 5 }, 'cpu');
     expect(res.imageSpans).toEqual([
-      { image: 0, start: 2, length: 16 },
-      { image: 1, start: 19, length: 16 },
+      { start: 2, end: 18 },
+      { start: 19, end: 35 },
     ]);
     expect(res.attention[0]!.images[0]!.side).toBe(4);
   });

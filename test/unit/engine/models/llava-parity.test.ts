@@ -3,7 +3,7 @@
 // in fp32) across architectures, layouts and dtypes.
 import { afterAll, describe, expect, it } from 'vitest';
 import { serializeModel } from '../../../../electron/engine/onnx';
-import { causalBias, expandImageTokens } from '../../../../electron/engine/generate/prompt';
+import { causalBias, expandPrompt } from '../../../../electron/engine/generate/prompt';
 import { buildTextGraph, buildVisionGraph } from '../../../../electron/engine/models/llava';
 import { rotaryTables } from '../../../../electron/engine/models/rope';
 import { openModel, type OpenModel } from '../../../../electron/engine/models/open';
@@ -48,7 +48,7 @@ async function check(o: TinyLlavaOptions & { ropeScaling?: number }, promptIds: 
   const ref = runReference(dir, { input_ids: promptIds, logits: 'all', ...(images ? { pixels: { data: all, shape: [images, 3, TINY.image, TINY.image] } } : {}) });
   if (images) expect(maxAbsDiff(features, ref.image_features!)).toBeLessThanOrEqual(1e-4);
 
-  const p = expandImageTokens(promptIds, TINY.imageToken, images, m.spec.tokensPerImage);
+  const p = expandPrompt(promptIds, TINY.imageToken, images, m.spec.tokensPerImage);
   expect(p.ids).toEqual(ref.input_ids);
   const t = p.ids.length;
   const text = buildTextGraph(m.spec, m.checkpoint, { batch: 1, mode: 'prefill', output: 'all', cache: false, capture: [] });
