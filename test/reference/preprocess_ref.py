@@ -5,10 +5,14 @@ Usage: preprocess_ref.py JOB.json
 JOB = {"items": [{"image": path, "out": path, "aspect": "crop"|"pad", "config": {...}}]}
 with config fields as in preprocessor_config.json (complete: no defaults are
 applied here). Each item's float32 [3, H, W] tensor is written little-endian
-to "out"; stdout is a JSON list of the dims.
+to "out"; stdout is a JSON list of the dims. With "repeat": N in JOB, stdout is
+{"dims": [...], "seconds": [...]}: each item's median time over N runs (file
+read and decode included, interpreter start excluded), for benchmarks.
 """
 import json
+import statistics
 import sys
+import time
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -79,12 +83,17 @@ def preprocess(path, config, aspect):
 def main():
     with open(sys.argv[1]) as f:
         job = json.load(f)
-    dims = []
+    dims, seconds = [], []
     for item in job["items"]:
-        out = preprocess(item["image"], item["config"], item.get("aspect", "crop"))
+        times = []
+        for _ in range(job.get("repeat", 1)):
+            start = time.perf_counter()
+            out = preprocess(item["image"], item["config"], item.get("aspect", "crop"))
+            times.append(time.perf_counter() - start)
         out.tofile(item["out"])
         dims.append(list(out.shape))
-    print(json.dumps(dims))
+        seconds.append(statistics.median(times))
+    print(json.dumps({"dims": dims, "seconds": seconds} if "repeat" in job else dims))
 
 
 if __name__ == "__main__":

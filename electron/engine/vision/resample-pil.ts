@@ -141,31 +141,51 @@ function verticalPass(image: RgbImage, c: Coefficients, outHeight: number, rowOf
   const { data, width } = image;
   const stride = width * 3;
   const out = new Uint8Array(stride * outHeight);
+  const acc = new Float64Array(stride);
   for (let yy = 0; yy < outHeight; yy++) {
     const ymin = (c.first[yy] as number) - rowOffset;
     const n = c.count[yy] as number;
     const k0 = yy * c.taps;
-    for (let i = 0; i < stride; i++) {
-      let s = ROUNDING;
-      for (let y = 0; y < n; y++) s += (data[(ymin + y) * stride + i] as number) * (c.weights[k0 + y] as number);
-      out[yy * stride + i] = clip8(s);
+    // Row by row (not column by column) so memory is read in order; sums are exact integers either way.
+    acc.fill(ROUNDING);
+    for (let y = 0; y < n; y++) {
+      const k = c.weights[k0 + y] as number;
+      const row = (ymin + y) * stride;
+      for (let i = 0; i < stride; i++) acc[i] = (acc[i] as number) + (data[row + i] as number) * k;
     }
+    const o = yy * stride;
+    for (let i = 0; i < stride; i++) out[o + i] = clip8(acc[i] as number);
   }
   return { width, height: outHeight, data: out };
 }
 
-/** PIL's nearest neighbour: the source pixel under each output pixel's centre. */
+/**
+ * PIL's nearest neighbour (ImagingScaleAffine): source positions accumulate the
+ * scale step by step from half a step, then truncate; the accumulated rounding
+ * decides ties where an output centre falls exactly on a source pixel border.
+ */
 function resampleNearest(image: RgbImage, width: number, height: number): RgbImage {
+  if (width === image.width && height === image.height) return image;
+  const columns = nearestPositions(image.width, width);
+  const rows = nearestPositions(image.height, height);
   const out = new Uint8Array(width * height * 3);
-  const sx = image.width / width;
-  const sy = image.height / height;
   for (let y = 0; y < height; y++) {
-    const srcY = Math.min(image.height - 1, Math.floor((y + 0.5) * sy));
+    const rowStart = (rows[y] as number) * image.width;
     for (let x = 0; x < width; x++) {
-      const srcX = Math.min(image.width - 1, Math.floor((x + 0.5) * sx));
-      const p = (srcY * image.width + srcX) * 3;
+      const p = (rowStart + (columns[x] as number)) * 3;
       out.set(image.data.subarray(p, p + 3), (y * width + x) * 3);
     }
   }
   return { width, height, data: out };
+}
+
+function nearestPositions(inSize: number, outSize: number): Int32Array {
+  const step = inSize / outSize;
+  const positions = new Int32Array(outSize);
+  let at = step * 0.5;
+  for (let i = 0; i < outSize; i++) {
+    positions[i] = Math.min(inSize - 1, Math.trunc(at));
+    at += step;
+  }
+  return positions;
 }

@@ -30,6 +30,7 @@ const SIGLIP = { ...CLIP, image_processor_type: 'SiglipImageProcessor', size: { 
 const LANCZOS = { ...CLIP, size: { shortest_edge: 224 }, crop_size: { height: 224, width: 224 }, resample: 1 };
 const HAMMING = { ...CLIP, size: { shortest_edge: 160 }, crop_size: { height: 150, width: 170 }, resample: 5 };
 const BOX = { ...HAMMING, resample: 4 };
+const NEAREST = { ...CLIP, resample: 0 };
 
 interface Case {
   name: string;
@@ -65,6 +66,8 @@ beforeAll(async () => {
   add('lanczos 224', landscape, LANCZOS, 'pad');
   add('hamming, crop 170x150', landscape, HAMMING);
   add('box, crop 170x150', landscape, BOX);
+  add('nearest 640x480 (exact ties at 10/7 steps)', landscape, NEAREST);
+  add('nearest 200x150 upscale', await png('small-nearest.png', 200, 150, 10), NEAREST, 'pad');
   const items = cases.map((c, i) => ({ image: c.image, out: join(dir, `ref${i}.f32`), aspect: c.aspect, config: c.config }));
   writeFileSync(join(dir, 'job.json'), JSON.stringify({ items }));
   execFileSync(PYTHON, [join(process.cwd(), 'test/reference/preprocess_ref.py'), join(dir, 'job.json')]);
