@@ -3,7 +3,6 @@
 // request is checked by ./guard (loopback Host/Origin, token) before routing.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { Service } from '../service/types';
 import { API_PREFIX, handleApi } from './api-route';
 import { EventsSocket, EVENTS_PATH } from './events-socket';
@@ -12,6 +11,7 @@ import { handleImage, IMAGES_PREFIX } from './image-route';
 import { send, sendJson, sendText } from './respond';
 import { readStatic } from './static-files';
 import { webContentSecurityPolicy } from './csp';
+import { DEFAULT_RENDERER_DIR, ensureRendererBuilt } from './renderer-build';
 
 /** The part of the service the web mode needs. */
 export type ServedService = Pick<Service, 'handlers' | 'onEvent' | 'getThumbnail'>;
@@ -20,8 +20,10 @@ export interface StartServerOptions {
   service: ServedService;
   /** 0 or absent: a free port chosen by the OS. */
   port?: number;
-  /** The built renderer (default renderer/dist of this checkout). */
+  /** The built renderer. Default: renderer/dist of this checkout, built first if missing or stale. */
   rendererDir?: string;
+  /** Progress lines (the one-time UI build). */
+  log?: (line: string) => void;
 }
 
 export interface RunningServer {
@@ -31,8 +33,6 @@ export interface RunningServer {
   port: number;
   close(): Promise<void>;
 }
-
-const DEFAULT_RENDERER_DIR = path.resolve(import.meta.dirname, '..', '..', 'renderer', 'dist');
 
 async function serveStatic(res: ServerResponse, url: URL, rendererDir: string, port: number, token: string): Promise<void> {
   const file = await readStatic(rendererDir, url.pathname);
@@ -50,6 +50,7 @@ async function serveStatic(res: ServerResponse, url: URL, rendererDir: string, p
 }
 
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  if (options.rendererDir === undefined) await ensureRendererBuilt(options.log);
   const token = newToken();
   const rendererDir = options.rendererDir ?? DEFAULT_RENDERER_DIR;
   const { service } = options;

@@ -8,9 +8,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDemoDataset, type DemoDataset } from '../../electron/io/demo-dataset';
 import { startServer, type RunningServer } from '../../electron/server';
+import { ensureRendererBuilt } from '../../electron/server/renderer-build';
 import { createService, type Service } from '../../electron/service';
 import { launchChromium, screenshot } from './support/browser';
-import { ensureRendererBuilt, RENDERER_DIST } from './support/renderer-build';
 
 const SAMPLES = 400;
 /** Large enough that the import is still reading entries when Cancel is clicked. */
@@ -37,7 +37,8 @@ beforeAll(async () => {
   big = b;
   browser = br;
   service = await createService({ configDir: path.join(dir, 'config') });
-  server = await startServer({ service, rendererDir: RENDERER_DIST });
+  // No rendererDir: the default renderer/dist, as `mia-dpo serve` uses it (already built above).
+  server = await startServer({ service });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('pageerror', (e) => pageErrors.push(e.message));
   // Console errors include CSP violations; failed loads are recorded with their URL instead.

@@ -3,9 +3,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { REPO_ROOT } from './renderer-build';
 
-export const SCREENSHOT_DIR = path.join(REPO_ROOT, 'test-results', 'e2e');
+export const SCREENSHOT_DIR = path.resolve(import.meta.dirname, '..', '..', '..', 'test-results', 'e2e');
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
