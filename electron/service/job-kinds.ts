@@ -2,5 +2,7 @@
 // (augment, respond, select, train); the runner refuses unknown kinds.
 import type { AnyJobKind } from '../jobs/kind';
 import { importJob } from '../io/import-job';
+import { augmentJob } from '../pipeline/jobs/augment-job';
+import { selectJob } from '../pipeline/jobs/select-job';
 
-export const JOB_KINDS: readonly AnyJobKind[] = [importJob];
+export const JOB_KINDS: readonly AnyJobKind[] = [importJob, augmentJob, selectJob];

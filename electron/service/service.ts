@@ -7,6 +7,7 @@ import { THUMBNAIL_SIZES, type ApiEvent, type ApiHandlers, type EventListener, t
 import { AppError } from '../../shared/errors';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
+import { pipelineHandlers } from '../pipeline/api/handlers';
 import { createProject, openProject } from '../store/project';
 import type { Store } from '../store/store';
 import { JOB_KINDS } from './job-kinds';
@@ -115,6 +116,8 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     },
     'sources.list': async () => ({ sources: await required().store.call('listSources') }),
     'problems.list': async (request) => required().store.call('listProblems', request),
+
+    ...pipelineHandlers(required),
   };
 
   if (options.projectDir !== undefined) await handlers['project.open']({ dir: options.projectDir });

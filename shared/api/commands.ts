@@ -12,6 +12,7 @@ import {
   SampleSummary,
   Source,
 } from './domain';
+import { PIPELINE_COMMANDS } from '../pipeline/commands';
 
 const Empty = z.strictObject({});
 const Page = { offset: z.int().nonnegative().default(0), limit: z.int().min(1).max(1000).default(100) };
@@ -66,6 +67,8 @@ export const COMMANDS = {
     request: z.strictObject({ ...Page, jobId: Id.optional(), sourceId: Id.optional() }),
     response: z.object({ total: z.int().nonnegative(), items: z.array(Problem) }),
   },
+
+  ...PIPELINE_COMMANDS,
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 
 export type Channel = keyof typeof COMMANDS;

@@ -7,8 +7,9 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { IMAGE_TOKEN } from '../augment/prompts';
+import { EXPORT_FORMATS } from '../../../shared/pipeline/commands';
 
-export const EXPORT_FORMATS = ['mia', 'trl', 'llamafactory'] as const;
+export { EXPORT_FORMATS };
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportPair {

@@ -6,6 +6,7 @@ import type { JobState, WireError } from '../../../shared/api';
 import { getImage, getMeta, listProblems, listSources, projectCounts, sampleDetail, samplesPage, setMeta } from './browse';
 import { commitImport, discardImport, loadImportState, stageImportUnit } from './import';
 import { getJob, insertJob, listJobs, saveCursor, setJobState, setJobTotal } from './jobs';
+import { PIPELINE_QUERIES } from '../../pipeline/store/queries';
 
 /** A query named for later execution inside another transaction (a job unit's result). */
 export interface Write {
@@ -69,6 +70,7 @@ export const QUERIES = {
   discardImport,
   commitImport,
   integrityCheck,
+  ...PIPELINE_QUERIES,
 } satisfies Record<string, (db: Database, args: never) => unknown>;
 
 export type Queries = typeof QUERIES;

@@ -8,6 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { CHANNELS, createApiClient, dispatch, dispatchToReply, inProcessTransport, type ApiHandlers, type ApiTransport, type Channel } from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
 import { createService } from '../../../electron/service';
+import { PIPELINE_MALFORMED } from '../pipeline/api-malformed';
 
 /** Malformed payloads per command: complete by type, so a new command needs its cases. */
 const MALFORMED = {
@@ -32,6 +33,7 @@ const MALFORMED = {
   'samples.get': [{}, { id: 'first' }],
   'sources.list': [{ x: 1 }],
   'problems.list': [{ jobId: 'a' }, { offset: 1.2 }, { sourceId: -1 }],
+  ...PIPELINE_MALFORMED,
 } satisfies Record<Channel, unknown[]>;
 
 const refusing = Object.fromEntries(

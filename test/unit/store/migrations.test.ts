@@ -39,8 +39,8 @@ describe('migrations', () => {
     openDatabase(file, { create: true }).db.close();
     const failing: Migration[] = [
       ...MIGRATIONS,
-      { version: 100, name: 'adds', up: (db) => db.exec('CREATE TABLE extra (x INTEGER)') },
-      { version: 101, name: 'breaks', up: () => { throw new Error('boom'); } },
+      { version: latestVersion() + 1, name: 'adds', up: (db) => db.exec('CREATE TABLE extra (x INTEGER)') },
+      { version: latestVersion() + 2, name: 'breaks', up: () => { throw new Error('boom'); } },
     ];
     expect(() => openDatabase(file, { migrations: failing })).toThrow(/boom/);
     const db = new Database(file, { readonly: true });

@@ -1,0 +1,141 @@
+// The pipeline's API handlers (shared/pipeline/commands.ts), spread into the
+// service's handler table: settings, augmentation and selection jobs, pairs
+// with their review, statistics and exports. The project's settings patch is
+// kept in the meta table so selection, pairs and stats agree.
+import path from 'node:path';
+import type { ApiHandlers } from '../../../shared/api';
+import { AppError } from '../../../shared/errors';
+import type { PIPELINE_COMMANDS, PairView, PipelineStats } from '../../../shared/pipeline/commands';
+import { resolveSettings } from '../../../shared/pipeline/defaults';
+import type { PipelineSettings } from '../../../shared/pipeline/settings';
+import type { JobRunner } from '../../jobs/runner';
+import type { Store } from '../../store/store';
+import { exportPairs } from '../export/export-pairs';
+import { decide, modeDisagreement, reselect } from '../select/decide';
+import { attentionHistograms, metricHistograms, summarize } from '../stats/histogram';
+import type { PairRecord } from '../store/queries';
+
+export const SETTINGS_META_KEY = 'pipeline.settings';
+
+type PipelineHandlers = Pick<ApiHandlers, keyof typeof PIPELINE_COMMANDS>;
+
+export interface PipelineProject {
+  dir: string;
+  store: Store;
+  runner: JobRunner;
+}
+
+async function settingsPatch(store: Store): Promise<Record<string, unknown>> {
+  const raw = (await store.call('getMeta'))[SETTINGS_META_KEY];
+  return raw === undefined ? {} : (JSON.parse(raw) as Record<string, unknown>);
+}
+
+function mergePatch(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    const b = out[k];
+    out[k] = typeof v === 'object' && v !== null && !Array.isArray(v) && typeof b === 'object' && b !== null && !Array.isArray(b) ? mergePatch(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+/** Validates and stores `patch` on top of the project's settings. */
+export async function applySettingsPatch(store: Store, patch: Record<string, unknown>, source: string): Promise<{ patch: Record<string, unknown>; settings: PipelineSettings }> {
+  const merged = mergePatch(await settingsPatch(store), patch);
+  const settings = resolveSettings(merged, source);
+  await store.call('setMeta', { values: { [SETTINGS_META_KEY]: JSON.stringify(merged) } });
+  return { patch: merged, settings };
+}
+
+const finiteOrNull = (v: number | null | undefined): number | null => (v === null || v === undefined || !Number.isFinite(v) ? null : v);
+
+/** A stored pair in the API's shape, decided again with the current settings. */
+export function toPairView(p: PairRecord, settings: PipelineSettings): PairView {
+  const m = p.metrics;
+  const d = decide(m, settings.selection);
+  return {
+    id: p.id,
+    generation_id: p.generationId,
+    format: p.format,
+    image_count: p.imageCount,
+    target_index: p.targetIndex,
+    attention_ratio: finiteOrNull(m.attentionRatio),
+    exact_ratio: finiteOrNull(m.exactRatio),
+    per_image_mean: m.perImageMean,
+    ppl_maxprob: finiteOrNull(m.pplMaxProb),
+    ppl_true: finiteOrNull(m.pplTrue),
+    length_ratio: finiteOrNull(m.lengthRatio),
+    edit_distance: finiteOrNull(m.editDistanceChars),
+    edit_distance_tokens: finiteOrNull(m.editDistanceTokens),
+    decision: d.decision,
+    reasons: d.reasons,
+    failed: d.failed,
+    review: p.review,
+    prompt: p.prompt,
+    images: p.promptImages,
+    chosen: p.chosen,
+    rejected: p.rejected,
+  };
+}
+
+function writable(p: PipelineProject): PipelineProject {
+  if (p.store.readOnly) throw new AppError('conflict', `${p.dir} is open read-only (damaged database): the pipeline cannot write to it`, { subject: p.dir });
+  return p;
+}
+
+export function pipelineHandlers(project: () => PipelineProject): PipelineHandlers {
+  const settingsOf = async (store: Store) => resolveSettings(await settingsPatch(store), `${SETTINGS_META_KEY} in the project`);
+  return {
+    'pipeline.settings': async () => ({ settings: await settingsOf(project().store) }),
+    'pipeline.settings.set': async ({ patch }) => ({ settings: (await applySettingsPatch(writable(project()).store, patch, 'settings patch')).settings }),
+    'pipeline.augment': async ({ seed, count, formats }) => {
+      const p = writable(project());
+      const patch = await settingsPatch(p.store);
+      const job = await p.runner.submit('augment', { seed, settings: patch, ...(count === undefined ? {} : { count }), ...(formats === undefined ? {} : { formats }) });
+      return { jobId: job.id };
+    },
+    'pipeline.select': async ({ patch }) => {
+      const p = writable(project());
+      const stored = patch === undefined ? await settingsPatch(p.store) : (await applySettingsPatch(p.store, patch, 'selection settings')).patch;
+      const job = await p.runner.submit('select', { settings: stored });
+      return { jobId: job.id };
+    },
+    'pipeline.pairs': async ({ offset, limit, keptOnly }) => {
+      const p = project();
+      const settings = await settingsOf(p.store);
+      const views = (await p.store.call('listPairs')).map((r) => toPairView(r, settings)).filter((v) => !keptOnly || v.decision === 'keep');
+      return { total: views.length, items: views.slice(offset, offset + limit) };
+    },
+    'pipeline.pairs.review': async ({ id, action, chosen, rejected }) => ({
+      changed: await writable(project()).store.call('reviewPair', { pairId: id, action, ...(chosen === undefined ? {} : { chosen }), ...(rejected === undefined ? {} : { rejected }) }),
+    }),
+    'pipeline.stats': async ({ bins }): Promise<PipelineStats> => {
+      const p = project();
+      const settings = await settingsOf(p.store);
+      const all = await p.store.call('generationMetrics');
+      const summary = summarize(all, reselect(all, settings.selection));
+      return {
+        augmented: await p.store.call('augmentedCounts'),
+        generations: all.length,
+        kept: summary.kept,
+        byFormat: summary.byFormat,
+        failedBy: summary.failedBy,
+        attention: attentionHistograms(all, settings.selection, bins),
+        post: metricHistograms(all, settings.selection, bins),
+        modeDisagreement: modeDisagreement(all, settings.selection),
+      };
+    },
+    'pipeline.export': async ({ format, out }) => {
+      const p = project();
+      const settings = await settingsOf(p.store);
+      const pairs = (await p.store.call('listPairs')).map((r) => toPairView(r, settings)).filter((v) => v.decision === 'keep' && v.review !== 'rejected');
+      const dir = path.resolve(p.dir, out);
+      const files = await exportPairs(
+        pairs.map((v) => ({ id: `pair-${v.id}`, images: v.images, prompt: v.prompt, chosen: v.chosen, rejected: v.rejected })),
+        format,
+        dir,
+      );
+      return { pairs: pairs.length, files };
+    },
+  };
+}

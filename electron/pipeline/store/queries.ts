@@ -1,0 +1,220 @@
+// The pipeline's store queries (tables of migration 100), spread into the
+// store's QUERIES table so they run on the store worker's one connection:
+// augmentation sources and results, generations, decisions and pairs.
+import type { Database } from 'better-sqlite3';
+import type { Format } from '../../../shared/pipeline/formats';
+import type { Check, CompositeProvenance, Decision, GenerationMetrics, Turn } from '../../../shared/pipeline/types';
+
+export interface PipelineSource {
+  sampleId: number;
+  imageId: number;
+  path: string;
+  sha256: string;
+  width: number;
+  height: number;
+  conversation: Turn[];
+}
+
+/** Single-image samples without problems, in id order: what augmentation starts from. */
+export function pipelineSources(db: Database): PipelineSource[] {
+  const rows = db
+    .prepare(
+      `SELECT s.id AS sampleId, i.id AS imageId, i.path, i.sha256, i.width, i.height, s.conversation
+       FROM samples s JOIN images i ON i.id = s.image_id
+       WHERE s.image_count = 1 AND s.has_problems = 0 ORDER BY s.id`,
+    )
+    .all() as (Omit<PipelineSource, 'conversation'> & { conversation: string })[];
+  return rows.map((r) => ({ ...r, conversation: JSON.parse(r.conversation) as Turn[] }));
+}
+
+export interface AugmentedRow {
+  planId: string;
+  sourceSampleId: number;
+  format: Format;
+  imageIds: number[];
+  targetIndex: number;
+  compositePath: string | null;
+  provenance: CompositeProvenance | null;
+  conversation: Turn[];
+  prompt: string;
+  groundTruth: string;
+}
+
+/** One augmentation unit's rows; a re-run unit after a crash is ignored by plan id. */
+export function insertAugmented(db: Database, a: { jobId: number; rows: AugmentedRow[] }): number {
+  const insert = db.prepare(
+    `INSERT OR IGNORE INTO augmented_samples (job_id, plan_id, source_sample_id, format, image_count, target_index, image_ids,
+       composite_path, provenance, conversation, prompt, ground_truth, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const now = Date.now();
+  let n = 0;
+  for (const r of a.rows) {
+    n += insert.run(a.jobId, r.planId, r.sourceSampleId, r.format, r.imageIds.length, r.targetIndex, JSON.stringify(r.imageIds), r.compositePath, r.provenance ? JSON.stringify(r.provenance) : null, JSON.stringify(r.conversation), r.prompt, r.groundTruth, now).changes;
+  }
+  return n;
+}
+
+export function augmentedCounts(db: Database): { format: Format; imageCount: number; count: number }[] {
+  return db.prepare('SELECT format, image_count AS imageCount, count(*) AS count FROM augmented_samples GROUP BY format, image_count ORDER BY format, image_count').all() as {
+    format: Format;
+    imageCount: number;
+    count: number;
+  }[];
+}
+
+export interface AugmentedSample extends AugmentedRow {
+  id: number;
+  /** Paths of the images the prompt shows, in `<image>` order (the composite for grid and pip). */
+  promptImages: string[];
+}
+
+export function augmentedSamples(db: Database, a: { offset: number; limit: number }): AugmentedSample[] {
+  const rows = db.prepare('SELECT * FROM augmented_samples ORDER BY id LIMIT ? OFFSET ?').all(a.limit, a.offset) as Record<string, unknown>[];
+  const imagePath = db.prepare('SELECT path FROM images WHERE id = ?').pluck();
+  return rows.map((r) => {
+    const imageIds = JSON.parse(r.image_ids as string) as number[];
+    const compositePath = r.composite_path as string | null;
+    return {
+      id: r.id as number,
+      planId: r.plan_id as string,
+      sourceSampleId: r.source_sample_id as number,
+      format: r.format as Format,
+      imageIds,
+      targetIndex: r.target_index as number,
+      compositePath,
+      provenance: r.provenance === null ? null : (JSON.parse(r.provenance as string) as CompositeProvenance),
+      conversation: JSON.parse(r.conversation as string) as Turn[],
+      prompt: r.prompt as string,
+      groundTruth: r.ground_truth as string,
+      promptImages: compositePath !== null ? [compositePath] : imageIds.map((id) => imagePath.get(id) as string),
+    };
+  });
+}
+
+/** Stores one generation with its precomputed selection metrics (the respond job's unit write). */
+export function insertGeneration(
+  db: Database,
+  a: { augmentedId: number; jobId: number | null; model: string; settings: unknown; response: string; tokenCount: number; metrics: GenerationMetrics; attentionMaps: Uint8Array | null; timing: unknown },
+): number {
+  const info = db
+    .prepare('INSERT INTO generations (augmented_id, job_id, model, settings, response, token_count, metrics, attention_maps, timing, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    .run(a.augmentedId, a.jobId, a.model, JSON.stringify(a.settings), a.response, a.tokenCount, JSON.stringify(a.metrics), a.attentionMaps, JSON.stringify(a.timing ?? null), Date.now());
+  return Number(info.lastInsertRowid);
+}
+
+/** Every generation's stored metrics, in id order; `metrics.id` is the generation id. */
+export function generationMetrics(db: Database): GenerationMetrics[] {
+  const rows = db.prepare('SELECT id, metrics FROM generations ORDER BY id').all() as { id: number; metrics: string }[];
+  return rows.map((r) => ({ ...(JSON.parse(r.metrics) as GenerationMetrics), id: String(r.id) }));
+}
+
+/**
+ * Replaces the decisions; a kept generation gets a pair (chosen = ground
+ * truth, rejected = response) unless it has one, so a person's edits survive
+ * re-selection. Pairs of generations now dropped stay, hidden by their decision.
+ */
+export function saveDecisions(db: Database, a: { decisions: { generationId: number; decision: Decision }[] }): { kept: number; newPairs: number } {
+  const now = Date.now();
+  const upsert = db.prepare(
+    `INSERT INTO decisions (generation_id, decision, failed, reasons, decided_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT(generation_id) DO UPDATE SET decision = excluded.decision, failed = excluded.failed, reasons = excluded.reasons, decided_at = excluded.decided_at`,
+  );
+  const newPair = db.prepare(
+    `INSERT OR IGNORE INTO pairs (generation_id, chosen, rejected, updated_at)
+     SELECT g.id, a.ground_truth, g.response, ? FROM generations g JOIN augmented_samples a ON a.id = g.augmented_id WHERE g.id = ?`,
+  );
+  const history = db.prepare(`INSERT INTO pair_history (pair_id, action, chosen, rejected, at) SELECT id, 'create', chosen, rejected, ? FROM pairs WHERE generation_id = ?`);
+  return db.transaction(() => {
+    let kept = 0;
+    let newPairs = 0;
+    for (const { generationId, decision } of a.decisions) {
+      upsert.run(generationId, decision.decision, JSON.stringify(decision.failed), JSON.stringify(decision.reasons), now);
+      if (decision.decision !== 'keep') continue;
+      kept++;
+      if (newPair.run(now, generationId).changes > 0) {
+        newPairs++;
+        history.run(now, generationId);
+      }
+    }
+    return { kept, newPairs };
+  })();
+}
+
+export interface PairRecord {
+  id: number;
+  generationId: number;
+  augmentedId: number;
+  format: Format;
+  imageCount: number;
+  targetIndex: number;
+  prompt: string;
+  promptImages: string[];
+  chosen: string;
+  rejected: string;
+  review: 'pending' | 'accepted' | 'rejected';
+  decision: 'keep' | 'drop' | null;
+  failed: Check[];
+  reasons: string[];
+  metrics: GenerationMetrics;
+}
+
+export function listPairs(db: Database): PairRecord[] {
+  const rows = db
+    .prepare(
+      `SELECT p.id, p.generation_id AS generationId, g.augmented_id AS augmentedId, p.chosen, p.rejected, p.review,
+         g.metrics, d.decision, d.failed, d.reasons, a.format, a.image_count AS imageCount, a.target_index AS targetIndex, a.prompt,
+         a.composite_path AS compositePath, a.image_ids AS imageIds
+       FROM pairs p JOIN generations g ON g.id = p.generation_id JOIN augmented_samples a ON a.id = g.augmented_id
+       LEFT JOIN decisions d ON d.generation_id = g.id ORDER BY p.id`,
+    )
+    .all() as Record<string, unknown>[];
+  const imagePath = db.prepare('SELECT path FROM images WHERE id = ?').pluck();
+  return rows.map((r) => ({
+    id: r.id as number,
+    generationId: r.generationId as number,
+    augmentedId: r.augmentedId as number,
+    format: r.format as Format,
+    imageCount: r.imageCount as number,
+    targetIndex: r.targetIndex as number,
+    prompt: r.prompt as string,
+    promptImages: r.compositePath !== null ? [r.compositePath as string] : (JSON.parse(r.imageIds as string) as number[]).map((id) => imagePath.get(id) as string),
+    chosen: r.chosen as string,
+    rejected: r.rejected as string,
+    review: r.review as PairRecord['review'],
+    decision: (r.decision as PairRecord['decision']) ?? null,
+    failed: r.failed === null ? [] : (JSON.parse(r.failed as string) as Check[]),
+    reasons: r.reasons === null ? [] : (JSON.parse(r.reasons as string) as string[]),
+    metrics: JSON.parse(r.metrics as string) as GenerationMetrics,
+  }));
+}
+
+/** A person's edit, accept or reject, recorded in the pair's history. */
+export function reviewPair(db: Database, a: { pairId: number; action: 'edit' | 'accept' | 'reject'; chosen?: string; rejected?: string }): boolean {
+  return db.transaction(() => {
+    const now = Date.now();
+    const changed =
+      a.action === 'edit'
+        ? db.prepare('UPDATE pairs SET chosen = COALESCE(?, chosen), rejected = COALESCE(?, rejected), updated_at = ? WHERE id = ?').run(a.chosen ?? null, a.rejected ?? null, now, a.pairId).changes
+        : db.prepare('UPDATE pairs SET review = ?, updated_at = ? WHERE id = ?').run(a.action === 'accept' ? 'accepted' : 'rejected', now, a.pairId).changes;
+    if (changed === 0) return false;
+    db.prepare('INSERT INTO pair_history (pair_id, action, chosen, rejected, at) SELECT id, ?, chosen, rejected, ? FROM pairs WHERE id = ?').run(a.action, now, a.pairId);
+    return true;
+  })();
+}
+
+export function pairHistory(db: Database, a: { pairId: number }): { action: string; chosen: string | null; rejected: string | null; at: number }[] {
+  return db.prepare('SELECT action, chosen, rejected, at FROM pair_history WHERE pair_id = ? ORDER BY id').all(a.pairId) as { action: string; chosen: string | null; rejected: string | null; at: number }[];
+}
+
+export const PIPELINE_QUERIES = {
+  pipelineSources,
+  insertAugmented,
+  augmentedCounts,
+  augmentedSamples,
+  insertGeneration,
+  generationMetrics,
+  saveDecisions,
+  listPairs,
+  reviewPair,
+  pairHistory,
+} satisfies Record<string, (db: Database, args: never) => unknown>;

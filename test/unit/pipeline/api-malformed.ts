@@ -1,0 +1,15 @@
+// Malformed payloads for the pipeline's API commands, spread into the
+// contract test's table (test/unit/service/api.test.ts), which checks every
+// channel refuses them with 'bad-input'.
+import type { PIPELINE_COMMANDS } from '../../../shared/pipeline/commands';
+
+export const PIPELINE_MALFORMED = {
+  'pipeline.settings': [{ x: 1 }],
+  'pipeline.settings.set': [{}, { patch: 3 }, { patch: [] }],
+  'pipeline.augment': [{ seed: -1 }, { seed: 1.5 }, { count: 0 }, { formats: [] }, { formats: ['collage'] }, { colour: 'red' }],
+  'pipeline.select': [{ patch: 'strict' }, { thresholds: {} }],
+  'pipeline.pairs': [{ offset: -1 }, { limit: 0 }, { keptOnly: 'yes' }],
+  'pipeline.pairs.review': [{}, { id: 1 }, { id: 1, action: 'delete' }, { id: 'a', action: 'accept' }],
+  'pipeline.stats': [{ bins: 0 }, { bins: 'many' }],
+  'pipeline.export': [{}, { format: 'csv', out: 'x' }, { format: 'mia' }, { format: 'trl', out: '' }],
+} satisfies Record<keyof typeof PIPELINE_COMMANDS, unknown[]>;
