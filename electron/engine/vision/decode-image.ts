@@ -1,6 +1,7 @@
 // Decodes an image file or buffer into 8-bit RGB pixels the way transformers'
 // load_image + convert('RGB') sees them: EXIF orientation applied, alpha dropped
-// (not blended), grey replicated, 16-bit samples reduced to their high byte.
+// (not blended), grey replicated, 16-bit samples reduced to their high byte,
+// colour profiles ignored.
 
 import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
@@ -24,8 +25,9 @@ export async function decodeImage(input: ImageInput, label?: string): Promise<Rg
   const name = inputName(input, label);
   if (typeof input === 'string') await assertFile(input);
   try {
-    // sharp's raw output converts to sRGB, which keeps only the high byte of 16-bit samples.
-    const { data, info } = await sharp(input, { failOn: 'error' })
+    // PIL ignores embedded ICC profiles, so sharp must too (ignoreIcc). The conversion
+    // to sRGB then only replicates grey and keeps the high byte of 16-bit samples.
+    const { data, info } = await sharp(input, { failOn: 'error', ignoreIcc: true })
       .autoOrient()
       .removeAlpha()
       .toColourspace('srgb')

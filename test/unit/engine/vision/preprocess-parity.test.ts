@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parsePreprocessorConfig, preprocessImage } from '../../../../electron/engine/vision';
 import type { AspectMode } from '../../../../electron/engine/vision';
@@ -62,6 +63,9 @@ beforeAll(async () => {
   add('300x200 RGBA', await writeRgbaPng(join(dir, 'rgba.png'), photoLike(300, 200, 8), 300, 200));
   const rgb16 = Uint16Array.from(photoLike(300, 200, 9), (v, i) => v * 256 + (i % 256));
   add('300x200 16-bit RGB', await writeRgb16Png(join(dir, 'rgb16.png'), rgb16, 300, 200));
+  const p3 = join(dir, 'p3.png');
+  writeFileSync(p3, await sharp(photoLike(300, 200, 11), { raw: { width: 300, height: 200, channels: 3 } }).withIccProfile('p3').png().toBuffer());
+  add('300x200 with a Display P3 profile (ignored, as PIL does)', p3);
   add('SigLIP 384x384 bilinear, no crop', landscape, SIGLIP);
   add('lanczos 224', landscape, LANCZOS, 'pad');
   add('hamming, crop 170x150', landscape, HAMMING);
