@@ -73,6 +73,11 @@ function textShapes(t: TextConfig, s: ShapeTable): void {
     s.set(`${l}mlp.gate_proj.weight`, [t.intermediate_size, h]);
     s.set(`${l}mlp.up_proj.weight`, [t.intermediate_size, h]);
     s.set(`${l}mlp.down_proj.weight`, [h, t.intermediate_size]);
+    if (t.mlp_bias) {
+      s.set(`${l}mlp.gate_proj.bias`, [t.intermediate_size]);
+      s.set(`${l}mlp.up_proj.bias`, [t.intermediate_size]);
+      s.set(`${l}mlp.down_proj.bias`, [h]);
+    }
   }
 }
 

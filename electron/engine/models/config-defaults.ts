@@ -22,8 +22,7 @@ export interface TextDefaults {
   rms_norm_eps: number;
   rope_theta: number;
   tie_word_embeddings: boolean;
-  /** Llama's switch for q/k/v/o biases; Qwen2's q/k/v biases are fixed by the architecture (see config.ts). */
-  attention_bias: boolean;
+  /** Mistral's window when the field is absent; Llama has none; Qwen2's depends on use_sliding_window (see config.ts). */
   sliding_window: number | null;
 }
 
@@ -40,7 +39,6 @@ export const TEXT_DEFAULTS = {
     rms_norm_eps: 1e-6,
     rope_theta: 10000,
     tie_word_embeddings: false,
-    attention_bias: false,
     sliding_window: null,
   },
   mistral: {
@@ -55,7 +53,6 @@ export const TEXT_DEFAULTS = {
     rms_norm_eps: 1e-6,
     rope_theta: 10000,
     tie_word_embeddings: false,
-    attention_bias: false,
     sliding_window: 4096,
   },
   qwen2: {
@@ -70,7 +67,6 @@ export const TEXT_DEFAULTS = {
     rms_norm_eps: 1e-6,
     rope_theta: 10000,
     tie_word_embeddings: false,
-    attention_bias: false,
     sliding_window: null,
   },
 } as const satisfies Record<TextModelType, TextDefaults>;

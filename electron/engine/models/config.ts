@@ -37,7 +37,9 @@ const textSchema = z.looseObject({
   rope_scaling: opt(z.looseObject({ type: opt(z.string()), rope_type: opt(z.string()), factor: opt(real) })),
   tie_word_embeddings: opt(z.boolean()),
   attention_bias: opt(z.boolean()),
+  mlp_bias: opt(z.boolean()),
   sliding_window: opt(count),
+  use_sliding_window: opt(z.boolean()),
 });
 
 const visionSchema = z.looseObject({
@@ -59,7 +61,6 @@ const llavaSchema = z.looseObject({
   vision_feature_select_strategy: opt(z.enum(['default', 'full'])),
   vision_feature_layer: opt(z.union([z.number().int(), z.array(z.number().int()).min(1)])),
   multimodal_projector_bias: opt(z.boolean()),
-  tie_word_embeddings: opt(z.boolean()),
   text_config: opt(z.looseObject({})),
   vision_config: opt(z.looseObject({})),
 });
@@ -83,6 +84,9 @@ export interface TextConfig {
   /** Biases on q/k/v and on o, as the architecture and config decide. */
   qkv_bias: boolean;
   o_bias: boolean;
+  /** Biases on gate/up/down (Llama's mlp_bias). */
+  mlp_bias: boolean;
+  /** The attention window in effect, or null for full causal attention. */
   sliding_window: number | null;
 }
 
@@ -110,11 +114,18 @@ export interface LlavaConfig {
   multimodal_projector_bias: boolean;
 }
 
-/** Which attention projections carry a bias, per architecture (a complete table, not a switch). */
-const ATTENTION_BIAS: Record<TextModelType, (attentionBias: boolean) => { qkv: boolean; o: boolean }> = {
-  llama: (b) => ({ qkv: b, o: b }),
-  mistral: () => ({ qkv: false, o: false }),
-  qwen2: () => ({ qkv: true, o: false }),
+type TextFields = z.infer<typeof textSchema>;
+
+/**
+ * What each architecture makes of the bias and window fields (a complete
+ * table, not a switch): Llama has attention_bias and mlp_bias switches;
+ * Qwen2 always has q/k/v biases and a window only with use_sliding_window;
+ * Mistral's window may be set to null explicitly (no window).
+ */
+const ARCH_RULES: Record<TextModelType, (c: TextFields, raw: Record<string, unknown>) => { qkv: boolean; o: boolean; mlp: boolean; window: number | null }> = {
+  llama: (c) => ({ qkv: c.attention_bias ?? false, o: c.attention_bias ?? false, mlp: c.mlp_bias ?? false, window: null }),
+  mistral: (c, raw) => ({ qkv: false, o: false, mlp: false, window: 'sliding_window' in raw ? (c.sliding_window ?? null) : TEXT_DEFAULTS.mistral.sliding_window }),
+  qwen2: (c) => ({ qkv: true, o: false, mlp: false, window: c.use_sliding_window ? (c.sliding_window ?? 4096) : null }),
 };
 
 const bad = (field: string, value: unknown, why: string): AppError =>
@@ -134,7 +145,7 @@ function modelType<T extends string>(raw: unknown, fallback: T, allowed: readonl
   return v as T;
 }
 
-function resolveText(raw: Record<string, unknown>, topTie: boolean | null | undefined): TextConfig {
+function resolveText(raw: Record<string, unknown>): TextConfig {
   const type = modelType(raw['model_type'], 'llama', TEXT_MODEL_TYPES, 'text_config.model_type');
   const c = parseWithSync(textSchema, raw, 'text_config.');
   const d = TEXT_DEFAULTS[type];
@@ -149,7 +160,7 @@ function resolveText(raw: Record<string, unknown>, topTie: boolean | null | unde
     throw new AppError('unsupported', `config.json: text_config.rope_scaling.rope_type = "${ropeType}" is not supported; supported: linear`, { subject: 'text_config.rope_scaling' });
   }
   if (ropeType === 'linear' && scaling?.factor == null) throw bad('text_config.rope_scaling.factor', scaling?.factor, 'is required for linear scaling');
-  const bias = ATTENTION_BIAS[type](c.attention_bias ?? d.attention_bias);
+  const arch = ARCH_RULES[type](c, raw);
   return {
     model_type: type,
     vocab_size: c.vocab_size ?? d.vocab_size,
@@ -164,10 +175,12 @@ function resolveText(raw: Record<string, unknown>, topTie: boolean | null | unde
     rms_norm_eps: c.rms_norm_eps ?? d.rms_norm_eps,
     rope_theta: c.rope_theta ?? d.rope_theta,
     rope_linear_factor: ropeType === 'linear' ? (scaling?.factor as number) : 1,
-    tie_word_embeddings: c.tie_word_embeddings ?? topTie ?? d.tie_word_embeddings,
-    qkv_bias: bias.qkv,
-    o_bias: bias.o,
-    sliding_window: c.sliding_window ?? d.sliding_window,
+    // transformers ties by the text config alone (get_text_config()), never by LlavaConfig's own field.
+    tie_word_embeddings: c.tie_word_embeddings ?? d.tie_word_embeddings,
+    qkv_bias: arch.qkv,
+    o_bias: arch.o,
+    mlp_bias: arch.mlp,
+    sliding_window: arch.window,
   };
 }
 
@@ -205,7 +218,7 @@ export function parseLlavaConfig(raw: unknown): LlavaConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new AppError('bad-input', 'config.json: not a JSON object');
   const c = parseWithSync(llavaSchema, raw, '');
   const vision = resolveVision((c.vision_config ?? LLAVA_DEFAULT_VISION) as Record<string, unknown>);
-  const text = resolveText((c.text_config ?? LLAVA_DEFAULT_TEXT) as Record<string, unknown>, c.tie_word_embeddings);
+  const text = resolveText((c.text_config ?? LLAVA_DEFAULT_TEXT) as Record<string, unknown>);
   const layer = c.vision_feature_layer ?? LLAVA_DEFAULTS.vision_feature_layer;
   const n = vision.num_hidden_layers;
   for (const l of Array.isArray(layer) ? layer : [layer]) {

@@ -77,6 +77,7 @@ describe('llava config', () => {
       tie_word_embeddings: false,
       qkv_bias: false,
       o_bias: false,
+      mlp_bias: false,
       sliding_window: null,
     });
     expect(c.vision_config).toMatchObject({ model_type: 'clip_vision_model', hidden_act: 'quick_gelu', layer_norm_eps: 1e-5, num_channels: 3, image_size: 336, patch_size: 14 });
@@ -91,6 +92,15 @@ describe('llava config', () => {
     expect(m).toMatchObject({ intermediate_size: 14336, num_key_value_heads: 8, sliding_window: 4096, max_position_embeddings: 131072 });
     const s = parseLlavaConfig({ ...LLAVA_15, vision_config: { model_type: 'siglip_vision_model' } }).vision_config;
     expect(s).toMatchObject({ patch_size: 16, image_size: 224, hidden_act: 'gelu_pytorch_tanh', layer_norm_eps: 1e-6 });
+  });
+
+  it('resolves windows, biases and tying per architecture as transformers does', () => {
+    expect(parseLlavaConfig(withText({ model_type: 'mistral', sliding_window: null })).text_config.sliding_window).toBeNull();
+    expect(parseLlavaConfig(withText({ model_type: 'qwen2', sliding_window: 32768, use_sliding_window: false })).text_config.sliding_window).toBeNull();
+    expect(parseLlavaConfig(withText({ model_type: 'qwen2', sliding_window: 32768, use_sliding_window: true })).text_config.sliding_window).toBe(32768);
+    expect(parseLlavaConfig(withText({ mlp_bias: true })).text_config).toMatchObject({ mlp_bias: true, qkv_bias: false });
+    // Tying follows the text config only (LlavaConfig's own field is not consulted).
+    expect(parseLlavaConfig({ ...LLAVA_15, tie_word_embeddings: true }).text_config.tie_word_embeddings).toBe(false);
   });
 
   it('builds LlavaConfig defaults when sub-configs are absent', () => {
