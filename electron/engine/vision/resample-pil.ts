@@ -82,10 +82,13 @@ function coefficients(inSize: number, outSize: number, filter: Filter): Coeffici
   return { taps, first, count, weights };
 }
 
+const CLIP_HIGH = 2 ** (PRECISION_BITS + 8);
+const SCALE = 2 ** PRECISION_BITS;
+
 function clip8(v: number): number {
-  if (v >= 1 << (PRECISION_BITS + 8)) return 255;
+  if (v >= CLIP_HIGH) return 255;
   if (v <= 0) return 0;
-  return Math.floor(v / (1 << PRECISION_BITS));
+  return Math.floor(v / SCALE);
 }
 
 /** Resizes like PIL's `Image.resize(size, resample)` (no box, no reducing_gap). */
@@ -111,21 +114,21 @@ function horizontalPass(image: RgbImage, c: Coefficients, outWidth: number, firs
   const rows = lastRow - firstRow;
   const out = new Uint8Array(outWidth * rows * 3);
   const { data, width } = image;
+  const { first, count, weights, taps } = c;
   for (let y = 0; y < rows; y++) {
     const rowStart = (y + firstRow) * width * 3;
     for (let xx = 0; xx < outWidth; xx++) {
-      const xmin = c.first[xx] as number;
-      const n = c.count[xx] as number;
-      const k0 = xx * c.taps;
+      const n = count[xx] as number;
+      let p = rowStart + (first[xx] as number) * 3;
+      let k = xx * taps;
       let r = ROUNDING;
       let g = ROUNDING;
       let b = ROUNDING;
-      for (let x = 0; x < n; x++) {
-        const k = c.weights[k0 + x] as number;
-        const p = rowStart + (xmin + x) * 3;
-        r += (data[p] as number) * k;
-        g += (data[p + 1] as number) * k;
-        b += (data[p + 2] as number) * k;
+      for (let x = 0; x < n; x++, p += 3, k++) {
+        const w = weights[k] as number;
+        r += (data[p] as number) * w;
+        g += (data[p + 1] as number) * w;
+        b += (data[p + 2] as number) * w;
       }
       const o = (y * outWidth + xx) * 3;
       out[o] = clip8(r);
@@ -139,19 +142,19 @@ function horizontalPass(image: RgbImage, c: Coefficients, outWidth: number, firs
 /** `rowOffset`: source row 0 of `image` is row `rowOffset` of the original. */
 function verticalPass(image: RgbImage, c: Coefficients, outHeight: number, rowOffset: number): RgbImage {
   const { data, width } = image;
+  const { first, count, weights, taps } = c;
   const stride = width * 3;
   const out = new Uint8Array(stride * outHeight);
   const acc = new Float64Array(stride);
   for (let yy = 0; yy < outHeight; yy++) {
-    const ymin = (c.first[yy] as number) - rowOffset;
-    const n = c.count[yy] as number;
-    const k0 = yy * c.taps;
+    const ymin = (first[yy] as number) - rowOffset;
+    const n = count[yy] as number;
     // Row by row (not column by column) so memory is read in order; sums are exact integers either way.
     acc.fill(ROUNDING);
     for (let y = 0; y < n; y++) {
-      const k = c.weights[k0 + y] as number;
+      const w = weights[yy * taps + y] as number;
       const row = (ymin + y) * stride;
-      for (let i = 0; i < stride; i++) acc[i] = (acc[i] as number) + (data[row + i] as number) * k;
+      for (let i = 0; i < stride; i++) acc[i] = (acc[i] as number) + (data[row + i] as number) * w;
     }
     const o = yy * stride;
     for (let i = 0; i < stride; i++) out[o + i] = clip8(acc[i] as number);
