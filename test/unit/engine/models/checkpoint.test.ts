@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Checkpoint } from '../../../../electron/engine/models/checkpoint';
 import { expectedShapes } from '../../../../electron/engine/models/checkpoint-shapes';
 import { parseLlavaConfig } from '../../../../electron/engine/models/config';
+import { TextTokenizer } from '../../../../electron/engine/text/tokenizer';
 import { toFloat32 } from '../../../../electron/engine/weights/decode';
 import { serializeSafetensors } from '../../../../electron/engine/weights/writer';
 import { tinyLlavaConfig, tinyLlavaShapes, writeTinyLlava, type TinyLlavaOptions } from '../../../helpers/tiny-llava';
@@ -72,6 +73,18 @@ describe('checkpoint folders', () => {
     expect(ck.get('language_model.model.layers.1.self_attn.k_proj.bias').shape).toEqual([16]);
     expect(ck.config.text_config).toMatchObject({ model_type: 'qwen2', num_key_value_heads: 2, qkv_bias: true });
     await ck.close();
+  });
+
+  it('the helper writes a tokenizer with llava-hf’s added tokens and a processor config', async () => {
+    const t = await tiny({ chatTemplate: true });
+    const tok = await TextTokenizer.fromFolder(t.dir);
+    expect(tok.special).toMatchObject({ image: { id: 32000 }, pad: { id: 32001 }, bos: { id: 1 }, eos: { id: 2 } });
+    const ids = tok.encode('USER: <image>\nWhat is this? ASSISTANT:');
+    expect(ids[0]).toBe(1);
+    expect(ids.filter((id) => id === 32000)).toHaveLength(1);
+    expect(tok.chatTemplate).toContain('ASSISTANT:');
+    const pre = JSON.parse(readFileSync(path.join(t.dir, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>;
+    expect(pre).toMatchObject({ image_processor_type: 'CLIPImageProcessor', crop_size: { height: 28, width: 28 }, size: { shortest_edge: 28 } });
   });
 
   it('lists tensors the model does not read instead of failing', async () => {
