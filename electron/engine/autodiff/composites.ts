@@ -1,6 +1,6 @@
 // Composite functions written with differentiable primitives only, so their
 // gradients come from the rule table for free (tinygrad's approach): GELU
-// (erf and tanh forms), SiLU, quick_gelu, RMSNorm, LogSoftmax and rotary.
+// (erf and tanh forms), SiLU, quick_gelu, RMSNorm, log-sigmoid, LogSoftmax and rotary.
 import type { Value } from '../onnx/graph';
 import * as op from '../onnx/ops';
 
@@ -28,6 +28,11 @@ export function quickGelu(x: Value): Value {
 export function rmsNorm(x: Value, weight: Value, eps: number): Value {
   const ms = op.reduceMean(op.mul(x, x), [-1]);
   return op.mul(op.mul(x, op.reciprocal(op.sqrt(op.add(ms, eps)))), weight);
+}
+
+/** log sigmoid(x) = min(x, 0) - log(1 + exp(-|x|)): stable for large |x| (the DPO loss is -logsigmoid of a margin). */
+export function logSigmoid(x: Value): Value {
+  return op.sub(op.where(op.less(x, 0), x, 0), op.log(op.add(op.exp(op.neg(op.abs(x))), 1)));
 }
 
 /** log softmax as x - logsumexp(x): the LogSoftmax kernel is missing on WebGPU. */

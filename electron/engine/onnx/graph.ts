@@ -5,7 +5,7 @@ import { AppError } from '../../../shared/errors';
 import type { DType } from './dtype';
 import { DTYPE_BYTES } from './dtype';
 import type { Shape } from './shape';
-import { isStatic, numel, shapeToString } from './shape';
+import { numel, shapeToString } from './shape';
 
 /** A node attribute, tagged by its ONNX attribute type. */
 export type Attr =
@@ -178,11 +178,6 @@ export class Graph {
     return name;
   }
 
-  /** Values read by nodes: used by autodiff to find consumers. */
-  consumers(v: Value): Node[] {
-    return this.nodes.filter((n) => n.inputs.includes(v));
-  }
-
   private claim(name: string): string {
     if (this.names.has(name)) throw new AppError('internal', `graph ${this.name}: name ${name} is already used`);
     this.names.add(name);
@@ -248,7 +243,3 @@ export function toHalfBits(x: number): number {
   return (sign | (e << 10)) + rounded;
 }
 
-export function assertStatic(v: Value, what: string): readonly number[] {
-  if (!isStatic(v.shape)) throw new AppError('internal', `${what}: ${v} needs a static shape`);
-  return v.shape;
-}

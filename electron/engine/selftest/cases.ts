@@ -83,6 +83,7 @@ export const GRAD_CASES: readonly GradCase[] = [
   { name: 'composite silu', inputs: [f([2, 3], [-2, 2])], build: ([x]) => C.silu(x!) },
   { name: 'composite quick_gelu', inputs: [f([2, 3], [-2, 2])], build: ([x]) => C.quickGelu(x!) },
   { name: 'composite rmsnorm', inputs: [f([2, 4]), f([4])], build: ([x, w]) => C.rmsNorm(x!, w!, 1e-6) },
+  { name: 'composite logsigmoid', inputs: [f([2, 3], [-30, 30])], build: ([x]) => C.logSigmoid(x!) },
   { name: 'composite logsoftmax', inputs: [f([2, 4], [-2, 2])], build: ([x]) => C.logSoftmax(x!) },
   { name: 'composite rotary', inputs: [f([1, 2, 3, 4]), f([3, 4], [-1, 1], false), f([3, 4], [-1, 1], false)], build: ([x, c, s]) => C.rotary(x!, c!, s!) },
 ];

@@ -77,6 +77,7 @@ const cases: Case[] = [
   { name: 'Range int32 + Equal (one-hot)', inputs: { i: { dims: [2, 1], data: [2, 0], dtype: 'int32' } }, build: ({ i }) => op.cast(op.equal(op.range(i!.graph, 0, 3), i!), 'float32'), dims: [2, 3], want: [0, 0, 1, 1, 0, 0] },
   { name: 'Shape', inputs: { a: A }, build: ({ a }) => op.shapeOf(a!), dims: [2], want: [2, 3], cpuOnly: true },
   { name: 'ArgMax', inputs: { a: A }, build: ({ a }) => op.argMax(a!, 1, false), dims: [2], want: [2, 1], cpuOnly: true },
+  { name: 'Pad', inputs: { a: A }, build: ({ a }) => op.pad(a!, [0, 1, 1, 0]), dims: [3, 4], want: [0, 1, -2, 3, 0, 0.5, 4, -1, 0, 0, 0, 0] },
   { name: 'Tile', inputs: { r: ROW }, build: ({ r }) => op.tile(r!, [2]), dims: [6], want: [10, 20, 30, 10, 20, 30] },
   { name: 'Trilu lower', inputs: { s: { dims: [3, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9] } }, build: ({ s }) => op.trilu(s!, false), dims: [3, 3], want: [1, 0, 0, 4, 5, 0, 7, 8, 9] },
   { name: 'CumSum', inputs: { a: A }, build: ({ a }) => op.cumSum(a!, 1), dims: [2, 3], want: [1, -1, 2, 0.5, 4.5, 3.5] },
