@@ -3,12 +3,15 @@ import type { CliCommand } from '../command';
 import { augmentCommand } from './augment';
 import { demoCommand } from './demo';
 import { exportCommand } from './export';
+import { generateCommand } from './generate';
 import { importCommand } from './import';
 import { jobsCommand } from './jobs';
+import { modelCommand } from './model';
 import { pairsCommand } from './pairs';
 import { projectCommand } from './project';
+import { scoreCommand } from './score';
 import { selectCommand } from './select';
 import { selftestCommand } from './selftest';
 import { serveCommand } from './serve';
 
-export const CLI_COMMANDS: readonly CliCommand[] = [projectCommand, importCommand, serveCommand, jobsCommand, selftestCommand, demoCommand, augmentCommand, selectCommand, pairsCommand, exportCommand];
+export const CLI_COMMANDS: readonly CliCommand[] = [projectCommand, importCommand, serveCommand, jobsCommand, selftestCommand, demoCommand, augmentCommand, selectCommand, pairsCommand, exportCommand, modelCommand, generateCommand, scoreCommand];
