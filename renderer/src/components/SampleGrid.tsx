@@ -2,7 +2,7 @@
 // rows on screen exist in the DOM; pages load as they scroll into view), so
 // 100k+ samples scroll smoothly. Arrows move the selection, Enter opens it.
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
+import { memo, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
 import type { SampleSummary } from '../../../shared/api';
 import { useApi } from '../api-context';
 import type { SamplePages } from '../hooks/useSamplePages';
@@ -32,9 +32,17 @@ function useWidth(ref: RefObject<HTMLElement | null>): number {
   return width;
 }
 
-function Cell({ index, sample, selected, onSelect, onOpen }: { index: number; sample: SampleSummary | undefined } & Omit<Props, 'pages'>) {
+interface CellProps {
+  index: number;
+  sample: SampleSummary | undefined;
+  isSelected: boolean;
+  onSelect(index: number): void;
+  onOpen(sample: SampleSummary): void;
+}
+
+// Memoized: while scrolling only cells entering the view render; the rest keep their props.
+const Cell = memo(function Cell({ index, sample, isSelected, onSelect, onOpen }: CellProps) {
   const client = useApi();
-  const isSelected = index === selected;
   if (sample === undefined) {
     return <div role="gridcell" className="cell cell-loading" aria-busy="true" aria-label={`Sample ${index + 1}, loading`} />;
   }
@@ -64,7 +72,7 @@ function Cell({ index, sample, selected, onSelect, onOpen }: { index: number; sa
       <div className="cell-question">{sample.question}</div>
     </div>
   );
-}
+});
 
 export function SampleGrid({ pages, selected, onSelect, onOpen }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -127,7 +135,7 @@ export function SampleGrid({ pages, selected, onSelect, onOpen }: Props) {
           >
             {Array.from({ length: Math.min(columns, total - row.index * columns) }, (_, c) => {
               const index = row.index * columns + c;
-              return <Cell key={index} index={index} sample={pages.at(index)} selected={selected} onSelect={onSelect} onOpen={onOpen} />;
+              return <Cell key={index} index={index} sample={pages.at(index)} isSelected={index === selected} onSelect={onSelect} onOpen={onOpen} />;
             })}
           </div>
         ))}
