@@ -2,6 +2,7 @@
 // service's handler table: settings, augmentation and selection jobs, pairs
 // with their review, statistics and exports. The project's settings patch is
 // kept in the meta table so selection, pairs and stats agree.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiHandlers } from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
@@ -92,6 +93,13 @@ export function pipelineHandlers(project: () => PipelineProject): PipelineHandle
       const p = writable(project());
       const patch = await settingsPatch(p.store);
       const job = await p.runner.submit('augment', { seed, settings: patch, ...(count === undefined ? {} : { count }), ...(formats === undefined ? {} : { formats }) });
+      return { jobId: job.id };
+    },
+    'pipeline.respond': async ({ model, ...options }) => {
+      const p = writable(project());
+      const modelDir = path.resolve(model);
+      if (!existsSync(modelDir)) throw new AppError('not-found', `model folder ${modelDir} does not exist`, { subject: model });
+      const job = await p.runner.submit('respond', { modelDir, ...options, settings: await settingsPatch(p.store) });
       return { jobId: job.id };
     },
     'pipeline.select': async ({ patch }) => {

@@ -54,6 +54,10 @@ export function insertAugmented(db: Database, a: { jobId: number; rows: Augmente
   return n;
 }
 
+export function augmentedCountAfter(db: Database, a: { afterId: number }): number {
+  return db.prepare('SELECT count(*) FROM augmented_samples WHERE id > ?').pluck().get(a.afterId) as number;
+}
+
 export function augmentedCounts(db: Database): { format: Format; imageCount: number; count: number }[] {
   return db.prepare('SELECT format, image_count AS imageCount, count(*) AS count FROM augmented_samples GROUP BY format, image_count ORDER BY format, image_count').all() as {
     format: Format;
@@ -68,8 +72,9 @@ export interface AugmentedSample extends AugmentedRow {
   promptImages: string[];
 }
 
-export function augmentedSamples(db: Database, a: { offset: number; limit: number }): AugmentedSample[] {
-  const rows = db.prepare('SELECT * FROM augmented_samples ORDER BY id LIMIT ? OFFSET ?').all(a.limit, a.offset) as Record<string, unknown>[];
+/** In id order; `afterId` pages by key (the respond job's cursor), `offset` by position. */
+export function augmentedSamples(db: Database, a: { offset: number; limit: number; afterId?: number }): AugmentedSample[] {
+  const rows = db.prepare('SELECT * FROM augmented_samples WHERE id > ? ORDER BY id LIMIT ? OFFSET ?').all(a.afterId ?? 0, a.limit, a.offset) as Record<string, unknown>[];
   const imagePath = db.prepare('SELECT path FROM images WHERE id = ?').pluck();
   return rows.map((r) => {
     const imageIds = JSON.parse(r.image_ids as string) as number[];
@@ -210,6 +215,7 @@ export const PIPELINE_QUERIES = {
   pipelineSources,
   insertAugmented,
   augmentedCounts,
+  augmentedCountAfter,
   augmentedSamples,
   insertGeneration,
   generationMetrics,

@@ -7,6 +7,7 @@ export const PIPELINE_MALFORMED = {
   'pipeline.settings': [{ x: 1 }],
   'pipeline.settings.set': [{}, { patch: 3 }, { patch: [] }],
   'pipeline.augment': [{ seed: -1 }, { seed: 1.5 }, { count: 0 }, { formats: [] }, { formats: ['collage'] }, { colour: 'red' }],
+  'pipeline.respond': [{}, { model: '' }, { model: 'm', layer: -1 }, { model: 'm', maxNewTokens: 0 }, { model: 'm', temperature: -0.5 }, { model: 'm', ep: 'tpu' }, { model: 'm', perturb: 'yes' }],
   'pipeline.select': [{ patch: 'strict' }, { thresholds: {} }],
   'pipeline.pairs': [{ offset: -1 }, { limit: 0 }, { keptOnly: 'yes' }],
   'pipeline.pairs.review': [{}, { id: 1 }, { id: 1, action: 'delete' }, { id: 'a', action: 'accept' }],

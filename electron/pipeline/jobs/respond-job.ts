@@ -1,0 +1,117 @@
+// The response-generation job (issue #4, step 3): runs one model over every
+// augmented sample it has not answered yet, one sample per unit, so each
+// generation commits with the cursor before the next starts (a crash loses
+// at most the sample in flight, and a resumed run continues after it).
+import { z } from 'zod';
+import { resolveSettings } from '../../../shared/pipeline/defaults';
+import { EP_CHOICES } from '../../engine/runtime/protocol';
+import type { JobKind, JobRun } from '../../jobs/kind';
+import { generationImages } from '../perturb/generation-images';
+import { hashSeed } from '../random';
+import type { ResponseEngine } from '../respond/engine-interface';
+import { ModelEngine } from '../respond/model-engine';
+import { responseRecord, type ResponseSettings } from '../respond/record';
+
+export const RespondParams = z.strictObject({
+  modelDir: z.string().min(1),
+  ep: z.enum(EP_CHOICES).default('auto'),
+  /** Decoder layer whose attention is read; default the model's middle layer. */
+  layer: z.int().nonnegative().optional(),
+  maxNewTokens: z.int().positive().default(512),
+  /** 0 = greedy, the reference default. */
+  temperature: z.number().min(0).default(0),
+  seed: z.int().nonnegative().default(0),
+  /** Apply the per-format noise of `settings.perturb` to the images handed to the model. */
+  perturb: z.boolean().default(false),
+  aspect: z.enum(['crop', 'pad']).default('crop'),
+  /** A partial PipelineSettings (perturbation, geometry, attention); defaults are the reference's. */
+  settings: z.record(z.string(), z.unknown()).default({}),
+});
+export type RespondParams = z.output<typeof RespondParams>;
+
+export interface RespondCursor {
+  /** Id of the last augmented sample handled. */
+  after: number;
+  done: number;
+}
+
+/** A ResponseEngine the job owns: opened in `plan`, closed with the run. */
+export interface JobEngine extends ResponseEngine {
+  readonly layer: number;
+  readonly ep: { ep: string };
+  tokenize?(text: string): number[];
+  close(): Promise<void>;
+}
+
+export type OpenEngine = (params: RespondParams) => Promise<JobEngine>;
+
+const openModelEngine: OpenEngine = (p) => ModelEngine.open({ modelDir: p.modelDir, ep: p.ep, aspect: p.aspect, ...(p.layer === undefined ? {} : { layer: p.layer }) });
+
+/** The job kind; `open` is how a run gets its engine (the bench passes one already warm). */
+export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<RespondParams, RespondCursor> {
+  return {
+    kind: 'respond',
+    params: RespondParams,
+    label: (p) => `respond with ${p.modelDir}${p.perturb ? ', perturbed' : ''}, seed ${p.seed}`,
+    async plan(params, ctx): Promise<JobRun<RespondCursor>> {
+      const pipeline = resolveSettings(params.settings, 'respond settings');
+      const engine = await open(params);
+      let pending: number[];
+      try {
+        pending = await ctx.store.call('pendingResponses', { model: engine.modelId });
+      } catch (e) {
+        await engine.close();
+        throw e;
+      }
+      ctx.log('info', `responding with ${engine.modelId} on ${engine.ep.ep}, attention layer ${engine.layer}: ${pending.length} sample(s) to answer`);
+      let at = 0;
+      return {
+        async runUnit(cursor) {
+          const after = cursor?.after ?? 0;
+          const doneBefore = cursor?.done ?? 0;
+          while (at < pending.length && pending[at]! <= after) at++;
+          const id = pending[at];
+          if (id === undefined) return { cursor: { after, done: doneBefore }, done: doneBefore, total: doneBefore, write: null, finished: true };
+          const remaining = pending.length - at - 1;
+          const sample = await ctx.store.call('respondSample', { id });
+          // Deleted since the plan (a cascade from its source): nothing to answer.
+          if (sample === null) return { cursor: { after: id, done: doneBefore }, done: doneBefore, total: doneBefore + remaining, write: null, finished: remaining === 0 };
+          const started = performance.now();
+          const seed = hashSeed(`${params.seed}:${sample.planId}`);
+          const images = await generationImages(sample, pipeline.perturb, { perturb: params.perturb, seed });
+          const imagesMs = performance.now() - started;
+          const result = await engine.generate({ prompt: sample.prompt, images: images.map((im) => ({ ...im, channels: 3 })), layer: engine.layer, maxNewTokens: params.maxNewTokens, temperature: params.temperature, seed });
+          const noise = pipeline.perturb[sample.format];
+          const settings: ResponseSettings = {
+            model: engine.modelId,
+            layer: engine.layer,
+            maxNewTokens: params.maxNewTokens,
+            temperature: params.temperature,
+            seed,
+            jobSeed: params.seed,
+            perturbation: params.perturb && noise.enabled ? { format: sample.format, std: noise.std } : null,
+            ep: engine.ep.ep,
+            aspect: params.aspect,
+          };
+          const record = responseRecord({
+            sample,
+            result,
+            settings,
+            pipeline,
+            jobId: ctx.jobId,
+            groundTruthTokens: engine.tokenize ? engine.tokenize(sample.groundTruth) : null,
+            timing: { imagesMs, totalMs: performance.now() - started },
+          });
+          const done = doneBefore + 1;
+          return { cursor: { after: id, done }, done, total: done + remaining, write: { method: 'insertResponse', args: record }, finished: remaining === 0 };
+        },
+        finish: async () => null,
+        close: () => engine.close(),
+      };
+    },
+    // Generations already committed are complete answers: a cancelled run keeps them.
+    discard: () => null,
+  };
+}
+
+export const respondJob = createRespondJob();
