@@ -21,14 +21,24 @@ export function inputName(input: ImageInput, label?: string): string {
   return typeof input === 'string' ? input : (label ?? 'image buffer');
 }
 
-export async function decodeImage(input: ImageInput, label?: string): Promise<RgbImage> {
-  const name = inputName(input, label);
+export interface DecodeOptions {
+  /** Names a buffer input in error messages. */
+  label?: string;
+  /**
+   * Rotate by the EXIF orientation (default true, as transformers' load_image does);
+   * false reads pixels as stored, as the original LLaVA and MIA-DPO code (`Image.open`) does.
+   */
+  applyExif?: boolean;
+}
+
+export async function decodeImage(input: ImageInput, options: DecodeOptions = {}): Promise<RgbImage> {
+  const name = inputName(input, options.label);
   if (typeof input === 'string') await assertFile(input);
   try {
     // PIL ignores embedded ICC profiles, so sharp must too (ignoreIcc). The conversion
     // to sRGB then only replicates grey and keeps the high byte of 16-bit samples.
-    const { data, info } = await sharp(input, { failOn: 'error', ignoreIcc: true })
-      .autoOrient()
+    const decoder = sharp(input, { failOn: 'error', ignoreIcc: true });
+    const { data, info } = await (options.applyExif === false ? decoder : decoder.autoOrient())
       .removeAlpha()
       .toColourspace('srgb')
       .raw()

@@ -4,7 +4,7 @@
 export { parsePreprocessorConfig, loadPreprocessorConfig, PREPROCESSOR_CONFIG_FILE, RESAMPLE_FILTERS } from './preprocessor-config';
 export type { PreprocessorConfig, ResampleFilter, ResizeTarget } from './preprocessor-config';
 export { decodeImage } from './decode-image';
-export type { ImageInput, RgbImage } from './decode-image';
+export type { DecodeOptions, ImageInput, RgbImage } from './decode-image';
 export { preprocessImage, preprocessRgb, preprocessingId } from './preprocess';
 export type { AspectMode, PixelTensor, PreprocessOptions, Resampler } from './preprocess';
 export { centerCrop, padToSquare, meanColour, resizeOutputSize } from './geometry';

@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { decodeImage } from './decode-image';
-import type { ImageInput, RgbImage } from './decode-image';
+import type { DecodeOptions, ImageInput, RgbImage } from './decode-image';
 import { centerCrop, meanColour, padToSquare, resizeOutputSize } from './geometry';
 import type { PreprocessorConfig } from './preprocessor-config';
 import { resamplePil } from './resample-pil';
@@ -15,11 +15,9 @@ export type AspectMode = 'crop' | 'pad';
 /** 'pil': exact port of Pillow's resampling (default); 'sharp': libvips, faster, a few levels off. */
 export type Resampler = 'pil' | 'sharp';
 
-export interface PreprocessOptions {
+export interface PreprocessOptions extends DecodeOptions {
   aspect?: AspectMode;
   resampler?: Resampler;
-  /** Names a buffer input in error messages. */
-  label?: string;
 }
 
 export interface PixelTensor {
@@ -29,7 +27,7 @@ export interface PixelTensor {
 }
 
 export async function preprocessImage(input: ImageInput, config: PreprocessorConfig, options: PreprocessOptions = {}): Promise<PixelTensor> {
-  const image = await decodeImage(input, options.label);
+  const image = await decodeImage(input, options);
   return preprocessRgb(image, config, options);
 }
 
@@ -69,7 +67,7 @@ function toTensor(image: RgbImage, config: PreprocessorConfig): PixelTensor {
 
 /** A stable id of everything that changes pixel values, for cache keys (independent of key order). */
 export function preprocessingId(config: PreprocessorConfig, options: PreprocessOptions = {}): string {
-  const settings = { config, aspect: options.aspect ?? 'crop', resampler: options.resampler ?? 'pil' };
+  const settings = { config, aspect: options.aspect ?? 'crop', resampler: options.resampler ?? 'pil', applyExif: options.applyExif ?? true };
   return createHash('sha256').update(canonicalJson(settings)).digest('hex');
 }
 

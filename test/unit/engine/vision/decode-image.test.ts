@@ -38,6 +38,12 @@ describe('decodeImage', () => {
     for (let y = 0; y < W; y++) for (let x = 0; x < H; x++) expect(pixels(img, x, y)).toEqual(at(y, H - 1 - x));
   });
 
+  it('reads pixels as stored when EXIF is not applied (the original LLaVA loader)', async () => {
+    const img = await decodeImage(join(dir, 'rot.png'), { applyExif: false });
+    expect([img.width, img.height]).toEqual([W, H]);
+    expect([...img.data]).toEqual([...rgb]);
+  });
+
   it('applies EXIF orientation 3 (rotate 180°)', async () => {
     const img = await decodeImage(await writeRgbPng(join(dir, 'rot3.png'), rgb, W, H, 3));
     expect(pixels(img, 0, 0)).toEqual(at(W - 1, H - 1));
@@ -84,6 +90,6 @@ describe('decodeImage', () => {
   });
 
   it('names a corrupt buffer by its label', async () => {
-    await expect(decodeImage(Buffer.from('xx'), 'upload 3')).rejects.toThrow(/^upload 3 cannot be read as an image/);
+    await expect(decodeImage(Buffer.from('xx'), { label: 'upload 3' })).rejects.toThrow(/^upload 3 cannot be read as an image/);
   });
 });

@@ -102,5 +102,7 @@ describe('preprocessingId', () => {
     expect(preprocessingId(reordered)).toBe(preprocessingId(CLIP_336));
     expect(preprocessingId(CLIP_336, { aspect: 'pad' })).not.toBe(preprocessingId(CLIP_336));
     expect(preprocessingId({ ...CLIP_336, resample: 'bilinear' })).not.toBe(preprocessingId(CLIP_336));
+    expect(preprocessingId(CLIP_336, { applyExif: false })).not.toBe(preprocessingId(CLIP_336));
+    expect(preprocessingId(CLIP_336, { label: 'a name only' })).toBe(preprocessingId(CLIP_336));
   });
 });
