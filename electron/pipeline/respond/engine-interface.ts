@@ -41,8 +41,4 @@ export interface ResponseEngine {
   /** Model id recorded with each generation (e.g. the model folder and its config hash). */
   readonly modelId: string;
   generate(request: ResponseRequest): Promise<ResponseResult>;
-  /** Token ids of a text without special tokens (for the token edit distance against the ground truth). */
-  tokenize(text: string): number[];
-  /** Releases sessions and files. */
-  close(): Promise<void>;
 }

@@ -54,10 +54,6 @@ export function insertAugmented(db: Database, a: { jobId: number; rows: Augmente
   return n;
 }
 
-export function augmentedCountAfter(db: Database, a: { afterId: number }): number {
-  return db.prepare('SELECT count(*) FROM augmented_samples WHERE id > ?').pluck().get(a.afterId) as number;
-}
-
 export function augmentedCounts(db: Database): { format: Format; imageCount: number; count: number }[] {
   return db.prepare('SELECT format, image_count AS imageCount, count(*) AS count FROM augmented_samples GROUP BY format, image_count ORDER BY format, image_count').all() as {
     format: Format;
@@ -215,7 +211,6 @@ export const PIPELINE_QUERIES = {
   pipelineSources,
   insertAugmented,
   augmentedCounts,
-  augmentedCountAfter,
   augmentedSamples,
   insertGeneration,
   generationMetrics,
