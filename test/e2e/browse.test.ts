@@ -1,7 +1,7 @@
 // The UI in real Chromium against the local web server and the real service:
 // create a project, import a generated LLaVA dataset (with bad entries), scroll
 // the grid, open a sample, see a problem entry, cancel a large import.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -120,6 +120,25 @@ describe('browsing UI in Chromium', () => {
     await screenshot(page, '5-detail');
     await page.keyboard.press('Escape');
     await detail.waitFor({ state: 'detached' });
+  });
+
+  it('filters by problems and by text in question or answer', async () => {
+    const status = (n: number) => page.getByRole('status').filter({ hasText: new RegExp(`^${n} samples`) });
+    const onlyProblems = page.getByLabel('Only samples with problems');
+    await onlyProblems.check();
+    // Missing, corrupt, escaping and symlinked images: samples with problems (malformed and duplicate entries are not samples).
+    await status(small.badEntries - 2).waitFor();
+    await page.getByRole('gridcell', { name: 'Sample bad-missing, has problems' }).waitFor();
+    await onlyProblems.uncheck();
+    // Expected from the dataset file itself: distinct sample ids whose conversation mentions a triangle.
+    const entries = JSON.parse(readFileSync(small.file, 'utf8')) as { id: string; conversations: unknown }[];
+    const triangles = new Set(entries.filter((e) => JSON.stringify(e.conversations).includes('triangle')).map((e) => e.id));
+    expect(triangles.size).toBeGreaterThan(0);
+    await page.getByRole('searchbox').fill('triangle');
+    await status(triangles.size).waitFor();
+    await screenshot(page, '5b-search');
+    await page.getByRole('searchbox').fill('');
+    await status(SAMPLES + small.badEntries - 2).waitFor();
   });
 
   it('lists the problem entries with their reason', async () => {
