@@ -1,10 +1,11 @@
 // The ordered list of schema migrations. Versions must increase; gaps are
 // allowed so other layers can own a range (the pipeline numbers from 100).
 import { migration001 } from './001-foundation';
+import { migration002 } from './002-browse-order';
 import { migration100 } from './100-pipeline';
 import type { Migration } from './types';
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration100];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration100];
 
 /** Throws when versions do not strictly increase (a merge mistake, caught at start-up and in tests). */
 export function checkMigrationOrder(list: readonly Migration[]): void {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../shared/errors';
 import { openDatabase } from '../../../electron/store/database';
 import { MIGRATIONS, checkMigrationOrder, latestVersion, type Migration } from '../../../electron/store/migrations';
-import { pageSql } from '../../../electron/store/queries/browse';
+import { ftsQuery, pageSql } from '../../../electron/store/queries/browse';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'store-'));
 const noop = (version: number): Migration => ({ version, name: `m${version}`, up: () => undefined });
@@ -103,14 +103,26 @@ describe('browse query plans', () => {
   const plan = (db: Database.Database, sql: string, params: unknown[]) =>
     (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(' | ');
 
-  it('use the FTS index for text search and the source index for source filters', () => {
+  it('use the FTS index for text search and narrow indexes to pick the page of ids', () => {
     const { db } = openDatabase(path.join(tmp(), 'p.sqlite'), { create: true });
     const text = pageSql({ text: 'red circle' });
     expect(plan(db, text.sql, [...text.params, 10, 0])).toMatch(/samples_fts VIRTUAL TABLE INDEX/);
+    const grid = pageSql({});
+    expect(plan(db, grid.sql, [10, 0])).toMatch(/SCAN s USING COVERING INDEX samples_order/);
     const bySource = pageSql({ sourceId: 1 });
-    expect(plan(db, bySource.sql, [...bySource.params, 10, 0])).toMatch(/USING (COVERING )?INDEX samples_by_source/);
+    expect(plan(db, bySource.sql, [...bySource.params, 10, 0])).toMatch(/SEARCH s USING COVERING INDEX samples_by_source/);
     const byProblems = pageSql({ hasProblems: true });
-    expect(plan(db, byProblems.sql, [...byProblems.params, 10, 0])).toMatch(/USING (COVERING )?INDEX samples_by_problems/);
+    expect(plan(db, byProblems.sql, [...byProblems.params, 10, 0])).toMatch(/SEARCH s USING COVERING INDEX samples_by_problems/);
     db.close();
+  });
+});
+
+describe('text search query', () => {
+  it('requires every word, prefix-matches a last word of 3+ letters, and ignores FTS syntax', () => {
+    expect(ftsQuery('red circ')).toBe('"red" "circ"*');
+    expect(ftsQuery('a red')).toBe('"a" "red"*');
+    expect(ftsQuery('red ci')).toBe('"red" "ci"');
+    expect(ftsQuery('NEAR("x" OR y)*')).toBe('"NEAR" "x" "OR" "y"');
+    expect(ftsQuery(' -- ')).toBeNull();
   });
 });
