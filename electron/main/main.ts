@@ -30,8 +30,7 @@ async function start(): Promise<void> {
   await app.whenReady();
   lockDownSession(session.defaultSession);
   const service = await createService({ configDir: app.getPath('userData') });
-  // The dev server's HMR socket needs its ws:// origin; production connects nowhere.
-  const csp = contentSecurityPolicy(devOrigin === undefined ? [] : [devOrigin.replace(/^http/, 'ws')]);
+  const csp = contentSecurityPolicy(devOrigin);
   protocol.handle(APP_SCHEME, createAppProtocolHandler({ rendererDir, thumbnails: (id, size) => service.getThumbnail(id, size), csp }));
   if (devServerUrl !== undefined) {
     session.defaultSession.webRequest.onHeadersReceived((details, callback) =>

@@ -30,18 +30,21 @@ export function secureWebPreferences(preloadPath: string) {
 }
 
 /**
- * Content-Security-Policy of the UI. `extraConnect` adds the dev server's
- * origin in `electron-forge start` (HMR websocket); production needs none.
+ * Content-Security-Policy of the UI. Packaged: strict, no inline code. Under
+ * `electron-forge start` (`devServerOrigin` set) the Vite dev server needs its
+ * HMR websocket and the inline React Refresh preamble that @vitejs/plugin-react
+ * injects, so development alone allows those two.
  */
-export function contentSecurityPolicy(extraConnect: readonly string[] = []): string {
+export function contentSecurityPolicy(devServerOrigin?: string): string {
   const self = "'self'";
+  const dev = devServerOrigin !== undefined;
   const directives: [string, string[]][] = [
     ['default-src', ["'none'"]],
-    ['script-src', [self]],
-    ['style-src', [self]],
+    ['script-src', dev ? [self, "'unsafe-inline'"] : [self]],
+    ['style-src', dev ? [self, "'unsafe-inline'"] : [self]],
     ['img-src', [self, `${APP_SCHEME}://${IMAGES_HOST}`, 'data:']],
     ['font-src', [self]],
-    ['connect-src', [self, ...extraConnect]],
+    ['connect-src', dev ? [self, devServerOrigin.replace(/^http/, 'ws')] : [self]],
     ['base-uri', ["'none'"]],
     ['form-action', ["'none'"]],
     ['frame-ancestors', ["'none'"]],

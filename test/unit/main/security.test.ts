@@ -20,7 +20,9 @@ describe('Electron security settings', () => {
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("script-src 'self';");
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:|\*/);
-    expect(contentSecurityPolicy(['ws://localhost:5173'])).toContain("connect-src 'self' ws://localhost:5173");
+    const dev = contentSecurityPolicy('http://localhost:5173');
+    expect(dev).toContain("connect-src 'self' ws://localhost:5173");
+    expect(dev).toContain("script-src 'self' 'unsafe-inline'");
   });
 
   it('derives origins of custom-scheme URLs', () => {
