@@ -3,6 +3,7 @@
 import type { AnyJobKind } from '../jobs/kind';
 import { importJob } from '../io/import-job';
 import { augmentJob } from '../pipeline/jobs/augment-job';
+import { respondJob } from '../pipeline/jobs/respond-job';
 import { selectJob } from '../pipeline/jobs/select-job';
 
-export const JOB_KINDS: readonly AnyJobKind[] = [importJob, augmentJob, selectJob];
+export const JOB_KINDS: readonly AnyJobKind[] = [importJob, augmentJob, respondJob, selectJob];

@@ -61,6 +61,20 @@ export const PIPELINE_COMMANDS = {
     request: z.strictObject({ seed: z.int().nonnegative().default(0), count: z.int().positive().optional(), formats: z.array(z.enum(FORMATS)).min(1).optional() }),
     response: z.object({ jobId: Id }),
   },
+  /** Answers every augmented sample the model has not answered yet (the respond job), with the project's settings. */
+  'pipeline.respond': {
+    request: z.strictObject({
+      model: z.string().min(1),
+      ep: z.enum(['auto', 'cpu', 'webgpu', 'cuda']).default('auto'),
+      layer: z.int().nonnegative().optional(),
+      maxNewTokens: z.int().positive().default(512),
+      temperature: z.number().min(0).default(0),
+      seed: z.int().nonnegative().default(0),
+      perturb: z.boolean().default(false),
+      aspect: z.enum(['crop', 'pad']).default('crop'),
+    }),
+    response: z.object({ jobId: Id }),
+  },
   /** Re-selection with the project's settings (after `patch`, when given). */
   'pipeline.select': { request: z.strictObject({ patch: Patch.optional() }), response: z.object({ jobId: Id }) },
   'pipeline.pairs': {

@@ -39,7 +39,8 @@ export interface RespondCursor {
 export interface JobEngine extends ResponseEngine {
   readonly layer: number;
   readonly ep: { ep: string };
-  tokenize?(text: string): number[];
+  /** Token ids of plain text, for the token edit distance against the ground truth. */
+  tokenize(text: string): number[];
   close(): Promise<void>;
 }
 
@@ -99,7 +100,7 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
             settings,
             pipeline,
             jobId: ctx.jobId,
-            groundTruthTokens: engine.tokenize ? engine.tokenize(sample.groundTruth) : null,
+            groundTruthTokens: engine.tokenize(sample.groundTruth),
             timing: { imagesMs, totalMs: performance.now() - started },
           });
           const done = doneBefore + 1;

@@ -7,6 +7,7 @@ import { getImage, getMeta, listProblems, listSources, projectCounts, sampleDeta
 import { commitImport, discardImport, loadImportState, stageImportUnit } from './import';
 import { getJob, insertJob, listJobs, saveCursor, setJobState, setJobTotal } from './jobs';
 import { PIPELINE_QUERIES } from '../../pipeline/store/queries';
+import { RESPOND_QUERIES } from '../../pipeline/respond/queries';
 
 /** A query named for later execution inside another transaction (a job unit's result). */
 export interface Write {
@@ -71,6 +72,7 @@ export const QUERIES = {
   commitImport,
   integrityCheck,
   ...PIPELINE_QUERIES,
+  ...RESPOND_QUERIES,
 } satisfies Record<string, (db: Database, args: never) => unknown>;
 
 export type Queries = typeof QUERIES;
