@@ -1,0 +1,81 @@
+// The pipeline's schema and queries on a real SQLite file: migration 100 on
+// top of an older project, re-selection that keeps a person's pair edits,
+// and the pair history.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Database } from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../../electron/pipeline/select/decide';
+import { PIPELINE_QUERIES } from '../../../electron/pipeline/store/queries';
+import { openDatabase } from '../../../electron/store/database';
+import { MIGRATIONS } from '../../../electron/store/migrations';
+import { DEFAULT_SETTINGS } from '../../../shared/pipeline/defaults';
+import { metrics } from './metrics';
+
+const q = PIPELINE_QUERIES;
+
+function projectDb(): Database {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'pipeline-store-')), 'p.sqlite');
+  // An older project (before the pipeline), then opened by this version.
+  openDatabase(file, { create: true, migrations: MIGRATIONS.filter((m) => m.version < 100) }).db.close();
+  const { db, version } = openDatabase(file);
+  expect(version).toBe(MIGRATIONS.at(-1)!.version);
+  return db;
+}
+
+function seed(db: Database): { generationId: number } {
+  const now = Date.now();
+  db.prepare("INSERT INTO jobs (id, kind, label, state, params, created_at, updated_at) VALUES (1, 'import', 'i', 'done', '{}', ?, ?)").run(now, now);
+  db.prepare("INSERT INTO sources (id, kind, path, images_root, import_job_id, imported_at) VALUES (1, 'llava', '/d.json', '/img', 1, ?)").run(now);
+  db.prepare("INSERT INTO images (id, path, sha256, width, height, bytes) VALUES (1, '/img/a.jpg', 'aa', 10, 10, 100), (2, '/img/b.jpg', 'bb', 10, 10, 100)").run();
+  const conv = JSON.stringify([{ from: 'human', value: '<image>\nWhat?' }, { from: 'gpt', value: 'A cat.' }]);
+  db.prepare("INSERT INTO samples (id, source_id, external_id, entry_index, image_id, image_count, question, answer, conversation) VALUES (1, 1, 's1', 0, 1, 1, 'What?', 'A cat.', ?)").run(conv);
+  q.insertAugmented(db, {
+    jobId: 1,
+    rows: [{ planId: '0-0', sourceSampleId: 1, format: 'sequence', imageIds: [2, 1], targetIndex: 2, compositePath: null, provenance: null, conversation: [], prompt: 'Image1:<image>\nImage2:<image>\nIn Image2, what?', groundTruth: 'A cat.' }],
+  });
+  // The same unit committed again after a crash adds nothing.
+  expect(q.insertAugmented(db, { jobId: 1, rows: [{ planId: '0-0', sourceSampleId: 1, format: 'sequence', imageIds: [2, 1], targetIndex: 2, compositePath: null, provenance: null, conversation: [], prompt: 'x', groundTruth: 'y' }] })).toBe(0);
+  const m = metrics({ attentionRatio: 0.5, targetIndex: 2 });
+  const generationId = q.insertGeneration(db, { augmentedId: 1, jobId: null, model: 'm', settings: {}, response: 'A dog.', tokenCount: 3, metrics: m, attentionMaps: null, timing: null });
+  return { generationId };
+}
+
+describe('pipeline store', () => {
+  it('lists sources, augmented samples with prompt images, and stored metrics', () => {
+    const db = projectDb();
+    const { generationId } = seed(db);
+    expect(q.pipelineSources(db).map((s) => [s.sampleId, s.path, s.conversation.length])).toEqual([[1, '/img/a.jpg', 2]]);
+    expect(q.augmentedSamples(db, { offset: 0, limit: 10 })[0]!.promptImages).toEqual(['/img/b.jpg', '/img/a.jpg']);
+    expect(q.generationMetrics(db).map((m) => m.id)).toEqual([String(generationId)]);
+    db.close();
+  });
+
+  it('re-selection keeps pairs and their edits; history records every action', () => {
+    const db = projectDb();
+    const { generationId } = seed(db);
+    const [m] = q.generationMetrics(db);
+    const keep = decide(m!, DEFAULT_SETTINGS.selection);
+    expect(q.saveDecisions(db, { decisions: [{ generationId, decision: keep }] })).toEqual({ kept: 1, newPairs: 1 });
+    const [pair] = q.listPairs(db);
+    expect(pair).toMatchObject({ chosen: 'A cat.', rejected: 'A dog.', decision: 'keep', review: 'pending', promptImages: ['/img/b.jpg', '/img/a.jpg'] });
+    expect(q.reviewPair(db, { pairId: pair!.id, action: 'edit', rejected: 'A small dog.' })).toBe(true);
+    expect(q.reviewPair(db, { pairId: pair!.id, action: 'accept' })).toBe(true);
+    expect(q.reviewPair(db, { pairId: 999, action: 'accept' })).toBe(false);
+
+    // A stricter threshold drops it; a looser one keeps it again, with the edit intact and no second pair.
+    const strict = { ...DEFAULT_SETTINGS.selection, thresholds: { ...DEFAULT_SETTINGS.selection.thresholds, sequence: { ...DEFAULT_SETTINGS.selection.thresholds.sequence, '2': { op: '<=' as const, value: 0.1 } } } };
+    q.saveDecisions(db, { decisions: [{ generationId, decision: decide(m!, strict) }] });
+    expect(q.listPairs(db)[0]).toMatchObject({ decision: 'drop', failed: ['attention'] });
+    expect(q.saveDecisions(db, { decisions: [{ generationId, decision: keep }] })).toEqual({ kept: 1, newPairs: 0 });
+    expect(q.listPairs(db)).toHaveLength(1);
+    expect(q.listPairs(db)[0]).toMatchObject({ rejected: 'A small dog.', review: 'accepted', decision: 'keep' });
+    expect(q.pairHistory(db, { pairId: pair!.id }).map((h) => [h.action, h.rejected])).toEqual([
+      ['create', 'A dog.'],
+      ['edit', 'A small dog.'],
+      ['accept', 'A small dog.'],
+    ]);
+    db.close();
+  });
+});
