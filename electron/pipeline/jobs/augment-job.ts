@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { AppError } from '../../../shared/errors';
 import { resolveSettings } from '../../../shared/pipeline/defaults';
 import { FORMATS } from '../../../shared/pipeline/formats';
-import type { AugmentPlan, CompositeProvenance } from '../../../shared/pipeline/types';
+import type { PipelineSettings } from '../../../shared/pipeline/settings';
+import type { AugmentPlan, CompositeProvenance, Turn } from '../../../shared/pipeline/types';
 import type { JobKind, JobRun } from '../../jobs/kind';
 import { CENTRE_PHRASES } from '../augment/centre-phrases';
 import { planAugmentation } from '../augment/plan';
@@ -33,22 +34,21 @@ export interface AugmentCursor {
   next: number;
 }
 
-async function buildRow(plan: AugmentPlan, bySha: Map<string, PipelineSource>, source: PipelineSource, params: AugmentParams, cacheDir: string): Promise<AugmentedRow> {
-  const settings = resolveSettings(params.settings, 'augment settings');
+async function buildRow(plan: AugmentPlan, bySha: Map<string, PipelineSource>, source: PipelineSource, conversation: readonly Turn[], settings: PipelineSettings, cacheDir: string): Promise<AugmentedRow> {
   const images = plan.images.map((sha) => bySha.get(sha) as PipelineSource);
   const composite = plan.format === 'sequence' ? null : { sourceSampleId: String(source.sampleId), images: images.map((im) => ({ id: im.sha256, file: im.path })), targetIndex: plan.targetIndex };
   let rendered: { path: string; provenance: CompositeProvenance } | null = null;
   if (composite && plan.format === 'grid') rendered = await renderGrid(composite, settings.geometry, cacheDir);
   if (composite && plan.format === 'pip') rendered = await renderPip(composite, settings.geometry, cacheDir);
-  const conversation = rewriteConversation(source.conversation, {
+  const rewritten = rewriteConversation(conversation, {
     format: plan.format,
     imageCount: plan.images.length,
     targetIndex: plan.targetIndex,
     labelPrefix: settings.geometry.labelPrefix,
     ...(plan.phraseIndex === undefined ? {} : { centrePhrase: CENTRE_PHRASES[plan.phraseIndex] as string }),
   });
-  const prompt = conversation.find((t) => t.from === 'human')?.value ?? '';
-  const groundTruth = conversation.find((t) => t.from === 'gpt')?.value ?? '';
+  const prompt = rewritten.find((t) => t.from === 'human')?.value ?? '';
+  const groundTruth = rewritten.find((t) => t.from === 'gpt')?.value ?? '';
   return {
     planId: plan.id,
     sourceSampleId: source.sampleId,
@@ -57,7 +57,7 @@ async function buildRow(plan: AugmentPlan, bySha: Map<string, PipelineSource>, s
     targetIndex: plan.targetIndex,
     compositePath: rendered?.path ?? null,
     provenance: rendered?.provenance ?? null,
-    conversation,
+    conversation: rewritten,
     prompt,
     groundTruth,
   };
@@ -88,8 +88,12 @@ export const augmentJob: JobKind<AugmentParams, AugmentCursor> = {
       async runUnit(cursor) {
         const start = cursor?.next ?? 0;
         const slice = plans.slice(start, start + AUGMENT_UNIT);
+        const conversations = await ctx.store.call('sampleConversations', { ids: slice.map((p) => Number(p.sourceSampleId)) });
         const rows: AugmentedRow[] = [];
-        for (const plan of slice) rows.push(await buildRow(plan, bySha, byId.get(plan.sourceSampleId) as PipelineSource, params, cacheDir));
+        for (const plan of slice) {
+          const source = byId.get(plan.sourceSampleId) as PipelineSource;
+          rows.push(await buildRow(plan, bySha, source, conversations[source.sampleId] ?? [], settings, cacheDir));
+        }
         const next = start + slice.length;
         return { cursor: { next }, done: next, total: plans.length, write: { method: 'insertAugmented', args: { jobId: ctx.jobId, rows } }, finished: next >= plans.length };
       },

@@ -10,21 +10,31 @@ export interface PipelineSource {
   imageId: number;
   path: string;
   sha256: string;
-  width: number;
-  height: number;
-  conversation: Turn[];
 }
 
-/** Single-image samples without problems, in id order: what augmentation starts from. */
+/**
+ * Single-image samples without problems, in id order: what augmentation plans
+ * from. Conversations are left out (665k of them would not fit comfortably in
+ * memory); `sampleConversations` reads those of one unit.
+ */
 export function pipelineSources(db: Database): PipelineSource[] {
-  const rows = db
+  return db
     .prepare(
-      `SELECT s.id AS sampleId, i.id AS imageId, i.path, i.sha256, i.width, i.height, s.conversation
+      `SELECT s.id AS sampleId, i.id AS imageId, i.path, i.sha256
        FROM samples s JOIN images i ON i.id = s.image_id
        WHERE s.image_count = 1 AND s.has_problems = 0 ORDER BY s.id`,
     )
-    .all() as (Omit<PipelineSource, 'conversation'> & { conversation: string })[];
-  return rows.map((r) => ({ ...r, conversation: JSON.parse(r.conversation) as Turn[] }));
+    .all() as PipelineSource[];
+}
+
+export function sampleConversations(db: Database, a: { ids: number[] }): Record<number, Turn[]> {
+  const get = db.prepare('SELECT conversation FROM samples WHERE id = ?').pluck();
+  const out: Record<number, Turn[]> = {};
+  for (const id of a.ids) {
+    const raw = get.get(id) as string | undefined;
+    if (raw !== undefined) out[id] = JSON.parse(raw) as Turn[];
+  }
+  return out;
 }
 
 export interface AugmentedRow {
@@ -209,6 +219,7 @@ export function pairHistory(db: Database, a: { pairId: number }): { action: stri
 
 export const PIPELINE_QUERIES = {
   pipelineSources,
+  sampleConversations,
   insertAugmented,
   augmentedCounts,
   augmentedSamples,

@@ -46,7 +46,8 @@ describe('pipeline store', () => {
   it('lists sources, augmented samples with prompt images, and stored metrics', () => {
     const db = projectDb();
     const { generationId } = seed(db);
-    expect(q.pipelineSources(db).map((s) => [s.sampleId, s.path, s.conversation.length])).toEqual([[1, '/img/a.jpg', 2]]);
+    expect(q.pipelineSources(db).map((s) => [s.sampleId, s.path, s.sha256])).toEqual([[1, '/img/a.jpg', 'aa']]);
+    expect(q.sampleConversations(db, { ids: [1, 7] })[1]).toHaveLength(2);
     expect(q.augmentedSamples(db, { offset: 0, limit: 10 })[0]!.promptImages).toEqual(['/img/b.jpg', '/img/a.jpg']);
     expect(q.generationMetrics(db).map((m) => m.id)).toEqual([String(generationId)]);
     db.close();
