@@ -9,6 +9,7 @@ a different computation) and writes reference outputs as JSON (large arrays as r
 OUTPUT.logits.f32 and OUTPUT.features.f32).
 
 Usage: llava_ref.py MODEL_DIR REQUEST.json OUTPUT.json
+       llava_ref.py --bench MODEL_DIR REQUEST.json OUTPUT.json  (fp32 timings, KV cache)
 
 Request fields (all optional except input_ids):
   input_ids            prompt token ids, with image_token_index placeholders
@@ -27,6 +28,7 @@ import json
 import math
 import os
 import sys
+import time
 
 import numpy as np
 import torch
@@ -170,10 +172,10 @@ def rotate_half(x):
     return torch.cat([-x[..., h:], x[..., :h]], dim=-1)
 
 
-def rope(tc, t, hd):
+def rope(tc, start, t, hd):
     theta = tc.get("rope_theta", 10000.0)
     inv = theta ** (-torch.arange(0, hd, 2, dtype=DT) / hd)
-    pos = torch.arange(t, dtype=DT)
+    pos = torch.arange(start, start + t, dtype=DT)
     sc = tc.get("rope_scaling") or {}
     if sc.get("rope_type", sc.get("type")) == "linear":
         pos = pos / sc["factor"]
@@ -182,8 +184,12 @@ def rope(tc, t, hd):
     return ang.cos(), ang.sin()
 
 
-def lm_forward(w, cfg, embeds, record_layers):
-    """embeds [T, D] -> (logits [T, V], {layer: attention [T, T] mean over heads})."""
+def lm_forward(w, cfg, embeds, record_layers, cache=None):
+    """embeds [T, D] -> (logits [T, V], {layer: attention [T, Tk] mean over heads}).
+
+    cache: None (whole sequence, the oracle's way) or a list that receives and
+    extends each layer's (keys, values), HF-style, for the benchmark.
+    """
     tc = cfg["text_config"]
     p = "language_model.model."
     d, heads = tc["hidden_size"], tc["num_attention_heads"]
@@ -191,8 +197,9 @@ def lm_forward(w, cfg, embeds, record_layers):
     hd = tc.get("head_dim") or d // heads
     eps = tc.get("rms_norm_eps", 1e-6)
     t = embeds.shape[0]
-    cos, sin = rope(tc, t, hd)
-    mask = torch.full((t, t), float("-inf"), dtype=DT).triu(1)
+    start = cache[0][0].shape[1] if cache else 0
+    cos, sin = rope(tc, start, t, hd)
+    mask = torch.full((t, start + t), float("-inf"), dtype=DT).triu(start + 1)
     x = embeds
     rows = {}
     for i in range(tc["num_hidden_layers"]):
@@ -209,12 +216,18 @@ def lm_forward(w, cfg, embeds, record_layers):
         qs, ks, vs = proj("q_proj", heads), proj("k_proj", kv), proj("v_proj", kv)
         qs = qs * cos + rotate_half(qs) * sin
         ks = ks * cos + rotate_half(ks) * sin
+        if cache is not None:
+            if len(cache) > i:
+                ks, vs = torch.cat([cache[i][0], ks], 1), torch.cat([cache[i][1], vs], 1)
+                cache[i] = (ks, vs)
+            else:
+                cache.append((ks, vs))
         ks = ks.repeat_interleave(heads // kv, dim=0)
         vs = vs.repeat_interleave(heads // kv, dim=0)
         att = torch.softmax(qs @ ks.transpose(-1, -2) / math.sqrt(hd) + mask, dim=-1)
         if i in record_layers:
             rows[i] = att.mean(0)
-        o = (att @ vs).transpose(0, 1).reshape(t, heads * hd)
+        o = (att @ vs).transpose(0, 1).reshape(t, heads * hd)  # [T, H*hd]
         x = x + o @ w[q + "self_attn.o_proj.weight"].T
         h = rms_norm(x, w[q + "post_attention_layernorm.weight"], eps)
         g = torch.nn.functional.silu(h @ w[q + "mlp.gate_proj.weight"].T) * (h @ w[q + "mlp.up_proj.weight"].T)
@@ -313,5 +326,40 @@ def main(model_dir, req_path, out_path):
         json.dump(out, f)
 
 
+def bench(model_dir, req_path, out_path):
+    """fp32 eager timings with a KV cache (what HF generate does): vision, prefill, greedy decode."""
+    global DT
+    DT = torch.float32
+    req = json.load(open(req_path))
+    torch.set_num_threads(req.get("threads", 1))
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    w = load_weights(model_dir)
+    pixels = load_pixels(req)
+    table = w["language_model.model.embed_tokens.weight"]
+    layer = req.get("attention_layer")
+    out = {}
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        feats = image_features(w, cfg, pixels)
+        out["vision_s"] = time.perf_counter() - t0
+        emb, ids = merge(w, cfg, req["input_ids"], feats)
+        cache = []
+        t0 = time.perf_counter()
+        logits, _ = lm_forward(w, cfg, emb, [], cache)
+        out["prefill_s"] = time.perf_counter() - t0
+        out["prompt_tokens"] = len(ids)
+        t0 = time.perf_counter()
+        for _ in range(req["steps"]):
+            tok = int(torch.argmax(logits[-1]))
+            logits, _ = lm_forward(w, cfg, table[tok][None], [layer] if layer is not None else [], cache)
+        out["decode_s"] = time.perf_counter() - t0
+        out["decode_steps"] = req["steps"]
+    with open(out_path, "w") as f:
+        json.dump(out, f)
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    if sys.argv[1] == "--bench":
+        bench(*sys.argv[2:5])
+    else:
+        main(*sys.argv[1:4])

@@ -23,6 +23,8 @@ export interface RunnerOptions {
   textGraph?: { hooks?: (g: Graph) => LinearHooks; params?: (g: Graph) => Params; feeds?: () => Record<string, ort.Tensor> };
   /** CPU: keep weights file-backed instead of prepacked copies (lower peak memory, slower). */
   disablePrepacking?: boolean;
+  /** onnxruntime intra-op threads (default: its own choice, all cores). */
+  threads?: number;
 }
 
 export class LlavaRunner {
@@ -47,7 +49,12 @@ export class LlavaRunner {
   private session(key: string, build: () => Graph, outputs?: Record<string, OutputLocation>): Promise<LocalSession> {
     let s = this.sessions.get(key);
     if (!s) {
-      const opts = { ep: this.options.ep, externalDataFolder: this.model.dir, ...(this.options.disablePrepacking ? { disablePrepacking: true } : {}) };
+      const opts = {
+        ep: this.options.ep,
+        externalDataFolder: this.model.dir,
+        ...(this.options.disablePrepacking ? { disablePrepacking: true } : {}),
+        ...(this.options.threads ? { intraOpThreads: this.options.threads } : {}),
+      };
       s = createLocalSession(serializeModel(build()), outputs && this.options.ep === 'webgpu' ? { ...opts, preferredOutputLocation: outputs } : opts);
       this.sessions.set(key, s);
     }
