@@ -9,9 +9,10 @@ import { jobsCommand } from './jobs';
 import { modelCommand } from './model';
 import { pairsCommand } from './pairs';
 import { projectCommand } from './project';
+import { respondCommand } from './respond';
 import { scoreCommand } from './score';
 import { selectCommand } from './select';
 import { selftestCommand } from './selftest';
 import { serveCommand } from './serve';
 
-export const CLI_COMMANDS: readonly CliCommand[] = [projectCommand, importCommand, serveCommand, jobsCommand, selftestCommand, demoCommand, augmentCommand, selectCommand, pairsCommand, exportCommand, modelCommand, generateCommand, scoreCommand];
+export const CLI_COMMANDS: readonly CliCommand[] = [projectCommand, importCommand, serveCommand, jobsCommand, selftestCommand, demoCommand, augmentCommand, respondCommand, selectCommand, pairsCommand, exportCommand, modelCommand, generateCommand, scoreCommand];

@@ -3,7 +3,7 @@
 // through the model's own preprocessing and vision tower, then the generation
 // loop records the chosen layer's attention, turned here into per-image maps.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { generate } from '../../engine/generate/generate';
@@ -24,11 +24,19 @@ export interface ModelEngineOptions {
   aspect?: AspectMode;
 }
 
-/** Model id recorded with generations: the folder's name and a hash of its config and weight index. */
+/**
+ * Model id recorded with generations: the folder's name and a hash of its
+ * location, config and weight files (name, size, modification time), so other
+ * weights under the same name count as another model.
+ */
 async function modelIdOf(dir: string, weightFiles: readonly string[]): Promise<string> {
-  const h = createHash('sha256').update(await readFile(path.join(dir, 'config.json')));
-  for (const f of [...weightFiles].sort()) h.update(`\0${f}`);
-  return `${path.basename(path.resolve(dir))}@${h.digest('hex').slice(0, 12)}`;
+  const abs = path.resolve(dir);
+  const h = createHash('sha256').update(abs).update(await readFile(path.join(abs, 'config.json')));
+  for (const f of [...weightFiles].sort()) {
+    const s = await stat(path.join(abs, f));
+    h.update(`\0${f}:${s.size}:${s.mtimeMs}`);
+  }
+  return `${path.basename(abs)}@${h.digest('hex').slice(0, 12)}`;
 }
 
 export class ModelEngine implements ResponseEngine {

@@ -1,0 +1,160 @@
+// The respond job with the real engine on a tiny random llava-hf model: the
+// engine's glue against the models engine's own session, what a generation
+// stores (checked against direct engine calls), pending-by-model, pause and
+// resume without duplicates, perturbation only for generation, bad layers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LlavaSession } from '../../../../electron/engine/generate/session';
+import { generationImages } from '../../../../electron/pipeline/perturb/generation-images';
+import { hashSeed } from '../../../../electron/pipeline/random';
+import { ModelEngine } from '../../../../electron/pipeline/respond/model-engine';
+import type { GenerationRecord, RespondSample } from '../../../../electron/pipeline/respond/queries';
+import { openProject } from '../../../../electron/store/project';
+import { FINAL_JOB_STATES, type Job } from '../../../../shared/api';
+import { DEFAULT_SETTINGS } from '../../../../shared/pipeline/defaults';
+import { respondFixture, respondRequest, waitJob, type RespondFixture } from './fixture';
+
+const MAX_NEW = 5;
+let fx: RespondFixture;
+let engine: ModelEngine;
+
+async function stored(projectDir: string): Promise<{ records: GenerationRecord[]; samples: RespondSample[] }> {
+  const store = await openProject(projectDir);
+  try {
+    const records = await store.call('generationRecords', {});
+    const samples: RespondSample[] = [];
+    for (const r of records) samples.push((await store.call('respondSample', { id: r.augmentedId }))!);
+    return { records, samples };
+  } finally {
+    await store.close();
+  }
+}
+
+async function waitState(jobId: number, state: Job['state']): Promise<Job> {
+  for (;;) {
+    const job = await fx.service.handlers['jobs.get']({ id: jobId });
+    if (job.state === state) return job;
+    if (FINAL_JOB_STATES.includes(job.state)) throw new Error(`job ${jobId} ended ${job.state} before reaching ${state}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function direct(sample: RespondSample, perturb: boolean) {
+  const seed = hashSeed(`0:${sample.planId}`);
+  const images = await generationImages(sample, DEFAULT_SETTINGS.perturb, { perturb, seed });
+  return engine.generate({ prompt: sample.prompt, images: images.map((im) => ({ ...im, channels: 3 as const })), layer: engine.layer, maxNewTokens: MAX_NEW, temperature: 0, seed });
+}
+
+beforeAll(async () => {
+  fx = await respondFixture(2);
+  engine = await ModelEngine.open({ modelDir: fx.modelDir, ep: 'cpu' });
+}, 60_000);
+
+afterAll(async () => {
+  await engine?.close();
+  await fx?.service.close();
+});
+
+describe('ModelEngine', () => {
+  it('answers raw RGB exactly as the models engine answers the same image file', async () => {
+    const samples: RespondSample[] = [];
+    const store = await openProject(fx.projectDir);
+    try {
+      for (const id of await store.call('pendingResponses', { model: engine.modelId })) samples.push((await store.call('respondSample', { id }))!);
+    } finally {
+      await store.close();
+    }
+    const seq = samples.find((s) => s.format === 'sequence')!;
+    const session = await LlavaSession.open({ modelDir: fx.modelDir, ep: 'cpu' });
+    try {
+      const expected = await session.respond({ images: seq.promptImages, prompt: seq.prompt, maxNewTokens: MAX_NEW });
+      const got = await direct(seq, false);
+      const eos = expected.stop_reason === 'eos' ? 1 : 0;
+      expect(got.tokens).toEqual(expected.tokens.slice(0, expected.tokens.length - eos));
+      expect(got.text).toBe(expected.text);
+      expect(Array.from(got.maxProbs)).toEqual(expected.token_max_probs.map(Math.fround));
+      expect(got.patchSide).toBe(4);
+      expect(got.attentionMaps).toHaveLength(seq.imageCount);
+      got.attentionMaps.forEach((m, i) => {
+        expect(Array.from(m)).toEqual(expected.attention.maps[i]!.flat().map(Math.fround));
+        expect(got.perImageMean[i]).toBeCloseTo(expected.attention.per_image_mean[i]!, 6);
+      });
+      expect(got.timing.prefillMs).toBeGreaterThan(0);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('refuses a layer it was not opened for, naming both', async () => {
+    await expect(engine.generate({ prompt: '<image>\nWhat?', images: [{ data: new Uint8Array(12), width: 2, height: 2, channels: 3 }], layer: 0, maxNewTokens: 2, temperature: 0, seed: 0 })).rejects.toThrow(
+      /attention layer 0 was asked for.*layer 1/,
+    );
+  });
+});
+
+describe('respond job', () => {
+  it('stores one generation per augmented sample, as the engine answers it, and only once per model', async () => {
+    const { jobId } = await fx.service.handlers['pipeline.respond'](respondRequest(fx.modelDir));
+    // Paused before its first sample (pause applies at the next unit boundary), then resumed to the end.
+    await fx.service.handlers['jobs.pause']({ id: jobId });
+    const first = await waitState(jobId, 'paused');
+    expect(first.progress.done).toBeLessThan(6);
+    expect((await stored(fx.projectDir)).records).toHaveLength(first.progress.done);
+    await fx.service.handlers['jobs.resume']({ id: jobId });
+    const job = await waitJob(fx.service, jobId);
+    expect(job.state).toBe('done');
+    expect(job.progress).toMatchObject({ done: 6, total: 6 });
+
+    const { records, samples } = await stored(fx.projectDir);
+    expect(records.map((r) => r.augmentedId).sort()).toEqual(samples.map((s) => s.id).sort());
+    expect(new Set(records.map((r) => r.augmentedId)).size).toBe(6);
+    expect(new Set(samples.map((s) => s.format))).toEqual(new Set(['sequence', 'grid', 'pip']));
+    for (const [i, r] of records.entries()) {
+      const s = samples[i]!;
+      const want = await direct(s, false);
+      expect(r.response).toBe(want.text);
+      expect(r.tokenIds).toEqual(want.tokens);
+      expect(r.attentionSide).toBe(4);
+      expect(r.attentionMaps).toHaveLength(s.format === 'sequence' ? s.imageCount : 1);
+      r.attentionMaps.forEach((m, k) => expect(m).toEqual(want.attentionMaps[k]));
+      expect(r.settings).toMatchObject({ model: engine.modelId, layer: 1, maxNewTokens: MAX_NEW, temperature: 0, perturbation: null, ep: 'cpu' });
+      expect(r.timing!['totalMs']).toBeGreaterThanOrEqual(r.timing!['prefillMs']! + r.timing!['decodeMs']!);
+      expect(r.metrics.pplMaxProb).toBeCloseTo(Math.exp(-want.maxProbs.reduce((a, p) => a + Math.log(p), 0) / want.maxProbs.length), 5);
+      expect(r.metrics.pplTrue).toBeCloseTo(Math.exp(-want.logProbs.reduce((a, p) => a + p, 0) / want.logProbs.length), 5);
+      if (s.format === 'sequence') {
+        const means = r.attentionMaps.map((m) => m.reduce((a, v) => a + v, 0) / m.length);
+        expect(r.metrics.attentionRatio).toBeCloseTo(means[s.targetIndex - 1]! / means.reduce((a, v) => a + v, 0), 6);
+      }
+    }
+
+    const again = await fx.service.handlers['pipeline.respond'](respondRequest(fx.modelDir));
+    expect((await waitJob(fx.service, again.jobId)).progress).toMatchObject({ done: 0, total: 0 });
+    expect((await stored(fx.projectDir)).records).toHaveLength(6);
+  }, 60_000);
+
+  it('perturbs only the images handed to the model, per format, and says so in the settings', async () => {
+    const copy = await respondFixture(1, 5);
+    try {
+      const { jobId } = await copy.service.handlers['pipeline.respond']({ ...respondRequest(copy.modelDir), perturb: true });
+      expect((await waitJob(copy.service, jobId)).state).toBe('done');
+      const { records, samples } = await stored(copy.projectDir);
+      for (const [i, r] of records.entries()) {
+        const s = samples[i]!;
+        const noisy = s.format !== 'sequence';
+        expect(r.settings['perturbation']).toEqual(noisy ? { format: s.format, std: DEFAULT_SETTINGS.perturb[s.format].std } : null);
+        // The fixture's model folders differ, their weights do not (same seed): the direct answer must match.
+        const want = (await direct(s, true)).attentionMaps;
+        r.attentionMaps.forEach((m, k) => expect(m).toEqual(want[k]));
+        if (noisy) expect(r.attentionMaps[0]).not.toEqual((await direct(s, false)).attentionMaps[0]);
+      }
+    } finally {
+      await copy.service.close();
+    }
+  }, 60_000);
+
+  it('fails with a message naming the layer when the model has no such layer', async () => {
+    const { jobId } = await fx.service.handlers['pipeline.respond']({ ...respondRequest(fx.modelDir), layer: 7 });
+    const job = await waitJob(fx.service, jobId);
+    expect(job.state).toBe('failed');
+    expect(job.error?.message).toMatch(/attention layer 7 does not exist: the model has layers 0-1/);
+  });
+});
