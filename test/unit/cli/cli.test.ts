@@ -21,8 +21,12 @@ function memoryIo(): CliIo & { err(): string } {
 }
 
 function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return cliWithEnv({}, ...args);
+}
+
+function cliWithEnv(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config') } });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config'), ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -71,5 +75,15 @@ describe('mia-dpo', () => {
     const missing = await cli('jobs', path.join(home, 'nowhere'));
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/not a MIA-DPO Studio project/);
+  });
+
+  it('selftest exits 0 when every engine check passes and 1 when one fails', async () => {
+    const passed = await cli('selftest', '--ep', 'cpu', '--json');
+    expect(passed.code, passed.stderr).toBe(0);
+    expect(JSON.parse(passed.stdout)).toMatchObject({ ok: true, ep: 'cpu', train: { ok: true } });
+    // No Vulkan driver: the WebGPU checks cannot run, which must count as failures.
+    const failed = await cliWithEnv({ VK_ICD_FILENAMES: path.join(home, 'no-such-icd.json') }, 'selftest', '--ep', 'webgpu', '--json');
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false, ep: 'webgpu' });
   });
 });
