@@ -17,7 +17,12 @@ export interface LabelImage {
   alpha: Uint8Array;
   width: number;
   height: number;
+  /** Pen start inside the image: glyphs may reach left of it (negative side bearings). */
+  originX: number;
 }
+
+/** Room left and right of the text for glyphs that overhang their advance. */
+const PAD = 4;
 
 const fonts = new Map<string, Font>();
 const labels = new Map<string, LabelImage>();
@@ -39,7 +44,7 @@ function loadFont(file: string): Font {
 
 /**
  * The label's coverage, anchored like Pillow's `draw.text` default (`la`):
- * the box's top is the font's ascender line, x = 0 the pen start (sub-pixel
+ * the box's top is the font's ascender line, `originX` the pen start (sub-pixel
  * advances, no hinting, no kerning). The box reaches down to the descender.
  */
 export function renderLabel(text: string, fontPx: number, fontFile = BUNDLED_FONT): LabelImage {
@@ -53,22 +58,23 @@ export function renderLabel(text: string, fontPx: number, fontFile = BUNDLED_FON
     if (g === 0) throw new AppError('unsupported', `label font ${fontFile} has no glyph for '${ch}' (label '${text}')`, { subject: fontFile });
     return g;
   });
-  const width = Math.ceil(glyphs.reduce((s, g) => s + font.advance(g), 0) * scale) + 2;
+  const width = Math.ceil(glyphs.reduce((s, g) => s + font.advance(g), 0) * scale) + 2 * PAD;
   const baseline = font.ascender * scale;
   const boxHeight = Math.ceil((font.ascender - font.descender) * scale) + 1;
   const cov = new Coverage(width, boxHeight);
-  let x = 0;
+  let x = PAD;
   for (const g of glyphs) {
     drawOutline(cov, font.outline(g), scale, x, baseline);
     x += font.advance(g) * scale;
   }
-  const label = { alpha: cov.toAlpha(), width, height: boxHeight };
+  const label = { alpha: cov.toAlpha(), width, height: boxHeight, originX: PAD };
   labels.set(key, label);
   return label;
 }
 
-/** Black ink over an RGB canvas at (left, top): channel * (1 - coverage). */
-export function blendLabel(canvas: Uint8Array, canvasWidth: number, label: LabelImage, left: number, top: number): void {
+/** Black ink over an RGB canvas with the pen start at (penX, top): channel * (1 - coverage). */
+export function blendLabel(canvas: Uint8Array, canvasWidth: number, label: LabelImage, penX: number, top: number): void {
+  const left = penX - label.originX;
   const canvasHeight = canvas.length / (canvasWidth * 3);
   for (let y = 0; y < label.height; y++) {
     const cy = top + y;
