@@ -12,8 +12,8 @@ import * as op from '../onnx/ops';
 import type { Shape } from '../onnx/shape';
 import type { LocalSession, LocalSessionOptions } from '../runtime/local';
 import { createLocalSession, toCpuTensor } from '../runtime/local';
-import type { OptimizerSpec, ParamIO } from './train-step';
-import { appendOptimizer, scalar, stateLocations, swapTensors, zerosLikeTensor } from './train-step';
+import type { OptimizerSpec, OptimizerState, ParamIO } from './train-step';
+import { appendOptimizer, initialTensors, readOptimizerState, scalar, stateLocations, swapTensors, zerosLikeTensor } from './train-step';
 
 export interface AccumulatorIO {
   name: string;
@@ -87,15 +87,10 @@ export class AccumulatingTrainer {
     return new AccumulatingTrainer(gs, as, grad.io, apply.io);
   }
 
-  init(params: Record<string, ort.Tensor>): void {
-    this.steps = 0;
-    const updates: [string, ort.Tensor][] = [];
-    for (const p of this.applyIO.params) {
-      const t = params[p.name];
-      if (!t) throw new AppError('bad-input', `no initial value for parameter ${p.name}`, { subject: p.name });
-      updates.push([p.name, t], [p.m, zerosLikeTensor(t)], [p.v, zerosLikeTensor(t)]);
-    }
-    swapTensors(this.state, updates);
+  /** Sets the parameters (CPU tensors); moments and step count come from `resume` or start at zero. */
+  init(params: Record<string, ort.Tensor>, resume?: OptimizerState): void {
+    swapTensors(this.state, initialTensors(this.applyIO.params, params, resume));
+    this.steps = resume?.step ?? 0;
     this.resetAccumulators();
   }
 
@@ -153,6 +148,11 @@ export class AccumulatingTrainer {
     const out: Record<string, ort.Tensor> = {};
     for (const p of this.applyIO.params) out[p.name] = await toCpuTensor(this.state.get(p.name)!);
     return out;
+  }
+
+  /** Parameters, moments and step count as CPU tensors (accumulators not included: save between apply() calls). */
+  readState(): Promise<OptimizerState> {
+    return readOptimizerState(this.applyIO.params, this.state, this.steps);
   }
 
   async release(): Promise<void> {

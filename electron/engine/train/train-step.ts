@@ -121,6 +121,40 @@ export function swapTensors(store: Map<string, ort.Tensor>, updates: readonly [s
   }
 }
 
+/** Everything needed to resume training exactly: saved with a checkpoint. */
+export interface OptimizerState {
+  /** Optimizer steps taken so far. */
+  step: number;
+  params: Record<string, ort.Tensor>;
+  m: Record<string, ort.Tensor>;
+  v: Record<string, ort.Tensor>;
+}
+
+/** Tensors for `init`: the given params, moments from `resume` or zeros. */
+export function initialTensors(ios: readonly ParamIO[], params: Record<string, ort.Tensor>, resume?: OptimizerState): [string, ort.Tensor][] {
+  const updates: [string, ort.Tensor][] = [];
+  for (const p of ios) {
+    const t = params[p.name];
+    if (!t) throw new AppError('bad-input', `no initial value for parameter ${p.name}`, { subject: p.name });
+    const m = resume ? resume.m[p.name] : zerosLikeTensor(t);
+    const v = resume ? resume.v[p.name] : zerosLikeTensor(t);
+    if (!m || !v) throw new AppError('bad-input', `the saved optimizer state has no moments for ${p.name}`, { subject: p.name });
+    updates.push([p.name, t], [p.m, m], [p.v, v]);
+  }
+  return updates;
+}
+
+/** Reads params and moments back to CPU tensors. */
+export async function readOptimizerState(ios: readonly ParamIO[], state: Map<string, ort.Tensor>, step: number): Promise<OptimizerState> {
+  const out: OptimizerState = { step, params: {}, m: {}, v: {} };
+  for (const p of ios) {
+    out.params[p.name] = await toCpuTensor(state.get(p.name)!);
+    out.m[p.name] = await toCpuTensor(state.get(p.m)!);
+    out.v[p.name] = await toCpuTensor(state.get(p.v)!);
+  }
+  return out;
+}
+
 export interface StepResult {
   loss: number;
   gradNorm: number;
@@ -148,16 +182,10 @@ export class TrainStepSession {
     return this.steps;
   }
 
-  /** Sets the parameters (CPU tensors); moments start at zero and the step count at 0. */
-  init(params: Record<string, ort.Tensor>): void {
-    this.steps = 0;
-    const updates: [string, ort.Tensor][] = [];
-    for (const p of this.io.params) {
-      const t = params[p.name];
-      if (!t) throw new AppError('bad-input', `no initial value for parameter ${p.name}`, { subject: p.name });
-      updates.push([p.name, t], [p.m, zerosLikeTensor(t)], [p.v, zerosLikeTensor(t)]);
-    }
-    swapTensors(this.state, updates);
+  /** Sets the parameters (CPU tensors); moments and step count come from `resume` or start at zero. */
+  init(params: Record<string, ort.Tensor>, resume?: OptimizerState): void {
+    swapTensors(this.state, initialTensors(this.io.params, params, resume));
+    this.steps = resume?.step ?? 0;
   }
 
   async step(batch: Record<string, ort.Tensor>, lr: number): Promise<StepResult> {
@@ -184,6 +212,11 @@ export class TrainStepSession {
     const out: Record<string, ort.Tensor> = {};
     for (const p of this.io.params) out[p.name] = await toCpuTensor(this.state.get(p.name)!);
     return out;
+  }
+
+  /** Parameters, moments and step count as CPU tensors, to save with a checkpoint. */
+  readState(): Promise<OptimizerState> {
+    return readOptimizerState(this.io.params, this.state, this.steps);
   }
 
   async release(): Promise<void> {
