@@ -103,6 +103,11 @@ class ImportRun implements JobRun<ImportCursor> {
     return path.resolve(s.kind === 'llava' ? s.imagesRoot : s.root);
   }
 
+  private describeSource(): string {
+    const s = this.params.source;
+    return s.kind === 'llava' ? path.resolve(s.file) : this.root;
+  }
+
   private async open(skip: number): Promise<EntrySource> {
     const s = this.params.source;
     if (s.kind === 'llava') return llavaSource(path.resolve(s.file), skip);
@@ -148,6 +153,9 @@ class ImportRun implements JobRun<ImportCursor> {
       if (r.entry === null) {
         finished = true;
         break;
+      }
+      if ('fatal' in r.entry && r.entry.index === 0) {
+        throw new AppError('bad-file', `${this.describeSource()} is not a LLaVA dataset: ${r.entry.fatal}`, { subject: this.describeSource() });
       }
       built.push(this.toEntry(r.entry));
       nextIndex = r.entry.index + 1;

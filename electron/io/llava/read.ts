@@ -61,7 +61,13 @@ async function* jsonLines(file: string, skip: number): AsyncGenerator<RawEntry> 
       try {
         value = JSON.parse(text);
       } catch (e) {
-        yield { index: at, line: lineNo, malformed: `line ${lineNo} is not valid JSON: ${(e as Error).message}`, bytesRead: source.bytesRead };
+        const problem = `line ${lineNo} is not valid JSON: ${(e as Error).message}`;
+        // A first line that is not JSON means the file is not JSON Lines at all (e.g. a pretty-printed object).
+        if (at === 0) {
+          yield { index: at, line: lineNo, fatal: `neither a JSON array nor JSON Lines: ${problem}`, bytesRead: source.bytesRead };
+          return;
+        }
+        yield { index: at, line: lineNo, malformed: problem, bytesRead: source.bytesRead };
         continue;
       }
       yield { index: at, line: lineNo, value, bytesRead: source.bytesRead };

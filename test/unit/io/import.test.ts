@@ -129,6 +129,24 @@ describe('JSONL import', () => {
   });
 });
 
+describe('files that are not LLaVA data', () => {
+  it('fails the import with bad-file when the file is neither a JSON array nor JSON Lines', async () => {
+    const { service, dir } = await serviceWithProject();
+    const root = path.join(dir, 'images');
+    await mkdir(root);
+    for (const [name, text] of [['object.json', '{\n  "data": []\n}\n'], ['text.json', 'hello world\n'], ['broken.json', '[{"id": ']]) {
+      const file = path.join(dir, name);
+      await writeFile(file, text);
+      const { job } = await runImport(service, { kind: 'llava', file, imagesRoot: root });
+      expect(job.state, name).toBe('failed');
+      expect(job.error).toMatchObject({ kind: 'bad-file', subject: file });
+      expect(job.error?.message).toContain('is not a LLaVA dataset');
+    }
+    expect((await service.handlers['samples.page']({ offset: 0, limit: 10, filter: {} })).total).toBe(0);
+    await service.close();
+  });
+});
+
 describe('folder import', () => {
   it('imports every image under the folder in sorted order and reports symlinks and corrupt files', async () => {
     const { service, dir } = await serviceWithProject();
