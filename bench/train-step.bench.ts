@@ -3,6 +3,7 @@
 // eager on CPU with the same shapes and thread count, in the same run. Each
 // ORT case runs in a child process so its peak RSS is its own.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -11,7 +12,6 @@ import { block, blockParamShapes, rotaryTables } from '../electron/engine/selfte
 import type { BlockDims } from '../electron/engine/selftest/block';
 import { TrainStepSession, buildTrainStep } from '../electron/engine/train/train-step';
 import type { BenchTable } from './table';
-import { peakRssMiB } from './table';
 
 interface Case {
   dims: BlockDims;
@@ -27,6 +27,15 @@ const CASES: Case[] = [
   { dims: { hidden: 768, heads: 12, inter: 3072 }, layers: 4, seq: 256, batch: 1, steps: 2 },
 ];
 const here = fileURLToPath(import.meta.url);
+
+/**
+ * Peak RSS of this process image in MiB from VmHWM. Not getrusage's maxRSS: Linux carries that across
+ * fork + exec, so a child would report at least its parent's size at spawn time.
+ */
+function vmHwmMiB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
 const rand = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => (Math.random() * 2 - 1) * scale);
 
 /** One case in this process: seconds per step (after one warm-up step) and peak RSS. */
@@ -65,7 +74,7 @@ async function runOrt(c: Case): Promise<{ seconds: number; rss: number }> {
   for (let s = 0; s < c.steps; s++) await session.step(batch, 1e-3);
   const seconds = (performance.now() - t0) / 1000 / c.steps;
   await session.release();
-  return { seconds, rss: peakRssMiB() };
+  return { seconds, rss: vmHwmMiB() };
 }
 
 function runTorch(c: Case): { seconds_per_step: number; peak_rss_mib: number; threads: number; blas: string[]; torch: string } {
@@ -97,7 +106,7 @@ export async function run(): Promise<BenchTable> {
     notes: [
       'step = forward + backward + global-norm clip + AdamW, float32, CPU EP; ORT: one session.run of the train-step graph (after 1 warm-up step)',
       `ORT intra-op threads ${THREADS}; ${torchInfo} (OPENBLAS_NUM_THREADS=${THREADS}); ratio < 1 means ORT is faster`,
-      'peak RSS: each side in its own process (ORT in a child Node process, PyTorch in python3), including runtime start-up',
+      'peak RSS: VmHWM of each side in its own process (ORT in a child Node process, PyTorch in python3), including runtime start-up',
     ],
   };
 }

@@ -17,7 +17,7 @@ peak RSS and the BLAS library in use.
 import argparse
 import json
 import os
-import resource
+import re
 import time
 
 import numpy as np
@@ -66,6 +66,12 @@ def blas_library():
     return sorted(os.path.realpath(x) for x in libs if x.startswith("/"))
 
 
+def vm_hwm_mib():
+    """Peak RSS of this process image (VmHWM); ru_maxrss would include the parent's size at fork."""
+    with open("/proc/self/status") as f:
+        return int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1)) / 1024
+
+
 def bench(a):
     torch.set_num_threads(a.threads)
     h, hd = a.hidden, a.hidden // a.heads
@@ -108,7 +114,7 @@ def bench(a):
     per_step = (time.perf_counter() - t0) / a.steps
     print(json.dumps({
         "seconds_per_step": per_step,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": vm_hwm_mib(),
         "threads": torch.get_num_threads(),
         "blas": blas_library(),
         "torch": torch.__version__,
