@@ -39,12 +39,14 @@ export const selectCommand: CliCommand = {
       const { jobId } = await service.handlers['pipeline.select'](patch === undefined ? {} : { patch });
       const job = await waitForJob(service, jobId, io, 'select');
       const stats = await service.handlers['pipeline.stats']({ bins: 20 });
-      const report = { ok: job.state === 'done', jobId, state: job.state, generations: stats.generations, kept: stats.kept, byFormat: stats.byFormat, failedBy: stats.failedBy, error: job.error };
+      const report = { ok: job.state === 'done', jobId, state: job.state, generations: stats.generations, kept: stats.kept, byFormat: stats.byFormat, failedBy: stats.failedBy, modeDisagreement: stats.modeDisagreement, error: job.error };
       if (args.values.json) writeJson(io, report);
       else if (job.state === 'done') {
         io.stdout.write(`kept ${stats.kept} of ${stats.generations} generations\n`);
         for (const [f, y] of Object.entries(stats.byFormat)) io.stdout.write(`  ${f.padEnd(8)} ${y.kept}/${y.total} (${(y.yield * 100).toFixed(1)}%)\n`);
         for (const [c, n] of Object.entries(stats.failedBy)) if (n > 0) io.stdout.write(`  dropped by ${c}: ${n}\n`);
+        const d = stats.modeDisagreement;
+        if (d.compared > 0) io.stdout.write(`  reference vs exact-region attention decisions differ on ${d.disagree} of ${d.compared} (${(d.rate * 100).toFixed(1)}%)\n`);
       } else io.stderr.write(`mia-dpo: select ${job.state}${job.error ? `: ${job.error.message}` : ''}\n`);
       return job.state === 'done' ? EXIT.ok : EXIT.failure;
     } finally {

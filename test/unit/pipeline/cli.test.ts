@@ -44,7 +44,7 @@ describe('mia-dpo pipeline commands', () => {
     writeFileSync(file, JSON.stringify({ selection: { thresholds: { grid: { '2': { value: 0.5 } } } } }));
     const sel = await run('select', proj, '--thresholds', file, '--json');
     expect(sel.code).toBe(0);
-    expect(JSON.parse(sel.out)).toMatchObject({ ok: true, generations: 0, kept: 0 });
+    expect(JSON.parse(sel.out)).toMatchObject({ ok: true, generations: 0, kept: 0, modeDisagreement: { compared: 0, disagree: 0 } });
 
     const pairs = await run('pairs', proj, '--json');
     expect(pairs.code).toBe(0);
