@@ -134,7 +134,8 @@ describe('files that are not LLaVA data', () => {
     const { service, dir } = await serviceWithProject();
     const root = path.join(dir, 'images');
     await mkdir(root);
-    for (const [name, text] of [['object.json', '{\n  "data": []\n}\n'], ['text.json', 'hello world\n'], ['broken.json', '[{"id": ']]) {
+    const files: [string, string][] = [['object.json', '{\n  "data": []\n}\n'], ['text.json', 'hello world\n'], ['broken.json', '[{"id": ']];
+    for (const [name, text] of files) {
       const file = path.join(dir, name);
       await writeFile(file, text);
       const { job } = await runImport(service, { kind: 'llava', file, imagesRoot: root });
