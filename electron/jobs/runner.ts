@@ -1,7 +1,7 @@
 // The job runner: runs queued jobs one at a time, unit by unit, committing
 // each unit with the job's cursor; applies pause/cancel at unit boundaries;
 // on start continues jobs a crash left 'running'. Streams state and progress.
-import type { ApiEvent, Job, JobProgress, WireError } from '../../shared/api';
+import { describeIssues, type ApiEvent, type Job, type JobProgress, type WireError } from '../../shared/api';
 import { AppError, toAppError } from '../../shared/errors';
 import type { StoredJob } from '../store/queries/jobs';
 import type { Store } from '../store/store';
@@ -45,10 +45,13 @@ export class JobRunner {
     this.pump();
   }
 
-  async submit<P>(kind: JobKind<P, unknown> | string, params: P): Promise<Job> {
-    const k = this.kindOf(typeof kind === 'string' ? kind : kind.kind);
-    const parsed = (k.params as JobKind<P>['params']).parse(params);
-    const job = await this.store.call('insertJob', { kind: k.kind, label: (k as JobKind<P>).label(parsed), params: parsed, total: null });
+  /** Queues a job; `params` is validated by the kind's schema (its defaults applied). */
+  async submit(kind: AnyJobKind | string, params: unknown): Promise<Job> {
+    const k = this.kindOf(typeof kind === 'string' ? kind : kind.kind) as JobKind<unknown, unknown>;
+    const checked = k.params.safeParse(params);
+    if (!checked.success) throw new AppError('bad-input', `invalid parameters for a ${k.kind} job: ${describeIssues(checked.error)}`, { subject: k.kind });
+    const parsed = checked.data;
+    const job = await this.store.call('insertJob', { kind: k.kind, label: k.label(parsed), params: parsed, total: null });
     this.emitState(job);
     this.queue.push(job.id);
     this.pump();

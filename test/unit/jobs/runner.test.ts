@@ -108,6 +108,7 @@ describe('job runner', () => {
     await expect(runner.act(job.id, 'resume')).rejects.toMatchObject({ kind: 'conflict' });
     await expect(runner.act(999, 'cancel')).rejects.toMatchObject({ kind: 'not-found' });
     await expect(runner.submit('nope', {})).rejects.toMatchObject({ kind: 'unsupported' });
+    await expect(runner.submit('count', { units: 0 })).rejects.toMatchObject({ kind: 'bad-input', subject: 'count' });
     await store.close();
   });
 
