@@ -30,7 +30,7 @@ export type GradRule = (ctx: GradContext) => readonly (Value | undefined)[];
 
 export const DIFF_OPS = [
   'Identity', 'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Pow', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Tanh', 'Sigmoid', 'Erf',
-  'Relu', 'Abs', 'Sin', 'Cos', 'MatMul', 'Gemm', 'Softmax', 'ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceLogSumExp',
+  'Relu', 'Abs', 'Sin', 'Cos', 'Max', 'Min', 'Clip', 'MatMul', 'Gemm', 'Softmax', 'ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceLogSumExp',
   'Reshape', 'Transpose', 'Concat', 'Slice', 'Split', 'Gather', 'GatherElements', 'Expand', 'Where', 'Cast',
   'LayerNormalization', 'Unsqueeze', 'Squeeze', 'Trilu',
   'Shape', 'Range', 'Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'Not', 'And', 'ArgMax',
@@ -161,6 +161,23 @@ function gatherGrad(c: GradContext): Value {
   return op.scatterElements(zerosLike(data), full, g, axis, 'add');
 }
 
+/** Max/Min of two operands: the winner takes the gradient, ties split it evenly (as torch.maximum does). */
+function selectGrads(c: GradContext, wins: (a: Value, b: Value) => Value): (Value | undefined)[] {
+  const [a, b] = [c.input(0), c.input(1)];
+  const share = op.add(op.cast(wins(a, b), a.dtype), op.mul(op.cast(op.equal(a, b), a.dtype), 0.5));
+  const ga = op.mul(gy(c), share);
+  return [when(c, 0, () => ga), when(c, 1, () => op.sub(gy(c), ga))];
+}
+
+/** Clip passes the gradient where x lies inside [min, max] (bounds are optional constant inputs). */
+function clipGrad(c: GradContext): Value {
+  const x = x0(c);
+  let inside: Value | undefined;
+  if (c.hasInput(1)) inside = op.greaterOrEqual(x, c.input(1));
+  if (c.hasInput(2)) inside = inside ? op.and(inside, op.lessOrEqual(x, c.input(2))) : op.lessOrEqual(x, c.input(2));
+  return inside ? op.where(inside, gy(c), 0) : gy(c);
+}
+
 export const GRADIENTS = {
   Identity: (c) => [gy(c)],
   Add: (c) => [gy(c), gy(c)],
@@ -183,6 +200,9 @@ export const GRADIENTS = {
   Abs: (c) => [op.where(op.less(x0(c), 0), op.neg(gy(c)), gy(c))],
   Sin: (c) => [op.mul(gy(c), op.cos(x0(c)))],
   Cos: (c) => [op.neg(op.mul(gy(c), op.sin(x0(c))))],
+  Max: (c) => selectGrads(c, op.greater),
+  Min: (c) => selectGrads(c, op.less),
+  Clip: (c) => [clipGrad(c)],
   MatMul: matmulGrads,
   Gemm: gemmGrads,
   Softmax: (c) => {
