@@ -25,6 +25,8 @@ export interface DecoderInputs {
   /** Additive attention bias [B, T, Tk]: 0 where a query may attend, -inf elsewhere (causal + padding). */
   bias: Value;
   past?: readonly LayerCache[];
+  /** Names for the extended cache values, so graph outputs need no Identity copy of the whole cache. */
+  presentNames?: (layer: number) => { keyT: string; value: string };
 }
 
 export interface DecoderOutputs {
@@ -40,7 +42,16 @@ function applyRotary(x: Value, cos: Value, sin: Value, hd: number): Value {
   return op.add(op.mul(x, cos), op.mul(op.concat([op.neg(x2), x1], -1), sin));
 }
 
-function attention(p: Params, s: TextSpec, name: string, x: Value, rope: { cos: Value; sin: Value }, bias: Value, past: LayerCache | undefined, hooks: LinearHooks) {
+/** Concat of the cache and the new entries, its output named `outName` so a graph output aliases it (no Identity copy). */
+function concatNamed(a: Value, b: Value, axis: number, outName: string | undefined): Value {
+  if (outName === undefined) return op.concat([a, b], axis);
+  const [da, db] = [a.shape[axis]!, b.shape[axis]!];
+  const shape = [...a.shape];
+  shape[axis] = typeof da === 'number' && typeof db === 'number' ? da + db : `${da}+${db}`;
+  return a.graph.addNode('Concat', [a, b], { axis: { i: axis } }, [{ dtype: a.dtype, shape }], {}, [outName])[0]!;
+}
+
+function attention(p: Params, s: TextSpec, name: string, x: Value, rope: { cos: Value; sin: Value }, bias: Value, past: LayerCache | undefined, hooks: LinearHooks, presentName?: { keyT: string; value: string }) {
   const [b, kv, hd] = [x.shape[0] as number, s.numKvHeads, s.headDim];
   const rep = s.numHeads / kv;
   // Queries grouped by the kv head they share: [B, kvH, rep, T, hd]; GQA then needs no repeat of K/V.
@@ -49,7 +60,7 @@ function attention(p: Params, s: TextSpec, name: string, x: Value, rope: { cos: 
   const v4 = op.transpose(op.reshape(linear(p, `${name}.v_proj`, x, hooks), [b, -1, kv, hd]), [0, 2, 1, 3]);
   const q = applyRotary(q5, op.unsqueeze(rope.cos, [1, 2]), op.unsqueeze(rope.sin, [1, 2]), hd);
   const kT = op.transpose(applyRotary(k4, op.unsqueeze(rope.cos, [1]), op.unsqueeze(rope.sin, [1]), hd), [0, 1, 3, 2]);
-  const present: LayerCache = past ? { keyT: op.concat([past.keyT, kT], 3), value: op.concat([past.value, v4], 2) } : { keyT: kT, value: v4 };
+  const present: LayerCache = past ? { keyT: concatNamed(past.keyT, kT, 3, presentName?.keyT), value: concatNamed(past.value, v4, 2, presentName?.value) } : { keyT: kT, value: v4 };
   const scores = op.mul(op.matmul(q, op.unsqueeze(present.keyT, [2])), 1 / Math.sqrt(hd)); // [B, kvH, rep, T, Tk]
   const probs = op.softmax(op.add(scores, op.unsqueeze(bias, [1, 2])), -1);
   const out = op.matmul(probs, op.unsqueeze(present.value, [2])); // [B, kvH, rep, T, hd]
@@ -80,7 +91,7 @@ export function decoder(p: Params, s: TextSpec, inputs: DecoderInputs, capture: 
   for (let i = 0; i < s.numLayers; i++) {
     x = p.graph.withScope(`layer${i}`, () => {
       const name = `${prefix}layers.${i}`;
-      const a = attention(p, s, `${name}.self_attn`, rmsNorm(p, `${name}.input_layernorm`, x, s.rmsNormEps), rope, inputs.bias, inputs.past?.[i], hooks);
+      const a = attention(p, s, `${name}.self_attn`, rmsNorm(p, `${name}.input_layernorm`, x, s.rmsNormEps), rope, inputs.bias, inputs.past?.[i], hooks, inputs.presentNames?.(i));
       present.push(a.present);
       if (capture.includes(i)) attentionOut.set(i, op.reduceMean(a.probs, [1, 2], false));
       const h = op.add(x, a.out);

@@ -87,7 +87,8 @@ export function buildTextGraph(spec: LlavaSpec, source: WeightSource, o: TextGra
         }))
       : undefined;
   const embeds = o.mode === 'prefill' ? mergedEmbeddings(g, p, spec, ids, b) : op.gather(p.get(`${LM}model.embed_tokens.weight`), ids);
-  const out = decoder(p, t, { embeds, rope, bias, ...(past ? { past } : {}) }, o.capture, o.hooks?.(g));
+  const presentNames = o.cache ? { presentNames: (i: number) => cacheNames(i, 'present') } : {};
+  const out = decoder(p, t, { embeds, rope, bias, ...(past ? { past } : {}), ...presentNames }, o.capture, o.hooks?.(g));
   const last = (v: Value): Value => op.slice(v, [-1], [Number.MAX_SAFE_INTEGER], [1]);
   if (o.output === 'targets') {
     const targets = g.input('targets', 'int32', [b, 'seq']);
