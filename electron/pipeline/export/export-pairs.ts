@@ -1,13 +1,15 @@
 // Exports of the kept pairs in three formats, each a self-contained folder:
 // the reference implementation's JSON, TRL's preference JSONL, and
 // LLaMA-Factory's ShareGPT ranking JSON with its dataset_info.json entry.
-// Images (composites and sequence images) are copied into `images/` by hash.
+// Images (composites and sequence images) are copied into `images/` by hash;
+// TRL and LLaMA-Factory exports also get a training config (training-config.ts).
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { IMAGE_TOKEN } from '../augment/prompts';
 import { EXPORT_FORMATS } from '../../../shared/pipeline/commands';
+import { llamaFactoryConfig, trlConfig } from './training-config';
 
 export { EXPORT_FORMATS };
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -113,7 +115,14 @@ export async function exportPairs(pairs: readonly ExportPair[], format: ExportFo
   if (format === 'llamafactory') {
     const info = path.join(outDir, 'dataset_info.json');
     await writeFile(info, JSON.stringify(llamaFactoryDatasetInfo(), null, 2));
-    written.push(info);
+    const config = path.join(outDir, 'train_mia_dpo.yaml');
+    await writeFile(config, llamaFactoryConfig(LLAMAFACTORY_DATASET));
+    written.push(info, config);
+  }
+  if (format === 'trl') {
+    const config = path.join(outDir, 'dpo_config.json');
+    await writeFile(config, JSON.stringify(trlConfig(EXPORT_FILES.trl), null, 2));
+    written.push(config);
   }
   return written;
 }

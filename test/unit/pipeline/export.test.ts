@@ -54,6 +54,10 @@ describe('exports', () => {
     expect(row.rejected).toEqual([{ role: 'assistant', content: [{ type: 'text', text: 'A dog.' }] }]);
     expect(row.images).toHaveLength(2);
     expect(await sameBytes(path.join(out, row.images[1]!), pairs[0]!.images[1]!)).toBe(true);
+    const config = (await json(path.join(out, 'dpo_config.json'))) as { data_files: string; dpo_config: Record<string, unknown>; lora_config: Record<string, unknown> };
+    expect(config.data_files).toBe('train.jsonl');
+    expect(config.dpo_config).toMatchObject({ beta: 0.1, loss_type: 'sigmoid', learning_rate: 5e-5, warmup_ratio: 0.1, max_length: 4096 });
+    expect(config.lora_config).toMatchObject({ r: 128, lora_alpha: 256, lora_dropout: 0.05 });
   });
 
   it('LLaMA-Factory ShareGPT ranking with a dataset_info.json entry', async () => {
@@ -65,6 +69,10 @@ describe('exports', () => {
     const rows = (await json(path.join(out, entry.file_name))) as { conversations: { from: string; value: string }[]; chosen: { from: string; value: string }; rejected: { value: string }; images: string[] }[];
     expect(rows[1]).toMatchObject({ conversations: [{ from: 'human', value: pairs[1]!.prompt }], chosen: { from: 'gpt', value: 'Red.' }, rejected: { value: 'Blue "dark".' } });
     expect(rows[1]!.images[0]).toMatch(/^images\/[0-9a-f]{32}\.png$/);
+    const yaml = await readFile(path.join(out, 'train_mia_dpo.yaml'), 'utf8');
+    for (const line of ['stage: dpo', 'dataset: mia_dpo', 'lora_rank: 128', 'lora_alpha: 256', 'pref_beta: 0.1', 'pref_loss: sigmoid', 'learning_rate: 0.00005', 'freeze_vision_tower: true']) {
+      expect(yaml.split('\n')).toContain(line);
+    }
   });
 
   it('refuses a prompt whose placeholders do not match its images, and names a missing image', async () => {
