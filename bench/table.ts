@@ -1,4 +1,5 @@
 // The shape every benchmark suite returns, and its Markdown rendering.
+import { readFileSync } from 'node:fs';
 
 export interface BenchTable {
   /** Column headers, e.g. ['case', 'ours', 'baseline', 'ratio']. */
@@ -21,7 +22,18 @@ export function formatTable(t: BenchTable): string {
   return lines.join('\n') + '\n';
 }
 
-/** Peak resident set size of this process so far, in MiB (Linux: VmHWM). */
+/**
+ * Peak resident set size of this process so far, in MiB. On Linux it reads
+ * VmHWM from /proc: getrusage's maxRSS survives fork + exec, so a child
+ * would otherwise report at least its parent's size at spawn time.
+ */
 export function peakRssMiB(): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kib = /^VmHWM:\s+(\d+)\s+kB/m.exec(status)?.[1];
+    if (kib !== undefined) return Number(kib) / 1024;
+  } catch {
+    // Not Linux: fall through to getrusage.
+  }
   return process.resourceUsage().maxRSS / 1024;
 }
