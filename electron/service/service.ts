@@ -47,8 +47,10 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
   };
 
   const infoOf = async (p: OpenProject): Promise<ProjectInfo> => {
-    const meta = await p.store.call('getMeta');
-    const counts = await p.store.call('projectCounts');
+    // A damaged (read-only) project may fail even these reads: show what can be read.
+    const tolerant = <T,>(read: Promise<T>, fallback: T): Promise<T> => (p.store.readOnly ? read.catch(() => fallback) : read);
+    const meta = await tolerant(p.store.call('getMeta'), {} as Record<string, string>);
+    const counts = await tolerant(p.store.call('projectCounts'), { sampleCount: 0, imageCount: 0, problemCount: 0 });
     return {
       dir: p.dir,
       name: meta.name ?? path.basename(p.dir),

@@ -34,7 +34,9 @@ function checkIntegrity(db: Database.Database): string | null {
   try {
     const rows = db.pragma('quick_check') as { quick_check: string }[];
     const messages = rows.map((r) => r.quick_check);
-    return messages.length === 1 && messages[0] === 'ok' ? null : messages.slice(0, 5).join('; ');
+    if (messages.length === 1 && messages[0] === 'ok') return null;
+    const report = messages.slice(0, 5).join('; ');
+    return report.length > 600 ? `${report.slice(0, 600)}...` : report;
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
   }

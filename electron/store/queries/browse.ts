@@ -123,5 +123,8 @@ export function getMeta(db: Database): Record<string, string> {
 
 export function setMeta(db: Database, a: { values: Record<string, string> }): void {
   const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
-  for (const [k, v] of Object.entries(a.values)) put.run(k, v);
+  // One transaction: with synchronous=FULL each autocommit is an fsync.
+  db.transaction(() => {
+    for (const [k, v] of Object.entries(a.values)) put.run(k, v);
+  })();
 }

@@ -37,8 +37,11 @@ export interface StagedImage {
 export function stageImportUnit(db: Database, a: { jobId: number; entries: StagedEntry[]; images: StagedImage[] }): void {
   const entry = db.prepare('INSERT OR REPLACE INTO import_entries (job_id, entry_index, entry) VALUES (?, ?, ?)');
   const image = db.prepare('INSERT OR REPLACE INTO import_images (job_id, path, sha256, width, height, bytes) VALUES (?, ?, ?, ?, ?, ?)');
-  for (const e of a.entries) entry.run(a.jobId, e.index, JSON.stringify(e));
-  for (const i of a.images) image.run(a.jobId, i.path, i.sha256, i.width, i.height, i.bytes);
+  // Normally inside commitUnit's transaction (this becomes a savepoint); atomic on its own too.
+  db.transaction(() => {
+    for (const e of a.entries) entry.run(a.jobId, e.index, JSON.stringify(e));
+    for (const i of a.images) image.run(a.jobId, i.path, i.sha256, i.width, i.height, i.bytes);
+  })();
 }
 
 /** What a resumed import needs: ids seen so far (duplicate detection) and images already hashed. */
@@ -73,10 +76,12 @@ export interface ImportSummary extends Record<string, unknown> {
   images: number;
 }
 
-export function commitImport(
-  db: Database,
-  a: { jobId: number; kind: SourceKind; path: string; imagesRoot: string },
-): ImportSummary {
+/** All-or-nothing: one transaction (a savepoint inside finishJob's). */
+export function commitImport(db: Database, a: { jobId: number; kind: SourceKind; path: string; imagesRoot: string }): ImportSummary {
+  return db.transaction(() => commitImportRows(db, a))();
+}
+
+function commitImportRows(db: Database, a: { jobId: number; kind: SourceKind; path: string; imagesRoot: string }): ImportSummary {
   const now = Date.now();
   const sourceId = Number(
     db.prepare('INSERT INTO sources (kind, path, images_root, import_job_id, imported_at) VALUES (?, ?, ?, ?, ?)').run(a.kind, a.path, a.imagesRoot, a.jobId, now)
