@@ -8,7 +8,7 @@ import { AppError } from '../../shared/errors';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
 import { pipelineHandlers } from '../pipeline/api/handlers';
-import { createProject, openProject } from '../store/project';
+import { createProjectExclusive, openProjectExclusive } from '../store/project';
 import type { Store } from '../store/store';
 import { JOB_KINDS } from './job-kinds';
 import { RecentProjects, defaultConfigDir } from './recent';
@@ -85,12 +85,12 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     'project.create': async ({ dir, name }) => {
       await closeProject();
       const abs = path.resolve(dir);
-      return attach(abs, await createProject(abs, name));
+      return attach(abs, await createProjectExclusive(abs, name));
     },
     'project.open': async ({ dir }) => {
       await closeProject();
       const abs = path.resolve(dir);
-      return attach(abs, await openProject(abs));
+      return attach(abs, await openProjectExclusive(abs));
     },
     'project.close': async () => ({ closed: await closeProject() }),
     'project.recent': async () => ({ projects: await recent.list() }),

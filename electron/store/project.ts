@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../shared/errors';
+import { lockProject } from './lock';
 import { openStore, type Store } from './store';
 
 export const PROJECT_DB = 'project.sqlite';
@@ -32,4 +33,44 @@ export async function openProject(dir: string): Promise<Store> {
   const store = await openStore(projectDbPath(abs));
   if (!store.readOnly) for (const f of PROJECT_FOLDERS) mkdirSync(path.join(abs, f), { recursive: true });
   return store;
+}
+
+/** The store with the project lock released after it closes (see ./lock). */
+function releasingOnClose(store: Store, release: () => void): Store {
+  return {
+    ...store,
+    close: async () => {
+      try {
+        await store.close();
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+/** Opens a project for work (jobs run and resume there): one process at a time. */
+export async function openProjectExclusive(dir: string): Promise<Store> {
+  const abs = path.resolve(dir);
+  if (!existsSync(projectDbPath(abs))) throw new AppError('not-found', `${abs} is not a MIA-DPO Studio project (no ${PROJECT_DB})`, { subject: abs });
+  const release = lockProject(abs);
+  try {
+    return releasingOnClose(await openProject(abs), release);
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+/** Creates a project and holds its lock like openProjectExclusive. */
+export async function createProjectExclusive(dir: string, name?: string): Promise<Store> {
+  const store = await createProject(dir, name);
+  let release: () => void;
+  try {
+    release = lockProject(path.resolve(dir));
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return releasingOnClose(store, release);
 }

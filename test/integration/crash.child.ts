@@ -3,10 +3,10 @@
 // parent kills it with SIGKILL at random points.
 import { importJob } from '../../electron/io/import-job';
 import { JobRunner } from '../../electron/jobs/runner';
-import { openProject } from '../../electron/store/project';
+import { openProjectExclusive } from '../../electron/store/project';
 
 const [dir, file, imagesRoot] = process.argv.slice(2) as [string, string, string];
-const store = await openProject(dir);
+const store = await openProjectExclusive(dir);
 const runner = new JobRunner(store, [importJob], () => undefined);
 const jobs = await store.call('listJobs', {});
 if (jobs.length === 0) await runner.submit(importJob, { source: { kind: 'llava', file, imagesRoot }, abortOnProblem: false, unitEntries: 20 });
