@@ -343,16 +343,17 @@ def bench(model_dir, req_path, out_path):
         feats = image_features(w, cfg, pixels)
         out["vision_s"] = time.perf_counter() - t0
         emb, ids = merge(w, cfg, req["input_ids"], feats)
-        cache = []
-        t0 = time.perf_counter()
-        logits, _ = lm_forward(w, cfg, emb, [], cache)
-        out["prefill_s"] = time.perf_counter() - t0
         out["prompt_tokens"] = len(ids)
-        t0 = time.perf_counter()
-        for _ in range(req["steps"]):
-            tok = int(torch.argmax(logits[-1]))
-            logits, _ = lm_forward(w, cfg, table[tok][None], [layer] if layer is not None else [], cache)
-        out["decode_s"] = time.perf_counter() - t0
+        for _ in range(req.get("repeats", 1)):  # the best round counts, as on our side
+            cache = []
+            t0 = time.perf_counter()
+            logits, _ = lm_forward(w, cfg, emb, [], cache)
+            out["prefill_s"] = min(out.get("prefill_s", math.inf), time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for _ in range(req["steps"]):
+                tok = int(torch.argmax(logits[-1]))
+                logits, _ = lm_forward(w, cfg, table[tok][None], [layer] if layer is not None else [], cache)
+            out["decode_s"] = min(out.get("decode_s", math.inf), time.perf_counter() - t0)
         out["decode_steps"] = req["steps"]
     with open(out_path, "w") as f:
         json.dump(out, f)

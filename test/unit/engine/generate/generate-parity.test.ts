@@ -1,8 +1,10 @@
 // Generation and scoring against the PyTorch reference on tiny checkpoints:
 // greedy tokens identical, attention rows of every decode step within 1e-5,
 // token log-probs of generated and scored responses; on CPU and on WebGPU.
+import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generate } from '../../../../electron/engine/generate/generate';
+import { causalBias } from '../../../../electron/engine/generate/prompt';
 import { LlavaRunner } from '../../../../electron/engine/generate/runner';
 import { scoreResponses } from '../../../../electron/engine/generate/score';
 import { openModel } from '../../../../electron/engine/models/open';
@@ -41,6 +43,7 @@ async function checkGeneration(o: TinyLlavaOptions, ep: ExplicitEp) {
   const { dir, runner, features, pixels } = await setup(o, ep, layers);
   const res = await generate(runner, PROMPT, features, { maxNewTokens: STEPS, includePrefillRow: true });
   const ref = runReference(dir, { input_ids: PROMPT, pixels, steps: STEPS, attention_layers: layers, include_prefill_row: true });
+  expect(maxAbsDiff(features.flatMap((f) => Array.from(f)), ref.image_features!)).toBeLessThanOrEqual(1e-4);
   expect(res.tokens).toEqual(ref.tokens);
   expect(maxAbsDiff(res.tokenLogprobs, ref.token_logprobs)).toBeLessThanOrEqual(1e-4);
   expect(maxAbsDiff(res.tokenMaxProbs, ref.max_probs)).toBeLessThanOrEqual(1e-5);
@@ -62,8 +65,20 @@ describe('generation matches the reference', () => {
     expect(res.attention[0]!.images[0]!.side).toBe(4);
   });
 
-  it('greedy tokens and attention rows on WebGPU with the cache kept on the GPU (qwen2)', async () => {
-    await checkGeneration({ text: 'qwen2', attention: 'gqa', seed: 6 }, 'webgpu');
+  it('vision features, greedy tokens and attention rows on WebGPU with the cache kept on the GPU (qwen2)', async () => {
+    const res = await checkGeneration({ text: 'qwen2', attention: 'gqa', seed: 6 }, 'webgpu');
+    const runner = runners[runners.length - 1]!;
+    const t = res.inputIds.length;
+    const out = await runner.runText('prefill', {
+      input_ids: new ort.Tensor('int32', Int32Array.from(res.inputIds), [1, t]),
+      ...runner.rope(res.inputIds.map((_, i) => i)),
+      attention_bias: new ort.Tensor('float32', causalBias(t, 0), [1, t, t]),
+      image_features: new ort.Tensor('float32', new Float32Array(64 * TINY.hidden), [64, TINY.hidden]),
+      feature_index: new ort.Tensor('int32', new Int32Array(t), [1, t]),
+    });
+    expect(out['present_key_0']!.location).toBe('gpu-buffer');
+    expect(out['logits']!.location).toBe('cpu');
+    for (const v of Object.values(out)) if (v.location === 'gpu-buffer') v.dispose();
   });
 
   it('scores a batch of responses after a shared prompt', async () => {
