@@ -8,8 +8,9 @@ import { EP_CHOICES } from '../../engine/runtime/protocol';
 import type { JobKind, JobRun } from '../../jobs/kind';
 import { generationImages } from '../perturb/generation-images';
 import { hashSeed } from '../random';
-import type { ResponseEngine } from '../respond/engine-interface';
+import type { ResponseEngine, ResponseRequest } from '../respond/engine-interface';
 import { ModelEngine } from '../respond/model-engine';
+import type { RespondSample } from '../respond/queries';
 import { responseRecord, type ResponseSettings } from '../respond/record';
 
 export const RespondParams = z.strictObject({
@@ -44,6 +45,13 @@ export interface JobEngine extends ResponseEngine {
   close(): Promise<void>;
 }
 
+interface Prepared {
+  sample: RespondSample | null;
+  images: ResponseRequest['images'];
+  seed: number;
+  imagesMs: number;
+}
+
 export type OpenEngine = (params: RespondParams) => Promise<JobEngine>;
 
 const openModelEngine: OpenEngine = (p) => ModelEngine.open({ modelDir: p.modelDir, ep: p.ep, aspect: p.aspect, ...(p.layer === undefined ? {} : { layer: p.layer }) });
@@ -65,6 +73,17 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
         throw e;
       }
       ctx.log('info', `responding with ${engine.modelId} on ${engine.ep.ep}, attention layer ${engine.layer}: ${pending.length} sample(s) to answer`);
+      // The next sample is read and its images decoded while the model answers the current one.
+      const prepare = async (id: number): Promise<Prepared> => {
+        const sample = await ctx.store.call('respondSample', { id });
+        if (sample === null) return { sample, images: [], seed: 0, imagesMs: 0 };
+        const started = performance.now();
+        const seed = hashSeed(`${params.seed}:${sample.planId}`);
+        const images = await generationImages(sample, pipeline.perturb, { perturb: params.perturb, seed });
+        return { sample, images: images.map((im) => ({ ...im, channels: 3 as const })), seed, imagesMs: performance.now() - started };
+      };
+      let prefetched: { id: number; ready: Promise<Prepared> } | null = null;
+      const take = (id: number): Promise<Prepared> => (prefetched?.id === id ? prefetched.ready : prepare(id));
       let at = 0;
       return {
         async runUnit(cursor) {
@@ -74,14 +93,15 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
           const id = pending[at];
           if (id === undefined) return { cursor: { after, done: doneBefore }, done: doneBefore, total: doneBefore, write: null, finished: true };
           const remaining = pending.length - at - 1;
-          const sample = await ctx.store.call('respondSample', { id });
+          const started = performance.now();
+          const { sample, images, seed, imagesMs } = await take(id);
+          const next = pending[at + 1];
+          prefetched = next === undefined ? null : { id: next, ready: prepare(next) };
+          // A failure surfaces when that sample's unit takes it; until then it must not count as unhandled.
+          prefetched?.ready.catch(() => undefined);
           // Deleted since the plan (a cascade from its source): nothing to answer.
           if (sample === null) return { cursor: { after: id, done: doneBefore }, done: doneBefore, total: doneBefore + remaining, write: null, finished: remaining === 0 };
-          const started = performance.now();
-          const seed = hashSeed(`${params.seed}:${sample.planId}`);
-          const images = await generationImages(sample, pipeline.perturb, { perturb: params.perturb, seed });
-          const imagesMs = performance.now() - started;
-          const result = await engine.generate({ prompt: sample.prompt, images: images.map((im) => ({ ...im, channels: 3 })), layer: engine.layer, maxNewTokens: params.maxNewTokens, temperature: params.temperature, seed });
+          const result = await engine.generate({ prompt: sample.prompt, images, layer: engine.layer, maxNewTokens: params.maxNewTokens, temperature: params.temperature, seed });
           const noise = pipeline.perturb[sample.format];
           const settings: ResponseSettings = {
             model: engine.modelId,

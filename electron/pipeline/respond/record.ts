@@ -40,6 +40,7 @@ export function responseRecord(a: {
   pipeline: PipelineSettings;
   jobId: number | null;
   groundTruthTokens: number[] | null;
+  /** imagesMs: decoding and perturbing, usually overlapped with the previous sample's generation; totalMs: the unit's critical path. */
   timing: { imagesMs: number; totalMs: number };
 }): StoredResponse {
   const { sample, result } = a;

@@ -131,9 +131,14 @@ describe('respond job', () => {
     expect((await stored(fx.projectDir)).records).toHaveLength(6);
   }, 60_000);
 
-  it('perturbs only the images handed to the model, per format, and says so in the settings', async () => {
+  it('cancels between samples; perturbs only the images handed to the model, per format, and says so in the settings', async () => {
     const copy = await respondFixture(1, 5);
     try {
+      // Cancelled at its first unit boundary: nothing stored, and the next run answers everything.
+      const cancelled = await copy.service.handlers['pipeline.respond'](respondRequest(copy.modelDir));
+      await copy.service.handlers['jobs.cancel']({ id: cancelled.jobId });
+      expect((await waitJob(copy.service, cancelled.jobId)).state).toBe('cancelled');
+      expect((await stored(copy.projectDir)).records).toHaveLength(0);
       const { jobId } = await copy.service.handlers['pipeline.respond']({ ...respondRequest(copy.modelDir), perturb: true });
       expect((await waitJob(copy.service, jobId)).state).toBe('done');
       const { records, samples } = await stored(copy.projectDir);
