@@ -2,11 +2,12 @@
 // allowed so other layers can own a range (the pipeline numbers from 100).
 import { migration001 } from './001-foundation';
 import { migration002 } from './002-browse-order';
+import { migration003 } from './003-fts-bulk';
 import { migration100 } from './100-pipeline';
 import { migration130 } from './130-generation-tokens';
 import type { Migration } from './types';
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration100, migration130];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration100, migration130];
 
 /** Throws when versions do not strictly increase (a merge mistake, caught at start-up and in tests). */
 export function checkMigrationOrder(list: readonly Migration[]): void {

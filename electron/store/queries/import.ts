@@ -131,6 +131,8 @@ function commitImportRows(db: Database, a: { jobId: number; kind: SourceKind; pa
       }
     }
   }
+  // One bulk statement instead of a per-row trigger (migration 003).
+  db.prepare('INSERT INTO samples_fts(rowid, question, answer) SELECT id, question, answer FROM samples WHERE source_id = ?').run(sourceId);
   discardImport(db, { jobId: a.jobId });
   return { sourceId, samples, problems, problemEntries, images: idRows.length };
 }
