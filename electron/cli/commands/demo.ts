@@ -2,8 +2,9 @@
 // dataset (with a few deliberately bad entries), creates a project, imports
 // it, then serves the UI and opens it in a browser when a display exists.
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { AppError } from '../../../shared/errors';
 import { makeDemoDataset } from '../../io/demo-dataset';
 import { createService } from '../../service';
 import { EXIT, type CliCommand, type CliIo } from '../command';
@@ -19,6 +20,14 @@ function openInBrowser(url: string, io: CliIo): void {
   child.unref();
 }
 
+/** The demo owns its folder: a rerun starts fresh. Anything else in the way is left alone. */
+function prepareDemoFolder(dir: string): void {
+  if (!existsSync(dir) || readdirSync(dir).length === 0) return;
+  const ours = existsSync(path.join(dir, 'project', 'project.sqlite')) || existsSync(path.join(dir, 'dataset', 'llava.json'));
+  if (!ours) throw new AppError('conflict', `${dir} exists and is not a demo folder; give the demo a new or empty folder`, { subject: dir });
+  rmSync(dir, { recursive: true, force: true });
+}
+
 export const demoCommand: CliCommand = {
   name: 'demo',
   usage: 'demo [DIR] [--port N] [--no-serve]',
@@ -26,8 +35,7 @@ export const demoCommand: CliCommand = {
   options: { port: { type: 'string' }, 'no-serve': { type: 'boolean' } },
   async run(args, io) {
     const dir = path.resolve(args.positionals[0] ?? 'demo-project');
-    // The demo owns its folder: a rerun starts fresh rather than failing on an existing project.
-    if (existsSync(path.join(dir, 'project.sqlite'))) rmSync(dir, { recursive: true, force: true });
+    prepareDemoFolder(dir);
     const dataset = await makeDemoDataset(path.join(dir, 'dataset'));
     io.stdout.write(`generated ${dataset.entries} LLaVA entries (${dataset.badEntries} deliberately bad) in ${dataset.file}\n`);
     const service = await createService();

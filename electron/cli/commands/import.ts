@@ -6,6 +6,9 @@ import { createService, type Service } from '../../service';
 import { EXIT, UsageError, positional, writeJson, type CliCommand, type ParsedArgs } from '../command';
 import { waitForJob } from '../wait-job';
 
+/** Problems printed in text mode; --json carries every one. */
+const SHOWN_PROBLEMS = 50;
+
 function sourceOf(args: ParsedArgs): ImportSource {
   const { llava, images, folder } = args.values as Record<string, string | undefined>;
   if (folder !== undefined && llava === undefined && images === undefined) return { kind: 'folder', root: path.resolve(folder) };
@@ -56,7 +59,9 @@ export const importCommand: CliCommand = {
       if (args.values.json) writeJson(io, report);
       else {
         if (job.state === 'done') io.stdout.write(`imported ${report.samples} samples (${report.images} images), ${report.problemEntries} problem entries\n`);
-        for (const p of report.problems) io.stdout.write(`  entry ${p.index}${p.line ? ` (line ${p.line})` : ''}${p.id ? ` id ${p.id}` : ''}: ${p.reason}: ${p.message}\n`);
+        for (const p of report.problems.slice(0, SHOWN_PROBLEMS)) io.stdout.write(`  entry ${p.index}${p.line ? ` (line ${p.line})` : ''}${p.id ? ` id ${p.id}` : ''}: ${p.reason}: ${p.message}\n`);
+        const hidden = report.problems.length - SHOWN_PROBLEMS;
+        if (hidden > 0) io.stdout.write(`  ... and ${hidden} more (--json lists them all)\n`);
         if (job.state !== 'done') io.stderr.write(`mia-dpo: import ${job.state}${job.error ? `: ${job.error.message}` : ''}\n`);
       }
       return job.state === 'done' ? EXIT.ok : EXIT.failure;

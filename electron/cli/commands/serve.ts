@@ -1,4 +1,5 @@
 // `mia-dpo serve DIR [--port N]`: the local web mode on 127.0.0.1 until Ctrl-C.
+import { AppError } from '../../../shared/errors';
 import { startServer } from '../../server';
 import { createService } from '../../service';
 import { EXIT, UsageError, positional, type CliCommand, type CliIo } from '../command';
@@ -13,7 +14,14 @@ export function parsePort(value: string | boolean | undefined): number {
 /** Serves until SIGINT/SIGTERM. */
 export async function serveUntilStopped(projectDir: string, port: number, io: CliIo, onUrl?: (url: string) => void): Promise<void> {
   const service = await createService({ projectDir });
-  const server = await startServer({ service, port });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({ service, port });
+  } catch (e) {
+    await service.close();
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new AppError('conflict', `port ${port} on 127.0.0.1 is already in use; choose another with --port`, { cause: e });
+    throw e;
+  }
   io.stdout.write(`serving ${projectDir} at ${server.url}\n(press Ctrl-C to stop)\n`);
   onUrl?.(server.url);
   await new Promise<void>((resolve) => {

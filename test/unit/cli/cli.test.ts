@@ -2,6 +2,8 @@
 // process): exit codes 0/1/2 and the --json documents.
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +15,8 @@ import { makeDemoDataset } from '../../../electron/io/demo-dataset';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/mia-dpo.mjs');
 const home = mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+// In-process runs too keep their recent-projects list out of the user's config.
+process.env.XDG_CONFIG_HOME = path.join(home, 'config');
 
 function memoryIo(): CliIo & { err(): string } {
   let err = '';
@@ -85,5 +89,34 @@ describe('mia-dpo', () => {
     const failed = await cliWithEnv({ VK_ICD_FILENAMES: path.join(home, 'no-such-icd.json') }, 'selftest', '--ep', 'webgpu', '--json');
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false, ep: 'webgpu' });
+  });
+
+  it('demo builds a fresh demo project on every run and leaves other folders alone', async () => {
+    const dir = path.join(home, 'demo');
+    for (let run = 0; run < 2; run++) {
+      const io = memoryIo();
+      expect(await runCli(['demo', dir, '--no-serve'], io), io.err()).toBe(0);
+    }
+    const jobs = await cli('jobs', path.join(dir, 'project'), '--json');
+    expect(JSON.parse(jobs.stdout).jobs).toMatchObject([{ id: 1, state: 'done', result: { problemEntries: 6 } }]);
+    const other = path.join(home, 'precious');
+    await mkdir(other);
+    await writeFile(path.join(other, 'thesis.tex'), 'keep me');
+    const io = memoryIo();
+    expect(await runCli(['demo', other, '--no-serve'], io)).toBe(1);
+    expect(io.err()).toMatch(/not a demo folder/);
+    expect(await readFile(path.join(other, 'thesis.tex'), 'utf8')).toBe('keep me');
+  });
+
+  it('serve exits 1 with a clear message when the port is taken', async () => {
+    const dir = path.join(home, 'served');
+    expect(await runCli(['project', 'create', dir], memoryIo())).toBe(0);
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    const io = memoryIo();
+    expect(await runCli(['serve', dir, '--port', String(port)], io)).toBe(1);
+    expect(io.err()).toMatch(new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+    blocker.close();
   });
 });
