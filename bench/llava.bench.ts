@@ -107,7 +107,7 @@ export async function run(): Promise<BenchTable> {
     const cacheHitMs = performance.now() - t;
 
     await timeOurs(capture, ids, features); // warm-up: session creation
-    const peak = peakRssMiB(); // one runner: its vision, prefill and decode sessions
+    const peak = peakRssMiB(); // one runner: its vision session and its text session
     const plain = new LlavaRunner(model, { ep: 'cpu', threads: THREADS, captureLayers: [] });
     await timeOurs(plain, ids, features);
     // The machine is shared: alternate the two configurations and keep each one's best round.
@@ -156,8 +156,8 @@ export async function run(): Promise<BenchTable> {
       notes: [
         `random LLaVA-shaped model: ${(params / 1e6).toFixed(0)}M parameters fp32 (text llama 768 x 12 layers, vision CLIP 384 x 6 layers at 336 px, 576 tokens per image)`,
         `CPU EP, ${THREADS} intra-op threads; PyTorch with torch.set_num_threads(${THREADS}), fp32, no_grad, KV cache, greedy`,
-        `peak RSS is this process's high-water mark with one runner (vision, prefill and decode sessions alive); it was ${rssBeforeRun.toFixed(0)} MiB before the model was opened (writing the random weights)`,
-        'each text session (prefill, decode) holds its own prepacked copy of the weights, so the default costs about 1x (mapped file) + 2x (prepacked)',
+        `peak RSS is this process's high-water mark with one runner (its vision session and the one text session that runs prefill and decode steps); it was ${rssBeforeRun.toFixed(0)} MiB before the model was opened (writing the random weights)`,
+        'with prepacking (the default) the weights are resident twice: the mapped safetensors pages and onnxruntime\'s packed copy',
         `best of ${ROUNDS} rounds for prefill and decode, ours (capture and no capture alternating) and PyTorch alike; vision: second run of the session (the first builds it); cache hit: FeatureCache.get of one image's features`,
       ],
     };

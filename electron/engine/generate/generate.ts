@@ -76,6 +76,7 @@ export async function generate(runner: LlavaRunner, promptIds: readonly number[]
     image_features: new ort.Tensor('float32', stacked, [stacked.length / d, d]),
     feature_index: new ort.Tensor('int32', p.featureIndex, [1, t]),
   });
+  const noImage = new ort.Tensor('float32', new Float32Array(d), [1, d]);
   const rows = new Map(runner.captureLayers.map((l) => [l, [] as Float32Array[]]));
   const record = () => {
     for (const l of runner.captureLayers) rows.get(l)!.push(Float32Array.from(out[`attention_${l}`]!.data as Float32Array));
@@ -103,6 +104,8 @@ export async function generate(runner: LlavaRunner, promptIds: readonly number[]
         input_ids: i32([choice.token], [1, 1]),
         ...runner.rope([pos]),
         attention_bias: new ort.Tensor('float32', new Float32Array(pos + 1), [1, 1, pos + 1]),
+        image_features: noImage,
+        feature_index: new ort.Tensor('int32', Int32Array.of(-1), [1, 1]),
       };
       for (let i = 0; i < spec.text.numLayers; i++) {
         feeds[cacheNames(i, 'past').keyT] = out[cacheNames(i, 'present').keyT]!;

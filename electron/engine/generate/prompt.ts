@@ -8,14 +8,14 @@ export interface ExpandedPrompt {
   /** Token ids with every image's placeholder repeated once per feature token. */
   ids: number[];
   spans: ImageSpan[];
-  /** Per position: the row of the stacked image features [images * tokensPerImage, D] to use (0 for text). */
+  /** Per position: the row of the stacked image features [images * tokensPerImage, D] to use (-1 for text). */
   featureIndex: Int32Array;
 }
 
 /** text/image-tokens.ts's expansion (both processor conventions, clear count errors) plus the feature index. */
 export function expandPrompt(ids: readonly number[], imageTokenId: number, images: number, tokensPerImage: number): ExpandedPrompt {
   const e = expandImageTokens(ids, imageTokenId, new Array<number>(images).fill(tokensPerImage));
-  const featureIndex = new Int32Array(e.ids.length);
+  const featureIndex = new Int32Array(e.ids.length).fill(-1);
   e.spans.forEach((s, image) => {
     for (let i = s.start; i < s.end; i++) featureIndex[i] = image * tokensPerImage + i - s.start;
   });

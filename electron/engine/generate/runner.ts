@@ -72,9 +72,21 @@ export class LlavaRunner {
     return out['image_features']!.data as Float32Array;
   }
 
-  /** Runs a text graph with the runner's extra feeds (unmerged LoRA weights) added. */
+  /**
+   * Runs a text graph with the runner's extra feeds (unmerged LoRA weights) added. 'prefill'
+   * is the decode-step graph on an empty cache: one session, one copy of the weights.
+   */
   async runText(kind: 'prefill' | 'decode' | `score${number}`, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
     const n = this.model.spec.text.numLayers;
+    if (kind === 'prefill') {
+      const t = this.model.spec.text;
+      const empty: Record<string, ort.Tensor> = {};
+      for (let i = 0; i < n; i++) {
+        empty[cacheNames(i, 'past').keyT] = new ort.Tensor('float32', new Float32Array(0), [1, t.numKvHeads, t.headDim, 0]);
+        empty[cacheNames(i, 'past').value] = new ort.Tensor('float32', new Float32Array(0), [1, t.numKvHeads, 0, t.headDim]);
+      }
+      return this.runText('decode', { ...feeds, ...empty });
+    }
     const gpuCache: Record<string, OutputLocation> = {};
     for (let i = 0; i < n; i++) {
       gpuCache[cacheNames(i, 'present').keyT] = 'gpu-buffer';
@@ -83,7 +95,7 @@ export class LlavaRunner {
     const score = kind.startsWith('score') ? Number(kind.slice(5)) : 0;
     const options: TextGraphOptions = score
       ? { batch: score, mode: 'prefill', output: 'targets', cache: false, capture: [] }
-      : { batch: 1, mode: kind as 'prefill' | 'decode', output: 'last', cache: true, capture: this.captureLayers };
+      : { batch: 1, mode: 'decode', output: 'last', cache: true, capture: this.captureLayers };
     const tg = this.options.textGraph;
     if (tg?.hooks) options.hooks = tg.hooks;
     if (tg?.params) options.params = tg.params;

@@ -30,7 +30,7 @@ export async function scoreResponses(runner: LlavaRunner, promptIds: readonly nu
   // Right padding: causal attention keeps pads from influencing the real tokens before them.
   const ids = new Int32Array(b * t);
   const targets = new Int32Array(b * t);
-  const featureIndex = new Int32Array(b * t);
+  const featureIndex = new Int32Array(b * t).fill(-1);
   responses.forEach((r, i) => {
     const seq = [...p.ids, ...r];
     ids.set(seq, i * t);

@@ -33,7 +33,11 @@ export function buildVisionGraph(spec: LlavaSpec, source: WeightSource, images =
 export interface TextGraphOptions {
   /** Static batch size of the graph. */
   batch: number;
-  /** 'prefill' embeds a prompt with images and no cache; 'decode' extends a cache by new text tokens. */
+  /**
+   * 'prefill': a whole sequence, no cache (scoring). 'decode': extends a cache by new tokens, images
+   * included, so generation runs its prefill as a step on an empty cache and one session (one copy
+   * of the weights) serves both.
+   */
   mode: 'prefill' | 'decode';
   /** 'last': logits of the last position; 'all': every position; 'targets': log-probs of given next tokens. */
   output: 'last' | 'all' | 'targets';
@@ -52,14 +56,18 @@ export const cacheNames = (i: number, dir: 'past' | 'present'): { keyT: string; 
   value: `${dir}_value_${i}`,
 });
 
-/** Token embeddings with image features written at image-token positions (HF's masked_scatter). */
+/**
+ * Token embeddings with image features written where `feature_index` >= 0
+ * (HF's masked_scatter at the image tokens; -1 marks text). The mask comes from
+ * the index, not the ids, so a generated image-token id embeds as text.
+ */
 function mergedEmbeddings(g: Graph, p: Params, spec: LlavaSpec, ids: Value, b: number): Value {
   const table = p.get(`${LM}model.embed_tokens.weight`);
-  const isImage = op.equal(ids, spec.imageTokenId);
-  const embeds = op.gather(table, op.where(isImage, 0, ids)); // [B, T, D]
   const features = g.input('image_features', 'float32', ['feature_rows', spec.text.hiddenSize]);
   const featureIndex = g.input('feature_index', 'int32', [b, 'seq']);
-  return op.where(op.unsqueeze(isImage, [2]), op.gather(features, featureIndex), embeds);
+  const isImage = op.greaterOrEqual(featureIndex, 0);
+  const embeds = op.gather(table, op.where(isImage, 0, ids)); // [B, T, D]; image ids may lie outside the vocabulary
+  return op.where(op.unsqueeze(isImage, [2]), op.gather(features, op.max(featureIndex, 0)), embeds);
 }
 
 function logitsOf(p: Params, spec: LlavaSpec, hidden: Value): Value {
@@ -86,7 +94,7 @@ export function buildTextGraph(spec: LlavaSpec, source: WeightSource, o: TextGra
           value: g.input(cacheNames(i, 'past').value, 'float32', [b, t.numKvHeads, 'past', t.headDim]),
         }))
       : undefined;
-  const embeds = o.mode === 'prefill' ? mergedEmbeddings(g, p, spec, ids, b) : op.gather(p.get(`${LM}model.embed_tokens.weight`), ids);
+  const embeds = mergedEmbeddings(g, p, spec, ids, b);
   const presentNames = o.cache ? { presentNames: (i: number) => cacheNames(i, 'present') } : {};
   const out = decoder(p, t, { embeds, rope, bias, ...(past ? { past } : {}), ...presentNames }, o.capture, o.hooks?.(g));
   const last = (v: Value): Value => op.slice(v, [-1], [Number.MAX_SAFE_INTEGER], [1]);

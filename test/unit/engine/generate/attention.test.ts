@@ -42,7 +42,7 @@ describe('prompt preparation', () => {
   it('maps each image token to its feature row', () => {
     const p = expandPrompt([1, 9, 2, 9], 9, 2, 3);
     expect(p.ids).toEqual([1, 9, 9, 9, 2, 9, 9, 9]);
-    expect(Array.from(p.featureIndex)).toEqual([0, 0, 1, 2, 0, 3, 4, 5]);
+    expect(Array.from(p.featureIndex)).toEqual([-1, 0, 1, 2, -1, 3, 4, 5]);
   });
 
   it('names more or fewer placeholders than images', () => {

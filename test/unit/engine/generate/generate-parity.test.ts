@@ -74,7 +74,7 @@ describe('generation matches the reference', () => {
       ...runner.rope(res.inputIds.map((_, i) => i)),
       attention_bias: new ort.Tensor('float32', causalBias(t, 0), [1, t, t]),
       image_features: new ort.Tensor('float32', new Float32Array(64 * TINY.hidden), [64, TINY.hidden]),
-      feature_index: new ort.Tensor('int32', new Int32Array(t), [1, t]),
+      feature_index: new ort.Tensor('int32', new Int32Array(t).fill(-1), [1, t]),
     });
     expect(out['present_key_0']!.location).toBe('gpu-buffer');
     expect(out['logits']!.location).toBe('cpu');
