@@ -4,7 +4,7 @@
 // entries); resuming finishes with the same result as an uninterrupted run.
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -101,5 +101,6 @@ describe('SIGKILL during an import', () => {
     };
     const kills = (await Promise.all([...Array(CHAINS).keys()].map(chain))).reduce((a, b) => a + b, 0);
     expect(kills).toBe(CHAINS * KILLS_PER_CHAIN);
+    rmSync(root, { recursive: true, force: true });
   });
 });

@@ -1,13 +1,13 @@
 // The mia-dpo command line as a user runs it (bin/mia-dpo.mjs in a child
 // process): exit codes 0/1/2 and the --json documents.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import type { CliIo } from '../../../electron/cli/command';
 import { runCli } from '../../../electron/cli/run';
@@ -17,6 +17,7 @@ const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..
 const home = mkdtempSync(path.join(os.tmpdir(), 'cli-'));
 // In-process runs too keep their recent-projects list out of the user's config.
 process.env.XDG_CONFIG_HOME = path.join(home, 'config');
+afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 function memoryIo(): CliIo & { err(): string } {
   let err = '';

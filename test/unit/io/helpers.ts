@@ -1,13 +1,22 @@
 // Shared by the import tests: a service on a fresh project, and an import run
 // to its final state.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FINAL_JOB_STATES, type ImportSource, type Job, type Problem } from '../../../shared/api';
 import { createService, type Service } from '../../../electron/service';
 
+const made: string[] = [];
+
 export function tempDir(prefix = 'import-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** For afterAll: removes every folder tempDir made. */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 export async function serviceWithProject(): Promise<{ service: Service; dir: string }> {

@@ -3,9 +3,11 @@
 // cancel, and browsing what was imported.
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { drawImages, llavaEntry, makeDemoDataset } from '../../../electron/io/demo-dataset';
-import { runImport, serviceWithProject, waitFinal } from './helpers';
+import { removeTempDirs, runImport, serviceWithProject, waitFinal } from './helpers';
+
+afterAll(removeTempDirs);
 
 describe('LLaVA JSON import', () => {
   it('imports good entries and reports each bad one with its index, id and reason', async () => {

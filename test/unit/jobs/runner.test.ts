@@ -2,11 +2,11 @@
 // sequences (fast-check), unit commits with the cursor, failure, and
 // continuation of a job a previous runner left 'running'.
 import fc from 'fast-check';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, JobState } from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
 import type { JobKind } from '../../../electron/jobs/kind';
@@ -39,8 +39,13 @@ function countingKind(options: { failAt?: number } = {}): JobKind<{ units: numbe
   };
 }
 
+const made: string[] = [];
+afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
 async function newStore(): Promise<Store> {
-  return createProject(path.join(mkdtempSync(path.join(os.tmpdir(), 'jobs-')), 'p'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'jobs-'));
+  made.push(dir);
+  return createProject(path.join(dir, 'p'));
 }
 
 function unitsOf(meta: Record<string, string>, jobId: number): number[] {
