@@ -5,7 +5,7 @@ import type { Database } from 'better-sqlite3';
 import type { JobState, WireError } from '../../../shared/api';
 import { getImage, getMeta, listProblems, listSources, projectCounts, sampleDetail, samplesPage, setMeta } from './browse';
 import { commitImport, discardImport, loadImportState, stageImportUnit } from './import';
-import { getJob, insertJob, listJobs, saveCursor, setJobState, setJobTotal } from './jobs';
+import { getJob, insertJob, listJobs, saveCursor, setJobState } from './jobs';
 import { PIPELINE_QUERIES } from '../../pipeline/store/queries';
 import { RESPOND_QUERIES } from '../../pipeline/respond/queries';
 
@@ -45,10 +45,6 @@ function endJob(db: Database, a: { jobId: number; state: JobState; error: WireEr
   })();
 }
 
-function integrityCheck(db: Database): string {
-  return (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
-}
-
 export const QUERIES = {
   getMeta,
   setMeta,
@@ -62,7 +58,6 @@ export const QUERIES = {
   getJob,
   listJobs,
   setJobState,
-  setJobTotal,
   commitUnit,
   finishJob,
   endJob,
@@ -70,7 +65,6 @@ export const QUERIES = {
   loadImportState,
   discardImport,
   commitImport,
-  integrityCheck,
   ...PIPELINE_QUERIES,
   ...RESPOND_QUERIES,
 } satisfies Record<string, (db: Database, args: never) => unknown>;

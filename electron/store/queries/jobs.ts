@@ -73,10 +73,6 @@ export function setJobState(
   return getJob(db, { id: a.id })!;
 }
 
-export function setJobTotal(db: Database, a: { id: number; total: number | null }): void {
-  db.prepare('UPDATE jobs SET total = ?, updated_at = ? WHERE id = ?').run(a.total, Date.now(), a.id);
-}
-
 /** Saves a job's progress point; called by `commitUnit` inside its transaction. */
 export function saveCursor(db: Database, a: { id: number; cursor: unknown; done: number; total: number | null }): void {
   db.prepare('UPDATE jobs SET cursor = ?, done = ?, total = ?, updated_at = ? WHERE id = ?').run(
