@@ -121,9 +121,15 @@ export class JobRunner {
         const id = this.queue.shift()!;
         // Active before the first await, so a pause/cancel arriving meanwhile is seen by execute.
         this.active = { id, stop: null };
-        const job = await this.store.call('getJob', { id });
-        if (job && (job.state === 'queued' || job.state === 'running')) await this.execute(job, this.active);
-        this.active = null;
+        try {
+          const job = await this.store.call('getJob', { id });
+          if (job && (job.state === 'queued' || job.state === 'running')) await this.execute(job, this.active);
+        } catch (e) {
+          // Only the store itself failing gets here (execute records job errors); nobody awaits this loop.
+          this.emit({ type: 'log', level: 'error', message: `job ${id}: ${toAppError(e).message}`, jobId: id, at: Date.now() });
+        } finally {
+          this.active = null;
+        }
       }
     })().finally(() => {
       this.loop = null;
@@ -159,6 +165,8 @@ export class JobRunner {
   private async execute(job: StoredJob, active: { stop: Stop | null }): Promise<void> {
     let run: JobRun<unknown> | null = null;
     try {
+      // Paused or cancelled while waiting in the queue: never start it.
+      if (active.stop === 'pause' || active.stop === 'cancel') return void (await this.stopAt(job, active.stop));
       if (job.state !== 'running') await this.transition(job, 'running');
       const kind = this.kindOf(job.kind) as JobKind<unknown, unknown>;
       const ctx: JobContext = {
@@ -172,8 +180,7 @@ export class JobRunner {
       for (;;) {
         const stop: Stop | null = active.stop;
         if (stop === 'shutdown') return;
-        if (stop === 'pause') return void (await this.transition(job, 'paused'));
-        if (stop === 'cancel') return void (await this.endAs(job, 'cancelled', null));
+        if (stop !== null) return void (await this.stopAt(job, stop));
         const unit = await run.runUnit(cursor);
         await this.store.call('commitUnit', { jobId: job.id, cursor: unit.cursor, done: unit.done, total: unit.total, write: unit.write });
         cursor = unit.cursor;
@@ -190,7 +197,11 @@ export class JobRunner {
       if (!this.closed) await this.endAs(job, 'failed', error.toJSON()).catch(() => undefined);
     } finally {
       this.speeds.delete(job.id);
-      await run?.close();
+      await run?.close().catch((e: unknown) => this.emit({ type: 'log', level: 'warn', message: `job ${job.id}: cleanup failed: ${toAppError(e).message}`, jobId: job.id, at: Date.now() }));
     }
+  }
+
+  private stopAt(job: StoredJob, stop: 'pause' | 'cancel'): Promise<Job> {
+    return stop === 'pause' ? this.transition(job, 'paused') : this.endAs(job, 'cancelled', null);
   }
 }
