@@ -5,7 +5,7 @@ import { describeIssues, type ApiEvent, type Job, type JobProgress, type WireErr
 import { AppError, toAppError } from '../../shared/errors';
 import type { StoredJob } from '../store/queries/jobs';
 import type { Store } from '../store/store';
-import type { AnyJobKind, JobContext, JobKind, JobRun } from './kind';
+import type { AnyJobKind, JobContext, JobRun } from './kind';
 import { isAllowed, type JobAction } from './transitions';
 
 type Stop = 'pause' | 'cancel' | 'shutdown';
@@ -47,7 +47,7 @@ export class JobRunner {
 
   /** Queues a job; `params` is validated by the kind's schema (its defaults applied). */
   async submit(kind: AnyJobKind | string, params: unknown): Promise<Job> {
-    const k = this.kindOf(typeof kind === 'string' ? kind : kind.kind) as JobKind<unknown, unknown>;
+    const k = this.kindOf(typeof kind === 'string' ? kind : kind.kind);
     const checked = k.params.safeParse(params);
     if (!checked.success) throw new AppError('bad-input', `invalid parameters for a ${k.kind} job: ${describeIssues(checked.error)}`, { subject: k.kind });
     const parsed = checked.data;
@@ -168,7 +168,7 @@ export class JobRunner {
       // Paused or cancelled while waiting in the queue: never start it.
       if (active.stop === 'pause' || active.stop === 'cancel') return void (await this.stopAt(job, active.stop));
       if (job.state !== 'running') await this.transition(job, 'running');
-      const kind = this.kindOf(job.kind) as JobKind<unknown, unknown>;
+      const kind = this.kindOf(job.kind);
       const ctx: JobContext = {
         jobId: job.id,
         store: this.store,
