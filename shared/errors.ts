@@ -33,6 +33,11 @@ export class AppError extends Error {
   }
 }
 
+/** An AppError rebuilt from its `toJSON()` form after crossing a thread, process or network boundary. */
+export function appErrorFromJson(e: { kind: ErrorKind; message: string; subject?: string | undefined }): AppError {
+  return new AppError(e.kind, e.message, e.subject === undefined ? {} : { subject: e.subject });
+}
+
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
 }

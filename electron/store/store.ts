@@ -2,7 +2,7 @@
 // store worker. `call('samplesPage', {...})` posts a sequenced message and
 // resolves with the worker's reply; errors come back as AppError.
 import type { Worker } from 'node:worker_threads';
-import { AppError } from '../../shared/errors';
+import { AppError, appErrorFromJson } from '../../shared/errors';
 import { startWorker } from '../common/worker';
 import type { StoreReady, StoreReply, StoreRequest, StoreWorkerData } from './protocol';
 import type { QueryArgs, QueryName, QueryResult } from './queries';
@@ -31,7 +31,7 @@ export async function openStore(file: string, options: { create?: boolean } = {}
   });
   if (ready.type === 'failed') {
     await worker.terminate();
-    throw new AppError(ready.error.kind, ready.error.message, ready.error.subject === undefined ? {} : { subject: ready.error.subject });
+    throw appErrorFromJson(ready.error);
   }
 
   const pending = new Map<number, Pending>();
@@ -47,7 +47,7 @@ export async function openStore(file: string, options: { create?: boolean } = {}
     if (p === undefined) return;
     pending.delete(reply.seq);
     if (reply.type === 'result') p.resolve(reply.value);
-    else p.reject(new AppError(reply.error.kind, reply.error.message, reply.error.subject === undefined ? {} : { subject: reply.error.subject }));
+    else p.reject(appErrorFromJson(reply.error));
   });
   worker.on('error', (e) => failAll(new AppError('internal', `the database worker for ${file} crashed: ${e.message}`, { cause: e })));
   worker.on('exit', () => failAll(new AppError('conflict', `the project database ${file} is closed`)));

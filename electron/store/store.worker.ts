@@ -5,7 +5,7 @@ import type { Database } from 'better-sqlite3';
 import { AppError, toAppError } from '../../shared/errors';
 import { openDatabase } from './database';
 import type { StoreReady, StoreReply, StoreRequest, StoreWorkerData } from './protocol';
-import { QUERIES } from './queries';
+import { runQuery } from './queries';
 
 /** SQLite failures the user can act on get a kind; the rest are bugs ('internal'). */
 function classify(e: unknown, file: string): AppError {
@@ -35,9 +35,7 @@ port.on('message', (msg: StoreRequest) => {
       db = null;
       reply = { type: 'result', seq: msg.seq, value: null };
     } else {
-      const fn = (QUERIES as Record<string, (db: Database, args: unknown) => unknown>)[msg.method];
-      if (fn === undefined) throw new AppError('internal', `unknown store query ${msg.method}`);
-      reply = { type: 'result', seq: msg.seq, value: fn(db, msg.args) };
+      reply = { type: 'result', seq: msg.seq, value: runQuery(db, msg.method, msg.args) };
     }
   } catch (e) {
     reply = { type: 'error', seq: msg.seq, error: classify(e, file).toJSON() };

@@ -1,7 +1,7 @@
 // The calling side of the contract, used by the renderer (over IPC or HTTP)
 // and by tests. The transport only moves data; the client validates requests
 // before sending, replies on return, and turns wire errors back into AppError.
-import { AppError } from '../errors';
+import { AppError, appErrorFromJson } from '../errors';
 import { COMMANDS, type Channel, type RequestIn, type Response } from './commands';
 import { ApiReply, describeIssues, parseRequest } from './dispatch';
 import type { ThumbnailSize } from './domain';
@@ -38,10 +38,7 @@ export function createApiClient(transport: ApiTransport): ApiClient {
       }
       const reply = ApiReply.safeParse(raw);
       if (!reply.success) throw new AppError('internal', `${channel}: malformed reply: ${describeIssues(reply.error)}`, { subject: channel });
-      if (!reply.data.ok) {
-        const { kind, message, subject } = reply.data.error;
-        throw new AppError(kind, message, subject === undefined ? {} : { subject });
-      }
+      if (!reply.data.ok) throw appErrorFromJson(reply.data.error);
       const value = COMMANDS[channel].response.safeParse(reply.data.value);
       if (!value.success) throw new AppError('internal', `${channel}: malformed response: ${describeIssues(value.error)}`, { subject: channel });
       return value.data as Response<C>;

@@ -3,6 +3,7 @@
 // queries by spreading its own table into QUERIES.
 import type { Database } from 'better-sqlite3';
 import type { JobState, WireError } from '../../../shared/api';
+import { AppError } from '../../../shared/errors';
 import { getImage, getMeta, listProblems, listSources, projectCounts, sampleDetail, samplesPage, setMeta } from './browse';
 import { commitImport, discardImport, loadImportState, stageImportUnit } from './import';
 import { getJob, insertJob, listJobs, saveCursor, setJobState } from './jobs';
@@ -15,10 +16,15 @@ export interface Write {
   args: unknown;
 }
 
+/** Runs a query named at run time (a worker message, a job unit's write). */
+export function runQuery(db: Database, method: string, args: unknown): unknown {
+  const fn = Object.hasOwn(QUERIES, method) ? (QUERIES as Record<string, (db: Database, args: unknown) => unknown>)[method] : undefined;
+  if (fn === undefined) throw new AppError('internal', `unknown store query ${method}`);
+  return fn(db, args);
+}
+
 function runWrite(db: Database, write: Write): unknown {
-  const fn = (QUERIES as Record<string, (db: Database, args: unknown) => unknown>)[write.method];
-  if (fn === undefined) throw new Error(`unknown store query ${write.method}`);
-  return fn(db, write.args);
+  return runQuery(db, write.method, write.args);
 }
 
 /** One unit of a job: its result and the job's new cursor commit together, or not at all. */
