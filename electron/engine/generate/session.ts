@@ -169,8 +169,9 @@ export class LlavaSession {
   }
 
   async respond(r: RespondRequest): Promise<RespondResult> {
-    const maxNewTokens = r.maxNewTokens ?? 512;
-    const ids = this.encode(r, maxNewTokens);
+    // The prompt must fit with room for one token; the new tokens are then capped by what is left of the context.
+    const ids = this.encode(r, 1);
+    const maxNewTokens = Math.min(r.maxNewTokens ?? 512, this.runner.model.spec.text.maxPositions - ids.length);
     const features = await this.features(r.images);
     const stops = (r.stopStrings ?? []).filter((s) => s.length > 0);
     const decoder = new IncrementalDecoder(this.tokenizer, { skipSpecialTokens: true });

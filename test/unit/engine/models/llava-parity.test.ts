@@ -7,7 +7,8 @@ import { causalBias, expandPrompt } from '../../../../electron/engine/generate/p
 import { buildTextGraph, buildVisionGraph } from '../../../../electron/engine/models/llava';
 import { rotaryTables } from '../../../../electron/engine/models/rope';
 import { openModel, type OpenModel } from '../../../../electron/engine/models/open';
-import { maxAbsDiff, runGraph } from '../../../helpers/ort';
+import { createLocalSession } from '../../../../electron/engine/runtime/local';
+import { maxAbsDiff, runGraph, useSwiftShader } from '../../../helpers/ort';
 import { runReference } from './reference';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -90,5 +91,20 @@ describe('LLaVA graphs match the PyTorch reference', () => {
   it('keeps weights in the safetensors file: the graph holds no weight bytes', async () => {
     const bytes = await check({ seed: 3 }, [1, 2, TINY.imageToken, 4], 1);
     expect(bytes).toBeLessThan(64 * 1024);
+  });
+  it('every graph (vision, generation step, scoring) runs wholly on WebGPU: no CPU fallback', async () => {
+    useSwiftShader();
+    const { dir } = await writeTinyLlava({ text: 'qwen2', attention: 'gqa' });
+    const m = await openModel(dir);
+    opened.push(m);
+    const graphs = [
+      buildVisionGraph(m.spec, m.checkpoint, 1),
+      buildTextGraph(m.spec, m.checkpoint, { batch: 1, mode: 'decode', output: 'last', cache: true, capture: [1] }),
+      buildTextGraph(m.spec, m.checkpoint, { batch: 2, mode: 'prefill', output: 'targets', cache: false, capture: [] }),
+    ];
+    for (const g of graphs) {
+      const s = await createLocalSession(serializeModel(g), { ep: 'webgpu', strict: true, externalDataFolder: dir });
+      await s.release();
+    }
   });
 });
