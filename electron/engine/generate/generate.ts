@@ -69,7 +69,7 @@ export async function generate(runner: LlavaRunner, promptIds: readonly number[]
   }
   const stacked = new Float32Array(Math.max(1, features.length * spec.tokensPerImage) * d);
   features.forEach((f, i) => stacked.set(f, i * f.length));
-  let out = await runner.runText('prefill', {
+  let out = await runner.prefill({
     input_ids: i32(p.ids, [1, t]),
     ...runner.rope(p.ids.map((_, i) => i)),
     attention_bias: new ort.Tensor('float32', causalBias(t, 0), [1, t, t]),
@@ -111,7 +111,7 @@ export async function generate(runner: LlavaRunner, promptIds: readonly number[]
         feeds[cacheNames(i, 'past').keyT] = out[cacheNames(i, 'present').keyT]!;
         feeds[cacheNames(i, 'past').value] = out[cacheNames(i, 'present').value]!;
       }
-      out = await runner.runText('decode', feeds);
+      out = await runner.step(feeds);
       disposeGpu(feeds);
       record();
       continue;

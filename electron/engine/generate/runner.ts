@@ -72,36 +72,49 @@ export class LlavaRunner {
     return out['image_features']!.data as Float32Array;
   }
 
-  /**
-   * Runs a text graph with the runner's extra feeds (unmerged LoRA weights) added. 'prefill'
-   * is the decode-step graph on an empty cache: one session, one copy of the weights.
-   */
-  async runText(kind: 'prefill' | 'decode' | `score${number}`, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
-    const n = this.model.spec.text.numLayers;
-    if (kind === 'prefill') {
-      const t = this.model.spec.text;
-      const empty: Record<string, ort.Tensor> = {};
-      for (let i = 0; i < n; i++) {
-        empty[cacheNames(i, 'past').keyT] = new ort.Tensor('float32', new Float32Array(0), [1, t.numKvHeads, t.headDim, 0]);
-        empty[cacheNames(i, 'past').value] = new ort.Tensor('float32', new Float32Array(0), [1, t.numKvHeads, 0, t.headDim]);
-      }
-      return this.runText('decode', { ...feeds, ...empty });
-    }
-    const gpuCache: Record<string, OutputLocation> = {};
-    for (let i = 0; i < n; i++) {
-      gpuCache[cacheNames(i, 'present').keyT] = 'gpu-buffer';
-      gpuCache[cacheNames(i, 'present').value] = 'gpu-buffer';
-    }
-    const score = kind.startsWith('score') ? Number(kind.slice(5)) : 0;
-    const options: TextGraphOptions = score
-      ? { batch: score, mode: 'prefill', output: 'targets', cache: false, capture: [] }
-      : { batch: 1, mode: 'decode', output: 'last', cache: true, capture: this.captureLayers };
+  private textOptions(o: TextGraphOptions): TextGraphOptions {
     const tg = this.options.textGraph;
-    if (tg?.hooks) options.hooks = tg.hooks;
-    if (tg?.params) options.params = tg.params;
-    const session = await this.session(kind, () => buildTextGraph(this.model.spec, this.model.checkpoint, options), score ? undefined : { logits: 'cpu', ...gpuCache, ...Object.fromEntries(this.captureLayers.map((l) => [`attention_${l}`, 'cpu' as const])) });
-    const extra = this.options.textGraph?.feeds?.() ?? {};
-    return session.run({ ...feeds, ...extra });
+    return { ...o, ...(tg?.hooks ? { hooks: tg.hooks } : {}), ...(tg?.params ? { params: tg.params } : {}) };
+  }
+
+  /** Runs a text session with the runner's extra feeds (unmerged LoRA weights) added. */
+  private async runText(session: LocalSession, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    return session.run({ ...feeds, ...(this.options.textGraph?.feeds?.() ?? {}) });
+  }
+
+  /**
+   * One generation step: new tokens (with images) on the cache in `feeds` (`past_*`). The
+   * cache outputs (`present_*`) stay on the GPU with WebGPU; logits and attention rows come back.
+   */
+  async step(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    const n = this.model.spec.text.numLayers;
+    const outputs: Record<string, OutputLocation> = { logits: 'cpu' };
+    for (let i = 0; i < n; i++) {
+      outputs[cacheNames(i, 'present').keyT] = 'gpu-buffer';
+      outputs[cacheNames(i, 'present').value] = 'gpu-buffer';
+    }
+    for (const l of this.captureLayers) outputs[`attention_${l}`] = 'cpu';
+    const options = this.textOptions({ batch: 1, mode: 'decode', output: 'last', cache: true, capture: this.captureLayers });
+    const session = await this.session('step', () => buildTextGraph(this.model.spec, this.model.checkpoint, options), outputs);
+    return this.runText(session, feeds);
+  }
+
+  /** The prefill: a step on an empty cache, so one session (one copy of the weights) serves the whole generation. */
+  prefill(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    const t = this.model.spec.text;
+    const empty: Record<string, ort.Tensor> = {};
+    for (let i = 0; i < t.numLayers; i++) {
+      empty[cacheNames(i, 'past').keyT] = new ort.Tensor('float32', new Float32Array(0), [1, t.numKvHeads, t.headDim, 0]);
+      empty[cacheNames(i, 'past').value] = new ort.Tensor('float32', new Float32Array(0), [1, t.numKvHeads, 0, t.headDim]);
+    }
+    return this.step({ ...feeds, ...empty });
+  }
+
+  /** Log-probs of `targets` at every position of a batch of `batch` whole sequences (no cache). */
+  async score(batch: number, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    const options = this.textOptions({ batch, mode: 'prefill', output: 'targets', cache: false, capture: [] });
+    const session = await this.session(`score${batch}`, () => buildTextGraph(this.model.spec, this.model.checkpoint, options));
+    return this.runText(session, feeds);
   }
 
   /** The rotary-table feeds for queries at `positions`. */

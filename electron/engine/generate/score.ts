@@ -42,7 +42,7 @@ export async function scoreResponses(runner: LlavaRunner, promptIds: readonly nu
   for (let i = 0; i < b; i++) bias.set(one, i * t * t);
   const stacked = new Float32Array(Math.max(1, features.length * spec.tokensPerImage) * d);
   features.forEach((f, i) => stacked.set(f, i * f.length));
-  const out = await runner.runText(`score${b}`, {
+  const out = await runner.score(b, {
     input_ids: new ort.Tensor('int32', ids, [b, t]),
     ...runner.rope(Array.from({ length: t }, (_, i) => i)),
     attention_bias: new ort.Tensor('float32', bias, [b, t, t]),

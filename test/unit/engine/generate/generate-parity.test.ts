@@ -69,7 +69,7 @@ describe('generation matches the reference', () => {
     const res = await checkGeneration({ text: 'qwen2', attention: 'gqa', seed: 6 }, 'webgpu');
     const runner = runners[runners.length - 1]!;
     const t = res.inputIds.length;
-    const out = await runner.runText('prefill', {
+    const out = await runner.prefill({
       input_ids: new ort.Tensor('int32', Int32Array.from(res.inputIds), [1, t]),
       ...runner.rope(res.inputIds.map((_, i) => i)),
       attention_bias: new ort.Tensor('float32', causalBias(t, 0), [1, t, t]),
