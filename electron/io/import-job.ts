@@ -103,6 +103,7 @@ class ImportRun implements JobRun<ImportCursor> {
     return path.resolve(s.kind === 'llava' ? s.imagesRoot : s.root);
   }
 
+  /** The dataset file, or the folder for a folder import. */
   private describeSource(): string {
     const s = this.params.source;
     return s.kind === 'llava' ? path.resolve(s.file) : this.root;
@@ -198,9 +199,7 @@ class ImportRun implements JobRun<ImportCursor> {
   }
 
   async finish() {
-    const s = this.params.source;
-    const file = s.kind === 'llava' ? path.resolve(s.file) : this.root;
-    return { method: 'commitImport', args: { jobId: this.jobId, kind: s.kind, path: file, imagesRoot: this.root } };
+    return { method: 'commitImport', args: { jobId: this.jobId, kind: this.params.source.kind, path: this.describeSource(), imagesRoot: this.root } };
   }
 
   async close(): Promise<void> {
