@@ -14,7 +14,7 @@ import { respondFixture } from '../unit/pipeline/respond/fixture';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'respond-crash.child.ts');
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const KILLS = 4;
+const KILLS = 3;
 
 /** Runs the child; with `killAt` it is SIGKILLed a random 0-40 ms after reporting that many committed samples. */
 function runChild(dir: string, model: string, home: string, killAt: number | null): Promise<{ killed: boolean; reported: number }> {
@@ -59,9 +59,9 @@ function inspect(dir: string): { integrity: string; generations: number; distinc
 
 describe('respond job under SIGKILL', () => {
   it('loses at most the sample in flight and resumes to the uninterrupted result', async () => {
-    const fx = await respondFixture(4, 9);
+    const fx = await respondFixture(3, 9);
     await fx.service.close();
-    const total = 12;
+    const total = 9;
     const clean = path.join(fx.dir, 'clean');
     const crashed = path.join(fx.dir, 'crashed');
     cpSync(fx.projectDir, clean, { recursive: true });
