@@ -7,7 +7,7 @@ import { AppError } from '../../../shared/errors';
 import { cacheNames } from '../models/llava';
 import type { ImageAttention, ImageSpan } from './attention';
 import { imageAttention, perplexity } from './attention';
-import { causalBias, expandPrompt } from './prompt';
+import { expandPrompt, type ExpandedPrompt } from './prompt';
 import type { LlavaRunner } from './runner';
 import type { SamplingOptions } from './sampling';
 import { GREEDY, checkSampling, createRng, pickToken } from './sampling';
@@ -17,8 +17,8 @@ export interface GenerateOptions {
   sampling?: SamplingOptions;
   /** Token ids that end generation (not included in the result's tokens' text, but recorded). */
   eosTokenIds?: readonly number[];
-  /** Called after each token with all generated tokens; true stops (stop strings). */
-  shouldStop?: (tokens: readonly number[]) => boolean;
+  /** Called after each token with all generated tokens of a prompt (its index in a batch); true stops it (stop strings). */
+  shouldStop?: (tokens: readonly number[], prompt: number) => boolean;
   /** Also average the prefill's last attention row into the maps (MIA-DPO uses decode steps only). */
   includePrefillRow?: boolean;
 }
@@ -52,86 +52,163 @@ function disposeGpu(feeds: Record<string, ort.Tensor>): void {
   for (const t of Object.values(feeds)) if (t.location === 'gpu-buffer') t.dispose();
 }
 
-/** Generates from a prompt of token ids (with image placeholders) and the images' features [F * D] each. */
+export interface BatchPrompt {
+  /** Token ids with image placeholders. */
+  ids: readonly number[];
+  /** The images' features [F * D] each, in placeholder order. */
+  features: readonly Float32Array[];
+}
+
+/** Generates from one prompt (a batch of one). */
 export async function generate(runner: LlavaRunner, promptIds: readonly number[], features: readonly Float32Array[], o: GenerateOptions): Promise<GenerateResult> {
+  return (await generateBatch(runner, [{ ids: promptIds, features }], o))[0]!;
+}
+
+interface Row {
+  p: ExpandedPrompt;
+  /** Left padding of this row in the batch. */
+  pad: number;
+  history: number[];
+  tokens: number[];
+  logprobs: number[];
+  maxProbs: number[];
+  rows: Map<number, Float32Array[]>;
+  rng: () => number;
+  stopReason: GenerateResult['stopReason'] | undefined;
+}
+
+function checkPrompt(runner: LlavaRunner, prompt: BatchPrompt, maxNewTokens: number): ExpandedPrompt {
+  const spec = runner.model.spec;
+  const d = spec.text.hiddenSize;
+  prompt.features.forEach((f, i) => {
+    if (f.length !== spec.tokensPerImage * d) throw new AppError('bad-input', `image ${i + 1}'s features have ${f.length} values, expected ${spec.tokensPerImage} x ${d}`, { subject: `image ${i + 1}` });
+  });
+  const p = expandPrompt(prompt.ids, spec.imageTokenId, prompt.features.length, spec.tokensPerImage);
+  if (p.ids.length + maxNewTokens > spec.text.maxPositions) {
+    throw new AppError('bad-input', `the prompt is ${p.ids.length} tokens (images expanded) and ${maxNewTokens} new tokens were asked for: more than the model's context of ${spec.text.maxPositions}`, { subject: 'prompt' });
+  }
+  return p;
+}
+
+/** Prefill feeds for left-padded prompts: pads attend only to themselves and are never attended to. */
+function prefillFeeds(runner: LlavaRunner, batch: Row[], features: readonly (readonly Float32Array[])[]): Record<string, ort.Tensor> {
+  const spec = runner.model.spec;
+  const d = spec.text.hiddenSize;
+  const b = batch.length;
+  const t = Math.max(...batch.map((r) => r.p.ids.length));
+  const ids = new Int32Array(b * t);
+  const featureIndex = new Int32Array(b * t).fill(-1);
+  const bias = new Float32Array(b * t * t).fill(-1e30);
+  const positions: number[][] = [];
+  const rowsPerPrompt = features.map((f) => f.length * spec.tokensPerImage);
+  const stacked = new Float32Array(Math.max(1, rowsPerPrompt.reduce((a, x) => a + x, 0)) * d);
+  let rowBase = 0;
+  batch.forEach((r, i) => {
+    ids.set(r.p.ids, i * t + r.pad);
+    featureIndex.set(r.p.featureIndex.map((x) => (x < 0 ? -1 : x + rowBase)), i * t + r.pad);
+    features[i]!.forEach((f, k) => stacked.set(f, (rowBase + k * spec.tokensPerImage) * d));
+    rowBase += rowsPerPrompt[i]!;
+    positions.push(Array.from({ length: t }, (_, q) => Math.max(0, q - r.pad)));
+    for (let q = 0; q < t; q++) {
+      const from = q < r.pad ? q : r.pad;
+      bias.fill(0, (i * t + q) * t + from, (i * t + q) * t + q + 1);
+    }
+  });
+  return {
+    input_ids: new ort.Tensor('int32', ids, [b, t]),
+    ...runner.rope(positions),
+    attention_bias: new ort.Tensor('float32', bias, [b, t, t]),
+    image_features: new ort.Tensor('float32', stacked, [stacked.length / d, d]),
+    feature_index: new ort.Tensor('int32', featureIndex, [b, t]),
+  };
+}
+
+/**
+ * Generates for several prompts at once (left-padded, one decode step for all
+ * rows: the weights are read once per step for the whole batch). Rows that
+ * stopped keep being fed but their results end at their stop.
+ */
+export async function generateBatch(runner: LlavaRunner, prompts: readonly BatchPrompt[], o: GenerateOptions): Promise<GenerateResult[]> {
   const spec = runner.model.spec;
   const sampling = o.sampling ?? GREEDY;
   checkSampling(sampling);
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1) throw new AppError('bad-input', `max new tokens = ${o.maxNewTokens} must be an integer >= 1`, { subject: 'max-new-tokens' });
+  if (prompts.length === 0) return [];
+  const expanded = prompts.map((pr) => checkPrompt(runner, pr, o.maxNewTokens));
+  const t = Math.max(...expanded.map((p) => p.ids.length));
+  const batch: Row[] = expanded.map((p, i) => ({
+    p,
+    pad: t - p.ids.length,
+    history: [...p.ids],
+    tokens: [],
+    logprobs: [],
+    maxProbs: [],
+    rows: new Map(runner.captureLayers.map((l) => [l, [] as Float32Array[]])),
+    rng: createRng(sampling.seed + i),
+    stopReason: undefined,
+  }));
+  const b = batch.length;
   const d = spec.text.hiddenSize;
-  features.forEach((f, i) => {
-    if (f.length !== spec.tokensPerImage * d) throw new AppError('bad-input', `image ${i + 1}'s features have ${f.length} values, expected ${spec.tokensPerImage} x ${d}`, { subject: `image ${i + 1}` });
-  });
-  const p = expandPrompt(promptIds, spec.imageTokenId, features.length, spec.tokensPerImage);
-  const t = p.ids.length;
-  if (t + o.maxNewTokens > spec.text.maxPositions) {
-    throw new AppError('bad-input', `the prompt is ${t} tokens (images expanded) and ${o.maxNewTokens} new tokens were asked for: more than the model's context of ${spec.text.maxPositions}`, { subject: 'prompt' });
-  }
-  const stacked = new Float32Array(Math.max(1, features.length * spec.tokensPerImage) * d);
-  features.forEach((f, i) => stacked.set(f, i * f.length));
-  let out = await runner.prefill({
-    input_ids: i32(p.ids, [1, t]),
-    ...runner.rope(p.ids.map((_, i) => i)),
-    attention_bias: new ort.Tensor('float32', causalBias(t, 0), [1, t, t]),
-    image_features: new ort.Tensor('float32', stacked, [stacked.length / d, d]),
-    feature_index: new ort.Tensor('int32', p.featureIndex, [1, t]),
-  });
-  const noImage = new ort.Tensor('float32', new Float32Array(d), [1, d]);
-  const rows = new Map(runner.captureLayers.map((l) => [l, [] as Float32Array[]]));
+  const v = spec.text.vocabSize;
+  let out = await runner.prefill(prefillFeeds(runner, batch, prompts.map((pr) => pr.features)), b);
+  let keys = t;
   const record = () => {
-    for (const l of runner.captureLayers) rows.get(l)!.push(Float32Array.from(out[`attention_${l}`]!.data as Float32Array));
+    for (const l of runner.captureLayers) {
+      const all = out[`attention_${l}`]!.data as Float32Array;
+      batch.forEach((r, i) => {
+        if (!r.stopReason) r.rows.get(l)!.push(all.slice(i * keys + r.pad, (i + 1) * keys));
+      });
+    }
   };
   if (o.includePrefillRow) record();
-  const rng = createRng(sampling.seed);
-  const history = [...p.ids];
-  const tokens: number[] = [];
-  const logprobs: number[] = [];
-  const maxProbs: number[] = [];
   const eos = new Set(o.eosTokenIds ?? []);
-  let stopReason: GenerateResult['stopReason'] = 'length';
+  const noImage = new ort.Tensor('float32', new Float32Array(d), [1, d]);
   for (;;) {
-    const choice = pickToken(out['logits']!.data as Float32Array, history, sampling, rng);
-    tokens.push(choice.token);
-    history.push(choice.token);
-    logprobs.push(choice.logprob);
-    maxProbs.push(choice.maxProb);
-    if (eos.has(choice.token)) stopReason = 'eos';
-    else if (o.shouldStop?.(tokens)) stopReason = 'stop';
-    else if (tokens.length >= o.maxNewTokens) stopReason = 'length';
-    else {
-      const pos = history.length - 1;
-      const feeds: Record<string, ort.Tensor> = {
-        input_ids: i32([choice.token], [1, 1]),
-        ...runner.rope([pos]),
-        attention_bias: new ort.Tensor('float32', new Float32Array(pos + 1), [1, 1, pos + 1]),
-        image_features: noImage,
-        feature_index: new ort.Tensor('int32', Int32Array.of(-1), [1, 1]),
-      };
-      for (let i = 0; i < spec.text.numLayers; i++) {
-        feeds[cacheNames(i, 'past').keyT] = out[cacheNames(i, 'present').keyT]!;
-        feeds[cacheNames(i, 'past').value] = out[cacheNames(i, 'present').value]!;
-      }
-      out = await runner.step(feeds);
-      disposeGpu(feeds);
-      record();
-      continue;
+    const logits = out['logits']!.data as Float32Array;
+    const next = batch.map((r, i) => {
+      if (r.stopReason) return r.tokens[r.tokens.length - 1]!;
+      const choice = pickToken(logits.subarray(i * v, (i + 1) * v), r.history, sampling, r.rng);
+      r.tokens.push(choice.token);
+      r.history.push(choice.token);
+      r.logprobs.push(choice.logprob);
+      r.maxProbs.push(choice.maxProb);
+      if (eos.has(choice.token)) r.stopReason = 'eos';
+      else if (o.shouldStop?.(r.tokens, i)) r.stopReason = 'stop';
+      else if (r.tokens.length >= o.maxNewTokens) r.stopReason = 'length';
+      return choice.token;
+    });
+    if (batch.every((r) => r.stopReason)) break;
+    const bias = new Float32Array(b * (keys + 1));
+    batch.forEach((r, i) => bias.fill(-1e30, i * (keys + 1), i * (keys + 1) + r.pad));
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: i32(next, [b, 1]),
+      ...runner.rope(batch.map((r) => [keys - r.pad])),
+      attention_bias: new ort.Tensor('float32', bias, [b, 1, keys + 1]),
+      image_features: noImage,
+      feature_index: new ort.Tensor('int32', new Int32Array(b).fill(-1), [b, 1]),
+    };
+    for (let i = 0; i < spec.text.numLayers; i++) {
+      feeds[cacheNames(i, 'past').keyT] = out[cacheNames(i, 'present').keyT]!;
+      feeds[cacheNames(i, 'past').value] = out[cacheNames(i, 'present').value]!;
     }
-    break;
+    out = await runner.step(feeds, b);
+    keys += 1;
+    disposeGpu(feeds);
+    record();
   }
   disposeGpu(out);
-  const attention = runner.captureLayers.map((layer) => {
-    const r = rows.get(layer)!;
-    return { layer, rows: r, images: r.length ? imageAttention(r, p.spans) : [] };
-  });
-  return {
-    inputIds: p.ids,
-    tokens,
-    imageSpans: p.spans,
-    tokenLogprobs: logprobs,
-    tokenMaxProbs: maxProbs,
-    attention,
-    pplMaxProb: perplexity(maxProbs.map(Math.log)),
-    ppl: perplexity(logprobs),
-    stopReason,
-  };
+  return batch.map((r) => ({
+    inputIds: r.p.ids,
+    tokens: r.tokens,
+    imageSpans: r.p.spans,
+    tokenLogprobs: r.logprobs,
+    tokenMaxProbs: r.maxProbs,
+    attention: runner.captureLayers.map((layer) => {
+      const rows = r.rows.get(layer)!;
+      return { layer, rows, images: rows.length ? imageAttention(rows, r.p.spans) : [] };
+    }),
+    pplMaxProb: perplexity(r.maxProbs.map(Math.log)),
+    ppl: perplexity(r.logprobs),
+    stopReason: r.stopReason ?? 'length',
+  }));
 }

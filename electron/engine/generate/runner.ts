@@ -86,7 +86,7 @@ export class LlavaRunner {
    * One generation step: new tokens (with images) on the cache in `feeds` (`past_*`). The
    * cache outputs (`present_*`) stay on the GPU with WebGPU; logits and attention rows come back.
    */
-  async step(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+  async step(feeds: Record<string, ort.Tensor>, batch = 1): Promise<Record<string, ort.Tensor>> {
     const n = this.model.spec.text.numLayers;
     const outputs: Record<string, OutputLocation> = { logits: 'cpu' };
     for (let i = 0; i < n; i++) {
@@ -94,20 +94,20 @@ export class LlavaRunner {
       outputs[cacheNames(i, 'present').value] = 'gpu-buffer';
     }
     for (const l of this.captureLayers) outputs[`attention_${l}`] = 'cpu';
-    const options = this.textOptions({ batch: 1, mode: 'decode', output: 'last', cache: true, capture: this.captureLayers });
-    const session = await this.session('step', () => buildTextGraph(this.model.spec, this.model.checkpoint, options), outputs);
+    const options = this.textOptions({ batch, mode: 'decode', output: 'last', cache: true, capture: this.captureLayers });
+    const session = await this.session(`step${batch}`, () => buildTextGraph(this.model.spec, this.model.checkpoint, options), outputs);
     return this.runText(session, feeds);
   }
 
   /** The prefill: a step on an empty cache, so one session (one copy of the weights) serves the whole generation. */
-  prefill(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+  prefill(feeds: Record<string, ort.Tensor>, batch = 1): Promise<Record<string, ort.Tensor>> {
     const t = this.model.spec.text;
     const empty: Record<string, ort.Tensor> = {};
     for (let i = 0; i < t.numLayers; i++) {
-      empty[cacheNames(i, 'past').keyT] = new ort.Tensor('float32', new Float32Array(0), [1, t.numKvHeads, t.headDim, 0]);
-      empty[cacheNames(i, 'past').value] = new ort.Tensor('float32', new Float32Array(0), [1, t.numKvHeads, 0, t.headDim]);
+      empty[cacheNames(i, 'past').keyT] = new ort.Tensor('float32', new Float32Array(0), [batch, t.numKvHeads, t.headDim, 0]);
+      empty[cacheNames(i, 'past').value] = new ort.Tensor('float32', new Float32Array(0), [batch, t.numKvHeads, 0, t.headDim]);
     }
-    return this.step({ ...feeds, ...empty });
+    return this.step({ ...feeds, ...empty }, batch);
   }
 
   /** Log-probs of `targets` at every position of a batch of `batch` whole sequences (no cache). */
@@ -117,10 +117,10 @@ export class LlavaRunner {
     return this.runText(session, feeds);
   }
 
-  /** The rotary-table feeds for queries at `positions`. */
-  rope(positions: readonly number[]): Record<string, ort.Tensor> {
-    const { cos, sin } = rotaryTables(this.model.spec.text, positions);
-    const dims = [1, positions.length, this.model.spec.text.headDim];
+  /** The rotary-table feeds [B, T, hd] for queries at `positions[b][t]` (one row per sequence of the batch). */
+  rope(positions: readonly (readonly number[])[]): Record<string, ort.Tensor> {
+    const { cos, sin } = rotaryTables(this.model.spec.text, positions.flat());
+    const dims = [positions.length, positions[0]!.length, this.model.spec.text.headDim];
     return { rope_cos: new ort.Tensor('float32', cos, dims), rope_sin: new ort.Tensor('float32', sin, dims) };
   }
 

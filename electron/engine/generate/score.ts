@@ -44,7 +44,7 @@ export async function scoreResponses(runner: LlavaRunner, promptIds: readonly nu
   features.forEach((f, i) => stacked.set(f, i * f.length));
   const out = await runner.score(b, {
     input_ids: new ort.Tensor('int32', ids, [b, t]),
-    ...runner.rope(Array.from({ length: t }, (_, i) => i)),
+    ...runner.rope(Array.from({ length: b }, () => Array.from({ length: t }, (_, i) => i))),
     attention_bias: new ort.Tensor('float32', bias, [b, t, t]),
     image_features: new ort.Tensor('float32', stacked, [stacked.length / d, d]),
     feature_index: new ort.Tensor('int32', featureIndex, [b, t]),

@@ -20,7 +20,7 @@ export interface LayerCache {
 
 export interface DecoderInputs {
   embeds: Value; // [B, T, D]
-  /** Rotary tables for the new tokens' positions [1, T, hd] (rope.ts; host-computed for precision). */
+  /** Rotary tables for the new tokens' positions [B, T, hd] (rope.ts; host-computed for precision). */
   rope: { cos: Value; sin: Value };
   /** Additive attention bias [B, T, Tk]: 0 where a query may attend, -inf elsewhere (causal + padding). */
   bias: Value;

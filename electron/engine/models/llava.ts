@@ -84,7 +84,7 @@ export function buildTextGraph(spec: LlavaSpec, source: WeightSource, o: TextGra
   const t = spec.text;
   const b = o.batch;
   const ids = g.input('input_ids', 'int32', [b, 'seq']);
-  const rope = { cos: g.input('rope_cos', 'float32', [1, 'seq', t.headDim]), sin: g.input('rope_sin', 'float32', [1, 'seq', t.headDim]) };
+  const rope = { cos: g.input('rope_cos', 'float32', [b, 'seq', t.headDim]), sin: g.input('rope_sin', 'float32', [b, 'seq', t.headDim]) };
   const keyDim = o.mode === 'prefill' ? 'seq' : 'past+seq';
   const bias = g.input('attention_bias', 'float32', [b, 'seq', keyDim]);
   const past: LayerCache[] | undefined =

@@ -3,7 +3,7 @@
 // token log-probs of generated and scored responses; on CPU and on WebGPU.
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generate } from '../../../../electron/engine/generate/generate';
+import { generate, generateBatch, type GenerateResult } from '../../../../electron/engine/generate/generate';
 import { causalBias } from '../../../../electron/engine/generate/prompt';
 import { LlavaRunner } from '../../../../electron/engine/generate/runner';
 import { scoreResponses } from '../../../../electron/engine/generate/score';
@@ -71,7 +71,7 @@ describe('generation matches the reference', () => {
     const t = res.inputIds.length;
     const out = await runner.prefill({
       input_ids: new ort.Tensor('int32', Int32Array.from(res.inputIds), [1, t]),
-      ...runner.rope(res.inputIds.map((_, i) => i)),
+      ...runner.rope([res.inputIds.map((_, i) => i)]),
       attention_bias: new ort.Tensor('float32', causalBias(t, 0), [1, t, t]),
       image_features: new ort.Tensor('float32', new Float32Array(64 * TINY.hidden), [64, TINY.hidden]),
       feature_index: new ort.Tensor('int32', new Int32Array(t).fill(-1), [1, t]),
@@ -79,6 +79,25 @@ describe('generation matches the reference', () => {
     expect(out['present_key_0']!.location).toBe('gpu-buffer');
     expect(out['logits']!.location).toBe('cpu');
     for (const v of Object.values(out)) if (v.location === 'gpu-buffer') v.dispose();
+  });
+
+  it('a left-padded batch of prompts generates what each prompt generates alone', async () => {
+    const { runner, features } = await setup({ attention: 'gqa', seed: 12 }, 'cpu', [1]);
+    const prompts = [
+      { ids: PROMPT, features },
+      { ids: [1, 9, TINY.imageToken, 4], features: [features[1]!] },
+      { ids: [1, 30, 31, 32, 33], features: [] },
+    ];
+    const alone: GenerateResult[] = [];
+    for (const p of prompts) alone.push(await generate(runner, p.ids, p.features, { maxNewTokens: STEPS }));
+    const together = await generateBatch(runner, prompts, { maxNewTokens: STEPS, eosTokenIds: [alone[1]!.tokens[2]!] });
+    expect(together[0]!.tokens).toEqual(alone[0]!.tokens.slice(0, together[0]!.tokens.length));
+    expect(together[1]!.stopReason).toBe('eos');
+    together.forEach((r, i) => {
+      expect(r.tokens).toEqual(alone[i]!.tokens.slice(0, r.tokens.length));
+      expect(maxAbsDiff(r.tokenLogprobs, alone[i]!.tokenLogprobs.slice(0, r.tokens.length))).toBeLessThanOrEqual(1e-4);
+      r.attention[0]!.rows.forEach((row, k) => expect(maxAbsDiff(row, alone[i]!.attention[0]!.rows[k]!)).toBeLessThanOrEqual(1e-5));
+    });
   });
 
   it('scores a batch of responses after a shared prompt', async () => {
