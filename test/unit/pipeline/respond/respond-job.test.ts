@@ -84,6 +84,21 @@ describe('ModelEngine', () => {
     }
   });
 
+  it('gives the same answer on WebGPU (SwiftShader here) as on the CPU', async () => {
+    process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
+    const image = { data: new Uint8Array(40 * 30 * 3).map((_, i) => (i * 37) % 256), width: 40, height: 30, channels: 3 as const };
+    const request = { prompt: 'Image1:<image>\nImage2:<image>\nIn Image2, what is it?', images: [image, image], layer: engine.layer, maxNewTokens: MAX_NEW, temperature: 0, seed: 0 };
+    const gpu = await ModelEngine.open({ modelDir: fx.modelDir, ep: 'webgpu' });
+    try {
+      expect(gpu.ep).toEqual({ ep: 'webgpu', fallback: undefined });
+      const [want, got] = [await engine.generate(request), await gpu.generate(request)];
+      expect(got.tokens).toEqual(want.tokens);
+      got.attentionMaps.forEach((m, i) => m.forEach((v, k) => expect(v).toBeCloseTo(want.attentionMaps[i]![k]!, 5)));
+    } finally {
+      await gpu.close();
+    }
+  });
+
   it('refuses a layer it was not opened for, naming both', async () => {
     await expect(engine.generate({ prompt: '<image>\nWhat?', images: [{ data: new Uint8Array(12), width: 2, height: 2, channels: 3 }], layer: 0, maxNewTokens: 2, temperature: 0, seed: 0 })).rejects.toThrow(
       /attention layer 0 was asked for.*layer 1/,
