@@ -7,7 +7,7 @@ import { VitePlugin } from '@electron-forge/plugin-vite';
 import { flipFuses, FuseV1Options, FuseVersion } from '@electron/fuses';
 import { rm, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { packagedFilesFilter } from './build/native-modules';
+import { copyElectronSqliteBinding, packagedFilesFilter } from './build/native-modules';
 
 const root = import.meta.dirname;
 /** Where electron-builder (`--prepackaged out`) expects the packaged app folder. */
@@ -41,13 +41,18 @@ const config: ForgeConfig = {
     asar: { unpack: '**/*.node' },
     ignore: packagedFilesFilter(root),
   },
-  // better-sqlite3 is the one addon built against V8 (not Node-API): rebuilt for Electron's ABI
-  // by scripts/electron-rebuild.mjs before start/package; this is Forge's own check of it.
-  rebuildConfig: { onlyModules: ['better-sqlite3'], force: false },
+  // better-sqlite3 is the one addon built against V8 (not Node-API). scripts/electron-rebuild.mjs
+  // builds its Electron copy aside (docs/decisions/0210); Forge's own rebuild, run by `start` on
+  // the checkout itself, would overwrite the Node build that `npm test` and the CLI load, so it rebuilds nothing.
+  rebuildConfig: { onlyModules: [] },
   // Forge packages into dist/forge/<name>-<platform>-<arch>; the hook moves that
   // folder to out/, the fixed path the `make` script hands to electron-builder.
   outDir: 'dist/forge',
   hooks: {
+    // The packaged app keeps the Electron build of better-sqlite3, never the Node one (build/native-modules.ts).
+    packageAfterPrune: async (_config, buildPath) => {
+      copyElectronSqliteBinding(root, buildPath);
+    },
     postPackage: async (_config, result) => {
       const packaged = result.outputPaths[0];
       if (packaged === undefined) return;

@@ -1,8 +1,20 @@
 // Which files the packaged app keeps. The Vite plugin bundles main and preload
 // into .vite/, but native addons (better-sqlite3, sharp, onnxruntime-node) stay
 // external, so their node_modules folders and their dependency closure ship too.
-import { readFileSync, existsSync } from 'node:fs';
+// better-sqlite3 ships its Electron build only (docs/decisions/0210).
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { AppError } from '../shared/errors';
+
+/**
+ * Where better-sqlite3's addon built for Electron's ABI lives, relative to the app
+ * root, in the checkout (written by scripts/electron-rebuild.mjs) and in the packaged
+ * app alike; the store loads it from there when it runs inside Electron.
+ */
+export const ELECTRON_SQLITE_BINDING = path.join('node_modules', '.mia-dpo-electron', 'better_sqlite3.node');
+
+/** better-sqlite3's own build folder: the plain-Node addon (plus objects), useless in Electron. */
+const NODE_SQLITE_BUILD = '/node_modules/better-sqlite3/build';
 
 /** Modules main.js leaves unbundled: they load .node binaries at run time. */
 export const NATIVE_MODULES = ['better-sqlite3', 'sharp', 'onnxruntime-node'] as const;
@@ -39,9 +51,27 @@ export function packagedFilesFilter(root: string): (file: string) => boolean {
     if (file === '' || file === '/package.json') return false;
     if (file === '/.vite' || file.startsWith('/.vite/')) return false;
     if (file === '/node_modules') return false;
+    if (file === NODE_SQLITE_BUILD || file.startsWith(NODE_SQLITE_BUILD + '/')) return true;
     const isKept = keep.some((k) => file === k || file.startsWith(k + '/'));
     // Parent scope folders (e.g. /node_modules/@img) must be kept for their children.
     const isScopeOfKept = keep.some((k) => k.startsWith(file + '/'));
     return !(isKept || isScopeOfKept);
   };
+}
+
+/**
+ * Puts the Electron build of better-sqlite3 into the app folder being packaged
+ * (a Forge packageAfterPrune hook: after pruning, which would drop a folder that
+ * is no dependency). Throws when scripts/electron-rebuild.mjs has not built it.
+ */
+export function copyElectronSqliteBinding(root: string, buildPath: string): void {
+  const source = path.join(root, ELECTRON_SQLITE_BINDING);
+  if (!existsSync(source)) {
+    throw new AppError('not-found', `${source} is missing: run \`node scripts/electron-rebuild.mjs\` (npm run make does) before packaging`, {
+      subject: source,
+    });
+  }
+  const target = path.join(buildPath, ELECTRON_SQLITE_BINDING);
+  mkdirSync(path.dirname(target), { recursive: true });
+  copyFileSync(source, target);
 }

@@ -3,6 +3,9 @@
 // then pending migrations in one transaction that also sets user_version.
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ELECTRON_SQLITE_BINDING } from '../../build/native-modules';
 import { AppError } from '../../shared/errors';
 import { MIGRATIONS, checkMigrationOrder, latestVersion, type Migration } from './migrations';
 
@@ -19,6 +22,44 @@ export interface OpenOptions {
   /** Create the file when missing (project.create); otherwise a missing file is 'not-found'. */
   create?: boolean;
   migrations?: readonly Migration[];
+}
+
+/**
+ * better-sqlite3's `nativeBinding` for this runtime (docs/decisions/0210): none in plain
+ * Node, whose addon is the package's own build; inside Electron, the copy built for
+ * Electron's ABI under the app root, the nearest folder above `fromDir` with a
+ * package.json (the checkout, or app.asar once packaged).
+ */
+export function sqliteNativeBinding(
+  versions: Readonly<Record<string, string | undefined>>,
+  fromDir: string,
+  exists: (file: string) => boolean = existsSync,
+): string | undefined {
+  if (versions.electron === undefined) return undefined;
+  let dir = path.resolve(fromDir);
+  while (!exists(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new AppError('internal', `no package.json above ${fromDir}: cannot locate the app's better-sqlite3 build for Electron`, { subject: fromDir });
+    dir = parent;
+  }
+  const binding = path.join(dir, ELECTRON_SQLITE_BINDING);
+  if (!exists(binding)) {
+    throw new AppError('not-found', `${binding} is missing: better-sqlite3 has no build for Electron yet; run \`node scripts/electron-rebuild.mjs\` (npm start does)`, {
+      subject: binding,
+    });
+  }
+  return binding;
+}
+
+let bindingOptions: { nativeBinding?: string } | undefined;
+
+/** Spread into every `new Database` here; resolved once per thread. */
+function bindingOption(): { nativeBinding?: string } {
+  if (bindingOptions === undefined) {
+    const nativeBinding = sqliteNativeBinding(process.versions, path.dirname(fileURLToPath(import.meta.url)));
+    bindingOptions = nativeBinding === undefined ? {} : { nativeBinding };
+  }
+  return bindingOptions;
 }
 
 function configure(db: Database.Database): void {
@@ -65,7 +106,7 @@ export function migrate(db: Database.Database, file: string, migrations: readonl
 function openReadOnly(file: string, damage: string, migrations: readonly Migration[]): OpenedDatabase {
   let db: Database.Database;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    db = new Database(file, { readonly: true, fileMustExist: true, ...bindingOption() });
   } catch (e) {
     throw new AppError('bad-file', `${file} is damaged and cannot be opened even read-only: ${damage}`, { subject: file, cause: e });
   }
@@ -85,12 +126,12 @@ export function openDatabase(file: string, options: OpenOptions = {}): OpenedDat
   try {
     // Read-only first: nothing (not even WAL setup) touches a file before it passes the check.
     if (exists) {
-      const probe = new Database(file, { readonly: true, fileMustExist: true });
+      const probe = new Database(file, { readonly: true, fileMustExist: true, ...bindingOption() });
       const damage = checkIntegrity(probe);
       probe.close();
       if (damage !== null) return openReadOnly(file, damage, migrations);
     }
-    db = new Database(file);
+    db = new Database(file, bindingOption());
   } catch (e) {
     if (e instanceof AppError) throw e;
     return openReadOnly(file, e instanceof Error ? e.message : String(e), migrations);

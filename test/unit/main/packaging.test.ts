@@ -14,7 +14,7 @@ describe('packaged files', () => {
 
   it('keeps the Vite output and native modules, drops sources and dev tools', () => {
     const ignored = packagedFilesFilter(root);
-    for (const kept of ['/package.json', '/.vite/build/main.js', '/node_modules', '/node_modules/better-sqlite3/build/Release/better_sqlite3.node']) {
+    for (const kept of ['/package.json', '/.vite/build/main.js', '/node_modules', '/node_modules/better-sqlite3/lib/index.js']) {
       expect(ignored(kept), kept).toBe(false);
     }
     for (const dropped of ['/electron/main/main.ts', '/renderer/src/App.tsx', '/node_modules/electron', '/node_modules/vitest/package.json', '/test']) {
