@@ -39,8 +39,9 @@ export const respondCommand: CliCommand = {
     const dir = positional(args, 0, 'project folder DIR');
     const model = args.values['model'];
     if (typeof model !== 'string' || model === '') throw new UsageError('--model is required');
-    const temperature = args.values['temperature'] === undefined ? undefined : Number(args.values['temperature']);
-    if (temperature !== undefined && !(temperature >= 0 && Number.isFinite(temperature))) throw new UsageError(`--temperature must be a number >= 0, got ${String(args.values['temperature'])}`);
+    const rawTemperature = args.values['temperature'];
+    const temperature = typeof rawTemperature === 'string' && rawTemperature.trim() !== '' ? Number(rawTemperature) : rawTemperature === undefined ? undefined : NaN;
+    if (temperature !== undefined && !(temperature >= 0 && Number.isFinite(temperature))) throw new UsageError(`--temperature must be a number >= 0, got ${String(rawTemperature)}`);
     const request = {
       model,
       ep: epOption(args),
