@@ -28,7 +28,7 @@ describe('mia-dpo respond', () => {
     [['respond', 'p', '--model', 'm', '--layer', '1.5'], /--layer must be an integer >= 0, got 1.5/],
     [['respond', 'p', '--model', 'm', '--temperature=-1'], /--temperature must be a number >= 0, got -1/],
     [['respond', 'p', '--model', 'm', '--temperature', 'warm'], /--temperature must be a number >= 0, got warm/],
-    [['respond', 'p', '--model', 'm', '--temperature', ' '], /--temperature must be a number >= 0, got  /],
+    [['respond', 'p', '--model', 'm', '--temperature', ' '], /--temperature must be a number >= 0, got \s/],
   ])('%j exits 2 naming the problem', async (args, message) => {
     const r = await run(...args);
     expect(r.code).toBe(2);
