@@ -3,12 +3,13 @@
 // generation commits with the cursor before the next starts (a crash loses
 // at most the sample in flight, and a resumed run continues after it).
 import { z } from 'zod';
+import { AppError, type ErrorKind } from '../../../shared/errors';
 import { resolveSettings } from '../../../shared/pipeline/defaults';
 import { EP_CHOICES } from '../../engine/runtime/protocol';
 import type { JobKind, JobRun } from '../../jobs/kind';
 import { generationImages } from '../perturb/generation-images';
 import { hashSeed } from '../random';
-import type { ResponseEngine, ResponseRequest } from '../respond/engine-interface';
+import type { ResponseEngine, ResponseRequest, ResponseResult } from '../respond/engine-interface';
 import { ModelEngine } from '../respond/model-engine';
 import type { RespondSample } from '../respond/queries';
 import { responseRecord, type ResponseSettings } from '../respond/record';
@@ -44,6 +45,9 @@ export interface JobEngine extends ResponseEngine {
   tokenize(text: string): number[];
   close(): Promise<void>;
 }
+
+/** Error kinds that concern one sample, not the model or the project. */
+const SAMPLE_ERRORS: ReadonlySet<ErrorKind> = new Set(['bad-input', 'bad-file', 'not-found']);
 
 interface Prepared {
   sample: RespondSample | null;
@@ -84,6 +88,37 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
       };
       let prefetched: { id: number; ready: Promise<Prepared> } | null = null;
       const take = (id: number): Promise<Prepared> => (prefetched?.id === id ? prefetched.ready : prepare(id));
+      /**
+       * The engine's answer to one sample, or null when there is none to store: the sample was deleted since the plan,
+       * or it has a problem of its own (an unreadable image, a prompt longer than the context) that would stop every
+       * resumed run at the same place, so it is logged and stays unanswered. Anything else fails the job.
+       */
+      const answer = async (id: number, prepared: Promise<Prepared>): Promise<{ sample: RespondSample; seed: number; imagesMs: number; result: ResponseResult } | null> => {
+        try {
+          const { sample, images, seed, imagesMs } = await prepared;
+          if (sample === null) return null;
+          const result = await engine.generate({ prompt: sample.prompt, images, layer: engine.layer, maxNewTokens: params.maxNewTokens, temperature: params.temperature, seed });
+          return { sample, seed, imagesMs, result };
+        } catch (e) {
+          if (!(e instanceof AppError) || !SAMPLE_ERRORS.has(e.kind)) throw e;
+          ctx.log('warn', `augmented sample ${id} skipped: ${e.message}`);
+          return null;
+        }
+      };
+      const settingsFor = (sample: RespondSample, seed: number): ResponseSettings => {
+        const noise = pipeline.perturb[sample.format];
+        return {
+          model: engine.modelId,
+          layer: engine.layer,
+          maxNewTokens: params.maxNewTokens,
+          temperature: params.temperature,
+          seed,
+          jobSeed: params.seed,
+          perturbation: params.perturb && noise.enabled ? { format: sample.format, std: noise.std } : null,
+          ep: engine.ep.ep,
+          aspect: params.aspect,
+        };
+      };
       let at = 0;
       return {
         async runUnit(cursor) {
@@ -92,39 +127,27 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
           while (at < pending.length && pending[at]! <= after) at++;
           const id = pending[at];
           if (id === undefined) return { cursor: { after, done: doneBefore }, done: doneBefore, total: doneBefore, write: null, finished: true };
-          const remaining = pending.length - at - 1;
           const started = performance.now();
-          const { sample, images, seed, imagesMs } = await take(id);
+          const current = take(id);
           const next = pending[at + 1];
           prefetched = next === undefined ? null : { id: next, ready: prepare(next) };
           // A failure surfaces when that sample's unit takes it; until then it must not count as unhandled.
           prefetched?.ready.catch(() => undefined);
-          // Deleted since the plan (a cascade from its source): nothing to answer.
-          if (sample === null) return { cursor: { after: id, done: doneBefore }, done: doneBefore, total: doneBefore + remaining, write: null, finished: remaining === 0 };
-          const result = await engine.generate({ prompt: sample.prompt, images, layer: engine.layer, maxNewTokens: params.maxNewTokens, temperature: params.temperature, seed });
-          const noise = pipeline.perturb[sample.format];
-          const settings: ResponseSettings = {
-            model: engine.modelId,
-            layer: engine.layer,
-            maxNewTokens: params.maxNewTokens,
-            temperature: params.temperature,
-            seed,
-            jobSeed: params.seed,
-            perturbation: params.perturb && noise.enabled ? { format: sample.format, std: noise.std } : null,
-            ep: engine.ep.ep,
-            aspect: params.aspect,
-          };
+          const answered = await answer(id, current);
+          const done = doneBefore + 1;
+          const unit = { cursor: { after: id, done }, done, total: done + pending.length - at - 1, finished: at === pending.length - 1 };
+          if (answered === null) return { ...unit, write: null };
+          const { sample, seed, imagesMs, result } = answered;
           const record = responseRecord({
             sample,
             result,
-            settings,
+            settings: settingsFor(sample, seed),
             pipeline,
             jobId: ctx.jobId,
             groundTruthTokens: engine.tokenize(sample.groundTruth),
             timing: { imagesMs, totalMs: performance.now() - started },
           });
-          const done = doneBefore + 1;
-          return { cursor: { after: id, done }, done, total: done + remaining, write: { method: 'insertResponse', args: record }, finished: remaining === 0 };
+          return { ...unit, write: { method: 'insertResponse', args: record } };
         },
         finish: async () => null,
         close: () => engine.close(),

@@ -78,10 +78,8 @@ export class ModelEngine implements ResponseEngine {
     r.signal?.throwIfAborted();
     const spec = this.session.runner.model.spec;
     const started = performance.now();
-    const encoded = encodePrompt(this.session.tokenizer, { messages: [{ role: 'user', content: r.prompt }] }, {
-      featureTokens: r.images.map(() => spec.tokensPerImage),
-      maxLength: spec.text.maxPositions - r.maxNewTokens,
-    });
+    // generate() checks prompt + new tokens against the context, with both numbers in its message.
+    const encoded = encodePrompt(this.session.tokenizer, { messages: [{ role: 'user', content: r.prompt }] }, { featureTokens: r.images.map(() => spec.tokensPerImage) });
     const features: Float32Array[] = [];
     for (const [i, image] of r.images.entries()) {
       if (image.data.length !== image.width * image.height * 3) {

@@ -2,6 +2,8 @@
 // engine's glue against the models engine's own session, what a generation
 // stores (checked against direct engine calls), pending-by-model, pause and
 // resume without duplicates, perturbation only for generation, bad layers.
+import { cpSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlavaSession } from '../../../../electron/engine/generate/session';
 import { generationImages } from '../../../../electron/pipeline/perturb/generation-images';
@@ -177,4 +179,24 @@ describe('respond job', () => {
     expect(job.state).toBe('failed');
     expect(job.error?.message).toMatch(/attention layer 7 does not exist: the model has layers 0-1/);
   });
+
+  it('skips, with a warning naming the sample, a sample whose prompt does not fit the context, and goes on', async () => {
+    // Another folder is another model: every sample is pending for it.
+    const other = path.join(fx.dir, 'tiny-llava-copy');
+    cpSync(fx.modelDir, other, { recursive: true });
+    const warnings: string[] = [];
+    const off = fx.service.onEvent((e) => {
+      if (e.type === 'log' && e.level === 'warn') warnings.push(e.message);
+    });
+    try {
+      const { jobId } = await fx.service.handlers['pipeline.respond'](respondRequest(other, 500));
+      const job = await waitJob(fx.service, jobId);
+      expect(job).toMatchObject({ state: 'done', progress: { done: 6, total: 6 } });
+    } finally {
+      off();
+    }
+    expect(warnings).toHaveLength(6);
+    for (const w of warnings) expect(w).toMatch(/^augmented sample \d+ skipped: the prompt is \d+ tokens .* 500 new tokens .* context of 512/);
+    expect((await stored(fx.projectDir)).records).toHaveLength(6);
+  }, 60_000);
 });
