@@ -2,6 +2,7 @@
 // repetition penalty in the order Hugging Face's logits processors apply
 // them, with a seeded generator so a sampled run can be repeated exactly.
 import { AppError } from '../../../shared/errors';
+import { mulberry32 } from '../../common/mulberry32';
 
 export interface SamplingOptions {
   /** 0 means greedy (argmax); above 0 the logits are divided by it before sampling. */
@@ -27,17 +28,8 @@ export function checkSampling(o: SamplingOptions): void {
   if (!(o.repetitionPenalty > 0) || !Number.isFinite(o.repetitionPenalty)) bad('repetitionPenalty', o.repetitionPenalty, 'must be a finite number > 0');
 }
 
-/** mulberry32: small, fast, and good enough to make sampling reproducible from a seed. */
-export function createRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so sampling is reproducible from a seed. */
+export const createRng: (seed: number) => () => number = mulberry32;
 
 export interface TokenChoice {
   token: number;

@@ -12,6 +12,7 @@ import * as op from '../onnx/ops';
 import { serializeModel } from '../onnx/serialize';
 import type { ExplicitEp } from '../runtime/local';
 import { createLocalSession, toCpuTensor } from '../runtime/local';
+import { mulberry32 } from '../../common/mulberry32';
 
 export interface CaseInput {
   dims: readonly number[];
@@ -43,17 +44,8 @@ export interface CheckOptions {
   seed?: number;
 }
 
-/** mulberry32: a small deterministic PRNG so every run checks the same points. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG so every run checks the same points. */
+export const prng: (seed: number) => () => number = mulberry32;
 
 function numel(dims: readonly number[]): number {
   return dims.reduce((p, d) => p * d, 1);

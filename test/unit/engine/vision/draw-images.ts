@@ -6,18 +6,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { mulberry32 } from '../../../../electron/common/mulberry32';
 
-/** Mulberry32: a small seeded PRNG so images are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so images are the same on every run. */
+const rng = mulberry32;
 
 /** Interleaved RGB bytes of a photo-like scene: sky gradient, textured ground, a disc and a bar with sharp edges. */
 export function photoLike(width: number, height: number, seed = 1): Uint8Array {

@@ -1,0 +1,15 @@
+// One small seeded PRNG for the engine and the tests (sampling, gradient
+// checks, synthetic data), so the same seed gives the same numbers everywhere.
+// The pipeline's augmentation uses its own sfc32 streams (pipeline/random.ts).
+
+/** mulberry32: uniform numbers in [0, 1) from a 32-bit seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
