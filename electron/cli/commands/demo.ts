@@ -1,15 +1,41 @@
 // `mia-dpo demo [DIR]`: the first-run experience. Draws a small LLaVA-format
-// dataset (with a few deliberately bad entries), creates a project, imports
-// it, then serves the UI and opens it in a browser when a display exists.
+// dataset (with a few deliberately bad entries), creates a project and runs
+// the whole pipeline on it (import, augment, respond, select, TRL export) with
+// a random-weight model written on the fly (or --model DIR), prints a summary,
+// then serves the UI and opens it in a browser when a display exists.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
+import { FORMATS, type Format } from '../../../shared/pipeline/formats';
+import { writeRandomLlava } from '../../engine/models/random-checkpoint';
 import { makeDemoDataset } from '../../io/demo-dataset';
-import { createService } from '../../service';
-import { EXIT, type CliCommand, type CliIo } from '../command';
+import { createService, type Service } from '../../service';
+import { EXIT, UsageError, writeJson, type CliCommand, type CliIo, type ParsedArgs } from '../command';
 import { waitForJob } from '../wait-job';
 import { parsePort, serveUntilStopped } from './serve';
+
+// 30 augmented samples of at most 24 new tokens each keep the respond step of
+// the random model to seconds on two CPU cores.
+const DEFAULT_COUNT = 30;
+const DEFAULT_NEW_TOKENS = 24;
+
+type PerFormat = Record<Format, number>;
+
+export interface DemoSummary {
+  ok: boolean;
+  dir: string;
+  project: string;
+  dataset: { file: string; entries: number; badEntries: number };
+  imported: number;
+  problems: number;
+  augmented: PerFormat;
+  model: { dir: string; random: boolean };
+  generations: number;
+  kept: number;
+  keptByFormat: PerFormat;
+  export: { format: 'trl'; dir: string; pairs: number; files: string[] };
+}
 
 function openInBrowser(url: string, io: CliIo): void {
   const hasDisplay = process.platform !== 'linux' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
@@ -28,30 +54,108 @@ function prepareDemoFolder(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+function intOption(args: ParsedArgs, name: string, fallback: number): number {
+  const v = args.values[name];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be an integer >= 1, got ${String(v)}`);
+  return n;
+}
+
+function perFormat(rows: readonly { format: Format; count: number }[]): PerFormat {
+  const out = Object.fromEntries(FORMATS.map((f) => [f, 0])) as PerFormat;
+  for (const r of rows) out[r.format] += r.count;
+  return out;
+}
+
+const listFormats = (counts: PerFormat): string => FORMATS.map((f) => `${f} ${counts[f]}`).join(', ');
+
+/** Runs one job to its end; a job that does not finish stops the demo with its own message. */
+async function runJob(service: Service, io: CliIo, label: string, start: Promise<{ jobId: number }>): Promise<Record<string, unknown> | undefined> {
+  const job = await waitForJob(service, (await start).jobId, io, label);
+  if (job.state !== 'done') {
+    const kind = job.state === 'cancelled' ? 'cancelled' : (job.error?.kind ?? 'runtime');
+    throw new AppError(kind, `demo: the ${label} step ended ${job.state}${job.error ? `: ${job.error.message}` : ''}`, { subject: label });
+  }
+  return job.result as Record<string, unknown> | undefined;
+}
+
+interface PipelineInput {
+  dir: string;
+  model: string | undefined;
+  count: number;
+  maxNewTokens: number;
+}
+
+/** The pipeline itself, through the service API the UI and the other commands use; `say` reports each step. */
+async function runPipeline(input: PipelineInput, io: CliIo, say: (line: string) => void): Promise<DemoSummary> {
+  const { dir } = input;
+  const project = path.join(dir, 'project');
+  const dataset = await makeDemoDataset(path.join(dir, 'dataset'));
+  say(`1/6 generated ${dataset.entries} LLaVA entries (${dataset.badEntries} deliberately bad) in ${dataset.file}`);
+  const random = input.model === undefined;
+  const modelDir = input.model ?? path.join(dir, 'random-llava');
+  if (random) {
+    await writeRandomLlava({ seed: 7, textLayers: 2, visionLayers: 2 }, modelDir);
+    say(`2/6 wrote a random-weight llava-hf model to ${modelDir} (no weights can be downloaded: its answers are nonsense; the demo shows the workflow, pass --model DIR for a real one)`);
+  } else say(`2/6 using the model in ${modelDir}`);
+  const service = await createService();
+  try {
+    await service.handlers['project.create']({ dir: project, name: 'MIA-DPO demo' });
+    const imported = await runJob(service, io, 'import', service.handlers['dataset.import']({ source: { kind: 'llava', file: dataset.file, imagesRoot: dataset.imagesRoot }, abortOnProblem: false }));
+    const samples = Number(imported?.['samples'] ?? 0);
+    const problems = Number(imported?.['problemEntries'] ?? 0);
+    say(`3/6 imported ${samples} samples, ${problems} problem entries (see them in the UI's import report)`);
+    await runJob(service, io, 'augment', service.handlers['pipeline.augment']({ seed: 0, count: input.count }));
+    say(`4/6 augmented ${input.count} multi-image samples`);
+    const respond = { model: modelDir, ep: random ? ('cpu' as const) : ('auto' as const), maxNewTokens: input.maxNewTokens, temperature: 0, seed: 0, perturb: false, aspect: 'crop' as const };
+    await runJob(service, io, 'respond', service.handlers['pipeline.respond'](respond));
+    await runJob(service, io, 'select', service.handlers['pipeline.select']({}));
+    const stats = await service.handlers['pipeline.stats']({ bins: 1 });
+    const augmented = perFormat(stats.augmented);
+    const keptByFormat = Object.fromEntries(FORMATS.map((f) => [f, stats.byFormat[f].kept])) as PerFormat;
+    say(`5/6 ${stats.generations} generations (at most ${input.maxNewTokens} new tokens each); kept ${stats.kept} pairs: ${listFormats(keptByFormat)}`);
+    const out = path.join(project, 'exports', 'demo-trl');
+    const exported = await service.handlers['pipeline.export']({ format: 'trl', out });
+    say(`6/6 exported ${exported.pairs} pairs in TRL format to ${out}`);
+    return {
+      ok: true,
+      dir,
+      project,
+      dataset: { file: dataset.file, entries: dataset.entries, badEntries: dataset.badEntries },
+      imported: samples,
+      problems,
+      augmented,
+      model: { dir: modelDir, random },
+      generations: stats.generations,
+      kept: stats.kept,
+      keptByFormat,
+      export: { format: 'trl', dir: out, pairs: exported.pairs, files: exported.files },
+    };
+  } finally {
+    await service.close();
+  }
+}
+
 export const demoCommand: CliCommand = {
   name: 'demo',
-  usage: 'demo [DIR] [--port N] [--no-serve]',
-  summary: 'create a demo project from a generated dataset, import it and open the UI',
-  options: { port: { type: 'string' }, 'no-serve': { type: 'boolean' } },
+  usage: 'demo [DIR] [--model DIR] [--count N] [--max-new-tokens N] [--port N] [--no-serve] [--json]',
+  summary: 'run the whole pipeline on a generated demo dataset (random-weight model unless --model), then open the UI',
+  options: { model: { type: 'string' }, count: { type: 'string' }, 'max-new-tokens': { type: 'string' }, port: { type: 'string' }, 'no-serve': { type: 'boolean' }, json: { type: 'boolean' } },
   async run(args, io) {
     const dir = path.resolve(args.positionals[0] ?? 'demo-project');
+    const model = args.values['model'];
+    if (model !== undefined && (typeof model !== 'string' || model === '')) throw new UsageError('--model takes a llava-hf model folder');
+    const input = { dir, model: model === undefined ? undefined : path.resolve(model), count: intOption(args, 'count', DEFAULT_COUNT), maxNewTokens: intOption(args, 'max-new-tokens', DEFAULT_NEW_TOKENS) };
+    const port = parsePort(args.values['port']);
+    const json = args.values['json'] === true;
+    // Under --json stdout carries only the summary document; the step lines go to stderr.
+    const say = (line: string): void => void (json ? io.stderr : io.stdout).write(`${line}\n`);
     prepareDemoFolder(dir);
-    const dataset = await makeDemoDataset(path.join(dir, 'dataset'));
-    io.stdout.write(`generated ${dataset.entries} LLaVA entries (${dataset.badEntries} deliberately bad) in ${dataset.file}\n`);
-    const service = await createService();
-    let ok: boolean;
-    try {
-      await service.handlers['project.create']({ dir: path.join(dir, 'project'), name: 'MIA-DPO demo' });
-      const { jobId } = await service.handlers['dataset.import']({ source: { kind: 'llava', file: dataset.file, imagesRoot: dataset.imagesRoot }, abortOnProblem: false });
-      const job = await waitForJob(service, jobId, io, 'import');
-      ok = job.state === 'done';
-      io.stdout.write(ok ? `imported ${String(job.result?.samples)} samples, ${String(job.result?.problemEntries)} problem entries\n` : `import ${job.state}: ${job.error?.message ?? ''}\n`);
-    } finally {
-      await service.close();
-    }
-    if (!ok) return EXIT.failure;
+    const summary = await runPipeline(input, io, say);
+    if (json) writeJson(io, summary);
     if (args.values['no-serve']) return EXIT.ok;
-    await serveUntilStopped(path.join(dir, 'project'), parsePort(args.values.port), io, (url) => openInBrowser(url, io));
+    await serveUntilStopped(summary.project, port, io, (url) => openInBrowser(url, io));
     return EXIT.ok;
   },
 };
