@@ -10,9 +10,9 @@ import type { JobKind, JobRun } from '../../jobs/kind';
 import { generationImages } from '../perturb/generation-images';
 import { hashSeed } from '../random';
 import type { ResponseEngine, ResponseRequest, ResponseResult } from '../respond/engine-interface';
-import { ModelEngine } from '../respond/model-engine';
 import type { RespondSample } from '../respond/queries';
 import { responseRecord, type ResponseSettings } from '../respond/record';
+import { WorkerEngine } from '../respond/worker-engine';
 
 export const RespondParams = z.strictObject({
   modelDir: z.string().min(1),
@@ -41,8 +41,8 @@ export interface RespondCursor {
 export interface JobEngine extends ResponseEngine {
   readonly layer: number;
   readonly ep: { ep: string };
-  /** Token ids of plain text, for the token edit distance against the ground truth. */
-  tokenize(text: string): number[];
+  /** Token ids of plain text, for the token edit distance against the ground truth (async from a worker). */
+  tokenize(text: string): number[] | Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -58,10 +58,11 @@ interface Prepared {
 
 export type OpenEngine = (params: RespondParams) => Promise<JobEngine>;
 
-const openModelEngine: OpenEngine = (p) => ModelEngine.open({ modelDir: p.modelDir, ep: p.ep, aspect: p.aspect, ...(p.layer === undefined ? {} : { layer: p.layer }) });
+/** The default: the model runs in a worker thread, so its session.run never blocks the server or the UI. */
+const openWorkerEngine: OpenEngine = (p) => WorkerEngine.open({ modelDir: p.modelDir, ep: p.ep, aspect: p.aspect, ...(p.layer === undefined ? {} : { layer: p.layer }) });
 
 /** The job kind; `open` is how a run gets its engine (the bench passes one already warm). */
-export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<RespondParams, RespondCursor> {
+export function createRespondJob(open: OpenEngine = openWorkerEngine): JobKind<RespondParams, RespondCursor> {
   return {
     kind: 'respond',
     params: RespondParams,
@@ -144,7 +145,7 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
             settings: settingsFor(sample, seed),
             pipeline,
             jobId: ctx.jobId,
-            groundTruthTokens: engine.tokenize(sample.groundTruth),
+            groundTruthTokens: await engine.tokenize(sample.groundTruth),
             timing: { imagesMs, totalMs: performance.now() - started },
           });
           return { ...unit, write: { method: 'insertResponse', args: record } };
