@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run demo`: generates a small LLaVA-format dataset, creates a demo
-// project (./demo-project), imports it, serves the UI and opens it.
+// `npm run demo`: generates a small LLaVA-format dataset and a random-weight
+// model, runs the whole pipeline in a demo project (./demo-project: import,
+// augment, respond, select, TRL export), prints a summary, serves the UI.
 // The work is the CLI's `demo` command; this builds the renderer first when
 // a fresh checkout has not built it yet, then launches that command.
 import { spawnSync } from 'node:child_process';

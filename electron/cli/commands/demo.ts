@@ -137,6 +137,18 @@ async function runPipeline(input: PipelineInput, io: CliIo, say: (line: string) 
   }
 }
 
+function printSummary(s: DemoSummary, io: CliIo): void {
+  const lines = [
+    'demo summary:',
+    `  samples imported   ${s.imported} (${s.problems} problem entries reported)`,
+    `  augmented          ${listFormats(s.augmented)}`,
+    `  generations        ${s.generations}${s.model.random ? ' (random-weight model: the answers are nonsense)' : ''}`,
+    `  pairs kept         ${listFormats(s.keptByFormat)}`,
+    `  TRL export         ${s.export.dir} (${s.export.pairs} pairs)`,
+  ];
+  io.stdout.write(`${lines.join('\n')}\n`);
+}
+
 export const demoCommand: CliCommand = {
   name: 'demo',
   usage: 'demo [DIR] [--model DIR] [--count N] [--max-new-tokens N] [--port N] [--no-serve] [--json]',
@@ -154,6 +166,7 @@ export const demoCommand: CliCommand = {
     prepareDemoFolder(dir);
     const summary = await runPipeline(input, io, say);
     if (json) writeJson(io, summary);
+    else printSummary(summary, io);
     if (args.values['no-serve']) return EXIT.ok;
     await serveUntilStopped(summary.project, port, io, (url) => openInBrowser(url, io));
     return EXIT.ok;

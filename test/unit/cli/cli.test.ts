@@ -12,6 +12,8 @@ import { Writable } from 'node:stream';
 import type { CliIo } from '../../../electron/cli/command';
 import { runCli } from '../../../electron/cli/run';
 import { makeDemoDataset } from '../../../electron/io/demo-dataset';
+import type { DemoSummary } from '../../../electron/cli/commands/demo';
+import { FORMATS } from '../../../shared/pipeline/formats';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/mia-dpo.mjs');
 const home = mkdtempSync(path.join(os.tmpdir(), 'cli-'));
@@ -92,14 +94,34 @@ describe('mia-dpo', () => {
     expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false, ep: 'webgpu' });
   });
 
-  it('demo builds a fresh demo project on every run and leaves other folders alone', async () => {
+  it('demo runs the whole pipeline in a fresh demo project on every run and leaves other folders alone', async () => {
     const dir = path.join(home, 'demo');
-    for (let run = 0; run < 2; run++) {
-      const io = memoryIo();
-      expect(await runCli(['demo', dir, '--no-serve'], io), io.err()).toBe(0);
+    // A first, smaller run in-process; the second (the real bin, default sizes) must replace it, not add to it.
+    expect(await runCli(['demo', dir, '--no-serve', '--count', '3', '--max-new-tokens', '4'], memoryIo())).toBe(0);
+    const run = await cli('demo', dir, '--no-serve', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/random-weight .*nonsense/);
+    const s = JSON.parse(run.stdout) as DemoSummary;
+    expect(s).toMatchObject({ ok: true, imported: 64, problems: 6, model: { random: true }, export: { format: 'trl' } });
+    const augmented = Object.values(s.augmented).reduce((a, b) => a + b, 0);
+    expect(augmented).toBe(30);
+    // Every format is made; every augmented sample answered once; something kept in each format.
+    for (const f of FORMATS) expect([f, s.augmented[f] > 0, s.keptByFormat[f] > 0]).toEqual([f, true, true]);
+    expect(s.generations).toBe(augmented);
+    expect(s.kept).toBe(Object.values(s.keptByFormat).reduce((a, b) => a + b, 0));
+    const lines = (await readFile(path.join(s.export.dir, 'train.jsonl'), 'utf8')).trim().split('\n');
+    const pairs = lines.map((l) => JSON.parse(l) as { prompt: unknown[]; chosen: unknown[]; rejected: unknown[]; images: string[] });
+    expect(pairs.length).toBe(s.export.pairs);
+    expect(s.export.pairs).toBeGreaterThan(0);
+    for (const p of pairs) {
+      expect([p.prompt.length, p.chosen.length, p.rejected.length].every((n) => n > 0)).toBe(true);
+      for (const img of p.images) await readFile(path.join(s.export.dir, img));
     }
-    const jobs = await cli('jobs', path.join(dir, 'project'), '--json');
-    expect(JSON.parse(jobs.stdout).jobs).toMatchObject([{ id: 1, state: 'done', result: { problemEntries: 6 } }]);
+    const jobs = await cli('jobs', s.project, '--json');
+    const byId = (JSON.parse(jobs.stdout).jobs as { id: number; kind: string; state: string }[]).sort((a, b) => a.id - b.id);
+    expect(byId.map((j) => [j.kind, j.state])).toEqual(
+      ['import', 'augment', 'respond', 'select'].map((k) => [k, 'done']),
+    );
     const other = path.join(home, 'precious');
     await mkdir(other);
     await writeFile(path.join(other, 'thesis.tex'), 'keep me');
@@ -107,7 +129,7 @@ describe('mia-dpo', () => {
     expect(await runCli(['demo', other, '--no-serve'], io)).toBe(1);
     expect(io.err()).toMatch(/not a demo folder/);
     expect(await readFile(path.join(other, 'thesis.tex'), 'utf8')).toBe('keep me');
-  });
+  }, 120_000);
 
   it('serve exits 1 with a clear message when the port is taken', async () => {
     const dir = path.join(home, 'served');
