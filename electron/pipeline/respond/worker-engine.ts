@@ -17,6 +17,23 @@ export interface WorkerEngineOptions extends ModelEngineOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * The worker's ready/failed message, or a 'runtime' failure when it dies first.
+ * Only these listeners are removed afterwards: Worker keeps listeners of its own.
+ */
+function firstWord(worker: Worker, modelDir: string): Promise<EngineReady> {
+  return new Promise<EngineReady>((resolve) => {
+    const done = (r: EngineReady) => {
+      worker.off('message', done).off('error', crashed).off('exit', exited);
+      resolve(r);
+    };
+    const failed = (reason: string) => done({ type: 'failed', error: { kind: 'runtime', message: `the model engine worker ${reason} while opening ${modelDir}` } });
+    const crashed = (e: Error) => failed(`crashed (${e.message})`);
+    const exited = (code: number) => failed(`exited (code ${code})`);
+    worker.on('message', done).on('error', crashed).on('exit', exited);
+  });
+}
+
 export class WorkerEngine implements ResponseEngine {
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
@@ -42,14 +59,7 @@ export class WorkerEngine implements ResponseEngine {
   static async open(o: WorkerEngineOptions): Promise<WorkerEngine> {
     const { env, ...options } = o;
     const worker = startWorker(new URL('./model-engine.worker.ts', import.meta.url), { workerData: options satisfies EngineWorkerData, ...(env ? { env } : {}) });
-    // Only these listeners are removed afterwards: Worker keeps its own on itself.
-    let listeners: { message: (m: EngineReady) => void; error: (e: Error) => void; exit: (code: number) => void } | undefined;
-    const ready = await new Promise<EngineReady>((resolve) => {
-      const crashed = (reason: string) => resolve({ type: 'failed', error: { kind: 'runtime', message: `the model engine worker ${reason} while opening ${o.modelDir}` } });
-      listeners = { message: resolve, error: (e) => crashed(`crashed (${e.message})`), exit: (code) => crashed(`exited (code ${code})`) };
-      worker.once('message', listeners.message).once('error', listeners.error).once('exit', listeners.exit);
-    });
-    worker.off('message', listeners!.message).off('error', listeners!.error).off('exit', listeners!.exit);
+    const ready = await firstWord(worker, o.modelDir);
     if (ready.type === 'failed') {
       await worker.terminate();
       throw appErrorFromJson(ready.error);
