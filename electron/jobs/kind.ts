@@ -8,6 +8,11 @@ import type { Write } from '../store/queries';
 export interface JobContext {
   jobId: number;
   store: Store;
+  /**
+   * Aborted when the user pauses or cancels this run. A unit may pass it on (e.g. to engine.generate) and reject
+   * with AppError kind 'cancelled': it then commits nothing, and the job pauses or cancels with its cursor unchanged.
+   */
+  signal: AbortSignal;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
 }
 

@@ -1,6 +1,7 @@
 // The job runner: runs queued jobs one at a time, unit by unit, committing
-// each unit with the job's cursor; applies pause/cancel at unit boundaries;
-// on start continues jobs a crash left 'running'. Streams state and progress.
+// each unit with the job's cursor; pause/cancel abort the unit in flight
+// (ctx.signal) or apply at the next boundary; on start continues jobs a crash
+// left 'running'. Streams state and progress.
 import { describeIssues, type ApiEvent, type Job, type JobProgress, type WireError } from '../../shared/api';
 import { AppError, toAppError } from '../../shared/errors';
 import type { StoredJob } from '../store/queries/jobs';
@@ -9,6 +10,13 @@ import type { AnyJobKind, JobContext, JobRun } from './kind';
 import { isAllowed, type JobAction } from './transitions';
 
 type Stop = 'pause' | 'cancel' | 'shutdown';
+
+/** The job being executed: the stop asked for, and the abort of its unit in flight. */
+interface Active {
+  id: number;
+  stop: Stop | null;
+  abort: AbortController;
+}
 
 interface Speed {
   since: number;
@@ -24,7 +32,7 @@ export class JobRunner {
   private readonly kinds = new Map<string, AnyJobKind>();
   /** Jobs to run, in order; the runner takes the head. */
   private readonly queue: number[] = [];
-  private active: { id: number; stop: Stop | null } | null = null;
+  private active: Active | null = null;
   private loop: Promise<void> | null = null;
   private readonly speeds = new Map<number, Speed>();
   private closed = false;
@@ -77,8 +85,9 @@ export class JobRunner {
       throw new AppError('conflict', `job ${id} is ${requested === 'cancel' ? 'being cancelled' : job.state}: it cannot ${action}`, { subject: `job ${id}` });
     }
     if (this.active?.id === id) {
-      // Takes effect at the next unit boundary; the job.state event tells when.
+      // A unit that honours its signal stops now, others at the next boundary; the job.state event tells when.
       this.active.stop = action === 'resume' ? null : action;
+      if (action !== 'resume') this.active.abort.abort();
       return toApiJob(job, this.progressOf(job));
     }
     this.removeFromQueue(id);
@@ -120,7 +129,7 @@ export class JobRunner {
       while (!this.closed && this.queue.length > 0) {
         const id = this.queue.shift()!;
         // Active before the first await, so a pause/cancel arriving meanwhile is seen by execute.
-        this.active = { id, stop: null };
+        this.active = { id, stop: null, abort: new AbortController() };
         try {
           const job = await this.store.call('getJob', { id });
           if (job && (job.state === 'queued' || job.state === 'running')) await this.execute(job, this.active);
@@ -162,7 +171,7 @@ export class JobRunner {
     return toApiJob(next);
   }
 
-  private async execute(job: StoredJob, active: { stop: Stop | null }): Promise<void> {
+  private async execute(job: StoredJob, active: Active): Promise<void> {
     let run: JobRun<unknown> | null = null;
     try {
       // Paused or cancelled while waiting in the queue: never start it.
@@ -172,6 +181,7 @@ export class JobRunner {
       const ctx: JobContext = {
         jobId: job.id,
         store: this.store,
+        signal: active.abort.signal,
         log: (level, message) => this.emit({ type: 'log', level, message, jobId: job.id, at: Date.now() }),
       };
       run = await kind.plan(kind.params.parse(job.params), ctx);
@@ -194,6 +204,9 @@ export class JobRunner {
       }
     } catch (e) {
       const error = toAppError(e);
+      // A unit interrupted by pause/cancel committed nothing and left the cursor: stop as asked, not a failure.
+      const stop: Stop | null = active.stop;
+      if (error.kind === 'cancelled' && (stop === 'pause' || stop === 'cancel')) return void (await this.stopAt(job, stop).catch(() => undefined));
       if (!this.closed) await this.endAs(job, 'failed', error.toJSON()).catch(() => undefined);
     } finally {
       this.speeds.delete(job.id);

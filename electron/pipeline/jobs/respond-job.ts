@@ -98,7 +98,7 @@ export function createRespondJob(open: OpenEngine = openWorkerEngine): JobKind<R
         try {
           const { sample, images, seed, imagesMs } = await prepared;
           if (sample === null) return null;
-          const result = await engine.generate({ prompt: sample.prompt, images, layer: engine.layer, maxNewTokens: params.maxNewTokens, temperature: params.temperature, seed });
+          const result = await engine.generate({ prompt: sample.prompt, images, layer: engine.layer, maxNewTokens: params.maxNewTokens, temperature: params.temperature, seed, signal: ctx.signal });
           return { sample, seed, imagesMs, result };
         } catch (e) {
           if (!(e instanceof AppError) || !SAMPLE_ERRORS.has(e.kind)) throw e;

@@ -1,6 +1,7 @@
 // Job runner: the state machine under random start/pause/cancel/resume/restart
-// sequences (fast-check), unit commits with the cursor, failure, and
-// continuation of a job a previous runner left 'running'.
+// sequences (fast-check), unit commits with the cursor, failure, pause and
+// cancel interrupting a unit in flight, and continuation of a job a previous
+// runner left 'running'.
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -17,8 +18,33 @@ import type { Store } from '../../../electron/store/store';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Sleeps `ms`, or rejects with kind 'cancelled' as soon as `signal` aborts (as the respond engine does). */
+function interruptible(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stop = () => {
+      clearTimeout(timer);
+      reject(new AppError('cancelled', 'unit interrupted'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
+interface CountingOptions {
+  failAt?: number;
+  /** Units wait on the job's signal instead of ignoring it. */
+  interruptible?: boolean;
+  /** The first attempt at this unit waits until its signal aborts; `started` is called when it begins. */
+  hangAt?: { unit: number; started: () => void };
+}
+
 /** A job of `units` steps; each writes meta key `<job>:<unit>` so committed units can be counted. */
-function countingKind(options: { failAt?: number } = {}): JobKind<{ units: number }, { next: number }> {
+function countingKind(options: CountingOptions = {}): JobKind<{ units: number }, { next: number }> {
+  let hung = false;
   return {
     kind: 'count',
     params: z.object({ units: z.int().positive() }),
@@ -27,7 +53,12 @@ function countingKind(options: { failAt?: number } = {}): JobKind<{ units: numbe
       return {
         async runUnit(cursor) {
           const i = cursor?.next ?? 0;
-          await sleep(2);
+          if (options.hangAt?.unit === i && !hung) {
+            hung = true;
+            options.hangAt.started();
+            await interruptible(60_000, ctx.signal);
+          }
+          await (options.interruptible ? interruptible(2, ctx.signal) : sleep(2));
           if (i === options.failAt) throw new AppError('bad-input', `unit ${i} failed`);
           return { cursor: { next: i + 1 }, done: i + 1, total: p.units, write: { method: 'setMeta', args: { values: { [`${ctx.jobId}:${i}`]: String(i) } } }, finished: i + 1 === p.units };
         },
@@ -104,6 +135,52 @@ describe('job runner', () => {
     await store.close();
   });
 
+  for (const action of ['pause', 'cancel'] as const) {
+    it(`${action} interrupts the unit in flight: nothing of it is committed and the cursor stays`, async () => {
+      const store = await newStore();
+      let started!: () => void;
+      const inFlight = new Promise<void>((r) => (started = r));
+      const runner = new JobRunner(store, [countingKind({ hangAt: { unit: 2, started } })], () => undefined);
+      const job = await runner.submit('count', { units: 4 });
+      await inFlight;
+      await runner.act(job.id, action);
+      await runner.idle();
+      const stopped = await store.call('getJob', { id: job.id });
+      expect(stopped?.state).toBe(action === 'pause' ? 'paused' : 'cancelled');
+      expect(stopped?.error).toBeNull();
+      expect(stopped?.cursor).toEqual({ next: 2 });
+      expect(stopped?.progress.done).toBe(2);
+      const meta = await store.call('getMeta');
+      expect(unitsOf(meta, job.id)).toEqual([0, 1]);
+      expect(meta[`${job.id}:discarded`]).toBe(action === 'cancel' ? 'yes' : undefined);
+      if (action === 'pause') {
+        // Resumed, the interrupted unit runs again from the same cursor.
+        await runner.act(job.id, 'resume');
+        await runner.idle();
+        expect((await runner.get(job.id)).state).toBe('done');
+        expect(unitsOf(await store.call('getMeta'), job.id)).toEqual([0, 1, 2, 3]);
+      }
+      await store.close();
+    });
+  }
+
+  it('fails a job whose unit rejects as cancelled when nobody asked it to stop', async () => {
+    const store = await newStore();
+    const kind = countingKind();
+    const rogue: typeof kind = {
+      ...kind,
+      async plan(p, ctx) {
+        const run = await kind.plan(p, ctx);
+        return { ...run, runUnit: async () => Promise.reject(new AppError('cancelled', 'stopped by itself')) };
+      },
+    };
+    const runner = new JobRunner(store, [rogue], () => undefined);
+    const job = await runner.submit('count', { units: 2 });
+    await runner.idle();
+    expect(await runner.get(job.id)).toMatchObject({ state: 'failed', error: { kind: 'cancelled', message: 'stopped by itself' } });
+    await store.close();
+  });
+
   it('refuses actions the state does not allow, with a conflict error', async () => {
     const store = await newStore();
     const runner = new JobRunner(store, [countingKind()], () => undefined);
@@ -125,14 +202,14 @@ describe('job runner', () => {
       fc.record({ type: fc.constant('restart' as const) }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 14 }), async (actions) => {
+      fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 14 }), fc.boolean(), async (actions, honoursSignal) => {
         const store = await newStore();
         const history = new Map<number, JobState[]>();
         const units = new Map<number, number>();
         const record = (e: ApiEvent) => {
           if (e.type === 'job.state') history.set(e.jobId, [...(history.get(e.jobId) ?? []), e.state]);
         };
-        let runner = new JobRunner(store, [countingKind()], record);
+        let runner = new JobRunner(store, [countingKind({ interruptible: honoursSignal })], record);
         const ids: number[] = [];
         for (const a of actions) {
           if (a.type === 'submit') {
@@ -142,7 +219,7 @@ describe('job runner', () => {
           } else if (a.type === 'wait') await sleep(a.ms);
           else if (a.type === 'restart') {
             await runner.close();
-            runner = new JobRunner(store, [countingKind()], record);
+            runner = new JobRunner(store, [countingKind({ interruptible: honoursSignal })], record);
             await runner.start();
           } else if (ids.length > 0) {
             const id = ids[a.job % ids.length]!;
