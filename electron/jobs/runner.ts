@@ -87,7 +87,8 @@ export class JobRunner {
     if (this.active?.id === id) {
       // A unit that honours its signal stops now, others at the next boundary; the job.state event tells when.
       this.active.stop = action === 'resume' ? null : action;
-      if (action !== 'resume') this.active.abort.abort();
+      // The reason is what an engine's signal.throwIfAborted() throws: a 'cancelled' error, not a DOMException.
+      if (action !== 'resume') this.active.abort.abort(new AppError('cancelled', `job ${id} was asked to ${action}`, { subject: `job ${id}` }));
       return toApiJob(job, this.progressOf(job));
     }
     this.removeFromQueue(id);
