@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { mulberry32 } from '../../common/mulberry32';
 import { fromFloat32, toFloat32 } from '../weights/decode';
 import type { TensorsToWrite } from '../weights/writer';
 import { writeSafetensors, writeShardedSafetensors } from '../weights/writer';
@@ -53,14 +54,10 @@ export interface RandomLlava {
   tensors: Map<string, RandomTensor>;
 }
 
+/** Standard normal numbers (Box-Muller); uniforms shifted by half a step so log(0) never occurs. */
 function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const u = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const uniform = mulberry32(seed);
+  const u = (): number => uniform() + 0.5 / 4294967296;
   return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
 }
 
