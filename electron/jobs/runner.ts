@@ -84,7 +84,8 @@ export class JobRunner {
     if (!isAllowed(job.state, action) || (requested === 'cancel' && action === 'pause')) {
       throw new AppError('conflict', `job ${id} is ${requested === 'cancel' ? 'being cancelled' : job.state}: it cannot ${action}`, { subject: `job ${id}` });
     }
-    if (this.active?.id === id) {
+    // A paused job may still be active while its run closes: its resume queues it like any paused job.
+    if (this.active?.id === id && job.state !== 'paused') {
       // A unit that honours its signal stops now, others at the next boundary; the job.state event tells when.
       this.active.stop = action === 'resume' ? null : action;
       // The reason is what an engine's signal.throwIfAborted() throws: a 'cancelled' error, not a DOMException.

@@ -4,7 +4,7 @@ import type { JobState } from '../../shared/api';
 
 export type JobAction = 'pause' | 'resume' | 'cancel';
 
-/** Allowed user actions per state. A running job is paused/cancelled at its next unit boundary. */
+/** Allowed user actions per state. A running job is paused/cancelled when its unit stops (ctx.signal) or ends. */
 export const ACTIONS: Record<JobState, readonly JobAction[]> = {
   queued: ['pause', 'cancel'],
   running: ['pause', 'cancel'],

@@ -118,9 +118,14 @@ describe('job runner', () => {
 
   it('continues a job left running by a closed runner from its cursor', async () => {
     const store = await newStore();
-    const first = new JobRunner(store, [countingKind()], () => undefined);
+    let progressed!: () => void;
+    const someDone = new Promise<void>((r) => (progressed = r));
+    const first = new JobRunner(store, [countingKind()], (e) => {
+      if (e.type === 'job.progress') progressed();
+    });
     const job = await first.submit('count', { units: 40 });
-    await sleep(30);
+    // Closed after its first committed unit, whatever the machine's load.
+    await someDone;
     await first.close();
     const halfway = await store.call('getJob', { id: job.id });
     expect(halfway?.state).toBe('running');
@@ -163,6 +168,39 @@ describe('job runner', () => {
       await store.close();
     });
   }
+
+  it('resumes a job paused mid-unit while its run is still closing', async () => {
+    const store = await newStore();
+    let started!: () => void;
+    const inFlight = new Promise<void>((r) => (started = r));
+    let release!: () => void;
+    const closing = new Promise<void>((r) => (release = r));
+    const kind = countingKind({ hangAt: { unit: 1, started } });
+    let closes = 0;
+    const slowClose: typeof kind = {
+      ...kind,
+      async plan(p, ctx) {
+        const run = await kind.plan(p, ctx);
+        // Only the first run's close waits (as an engine's worker shutting down would).
+        return { ...run, close: () => (closes++ === 0 ? closing : Promise.resolve()) };
+      },
+    };
+    let paused!: () => void;
+    const pausedSeen = new Promise<void>((r) => (paused = r));
+    const runner = new JobRunner(store, [slowClose], (e) => {
+      if (e.type === 'job.state' && e.state === 'paused') paused();
+    });
+    const job = await runner.submit('count', { units: 3 });
+    await inFlight;
+    await runner.act(job.id, 'pause');
+    await pausedSeen;
+    await runner.act(job.id, 'resume');
+    release();
+    await runner.idle();
+    expect((await runner.get(job.id)).state).toBe('done');
+    expect(unitsOf(await store.call('getMeta'), job.id)).toEqual([0, 1, 2]);
+    await store.close();
+  });
 
   it('fails a job whose unit rejects as cancelled when nobody asked it to stop', async () => {
     const store = await newStore();
