@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../../../shared/errors';
+import { AppError, isAppError } from '../../../shared/errors';
 import { generate } from '../../engine/generate/generate';
 import { GREEDY } from '../../engine/generate/sampling';
 import { LlavaSession } from '../../engine/generate/session';
@@ -75,7 +75,7 @@ export class ModelEngine implements ResponseEngine {
     if (r.layer !== this.layer) {
       throw new AppError('bad-input', `attention layer ${r.layer} was asked for, but ${this.modelId} was opened to record layer ${this.layer}`, { subject: 'layer' });
     }
-    r.signal?.throwIfAborted();
+    throwIfCancelled(r.signal);
     const spec = this.session.runner.model.spec;
     const started = performance.now();
     // generate() checks prompt + new tokens against the context, with both numbers in its message.
@@ -100,7 +100,7 @@ export class ModelEngine implements ResponseEngine {
       },
     });
     const ended = performance.now();
-    r.signal?.throwIfAborted();
+    throwIfCancelled(r.signal);
     const tokens = res.stopReason === 'eos' ? res.tokens.slice(0, -1) : res.tokens;
     const maps = this.imageMaps(res.attention[0]?.images ?? [], r.images.length);
     return {
@@ -137,4 +137,11 @@ export class ModelEngine implements ResponseEngine {
   async close(): Promise<void> {
     await this.session.close();
   }
+}
+
+/** An aborted request ends as a `cancelled` AppError, whatever reason the caller aborted with (a bare abort() gives a DOMException). */
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  const reason: unknown = signal.reason;
+  throw isAppError(reason) ? reason : new AppError('cancelled', 'the answer was cancelled', { cause: reason });
 }

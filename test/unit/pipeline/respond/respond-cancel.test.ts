@@ -109,6 +109,19 @@ describe('respond job cancel', () => {
     await runner.close();
   }, 120_000);
 
+  it('a bare abort() ends the in-process answer as a cancelled AppError, not a DOMException', async () => {
+    const engine = await ModelEngine.open({ modelDir: fx.modelDir, ep: 'cpu' });
+    try {
+      const controller = new AbortController();
+      controller.abort();
+      const image = { data: new Uint8Array(28 * 28 * 3), width: 28, height: 28, channels: 3 as const };
+      const request = { prompt: '<image>\nWhat is shown?', images: [image], layer: engine.layer, maxNewTokens: 4, temperature: 0, seed: 0, signal: controller.signal };
+      await expect(engine.generate(request)).rejects.toMatchObject({ name: 'AppError', kind: 'cancelled' });
+    } finally {
+      await engine.close();
+    }
+  }, 60_000);
+
   it('cancels the answer in flight in the worker-hosted engine', async () => {
     const outcomes: string[] = [];
     let generating!: () => void;
