@@ -6,7 +6,7 @@
 // keeps, typically on the GPU.
 import type { ErrorKind } from '../../../shared/errors';
 import type { DType } from '../onnx/dtype';
-import type { ExplicitEp, OutputLocation } from './local';
+import type { ExplicitEp, LocalSessionOptions } from './local';
 
 export type EpChoice = 'auto' | ExplicitEp;
 export const EP_CHOICES: readonly EpChoice[] = ['auto', 'cpu', 'webgpu', 'cuda'];
@@ -30,15 +30,9 @@ export interface TensorHandle {
 
 export type Feed = WireTensor | { handle: string };
 
-export interface CreateOptions {
+/** The in-process session options, with `auto` allowed; `strict` also refuses an EP fallback. */
+export interface CreateOptions extends Omit<LocalSessionOptions, 'ep'> {
   ep: EpChoice;
-  externalDataFolder?: string;
-  disablePrepacking?: boolean;
-  /** No silent fallback of any kind: fail when the EP cannot be had or a node would run on the CPU. */
-  strict?: boolean;
-  preferredOutputLocation?: OutputLocation | Record<string, OutputLocation>;
-  intraOpThreads?: number;
-  deviceId?: number;
 }
 
 export interface SessionInfo {
