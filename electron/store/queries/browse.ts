@@ -56,9 +56,71 @@ export function pageSql(filter: SampleFilter): { sql: string; params: unknown[] 
   };
 }
 
+/** Distinct filters whose match count is kept per connection; paging and retyping revisit few. */
+const COUNT_CACHE_SIZE = 64;
+
+interface CountCache {
+  /** The data version the counts were taken at (see dataVersion). */
+  version: string;
+  counts: Map<string, number>;
+}
+
+const countCaches = new WeakMap<Database, CountCache>();
+
+/**
+ * Changes the moment any row changes: total_changes() counts this connection's
+ * inserts, updates and deletes (the store worker is the one writer), and
+ * data_version moves when another connection commits to the file.
+ */
+function dataVersion(db: Database): string {
+  const changes = db.prepare('SELECT total_changes()').pluck().get() as number;
+  const external = db.pragma('data_version', { simple: true }) as number;
+  return `${changes}/${external}`;
+}
+
+/**
+ * Counts without the cache. A text-only filter counts the FTS index alone: every
+ * sample is indexed in the transaction that inserts it (queries/import.ts) and
+ * leaves it through the delete trigger, so its rows are the samples' rows, and
+ * skipping the join to samples makes a 33k-match count ~6x cheaper.
+ */
+export function countSql(db: Database, filter: SampleFilter): number {
+  const match = filter.text === undefined ? null : ftsQuery(filter.text);
+  if (match !== null && filter.sourceId === undefined && filter.hasProblems === undefined) {
+    return db.prepare('SELECT count(*) FROM samples_fts WHERE samples_fts MATCH ?').pluck().get(match) as number;
+  }
+  const where = whereOf(filter);
+  return db.prepare(`SELECT count(*) FROM samples s ${where.sql}`).pluck().get(...where.params) as number;
+}
+
+/**
+ * The number of samples matching a filter. Counting a common prefix walks every
+ * match (a third of 100k samples costs ~35 ms), so each distinct filter is
+ * counted once per data version and paging through its results reuses it.
+ */
+export function countMatches(db: Database, filter: SampleFilter): number {
+  const version = dataVersion(db);
+  let cache = countCaches.get(db);
+  if (cache === undefined || cache.version !== version) {
+    cache = { version, counts: new Map() };
+    countCaches.set(db, cache);
+  }
+  const key = JSON.stringify([filter.sourceId ?? null, filter.hasProblems ?? null, filter.text === undefined ? null : ftsQuery(filter.text)]);
+  const hit = cache.counts.get(key);
+  if (hit !== undefined) {
+    // Re-inserted so the Map's order is least recently used first.
+    cache.counts.delete(key);
+    cache.counts.set(key, hit);
+    return hit;
+  }
+  const total = countSql(db, filter);
+  if (cache.counts.size >= COUNT_CACHE_SIZE) cache.counts.delete(cache.counts.keys().next().value!);
+  cache.counts.set(key, total);
+  return total;
+}
+
 export function samplesPage(db: Database, a: { offset: number; limit: number; filter: SampleFilter }): { total: number; items: SampleSummary[] } {
-  const where = whereOf(a.filter);
-  const total = (db.prepare(`SELECT count(*) FROM samples s ${where.sql}`).pluck().get(...where.params) as number) ?? 0;
+  const total = countMatches(db, a.filter);
   const page = pageSql(a.filter);
   const rows = db.prepare(page.sql).all(...page.params, a.limit, a.offset) as SummaryRow[];
   return { total, items: rows.map(toSummary) };
