@@ -79,18 +79,18 @@ function dataVersion(db: Database): string {
 }
 
 /**
- * Counts without the cache. A text-only filter counts the FTS index alone: every
+ * The uncached count's query. A text-only filter counts the FTS index alone: every
  * sample is indexed in the transaction that inserts it (queries/import.ts) and
  * leaves it through the delete trigger, so its rows are the samples' rows, and
  * skipping the join to samples makes a 33k-match count ~6x cheaper.
  */
-export function countSql(db: Database, filter: SampleFilter): number {
+export function countSql(filter: SampleFilter): { sql: string; params: unknown[] } {
   const match = filter.text === undefined ? null : ftsQuery(filter.text);
   if (match !== null && filter.sourceId === undefined && filter.hasProblems === undefined) {
-    return db.prepare('SELECT count(*) FROM samples_fts WHERE samples_fts MATCH ?').pluck().get(match) as number;
+    return { sql: 'SELECT count(*) FROM samples_fts WHERE samples_fts MATCH ?', params: [match] };
   }
   const where = whereOf(filter);
-  return db.prepare(`SELECT count(*) FROM samples s ${where.sql}`).pluck().get(...where.params) as number;
+  return { sql: `SELECT count(*) FROM samples s ${where.sql}`, params: where.params };
 }
 
 /**
@@ -113,7 +113,8 @@ export function countMatches(db: Database, filter: SampleFilter): number {
     cache.counts.set(key, hit);
     return hit;
   }
-  const total = countSql(db, filter);
+  const count = countSql(filter);
+  const total = db.prepare(count.sql).pluck().get(...count.params) as number;
   if (cache.counts.size >= COUNT_CACHE_SIZE) cache.counts.delete(cache.counts.keys().next().value!);
   cache.counts.set(key, total);
   return total;

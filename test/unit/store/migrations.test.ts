@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../shared/errors';
 import { openDatabase } from '../../../electron/store/database';
 import { MIGRATIONS, checkMigrationOrder, latestVersion, type Migration } from '../../../electron/store/migrations';
-import { ftsQuery, pageSql } from '../../../electron/store/queries/browse';
+import { countSql, ftsQuery, pageSql } from '../../../electron/store/queries/browse';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'store-'));
 const noop = (version: number): Migration => ({ version, name: `m${version}`, up: () => undefined });
@@ -113,6 +113,12 @@ describe('browse query plans', () => {
     expect(plan(db, bySource.sql, [...bySource.params, 10, 0])).toMatch(/SEARCH s USING COVERING INDEX samples_by_source/);
     const byProblems = pageSql({ hasProblems: true });
     expect(plan(db, byProblems.sql, [...byProblems.params, 10, 0])).toMatch(/SEARCH s USING COVERING INDEX samples_by_problems/);
+    // A text-only total reads the FTS index alone; with another filter it joins samples through an index.
+    const textCount = countSql({ text: 'red circle' });
+    expect(plan(db, textCount.sql, textCount.params)).toMatch(/^SCAN samples_fts VIRTUAL TABLE INDEX/);
+    expect(plan(db, textCount.sql, textCount.params)).not.toMatch(/\bs\b|samples /);
+    const textBySource = countSql({ text: 'red', sourceId: 1 });
+    expect(plan(db, textBySource.sql, textBySource.params)).toMatch(/SEARCH s USING COVERING INDEX samples_by_source.*samples_fts VIRTUAL TABLE INDEX|samples_fts VIRTUAL TABLE INDEX.*samples_by_source/);
     db.close();
   });
 });
