@@ -2,6 +2,8 @@
 // decoding, attention ratios and metrics, the SQLite commit per sample, the
 // job runner) over bare ResponseEngine.generate calls on the same samples with
 // images already decoded, in the same run, rounds interleaved, one warm engine.
+// Two models: the tiny test model (answers of 5-30 ms, where the job's fixed
+// per-sample cost shows most) and a larger random one whose answers cost more.
 import { cpSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,14 +19,30 @@ import type { ResponseRequest } from '../electron/pipeline/respond/engine-interf
 import { ModelEngine } from '../electron/pipeline/respond/model-engine';
 import { createService } from '../electron/service';
 import { openProject } from '../electron/store/project';
-import { writeTinyLlava } from '../test/helpers/tiny-llava';
+import { writeRandomLlava, type RandomLlavaOptions } from '../electron/engine/models/random-checkpoint';
 import { peakRssMiB, type BenchTable } from './table';
 
-const PER_FORMAT = 4;
-const ROUNDS = 5;
-const TOKENS = [16, 64];
+interface ModelCase {
+  name: string;
+  model: RandomLlavaOptions;
+  /** Samples per format (sequence, grid, pic-in-pic). */
+  perFormat: number;
+  rounds: number;
+  tokens: number[];
+}
 
-async function baseProject(dir: string): Promise<string> {
+const CASES: ModelCase[] = [
+  { name: 'tiny', model: { seed: 3, textLayers: 2, visionLayers: 2 }, perFormat: 4, rounds: 5, tokens: [16, 64] },
+  {
+    name: 'medium',
+    model: { seed: 3, textLayers: 4, visionLayers: 2, size: { hidden: 512, heads: 8, headDim: 64, inter: 1376, vHidden: 256, vHeads: 4, vInter: 1024, image: 112, patch: 14 } },
+    perFormat: 2,
+    rounds: 5,
+    tokens: [32, 64],
+  },
+];
+
+async function baseProject(dir: string, perFormat: number): Promise<string> {
   const projectDir = path.join(dir, 'base');
   const service = await createService({ configDir: path.join(dir, 'config') });
   const wait = async (id: number) => {
@@ -38,7 +56,7 @@ async function baseProject(dir: string): Promise<string> {
     await service.handlers['project.create']({ dir: projectDir });
     const ds = await makeDemoDataset(path.join(dir, 'data'), { samples: 16, images: 12, bad: false });
     await wait((await service.handlers['dataset.import']({ source: { kind: 'llava', file: ds.file, imagesRoot: ds.imagesRoot }, abortOnProblem: false })).jobId);
-    for (const format of ['sequence', 'grid', 'pip'] as Format[]) await wait((await service.handlers['pipeline.augment']({ seed: 1, count: PER_FORMAT, formats: [format] })).jobId);
+    for (const format of ['sequence', 'grid', 'pip'] as Format[]) await wait((await service.handlers['pipeline.augment']({ seed: 1, count: perFormat, formats: [format] })).jobId);
   } finally {
     await service.close();
   }
@@ -91,11 +109,12 @@ function cpuMs(): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-export async function run(): Promise<BenchTable> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'respond-bench-'));
-  const modelDir = path.join(dir, 'tiny-llava');
-  await writeTinyLlava({ seed: 3, textLayers: 2, visionLayers: 2 }, modelDir);
-  const base = await baseProject(dir);
+/** One model's rows: per max-new-tokens setting, bare and job passes alternating. */
+async function runCase(root: string, c: ModelCase): Promise<(string | number)[][]> {
+  const dir = path.join(root, c.name);
+  const modelDir = path.join(dir, 'model');
+  await writeRandomLlava(c.model, modelDir);
+  const base = await baseProject(dir, c.perFormat);
   const engine = await ModelEngine.open({ modelDir, ep: 'cpu' });
   // The job must not close the shared engine: it stays warm across rounds.
   // Its generate calls are timed, so the job's own time is measured directly too (job wall time minus engine time).
@@ -117,7 +136,7 @@ export async function run(): Promise<BenchTable> {
   };
   const rows: (string | number)[][] = [];
   try {
-    for (const maxNewTokens of TOKENS) {
+    for (const maxNewTokens of c.tokens) {
       const reqs = await requests(base, engine, maxNewTokens);
       for (const r of reqs.slice(0, 2)) await engine.generate(r); // sessions built, caches warm
       const bare: number[] = [];
@@ -126,7 +145,7 @@ export async function run(): Promise<BenchTable> {
       const ownMs: number[] = [];
       const cpu: number[] = [];
       let tokens = 0;
-      for (let round = 0; round < ROUNDS; round++) {
+      for (let round = 0; round < c.rounds; round++) {
         const copy = path.join(dir, `copy-${maxNewTokens}-${round}`);
         cpSync(base, copy, { recursive: true });
         const t0 = performance.now();
@@ -146,18 +165,27 @@ export async function run(): Promise<BenchTable> {
       const b = median(bare);
       const j = median(job);
       const ratios = job.map((x, i) => x / bare[i]!);
-      rows.push([`${n} samples, max ${maxNewTokens} new tokens (${(tokens / n).toFixed(1)} on average)`, b / n, j / n, (median(ratios) - 1) * 100, (median(cpu) - 1) * 100, median(ownMs) / n, median(own) * 100]);
+      rows.push([`${c.name}: ${n} samples, max ${maxNewTokens} new tokens (${(tokens / n).toFixed(1)} on average)`, b / n, j / n, (median(ratios) - 1) * 100, (median(cpu) - 1) * 100, median(ownMs) / n, median(own) * 100]);
     }
   } finally {
     await engine.close();
   }
+  return rows;
+}
+
+export async function run(): Promise<BenchTable> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'respond-bench-'));
+  const rows: (string | number)[][] = [];
+  for (const c of CASES) rows.push(...(await runCase(root, c)));
   return {
     columns: ['case', 'bare generate ms/sample', 'respond job ms/sample', 'job vs bare wall, %', 'job vs bare CPU time, %', 'job own ms/sample', 'job own time / engine time inside the job, %'],
     rows,
     notes: [
-      `tiny random llava-hf model (hidden 32, 2 text + 2 vision layers, 28 px, 4x4 patches, 32k vocabulary), CPU EP, greedy; ${PER_FORMAT} samples per format (sequence, grid, pic-in-pic)`,
+      'tiny: random llava-hf model, hidden 32, 2 text + 2 vision layers, 28 px, 4x4 patches, 32k vocabulary; 4 samples per format (sequence, grid, pic-in-pic), 5 rounds',
+      'medium: random llava-hf model, text hidden 512 (8 heads of 64, MLP 1376, 4 layers), vision hidden 256 (4 heads, MLP 1024, 2 layers) at 112 px with 14 px patches (8x8 = 64 tokens per image), 32k vocabulary; 2 samples per format, 5 rounds',
+      'CPU EP, greedy, fp32',
       'bare: ResponseEngine.generate on requests with images already decoded; job: JobRunner + respond job on a fresh copy of the project (sample query, image decoding, ratios, metrics incl. edit distances, one SQLite commit per sample)',
-      `${ROUNDS} rounds, bare and job alternating, medians; the same warm engine serves both`,
+      'bare and job passes alternating, medians; per model the same warm engine serves both',
       'job vs bare compares two passes, so other jobs on the machine show as noise in wall time; CPU time of the process is steadier; own time (job wall time minus the time inside engine.generate, same pass) is the direct measure, with the next sample prefetched during generation',
       `peak RSS ${peakRssMiB().toFixed(0)} MiB`,
     ],

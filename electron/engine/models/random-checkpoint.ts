@@ -37,9 +37,19 @@ export interface RandomLlavaOptions {
   seed?: number;
   /** Write chat_template.json with LLaVA-1.5's template. */
   chatTemplate?: boolean;
+  /** Overrides of the RANDOM_LLAVA sizes, for benchmarks on larger models; 'gqa' keeps 2 kv heads, so `heads` must be even then. */
+  size?: RandomLlavaSize;
 }
 
+/** Sizes a caller may override; `image` must be a multiple of `patch`. */
+export type RandomLlavaSize = Partial<Pick<typeof RANDOM_LLAVA, 'hidden' | 'heads' | 'headDim' | 'inter' | 'vHidden' | 'vHeads' | 'vInter' | 'image' | 'patch'>>;
+
 export const RANDOM_LLAVA = { hidden: 32, heads: 4, headDim: 8, inter: 48, vHidden: 24, vHeads: 2, vInter: 40, image: 28, patch: 7, imageToken: 32000, padToken: 32001 };
+
+/** The sizes in effect: RANDOM_LLAVA with the caller's overrides. */
+function sizesOf(o: RandomLlavaOptions): typeof RANDOM_LLAVA {
+  return { ...RANDOM_LLAVA, ...o.size };
+}
 
 export interface RandomTensor {
   shape: number[];
@@ -62,7 +72,7 @@ function gaussian(seed: number): () => number {
 }
 
 export function randomLlavaConfig(o: RandomLlavaOptions = {}): Record<string, unknown> {
-  const t = RANDOM_LLAVA;
+  const t = sizesOf(o);
   const text = o.text ?? 'llama';
   const clip = (o.vision ?? 'clip_vision_model') === 'clip_vision_model';
   return {
@@ -82,6 +92,8 @@ export function randomLlavaConfig(o: RandomLlavaOptions = {}): Record<string, un
       num_hidden_layers: o.textLayers ?? 2,
       num_attention_heads: t.heads,
       num_key_value_heads: o.attention === 'gqa' ? 2 : t.heads,
+      // Written only when it differs from hidden / heads, so default configs stay byte-identical.
+      ...(t.headDim * t.heads !== t.hidden ? { head_dim: t.headDim } : {}),
       vocab_size: o.vocab ?? 32064,
       rms_norm_eps: 1e-5,
       rope_theta: text === 'qwen2' ? 1e6 : 10000,
@@ -104,8 +116,9 @@ export function randomLlavaConfig(o: RandomLlavaOptions = {}): Record<string, un
 
 /** Canonical name -> shape, following transformers' module definitions. */
 export function randomLlavaShapes(o: RandomLlavaOptions = {}): Map<string, number[]> {
-  const t = RANDOM_LLAVA;
+  const t = sizesOf(o);
   const s = new Map<string, number[]>();
+  const q = t.heads * t.headDim;
   const kv = (o.attention === 'gqa' ? 2 : t.heads) * t.headDim;
   const vocab = o.vocab ?? 32064;
   const lm = 'language_model.model.';
@@ -115,12 +128,12 @@ export function randomLlavaShapes(o: RandomLlavaOptions = {}): Map<string, numbe
   for (let i = 0; i < (o.textLayers ?? 2); i++) {
     const p = `${lm}layers.${i}.`;
     for (const n of ['input_layernorm', 'post_attention_layernorm']) s.set(`${p}${n}.weight`, [t.hidden]);
-    s.set(`${p}self_attn.q_proj.weight`, [t.hidden, t.hidden]);
+    s.set(`${p}self_attn.q_proj.weight`, [q, t.hidden]);
     s.set(`${p}self_attn.k_proj.weight`, [kv, t.hidden]);
     s.set(`${p}self_attn.v_proj.weight`, [kv, t.hidden]);
-    s.set(`${p}self_attn.o_proj.weight`, [t.hidden, t.hidden]);
+    s.set(`${p}self_attn.o_proj.weight`, [t.hidden, q]);
     if (o.text === 'qwen2') {
-      s.set(`${p}self_attn.q_proj.bias`, [t.hidden]);
+      s.set(`${p}self_attn.q_proj.bias`, [q]);
       s.set(`${p}self_attn.k_proj.bias`, [kv]);
       s.set(`${p}self_attn.v_proj.bias`, [kv]);
     }
@@ -194,7 +207,7 @@ const LLAVA_15_TEMPLATE =
   "{% endfor %}{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}";
 
 function writeProcessor(dir: string, o: RandomLlavaOptions): void {
-  const s = RANDOM_LLAVA.image;
+  const { image: s, patch } = sizesOf(o);
   const clip = (o.vision ?? 'clip_vision_model') === 'clip_vision_model';
   const common = { do_normalize: true, do_rescale: true, do_resize: true, do_convert_rgb: true, resample: 3, rescale_factor: 1 / 255, processor_class: 'LlavaProcessor' };
   const pre = clip
@@ -209,7 +222,7 @@ function writeProcessor(dir: string, o: RandomLlavaOptions): void {
       }
     : { ...common, image_processor_type: 'SiglipImageProcessor', size: { height: s, width: s }, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] };
   writeFileSync(path.join(dir, 'preprocessor_config.json'), JSON.stringify(pre, null, 2));
-  const processor = { image_token: '<image>', patch_size: RANDOM_LLAVA.patch, vision_feature_select_strategy: o.strategy ?? 'default', num_additional_image_tokens: clip ? 1 : 0, processor_class: 'LlavaProcessor' };
+  const processor = { image_token: '<image>', patch_size: patch, vision_feature_select_strategy: o.strategy ?? 'default', num_additional_image_tokens: clip ? 1 : 0, processor_class: 'LlavaProcessor' };
   writeFileSync(path.join(dir, 'processor_config.json'), JSON.stringify(processor, null, 2));
   if (o.chatTemplate) writeFileSync(path.join(dir, 'chat_template.json'), JSON.stringify({ chat_template: LLAVA_15_TEMPLATE }, null, 2));
 }
