@@ -29,7 +29,12 @@ function editConfig(dir: string, edit: (c: Record<string, Record<string, unknown
 const Q0 = 'language_model.model.layers.0.self_attn.q_proj.weight';
 
 describe('checkpoint folders', () => {
-  it.each<TinyLlavaOptions>([{}, { text: 'qwen2', attention: 'gqa', vision: 'siglip_vision_model', featureLayer: [-2, 1], tie: true }])(
+  it.each<TinyLlavaOptions>([
+    {},
+    { text: 'qwen2', attention: 'gqa', vision: 'siglip_vision_model', featureLayer: [-2, 1], tie: true },
+    // Overridden sizes, with head_dim * heads != hidden (written as text_config.head_dim).
+    { attention: 'gqa', size: { hidden: 48, heads: 4, headDim: 16, inter: 64, vHidden: 32, vHeads: 4, vInter: 48, image: 42, patch: 14 } },
+  ])(
     'the engine shape table agrees with the helper’s independent one: %j',
     (o) => {
       const engine = expectedShapes(parseLlavaConfig(tinyLlavaConfig({ vocab: 128, ...o })));
@@ -50,6 +55,18 @@ describe('checkpoint folders', () => {
       expect(ck.dtype).toBe('F32');
       expect(ck.generation?.eosTokenIds).toEqual([2]);
       expect(ck.unused).toEqual([]);
+    } finally {
+      await ck.close();
+    }
+  });
+
+  it('opens a checkpoint written with overridden sizes: every tensor passes the shape check', async () => {
+    const t = await tiny({ text: 'qwen2', size: { hidden: 48, heads: 4, headDim: 16, inter: 64, image: 42, patch: 14 } });
+    const ck = await Checkpoint.open(t.dir);
+    try {
+      expect(ck.names().sort()).toEqual([...t.tensors.keys()].sort());
+      expect(ck.config.text_config.head_dim).toBe(16);
+      expect(ck.get('language_model.model.layers.0.self_attn.q_proj.weight').shape).toEqual([64, 48]);
     } finally {
       await ck.close();
     }
