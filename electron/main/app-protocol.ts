@@ -6,7 +6,7 @@ import { toAppError } from '../../shared/errors';
 import { parseImageParams, type ThumbnailSource } from '../service/http/image-params';
 import { statusOfKind } from '../service/http/status';
 import { readStatic } from '../service/http/static-files';
-import { APP_HOST, APP_SCHEME, IMAGES_HOST } from './security';
+import { APP_HOST, APP_SCHEME, IMAGES_HOST } from '../common/app-channels';
 
 export interface AppProtocolOptions {
   rendererDir: string;

@@ -1,7 +1,7 @@
 // The Electron security checklist as plain data and predicates, kept out of
 // the electron-importing modules so they are unit-tested without the binary.
 // See docs/decisions/0100-electron-security.md for why each choice was made.
-import { APP_HOST, APP_SCHEME } from '../common/app-channels';
+import { APP_HOST, APP_SCHEME, IMAGES_HOST } from '../common/app-channels';
 
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
