@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../../shared/errors';
 import { sqliteNativeBinding } from './native-binding';
-import { MIGRATIONS, checkMigrationOrder, latestVersion, type Migration } from './migrations';
+import { checkMigrationOrder, latestVersion, type Migration } from './migrations';
 
 export interface OpenedDatabase {
   db: Database.Database;
@@ -21,7 +21,8 @@ export interface OpenedDatabase {
 export interface OpenOptions {
   /** Create the file when missing (project.create); otherwise a missing file is 'not-found'. */
   create?: boolean;
-  migrations?: readonly Migration[];
+  /** The project's ordered migrations (electron/db assembles them). */
+  migrations: readonly Migration[];
 }
 
 let bindingOptions: { nativeBinding?: string } | undefined;
@@ -56,7 +57,7 @@ function checkIntegrity(db: Database.Database): string | null {
   }
 }
 
-export function migrate(db: Database.Database, file: string, migrations: readonly Migration[] = MIGRATIONS): number {
+export function migrate(db: Database.Database, file: string, migrations: readonly Migration[]): number {
   checkMigrationOrder(migrations);
   const current = db.pragma('user_version', { simple: true }) as number;
   const latest = latestVersion(migrations);
@@ -91,8 +92,8 @@ function openReadOnly(file: string, damage: string, migrations: readonly Migrati
   return { db, readOnly: true, damage, version };
 }
 
-export function openDatabase(file: string, options: OpenOptions = {}): OpenedDatabase {
-  const migrations = options.migrations ?? MIGRATIONS;
+export function openDatabase(file: string, options: OpenOptions): OpenedDatabase {
+  const { migrations } = options;
   const exists = existsSync(file);
   if (!exists && !options.create) throw new AppError('not-found', `no project database at ${file}`, { subject: file });
   let db: Database.Database;

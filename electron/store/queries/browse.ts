@@ -2,7 +2,9 @@
 // filters (source, problems, full-text), one sample in detail, sources,
 // problems and image lookups. Indexes for them are in migration 001.
 import type { Database } from 'better-sqlite3';
-import type { Image, Problem, SampleDetail, SampleFilter, SampleSummary, Source, Turn } from '../../../shared/api';
+import { z } from 'zod';
+import { Turn, type Image, type Problem, type SampleDetail, type SampleFilter, type SampleSummary, type Source } from '../../../shared/api';
+import { parseJsonColumn } from '../json-column';
 
 const QUESTION_PREVIEW = 200;
 
@@ -138,7 +140,7 @@ export function sampleDetail(db: Database, a: { id: number }): SampleDetail | nu
     .all(a.id) as Image[];
   const problems = db.prepare(`SELECT ${PROBLEM_COLUMNS} FROM problems WHERE sample_id = ? ORDER BY id`).all(a.id) as Problem[];
   const { conversation, ...summary } = row;
-  return { ...toSummary(summary), images, conversation: JSON.parse(conversation) as Turn[], problems };
+  return { ...toSummary(summary), images, conversation: parseJsonColumn(z.array(Turn), conversation, { table: 'samples', row: a.id, column: 'conversation' }), problems };
 }
 
 export function listSources(db: Database): Source[] {
