@@ -142,6 +142,20 @@ describe('job runner', () => {
     await store.close();
   });
 
+  it('fails a resumed job whose stored cursor does not match its kind, naming the row and column', async () => {
+    const store = await newStore();
+    const job = await store.call('insertJob', { kind: 'count', label: 'count', params: { units: 3 }, total: null });
+    await store.call('commitUnit', { jobId: job.id, cursor: { next: 'one' }, done: 1, total: 3, write: null });
+    await store.call('setJobState', { id: job.id, state: 'running' });
+    const runner = new JobRunner(store, [countingKind()], () => undefined);
+    await runner.start();
+    await runner.idle();
+    const failed = await runner.get(job.id);
+    expect(failed.state).toBe('failed');
+    expect(failed.error).toMatchObject({ kind: 'bad-file', message: expect.stringContaining(`jobs row ${job.id}, column cursor`) });
+    await store.close();
+  });
+
   for (const action of ['pause', 'cancel'] as const) {
     it(`${action} interrupts the unit in flight: nothing of it is committed and the cursor stays`, async () => {
       const store = await newStore();
