@@ -82,7 +82,7 @@ function dataVersion(db: Database): string {
 
 /**
  * The uncached count's query. A text-only filter counts the FTS index alone: every
- * sample is indexed in the transaction that inserts it (queries/import.ts) and
+ * sample is indexed in the transaction that inserts it (electron/io/import-queries.ts) and
  * leaves it through the delete trigger, so its rows are the samples' rows, and
  * skipping the join to samples makes a 33k-match count ~6x cheaper.
  */
