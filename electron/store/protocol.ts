@@ -16,4 +16,6 @@ export type StoreReady =
 export interface StoreWorkerData {
   file: string;
   create: boolean;
+  /** URL of the schema module (see StoreSchema in ./store): the worker imports its QUERIES and MIGRATIONS. */
+  schema: string;
 }

@@ -1,11 +1,13 @@
 // The store worker: owns the project's single SQLite connection (the one
-// writer), so queries never block the main thread. Runs named QUERIES.
+// writer), so queries never block the main thread. Runs the named queries of
+// the schema module it was started with (see StoreSchema in ./store).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import { AppError, toAppError } from '../../shared/errors';
 import { openDatabase } from './database';
+import { loadSchema } from './schema-module';
 import type { StoreReady, StoreReply, StoreRequest, StoreWorkerData } from './protocol';
-import { runQuery } from './queries';
+import { runQuery, type QueryTable } from './table';
 
 /** SQLite failures the user can act on get a kind; the rest are bugs ('internal'). */
 function classify(e: unknown, file: string): AppError {
@@ -16,10 +18,13 @@ function classify(e: unknown, file: string): AppError {
 }
 
 const port = parentPort!;
-const { file, create } = workerData as StoreWorkerData;
+const { file, create, schema } = workerData as StoreWorkerData;
 let db: Database | null = null;
+let queries: QueryTable = {};
 try {
-  const opened = openDatabase(file, { create });
+  const tables = await loadSchema(schema);
+  queries = tables.queries;
+  const opened = openDatabase(file, { create, migrations: tables.migrations });
   db = opened.db;
   port.postMessage({ type: 'ready', readOnly: opened.readOnly, damage: opened.damage, version: opened.version } satisfies StoreReady);
 } catch (e) {
@@ -35,7 +40,7 @@ port.on('message', (msg: StoreRequest) => {
       db = null;
       reply = { type: 'result', seq: msg.seq, value: null };
     } else {
-      reply = { type: 'result', seq: msg.seq, value: runQuery(db, msg.method, msg.args) };
+      reply = { type: 'result', seq: msg.seq, value: runQuery(queries, db, msg.method, msg.args) };
     }
   } catch (e) {
     reply = { type: 'error', seq: msg.seq, error: classify(e, file).toJSON() };

@@ -1,7 +1,7 @@
 // `mia-dpo jobs DIR`: lists the project's jobs. Reads the store directly so
 // listing never starts or resumes a job.
 import { toApiJob } from '../../jobs/runner';
-import { openProject } from '../../store/project';
+import { openProject } from '../../db';
 import { EXIT, positional, writeJson, type CliCommand } from '../command';
 
 export const jobsCommand: CliCommand = {

@@ -15,7 +15,7 @@ import { planAugmentation } from '../augment/plan';
 import { rewriteConversation } from '../augment/prompts';
 import { renderGrid } from '../composite/render-grid';
 import { renderPip } from '../composite/render-pip';
-import type { AugmentedRow, PipelineSource } from '../store/queries';
+import type { AugmentedRow, PipelineQueries, PipelineSource } from '../store/queries';
 
 /** Augmented samples per committed unit. */
 export const AUGMENT_UNIT = 16;
@@ -30,9 +30,8 @@ export const AugmentParams = z.strictObject({
 });
 export type AugmentParams = z.output<typeof AugmentParams>;
 
-export interface AugmentCursor {
-  next: number;
-}
+export const AugmentCursor = z.object({ next: z.int().nonnegative() });
+export type AugmentCursor = z.infer<typeof AugmentCursor>;
 
 async function buildRow(plan: AugmentPlan, bySha: Map<string, PipelineSource>, source: PipelineSource, conversation: readonly Turn[], settings: PipelineSettings, cacheDir: string): Promise<AugmentedRow> {
   const images = plan.images.map((sha) => bySha.get(sha) as PipelineSource);
@@ -63,11 +62,12 @@ async function buildRow(plan: AugmentPlan, bySha: Map<string, PipelineSource>, s
   };
 }
 
-export const augmentJob: JobKind<AugmentParams, AugmentCursor> = {
+export const augmentJob: JobKind<AugmentParams, AugmentCursor, PipelineQueries> = {
   kind: 'augment',
   params: AugmentParams,
+  cursor: AugmentCursor,
   label: (p) => `augment ${p.count ?? 'all'} sample(s), seed ${p.seed}${p.formats ? `, ${p.formats.join('/')}` : ''}`,
-  async plan(params, ctx): Promise<JobRun<AugmentCursor>> {
+  async plan(params, ctx): Promise<JobRun<AugmentCursor, PipelineQueries>> {
     const settings = resolveSettings(params.settings, 'augment settings');
     const sources = await ctx.store.call('pipelineSources');
     if (sources.length === 0) throw new AppError('conflict', 'the project has no single-image samples without problems to augment: import a dataset first');

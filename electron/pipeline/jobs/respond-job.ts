@@ -10,7 +10,7 @@ import type { JobKind, JobRun } from '../../jobs/kind';
 import { generationImages } from '../perturb/generation-images';
 import { hashSeed } from '../random';
 import type { ResponseEngine, ResponseRequest, ResponseResult } from '../respond/engine-interface';
-import type { RespondSample } from '../respond/queries';
+import type { RespondQueries, RespondSample } from '../respond/queries';
 import { responseRecord, type ResponseSettings } from '../respond/record';
 import { WorkerEngine } from '../respond/worker-engine';
 
@@ -31,11 +31,12 @@ export const RespondParams = z.strictObject({
 });
 export type RespondParams = z.output<typeof RespondParams>;
 
-export interface RespondCursor {
+export const RespondCursor = z.object({
   /** Id of the last augmented sample handled. */
-  after: number;
-  done: number;
-}
+  after: z.int().nonnegative(),
+  done: z.int().nonnegative(),
+});
+export type RespondCursor = z.infer<typeof RespondCursor>;
 
 /** A ResponseEngine the job owns: opened in `plan`, closed with the run. */
 export interface JobEngine extends ResponseEngine {
@@ -62,12 +63,13 @@ export type OpenEngine = (params: RespondParams) => Promise<JobEngine>;
 const openWorkerEngine: OpenEngine = (p) => WorkerEngine.open({ modelDir: p.modelDir, ep: p.ep, aspect: p.aspect, ...(p.layer === undefined ? {} : { layer: p.layer }) });
 
 /** The job kind; `open` is how a run gets its engine (the bench passes one already warm). */
-export function createRespondJob(open: OpenEngine = openWorkerEngine): JobKind<RespondParams, RespondCursor> {
+export function createRespondJob(open: OpenEngine = openWorkerEngine): JobKind<RespondParams, RespondCursor, RespondQueries> {
   return {
     kind: 'respond',
     params: RespondParams,
+    cursor: RespondCursor,
     label: (p) => `respond with ${p.modelDir}${p.perturb ? ', perturbed' : ''}, seed ${p.seed}`,
-    async plan(params, ctx): Promise<JobRun<RespondCursor>> {
+    async plan(params, ctx): Promise<JobRun<RespondCursor, RespondQueries>> {
       const pipeline = resolveSettings(params.settings, 'respond settings');
       const engine = await open(params);
       let pending: number[];

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { makeDemoDataset } from '../../../electron/io/demo-dataset';
 import { computeMetrics } from '../../../electron/pipeline/select/metrics';
 import type { AugmentedSample } from '../../../electron/pipeline/store/queries';
-import { openProject } from '../../../electron/store/project';
+import { openProject } from '../../../electron/db';
 import { runImport, serviceWithProject, waitFinal } from '../io/helpers';
 
 async function augmented(projectDir: string): Promise<AugmentedSample[]> {
