@@ -4,7 +4,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { UsageError, type ParsedArgs } from '../command';
 import type { LlavaSessionOptions, PromptInput } from '../../engine/generate/session';
-import type { EpChoice } from '../../engine/runtime/protocol';
+import type { EpChoice } from '../../../shared/ep';
 
 export const MODEL_OPTIONS = {
   model: { type: 'string' },

@@ -1,7 +1,7 @@
 // `mia-dpo respond DIR --model MODEL ...`: runs the response-generation job
 // (issue #4, step 3) over every augmented sample the model has not answered,
 // to the end, and reports how many it answered. Ctrl-C cancels between samples.
-import { EP_CHOICES, type EpChoice } from '../../engine/runtime/protocol';
+import { EP_CHOICES, type EpChoice } from '../../../shared/ep';
 import { createService } from '../../service';
 import { EXIT, UsageError, positional, writeJson, type CliCommand, type ParsedArgs } from '../command';
 import { waitForJob } from '../wait-job';

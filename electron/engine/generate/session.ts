@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { EpDetector } from '../runtime/ep';
-import type { EpChoice } from '../runtime/protocol';
+import type { EpChoice } from '../../../shared/ep';
 import type { ExplicitEp } from '../runtime/local';
 import type { ChatMessage } from '../text/chat-template';
 import { encodePrompt } from '../text/encode-prompt';
