@@ -40,7 +40,8 @@ export const importCommand: CliCommand = {
       .option('--abort-on-problem', 'fail the import at the first bad entry instead of recording it')
       .option('--json', 'print the report as JSON'),
   async run(args, io) {
-    const request = parseOptions(COMMANDS['dataset.import'].request, { source: sourceOf(args), abortOnProblem: args.values['abortOnProblem'] }, { source: '--llava/--images/--folder' });
+    const input = { source: sourceOf(args), abortOnProblem: args.values['abortOnProblem'] };
+    const request = parseOptions(COMMANDS['dataset.import'].request, input, { source: '--llava/--images/--folder' });
     return runJobCommand(io, {
       dir: positional(args, 0),
       kind: 'import',

@@ -57,7 +57,8 @@ describe('mia-dpo respond', () => {
     const r = await run('respond', 'p', '--model', 'm', flag, ...(value === undefined ? [] : [value]), '--json');
     const option = flag.split('=')[0]!;
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(new RegExp(`^mia-dpo: ${escape(option)}: ${escape(schemaMessage(field, parsed))} \\(got "${escape(value ?? flag.split('=')[1]!)}"\\)`));
+    const given = value ?? flag.split('=')[1]!;
+    expect(r.err).toMatch(new RegExp(`^mia-dpo: ${escape(option)}: ${escape(schemaMessage(field, parsed))} \\(got "${escape(given)}"\\)`));
     expect(JSON.parse(r.out)).toMatchObject({ ok: false, error: { kind: 'bad-input', message: expect.stringContaining(option) } });
   });
 
