@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { Id, pageRequest } from '../api/domain';
 import { CHECKS } from './types';
 import { FORMATS } from './formats';
+import { AugmentOptions } from './augment';
 import { RespondOptions } from './respond';
 import { PipelineSettingsSchema } from './settings';
 
@@ -60,7 +61,7 @@ export const PIPELINE_COMMANDS = {
   /** Merges a partial PipelineSettings into the project's settings (validated) and returns the result. */
   'pipeline.settings.set': { request: z.strictObject({ patch: Patch }), response: z.object({ settings: PipelineSettingsSchema }) },
   'pipeline.augment': {
-    request: z.strictObject({ seed: z.int().nonnegative().default(0), count: z.int().positive().optional(), formats: z.array(z.enum(FORMATS)).min(1).optional() }),
+    request: AugmentOptions,
     response: z.object({ jobId: Id }),
   },
   /** Answers every augmented sample the model has not answered yet (the respond job), with the project's settings. */

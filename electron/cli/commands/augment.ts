@@ -1,19 +1,16 @@
 // `mia-dpo augment DIR [--formats sequence,grid,pip] [--count N] [--seed S]`:
 // runs the augmentation job (issue #4) to the end and reports the samples made.
-// Option values are checked by the `pipeline.augment` request schema.
-import type { z } from 'zod';
-import { COMMANDS } from '../../../shared/api/commands';
+// Option values are checked by the `pipeline.augment` request schema (AugmentOptions).
+import { AugmentOptions } from '../../../shared/pipeline/augment';
 import { FORMATS } from '../../../shared/pipeline/formats';
 import { jsonOutput, positional, type CliCommand } from '../command';
 import { runJobCommand } from '../job-command';
 import { parseOptions, valueOption } from '../options';
 
-const Request = COMMANDS['pipeline.augment'].request;
-
-export function augmentRequest(values: Record<string, unknown>): z.output<typeof Request> {
+export function augmentRequest(values: Record<string, unknown>): AugmentOptions {
   const { formats, count, seed } = values;
   const list = typeof formats === 'string' ? formats.split(',').map((f) => f.trim()).filter(Boolean) : undefined;
-  return parseOptions(Request, { formats: list, count, seed });
+  return parseOptions(AugmentOptions, { formats: list, count, seed });
 }
 
 export const augmentCommand: CliCommand = {
@@ -23,8 +20,8 @@ export const augmentCommand: CliCommand = {
     cmd
       .argument('<DIR>', 'project folder')
       .addOption(valueOption('--formats <LIST>', `comma-separated formats to make, of ${FORMATS.join(', ')} (default: the settings' mix)`))
-      .addOption(valueOption('--count <N>', 'augmented samples to make (default: all)', Request.shape.count))
-      .addOption(valueOption('--seed <S>', 'seed of every random choice', Request.shape.seed))
+      .addOption(valueOption('--count <N>', 'augmented samples to make (default: all)', AugmentOptions.shape.count))
+      .addOption(valueOption('--seed <S>', 'seed of every random choice', AugmentOptions.shape.seed))
       .option('--json', 'print the report as JSON'),
   async run(args, io) {
     const request = augmentRequest(args.values);
