@@ -4,12 +4,10 @@
 // errors cross the thread as {kind, message, subject}. Tensors travel as
 // typed arrays (transferred, not copied) or as handles to tensors the worker
 // keeps, typically on the GPU.
-import type { ErrorKind } from '../../../shared/errors';
+import type { EpChoice } from '../../../shared/ep';
+import type { WireError } from '../../../shared/errors';
 import type { DType } from '../onnx/dtype';
 import type { ExplicitEp, LocalSessionOptions } from './local';
-
-export type EpChoice = 'auto' | ExplicitEp;
-export const EP_CHOICES: readonly EpChoice[] = ['auto', 'cpu', 'webgpu', 'cuda'];
 
 /** Element storage per dtype, as onnxruntime-node takes and returns it. */
 export type TensorData = Float32Array | Uint16Array | Int32Array | BigInt64Array | Int8Array | Uint8Array;
@@ -85,12 +83,6 @@ export interface Results {
   stats: Stats;
   /** What was still live after releasing everything: zero unless a release failed. */
   shutdown: Stats;
-}
-
-export interface WireError {
-  kind: ErrorKind;
-  message: string;
-  subject?: string;
 }
 
 export type Reply =

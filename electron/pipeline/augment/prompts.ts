@@ -3,8 +3,8 @@
 // prefixes, and the pic-in-pic centre phrase.
 import type { Format } from '../../../shared/pipeline/formats';
 import type { Turn } from '../../../shared/pipeline/types';
+import { IMAGE_PLACEHOLDER, withImagePlaceholders } from '../../engine/text/image-placeholders';
 
-export const IMAGE_TOKEN = '<image>';
 
 /**
  * The question without its `<image>` placeholder(s): the text around each
@@ -13,7 +13,7 @@ export const IMAGE_TOKEN = '<image>';
  */
 export function stripImageToken(text: string): string {
   return text
-    .split(IMAGE_TOKEN)
+    .split(IMAGE_PLACEHOLDER)
     .map((piece) => piece.trim())
     .filter((piece) => piece.length > 0)
     .join('\n');
@@ -50,12 +50,12 @@ function prefixFor(spec: RewriteSpec): string {
   return `In ${spec.labelPrefix ?? 'Image'}${spec.targetIndex}, `;
 }
 
-/** Placeholder block opening the first human turn: one `<image>` per image shown. */
-function imageHeader(spec: RewriteSpec): string {
-  if (spec.format !== 'sequence') return `${IMAGE_TOKEN}\n`;
+/** The first human turn with its images placed: labelled `Image{n}:<image>` lines for a sequence, else the one composite. */
+function withImages(question: string, spec: RewriteSpec): string {
+  if (spec.format !== 'sequence') return withImagePlaceholders(question, 1);
   let header = '';
-  for (let n = 1; n <= spec.imageCount; n++) header += `${spec.labelPrefix ?? 'Image'}${n}:${IMAGE_TOKEN}\n`;
-  return header;
+  for (let n = 1; n <= spec.imageCount; n++) header += `${spec.labelPrefix ?? 'Image'}${n}:${IMAGE_PLACEHOLDER}\n`;
+  return header + question;
 }
 
 /**
@@ -69,7 +69,7 @@ export function rewriteConversation(conversation: readonly Turn[], spec: Rewrite
   return conversation.map((turn) => {
     if (turn.from !== 'human') return { ...turn };
     const question = prefix + lowerFirst(stripImageToken(turn.value));
-    const value = seenHuman ? question : imageHeader(spec) + question;
+    const value = seenHuman ? question : withImages(question, spec);
     seenHuman = true;
     return { from: 'human', value };
   });

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
-import { IMAGE_TOKEN } from '../augment/prompts';
+import { IMAGE_PLACEHOLDER } from '../../engine/text/image-placeholders';
 import { EXPORT_FORMATS } from '../../../shared/pipeline/commands';
 import { llamaFactoryConfig, trlConfig } from './training-config';
 
@@ -47,8 +47,8 @@ async function copyImages(pairs: readonly ExportPair[], outDir: string): Promise
 }
 
 function checkPlaceholders(p: ExportPair): void {
-  const n = p.prompt.split(IMAGE_TOKEN).length - 1;
-  if (n !== p.images.length) throw new AppError('internal', `pair ${p.id}: prompt has ${n} ${IMAGE_TOKEN} placeholder(s) for ${p.images.length} image(s)`, { subject: p.id });
+  const n = p.prompt.split(IMAGE_PLACEHOLDER).length - 1;
+  if (n !== p.images.length) throw new AppError('internal', `pair ${p.id}: prompt has ${n} ${IMAGE_PLACEHOLDER} placeholder(s) for ${p.images.length} image(s)`, { subject: p.id });
 }
 
 function miaRecords(pairs: readonly ExportPair[], rel: Map<string, string>): string {
@@ -63,7 +63,7 @@ function miaRecords(pairs: readonly ExportPair[], rel: Map<string, string>): str
 function trlRecords(pairs: readonly ExportPair[], rel: Map<string, string>): string {
   return pairs
     .map((p) => {
-      const content = p.prompt.split(IMAGE_TOKEN).flatMap((text, i) => {
+      const content = p.prompt.split(IMAGE_PLACEHOLDER).flatMap((text, i) => {
         const parts: object[] = i > 0 ? [{ type: 'image' }] : [];
         return text.length > 0 ? [...parts, { type: 'text', text }] : parts;
       });

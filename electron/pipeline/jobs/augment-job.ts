@@ -6,7 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../../../shared/errors';
 import { resolveSettings } from '../../../shared/pipeline/defaults';
-import { FORMATS } from '../../../shared/pipeline/formats';
+import { AugmentOptions } from '../../../shared/pipeline/augment';
 import type { PipelineSettings } from '../../../shared/pipeline/settings';
 import type { AugmentPlan, CompositeProvenance, Turn } from '../../../shared/pipeline/types';
 import type { JobKind, JobRun } from '../../jobs/kind';
@@ -21,10 +21,8 @@ import type { AugmentedRow, PipelineQueries, PipelineSource } from '../store/que
 export const AUGMENT_UNIT = 16;
 export const COMPOSITE_DIR = path.join('cache', 'composites');
 
-export const AugmentParams = z.strictObject({
-  seed: z.int().nonnegative(),
-  count: z.int().positive().optional(),
-  formats: z.array(z.enum(FORMATS)).min(1).optional(),
+/** The augment request plus the project's settings patch at submit time. */
+export const AugmentParams = AugmentOptions.extend({
   /** A partial PipelineSettings (mix, geometry); defaults are the reference's. */
   settings: z.record(z.string(), z.unknown()).default({}),
 });

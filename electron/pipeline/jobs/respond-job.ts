@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { AppError, type ErrorKind } from '../../../shared/errors';
 import { resolveSettings } from '../../../shared/pipeline/defaults';
-import { EP_CHOICES } from '../../engine/runtime/protocol';
+import { RespondOptions } from '../../../shared/pipeline/respond';
 import type { JobKind, JobRun } from '../../jobs/kind';
 import { generationImages } from '../perturb/generation-images';
 import { hashSeed } from '../random';
@@ -14,18 +14,9 @@ import type { RespondQueries, RespondSample } from '../respond/queries';
 import { responseRecord, type ResponseSettings } from '../respond/record';
 import { WorkerEngine } from '../respond/worker-engine';
 
-export const RespondParams = z.strictObject({
+/** The respond request with the model folder resolved, plus the project's settings patch at submit time. */
+export const RespondParams = RespondOptions.omit({ model: true }).extend({
   modelDir: z.string().min(1),
-  ep: z.enum(EP_CHOICES).default('auto'),
-  /** Decoder layer whose attention is read; default the model's middle layer. */
-  layer: z.int().nonnegative().optional(),
-  maxNewTokens: z.int().positive().default(512),
-  /** 0 = greedy, the reference default. */
-  temperature: z.number().min(0).default(0),
-  seed: z.int().nonnegative().default(0),
-  /** Apply the per-format noise of `settings.perturb` to the images handed to the model. */
-  perturb: z.boolean().default(false),
-  aspect: z.enum(['crop', 'pad']).default('crop'),
   /** A partial PipelineSettings (perturbation, geometry, attention); defaults are the reference's. */
   settings: z.record(z.string(), z.unknown()).default({}),
 });

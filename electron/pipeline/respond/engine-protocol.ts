@@ -2,7 +2,7 @@
 // worker, in the session runtime's pattern (engine/runtime/protocol.ts): calls
 // are a tagged union with a sequence number, each answered by one reply with
 // the same number; errors cross as {kind, message, subject}.
-import type { WireError } from '../../engine/runtime/protocol';
+import type { WireError } from '../../../shared/errors';
 import type { ResponseRequest, ResponseResult } from './engine-interface';
 import type { ModelEngineOptions } from './model-engine';
 

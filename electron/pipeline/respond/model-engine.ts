@@ -9,7 +9,7 @@ import { AppError, isAppError } from '../../../shared/errors';
 import { generate } from '../../engine/generate/generate';
 import { GREEDY } from '../../engine/generate/sampling';
 import { LlavaSession } from '../../engine/generate/session';
-import type { EpChoice } from '../../engine/runtime/protocol';
+import type { EpChoice } from '../../../shared/ep';
 import { encodePrompt } from '../../engine/text/encode-prompt';
 import { loadGenerationEosIds, stopCriteria } from '../../engine/text/stop-tokens';
 import { preprocessRgb, type AspectMode } from '../../engine/vision/preprocess';
