@@ -70,7 +70,7 @@ export const PIPELINE_COMMANDS = {
       maxNewTokens: z.int().positive().default(512),
       temperature: z.number().min(0).default(0),
       seed: z.int().nonnegative().default(0),
-      perturb: z.boolean().default(false),
+      perturb: z.boolean().default(true),
       aspect: z.enum(['crop', 'pad']).default('crop'),
     }),
     response: z.object({ jobId: Id }),

@@ -30,9 +30,9 @@ export const DEFAULT_SETTINGS: PipelineSettings = {
   },
   geometry: { tileSize: 448, margin: 40, labelOffsetX: 20, labelFontPx: 36, labelPrefix: 'Image', pipScale: 0.7 },
   perturb: {
-    grid: { enabled: true, std: 225 },
-    pip: { enabled: true, std: 49 },
-    sequence: { enabled: false, std: 49 },
+    grid: { enabled: true, std: 225, region: 'cell', overflow: 'clip' },
+    pip: { enabled: true, std: 49, overflow: 'wrap' },
+    sequence: { enabled: false, std: 49, overflow: 'wrap' },
   },
   attention: { pipCentreFraction: 16 / 24 },
   selection: {

@@ -23,8 +23,8 @@ export const RespondParams = z.strictObject({
   /** 0 = greedy, the reference default. */
   temperature: z.number().min(0).default(0),
   seed: z.int().nonnegative().default(0),
-  /** Apply the per-format noise of `settings.perturb` to the images handed to the model. */
-  perturb: z.boolean().default(false),
+  /** Apply the per-format noise of `settings.perturb` to the images handed to the model (on by default, as the reference: decision 0105). */
+  perturb: z.boolean().default(true),
   aspect: z.enum(['crop', 'pad']).default('crop'),
   /** A partial PipelineSettings (perturbation, geometry, attention); defaults are the reference's. */
   settings: z.record(z.string(), z.unknown()).default({}),
