@@ -8,9 +8,9 @@ const weight = z.number().min(0);
 const weights = (counts: readonly number[]) => z.strictObject(Object.fromEntries(counts.map((c) => [String(c), weight])) as Record<string, typeof weight>);
 
 /**
- * Format and image-count mix. Format weights follow the released LLaVA-v1.5
- * data (15.1k sequence, 9.3k grid, 4.5k pic-in-pic); per-count weights follow
- * "mostly 2 images, fewer 3, 4, 5 / 6, 9" (the paper gives no exact split).
+ * Format and image-count mix (relative weights, any scale). Format weights
+ * follow the released LLaVA-v1.5 data (15.1k sequence, 9.3k grid, 4.5k
+ * pic-in-pic); per-count weights are the official notebooks' sample counts.
  */
 export const AugmentMixSchema = z.strictObject({
   formats: z.strictObject({ sequence: weight, grid: weight, pip: weight }),
