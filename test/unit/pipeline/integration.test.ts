@@ -117,7 +117,7 @@ describe('pipeline on a project', () => {
       moved.set(e.image!, rel);
     }
     const rows = withImage.map((e, i) => {
-      const entry = { ...llavaEntry(i, moved.get(e.image!)!), id: `s${i}` } as { conversations: { value: string }[] };
+      const entry = { ...(llavaEntry(i, moved.get(e.image!)!) as { conversations: { value: string }[] }), id: `s${i}` };
       // Entries 4 and 5 (COCO) are grounding data: a box in the answer or in the question.
       if (i === 4) entry.conversations[1]!.value = 'The circle is at [0.12, 0.3, 0.5, 0.77].';
       if (i === 5) entry.conversations[0]!.value = '<image>\nWhat is in [0.1, 0.2, 0.3, 0.4]?';
