@@ -91,9 +91,9 @@ describe('pipeline on a project', () => {
     const out = path.join(dir, 'export-mia');
     const exported = await service.handlers['pipeline.export']({ format: 'mia', out });
     expect(exported.pairs).toBe(2);
-    const json = JSON.parse(await readFile(path.join(out, 'mia_dpo.json'), 'utf8')) as { image: string[]; prompt: string }[];
+    const json = JSON.parse(await readFile(path.join(out, 'mia_dpo.json'), 'utf8')) as { image: string | string[]; prompt: string }[];
     expect(json).toHaveLength(2);
-    for (const r of json) for (const im of r.image) expect(existsSync(path.join(out, im))).toBe(true);
+    for (const r of json) for (const im of [r.image].flat()) expect(existsSync(path.join(out, im))).toBe(true);
 
     const reject = await service.handlers['pipeline.pairs.review']({ id: pair.id, action: 'reject' });
     expect(reject.changed).toBe(true);
