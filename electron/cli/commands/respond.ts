@@ -22,12 +22,13 @@ function epOption(args: ParsedArgs): EpChoice {
 
 export const respondCommand: CliCommand = {
   name: 'respond',
-  usage: 'respond DIR --model MODEL [--layer L] [--perturb] [--max-new-tokens N] [--temperature T] [--seed S] [--pad] [--ep auto|cpu|webgpu|cuda] [--json]',
+  usage: 'respond DIR --model MODEL [--layer L] [--no-perturb] [--max-new-tokens N] [--temperature T] [--seed S] [--pad] [--ep auto|cpu|webgpu|cuda] [--json]',
   summary: 'answer the augmented samples with a model, recording attention',
   options: {
     model: { type: 'string' },
     layer: { type: 'string' },
     perturb: { type: 'boolean' },
+    'no-perturb': { type: 'boolean' },
     'max-new-tokens': { type: 'string' },
     temperature: { type: 'string' },
     seed: { type: 'string' },
@@ -45,7 +46,8 @@ export const respondCommand: CliCommand = {
     const request = {
       model,
       ep: epOption(args),
-      perturb: args.values['perturb'] === true,
+      // Perturbation is on by default, as the reference (decision 0105); --perturb is still accepted.
+      perturb: args.values['no-perturb'] !== true,
       aspect: args.values['pad'] === true ? ('pad' as const) : ('crop' as const),
       seed: intOption(args, 'seed', 0) ?? 0,
       temperature: temperature ?? 0,
