@@ -50,7 +50,7 @@ export interface PlanResult {
 const COMPOSITES: readonly Format[] = ['grid', 'pip'];
 
 /** Why a source may not become a grid or pic-in-pic, or null when it may. */
-export function compositeExclusion(source: PlanSource): keyof KeptOut | null {
+function compositeExclusion(source: PlanSource): keyof KeptOut | null {
   if (source.grounding === true) return 'grounding';
   return source.subset === 'vg' ? 'visualGenome' : null;
 }
