@@ -17,8 +17,8 @@ export const RespondOptions = z.strictObject({
   /** 0 = greedy, the reference default. */
   temperature: z.number().min(0).default(0),
   seed: z.int().nonnegative().default(0),
-  /** Apply the per-format noise of the settings' `perturb` to the images handed to the model. */
-  perturb: z.boolean().default(false),
+  /** Apply the per-format noise of the settings' `perturb` to the images handed to the model (on by default, as the reference: decision 0105). */
+  perturb: z.boolean().default(true),
   /** How an image is fitted to the vision tower: centre crop (the reference) or pad to square. */
   aspect: z.enum(['crop', 'pad']).default('crop'),
 });

@@ -36,16 +36,18 @@ export interface RewriteSpec {
   imageCount: number;
   /** 1-based. */
   targetIndex: number;
-  /** Pic-in-pic only: the opener. */
-  centrePhrase?: string;
+  /** Pic-in-pic only: the opener of each human turn, in order (the reference draws a new one per turn). */
+  centrePhrases?: readonly string[];
   /** Default `Image` (labels and headers read `Image{n}`). */
   labelPrefix?: string;
 }
 
-function prefixFor(spec: RewriteSpec): string {
+/** The prefix of the `humanTurn`-th (0-based) human turn. */
+function prefixFor(spec: RewriteSpec, humanTurn: number): string {
   if (spec.format === 'pip') {
-    if (!spec.centrePhrase) throw new RangeError('pic-in-pic rewrite needs a centre phrase');
-    return `${spec.centrePhrase}, `;
+    const phrase = spec.centrePhrases?.[humanTurn];
+    if (!phrase) throw new RangeError(`pic-in-pic rewrite needs a centre phrase for human turn ${humanTurn + 1}`);
+    return `${phrase}, `;
   }
   return `In ${spec.labelPrefix ?? 'Image'}${spec.targetIndex}, `;
 }
@@ -59,18 +61,22 @@ function withImages(question: string, spec: RewriteSpec): string {
 }
 
 /**
- * The rewritten conversation. Every human turn gets the format's prefix and a
- * lower-cased first letter; the first human turn also gets the image header.
- * Answers are unchanged.
+ * The rewritten conversation. Every human turn gets the format's prefix (for
+ * pic-in-pic, that turn's centre phrase) and a lower-cased first letter; the
+ * first human turn also gets the image header. Answers are unchanged.
  */
 export function rewriteConversation(conversation: readonly Turn[], spec: RewriteSpec): Turn[] {
-  const prefix = prefixFor(spec);
-  let seenHuman = false;
+  let humanTurn = 0;
   return conversation.map((turn) => {
     if (turn.from !== 'human') return { ...turn };
-    const question = prefix + lowerFirst(stripImageToken(turn.value));
-    const value = seenHuman ? question : withImages(question, spec);
-    seenHuman = true;
+    const question = prefixFor(spec, humanTurn) + lowerFirst(stripImageToken(turn.value));
+    const value = humanTurn === 0 ? withImages(question, spec) : question;
+    humanTurn++;
     return { from: 'human', value };
   });
+}
+
+/** Number of human turns: how many centre phrases a pic-in-pic rewrite needs. */
+export function humanTurns(conversation: readonly Turn[]): number {
+  return conversation.filter((t) => t.from === 'human').length;
 }

@@ -67,6 +67,15 @@ export function insertAugmented(db: Database, a: { jobId: number; rows: Augmente
   return n;
 }
 
+/** The augment job's result: samples it stored, and the sources its plan kept out of grid and pic-in-pic or skipped (decision 0105). */
+export function augmentSummary(
+  db: Database,
+  a: { jobId: number; keptOutOfComposites: { grounding: number; visualGenome: number }; skipped: number },
+): { samples: number; keptOutOfComposites: { grounding: number; visualGenome: number }; skipped: number } {
+  const samples = db.prepare('SELECT count(*) FROM augmented_samples WHERE job_id = ?').pluck().get(a.jobId) as number;
+  return { samples, keptOutOfComposites: a.keptOutOfComposites, skipped: a.skipped };
+}
+
 export function augmentedCounts(db: Database): { format: Format; imageCount: number; count: number }[] {
   return db.prepare('SELECT format, image_count AS imageCount, count(*) AS count FROM augmented_samples GROUP BY format, image_count ORDER BY format, image_count').all() as {
     format: Format;
@@ -230,6 +239,7 @@ export const PIPELINE_QUERIES = {
   pipelineSources,
   sampleConversations,
   insertAugmented,
+  augmentSummary,
   augmentedCounts,
   augmentedSamples,
   insertGeneration,
