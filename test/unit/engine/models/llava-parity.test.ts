@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { serializeModel } from '../../../../electron/engine/onnx';
 import { causalBias, expandPrompt } from '../../../../electron/engine/generate/prompt';
 import { buildTextGraph, buildVisionGraph } from '../../../../electron/engine/models/llava';
-import { rotaryTables } from '../../../../electron/engine/models/rope';
+import { rotaryTables } from '../../../../electron/engine/models/nn';
 import { openModel, type OpenModel } from '../../../../electron/engine/models/open';
 import { createLocalSession } from '../../../../electron/engine/runtime/local';
 import { maxAbsDiff, runGraph, useSwiftShader } from '../../../helpers/ort';
