@@ -391,14 +391,15 @@ export const cacheNames = (i: number, dir: 'past' | 'present'): { keyT: string; 
 
 /**
  * The text graph's named inputs: input_ids, rope_cos/rope_sin, attention_bias, the past cache
- * (decode mode), image_features and feature_index; the sequence axis is symbolic.
+ * (decode mode), image_features and feature_index. The sequence axis is symbolic unless `seq` fixes
+ * it (a train step: gradients of static shapes need no runtime Shape nodes, which WebGPU places on CPU).
  */
-export function textGraphInputs(g: Graph, spec: LlavaSpec, batch: number, mode: 'prefill' | 'decode'): TextInputs {
+export function textGraphInputs(g: Graph, spec: LlavaSpec, batch: number, mode: 'prefill' | 'decode', seq: number | 'seq' = 'seq'): TextInputs {
   const t = spec.text;
   const b = batch;
-  const ids = g.input('input_ids', 'int32', [b, 'seq']);
-  const rope = { cos: g.input('rope_cos', 'float32', [b, 'seq', t.headDim]), sin: g.input('rope_sin', 'float32', [b, 'seq', t.headDim]) };
-  const bias = g.input('attention_bias', 'float32', [b, 'seq', mode === 'prefill' ? 'seq' : 'past+seq']);
+  const ids = g.input('input_ids', 'int32', [b, seq]);
+  const rope = { cos: g.input('rope_cos', 'float32', [b, seq, t.headDim]), sin: g.input('rope_sin', 'float32', [b, seq, t.headDim]) };
+  const bias = g.input('attention_bias', 'float32', [b, seq, mode === 'prefill' ? seq : 'past+seq']);
   const past =
     mode === 'decode'
       ? Array.from({ length: t.numLayers }, (_, i) => ({
@@ -407,7 +408,7 @@ export function textGraphInputs(g: Graph, spec: LlavaSpec, batch: number, mode: 
         }))
       : undefined;
   const features = g.input('image_features', 'float32', ['feature_rows', t.hiddenSize]);
-  const featureIndex = g.input('feature_index', 'int32', [b, 'seq']);
+  const featureIndex = g.input('feature_index', 'int32', [b, seq]);
   return { ids, rope, bias, features, featureIndex, ...(past ? { past } : {}) };
 }
 
