@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { staticDim } from '../electron/engine/models/nn';
+import { staticShape } from '../electron/engine/models/nn';
 import { inputParams } from '../electron/engine/models/params';
 import { Graph, op, serializeModel } from '../electron/engine/onnx';
 import { TrainStepSession, buildTrainStep } from '../electron/engine/train/train-step';
@@ -55,7 +55,7 @@ async function runOrt(c: Case): Promise<{ seconds: number; rss: number }> {
   session.init(
     Object.fromEntries(
       p.inputs.map((v) => {
-        const s = v.shape.map((_, i) => staticDim(v, i));
+        const s = staticShape(v);
         return [v.name, new ort.Tensor('float32', v.name.endsWith('layernorm.weight') ? new Float32Array(s[0]!).fill(1) : rand(s[0]! * s[1]!, 1 / Math.sqrt(s[1]!)), s)];
       }),
     ),

@@ -15,6 +15,11 @@ export function staticDim(v: Value, axis: number): number {
   return d;
 }
 
+/** Every dim of `v`, all required static (see staticDim). */
+export function staticShape(v: Value): number[] {
+  return v.shape.map((_, i) => staticDim(v, i));
+}
+
 /** Hooks a linear layer may carry: an unmerged LoRA branch is added to its output. */
 export interface LinearHooks {
   /** Extra output for module `name` given the layer input x [B, T, in] (returns [B, T, out]) or undefined. */
