@@ -74,3 +74,13 @@ describe('nn and loss composites forward', () => {
     expect(maxAbsDiff(out.y!.values, [y0, y1, y2, y3])).toBeLessThan(1e-6);
   });
 });
+
+describe('staticDim', () => {
+  it('returns static dims and refuses a symbolic one naming the value and axis', () => {
+    const g = new Graph();
+    const x = g.input('x', 'float32', [2, 'seq', 4]);
+    expect([N.staticDim(x, 0), N.staticDim(x, -1)]).toEqual([2, 4]);
+    expect(() => N.staticDim(x, 1)).toThrow(expect.objectContaining({ kind: 'internal', message: expect.stringMatching(/^x: axis 1 of .* must be static, got seq$/) }));
+    expect(() => N.staticShape(x)).toThrow(/axis 1/);
+  });
+});
