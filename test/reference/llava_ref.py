@@ -205,6 +205,13 @@ def rope(tc, start, t, hd):
     return ang.cos(), ang.sin()
 
 
+def sliding_window(tc):
+    """Mistral's window (4096 when the field is absent, none when null); the engine refuses Qwen2's."""
+    if tc.get("model_type", "llama") != "mistral":
+        return None
+    return tc["sliding_window"] if "sliding_window" in tc else 4096
+
+
 def lm_forward(w, cfg, embeds, record_layers, cache=None, lora=None):
     """embeds [T, D] -> (logits [T, V], {layer: attention [T, Tk] mean over heads}).
 
@@ -233,6 +240,10 @@ def lm_forward(w, cfg, embeds, record_layers, cache=None, lora=None):
     start = cache[0][0].shape[1] if cache else 0
     cos, sin = rope(tc, start, t, hd)
     mask = torch.full((t, start + t), float("-inf"), dtype=DT).triu(start + 1)
+    window = sliding_window(tc)
+    if window is not None:  # transformers' sliding_window_overlay: key k visible to query q iff q - k < window
+        dist = torch.arange(start, start + t)[:, None] - torch.arange(start + t)[None, :]
+        mask = mask.masked_fill(dist >= window, float("-inf"))
     x = embeds
     rows = {}
     for i in range(tc["num_hidden_layers"]):

@@ -86,7 +86,7 @@ export interface TextConfig {
   o_bias: boolean;
   /** Biases on gate/up/down (Llama's mlp_bias). */
   mlp_bias: boolean;
-  /** The attention window in effect: null, or never narrower than max_position_embeddings (narrower windows are refused). */
+  /** The attention window in effect, or null for full causal attention (narrower than the context: Mistral only). */
   sliding_window: number | null;
 }
 
@@ -148,11 +148,11 @@ function resolveText(raw: Record<string, unknown>): TextConfig {
   if (ropeType === 'linear' && scaling?.factor == null) throw bad('text_config.rope_scaling.factor', scaling?.factor, 'is required for linear scaling');
   const arch = TEXT_ARCHS[type].resolve(c, raw);
   const maxPositions = c.max_position_embeddings ?? d.max_position_embeddings;
-  if (arch.window !== null && arch.window < maxPositions) {
-    // Sliding-window attention (keys older than the window masked) is not implemented: refuse rather than attend too far.
+  if (arch.window !== null && arch.window < maxPositions && !TEXT_ARCHS[type].windowSupported) {
+    // Refuse rather than attend further back than the model was trained to.
     throw new AppError(
       'unsupported',
-      `config.json: text_config.sliding_window = ${arch.window} is below max_position_embeddings = ${maxPositions}; sliding-window attention is not supported`,
+      `config.json: text_config.sliding_window = ${arch.window} is below max_position_embeddings = ${maxPositions}; sliding-window attention is not supported for ${type}`,
       { subject: 'text_config.sliding_window' },
     );
   }

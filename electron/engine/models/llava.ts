@@ -57,6 +57,8 @@ export interface TextSpec {
   qkvBias: boolean;
   oBias: boolean;
   mlpBias: boolean;
+  /** Mistral's attention window: a query sees the last `slidingWindow` keys (itself included); null when no sequence can exceed it. */
+  slidingWindow: number | null;
 }
 
 export interface LlavaSpec {
@@ -106,6 +108,7 @@ export function llavaSpec(c: LlavaConfig): LlavaSpec {
     qkvBias: t.qkv_bias,
     oBias: t.o_bias,
     mlpBias: t.mlp_bias,
+    slidingWindow: t.sliding_window !== null && t.sliding_window < t.max_position_embeddings ? t.sliding_window : null,
   };
   const grid = v.image_size / v.patch_size;
   const positions = grid * grid + (VISION_ARCHS[v.model_type].classToken ? 1 : 0);
@@ -325,6 +328,19 @@ function mergedEmbeddings(p: Params, x: TextInputs): Value {
   return op.where(op.unsqueeze(isImage, [2]), op.gather(x.features, op.max(x.featureIndex, 0)), embeds);
 }
 
+/**
+ * The host's causal/padding bias [B, T, Tk] with keys `window` or more positions behind the query
+ * masked too (transformers' sliding_window_overlay: key k visible to query q iff q - k < window). The
+ * T queries are the last T of the Tk cache entries, and index distance is position distance (left
+ * padding). Indices come from CumSum over the bias's shape, not Shape/Range, which WebGPU runs on CPU.
+ */
+function slidingWindowBias(bias: Value, window: number): Value {
+  const ones = op.add(op.mul(bias, 0), 1); // [B, T, Tk]
+  const query = op.add(op.cumSum(ones, 1), op.sub(op.reduceSum(ones, [2]), op.reduceSum(ones, [1]))); // cache index of the query, 1-based
+  const far = op.greaterOrEqual(op.sub(query, op.cumSum(ones, 2)), window); // q - k >= window
+  return op.where(far, -1e30, bias);
+}
+
 /** The LLaVA language model over merged text and image embeddings: every layer and the final norm, as graph values. */
 export function llavaTextForward(p: Params, spec: LlavaSpec, x: TextInputs, o: TextForwardOptions = {}): TextOutputs {
   const s = spec.text;
@@ -332,12 +348,13 @@ export function llavaTextForward(p: Params, spec: LlavaSpec, x: TextInputs, o: T
   const hooks = o.hooks ?? {};
   const present: LayerCache[] = [];
   const attn = new Map<number, Value>();
+  const bias = s.slidingWindow === null ? x.bias : slidingWindowBias(x.bias, s.slidingWindow);
   let h = mergedEmbeddings(p, x); // [B, T, D]
   for (let i = 0; i < s.numLayers; i++) {
     h = p.graph.withScope(`layer${i}`, () => {
       const past = x.past?.[i];
       const presentName = o.presentNames?.(i);
-      const l = decoderLayer(p, s, i, h, { rope: x.rope, bias: x.bias, hooks, ...(past ? { past } : {}), ...(presentName ? { presentName } : {}) });
+      const l = decoderLayer(p, s, i, h, { rope: x.rope, bias, hooks, ...(past ? { past } : {}), ...(presentName ? { presentName } : {}) });
       present.push(l.present);
       if (capture.includes(i)) attn.set(i, op.reduceMean(l.probs, [1, 2], false)); // [B, T, Tk]
       return l.x;
