@@ -8,12 +8,12 @@ import { serializeModel } from '../onnx/serialize';
 import type { Graph } from '../onnx/graph';
 import type { ExplicitEp, LocalSession, OutputLocation } from '../runtime/local';
 import { createLocalSession } from '../runtime/local';
-import type { LinearHooks } from '../models/layers';
+import type { LinearHooks } from '../models/nn';
 import type { TextGraphOptions } from '../models/llava';
 import { buildTextGraph, buildVisionGraph, cacheNames } from '../models/llava';
 import type { OpenModel } from '../models/open';
 import type { Params } from '../models/params';
-import { rotaryTables } from '../models/rope';
+import { rotaryTables } from '../models/nn';
 
 export interface RunnerOptions {
   ep: ExplicitEp;
