@@ -2,7 +2,7 @@
 // unit (resumable); `commitImport` turns them into a source, images, samples
 // and problems in one transaction, so a run is all-or-nothing.
 import type { Database } from 'better-sqlite3';
-import type { ProblemReason, SourceKind, Turn } from '../../../shared/api';
+import type { ImportResult, ProblemReason, SourceKind, Turn } from '../../../shared/api';
 
 export interface StagedProblem {
   reason: ProblemReason;
@@ -68,13 +68,8 @@ function splitConversation(turns: Turn[]): { question: string; answer: string } 
   };
 }
 
-export interface ImportSummary extends Record<string, unknown> {
-  sourceId: number;
-  samples: number;
-  problems: number;
-  problemEntries: number;
-  images: number;
-}
+/** The import job's result: its summary as the API declares it. */
+export type ImportSummary = ImportResult;
 
 /** All-or-nothing: one transaction (a savepoint inside finishJob's). */
 export function commitImport(db: Database, a: { jobId: number; kind: SourceKind; path: string; imagesRoot: string }): ImportSummary {

@@ -1,7 +1,7 @@
 // Job rows: creation, state changes and the per-unit commit that writes a
 // unit's result together with the job's new cursor (one transaction).
 import type { Database } from 'better-sqlite3';
-import type { Job, JobState, WireError } from '../../../shared/api';
+import type { JobRecord, JobState, WireError } from '../../../shared/api';
 
 interface JobRow {
   id: number;
@@ -19,7 +19,7 @@ interface JobRow {
 }
 
 /** A job as stored: the API shape plus what the runner needs to continue it. */
-export interface StoredJob extends Job {
+export interface StoredJob extends JobRecord {
   params: unknown;
   cursor: unknown;
 }
