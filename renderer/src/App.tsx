@@ -2,8 +2,9 @@
 // events), the app-wide error display that every failed query or command
 // reports to, and the router that shows the start page or a project's pages.
 import { QueryClientProvider } from '@tanstack/react-query';
-import { useCallback, useState } from 'react';
-import { RouterProvider } from 'react-router';
+import { useState } from 'react';
+// The DOM build of RouterProvider: it can apply a navigation synchronously (flushSync), which controlled inputs bound to the URL need.
+import { RouterProvider } from 'react-router/dom';
 import type { ApiClient, WireError } from '../../shared/api';
 import { toAppError } from '../../shared/errors';
 import { ApiContext } from './api-context';
@@ -19,8 +20,9 @@ function EventsInCache() {
 
 export function App({ client }: { client: ApiClient }) {
   const [error, setError] = useState<WireError | undefined>(undefined);
-  const report = useCallback((e: unknown) => setError(toAppError(e).toJSON()), []);
-  const [queryClient] = useState(() => createQueryClient(report));
+  const [queryClient] = useState(() =>
+    createQueryClient({ report: (e) => setError(toAppError(e).toJSON()), clear: () => setError(undefined) }),
+  );
   const [router] = useState(createAppRouter);
 
   return (

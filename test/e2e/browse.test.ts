@@ -259,9 +259,14 @@ describe('browsing UI in Chromium', () => {
     await page.goto(`${server.url}#/dataset?sample=${demo2}`);
     await page.reload();
     await page.getByRole('heading', { name: 'Recent projects' }).waitFor();
+    // A failed attempt first: its error stays until a project opens.
+    await page.getByLabel('Existing project folder').fill(path.join(dir, 'no-such-project'));
+    await page.getByRole('button', { name: 'Open project' }).click();
+    await page.getByRole('alert').filter({ hasText: 'no-such-project' }).waitFor();
     await page.getByRole('button', { name: 'E2E project' }).click();
     await page.getByRole('dialog', { name: 'Sample demo-2' }).waitFor();
     expect(route(page)).toBe(`/dataset?sample=${demo2}`);
+    expect(await page.getByRole('alert').count()).toBe(0);
   });
 
   it('ran without page errors or CSP violations', () => {

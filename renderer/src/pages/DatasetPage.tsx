@@ -49,9 +49,11 @@ export function DatasetPage() {
   const readOnly = useProjectInfo().data?.project?.readOnly ?? true;
   const [importing, setImporting] = useState(false);
 
-  // A functional update: several changes in one event (filter, then selection) must not undo each other.
+  // A functional update: several changes in one event must not undo each other. Applied synchronously
+  // (flushSync): the checkbox and select show the URL's value, and a deferred update would flip them back for a frame.
   const update = useCallback(
-    (change: Partial<DatasetView>, replace = false) => setParams((p) => datasetViewParams({ ...readDatasetView(p), ...change }), { replace }),
+    (change: Partial<DatasetView>, replace = false) =>
+      setParams((p) => datasetViewParams({ ...readDatasetView(p), ...change }), { replace, flushSync: true }),
     [setParams],
   );
   const changeFilter = useCallback((filter: SampleFilter) => update({ filter }, true), [update]);

@@ -2,12 +2,19 @@
 // user's own commands, and both say so (job events, mutation results), so
 // queries never go stale on a timer or on window focus and never retry: a
 // failed command is an answer (an AppError) that the error banner shows.
+// A mutation with `meta: { clearsError: true }` (opening a project) dismisses
+// the banner when it succeeds: the error was about the attempt before.
 import { MutationCache, QueryCache, QueryClient } from '@tanstack/react-query';
 
-export function createQueryClient(reportError: (e: unknown) => void): QueryClient {
+export function createQueryClient(errors: { report(e: unknown): void; clear(): void }): QueryClient {
   return new QueryClient({
-    queryCache: new QueryCache({ onError: reportError }),
-    mutationCache: new MutationCache({ onError: reportError }),
+    queryCache: new QueryCache({ onError: errors.report }),
+    mutationCache: new MutationCache({
+      onError: errors.report,
+      onSuccess: (_data, _variables, _context, mutation) => {
+        if (mutation.meta?.clearsError === true) errors.clear();
+      },
+    }),
     defaultOptions: {
       queries: { staleTime: Infinity, retry: false, refetchOnWindowFocus: false, refetchOnReconnect: false },
       mutations: { retry: false },

@@ -18,6 +18,7 @@ export function useCreateProject() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (request: RequestIn<'project.create'>) => client.invoke('project.create', request),
+    meta: { clearsError: true },
     onSuccess: (project) => projectChanged(queryClient, project),
   });
 }
@@ -27,6 +28,7 @@ export function useOpenProject() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (dir: string) => client.invoke('project.open', { dir }),
+    meta: { clearsError: true },
     onSuccess: (project) => projectChanged(queryClient, project),
   });
 }
