@@ -18,7 +18,7 @@ interface JobRow {
   updated_at: number;
 }
 
-/** A job as stored: the API shape plus what the runner needs to continue it. */
+/** A job as stored: the runner's record of it (any kind) plus what the runner needs to continue it. */
 export interface StoredJob extends JobRecord {
   params: unknown;
   cursor: unknown;
