@@ -17,6 +17,8 @@ export default defineConfig({
     target: 'es2022',
     // No source maps in the shipped app: smaller, and nothing to relax in the CSP.
     sourcemap: false,
+    // One bundle read from disk (app:// or 127.0.0.1), never over a network: splitting it would only add requests.
+    chunkSizeWarningLimit: 1024,
     rollupOptions: {
       // zod places /*#__PURE__*/ comments where Rollup cannot use them; harmless, and noisy.
       onwarn(warning, warn) {

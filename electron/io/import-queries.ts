@@ -4,7 +4,7 @@
 // run is all-or-nothing. electron/db adds IMPORT_QUERIES to the project's table.
 import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
-import { ProblemReason, Turn, type SourceKind } from '../../shared/api';
+import { ProblemReason, Turn, type ImportResult, type SourceKind } from '../../shared/api';
 import { parseJsonColumn } from '../store/json-column';
 import type { QueryTable } from '../store/table';
 
@@ -76,13 +76,8 @@ function splitConversation(turns: Turn[]): { question: string; answer: string } 
   };
 }
 
-export interface ImportSummary extends Record<string, unknown> {
-  sourceId: number;
-  samples: number;
-  problems: number;
-  problemEntries: number;
-  images: number;
-}
+/** The import job's result: its summary as the API declares it. */
+export type ImportSummary = ImportResult;
 
 /** All-or-nothing: one transaction (a savepoint inside finishJob's). */
 export function commitImport(db: Database, a: { jobId: number; kind: SourceKind; path: string; imagesRoot: string }): ImportSummary {

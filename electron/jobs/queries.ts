@@ -3,7 +3,7 @@
 // job's last write with its end state). electron/db adds them to the project's table.
 import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
-import { WireError, type Job, type JobState } from '../../shared/api';
+import { WireError, type JobRecord, type JobState } from '../../shared/api';
 import { parseJsonColumn, parseNullableJsonColumn } from '../store/json-column';
 import type { AnyWrite, QueryContext, QueryTable } from '../store/table';
 
@@ -23,7 +23,7 @@ interface JobRow {
 }
 
 /** A job as stored: the API shape plus what the runner needs to continue it (checked by the kind's schemas). */
-export interface StoredJob extends Job {
+export interface StoredJob extends JobRecord {
   params: unknown;
   cursor: unknown;
 }

@@ -2,7 +2,7 @@
 // each unit with the job's cursor; pause/cancel abort the unit in flight
 // (ctx.signal) or apply at the next boundary; on start continues jobs a crash
 // left 'running'. Streams state and progress.
-import { describeIssues, type ApiEvent, type Job, type JobProgress, type WireError } from '../../shared/api';
+import { describeIssues, type ApiEvent, type JobProgress, type JobRecord, type WireError } from '../../shared/api';
 import { AppError, toAppError } from '../../shared/errors';
 import { checkColumn } from '../store/json-column';
 import type { Store } from '../store/store';
@@ -25,7 +25,7 @@ interface Speed {
   doneAtStart: number;
 }
 
-export function toApiJob(j: StoredJob, progress?: JobProgress): Job {
+export function toApiJob(j: StoredJob, progress?: JobProgress): JobRecord {
   const { params: _p, cursor: _c, ...job } = j;
   return progress ? { ...job, progress } : job;
 }
@@ -60,7 +60,7 @@ export class JobRunner<Q extends JobQueries & QueryTable> {
   }
 
   /** Queues a job; `params` is validated by the kind's schema (its defaults applied). */
-  async submit(kind: AnyJobKind<Q> | string, params: unknown): Promise<Job> {
+  async submit(kind: AnyJobKind<Q> | string, params: unknown): Promise<JobRecord> {
     const k = this.kindOf(typeof kind === 'string' ? kind : kind.kind);
     const checked = k.params.safeParse(params);
     if (!checked.success) throw new AppError('bad-input', `invalid parameters for a ${k.kind} job: ${describeIssues(checked.error)}`, { subject: k.kind });
@@ -72,18 +72,18 @@ export class JobRunner<Q extends JobQueries & QueryTable> {
     return toApiJob(job);
   }
 
-  async get(id: number): Promise<Job> {
+  async get(id: number): Promise<JobRecord> {
     const job = await this.jobs.call('getJob', { id });
     if (job === null) throw new AppError('not-found', `there is no job ${id}`, { subject: `job ${id}` });
     return toApiJob(job, this.progressOf(job));
   }
 
-  async list(): Promise<Job[]> {
+  async list(): Promise<JobRecord[]> {
     const jobs = await this.jobs.call('listJobs', {});
     return jobs.map((j) => toApiJob(j, this.progressOf(j)));
   }
 
-  async act(id: number, action: JobAction): Promise<Job> {
+  async act(id: number, action: JobAction): Promise<JobRecord> {
     const job = await this.jobs.call('getJob', { id });
     if (job === null) throw new AppError('not-found', `there is no job ${id}`, { subject: `job ${id}` });
     const requested = this.active?.id === id ? this.active.stop : null;
@@ -166,13 +166,13 @@ export class JobRunner<Q extends JobQueries & QueryTable> {
     this.emit({ type: 'job.state', jobId: job.id, kind: job.kind, state: job.state, error: job.error });
   }
 
-  private async transition(job: StoredJob, state: 'running' | 'paused' | 'queued'): Promise<Job> {
+  private async transition(job: StoredJob, state: 'running' | 'paused' | 'queued'): Promise<JobRecord> {
     const next = await this.jobs.call('setJobState', { id: job.id, state });
     this.emitState(next);
     return toApiJob(next);
   }
 
-  private async endAs(job: StoredJob, state: 'cancelled' | 'failed', error: WireError | null): Promise<Job> {
+  private async endAs(job: StoredJob, state: 'cancelled' | 'failed', error: WireError | null): Promise<JobRecord> {
     const write = this.kinds.get(job.kind)?.discard(job.id) ?? null;
     const next = await this.jobs.call('endJob', { jobId: job.id, state, error, write });
     this.emitState(next);
@@ -223,7 +223,7 @@ export class JobRunner<Q extends JobQueries & QueryTable> {
     }
   }
 
-  private stopAt(job: StoredJob, stop: 'pause' | 'cancel'): Promise<Job> {
+  private stopAt(job: StoredJob, stop: 'pause' | 'cancel'): Promise<JobRecord> {
     return stop === 'pause' ? this.transition(job, 'paused') : this.endAs(job, 'cancelled', null);
   }
 }

@@ -3,7 +3,7 @@
 // (its store worker and job runner) and fans events out to listeners.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { THUMBNAIL_SIZES, type ApiEvent, type ApiHandlers, type EventListener, type ImportSource, type ProjectInfo } from '../../shared/api';
+import { THUMBNAIL_SIZES, parseJob, type ApiEvent, type ApiHandlers, type EventListener, type ImportSource, type ProjectInfo } from '../../shared/api';
 import { AppError } from '../../shared/errors';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
@@ -103,11 +103,11 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
       return { jobId: job.id };
     },
 
-    'jobs.list': async () => ({ jobs: await required().runner.list() }),
-    'jobs.get': async ({ id }) => required().runner.get(id),
-    'jobs.cancel': async ({ id }) => required().runner.act(id, 'cancel'),
-    'jobs.pause': async ({ id }) => required().runner.act(id, 'pause'),
-    'jobs.resume': async ({ id }) => required().runner.act(id, 'resume'),
+    'jobs.list': async () => ({ jobs: (await required().runner.list()).map(parseJob) }),
+    'jobs.get': async ({ id }) => parseJob(await required().runner.get(id)),
+    'jobs.cancel': async ({ id }) => parseJob(await required().runner.act(id, 'cancel')),
+    'jobs.pause': async ({ id }) => parseJob(await required().runner.act(id, 'pause')),
+    'jobs.resume': async ({ id }) => parseJob(await required().runner.act(id, 'resume')),
 
     'samples.page': async (request) => required().store.call('samplesPage', request),
     'samples.get': async ({ id }) => {

@@ -1,40 +1,37 @@
-// The UI's root: asks which project is open, shows the start page or the
-// dataset page, and owns the error display every component reports to.
-import { useCallback, useEffect, useState } from 'react';
-import type { ApiClient, ProjectInfo, WireError } from '../../shared/api';
+// The UI's root: the API client, the one QueryClient (kept current by API
+// events), the app-wide error display that every failed query or command
+// reports to, and the router that shows the start page or a project's pages.
+import { QueryClientProvider } from '@tanstack/react-query';
+import { useState } from 'react';
+// The DOM build of RouterProvider: it can apply a navigation synchronously (flushSync), which controlled inputs bound to the URL need.
+import { RouterProvider } from 'react-router/dom';
+import type { ApiClient, WireError } from '../../shared/api';
 import { toAppError } from '../../shared/errors';
-import { ApiContext, ReportErrorContext } from './api-context';
+import { ApiContext } from './api-context';
 import { ErrorBanner } from './components/ErrorBanner';
-import { DatasetPage } from './pages/DatasetPage';
-import { StartPage } from './pages/StartPage';
+import { createQueryClient } from './query/client';
+import { useApiEventsInCache } from './query/events';
+import { createAppRouter } from './routes';
+
+function EventsInCache() {
+  useApiEventsInCache();
+  return null;
+}
 
 export function App({ client }: { client: ApiClient }) {
-  // undefined: not asked yet; null: no project open.
-  const [project, setProject] = useState<ProjectInfo | null | undefined>(undefined);
   const [error, setError] = useState<WireError | undefined>(undefined);
-
-  const report = useCallback((e: unknown) => setError(toAppError(e).toJSON()), []);
-  const refresh = useCallback(() => {
-    client.invoke('project.info', {}).then((r) => setProject(r.project), report);
-  }, [client, report]);
-  useEffect(refresh, [refresh]);
-
-  const opened = useCallback((p: ProjectInfo) => {
-    setError(undefined);
-    setProject(p);
-  }, []);
-  const close = useCallback(() => {
-    client.invoke('project.close', {}).then(() => setProject(null), report);
-  }, [client, report]);
+  const [queryClient] = useState(() =>
+    createQueryClient({ report: (e) => setError(toAppError(e).toJSON()), clear: () => setError(undefined) }),
+  );
+  const [router] = useState(createAppRouter);
 
   return (
     <ApiContext.Provider value={client}>
-      <ReportErrorContext.Provider value={report}>
+      <QueryClientProvider client={queryClient}>
+        <EventsInCache />
         {error !== undefined && <ErrorBanner error={error} onDismiss={() => setError(undefined)} />}
-        {project === undefined && <p role="status">Connecting…</p>}
-        {project === null && <StartPage onOpened={opened} />}
-        {project != null && <DatasetPage key={project.dir} project={project} onRefresh={refresh} onClose={close} />}
-      </ReportErrorContext.Provider>
+        <RouterProvider router={router} />
+      </QueryClientProvider>
     </ApiContext.Provider>
   );
 }

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { AppError, toAppError } from '../errors';
 import { COMMANDS, isChannel, type Channel, type Request, type Response } from './commands';
-import { WireError } from './domain';
+import { Job, WireError, type JobRecord } from './domain';
 
 export type ApiHandlers = { [C in Channel]: (request: Request<C>) => Promise<Response<C>> };
 
@@ -49,4 +49,15 @@ export async function dispatchToReply(handlers: ApiHandlers, channel: unknown, r
   } catch (e) {
     return { ok: false, error: toAppError(e).toJSON() };
   }
+}
+
+/** Narrows a runner's job to the API's `Job`, its result checked against its kind: AppError 'internal' naming the job otherwise. */
+export function parseJob(record: JobRecord): Job {
+  const parsed = Job.safeParse(record);
+  if (!parsed.success) {
+    throw new AppError('internal', `job ${record.id} (${record.kind}) does not match the API's job schema: ${describeIssues(parsed.error)}`, {
+      subject: `job ${record.id}`,
+    });
+  }
+  return parsed.data;
 }

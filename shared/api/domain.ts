@@ -145,10 +145,39 @@ export const JobProgress = z.object({
 });
 export type JobProgress = z.infer<typeof JobProgress>;
 
-export const Job = z.object({
+/**
+ * What each job kind leaves once done (the return of its final write), one
+ * schema per kind. A kind whose results live in their own tables (augmented
+ * samples, responses) has an empty summary. A new kind adds its entry here.
+ */
+export const JOB_RESULTS = {
+  import: z.object({
+    sourceId: Id,
+    samples: z.int().nonnegative(),
+    /** Problems found (an entry may have several). */
+    problems: z.int().nonnegative(),
+    /** Entries with at least one problem, including those that did not become samples. */
+    problemEntries: z.int().nonnegative(),
+    images: z.int().nonnegative(),
+  }),
+  augment: z.object({
+    samples: z.int().nonnegative(),
+    /** Samples left out of grid and pic-in-pic (still used for sequences): bounding-box conversations, Visual Genome images. */
+    keptOutOfComposites: z.object({ grounding: z.int().nonnegative(), visualGenome: z.int().nonnegative() }),
+    /** Sources that could take none of the requested formats, so were not augmented at all. */
+    skipped: z.int().nonnegative(),
+  }),
+  respond: z.object({}),
+  select: z.object({ kept: z.int().nonnegative(), newPairs: z.int().nonnegative() }),
+} as const;
+export type JobKindName = keyof typeof JOB_RESULTS;
+export type JobResult<K extends JobKindName> = z.infer<(typeof JOB_RESULTS)[K]>;
+export type ImportResult = JobResult<'import'>;
+export type SelectResult = JobResult<'select'>;
+
+/** The fields every job has, whatever its kind. */
+const JobFields = z.object({
   id: Id,
-  /** The job kind, e.g. 'import'; later issues add augment, respond, select, train. */
-  kind: z.string(),
   /** Short human description, e.g. "Import llava_665k.json". */
   label: z.string(),
   state: JobState,
@@ -157,9 +186,18 @@ export const Job = z.object({
   updatedAt: Timestamp,
   /** Set when state is 'failed'. */
   error: WireError.nullable(),
-  /** Kind-specific summary once done, e.g. {samples, problems} for an import. */
-  result: z.record(z.string(), z.unknown()).nullable(),
 });
+
+/**
+ * A job as the generic runner keeps it: any kind (tests register their own),
+ * the result not checked against the kind. The API narrows it to `Job` with `parseJob`.
+ */
+export type JobRecord = z.infer<typeof JobFields> & { kind: string; result: Record<string, unknown> | null };
+
+const jobOf = <K extends JobKindName>(kind: K) => JobFields.extend({ kind: z.literal(kind), result: JOB_RESULTS[kind].nullable() });
+
+/** A job with its result typed by its kind: `job.kind === 'import'` narrows `job.result` to the import summary (null until done). */
+export const Job = z.discriminatedUnion('kind', [jobOf('import'), jobOf('augment'), jobOf('respond'), jobOf('select')]);
 export type Job = z.infer<typeof Job>;
 
 /** Thumbnail edge lengths (longest side, px) the image route serves. */

@@ -1,6 +1,8 @@
 // The UI in real Chromium against the local web server and the real service:
 // create a project, import a generated LLaVA dataset (with bad entries), scroll
-// the grid, open a sample, see a problem entry, cancel a large import.
+// the grid, open a sample, see a problem entry, cancel a large import; the
+// routes: the pages' navigation, views restored from a link, the start page
+// leading back to the link followed before a project was open.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,13 +41,31 @@ beforeAll(async () => {
   service = await createService({ configDir: path.join(dir, 'config') });
   // No rendererDir: the default renderer/dist, as `mia-dpo serve` uses it (already built above).
   server = await startServer({ service });
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  // Console errors include CSP violations; failed loads are recorded with their URL instead.
-  page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && pageErrors.push(m.text()));
-  // API errors are answers the UI displays (the error test expects one); anything else failing is a bug.
-  page.on('response', (r) => r.status() >= 400 && !new URL(r.url()).pathname.startsWith('/api/') && pageErrors.push(`${r.status()} ${r.url()}`));
+  page = await newPage();
 });
+
+/** A tab whose page errors, CSP violations and failed loads are recorded for the last test. */
+async function newPage(): Promise<Page> {
+  const p = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  p.on('pageerror', (e) => pageErrors.push(e.message));
+  // Console errors include CSP violations; failed loads are recorded with their URL instead.
+  p.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && pageErrors.push(m.text()));
+  // API errors are answers the UI displays (the error test expects one); anything else failing is a bug.
+  p.on('response', (r) => r.status() >= 400 && !new URL(r.url()).pathname.startsWith('/api/') && pageErrors.push(`${r.status()} ${r.url()}`));
+  return p;
+}
+
+/** The route part of a page's URL, e.g. '/dataset?sample=3'. */
+function route(p: Page): string {
+  return new URL(p.url()).hash.replace(/^#/, '');
+}
+
+async function sampleId(externalId: string): Promise<number> {
+  const { items } = await service.handlers['samples.page']({ offset: 0, limit: 1000, filter: {} });
+  const sample = items.find((s) => s.externalId === externalId);
+  if (sample === undefined) throw new Error(`no sample ${externalId}`);
+  return sample.id;
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -72,7 +92,17 @@ describe('browsing UI in Chromium', () => {
     await page.getByRole('heading', { name: 'E2E project' }).waitFor();
   });
 
+  it('lands on the dataset page, named in the pages navigation, with the token kept', async () => {
+    const nav = page.getByRole('navigation', { name: 'Pages' });
+    expect(await nav.getByRole('link', { name: 'Dataset', exact: true }).getAttribute('aria-current')).toBe('page');
+    expect(route(page)).toBe('/dataset');
+    expect(new URL(page.url()).searchParams.get('token')).toBe(server.token);
+  });
+
   it('imports a generated dataset and reports its bad entries', async () => {
+    await page.getByRole('status').filter({ hasText: /^0 samples$/ }).waitFor();
+    // Set on this document: still there afterwards only if the grid refreshed without a reload.
+    await page.evaluate(() => ((window as { beforeImport?: boolean }).beforeImport = true));
     await runImport(small.file, small.imagesRoot);
     const dialog = page.getByRole('dialog', { name: 'Import dataset' });
     const summary = dialog.getByText(/^Imported \d+ samples/);
@@ -84,6 +114,11 @@ describe('browsing UI in Chromium', () => {
     // Malformed and duplicate entries are not samples; the others are, flagged.
     expect(Number(imported)).toBe(small.entries - 2);
     await screenshot(page, '2-import-done');
+    // The job's 'done' event refreshed the grid and the project's counts behind the dialog.
+    const samples = SAMPLES + small.badEntries - 2;
+    await page.getByRole('status').filter({ hasText: `${samples} samples` }).waitFor();
+    await page.getByRole('banner').getByText(`${samples} samples · `).waitFor();
+    expect(await page.evaluate(() => (window as { beforeImport?: boolean }).beforeImport)).toBe(true);
     await dialog.getByRole('button', { name: 'Close import dialog' }).click();
     await dialog.waitFor({ state: 'detached' });
   });
@@ -104,7 +139,8 @@ describe('browsing UI in Chromium', () => {
     await screenshot(page, '4-grid-bottom');
   });
 
-  it('opens a sample with the keyboard and closes it with Esc', async () => {
+  it('opens a sample with the keyboard and closes it with Esc, the URL naming the open sample', async () => {
+    const demo1 = await sampleId('demo-1');
     const grid = page.getByRole('grid', { name: 'Samples' });
     await grid.press('Home');
     await grid.press('ArrowRight');
@@ -112,6 +148,7 @@ describe('browsing UI in Chromium', () => {
     expect(await selected.getAttribute('aria-label')).toBe('Sample demo-1');
     await grid.press('Enter');
     const detail = page.getByRole('dialog', { name: 'Sample demo-1' });
+    await page.waitForURL((u) => u.hash === `#/dataset?sample=${demo1}`);
     await detail.getByText('What shape is shown, and what colour is it?').waitFor();
     await detail.getByText(/on a white background/).waitFor();
     const image = detail.getByRole('img', { name: 'Image 1 of sample demo-1' });
@@ -120,6 +157,26 @@ describe('browsing UI in Chromium', () => {
     await screenshot(page, '5-detail');
     await page.keyboard.press('Escape');
     await detail.waitFor({ state: 'detached' });
+    expect(route(page)).toBe('/dataset');
+  });
+
+  it('restores a view from its link in a new tab: filter, search, open sample, tab', async () => {
+    const tab = await newPage();
+    const missing = await sampleId('bad-missing');
+    await tab.goto(`${server.url}#/dataset?problems=1&q=shape&sample=${missing}`);
+    await tab.getByRole('dialog', { name: 'Sample bad-missing' }).getByText('Missing image').waitFor();
+    expect(await tab.getByLabel('Only samples with problems').isChecked()).toBe(true);
+    expect(await tab.getByRole('searchbox').inputValue()).toBe('shape');
+    await tab.getByRole('status').filter({ hasText: new RegExp(`^${small.badEntries - 2} samples`) }).waitFor();
+    await tab.getByRole('gridcell', { name: 'Sample bad-missing, has problems' }).waitFor();
+    await screenshot(tab, '5a-deep-link');
+    await tab.goto(`${server.url}#/dataset?tab=problems`);
+    expect(await tab.getByRole('tab', { name: 'Problems' }).getAttribute('aria-selected')).toBe('true');
+    await tab.getByRole('region', { name: 'Problems' }).getByRole('row').filter({ hasText: 'bad-corrupt' }).waitFor();
+    // An unknown route leads back to the open project's first page.
+    await tab.goto(`${server.url}#/no-such-page`);
+    await tab.waitForURL((u) => u.hash === '#/dataset');
+    await tab.close();
   });
 
   it('filters by problems and by text in question or answer', async () => {
@@ -192,6 +249,24 @@ describe('browsing UI in Chromium', () => {
     await page.getByRole('tab', { name: 'Samples' }).click();
     await page.getByRole('grid', { name: 'Samples' }).locator('img').first().waitFor();
     await screenshot(page, '10-dark');
+  });
+
+  it('closes the project to the start page, which leads back to a link followed meanwhile', async () => {
+    const demo2 = await sampleId('demo-2');
+    await page.getByRole('button', { name: 'Close project' }).click();
+    await page.getByRole('heading', { name: 'Create project' }).waitFor();
+    expect(route(page)).toBe('/');
+    await page.goto(`${server.url}#/dataset?sample=${demo2}`);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Recent projects' }).waitFor();
+    // A failed attempt first: its error stays until a project opens.
+    await page.getByLabel('Existing project folder').fill(path.join(dir, 'no-such-project'));
+    await page.getByRole('button', { name: 'Open project' }).click();
+    await page.getByRole('alert').filter({ hasText: 'no-such-project' }).waitFor();
+    await page.getByRole('button', { name: 'E2E project' }).click();
+    await page.getByRole('dialog', { name: 'Sample demo-2' }).waitFor();
+    expect(route(page)).toBe(`/dataset?sample=${demo2}`);
+    expect(await page.getByRole('alert').count()).toBe(0);
   });
 
   it('ran without page errors or CSP violations', () => {

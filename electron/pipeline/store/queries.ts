@@ -2,6 +2,7 @@
 // store's QUERIES table so they run on the store worker's one connection:
 // augmentation sources and results, generations, decisions and pairs.
 import type { Database } from 'better-sqlite3';
+import type { JobResult } from '../../../shared/api';
 import type { Format } from '../../../shared/pipeline/formats';
 import type { Check, CompositeProvenance, Decision, GenerationMetrics, Turn } from '../../../shared/pipeline/types';
 import { parseJsonColumn, parseNullableJsonColumn } from '../../store/json-column';
@@ -70,8 +71,8 @@ export function insertAugmented(db: Database, a: { jobId: number; rows: Augmente
 /** The augment job's result: samples it stored, and the sources its plan kept out of grid and pic-in-pic or skipped (decision 0105). */
 export function augmentSummary(
   db: Database,
-  a: { jobId: number; keptOutOfComposites: { grounding: number; visualGenome: number }; skipped: number },
-): { samples: number; keptOutOfComposites: { grounding: number; visualGenome: number }; skipped: number } {
+  a: { jobId: number } & Omit<JobResult<'augment'>, 'samples'>,
+): JobResult<'augment'> {
   const samples = db.prepare('SELECT count(*) FROM augmented_samples WHERE job_id = ?').pluck().get(a.jobId) as number;
   return { samples, keptOutOfComposites: a.keptOutOfComposites, skipped: a.skipped };
 }

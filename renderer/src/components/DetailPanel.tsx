@@ -1,9 +1,9 @@
 // The detail of one sample: its images at a large thumbnail size, the whole
 // conversation, and the problems the import found for it. Esc closes it.
-import { useEffect, useRef, useState } from 'react';
-import type { SampleDetail } from '../../../shared/api';
-import { useApi, useReportError } from '../api-context';
+import { useEffect, useRef } from 'react';
+import { useApi } from '../api-context';
 import { useEscape } from '../hooks/useEscape';
+import { useSampleDetail } from '../query/queries';
 import { ProblemReasonLabel } from './ProblemReasonLabel';
 
 interface Props {
@@ -13,18 +13,9 @@ interface Props {
 
 export function DetailPanel({ sampleId, onClose }: Props) {
   const client = useApi();
-  const report = useReportError();
-  const [sample, setSample] = useState<SampleDetail | undefined>(undefined);
+  const detail = useSampleDetail(sampleId);
+  const sample = detail.data;
   const closeRef = useRef<HTMLButtonElement>(null);
-
-  useEffect(() => {
-    let live = true;
-    setSample(undefined);
-    client.invoke('samples.get', { id: sampleId }).then((s) => live && setSample(s), report);
-    return () => {
-      live = false;
-    };
-  }, [client, sampleId, report]);
 
   useEscape(onClose);
   useEffect(() => closeRef.current?.focus(), [sampleId]);
@@ -39,7 +30,7 @@ export function DetailPanel({ sampleId, onClose }: Props) {
         </button>
       </header>
       {sample === undefined ? (
-        <p role="status">Loading…</p>
+        <p role="status">{detail.isError ? 'This sample could not be loaded.' : 'Loading…'}</p>
       ) : (
         <div className="detail-body">
           <section aria-label="Images" className="detail-images">

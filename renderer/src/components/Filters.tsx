@@ -1,14 +1,13 @@
 // Filters of the dataset view: source file, only samples with problems, and
 // a text search over question and answer (applied after a short pause in typing).
 import { useEffect, useState } from 'react';
-import type { SampleFilter, Source } from '../../../shared/api';
-import { useApi, useReportError } from '../api-context';
+import type { SampleFilter } from '../../../shared/api';
+import { useSources } from '../query/queries';
 
 const SEARCH_DELAY_MS = 250;
 
 interface Props {
   filter: SampleFilter;
-  dataVersion: number;
   onChange(filter: SampleFilter): void;
 }
 
@@ -16,15 +15,15 @@ function baseName(p: string): string {
   return p.split(/[\\/]/).filter(Boolean).pop() ?? p;
 }
 
-export function Filters({ filter, dataVersion, onChange }: Props) {
-  const client = useApi();
-  const report = useReportError();
-  const [sources, setSources] = useState<Source[]>([]);
+export function Filters({ filter, onChange }: Props) {
+  const sources = useSources().data?.sources ?? [];
   const [text, setText] = useState(filter.text ?? '');
-
-  useEffect(() => {
-    client.invoke('sources.list', {}).then((r) => setSources(r.sources), report);
-  }, [client, dataVersion, report]);
+  // The search as last applied: when it changes from outside (a link, Back), the box shows it.
+  const [applied, setApplied] = useState(filter.text);
+  if (applied !== filter.text) {
+    setApplied(filter.text);
+    if ((text.trim() || undefined) !== filter.text) setText(filter.text ?? '');
+  }
 
   useEffect(() => {
     const wanted = text.trim() === '' ? undefined : text.trim();

@@ -3,9 +3,9 @@
 // and cancel it if needed. Paths are typed: the web mode has no file picker.
 import { useState, type FormEvent } from 'react';
 import { FINAL_JOB_STATES, type ImportSource } from '../../../shared/api';
-import { useApi, useReportError } from '../api-context';
 import { useEscape } from '../hooks/useEscape';
-import { useJob } from '../hooks/useJob';
+import { useImport, useJobAction } from '../query/mutations';
+import { useJob } from '../query/queries';
 import { JobProgress } from './JobProgress';
 
 interface Props {
@@ -13,22 +13,16 @@ interface Props {
 }
 
 function ImportForm({ onStarted }: { onStarted(jobId: number): void }) {
-  const client = useApi();
-  const report = useReportError();
+  const start = useImport();
   const [kind, setKind] = useState<ImportSource['kind']>('llava');
   const [file, setFile] = useState('');
   const [imagesRoot, setImagesRoot] = useState('');
   const [abortOnProblem, setAbortOnProblem] = useState(false);
-  const [busy, setBusy] = useState(false);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const source: ImportSource = kind === 'llava' ? { kind, file: file.trim(), imagesRoot: imagesRoot.trim() } : { kind, root: imagesRoot.trim() };
-    setBusy(true);
-    client
-      .invoke('dataset.import', { source, abortOnProblem })
-      .then((r) => onStarted(r.jobId), report)
-      .finally(() => setBusy(false));
+    start.mutate({ source, abortOnProblem }, { onSuccess: (r) => onStarted(r.jobId) });
   };
 
   return (
@@ -55,7 +49,7 @@ function ImportForm({ onStarted }: { onStarted(jobId: number): void }) {
       <label className="check">
         <input type="checkbox" checked={abortOnProblem} onChange={(e) => setAbortOnProblem(e.target.checked)} /> Stop at the first problem
       </label>
-      <button type="submit" disabled={busy}>
+      <button type="submit" disabled={start.isPending}>
         Start import
       </button>
     </form>
@@ -63,21 +57,20 @@ function ImportForm({ onStarted }: { onStarted(jobId: number): void }) {
 }
 
 function ImportRun({ jobId }: { jobId: number }) {
-  const client = useApi();
-  const report = useReportError();
-  const job = useJob(jobId);
+  const job = useJob(jobId).data;
+  const action = useJobAction();
   if (job === undefined) return <p role="status">Starting…</p>;
   const finished = FINAL_JOB_STATES.includes(job.state);
-  const result = job.result as { samples?: number; problems?: number } | null;
+  const summary = job.kind === 'import' && job.state === 'done' ? job.result : null;
   return (
     <div className="import-run">
       <p role="status" aria-label="Import state">
         {job.label}: <strong>{job.state}</strong>
       </p>
       <JobProgress progress={job.progress} label="Import progress" />
-      {job.state === 'done' && result !== null && (
+      {summary !== null && (
         <p>
-          Imported {result.samples ?? 0} samples; {result.problems ?? 0} problem entries (see Problems).
+          Imported {summary.samples} samples; {summary.problems} problem entries (see Problems).
         </p>
       )}
       {job.error !== null && (
@@ -86,7 +79,7 @@ function ImportRun({ jobId }: { jobId: number }) {
         </p>
       )}
       {!finished && (
-        <button type="button" onClick={() => client.invoke('jobs.cancel', { id: jobId }).catch(report)}>
+        <button type="button" onClick={() => action.mutate({ id: jobId, action: 'cancel' })}>
           Cancel import
         </button>
       )}

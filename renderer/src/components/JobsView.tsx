@@ -1,30 +1,14 @@
 // All jobs of the project with their state and live progress, and the
 // actions their state allows (cancel, pause, resume).
-import { useCallback, useEffect, useState } from 'react';
-import type { Job } from '../../../shared/api';
 import { FINAL_JOB_STATES } from '../../../shared/api';
-import { useApi, useReportError } from '../api-context';
-import { useApiEvents } from '../hooks/useApiEvents';
+import { useJobAction, type JobAction } from '../query/mutations';
+import { useJobs } from '../query/queries';
 import { JobProgress } from './JobProgress';
 
 export function JobsView() {
-  const client = useApi();
-  const report = useReportError();
-  const [jobs, setJobs] = useState<Job[] | undefined>(undefined);
-
-  const reload = useCallback(() => {
-    client.invoke('jobs.list', {}).then((r) => setJobs(r.jobs), report);
-  }, [client, report]);
-  useEffect(reload, [reload]);
-
-  useApiEvents((e) => {
-    if (e.type === 'job.state') reload();
-    if (e.type === 'job.progress') setJobs((js) => js?.map((j) => (j.id === e.jobId ? { ...j, progress: e.progress } : j)));
-  });
-
-  const act = (channel: 'jobs.cancel' | 'jobs.pause' | 'jobs.resume', id: number) => {
-    client.invoke(channel, { id }).then(reload, report);
-  };
+  const jobs = useJobs().data?.jobs;
+  const action = useJobAction();
+  const act = (a: JobAction, id: number) => action.mutate({ id, action: a });
 
   if (jobs === undefined) return <p role="status">Loading jobs…</p>;
   if (jobs.length === 0) return <p role="status">No jobs yet. Import a dataset to start one.</p>;
@@ -45,15 +29,15 @@ export function JobsView() {
           {!FINAL_JOB_STATES.includes(job.state) && (
             <div className="job-actions">
               {job.state === 'paused' ? (
-                <button type="button" onClick={() => act('jobs.resume', job.id)}>
+                <button type="button" onClick={() => act('resume', job.id)}>
                   Resume
                 </button>
               ) : (
-                <button type="button" onClick={() => act('jobs.pause', job.id)}>
+                <button type="button" onClick={() => act('pause', job.id)}>
                   Pause
                 </button>
               )}
-              <button type="button" onClick={() => act('jobs.cancel', job.id)}>
+              <button type="button" onClick={() => act('cancel', job.id)}>
                 Cancel
               </button>
             </div>

@@ -1,31 +1,19 @@
 // Every bad entry the imports found, with its position in the file, its id,
 // the reason and the message; paged so a million problems stay cheap.
-import { useEffect, useState } from 'react';
-import type { Problem } from '../../../shared/api';
-import { useApi, useReportError } from '../api-context';
+import { useState } from 'react';
 import { formatCount } from '../lib/format';
+import { useProblemPage } from '../query/queries';
 import { ProblemReasonLabel } from './ProblemReasonLabel';
 
 const PAGE = 100;
 
 interface Props {
-  dataVersion: number;
   onOpenSample(sampleId: number): void;
 }
 
-export function ProblemsList({ dataVersion, onOpenSample }: Props) {
-  const client = useApi();
-  const report = useReportError();
+export function ProblemsList({ onOpenSample }: Props) {
   const [offset, setOffset] = useState(0);
-  const [page, setPage] = useState<{ total: number; items: Problem[] } | undefined>(undefined);
-
-  useEffect(() => {
-    let live = true;
-    client.invoke('problems.list', { offset, limit: PAGE }).then((p) => live && setPage(p), report);
-    return () => {
-      live = false;
-    };
-  }, [client, offset, dataVersion, report]);
+  const page = useProblemPage(offset, PAGE).data;
 
   if (page === undefined) return <p role="status">Loading problems…</p>;
   if (page.total === 0) return <p role="status">No problems: every imported entry was fine.</p>;

@@ -1,13 +1,16 @@
 // The dataset grid's data: the total for the current filter and samples
 // fetched page by page as the visible range moves (never the whole list).
-import { useCallback, useEffect, useRef, useState } from 'react';
+// Each page is a query of its own, so a finished import refetches the pages
+// on screen in place; pages scrolled away are garbage-collected by the cache.
+import { useQueries } from '@tanstack/react-query';
+import { useCallback, useState } from 'react';
 import type { SampleFilter, SampleSummary } from '../../../shared/api';
-import { useApi, useReportError } from '../api-context';
-import { PageCache } from '../lib/page-cache';
+import { useApi } from '../api-context';
+import { queryKeys } from '../query/keys';
 
 export const PAGE_SIZE = 200;
-/** Pages kept on each side of the visible range; farther ones are dropped. */
-const KEEP_PAGES = 10;
+/** How long a page scrolled out of view stays cached (memory stays bounded while scrolling 100k rows). */
+const PAGE_GC_MS = 30_000;
 
 export interface SamplePages {
   /** Undefined until the first page answers. */
@@ -17,55 +20,47 @@ export interface SamplePages {
   ensureRange(first: number, last: number): void;
 }
 
-export function useSamplePages(filter: SampleFilter, dataVersion: number): SamplePages {
+/** The pages to hold: the first (it carries the total for an empty grid too) and those covering the visible range. */
+export function pagesToLoad(firstPage: number, lastPage: number): number[] {
+  const pages = [0];
+  for (let p = Math.max(1, firstPage); p <= lastPage; p++) pages.push(p);
+  return pages;
+}
+
+export function useSamplePages(filter: SampleFilter): SamplePages {
   const client = useApi();
-  const report = useReportError();
-  const cache = useRef(new PageCache<SampleSummary>(PAGE_SIZE));
-  // Responses for an older filter are ignored: the generation changed under them.
-  const generation = useRef(0);
-  const [total, setTotal] = useState<number | undefined>(undefined);
-  const [, setTick] = useState(0);
   const filterKey = JSON.stringify(filter);
+  // The visible pages, for the filter they were measured under: a new filter starts from the top.
+  const [visible, setVisible] = useState({ filterKey, first: 0, last: 0 });
+  const { first, last } = visible.filterKey === filterKey ? visible : { first: 0, last: 0 };
 
-  const fetchPage = useCallback(
-    (page: number) => {
-      const gen = generation.current;
-      const pages = cache.current;
-      pages.markFetching(page);
-      client
-        .invoke('samples.page', { offset: page * PAGE_SIZE, limit: PAGE_SIZE, filter: JSON.parse(filterKey) as SampleFilter })
-        .then(
-          (r) => {
-            if (gen !== generation.current) return;
-            pages.settle(page, r.items);
-            setTotal(r.total);
-            setTick((t) => t + 1);
-          },
-          (e: unknown) => {
-            if (gen !== generation.current) return;
-            pages.settle(page, 'failed');
-            report(e);
-          },
-        );
+  const wanted = pagesToLoad(first, last);
+  const loaded = useQueries({
+    queries: wanted.map((page) => ({
+      queryKey: queryKeys.samplePage(filter, page),
+      queryFn: () => client.invoke('samples.page', { offset: page * PAGE_SIZE, limit: PAGE_SIZE, filter }),
+      gcTime: PAGE_GC_MS,
+    })),
+    combine: (results) => {
+      const pages = new Map<number, SampleSummary[]>();
+      let total: number | undefined;
+      results.forEach((r, i) => {
+        if (r.data === undefined) return;
+        pages.set(wanted[i]!, r.data.items);
+        total ??= r.data.total;
+      });
+      return { pages, total };
     },
-    [client, filterKey, report],
-  );
-
-  useEffect(() => {
-    generation.current += 1;
-    cache.current = new PageCache<SampleSummary>(PAGE_SIZE);
-    setTotal(undefined);
-    fetchPage(0);
-  }, [fetchPage, dataVersion]);
+  });
 
   const ensureRange = useCallback(
-    (first: number, last: number) => {
-      cache.current.evictOutside(first, last, KEEP_PAGES);
-      for (const page of cache.current.missing(first, last)) fetchPage(page);
+    (firstIndex: number, lastIndex: number) => {
+      const next = { filterKey, first: Math.floor(Math.max(0, firstIndex) / PAGE_SIZE), last: Math.floor(Math.max(0, lastIndex) / PAGE_SIZE) };
+      setVisible((v) => (v.filterKey === next.filterKey && v.first === next.first && v.last === next.last ? v : next));
     },
-    // dataVersion: a new import replaced the cache, so the visible range must be fetched again.
-    [fetchPage, dataVersion],
+    [filterKey],
   );
 
-  return { total, at: (i) => cache.current.at(i), ensureRange };
+  const { pages, total } = loaded;
+  return { total, at: (i) => pages.get(Math.floor(i / PAGE_SIZE))?.[i % PAGE_SIZE], ensureRange };
 }

@@ -1,104 +1,110 @@
-// The open project: the sample grid with its filters and detail panel, the
-// problems list and the jobs view as tabs, and the import dialog.
-import { useCallback, useState } from 'react';
-import type { ProjectInfo, SampleFilter, SampleSummary } from '../../../shared/api';
+// The dataset page: the sample grid with its filters and detail panel, the
+// problems list and the jobs view as tabs, and the import dialog. Tab,
+// filter and open sample live in the URL (lib/dataset-view.ts), so a link
+// or a reload restores the view; the grid's keyboard selection does not.
+import { useCallback, useMemo, useState } from 'react';
+import { useSearchParams } from 'react-router';
+import type { SampleFilter, SampleSummary } from '../../../shared/api';
 import { DetailPanel } from '../components/DetailPanel';
 import { Filters } from '../components/Filters';
 import { ImportDialog } from '../components/ImportDialog';
 import { JobsView } from '../components/JobsView';
 import { ProblemsList } from '../components/ProblemsList';
 import { GridStatus, SampleGrid } from '../components/SampleGrid';
-import { useApiEvents } from '../hooks/useApiEvents';
 import { useSamplePages } from '../hooks/useSamplePages';
-import { formatCount } from '../lib/format';
+import { datasetViewParams, readDatasetView, type DatasetTab, type DatasetView } from '../lib/dataset-view';
+import { useProjectInfo } from '../query/queries';
 
-const TABS = ['Samples', 'Problems', 'Jobs'] as const;
-type Tab = (typeof TABS)[number];
+const TABS: { tab: DatasetTab; label: string }[] = [
+  { tab: 'samples', label: 'Samples' },
+  { tab: 'problems', label: 'Problems' },
+  { tab: 'jobs', label: 'Jobs' },
+];
 
-interface Props {
-  project: ProjectInfo;
-  onRefresh(): void;
-  onClose(): void;
+/** The grid of samples for `filter`; owns the paged data so scrolling re-renders only this part of the page. */
+function SamplesView({ filter, onFilter, onOpen }: { filter: SampleFilter; onFilter(f: SampleFilter): void; onOpen(sample: SampleSummary): void }) {
+  const pages = useSamplePages(filter);
+  const [selected, setSelected] = useState(-1);
+  const changeFilter = useCallback(
+    (f: SampleFilter) => {
+      onFilter(f);
+      setSelected(-1);
+    },
+    [onFilter],
+  );
+  return (
+    <>
+      <div className="samples-bar">
+        <Filters filter={filter} onChange={changeFilter} />
+        <GridStatus total={pages.total} selected={selected} />
+      </div>
+      <SampleGrid pages={pages} selected={selected} onSelect={setSelected} onOpen={onOpen} />
+    </>
+  );
 }
 
-export function DatasetPage({ project, onRefresh, onClose }: Props) {
-  const [tab, setTab] = useState<Tab>('Samples');
-  const [filter, setFilter] = useState<SampleFilter>({});
-  const [selected, setSelected] = useState(-1);
-  const [openSample, setOpenSample] = useState<number | undefined>(undefined);
+export function DatasetPage() {
+  const [params, setParams] = useSearchParams();
+  const view = useMemo(() => readDatasetView(params), [params]);
+  const readOnly = useProjectInfo().data?.project?.readOnly ?? true;
   const [importing, setImporting] = useState(false);
-  // Bumped when a job finishes: grid, sources and problems read the new data.
-  const [dataVersion, setDataVersion] = useState(0);
-  const pages = useSamplePages(filter, dataVersion);
 
-  useApiEvents((e) => {
-    if (e.type === 'job.state' && e.state === 'done') {
-      setDataVersion((v) => v + 1);
-      onRefresh();
-    }
-  });
-
-  const changeFilter = useCallback((f: SampleFilter) => {
-    setFilter(f);
-    setSelected(-1);
-  }, []);
+  // A functional update: several changes in one event must not undo each other. Applied synchronously
+  // (flushSync): the checkbox and select show the URL's value, and a deferred update would flip them back for a frame.
+  const update = useCallback(
+    (change: Partial<DatasetView>, replace = false) =>
+      setParams((p) => datasetViewParams({ ...readDatasetView(p), ...change }), { replace, flushSync: true }),
+    [setParams],
+  );
+  const changeFilter = useCallback((filter: SampleFilter) => update({ filter }, true), [update]);
+  const openSample = useCallback((sample: number) => update({ sample }), [update]);
+  const open = useCallback((s: SampleSummary) => openSample(s.id), [openSample]);
   const closeDetail = useCallback(() => {
-    setOpenSample(undefined);
+    update({ sample: undefined }, true);
     document.querySelector<HTMLElement>('[role="grid"]')?.focus();
-  }, []);
+  }, [update]);
   const closeImport = useCallback(() => setImporting(false), []);
-  const open = useCallback((s: SampleSummary) => setOpenSample(s.id), []);
 
+  const detail = view.sample !== undefined && <DetailPanel sampleId={view.sample} onClose={closeDetail} />;
   return (
     <div className="dataset">
-      <header className="topbar">
-        <h1 title={project.dir}>{project.name}</h1>
-        <span className="muted">
-          {formatCount(project.sampleCount)} samples · {formatCount(project.imageCount)} images · {formatCount(project.problemCount)} problems
-          {project.readOnly ? ' · read-only (damaged database)' : ''}
-        </span>
-        <div className="topbar-actions">
-          <button
-            type="button"
-            disabled={project.readOnly}
-            onClick={() => {
-              setOpenSample(undefined);
-              setImporting(true);
-            }}
-          >
-            Import dataset…
-          </button>
-          <button type="button" onClick={onClose}>
-            Close project
-          </button>
+      <div className="dataset-bar">
+        <div role="tablist" aria-label="Views" className="tabs">
+          {TABS.map(({ tab, label }) => (
+            <button key={tab} role="tab" type="button" aria-selected={view.tab === tab} onClick={() => update({ tab })}>
+              {label}
+            </button>
+          ))}
         </div>
-      </header>
-      <div role="tablist" aria-label="Views" className="tabs">
-        {TABS.map((t) => (
-          <button key={t} role="tab" type="button" aria-selected={tab === t} onClick={() => setTab(t)}>
-            {t}
-          </button>
-        ))}
+        <button
+          type="button"
+          className="primary"
+          disabled={readOnly}
+          onClick={() => {
+            update({ sample: undefined }, true);
+            setImporting(true);
+          }}
+        >
+          Import dataset…
+        </button>
       </div>
-      {tab === 'Samples' && (
+      {view.tab === 'samples' && (
         <div className="samples" role="tabpanel" aria-label="Samples view">
-          <div className="samples-bar">
-            <Filters filter={filter} dataVersion={dataVersion} onChange={changeFilter} />
-            <GridStatus total={pages.total} selected={selected} />
-          </div>
           <div className="samples-main">
-            <SampleGrid pages={pages} selected={selected} onSelect={setSelected} onOpen={open} />
-            {openSample !== undefined && <DetailPanel sampleId={openSample} onClose={closeDetail} />}
+            <div className="samples-grid">
+              <SamplesView filter={view.filter} onFilter={changeFilter} onOpen={open} />
+            </div>
+            {detail}
           </div>
         </div>
       )}
-      {tab === 'Problems' && (
+      {view.tab === 'problems' && (
         <div role="tabpanel" aria-label="Problems view" className="panel">
-          <ProblemsList dataVersion={dataVersion} onOpenSample={setOpenSample} />
-          {openSample !== undefined && <DetailPanel sampleId={openSample} onClose={closeDetail} />}
+          <ProblemsList onOpenSample={openSample} />
+          {detail}
         </div>
       )}
-      {tab === 'Jobs' && (
+      {view.tab === 'jobs' && (
         <div role="tabpanel" aria-label="Jobs view" className="panel">
           <JobsView />
         </div>

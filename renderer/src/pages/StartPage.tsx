@@ -1,31 +1,40 @@
 // The start page: create a project folder, open an existing one, or reopen
-// a recent project.
-import { useEffect, useState, type FormEvent } from 'react';
-import type { ProjectInfo, RecentProject } from '../../../shared/api';
-import { useApi, useReportError } from '../api-context';
+// a recent project. Once one is open, StartRoute moves on to the page the
+// user asked for (a deep link followed before opening) or the first page.
+import { useState, type FormEvent } from 'react';
+import { Navigate, useLocation, type Path } from 'react-router';
+import { useCreateProject, useOpenProject } from '../query/mutations';
+import { useProjectInfo, useRecentProjects } from '../query/queries';
+import { HOME_PATH } from './project-pages';
 
-export function StartPage({ onOpened }: { onOpened(project: ProjectInfo): void }) {
-  const client = useApi();
-  const report = useReportError();
-  const [recent, setRecent] = useState<RecentProject[]>([]);
+/** The location ProjectLayout sent the user away from, if any. */
+function requestedPath(state: unknown): Partial<Path> | undefined {
+  const from = (state as { from?: Partial<Path> } | null)?.from;
+  return typeof from?.pathname === 'string' && from.pathname !== '/' ? { pathname: from.pathname, search: from.search ?? '' } : undefined;
+}
+
+export function StartRoute() {
+  const info = useProjectInfo();
+  const location = useLocation();
+  if (info.data === undefined) return <p role="status">{info.isError ? 'Cannot reach the engine.' : 'Connecting…'}</p>;
+  if (info.data.project !== null) return <Navigate to={requestedPath(location.state) ?? HOME_PATH} replace />;
+  return <StartPage />;
+}
+
+function StartPage() {
+  const recent = useRecentProjects();
+  const createProject = useCreateProject();
+  const openProject = useOpenProject();
   const [newDir, setNewDir] = useState('');
   const [newName, setNewName] = useState('');
   const [openDir, setOpenDir] = useState('');
-  const [busy, setBusy] = useState(false);
+  const busy = createProject.isPending || openProject.isPending;
 
-  useEffect(() => {
-    client.invoke('project.recent', {}).then((r) => setRecent(r.projects), report);
-  }, [client, report]);
-
-  const run = (work: Promise<ProjectInfo>) => {
-    setBusy(true);
-    work.then(onOpened, report).finally(() => setBusy(false));
-  };
   const create = (e: FormEvent) => {
     e.preventDefault();
-    run(client.invoke('project.create', { dir: newDir.trim(), ...(newName.trim() ? { name: newName.trim() } : {}) }));
+    createProject.mutate({ dir: newDir.trim(), ...(newName.trim() ? { name: newName.trim() } : {}) });
   };
-  const open = (dir: string) => run(client.invoke('project.open', { dir }));
+  const projects = recent.data?.projects ?? [];
 
   return (
     <main className="start">
@@ -50,7 +59,7 @@ export function StartPage({ onOpened }: { onOpened(project: ProjectInfo): void }
           aria-labelledby="open-title"
           onSubmit={(e) => {
             e.preventDefault();
-            open(openDir.trim());
+            openProject.mutate(openDir.trim());
           }}
         >
           <h2 id="open-title">Open project</h2>
@@ -65,13 +74,13 @@ export function StartPage({ onOpened }: { onOpened(project: ProjectInfo): void }
       </div>
       <section className="card" aria-labelledby="recent-title">
         <h2 id="recent-title">Recent projects</h2>
-        {recent.length === 0 ? (
+        {projects.length === 0 ? (
           <p className="muted">None yet.</p>
         ) : (
           <ul className="recent">
-            {recent.map((p) => (
+            {projects.map((p) => (
               <li key={p.dir}>
-                <button type="button" className="link" disabled={busy} onClick={() => open(p.dir)}>
+                <button type="button" className="link" disabled={busy} onClick={() => openProject.mutate(p.dir)}>
                   {p.name}
                 </button>
                 <span className="muted path">{p.dir}</span>

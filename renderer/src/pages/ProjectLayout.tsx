@@ -1,0 +1,41 @@
+// The frame of an open project: its name and counts, the navigation between
+// its pages (a `nav` landmark) and the page itself. Without an open project
+// it sends the user to the start page, remembering where they wanted to go.
+import { NavLink, Navigate, Outlet, useLocation } from 'react-router';
+import { formatCount } from '../lib/format';
+import { useCloseProject } from '../query/mutations';
+import { useProjectInfo } from '../query/queries';
+import { PROJECT_PAGES } from './project-pages';
+
+export function ProjectLayout() {
+  const info = useProjectInfo();
+  const location = useLocation();
+  const close = useCloseProject();
+  if (info.data === undefined) return <p role="status">{info.isError ? 'Cannot reach the engine.' : 'Connecting…'}</p>;
+  const { project } = info.data;
+  if (project === null) return <Navigate to="/" replace state={{ from: location }} />;
+  return (
+    <div className="project">
+      <header className="topbar">
+        <h1 title={project.dir}>{project.name}</h1>
+        <span className="muted">
+          {formatCount(project.sampleCount)} samples · {formatCount(project.imageCount)} images · {formatCount(project.problemCount)} problems
+          {project.readOnly ? ' · read-only (damaged database)' : ''}
+        </span>
+        <nav aria-label="Pages" className="pages-nav">
+          {PROJECT_PAGES.map((p) => (
+            <NavLink key={p.path} to={`/${p.path}`}>
+              {p.label}
+            </NavLink>
+          ))}
+        </nav>
+        <div className="topbar-actions">
+          <button type="button" disabled={close.isPending} onClick={() => close.mutate()}>
+            Close project
+          </button>
+        </div>
+      </header>
+      <Outlet />
+    </div>
+  );
+}

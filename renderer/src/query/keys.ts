@@ -1,0 +1,24 @@
+// Every TanStack Query key of the UI, defined once. Keys are arrays so a
+// prefix names a family: invalidating `queryKeys.samples` refetches every
+// page and detail of samples. Everything under `openProject` belongs to the
+// project that is open and is dropped when another one opens or it closes.
+import type { SampleFilter } from '../../../shared/api';
+
+const OPEN = 'open-project';
+
+export const queryKeys = {
+  /** The open project (or null), with its counts. */
+  projectInfo: ['project-info'] as const,
+  recentProjects: ['recent-projects'] as const,
+
+  openProject: [OPEN] as const,
+  samples: [OPEN, 'samples'] as const,
+  samplePage: (filter: SampleFilter, page: number) => [OPEN, 'samples', 'page', filter, page] as const,
+  sample: (id: number) => [OPEN, 'samples', 'detail', id] as const,
+  sources: [OPEN, 'sources'] as const,
+  problems: [OPEN, 'problems'] as const,
+  problemPage: (offset: number, limit: number) => [OPEN, 'problems', { offset, limit }] as const,
+  jobs: [OPEN, 'jobs'] as const,
+  jobList: [OPEN, 'jobs', 'list'] as const,
+  job: (id: number) => [OPEN, 'jobs', 'detail', id] as const,
+};
