@@ -160,13 +160,14 @@ export const JOB_RESULTS = {
     problemEntries: z.int().nonnegative(),
     images: z.int().nonnegative(),
   }),
+  /** Absent fields: an augment job that ended before these counts were recorded (its summary was empty). */
   augment: z.object({
     samples: z.int().nonnegative(),
     /** Samples left out of grid and pic-in-pic (still used for sequences): bounding-box conversations, Visual Genome images. */
     keptOutOfComposites: z.object({ grounding: z.int().nonnegative(), visualGenome: z.int().nonnegative() }),
     /** Sources that could take none of the requested formats, so were not augmented at all. */
     skipped: z.int().nonnegative(),
-  }),
+  }).partial(),
   respond: z.object({}),
   select: z.object({ kept: z.int().nonnegative(), newPairs: z.int().nonnegative() }),
 } as const;

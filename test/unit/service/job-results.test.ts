@@ -40,8 +40,11 @@ describe('job results per kind', () => {
     }
   });
 
-  it('accepts what each kind leaves: an empty summary, selection counts, nothing before done', () => {
+  it('accepts what each kind leaves: augment counts (or an older empty summary), selection counts, nothing before done', () => {
+    const counts = { samples: 5, keptOutOfComposites: { grounding: 1, visualGenome: 2 }, skipped: 0 };
+    expect(parseJob(record('augment', counts)).result).toEqual(counts);
     expect(parseJob(record('augment', {})).result).toEqual({});
+    expect(() => parseJob(record('augment', { samples: -1 }))).toThrow(/job 4 \(augment\)/);
     expect(parseJob(record('respond', {})).result).toEqual({});
     expect(parseJob(record('select', { kept: 3, newPairs: 2 })).result).toEqual({ kept: 3, newPairs: 2 });
     expect(parseJob(record('import', null)).result).toBeNull();
