@@ -65,6 +65,7 @@ export const PIPELINE_COMMANDS = {
   'pipeline.respond': {
     request: z.strictObject({
       model: z.string().min(1),
+      adapter: z.string().min(1).optional(),
       ep: z.enum(['auto', 'cpu', 'webgpu', 'cuda']).default('auto'),
       layer: z.int().nonnegative().optional(),
       maxNewTokens: z.int().positive().default(512),

@@ -12,10 +12,12 @@ import { hashSeed } from '../random';
 import type { ResponseEngine, ResponseRequest, ResponseResult } from '../respond/engine-interface';
 import type { RespondSample } from '../respond/queries';
 import { responseRecord, type ResponseSettings } from '../respond/record';
-import { WorkerEngine } from '../respond/worker-engine';
+import { ModelEngine } from '../respond/model-engine';
 
 export const RespondParams = z.strictObject({
   modelDir: z.string().min(1),
+  /** A PEFT adapter folder on the model: part of the model id, so its answers are pending apart from the base model's. */
+  adapter: z.string().min(1).optional(),
   ep: z.enum(EP_CHOICES).default('auto'),
   /** Decoder layer whose attention is read; default the model's middle layer. */
   layer: z.int().nonnegative().optional(),
@@ -41,8 +43,8 @@ export interface RespondCursor {
 export interface JobEngine extends ResponseEngine {
   readonly layer: number;
   readonly ep: { ep: string };
-  /** Token ids of plain text, for the token edit distance against the ground truth (async from a worker). */
-  tokenize(text: string): number[] | Promise<number[]>;
+  /** Token ids of plain text, for the token edit distance against the ground truth. */
+  tokenize(text: string): number[];
   close(): Promise<void>;
 }
 
@@ -58,15 +60,16 @@ interface Prepared {
 
 export type OpenEngine = (params: RespondParams) => Promise<JobEngine>;
 
-/** The default: the model runs in a worker thread, so its session.run never blocks the server or the UI. */
-const openWorkerEngine: OpenEngine = (p) => WorkerEngine.open({ modelDir: p.modelDir, ep: p.ep, aspect: p.aspect, ...(p.layer === undefined ? {} : { layer: p.layer }) });
+/** The default: the model's graphs run in the engine's session worker, so session.run never blocks the server or the UI. */
+const openModelEngine: OpenEngine = (p) =>
+  ModelEngine.open({ modelDir: p.modelDir, ep: p.ep, aspect: p.aspect, ...(p.adapter === undefined ? {} : { adapter: p.adapter }), ...(p.layer === undefined ? {} : { layer: p.layer }) });
 
 /** The job kind; `open` is how a run gets its engine (the bench passes one already warm). */
-export function createRespondJob(open: OpenEngine = openWorkerEngine): JobKind<RespondParams, RespondCursor> {
+export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<RespondParams, RespondCursor> {
   return {
     kind: 'respond',
     params: RespondParams,
-    label: (p) => `respond with ${p.modelDir}${p.perturb ? ', perturbed' : ''}, seed ${p.seed}`,
+    label: (p) => `respond with ${p.modelDir}${p.adapter === undefined ? '' : ` + ${p.adapter}`}${p.perturb ? ', perturbed' : ''}, seed ${p.seed}`,
     async plan(params, ctx): Promise<JobRun<RespondCursor>> {
       const pipeline = resolveSettings(params.settings, 'respond settings');
       const engine = await open(params);
@@ -145,7 +148,7 @@ export function createRespondJob(open: OpenEngine = openWorkerEngine): JobKind<R
             settings: settingsFor(sample, seed),
             pipeline,
             jobId: ctx.jobId,
-            groundTruthTokens: await engine.tokenize(sample.groundTruth),
+            groundTruthTokens: engine.tokenize(sample.groundTruth),
             timing: { imagesMs, totalMs: performance.now() - started },
           });
           return { ...unit, write: { method: 'insertResponse', args: record } };
