@@ -29,8 +29,10 @@ export interface ClientOptions<E> {
   /** Names the worker in errors ("the session worker crashed: ..."). */
   name: string;
   onEvent?: (event: E) => void;
-  /** The error kind of a crash or unexpected exit (default 'runtime'). */
+  /** The error kind of a crash (default 'runtime'). */
   deathKind?: AppError['kind'];
+  /** What pending and later calls fail with once the worker has exited (default: "<name> exited (code N)", deathKind). */
+  exitError?: (code: number) => AppError;
 }
 
 /** The caller's side: typed calls over one worker, matched to replies by sequence number. */
@@ -50,7 +52,7 @@ export class RpcClient<C extends CallMap, E = never> {
     worker.on('error', (e) => this.fail(new AppError(kind, `the ${options.name} crashed: ${e.message}`, { cause: e })));
     this.exited = new Promise((resolve) => {
       worker.once('exit', (code) => {
-        this.fail(new AppError(kind, `the ${options.name} exited (code ${code})`));
+        this.fail(options.exitError?.(code) ?? new AppError(kind, `the ${options.name} exited (code ${code})`));
         resolve(code);
       });
     });
