@@ -55,6 +55,7 @@ export class LlavaRunner {
   private readonly lease: RuntimeLease | undefined;
   private readonly sessions = new Map<string, Promise<string>>();
   private extraFeeds: Promise<Record<string, Feed>> | undefined;
+  private released = false;
 
   constructor(
     readonly model: OpenModel,
@@ -75,6 +76,7 @@ export class LlavaRunner {
 
   /** The host's session id for graph `key`, created on first use. */
   private session(key: string, build: () => Graph, outputs?: Record<string, OutputLocation>): Promise<string> {
+    if (this.released) return Promise.reject(new AppError('conflict', `the model ${this.model.dir} has been closed`, { subject: this.model.dir }));
     let s = this.sessions.get(key);
     if (!s) {
       const opts = {
@@ -176,6 +178,7 @@ export class LlavaRunner {
 
   /** Releases this model's sessions and kept tensors in the host (and its lease on the shared host). */
   async release(): Promise<void> {
+    this.released = true;
     const sessions = await Promise.allSettled([...this.sessions.values()]);
     this.sessions.clear();
     const extras = this.extraFeeds;
