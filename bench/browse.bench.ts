@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SampleFilter } from '../shared/api';
 import { openDatabase } from '../electron/store/database';
+import { MIGRATIONS } from '../electron/db/project.schema';
+import { PROJECT_SCHEMA } from '../electron/db';
 import { openStore } from '../electron/store/store';
 import { ftsQuery, pageSql } from '../electron/store/queries/browse';
 import type { BenchTable } from './table';
@@ -33,7 +35,7 @@ function sentence(r: () => number, n: number): string {
 
 /** Fills a project database with SAMPLES rows through the real schema and its full-text index. */
 export function populate(file: string): void {
-  const { db } = openDatabase(file, { create: true });
+  const { db } = openDatabase(file, { create: true, migrations: MIGRATIONS });
   const r = rng(7);
   db.transaction(() => {
     db.prepare("INSERT INTO jobs (id, kind, label, state, params, created_at, updated_at) VALUES (1, 'import', 'bench', 'done', '{}', 0, 0)").run();
@@ -65,7 +67,7 @@ export async function run(): Promise<BenchTable> {
   const t0 = performance.now();
   populate(file);
   const populateSec = (performance.now() - t0) / 1000;
-  const store = await openStore(file);
+  const store = await openStore(file, { schema: PROJECT_SCHEMA });
   const r = rng(11);
   // A write between queries moves the data version, so the next count is not cached.
   let tick = 0;

@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { drawImages, llavaEntry } from '../electron/io/demo-dataset';
 import { importJob } from '../electron/io/import-job';
 import { JobRunner } from '../electron/jobs/runner';
-import { createProject } from '../electron/store/project';
+import { createProject } from '../electron/db';
 import type { BenchTable } from './table';
 import { peakRssMiB } from './table';
 

@@ -1,13 +1,13 @@
 // MatMul efficiency of built graphs: GFLOP/s of a MatMul-bound forward graph
-// (a stack of Llama-style blocks, FLOPs counted over its MatMuls) against the
+// (a stack of the production decoder's Llama-style layers, FLOPs counted over
+// its MatMuls) against the
 // GFLOP/s of a single large MatMul in ORT on the same CPU and threads, in the
 // same run.
 import ort from 'onnxruntime-node';
 import { Graph, op, serializeModel } from '../electron/engine/onnx';
-import type { Value } from '../electron/engine/onnx';
 import { createLocalSession } from '../electron/engine/runtime/local';
-import { block, blockParamShapes, rotaryTables } from '../electron/engine/selftest/block';
-import type { BlockDims } from '../electron/engine/selftest/block';
+import { memoryParams } from '../electron/engine/models/params';
+import { decoderStack, stackModel, type StackDims } from './decoder-stack';
 import type { BenchTable } from './table';
 
 const THREADS = 2;
@@ -36,26 +36,16 @@ async function singleMatMul(n: number): Promise<number> {
   return (2 * n ** 3) / s / 1e9;
 }
 
-async function blockStack(d: BlockDims, layers: number, seq: number): Promise<number> {
+async function stackGflops(d: StackDims, layers: number, seq: number): Promise<number> {
   const g = new Graph('stack');
-  const hd = d.hidden / d.heads;
-  const x = g.input('x', 'float32', [1, seq, d.hidden]);
-  const cos = g.input('cos', 'float32', [seq, hd]);
-  const sin = g.input('sin', 'float32', [seq, hd]);
-  const feeds: Record<string, ort.Tensor> = { x: tensor([1, seq, d.hidden]) };
-  const t = rotaryTables(seq, hd);
-  feeds.cos = new ort.Tensor('float32', t.cos, [seq, hd]);
-  feeds.sin = new ort.Tensor('float32', t.sin, [seq, hd]);
-  let y: Value = x;
-  for (let l = 0; l < layers; l++) {
-    const ps = new Map<string, Value>();
-    for (const [n, s] of Object.entries(blockParamShapes(d))) {
-      // Weights as initializers, as in inference, scaled to keep activations finite.
-      const data = rand(s.reduce((p, q) => p * q, 1)).map((v) => v / Math.sqrt(s[s.length - 1]!));
-      ps.set(n, g.initializer(`layers.${l}.${n}`, { dtype: 'float32', dims: s, data }));
-    }
-    y = g.withScope(`layers.${l}`, () => block((n) => ps.get(n)!, y, cos, sin, d));
-  }
+  // Weights as initializers, as in inference, scaled to keep activations finite.
+  const weights = new Map(
+    [...stackModel(d, layers).shapes].map(([n, s]) => {
+      const values = n.endsWith('layernorm.weight') ? new Float32Array(s[0]!).fill(1) : rand(s[0]! * s[1]!).map((v) => v / Math.sqrt(s[1]!));
+      return [n, { shape: s, values }] as const;
+    }),
+  );
+  const { y, feeds } = decoderStack(g, memoryParams(g, weights), d, layers, 1, seq);
   g.output(y, 'y');
   const s = await time(serializeModel(g), feeds);
   // MatMul FLOPs per layer: q,k,v,o (4 h^2), MLP (3 h inter), scores and att@v (2 T h each), times 2 T.
@@ -70,7 +60,7 @@ export async function run(): Promise<BenchTable> {
     [{ hidden: 256, heads: 4, inter: 1024 }, 'forward, 4 blocks hidden 256, seq 256'],
     [{ hidden: 768, heads: 12, inter: 3072 }, 'forward, 4 blocks hidden 768, seq 256'],
   ] as const) {
-    const gf = await blockStack(d, 4, 256);
+    const gf = await stackGflops(d, 4, 256);
     rows.push([name, gf, gf / peak]);
   }
   return {

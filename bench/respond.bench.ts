@@ -18,7 +18,7 @@ import { hashSeed } from '../electron/pipeline/random';
 import type { ResponseRequest } from '../electron/pipeline/respond/engine-interface';
 import { ModelEngine } from '../electron/pipeline/respond/model-engine';
 import { createService } from '../electron/service';
-import { openProject } from '../electron/store/project';
+import { openProject } from '../electron/db';
 import { writeRandomLlava, type RandomLlavaOptions } from '../electron/engine/models/random-checkpoint';
 import { peakRssMiB, type BenchTable } from './table';
 

@@ -1,20 +1,23 @@
 // Train-step benchmark: forward + backward + AdamW (global-norm clip) of a
-// stack of Llama-style blocks as one ORT graph on CPU, against PyTorch 1.13
-// eager on CPU with the same shapes and thread count, in the same run. Each
+// stack of the production decoder's Llama-style layers (every weight trained)
+// as one ORT graph on CPU, against the same stack in PyTorch 1.13 eager
+// (test/reference/block_ref.py) on CPU with the same shapes and thread count,
+// in the same run. Each
 // ORT case runs in a child process so its peak RSS is its own.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import { staticShape } from '../electron/engine/models/nn';
+import { inputParams } from '../electron/engine/models/params';
 import { Graph, op, serializeModel } from '../electron/engine/onnx';
-import { block, blockParamShapes, rotaryTables } from '../electron/engine/selftest/block';
-import type { BlockDims } from '../electron/engine/selftest/block';
 import { TrainStepSession, buildTrainStep } from '../electron/engine/train/train-step';
+import { decoderStack, stackModel, type StackDims } from './decoder-stack';
 import type { BenchTable } from './table';
 
 interface Case {
-  dims: BlockDims;
+  dims: StackDims;
   layers: number;
   seq: number;
   batch: number;
@@ -41,34 +44,23 @@ const rand = (n: number, scale: number): Float32Array => Float32Array.from({ len
 /** One case in this process: seconds per step (after one warm-up step) and peak RSS. */
 async function runOrt(c: Case): Promise<{ seconds: number; rss: number }> {
   const { hidden } = c.dims;
-  const hd = hidden / c.dims.heads;
   const g = new Graph('stack');
-  const x = g.input('x', 'float32', [c.batch, c.seq, hidden]);
+  const p = inputParams(g, stackModel(c.dims, c.layers).shapes);
+  const { y, feeds } = decoderStack(g, p, c.dims, c.layers, c.batch, c.seq);
   const target = g.input('target', 'float32', [c.batch, c.seq, hidden]);
-  const cos = g.input('cos', 'float32', [c.seq, hd]);
-  const sin = g.input('sin', 'float32', [c.seq, hd]);
-  const shapes = blockParamShapes(c.dims);
-  const params = new Map<string, ReturnType<Graph['input']>>();
-  let y = x;
-  for (let l = 0; l < c.layers; l++) {
-    for (const [n, s] of Object.entries(shapes)) params.set(`layers.${l}.${n}`, g.input(`layers.${l}.${n}`, 'float32', s));
-    y = g.withScope(`layers.${l}`, () => block((n) => params.get(`layers.${l}.${n}`)!, y, cos, sin, c.dims));
-  }
   const d = op.sub(y, target);
   const loss = op.reduceMean(op.mul(d, d), [0, 1, 2], false);
-  const io = buildTrainStep({ loss, params: [...params.values()], clipNorm: 1, adamw: { weightDecay: 0.1 } });
+  const io = buildTrainStep({ loss, params: p.inputs, clipNorm: 1, adamw: { weightDecay: 0.1 } });
   const session = await TrainStepSession.create(serializeModel(g), io, { ep: 'cpu', intraOpThreads: THREADS });
-  session.init(Object.fromEntries([...params.values()].map((p) => {
-    const s = p.shape as number[];
-    return [p.name, new ort.Tensor('float32', p.name.endsWith('layernorm.weight') ? new Float32Array(s[0]!).fill(1) : rand(s[0]! * s[1]!, 1 / Math.sqrt(s[1]!)), s)];
-  })));
-  const t = rotaryTables(c.seq, hd);
-  const batch = {
-    x: new ort.Tensor('float32', rand(c.batch * c.seq * hidden, 1), [c.batch, c.seq, hidden]),
-    target: new ort.Tensor('float32', rand(c.batch * c.seq * hidden, 1), [c.batch, c.seq, hidden]),
-    cos: new ort.Tensor('float32', t.cos, [c.seq, hd]),
-    sin: new ort.Tensor('float32', t.sin, [c.seq, hd]),
-  };
+  session.init(
+    Object.fromEntries(
+      p.inputs.map((v) => {
+        const s = staticShape(v);
+        return [v.name, new ort.Tensor('float32', v.name.endsWith('layernorm.weight') ? new Float32Array(s[0]!).fill(1) : rand(s[0]! * s[1]!, 1 / Math.sqrt(s[1]!)), s)];
+      }),
+    ),
+  );
+  const batch = { ...feeds, target: new ort.Tensor('float32', rand(c.batch * c.seq * hidden, 1), [c.batch, c.seq, hidden]) };
   await session.step(batch, 1e-3);
   const t0 = performance.now();
   for (let s = 0; s < c.steps; s++) await session.step(batch, 1e-3);

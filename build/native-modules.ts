@@ -5,13 +5,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../shared/errors';
-
-/**
- * Where better-sqlite3's addon built for Electron's ABI lives, relative to the app
- * root, in the checkout (written by scripts/electron-rebuild.mjs) and in the packaged
- * app alike; the store loads it from there when it runs inside Electron.
- */
-export const ELECTRON_SQLITE_BINDING = path.join('node_modules', '.mia-dpo-electron', 'better_sqlite3.node');
+import { ELECTRON_SQLITE_BINDING } from '../electron/store/native-binding';
 
 /** better-sqlite3's own build folder: the plain-Node addon (plus objects), useless in Electron. */
 const NODE_SQLITE_BUILD = '/node_modules/better-sqlite3/build';

@@ -15,7 +15,7 @@ const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const electronDir = path.join(root, 'node_modules', 'electron');
 const sqliteDir = path.join(root, 'node_modules', 'better-sqlite3');
-// Must match ELECTRON_SQLITE_BINDING in build/native-modules.ts: the store loads it from there in Electron.
+// Must match ELECTRON_SQLITE_BINDING in electron/store/native-binding.ts: the store loads it from there in Electron.
 const scratch = path.join(root, 'node_modules', '.mia-dpo-electron');
 const binding = path.join(scratch, 'better_sqlite3.node');
 const stampFile = path.join(scratch, 'built-for.txt');

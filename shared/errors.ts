@@ -1,6 +1,7 @@
 // Errors as values: every failure the user can see has a kind (for code to
 // branch on) and a message a person can act on, naming the file or item.
 // Shared by the engine, the pipeline, the store and the UI.
+import { z } from 'zod';
 
 export const ERROR_KINDS = [
   'bad-input', // malformed user data: JSON, images, config fields
@@ -14,6 +15,14 @@ export const ERROR_KINDS = [
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
+/** An error as it crosses a thread, process or network boundary: AppError's `toJSON()` form. */
+export const WireError = z.object({
+  kind: z.enum(ERROR_KINDS),
+  message: z.string(),
+  subject: z.string().optional(),
+});
+export type WireError = z.infer<typeof WireError>;
+
 export class AppError extends Error {
   readonly kind: ErrorKind;
   /** The file, sample or field the error is about, when there is one. */
@@ -26,7 +35,7 @@ export class AppError extends Error {
     this.subject = options.subject;
   }
 
-  toJSON(): { kind: ErrorKind; message: string; subject?: string } {
+  toJSON(): WireError {
     return this.subject === undefined
       ? { kind: this.kind, message: this.message }
       : { kind: this.kind, message: this.message, subject: this.subject };
@@ -34,7 +43,7 @@ export class AppError extends Error {
 }
 
 /** An AppError rebuilt from its `toJSON()` form after crossing a thread, process or network boundary. */
-export function appErrorFromJson(e: { kind: ErrorKind; message: string; subject?: string | undefined }): AppError {
+export function appErrorFromJson(e: WireError): AppError {
   return new AppError(e.kind, e.message, e.subject === undefined ? {} : { subject: e.subject });
 }
 

@@ -1,7 +1,8 @@
 // The shape of one CLI subcommand (one file each under ./commands, listed in
 // ./commands/index.ts) and the errors that map to exit codes: 2 for usage,
-// 1 for any other failure.
-import type { ParseArgsConfig } from 'node:util';
+// 1 for any other failure. Commands declare their arguments and options on a
+// commander Command; option values are validated by ./options.ts.
+import type { Command } from 'commander';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -11,15 +12,17 @@ export interface CliIo {
 }
 
 export interface ParsedArgs {
-  values: Record<string, string | boolean | undefined>;
-  positionals: string[];
+  /** Option values as commander parsed them, keyed by the camelCase of the flag (`--max-new-tokens` -> `maxNewTokens`). */
+  values: Record<string, unknown>;
+  /** The declared positional arguments in order (undefined when an optional one is left out). */
+  positionals: (string | undefined)[];
 }
 
 export interface CliCommand {
   name: string;
-  usage: string;
   summary: string;
-  options: NonNullable<ParseArgsConfig['options']>;
+  /** Declares the positional arguments and options (with their help) on `cmd`. */
+  define(cmd: Command): void;
   /** Returns the exit code. Throw UsageError for bad arguments, AppError for failures. */
   run(args: ParsedArgs, io: CliIo): Promise<number>;
 }
@@ -34,8 +37,14 @@ export function writeJson(io: CliIo, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export function positional(args: ParsedArgs, at: number, what: string): string {
+/** A declared positional argument commander has already checked is present. */
+export function positional(args: ParsedArgs, at: number): string {
   const v = args.positionals[at];
-  if (v === undefined) throw new UsageError(`missing ${what}`);
+  if (v === undefined) throw new UsageError(`missing argument ${at + 1}`);
   return v;
+}
+
+/** `--json` given. */
+export function jsonOutput(args: ParsedArgs): boolean {
+  return args.values['json'] === true;
 }

@@ -1,32 +1,73 @@
-// The `mia-dpo` command line as a function: picks the subcommand from
-// ./commands, parses its options with node:util parseArgs and maps failures
-// to exit codes (0 ok, 1 failure, 2 usage).
-import { parseArgs } from 'node:util';
+// The `mia-dpo` command line as a function: commander splits the arguments of
+// the subcommand (./commands, one file each), the request schemas check the
+// option values (./options.ts), and failures map to exit codes (0 ok, 1
+// failure, 2 usage). `mia-dpo --help` lists every command with its options.
+import { Command, CommanderError, type Argument, type Option } from 'commander';
 import { isAppError, toAppError } from '../../shared/errors';
-import { EXIT, UsageError, type CliIo, type ParsedArgs } from './command';
+import { EXIT, UsageError, type CliCommand, type CliIo } from './command';
 import { CLI_COMMANDS } from './commands';
+import { choicesOf, isRepeatable } from './options';
 
-function usage(): string {
-  return ['usage: mia-dpo <command> [options]', '', ...CLI_COMMANDS.map((c) => `  ${c.usage.padEnd(72)} ${c.summary}`)].join('\n') + '\n';
+function optionUsage(o: Option): string {
+  const choices = choicesOf(o);
+  const text = choices ? `${o.long} ${choices.join('|')}` : o.flags.replace(/[<>]/g, '');
+  const once = o.mandatory ? text : `[${text}]`;
+  return isRepeatable(o) ? `${once}...` : once;
+}
+
+function argumentUsage(a: Argument): string {
+  const name = a.argChoices ? a.argChoices.join('|') : a.name();
+  return a.required ? name : `[${name}]`;
+}
+
+/** `respond DIR --model DIR [--layer L] [--ep auto|cpu|webgpu|cuda] ...`, from what the command declares. */
+function usageOf(cmd: Command): string {
+  const args = cmd.registeredArguments.map(argumentUsage);
+  return [...args, ...cmd.options.map(optionUsage)].join(' ');
+}
+
+function rootUsage(program: Command): string {
+  const lines = program.commands.map((c) => {
+    const usage = `${c.name()} ${usageOf(c)}`;
+    return `  ${usage.padEnd(72)} ${c.description()}`;
+  });
+  return ['usage: mia-dpo <command> [options]', '', ...lines, '', 'mia-dpo <command> --help describes a command and its options.'].join('\n') + '\n';
+}
+
+/** The whole command line, built afresh per run (commander keeps parsed values on its Command objects). */
+function buildProgram(io: CliIo, run: (command: CliCommand, cmd: Command) => Promise<void>): Command {
+  const program = new Command('mia-dpo')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s), outputError: () => undefined });
+  for (const command of CLI_COMMANDS) {
+    const cmd = program.command(command.name).description(command.summary);
+    command.define(cmd);
+    cmd.usage(usageOf(cmd)).action(() => run(command, cmd));
+  }
+  return program;
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    (name === undefined ? io.stderr : io.stdout).write(usage());
+  const json = argv.includes('--json');
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, async (command, cmd) => {
+    code = await command.run({ values: cmd.opts(), positionals: cmd.processedArgs as (string | undefined)[] }, { ...io, tty: io.tty && !json });
+  });
+  const [name] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || (name === 'help' && argv.length === 1)) {
+    (name === undefined ? io.stderr : io.stdout).write(rootUsage(program));
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  const command = CLI_COMMANDS.find((c) => c.name === name);
-  const json = rest.includes('--json');
   try {
-    if (command === undefined) throw new UsageError(`unknown command "${name}"`);
-    const { values, positionals } = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
-    return await command.run({ values: values as ParsedArgs['values'], positionals }, { ...io, tty: io.tty && !json });
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
   } catch (e) {
-    const isUsage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    if (isUsage) {
-      io.stderr.write(`mia-dpo: ${(e as Error).message}\n${command ? `usage: mia-dpo ${command.usage}\n` : usage()}`);
-      if (json) io.stdout.write(`${JSON.stringify({ ok: false, error: { kind: 'bad-input', message: (e as Error).message } })}\n`);
+    if (e instanceof CommanderError && e.exitCode === 0) return EXIT.ok; // --help was shown
+    if (e instanceof CommanderError || e instanceof UsageError) {
+      const message = e.message.replace(/^error: /, '');
+      const cmd = program.commands.find((c) => c.name() === name);
+      io.stderr.write(`mia-dpo: ${message}\n${cmd ? `usage: mia-dpo ${cmd.name()} ${usageOf(cmd)}\n` : rootUsage(program)}`);
+      if (json) io.stdout.write(`${JSON.stringify({ ok: false, error: { kind: 'bad-input', message } })}\n`);
       return EXIT.usage;
     }
     const error = toAppError(e);
@@ -36,4 +77,3 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT.failure;
   }
 }
-

@@ -5,10 +5,7 @@
 // into AppError; the worker may also post unsolicited events (log lines, a
 // ready message). When the worker dies, every pending call fails.
 import type { MessagePort, Transferable, Worker } from 'node:worker_threads';
-import { AppError, appErrorFromJson, toAppError } from '../../shared/errors';
-
-/** An error as it crosses the thread: the AppError's JSON form. */
-export type WireError = ReturnType<AppError['toJSON']>;
+import { AppError, appErrorFromJson, toAppError, type WireError } from '../../shared/errors';
 
 /** A protocol: per request type, what it takes and what it answers with. */
 export type CallMap = Record<string, { args: unknown; result: unknown }>;

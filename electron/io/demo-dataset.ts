@@ -4,6 +4,7 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { withImagePlaceholders } from '../engine/text/image-placeholders';
 
 const COLOURS = ['red', 'green', 'blue', 'orange', 'purple', 'teal', 'gold', 'gray'] as const;
 const SHAPES = ['circle', 'square', 'triangle'] as const;
@@ -48,7 +49,7 @@ export async function drawImages(root: string, images: number, size = 96): Promi
 export function llavaEntry(i: number, image: string | null): Record<string, unknown> {
   const d = describeImage(i);
   const conversations = [
-    { from: 'human', value: `${image ? '<image>\n' : ''}What shape is shown, and what colour is it?` },
+    { from: 'human', value: withImagePlaceholders('What shape is shown, and what colour is it?', image ? 1 : 0) },
     { from: 'gpt', value: image ? `A ${d.colour} ${d.shape} on a white background.` : 'There is no image to describe.' },
   ];
   return image ? { id: `demo-${i}`, image, conversations } : { id: `demo-${i}`, conversations };

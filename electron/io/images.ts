@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { StagedImage, StagedProblem } from '../store/queries/import';
+import type { StagedImage, StagedProblem } from './import-queries';
 
 export type ImageCheck = { ok: true; image: StagedImage } | { ok: false; problem: StagedProblem };
 

@@ -6,8 +6,9 @@ import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { ImportSource } from '../../shared/api';
 import { AppError } from '../../shared/errors';
-import type { JobKind, JobRun } from '../jobs/kind';
-import type { StagedEntry, StagedImage, StagedProblem } from '../store/queries/import';
+import type { JobKind, JobRun, UnitResult } from '../jobs/kind';
+import type { Write } from '../store/table';
+import type { ImportQueries, StagedEntry, StagedImage, StagedProblem } from './import-queries';
 import { listFolderImages, type FolderItem } from './folder';
 import { checkImage, resolveInRoot, type ImageCheck } from './images';
 import { parseEntry } from './llava/entry';
@@ -25,9 +26,8 @@ export const ImportParams = z.object({
 });
 export type ImportParams = z.output<typeof ImportParams>;
 /** The index of the next entry to read. */
-export interface ImportCursor {
-  index: number;
-}
+export const ImportCursor = z.object({ index: z.int().nonnegative() });
+export type ImportCursor = z.infer<typeof ImportCursor>;
 
 /** A source of entries in file order, resumable from an index. */
 interface EntrySource {
@@ -84,7 +84,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
   return out;
 }
 
-class ImportRun implements JobRun<ImportCursor> {
+class ImportRun implements JobRun<ImportCursor, ImportQueries> {
   private source: EntrySource | null = null;
   /** Checked images of this run, by absolute path (good ones survive a crash in staging). */
   private readonly checked = new Map<string, ImageCheck>();
@@ -142,7 +142,7 @@ class ImportRun implements JobRun<ImportCursor> {
     return { entry: { index: e.index, line: e.line, externalId: parsed.externalId, sample, problems: [] }, refs: parsed.images.map((rel) => this.resolve(rel)) };
   }
 
-  async runUnit(cursor: ImportCursor | null): Promise<{ cursor: ImportCursor; done: number; total: number | null; write: { method: 'stageImportUnit'; args: unknown }; finished: boolean }> {
+  async runUnit(cursor: ImportCursor | null): Promise<UnitResult<ImportCursor, ImportQueries>> {
     this.source ??= await this.open(cursor?.index ?? 0);
     const built: ReturnType<ImportRun['toEntry']>[] = [];
     let total: number | null = null;
@@ -198,7 +198,7 @@ class ImportRun implements JobRun<ImportCursor> {
     };
   }
 
-  async finish() {
+  async finish(): Promise<Write<ImportQueries>> {
     return { method: 'commitImport', args: { jobId: this.jobId, kind: this.params.source.kind, path: this.describeSource(), imagesRoot: this.root } };
   }
 
@@ -207,9 +207,10 @@ class ImportRun implements JobRun<ImportCursor> {
   }
 }
 
-export const importJob: JobKind<ImportParams, ImportCursor> = {
+export const importJob: JobKind<ImportParams, ImportCursor, ImportQueries> = {
   kind: 'import',
   params: ImportParams,
+  cursor: ImportCursor,
   label: (p) => (p.source.kind === 'llava' ? `Import ${path.basename(p.source.file)}` : `Import folder ${path.basename(p.source.root)}`),
   async plan(params, ctx) {
     const state = await ctx.store.call('loadImportState', { jobId: ctx.jobId });

@@ -4,9 +4,11 @@
 // left 'running'. Streams state and progress.
 import { describeIssues, type ApiEvent, type Job, type JobProgress, type WireError } from '../../shared/api';
 import { AppError, toAppError } from '../../shared/errors';
-import type { StoredJob } from '../store/queries/jobs';
+import { checkColumn } from '../store/json-column';
 import type { Store } from '../store/store';
+import type { QueryTable } from '../store/table';
 import type { AnyJobKind, JobContext, JobRun } from './kind';
+import type { JobQueries, StoredJob } from './queries';
 import { isAllowed, type JobAction } from './transitions';
 
 type Stop = 'pause' | 'cancel' | 'shutdown';
@@ -28,8 +30,11 @@ export function toApiJob(j: StoredJob, progress?: JobProgress): Job {
   return progress ? { ...job, progress } : job;
 }
 
-export class JobRunner {
-  private readonly kinds = new Map<string, AnyJobKind>();
+/** Q: the project's query table, the jobs table's queries and those of every kind. */
+export class JobRunner<Q extends JobQueries & QueryTable> {
+  private readonly kinds = new Map<string, AnyJobKind<Q>>();
+  /** The same store, seen through the queries the runner itself uses. */
+  private readonly jobs: Store<JobQueries>;
   /** Jobs to run, in order; the runner takes the head. */
   private readonly queue: number[] = [];
   private active: Active | null = null;
@@ -38,28 +43,29 @@ export class JobRunner {
   private closed = false;
 
   constructor(
-    private readonly store: Store,
-    kinds: readonly AnyJobKind[],
+    private readonly store: Store<Q>,
+    kinds: readonly AnyJobKind<NoInfer<Q>>[],
     private readonly emit: (event: ApiEvent) => void,
   ) {
+    this.jobs = store;
     for (const k of kinds) this.kinds.set(k.kind, k);
   }
 
   /** Queues the jobs a previous process left running (first) or queued, and starts. */
   async start(): Promise<void> {
-    const jobs = await this.store.call('listJobs', { states: ['running', 'queued'] });
+    const jobs = await this.jobs.call('listJobs', { states: ['running', 'queued'] });
     const order = (j: StoredJob) => (j.state === 'running' ? 0 : 1);
     for (const j of [...jobs].sort((a, b) => order(a) - order(b) || a.id - b.id)) this.queue.push(j.id);
     this.pump();
   }
 
   /** Queues a job; `params` is validated by the kind's schema (its defaults applied). */
-  async submit(kind: AnyJobKind | string, params: unknown): Promise<Job> {
+  async submit(kind: AnyJobKind<Q> | string, params: unknown): Promise<Job> {
     const k = this.kindOf(typeof kind === 'string' ? kind : kind.kind);
     const checked = k.params.safeParse(params);
     if (!checked.success) throw new AppError('bad-input', `invalid parameters for a ${k.kind} job: ${describeIssues(checked.error)}`, { subject: k.kind });
     const parsed = checked.data;
-    const job = await this.store.call('insertJob', { kind: k.kind, label: k.label(parsed), params: parsed, total: null });
+    const job = await this.jobs.call('insertJob', { kind: k.kind, label: k.label(parsed), params: parsed, total: null });
     this.emitState(job);
     this.queue.push(job.id);
     this.pump();
@@ -67,18 +73,18 @@ export class JobRunner {
   }
 
   async get(id: number): Promise<Job> {
-    const job = await this.store.call('getJob', { id });
+    const job = await this.jobs.call('getJob', { id });
     if (job === null) throw new AppError('not-found', `there is no job ${id}`, { subject: `job ${id}` });
     return toApiJob(job, this.progressOf(job));
   }
 
   async list(): Promise<Job[]> {
-    const jobs = await this.store.call('listJobs', {});
+    const jobs = await this.jobs.call('listJobs', {});
     return jobs.map((j) => toApiJob(j, this.progressOf(j)));
   }
 
   async act(id: number, action: JobAction): Promise<Job> {
-    const job = await this.store.call('getJob', { id });
+    const job = await this.jobs.call('getJob', { id });
     if (job === null) throw new AppError('not-found', `there is no job ${id}`, { subject: `job ${id}` });
     const requested = this.active?.id === id ? this.active.stop : null;
     if (!isAllowed(job.state, action) || (requested === 'cancel' && action === 'pause')) {
@@ -114,7 +120,7 @@ export class JobRunner {
     await this.idle();
   }
 
-  private kindOf(name: string): AnyJobKind {
+  private kindOf(name: string): AnyJobKind<Q> {
     const k = this.kinds.get(name);
     if (k === undefined) throw new AppError('unsupported', `no job kind '${name}' in this version`, { subject: name });
     return k;
@@ -133,7 +139,7 @@ export class JobRunner {
         // Active before the first await, so a pause/cancel arriving meanwhile is seen by execute.
         this.active = { id, stop: null, abort: new AbortController() };
         try {
-          const job = await this.store.call('getJob', { id });
+          const job = await this.jobs.call('getJob', { id });
           if (job && (job.state === 'queued' || job.state === 'running')) await this.execute(job, this.active);
         } catch (e) {
           // Only the store itself failing gets here (execute records job errors); nobody awaits this loop.
@@ -161,45 +167,46 @@ export class JobRunner {
   }
 
   private async transition(job: StoredJob, state: 'running' | 'paused' | 'queued'): Promise<Job> {
-    const next = await this.store.call('setJobState', { id: job.id, state });
+    const next = await this.jobs.call('setJobState', { id: job.id, state });
     this.emitState(next);
     return toApiJob(next);
   }
 
   private async endAs(job: StoredJob, state: 'cancelled' | 'failed', error: WireError | null): Promise<Job> {
     const write = this.kinds.get(job.kind)?.discard(job.id) ?? null;
-    const next = await this.store.call('endJob', { jobId: job.id, state, error, write });
+    const next = await this.jobs.call('endJob', { jobId: job.id, state, error, write });
     this.emitState(next);
     return toApiJob(next);
   }
 
   private async execute(job: StoredJob, active: Active): Promise<void> {
-    let run: JobRun<unknown> | null = null;
+    let run: JobRun<unknown, Q> | null = null;
     try {
       // Paused or cancelled while waiting in the queue: never start it.
       if (active.stop === 'pause' || active.stop === 'cancel') return void (await this.stopAt(job, active.stop));
       if (job.state !== 'running') await this.transition(job, 'running');
       const kind = this.kindOf(job.kind);
-      const ctx: JobContext = {
+      const ctx: JobContext<Q> = {
         jobId: job.id,
         store: this.store,
         signal: active.abort.signal,
         log: (level, message) => this.emit({ type: 'log', level, message, jobId: job.id, at: Date.now() }),
       };
-      run = await kind.plan(kind.params.parse(job.params), ctx);
+      const column = (name: string) => ({ table: 'jobs', row: job.id, column: name });
+      run = await kind.plan(checkColumn(kind.params, job.params, column('params')), ctx);
       this.speeds.set(job.id, { since: Date.now(), doneAtStart: job.progress.done });
-      let cursor = job.cursor;
+      let cursor = job.cursor === null ? null : checkColumn(kind.cursor, job.cursor, column('cursor'));
       for (;;) {
         const stop: Stop | null = active.stop;
         if (stop === 'shutdown') return;
         if (stop !== null) return void (await this.stopAt(job, stop));
         const unit = await run.runUnit(cursor);
-        await this.store.call('commitUnit', { jobId: job.id, cursor: unit.cursor, done: unit.done, total: unit.total, write: unit.write });
+        await this.jobs.call('commitUnit', { jobId: job.id, cursor: unit.cursor, done: unit.done, total: unit.total, write: unit.write });
         cursor = unit.cursor;
         const progressed = { ...job, progress: { ...job.progress, done: unit.done, total: unit.total } };
         this.emit({ type: 'job.progress', jobId: job.id, progress: this.progressOf(progressed) });
         if (unit.finished) {
-          const done = await this.store.call('finishJob', { jobId: job.id, write: await run.finish() });
+          const done = await this.jobs.call('finishJob', { jobId: job.id, write: await run.finish() });
           this.emitState(done);
           return;
         }

@@ -3,10 +3,10 @@
 // serves thumbnails of images the open project knows. Nothing else is reachable.
 import { readFile } from 'node:fs/promises';
 import { toAppError } from '../../shared/errors';
-import { parseImageParams, type ThumbnailSource } from '../server/image-route';
-import { statusOfKind } from '../server/respond';
-import { readStatic } from '../server/static-files';
-import { APP_HOST, APP_SCHEME, IMAGES_HOST } from './security';
+import { parseImageParams, type ThumbnailSource } from '../service/http/image-params';
+import { statusOfKind } from '../service/http/status';
+import { readStatic } from '../service/http/static-files';
+import { APP_HOST, APP_SCHEME, IMAGES_HOST } from '../common/app-channels';
 
 export interface AppProtocolOptions {
   rendererDir: string;

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { createService } from '../service';
 import { createAppProtocolHandler } from './app-protocol';
 import { answerIpc } from './ipc';
-import { IPC_EVENT, IPC_INVOKE } from './ipc-channels';
-import { APP_ENTRY_URL, APP_ORIGIN, APP_SCHEME, contentSecurityPolicy, originOf } from './security';
+import { APP_SCHEME, IPC_EVENT, IPC_INVOKE } from '../common/app-channels';
+import { APP_ENTRY_URL, APP_ORIGIN, contentSecurityPolicy, originOf } from './security';
 import { createMainWindow, lockDownContents, lockDownSession } from './window';
 
 const devServerUrl = typeof MAIN_WINDOW_VITE_DEV_SERVER_URL === 'string' ? MAIN_WINDOW_VITE_DEV_SERVER_URL : undefined;

@@ -1,13 +1,8 @@
 // The Electron security checklist as plain data and predicates, kept out of
 // the electron-importing modules so they are unit-tested without the binary.
 // See docs/decisions/0100-electron-security.md for why each choice was made.
+import { APP_HOST, APP_SCHEME, IMAGES_HOST } from '../common/app-channels';
 
-/** The custom scheme serving the UI and the thumbnails; never file://. */
-export const APP_SCHEME = 'app';
-/** Host of app:// URLs serving the built renderer. */
-export const APP_HOST = 'app';
-/** Host of app:// URLs serving thumbnails: app://images/<imageId>?size=N. */
-export const IMAGES_HOST = 'images';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
 

@@ -3,8 +3,7 @@
 // Validation happens in main (every payload goes through `dispatch`).
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { ApiTransport } from '../../shared/api';
-import { IPC_EVENT, IPC_INVOKE } from '../main/ipc-channels';
-import { APP_SCHEME, IMAGES_HOST } from '../main/security';
+import { APP_SCHEME, IMAGES_HOST, IPC_EVENT, IPC_INVOKE } from '../common/app-channels';
 
 const api: ApiTransport = {
   invoke: (channel, payload) => ipcRenderer.invoke(IPC_INVOKE, channel, payload),

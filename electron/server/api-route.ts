@@ -3,7 +3,8 @@
 // The body is always an ApiReply; the status code mirrors the error kind.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dispatchToReply, type ApiHandlers, type ApiReply } from '../../shared/api';
-import { sendJson, statusOfKind } from './respond';
+import { statusOfKind } from '../service/http/status';
+import { sendJson } from './respond';
 
 export const API_PREFIX = '/api/';
 /** Commands carry paths and filters, never bulk data. */

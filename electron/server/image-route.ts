@@ -3,24 +3,12 @@
 // looks it up in the project and returns its thumbnail under cache/.
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { THUMBNAIL_SIZES } from '../../shared/api';
 import { toAppError } from '../../shared/errors';
-import type { Thumbnail } from '../service/types';
-import { send, sendJson, statusOfKind } from './respond';
+import { parseImageParams, type ThumbnailSource } from '../service/http/image-params';
+import { statusOfKind } from '../service/http/status';
+import { send, sendJson } from './respond';
 
 export const IMAGES_PREFIX = '/images/';
-
-export type ThumbnailSource = (imageId: number, size: number) => Promise<Thumbnail>;
-
-/** Image id and size from their text forms, or a message saying what is wrong. Size defaults to 256. */
-export function parseImageParams(idText: string, sizeText: string | null): { imageId: number; size: number } | string {
-  if (!/^\d{1,15}$/.test(idText)) return `image id must be a non-negative integer, got ${JSON.stringify(idText)}`;
-  const size = Number(sizeText ?? '256');
-  if (!(THUMBNAIL_SIZES as readonly number[]).includes(size)) {
-    return `size must be one of ${THUMBNAIL_SIZES.join(', ')}, got ${JSON.stringify(sizeText)}`;
-  }
-  return { imageId: Number(idText), size };
-}
 
 /** The image id and size a request asks for, or a message saying what is wrong. */
 export function parseImageRequest(url: URL): { imageId: number; size: number } | string {

@@ -9,7 +9,7 @@ import { EventsSocket, EVENTS_PATH } from './events-socket';
 import { checkRequest, newToken, tokenCookieName, TOKEN_QUERY } from './guard';
 import { handleImage, IMAGES_PREFIX } from './image-route';
 import { send, sendJson, sendText } from './respond';
-import { readStatic } from './static-files';
+import { readStatic } from '../service/http/static-files';
 import { webContentSecurityPolicy } from './csp';
 import { DEFAULT_RENDERER_DIR, ensureRendererBuilt } from './renderer-build';
 

@@ -1,22 +1,6 @@
 // Small HTTP response helpers of the local web mode: every response carries
-// the same defensive headers, and AppError kinds map to HTTP status codes.
+// the same defensive headers (status codes of AppError kinds: service/http/status).
 import type { ServerResponse } from 'node:http';
-import type { ErrorKind } from '../../shared/errors';
-
-const STATUS_OF_KIND: Record<ErrorKind, number> = {
-  'bad-input': 400,
-  'bad-file': 422,
-  'not-found': 404,
-  unsupported: 422,
-  conflict: 409,
-  cancelled: 409,
-  runtime: 500,
-  internal: 500,
-};
-
-export function statusOfKind(kind: ErrorKind): number {
-  return STATUS_OF_KIND[kind];
-}
 
 const BASE_HEADERS = {
   'X-Content-Type-Options': 'nosniff',

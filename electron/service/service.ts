@@ -8,16 +8,15 @@ import { AppError } from '../../shared/errors';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
 import { pipelineHandlers } from '../pipeline/api/handlers';
-import { createProjectExclusive, openProjectExclusive } from '../store/project';
-import type { Store } from '../store/store';
+import { createProjectExclusive, openProjectExclusive, type ProjectQueries, type ProjectStore } from '../db';
 import { JOB_KINDS } from './job-kinds';
 import { RecentProjects, defaultConfigDir } from './recent';
 import type { Service, ServiceOptions, Thumbnail } from './types';
 
 interface OpenProject {
   dir: string;
-  store: Store;
-  runner: JobRunner;
+  store: ProjectStore;
+  runner: JobRunner<ProjectQueries>;
 }
 
 function checkSource(source: ImportSource): void {
@@ -70,7 +69,7 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     return true;
   };
 
-  const attach = async (dir: string, store: Store): Promise<ProjectInfo> => {
+  const attach = async (dir: string, store: ProjectStore): Promise<ProjectInfo> => {
     const runner = new JobRunner(store, JOB_KINDS, emit);
     project = { dir, store, runner };
     // A damaged (read-only) project shows its data but runs nothing.

@@ -5,9 +5,9 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ELECTRON_SQLITE_BINDING } from '../../build/native-modules';
 import { AppError } from '../../shared/errors';
-import { MIGRATIONS, checkMigrationOrder, latestVersion, type Migration } from './migrations';
+import { sqliteNativeBinding } from './native-binding';
+import { checkMigrationOrder, latestVersion, type Migration } from './migrations';
 
 export interface OpenedDatabase {
   db: Database.Database;
@@ -21,34 +21,8 @@ export interface OpenedDatabase {
 export interface OpenOptions {
   /** Create the file when missing (project.create); otherwise a missing file is 'not-found'. */
   create?: boolean;
-  migrations?: readonly Migration[];
-}
-
-/**
- * better-sqlite3's `nativeBinding` for this runtime (docs/decisions/0210): none in plain
- * Node, whose addon is the package's own build; inside Electron, the copy built for
- * Electron's ABI under the app root, the nearest folder above `fromDir` with a
- * package.json (the checkout, or app.asar once packaged).
- */
-export function sqliteNativeBinding(
-  versions: Readonly<Record<string, string | undefined>>,
-  fromDir: string,
-  exists: (file: string) => boolean = existsSync,
-): string | undefined {
-  if (versions.electron === undefined) return undefined;
-  let dir = path.resolve(fromDir);
-  while (!exists(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new AppError('internal', `no package.json above ${fromDir}: cannot locate the app's better-sqlite3 build for Electron`, { subject: fromDir });
-    dir = parent;
-  }
-  const binding = path.join(dir, ELECTRON_SQLITE_BINDING);
-  if (!exists(binding)) {
-    throw new AppError('not-found', `${binding} is missing: better-sqlite3 has no build for Electron yet; run \`node scripts/electron-rebuild.mjs\` (npm start does)`, {
-      subject: binding,
-    });
-  }
-  return binding;
+  /** The project's ordered migrations (electron/db assembles them). */
+  migrations: readonly Migration[];
 }
 
 let bindingOptions: { nativeBinding?: string } | undefined;
@@ -83,7 +57,7 @@ function checkIntegrity(db: Database.Database): string | null {
   }
 }
 
-export function migrate(db: Database.Database, file: string, migrations: readonly Migration[] = MIGRATIONS): number {
+export function migrate(db: Database.Database, file: string, migrations: readonly Migration[]): number {
   checkMigrationOrder(migrations);
   const current = db.pragma('user_version', { simple: true }) as number;
   const latest = latestVersion(migrations);
@@ -118,8 +92,8 @@ function openReadOnly(file: string, damage: string, migrations: readonly Migrati
   return { db, readOnly: true, damage, version };
 }
 
-export function openDatabase(file: string, options: OpenOptions = {}): OpenedDatabase {
-  const migrations = options.migrations ?? MIGRATIONS;
+export function openDatabase(file: string, options: OpenOptions): OpenedDatabase {
+  const { migrations } = options;
   const exists = existsSync(file);
   if (!exists && !options.create) throw new AppError('not-found', `no project database at ${file}`, { subject: file });
   let db: Database.Database;

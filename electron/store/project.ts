@@ -1,11 +1,17 @@
 // A project is a folder: project.sqlite, cache/ (thumbnails, features),
 // runs/ (checkpoints) and exports/. Creating one lays out the folder and
-// writes its name; opening one checks the folder is a project.
+// writes its name; opening one checks the folder is a project. The schema
+// (query table and migrations) comes from the caller: electron/db binds it.
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../shared/errors';
 import { lockProject } from './lock';
-import { openStore, type Store } from './store';
+import type { MetaQueries } from './queries';
+import { openStore, type Store, type StoreSchema } from './store';
+import type { QueryTable } from './table';
+
+/** A project's tables: any, as long as they include the project meta. */
+type ProjectTable = MetaQueries & QueryTable;
 
 export const PROJECT_DB = 'project.sqlite';
 export const PROJECT_FOLDERS = ['cache', 'runs', 'exports'] as const;
@@ -14,7 +20,7 @@ export function projectDbPath(dir: string): string {
   return path.join(dir, PROJECT_DB);
 }
 
-export async function createProject(dir: string, name?: string): Promise<Store> {
+export async function createProject<Q extends ProjectTable>(schema: StoreSchema<Q>, dir: string, name?: string): Promise<Store<Q>> {
   const abs = path.resolve(dir);
   if (existsSync(projectDbPath(abs))) throw new AppError('conflict', `${abs} is already a project`, { subject: abs });
   if (existsSync(abs) && (!statSync(abs).isDirectory() || readdirSync(abs).length > 0)) {
@@ -22,21 +28,22 @@ export async function createProject(dir: string, name?: string): Promise<Store> 
   }
   mkdirSync(abs, { recursive: true });
   for (const f of PROJECT_FOLDERS) mkdirSync(path.join(abs, f), { recursive: true });
-  const store = await openStore(projectDbPath(abs), { create: true });
-  await store.call('setMeta', { values: { name: name ?? path.basename(abs), createdAt: String(Date.now()) } });
+  const store = await openStore(projectDbPath(abs), { schema, create: true });
+  const meta: Store<MetaQueries> = store;
+  await meta.call('setMeta', { values: { name: name ?? path.basename(abs), createdAt: String(Date.now()) } });
   return store;
 }
 
-export async function openProject(dir: string): Promise<Store> {
+export async function openProject<Q extends ProjectTable>(schema: StoreSchema<Q>, dir: string): Promise<Store<Q>> {
   const abs = path.resolve(dir);
   if (!existsSync(projectDbPath(abs))) throw new AppError('not-found', `${abs} is not a MIA-DPO Studio project (no ${PROJECT_DB})`, { subject: abs });
-  const store = await openStore(projectDbPath(abs));
+  const store = await openStore(projectDbPath(abs), { schema });
   if (!store.readOnly) for (const f of PROJECT_FOLDERS) mkdirSync(path.join(abs, f), { recursive: true });
   return store;
 }
 
 /** The store with the project lock released after it closes (see ./lock). */
-function releasingOnClose(store: Store, release: () => void): Store {
+function releasingOnClose<Q extends QueryTable>(store: Store<Q>, release: () => void): Store<Q> {
   return {
     ...store,
     close: async () => {
@@ -50,12 +57,12 @@ function releasingOnClose(store: Store, release: () => void): Store {
 }
 
 /** Opens a project for work (jobs run and resume there): one process at a time. */
-export async function openProjectExclusive(dir: string): Promise<Store> {
+export async function openProjectExclusive<Q extends ProjectTable>(schema: StoreSchema<Q>, dir: string): Promise<Store<Q>> {
   const abs = path.resolve(dir);
   if (!existsSync(projectDbPath(abs))) throw new AppError('not-found', `${abs} is not a MIA-DPO Studio project (no ${PROJECT_DB})`, { subject: abs });
   const release = lockProject(abs);
   try {
-    return releasingOnClose(await openProject(abs), release);
+    return releasingOnClose(await openProject(schema, abs), release);
   } catch (e) {
     release();
     throw e;
@@ -63,8 +70,8 @@ export async function openProjectExclusive(dir: string): Promise<Store> {
 }
 
 /** Creates a project and holds its lock like openProjectExclusive. */
-export async function createProjectExclusive(dir: string, name?: string): Promise<Store> {
-  const store = await createProject(dir, name);
+export async function createProjectExclusive<Q extends ProjectTable>(schema: StoreSchema<Q>, dir: string, name?: string): Promise<Store<Q>> {
+  const store = await createProject(schema, dir, name);
   let release: () => void;
   try {
     release = lockProject(path.resolve(dir));

@@ -1,6 +1,6 @@
 // Requests between the store client (any thread) and the store worker (owner
 // of the one connection), carried by the one typed RPC (common/rpc.ts).
-import type { WireError } from '../common/rpc';
+import type { WireError } from '../../shared/errors';
 
 export type StoreCalls = {
   query: { args: { method: string; args: unknown }; result: unknown };
@@ -16,4 +16,6 @@ export type StoreReady =
 export interface StoreWorkerData {
   file: string;
   create: boolean;
+  /** URL of the schema module (see StoreSchema in ./store): the worker imports its QUERIES and MIGRATIONS. */
+  schema: string;
 }

@@ -1,25 +1,42 @@
 // The store as the rest of the app sees it: an async, typed handle on the
 // store worker. `call('samplesPage', {...})` posts a sequenced message and
 // resolves with the worker's reply over the typed RPC (common/rpc.ts); errors
-// come back as AppError.
+// come back as AppError. The worker loads the query table and migrations from
+// the schema module it is given.
 import { AppError, appErrorFromJson } from '../../shared/errors';
 import { RpcClient } from '../common/rpc';
 import { startWorker } from '../common/worker';
 import type { StoreCalls, StoreReady, StoreWorkerData } from './protocol';
-import type { QueryArgs, QueryName, QueryResult } from './queries';
+import type { CallArgs, CallResults, QueryName, QueryTable } from './table';
 
-export interface Store {
+/**
+ * A handle on a project database whose queries are the table Q. A layer takes the
+ * Store of the queries it uses (`Store<typeof PIPELINE_QUERIES>`); the project's
+ * store, typed by the whole table, is one of each.
+ */
+export interface Store<Q extends QueryTable> {
   readonly file: string;
   readonly readOnly: boolean;
   readonly damage: string | null;
   readonly version: number;
-  call<M extends QueryName>(method: M, ...args: QueryArgs<M> extends undefined ? [] : [QueryArgs<M>]): Promise<QueryResult<M>>;
+  call<M extends QueryName<Q>>(method: M, ...args: CallArgs<Q>[M]): Promise<CallResults<Q>[M]>;
   close(): Promise<void>;
 }
 
-export async function openStore(file: string, options: { create?: boolean } = {}): Promise<Store> {
+/**
+ * The module the store worker imports for its tables: it exports `QUERIES` (a
+ * QueryTable) and `MIGRATIONS` (ordered). Q is that table's type; the URL is
+ * all that travels to the worker. Made by the composition root (electron/db).
+ */
+export interface StoreSchema<Q extends QueryTable> {
+  readonly url: URL;
+  /** Type only: never set. */
+  readonly queries?: Q;
+}
+
+export async function openStore<Q extends QueryTable>(file: string, options: { schema: StoreSchema<Q>; create?: boolean }): Promise<Store<Q>> {
   const worker = startWorker(new URL('./store.worker.ts', import.meta.url), {
-    workerData: { file, create: options.create ?? false } satisfies StoreWorkerData,
+    workerData: { file, create: options.create ?? false, schema: options.schema.url.href } satisfies StoreWorkerData,
   });
   let announced: (r: StoreReady) => void = () => undefined;
   const readyEvent = new Promise<StoreReady>((resolve) => (announced = resolve));

@@ -1,13 +1,15 @@
 // The store worker: owns the project's single SQLite connection (the one
-// writer), so queries never block the main thread. Runs named QUERIES,
+// writer), so queries never block the main thread. Runs the named queries of
+// the schema module it was started with (see StoreSchema in ./store),
 // answering over the typed RPC (common/rpc.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import { AppError, toAppError } from '../../shared/errors';
 import { serve } from '../common/rpc';
 import { openDatabase } from './database';
+import { loadSchema } from './schema-module';
 import type { StoreCalls, StoreReady, StoreWorkerData } from './protocol';
-import { runQuery } from './queries';
+import { runQuery, type QueryTable } from './table';
 
 /** SQLite failures the user can act on get a kind; the rest are bugs ('internal'). */
 function classify(e: unknown, file: string): AppError {
@@ -18,18 +20,20 @@ function classify(e: unknown, file: string): AppError {
 }
 
 const port = parentPort!;
-const { file, create } = workerData as StoreWorkerData;
+const { file, create, schema } = workerData as StoreWorkerData;
 let db: Database | null = null;
+let queries: QueryTable = {};
 
 const open = (): Database => {
   if (db === null) throw new AppError('internal', `${file} is not open`);
   return db;
 };
 
+// The client calls only after the ready event below.
 const events = serve<StoreCalls, StoreReady>(
   port,
   {
-    query: ({ method, args }) => runQuery(open(), method, args),
+    query: ({ method, args }) => runQuery(queries, open(), method, args),
     close: () => {
       open().close();
       db = null;
@@ -42,7 +46,9 @@ const events = serve<StoreCalls, StoreReady>(
 );
 
 try {
-  const opened = openDatabase(file, { create });
+  const tables = await loadSchema(schema);
+  queries = tables.queries;
+  const opened = openDatabase(file, { create, migrations: tables.migrations });
   db = opened.db;
   events.emit({ type: 'ready', readOnly: opened.readOnly, damage: opened.damage, version: opened.version });
 } catch (e) {

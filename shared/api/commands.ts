@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   Id,
   Job,
+  pageRequest,
   Problem,
   ProjectInfo,
   RecentProject,
@@ -15,7 +16,7 @@ import {
 import { PIPELINE_COMMANDS } from '../pipeline/commands';
 
 const Empty = z.strictObject({});
-const Page = { offset: z.int().nonnegative().default(0), limit: z.int().min(1).max(1000).default(100) };
+const Page = pageRequest({ max: 1000, default: 100 });
 const ById = z.strictObject({ id: Id });
 
 /** Where an import reads from: a LLaVA JSON/JSONL file with its image root, or a plain folder of images. */

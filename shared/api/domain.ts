@@ -2,11 +2,23 @@
 // Each is a zod schema (runtime validation at every transport boundary) with
 // its inferred TypeScript type, so the UI, the server and the CLI agree.
 import { z } from 'zod';
-import { ERROR_KINDS } from '../errors';
+import { WireError } from '../errors';
+
+/** An error as it crosses a transport (defined with AppError, which it serialises). */
+export { WireError };
 
 /** Database row ids travel as non-negative integers. */
 export const Id = z.int().nonnegative();
 export type Id = z.infer<typeof Id>;
+
+/**
+ * The paging fields of a list request. The limits are per list because the
+ * lists differ in row size and reader: the UI's sample and problem grids take
+ * small pages, while `mia-dpo pairs` reads up to 100k pairs in one request.
+ */
+export function pageRequest(limit: { max: number; default: number }) {
+  return { offset: z.int().nonnegative().default(0), limit: z.int().min(1).max(limit.max).default(limit.default) };
+}
 
 /** Milliseconds since the Unix epoch. */
 export const Timestamp = z.number().nonnegative();
@@ -132,14 +144,6 @@ export const JobProgress = z.object({
   etaSec: z.number().nonnegative().nullable(),
 });
 export type JobProgress = z.infer<typeof JobProgress>;
-
-/** An error as it crosses a transport: AppError without the class. */
-export const WireError = z.object({
-  kind: z.enum(ERROR_KINDS),
-  message: z.string(),
-  subject: z.string().optional(),
-});
-export type WireError = z.infer<typeof WireError>;
 
 export const Job = z.object({
   id: Id,

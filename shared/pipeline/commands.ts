@@ -2,12 +2,15 @@
 // table (shared/api/commands.ts). A pair as the UI and `mia-dpo pairs --json`
 // see it uses the issue's field names.
 import { z } from 'zod';
+import { Id, pageRequest } from '../api/domain';
 import { CHECKS } from './types';
 import { FORMATS } from './formats';
+import { AugmentOptions } from './augment';
+import { RespondOptions } from './respond';
 import { PipelineSettingsSchema } from './settings';
 
-const Id = z.int().positive();
-const Page = { offset: z.int().nonnegative().default(0), limit: z.int().min(1).max(100_000).default(1000) };
+// `mia-dpo pairs` lists every pair in one request, hence the larger page.
+const Page = pageRequest({ max: 100_000, default: 1000 });
 const Patch = z.record(z.string(), z.unknown());
 
 export const EXPORT_FORMATS = ['mia', 'trl', 'llamafactory'] as const;
@@ -58,22 +61,12 @@ export const PIPELINE_COMMANDS = {
   /** Merges a partial PipelineSettings into the project's settings (validated) and returns the result. */
   'pipeline.settings.set': { request: z.strictObject({ patch: Patch }), response: z.object({ settings: PipelineSettingsSchema }) },
   'pipeline.augment': {
-    request: z.strictObject({ seed: z.int().nonnegative().default(0), count: z.int().positive().optional(), formats: z.array(z.enum(FORMATS)).min(1).optional() }),
+    request: AugmentOptions,
     response: z.object({ jobId: Id }),
   },
   /** Answers every augmented sample the model has not answered yet (the respond job), with the project's settings. */
   'pipeline.respond': {
-    request: z.strictObject({
-      model: z.string().min(1),
-      adapter: z.string().min(1).optional(),
-      ep: z.enum(['auto', 'cpu', 'webgpu', 'cuda']).default('auto'),
-      layer: z.int().nonnegative().optional(),
-      maxNewTokens: z.int().positive().default(512),
-      temperature: z.number().min(0).default(0),
-      seed: z.int().nonnegative().default(0),
-      perturb: z.boolean().default(false),
-      aspect: z.enum(['crop', 'pad']).default('crop'),
-    }),
+    request: RespondOptions,
     response: z.object({ jobId: Id }),
   },
   /** Re-selection with the project's settings (after `patch`, when given). */

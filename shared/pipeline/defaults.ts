@@ -25,14 +25,16 @@ export const REFERENCE_THRESHOLDS: ThresholdTable = {
 export const DEFAULT_SETTINGS: PipelineSettings = {
   mix: {
     formats: { sequence: 15.1, grid: 9.3, pip: 4.5 },
-    sequenceCounts: { '2': 0.55, '3': 0.2, '4': 0.15, '5': 0.1 },
-    gridCounts: { '2': 0.5, '3': 0.2, '4': 0.15, '6': 0.1, '9': 0.05 },
+    // Samples per image count in the official notebooks (decision 0105): the 62k sequence mix the DPO script reads
+    // (mix_data.ipynb; 0.549/0.161/0.159/0.131) and the grid mix (make_data_pingtu_v1.ipynb; 0.483/0.139/0.139/0.117/0.121).
+    sequenceCounts: { '2': 34300, '3': 10050, '4': 9950, '5': 8161 },
+    gridCounts: { '2': 26000, '3': 7500, '4': 7500, '6': 6300, '9': 6519 },
   },
   geometry: { tileSize: 448, margin: 40, labelOffsetX: 20, labelFontPx: 36, labelPrefix: 'Image', pipScale: 0.7 },
   perturb: {
-    grid: { enabled: true, std: 225 },
-    pip: { enabled: true, std: 49 },
-    sequence: { enabled: false, std: 49 },
+    grid: { enabled: true, std: 225, region: 'cell', overflow: 'clip' },
+    pip: { enabled: true, std: 49, overflow: 'wrap' },
+    sequence: { enabled: false, std: 49, overflow: 'wrap' },
   },
   attention: { pipCentreFraction: 16 / 24 },
   selection: {

@@ -8,9 +8,9 @@ const weight = z.number().min(0);
 const weights = (counts: readonly number[]) => z.strictObject(Object.fromEntries(counts.map((c) => [String(c), weight])) as Record<string, typeof weight>);
 
 /**
- * Format and image-count mix. Format weights follow the released LLaVA-v1.5
- * data (15.1k sequence, 9.3k grid, 4.5k pic-in-pic); per-count weights follow
- * "mostly 2 images, fewer 3, 4, 5 / 6, 9" (the paper gives no exact split).
+ * Format and image-count mix (relative weights, any scale). Format weights
+ * follow the released LLaVA-v1.5 data (15.1k sequence, 9.3k grid, 4.5k
+ * pic-in-pic); per-count weights are the official notebooks' sample counts.
  */
 export const AugmentMixSchema = z.strictObject({
   formats: z.strictObject({ sequence: weight, grid: weight, pip: weight }),
@@ -27,12 +27,19 @@ export const GeometrySchema = z.strictObject({
   pipScale: z.number().gt(0).lt(1), // 0.7: inset size relative to the host
 });
 
-const perturbFormat = z.strictObject({ enabled: z.boolean(), std: z.number().min(0) });
+/**
+ * How a noisy value returns to 8 bits: `clip` to 0-255 (the reference grid
+ * code), or `wrap` modulo 256 after casting the noise to uint8 (the reference
+ * pic-in-pic and sequence code: 250 + 109 -> 103). Decision 0105.
+ */
+export const NoiseOverflowSchema = z.enum(['clip', 'wrap']);
+const std = z.number().min(0);
 /** Gaussian noise std on 0-255 pixel values, applied only for generation. */
 export const PerturbSchema = z.strictObject({
-  grid: perturbFormat, // target tile, std 225
-  pip: perturbFormat, // whole composite, std 49
-  sequence: perturbFormat, // every image, std 25-64 in some reference runs
+  /** Target of a grid, std 225; `cell`: the reference's (H // rows) x (W // cols) cell, label strip included; `image`: the fitted image only. */
+  grid: z.strictObject({ enabled: z.boolean(), std, region: z.enum(['cell', 'image']), overflow: NoiseOverflowSchema }),
+  pip: z.strictObject({ enabled: z.boolean(), std, overflow: NoiseOverflowSchema }), // whole composite, std 49
+  sequence: z.strictObject({ enabled: z.boolean(), std, overflow: NoiseOverflowSchema }), // every image, std 25-64 in some reference runs
 });
 
 export const ComparisonSchema = z.enum(['<', '<=']);
@@ -77,6 +84,7 @@ export const PipelineSettingsSchema = z.strictObject({
 export type AugmentMix = z.infer<typeof AugmentMixSchema>;
 export type Geometry = z.infer<typeof GeometrySchema>;
 export type PerturbSettings = z.infer<typeof PerturbSchema>;
+export type NoiseOverflow = z.infer<typeof NoiseOverflowSchema>;
 export type Comparison = z.infer<typeof ComparisonSchema>;
 export type ThresholdTable = z.infer<typeof ThresholdTableSchema>;
 export type PostSelection = z.infer<typeof PostSelectionSchema>;

@@ -28,7 +28,7 @@ export interface AugmentPlan {
   images: string[];
   /** 1-based position of the source image in `images` (pip: always 2, the inset). */
   targetIndex: number;
-  /** Pic-in-pic only: index into the centre-phrase list. */
+  /** Pic-in-pic only: index into the centre-phrase list of the first human turn (later turns draw their own; decision 0105). */
   phraseIndex?: number;
 }
 

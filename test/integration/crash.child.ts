@@ -3,7 +3,7 @@
 // parent kills it with SIGKILL at random points.
 import { importJob } from '../../electron/io/import-job';
 import { JobRunner } from '../../electron/jobs/runner';
-import { openProjectExclusive } from '../../electron/store/project';
+import { openProjectExclusive } from '../../electron/db';
 
 const [dir, file, imagesRoot] = process.argv.slice(2) as [string, string, string];
 const store = await openProjectExclusive(dir);

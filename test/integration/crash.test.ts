@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { makeDemoDataset, type DemoDataset } from '../../electron/io/demo-dataset';
-import { createProject } from '../../electron/store/project';
+import { createProject } from '../../electron/db';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'crash.child.ts');
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;

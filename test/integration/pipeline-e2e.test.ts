@@ -94,9 +94,10 @@ describe('pipeline end to end through the CLI', () => {
       expect(res).toMatchObject({ ok: true, pairs: kept.length });
       let rows: { rejected: string; images: string[] }[];
       if (format === 'mia') {
-        const r = JSON.parse(await readFile(path.join(out, 'mia_dpo.json'), 'utf8')) as { image: string[]; prompt: string; rejected: string }[];
-        r.forEach((x) => expect(x.prompt.split('<image>').length - 1).toBe(x.image.length));
-        rows = r.map((x) => ({ rejected: x.rejected, images: x.image }));
+        // The reference's records: one path for a composite, a list for a sequence.
+        const r = JSON.parse(await readFile(path.join(out, 'mia_dpo.json'), 'utf8')) as { image: string | string[]; prompt: string; rejected: string }[];
+        r.forEach((x) => expect(x.prompt.split('<image>').length - 1).toBe([x.image].flat().length));
+        rows = r.map((x) => ({ rejected: x.rejected, images: [x.image].flat() }));
       } else if (format === 'trl') {
         const lines = (await readFile(path.join(out, 'train.jsonl'), 'utf8')).trim().split('\n');
         rows = lines.map((l) => JSON.parse(l) as { rejected: { content: { text: string }[] }[]; images: string[] }).map((x) => ({ rejected: x.rejected[0]!.content[0]!.text, images: x.images }));

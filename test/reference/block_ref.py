@@ -1,6 +1,8 @@
 """PyTorch oracle for the engine's autodiff and train step (llm.c style).
 
-A Llama-style transformer block in HF conventions (RMSNorm, q/k/v/o
+The oracle of one production decoder layer (electron/engine/models/llava.ts
+decoderLayer; test/unit/engine/train/decoder-layer-vs-torch.test.ts), written
+independently: a Llama-style transformer block in HF conventions (RMSNorm, q/k/v/o
 projections with W [out, in], non-interleaved rotary, causal softmax
 attention, SiLU-gated MLP, residuals), computed in float64 with autograd.
 Usage: block_ref.py OUT_DIR [--hidden H --heads N --inter I --seq T --batch B --steps S]

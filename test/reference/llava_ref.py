@@ -22,7 +22,14 @@ Request fields (all optional except input_ids):
   include_prefill_row  also record the prefill's last attention row
   logits               "last" (default) or "all": prefill logits to return
   score                list of {"prompt_ids": [...], "response_ids": [...]}
-  adapter              PEFT adapter folder applied unmerged (W + s * B @ A)
+  adapter              PEFT adapter folder applied merged (W + s * B @ A)
+  lora_grad            {"adapter": DIR, "rows": [{"prompt_ids", "response_ids",
+                       "images": [indices into the pixel batch]}, ...]}: the
+                       adapter applied unmerged (y += s * (x A^T) B^T) with A and
+                       B requiring grad; loss = sum over rows of the response
+                       tokens' log-probs, each row run alone (no padding);
+                       writes lora_logprobs (per row) and lora_grads
+                       ({module: {"A": [...], "B": [...]}}, row-major)
 """
 import json
 import math
@@ -82,6 +89,20 @@ def load_weights(model_dir):
         for k, v in read_safetensors(os.path.join(model_dir, f)).items():
             w[canonical(k)] = v
     return w
+
+
+def read_adapter(adapter_dir):
+    """(scale, {canonical module: (A [r, in], B [out, r])}) of a PEFT folder."""
+    cfg = json.load(open(os.path.join(adapter_dir, "adapter_config.json")))
+    r, alpha = cfg["r"], cfg["lora_alpha"]
+    scale = alpha / math.sqrt(r) if cfg.get("use_rslora") else alpha / r
+    t = read_safetensors(os.path.join(adapter_dir, "adapter_model.safetensors"))
+    mods = {}
+    for k, a in t.items():
+        if ".lora_A." in k:
+            module = canonical(k[len("base_model.model."):].replace(".lora_A.weight", ".weight"))[:-len(".weight")]
+            mods[module] = (a, t[k.replace(".lora_A.", ".lora_B.")])
+    return scale, mods
 
 
 def apply_adapter(w, adapter_dir):
@@ -184,12 +205,31 @@ def rope(tc, start, t, hd):
     return ang.cos(), ang.sin()
 
 
-def lm_forward(w, cfg, embeds, record_layers, cache=None):
+def sliding_window(tc):
+    """Mistral's window (4096 when the field is absent, none when null); the engine refuses Qwen2's."""
+    if tc.get("model_type", "llama") != "mistral":
+        return None
+    return tc["sliding_window"] if "sliding_window" in tc else 4096
+
+
+def lm_forward(w, cfg, embeds, record_layers, cache=None, lora=None):
     """embeds [T, D] -> (logits [T, V], {layer: attention [T, Tk] mean over heads}).
 
     cache: None (whole sequence, the oracle's way) or a list that receives and
     extends each layer's (keys, values), HF-style, for the benchmark.
+    lora: None or (scale, {module: (A, B)}), added unmerged to those modules.
     """
+
+    def lin(x, module):
+        y = x @ w[module + ".weight"].T
+        b = w.get(module + ".bias")
+        if b is not None:
+            y = y + b
+        if lora is not None and module in lora[1]:
+            a_, b_ = lora[1][module]
+            y = y + lora[0] * ((x @ a_.T) @ b_.T)
+        return y
+
     tc = cfg["text_config"]
     p = "language_model.model."
     d, heads = tc["hidden_size"], tc["num_attention_heads"]
@@ -200,6 +240,10 @@ def lm_forward(w, cfg, embeds, record_layers, cache=None):
     start = cache[0][0].shape[1] if cache else 0
     cos, sin = rope(tc, start, t, hd)
     mask = torch.full((t, start + t), float("-inf"), dtype=DT).triu(start + 1)
+    window = sliding_window(tc)
+    if window is not None:  # transformers' sliding_window_overlay: key k visible to query q iff q - k < window
+        dist = torch.arange(start, start + t)[:, None] - torch.arange(start + t)[None, :]
+        mask = mask.masked_fill(dist >= window, float("-inf"))
     x = embeds
     rows = {}
     for i in range(tc["num_hidden_layers"]):
@@ -207,11 +251,7 @@ def lm_forward(w, cfg, embeds, record_layers, cache=None):
         h = rms_norm(x, w[q + "input_layernorm.weight"], eps)
 
         def proj(name, n):
-            y = h @ w[q + f"self_attn.{name}.weight"].T
-            b = w.get(q + f"self_attn.{name}.bias")
-            if b is not None:
-                y = y + b
-            return y.view(t, n, hd).transpose(0, 1)  # [n, T, hd]
+            return lin(h, q + f"self_attn.{name}").view(t, n, hd).transpose(0, 1)  # [n, T, hd]
 
         qs, ks, vs = proj("q_proj", heads), proj("k_proj", kv), proj("v_proj", kv)
         qs = qs * cos + rotate_half(qs) * sin
@@ -228,10 +268,10 @@ def lm_forward(w, cfg, embeds, record_layers, cache=None):
         if i in record_layers:
             rows[i] = att.mean(0)
         o = (att @ vs).transpose(0, 1).reshape(t, heads * hd)  # [T, H*hd]
-        x = x + o @ w[q + "self_attn.o_proj.weight"].T
+        x = x + lin(o, q + "self_attn.o_proj")
         h = rms_norm(x, w[q + "post_attention_layernorm.weight"], eps)
-        g = torch.nn.functional.silu(h @ w[q + "mlp.gate_proj.weight"].T) * (h @ w[q + "mlp.up_proj.weight"].T)
-        x = x + g @ w[q + "mlp.down_proj.weight"].T
+        g = torch.nn.functional.silu(lin(h, q + "mlp.gate_proj")) * lin(h, q + "mlp.up_proj")
+        x = x + lin(g, q + "mlp.down_proj")
     x = rms_norm(x, w[p + "norm.weight"], eps)
     head = w.get("language_model.lm_head.weight")
     if head is None:
@@ -322,8 +362,33 @@ def main(model_dir, req_path, out_path):
         lp = log_softmax(lg[len(pids) - 1:-1])
         scores.append([float(lp[i, t]) for i, t in enumerate(resp)])
     out["scores"] = scores
+    if "lora_grad" in req:
+        out.update(lora_grads(w, cfg, req["lora_grad"], feats))
     with open(out_path, "w") as f:
         json.dump(out, f)
+
+
+def lora_grads(w, cfg, spec, feats):
+    """Gradients of sum(response log-probs) over the rows w.r.t. every LoRA A and B (unmerged)."""
+    scale, mods = read_adapter(spec["adapter"])
+    for a, b in mods.values():
+        a.requires_grad_(True)
+        b.requires_grad_(True)
+    table = w["language_model.model.embed_tokens.weight"]
+    total = torch.zeros((), dtype=DT)
+    rows = []
+    for row in spec["rows"]:
+        imgs = row.get("images", [])
+        e, pids = merge(w, cfg, row["prompt_ids"], feats[imgs] if imgs else None)
+        resp = row["response_ids"]
+        e = torch.cat([e, table[torch.tensor(resp)]], dim=0)
+        lg, _ = lm_forward(w, cfg, e, [], lora=(scale, mods))
+        lp = log_softmax(lg[len(pids) - 1:-1])[torch.arange(len(resp)), torch.tensor(resp)]
+        rows.append(lp.tolist())
+        total = total + lp.sum()
+    total.backward()
+    grads = {m: {"A": a.grad.flatten().tolist(), "B": b.grad.flatten().tolist()} for m, (a, b) in mods.items()}
+    return {"lora_logprobs": rows, "lora_grads": grads}
 
 
 def bench(model_dir, req_path, out_path):

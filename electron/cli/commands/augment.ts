@@ -1,50 +1,43 @@
 // `mia-dpo augment DIR [--formats sequence,grid,pip] [--count N] [--seed S]`:
 // runs the augmentation job (issue #4) to the end and reports the samples made.
-import { FORMATS, type Format } from '../../../shared/pipeline/formats';
-import { createService } from '../../service';
-import { EXIT, UsageError, positional, writeJson, type CliCommand } from '../command';
-import { waitForJob } from '../wait-job';
+// Option values are checked by the `pipeline.augment` request schema (AugmentOptions).
+import { AugmentOptions } from '../../../shared/pipeline/augment';
+import { FORMATS } from '../../../shared/pipeline/formats';
+import { jsonOutput, positional, type CliCommand } from '../command';
+import { runJobCommand } from '../job-command';
+import { parseOptions, valueOption } from '../options';
 
-function intOption(value: string | boolean | undefined, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${String(value)}`);
-  return n;
-}
-
-function formatsOption(value: string | boolean | undefined): Format[] | undefined {
-  if (value === undefined) return undefined;
-  const list = String(value).split(',').map((f) => f.trim()).filter(Boolean);
-  const bad = list.filter((f) => !(FORMATS as readonly string[]).includes(f));
-  if (list.length === 0 || bad.length > 0) throw new UsageError(`--formats takes a comma-separated list of ${FORMATS.join(', ')}${bad.length ? `; unknown: ${bad.join(', ')}` : ''}`);
-  return list as Format[];
+export function augmentRequest(values: Record<string, unknown>): AugmentOptions {
+  const { formats, count, seed } = values;
+  const list = typeof formats === 'string' ? formats.split(',').map((f) => f.trim()).filter(Boolean) : undefined;
+  return parseOptions(AugmentOptions, { formats: list, count, seed });
 }
 
 export const augmentCommand: CliCommand = {
   name: 'augment',
-  usage: 'augment DIR [--formats sequence,grid,pip] [--count N] [--seed S] [--json]',
   summary: 'build multi-image samples (sequence, grid collage, pic-in-pic) from the imported samples',
-  options: { formats: { type: 'string' }, count: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } },
+  define: (cmd) =>
+    cmd
+      .argument('<DIR>', 'project folder')
+      .addOption(valueOption('--formats <LIST>', `comma-separated formats to make, of ${FORMATS.join(', ')} (default: the settings' mix)`))
+      .addOption(valueOption('--count <N>', 'augmented samples to make (default: all)', AugmentOptions.shape.count))
+      .addOption(valueOption('--seed <S>', 'seed of every random choice', AugmentOptions.shape.seed))
+      .option('--json', 'print the report as JSON'),
   async run(args, io) {
-    const dir = positional(args, 0, 'project folder DIR');
-    const formats = formatsOption(args.values.formats);
-    const count = intOption(args.values.count, 'count', 1);
-    const seed = intOption(args.values.seed, 'seed', 0) ?? 0;
-    const service = await createService();
-    try {
-      await service.handlers['project.open']({ dir });
-      const { jobId } = await service.handlers['pipeline.augment']({ seed, ...(count === undefined ? {} : { count }), ...(formats === undefined ? {} : { formats }) });
-      const job = await waitForJob(service, jobId, io, 'augment');
-      const stats = await service.handlers['pipeline.stats']({ bins: 20 });
-      const report = { ok: job.state === 'done', jobId, state: job.state, made: job.progress.done, augmented: stats.augmented, error: job.error };
-      if (args.values.json) writeJson(io, report);
-      else if (job.state === 'done') {
-        io.stdout.write(`made ${report.made} augmented samples (seed ${seed}); project totals:\n`);
-        for (const a of stats.augmented) io.stdout.write(`  ${a.format.padEnd(8)} ${String(a.imageCount).padStart(2)} images: ${a.count}\n`);
-      } else io.stderr.write(`mia-dpo: augment ${job.state}${job.error ? `: ${job.error.message}` : ''}\n`);
-      return job.state === 'done' ? EXIT.ok : EXIT.failure;
-    } finally {
-      await service.close();
-    }
+    const request = augmentRequest(args.values);
+    return runJobCommand(io, {
+      dir: positional(args, 0),
+      kind: 'augment',
+      json: jsonOutput(args),
+      submit: (service) => service.handlers['pipeline.augment'](request),
+      async report(service, { job }) {
+        const stats = await service.handlers['pipeline.stats']({ bins: 20 });
+        return { made: job.progress.done, augmented: stats.augmented };
+      },
+      print(r, out) {
+        out.stdout.write(`made ${r.made} augmented samples (seed ${request.seed}); project totals:\n`);
+        for (const a of r.augmented) out.stdout.write(`  ${a.format.padEnd(8)} ${String(a.imageCount).padStart(2)} images: ${a.count}\n`);
+      },
+    });
   },
 };

@@ -6,19 +6,30 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
+import { COMMANDS } from '../../../shared/api/commands';
 import { AppError } from '../../../shared/errors';
 import { FORMATS, type Format } from '../../../shared/pipeline/formats';
+import { RespondOptions } from '../../../shared/pipeline/respond';
 import { writeRandomLlava } from '../../engine/models/random-checkpoint';
 import { makeDemoDataset } from '../../io/demo-dataset';
 import { createService, type Service } from '../../service';
-import { EXIT, UsageError, writeJson, type CliCommand, type CliIo, type ParsedArgs } from '../command';
-import { waitForJob } from '../wait-job';
-import { parsePort, serveUntilStopped } from './serve';
+import { EXIT, jsonOutput, writeJson, type CliCommand, type CliIo } from '../command';
+import { submitAndWait } from '../job-command';
+import { parseOptions, valueOption } from '../options';
+import { Port, serveUntilStopped } from './serve';
 
-// 30 augmented samples of at most 24 new tokens each keep the respond step of
-// the random model to seconds on two CPU cores.
-const DEFAULT_COUNT = 30;
-const DEFAULT_NEW_TOKENS = 24;
+/**
+ * The bounds are the augment and respond requests'; the defaults are the
+ * demo's own: 30 augmented samples of at most 24 new tokens each keep the
+ * respond step of the random model to seconds on two CPU cores.
+ */
+const Options = z.strictObject({
+  model: z.string().min(1).optional(),
+  count: COMMANDS['pipeline.augment'].request.shape.count.unwrap().default(30),
+  maxNewTokens: RespondOptions.shape.maxNewTokens.unwrap().default(24),
+  port: Port,
+});
 
 type PerFormat = Record<Format, number>;
 
@@ -54,14 +65,6 @@ function prepareDemoFolder(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-function intOption(args: ParsedArgs, name: string, fallback: number): number {
-  const v = args.values[name];
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be an integer >= 1, got ${String(v)}`);
-  return n;
-}
-
 function perFormat(rows: readonly { format: Format; count: number }[]): PerFormat {
   const out = Object.fromEntries(FORMATS.map((f) => [f, 0])) as PerFormat;
   for (const r of rows) out[r.format] += r.count;
@@ -71,8 +74,8 @@ function perFormat(rows: readonly { format: Format; count: number }[]): PerForma
 const listFormats = (counts: PerFormat): string => FORMATS.map((f) => `${f} ${counts[f]}`).join(', ');
 
 /** Runs one job to its end; a job that does not finish stops the demo with its own message. */
-async function runJob(service: Service, io: CliIo, label: string, start: Promise<{ jobId: number }>): Promise<Record<string, unknown> | undefined> {
-  const job = await waitForJob(service, (await start).jobId, io, label);
+async function runJob(service: Service, io: CliIo, label: string, submit: () => Promise<{ jobId: number }>): Promise<Record<string, unknown> | undefined> {
+  const { job } = await submitAndWait(service, io, label, submit);
   if (job.state !== 'done') {
     const kind = job.state === 'cancelled' ? 'cancelled' : (job.error?.kind ?? 'runtime');
     throw new AppError(kind, `demo: the ${label} step ended ${job.state}${job.error ? `: ${job.error.message}` : ''}`, { subject: label });
@@ -102,15 +105,17 @@ async function runPipeline(input: PipelineInput, io: CliIo, say: (line: string) 
   const service = await createService();
   try {
     await service.handlers['project.create']({ dir: project, name: 'MIA-DPO demo' });
-    const imported = await runJob(service, io, 'import', service.handlers['dataset.import']({ source: { kind: 'llava', file: dataset.file, imagesRoot: dataset.imagesRoot }, abortOnProblem: false }));
+    const source = { kind: 'llava' as const, file: dataset.file, imagesRoot: dataset.imagesRoot };
+    const imported = await runJob(service, io, 'import', () => service.handlers['dataset.import'](COMMANDS['dataset.import'].request.parse({ source })));
     const samples = Number(imported?.['samples'] ?? 0);
     const problems = Number(imported?.['problemEntries'] ?? 0);
     say(`3/6 imported ${samples} samples, ${problems} problem entries (see them in the UI's import report)`);
-    await runJob(service, io, 'augment', service.handlers['pipeline.augment']({ seed: 0, count: input.count }));
+    await runJob(service, io, 'augment', () => service.handlers['pipeline.augment'](COMMANDS['pipeline.augment'].request.parse({ count: input.count })));
     say(`4/6 augmented ${input.count} multi-image samples`);
-    const respond = { model: modelDir, ep: random ? ('cpu' as const) : ('auto' as const), maxNewTokens: input.maxNewTokens, temperature: 0, seed: 0, perturb: false, aspect: 'crop' as const };
-    await runJob(service, io, 'respond', service.handlers['pipeline.respond'](respond));
-    await runJob(service, io, 'select', service.handlers['pipeline.select']({}));
+    // The random model runs on the CPU: it is too small for a GPU to pay off.
+    const respond = { model: modelDir, ep: random ? ('cpu' as const) : ('auto' as const), maxNewTokens: input.maxNewTokens };
+    await runJob(service, io, 'respond', () => service.handlers['pipeline.respond'](RespondOptions.parse(respond)));
+    await runJob(service, io, 'select', () => service.handlers['pipeline.select']({}));
     const stats = await service.handlers['pipeline.stats']({ bins: 1 });
     const augmented = perFormat(stats.augmented);
     const keptByFormat = Object.fromEntries(FORMATS.map((f) => [f, stats.byFormat[f].kept])) as PerFormat;
@@ -151,24 +156,30 @@ function printSummary(s: DemoSummary, io: CliIo): void {
 
 export const demoCommand: CliCommand = {
   name: 'demo',
-  usage: 'demo [DIR] [--model DIR] [--count N] [--max-new-tokens N] [--port N] [--no-serve] [--json]',
   summary: 'run the whole pipeline on a generated demo dataset (random-weight model unless --model), then open the UI',
-  options: { model: { type: 'string' }, count: { type: 'string' }, 'max-new-tokens': { type: 'string' }, port: { type: 'string' }, 'no-serve': { type: 'boolean' }, json: { type: 'boolean' } },
+  define: (cmd) =>
+    cmd
+      .argument('[DIR]', 'demo folder, replaced on every run', 'demo-project')
+      .option('--model <DIR>', 'llava-hf model folder (default: a random-weight model written on the fly)')
+      .addOption(valueOption('--count <N>', 'augmented samples to make', Options.shape.count))
+      .addOption(valueOption('--max-new-tokens <N>', 'tokens generated at most per sample', Options.shape.maxNewTokens))
+      .addOption(valueOption('--port <N>', 'port of the UI on 127.0.0.1, 0 = any free one', Port))
+      .option('--no-serve', 'stop after the summary instead of serving the UI')
+      .option('--json', 'print the summary as JSON'),
   async run(args, io) {
     const dir = path.resolve(args.positionals[0] ?? 'demo-project');
-    const model = args.values['model'];
-    if (model !== undefined && (typeof model !== 'string' || model === '')) throw new UsageError('--model takes a llava-hf model folder');
-    const input = { dir, model: model === undefined ? undefined : path.resolve(model), count: intOption(args, 'count', DEFAULT_COUNT), maxNewTokens: intOption(args, 'max-new-tokens', DEFAULT_NEW_TOKENS) };
-    const port = parsePort(args.values['port']);
-    const json = args.values['json'] === true;
+    const { model, count, maxNewTokens, port } = args.values;
+    const o = parseOptions(Options, { model, count, maxNewTokens, port });
+    const input = { dir, model: o.model === undefined ? undefined : path.resolve(o.model), count: o.count, maxNewTokens: o.maxNewTokens };
+    const json = jsonOutput(args);
     // Under --json stdout carries only the summary document; the step lines go to stderr.
     const say = (line: string): void => void (json ? io.stderr : io.stdout).write(`${line}\n`);
     prepareDemoFolder(dir);
     const summary = await runPipeline(input, io, say);
     if (json) writeJson(io, summary);
     else printSummary(summary, io);
-    if (args.values['no-serve']) return EXIT.ok;
-    await serveUntilStopped(summary.project, port, io, (url) => openInBrowser(url, io));
+    if (args.values['serve'] === false) return EXIT.ok;
+    await serveUntilStopped(summary.project, o.port, io, (url) => openInBrowser(url, io));
     return EXIT.ok;
   },
 };

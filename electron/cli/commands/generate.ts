@@ -1,49 +1,69 @@
 // `mia-dpo generate`: answers a prompt with images and reports what MIA-DPO
 // selects on: each image's token span, attention mean and map at the chosen
-// layer, and both perplexities.
-import { EXIT, writeJson, type CliCommand } from '../command';
+// layer, and both perplexities. Sampling bounds are checked by the engine
+// (engine/generate/sampling.ts); here only that the values are numbers.
+import { z } from 'zod';
+import { RespondOptions } from '../../../shared/pipeline/respond';
+import { EXIT, jsonOutput, writeJson, type CliCommand } from '../command';
 import { LlavaSession } from '../../engine/generate/session';
-import { MODEL_OPTIONS, numberArg, promptInput, sessionOptions } from './model-args';
+import { parseOptions, repeatableOption, valueOption } from '../options';
+import { defineModelOptions, modelArgs, promptInput, sessionOptions } from './model-args';
+
+const R = RespondOptions.shape;
+const Options = z.strictObject({
+  maxNewTokens: R.maxNewTokens,
+  temperature: R.temperature,
+  topK: z.number().default(0),
+  topP: z.number().default(1),
+  repetitionPenalty: z.number().default(1),
+  seed: R.seed,
+  stop: z.array(z.string()).default([]),
+  attentionLayer: z.array(z.int().nonnegative()).default([]),
+  includePrefillRow: z.boolean().default(false),
+});
 
 export const generateCommand: CliCommand = {
   name: 'generate',
-  usage: 'generate --model DIR [--image FILE]... --prompt TEXT [--raw] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--stop TEXT]... [--attention-layer L]... [--include-prefill-row] [--adapter DIR [--merge-adapter]] [--pad] [--feature-cache DIR] [--ep auto|cpu|webgpu|cuda] [--json]',
   summary: 'answer a prompt with images, recording attention',
-  options: {
-    ...MODEL_OPTIONS,
-    'max-new-tokens': { type: 'string' },
-    temperature: { type: 'string' },
-    'top-k': { type: 'string' },
-    'top-p': { type: 'string' },
-    'repetition-penalty': { type: 'string' },
-    seed: { type: 'string' },
-    stop: { type: 'string', multiple: true },
-    'attention-layer': { type: 'string', multiple: true },
-    'include-prefill-row': { type: 'boolean' },
-  },
+  define: (cmd) =>
+    defineModelOptions(cmd)
+      .addOption(valueOption('--max-new-tokens <N>', 'tokens generated at most', R.maxNewTokens))
+      .addOption(valueOption('--temperature <T>', 'sampling temperature, 0 = greedy', R.temperature))
+      .addOption(valueOption('--top-k <K>', 'keep the K likeliest tokens, 0 = all', Options.shape.topK))
+      .addOption(valueOption('--top-p <P>', 'nucleus sampling mass', Options.shape.topP))
+      .addOption(valueOption('--repetition-penalty <R>', 'penalty on tokens already generated', Options.shape.repetitionPenalty))
+      .addOption(valueOption('--seed <S>', 'sampling seed', R.seed))
+      .addOption(repeatableOption('--stop <TEXT>', 'stop when the answer contains TEXT'))
+      .addOption(repeatableOption('--attention-layer <L>', 'decoder layer to record attention at (default: the middle layer)'))
+      .option('--include-prefill-row', "also record the prompt's last row of attention"),
   async run(args, io) {
-    const layers = ((args.values['attention-layer'] as unknown as string[] | undefined) ?? []).map((l) => numberArg({ values: { l }, positionals: [] }, 'l')!);
-    const session = await LlavaSession.open(sessionOptions(args, layers.length ? { attentionLayers: layers } : {}));
+    const m = modelArgs(args);
+    const v = args.values;
+    const o = parseOptions(Options, {
+      maxNewTokens: v['maxNewTokens'],
+      temperature: v['temperature'],
+      topK: v['topK'],
+      topP: v['topP'],
+      repetitionPenalty: v['repetitionPenalty'],
+      seed: v['seed'],
+      stop: v['stop'],
+      attentionLayer: v['attentionLayer'],
+      includePrefillRow: v['includePrefillRow'],
+    });
+    const session = await LlavaSession.open(sessionOptions(m, o.attentionLayer.length ? { attentionLayers: o.attentionLayer } : {}));
     try {
-      if (session.epFallback && !args.values.json) io.stderr.write(`mia-dpo: running on ${session.ep}: ${session.epFallback}\n`);
-      const sampling = {
-        temperature: numberArg(args, 'temperature') ?? 0,
-        topK: numberArg(args, 'top-k') ?? 0,
-        topP: numberArg(args, 'top-p') ?? 1,
-        repetitionPenalty: numberArg(args, 'repetition-penalty') ?? 1,
-        seed: numberArg(args, 'seed') ?? 0,
-      };
+      if (session.epFallback && !jsonOutput(args)) io.stderr.write(`mia-dpo: running on ${session.ep}: ${session.epFallback}\n`);
       const res = await session.respond({
-        ...promptInput(args),
-        maxNewTokens: numberArg(args, 'max-new-tokens') ?? 512,
-        sampling,
-        stopStrings: (args.values['stop'] as unknown as string[] | undefined) ?? [],
-        includePrefillRow: args.values['include-prefill-row'] === true,
+        ...promptInput(m),
+        maxNewTokens: o.maxNewTokens,
+        sampling: { temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty, seed: o.seed },
+        stopStrings: o.stop,
+        includePrefillRow: o.includePrefillRow,
       });
-      if (args.values.json) writeJson(io, { ep: session.ep, ...res });
+      if (jsonOutput(args)) writeJson(io, { ep: session.ep, ...res });
       else {
         io.stdout.write(`${res.text}\n`);
-        io.stderr.write(`attention (layer ${res.attention.layer}) per image: ${res.attention.per_image_mean.map((m) => m.toExponential(3)).join(', ')}; ppl ${res.ppl.toFixed(3)}, max-prob ppl ${res.ppl_maxprob.toFixed(3)}\n`);
+        io.stderr.write(`attention (layer ${res.attention.layer}) per image: ${res.attention.per_image_mean.map((x) => x.toExponential(3)).join(', ')}; ppl ${res.ppl.toFixed(3)}, max-prob ppl ${res.ppl_maxprob.toFixed(3)}\n`);
       }
       return EXIT.ok;
     } finally {

@@ -2,17 +2,20 @@
 // import job to the end and reports counts and every problem entry.
 import path from 'node:path';
 import type { ImportSource, Problem } from '../../../shared/api';
-import { createService, type Service } from '../../service';
-import { EXIT, UsageError, positional, writeJson, type CliCommand, type ParsedArgs } from '../command';
-import { waitForJob } from '../wait-job';
+import { COMMANDS } from '../../../shared/api/commands';
+import type { Service } from '../../service';
+import { UsageError, jsonOutput, positional, type CliCommand, type ParsedArgs } from '../command';
+import { runJobCommand } from '../job-command';
+import { parseOptions } from '../options';
 
 /** Problems printed in text mode; --json carries every one. */
 const SHOWN_PROBLEMS = 50;
 
 function sourceOf(args: ParsedArgs): ImportSource {
-  const { llava, images, folder } = args.values as Record<string, string | undefined>;
-  if (folder !== undefined && llava === undefined && images === undefined) return { kind: 'folder', root: path.resolve(folder) };
-  if (llava !== undefined && images !== undefined && folder === undefined) return { kind: 'llava', file: path.resolve(llava), imagesRoot: path.resolve(images) };
+  const { llava, images, folder } = args.values;
+  const given = (v: unknown): v is string => typeof v === 'string';
+  if (given(folder) && llava === undefined && images === undefined) return { kind: 'folder', root: path.resolve(folder) };
+  if (given(llava) && given(images) && folder === undefined) return { kind: 'llava', file: path.resolve(llava), imagesRoot: path.resolve(images) };
   throw new UsageError('give either --llava FILE --images ROOT, or --folder ROOT');
 }
 
@@ -27,46 +30,39 @@ async function allProblems(service: Service, jobId: number): Promise<Problem[]> 
 
 export const importCommand: CliCommand = {
   name: 'import',
-  usage: 'import DIR (--llava FILE --images ROOT | --folder ROOT) [--abort-on-problem] [--json]',
   summary: 'import a LLaVA JSON/JSONL dataset or a folder of images into a project',
-  options: {
-    llava: { type: 'string' },
-    images: { type: 'string' },
-    folder: { type: 'string' },
-    'abort-on-problem': { type: 'boolean' },
-    json: { type: 'boolean' },
-  },
+  define: (cmd) =>
+    cmd
+      .argument('<DIR>', 'project folder')
+      .option('--llava <FILE>', 'LLaVA JSON or JSONL dataset file (with --images)')
+      .option('--images <ROOT>', "folder the dataset's image paths are relative to")
+      .option('--folder <ROOT>', 'import a folder of images instead (one sample per image)')
+      .option('--abort-on-problem', 'fail the import at the first bad entry instead of recording it')
+      .option('--json', 'print the report as JSON'),
   async run(args, io) {
-    const dir = positional(args, 0, 'project folder DIR');
-    const source = sourceOf(args);
-    const service = await createService();
-    try {
-      await service.handlers['project.open']({ dir });
-      const { jobId } = await service.handlers['dataset.import']({ source, abortOnProblem: args.values['abort-on-problem'] === true });
-      const job = await waitForJob(service, jobId, io, 'import');
-      const result = job.result ?? {};
-      const problems = job.state === 'done' ? await allProblems(service, jobId) : [];
-      const report = {
-        ok: job.state === 'done',
-        jobId,
-        state: job.state,
-        samples: (result.samples as number | undefined) ?? 0,
-        problemEntries: (result.problemEntries as number | undefined) ?? 0,
-        images: (result.images as number | undefined) ?? 0,
-        problems: problems.map((p) => ({ index: p.index, line: p.line, id: p.entryId, reason: p.reason, message: p.message })),
-        error: job.error,
-      };
-      if (args.values.json) writeJson(io, report);
-      else {
-        if (job.state === 'done') io.stdout.write(`imported ${report.samples} samples (${report.images} images), ${report.problemEntries} problem entries\n`);
-        for (const p of report.problems.slice(0, SHOWN_PROBLEMS)) io.stdout.write(`  entry ${p.index}${p.line ? ` (line ${p.line})` : ''}${p.id ? ` id ${p.id}` : ''}: ${p.reason}: ${p.message}\n`);
-        const hidden = report.problems.length - SHOWN_PROBLEMS;
-        if (hidden > 0) io.stdout.write(`  ... and ${hidden} more (--json lists them all)\n`);
-        if (job.state !== 'done') io.stderr.write(`mia-dpo: import ${job.state}${job.error ? `: ${job.error.message}` : ''}\n`);
-      }
-      return job.state === 'done' ? EXIT.ok : EXIT.failure;
-    } finally {
-      await service.close();
-    }
+    const input = { source: sourceOf(args), abortOnProblem: args.values['abortOnProblem'] };
+    const request = parseOptions(COMMANDS['dataset.import'].request, input, { source: '--llava/--images/--folder' });
+    return runJobCommand(io, {
+      dir: positional(args, 0),
+      kind: 'import',
+      json: jsonOutput(args),
+      submit: (service) => service.handlers['dataset.import'](request),
+      async report(service, { job }) {
+        const result = job.result ?? {};
+        const problems = job.state === 'done' ? await allProblems(service, job.id) : [];
+        return {
+          samples: (result['samples'] as number | undefined) ?? 0,
+          problemEntries: (result['problemEntries'] as number | undefined) ?? 0,
+          images: (result['images'] as number | undefined) ?? 0,
+          problems: problems.map((p) => ({ index: p.index, line: p.line, id: p.entryId, reason: p.reason, message: p.message })),
+        };
+      },
+      print(r, out) {
+        out.stdout.write(`imported ${r.samples} samples (${r.images} images), ${r.problemEntries} problem entries\n`);
+        for (const p of r.problems.slice(0, SHOWN_PROBLEMS)) out.stdout.write(`  entry ${p.index}${p.line ? ` (line ${p.line})` : ''}${p.id ? ` id ${p.id}` : ''}: ${p.reason}: ${p.message}\n`);
+        const hidden = r.problems.length - SHOWN_PROBLEMS;
+        if (hidden > 0) out.stdout.write(`  ... and ${hidden} more (--json lists them all)\n`);
+      },
+    });
   },
 };

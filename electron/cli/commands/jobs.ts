@@ -1,19 +1,18 @@
 // `mia-dpo jobs DIR`: lists the project's jobs. Reads the store directly so
 // listing never starts or resumes a job.
 import { toApiJob } from '../../jobs/runner';
-import { openProject } from '../../store/project';
-import { EXIT, positional, writeJson, type CliCommand } from '../command';
+import { openProject } from '../../db';
+import { EXIT, jsonOutput, positional, writeJson, type CliCommand } from '../command';
 
 export const jobsCommand: CliCommand = {
   name: 'jobs',
-  usage: 'jobs DIR [--json]',
   summary: 'list the jobs of a project with their state and progress',
-  options: { json: { type: 'boolean' } },
+  define: (cmd) => cmd.argument('<DIR>', 'project folder').option('--json', 'print the jobs as JSON'),
   async run(args, io) {
-    const store = await openProject(positional(args, 0, 'project folder DIR'));
+    const store = await openProject(positional(args, 0));
     try {
       const jobs = (await store.call('listJobs', {})).map((j) => toApiJob(j));
-      if (args.values.json) writeJson(io, { jobs });
+      if (jsonOutput(args)) writeJson(io, { jobs });
       else if (jobs.length === 0) io.stdout.write('no jobs\n');
       else {
         for (const j of jobs) {

@@ -1,52 +1,56 @@
 // Options shared by `mia-dpo generate` and `mia-dpo score`: the model folder,
 // images, prompt, adapter and execution provider, parsed into LlavaSession
-// options and a prompt.
-import type { ParseArgsConfig } from 'node:util';
-import { UsageError, type ParsedArgs } from '../command';
+// options and a prompt. The model, adapter and EP fields are the respond
+// request's (shared/pipeline/respond.ts), so both paths accept the same values.
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { RespondOptions } from '../../../shared/pipeline/respond';
 import type { LlavaSessionOptions, PromptInput } from '../../engine/generate/session';
-import type { EpChoice } from '../../engine/runtime/protocol';
+import type { ParsedArgs } from '../command';
+import { parseOptions, repeatableOption, valueOption } from '../options';
 
-export const MODEL_OPTIONS = {
-  model: { type: 'string' },
-  image: { type: 'string', multiple: true },
-  prompt: { type: 'string' },
-  raw: { type: 'boolean' },
-  adapter: { type: 'string' },
-  'merge-adapter': { type: 'boolean' },
-  ep: { type: 'string' },
-  'feature-cache': { type: 'string' },
-  pad: { type: 'boolean' },
-  json: { type: 'boolean' },
-} as const satisfies NonNullable<ParseArgsConfig['options']>;
+const R = RespondOptions.shape;
 
-const EPS: readonly EpChoice[] = ['auto', 'cpu', 'webgpu', 'cuda'];
+export const ModelArgs = z.strictObject({
+  model: R.model,
+  image: z.array(z.string().min(1)).default([]),
+  prompt: z.string().min(1),
+  raw: z.boolean().default(false),
+  adapter: R.adapter,
+  mergeAdapter: z.boolean().default(false),
+  ep: R.ep,
+  featureCache: z.string().min(1).optional(),
+  pad: z.boolean().default(false),
+});
+export type ModelArgs = z.output<typeof ModelArgs>;
 
-export function required(args: ParsedArgs, name: string): string {
-  const v = args.values[name];
-  if (typeof v !== 'string' || v === '') throw new UsageError(`--${name} is required`);
-  return v;
+/** Declares the model options on `cmd` (after the command's own). */
+export function defineModelOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--model <DIR>', 'llava-hf model folder')
+    .addOption(repeatableOption('--image <FILE>', 'an image shown with the prompt, in order'))
+    .requiredOption('--prompt <TEXT>', 'the question (chat template applied), or the whole text with --raw')
+    .option('--raw', 'give the prompt to the tokenizer as it is, with <image> placeholders')
+    .option('--adapter <DIR>', 'PEFT LoRA adapter folder')
+    .option('--merge-adapter', 'merge the adapter into the weights instead of running it beside them')
+    .option('--pad', 'pad images to square instead of centre-cropping')
+    .option('--feature-cache <DIR>', 'folder of the on-disk image-feature cache')
+    .addOption(valueOption('--ep <EP>', 'execution provider', R.ep))
+    .option('--json', 'print the result as JSON');
 }
 
-export function numberArg(args: ParsedArgs, name: string): number | undefined {
-  const v = args.values[name];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${String(v)}"`);
-  return n;
+export function modelArgs(args: ParsedArgs): ModelArgs {
+  const { model, image, prompt, raw, adapter, mergeAdapter, ep, featureCache, pad } = args.values;
+  return parseOptions(ModelArgs, { model, image, prompt, raw, adapter, mergeAdapter, ep, featureCache, pad });
 }
 
-export function sessionOptions(args: ParsedArgs, extra: Partial<LlavaSessionOptions> = {}): LlavaSessionOptions {
-  const ep = (args.values['ep'] as string | undefined) ?? 'auto';
-  if (!(EPS as readonly string[]).includes(ep)) throw new UsageError(`--ep must be one of ${EPS.join(', ')}, got "${ep}"`);
-  const o: LlavaSessionOptions = { modelDir: required(args, 'model'), ep: ep as EpChoice, aspect: args.values['pad'] ? 'pad' : 'crop', ...extra };
-  const adapter = args.values['adapter'];
-  if (typeof adapter === 'string') o.adapter = { dir: adapter, merge: args.values['merge-adapter'] === true };
-  const cache = args.values['feature-cache'];
-  if (typeof cache === 'string') o.featureCacheDir = cache;
+export function sessionOptions(m: ModelArgs, extra: Partial<LlavaSessionOptions> = {}): LlavaSessionOptions {
+  const o: LlavaSessionOptions = { modelDir: m.model, ep: m.ep, aspect: m.pad ? 'pad' : 'crop', ...extra };
+  if (m.adapter !== undefined) o.adapter = { dir: m.adapter, merge: m.mergeAdapter };
+  if (m.featureCache !== undefined) o.featureCacheDir = m.featureCache;
   return o;
 }
 
-export function promptInput(args: ParsedArgs): PromptInput {
-  const images = (args.values['image'] as unknown as string[] | undefined) ?? [];
-  return { images, prompt: required(args, 'prompt'), raw: args.values['raw'] === true };
+export function promptInput(m: ModelArgs): PromptInput {
+  return { images: m.image, prompt: m.prompt, raw: m.raw };
 }

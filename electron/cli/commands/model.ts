@@ -3,8 +3,9 @@
 // version can run it, with the reason when not.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { Argument } from 'commander';
 import { toAppError } from '../../../shared/errors';
-import { EXIT, UsageError, positional, writeJson, type CliCommand } from '../command';
+import { EXIT, jsonOutput, positional, writeJson, type CliCommand } from '../command';
 import { openModel } from '../../engine/models/open';
 import { TextTokenizer } from '../../engine/text/tokenizer';
 
@@ -46,14 +47,15 @@ async function inspect(dir: string): Promise<Record<string, unknown>> {
 
 export const modelCommand: CliCommand = {
   name: 'model',
-  usage: 'model inspect DIR [--json]',
   summary: 'describe a llava-hf model folder and whether it is supported',
-  options: { json: { type: 'boolean' } },
+  define: (cmd) =>
+    cmd
+      .addArgument(new Argument('<ACTION>', 'what to do').choices(['inspect']))
+      .argument('<DIR>', 'model folder')
+      .option('--json', 'print the description as JSON'),
   async run(args, io) {
-    const sub = positional(args, 0, 'subcommand (inspect)');
-    if (sub !== 'inspect') throw new UsageError(`unknown model subcommand "${sub}"`);
-    const info = await inspect(positional(args, 1, 'model folder'));
-    if (args.values.json) writeJson(io, info);
+    const info = await inspect(positional(args, 1));
+    if (jsonOutput(args)) writeJson(io, info);
     else for (const [k, v] of Object.entries(info)) io.stdout.write(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
     return info['supported'] ? EXIT.ok : EXIT.failure;
   },

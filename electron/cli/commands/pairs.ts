@@ -1,20 +1,22 @@
 // `mia-dpo pairs DIR [--json] [--kept]`: the preference pairs with their
 // metrics, decision and reasons at the project's current settings.
+import { COMMANDS } from '../../../shared/api/commands';
 import { createService } from '../../service';
-import { EXIT, positional, writeJson, type CliCommand } from '../command';
+import { EXIT, jsonOutput, positional, writeJson, type CliCommand } from '../command';
+
+/** Every pair in one request: the largest page the request allows. */
+const ALL = COMMANDS['pipeline.pairs'].request.shape.limit.unwrap().maxValue ?? 100_000;
 
 export const pairsCommand: CliCommand = {
   name: 'pairs',
-  usage: 'pairs DIR [--json] [--kept]',
   summary: 'list preference pairs with format, target, attention ratio, perplexity, decision and reasons',
-  options: { json: { type: 'boolean' }, kept: { type: 'boolean' } },
+  define: (cmd) => cmd.argument('<DIR>', 'project folder').option('--json', 'print the pairs as JSON').option('--kept', 'only the pairs selection keeps'),
   async run(args, io) {
-    const dir = positional(args, 0, 'project folder DIR');
     const service = await createService();
     try {
-      await service.handlers['project.open']({ dir });
-      const { items } = await service.handlers['pipeline.pairs']({ offset: 0, limit: 100_000, keptOnly: args.values.kept === true });
-      if (args.values.json) writeJson(io, items);
+      await service.handlers['project.open']({ dir: positional(args, 0) });
+      const { items } = await service.handlers['pipeline.pairs']({ offset: 0, limit: ALL, keptOnly: args.values['kept'] === true });
+      if (jsonOutput(args)) writeJson(io, items);
       else if (items.length === 0) io.stdout.write('no pairs\n');
       else {
         for (const p of items) {

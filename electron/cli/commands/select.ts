@@ -3,9 +3,8 @@
 // re-generating; FILE is a partial settings JSON kept in the project.
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../../../shared/errors';
-import { createService } from '../../service';
-import { EXIT, positional, writeJson, type CliCommand } from '../command';
-import { waitForJob } from '../wait-job';
+import { jsonOutput, positional, type CliCommand } from '../command';
+import { runJobCommand } from '../job-command';
 
 async function readPatch(file: string): Promise<Record<string, unknown>> {
   let text: string;
@@ -26,31 +25,31 @@ async function readPatch(file: string): Promise<Record<string, unknown>> {
 
 export const selectCommand: CliCommand = {
   name: 'select',
-  usage: 'select DIR [--thresholds FILE] [--json]',
   summary: 're-select preference pairs from stored generations with the current (or given) thresholds',
-  options: { thresholds: { type: 'string' }, json: { type: 'boolean' } },
+  define: (cmd) =>
+    cmd
+      .argument('<DIR>', 'project folder')
+      .option('--thresholds <FILE>', 'JSON file of settings to apply first (e.g. {"selection": {"thresholds": ...}}), kept in the project')
+      .option('--json', 'print the report as JSON'),
   async run(args, io) {
-    const dir = positional(args, 0, 'project folder DIR');
-    const file = args.values.thresholds;
+    const file = args.values['thresholds'];
     const patch = typeof file === 'string' ? await readPatch(file) : undefined;
-    const service = await createService();
-    try {
-      await service.handlers['project.open']({ dir });
-      const { jobId } = await service.handlers['pipeline.select'](patch === undefined ? {} : { patch });
-      const job = await waitForJob(service, jobId, io, 'select');
-      const stats = await service.handlers['pipeline.stats']({ bins: 20 });
-      const report = { ok: job.state === 'done', jobId, state: job.state, generations: stats.generations, kept: stats.kept, byFormat: stats.byFormat, failedBy: stats.failedBy, modeDisagreement: stats.modeDisagreement, error: job.error };
-      if (args.values.json) writeJson(io, report);
-      else if (job.state === 'done') {
-        io.stdout.write(`kept ${stats.kept} of ${stats.generations} generations\n`);
-        for (const [f, y] of Object.entries(stats.byFormat)) io.stdout.write(`  ${f.padEnd(8)} ${y.kept}/${y.total} (${(y.yield * 100).toFixed(1)}%)\n`);
-        for (const [c, n] of Object.entries(stats.failedBy)) if (n > 0) io.stdout.write(`  dropped by ${c}: ${n}\n`);
+    return runJobCommand(io, {
+      dir: positional(args, 0),
+      kind: 'select',
+      json: jsonOutput(args),
+      submit: (service) => service.handlers['pipeline.select'](patch === undefined ? {} : { patch }),
+      async report(service) {
+        const stats = await service.handlers['pipeline.stats']({ bins: 20 });
+        return { generations: stats.generations, kept: stats.kept, byFormat: stats.byFormat, failedBy: stats.failedBy, modeDisagreement: stats.modeDisagreement };
+      },
+      print(stats, out) {
+        out.stdout.write(`kept ${stats.kept} of ${stats.generations} generations\n`);
+        for (const [f, y] of Object.entries(stats.byFormat)) out.stdout.write(`  ${f.padEnd(8)} ${y.kept}/${y.total} (${(y.yield * 100).toFixed(1)}%)\n`);
+        for (const [c, n] of Object.entries(stats.failedBy)) if (n > 0) out.stdout.write(`  dropped by ${c}: ${n}\n`);
         const d = stats.modeDisagreement;
-        if (d.compared > 0) io.stdout.write(`  reference vs exact-region attention decisions differ on ${d.disagree} of ${d.compared} (${(d.rate * 100).toFixed(1)}%)\n`);
-      } else io.stderr.write(`mia-dpo: select ${job.state}${job.error ? `: ${job.error.message}` : ''}\n`);
-      return job.state === 'done' ? EXIT.ok : EXIT.failure;
-    } finally {
-      await service.close();
-    }
+        if (d.compared > 0) out.stdout.write(`  reference vs exact-region attention decisions differ on ${d.disagree} of ${d.compared} (${(d.rate * 100).toFixed(1)}%)\n`);
+      },
+    });
   },
 };

@@ -1,17 +1,21 @@
 // `mia-dpo selftest [--ep cpu|webgpu]`: runs the engine's self-checks
 // (electron/engine/selftest: every gradient rule against finite differences
 // and a short training run) and exits 1 when any check fails.
-import { EXIT, UsageError, writeJson, type CliCommand } from '../command';
+import { z } from 'zod';
+import { EpChoice } from '../../../shared/ep';
+import { EXIT, jsonOutput, writeJson, type CliCommand } from '../command';
+import { parseOptions, valueOption } from '../options';
 import { ProgressBar } from '../progress';
+
+/** The self-checks run on the CPU or on WebGPU (CUDA has no training kernels here). */
+const Options = z.strictObject({ ep: EpChoice.extract(['cpu', 'webgpu']).default('cpu') });
 
 export const selftestCommand: CliCommand = {
   name: 'selftest',
-  usage: 'selftest [--ep cpu|webgpu] [--json]',
   summary: 'check that the ML engine computes and trains correctly on this machine',
-  options: { ep: { type: 'string' }, json: { type: 'boolean' } },
+  define: (cmd) => cmd.addOption(valueOption('--ep <EP>', 'execution provider to check', Options.shape.ep)).option('--json', 'print the report as JSON'),
   async run(args, io) {
-    const ep = (args.values.ep as string | undefined) ?? 'cpu';
-    if (ep !== 'cpu' && ep !== 'webgpu') throw new UsageError(`--ep must be cpu or webgpu, got "${ep}"`);
+    const { ep } = parseOptions(Options, { ep: args.values['ep'] });
     // Loaded on demand: the runtime (onnxruntime-node) is heavy and no other command needs it.
     const { runSelftest, selftestPassed } = await import('../../engine/selftest');
     const bar = new ProgressBar(io, `selftest ${ep}`);
@@ -22,7 +26,7 @@ export const selftestCommand: CliCommand = {
     });
     bar.end();
     const ok = selftestPassed(report);
-    if (args.values.json) writeJson(io, { ok, ...report });
+    if (jsonOutput(args)) writeJson(io, { ok, ...report });
     else {
       for (const o of report.ops) io.stdout.write(`${o.ok ? 'ok  ' : 'FAIL'} gradient ${o.op}${o.error ? `: ${o.error}` : ` (max rel err ${o.maxRelErr.toExponential(2)})`}\n`);
       const t = report.train;

@@ -1,14 +1,17 @@
 // `mia-dpo serve DIR [--port N]`: the local web mode on 127.0.0.1 until Ctrl-C.
+import { z } from 'zod';
 import { AppError } from '../../../shared/errors';
 import { startServer } from '../../server';
 import { createService } from '../../service';
-import { EXIT, UsageError, positional, type CliCommand, type CliIo } from '../command';
+import { EXIT, positional, type CliCommand, type CliIo } from '../command';
+import { parseOptions, valueOption } from '../options';
 
-export function parsePort(value: string | boolean | undefined): number {
-  if (value === undefined) return 0;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got "${String(value)}"`);
-  return port;
+/** The local server's port; 0 lets the system choose a free one. */
+export const Port = z.int().min(0).max(65535).default(0);
+const Options = z.strictObject({ port: Port });
+
+export function parsePort(value: unknown): number {
+  return parseOptions(Options, { port: value }).port;
 }
 
 /** Serves until SIGINT/SIGTERM. */
@@ -34,12 +37,10 @@ export async function serveUntilStopped(projectDir: string, port: number, io: Cl
 
 export const serveCommand: CliCommand = {
   name: 'serve',
-  usage: 'serve DIR [--port N]',
   summary: 'serve the UI for a project on 127.0.0.1 (local web mode)',
-  options: { port: { type: 'string' } },
+  define: (cmd) => cmd.argument('<DIR>', 'project folder').addOption(valueOption('--port <N>', 'port on 127.0.0.1, 0 = any free one', Port)),
   async run(args, io) {
-    const dir = positional(args, 0, 'project folder DIR');
-    await serveUntilStopped(dir, parsePort(args.values.port), io);
+    await serveUntilStopped(positional(args, 0), parsePort(args.values['port']), io);
     return EXIT.ok;
   },
 };

@@ -12,12 +12,12 @@ import type { ExplicitEp, OutputLocation } from '../runtime/local';
 import { isHandle, wire, type Feed, type TensorData, type TensorHandle, type WireTensor } from '../runtime/protocol';
 import { acquireRuntime, type EngineRuntime, type RuntimeLease } from '../runtime/runtime';
 import type { DType } from '../onnx/dtype';
-import type { LinearHooks } from '../models/layers';
+import type { LinearHooks } from '../models/nn';
 import type { TextGraphOptions } from '../models/llava';
 import { buildTextGraph, buildVisionGraph, cacheNames } from '../models/llava';
 import type { OpenModel } from '../models/open';
 import type { Params } from '../models/params';
-import { rotaryTables } from '../models/rope';
+import { rotaryTables } from '../models/nn';
 
 export interface RunnerOptions {
   /** The EP every graph asks for; a graph the EP cannot run falls back to CPU in the host (with a warning). */

@@ -5,11 +5,12 @@
 // thread). Answers prompts with images while recording attention, and scores
 // given responses.
 import { AppError, isAppError } from '../../../shared/errors';
-import type { EpChoice } from '../runtime/protocol';
+import type { EpChoice } from '../../../shared/ep';
 import { acquireRuntime } from '../runtime/runtime';
 import type { ExplicitEp } from '../runtime/local';
 import type { ChatMessage } from '../text/chat-template';
 import { encodePrompt } from '../text/encode-prompt';
+import { IMAGE_PLACEHOLDER, withImagePlaceholders } from '../text/image-placeholders';
 import { IncrementalDecoder } from '../text/incremental-decoder';
 import { findStopString, loadGenerationEosIds, stopCriteria } from '../text/stop-tokens';
 import { TextTokenizer } from '../text/tokenizer';
@@ -201,15 +202,13 @@ export class LlavaSession {
 
   private encode(p: PromptInput, extraTokens: number): number[] {
     const spec = this.runner.model.spec;
-    const image = this.tokenizer.special.image?.token ?? '<image>';
+    const image = this.tokenizer.special.image?.token ?? IMAGE_PLACEHOLDER;
     let source: Parameters<typeof encodePrompt>[1];
     if (p.raw) {
       if (typeof p.prompt !== 'string') throw new AppError('bad-input', 'a raw prompt must be text', { subject: 'prompt' });
       source = { raw: p.prompt };
     } else if (typeof p.prompt === 'string') {
-      // Images go before the question unless the prompt places them (MIA-DPO's `Image1:<image>` prompts do).
-      const content = p.prompt.includes(image) ? p.prompt : `${`${image}\n`.repeat(p.images.length)}${p.prompt}`;
-      source = { messages: [{ role: 'user', content }] };
+      source = { messages: [{ role: 'user', content: withImagePlaceholders(p.prompt, p.images.length, image) }] };
     } else {
       source = { messages: p.prompt };
     }

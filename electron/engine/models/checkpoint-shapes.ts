@@ -2,32 +2,28 @@
 // name, with their shapes as transformers creates them ([out, in] for
 // Linear weights). Used to refuse a folder whose files do not match its
 // config before any graph is built.
+import { VISION_ARCHS } from './arch';
 import { featureLayerIndices, type LlavaConfig, type TextConfig, type VisionConfig } from './config';
-import type { VisionModelType } from './config-defaults';
 
 export type ShapeTable = Map<string, number[]>;
 
-/** The vision embeddings differ per tower; the encoder layers are the same. */
-const VISION_EMBEDDINGS: Record<VisionModelType, (v: VisionConfig, s: ShapeTable, p: string) => void> = {
-  clip_vision_model: (v, s, p) => {
-    const patches = (v.image_size / v.patch_size) ** 2;
-    s.set(`${p}embeddings.class_embedding`, [v.hidden_size]);
-    s.set(`${p}embeddings.patch_embedding.weight`, [v.hidden_size, v.num_channels, v.patch_size, v.patch_size]);
-    s.set(`${p}embeddings.position_embedding.weight`, [patches + 1, v.hidden_size]);
+/** The embeddings differ per tower only by the architecture table's facts (class token, patch bias, pre-norm). */
+function visionEmbeddingShapes(v: VisionConfig, s: ShapeTable, p: string): void {
+  const arch = VISION_ARCHS[v.model_type];
+  const positions = (v.image_size / v.patch_size) ** 2 + (arch.classToken ? 1 : 0);
+  if (arch.classToken) s.set(`${p}embeddings.class_embedding`, [v.hidden_size]);
+  s.set(`${p}embeddings.patch_embedding.weight`, [v.hidden_size, v.num_channels, v.patch_size, v.patch_size]);
+  if (arch.patchBias) s.set(`${p}embeddings.patch_embedding.bias`, [v.hidden_size]);
+  s.set(`${p}embeddings.position_embedding.weight`, [positions, v.hidden_size]);
+  if (arch.preNorm) {
     s.set(`${p}pre_layrnorm.weight`, [v.hidden_size]);
     s.set(`${p}pre_layrnorm.bias`, [v.hidden_size]);
-  },
-  siglip_vision_model: (v, s, p) => {
-    const patches = (v.image_size / v.patch_size) ** 2;
-    s.set(`${p}embeddings.patch_embedding.weight`, [v.hidden_size, v.num_channels, v.patch_size, v.patch_size]);
-    s.set(`${p}embeddings.patch_embedding.bias`, [v.hidden_size]);
-    s.set(`${p}embeddings.position_embedding.weight`, [patches, v.hidden_size]);
-  },
-};
+  }
+}
 
 function visionShapes(v: VisionConfig, s: ShapeTable): void {
   const p = 'vision_tower.vision_model.';
-  VISION_EMBEDDINGS[v.model_type](v, s, p);
+  visionEmbeddingShapes(v, s, p);
   const h = v.hidden_size;
   for (let i = 0; i < v.num_hidden_layers; i++) {
     const l = `${p}encoder.layers.${i}.`;

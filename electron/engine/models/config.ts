@@ -1,7 +1,7 @@
 // A llava-hf config.json validated with zod and resolved as transformers
 // resolves it: missing or null fields take the defaults of their model_type's
-// config class (config-defaults.ts); unsupported architectures and bad values
-// are refused naming the field and the value.
+// config class (the architecture table, arch.ts); unsupported architectures
+// and bad values are refused naming the field and the value.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -10,13 +10,13 @@ import {
   LLAVA_DEFAULTS,
   LLAVA_DEFAULT_TEXT,
   LLAVA_DEFAULT_VISION,
-  TEXT_DEFAULTS,
+  TEXT_ARCHS,
   TEXT_MODEL_TYPES,
-  VISION_DEFAULTS,
+  VISION_ARCHS,
   VISION_MODEL_TYPES,
   type TextModelType,
   type VisionModelType,
-} from './config-defaults';
+} from './arch';
 
 const count = z.number().int().positive();
 const real = z.number().positive();
@@ -86,7 +86,7 @@ export interface TextConfig {
   o_bias: boolean;
   /** Biases on gate/up/down (Llama's mlp_bias). */
   mlp_bias: boolean;
-  /** The attention window in effect, or null for full causal attention. */
+  /** The attention window in effect, or null for full causal attention (narrower than the context: Mistral only). */
   sliding_window: number | null;
 }
 
@@ -114,20 +114,6 @@ export interface LlavaConfig {
   multimodal_projector_bias: boolean;
 }
 
-type TextFields = z.infer<typeof textSchema>;
-
-/**
- * What each architecture makes of the bias and window fields (a complete
- * table, not a switch): Llama has attention_bias and mlp_bias switches;
- * Qwen2 always has q/k/v biases and a window only with use_sliding_window;
- * Mistral's window may be set to null explicitly (no window).
- */
-const ARCH_RULES: Record<TextModelType, (c: TextFields, raw: Record<string, unknown>) => { qkv: boolean; o: boolean; mlp: boolean; window: number | null }> = {
-  llama: (c) => ({ qkv: c.attention_bias ?? false, o: c.attention_bias ?? false, mlp: c.mlp_bias ?? false, window: null }),
-  mistral: (c, raw) => ({ qkv: false, o: false, mlp: false, window: 'sliding_window' in raw ? (c.sliding_window ?? null) : TEXT_DEFAULTS.mistral.sliding_window }),
-  qwen2: (c) => ({ qkv: true, o: false, mlp: false, window: c.use_sliding_window ? (c.sliding_window ?? 4096) : null }),
-};
-
 const bad = (field: string, value: unknown, why: string): AppError =>
   new AppError('bad-input', `config.json: ${field} = ${JSON.stringify(value)} ${why}`, { subject: field });
 
@@ -148,7 +134,7 @@ function modelType<T extends string>(raw: unknown, fallback: T, allowed: readonl
 function resolveText(raw: Record<string, unknown>): TextConfig {
   const type = modelType(raw['model_type'], 'llama', TEXT_MODEL_TYPES, 'text_config.model_type');
   const c = parseWithSync(textSchema, raw, 'text_config.');
-  const d = TEXT_DEFAULTS[type];
+  const d = TEXT_ARCHS[type].defaults;
   const heads = c.num_attention_heads ?? d.num_attention_heads;
   const hidden = c.hidden_size ?? d.hidden_size;
   const kv = c.num_key_value_heads ?? d.num_key_value_heads ?? heads;
@@ -160,7 +146,16 @@ function resolveText(raw: Record<string, unknown>): TextConfig {
     throw new AppError('unsupported', `config.json: text_config.rope_scaling.rope_type = "${ropeType}" is not supported; supported: linear`, { subject: 'text_config.rope_scaling' });
   }
   if (ropeType === 'linear' && scaling?.factor == null) throw bad('text_config.rope_scaling.factor', scaling?.factor, 'is required for linear scaling');
-  const arch = ARCH_RULES[type](c, raw);
+  const arch = TEXT_ARCHS[type].resolve(c, raw);
+  const maxPositions = c.max_position_embeddings ?? d.max_position_embeddings;
+  if (arch.window !== null && arch.window < maxPositions && !TEXT_ARCHS[type].windowSupported) {
+    // Refuse rather than attend further back than the model was trained to.
+    throw new AppError(
+      'unsupported',
+      `config.json: text_config.sliding_window = ${arch.window} is below max_position_embeddings = ${maxPositions}; sliding-window attention is not supported for ${type}`,
+      { subject: 'text_config.sliding_window' },
+    );
+  }
   return {
     model_type: type,
     vocab_size: c.vocab_size ?? d.vocab_size,
@@ -171,15 +166,15 @@ function resolveText(raw: Record<string, unknown>): TextConfig {
     num_key_value_heads: kv,
     head_dim: c.head_dim ?? hidden / heads,
     hidden_act: c.hidden_act ?? d.hidden_act,
-    max_position_embeddings: c.max_position_embeddings ?? d.max_position_embeddings,
+    max_position_embeddings: maxPositions,
     rms_norm_eps: c.rms_norm_eps ?? d.rms_norm_eps,
     rope_theta: c.rope_theta ?? d.rope_theta,
     rope_linear_factor: ropeType === 'linear' ? (scaling?.factor as number) : 1,
     // transformers ties by the text config alone (get_text_config()), never by LlavaConfig's own field.
     tie_word_embeddings: c.tie_word_embeddings ?? d.tie_word_embeddings,
-    qkv_bias: arch.qkv,
-    o_bias: arch.o,
-    mlp_bias: arch.mlp,
+    qkv_bias: arch.qkvBias,
+    o_bias: arch.oBias,
+    mlp_bias: arch.mlpBias,
     sliding_window: arch.window,
   };
 }
@@ -187,7 +182,7 @@ function resolveText(raw: Record<string, unknown>): TextConfig {
 function resolveVision(raw: Record<string, unknown>): VisionConfig {
   const type = modelType(raw['model_type'], 'clip_vision_model', VISION_MODEL_TYPES, 'vision_config.model_type');
   const c = parseWithSync(visionSchema, raw, 'vision_config.');
-  const d = VISION_DEFAULTS[type];
+  const d = VISION_ARCHS[type].defaults;
   const v: VisionConfig = {
     model_type: type,
     hidden_size: c.hidden_size ?? d.hidden_size,

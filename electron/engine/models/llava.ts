@@ -1,21 +1,206 @@
-// LLaVA assembly: the vision graph (tower up to the selected layer, class
-// token kept or dropped, projector) and the language-model graphs (prefill
-// with image features merged at the <image> tokens, decode step with a KV
-// cache, scoring) built from one LlavaSpec over the user's safetensors.
-// Reference: HF modeling_llava.py (get_image_features, merge at image tokens).
+// LLaVA (llava-hf LlavaForConditionalGeneration) as one model, in reading
+// order: the typed spec derived from config.json, the vision tower (CLIP or
+// SigLIP ViT up to the selected layer), the projector, the language model
+// (Llama / Mistral / Qwen2 pre-norm decoder with rotary GQA attention and a KV
+// cache) with image features merged at the image tokens, and the graphs built
+// from them. The text forward returns graph values, so generation, scoring and
+// training (a loss composed on the logits) all differentiate and run the same
+// decoder. Architecture differences come from the table in arch.ts.
+// References: HF modeling_llava.py, modeling_llama.py (LlamaDecoderLayer,
+// apply_rotary_pos_emb), modeling_qwen2.py, modeling_clip.py,
+// modeling_siglip.py; shared/LLAVA-HF.md; nanoGPT model.py for the layout.
+import { AppError } from '../../../shared/errors';
 import type { Value } from '../onnx/graph';
 import { Graph } from '../onnx/graph';
 import * as op from '../onnx/ops';
-import type { LayerCache } from './decoder';
-import { decoder } from './decoder';
-import type { LinearHooks } from './layers';
+import { VISION_ARCHS, type TextModelType, type VisionModelType } from './arch';
+import { featureLayerIndices, type LlavaConfig } from './config';
+import type { LinearHooks } from './nn';
+import { activation, layerNorm, linear, rmsNorm, rotary, staticDim } from './nn';
 import type { Params, WeightSource } from './params';
 import { externalParams } from './params';
-import { project } from './projector';
-import type { LlavaSpec } from './spec';
-import { visionHiddenStates } from './vit';
 
-const LM = 'language_model.';
+// ---------------------------------------------------------------- spec
+
+export interface VisionSpec {
+  modelType: VisionModelType;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  imageSize: number;
+  patchSize: number;
+  layerNormEps: number;
+  hiddenAct: string;
+}
+
+export interface TextSpec {
+  modelType: TextModelType;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  /** Fewer than numHeads: grouped-query attention, each kv head serving numHeads / numKvHeads query heads. */
+  numKvHeads: number;
+  /** Usually hiddenSize / numHeads; some configs set it apart. */
+  headDim: number;
+  vocabSize: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  /** Linear rope scaling divides positions by this (1 = none). */
+  ropePositionScale: number;
+  maxPositions: number;
+  /** lm_head is embed_tokens (small Qwen2 models): no lm_head tensor. */
+  tieWordEmbeddings: boolean;
+  hiddenAct: string;
+  /** Biases of q/k/v, of o and of the MLP, as the architecture table and the config decide. */
+  qkvBias: boolean;
+  oBias: boolean;
+  mlpBias: boolean;
+  /** Mistral's attention window: a query sees the last `slidingWindow` keys (itself included); null when no sequence can exceed it. */
+  slidingWindow: number | null;
+}
+
+export interface LlavaSpec {
+  vision: VisionSpec;
+  text: TextSpec;
+  imageTokenId: number;
+  /** Indices into the vision hidden-states list (0 = embeddings), negative ones resolved. */
+  featureLayers: number[];
+  /** 'default' drops CLIP's class token from the features, 'full' keeps it. */
+  selectStrategy: 'default' | 'full';
+  projectorAct: string;
+  projectorBias: boolean;
+  /** Feature tokens one image contributes to the text sequence. */
+  tokensPerImage: number;
+}
+
+/** The builders' spec from a validated config (config.ts resolved defaults and refused what is unsupported). */
+export function llavaSpec(c: LlavaConfig): LlavaSpec {
+  const v = c.vision_config;
+  const t = c.text_config;
+  const vision: VisionSpec = {
+    modelType: v.model_type,
+    hiddenSize: v.hidden_size,
+    intermediateSize: v.intermediate_size,
+    numLayers: v.num_hidden_layers,
+    numHeads: v.num_attention_heads,
+    imageSize: v.image_size,
+    patchSize: v.patch_size,
+    layerNormEps: v.layer_norm_eps,
+    hiddenAct: v.hidden_act,
+  };
+  const text: TextSpec = {
+    modelType: t.model_type,
+    hiddenSize: t.hidden_size,
+    intermediateSize: t.intermediate_size,
+    numLayers: t.num_hidden_layers,
+    numHeads: t.num_attention_heads,
+    numKvHeads: t.num_key_value_heads,
+    headDim: t.head_dim,
+    vocabSize: t.vocab_size,
+    rmsNormEps: t.rms_norm_eps,
+    ropeTheta: t.rope_theta,
+    ropePositionScale: t.rope_linear_factor,
+    maxPositions: t.max_position_embeddings,
+    tieWordEmbeddings: t.tie_word_embeddings,
+    hiddenAct: t.hidden_act,
+    qkvBias: t.qkv_bias,
+    oBias: t.o_bias,
+    mlpBias: t.mlp_bias,
+    slidingWindow: t.sliding_window !== null && t.sliding_window < t.max_position_embeddings ? t.sliding_window : null,
+  };
+  const grid = v.image_size / v.patch_size;
+  const positions = grid * grid + (VISION_ARCHS[v.model_type].classToken ? 1 : 0);
+  return {
+    vision,
+    text,
+    imageTokenId: c.image_token_index,
+    featureLayers: featureLayerIndices(c),
+    selectStrategy: c.vision_feature_select_strategy,
+    projectorAct: c.projector_hidden_act,
+    projectorBias: c.multimodal_projector_bias,
+    tokensPerImage: c.vision_feature_select_strategy === 'default' ? positions - 1 : positions,
+  };
+}
+
+// ---------------------------------------------------------------- vision tower
+
+const VT = 'vision_tower.vision_model.';
+
+/** The Conv2d patch embedding (kernel = stride = patch) as unfold + Gemm: pixels [N, 3, S, S] -> [N, P, D]. No Conv kernel nor Conv gradient needed. */
+function patchEmbedding(p: Params, s: VisionSpec, pixels: Value): Value {
+  const [n, g, k] = [staticDim(pixels, 0), s.imageSize / s.patchSize, s.patchSize];
+  const name = `${VT}embeddings.patch_embedding`;
+  const unfolded = op.reshape(op.transpose(op.reshape(pixels, [n, 3, g, k, g, k]), [0, 2, 4, 1, 3, 5]), [n, g * g, 3 * k * k]);
+  const w = op.reshape(p.get(`${name}.weight`), [s.hiddenSize, 3 * k * k]);
+  const bias = VISION_ARCHS[s.modelType].patchBias ? p.get(`${name}.bias`) : undefined;
+  return op.reshape(op.gemm(op.reshape(unfolded, [-1, 3 * k * k]), w, bias, { transB: true }), [n, g * g, s.hiddenSize]);
+}
+
+/** Patches, CLIP's class token, learned positions, CLIP's pre_layrnorm: [N, 3, S, S] -> [N, P(+1), D]. */
+function visionEmbeddings(p: Params, s: VisionSpec, pixels: Value): Value {
+  const arch = VISION_ARCHS[s.modelType];
+  const e = `${VT}embeddings`;
+  let x = patchEmbedding(p, s, pixels); // [N, P, D]
+  if (arch.classToken) {
+    const n = staticDim(pixels, 0);
+    const cls = op.expand(op.reshape(p.get(`${e}.class_embedding`), [1, 1, s.hiddenSize]), [n, 1, s.hiddenSize]);
+    x = op.concat([cls, x], 1); // [N, P+1, D]
+  }
+  x = op.add(x, p.get(`${e}.position_embedding.weight`));
+  return arch.preNorm ? layerNorm(x, p.get(`${VT}pre_layrnorm.weight`), p.get(`${VT}pre_layrnorm.bias`), s.layerNormEps) : x;
+}
+
+const vLinear = (p: Params, name: string, x: Value): Value => linear(x, p.get(`${name}.weight`), p.get(`${name}.bias`), name);
+const vNorm = (p: Params, name: string, x: Value, eps: number): Value => layerNorm(x, p.get(`${name}.weight`), p.get(`${name}.bias`), eps);
+
+/** Bidirectional multi-head attention with biases, scale head_dim^-0.5: [N, T, D] -> [N, T, D]. */
+function visionAttention(p: Params, s: VisionSpec, name: string, x: Value): Value {
+  const [n, t, h] = [staticDim(x, 0), staticDim(x, 1), s.numHeads];
+  const hd = s.hiddenSize / h;
+  const heads = (v: Value): Value => op.transpose(op.reshape(v, [n, t, h, hd]), [0, 2, 1, 3]); // [N, H, T, hd]
+  const q = heads(vLinear(p, `${name}.q_proj`, x));
+  const k = heads(vLinear(p, `${name}.k_proj`, x));
+  const v = heads(vLinear(p, `${name}.v_proj`, x));
+  const probs = op.softmax(op.mul(op.matmul(q, op.transpose(k, [0, 1, 3, 2])), hd ** -0.5)); // [N, H, T, T]
+  const o = op.reshape(op.transpose(op.matmul(probs, v), [0, 2, 1, 3]), [n, t, s.hiddenSize]);
+  return vLinear(p, `${name}.out_proj`, o);
+}
+
+/** Pre-norm encoder layer: x + attn(ln1(x)), then + fc2(act(fc1(ln2(x)))). */
+function encoderLayer(p: Params, s: VisionSpec, name: string, x: Value): Value {
+  const act = activation(s.hiddenAct, 'vision_config.hidden_act');
+  const a = op.add(x, visionAttention(p, s, `${name}.self_attn`, vNorm(p, `${name}.layer_norm1`, x, s.layerNormEps)));
+  const h = vLinear(p, `${name}.mlp.fc2`, act(vLinear(p, `${name}.mlp.fc1`, vNorm(p, `${name}.layer_norm2`, a, s.layerNormEps))));
+  return op.add(a, h);
+}
+
+/**
+ * The tower's hidden states at `layers` (0 = embeddings, i = output of layer i; post_layernorm never
+ * applies), computing no layer beyond the deepest asked for. pixels [N, 3, S, S] -> each [N, T, D].
+ */
+export function visionHiddenStates(p: Params, s: VisionSpec, pixels: Value, layers: readonly number[]): Value[] {
+  const want = pixels.shape.slice(1);
+  if (want.length !== 3 || want[0] !== 3 || want[1] !== s.imageSize || want[2] !== s.imageSize) {
+    throw new AppError('internal', `vision tower expects pixels [N, 3, ${s.imageSize}, ${s.imageSize}], got ${pixels}`);
+  }
+  const states = [visionEmbeddings(p, s, pixels)];
+  const deepest = Math.max(...layers);
+  for (let i = 0; i < deepest; i++) {
+    states.push(p.graph.withScope(`vision${i}`, () => encoderLayer(p, s, `${VT}encoder.layers.${i}`, states[i]!)));
+  }
+  return layers.map((l) => states[l]!);
+}
+
+/** multi_modal_projector: linear_1 -> act -> linear_2 ("mlp2x_gelu"), or linear_1 alone without linear_2 ("linear"). */
+function project(p: Params, spec: LlavaSpec, features: Value): Value {
+  const m = 'multi_modal_projector.';
+  const lin = (name: string, x: Value): Value => linear(x, p.get(`${m}${name}.weight`), spec.projectorBias ? p.get(`${m}${name}.bias`) : undefined, `${m}${name}`);
+  const h = lin('linear_1', features);
+  if (!p.has(`${m}linear_2.weight`)) return h;
+  return lin('linear_2', activation(spec.projectorAct, 'projector_hidden_act')(h));
+}
 
 /** pixel_values [N, 3, S, S] -> image_features [N, F, text hidden], N fixed per graph. */
 export function buildVisionGraph(spec: LlavaSpec, source: WeightSource, images = 1): Graph {
@@ -24,11 +209,176 @@ export function buildVisionGraph(spec: LlavaSpec, source: WeightSource, images =
   const s = spec.vision.imageSize;
   const pixels = g.input('pixel_values', 'float32', [images, 3, s, s]);
   const states = visionHiddenStates(p, spec.vision, pixels, spec.featureLayers);
-  const selected = states.length === 1 ? states[0]! : op.concat(states, -1);
+  const selected = states.length === 1 ? states[0]! : op.concat(states, -1); // [N, T, D * layers]
   const features = spec.selectStrategy === 'default' ? op.slice(selected, [1], [Number.MAX_SAFE_INTEGER], [1]) : selected;
-  g.output(project(p, spec.projectorAct, features), 'image_features');
+  g.output(project(p, spec, features), 'image_features');
   return g;
 }
+
+// ---------------------------------------------------------------- language model
+
+/** Canonical prefix of the decoder's tensors. */
+export const LM = 'language_model.model.';
+
+/** One layer's cache: keys stored transposed [B, kvH, hd, Tk] so decode steps never transpose it; values [B, kvH, Tk, hd]. */
+export interface LayerCache {
+  keyT: Value;
+  value: Value;
+}
+
+/** What a decoder layer reads besides its input. */
+export interface LayerContext {
+  /** Rotary tables for the new tokens' positions [B, T, hd] (nn.rotaryTables; host-computed for precision). */
+  rope: { cos: Value; sin: Value };
+  /** Additive attention bias [B, T, Tk]: 0 where a query may attend, -1e30 elsewhere (causal + padding). */
+  bias: Value;
+  hooks: LinearHooks;
+  past?: LayerCache;
+  /** Names for the extended cache values, so graph outputs need no Identity copy of the whole cache. */
+  presentName?: { keyT: string; value: string };
+}
+
+const tLinear = (p: Params, name: string, x: Value, bias: boolean, hooks: LinearHooks): Value =>
+  linear(x, p.get(`${name}.weight`), bias ? p.get(`${name}.bias`) : undefined, name, hooks);
+
+/** Concat of the cache and the new entries, its output named `outName` so a graph output aliases it (no Identity copy). */
+function concatNamed(a: Value, b: Value, axis: number, outName: string | undefined): Value {
+  if (outName === undefined) return op.concat([a, b], axis);
+  const [da, db] = [a.shape[axis]!, b.shape[axis]!];
+  const shape = [...a.shape];
+  shape[axis] = typeof da === 'number' && typeof db === 'number' ? da + db : `${da}+${db}`;
+  return a.graph.addNode('Concat', [a, b], { axis: { i: axis } }, [{ dtype: a.dtype, shape }], {}, [outName])[0]!;
+}
+
+/** Causal self-attention with rotary positions and GQA over x [B, T, D]; returns the output, the extended cache and the probabilities. */
+function attention(p: Params, s: TextSpec, name: string, x: Value, c: LayerContext): { out: Value; present: LayerCache; probs: Value } {
+  const [b, kv, hd] = [staticDim(x, 0), s.numKvHeads, s.headDim];
+  const rep = s.numHeads / kv;
+  // Queries grouped by the kv head they share: [B, kvH, rep, T, hd]; GQA then needs no repeat of K/V.
+  const q5 = op.transpose(op.reshape(tLinear(p, `${name}.q_proj`, x, s.qkvBias, c.hooks), [b, -1, kv, rep, hd]), [0, 2, 3, 1, 4]);
+  const k4 = op.transpose(op.reshape(tLinear(p, `${name}.k_proj`, x, s.qkvBias, c.hooks), [b, -1, kv, hd]), [0, 2, 1, 3]); // [B, kvH, T, hd]
+  const v4 = op.transpose(op.reshape(tLinear(p, `${name}.v_proj`, x, s.qkvBias, c.hooks), [b, -1, kv, hd]), [0, 2, 1, 3]); // [B, kvH, T, hd]
+  const q = rotary(q5, op.unsqueeze(c.rope.cos, [1, 2]), op.unsqueeze(c.rope.sin, [1, 2]));
+  const kT = op.transpose(rotary(k4, op.unsqueeze(c.rope.cos, [1]), op.unsqueeze(c.rope.sin, [1])), [0, 1, 3, 2]); // [B, kvH, hd, T]
+  const present: LayerCache = c.past
+    ? { keyT: concatNamed(c.past.keyT, kT, 3, c.presentName?.keyT), value: concatNamed(c.past.value, v4, 2, c.presentName?.value) }
+    : { keyT: kT, value: v4 };
+  const scores = op.mul(op.matmul(q, op.unsqueeze(present.keyT, [2])), 1 / Math.sqrt(hd)); // [B, kvH, rep, T, Tk]
+  const probs = op.softmax(op.add(scores, op.unsqueeze(c.bias, [1, 2])), -1);
+  const out = op.matmul(probs, op.unsqueeze(present.value, [2])); // [B, kvH, rep, T, hd]
+  const merged = op.reshape(op.transpose(out, [0, 3, 1, 2, 4]), [b, -1, s.numHeads * hd]); // [B, T, H*hd]
+  return { out: tLinear(p, `${name}.o_proj`, merged, s.oBias, c.hooks), present, probs };
+}
+
+/** SiLU-gated MLP: down(act(gate(x)) * up(x)), [B, T, D] -> [B, T, D]. */
+function mlp(p: Params, s: TextSpec, name: string, x: Value, hooks: LinearHooks): Value {
+  const act = activation(s.hiddenAct, 'text_config.hidden_act');
+  const gated = op.mul(act(tLinear(p, `${name}.gate_proj`, x, s.mlpBias, hooks)), tLinear(p, `${name}.up_proj`, x, s.mlpBias, hooks)); // [B, T, I]
+  return tLinear(p, `${name}.down_proj`, gated, s.mlpBias, hooks);
+}
+
+/** One pre-norm decoder layer: x + attn(rms(x)), then + mlp(rms(x)). x [B, T, D]. */
+export function decoderLayer(p: Params, s: TextSpec, i: number, x: Value, c: LayerContext): { x: Value; present: LayerCache; probs: Value } {
+  const name = `${LM}layers.${i}`;
+  const a = attention(p, s, `${name}.self_attn`, rmsNorm(x, p.get(`${name}.input_layernorm.weight`), s.rmsNormEps), c);
+  const h = op.add(x, a.out);
+  const y = op.add(h, mlp(p, s, `${name}.mlp`, rmsNorm(h, p.get(`${name}.post_attention_layernorm.weight`), s.rmsNormEps), c.hooks));
+  return { x: y, present: a.present, probs: a.probs };
+}
+
+/** The language model's inputs as graph values. */
+export interface TextInputs {
+  ids: Value; // [B, T] int32
+  /** Image features stacked over the batch's images [rows, D]. */
+  features: Value;
+  /** Per position the row of `features` to embed (-1: a text token) [B, T] int32. */
+  featureIndex: Value;
+  rope: { cos: Value; sin: Value }; // [B, T, hd]
+  bias: Value; // [B, T, Tk]
+  /** Per layer, the cache this step extends (decode mode). */
+  past?: readonly LayerCache[];
+}
+
+export interface TextForwardOptions {
+  /** Decoder layers whose head-averaged attention probabilities are returned. */
+  capture?: readonly number[];
+  /** Extra branches of linear layers, e.g. unmerged LoRA (lora.ts loraBranch, whose A/B values are trainable). */
+  hooks?: LinearHooks;
+  /** Names for the extended caches' values (see LayerContext.presentName). */
+  presentNames?: (layer: number) => { keyT: string; value: string };
+}
+
+export interface TextOutputs {
+  /** After the final norm [B, T, D]; logits and log-probs are composed on it (lmHead, tokenLogprobs). */
+  hidden: Value;
+  /** The extended cache per layer. */
+  present: LayerCache[];
+  /** Per captured layer: attention probabilities averaged over heads [B, T, Tk]. */
+  attention: Map<number, Value>;
+}
+
+/**
+ * Token embeddings with image features written where `featureIndex` >= 0 (HF's masked_scatter at the
+ * image tokens). The mask comes from the index, not the ids, so a generated image-token id embeds as text.
+ */
+function mergedEmbeddings(p: Params, x: TextInputs): Value {
+  const table = p.get(`${LM}embed_tokens.weight`); // [V, D]
+  const isImage = op.greaterOrEqual(x.featureIndex, 0);
+  const embeds = op.gather(table, op.where(isImage, 0, x.ids)); // [B, T, D]; image ids may lie outside the vocabulary
+  return op.where(op.unsqueeze(isImage, [2]), op.gather(x.features, op.max(x.featureIndex, 0)), embeds);
+}
+
+/**
+ * The host's causal/padding bias [B, T, Tk] with keys `window` or more positions behind the query
+ * masked too (transformers' sliding_window_overlay: key k visible to query q iff q - k < window). The
+ * T queries are the last T of the Tk cache entries, and index distance is position distance (left
+ * padding). Indices come from CumSum over the bias's shape, not Shape/Range, which WebGPU runs on CPU.
+ */
+function slidingWindowBias(bias: Value, window: number): Value {
+  const ones = op.add(op.mul(bias, 0), 1); // [B, T, Tk]
+  const query = op.add(op.cumSum(ones, 1), op.sub(op.reduceSum(ones, [2]), op.reduceSum(ones, [1]))); // cache index of the query, 1-based
+  const far = op.greaterOrEqual(op.sub(query, op.cumSum(ones, 2)), window); // q - k >= window
+  return op.where(far, -1e30, bias);
+}
+
+/** The LLaVA language model over merged text and image embeddings: every layer and the final norm, as graph values. */
+export function llavaTextForward(p: Params, spec: LlavaSpec, x: TextInputs, o: TextForwardOptions = {}): TextOutputs {
+  const s = spec.text;
+  const capture = o.capture ?? [];
+  const hooks = o.hooks ?? {};
+  const present: LayerCache[] = [];
+  const attn = new Map<number, Value>();
+  const bias = s.slidingWindow === null ? x.bias : slidingWindowBias(x.bias, s.slidingWindow);
+  let h = mergedEmbeddings(p, x); // [B, T, D]
+  for (let i = 0; i < s.numLayers; i++) {
+    h = p.graph.withScope(`layer${i}`, () => {
+      const past = x.past?.[i];
+      const presentName = o.presentNames?.(i);
+      const l = decoderLayer(p, s, i, h, { rope: x.rope, bias, hooks, ...(past ? { past } : {}), ...(presentName ? { presentName } : {}) });
+      present.push(l.present);
+      if (capture.includes(i)) attn.set(i, op.reduceMean(l.probs, [1, 2], false)); // [B, T, Tk]
+      return l.x;
+    });
+  }
+  return { hidden: rmsNorm(h, p.get(`${LM}norm.weight`), s.rmsNormEps), present, attention: attn };
+}
+
+/** hidden [B, T, D] -> logits [B, T, V] through lm_head (or embed_tokens when tied). */
+export function lmHead(p: Params, spec: LlavaSpec, hidden: Value): Value {
+  const head = spec.text.tieWordEmbeddings || !p.has('language_model.lm_head.weight') ? `${LM}embed_tokens` : 'language_model.lm_head';
+  const w = p.get(`${head}.weight`); // [V, D]
+  const [b, v] = [staticDim(hidden, 0), spec.text.vocabSize];
+  const flat = op.gemm(op.reshape(hidden, [-1, spec.text.hiddenSize]), w, undefined, { transB: true }); // [B*T, V]
+  return op.reshape(flat, p.graph.constant([b, -1, v], 'int64', [3]), [b, hidden.shape[1]!, v]);
+}
+
+/** log p(targets[b, t] | tokens up to t) [B, T]: the scoring output, and what a DPO or SFT loss sums. */
+export function tokenLogprobs(p: Params, spec: LlavaSpec, hidden: Value, targets: Value): Value {
+  const logp = op.logSoftmax(lmHead(p, spec, hidden), -1); // [B, T, V]
+  return op.squeeze(op.gatherElements(logp, op.unsqueeze(targets, [2]), 2), [2]);
+}
+
+// ---------------------------------------------------------------- graphs
 
 export interface TextGraphOptions {
   /** Static batch size of the graph. */
@@ -57,53 +407,45 @@ export const cacheNames = (i: number, dir: 'past' | 'present'): { keyT: string; 
 });
 
 /**
- * Token embeddings with image features written where `feature_index` >= 0
- * (HF's masked_scatter at the image tokens; -1 marks text). The mask comes from
- * the index, not the ids, so a generated image-token id embeds as text.
+ * The text graph's named inputs: input_ids, rope_cos/rope_sin, attention_bias, the past cache
+ * (decode mode), image_features and feature_index. The sequence axis is symbolic unless `seq` fixes
+ * it (a train step: gradients of static shapes need no runtime Shape nodes, which WebGPU places on CPU).
  */
-function mergedEmbeddings(g: Graph, p: Params, spec: LlavaSpec, ids: Value, b: number): Value {
-  const table = p.get(`${LM}model.embed_tokens.weight`);
-  const features = g.input('image_features', 'float32', ['feature_rows', spec.text.hiddenSize]);
-  const featureIndex = g.input('feature_index', 'int32', [b, 'seq']);
-  const isImage = op.greaterOrEqual(featureIndex, 0);
-  const embeds = op.gather(table, op.where(isImage, 0, ids)); // [B, T, D]; image ids may lie outside the vocabulary
-  return op.where(op.unsqueeze(isImage, [2]), op.gather(features, op.max(featureIndex, 0)), embeds);
-}
-
-function logitsOf(p: Params, spec: LlavaSpec, hidden: Value): Value {
-  const head = spec.text.tieWordEmbeddings || !p.has(`${LM}lm_head.weight`) ? `${LM}model.embed_tokens` : `${LM}lm_head`;
-  const w = p.get(`${head}.weight`); // [V, D]
-  const b = hidden.shape[0] as number;
-  const flat = op.gemm(op.reshape(hidden, [-1, spec.text.hiddenSize]), w, undefined, { transB: true });
-  return op.reshape(flat, p.graph.constant([b, -1, spec.text.vocabSize], 'int64', [3]), [b, hidden.shape[1]!, spec.text.vocabSize]);
-}
-
-export function buildTextGraph(spec: LlavaSpec, source: WeightSource, o: TextGraphOptions): Graph {
-  const g = new Graph(`llava_text_${o.mode}`);
-  const p = o.params ? o.params(g) : externalParams(g, source);
+export function textGraphInputs(g: Graph, spec: LlavaSpec, batch: number, mode: 'prefill' | 'decode', seq: number | 'seq' = 'seq'): TextInputs {
   const t = spec.text;
-  const b = o.batch;
-  const ids = g.input('input_ids', 'int32', [b, 'seq']);
-  const rope = { cos: g.input('rope_cos', 'float32', [b, 'seq', t.headDim]), sin: g.input('rope_sin', 'float32', [b, 'seq', t.headDim]) };
-  const keyDim = o.mode === 'prefill' ? 'seq' : 'past+seq';
-  const bias = g.input('attention_bias', 'float32', [b, 'seq', keyDim]);
-  const past: LayerCache[] | undefined =
-    o.mode === 'decode'
+  const b = batch;
+  const ids = g.input('input_ids', 'int32', [b, seq]);
+  const rope = { cos: g.input('rope_cos', 'float32', [b, seq, t.headDim]), sin: g.input('rope_sin', 'float32', [b, seq, t.headDim]) };
+  const bias = g.input('attention_bias', 'float32', [b, seq, mode === 'prefill' ? seq : 'past+seq']);
+  const past =
+    mode === 'decode'
       ? Array.from({ length: t.numLayers }, (_, i) => ({
           keyT: g.input(cacheNames(i, 'past').keyT, 'float32', [b, t.numKvHeads, t.headDim, 'past']),
           value: g.input(cacheNames(i, 'past').value, 'float32', [b, t.numKvHeads, 'past', t.headDim]),
         }))
       : undefined;
-  const embeds = mergedEmbeddings(g, p, spec, ids, b);
-  const presentNames = o.cache ? { presentNames: (i: number) => cacheNames(i, 'present') } : {};
-  const out = decoder(p, t, { embeds, rope, bias, ...(past ? { past } : {}), ...presentNames }, o.capture, o.hooks?.(g));
+  const features = g.input('image_features', 'float32', ['feature_rows', t.hiddenSize]);
+  const featureIndex = g.input('feature_index', 'int32', [b, seq]);
+  return { ids, rope, bias, features, featureIndex, ...(past ? { past } : {}) };
+}
+
+/** The generation step / scoring graph over the text forward. */
+export function buildTextGraph(spec: LlavaSpec, source: WeightSource, o: TextGraphOptions): Graph {
+  const g = new Graph(`llava_text_${o.mode}`);
+  const p = o.params ? o.params(g) : externalParams(g, source);
+  const inputs = textGraphInputs(g, spec, o.batch, o.mode);
+  const hooks = o.hooks?.(g);
+  const out = llavaTextForward(p, spec, inputs, {
+    capture: o.capture,
+    ...(hooks ? { hooks } : {}),
+    ...(o.cache ? { presentNames: (i: number) => cacheNames(i, 'present') } : {}),
+  });
   const last = (v: Value): Value => op.slice(v, [-1], [Number.MAX_SAFE_INTEGER], [1]);
   if (o.output === 'targets') {
-    const targets = g.input('targets', 'int32', [b, 'seq']);
-    const logp = op.logSoftmax(logitsOf(p, spec, out.hidden), -1);
-    g.output(op.squeeze(op.gatherElements(logp, op.unsqueeze(targets, [2]), 2), [2]), 'token_logprobs');
+    const targets = g.input('targets', 'int32', [o.batch, 'seq']);
+    g.output(tokenLogprobs(p, spec, out.hidden, targets), 'token_logprobs');
   } else {
-    g.output(logitsOf(p, spec, o.output === 'last' ? last(out.hidden) : out.hidden), 'logits');
+    g.output(lmHead(p, spec, o.output === 'last' ? last(out.hidden) : out.hidden), 'logits');
   }
   if (o.cache) {
     out.present.forEach((c, i) => {

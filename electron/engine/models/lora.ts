@@ -1,16 +1,18 @@
 // LoRA on the language model's linear layers (default q, k, v, o, gate, up,
 // down; never lm_head or the vision tower, as MIA-DPO trains it): fresh
 // adapters initialised as PEFT does, PEFT folders loaded through peft.ts, and
-// the two ways into a graph: unmerged (A and B are graph inputs, so DPO can
-// train them) or merged (W + s * B A folded into the weights at session creation).
+// the two ways into a graph: unmerged (A and B are graph inputs, returned as
+// the trainable values autodiff and the train step differentiate to) or merged
+// (W + s * B A folded into the weights at session creation).
 import ort from 'onnxruntime-node';
 import { AppError } from '../../../shared/errors';
 import type { Graph, Value } from '../onnx/graph';
 import * as op from '../onnx/ops';
-import type { LinearHooks } from './layers';
+import type { TextSpec } from './llava';
+import type { LinearHooks } from './nn';
+import { staticDim } from './nn';
 import type { Params } from './params';
 import type { PeftAdapter } from './peft';
-import type { TextSpec } from './spec';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
@@ -91,31 +93,46 @@ export async function loraFromPeft(adapter: PeftAdapter): Promise<LoraWeights> {
 
 export const loraInputNames = (module: string): { a: string; b: string } => ({ a: `lora.${module}.A`, b: `lora.${module}.B` });
 
-/** Unmerged: y += s * (x A^T) B^T with A and B as graph inputs fed on every run. */
-export function unmergedLora(w: LoraWeights): { hooks: (g: Graph) => LinearHooks; feeds: () => Record<string, ort.Tensor> } {
-  const hooks = (g: Graph): LinearHooks => ({
+/** An unmerged LoRA branch in a graph: the hooks, and the A/B inputs created so far (in the order the forward reached them). */
+export interface LoraBranch extends LinearHooks {
+  /** Trainable values: `lora.<module>.A` [r, in] and `.B` [out, r] graph inputs, filled as the forward builds each module. */
+  readonly params: Value[];
+}
+
+/** The branch y += s * (x A^T) B^T of every adapted module, with A and B as graph inputs of `g` (the modules' sizes from `w`). */
+export function loraBranch(g: Graph, w: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>): LoraBranch {
+  const params: Value[] = [];
+  return {
+    params,
     branch(name: string, x: Value): Value | undefined {
       const m = w.modules.get(name);
       if (!m) return undefined;
       const names = loraInputNames(name);
       const a = g.input(names.a, 'float32', [w.rank, m.inFeatures]);
       const b = g.input(names.b, 'float32', [m.outFeatures, w.rank]);
-      const batch = x.shape[0] as number;
+      params.push(a, b);
+      const batch = staticDim(x, 0);
       const down = op.gemm(op.reshape(x, [-1, m.inFeatures]), a, undefined, { transB: true }); // [B*T, r]
       const up = op.gemm(down, b, undefined, { transB: true, alpha: w.scale }); // [B*T, out]
-      return op.reshape(up, g.constant([batch, -1, m.outFeatures], 'int64', [3]), [batch, x.shape[1]!, m.outFeatures]);
+      return op.reshape(up, g.constant([batch, -1, m.outFeatures], 'int64', [3]), [batch, x.shape[1]!, m.outFeatures]); // [B, T, out]
     },
-  });
-  const feeds = (): Record<string, ort.Tensor> => {
-    const out: Record<string, ort.Tensor> = {};
-    for (const [module, m] of w.modules) {
-      const names = loraInputNames(module);
-      out[names.a] = new ort.Tensor('float32', m.a, [w.rank, m.inFeatures]);
-      out[names.b] = new ort.Tensor('float32', m.b, [m.outFeatures, w.rank]);
-    }
-    return out;
   };
-  return { hooks, feeds };
+}
+
+/** A/B tensors by graph input name, to feed an unmerged graph or initialise training. */
+export function loraFeeds(w: LoraWeights): Record<string, ort.Tensor> {
+  const out: Record<string, ort.Tensor> = {};
+  for (const [module, m] of w.modules) {
+    const names = loraInputNames(module);
+    out[names.a] = new ort.Tensor('float32', m.a, [w.rank, m.inFeatures]);
+    out[names.b] = new ort.Tensor('float32', m.b, [m.outFeatures, w.rank]);
+  }
+  return out;
+}
+
+/** Unmerged: y += s * (x A^T) B^T with A and B as graph inputs fed on every run. */
+export function unmergedLora(w: LoraWeights): { hooks: (g: Graph) => LinearHooks; feeds: () => Record<string, ort.Tensor> } {
+  return { hooks: (g) => loraBranch(g, w), feeds: () => loraFeeds(w) };
 }
 
 /** Merged: the adapted modules' weights read as W + s * B A, A and B inline (onnxruntime folds the sum once). */

@@ -2,7 +2,7 @@
 // checkpoint (config, generation config, weights under canonical names, shapes
 // checked) plus the builders' spec derived from its config.
 import { Checkpoint } from './checkpoint';
-import { llavaSpec, type LlavaSpec } from './spec';
+import { llavaSpec, type LlavaSpec } from './llava';
 
 export interface OpenModel {
   dir: string;

@@ -35,3 +35,42 @@ export function externalParams(graph: Graph, source: WeightSource): Params {
     },
   };
 }
+
+/** Weights held in memory (a random model, e.g. the self-test's), as float32 initializers made on first use. */
+export function memoryParams(graph: Graph, tensors: ReadonlyMap<string, { shape: readonly number[]; values: Float32Array }>): Params {
+  const cache = new Map<string, Value>();
+  return {
+    graph,
+    has: (name) => tensors.has(name),
+    get(name) {
+      const hit = cache.get(name);
+      if (hit) return hit;
+      const t = tensors.get(name);
+      if (!t) throw new AppError('internal', `no in-memory tensor ${name}`, { subject: name });
+      const v = graph.initializer(name, { dtype: 'float32', dims: t.shape, data: t.values });
+      cache.set(name, v);
+      return v;
+    },
+  };
+}
+
+/** Weights as float32 graph inputs created on first use (full fine-tuning: every one trainable); `inputs` lists them in order of use. */
+export function inputParams(graph: Graph, shapes: ReadonlyMap<string, readonly number[]>): Params & { readonly inputs: Value[] } {
+  const inputs: Value[] = [];
+  const cache = new Map<string, Value>();
+  return {
+    graph,
+    inputs,
+    has: (name) => shapes.has(name),
+    get(name) {
+      const hit = cache.get(name);
+      if (hit) return hit;
+      const shape = shapes.get(name);
+      if (!shape) throw new AppError('internal', `no shape for parameter ${name}`, { subject: name });
+      const v = graph.input(name, 'float32', shape);
+      inputs.push(v);
+      cache.set(name, v);
+      return v;
+    },
+  };
+}

@@ -236,16 +236,22 @@ function drawTensor(name: string, shape: number[], dtype: 'F32' | 'F16' | 'BF16'
   return { bytes, values: toFloat32(dtype, bytes) };
 }
 
+/** The seeded random tensors of a checkpoint by canonical name, with their stored bytes: what writeRandomLlava writes, or a model held in memory. */
+export function randomLlavaTensors(o: RandomLlavaOptions = {}): Map<string, RandomTensor & { bytes: Uint8Array }> {
+  const rnd = gaussian(o.seed ?? 1);
+  const out = new Map<string, RandomTensor & { bytes: Uint8Array }>();
+  for (const [name, shape] of randomLlavaShapes(o)) out.set(name, { shape, ...drawTensor(name, shape, o.dtype ?? 'F32', rnd) });
+  return out;
+}
+
 /** Writes a random-weight llava-hf folder (a fresh temp dir unless `dir` is given). */
 export async function writeRandomLlava(o: RandomLlavaOptions = {}, dir?: string): Promise<RandomLlava> {
   const out = dir ?? mkdtempSync(path.join(tmpdir(), 'random-llava-'));
   mkdirSync(out, { recursive: true });
   const dtype = o.dtype ?? 'F32';
-  const rnd = gaussian(o.seed ?? 1);
   const toWrite: TensorsToWrite = {};
   const tensors = new Map<string, RandomTensor>();
-  for (const [name, shape] of randomLlavaShapes(o)) {
-    const { bytes, values } = drawTensor(name, shape, dtype, rnd);
+  for (const [name, { shape, values, bytes }] of randomLlavaTensors(o)) {
     tensors.set(name, { shape, values });
     toWrite[o.layout === 'nested' ? nestedName(name) : name] = { dtype, shape, data: bytes };
   }

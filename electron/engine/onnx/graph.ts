@@ -2,6 +2,7 @@
 // node outputs) with tracked dtype and shape, and the Nodes that produce them.
 // Op helpers (ops/*.ts) add nodes; serialize.ts turns a Graph into ONNX bytes.
 import { AppError } from '../../../shared/errors';
+import { floatToBf16, floatToHalf } from '../weights/float16';
 import type { DType } from './dtype';
 import { DTYPE_BYTES } from './dtype';
 import type { Shape } from './shape';
@@ -204,42 +205,8 @@ export function typedArray(dtype: DType, values: readonly number[]): ArrayBuffer
     case 'bool':
       return Uint8Array.from(values, (x) => (dtype === 'bool' ? (x ? 1 : 0) : x));
     case 'float16':
-      return Uint16Array.from(values, toHalfBits);
+      return Uint16Array.from(values, floatToHalf);
     case 'bfloat16':
-      return Uint16Array.from(values, toBfloat16Bits);
+      return Uint16Array.from(values, floatToBf16);
   }
 }
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float32 -> bfloat16 bits, round to nearest even (NaN kept quiet). */
-export function toBfloat16Bits(x: number): number {
-  f32[0] = x;
-  const b = u32[0]!;
-  if (Number.isNaN(x)) return 0x7fc0;
-  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-/** float32 -> IEEE half bits, round to nearest even. */
-export function toHalfBits(x: number): number {
-  f32[0] = x;
-  const b = u32[0]!;
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  const mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    const m = mant | 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    const rounded = (m + half - 1 + ((m >>> shift) & 1)) >>> shift;
-    return sign | rounded;
-  }
-  const rounded = (mant + 0xfff + ((mant >>> 13) & 1)) >>> 13;
-  return (sign | (e << 10)) + rounded;
-}
-

@@ -11,7 +11,8 @@ import { Graph } from '../onnx/graph';
 import { add } from '../onnx/ops';
 import { serializeModel } from '../onnx/serialize';
 import { createLocalSession, type ExplicitEp } from './local';
-import type { EpChoice, EpReport } from './protocol';
+import type { EpChoice } from '../../../shared/ep';
+import type { EpReport } from './protocol';
 
 const require = createRequire(import.meta.url);
 

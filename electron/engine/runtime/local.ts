@@ -6,13 +6,14 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import type { ExplicitEp } from '../../../shared/ep';
 import { AppError } from '../../../shared/errors';
 import type { DType } from '../onnx/dtype';
 import { Graph } from '../onnx/graph';
 import { op } from '../onnx';
 import { serializeModel } from '../onnx/serialize';
 
-export type ExplicitEp = 'cpu' | 'webgpu' | 'cuda';
+export type { ExplicitEp };
 export type OutputLocation = 'cpu' | 'gpu-buffer';
 
 export interface LocalSessionOptions {

@@ -2,11 +2,9 @@
 // carried by the one typed RPC (common/rpc.ts). Tensors travel as typed arrays
 // (results transferred, not copied) or as handles to tensors the worker keeps
 // between runs, typically on the GPU.
+import type { EpChoice } from '../../../shared/ep';
 import type { DType } from '../onnx/dtype';
 import type { ExplicitEp, LocalSessionOptions } from './local';
-
-export type EpChoice = 'auto' | ExplicitEp;
-export const EP_CHOICES: readonly EpChoice[] = ['auto', 'cpu', 'webgpu', 'cuda'];
 
 /** Element storage per dtype, as onnxruntime-node takes and returns it. */
 export type TensorData = Float32Array | Uint16Array | Int32Array | BigInt64Array | Int8Array | Uint8Array;

@@ -6,7 +6,8 @@
 import { AppError } from '../../../shared/errors';
 import { RpcClient } from '../../common/rpc';
 import { startWorker } from '../../common/worker';
-import type { CreateOptions, EpChoice, EpReport, Feed, RunOptions, RuntimeCalls, RuntimeLogEvent, SessionInfo, Stats, TensorHandle, WireTensor } from './protocol';
+import type { EpChoice } from '../../../shared/ep';
+import type { CreateOptions, EpReport, Feed, RunOptions, RuntimeCalls, RuntimeLogEvent, SessionInfo, Stats, TensorHandle, WireTensor } from './protocol';
 import type { ExplicitEp } from './local';
 
 export type RuntimeLog = (level: 'info' | 'warn', message: string) => void;

@@ -1,7 +1,9 @@
 // The gradient checks: every differentiable rule on plain, broadcast and
-// scalar shapes (where the op has them), plus the composites built from
-// primitives. Input ranges keep each op in its valid, smooth domain.
-import * as C from '../autodiff/composites';
+// scalar shapes (where the op has them), plus the model's nn pieces and the
+// loss composites built from primitives. Input ranges keep each op in its
+// valid, smooth domain.
+import * as L from '../autodiff/composites';
+import * as N from '../models/nn';
 import type { Value } from '../onnx/graph';
 import * as op from '../onnx/ops';
 import type { CaseInput, GradCase } from './gradcheck';
@@ -82,12 +84,12 @@ export const GRAD_CASES: readonly GradCase[] = [
   { name: 'LayerNormalization two axes', inputs: [f([2, 2, 3], [-2, 2]), f([2, 3])], build: ([x, s]) => op.layerNorm(x!, s!, undefined, { axis: 1 }) },
   { name: 'Unsqueeze/Squeeze', inputs: [f([2, 3])], build: ([x]) => op.mul(op.unsqueeze(x!, [1]), op.squeeze(op.unsqueeze(x!, [0]), [0])) },
   { name: 'Trilu', inputs: [f([3, 3])], build: ([x]) => op.trilu(x!, false) },
-  { name: 'composite gelu', inputs: [f([2, 3], [-2, 2])], build: ([x]) => C.gelu(x!) },
-  { name: 'composite gelu tanh', inputs: [f([2, 3], [-2, 2])], build: ([x]) => C.geluTanh(x!) },
-  { name: 'composite silu', inputs: [f([2, 3], [-2, 2])], build: ([x]) => C.silu(x!) },
-  { name: 'composite quick_gelu', inputs: [f([2, 3], [-2, 2])], build: ([x]) => C.quickGelu(x!) },
-  { name: 'composite rmsnorm', inputs: [f([2, 4]), f([4])], build: ([x, w]) => C.rmsNorm(x!, w!, 1e-6) },
-  { name: 'composite logsigmoid', inputs: [f([2, 3], [-30, 30])], build: ([x]) => C.logSigmoid(x!) },
-  { name: 'composite logsoftmax', inputs: [f([2, 4], [-2, 2])], build: ([x]) => C.logSoftmax(x!) },
-  { name: 'composite rotary', inputs: [f([1, 2, 3, 4]), f([3, 4], [-1, 1], false), f([3, 4], [-1, 1], false)], build: ([x, c, s]) => C.rotary(x!, c!, s!) },
+  { name: 'composite gelu', inputs: [f([2, 3], [-2, 2])], build: ([x]) => N.gelu(x!) },
+  { name: 'composite gelu tanh', inputs: [f([2, 3], [-2, 2])], build: ([x]) => N.geluTanh(x!) },
+  { name: 'composite silu', inputs: [f([2, 3], [-2, 2])], build: ([x]) => N.silu(x!) },
+  { name: 'composite quick_gelu', inputs: [f([2, 3], [-2, 2])], build: ([x]) => N.quickGelu(x!) },
+  { name: 'composite rmsnorm', inputs: [f([2, 4]), f([4])], build: ([x, w]) => N.rmsNorm(x!, w!, 1e-6) },
+  { name: 'composite logsigmoid', inputs: [f([2, 3], [-30, 30])], build: ([x]) => L.logSigmoid(x!) },
+  { name: 'composite logsoftmax', inputs: [f([2, 4], [-2, 2])], build: ([x]) => L.logSoftmax(x!) },
+  { name: 'composite rotary', inputs: [f([1, 2, 3, 4]), f([3, 4], [-1, 1], false), f([3, 4], [-1, 1], false)], build: ([x, c, s]) => N.rotary(x!, c!, s!) },
 ];

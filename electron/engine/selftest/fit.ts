@@ -1,18 +1,24 @@
-// The self-test's training run: a tiny transformer block learns to copy the
-// previous position's vector (a task only attention can solve) with the
+// The self-test's training run: LoRA adapters on a tiny random LLaVA language
+// model (the production decoder of models/llava.ts: GQA, rotary, an image
+// feature merged at its token) learn to predict a fixed token sequence with the
 // one-graph train step. Deterministic, so CPU and WebGPU curves can be compared.
 import ort from 'onnxruntime-node';
 import { Graph } from '../onnx/graph';
 import * as op from '../onnx/ops';
 import { serializeModel } from '../onnx/serialize';
+import { parseLlavaConfig } from '../models/config';
+import { llavaSpec, llavaTextForward, textGraphInputs, tokenLogprobs } from '../models/llava';
+import { LORA_TARGETS, initLora, loraBranch, loraFeeds } from '../models/lora';
+import { rotaryTables } from '../models/nn';
+import { memoryParams } from '../models/params';
+import { randomLlavaConfig, randomLlavaTensors, type RandomLlavaOptions } from '../models/random-checkpoint';
 import type { ExplicitEp } from '../runtime/local';
 import { TrainStepSession, buildTrainStep } from '../train/train-step';
-import type { BlockDims } from './block';
-import { block, blockParamShapes, rotaryTables } from './block';
 import { prng } from './gradcheck';
 
-export const FIT_DIMS: BlockDims = { hidden: 16, heads: 2, inter: 32 };
-const [B, T] = [4, 6];
+/** hidden 32, 4 query heads over 2 kv heads, 2 layers; a 64-token vocabulary keeps the logits small. */
+export const FIT_MODEL: RandomLlavaOptions = { attention: 'gqa', textLayers: 2, vocab: 64, seed: 5 };
+const [B, T, RANK] = [2, 8, 4];
 
 export interface FitOptions {
   ep: ExplicitEp;
@@ -20,44 +26,42 @@ export interface FitOptions {
   lr?: number;
 }
 
-/** Trains the tiny block and returns the loss before each step. */
-export async function fitCopyTask(opts: FitOptions): Promise<number[]> {
-  const { steps = 40, lr = 2e-2 } = opts;
-  const d = FIT_DIMS;
-  const hd = d.hidden / d.heads;
+/** Trains the LoRA adapters and returns the loss (mean negative log-prob of the next tokens) before each step. */
+export async function fitLoraTask(opts: FitOptions): Promise<number[]> {
+  const { steps = 40, lr = 3e-2 } = opts;
+  const spec = llavaSpec(parseLlavaConfig(randomLlavaConfig(FIT_MODEL)));
+  const d = spec.text.hiddenSize;
   const g = new Graph('fit');
-  const x = g.input('x', 'float32', [B, T, d.hidden]);
-  const target = g.input('target', 'float32', [B, T, d.hidden]);
-  const cos = g.input('cos', 'float32', [T, hd]);
-  const sin = g.input('sin', 'float32', [T, hd]);
-  const shapes = blockParamShapes(d);
-  const params = Object.entries(shapes).map(([n, s]) => g.input(n, 'float32', s));
-  const y = block((n) => params.find((p) => p.name === n)!, x, cos, sin, d);
-  const diff = op.sub(y, target);
-  const loss = op.reduceMean(op.mul(diff, diff), [0, 1, 2], false);
-  const io = buildTrainStep({ loss, params, clipNorm: 1, adamw: { weightDecay: 0 } });
+  const p = memoryParams(g, randomLlavaTensors(FIT_MODEL));
+  const inputs = textGraphInputs(g, spec, B, 'prefill', T);
+  const lora = initLora(spec.text, { rank: RANK, alpha: 2 * RANK, rslora: false, targets: LORA_TARGETS }, prng(3));
+  const branch = loraBranch(g, lora);
+  const out = llavaTextForward(p, spec, inputs, { hooks: branch });
+  const logp = tokenLogprobs(p, spec, out.hidden, g.input('targets', 'int32', [B, T])); // [B, T]
+  const loss = op.neg(op.reduceMean(logp, [0, 1], false));
+  const io = buildTrainStep({ loss, params: branch.params, clipNorm: 1, adamw: { weightDecay: 0 } });
 
   const rand = prng(42);
-  const normal = (n: number): Float32Array => Float32Array.from({ length: n }, () => (rand() + rand() + rand() - 1.5) * 2);
-  const init: Record<string, ort.Tensor> = {};
-  for (const [n, s] of Object.entries(shapes)) {
-    const data = n.endsWith('layernorm.weight') ? new Float32Array(s[0]!).fill(1) : normal(s[0]! * s[1]!).map((v) => v / Math.sqrt(s[1]!));
-    init[n] = new ort.Tensor('float32', data, s);
-  }
-  const xs = normal(B * T * d.hidden);
-  const tg = new Float32Array(xs.length);
-  // target[b, t] = x[b, t - 1]; position 0 has nothing before it and targets zeros.
-  for (let b = 0; b < B; b++) for (let t = 1; t < T; t++) tg.set(xs.subarray((b * T + t - 1) * d.hidden, (b * T + t) * d.hidden), (b * T + t) * d.hidden);
-  const tables = rotaryTables(T, hd);
+  const ids = Int32Array.from({ length: B * (T + 1) }, () => Math.floor(rand() * spec.text.vocabSize));
+  const input = Int32Array.from({ length: B * T }, (_, i) => ids[Math.floor(i / T) * (T + 1) + (i % T)]!);
+  const targets = Int32Array.from({ length: B * T }, (_, i) => ids[Math.floor(i / T) * (T + 1) + (i % T) + 1]!);
+  // Position 1 of each row is an image token taking that row's feature vector.
+  const featureIndex = Int32Array.from({ length: B * T }, (_, i) => (i % T === 1 ? Math.floor(i / T) : -1));
+  const bias = new Float32Array(B * T * T);
+  for (let r = 0; r < B * T; r++) bias.fill(-1e30, r * T + (r % T) + 1, (r + 1) * T);
+  const rope = rotaryTables(spec.text, Array.from({ length: B * T }, (_, i) => i % T));
   const batch = {
-    x: new ort.Tensor('float32', xs, [B, T, d.hidden]),
-    target: new ort.Tensor('float32', tg, [B, T, d.hidden]),
-    cos: new ort.Tensor('float32', tables.cos, [T, hd]),
-    sin: new ort.Tensor('float32', tables.sin, [T, hd]),
+    input_ids: new ort.Tensor('int32', input, [B, T]),
+    targets: new ort.Tensor('int32', targets, [B, T]),
+    feature_index: new ort.Tensor('int32', featureIndex, [B, T]),
+    image_features: new ort.Tensor('float32', Float32Array.from({ length: B * d }, () => rand() * 2 - 1), [B, d]),
+    rope_cos: new ort.Tensor('float32', rope.cos, [B, T, spec.text.headDim]),
+    rope_sin: new ort.Tensor('float32', rope.sin, [B, T, spec.text.headDim]),
+    attention_bias: new ort.Tensor('float32', bias, [B, T, T]),
   };
   const session = await TrainStepSession.create(serializeModel(g), io, { ep: opts.ep, strict: true });
   try {
-    session.init(init);
+    session.init(loraFeeds(lora));
     const losses: number[] = [];
     for (let s = 0; s < steps; s++) losses.push((await session.step(batch, lr)).loss);
     return losses;

@@ -10,6 +10,7 @@ import { Graph } from '../onnx/graph';
 import type { Value } from '../onnx/graph';
 import * as op from '../onnx/ops';
 import { serializeModel } from '../onnx/serialize';
+import { staticShape } from '../models/nn';
 import type { ExplicitEp } from '../runtime/local';
 import { createLocalSession, toCpuTensor } from '../runtime/local';
 import { mulberry32 } from '../../common/mulberry32';
@@ -74,12 +75,12 @@ export async function checkGradient(c: GradCase, opts: CheckOptions): Promise<Ch
   const rand = prng(seed);
   const data = c.inputs.map((inp) => draw(inp, rand));
   const fwd = buildGraph(c);
-  const w = Float64Array.from({ length: numel(fwd.y.shape as number[]) }, () => rand() * 2 - 1);
+  const w = Float64Array.from({ length: numel(staticShape(fwd.y)) }, () => rand() * 2 - 1);
   fwd.g.output(fwd.y, 'y');
 
   const diffIdx = c.inputs.map((inp, i) => (inp.dtype !== 'int32' && inp.diff !== false ? i : -1)).filter((i) => i >= 0);
   const back = buildGraph(c);
-  const wv = back.g.constant(Array.from(w), 'float32', back.y.shape as number[]);
+  const wv = back.g.constant(Array.from(w), 'float32', staticShape(back.y));
   const weighted = op.mul(back.y, wv);
   const loss = weighted.rank === 0 ? weighted : op.reduceSum(weighted, weighted.shape.map((_, i) => i), false);
   const grads = gradients(loss, diffIdx.map((i) => back.xs[i]!));

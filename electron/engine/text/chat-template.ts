@@ -4,6 +4,7 @@
 
 import { Template } from '@huggingface/jinja';
 import { AppError } from '../../../shared/errors';
+import { IMAGE_PLACEHOLDER } from './image-placeholders';
 import type { TextTokenizer } from './tokenizer';
 
 export type ContentPart = { type: 'text'; text: string } | { type: 'image' };
@@ -47,7 +48,7 @@ export function renderPrompt(
 ): string {
   validateMessages(messages);
   const source = options.template ?? tokenizer.chatTemplate ?? LLAVA_15_TEMPLATE;
-  const imageToken = tokenizer.special.image?.token ?? '<image>';
+  const imageToken = tokenizer.special.image?.token ?? IMAGE_PLACEHOLDER;
   const asParts = expectsContentParts(source);
   const context = {
     messages: messages.map((m) => ({

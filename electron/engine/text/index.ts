@@ -10,5 +10,6 @@ export type { ExpandedIds, ImageSpan } from './image-tokens';
 export { IncrementalDecoder } from './incremental-decoder';
 export { stopCriteria, findStopString, loadGenerationEosIds, eosIdsOf, GENERATION_CONFIG_FILE } from './stop-tokens';
 export type { StopCriteria } from './stop-tokens';
+export { IMAGE_PLACEHOLDER, withImagePlaceholders } from './image-placeholders';
 export { encodePrompt } from './encode-prompt';
 export type { EncodedPrompt, EncodePromptOptions, PromptSource } from './encode-prompt';

@@ -7,6 +7,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { AppError } from '../../../shared/errors';
 import { isJsonObject, readJsonFile } from './json-file';
 import { loadChatTemplate } from './chat-template-file';
+import { IMAGE_PLACEHOLDER } from './image-placeholders';
 
 export interface EncodeOptions {
   /** Add BOS/EOS as the tokenizer config says (default true), like HF's `add_special_tokens`. */
@@ -83,7 +84,7 @@ export class TextTokenizer {
       const id = token === undefined ? undefined : this.tokenizer.token_to_id(token);
       if (token !== undefined && id !== undefined) this.special[role] = { token, id };
     }
-    const imageToken = init.imageToken ?? tokenName(config['image_token']) ?? '<image>';
+    const imageToken = init.imageToken ?? tokenName(config['image_token']) ?? IMAGE_PLACEHOLDER;
     const imageId = this.tokenizer.token_to_id(imageToken);
     if (imageId !== undefined) this.special.image = { token: imageToken, id: imageId };
     else if (init.imageToken !== undefined) {

@@ -9,26 +9,33 @@ import { AppError } from '../../../shared/errors';
 import type { PIPELINE_COMMANDS, PairView, PipelineStats } from '../../../shared/pipeline/commands';
 import { resolveSettings } from '../../../shared/pipeline/defaults';
 import type { PipelineSettings } from '../../../shared/pipeline/settings';
+import { z } from 'zod';
+import type { JobQueries } from '../../jobs/queries';
 import type { JobRunner } from '../../jobs/runner';
+import { parseJsonColumn } from '../../store/json-column';
+import type { MetaQueries } from '../../store/queries';
 import type { Store } from '../../store/store';
 import { exportPairs } from '../export/export-pairs';
 import { decide, modeDisagreement, reselect } from '../select/decide';
 import { attentionHistograms, metricHistograms, summarize } from '../stats/histogram';
-import type { PairRecord } from '../store/queries';
+import type { PairRecord, PipelineQueries } from '../store/queries';
 
 export const SETTINGS_META_KEY = 'pipeline.settings';
 
 type PipelineHandlers = Pick<ApiHandlers, keyof typeof PIPELINE_COMMANDS>;
 
+/** The queries the handlers use: the project's meta (settings) and the pipeline's tables. */
+export type PipelineStore = Store<MetaQueries & PipelineQueries>;
+
 export interface PipelineProject {
   dir: string;
-  store: Store;
-  runner: JobRunner;
+  store: PipelineStore;
+  runner: Pick<JobRunner<JobQueries>, 'submit'>;
 }
 
-async function settingsPatch(store: Store): Promise<Record<string, unknown>> {
+async function settingsPatch(store: PipelineStore): Promise<Record<string, unknown>> {
   const raw = (await store.call('getMeta'))[SETTINGS_META_KEY];
-  return raw === undefined ? {} : (JSON.parse(raw) as Record<string, unknown>);
+  return raw === undefined ? {} : parseJsonColumn(z.record(z.string(), z.unknown()), raw, { table: 'meta', row: SETTINGS_META_KEY, column: 'value' });
 }
 
 function mergePatch(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
@@ -41,7 +48,7 @@ function mergePatch(base: Record<string, unknown>, patch: Record<string, unknown
 }
 
 /** Validates and stores `patch` on top of the project's settings. */
-export async function applySettingsPatch(store: Store, patch: Record<string, unknown>, source: string): Promise<{ patch: Record<string, unknown>; settings: PipelineSettings }> {
+export async function applySettingsPatch(store: PipelineStore, patch: Record<string, unknown>, source: string): Promise<{ patch: Record<string, unknown>; settings: PipelineSettings }> {
   const merged = mergePatch(await settingsPatch(store), patch);
   const settings = resolveSettings(merged, source);
   await store.call('setMeta', { values: { [SETTINGS_META_KEY]: JSON.stringify(merged) } });
@@ -85,7 +92,7 @@ function writable(p: PipelineProject): PipelineProject {
 }
 
 export function pipelineHandlers(project: () => PipelineProject): PipelineHandlers {
-  const settingsOf = async (store: Store) => resolveSettings(await settingsPatch(store), `${SETTINGS_META_KEY} in the project`);
+  const settingsOf = async (store: PipelineStore) => resolveSettings(await settingsPatch(store), `${SETTINGS_META_KEY} in the project`);
   return {
     'pipeline.settings': async () => ({ settings: await settingsOf(project().store) }),
     'pipeline.settings.set': async ({ patch }) => ({ settings: (await applySettingsPatch(writable(project()).store, patch, 'settings patch')).settings }),

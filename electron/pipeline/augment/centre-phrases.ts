@@ -1,6 +1,8 @@
 // Openers that point a pic-in-pic question at the inset in the middle of the
 // host image. Written for this product (the reference list is not copied);
-// each is followed by `, ` and the question.
+// each is followed by `, ` and the question. Like the reference, every human
+// turn of a conversation gets its own phrase (`turnPhrases`).
+import type { Rng } from '../random';
 
 export const CENTRE_PHRASES: readonly string[] = [
   'For the image in the center',
@@ -71,3 +73,14 @@ export const CENTRE_PHRASES: readonly string[] = [
   'From the image in the center',
   'From the inset placed in the middle',
 ];
+
+/**
+ * One phrase per human turn: the plan's phrase (`first`, an index into
+ * CENTRE_PHRASES) for the first turn, then a fresh uniform draw from `rng` for
+ * each later turn, as the reference's `random.choice` per turn.
+ */
+export function turnPhrases(first: number, turns: number, rng: Rng): string[] {
+  const out: string[] = [];
+  for (let t = 0; t < turns; t++) out.push(CENTRE_PHRASES[t === 0 ? first : rng.int(CENTRE_PHRASES.length)] as string);
+  return out;
+}

@@ -3,8 +3,8 @@
 // prefixes, and the pic-in-pic centre phrase.
 import type { Format } from '../../../shared/pipeline/formats';
 import type { Turn } from '../../../shared/pipeline/types';
+import { IMAGE_PLACEHOLDER, withImagePlaceholders } from '../../engine/text/image-placeholders';
 
-export const IMAGE_TOKEN = '<image>';
 
 /**
  * The question without its `<image>` placeholder(s): the text around each
@@ -13,7 +13,7 @@ export const IMAGE_TOKEN = '<image>';
  */
 export function stripImageToken(text: string): string {
   return text
-    .split(IMAGE_TOKEN)
+    .split(IMAGE_PLACEHOLDER)
     .map((piece) => piece.trim())
     .filter((piece) => piece.length > 0)
     .join('\n');
@@ -36,41 +36,47 @@ export interface RewriteSpec {
   imageCount: number;
   /** 1-based. */
   targetIndex: number;
-  /** Pic-in-pic only: the opener. */
-  centrePhrase?: string;
+  /** Pic-in-pic only: the opener of each human turn, in order (the reference draws a new one per turn). */
+  centrePhrases?: readonly string[];
   /** Default `Image` (labels and headers read `Image{n}`). */
   labelPrefix?: string;
 }
 
-function prefixFor(spec: RewriteSpec): string {
+/** The prefix of the `humanTurn`-th (0-based) human turn. */
+function prefixFor(spec: RewriteSpec, humanTurn: number): string {
   if (spec.format === 'pip') {
-    if (!spec.centrePhrase) throw new RangeError('pic-in-pic rewrite needs a centre phrase');
-    return `${spec.centrePhrase}, `;
+    const phrase = spec.centrePhrases?.[humanTurn];
+    if (!phrase) throw new RangeError(`pic-in-pic rewrite needs a centre phrase for human turn ${humanTurn + 1}`);
+    return `${phrase}, `;
   }
   return `In ${spec.labelPrefix ?? 'Image'}${spec.targetIndex}, `;
 }
 
-/** Placeholder block opening the first human turn: one `<image>` per image shown. */
-function imageHeader(spec: RewriteSpec): string {
-  if (spec.format !== 'sequence') return `${IMAGE_TOKEN}\n`;
+/** The first human turn with its images placed: labelled `Image{n}:<image>` lines for a sequence, else the one composite. */
+function withImages(question: string, spec: RewriteSpec): string {
+  if (spec.format !== 'sequence') return withImagePlaceholders(question, 1);
   let header = '';
-  for (let n = 1; n <= spec.imageCount; n++) header += `${spec.labelPrefix ?? 'Image'}${n}:${IMAGE_TOKEN}\n`;
-  return header;
+  for (let n = 1; n <= spec.imageCount; n++) header += `${spec.labelPrefix ?? 'Image'}${n}:${IMAGE_PLACEHOLDER}\n`;
+  return header + question;
 }
 
 /**
- * The rewritten conversation. Every human turn gets the format's prefix and a
- * lower-cased first letter; the first human turn also gets the image header.
- * Answers are unchanged.
+ * The rewritten conversation. Every human turn gets the format's prefix (for
+ * pic-in-pic, that turn's centre phrase) and a lower-cased first letter; the
+ * first human turn also gets the image header. Answers are unchanged.
  */
 export function rewriteConversation(conversation: readonly Turn[], spec: RewriteSpec): Turn[] {
-  const prefix = prefixFor(spec);
-  let seenHuman = false;
+  let humanTurn = 0;
   return conversation.map((turn) => {
     if (turn.from !== 'human') return { ...turn };
-    const question = prefix + lowerFirst(stripImageToken(turn.value));
-    const value = seenHuman ? question : imageHeader(spec) + question;
-    seenHuman = true;
+    const question = prefixFor(spec, humanTurn) + lowerFirst(stripImageToken(turn.value));
+    const value = humanTurn === 0 ? withImages(question, spec) : question;
+    humanTurn++;
     return { from: 'human', value };
   });
+}
+
+/** Number of human turns: how many centre phrases a pic-in-pic rewrite needs. */
+export function humanTurns(conversation: readonly Turn[]): number {
+  return conversation.filter((t) => t.from === 'human').length;
 }

@@ -5,39 +5,29 @@
 import { z } from 'zod';
 import { AppError, type ErrorKind } from '../../../shared/errors';
 import { resolveSettings } from '../../../shared/pipeline/defaults';
-import { EP_CHOICES } from '../../engine/runtime/protocol';
+import { RespondOptions } from '../../../shared/pipeline/respond';
 import type { JobKind, JobRun } from '../../jobs/kind';
 import { generationImages } from '../perturb/generation-images';
 import { hashSeed } from '../random';
 import type { ResponseEngine, ResponseRequest, ResponseResult } from '../respond/engine-interface';
-import type { RespondSample } from '../respond/queries';
+import type { RespondQueries, RespondSample } from '../respond/queries';
 import { responseRecord, type ResponseSettings } from '../respond/record';
 import { ModelEngine } from '../respond/model-engine';
 
-export const RespondParams = z.strictObject({
+/** The respond request with the model folder resolved, plus the project's settings patch at submit time. */
+export const RespondParams = RespondOptions.omit({ model: true }).extend({
   modelDir: z.string().min(1),
-  /** A PEFT adapter folder on the model: part of the model id, so its answers are pending apart from the base model's. */
-  adapter: z.string().min(1).optional(),
-  ep: z.enum(EP_CHOICES).default('auto'),
-  /** Decoder layer whose attention is read; default the model's middle layer. */
-  layer: z.int().nonnegative().optional(),
-  maxNewTokens: z.int().positive().default(512),
-  /** 0 = greedy, the reference default. */
-  temperature: z.number().min(0).default(0),
-  seed: z.int().nonnegative().default(0),
-  /** Apply the per-format noise of `settings.perturb` to the images handed to the model. */
-  perturb: z.boolean().default(false),
-  aspect: z.enum(['crop', 'pad']).default('crop'),
   /** A partial PipelineSettings (perturbation, geometry, attention); defaults are the reference's. */
   settings: z.record(z.string(), z.unknown()).default({}),
 });
 export type RespondParams = z.output<typeof RespondParams>;
 
-export interface RespondCursor {
+export const RespondCursor = z.object({
   /** Id of the last augmented sample handled. */
-  after: number;
-  done: number;
-}
+  after: z.int().nonnegative(),
+  done: z.int().nonnegative(),
+});
+export type RespondCursor = z.infer<typeof RespondCursor>;
 
 /** A ResponseEngine the job owns: opened in `plan`, closed with the run. */
 export interface JobEngine extends ResponseEngine {
@@ -65,12 +55,13 @@ const openModelEngine: OpenEngine = (p) =>
   ModelEngine.open({ modelDir: p.modelDir, ep: p.ep, aspect: p.aspect, ...(p.adapter === undefined ? {} : { adapter: p.adapter }), ...(p.layer === undefined ? {} : { layer: p.layer }) });
 
 /** The job kind; `open` is how a run gets its engine (the bench passes one already warm). */
-export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<RespondParams, RespondCursor> {
+export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<RespondParams, RespondCursor, RespondQueries> {
   return {
     kind: 'respond',
     params: RespondParams,
+    cursor: RespondCursor,
     label: (p) => `respond with ${p.modelDir}${p.adapter === undefined ? '' : ` + ${p.adapter}`}${p.perturb ? ', perturbed' : ''}, seed ${p.seed}`,
-    async plan(params, ctx): Promise<JobRun<RespondCursor>> {
+    async plan(params, ctx): Promise<JobRun<RespondCursor, RespondQueries>> {
       const pipeline = resolveSettings(params.settings, 'respond settings');
       const engine = await open(params);
       let pending: number[];

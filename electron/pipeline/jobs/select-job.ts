@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { resolveSettings } from '../../../shared/pipeline/defaults';
 import type { JobKind, JobRun } from '../../jobs/kind';
 import { decide } from '../select/decide';
+import type { PipelineQueries } from '../store/queries';
 
 export const SelectParams = z.strictObject({
   /** A partial PipelineSettings; only `selection` and `attention` matter here. */
@@ -12,11 +13,15 @@ export const SelectParams = z.strictObject({
 });
 export type SelectParams = z.output<typeof SelectParams>;
 
-export const selectJob: JobKind<SelectParams, { done: boolean }> = {
+const SelectCursor = z.object({ done: z.boolean() });
+type SelectCursor = z.infer<typeof SelectCursor>;
+
+export const selectJob: JobKind<SelectParams, SelectCursor, PipelineQueries> = {
   kind: 'select',
   params: SelectParams,
+  cursor: SelectCursor,
   label: () => 'select pairs with the current thresholds',
-  async plan(params, ctx): Promise<JobRun<{ done: boolean }>> {
+  async plan(params, ctx): Promise<JobRun<SelectCursor, PipelineQueries>> {
     const settings = resolveSettings(params.settings, 'selection settings');
     let decisions: { generationId: number; decision: ReturnType<typeof decide> }[] = [];
     return {

@@ -6,7 +6,7 @@
 // session worker, so a generation never blocks the server or the UI.
 import { AppError } from '../../../shared/errors';
 import { LlavaSession } from '../../engine/generate/session';
-import type { EpChoice } from '../../engine/runtime/protocol';
+import type { EpChoice } from '../../../shared/ep';
 import type { AspectMode } from '../../engine/vision/preprocess';
 import type { ResponseEngine, ResponseRequest, ResponseResult } from './engine-interface';
 

@@ -5,6 +5,9 @@
 import type { Database } from 'better-sqlite3';
 import type { Format } from '../../../shared/pipeline/formats';
 import type { CompositeProvenance, GenerationMetrics } from '../../../shared/pipeline/types';
+import { parseJsonColumn, parseNullableJsonColumn } from '../../store/json-column';
+import type { QueryTable } from '../../store/table';
+import { ImageIdsColumn, MetricsColumn, ObjectColumn, ProvenanceColumn, TimingColumn } from '../store/columns';
 
 /** Augmented sample ids without a generation by `model`, in id order. */
 export function pendingResponses(db: Database, a: { model: string }): number[] {
@@ -34,16 +37,17 @@ export function respondSample(db: Database, a: { id: number }): RespondSample | 
   if (r === undefined) return null;
   const imagePath = db.prepare('SELECT path FROM images WHERE id = ?').pluck();
   const composite = r.composite_path as string | null;
+  const at = (column: string) => ({ table: 'augmented_samples', row: a.id, column });
   return {
     id: r.id as number,
     planId: r.plan_id as string,
     format: r.format as Format,
     imageCount: r.image_count as number,
     targetIndex: r.target_index as number,
-    provenance: r.provenance === null ? null : (JSON.parse(r.provenance as string) as CompositeProvenance),
+    provenance: parseNullableJsonColumn(ProvenanceColumn, r.provenance as string | null, at('provenance')),
     prompt: r.prompt as string,
     groundTruth: r.ground_truth as string,
-    promptImages: composite !== null ? [composite] : (JSON.parse(r.image_ids as string) as number[]).map((id) => imagePath.get(id) as string),
+    promptImages: composite !== null ? [composite] : parseJsonColumn(ImageIdsColumn, r.image_ids as string, at('image_ids')).map((id) => imagePath.get(id) as string),
   };
 }
 
@@ -103,20 +107,22 @@ export function generationRecords(db: Database, a: { augmentedId?: number } = {}
       for (let at = 0; at < all.length; at += side * side) maps.push(all.slice(at, at + side * side));
     }
     const tokens = r.token_ids as Buffer | null;
+    const at = (column: string) => ({ table: 'generations', row: r.id as number, column });
     return {
       id: r.id as number,
       augmentedId: r.augmented_id as number,
       jobId: r.job_id as number | null,
       model: r.model as string,
-      settings: JSON.parse(r.settings as string) as Record<string, unknown>,
+      settings: parseJsonColumn(ObjectColumn, r.settings as string, at('settings')),
       response: r.response as string,
       tokenIds: tokens ? Array.from(new Int32Array(tokens.buffer.slice(tokens.byteOffset, tokens.byteOffset + tokens.byteLength))) : [],
-      metrics: { ...(JSON.parse(r.metrics as string) as GenerationMetrics), id: String(r.id) },
+      metrics: { ...parseJsonColumn(MetricsColumn, r.metrics as string, at('metrics')), id: String(r.id) },
       attentionMaps: maps,
       attentionSide: side,
-      timing: JSON.parse((r.timing as string | null) ?? 'null') as Record<string, number> | null,
+      timing: parseJsonColumn(TimingColumn, (r.timing as string | null) ?? 'null', at('timing')),
     };
   });
 }
 
-export const RESPOND_QUERIES = { pendingResponses, respondSample, insertResponse, generationRecords } satisfies Record<string, (db: Database, args: never) => unknown>;
+export const RESPOND_QUERIES = { pendingResponses, respondSample, insertResponse, generationRecords } satisfies QueryTable;
+export type RespondQueries = typeof RESPOND_QUERIES;

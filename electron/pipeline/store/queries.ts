@@ -4,6 +4,9 @@
 import type { Database } from 'better-sqlite3';
 import type { Format } from '../../../shared/pipeline/formats';
 import type { Check, CompositeProvenance, Decision, GenerationMetrics, Turn } from '../../../shared/pipeline/types';
+import { parseJsonColumn, parseNullableJsonColumn } from '../../store/json-column';
+import type { QueryTable } from '../../store/table';
+import { ChecksColumn, ConversationColumn, ImageIdsColumn, MetricsColumn, ProvenanceColumn, ReasonsColumn } from './columns';
 
 export interface PipelineSource {
   sampleId: number;
@@ -32,7 +35,7 @@ export function sampleConversations(db: Database, a: { ids: number[] }): Record<
   const out: Record<number, Turn[]> = {};
   for (const id of a.ids) {
     const raw = get.get(id) as string | undefined;
-    if (raw !== undefined) out[id] = JSON.parse(raw) as Turn[];
+    if (raw !== undefined) out[id] = parseJsonColumn(ConversationColumn, raw, { table: 'samples', row: id, column: 'conversation' });
   }
   return out;
 }
@@ -64,6 +67,15 @@ export function insertAugmented(db: Database, a: { jobId: number; rows: Augmente
   return n;
 }
 
+/** The augment job's result: samples it stored, and the sources its plan kept out of grid and pic-in-pic or skipped (decision 0105). */
+export function augmentSummary(
+  db: Database,
+  a: { jobId: number; keptOutOfComposites: { grounding: number; visualGenome: number }; skipped: number },
+): { samples: number; keptOutOfComposites: { grounding: number; visualGenome: number }; skipped: number } {
+  const samples = db.prepare('SELECT count(*) FROM augmented_samples WHERE job_id = ?').pluck().get(a.jobId) as number;
+  return { samples, keptOutOfComposites: a.keptOutOfComposites, skipped: a.skipped };
+}
+
 export function augmentedCounts(db: Database): { format: Format; imageCount: number; count: number }[] {
   return db.prepare('SELECT format, image_count AS imageCount, count(*) AS count FROM augmented_samples GROUP BY format, image_count ORDER BY format, image_count').all() as {
     format: Format;
@@ -83,7 +95,8 @@ export function augmentedSamples(db: Database, a: { offset: number; limit: numbe
   const rows = db.prepare('SELECT * FROM augmented_samples WHERE id > ? ORDER BY id LIMIT ? OFFSET ?').all(a.afterId ?? 0, a.limit, a.offset) as Record<string, unknown>[];
   const imagePath = db.prepare('SELECT path FROM images WHERE id = ?').pluck();
   return rows.map((r) => {
-    const imageIds = JSON.parse(r.image_ids as string) as number[];
+    const at = (column: string) => ({ table: 'augmented_samples', row: r.id as number, column });
+    const imageIds = parseJsonColumn(ImageIdsColumn, r.image_ids as string, at('image_ids'));
     const compositePath = r.composite_path as string | null;
     return {
       id: r.id as number,
@@ -93,8 +106,8 @@ export function augmentedSamples(db: Database, a: { offset: number; limit: numbe
       imageIds,
       targetIndex: r.target_index as number,
       compositePath,
-      provenance: r.provenance === null ? null : (JSON.parse(r.provenance as string) as CompositeProvenance),
-      conversation: JSON.parse(r.conversation as string) as Turn[],
+      provenance: parseNullableJsonColumn(ProvenanceColumn, r.provenance as string | null, at('provenance')),
+      conversation: parseJsonColumn(ConversationColumn, r.conversation as string, at('conversation')),
       prompt: r.prompt as string,
       groundTruth: r.ground_truth as string,
       promptImages: compositePath !== null ? [compositePath] : imageIds.map((id) => imagePath.get(id) as string),
@@ -116,7 +129,7 @@ export function insertGeneration(
 /** Every generation's stored metrics, in id order; `metrics.id` is the generation id. */
 export function generationMetrics(db: Database): GenerationMetrics[] {
   const rows = db.prepare('SELECT id, metrics FROM generations ORDER BY id').all() as { id: number; metrics: string }[];
-  return rows.map((r) => ({ ...(JSON.parse(r.metrics) as GenerationMetrics), id: String(r.id) }));
+  return rows.map((r) => ({ ...parseJsonColumn(MetricsColumn, r.metrics, { table: 'generations', row: r.id, column: 'metrics' }), id: String(r.id) }));
 }
 
 /**
@@ -180,7 +193,11 @@ export function listPairs(db: Database): PairRecord[] {
     )
     .all() as Record<string, unknown>[];
   const imagePath = db.prepare('SELECT path FROM images WHERE id = ?').pluck();
-  return rows.map((r) => ({
+  return rows.map((r) => {
+    const generation = (column: string) => ({ table: 'generations', row: r.generationId as number, column });
+    const decision = (column: string) => ({ table: 'decisions', row: r.generationId as number, column });
+    const augmented = (column: string) => ({ table: 'augmented_samples', row: r.augmentedId as number, column });
+    return {
     id: r.id as number,
     generationId: r.generationId as number,
     augmentedId: r.augmentedId as number,
@@ -188,15 +205,16 @@ export function listPairs(db: Database): PairRecord[] {
     imageCount: r.imageCount as number,
     targetIndex: r.targetIndex as number,
     prompt: r.prompt as string,
-    promptImages: r.compositePath !== null ? [r.compositePath as string] : (JSON.parse(r.imageIds as string) as number[]).map((id) => imagePath.get(id) as string),
+    promptImages: r.compositePath !== null ? [r.compositePath as string] : parseJsonColumn(ImageIdsColumn, r.imageIds as string, augmented('image_ids')).map((id) => imagePath.get(id) as string),
     chosen: r.chosen as string,
     rejected: r.rejected as string,
     review: r.review as PairRecord['review'],
     decision: (r.decision as PairRecord['decision']) ?? null,
-    failed: r.failed === null ? [] : (JSON.parse(r.failed as string) as Check[]),
-    reasons: r.reasons === null ? [] : (JSON.parse(r.reasons as string) as string[]),
-    metrics: JSON.parse(r.metrics as string) as GenerationMetrics,
-  }));
+    failed: parseNullableJsonColumn(ChecksColumn, r.failed as string | null, decision('failed')) ?? [],
+    reasons: parseNullableJsonColumn(ReasonsColumn, r.reasons as string | null, decision('reasons')) ?? [],
+    metrics: parseJsonColumn(MetricsColumn, r.metrics as string, generation('metrics')),
+    };
+  });
 }
 
 /** A person's edit, accept or reject, recorded in the pair's history. */
@@ -221,6 +239,7 @@ export const PIPELINE_QUERIES = {
   pipelineSources,
   sampleConversations,
   insertAugmented,
+  augmentSummary,
   augmentedCounts,
   augmentedSamples,
   insertGeneration,
@@ -229,4 +248,5 @@ export const PIPELINE_QUERIES = {
   listPairs,
   reviewPair,
   pairHistory,
-} satisfies Record<string, (db: Database, args: never) => unknown>;
+} satisfies QueryTable;
+export type PipelineQueries = typeof PIPELINE_QUERIES;

@@ -2,7 +2,9 @@
 // filters (source, problems, full-text), one sample in detail, sources,
 // problems and image lookups. Indexes for them are in migration 001.
 import type { Database } from 'better-sqlite3';
-import type { Image, Problem, SampleDetail, SampleFilter, SampleSummary, Source, Turn } from '../../../shared/api';
+import { z } from 'zod';
+import { Turn, type Image, type Problem, type SampleDetail, type SampleFilter, type SampleSummary, type Source } from '../../../shared/api';
+import { parseJsonColumn } from '../json-column';
 
 const QUESTION_PREVIEW = 200;
 
@@ -80,7 +82,7 @@ function dataVersion(db: Database): string {
 
 /**
  * The uncached count's query. A text-only filter counts the FTS index alone: every
- * sample is indexed in the transaction that inserts it (queries/import.ts) and
+ * sample is indexed in the transaction that inserts it (electron/io/import-queries.ts) and
  * leaves it through the delete trigger, so its rows are the samples' rows, and
  * skipping the join to samples makes a 33k-match count ~6x cheaper.
  */
@@ -138,7 +140,7 @@ export function sampleDetail(db: Database, a: { id: number }): SampleDetail | nu
     .all(a.id) as Image[];
   const problems = db.prepare(`SELECT ${PROBLEM_COLUMNS} FROM problems WHERE sample_id = ? ORDER BY id`).all(a.id) as Problem[];
   const { conversation, ...summary } = row;
-  return { ...toSummary(summary), images, conversation: JSON.parse(conversation) as Turn[], problems };
+  return { ...toSummary(summary), images, conversation: parseJsonColumn(z.array(Turn), conversation, { table: 'samples', row: a.id, column: 'conversation' }), problems };
 }
 
 export function listSources(db: Database): Source[] {

@@ -13,8 +13,9 @@ import { AppError } from '../../../shared/errors';
 import type { JobKind } from '../../../electron/jobs/kind';
 import { JobRunner } from '../../../electron/jobs/runner';
 import { NEXT_STATES } from '../../../electron/jobs/transitions';
-import { createProject } from '../../../electron/store/project';
-import type { Store } from '../../../electron/store/store';
+import type { MetaQueries } from '../../../electron/store/queries';
+import { createProject } from '../../../electron/db';
+import type { ProjectStore } from '../../../electron/db';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -43,11 +44,12 @@ interface CountingOptions {
 }
 
 /** A job of `units` steps; each writes meta key `<job>:<unit>` so committed units can be counted. */
-function countingKind(options: CountingOptions = {}): JobKind<{ units: number }, { next: number }> {
+function countingKind(options: CountingOptions = {}): JobKind<{ units: number }, { next: number }, MetaQueries> {
   let hung = false;
   return {
     kind: 'count',
     params: z.object({ units: z.int().positive() }),
+    cursor: z.object({ next: z.int().nonnegative() }),
     label: (p) => `count to ${p.units}`,
     async plan(p, ctx) {
       return {
@@ -73,7 +75,7 @@ function countingKind(options: CountingOptions = {}): JobKind<{ units: number },
 const made: string[] = [];
 afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-async function newStore(): Promise<Store> {
+async function newStore(): Promise<ProjectStore> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'jobs-'));
   made.push(dir);
   return createProject(path.join(dir, 'p'));
@@ -137,6 +139,20 @@ describe('job runner', () => {
     await second.idle();
     expect((await second.get(job.id)).state).toBe('done');
     expect(unitsOf(await store.call('getMeta'), job.id)).toEqual([...Array(40).keys()]);
+    await store.close();
+  });
+
+  it('fails a resumed job whose stored cursor does not match its kind, naming the row and column', async () => {
+    const store = await newStore();
+    const job = await store.call('insertJob', { kind: 'count', label: 'count', params: { units: 3 }, total: null });
+    await store.call('commitUnit', { jobId: job.id, cursor: { next: 'one' }, done: 1, total: 3, write: null });
+    await store.call('setJobState', { id: job.id, state: 'running' });
+    const runner = new JobRunner(store, [countingKind()], () => undefined);
+    await runner.start();
+    await runner.idle();
+    const failed = await runner.get(job.id);
+    expect(failed.state).toBe('failed');
+    expect(failed.error).toMatchObject({ kind: 'bad-file', message: expect.stringContaining(`jobs row ${job.id}, column cursor`) });
     await store.close();
   });
 

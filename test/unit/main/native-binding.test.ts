@@ -5,8 +5,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ELECTRON_SQLITE_BINDING, copyElectronSqliteBinding, packagedFilesFilter } from '../../../build/native-modules';
-import { sqliteNativeBinding } from '../../../electron/store/database';
+import { copyElectronSqliteBinding, packagedFilesFilter } from '../../../build/native-modules';
+import { ELECTRON_SQLITE_BINDING, sqliteNativeBinding } from '../../../electron/store/native-binding';
 import { AppError } from '../../../shared/errors';
 
 const root = path.resolve(import.meta.dirname, '..', '..', '..');

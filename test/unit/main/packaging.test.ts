@@ -24,9 +24,10 @@ describe('packaged files', () => {
 });
 
 describe('worker threads in the bundle', () => {
-  it('makes every *.worker.ts an entry of its own', () => {
+  it('makes every *.worker.ts and *.schema.ts an entry of its own', () => {
     const entries = workerEntries(root);
     expect(entries['store.worker']).toBe(path.join(root, 'electron', 'store', 'store.worker.ts'));
+    expect(entries['project.schema']).toBe(path.join(root, 'electron', 'db', 'project.schema.ts'));
   });
 
   it('points worker URLs at the built file beside main.js, but not inside comments', () => {
@@ -35,11 +36,13 @@ describe('worker threads in the bundle', () => {
       "const w = startWorker(new URL('../store/store.worker.ts', import.meta.url), {});",
       "// new URL('./y.worker.ts', import.meta.url)",
       'const other = new URL("./data.json", import.meta.url);',
+      "const schema = { url: new URL('./project.schema.ts', import.meta.url) };",
     ].join('\n');
     const out = rewriteWorkerUrls(code).split('\n');
     expect(out[0]).toBe("/** `moduleUrl` is usually `new URL('./x.worker.ts', import.meta.url)`. */");
     expect(out[1]).toBe("const w = startWorker(new URL(/* @vite-ignore */ './store.worker.js', import.meta.url), {});");
     expect(out[2]).toBe("// new URL('./y.worker.ts', import.meta.url)");
     expect(out[3]).toBe('const other = new URL("./data.json", import.meta.url);');
+    expect(out[4]).toBe("const schema = { url: new URL(/* @vite-ignore */ './project.schema.js', import.meta.url) };");
   });
 });

@@ -58,9 +58,10 @@ describe('mia-dpo pipeline commands', () => {
   it('refuses bad arguments with exit 2 and bad settings with exit 1, naming them', async () => {
     const usage = await run('augment', '/nowhere', '--formats', 'grid,collage');
     expect(usage.code).toBe(2);
-    expect(usage.err).toMatch(/unknown: collage/);
-    expect((await run('augment', '/nowhere', '--count', '0')).code).toBe(2);
-    expect((await run('export', '/nowhere', '--format', 'csv', '--out', 'x')).err).toMatch(/--format must be one of mia, trl, llamafactory/);
+    expect(usage.err).toMatch(/--formats: Invalid option: expected one of "sequence"\|"grid"\|"pip" \(got \["grid","collage"\]\)/);
+    const count = await run('augment', '/nowhere', '--count', '0');
+    expect([count.code, count.err]).toEqual([2, expect.stringMatching(/--count: Too small/)]);
+    expect((await run('export', '/nowhere', '--format', 'csv', '--out', 'x')).err).toMatch(/--format: Invalid option: expected one of "mia"\|"trl"\|"llamafactory"/);
     const file = path.join(home, 'bad.json');
     writeFileSync(file, JSON.stringify({ selection: { thresholds: { grid: { '5': { value: 0.5 } } } } }));
     const proj = path.join(home, 'proj2');

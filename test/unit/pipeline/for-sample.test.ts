@@ -67,4 +67,27 @@ describe('images for generation', () => {
     for (let y = 40; y < 488; y += 7) for (let x = 488; x < 936; x += 7) if (at(noisy[0]!, x, y) !== at(clean[0]!, x, y)) changed++;
     expect(changed).toBeGreaterThan(3000);
   });
+
+  it('grid noise covers the whole reference cell by default (label strip and margin), the fitted image only as an option', async () => {
+    const dir = await tempDir();
+    const files = await Promise.all([0, 1].map((i) => makeImage(dir, `c${i}.png`, 448, 448, i)));
+    const r = await renderGrid({ sourceSampleId: 's', images: files.map((f, i) => ({ id: String(i), file: f })), targetIndex: 2 }, DEFAULT_SETTINGS.geometry, path.join(dir, 'cache'));
+    const sample = { planId: 'p2', format: 'grid' as const, targetIndex: 2, promptImages: [r.path], provenance: r.provenance };
+    const clean = (await generationImages(sample, DEFAULT_SETTINGS.perturb, { perturb: false, seed: 1 }))[0]!;
+    const image = { ...DEFAULT_SETTINGS.perturb, grid: { ...DEFAULT_SETTINGS.perturb.grid, region: 'image' as const } };
+    const [cell] = await generationImages(sample, DEFAULT_SETTINGS.perturb, { perturb: true, seed: 1 });
+    const [fitted] = await generationImages(sample, image, { perturb: true, seed: 1 });
+    // Cell 2 of 936x488 is x 468..935, y 0..487: the label strip (y < 40) and the margin (x 468..487) are noised too.
+    const changedIn = (img: { data: Uint8Array }, x0: number, x1: number, y0: number, y1: number) => {
+      let n = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (img.data[(y * 936 + x) * 3] !== clean.data[(y * 936 + x) * 3]) n++;
+      return n;
+    };
+    expect(changedIn(cell!, 488, 936, 0, 40)).toBeGreaterThan(0.4 * 448 * 40) // white strip: positive noise clips back to 255;
+    expect(changedIn(cell!, 468, 488, 40, 488)).toBeGreaterThan(0.4 * 20 * 448);
+    expect(changedIn(cell!, 0, 468, 0, 488)).toBe(0);
+    expect(changedIn(fitted!, 488, 936, 0, 40)).toBe(0);
+    expect(changedIn(fitted!, 468, 488, 0, 488)).toBe(0);
+    expect(changedIn(fitted!, 488, 936, 40, 488)).toBeGreaterThan(0.8 * 448 * 448);
+  });
 });

@@ -2,13 +2,13 @@
 // generations stored by the test (the model engine is not part of this
 // issue yet) -> select (job) -> pairs with reasons -> review -> exports.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeDemoDataset } from '../../../electron/io/demo-dataset';
+import { llavaEntry, makeDemoDataset } from '../../../electron/io/demo-dataset';
 import { computeMetrics } from '../../../electron/pipeline/select/metrics';
 import type { AugmentedSample } from '../../../electron/pipeline/store/queries';
-import { openProject } from '../../../electron/store/project';
+import { openProject } from '../../../electron/db';
 import { runImport, serviceWithProject, waitFinal } from '../io/helpers';
 
 async function augmented(projectDir: string): Promise<AugmentedSample[]> {
@@ -91,14 +91,47 @@ describe('pipeline on a project', () => {
     const out = path.join(dir, 'export-mia');
     const exported = await service.handlers['pipeline.export']({ format: 'mia', out });
     expect(exported.pairs).toBe(2);
-    const json = JSON.parse(await readFile(path.join(out, 'mia_dpo.json'), 'utf8')) as { image: string[]; prompt: string }[];
+    const json = JSON.parse(await readFile(path.join(out, 'mia_dpo.json'), 'utf8')) as { image: string | string[]; prompt: string }[];
     expect(json).toHaveLength(2);
-    for (const r of json) for (const im of r.image) expect(existsSync(path.join(out, im))).toBe(true);
+    for (const r of json) for (const im of [r.image].flat()) expect(existsSync(path.join(out, im))).toBe(true);
 
     const reject = await service.handlers['pipeline.pairs.review']({ id: pair.id, action: 'reject' });
     expect(reject.changed).toBe(true);
     const lf = await service.handlers['pipeline.export']({ format: 'llamafactory', out: path.join(dir, 'export-lf') });
     expect(lf.pairs).toBe(1);
     await service.close();
+  });
+
+  it('keeps grounding and Visual Genome samples out of grid and pic-in-pic, and counts them in the job result', async () => {
+    const { service, dir } = await serviceWithProject();
+    const ds = await makeDemoDataset(path.join(dir, 'data'), { samples: 12, images: 12, bad: false });
+    // LLaVA-665k layout: images 0-3 under vg/VG_100K/ (Visual Genome), the rest under coco/train2017/.
+    const entries = JSON.parse(await readFile(ds.file, 'utf8')) as { image?: string }[];
+    await mkdir(path.join(ds.imagesRoot, 'vg', 'VG_100K'), { recursive: true });
+    await mkdir(path.join(ds.imagesRoot, 'coco', 'train2017'), { recursive: true });
+    const moved = new Map<string, string>();
+    const withImage = entries.filter((e) => e.image !== undefined);
+    for (const [i, e] of withImage.entries()) {
+      const rel = moved.get(e.image!) ?? path.posix.join(i < 4 ? 'vg/VG_100K' : 'coco/train2017', path.posix.basename(e.image!));
+      if (!moved.has(e.image!)) await rename(path.join(ds.imagesRoot, e.image!), path.join(ds.imagesRoot, rel));
+      moved.set(e.image!, rel);
+    }
+    const rows = withImage.map((e, i) => {
+      const entry = { ...(llavaEntry(i, moved.get(e.image!)!) as { conversations: { value: string }[] }), id: `s${i}` };
+      // Entries 4 and 5 (COCO) are grounding data: a box in the answer or in the question.
+      if (i === 4) entry.conversations[1]!.value = 'The circle is at [0.12, 0.3, 0.5, 0.77].';
+      if (i === 5) entry.conversations[0]!.value = '<image>\nWhat is in [0.1, 0.2, 0.3, 0.4]?';
+      return entry;
+    });
+    await writeFile(ds.file, JSON.stringify(rows));
+    expect((await runImport(service, { kind: 'llava', file: ds.file, imagesRoot: ds.imagesRoot })).job.state).toBe('done');
+    const { jobId } = await service.handlers['pipeline.augment']({ seed: 3, formats: ['grid', 'pip'] });
+    const job = await waitFinal(service, jobId);
+    expect(job.state).toBe('done');
+    expect(job.result).toEqual({ samples: rows.length - 6, keptOutOfComposites: { grounding: 2, visualGenome: 4 }, skipped: 6 });
+    await service.handlers['project.close']({});
+    const projectDir = path.join(dir, 'project');
+    const sources = new Set((await augmented(projectDir)).map((r) => r.sourceSampleId));
+    expect(sources.size).toBe(rows.length - 6);
   });
 });

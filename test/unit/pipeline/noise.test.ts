@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { addGaussianNoise, perturbForGeneration } from '../../../electron/pipeline/perturb/noise';
+import { gridCanvas } from '../../../electron/pipeline/composite/geometry';
+import { addGaussianNoise, gridNoiseCell, noisyValue, perturbForGeneration } from '../../../electron/pipeline/perturb/noise';
+import type { Rng } from '../../../electron/pipeline/random';
 import { createRng } from '../../../electron/pipeline/random';
 import { DEFAULT_SETTINGS } from '../../../shared/pipeline/defaults';
 
@@ -49,12 +51,52 @@ describe('Gaussian perturbation', () => {
     const img = grey(10, 10);
     const seq = perturbForGeneration('sequence', [img, img], p, createRng(4));
     expect(seq[0]).toBe(img);
-    const on = { ...p, sequence: { enabled: true, std: 49 } };
+    const on = { ...p, sequence: { ...p.sequence, enabled: true } };
     expect(perturbForGeneration('sequence', [img, img], on, createRng(4)).every((im) => im !== img && im.data.some((v) => v !== 128))).toBe(true);
     const [pip] = perturbForGeneration('pip', [img], p, createRng(4));
     expect(stats([...pip!.data]).sd).toBeGreaterThan(30);
-    expect(() => perturbForGeneration('grid', [img], p, createRng(4))).toThrow(/target tile/);
+    expect(() => perturbForGeneration('grid', [img], p, createRng(4))).toThrow(/target region/);
     const [grid] = perturbForGeneration('grid', [img], p, createRng(4), { x: 0, y: 0, width: 5, height: 10 });
     expect(grid!.data[(0 * 10 + 9) * 3]).toBe(128);
+  });
+});
+
+/** An Rng whose normal draws are fixed, to check exact noisy values. */
+const fixedNormal = (z: number): Rng => ({ next: () => 0.5, int: () => 0, normal: () => z });
+
+describe('reference noise kinds and geometry (decision 0105)', () => {
+  it('wrap: the noise is truncated toward zero, cast to uint8 and added modulo 256, as numpy does', () => {
+    expect(noisyValue(250, 109.6, 'wrap')).toBe(103);
+    expect(noisyValue(250, 109.6, 'clip')).toBe(255);
+    // numpy: np.array([-5.7, 109.3, 300.2, -300.5]).astype('uint8') == [251, 109, 44, 212]
+    expect([-5.7, 109.3, 300.2, -300.5].map((n) => noisyValue(0, n, 'wrap'))).toEqual([251, 109, 44, 212]);
+    expect(noisyValue(3, -5.7, 'wrap')).toBe(254);
+    expect(noisyValue(3, -5.7, 'clip')).toBe(0);
+  });
+
+  it('pic-in-pic wraps by default: 250 + 109 -> 103 at an exact pixel', () => {
+    const img = grey(4, 3, 100);
+    img.data[(1 * 4 + 2) * 3 + 1] = 250; // pixel (2, 1), green
+    const z = 109.4 / DEFAULT_SETTINGS.perturb.pip.std;
+    const [out] = perturbForGeneration('pip', [img], DEFAULT_SETTINGS.perturb, fixedNormal(z));
+    expect(out!.data[(1 * 4 + 2) * 3 + 1]).toBe(103);
+    expect(out!.data[0]).toBe(209);
+    const clipped = { ...DEFAULT_SETTINGS.perturb, pip: { ...DEFAULT_SETTINGS.perturb.pip, overflow: 'clip' as const } };
+    expect(perturbForGeneration('pip', [img], clipped, fixedNormal(z))[0]!.data[(1 * 4 + 2) * 3 + 1]).toBe(255);
+  });
+
+  it('draws one normal per pixel per channel, like np.random.normal(0, std, image.shape)', () => {
+    let draws = 0;
+    const counting: Rng = { next: () => 0.5, int: () => 0, normal: () => (draws++ % 3) - 1 };
+    const out = addGaussianNoise(grey(5, 2), 10, counting, undefined, 'wrap');
+    expect(draws).toBe(5 * 2 * 3);
+    expect([...out.data.subarray(0, 3)]).toEqual([118, 128, 138]);
+  });
+
+  it('grid cell: (H // rows) x (W // cols) from the top-left, label strip and margins included', () => {
+    const g = DEFAULT_SETTINGS.geometry;
+    expect(gridNoiseCell(gridCanvas(2, g), 2, 2)).toEqual({ x: 468, y: 0, width: 468, height: 488 });
+    expect(gridNoiseCell(gridCanvas(9, g), 9, 5)).toEqual({ x: 474, y: 488, width: 474, height: 488 });
+    expect(gridNoiseCell(gridCanvas(6, g), 6, 4)).toEqual({ x: 0, y: 488, width: 474, height: 488 });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CENTRE_PHRASES } from '../../../electron/pipeline/augment/centre-phrases';
-import { lowerFirst, rewriteConversation, stripImageToken } from '../../../electron/pipeline/augment/prompts';
+import { CENTRE_PHRASES, turnPhrases } from '../../../electron/pipeline/augment/centre-phrases';
+import { humanTurns, lowerFirst, rewriteConversation, stripImageToken } from '../../../electron/pipeline/augment/prompts';
+import { createRng } from '../../../electron/pipeline/random';
 import type { Turn } from '../../../shared/pipeline/types';
 
 const conv: Turn[] = [
@@ -25,9 +26,28 @@ describe('prompt rewriting', () => {
   });
 
   it('pic-in-pic: centre phrase, comma, lower-cased question', () => {
-    const out = rewriteConversation(conv.slice(0, 2), { format: 'pip', imageCount: 2, targetIndex: 2, centrePhrase: 'For the image in the center' });
+    const out = rewriteConversation(conv.slice(0, 2), { format: 'pip', imageCount: 2, targetIndex: 2, centrePhrases: ['For the image in the center'] });
     expect(out[0]!.value).toBe('<image>\nFor the image in the center, what is the man holding?');
     expect(() => rewriteConversation(conv, { format: 'pip', imageCount: 2, targetIndex: 2 })).toThrow(/centre phrase/);
+  });
+
+  it('pic-in-pic: each human turn gets its own centre phrase, as the reference draws one per turn', () => {
+    const out = rewriteConversation(conv, { format: 'pip', imageCount: 2, targetIndex: 2, centrePhrases: ['For the image in the center', 'Turning to the central picture'] });
+    expect(out[0]!.value).toBe('<image>\nFor the image in the center, what is the man holding?');
+    expect(out[2]!.value).toBe('Turning to the central picture, where is he standing?');
+    expect(() => rewriteConversation(conv, { format: 'pip', imageCount: 2, targetIndex: 2, centrePhrases: ['Only one'] })).toThrow(/human turn 2/);
+  });
+
+  it('turnPhrases: the plan\'s phrase first, then a fresh seeded draw per later turn', () => {
+    const long = Array.from({ length: 40 }, (_, i) => conv[i % 4] as Turn);
+    const phrases = turnPhrases(3, humanTurns(long), createRng('p:phrases'));
+    expect(phrases).toHaveLength(20);
+    expect(phrases[0]).toBe(CENTRE_PHRASES[3]);
+    expect(turnPhrases(3, 20, createRng('p:phrases'))).toEqual(phrases);
+    // Independent uniform draws: 19 later turns over the list repeat the first phrase in every turn with probability ~0.
+    expect(new Set(phrases).size).toBeGreaterThan(5);
+    const out = rewriteConversation(long, { format: 'pip', imageCount: 2, targetIndex: 2, centrePhrases: phrases });
+    out.filter((t) => t.from === 'human').forEach((t, i) => expect(t.value.replace('<image>\n', '').startsWith(`${phrases[i]}, `)).toBe(true));
   });
 
   it('strips the placeholder wherever it sits', () => {

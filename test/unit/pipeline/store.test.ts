@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../../../electron/pipeline/select/decide';
 import { PIPELINE_QUERIES } from '../../../electron/pipeline/store/queries';
 import { openDatabase } from '../../../electron/store/database';
-import { MIGRATIONS } from '../../../electron/store/migrations';
+import { MIGRATIONS } from '../../../electron/db/project.schema';
 import { DEFAULT_SETTINGS } from '../../../shared/pipeline/defaults';
 import { metrics } from './metrics';
 
@@ -19,7 +19,7 @@ function projectDb(): Database {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'pipeline-store-')), 'p.sqlite');
   // An older project (before the pipeline), then opened by this version.
   openDatabase(file, { create: true, migrations: MIGRATIONS.filter((m) => m.version < 100) }).db.close();
-  const { db, version } = openDatabase(file);
+  const { db, version } = openDatabase(file, { migrations: MIGRATIONS });
   expect(version).toBe(MIGRATIONS.at(-1)!.version);
   return db;
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SampleFilter } from '../../../shared/api';
 import { openDatabase } from '../../../electron/store/database';
+import { MIGRATIONS } from '../../../electron/db/project.schema';
 import { samplesPage } from '../../../electron/store/queries/browse';
 
 interface Row {
@@ -22,7 +23,7 @@ const WORDS = ['red', 'circle', 'square', 'blue', 'dog', 'kitchen', 'redwood', '
 
 function open(): { db: Database.Database; file: string } {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'browse-count-')), 'p.sqlite');
-  const { db } = openDatabase(file, { create: true });
+  const { db } = openDatabase(file, { create: true, migrations: MIGRATIONS });
   db.prepare("INSERT INTO jobs (id, kind, label, state, params, created_at, updated_at) VALUES (1, 'import', 't', 'done', '{}', 0, 0)").run();
   for (const id of [1, 2]) {
     db.prepare("INSERT INTO sources (id, kind, path, images_root, import_job_id, imported_at) VALUES (?, 'llava', ?, '/img', 1, 0)").run(id, `/s${id}.json`);

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LOCK_FILE } from '../../../electron/store/lock';
-import { createProjectExclusive, openProjectExclusive } from '../../../electron/store/project';
+import { createProjectExclusive, openProjectExclusive } from '../../../electron/db';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'lock-'));
 

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../../shared/errors';
 import { openDatabase } from '../../../electron/store/database';
-import { MIGRATIONS, checkMigrationOrder, latestVersion, type Migration } from '../../../electron/store/migrations';
+import { MIGRATIONS } from '../../../electron/db/project.schema';
+import { checkMigrationOrder, latestVersion, type Migration } from '../../../electron/store/migrations';
 import { countSql, ftsQuery, pageSql } from '../../../electron/store/queries/browse';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'store-'));
@@ -17,10 +18,10 @@ const noop = (version: number): Migration => ({ version, name: `m${version}`, up
 describe('migrations', () => {
   it('brings a new database to the latest version and sets user_version', () => {
     const file = path.join(tmp(), 'p.sqlite');
-    const { db, version, readOnly } = openDatabase(file, { create: true });
-    expect(version).toBe(latestVersion());
+    const { db, version, readOnly } = openDatabase(file, { create: true, migrations: MIGRATIONS });
+    expect(version).toBe(latestVersion(MIGRATIONS));
     expect(readOnly).toBe(false);
-    expect(db.pragma('user_version', { simple: true })).toBe(latestVersion());
+    expect(db.pragma('user_version', { simple: true })).toBe(latestVersion(MIGRATIONS));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('synchronous', { simple: true })).toBe(2);
@@ -36,27 +37,27 @@ describe('migrations', () => {
 
   it('applies pending migrations in one transaction: a failing one leaves nothing behind', () => {
     const file = path.join(tmp(), 'p.sqlite');
-    openDatabase(file, { create: true }).db.close();
+    openDatabase(file, { create: true, migrations: MIGRATIONS }).db.close();
     const failing: Migration[] = [
       ...MIGRATIONS,
-      { version: latestVersion() + 1, name: 'adds', up: (db) => db.exec('CREATE TABLE extra (x INTEGER)') },
-      { version: latestVersion() + 2, name: 'breaks', up: () => { throw new Error('boom'); } },
+      { version: latestVersion(MIGRATIONS) + 1, name: 'adds', up: (db) => db.exec('CREATE TABLE extra (x INTEGER)') },
+      { version: latestVersion(MIGRATIONS) + 2, name: 'breaks', up: () => { throw new Error('boom'); } },
     ];
     expect(() => openDatabase(file, { migrations: failing })).toThrow(/boom/);
     const db = new Database(file, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(latestVersion());
+    expect(db.pragma('user_version', { simple: true })).toBe(latestVersion(MIGRATIONS));
     expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'extra'").pluck().get()).toBe(0);
     db.close();
   });
 
   it('refuses a database written by a newer version, naming the file', () => {
     const file = path.join(tmp(), 'p.sqlite');
-    const { db } = openDatabase(file, { create: true });
+    const { db } = openDatabase(file, { create: true, migrations: MIGRATIONS });
     db.pragma('user_version = 999');
     db.close();
     let error: unknown;
     try {
-      openDatabase(file);
+      openDatabase(file, { migrations: MIGRATIONS });
     } catch (e) {
       error = e;
     }
@@ -67,14 +68,14 @@ describe('migrations', () => {
   });
 
   it('a missing file without create is not-found', () => {
-    expect(() => openDatabase(path.join(tmp(), 'none.sqlite'))).toThrow(expect.objectContaining({ kind: 'not-found' }));
+    expect(() => openDatabase(path.join(tmp(), 'none.sqlite'), { migrations: MIGRATIONS })).toThrow(expect.objectContaining({ kind: 'not-found' }));
   });
 });
 
 describe('damaged database', () => {
   it('is opened read-only and never written', () => {
     const file = path.join(tmp(), 'p.sqlite');
-    const { db } = openDatabase(file, { create: true });
+    const { db } = openDatabase(file, { create: true, migrations: MIGRATIONS });
     const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
     db.transaction(() => {
       for (let i = 0; i < 3000; i++) put.run(`key-${i}`, 'x'.repeat(200));
@@ -90,7 +91,7 @@ describe('damaged database', () => {
     closeSync(fd);
     const before = createHash('sha256').update(readFileSync(file)).digest('hex');
 
-    const opened = openDatabase(file);
+    const opened = openDatabase(file, { migrations: MIGRATIONS });
     expect(opened.readOnly).toBe(true);
     expect(opened.damage).not.toBeNull();
     expect(() => opened.db.prepare("INSERT INTO meta (key, value) VALUES ('a', 'b')").run()).toThrow(/readonly/i);
@@ -104,7 +105,7 @@ describe('browse query plans', () => {
     (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(' | ');
 
   it('use the FTS index for text search and narrow indexes to pick the page of ids', () => {
-    const { db } = openDatabase(path.join(tmp(), 'p.sqlite'), { create: true });
+    const { db } = openDatabase(path.join(tmp(), 'p.sqlite'), { create: true, migrations: MIGRATIONS });
     const text = pageSql({ text: 'red circle' });
     expect(plan(db, text.sql, [...text.params, 10, 0])).toMatch(/samples_fts VIRTUAL TABLE INDEX/);
     const grid = pageSql({});

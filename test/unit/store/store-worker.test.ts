@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createService } from '../../../electron/service';
-import { createProject, openProject } from '../../../electron/store/project';
+import { createProject, openProject } from '../../../electron/db';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'store-worker-'));
 

@@ -11,7 +11,7 @@ import type { LlavaRunner } from '../../../../electron/engine/generate/runner';
 import { createRng } from '../../../../electron/engine/generate/sampling';
 import { LORA_TARGETS, initLora, loraModules } from '../../../../electron/engine/models/lora';
 import { writePeftAdapter } from '../../../../electron/engine/models/peft';
-import { llavaSpec } from '../../../../electron/engine/models/spec';
+import { llavaSpec } from '../../../../electron/engine/models/llava';
 import { parseLlavaConfig } from '../../../../electron/engine/models/config';
 import { maxAbsDiff } from '../../../helpers/ort';
 import { TINY_LLAVA as TINY, writeTinyLlava } from '../../../helpers/tiny-llava';

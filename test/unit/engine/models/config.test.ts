@@ -48,11 +48,11 @@ const LLAVA_15 = {
 };
 
 const withText = (text: object): object => ({ ...LLAVA_15, text_config: text });
-const errorOf = (f: () => unknown): { kind: string; message: string } => {
+const errorOf = (f: () => unknown): { kind: string; message: string; subject?: string } => {
   try {
     f();
   } catch (e) {
-    return e as { kind: string; message: string };
+    return e as { kind: string; message: string; subject?: string };
   }
   throw new Error('expected an error');
 };
@@ -98,6 +98,14 @@ describe('llava config', () => {
     expect(parseLlavaConfig(withText({ model_type: 'mistral', sliding_window: null })).text_config.sliding_window).toBeNull();
     expect(parseLlavaConfig(withText({ model_type: 'qwen2', sliding_window: 32768, use_sliding_window: false })).text_config.sliding_window).toBeNull();
     expect(parseLlavaConfig(withText({ model_type: 'qwen2', sliding_window: 32768, use_sliding_window: true })).text_config.sliding_window).toBe(32768);
+    expect(parseLlavaConfig(withText({ model_type: 'mistral', max_position_embeddings: null, sliding_window: null })).text_config.max_position_embeddings).toBe(131072);
+  });
+
+  it("refuses Qwen2's sliding window narrower than the context (per-layer windows are not implemented), naming config.json and the field", () => {
+    const e = errorOf(() => parseLlavaConfig(withText({ model_type: 'qwen2', use_sliding_window: true, sliding_window: 1024 })));
+    expect(e.kind).toBe('unsupported');
+    expect(e.subject).toBe('text_config.sliding_window');
+    expect(e.message).toBe('config.json: text_config.sliding_window = 1024 is below max_position_embeddings = 32768; sliding-window attention is not supported for qwen2');
     expect(parseLlavaConfig(withText({ mlp_bias: true })).text_config).toMatchObject({ mlp_bias: true, qkv_bias: false });
     // Tying follows the text config only (LlavaConfig's own field is not consulted).
     expect(parseLlavaConfig({ ...LLAVA_15, tie_word_embeddings: true }).text_config.tie_word_embeddings).toBe(false);

@@ -14,6 +14,8 @@ export interface RefRequest {
   logits?: 'last' | 'all';
   score?: { prompt_ids: number[]; response_ids: number[] }[];
   adapter?: string;
+  /** Gradients of sum(response log-probs) w.r.t. an unmerged adapter's A and B; `images` index the pixel batch. */
+  lora_grad?: { adapter: string; rows: { prompt_ids: number[]; response_ids: number[]; images: number[] }[] };
 }
 
 export interface RefOutput {
@@ -28,6 +30,8 @@ export interface RefOutput {
   max_probs: number[];
   attention: Record<string, number[][]>;
   scores: number[][];
+  lora_logprobs?: number[][];
+  lora_grads?: Record<string, { A: number[]; B: number[] }>;
 }
 
 const PYTHON = process.env.MIA_PYTHON ?? '/usr/bin/python3';

@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { Graph, IR_VERSION, OPSET, dumpGraph, op, serializeModel, toBfloat16Bits, toHalfBits } from '../../../../electron/engine/onnx';
+import { Graph, IR_VERSION, OPSET, dumpGraph, op, serializeModel } from '../../../../electron/engine/onnx';
 import { onnx } from '../../../../electron/engine/onnx/proto';
+import { floatToBf16 } from '../../../../electron/engine/weights/float16';
 import { createLocalSession, toCpuTensor } from '../../../../electron/engine/runtime/local';
 import { runGraph, useSwiftShader } from '../../../helpers/ort';
 
@@ -54,19 +55,6 @@ describe('shape tracking', () => {
   });
 });
 
-describe('dtype conversions', () => {
-  it('rounds float32 to bfloat16 and float16 bits to nearest even', () => {
-    expect(toBfloat16Bits(1)).toBe(0x3f80);
-    expect(toBfloat16Bits(-2.5)).toBe(0xc020);
-    expect(toBfloat16Bits(1 + 2 ** -8)).toBe(0x3f80); // exactly halfway: rounds to even
-    expect(toHalfBits(1)).toBe(0x3c00);
-    expect(toHalfBits(65504)).toBe(0x7bff);
-    expect(toHalfBits(1e6)).toBe(0x7c00);
-    expect(toHalfBits(2 ** -24)).toBe(0x0001);
-    expect(toHalfBits(-0.5)).toBe(0xb800);
-  });
-});
-
 describe('serialisation', () => {
   it('writes opset 21, IR 10, typed inputs with symbolic dims and raw initializers', () => {
     const g = new Graph('m');
@@ -105,7 +93,7 @@ describe('serialisation', () => {
 
   it('casts bfloat16 initializers in-graph on CPU', async () => {
     const g = new Graph();
-    const w = g.initializer('w', { dtype: 'bfloat16', dims: [3], data: new Uint16Array([toBfloat16Bits(1.5), toBfloat16Bits(-2), toBfloat16Bits(0.25)]) });
+    const w = g.initializer('w', { dtype: 'bfloat16', dims: [3], data: new Uint16Array([floatToBf16(1.5), floatToBf16(-2), floatToBf16(0.25)]) });
     g.output(op.cast(w, 'float32'), 'y');
     expect((await runGraph(g, {})).y!.values).toEqual([1.5, -2, 0.25]);
   });

@@ -2,7 +2,8 @@
 // including ties, subnormals, overflow and infinities.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { floatToBf16, floatToHalf, fromFloat32, toFloat32 } from '../../../../electron/engine/weights/decode';
+import { fromFloat32, toFloat32 } from '../../../../electron/engine/weights/decode';
+import { floatToBf16, floatToHalf } from '../../../../electron/engine/weights/float16';
 
 const python = process.env['MIA_PYTHON'] ?? '/usr/bin/python3';
 
@@ -29,6 +30,17 @@ print(json.dumps({"h": h.tolist(), "b": b.tolist()}))`;
     ) as { h: number[]; b: number[] };
     expect(xs.map(floatToHalf)).toEqual(ref.h);
     expect(xs.map(floatToBf16)).toEqual(ref.b);
+  });
+
+  it('rounds halfway cases to even and saturates past the largest half', () => {
+    expect(floatToBf16(1)).toBe(0x3f80);
+    expect(floatToBf16(-2.5)).toBe(0xc020);
+    expect(floatToBf16(1 + 2 ** -8)).toBe(0x3f80);
+    expect(floatToHalf(1)).toBe(0x3c00);
+    expect(floatToHalf(65504)).toBe(0x7bff);
+    expect(floatToHalf(1e6)).toBe(0x7c00);
+    expect(floatToHalf(2 ** -24)).toBe(0x0001);
+    expect(floatToHalf(-0.5)).toBe(0xb800);
   });
 
   it('decodes what it encodes for representable values', () => {

@@ -13,7 +13,7 @@ import { createRng } from '../../../../electron/engine/generate/sampling';
 import { parseLlavaConfig } from '../../../../electron/engine/models/config';
 import { initLora } from '../../../../electron/engine/models/lora';
 import { writePeftAdapter } from '../../../../electron/engine/models/peft';
-import { llavaSpec } from '../../../../electron/engine/models/spec';
+import { llavaSpec } from '../../../../electron/engine/models/llava';
 import { writeTinyLlava } from '../../../helpers/tiny-llava';
 
 export async function waitJob(service: Service, jobId: number): Promise<Job> {

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobRunner } from '../../../../electron/jobs/runner';
 import { createRespondJob, type JobEngine, type OpenEngine } from '../../../../electron/pipeline/jobs/respond-job';
 import { ModelEngine } from '../../../../electron/pipeline/respond/model-engine';
-import { openProject } from '../../../../electron/store/project';
-import type { Store } from '../../../../electron/store/store';
+import { openProject } from '../../../../electron/db';
+import type { ProjectStore } from '../../../../electron/db';
 import { toAppError } from '../../../../shared/errors';
 import { respondFixture, type RespondFixture } from './fixture';
 
@@ -62,7 +62,7 @@ function observedEngine(observed: Observed, decoding: () => void): OpenEngine {
 }
 
 let fx: RespondFixture;
-let store: Store;
+let store: ProjectStore;
 
 beforeAll(async () => {
   fx = await respondFixture(1);

@@ -10,7 +10,7 @@ import { generationImages } from '../../../../electron/pipeline/perturb/generati
 import { hashSeed } from '../../../../electron/pipeline/random';
 import { ModelEngine } from '../../../../electron/pipeline/respond/model-engine';
 import type { GenerationRecord, RespondSample } from '../../../../electron/pipeline/respond/queries';
-import { openProject } from '../../../../electron/store/project';
+import { openProject } from '../../../../electron/db';
 import { FINAL_JOB_STATES, type Job } from '../../../../shared/api';
 import { DEFAULT_SETTINGS } from '../../../../shared/pipeline/defaults';
 import { respondFixture, respondRequest, waitJob, writeAdapter, type RespondFixture } from './fixture';

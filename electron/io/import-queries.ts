@@ -1,30 +1,38 @@
-// Staging and final commit of a dataset import. Entries are staged unit by
-// unit (resumable); `commitImport` turns them into a source, images, samples
-// and problems in one transaction, so a run is all-or-nothing.
+// The import job's store queries: staging and final commit of a dataset
+// import. Entries are staged unit by unit (resumable); `commitImport` turns
+// them into a source, images, samples and problems in one transaction, so a
+// run is all-or-nothing. electron/db adds IMPORT_QUERIES to the project's table.
 import type { Database } from 'better-sqlite3';
-import type { ProblemReason, SourceKind, Turn } from '../../../shared/api';
+import { z } from 'zod';
+import { ProblemReason, Turn, type SourceKind } from '../../shared/api';
+import { parseJsonColumn } from '../store/json-column';
+import type { QueryTable } from '../store/table';
 
-export interface StagedProblem {
-  reason: ProblemReason;
-  message: string;
-  path: string | null;
-}
+export const StagedProblem = z.object({
+  reason: ProblemReason,
+  message: z.string(),
+  path: z.string().nullable(),
+});
+export type StagedProblem = z.infer<typeof StagedProblem>;
 
-export interface StagedSample {
-  externalId: string;
-  conversation: Turn[];
+export const StagedSample = z.object({
+  externalId: z.string(),
+  conversation: z.array(Turn),
   /** Absolute image paths in order; null where the image failed (see problems). */
-  images: (string | null)[];
-}
+  images: z.array(z.string().nullable()),
+});
+export type StagedSample = z.infer<typeof StagedSample>;
 
-export interface StagedEntry {
-  index: number;
-  line: number | null;
-  externalId: string | null;
+/** One dataset entry as staged (a JSON column of import_entries). */
+export const StagedEntry = z.object({
+  index: z.int().nonnegative(),
+  line: z.int().nullable(),
+  externalId: z.string().nullable(),
   /** Null when the entry cannot become a sample (malformed, duplicate id). */
-  sample: StagedSample | null;
-  problems: StagedProblem[];
-}
+  sample: StagedSample.nullable(),
+  problems: z.array(StagedProblem),
+});
+export type StagedEntry = z.infer<typeof StagedEntry>;
 
 export interface StagedImage {
   path: string;
@@ -110,8 +118,8 @@ function commitImportRows(db: Database, a: { jobId: number; kind: SourceKind; pa
   const page = db.prepare('SELECT entry_index AS i, entry FROM import_entries WHERE job_id = ? AND entry_index > ? ORDER BY entry_index LIMIT 2000');
   for (let after = -1, rows = page.all(a.jobId, after) as { i: number; entry: string }[]; rows.length > 0; rows = page.all(a.jobId, after) as { i: number; entry: string }[]) {
     after = rows.at(-1)!.i;
-    for (const { entry: text } of rows) {
-      const e = JSON.parse(text) as StagedEntry;
+    for (const { i, entry: text } of rows) {
+      const e = parseJsonColumn(StagedEntry, text, { table: 'import_entries', row: `job ${a.jobId}, entry ${i}`, column: 'entry' });
       let sampleId: number | null = null;
       if (e.sample) {
         const ids = e.sample.images.map((p) => (p === null ? null : (imageIds.get(p) ?? null)));
@@ -136,3 +144,6 @@ function commitImportRows(db: Database, a: { jobId: number; kind: SourceKind; pa
   discardImport(db, { jobId: a.jobId });
   return { sourceId, samples, problems, problemEntries, images: idRows.length };
 }
+
+export const IMPORT_QUERIES = { stageImportUnit, loadImportState, discardImport, commitImport } satisfies QueryTable;
+export type ImportQueries = typeof IMPORT_QUERIES;

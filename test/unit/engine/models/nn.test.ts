@@ -1,7 +1,9 @@
-// Forward values of the composites against direct JS formulas (their
-// gradients are checked by finite differences in rules.test.ts).
+// Forward values of the nn pieces (models/nn.ts) and the loss composites
+// (autodiff/composites.ts) against direct JS formulas (their gradients are
+// checked by finite differences in rules.test.ts, the self-test's cases).
 import { describe, expect, it } from 'vitest';
-import * as C from '../../../../electron/engine/autodiff/composites';
+import * as L from '../../../../electron/engine/autodiff/composites';
+import * as N from '../../../../electron/engine/models/nn';
 import { Graph } from '../../../../electron/engine/onnx';
 import type { Value } from '../../../../electron/engine/onnx';
 import { maxAbsDiff, runGraph } from '../../../helpers/ort';
@@ -19,6 +21,7 @@ const erf = (x: number): number => {
   return (2 / Math.sqrt(Math.PI)) * sum;
 };
 const sig = (x: number): number => 1 / (1 + Math.exp(-x));
+const C = { ...N, ...L };
 
 async function apply(fn: (x: Value) => Value, xs: number[]): Promise<number[]> {
   const g = new Graph();
@@ -26,7 +29,7 @@ async function apply(fn: (x: Value) => Value, xs: number[]): Promise<number[]> {
   return (await runGraph(g, { x: { dims: [xs.length], data: xs } })).y!.values;
 }
 
-describe('composites forward', () => {
+describe('nn and loss composites forward', () => {
   it.each([
     ['gelu', C.gelu, (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2))],
     ['geluTanh', C.geluTanh, (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)))],
@@ -69,5 +72,15 @@ describe('composites forward', () => {
     const [y0, y2] = rot(1, 3, a);
     const [y1, y3] = rot(2, 4, b);
     expect(maxAbsDiff(out.y!.values, [y0, y1, y2, y3])).toBeLessThan(1e-6);
+  });
+});
+
+describe('staticDim', () => {
+  it('returns static dims and refuses a symbolic one naming the value and axis', () => {
+    const g = new Graph();
+    const x = g.input('x', 'float32', [2, 'seq', 4]);
+    expect([N.staticDim(x, 0), N.staticDim(x, -1)]).toEqual([2, 4]);
+    expect(() => N.staticDim(x, 1)).toThrow(expect.objectContaining({ kind: 'internal', message: expect.stringMatching(/^x: axis 1 of .* must be static, got seq$/) }));
+    expect(() => N.staticShape(x)).toThrow(/axis 1/);
   });
 });

@@ -2,7 +2,7 @@
 // composite provenance, generations with stored selection metrics, the
 // current decision per generation with its reasons, and preference pairs with
 // their edit/accept/reject history. Owned by electron/pipeline.
-import type { Migration } from './types';
+import type { Migration } from '../../../store/migrations';
 
 export const migration100: Migration = {
   version: 100,

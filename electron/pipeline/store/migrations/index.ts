@@ -1,0 +1,7 @@
+// The pipeline's schema migrations, numbered from 100 (the foundation owns
+// 1-99). electron/db lists them after the foundation's.
+import type { Migration } from '../../../store/migrations';
+import { migration100 } from './100-pipeline';
+import { migration130 } from './130-generation-tokens';
+
+export const PIPELINE_MIGRATIONS: readonly Migration[] = [migration100, migration130];

@@ -1,0 +1,25 @@
+// The parameters of a respond run (issue #4, step 3), defined once with their
+// defaults: the `pipeline.respond` request, the respond job's stored params
+// (electron/pipeline/jobs/respond-job.ts) and `mia-dpo respond`'s options all
+// derive from this schema.
+import { z } from 'zod';
+import { EpChoice } from '../ep';
+
+export const RespondOptions = z.strictObject({
+  /** The llava-hf model folder. */
+  model: z.string().min(1),
+  /** A PEFT LoRA adapter folder applied to the model; part of the model's identity. */
+  adapter: z.string().min(1).optional(),
+  ep: EpChoice.default('auto'),
+  /** Decoder layer whose attention is read; default the model's middle layer. */
+  layer: z.int().nonnegative().optional(),
+  maxNewTokens: z.int().positive().default(512),
+  /** 0 = greedy, the reference default. */
+  temperature: z.number().min(0).default(0),
+  seed: z.int().nonnegative().default(0),
+  /** Apply the per-format noise of the settings' `perturb` to the images handed to the model (on by default, as the reference: decision 0105). */
+  perturb: z.boolean().default(true),
+  /** How an image is fitted to the vision tower: centre crop (the reference) or pad to square. */
+  aspect: z.enum(['crop', 'pad']).default('crop'),
+});
+export type RespondOptions = z.output<typeof RespondOptions>;
