@@ -1,5 +1,6 @@
 // `mia-dpo pairs DIR [--json] [--kept]`: the preference pairs with their
-// metrics, decision and reasons at the project's current settings.
+// metrics, and the decision and reasons the last selection stored.
+import type { PairView } from '../../../shared/pipeline/commands';
 import { createService } from '../../service';
 import { EXIT, positional, writeJson, type CliCommand } from '../command';
 
@@ -13,7 +14,13 @@ export const pairsCommand: CliCommand = {
     const service = await createService();
     try {
       await service.handlers['project.open']({ dir });
-      const { items } = await service.handlers['pipeline.pairs']({ offset: 0, limit: 100_000, keptOnly: args.values.kept === true });
+      const filter = args.values.kept === true ? { decision: ['keep' as const] } : {};
+      const items: PairView[] = [];
+      for (let total = Infinity; items.length < total; ) {
+        const page = await service.handlers['pipeline.pairs']({ offset: items.length, limit: 500, filter, sort: { by: 'id', dir: 'asc' } });
+        items.push(...page.items);
+        total = page.items.length === 0 ? items.length : page.total;
+      }
       if (args.values.json) writeJson(io, items);
       else if (items.length === 0) io.stdout.write('no pairs\n');
       else {

@@ -5,9 +5,10 @@ import { migration002 } from './002-browse-order';
 import { migration003 } from './003-fts-bulk';
 import { migration100 } from './100-pipeline';
 import { migration130 } from './130-generation-tokens';
+import { migration140 } from './140-pair-review';
 import type { Migration } from './types';
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration100, migration130];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration100, migration130, migration140];
 
 /** Throws when versions do not strictly increase (a merge mistake, caught at start-up and in tests). */
 export function checkMigrationOrder(list: readonly Migration[]): void {

@@ -1,0 +1,89 @@
+// What the pairs review page filters, sorts and searches in SQL (issue #8,
+// item 7): `pair_facets`, one narrow row per pair with its format, image
+// count, decision, failed checks, review state and sort metrics, and
+// `pairs_fts` over prompt, chosen and rejected. Both are derived: triggers
+// keep them in step with pairs, decisions and generations, so nothing writes
+// them directly and the decisions table stays the one source of decisions.
+import type { Migration } from './types';
+
+/** The metric columns of pair_facets and the GenerationMetrics keys they copy (generations.metrics JSON). */
+const METRIC_COLUMNS = [
+  ['attention_ratio', 'attentionRatio'],
+  ['exact_ratio', 'exactRatio'],
+  ['ppl_maxprob', 'pplMaxProb'],
+  ['ppl_true', 'pplTrue'],
+  ['length_ratio', 'lengthRatio'],
+  ['edit_distance', 'editDistanceChars'],
+  ['edit_distance_tokens', 'editDistanceTokens'],
+] as const;
+
+const metricColumns = METRIC_COLUMNS.map(([c]) => c).join(', ');
+// JSON.stringify writes NaN and infinities as null: they arrive here as NULL and sort last.
+const metricValues = METRIC_COLUMNS.map(([, key]) => `json_extract(g.metrics, '$.${key}')`).join(', ');
+
+/** One pair_facets row per pair of `pairSql` (a FROM clause exposing `p`), read from the tables it derives from. */
+const facetsOf = (pairSql: string) => `
+  INSERT INTO pair_facets (pair_id, format, image_count, decision, failed, review, ${metricColumns})
+  SELECT p.id, a.format, a.image_count, d.decision, coalesce(d.failed, '[]'), p.review, ${metricValues}
+  FROM ${pairSql} JOIN generations g ON g.id = p.generation_id JOIN augmented_samples a ON a.id = g.augmented_id
+  LEFT JOIN decisions d ON d.generation_id = g.id`;
+
+const ftsOf = (pairSql: string) => `
+  INSERT INTO pairs_fts (rowid, prompt, chosen, rejected)
+  SELECT p.id, a.prompt, p.chosen, p.rejected
+  FROM ${pairSql} JOIN generations g ON g.id = p.generation_id JOIN augmented_samples a ON a.id = g.augmented_id`;
+
+const decisionOf = (row: 'NEW' | 'OLD', decision: string, failed: string) =>
+  `UPDATE pair_facets SET decision = ${decision}, failed = ${failed} WHERE pair_id IN (SELECT id FROM pairs WHERE generation_id = ${row}.generation_id);`;
+
+export const migration140: Migration = {
+  version: 140,
+  name: 'pair-review',
+  up(db) {
+    db.exec(`
+      CREATE TABLE pair_facets (
+        pair_id INTEGER PRIMARY KEY REFERENCES pairs(id) ON DELETE CASCADE,
+        format TEXT NOT NULL,
+        image_count INTEGER NOT NULL,
+        -- NULL: the generation has no decision yet (undecided).
+        decision TEXT,
+        -- decisions.failed: a JSON array of check names; matched as '"name"' substrings.
+        failed TEXT NOT NULL,
+        review TEXT NOT NULL,
+        ${METRIC_COLUMNS.map(([c]) => `${c} REAL`).join(',\n        ')}
+      ) STRICT;
+      CREATE INDEX pair_facets_by_format ON pair_facets(format, image_count);
+      CREATE INDEX pair_facets_by_decision ON pair_facets(decision);
+      CREATE INDEX pair_facets_by_review ON pair_facets(review);
+      ${METRIC_COLUMNS.map(([c]) => `CREATE INDEX pair_facets_by_${c} ON pair_facets(${c}, pair_id);`).join('\n      ')}
+
+      CREATE VIRTUAL TABLE pairs_fts USING fts5(prompt, chosen, rejected);
+
+      ${facetsOf('pairs p')};
+      ${ftsOf('pairs p')};
+
+      CREATE TRIGGER pairs_derived_insert AFTER INSERT ON pairs BEGIN
+        ${facetsOf('(SELECT NEW.id AS id, NEW.generation_id AS generation_id, NEW.review AS review, NEW.chosen AS chosen, NEW.rejected AS rejected) p')};
+        ${ftsOf('(SELECT NEW.id AS id, NEW.generation_id AS generation_id, NEW.chosen AS chosen, NEW.rejected AS rejected) p')};
+      END;
+      CREATE TRIGGER pairs_derived_review AFTER UPDATE OF review ON pairs BEGIN
+        UPDATE pair_facets SET review = NEW.review WHERE pair_id = NEW.id;
+      END;
+      CREATE TRIGGER pairs_derived_text AFTER UPDATE OF chosen, rejected ON pairs BEGIN
+        UPDATE pairs_fts SET chosen = NEW.chosen, rejected = NEW.rejected WHERE rowid = NEW.id;
+      END;
+      CREATE TRIGGER pairs_derived_delete AFTER DELETE ON pairs BEGIN
+        DELETE FROM pairs_fts WHERE rowid = OLD.id;
+      END;
+      CREATE TRIGGER decisions_derived_insert AFTER INSERT ON decisions BEGIN
+        ${decisionOf('NEW', 'NEW.decision', 'NEW.failed')}
+      END;
+      CREATE TRIGGER decisions_derived_update AFTER UPDATE ON decisions BEGIN
+        ${decisionOf('NEW', 'NEW.decision', 'NEW.failed')}
+      END;
+      CREATE TRIGGER decisions_derived_delete AFTER DELETE ON decisions BEGIN
+        ${decisionOf('OLD', 'NULL', "'[]'")}
+      END;
+    `);
+  },
+};
