@@ -1,10 +1,14 @@
 // Pairs review page latency at 100k pairs through the store worker (what the
 // review UI waits for): pages filtered, searched and sorted in SQL over the
 // derived tables of migration 140, a deep page, and a count after a write
-// (no cached total). Target p95 < 20 ms.
+// (no cached total). Target p95 < 20 ms. The same queries also run on a
+// direct connection timed in CPU time, which a busy machine inflates less.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pairsPage } from '../electron/pipeline/store/pairs';
+import { openDatabase } from '../electron/store/database';
+import { setMeta } from '../electron/store/queries/browse';
 import { openStore } from '../electron/store/store';
 import type { PairFilter, PairSort } from '../shared/pipeline/commands';
 import { rng, VOCABULARY, writeSyntheticPairs } from '../test/helpers/synthetic-pairs';
@@ -28,6 +32,7 @@ export async function run(): Promise<BenchTable> {
   writeSyntheticPairs(file, PAIRS, 3);
   const populateSec = (performance.now() - t0) / 1000;
   const store = await openStore(file);
+  const direct = openDatabase(file).db;
   const r = rng(17);
   const word = () => VOCABULARY[Math.floor(r() * VOCABULARY.length)]!;
   const byId: PairSort = { by: 'id', dir: 'asc' };
@@ -63,7 +68,17 @@ export async function run(): Promise<BenchTable> {
       total = page.total;
     }
     times.sort((a, b) => a - b);
-    rows.push([name, percentile(times, 50), percentile(times, 95), total, percentile(times, 95) < 20 ? 'yes' : 'no']);
+    const cpu: number[] = [];
+    for (let i = 0; i < ITERATIONS; i++) {
+      if (writeFirst === true) setMeta(direct, { values: { benchTick: String(tick++) } });
+      const request = { offset: offset(), limit: PAGE, filter: filter(), sort };
+      const start = process.cpuUsage();
+      pairsPage(direct, request);
+      const used = process.cpuUsage(start);
+      cpu.push((used.user + used.system) / 1000);
+    }
+    cpu.sort((a, b) => a - b);
+    rows.push([name, percentile(times, 50), percentile(times, 95), percentile(cpu, 50), percentile(cpu, 95), total, percentile(times, 95) < 20 ? 'yes' : 'no']);
   }
   const detail: number[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
@@ -72,14 +87,17 @@ export async function run(): Promise<BenchTable> {
     detail.push(performance.now() - start);
   }
   detail.sort((a, b) => a - b);
-  rows.push(['one pair with history (pipeline.pairs.get)', percentile(detail, 50), percentile(detail, 95), 1, percentile(detail, 95) < 20 ? 'yes' : 'no']);
+  rows.push(['one pair with history (pipeline.pairs.get)', percentile(detail, 50), percentile(detail, 95), '', '', 1, percentile(detail, 95) < 20 ? 'yes' : 'no']);
+  direct.close();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
   return {
-    columns: ['query at 100k pairs', 'p50 ms', 'p95 ms', 'total matched', 'p95 < 20 ms'],
+    columns: ['query at 100k pairs', 'p50 ms', 'p95 ms', 'direct CPU p50 ms', 'direct CPU p95 ms', 'total matched', 'p95 < 20 ms'],
     rows,
     notes: [
       `${ITERATIONS} timed queries per case after 20 warm-up, page of ${PAGE}, measured through the store worker (message round trip included)`,
+      `direct CPU: the same number of queries on a connection in the bench process, process CPU time (user + system) per query`,
+      `load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} on ${os.cpus().length} cores`,
       `synthetic pairs written through the pipeline's store queries (test/helpers/synthetic-pairs.ts): ${populateSec.toFixed(1)} s; peak RSS ${peakRssMiB().toFixed(0)} MiB`,
     ],
   };

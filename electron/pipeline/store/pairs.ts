@@ -30,13 +30,18 @@ interface Sql {
 
 const marks = (n: number) => Array(n).fill('?').join(', ');
 
-/** The filter as a WHERE condition over pair_facets `f` (always a condition, `1` when nothing filters). */
-export function pairWhere(filter: PairFilter): Sql {
+/**
+ * The filter as a WHERE condition over pair_facets `f` (always a condition, `1`
+ * when nothing filters). `indexed: false` hides the filter's columns from the
+ * planner (unary `+`), so that it walks the sort order's index instead.
+ */
+export function pairWhere(filter: PairFilter, indexed = true): Sql {
   const conds: string[] = [];
   const params: unknown[] = [];
+  const col = (name: string) => `${indexed ? '' : '+'}f.${name}`;
   const oneOf = (column: string, values: readonly unknown[] | undefined) => {
     if (values === undefined) return;
-    conds.push(`f.${column} IN (${marks(values.length)})`);
+    conds.push(`${col(column)} IN (${marks(values.length)})`);
     params.push(...values);
   };
   oneOf('format', filter.format);
@@ -44,8 +49,8 @@ export function pairWhere(filter: PairFilter): Sql {
   oneOf('review', filter.review);
   if (filter.decision !== undefined) {
     const decided = filter.decision.filter((d) => d !== 'undecided');
-    const parts = decided.length > 0 ? [`f.decision IN (${marks(decided.length)})`] : [];
-    if (filter.decision.includes('undecided')) parts.push('f.decision IS NULL');
+    const parts = decided.length > 0 ? [`${col('decision')} IN (${marks(decided.length)})`] : [];
+    if (filter.decision.includes('undecided')) parts.push(`${col('decision')} IS NULL`);
     conds.push(`(${parts.join(' OR ')})`);
     params.push(...decided);
   }
@@ -56,7 +61,7 @@ export function pairWhere(filter: PairFilter): Sql {
   }
   const match = filter.text === undefined ? null : ftsQuery(filter.text);
   if (match !== null) {
-    conds.push('f.pair_id IN (SELECT rowid FROM pairs_fts WHERE pairs_fts MATCH ?)');
+    conds.push(`${col('pair_id')} IN (SELECT rowid FROM pairs_fts WHERE pairs_fts MATCH ?)`);
     params.push(match);
   }
   return { sql: conds.length > 0 ? conds.join(' AND ') : '1', params };
@@ -82,28 +87,42 @@ function cachedCount(db: Database, where: Sql): number {
   return count;
 }
 
-const ids = (db: Database, where: Sql, order: string, limit: number, offset: number): number[] =>
-  db.prepare(`SELECT f.pair_id FROM pair_facets f WHERE ${where.sql} ORDER BY ${order} LIMIT ? OFFSET ?`).pluck().all(...where.params, limit, offset) as number[];
+const and = (where: Sql, cond: string): Sql => ({ sql: `${where.sql} AND ${cond}`, params: where.params });
+
+/**
+ * One ordered slice of the matches of `part` (a condition on the sort column,
+ * or none). Two plans, chosen by the counts: walk the order's index and test
+ * each row, which finds the page after about (offset + limit) * scanned /
+ * matches rows; or collect the matches through the filter's indexes and sort
+ * them, about `matches` rows. Without statistics SQLite would always take the
+ * second, which sorts 60k rows for a filter as broad as "kept".
+ */
+function slice(db: Database, filter: PairFilter, part: string, order: string, page: { limit: number; offset: number }): number[] {
+  const matches = cachedCount(db, and(pairWhere(filter), part));
+  if (page.offset >= matches) return [];
+  const scanned = cachedCount(db, and(pairWhere({}), part));
+  const walk = (page.offset + page.limit) * scanned < matches * matches;
+  const where = and(pairWhere(filter, !walk), part);
+  return db
+    .prepare(`SELECT f.pair_id FROM pair_facets f WHERE ${where.sql} ORDER BY ${order} LIMIT ? OFFSET ?`)
+    .pluck()
+    .all(...where.params, page.limit, page.offset) as number[];
+}
 
 /**
  * The ids of one page in order, and the total. Values sort first, NULLs last,
- * ties by ascending id. The two parts are read separately so that each walks
- * the (column, pair_id) index instead of sorting every match.
+ * ties by ascending id. Values and NULLs are read as two slices so that each
+ * can walk the (column, pair_id) index in order instead of sorting every match.
  */
 export function pairPageIds(db: Database, a: { offset: number; limit: number; filter: PairFilter; sort: PairSort }): { total: number; ids: number[] } {
-  const where = pairWhere(a.filter);
-  const total = cachedCount(db, where);
+  const total = cachedCount(db, pairWhere(a.filter));
   const dir = a.sort.dir === 'desc' ? 'DESC' : 'ASC';
-  if (a.sort.by === 'id') return { total, ids: ids(db, where, `f.pair_id ${dir}`, a.limit, a.offset) };
+  if (a.sort.by === 'id') return { total, ids: slice(db, a.filter, '1', `f.pair_id ${dir}`, a) };
   const column = `f.${SORT_COLUMN[a.sort.by]}`;
-  const valued = { sql: `${where.sql} AND ${column} IS NOT NULL`, params: where.params };
-  const withValue = cachedCount(db, valued);
-  const page = a.offset < withValue ? ids(db, valued, `${column} ${dir}, f.pair_id`, a.limit, a.offset) : [];
+  const withValue = cachedCount(db, and(pairWhere(a.filter), `${column} IS NOT NULL`));
+  const page = slice(db, a.filter, `${column} IS NOT NULL`, `${column} ${dir}, f.pair_id`, a);
   const rest = Math.min(a.limit - page.length, total - a.offset - page.length);
-  if (rest > 0) {
-    const nulls = { sql: `${where.sql} AND ${column} IS NULL`, params: where.params };
-    page.push(...ids(db, nulls, 'f.pair_id', rest, Math.max(0, a.offset - withValue)));
-  }
+  if (rest > 0) page.push(...slice(db, a.filter, `${column} IS NULL`, 'f.pair_id', { limit: rest, offset: Math.max(0, a.offset - withValue) }));
   return { total, ids: page };
 }
 
