@@ -90,18 +90,17 @@ function cachedCount(db: Database, where: Sql): number {
 const and = (where: Sql, cond: string): Sql => ({ sql: `${where.sql} AND ${cond}`, params: where.params });
 
 /**
- * One ordered slice of the matches of `part` (a condition on the sort column,
- * or none). Two plans, chosen by the counts: walk the order's index and test
- * each row, which finds the page after about (offset + limit) * scanned /
- * matches rows; or collect the matches through the filter's indexes and sort
- * them, about `matches` rows. Without statistics SQLite would always take the
- * second, which sorts 60k rows for a filter as broad as "kept".
+ * One ordered slice of the `matches` rows of `part` (a condition on the sort
+ * column) that pass the filter. Two plans, chosen by the counts: walk the
+ * order's index, which covers the filter columns, and test each entry, finding
+ * the page after about (offset + limit) * scanned / matches entries; or collect
+ * the matches through the filter's indexes and sort them, about `matches` rows.
+ * Without statistics SQLite always takes the second, which sorts 60k rows for
+ * a filter as broad as "kept".
  */
-function slice(db: Database, filter: PairFilter, part: string, order: string, page: { limit: number; offset: number }): number[] {
-  const matches = cachedCount(db, and(pairWhere(filter), part));
-  if (page.offset >= matches) return [];
-  const scanned = cachedCount(db, and(pairWhere({}), part));
-  const walk = (page.offset + page.limit) * scanned < matches * matches;
+function slice(db: Database, filter: PairFilter, part: string, order: string, counts: { matches: number; scanned: number }, page: { limit: number; offset: number }): number[] {
+  if (page.offset >= counts.matches) return [];
+  const walk = (page.offset + page.limit) * counts.scanned < counts.matches * counts.matches;
   const where = and(pairWhere(filter, !walk), part);
   return db
     .prepare(`SELECT f.pair_id FROM pair_facets f WHERE ${where.sql} ORDER BY ${order} LIMIT ? OFFSET ?`)
@@ -112,17 +111,25 @@ function slice(db: Database, filter: PairFilter, part: string, order: string, pa
 /**
  * The ids of one page in order, and the total. Values sort first, NULLs last,
  * ties by ascending id. Values and NULLs are read as two slices so that each
- * can walk the (column, pair_id) index in order instead of sorting every match.
+ * can walk the (column, pair_id, filters) index in order instead of sorting
+ * every match. NULLs are counted, not values: that walks only the index's NULL
+ * entries, where counting values would read every matching row.
  */
 export function pairPageIds(db: Database, a: { offset: number; limit: number; filter: PairFilter; sort: PairSort }): { total: number; ids: number[] } {
   const total = cachedCount(db, pairWhere(a.filter));
+  const all = cachedCount(db, pairWhere({}));
   const dir = a.sort.dir === 'desc' ? 'DESC' : 'ASC';
-  if (a.sort.by === 'id') return { total, ids: slice(db, a.filter, '1', `f.pair_id ${dir}`, a) };
+  if (a.sort.by === 'id') return { total, ids: slice(db, a.filter, '1', `f.pair_id ${dir}`, { matches: total, scanned: all }, a) };
   const column = `f.${SORT_COLUMN[a.sort.by]}`;
-  const withValue = cachedCount(db, and(pairWhere(a.filter), `${column} IS NOT NULL`));
-  const page = slice(db, a.filter, `${column} IS NOT NULL`, `${column} ${dir}, f.pair_id`, a);
+  const isNull = `${column} IS NULL`;
+  const nulls = cachedCount(db, and(pairWhere(a.filter, false), isNull));
+  const allNulls = cachedCount(db, and(pairWhere({}), isNull));
+  const withValue = total - nulls;
+  const page = slice(db, a.filter, `${column} IS NOT NULL`, `${column} ${dir}, f.pair_id`, { matches: withValue, scanned: all - allNulls }, a);
   const rest = Math.min(a.limit - page.length, total - a.offset - page.length);
-  if (rest > 0) page.push(...slice(db, a.filter, `${column} IS NULL`, 'f.pair_id', { limit: rest, offset: Math.max(0, a.offset - withValue) }));
+  if (rest > 0) {
+    page.push(...slice(db, a.filter, isNull, 'f.pair_id', { matches: nulls, scanned: allNulls }, { limit: rest, offset: Math.max(0, a.offset - withValue) }));
+  }
   return { total, ids: page };
 }
 

@@ -17,6 +17,9 @@ const METRIC_COLUMNS = [
   ['edit_distance_tokens', 'editDistanceTokens'],
 ] as const;
 
+/** The review page's equality filters (sorted indexes list them after their key columns). */
+const FILTER_COLUMNS = 'decision, review, format, image_count';
+
 const metricColumns = METRIC_COLUMNS.map(([c]) => c).join(', ');
 // JSON.stringify writes NaN and infinities as null: they arrive here as NULL and sort last.
 const metricValues = METRIC_COLUMNS.map(([, key]) => `json_extract(g.metrics, '$.${key}')`).join(', ');
@@ -75,10 +78,11 @@ export const migration140: Migration = {
         review TEXT NOT NULL,
         ${METRIC_COLUMNS.map(([c]) => `${c} REAL`).join(',\n        ')}
       ) STRICT;
-      CREATE INDEX pair_facets_by_format ON pair_facets(format, image_count);
-      CREATE INDEX pair_facets_by_decision ON pair_facets(decision);
-      CREATE INDEX pair_facets_by_review ON pair_facets(review);
-      ${METRIC_COLUMNS.map(([c]) => `CREATE INDEX pair_facets_by_${c} ON pair_facets(${c}, pair_id);`).join('\n      ')}
+      -- Every index also holds the four filter columns, so counts and walks in sort order never read the table.
+      CREATE INDEX pair_facets_by_format ON pair_facets(format, image_count, decision, review);
+      CREATE INDEX pair_facets_by_decision ON pair_facets(${FILTER_COLUMNS});
+      CREATE INDEX pair_facets_by_review ON pair_facets(review, decision, format, image_count);
+      ${METRIC_COLUMNS.map(([c]) => `CREATE INDEX pair_facets_by_${c} ON pair_facets(${c}, pair_id, ${FILTER_COLUMNS});`).join('\n      ')}
 
       CREATE VIRTUAL TABLE pairs_fts USING fts5(prompt, chosen, rejected);
 
