@@ -41,13 +41,24 @@ export async function run(): Promise<BenchTable> {
     ['all pairs by id, random page', () => ({}), byId, () => Math.floor(r() * (PAIRS - PAGE))],
     ['kept, attention ratio asc', () => ({ decision: ['keep'] }), { by: 'attention_ratio', dir: 'asc' }, () => 0],
     ['grid 4 images, perplexity desc', () => ({ format: ['grid'], imageCount: [4] }), { by: 'ppl_maxprob', dir: 'desc' }, () => 0],
-    ['pending review, edit distance desc, random page', () => ({ review: ['pending'] }), { by: 'edit_distance', dir: 'desc' }, () => Math.floor(r() * 1000) * PAGE],
+    [
+      'pending review, edit distance desc, random page',
+      () => ({ review: ['pending'] }),
+      { by: 'edit_distance', dir: 'desc' },
+      () => Math.floor(r() * 1000) * PAGE,
+    ],
     ['dropped for perplexity, length ratio asc', () => ({ decision: ['drop'], failed: 'perplexity' }), { by: 'length_ratio', dir: 'asc' }, () => 0],
     ['text search (one word) + total', () => ({ text: word() }), byId, () => 0],
     ['text search + kept, attention ratio desc', () => ({ text: word(), decision: ['keep'] }), { by: 'attention_ratio', dir: 'desc' }, () => 0],
     ['deep page: offset 90k-99.9k, exact ratio desc (NULLs last)', () => ({}), { by: 'exact_ratio', dir: 'desc' }, () => 90_000 + Math.floor(r() * 9_900)],
     ['deep page: offset 90k-99.9k, perplexity asc', () => ({}), { by: 'ppl_true', dir: 'asc' }, () => 90_000 + Math.floor(r() * 9_900)],
-    ['kept + pending, attention ratio asc, total uncached', () => ({ decision: ['keep'], review: ['pending'] }), { by: 'attention_ratio', dir: 'asc' }, () => 0, true],
+    [
+      'kept + pending, attention ratio asc, total uncached',
+      () => ({ decision: ['keep'], review: ['pending'] }),
+      { by: 'attention_ratio', dir: 'asc' },
+      () => 0,
+      true,
+    ],
   ];
   // A write between queries moves the data version, so the totals are counted again.
   let tick = 0;
@@ -87,7 +98,15 @@ export async function run(): Promise<BenchTable> {
     detail.push(performance.now() - start);
   }
   detail.sort((a, b) => a - b);
-  rows.push(['one pair with history (pipeline.pairs.get)', percentile(detail, 50), percentile(detail, 95), '', '', 1, percentile(detail, 95) < 20 ? 'yes' : 'no']);
+  rows.push([
+    'one pair with history (pipeline.pairs.get)',
+    percentile(detail, 50),
+    percentile(detail, 95),
+    '',
+    '',
+    1,
+    percentile(detail, 95) < 20 ? 'yes' : 'no',
+  ]);
   direct.close();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
@@ -97,8 +116,11 @@ export async function run(): Promise<BenchTable> {
     notes: [
       `${ITERATIONS} timed queries per case after 20 warm-up, page of ${PAGE}, measured through the store worker (message round trip included)`,
       `direct CPU: the same number of queries on a connection in the bench process, process CPU time (user + system) per query`,
-      `load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} on ${os.cpus().length} cores`,
-      `synthetic pairs written through the pipeline's store queries (test/helpers/synthetic-pairs.ts): ${populateSec.toFixed(1)} s; peak RSS ${peakRssMiB().toFixed(0)} MiB`,
+      `load average at the end: ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' / ')} on ${os.cpus().length} cores`,
+      `pairs written through the store queries (test/helpers/synthetic-pairs.ts): ${populateSec.toFixed(1)} s; peak RSS ${peakRssMiB().toFixed(0)} MiB`,
     ],
   };
 }

@@ -52,7 +52,16 @@ export const PairView = z.object({
 export type PairView = z.infer<typeof PairView>;
 
 /** Columns a pair page can be sorted by; ties (NULLs included, which come last) are broken by ascending id. */
-export const PAIR_SORT_KEYS = ['id', 'attention_ratio', 'exact_ratio', 'ppl_maxprob', 'ppl_true', 'length_ratio', 'edit_distance', 'edit_distance_tokens'] as const;
+export const PAIR_SORT_KEYS = [
+  'id',
+  'attention_ratio',
+  'exact_ratio',
+  'ppl_maxprob',
+  'ppl_true',
+  'length_ratio',
+  'edit_distance',
+  'edit_distance_tokens',
+] as const;
 export type PairSortKey = (typeof PAIR_SORT_KEYS)[number];
 
 /** Every given field must hold (AND); a list matches any of its values (OR). Absent fields do not filter. */
@@ -72,11 +81,20 @@ export const PairSort = z.strictObject({ by: z.enum(PAIR_SORT_KEYS).default('id'
 export type PairSort = z.output<typeof PairSort>;
 
 /** One entry of a pair's review history: the action and the pair's texts after it. */
-export const PairHistoryEntry = z.object({ action: z.enum(['create', 'edit', 'accept', 'reject']), at: z.int(), chosen: z.string().nullable(), rejected: z.string().nullable() });
+export const PairHistoryEntry = z.object({
+  action: z.enum(['create', 'edit', 'accept', 'reject']),
+  at: z.int(),
+  chosen: z.string().nullable(),
+  rejected: z.string().nullable(),
+});
 export type PairHistoryEntry = z.infer<typeof PairHistoryEntry>;
 
 /** The attention the generation recorded, per prompt image: for the heatmap. `maps[i]` is `side` x `side`, row-major. */
-export const PairAttention = z.object({ side: z.int().positive().nullable(), per_image_mean: z.array(z.number()).nullable(), maps: z.array(z.array(z.number())) });
+export const PairAttention = z.object({
+  side: z.int().positive().nullable(),
+  per_image_mean: z.array(z.number()).nullable(),
+  maps: z.array(z.array(z.number())),
+});
 export type PairAttention = z.infer<typeof PairAttention>;
 
 const HistogramSchema = z.object({ edges: z.array(z.number()), counts: z.array(z.int()), below: z.int(), above: z.int(), missing: z.int() });

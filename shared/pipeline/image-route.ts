@@ -7,6 +7,10 @@ import type { ThumbnailSize } from '../api/domain';
 export const COMPOSITE_SEGMENT = 'composite/';
 
 /** A pair image reference (`PairView.images[i]`) as a URL the UI can load; `size` applies to project images. */
-export function pairImageUrl(client: Pick<ApiClient, 'imageUrl' | 'compositeUrl'>, ref: { kind: 'image' | 'composite'; id: number }, size: ThumbnailSize): string {
+export function pairImageUrl(
+  client: Pick<ApiClient, 'imageUrl' | 'compositeUrl'>,
+  ref: { kind: 'image' | 'composite'; id: number },
+  size: ThumbnailSize,
+): string {
   return ref.kind === 'image' ? client.imageUrl(ref.id, size) : client.compositeUrl(ref.id);
 }

@@ -28,7 +28,7 @@ export const VOCABULARY = Array.from({ length: 400 }, (_, i) => `w${i.toString(3
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
@@ -53,9 +53,12 @@ export function writeSyntheticPairs(file: string, n: number, seed = 1): Syntheti
 function fill(db: Database, n: number, r: () => number): SyntheticPair[] {
   db.prepare("INSERT INTO jobs (id, kind, label, state, params, created_at, updated_at) VALUES (1, 'import', 'synthetic', 'done', '{}', 0, 0)").run();
   db.prepare("INSERT INTO sources (id, kind, path, images_root, import_job_id, imported_at) VALUES (1, 'llava', '/s.json', '/img', 1, 0)").run();
-  const image = db.prepare("INSERT INTO images (id, path, sha256, width, height, bytes) VALUES (?, ?, ?, 64, 64, 100)");
+  const image = db.prepare('INSERT INTO images (id, path, sha256, width, height, bytes) VALUES (?, ?, ?, 64, 64, 100)');
   for (let i = 1; i <= 20; i++) image.run(i, `/img/${i}.jpg`, i.toString(16).padStart(64, '0'));
-  db.prepare("INSERT INTO samples (id, source_id, external_id, entry_index, image_id, image_count, question, answer, conversation) VALUES (1, 1, 's1', 0, 1, 1, 'q', 'a', '[]')").run();
+  db.prepare(
+    `INSERT INTO samples (id, source_id, external_id, entry_index, image_id, image_count, question, answer, conversation)
+     VALUES (1, 1, 's1', 0, 1, 1, 'q', 'a', '[]')`,
+  ).run();
 
   const rows: SyntheticPair[] = [];
   const augmented: AugmentedRow[] = [];
@@ -68,7 +71,18 @@ function fill(db: Database, n: number, r: () => number): SyntheticPair[] {
     const prompt = `${format === 'grid' ? '<image>\n' : 'Image1:<image>\n'}In Image1, ${sentence(r, 6)}?`;
     const groundTruth = sentence(r, 8);
     const response = sentence(r, 8);
-    augmented.push({ planId: String(i), sourceSampleId: 1, format, imageIds, targetIndex: 1, compositePath: format === 'sequence' ? null : `/cache/${i}.png`, provenance: null, conversation: [], prompt, groundTruth });
+    augmented.push({
+      planId: String(i),
+      sourceSampleId: 1,
+      format,
+      imageIds,
+      targetIndex: 1,
+      compositePath: format === 'sequence' ? null : `/cache/${i}.png`,
+      provenance: null,
+      conversation: [],
+      prompt,
+      groundTruth,
+    });
     const augmentedId = i + 1;
     const metrics: GenerationMetrics = {
       id: String(augmentedId),
@@ -114,7 +128,17 @@ function fill(db: Database, n: number, r: () => number): SyntheticPair[] {
   }
   q.insertAugmented(db, { jobId: 1, rows: augmented });
   for (const g of generations) {
-    q.insertGeneration(db, { augmentedId: g.generationId, jobId: null, model: 'synthetic', settings: {}, response: g.response, tokenCount: 8, metrics: g.metrics, attentionMaps: null, timing: null });
+    q.insertGeneration(db, {
+      augmentedId: g.generationId,
+      jobId: null,
+      model: 'synthetic',
+      settings: {},
+      response: g.response,
+      tokenCount: 8,
+      metrics: g.metrics,
+      attentionMaps: null,
+      timing: null,
+    });
   }
   // Selection keeps everything (so every generation gets a pair), then a second selection drops some.
   const keep = { decision: 'keep' as const, reasons: ['kept'], failed: [] };

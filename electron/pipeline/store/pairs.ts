@@ -81,7 +81,10 @@ function cachedCount(db: Database, where: Sql): number {
   const key = JSON.stringify([where.sql, where.params]);
   const hit = cache.counts.get(key);
   if (hit !== undefined) return hit;
-  const count = db.prepare(`SELECT count(*) FROM pair_facets f WHERE ${where.sql}`).pluck().get(...where.params) as number;
+  const count = db
+    .prepare(`SELECT count(*) FROM pair_facets f WHERE ${where.sql}`)
+    .pluck()
+    .get(...where.params) as number;
   if (cache.counts.size >= COUNT_CACHE_SIZE) cache.counts.delete(cache.counts.keys().next().value!);
   cache.counts.set(key, count);
   return count;
@@ -98,7 +101,14 @@ const and = (where: Sql, cond: string): Sql => ({ sql: `${where.sql} AND ${cond}
  * Without statistics SQLite always takes the second, which sorts 60k rows for
  * a filter as broad as "kept".
  */
-function slice(db: Database, filter: PairFilter, part: string, order: string, counts: { matches: number; scanned: number }, page: { limit: number; offset: number }): number[] {
+function slice(
+  db: Database,
+  filter: PairFilter,
+  part: string,
+  order: string,
+  counts: { matches: number; scanned: number },
+  page: { limit: number; offset: number },
+): number[] {
   if (page.offset >= counts.matches) return [];
   const walk = (page.offset + page.limit) * counts.scanned < counts.matches * counts.matches;
   const where = and(pairWhere(filter, !walk), part);
@@ -220,13 +230,17 @@ export function pairsPage(db: Database, a: { offset: number; limit: number; filt
 }
 
 export function pairHistory(db: Database, a: { pairId: number }): PairHistoryEntry[] {
-  return z.array(z.object({ action: z.enum(['create', 'edit', 'accept', 'reject']), at: z.int(), chosen: z.string().nullable(), rejected: z.string().nullable() }))
+  return z
+    .array(z.object({ action: z.enum(['create', 'edit', 'accept', 'reject']), at: z.int(), chosen: z.string().nullable(), rejected: z.string().nullable() }))
     .parse(db.prepare('SELECT action, at, chosen, rejected FROM pair_history WHERE pair_id = ? ORDER BY id').all(a.pairId));
 }
 
 /** The generation's stored maps (float32, concatenated, `side` squared each) split per image. */
 function attentionOf(db: Database, generationId: number, perImageMean: number[] | null): PairAttention {
-  const row = db.prepare('SELECT attention_maps AS maps, attention_side AS side FROM generations WHERE id = ?').get(generationId) as { maps: Buffer | null; side: number | null };
+  const row = db.prepare('SELECT attention_maps AS maps, attention_side AS side FROM generations WHERE id = ?').get(generationId) as {
+    maps: Buffer | null;
+    side: number | null;
+  };
   if (row.maps === null || row.side === null || row.side <= 0) return { side: row.side, per_image_mean: perImageMean, maps: [] };
   // A copy: the blob's offset in its buffer need not be 4-aligned.
   const values = new Float32Array(new Uint8Array(row.maps).buffer, 0, Math.floor(row.maps.byteLength / 4));

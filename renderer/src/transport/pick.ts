@@ -13,7 +13,8 @@ export interface StartupEnvironment {
 
 function isTransport(x: unknown): x is ApiTransport {
   const t = x as Partial<ApiTransport> | null;
-  return typeof t === 'object' && t !== null && typeof t.invoke === 'function' && typeof t.onEvent === 'function' && typeof t.imageUrl === 'function' && typeof t.compositeUrl === 'function';
+  if (typeof t !== 'object' || t === null) return false;
+  return typeof t.invoke === 'function' && typeof t.onEvent === 'function' && typeof t.imageUrl === 'function' && typeof t.compositeUrl === 'function';
 }
 
 export function pickTransport(env: StartupEnvironment): { kind: 'ipc' | 'web'; transport: ApiTransport } {

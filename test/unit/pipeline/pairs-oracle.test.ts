@@ -112,7 +112,10 @@ describe('pairs page at 100k pairs', () => {
   });
 
   it('pages a sort of many ties and NULLs without gaps or repeats, with the oracle', () => {
-    for (const sort of [{ by: 'exact_ratio', dir: 'desc' }, { by: 'edit_distance_tokens', dir: 'asc' }] as const) {
+    for (const sort of [
+      { by: 'exact_ratio', dir: 'desc' },
+      { by: 'edit_distance_tokens', dir: 'asc' },
+    ] as const) {
       const filter: PairFilter = { format: ['grid'] };
       const want = oracle(filter, sort, 0, N);
       const seen: number[] = [];

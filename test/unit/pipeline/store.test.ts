@@ -62,7 +62,11 @@ describe('pipeline store', () => {
     const keep = decide(m!, DEFAULT_SETTINGS.selection);
     expect(q.saveDecisions(db, { decisions: [{ generationId, decision: keep }] })).toEqual({ kept: 1, newPairs: 1 });
     const [pair] = allPairs(db).items;
-    expect(pair).toMatchObject({ chosen: 'A cat.', rejected: 'A dog.', decision: 'keep', review: 'pending', images: [{ kind: 'image', id: 2 }, { kind: 'image', id: 1 }] });
+    const images = [
+      { kind: 'image', id: 2 },
+      { kind: 'image', id: 1 },
+    ];
+    expect(pair).toMatchObject({ chosen: 'A cat.', rejected: 'A dog.', decision: 'keep', review: 'pending', images });
     expect(q.reviewPair(db, { pairId: pair!.id, action: 'edit', rejected: 'A small dog.' })).toBe(true);
     expect(q.reviewPair(db, { pairId: pair!.id, action: 'accept' })).toBe(true);
     expect(q.reviewPair(db, { pairId: 999, action: 'accept' })).toBe(false);
@@ -97,7 +101,8 @@ describe('pipeline store', () => {
     const [m] = q.generationMetrics(old);
     q.saveDecisions(old, { decisions: [{ generationId, decision: decide(m!, DEFAULT_SETTINGS.selection) }] });
     // Two 2x2 maps, as the respond job stores them (float32, concatenated).
-    old.prepare('UPDATE generations SET attention_maps = ?, attention_side = 2 WHERE id = ?').run(Buffer.from(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]).buffer), generationId);
+    const maps = Buffer.from(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]).buffer);
+    old.prepare('UPDATE generations SET attention_maps = ?, attention_side = 2 WHERE id = ?').run(maps, generationId);
     old.close();
 
     const { db } = openDatabase(file);

@@ -13,7 +13,12 @@ import { webTransport } from '../../../renderer/src/transport/web';
 import { KNOWN_COMPOSITE_ID, KNOWN_IMAGE_ID, stubService } from '../server/stub-service';
 
 describe('pickTransport', () => {
-  const fakeApi: ApiTransport = { invoke: async () => null, onEvent: () => () => undefined, imageUrl: () => 'app://images/1', compositeUrl: () => 'app://images/composite/1' };
+  const fakeApi: ApiTransport = {
+    invoke: async () => null,
+    onEvent: () => () => undefined,
+    imageUrl: () => 'app://images/1',
+    compositeUrl: () => 'app://images/composite/1',
+  };
 
   it('uses the preload API when there is one', () => {
     const picked = pickTransport({ api: fakeApi, location: { origin: 'app://app', search: '' } });
