@@ -105,7 +105,8 @@ export const migration140: Migration = {
       CREATE TRIGGER decisions_derived_insert AFTER INSERT ON decisions BEGIN
         ${decisionOf('NEW', 'NEW.decision', 'NEW.failed')}
       END;
-      CREATE TRIGGER decisions_derived_update AFTER UPDATE ON decisions BEGIN
+      -- A re-selection rewrites every decision row; only changed ones touch the facets' indexes.
+      CREATE TRIGGER decisions_derived_update AFTER UPDATE ON decisions WHEN OLD.decision IS NOT NEW.decision OR OLD.failed IS NOT NEW.failed BEGIN
         ${decisionOf('NEW', 'NEW.decision', 'NEW.failed')}
       END;
       CREATE TRIGGER decisions_derived_delete AFTER DELETE ON decisions BEGIN
