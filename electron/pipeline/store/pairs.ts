@@ -33,12 +33,16 @@ const marks = (n: number) => Array(n).fill('?').join(', ');
 /**
  * The filter as a WHERE condition over pair_facets `f` (always a condition, `1`
  * when nothing filters). `indexed: false` hides the filter's columns from the
- * planner (unary `+`), so that it walks the sort order's index instead.
+ * planner (unary `+`), so that it walks the sort order's index instead. With a
+ * text search the planner is left only the search's ids to start from: it
+ * would rather scan an equality filter's index entries (60k for "kept") than
+ * look up a few thousand matches by id.
  */
 export function pairWhere(filter: PairFilter, indexed = true): Sql {
   const conds: string[] = [];
   const params: unknown[] = [];
-  const col = (name: string) => `${indexed ? '' : '+'}f.${name}`;
+  const match = filter.text === undefined ? null : ftsQuery(filter.text);
+  const col = (name: string) => `${indexed && (match === null || name === 'pair_id') ? '' : '+'}f.${name}`;
   const oneOf = (column: string, values: readonly unknown[] | undefined) => {
     if (values === undefined) return;
     conds.push(`${col(column)} IN (${marks(values.length)})`);
@@ -59,7 +63,6 @@ export function pairWhere(filter: PairFilter, indexed = true): Sql {
     conds.push('instr(f.failed, ?) > 0');
     params.push(JSON.stringify(filter.failed));
   }
-  const match = filter.text === undefined ? null : ftsQuery(filter.text);
   if (match !== null) {
     conds.push(`${col('pair_id')} IN (SELECT rowid FROM pairs_fts WHERE pairs_fts MATCH ?)`);
     params.push(match);
