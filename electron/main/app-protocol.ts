@@ -1,16 +1,16 @@
 // The app:// protocol, as a fetch-style handler without Electron: app://app/...
 // serves the built renderer (HTML with the CSP header), app://images/<id>?size=N
-// serves thumbnails of images the open project knows. Nothing else is reachable.
-import { readFile } from 'node:fs/promises';
+// thumbnails of images the open project knows and app://images/composite/<id>
+// the composites of its augmented samples, by id only. Nothing else is reachable.
 import { toAppError } from '../../shared/errors';
-import { parseImageParams, type ThumbnailSource } from '../service/http/image-params';
+import { loadImage, parseImageTarget, type ImageSources } from '../service/http/image-params';
 import { statusOfKind } from '../service/http/status';
 import { readStatic } from '../service/http/static-files';
 import { APP_HOST, APP_SCHEME, IMAGES_HOST } from '../common/app-channels';
 
 export interface AppProtocolOptions {
   rendererDir: string;
-  thumbnails: ThumbnailSource;
+  images: ImageSources;
   csp: string;
 }
 
@@ -20,14 +20,14 @@ function textResponse(status: number, text: string): Response {
   return new Response(text, { status, headers: { ...COMMON_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' } });
 }
 
-async function serveImage(url: URL, thumbnails: ThumbnailSource): Promise<Response> {
-  const wanted = parseImageParams(url.pathname.slice(1), url.searchParams.get('size'));
-  if (typeof wanted === 'string') return textResponse(400, wanted);
+async function serveImage(url: URL, sources: ImageSources): Promise<Response> {
+  const target = parseImageTarget(url.pathname.slice(1), url.searchParams.get('size'));
+  if (typeof target === 'string') return textResponse(400, target);
   try {
-    const thumb = await thumbnails(wanted.imageId, wanted.size);
-    return new Response(new Uint8Array(await readFile(thumb.path)), {
+    const image = await loadImage(target, sources);
+    return new Response(new Uint8Array(image.body), {
       status: 200,
-      headers: { ...COMMON_HEADERS, 'Content-Type': thumb.mime, 'Cache-Control': 'no-store' },
+      headers: { ...COMMON_HEADERS, 'Content-Type': image.mime, 'Cache-Control': 'no-store' },
     });
   } catch (e) {
     const error = toAppError(e);
@@ -54,7 +54,7 @@ export function createAppProtocolHandler(options: AppProtocolOptions): (request:
     }
     if (url.protocol !== `${APP_SCHEME}:`) return textResponse(404, 'not an app:// URL');
     if (url.host === APP_HOST) return serveApp(url, options);
-    if (url.host === IMAGES_HOST) return serveImage(url, options.thumbnails);
+    if (url.host === IMAGES_HOST) return serveImage(url, options.images);
     return textResponse(404, `unknown app:// host ${url.host}`);
   };
 }

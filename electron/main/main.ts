@@ -31,7 +31,8 @@ async function start(): Promise<void> {
   lockDownSession(session.defaultSession);
   const service = await createService({ configDir: app.getPath('userData') });
   const csp = contentSecurityPolicy(devOrigin);
-  protocol.handle(APP_SCHEME, createAppProtocolHandler({ rendererDir, thumbnails: (id, size) => service.getThumbnail(id, size), csp }));
+  const images = { thumbnails: (id: number, size: number) => service.getThumbnail(id, size), composites: (id: number) => service.getComposite(id) };
+  protocol.handle(APP_SCHEME, createAppProtocolHandler({ rendererDir, images, csp }));
   if (devServerUrl !== undefined) {
     session.defaultSession.webRequest.onHeadersReceived((details, callback) =>
       callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } }),

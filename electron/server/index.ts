@@ -14,7 +14,7 @@ import { webContentSecurityPolicy } from './csp';
 import { DEFAULT_RENDERER_DIR, ensureRendererBuilt } from './renderer-build';
 
 /** The part of the service the web mode needs. */
-export type ServedService = Pick<Service, 'handlers' | 'onEvent' | 'getThumbnail'>;
+export type ServedService = Pick<Service, 'handlers' | 'onEvent' | 'getThumbnail' | 'getComposite'>;
 
 export interface StartServerOptions {
   service: ServedService;
@@ -55,6 +55,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const rendererDir = options.rendererDir ?? DEFAULT_RENDERER_DIR;
   const { service } = options;
   let port = 0;
+  const images = { thumbnails: (id: number, size: number) => service.getThumbnail(id, size), composites: (id: number) => service.getComposite(id) };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -69,7 +70,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       sendJson(res, 405, { kind: 'bad-input', message: `${req.method} ${url.pathname} is not allowed` });
       return;
     }
-    if (url.pathname.startsWith(IMAGES_PREFIX)) return handleImage(res, url, (id, size) => service.getThumbnail(id, size));
+    if (url.pathname.startsWith(IMAGES_PREFIX)) return handleImage(res, url, images);
     return serveStatic(res, url, rendererDir, port, token);
   };
 

@@ -7,11 +7,11 @@ import { THUMBNAIL_SIZES, parseJob, type ApiEvent, type ApiHandlers, type EventL
 import { AppError } from '../../shared/errors';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
-import { pipelineHandlers } from '../pipeline/api/handlers';
+import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
 import { createProjectExclusive, openProjectExclusive, type ProjectQueries, type ProjectStore } from '../db';
 import { JOB_KINDS } from './job-kinds';
 import { RecentProjects, defaultConfigDir } from './recent';
-import type { Service, ServiceOptions, Thumbnail } from './types';
+import type { CompositeImage, Service, ServiceOptions, Thumbnail } from './types';
 
 interface OpenProject {
   dir: string;
@@ -138,6 +138,7 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
       if (image === null) throw new AppError('not-found', `image ${imageId} is not part of this project`, { subject: `image ${imageId}` });
       return makeThumbnail(image, size, path.join(p.dir, 'cache'));
     },
+    getComposite: async (augmentedId: number): Promise<CompositeImage> => compositeImage(required(), augmentedId),
     async close() {
       await closeProject();
       listeners.clear();

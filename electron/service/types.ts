@@ -1,12 +1,18 @@
 // What the engine side offers every transport (Electron IPC, the local web
 // server, the CLI): the command handlers, the event stream, and thumbnails
-// for the image route. Created by `createService` in ./service.
+// and composites for the image routes. Created by `createService` in ./service.
 import type { ApiHandlers, EventSource, ThumbnailSize } from '../../shared/api';
 
 export interface Thumbnail {
   /** A cached JPEG/PNG file under the project's cache/thumbs/. */
   path: string;
   mime: 'image/jpeg' | 'image/png';
+}
+
+/** A grid or pic-in-pic composite under the project's cache/composites/. */
+export interface CompositeImage {
+  path: string;
+  mime: 'image/png';
 }
 
 export interface Service extends EventSource {
@@ -17,6 +23,8 @@ export interface Service extends EventSource {
    * THUMBNAIL_SIZES: 'bad-input'.
    */
   getThumbnail(imageId: number, size: number): Promise<Thumbnail>;
+  /** The composite image of an augmented sample, by its id. Unknown id, a sequence sample or no open project: 'not-found'. */
+  getComposite(augmentedId: number): Promise<CompositeImage>;
   /** Stops running jobs at their next unit boundary and closes the project. */
   close(): Promise<void>;
 }

@@ -14,6 +14,8 @@ export interface ApiTransport {
   onEvent(listener: (event: unknown) => void): () => void;
   /** URL of the cached thumbnail of a project image (custom protocol or HTTP route). */
   imageUrl(imageId: number, size: ThumbnailSize): string;
+  /** URL of the grid / pic-in-pic composite of an augmented sample (a pair's `{ kind: 'composite' }` image). */
+  compositeUrl(augmentedId: number): string;
 }
 
 export interface ApiClient {
@@ -21,6 +23,7 @@ export interface ApiClient {
   /** Listener receives only events that match the contract; malformed ones are dropped. */
   onEvent(listener: EventListener): () => void;
   imageUrl(imageId: number, size: ThumbnailSize): string;
+  compositeUrl(augmentedId: number): string;
 }
 
 export function createApiClient(transport: ApiTransport): ApiClient {
@@ -50,5 +53,6 @@ export function createApiClient(transport: ApiTransport): ApiClient {
       });
     },
     imageUrl: (imageId, size) => transport.imageUrl(imageId, size),
+    compositeUrl: (augmentedId) => transport.compositeUrl(augmentedId),
   };
 }

@@ -15,5 +15,6 @@ export function inProcessTransport(
     invoke: (channel, payload) => dispatchToReply(handlers, channel, structuredClone(payload)),
     onEvent: (listener) => events.onEvent(listener),
     imageUrl,
+    compositeUrl: (id) => `composite:${id}`,
   };
 }

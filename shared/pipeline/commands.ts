@@ -9,15 +9,25 @@ import { AugmentOptions } from './augment';
 import { RespondOptions } from './respond';
 import { PipelineSettingsSchema } from './settings';
 
-// `mia-dpo pairs` lists every pair in one request, hence the larger page.
-const Page = pageRequest({ max: 100_000, default: 1000 });
 const Patch = z.record(z.string(), z.unknown());
 
 export const EXPORT_FORMATS = ['mia', 'trl', 'llamafactory'] as const;
 
+/**
+ * An image a pair's prompt shows, by id (never a path): a project image
+ * (sequence pairs; served by the thumbnail route) or the grid / pic-in-pic
+ * composite of an augmented sample (served by the composite route).
+ * `pairImageUrl` (./image-route) turns it into a URL the UI can load.
+ */
+export const PairImage = z.discriminatedUnion('kind', [z.object({ kind: z.literal('image'), id: Id }), z.object({ kind: z.literal('composite'), id: Id })]);
+export type PairImage = z.infer<typeof PairImage>;
+
+export const REVIEW_STATES = ['pending', 'accepted', 'rejected'] as const;
+
 export const PairView = z.object({
   id: Id,
   generation_id: Id,
+  augmented_id: Id,
   format: z.enum(FORMATS),
   image_count: z.int(),
   /** 1-based. */
@@ -30,16 +40,64 @@ export const PairView = z.object({
   length_ratio: z.number().nullable(),
   edit_distance: z.number().nullable(),
   edit_distance_tokens: z.number().nullable(),
+  /** As the last selection job stored it (the decisions table); null before any selection. */
   decision: z.enum(['keep', 'drop']).nullable(),
   reasons: z.array(z.string()),
   failed: z.array(z.enum(CHECKS)),
-  review: z.enum(['pending', 'accepted', 'rejected']),
+  review: z.enum(REVIEW_STATES),
   prompt: z.string(),
-  images: z.array(z.string()),
+  /** In `<image>` order: the sequence's images, or the one composite. */
+  images: z.array(PairImage),
   chosen: z.string(),
   rejected: z.string(),
 });
 export type PairView = z.infer<typeof PairView>;
+
+/** Columns a pair page can be sorted by; ties (NULLs included, which come last) are broken by ascending id. */
+export const PAIR_SORT_KEYS = [
+  'id',
+  'attention_ratio',
+  'exact_ratio',
+  'ppl_maxprob',
+  'ppl_true',
+  'length_ratio',
+  'edit_distance',
+  'edit_distance_tokens',
+] as const;
+export type PairSortKey = (typeof PAIR_SORT_KEYS)[number];
+
+/** Every given field must hold (AND); a list matches any of its values (OR). Absent fields do not filter. */
+export const PairFilter = z.strictObject({
+  format: z.array(z.enum(FORMATS)).min(1).optional(),
+  imageCount: z.array(z.int().min(1).max(64)).min(1).optional(),
+  decision: z.array(z.enum(['keep', 'drop', 'undecided'])).min(1).optional(),
+  review: z.array(z.enum(REVIEW_STATES)).min(1).optional(),
+  /** Pairs whose stored decision failed this check. */
+  failed: z.enum(CHECKS).optional(),
+  /** Words in the prompt, chosen or rejected text (every word must match; the last one of 3+ letters as a prefix). */
+  text: z.string().max(500).optional(),
+});
+export type PairFilter = z.infer<typeof PairFilter>;
+
+export const PairSort = z.strictObject({ by: z.enum(PAIR_SORT_KEYS).default('id'), dir: z.enum(['asc', 'desc']).default('asc') });
+export type PairSort = z.output<typeof PairSort>;
+
+/** One entry of a pair's review history: the action and the pair's texts after it. */
+export const PairHistoryEntry = z.object({
+  action: z.enum(['create', 'edit', 'accept', 'reject']),
+  at: z.int(),
+  chosen: z.string().nullable(),
+  rejected: z.string().nullable(),
+});
+export type PairHistoryEntry = z.infer<typeof PairHistoryEntry>;
+
+/** The attention the generation recorded, per prompt image: for the heatmap. `maps[i]` is `side` x `side`, row-major. */
+export const PairAttention = z.object({
+  side: z.int().positive().nullable(),
+  per_image_mean: z.array(z.number()).nullable(),
+  maps: z.array(z.array(z.number())),
+});
+export type PairAttention = z.infer<typeof PairAttention>;
 
 const HistogramSchema = z.object({ edges: z.array(z.number()), counts: z.array(z.int()), below: z.int(), above: z.int(), missing: z.int() });
 const Yield = z.object({ total: z.int(), kept: z.int(), yield: z.number() });
@@ -71,9 +129,19 @@ export const PIPELINE_COMMANDS = {
   },
   /** Re-selection with the project's settings (after `patch`, when given). */
   'pipeline.select': { request: z.strictObject({ patch: Patch.optional() }), response: z.object({ jobId: Id }) },
+  /** A page of pairs: filtered, sorted and paged in SQL; `total` counts every match. */
   'pipeline.pairs': {
-    request: z.strictObject({ ...Page, keptOnly: z.boolean().default(false) }),
+    request: z.strictObject({
+      ...pageRequest({ max: 500, default: 100 }),
+      filter: PairFilter.default({}),
+      sort: PairSort.default({ by: 'id', dir: 'asc' }),
+    }),
     response: z.object({ total: z.int().nonnegative(), items: z.array(PairView) }),
+  },
+  /** One pair with its review history and recorded attention. Unknown id: not-found. */
+  'pipeline.pairs.get': {
+    request: z.strictObject({ id: Id }),
+    response: z.object({ pair: PairView, history: z.array(PairHistoryEntry), attention: PairAttention }),
   },
   'pipeline.pairs.review': {
     request: z.strictObject({ id: Id, action: z.enum(['edit', 'accept', 'reject']), chosen: z.string().optional(), rejected: z.string().optional() }),

@@ -1,11 +1,12 @@
 // `mia-dpo pairs DIR [--json] [--kept]`: the preference pairs with their
-// metrics, decision and reasons at the project's current settings.
+// metrics, and the decision and reasons the last selection stored.
 import { COMMANDS } from '../../../shared/api/commands';
+import type { PairView } from '../../../shared/pipeline/commands';
 import { createService } from '../../service';
 import { EXIT, jsonOutput, positional, writeJson, type CliCommand } from '../command';
 
-/** Every pair in one request: the largest page the request allows. */
-const ALL = COMMANDS['pipeline.pairs'].request.shape.limit.unwrap().maxValue ?? 100_000;
+/** Pairs per request: the largest page the request allows. */
+const PAGE = COMMANDS['pipeline.pairs'].request.shape.limit.unwrap().maxValue ?? 500;
 
 export const pairsCommand: CliCommand = {
   name: 'pairs',
@@ -15,7 +16,13 @@ export const pairsCommand: CliCommand = {
     const service = await createService();
     try {
       await service.handlers['project.open']({ dir: positional(args, 0) });
-      const { items } = await service.handlers['pipeline.pairs']({ offset: 0, limit: ALL, keptOnly: args.values['kept'] === true });
+      const filter = args.values['kept'] === true ? { decision: ['keep' as const] } : {};
+      const items: PairView[] = [];
+      for (let total = Infinity; items.length < total; ) {
+        const page = await service.handlers['pipeline.pairs']({ offset: items.length, limit: PAGE, filter, sort: { by: 'id', dir: 'asc' } });
+        items.push(...page.items);
+        total = page.items.length === 0 ? items.length : page.total;
+      }
       if (jsonOutput(args)) writeJson(io, items);
       else if (items.length === 0) io.stdout.write('no pairs\n');
       else {

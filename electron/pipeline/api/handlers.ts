@@ -1,12 +1,13 @@
 // The pipeline's API handlers (shared/pipeline/commands.ts), spread into the
 // service's handler table: settings, augmentation and selection jobs, pairs
-// with their review, statistics and exports. The project's settings patch is
+// with their review, statistics and exports, and the composite images the
+// image route serves by id. The project's settings patch is
 // kept in the meta table so selection, pairs and stats agree.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiHandlers } from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
-import type { PIPELINE_COMMANDS, PairView, PipelineStats } from '../../../shared/pipeline/commands';
+import type { PIPELINE_COMMANDS, PipelineStats } from '../../../shared/pipeline/commands';
 import { resolveSettings } from '../../../shared/pipeline/defaults';
 import type { PipelineSettings } from '../../../shared/pipeline/settings';
 import { z } from 'zod';
@@ -16,9 +17,10 @@ import { parseJsonColumn } from '../../store/json-column';
 import type { MetaQueries } from '../../store/queries';
 import type { Store } from '../../store/store';
 import { exportPairs } from '../export/export-pairs';
-import { decide, modeDisagreement, reselect } from '../select/decide';
+import { COMPOSITE_DIR } from '../jobs/augment-job';
+import { modeDisagreement, reselect } from '../select/decide';
 import { attentionHistograms, metricHistograms, summarize } from '../stats/histogram';
-import type { PairRecord, PipelineQueries } from '../store/queries';
+import type { PipelineQueries } from '../store/queries';
 
 export const SETTINGS_META_KEY = 'pipeline.settings';
 
@@ -55,35 +57,22 @@ export async function applySettingsPatch(store: PipelineStore, patch: Record<str
   return { patch: merged, settings };
 }
 
-const finiteOrNull = (v: number | null | undefined): number | null => (v === null || v === undefined || !Number.isFinite(v) ? null : v);
+/** A composite's file name in the cache: content-addressed (composite/cache-file.ts), so no name can leave the folder. */
+const COMPOSITE_NAME = /^[0-9a-f]{64}\.png$/;
 
-/** A stored pair in the API's shape, decided again with the current settings. */
-export function toPairView(p: PairRecord, settings: PipelineSettings): PairView {
-  const m = p.metrics;
-  const d = decide(m, settings.selection);
-  return {
-    id: p.id,
-    generation_id: p.generationId,
-    format: p.format,
-    image_count: p.imageCount,
-    target_index: p.targetIndex,
-    attention_ratio: finiteOrNull(m.attentionRatio),
-    exact_ratio: finiteOrNull(m.exactRatio),
-    per_image_mean: m.perImageMean,
-    ppl_maxprob: finiteOrNull(m.pplMaxProb),
-    ppl_true: finiteOrNull(m.pplTrue),
-    length_ratio: finiteOrNull(m.lengthRatio),
-    edit_distance: finiteOrNull(m.editDistanceChars),
-    edit_distance_tokens: finiteOrNull(m.editDistanceTokens),
-    decision: d.decision,
-    reasons: d.reasons,
-    failed: d.failed,
-    review: p.review,
-    prompt: p.prompt,
-    images: p.promptImages,
-    chosen: p.chosen,
-    rejected: p.rejected,
-  };
+/**
+ * The rendered composite of augmented sample `augmentedId`, for the image
+ * route. Only the stored file's name is used, resolved in this project's
+ * composites folder: a moved project still serves, and no path reaches disk.
+ */
+export async function compositeImage(p: PipelineProject, augmentedId: number): Promise<{ path: string; mime: 'image/png' }> {
+  const stored = Number.isSafeInteger(augmentedId) ? await p.store.call('compositePath', { augmentedId }) : null;
+  const name = stored === null ? '' : path.basename(stored);
+  const file = path.join(p.dir, COMPOSITE_DIR, name);
+  if (!COMPOSITE_NAME.test(name) || !existsSync(file)) {
+    throw new AppError('not-found', `augmented sample ${augmentedId} has no composite image in ${p.dir}`, { subject: `composite ${augmentedId}` });
+  }
+  return { path: file, mime: 'image/png' };
 }
 
 function writable(p: PipelineProject): PipelineProject {
@@ -117,11 +106,11 @@ export function pipelineHandlers(project: () => PipelineProject): PipelineHandle
       const job = await p.runner.submit('select', { settings: stored });
       return { jobId: job.id };
     },
-    'pipeline.pairs': async ({ offset, limit, keptOnly }) => {
-      const p = project();
-      const settings = await settingsOf(p.store);
-      const views = (await p.store.call('listPairs')).map((r) => toPairView(r, settings)).filter((v) => !keptOnly || v.decision === 'keep');
-      return { total: views.length, items: views.slice(offset, offset + limit) };
+    'pipeline.pairs': async (request) => project().store.call('pairsPage', request),
+    'pipeline.pairs.get': async ({ id }) => {
+      const detail = await project().store.call('pairDetail', { id });
+      if (detail === null) throw new AppError('not-found', `there is no pair ${id} in this project`, { subject: `pair ${id}` });
+      return detail;
     },
     'pipeline.pairs.review': async ({ id, action, chosen, rejected }) => ({
       changed: await writable(project()).store.call('reviewPair', { pairId: id, action, ...(chosen === undefined ? {} : { chosen }), ...(rejected === undefined ? {} : { rejected }) }),
@@ -144,11 +133,10 @@ export function pipelineHandlers(project: () => PipelineProject): PipelineHandle
     },
     'pipeline.export': async ({ format, out }) => {
       const p = project();
-      const settings = await settingsOf(p.store);
-      const pairs = (await p.store.call('listPairs')).map((r) => toPairView(r, settings)).filter((v) => v.decision === 'keep' && v.review !== 'rejected');
+      const pairs = await p.store.call('pairsForExport');
       const dir = path.resolve(p.dir, out);
       const files = await exportPairs(
-        pairs.map((v) => ({ id: `pair-${v.id}`, images: v.images, prompt: v.prompt, chosen: v.chosen, rejected: v.rejected })),
+        pairs.map((v) => ({ ...v, id: `pair-${v.id}` })),
         format,
         dir,
       );

@@ -1,13 +1,15 @@
 // The pipeline's store queries (tables of migration 100), spread into the
 // store's QUERIES table so they run on the store worker's one connection:
-// augmentation sources and results, generations, decisions and pairs.
+// augmentation sources and results, generations, decisions and pairs (the
+// review page's queries are in ./pairs).
 import type { Database } from 'better-sqlite3';
 import type { JobResult } from '../../../shared/api';
 import type { Format } from '../../../shared/pipeline/formats';
-import type { Check, CompositeProvenance, Decision, GenerationMetrics, Turn } from '../../../shared/pipeline/types';
+import type { CompositeProvenance, Decision, GenerationMetrics, Turn } from '../../../shared/pipeline/types';
 import { parseJsonColumn, parseNullableJsonColumn } from '../../store/json-column';
 import type { QueryTable } from '../../store/table';
-import { ChecksColumn, ConversationColumn, ImageIdsColumn, MetricsColumn, ProvenanceColumn, ReasonsColumn } from './columns';
+import { ConversationColumn, ImageIdsColumn, MetricsColumn, ProvenanceColumn } from './columns';
+import { PAIR_QUERIES } from './pairs';
 
 export interface PipelineSource {
   sampleId: number;
@@ -165,59 +167,6 @@ export function saveDecisions(db: Database, a: { decisions: { generationId: numb
   })();
 }
 
-export interface PairRecord {
-  id: number;
-  generationId: number;
-  augmentedId: number;
-  format: Format;
-  imageCount: number;
-  targetIndex: number;
-  prompt: string;
-  promptImages: string[];
-  chosen: string;
-  rejected: string;
-  review: 'pending' | 'accepted' | 'rejected';
-  decision: 'keep' | 'drop' | null;
-  failed: Check[];
-  reasons: string[];
-  metrics: GenerationMetrics;
-}
-
-export function listPairs(db: Database): PairRecord[] {
-  const rows = db
-    .prepare(
-      `SELECT p.id, p.generation_id AS generationId, g.augmented_id AS augmentedId, p.chosen, p.rejected, p.review,
-         g.metrics, d.decision, d.failed, d.reasons, a.format, a.image_count AS imageCount, a.target_index AS targetIndex, a.prompt,
-         a.composite_path AS compositePath, a.image_ids AS imageIds
-       FROM pairs p JOIN generations g ON g.id = p.generation_id JOIN augmented_samples a ON a.id = g.augmented_id
-       LEFT JOIN decisions d ON d.generation_id = g.id ORDER BY p.id`,
-    )
-    .all() as Record<string, unknown>[];
-  const imagePath = db.prepare('SELECT path FROM images WHERE id = ?').pluck();
-  return rows.map((r) => {
-    const generation = (column: string) => ({ table: 'generations', row: r.generationId as number, column });
-    const decision = (column: string) => ({ table: 'decisions', row: r.generationId as number, column });
-    const augmented = (column: string) => ({ table: 'augmented_samples', row: r.augmentedId as number, column });
-    return {
-    id: r.id as number,
-    generationId: r.generationId as number,
-    augmentedId: r.augmentedId as number,
-    format: r.format as Format,
-    imageCount: r.imageCount as number,
-    targetIndex: r.targetIndex as number,
-    prompt: r.prompt as string,
-    promptImages: r.compositePath !== null ? [r.compositePath as string] : parseJsonColumn(ImageIdsColumn, r.imageIds as string, augmented('image_ids')).map((id) => imagePath.get(id) as string),
-    chosen: r.chosen as string,
-    rejected: r.rejected as string,
-    review: r.review as PairRecord['review'],
-    decision: (r.decision as PairRecord['decision']) ?? null,
-    failed: parseNullableJsonColumn(ChecksColumn, r.failed as string | null, decision('failed')) ?? [],
-    reasons: parseNullableJsonColumn(ReasonsColumn, r.reasons as string | null, decision('reasons')) ?? [],
-    metrics: parseJsonColumn(MetricsColumn, r.metrics as string, generation('metrics')),
-    };
-  });
-}
-
 /** A person's edit, accept or reject, recorded in the pair's history. */
 export function reviewPair(db: Database, a: { pairId: number; action: 'edit' | 'accept' | 'reject'; chosen?: string; rejected?: string }): boolean {
   return db.transaction(() => {
@@ -232,10 +181,6 @@ export function reviewPair(db: Database, a: { pairId: number; action: 'edit' | '
   })();
 }
 
-export function pairHistory(db: Database, a: { pairId: number }): { action: string; chosen: string | null; rejected: string | null; at: number }[] {
-  return db.prepare('SELECT action, chosen, rejected, at FROM pair_history WHERE pair_id = ? ORDER BY id').all(a.pairId) as { action: string; chosen: string | null; rejected: string | null; at: number }[];
-}
-
 export const PIPELINE_QUERIES = {
   pipelineSources,
   sampleConversations,
@@ -246,8 +191,7 @@ export const PIPELINE_QUERIES = {
   insertGeneration,
   generationMetrics,
   saveDecisions,
-  listPairs,
   reviewPair,
-  pairHistory,
+  ...PAIR_QUERIES,
 } satisfies QueryTable;
 export type PipelineQueries = typeof PIPELINE_QUERIES;

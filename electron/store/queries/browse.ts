@@ -74,7 +74,7 @@ const countCaches = new WeakMap<Database, CountCache>();
  * inserts, updates and deletes (the store worker is the one writer), and
  * data_version moves when another connection commits to the file.
  */
-function dataVersion(db: Database): string {
+export function dataVersion(db: Database): string {
   const changes = db.prepare('SELECT total_changes()').pluck().get() as number;
   const external = db.pragma('data_version', { simple: true }) as number;
   return `${changes}/${external}`;

@@ -16,12 +16,19 @@ beforeAll(() => {
   writeFileSync(path.join(ui, 'assets', 'a.js'), 'export {}');
   writeFileSync(path.join(dir, 'secret.txt'), 'TOP-SECRET');
   writeFileSync(path.join(dir, 'thumb.jpg'), 'JPEGDATA');
+  writeFileSync(path.join(dir, 'composite.png'), 'PNGDATA');
   handle = createAppProtocolHandler({
     rendererDir: ui,
     csp: "default-src 'none'",
-    thumbnails: async (id) => {
-      if (id !== 1) throw new AppError('not-found', `image ${id} is not in the project`);
-      return { path: path.join(dir, 'thumb.jpg'), mime: 'image/jpeg' };
+    images: {
+      thumbnails: async (id) => {
+        if (id !== 1) throw new AppError('not-found', `image ${id} is not in the project`);
+        return { path: path.join(dir, 'thumb.jpg'), mime: 'image/jpeg' };
+      },
+      composites: async (id) => {
+        if (id !== 3) throw new AppError('not-found', `augmented sample ${id} has no composite`);
+        return { path: path.join(dir, 'composite.png'), mime: 'image/png' };
+      },
     },
   });
 });
@@ -54,6 +61,18 @@ describe('app:// protocol', () => {
     expect((await get('app://images/2?size=256')).status).toBe(404);
     expect((await get('app://images/1?size=7')).status).toBe(400);
     expect((await get('app://images/..%2fsecret.txt')).status).toBe(400);
+  });
+
+  it('serves composites of known augmented samples only, by id', async () => {
+    const ok = await get('app://images/composite/3');
+    expect([ok.status, ok.headers.get('content-type'), await ok.text()]).toEqual([200, 'image/png', 'PNGDATA']);
+    expect((await get('app://images/composite/4')).status).toBe(404);
+    const bad = ['app://images/composite/x', 'app://images/composite/..%2f..%2fsecret.txt', 'app://images/composite/3?size=256', 'app://images/composite/3/4'];
+    for (const url of bad) {
+      const r = await get(url);
+      expect(r.status, url).toBe(400);
+      expect(await r.text()).not.toContain('TOP-SECRET');
+    }
   });
 
   it('refuses other hosts and methods', async () => {

@@ -74,7 +74,7 @@ describe('pipeline on a project', () => {
     await service.handlers['project.open']({ dir: projectDir });
     const sel = await service.handlers['pipeline.select']({});
     expect((await waitFinal(service, sel.jobId)).state).toBe('done');
-    const pairs = await service.handlers['pipeline.pairs']({ offset: 0, limit: 100, keptOnly: false });
+    const pairs = await service.handlers['pipeline.pairs']({ offset: 0, limit: 100, filter: {}, sort: { by: 'id', dir: 'asc' } });
     expect(pairs.items).toHaveLength(1);
     const pair = pairs.items[0]!;
     expect(pair).toMatchObject({ format: runA[0]!.format, target_index: runA[0]!.targetIndex, attention_ratio: 0.1, decision: 'keep', chosen: runA[0]!.groundTruth, rejected: 'A blue circle.' });
@@ -86,7 +86,7 @@ describe('pipeline on a project', () => {
     const patch = { selection: { thresholds: { [runA[1]!.format]: { [String(runA[1]!.imageIds.length)]: { value: 0.99 } } } } };
     const sel2 = await service.handlers['pipeline.select']({ patch });
     expect((await waitFinal(service, sel2.jobId)).state).toBe('done');
-    expect((await service.handlers['pipeline.pairs']({ offset: 0, limit: 100, keptOnly: true })).total).toBe(2);
+    expect((await service.handlers['pipeline.pairs']({ offset: 0, limit: 100, filter: { decision: ['keep'] }, sort: { by: 'id', dir: 'asc' } })).total).toBe(2);
 
     const out = path.join(dir, 'export-mia');
     const exported = await service.handlers['pipeline.export']({ format: 'mia', out });

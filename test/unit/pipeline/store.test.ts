@@ -1,6 +1,6 @@
 // The pipeline's schema and queries on a real SQLite file: migration 100 on
 // top of an older project, re-selection that keeps a person's pair edits,
-// and the pair history.
+// the pair history, and the derived review tables of migration 140.
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,9 +11,11 @@ import { PIPELINE_QUERIES } from '../../../electron/pipeline/store/queries';
 import { openDatabase } from '../../../electron/store/database';
 import { MIGRATIONS } from '../../../electron/db/project.schema';
 import { DEFAULT_SETTINGS } from '../../../shared/pipeline/defaults';
+import type { PairFilter } from '../../../shared/pipeline/commands';
 import { metrics } from './metrics';
 
 const q = PIPELINE_QUERIES;
+const allPairs = (db: Database, filter: PairFilter = {}) => q.pairsPage(db, { offset: 0, limit: 500, filter, sort: { by: 'id', dir: 'asc' } });
 
 function projectDb(): Database {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'pipeline-store-')), 'p.sqlite');
@@ -59,8 +61,12 @@ describe('pipeline store', () => {
     const [m] = q.generationMetrics(db);
     const keep = decide(m!, DEFAULT_SETTINGS.selection);
     expect(q.saveDecisions(db, { decisions: [{ generationId, decision: keep }] })).toEqual({ kept: 1, newPairs: 1 });
-    const [pair] = q.listPairs(db);
-    expect(pair).toMatchObject({ chosen: 'A cat.', rejected: 'A dog.', decision: 'keep', review: 'pending', promptImages: ['/img/b.jpg', '/img/a.jpg'] });
+    const [pair] = allPairs(db).items;
+    const images = [
+      { kind: 'image', id: 2 },
+      { kind: 'image', id: 1 },
+    ];
+    expect(pair).toMatchObject({ chosen: 'A cat.', rejected: 'A dog.', decision: 'keep', review: 'pending', images });
     expect(q.reviewPair(db, { pairId: pair!.id, action: 'edit', rejected: 'A small dog.' })).toBe(true);
     expect(q.reviewPair(db, { pairId: pair!.id, action: 'accept' })).toBe(true);
     expect(q.reviewPair(db, { pairId: 999, action: 'accept' })).toBe(false);
@@ -68,15 +74,48 @@ describe('pipeline store', () => {
     // A stricter threshold drops it; a looser one keeps it again, with the edit intact and no second pair.
     const strict = { ...DEFAULT_SETTINGS.selection, thresholds: { ...DEFAULT_SETTINGS.selection.thresholds, sequence: { ...DEFAULT_SETTINGS.selection.thresholds.sequence, '2': { op: '<=' as const, value: 0.1 } } } };
     q.saveDecisions(db, { decisions: [{ generationId, decision: decide(m!, strict) }] });
-    expect(q.listPairs(db)[0]).toMatchObject({ decision: 'drop', failed: ['attention'] });
+    expect(allPairs(db).items[0]).toMatchObject({ decision: 'drop', failed: ['attention'] });
+    expect(allPairs(db, { failed: 'attention', decision: ['drop'] }).total).toBe(1);
     expect(q.saveDecisions(db, { decisions: [{ generationId, decision: keep }] })).toEqual({ kept: 1, newPairs: 0 });
-    expect(q.listPairs(db)).toHaveLength(1);
-    expect(q.listPairs(db)[0]).toMatchObject({ rejected: 'A small dog.', review: 'accepted', decision: 'keep' });
+    expect(allPairs(db).total).toBe(1);
+    expect(allPairs(db).items[0]).toMatchObject({ rejected: 'A small dog.', review: 'accepted', decision: 'keep' });
+    // The derived filter columns and text index follow the decision, the review and the edit.
+    expect(allPairs(db, { failed: 'attention' }).total).toBe(0);
+    expect(allPairs(db, { review: ['accepted'], decision: ['keep'], format: ['sequence'], imageCount: [2] }).total).toBe(1);
+    expect(allPairs(db, { text: 'small' }).total).toBe(1);
+    expect(allPairs(db, { text: 'cat' }).total).toBe(1);
+    expect(allPairs(db, { text: 'Image2 what' }).total).toBe(1);
+    expect(allPairs(db, { text: 'dogs' }).total).toBe(0);
     expect(q.pairHistory(db, { pairId: pair!.id }).map((h) => [h.action, h.rejected])).toEqual([
       ['create', 'A dog.'],
       ['edit', 'A small dog.'],
       ['accept', 'A small dog.'],
     ]);
+    db.close();
+  });
+
+  it('indexes the pairs of a project made before migration 140, and details a pair with history and attention', () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'pipeline-store-')), 'p.sqlite');
+    const old = openDatabase(file, { create: true, migrations: MIGRATIONS.filter((m) => m.version < 140) }).db;
+    const { generationId } = seed(old);
+    const [m] = q.generationMetrics(old);
+    q.saveDecisions(old, { decisions: [{ generationId, decision: decide(m!, DEFAULT_SETTINGS.selection) }] });
+    // Two 2x2 maps, as the respond job stores them (float32, concatenated).
+    const maps = Buffer.from(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]).buffer);
+    old.prepare('UPDATE generations SET attention_maps = ?, attention_side = 2 WHERE id = ?').run(maps, generationId);
+    old.close();
+
+    const { db } = openDatabase(file, { migrations: MIGRATIONS });
+    expect(allPairs(db, { decision: ['keep'], text: 'dog' }).total).toBe(1);
+    const [pair] = allPairs(db).items;
+    expect(pair).toMatchObject({ attention_ratio: 0.5, ppl_maxprob: 1.5, edit_distance: 20, decision: 'keep' });
+    q.reviewPair(db, { pairId: pair!.id, action: 'reject' });
+    const detail = q.pairDetail(db, { id: pair!.id });
+    expect(detail?.pair.review).toBe('rejected');
+    expect(detail?.history.map((h) => h.action)).toEqual(['create', 'reject']);
+    expect(detail?.attention).toEqual({ side: 2, per_image_mean: null, maps: [[1, 2, 3, 4], [5, 6, 7, 8]] });
+    expect(q.pairDetail(db, { id: 999 })).toBeNull();
+    expect(q.pairsForExport(db)).toEqual([]);
     db.close();
   });
 });

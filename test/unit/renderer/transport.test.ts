@@ -10,10 +10,15 @@ import { AppError } from '../../../shared/errors';
 import { startServer, type RunningServer } from '../../../electron/server';
 import { pickTransport } from '../../../renderer/src/transport/pick';
 import { webTransport } from '../../../renderer/src/transport/web';
-import { KNOWN_IMAGE_ID, stubService } from '../server/stub-service';
+import { KNOWN_COMPOSITE_ID, KNOWN_IMAGE_ID, stubService } from '../server/stub-service';
 
 describe('pickTransport', () => {
-  const fakeApi: ApiTransport = { invoke: async () => null, onEvent: () => () => undefined, imageUrl: () => 'app://images/1' };
+  const fakeApi: ApiTransport = {
+    invoke: async () => null,
+    onEvent: () => () => undefined,
+    imageUrl: () => 'app://images/1',
+    compositeUrl: () => 'app://images/composite/1',
+  };
 
   it('uses the preload API when there is one', () => {
     const picked = pickTransport({ api: fakeApi, location: { origin: 'app://app', search: '' } });
@@ -25,6 +30,7 @@ describe('pickTransport', () => {
     const picked = pickTransport({ location: { origin: 'http://127.0.0.1:9', search: '?token=abc' } });
     expect(picked.kind).toBe('web');
     expect(picked.transport.imageUrl(4, 128)).toBe('http://127.0.0.1:9/images/4?size=128&token=abc');
+    expect(picked.transport.compositeUrl(5)).toBe('http://127.0.0.1:9/images/composite/5?token=abc');
   });
 
   it('explains a missing token and a broken preload', () => {
@@ -84,5 +90,7 @@ describe('web transport against startServer', () => {
     clearInterval(timer);
     const res = await fetch(c.imageUrl(KNOWN_IMAGE_ID, 256));
     expect(res.status).toBe(200);
+    const composite = await fetch(c.compositeUrl(KNOWN_COMPOSITE_ID));
+    expect([composite.status, composite.headers.get('content-type')]).toEqual([200, 'image/png']);
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../../electron/server';
-import { KNOWN_IMAGE_ID, PNG_1x1, stubService } from './stub-service';
+import { KNOWN_COMPOSITE_ID, KNOWN_IMAGE_ID, PNG_1x1, stubService } from './stub-service';
 
 let dir: string;
 let server: RunningServer;
@@ -147,6 +147,19 @@ describe('startServer', () => {
     expect((await call('GET', withToken('/images/8?size=256'))).status).toBe(404);
     expect((await call('GET', withToken('/images/..%2fsecret.txt?size=256'))).status).toBe(400);
     expect((await call('GET', withToken(`/images/${KNOWN_IMAGE_ID}?size=99`))).status).toBe(400);
+  });
+
+  it('serves composites by augmented-sample id only', async () => {
+    const ok = await call('GET', withToken(`/images/composite/${KNOWN_COMPOSITE_ID}`));
+    expect([ok.status, ok.headers['content-type']]).toEqual([200, 'image/png']);
+    expect(ok.raw.equals(PNG_1x1)).toBe(true);
+    expect((await call('GET', withToken('/images/composite/13'))).status).toBe(404);
+    for (const bad of ['/images/composite/', '/images/composite/-1', '/images/composite/1.5', '/images/composite/..%2fsecret.txt', '/images/composite/12/x']) {
+      expect((await call('GET', withToken(bad))).status, bad).toBe(400);
+    }
+    expect((await call('GET', withToken(`/images/composite/${KNOWN_COMPOSITE_ID}?size=256`))).status).toBe(400);
+    expect((await call('GET', `/images/composite/${KNOWN_COMPOSITE_ID}`)).status).toBe(401);
+    expect((await call('GET', withToken(`/images/composite/${KNOWN_COMPOSITE_ID}`), { headers: { Origin: 'http://evil.example' } })).status).toBe(403);
   });
 
   it('pushes events over the WebSocket, and refuses sockets without the token or from a foreign Origin', async () => {

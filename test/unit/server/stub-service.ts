@@ -1,6 +1,6 @@
 // A minimal service for the transport tests: it answers project.info and
-// samples.page, refuses everything else, serves one known thumbnail and lets
-// the test emit events. The real service is exercised by test/e2e.
+// samples.page, refuses everything else, serves one known thumbnail and one
+// known composite, and lets the test emit events. The real service is exercised by test/e2e.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CHANNELS, type ApiEvent, type ApiHandlers } from '../../../shared/api';
@@ -8,6 +8,7 @@ import { AppError } from '../../../shared/errors';
 import type { ServedService } from '../../../electron/server';
 
 export const KNOWN_IMAGE_ID = 7;
+export const KNOWN_COMPOSITE_ID = 12;
 export const PNG_1x1 = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==',
   'base64',
@@ -16,6 +17,8 @@ export const PNG_1x1 = Buffer.from(
 export function stubService(dir: string): ServedService & { emit(e: ApiEvent): void; calls: string[] } {
   const thumbPath = path.join(dir, 'thumb.png');
   writeFileSync(thumbPath, PNG_1x1);
+  const compositePath = path.join(dir, 'composite.png');
+  writeFileSync(compositePath, PNG_1x1);
   const listeners = new Set<(e: ApiEvent) => void>();
   const calls: string[] = [];
   const refuse = (channel: string) => async () => {
@@ -45,6 +48,10 @@ export function stubService(dir: string): ServedService & { emit(e: ApiEvent): v
       if (imageId !== KNOWN_IMAGE_ID) throw new AppError('not-found', `image ${imageId} is not in the project`);
       if (size !== 256) throw new AppError('bad-input', `size ${size}`);
       return { path: thumbPath, mime: 'image/png' };
+    },
+    async getComposite(augmentedId) {
+      if (augmentedId !== KNOWN_COMPOSITE_ID) throw new AppError('not-found', `augmented sample ${augmentedId} has no composite`);
+      return { path: compositePath, mime: 'image/png' };
     },
   };
 }

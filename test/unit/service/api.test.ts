@@ -98,6 +98,7 @@ describe('client', () => {
     invoke: vi.fn(async () => reply),
     onEvent: () => () => undefined,
     imageUrl: (id, size) => `img://${id}/${size}`,
+    compositeUrl: (id) => `composite://${id}`,
   });
 
   it('validates requests before sending', async () => {
@@ -129,6 +130,7 @@ describe('client', () => {
       invoke: async () => Promise.reject(new Error('socket closed')),
       onEvent: (l) => ((emit = l), () => undefined),
       imageUrl: () => '',
+      compositeUrl: () => '',
     });
     await expect(client.invoke('project.info', {})).rejects.toMatchObject({ kind: 'runtime' });
     const seen: unknown[] = [];

@@ -1,0 +1,304 @@
+// The pairs review queries (issue #8, item 7), spread into the pipeline's
+// store queries: a page of pairs filtered, sorted and paged in SQL over the
+// derived pair_facets / pairs_fts tables of migration 140, one pair with its
+// history and attention, the pairs an export writes, and composite lookup by id.
+// Decisions, reasons and failed checks are read from the decisions table as
+// the select job stored them; nothing here decides again.
+import type { Database } from 'better-sqlite3';
+import { z } from 'zod';
+import type { PairAttention, PairFilter, PairHistoryEntry, PairImage, PairSort, PairSortKey, PairView } from '../../../shared/pipeline/commands';
+import { FORMATS } from '../../../shared/pipeline/formats';
+import { parseJsonColumn } from '../../store/json-column';
+import { dataVersion, ftsQuery } from '../../store/queries/browse';
+import { ChecksColumn, ImageIdsColumn, ReasonsColumn } from './columns';
+
+/** pair_facets column of each sort key: a fixed table, so no request text reaches the SQL. */
+const SORT_COLUMN = {
+  id: 'pair_id',
+  attention_ratio: 'attention_ratio',
+  exact_ratio: 'exact_ratio',
+  ppl_maxprob: 'ppl_maxprob',
+  ppl_true: 'ppl_true',
+  length_ratio: 'length_ratio',
+  edit_distance: 'edit_distance',
+  edit_distance_tokens: 'edit_distance_tokens',
+} satisfies Record<PairSortKey, string>;
+
+interface Sql {
+  sql: string;
+  params: unknown[];
+}
+
+const marks = (n: number) => Array(n).fill('?').join(', ');
+
+/**
+ * The filter as a WHERE condition over pair_facets `f` (always a condition, `1`
+ * when nothing filters). `indexed: false` hides the filter's columns from the
+ * planner (unary `+`), so that it walks the sort order's index instead. With a
+ * text search the planner is left only the search's ids to start from: it
+ * would rather scan an equality filter's index entries (60k for "kept") than
+ * look up a few thousand matches by id.
+ */
+export function pairWhere(filter: PairFilter, indexed = true): Sql {
+  const conds: string[] = [];
+  const params: unknown[] = [];
+  const match = filter.text === undefined ? null : ftsQuery(filter.text);
+  const col = (name: string) => `${indexed && (match === null || name === 'pair_id') ? '' : '+'}f.${name}`;
+  const oneOf = (column: string, values: readonly unknown[] | undefined) => {
+    if (values === undefined) return;
+    conds.push(`${col(column)} IN (${marks(values.length)})`);
+    params.push(...values);
+  };
+  oneOf('format', filter.format);
+  oneOf('image_count', filter.imageCount);
+  oneOf('review', filter.review);
+  if (filter.decision !== undefined) {
+    const decided = filter.decision.filter((d) => d !== 'undecided');
+    const parts = decided.length > 0 ? [`${col('decision')} IN (${marks(decided.length)})`] : [];
+    if (filter.decision.includes('undecided')) parts.push(`${col('decision')} IS NULL`);
+    conds.push(`(${parts.join(' OR ')})`);
+    params.push(...decided);
+  }
+  if (filter.failed !== undefined) {
+    // `failed` is a JSON array of check names; a quoted name matches only that element.
+    conds.push('instr(f.failed, ?) > 0');
+    params.push(JSON.stringify(filter.failed));
+  }
+  if (match !== null) {
+    conds.push(`${col('pair_id')} IN (SELECT rowid FROM pairs_fts WHERE pairs_fts MATCH ?)`);
+    params.push(match);
+  }
+  return { sql: conds.length > 0 ? conds.join(' AND ') : '1', params };
+}
+
+/** Distinct counts kept per connection until the data changes: paging through one filter counts once. */
+const COUNT_CACHE_SIZE = 64;
+const countCaches = new WeakMap<Database, { version: string; counts: Map<string, number> }>();
+
+function cachedCount(db: Database, where: Sql): number {
+  const version = dataVersion(db);
+  let cache = countCaches.get(db);
+  if (cache === undefined || cache.version !== version) {
+    cache = { version, counts: new Map() };
+    countCaches.set(db, cache);
+  }
+  const key = JSON.stringify([where.sql, where.params]);
+  const hit = cache.counts.get(key);
+  if (hit !== undefined) return hit;
+  const count = db
+    .prepare(`SELECT count(*) FROM pair_facets f WHERE ${where.sql}`)
+    .pluck()
+    .get(...where.params) as number;
+  if (cache.counts.size >= COUNT_CACHE_SIZE) cache.counts.delete(cache.counts.keys().next().value!);
+  cache.counts.set(key, count);
+  return count;
+}
+
+const and = (where: Sql, cond: string): Sql => ({ sql: `${where.sql} AND ${cond}`, params: where.params });
+
+/**
+ * One ordered slice of the `matches` rows of `part` (a condition on the sort
+ * column) that pass the filter. Two plans, chosen by the counts: walk the
+ * order's index, which covers the filter columns, and test each entry, finding
+ * the page after about (offset + limit) * scanned / matches entries; or collect
+ * the matches through the filter's indexes and sort them, about `matches` rows.
+ * Without statistics SQLite always takes the second, which sorts 60k rows for
+ * a filter as broad as "kept".
+ */
+function slice(
+  db: Database,
+  filter: PairFilter,
+  part: string,
+  order: string,
+  counts: { matches: number; scanned: number },
+  page: { limit: number; offset: number },
+): number[] {
+  if (page.offset >= counts.matches) return [];
+  const walk = (page.offset + page.limit) * counts.scanned < counts.matches * counts.matches;
+  const where = and(pairWhere(filter, !walk), part);
+  return db
+    .prepare(`SELECT f.pair_id FROM pair_facets f WHERE ${where.sql} ORDER BY ${order} LIMIT ? OFFSET ?`)
+    .pluck()
+    .all(...where.params, page.limit, page.offset) as number[];
+}
+
+/**
+ * The ids of one page in order, and the total. Values sort first, NULLs last,
+ * ties by ascending id. Values and NULLs are read as two slices so that each
+ * can walk the (column, pair_id, filters) index in order instead of sorting
+ * every match. NULLs are counted, not values: that walks only the index's NULL
+ * entries, where counting values would read every matching row.
+ */
+export function pairPageIds(db: Database, a: { offset: number; limit: number; filter: PairFilter; sort: PairSort }): { total: number; ids: number[] } {
+  const total = cachedCount(db, pairWhere(a.filter));
+  const all = cachedCount(db, pairWhere({}));
+  const dir = a.sort.dir === 'desc' ? 'DESC' : 'ASC';
+  if (a.sort.by === 'id') return { total, ids: slice(db, a.filter, '1', `f.pair_id ${dir}`, { matches: total, scanned: all }, a) };
+  const column = `f.${SORT_COLUMN[a.sort.by]}`;
+  const isNull = `${column} IS NULL`;
+  const nulls = cachedCount(db, and(pairWhere(a.filter, false), isNull));
+  const allNulls = cachedCount(db, and(pairWhere({}), isNull));
+  const withValue = total - nulls;
+  const page = slice(db, a.filter, `${column} IS NOT NULL`, `${column} ${dir}, f.pair_id`, { matches: withValue, scanned: all - allNulls }, a);
+  const rest = Math.min(a.limit - page.length, total - a.offset - page.length);
+  if (rest > 0) {
+    page.push(...slice(db, a.filter, isNull, 'f.pair_id', { matches: nulls, scanned: allNulls }, { limit: rest, offset: Math.max(0, a.offset - withValue) }));
+  }
+  return { total, ids: page };
+}
+
+/** The one metric a pair view reads from the generation's metrics JSON. */
+const PerImageMean = z.object({ perImageMean: z.array(z.number()).nullable().optional() });
+
+const VIEW_SQL = `SELECT p.id, p.generation_id, g.augmented_id, a.format, a.image_count, a.target_index, a.prompt, a.image_ids, a.composite_path,
+    p.chosen, p.rejected, p.review, d.decision, d.failed, d.reasons, g.metrics,
+    f.attention_ratio, f.exact_ratio, f.ppl_maxprob, f.ppl_true, f.length_ratio, f.edit_distance, f.edit_distance_tokens
+  FROM pairs p JOIN generations g ON g.id = p.generation_id JOIN augmented_samples a ON a.id = g.augmented_id
+  JOIN pair_facets f ON f.pair_id = p.id LEFT JOIN decisions d ON d.generation_id = g.id`;
+
+interface ViewRow {
+  id: number;
+  generation_id: number;
+  augmented_id: number;
+  format: string;
+  image_count: number;
+  target_index: number;
+  prompt: string;
+  image_ids: string;
+  composite_path: string | null;
+  chosen: string;
+  rejected: string;
+  review: string;
+  decision: string | null;
+  failed: string | null;
+  reasons: string | null;
+  metrics: string;
+  attention_ratio: number | null;
+  exact_ratio: number | null;
+  ppl_maxprob: number | null;
+  ppl_true: number | null;
+  length_ratio: number | null;
+  edit_distance: number | null;
+  edit_distance_tokens: number | null;
+}
+
+/** The prompt's images by id: the composite (grid, pip) or the sequence's project images. */
+function imagesOf(r: Pick<ViewRow, 'augmented_id' | 'composite_path' | 'image_ids'>): PairImage[] {
+  if (r.composite_path !== null) return [{ kind: 'composite', id: r.augmented_id }];
+  return parseJsonColumn(ImageIdsColumn, r.image_ids, { table: 'augmented_samples', row: r.augmented_id, column: 'image_ids' }).map((id) => ({ kind: 'image', id }));
+}
+
+function toView(r: ViewRow): PairView {
+  return {
+    id: r.id,
+    generation_id: r.generation_id,
+    augmented_id: r.augmented_id,
+    format: z.enum(FORMATS).parse(r.format),
+    image_count: r.image_count,
+    target_index: r.target_index,
+    attention_ratio: r.attention_ratio,
+    exact_ratio: r.exact_ratio,
+    per_image_mean: parseJsonColumn(PerImageMean, r.metrics, { table: 'generations', row: r.generation_id, column: 'metrics' }).perImageMean ?? null,
+    ppl_maxprob: r.ppl_maxprob,
+    ppl_true: r.ppl_true,
+    length_ratio: r.length_ratio,
+    edit_distance: r.edit_distance,
+    edit_distance_tokens: r.edit_distance_tokens,
+    decision: r.decision === null ? null : z.enum(['keep', 'drop']).parse(r.decision),
+    reasons: r.reasons === null ? [] : parseJsonColumn(ReasonsColumn, r.reasons, { table: 'decisions', row: r.generation_id, column: 'reasons' }),
+    failed: r.failed === null ? [] : parseJsonColumn(ChecksColumn, r.failed, { table: 'decisions', row: r.generation_id, column: 'failed' }),
+    review: z.enum(['pending', 'accepted', 'rejected']).parse(r.review),
+    prompt: r.prompt,
+    images: imagesOf(r),
+    chosen: r.chosen,
+    rejected: r.rejected,
+  };
+}
+
+/** Pairs by id, in the order given (ids that do not exist are left out). */
+function viewsOf(db: Database, wanted: readonly number[]): PairView[] {
+  if (wanted.length === 0) return [];
+  const rows = db.prepare(`${VIEW_SQL} WHERE p.id IN (${marks(wanted.length)})`).all(...wanted) as ViewRow[];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return wanted.flatMap((id) => {
+    const r = byId.get(id);
+    return r === undefined ? [] : [toView(r)];
+  });
+}
+
+export function pairsPage(db: Database, a: { offset: number; limit: number; filter: PairFilter; sort: PairSort }): { total: number; items: PairView[] } {
+  const page = pairPageIds(db, a);
+  return { total: page.total, items: viewsOf(db, page.ids) };
+}
+
+export function pairHistory(db: Database, a: { pairId: number }): PairHistoryEntry[] {
+  return z
+    .array(z.object({ action: z.enum(['create', 'edit', 'accept', 'reject']), at: z.int(), chosen: z.string().nullable(), rejected: z.string().nullable() }))
+    .parse(db.prepare('SELECT action, at, chosen, rejected FROM pair_history WHERE pair_id = ? ORDER BY id').all(a.pairId));
+}
+
+/** The generation's stored maps (float32, concatenated, `side` squared each) split per image. */
+function attentionOf(db: Database, generationId: number, perImageMean: number[] | null): PairAttention {
+  const row = db.prepare('SELECT attention_maps AS maps, attention_side AS side FROM generations WHERE id = ?').get(generationId) as {
+    maps: Buffer | null;
+    side: number | null;
+  };
+  if (row.maps === null || row.side === null || row.side <= 0) return { side: row.side, per_image_mean: perImageMean, maps: [] };
+  // A copy: the blob's offset in its buffer need not be 4-aligned.
+  const values = new Float32Array(new Uint8Array(row.maps).buffer, 0, Math.floor(row.maps.byteLength / 4));
+  const area = row.side * row.side;
+  const maps: number[][] = [];
+  for (let at = 0; at + area <= values.length; at += area) maps.push(Array.from(values.subarray(at, at + area)));
+  return { side: row.side, per_image_mean: perImageMean, maps };
+}
+
+export function pairDetail(db: Database, a: { id: number }): { pair: PairView; history: PairHistoryEntry[]; attention: PairAttention } | null {
+  const [pair] = viewsOf(db, [a.id]);
+  if (pair === undefined) return null;
+  return { pair, history: pairHistory(db, { pairId: a.id }), attention: attentionOf(db, pair.generation_id, pair.per_image_mean) };
+}
+
+export interface ExportPair {
+  id: number;
+  prompt: string;
+  chosen: string;
+  rejected: string;
+  /** Files in `<image>` order: the sequence's images, or the one composite. */
+  images: string[];
+}
+
+/** What an export writes: pairs the stored decision keeps and no person rejected, in id order. */
+export function pairsForExport(db: Database): ExportPair[] {
+  const rows = db
+    .prepare(
+      `SELECT p.id, g.augmented_id, a.prompt, p.chosen, p.rejected, a.image_ids, a.composite_path
+       FROM pairs p JOIN decisions d ON d.generation_id = p.generation_id AND d.decision = 'keep'
+       JOIN generations g ON g.id = p.generation_id JOIN augmented_samples a ON a.id = g.augmented_id
+       WHERE p.review != 'rejected' ORDER BY p.id`,
+    )
+    .all() as { id: number; augmented_id: number; prompt: string; chosen: string; rejected: string; image_ids: string; composite_path: string | null }[];
+  const imagePath = db.prepare('SELECT path FROM images WHERE id = ?').pluck();
+  return rows.map((r) => ({
+    id: r.id,
+    prompt: r.prompt,
+    chosen: r.chosen,
+    rejected: r.rejected,
+    images:
+      r.composite_path !== null
+        ? [r.composite_path]
+        : parseJsonColumn(ImageIdsColumn, r.image_ids, { table: 'augmented_samples', row: r.augmented_id, column: 'image_ids' }).map((id) => imagePath.get(id) as string),
+  }));
+}
+
+/** The rendered composite of an augmented sample (grid, pip), or null for an unknown id or a sequence. */
+export function compositePath(db: Database, a: { augmentedId: number }): string | null {
+  return (db.prepare('SELECT composite_path FROM augmented_samples WHERE id = ?').pluck().get(a.augmentedId) as string | null | undefined) ?? null;
+}
+
+export const PAIR_QUERIES = {
+  pairsPage,
+  pairDetail,
+  pairHistory,
+  pairsForExport,
+  compositePath,
+} satisfies Record<string, (db: Database, args: never) => unknown>;
