@@ -23,7 +23,7 @@ export const PIPELINE_MALFORMED = {
     { sort: { by: 'prompt' } },
     { sort: { by: 'id', dir: 'up' } },
   ],
-  'pipeline.pairs.get': [{}, { id: 0 }, { id: 'a' }, { id: 1, history: true }],
+  'pipeline.pairs.get': [{}, { id: -1 }, { id: 'a' }, { id: 1, history: true }],
   'pipeline.pairs.review': [{}, { id: 1 }, { id: 1, action: 'delete' }, { id: 'a', action: 'accept' }],
   'pipeline.stats': [{ bins: 0 }, { bins: 'many' }],
   'pipeline.export': [{}, { format: 'csv', out: 'x' }, { format: 'mia' }, { format: 'trl', out: '' }],
