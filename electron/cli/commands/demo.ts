@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { COMMANDS } from '../../../shared/api/commands';
+import { COMMANDS, IMPORT_COUNTS_MEANING, JOB_RESULTS, importCountsLine } from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
 import { FORMATS, type Format } from '../../../shared/pipeline/formats';
 import { RespondOptions } from '../../../shared/pipeline/respond';
@@ -38,8 +38,11 @@ export interface DemoSummary {
   dir: string;
   project: string;
   dataset: { file: string; entries: number; badEntries: number };
+  /** The import's counts: entries = imported + flagged + rejected (see shared/api/import-counts.ts). */
+  entries: number;
   imported: number;
-  problems: number;
+  flagged: number;
+  rejected: number;
   augmented: PerFormat;
   model: { dir: string; random: boolean };
   generations: number;
@@ -106,10 +109,9 @@ async function runPipeline(input: PipelineInput, io: CliIo, say: (line: string) 
   try {
     await service.handlers['project.create']({ dir: project, name: 'MIA-DPO demo' });
     const source = { kind: 'llava' as const, file: dataset.file, imagesRoot: dataset.imagesRoot };
-    const imported = await runJob(service, io, 'import', () => service.handlers['dataset.import'](COMMANDS['dataset.import'].request.parse({ source })));
-    const samples = Number(imported?.['samples'] ?? 0);
-    const problems = Number(imported?.['problemEntries'] ?? 0);
-    say(`3/6 imported ${samples} samples, ${problems} problem entries (see them in the UI's import report)`);
+    const imported = JOB_RESULTS.import.parse(await runJob(service, io, 'import', () => service.handlers['dataset.import'](COMMANDS['dataset.import'].request.parse({ source }))));
+    const counts = { entries: imported.entries ?? 0, imported: imported.imported ?? 0, flagged: imported.flagged ?? 0, rejected: imported.rejected ?? 0 };
+    say(`3/6 ${importCountsLine(imported)} (every problem is listed in the UI's Problems tab)`);
     await runJob(service, io, 'augment', () => service.handlers['pipeline.augment'](COMMANDS['pipeline.augment'].request.parse({ count: input.count })));
     say(`4/6 augmented ${input.count} multi-image samples`);
     // The random model runs on the CPU: it is too small for a GPU to pay off.
@@ -128,8 +130,7 @@ async function runPipeline(input: PipelineInput, io: CliIo, say: (line: string) 
       dir,
       project,
       dataset: { file: dataset.file, entries: dataset.entries, badEntries: dataset.badEntries },
-      imported: samples,
-      problems,
+      ...counts,
       augmented,
       model: { dir: modelDir, random },
       generations: stats.generations,
@@ -145,7 +146,8 @@ async function runPipeline(input: PipelineInput, io: CliIo, say: (line: string) 
 function printSummary(s: DemoSummary, io: CliIo): void {
   const lines = [
     'demo summary:',
-    `  samples imported   ${s.imported} (${s.problems} problem entries reported)`,
+    `  dataset entries    ${s.entries}: ${s.imported} imported, ${s.flagged} flagged, ${s.rejected} rejected`,
+    `                     (${IMPORT_COUNTS_MEANING})`,
     `  augmented          ${listFormats(s.augmented)}`,
     `  generations        ${s.generations}${s.model.random ? ' (random-weight model: the answers are nonsense)' : ''}`,
     `  pairs kept         ${listFormats(s.keptByFormat)}`,

@@ -65,11 +65,13 @@ describe('mia-dpo', () => {
     const imported = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot, '--json');
     expect(imported.code, imported.stderr).toBe(0);
     const report = JSON.parse(imported.stdout) as { ok: boolean; samples: number; problemEntries: number; problems: { index: number; id: string; reason: string }[] };
-    expect(report).toMatchObject({ ok: true, samples: 16, problemEntries: 6 });
+    expect(report).toMatchObject({ ok: true, samples: 16, problemEntries: 6, entries: 18, imported: 12, flagged: 4, rejected: 2 });
     expect(report.problems.map((p) => [p.index, p.id, p.reason])).toContainEqual([8, 'demo-2', 'duplicate-id']);
 
     const jobs = await cli('jobs', dir, '--json');
     expect(JSON.parse(jobs.stdout).jobs).toMatchObject([{ id: 1, kind: 'import', state: 'done' }]);
+    const text = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot);
+    expect(text.stdout).toMatch(/^18 entries read: 12 imported, 4 flagged, 2 rejected \(\d+ images\)\nimported: usable samples; flagged: /);
 
     const again = await cli('project', 'create', dir, '--json');
     expect(again.code).toBe(1);
@@ -102,7 +104,7 @@ describe('mia-dpo', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/random-weight .*nonsense/);
     const s = JSON.parse(run.stdout) as DemoSummary;
-    expect(s).toMatchObject({ ok: true, imported: 64, problems: 6, model: { random: true }, export: { format: 'trl' } });
+    expect(s).toMatchObject({ ok: true, entries: 66, imported: 60, flagged: 4, rejected: 2, model: { random: true }, export: { format: 'trl' } });
     const augmented = Object.values(s.augmented).reduce((a, b) => a + b, 0);
     expect(augmented).toBe(30);
     // Every format is made; every augmented sample answered once; something kept in each format.
