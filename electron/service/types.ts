@@ -1,7 +1,7 @@
 // What the engine side offers every transport (Electron IPC, the local web
 // server, the CLI): the command handlers, the event stream, and thumbnails
 // for the image route. Created by `createService` in ./service.
-import type { ApiHandlers, EventSource, ThumbnailSize } from '../../shared/api';
+import type { ApiHandlers, EventSource, ProjectInfo, ThumbnailSize } from '../../shared/api';
 
 export interface Thumbnail {
   /** A cached JPEG/PNG file under the project's cache/thumbs/. */
@@ -17,6 +17,12 @@ export interface Service extends EventSource {
    * THUMBNAIL_SIZES: 'bad-input'.
    */
   getThumbnail(imageId: number, size: number): Promise<Thumbnail>;
+  /**
+   * Opens a project to read beside the process that holds it (serve, the app):
+   * no lock, no job runs, every write refused. For the CLI's read-only commands;
+   * not in the recent list.
+   */
+  openReadOnly(dir: string): Promise<ProjectInfo>;
   /** Stops running jobs at their next unit boundary and closes the project. */
   close(): Promise<void>;
 }

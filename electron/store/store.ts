@@ -38,9 +38,10 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-export async function openStore<Q extends QueryTable>(file: string, options: { schema: StoreSchema<Q>; create?: boolean }): Promise<Store<Q>> {
+/** `readOnly`: read beside the process that holds the project (no migrations, writes refused; see ./database). */
+export async function openStore<Q extends QueryTable>(file: string, options: { schema: StoreSchema<Q>; create?: boolean; readOnly?: boolean }): Promise<Store<Q>> {
   const worker: Worker = startWorker(new URL('./store.worker.ts', import.meta.url), {
-    workerData: { file, create: options.create ?? false, schema: options.schema.url.href } satisfies StoreWorkerData,
+    workerData: { file, create: options.create ?? false, readOnly: options.readOnly ?? false, schema: options.schema.url.href } satisfies StoreWorkerData,
   });
   const ready = await new Promise<StoreReady>((resolve, reject) => {
     worker.once('message', resolve);

@@ -2,7 +2,9 @@
 // dataset (with a few deliberately bad entries), creates a project and runs
 // the whole pipeline on it (import, augment, respond, select, TRL export) with
 // a random-weight model written on the fly (or --model DIR), prints a summary,
-// then serves the UI and opens it in a browser when a display exists.
+// then serves the UI and opens it in a browser when a display exists. The
+// demo folder is the project (the README's `./demo-project`); the generated
+// dataset and model sit in it, under dataset/ and random-llava/.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -63,7 +65,8 @@ function openInBrowser(url: string, io: CliIo): void {
 /** The demo owns its folder: a rerun starts fresh. Anything else in the way is left alone. */
 function prepareDemoFolder(dir: string): void {
   if (!existsSync(dir) || readdirSync(dir).length === 0) return;
-  const ours = existsSync(path.join(dir, 'project', 'project.sqlite')) || existsSync(path.join(dir, 'dataset', 'llava.json'));
+  // dataset/llava.json: a demo of either layout; project/project.sqlite: the layout before the demo folder became the project.
+  const ours = existsSync(path.join(dir, 'dataset', 'llava.json')) || existsSync(path.join(dir, 'project', 'project.sqlite'));
   if (!ours) throw new AppError('conflict', `${dir} exists and is not a demo folder; give the demo a new or empty folder`, { subject: dir });
   rmSync(dir, { recursive: true, force: true });
 }
@@ -96,18 +99,19 @@ interface PipelineInput {
 /** The pipeline itself, through the service API the UI and the other commands use; `say` reports each step. */
 async function runPipeline(input: PipelineInput, io: CliIo, say: (line: string) => void): Promise<DemoSummary> {
   const { dir } = input;
-  const project = path.join(dir, 'project');
-  const dataset = await makeDemoDataset(path.join(dir, 'dataset'));
-  say(`1/6 generated ${dataset.entries} LLaVA entries (${dataset.badEntries} deliberately bad) in ${dataset.file}`);
-  const random = input.model === undefined;
-  const modelDir = input.model ?? path.join(dir, 'random-llava');
-  if (random) {
-    await writeRandomLlava({ seed: 7, textLayers: 2, visionLayers: 2 }, modelDir);
-    say(`2/6 wrote a random-weight llava-hf model to ${modelDir} (no weights can be downloaded: its answers are nonsense; the demo shows the workflow, pass --model DIR for a real one)`);
-  } else say(`2/6 using the model in ${modelDir}`);
+  const project = dir;
   const service = await createService();
   try {
+    // First, while the folder is empty (a project is created in a new or empty folder).
     await service.handlers['project.create']({ dir: project, name: 'MIA-DPO demo' });
+    const dataset = await makeDemoDataset(path.join(dir, 'dataset'));
+    say(`1/6 created the project ${project}; generated ${dataset.entries} LLaVA entries (${dataset.badEntries} deliberately bad) in ${dataset.file}`);
+    const random = input.model === undefined;
+    const modelDir = input.model ?? path.join(dir, 'random-llava');
+    if (random) {
+      await writeRandomLlava({ seed: 7, textLayers: 2, visionLayers: 2 }, modelDir);
+      say(`2/6 wrote a random-weight llava-hf model to ${modelDir} (no weights can be downloaded: its answers are nonsense; the demo shows the workflow, pass --model DIR for a real one)`);
+    } else say(`2/6 using the model in ${modelDir}`);
     const source = { kind: 'llava' as const, file: dataset.file, imagesRoot: dataset.imagesRoot };
     const imported = JOB_RESULTS.import.parse(await runJob(service, io, 'import', () => service.handlers['dataset.import'](COMMANDS['dataset.import'].request.parse({ source }))));
     const counts = { entries: imported.entries ?? 0, imported: imported.imported ?? 0, flagged: imported.flagged ?? 0, rejected: imported.rejected ?? 0 };
@@ -146,6 +150,7 @@ async function runPipeline(input: PipelineInput, io: CliIo, say: (line: string) 
 function printSummary(s: DemoSummary, io: CliIo): void {
   const lines = [
     'demo summary:',
+    `  project            ${s.project} (give this folder to the CLI: mia-dpo pairs ${s.project})`,
     `  dataset entries    ${s.entries}: ${s.imported} imported, ${s.flagged} flagged, ${s.rejected} rejected`,
     `                     (${IMPORT_COUNTS_MEANING})`,
     `  augmented          ${listFormats(s.augmented)}`,

@@ -1,7 +1,9 @@
 // `mia-dpo pairs DIR [--json] [--kept]`: the preference pairs with their
-// metrics, decision and reasons at the project's current settings.
+// metrics, decision and reasons at the project's current settings. Only
+// reads: works beside `serve` or the app (../open-to-read).
 import { COMMANDS } from '../../../shared/api/commands';
 import { createService } from '../../service';
+import { openServiceToRead } from '../open-to-read';
 import { EXIT, jsonOutput, positional, writeJson, type CliCommand } from '../command';
 
 /** Every pair in one request: the largest page the request allows. */
@@ -14,7 +16,7 @@ export const pairsCommand: CliCommand = {
   async run(args, io) {
     const service = await createService();
     try {
-      await service.handlers['project.open']({ dir: positional(args, 0) });
+      await openServiceToRead(service, positional(args, 0));
       const { items } = await service.handlers['pipeline.pairs']({ offset: 0, limit: ALL, keptOnly: args.values['kept'] === true });
       if (jsonOutput(args)) writeJson(io, items);
       else if (items.length === 0) io.stdout.write('no pairs\n');

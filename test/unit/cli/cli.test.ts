@@ -14,6 +14,8 @@ import { runCli } from '../../../electron/cli/run';
 import { makeDemoDataset } from '../../../electron/io/demo-dataset';
 import type { DemoSummary } from '../../../electron/cli/commands/demo';
 import { FORMATS } from '../../../shared/pipeline/formats';
+import { createProjectExclusive } from '../../../electron/db';
+import { noteServedUrl } from '../../../electron/store/lock';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/mia-dpo.mjs');
 const home = mkdtempSync(path.join(os.tmpdir(), 'cli-'));
@@ -86,6 +88,31 @@ describe('mia-dpo', () => {
     expect(missing.stderr).toMatch(/not a MIA-DPO Studio project/);
   });
 
+  it('reads a project another process holds (jobs, pairs, export) and tells write commands what to do', async () => {
+    const dir = path.join(home, 'held');
+    // This test process holds the project, as `serve` or the demo would; the CLI runs as another process.
+    const holder = await createProjectExclusive(dir);
+    try {
+      noteServedUrl(dir, 'http://127.0.0.1:4999/?token=t');
+      const jobs = await cli('jobs', dir, '--json');
+      expect(jobs.code, jobs.stderr).toBe(0);
+      expect(JSON.parse(jobs.stdout)).toEqual({ jobs: [] });
+      const pairs = await cli('pairs', dir, '--json');
+      expect(pairs.code, pairs.stderr).toBe(0);
+      expect(JSON.parse(pairs.stdout)).toEqual([]);
+      const exported = await cli('export', dir, '--format', 'trl', '--out', path.join(home, 'held-export'), '--json');
+      expect(exported.code, exported.stderr).toBe(0);
+      expect(JSON.parse(exported.stdout)).toMatchObject({ ok: true, pairs: 0 });
+      const ds = await makeDemoDataset(path.join(home, 'held-data'), { samples: 2, bad: false });
+      const write = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot);
+      expect(write.code).toBe(1);
+      expect(write.stderr).toContain(`already open in process ${process.pid} (serving its UI at http://127.0.0.1:4999/)`);
+      expect(write.stderr).toContain(`use the UI at http://127.0.0.1:4999/, or stop that process first (Ctrl-C in its terminal, or kill ${process.pid})`);
+    } finally {
+      await holder.close();
+    }
+  });
+
   it('selftest exits 0 when every engine check passes and 1 when one fails', async () => {
     const passed = await cli('selftest', '--ep', 'cpu', '--json');
     expect(passed.code, passed.stderr).toBe(0);
@@ -104,6 +131,10 @@ describe('mia-dpo', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/random-weight .*nonsense/);
     const s = JSON.parse(run.stdout) as DemoSummary;
+    // The folder the README names is the project itself; the folder around a project is named in the error.
+    expect(s.project).toBe(dir);
+    const around = await cli('jobs', home);
+    expect(around.stderr).toContain(`did you mean ${dir}?`);
     expect(s).toMatchObject({ ok: true, entries: 66, imported: 60, flagged: 4, rejected: 2, model: { random: true }, export: { format: 'trl' } });
     const augmented = Object.values(s.augmented).reduce((a, b) => a + b, 0);
     expect(augmented).toBe(30);
