@@ -92,7 +92,8 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
       return attach(abs, await openProjectExclusive(abs));
     },
     'project.close': async () => ({ closed: await closeProject() }),
-    'project.recent': async () => ({ projects: await recent.list() }),
+    'project.recent': async () => ({ projects: await recent.listChecked() }),
+    'project.recent.remove': async ({ dir }) => ({ removed: await recent.remove(dir) }),
     'project.info': async () => ({ project: project === null ? null : await infoOf(project) }),
 
     'dataset.import': async ({ source, abortOnProblem }) => {

@@ -39,6 +39,9 @@ export type ProjectInfo = z.infer<typeof ProjectInfo>;
 
 export const RecentProject = z.object({ dir: z.string(), name: z.string(), openedAt: Timestamp });
 export type RecentProject = z.infer<typeof RecentProject>;
+/** A recent project as listed: `missing` when its folder no longer holds a project (moved or deleted); the start page offers to remove it. */
+export const RecentListed = RecentProject.extend({ missing: z.boolean() });
+export type RecentListed = z.infer<typeof RecentListed>;
 
 /** An image referenced in place: the file stays where the user keeps it. */
 export const Image = z.object({

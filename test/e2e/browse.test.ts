@@ -3,7 +3,7 @@
 // the grid, open a sample, see a problem entry, cancel a large import; the
 // routes: the pages' navigation, views restored from a link, the start page
 // leading back to the link followed before a project was open.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -83,6 +83,20 @@ async function runImport(file: string, imagesRoot: string): Promise<void> {
 }
 
 describe('browsing UI in Chromium', () => {
+  it('marks a recent project whose folder is gone and removes it from the list', async () => {
+    const gone = path.join(dir, 'gone');
+    mkdirSync(path.join(dir, 'config'), { recursive: true });
+    writeFileSync(path.join(dir, 'config', 'recent.json'), JSON.stringify({ projects: [{ dir: gone, name: 'Gone project', openedAt: 1 }] }));
+    await page.goto(server.url);
+    const entry = page.getByRole('listitem').filter({ hasText: gone });
+    await entry.getByText('folder not found').waitFor();
+    expect(await entry.getByRole('button', { name: 'Gone project' }).isDisabled()).toBe(true);
+    await entry.getByRole('button', { name: 'Remove Gone project from recent projects' }).click();
+    await entry.waitFor({ state: 'detached' });
+    await page.getByText('None yet.').waitFor();
+    expect((await service.handlers['project.recent']({})).projects).toEqual([]);
+  });
+
   it('creates a project from the start page', async () => {
     await page.goto(server.url);
     await page.getByLabel('New project folder').fill(path.join(dir, 'project'));
