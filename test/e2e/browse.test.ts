@@ -90,7 +90,7 @@ describe('browsing UI in Chromium', () => {
     await page.goto(server.url);
     const entry = page.getByRole('listitem').filter({ hasText: gone });
     await entry.getByText('folder not found').waitFor();
-    expect(await entry.getByRole('button', { name: 'Gone project' }).isDisabled()).toBe(true);
+    expect(await entry.getByRole('button', { name: 'Gone project', exact: true }).isDisabled()).toBe(true);
     await entry.getByRole('button', { name: 'Remove Gone project from recent projects' }).click();
     await entry.waitFor({ state: 'detached' });
     await page.getByText('None yet.').waitFor();
@@ -276,7 +276,7 @@ describe('browsing UI in Chromium', () => {
     await page.getByLabel('Existing project folder').fill(path.join(dir, 'no-such-project'));
     await page.getByRole('button', { name: 'Open project' }).click();
     await page.getByRole('alert').filter({ hasText: 'no-such-project' }).waitFor();
-    await page.getByRole('button', { name: 'E2E project' }).click();
+    await page.getByRole('button', { name: 'E2E project', exact: true }).click();
     await page.getByRole('dialog', { name: 'Sample demo-2' }).waitFor();
     expect(route(page)).toBe(`/dataset?sample=${demo2}`);
     expect(await page.getByRole('alert').count()).toBe(0);
