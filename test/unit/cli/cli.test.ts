@@ -124,7 +124,8 @@ describe('mia-dpo', () => {
   });
 
   it('demo runs the whole pipeline in a fresh demo project on every run and leaves other folders alone', async () => {
-    const dir = path.join(home, 'demo');
+    // In a folder of its own, which the error for the folder around a project names.
+    const dir = path.join(home, 'demos', 'demo');
     // A first, smaller run in-process; the second (the real bin, default sizes) must replace it, not add to it.
     expect(await runCli(['demo', dir, '--no-serve', '--count', '3', '--max-new-tokens', '4'], memoryIo())).toBe(0);
     const run = await cli('demo', dir, '--no-serve', '--json');
@@ -133,7 +134,7 @@ describe('mia-dpo', () => {
     const s = JSON.parse(run.stdout) as DemoSummary;
     // The folder the README names is the project itself; the folder around a project is named in the error.
     expect(s.project).toBe(dir);
-    const around = await cli('jobs', home);
+    const around = await cli('jobs', path.dirname(dir));
     expect(around.stderr).toContain(`did you mean ${dir}?`);
     expect(s).toMatchObject({ ok: true, entries: 66, imported: 60, flagged: 4, rejected: 2, model: { random: true }, export: { format: 'trl' } });
     const augmented = Object.values(s.augmented).reduce((a, b) => a + b, 0);
