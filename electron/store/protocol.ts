@@ -1,14 +1,14 @@
-// Messages between the store client (any thread) and the store worker (owner
-// of the one connection): tagged unions with a sequence number, errors as data.
-import type { WireError } from '../../shared/api';
+// Requests between the store client (any thread) and the store worker (owner
+// of the one connection), carried by the one typed RPC (common/rpc.ts).
+import type { WireError } from '../../shared/errors';
 
-export type StoreRequest =
-  | { type: 'query'; seq: number; method: string; args: unknown }
-  | { type: 'close'; seq: number };
+export type StoreCalls = {
+  query: { args: { method: string; args: unknown }; result: unknown };
+  /** Closes the connection; the worker ends after the reply. */
+  close: { args: Record<string, never>; result: null };
+};
 
-export type StoreReply = { type: 'result'; seq: number; value: unknown } | { type: 'error'; seq: number; error: WireError };
-
-/** Sent once after the worker opened the database (or failed to). */
+/** Posted once, unsolicited, after the worker opened the database (or failed to). */
 export type StoreReady =
   | { type: 'ready'; readOnly: boolean; damage: string | null; version: number }
   | { type: 'failed'; error: WireError };

@@ -1,11 +1,12 @@
 // The store as the rest of the app sees it: an async, typed handle on the
 // store worker. `call('samplesPage', {...})` posts a sequenced message and
-// resolves with the worker's reply; errors come back as AppError. The worker
-// loads the query table and migrations from the schema module it is given.
-import type { Worker } from 'node:worker_threads';
+// resolves with the worker's reply over the typed RPC (common/rpc.ts); errors
+// come back as AppError. The worker loads the query table and migrations from
+// the schema module it is given.
 import { AppError, appErrorFromJson } from '../../shared/errors';
+import { RpcClient } from '../common/rpc';
 import { startWorker } from '../common/worker';
-import type { StoreReady, StoreReply, StoreRequest, StoreWorkerData } from './protocol';
+import type { StoreCalls, StoreReady, StoreWorkerData } from './protocol';
 import type { CallArgs, CallResults, QueryName, QueryTable } from './table';
 
 /**
@@ -33,61 +34,38 @@ export interface StoreSchema<Q extends QueryTable> {
   readonly queries?: Q;
 }
 
-interface Pending {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
 /** `readOnly`: read beside the process that holds the project (no migrations, writes refused; see ./database). */
 export async function openStore<Q extends QueryTable>(file: string, options: { schema: StoreSchema<Q>; create?: boolean; readOnly?: boolean }): Promise<Store<Q>> {
-  const worker: Worker = startWorker(new URL('./store.worker.ts', import.meta.url), {
+  const worker = startWorker(new URL('./store.worker.ts', import.meta.url), {
     workerData: { file, create: options.create ?? false, readOnly: options.readOnly ?? false, schema: options.schema.url.href } satisfies StoreWorkerData,
   });
-  const ready = await new Promise<StoreReady>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
+  let announced: (r: StoreReady) => void = () => undefined;
+  const readyEvent = new Promise<StoreReady>((resolve) => (announced = resolve));
+  const rpc = new RpcClient<StoreCalls, StoreReady>(worker, {
+    name: `database worker for ${file}`,
+    deathKind: 'internal',
+    // Calls after close (or after the worker ended) are refused with this.
+    exitError: () => new AppError('conflict', `the project database ${file} is closed`),
+    onEvent: (r) => announced(r),
   });
+  // A worker that dies before it has said anything fails the open with why.
+  const ready = await Promise.race([readyEvent, rpc.exited.then((): StoreReady => ({ type: 'failed', error: (rpc.closed ?? new AppError('internal', `the database worker for ${file} exited`)).toJSON() }))]);
   if (ready.type === 'failed') {
     await worker.terminate();
     throw appErrorFromJson(ready.error);
   }
-
-  const pending = new Map<number, Pending>();
-  let nextSeq = 1;
-  let dead: AppError | null = null;
-  const failAll = (error: AppError) => {
-    dead = error;
-    for (const p of pending.values()) p.reject(error);
-    pending.clear();
-  };
-  worker.on('message', (reply: StoreReply) => {
-    const p = pending.get(reply.seq);
-    if (p === undefined) return;
-    pending.delete(reply.seq);
-    if (reply.type === 'result') p.resolve(reply.value);
-    else p.reject(appErrorFromJson(reply.error));
-  });
-  worker.on('error', (e) => failAll(new AppError('internal', `the database worker for ${file} crashed: ${e.message}`, { cause: e })));
-  worker.on('exit', () => failAll(new AppError('conflict', `the project database ${file} is closed`)));
-
-  const send = (msg: StoreRequest): Promise<unknown> => {
-    if (dead) return Promise.reject(dead);
-    return new Promise((resolve, reject) => {
-      pending.set(msg.seq, { resolve, reject });
-      worker.postMessage(msg);
-    });
-  };
 
   return {
     file,
     readOnly: ready.readOnly,
     damage: ready.damage,
     version: ready.version,
-    call: (method, ...args) => send({ type: 'query', seq: nextSeq++, method, args: args[0] }) as Promise<never>,
+    call: (method, ...args) => rpc.call('query', { method, args: args[0] }) as Promise<never>,
     async close() {
-      if (dead) return;
-      await send({ type: 'close', seq: nextSeq++ });
+      if (rpc.closed) return;
+      await rpc.call('close', {});
       await worker.terminate();
+      await rpc.exited;
     },
   };
 }

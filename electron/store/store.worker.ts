@@ -1,12 +1,14 @@
 // The store worker: owns the project's single SQLite connection (the one
 // writer), so queries never block the main thread. Runs the named queries of
-// the schema module it was started with (see StoreSchema in ./store).
+// the schema module it was started with (see StoreSchema in ./store),
+// answering over the typed RPC (common/rpc.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import { AppError, toAppError } from '../../shared/errors';
+import { serve } from '../common/rpc';
 import { openDatabase } from './database';
 import { loadSchema } from './schema-module';
-import type { StoreReady, StoreReply, StoreRequest, StoreWorkerData } from './protocol';
+import type { StoreCalls, StoreReady, StoreWorkerData } from './protocol';
 import { runQuery, type QueryTable } from './table';
 
 /** SQLite failures the user can act on get a kind; the rest are bugs ('internal'). */
@@ -25,31 +27,35 @@ const { file, create, readOnly, schema } = workerData as StoreWorkerData;
 let db: Database | null = null;
 let damaged = false;
 let queries: QueryTable = {};
+
+const open = (): Database => {
+  if (db === null) throw new AppError('internal', `${file} is not open`);
+  return db;
+};
+
+// The client calls only after the ready event below.
+const events = serve<StoreCalls, StoreReady>(
+  port,
+  {
+    query: ({ method, args }) => runQuery(queries, open(), method, args),
+    close: () => {
+      open().close();
+      db = null;
+      // After this reply is posted: the worker then ends (the client also terminates it).
+      setImmediate(() => port.close());
+      return null;
+    },
+  },
+  { classify: (e) => classify(e, file, damaged) },
+);
+
 try {
   const tables = await loadSchema(schema);
   queries = tables.queries;
   const opened = openDatabase(file, { create, readOnly, migrations: tables.migrations });
   db = opened.db;
   damaged = opened.damage !== null;
-  port.postMessage({ type: 'ready', readOnly: opened.readOnly, damage: opened.damage, version: opened.version } satisfies StoreReady);
+  events.emit({ type: 'ready', readOnly: opened.readOnly, damage: opened.damage, version: opened.version });
 } catch (e) {
-  port.postMessage({ type: 'failed', error: toAppError(e).toJSON() } satisfies StoreReady);
+  events.emit({ type: 'failed', error: toAppError(e).toJSON() });
 }
-
-port.on('message', (msg: StoreRequest) => {
-  let reply: StoreReply;
-  try {
-    if (db === null) throw new AppError('internal', `${file} is not open`);
-    if (msg.type === 'close') {
-      db.close();
-      db = null;
-      reply = { type: 'result', seq: msg.seq, value: null };
-    } else {
-      reply = { type: 'result', seq: msg.seq, value: runQuery(queries, db, msg.method, msg.args) };
-    }
-  } catch (e) {
-    reply = { type: 'error', seq: msg.seq, error: classify(e, file, damaged).toJSON() };
-  }
-  port.postMessage(reply);
-  if (msg.type === 'close') port.close();
-});

@@ -2,13 +2,13 @@
 // decode step per new token on the KV cache. Each decode step also returns
 // the head-averaged attention of the new token at the captured layers, so
 // MIA-DPO's selection needs no second pass over the sequence.
-import ort from 'onnxruntime-node';
 import { AppError } from '../../../shared/errors';
 import { cacheNames } from '../models/llava';
 import type { ImageAttention, ImageSpan } from './attention';
 import { imageAttention, perplexity } from './attention';
 import { expandPrompt, type ExpandedPrompt } from './prompt';
-import type { LlavaRunner } from './runner';
+import { wire, type Feed, type WireTensor } from '../runtime/protocol';
+import { handlesOf, valuesOf, type LlavaRunner, type StepOutputs } from './runner';
 import type { SamplingOptions } from './sampling';
 import { GREEDY, checkSampling, createRng, pickToken } from './sampling';
 
@@ -46,11 +46,7 @@ export interface GenerateResult {
   stopReason: 'eos' | 'stop' | 'length';
 }
 
-const i32 = (xs: ArrayLike<number>, dims: number[]): ort.Tensor => new ort.Tensor('int32', Int32Array.from(xs), dims);
-
-function disposeGpu(feeds: Record<string, ort.Tensor>): void {
-  for (const t of Object.values(feeds)) if (t.location === 'gpu-buffer') t.dispose();
-}
+const i32 = (xs: ArrayLike<number>, dims: number[]): WireTensor => wire('int32', Int32Array.from(xs), dims);
 
 export interface BatchPrompt {
   /** Token ids with image placeholders. */
@@ -91,7 +87,7 @@ function checkPrompt(runner: LlavaRunner, prompt: BatchPrompt, maxNewTokens: num
 }
 
 /** Prefill feeds for left-padded prompts: pads attend only to themselves and are never attended to. */
-function prefillFeeds(runner: LlavaRunner, batch: Row[], features: readonly (readonly Float32Array[])[]): Record<string, ort.Tensor> {
+function prefillFeeds(runner: LlavaRunner, batch: Row[], features: readonly (readonly Float32Array[])[]): Record<string, WireTensor> {
   const spec = runner.model.spec;
   const d = spec.text.hiddenSize;
   const b = batch.length;
@@ -115,11 +111,11 @@ function prefillFeeds(runner: LlavaRunner, batch: Row[], features: readonly (rea
     }
   });
   return {
-    input_ids: new ort.Tensor('int32', ids, [b, t]),
+    input_ids: wire('int32', ids, [b, t]),
     ...runner.rope(positions),
-    attention_bias: new ort.Tensor('float32', bias, [b, t, t]),
-    image_features: new ort.Tensor('float32', stacked, [stacked.length / d, d]),
-    feature_index: new ort.Tensor('int32', featureIndex, [b, t]),
+    attention_bias: wire('float32', bias, [b, t, t]),
+    image_features: wire('float32', stacked, [stacked.length / d, d]),
+    feature_index: wire('int32', featureIndex, [b, t]),
   };
 }
 
@@ -150,53 +146,60 @@ export async function generateBatch(runner: LlavaRunner, prompts: readonly Batch
   const b = batch.length;
   const d = spec.text.hiddenSize;
   const v = spec.text.vocabSize;
-  let out = await runner.prefill(prefillFeeds(runner, batch, prompts.map((pr) => pr.features)), b);
-  let keys = t;
-  const record = () => {
-    for (const l of runner.captureLayers) {
-      const all = out[`attention_${l}`]!.data as Float32Array;
-      batch.forEach((r, i) => {
-        if (!r.stopReason) r.rows.get(l)!.push(all.slice(i * keys + r.pad, (i + 1) * keys));
-      });
-    }
-  };
-  if (o.includePrefillRow) record();
-  const eos = new Set(o.eosTokenIds ?? []);
-  const noImage = new ort.Tensor('float32', new Float32Array(d), [1, d]);
-  for (;;) {
-    const logits = out['logits']!.data as Float32Array;
-    const next = batch.map((r, i) => {
-      if (r.stopReason) return r.tokens[r.tokens.length - 1]!;
-      const choice = pickToken(logits.subarray(i * v, (i + 1) * v), r.history, sampling, r.rng);
-      r.tokens.push(choice.token);
-      r.history.push(choice.token);
-      r.logprobs.push(choice.logprob);
-      r.maxProbs.push(choice.maxProb);
-      if (eos.has(choice.token)) r.stopReason = 'eos';
-      else if (o.shouldStop?.(r.tokens, i)) r.stopReason = 'stop';
-      else if (r.tokens.length >= o.maxNewTokens) r.stopReason = 'length';
-      return choice.token;
-    });
-    if (batch.every((r) => r.stopReason)) break;
-    const bias = new Float32Array(b * (keys + 1));
-    batch.forEach((r, i) => bias.fill(-1e30, i * (keys + 1), i * (keys + 1) + r.pad));
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: i32(next, [b, 1]),
-      ...runner.rope(batch.map((r) => [keys - r.pad])),
-      attention_bias: new ort.Tensor('float32', bias, [b, 1, keys + 1]),
-      image_features: noImage,
-      feature_index: new ort.Tensor('int32', new Int32Array(b).fill(-1), [b, 1]),
+  let out: StepOutputs = await runner.prefill(prefillFeeds(runner, batch, prompts.map((pr) => pr.features)), b);
+  // The cache of the last step, kept in the host until the next step consumes it or the generation ends.
+  let live = handlesOf(out);
+  try {
+    let keys = t;
+    const record = () => {
+      for (const l of runner.captureLayers) {
+        const all = valuesOf(out, `attention_${l}`);
+        batch.forEach((r, i) => {
+          if (!r.stopReason) r.rows.get(l)!.push(all.slice(i * keys + r.pad, (i + 1) * keys));
+        });
+      }
     };
-    for (let i = 0; i < spec.text.numLayers; i++) {
-      feeds[cacheNames(i, 'past').keyT] = out[cacheNames(i, 'present').keyT]!;
-      feeds[cacheNames(i, 'past').value] = out[cacheNames(i, 'present').value]!;
+    if (o.includePrefillRow) record();
+    const eos = new Set(o.eosTokenIds ?? []);
+    const noImage = wire('float32', new Float32Array(d), [1, d]);
+    for (;;) {
+      const logits = valuesOf(out, 'logits');
+      const next = batch.map((r, i) => {
+        if (r.stopReason) return r.tokens[r.tokens.length - 1]!;
+        const choice = pickToken(logits.subarray(i * v, (i + 1) * v), r.history, sampling, r.rng);
+        r.tokens.push(choice.token);
+        r.history.push(choice.token);
+        r.logprobs.push(choice.logprob);
+        r.maxProbs.push(choice.maxProb);
+        if (eos.has(choice.token)) r.stopReason = 'eos';
+        else if (o.shouldStop?.(r.tokens, i)) r.stopReason = 'stop';
+        else if (r.tokens.length >= o.maxNewTokens) r.stopReason = 'length';
+        return choice.token;
+      });
+      if (batch.every((r) => r.stopReason)) break;
+      const bias = new Float32Array(b * (keys + 1));
+      batch.forEach((r, i) => bias.fill(-1e30, i * (keys + 1), i * (keys + 1) + r.pad));
+      const feeds: Record<string, Feed> = {
+        input_ids: i32(next, [b, 1]),
+        ...runner.rope(batch.map((r) => [keys - r.pad])),
+        attention_bias: wire('float32', bias, [b, 1, keys + 1]),
+        image_features: noImage,
+        feature_index: wire('int32', new Int32Array(b).fill(-1), [b, 1]),
+      };
+      for (let i = 0; i < spec.text.numLayers; i++) {
+        feeds[cacheNames(i, 'past').keyT] = out[cacheNames(i, 'present').keyT]!;
+        feeds[cacheNames(i, 'past').value] = out[cacheNames(i, 'present').value]!;
+      }
+      // The step consumes the cache fed to it, whether it works or not.
+      live = [];
+      out = await runner.step(feeds, b);
+      live = handlesOf(out);
+      keys += 1;
+      record();
     }
-    out = await runner.step(feeds, b);
-    keys += 1;
-    disposeGpu(feeds);
-    record();
+  } finally {
+    await runner.free(live);
   }
-  disposeGpu(out);
   return batch.map((r) => ({
     inputIds: r.p.ids,
     tokens: r.tokens,

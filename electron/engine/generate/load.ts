@@ -2,6 +2,7 @@
 // ready LlavaRunner: the checkpoint opened and checked, the adapter matched
 // against it and wired in unmerged or merged.
 import type { ExplicitEp } from '../runtime/local';
+import type { EngineRuntime } from '../runtime/runtime';
 import { loraFromPeft, mergedLora, unmergedLora } from '../models/lora';
 import { openModel } from '../models/open';
 import { externalParams } from '../models/params';
@@ -10,6 +11,8 @@ import { LlavaRunner, type RunnerOptions } from './runner';
 
 export interface LoadOptions {
   ep: ExplicitEp;
+  /** The session host; default the process's shared one. */
+  runtime?: EngineRuntime;
   captureLayers?: readonly number[];
   adapter?: { dir: string; merge?: boolean };
   disablePrepacking?: boolean;
@@ -18,6 +21,7 @@ export interface LoadOptions {
 export async function loadRunner(modelDir: string, o: LoadOptions): Promise<LlavaRunner> {
   const model = await openModel(modelDir);
   const options: RunnerOptions = { ep: o.ep };
+  if (o.runtime) options.runtime = o.runtime;
   if (o.captureLayers) options.captureLayers = o.captureLayers;
   if (o.disablePrepacking) options.disablePrepacking = true;
   try {

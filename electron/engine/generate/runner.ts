@@ -1,13 +1,17 @@
-// Sessions of one opened LLaVA model on one execution provider: the vision
-// graph, the prefill and decode-step graphs (with the chosen attention layers
-// as outputs) and batched scoring graphs, built lazily and reused. On WebGPU
-// the KV cache outputs stay on the GPU (gpu-buffer) between decode steps.
-import ort from 'onnxruntime-node';
+// The graphs of one opened LLaVA model, run by the process's session host
+// (engine/runtime, a worker thread): the vision graph, one text graph per
+// batch size that serves prefill and decode steps (with the chosen attention
+// layers as outputs), and batched scoring graphs, built lazily. The KV cache
+// never crosses the thread: each step keeps its `present_*` outputs in the
+// worker (on the GPU with WebGPU) as handles the next step consumes.
+import type ort from 'onnxruntime-node';
 import { AppError } from '../../../shared/errors';
 import { serializeModel } from '../onnx/serialize';
 import type { Graph } from '../onnx/graph';
-import type { ExplicitEp, LocalSession, OutputLocation } from '../runtime/local';
-import { createLocalSession } from '../runtime/local';
+import type { ExplicitEp, OutputLocation } from '../runtime/local';
+import { isHandle, wire, type Feed, type TensorData, type TensorHandle, type WireTensor } from '../runtime/protocol';
+import { acquireRuntime, type EngineRuntime, type RuntimeLease } from '../runtime/runtime';
+import type { DType } from '../onnx/dtype';
 import type { LinearHooks } from '../models/nn';
 import type { TextGraphOptions } from '../models/llava';
 import { buildTextGraph, buildVisionGraph, cacheNames } from '../models/llava';
@@ -16,10 +20,13 @@ import type { Params } from '../models/params';
 import { rotaryTables } from '../models/nn';
 
 export interface RunnerOptions {
+  /** The EP every graph asks for; a graph the EP cannot run falls back to CPU in the host (with a warning). */
   ep: ExplicitEp;
+  /** The session host; default the process's shared one (a lease held until `release()`). */
+  runtime?: EngineRuntime;
   /** Decoder layers whose attention rows decode steps output (default: the middle layer). */
   captureLayers?: readonly number[];
-  /** LoRA or other graph-level changes to the language model (see lora.ts). */
+  /** LoRA or other graph-level changes to the language model (see lora.ts); `feeds` are sent to the host once. */
   textGraph?: { hooks?: (g: Graph) => LinearHooks; params?: (g: Graph) => Params; feeds?: () => Record<string, ort.Tensor> };
   /** CPU: keep weights file-backed instead of prepacked copies (lower peak memory, slower). */
   disablePrepacking?: boolean;
@@ -27,9 +34,28 @@ export interface RunnerOptions {
   threads?: number;
 }
 
+/** A step's outputs: `logits` and `attention_<layer>` as values, the `present_*` cache as handles kept in the host. */
+export type StepOutputs = Record<string, WireTensor | TensorHandle>;
+
+/** The values of output `name`, which must have come back as values. */
+export function valuesOf(out: StepOutputs, name: string): Float32Array {
+  const t = out[name];
+  if (t === undefined || isHandle(t)) throw new AppError('internal', `the graph returned no values for "${name}"`, { subject: name });
+  return t.data as Float32Array;
+}
+
+/** The handles among `out` (the kept KV cache). */
+export function handlesOf(out: StepOutputs): string[] {
+  return Object.values(out).flatMap((t) => (isHandle(t) ? [t.handle] : []));
+}
+
 export class LlavaRunner {
   readonly captureLayers: readonly number[];
-  private readonly sessions = new Map<string, Promise<LocalSession>>();
+  readonly runtime: EngineRuntime;
+  private readonly lease: RuntimeLease | undefined;
+  private readonly sessions = new Map<string, Promise<string>>();
+  private extraFeeds: Promise<Record<string, Feed>> | undefined;
+  private released = false;
 
   constructor(
     readonly model: OpenModel,
@@ -40,13 +66,17 @@ export class LlavaRunner {
     for (const l of this.captureLayers) {
       if (!Number.isInteger(l) || l < 0 || l >= n) throw new AppError('bad-input', `attention layer ${l} does not exist: the model has layers 0-${n - 1}`, { subject: 'attention-layer' });
     }
+    this.lease = options.runtime ? undefined : acquireRuntime();
+    this.runtime = options.runtime ?? this.lease!.runtime;
   }
 
   get ep(): ExplicitEp {
     return this.options.ep;
   }
 
-  private session(key: string, build: () => Graph, outputs?: Record<string, OutputLocation>): Promise<LocalSession> {
+  /** The host's session id for graph `key`, created on first use. */
+  private session(key: string, build: () => Graph, outputs?: Record<string, OutputLocation>): Promise<string> {
+    if (this.released) return Promise.reject(new AppError('conflict', `the model ${this.model.dir} has been closed`, { subject: this.model.dir }));
     let s = this.sessions.get(key);
     if (!s) {
       const opts = {
@@ -54,8 +84,12 @@ export class LlavaRunner {
         externalDataFolder: this.model.dir,
         ...(this.options.disablePrepacking ? { disablePrepacking: true } : {}),
         ...(this.options.threads ? { intraOpThreads: this.options.threads } : {}),
+        // The host applies output locations only to sessions that really run on WebGPU.
+        ...(outputs ? { preferredOutputLocation: outputs } : {}),
       };
-      s = createLocalSession(serializeModel(build()), outputs && this.options.ep === 'webgpu' ? { ...opts, preferredOutputLocation: outputs } : opts);
+      s = this.runtime.createSession(serializeModel(build()), opts).then((info) => info.id);
+      // A failed creation is not cached: the next call tries again and reports its own error.
+      s.catch(() => this.sessions.delete(key));
       this.sessions.set(key, s);
     }
     return s;
@@ -68,8 +102,7 @@ export class LlavaRunner {
       throw new AppError('bad-input', `pixel values have ${pixels.length} elements; this model expects [3, ${s}, ${s}] = ${3 * s * s}`, { subject: 'pixel_values' });
     }
     const session = await this.session('vision', () => buildVisionGraph(this.model.spec, this.model.checkpoint, 1));
-    const out = await session.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, s, s]) });
-    return out['image_features']!.data as Float32Array;
+    return valuesOf(await this.runtime.run(session, { pixel_values: wire('float32', pixels, [1, 3, s, s]) }), 'image_features');
   }
 
   private textOptions(o: TextGraphOptions): TextGraphOptions {
@@ -77,55 +110,84 @@ export class LlavaRunner {
     return { ...o, ...(tg?.hooks ? { hooks: tg.hooks } : {}), ...(tg?.params ? { params: tg.params } : {}) };
   }
 
-  /** Runs a text session with the runner's extra feeds (unmerged LoRA weights) added. */
-  private async runText(session: LocalSession, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
-    return session.run({ ...feeds, ...(this.options.textGraph?.feeds?.() ?? {}) });
+  /** The text graphs' extra inputs (unmerged LoRA weights), kept in the host after their first use. */
+  private extras(): Promise<Record<string, Feed>> {
+    const feeds = this.options.textGraph?.feeds;
+    if (!feeds) return Promise.resolve({});
+    this.extraFeeds ??= (async () => {
+      const out: Record<string, Feed> = {};
+      for (const [name, t] of Object.entries(feeds())) out[name] = { handle: (await this.runtime.put(wire(t.type as DType, t.data as TensorData, t.dims))).handle };
+      return out;
+    })();
+    return this.extraFeeds;
   }
 
   /**
-   * One generation step: new tokens (with images) on the cache in `feeds` (`past_*`). The
-   * cache outputs (`present_*`) stay on the GPU with WebGPU; logits and attention rows come back.
+   * One generation step: new tokens (with images) on the cache in `feeds` (`past_*`, handles of the
+   * previous step's outputs, consumed: freed by the host once the step is over, even when it fails).
+   * The new cache (`present_*`) comes back as handles; logits and attention rows as values.
    */
-  async step(feeds: Record<string, ort.Tensor>, batch = 1): Promise<Record<string, ort.Tensor>> {
+  async step(feeds: Record<string, Feed>, batch = 1): Promise<StepOutputs> {
     const n = this.model.spec.text.numLayers;
     const outputs: Record<string, OutputLocation> = { logits: 'cpu' };
-    for (let i = 0; i < n; i++) {
-      outputs[cacheNames(i, 'present').keyT] = 'gpu-buffer';
-      outputs[cacheNames(i, 'present').value] = 'gpu-buffer';
-    }
+    const keep: string[] = [];
+    for (let i = 0; i < n; i++) keep.push(cacheNames(i, 'present').keyT, cacheNames(i, 'present').value);
+    for (const name of keep) outputs[name] = 'gpu-buffer';
     for (const l of this.captureLayers) outputs[`attention_${l}`] = 'cpu';
+    const consumed = Object.values(feeds).flatMap((f) => ('handle' in f ? [f.handle] : []));
     const options = this.textOptions({ batch, mode: 'decode', output: 'last', cache: true, capture: this.captureLayers });
-    const session = await this.session(`step${batch}`, () => buildTextGraph(this.model.spec, this.model.checkpoint, options), outputs);
-    return this.runText(session, feeds);
+    try {
+      const session = await this.session(`step${batch}`, () => buildTextGraph(this.model.spec, this.model.checkpoint, options), outputs);
+      return await this.runtime.run(session, { ...feeds, ...(await this.extras()) }, { keep, free: consumed });
+    } catch (e) {
+      // The run frees what it consumed; a failure before it must not leak the cache either.
+      await this.free(consumed).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** The prefill: a step on an empty cache, so one session (one copy of the weights) serves the whole generation. */
-  prefill(feeds: Record<string, ort.Tensor>, batch = 1): Promise<Record<string, ort.Tensor>> {
+  prefill(feeds: Record<string, Feed>, batch = 1): Promise<StepOutputs> {
     const t = this.model.spec.text;
-    const empty: Record<string, ort.Tensor> = {};
+    const empty: Record<string, Feed> = {};
     for (let i = 0; i < t.numLayers; i++) {
-      empty[cacheNames(i, 'past').keyT] = new ort.Tensor('float32', new Float32Array(0), [batch, t.numKvHeads, t.headDim, 0]);
-      empty[cacheNames(i, 'past').value] = new ort.Tensor('float32', new Float32Array(0), [batch, t.numKvHeads, 0, t.headDim]);
+      empty[cacheNames(i, 'past').keyT] = wire('float32', new Float32Array(0), [batch, t.numKvHeads, t.headDim, 0]);
+      empty[cacheNames(i, 'past').value] = wire('float32', new Float32Array(0), [batch, t.numKvHeads, 0, t.headDim]);
     }
     return this.step({ ...feeds, ...empty }, batch);
   }
 
+  /** Frees kept tensors (the cache of a generation that ended or failed); unknown handles are an error. */
+  async free(handles: readonly string[]): Promise<void> {
+    if (handles.length > 0) await this.runtime.free(...handles);
+  }
+
   /** Log-probs of `targets` at every position of a batch of `batch` whole sequences (no cache). */
-  async score(batch: number, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+  async score(batch: number, feeds: Record<string, WireTensor>): Promise<StepOutputs> {
     const options = this.textOptions({ batch, mode: 'prefill', output: 'targets', cache: false, capture: [] });
     const session = await this.session(`score${batch}`, () => buildTextGraph(this.model.spec, this.model.checkpoint, options));
-    return this.runText(session, feeds);
+    return this.runtime.run(session, { ...feeds, ...(await this.extras()) });
   }
 
   /** The rotary-table feeds [B, T, hd] for queries at `positions[b][t]` (one row per sequence of the batch). */
-  rope(positions: readonly (readonly number[])[]): Record<string, ort.Tensor> {
+  rope(positions: readonly (readonly number[])[]): Record<string, WireTensor> {
     const { cos, sin } = rotaryTables(this.model.spec.text, positions.flat());
     const dims = [positions.length, positions[0]!.length, this.model.spec.text.headDim];
-    return { rope_cos: new ort.Tensor('float32', cos, dims), rope_sin: new ort.Tensor('float32', sin, dims) };
+    return { rope_cos: wire('float32', cos, dims), rope_sin: wire('float32', sin, dims) };
   }
 
+  /** Releases this model's sessions and kept tensors in the host (and its lease on the shared host). */
   async release(): Promise<void> {
-    for (const s of this.sessions.values()) await (await s).release();
+    this.released = true;
+    const sessions = await Promise.allSettled([...this.sessions.values()]);
     this.sessions.clear();
+    const extras = this.extraFeeds;
+    this.extraFeeds = undefined;
+    try {
+      if (extras) await this.free(Object.values(await extras).flatMap((f) => ('handle' in f ? [f.handle] : [])));
+      for (const s of sessions) if (s.status === 'fulfilled') await this.runtime.release(s.value);
+    } finally {
+      await this.lease?.release();
+    }
   }
 }

@@ -1,10 +1,10 @@
 // Scoring: per-token log-probs of given responses after one prompt with
 // images, all responses in one batch (chosen and rejected of a pair share the
 // prompt). Used for DPO reference log-probs and post-selection.
-import ort from 'onnxruntime-node';
 import { AppError } from '../../../shared/errors';
 import { causalBias, expandPrompt } from './prompt';
-import type { LlavaRunner } from './runner';
+import { wire } from '../runtime/protocol';
+import { valuesOf, type LlavaRunner } from './runner';
 
 export interface ScoreResult {
   inputIds: number[];
@@ -43,14 +43,14 @@ export async function scoreResponses(runner: LlavaRunner, promptIds: readonly nu
   const stacked = new Float32Array(Math.max(1, features.length * spec.tokensPerImage) * d);
   features.forEach((f, i) => stacked.set(f, i * f.length));
   const out = await runner.score(b, {
-    input_ids: new ort.Tensor('int32', ids, [b, t]),
+    input_ids: wire('int32', ids, [b, t]),
     ...runner.rope(Array.from({ length: b }, () => Array.from({ length: t }, (_, i) => i))),
-    attention_bias: new ort.Tensor('float32', bias, [b, t, t]),
-    image_features: new ort.Tensor('float32', stacked, [stacked.length / d, d]),
-    feature_index: new ort.Tensor('int32', featureIndex, [b, t]),
-    targets: new ort.Tensor('int32', targets, [b, t]),
+    attention_bias: wire('float32', bias, [b, t, t]),
+    image_features: wire('float32', stacked, [stacked.length / d, d]),
+    feature_index: wire('int32', featureIndex, [b, t]),
+    targets: wire('int32', targets, [b, t]),
   });
-  const lp = out['token_logprobs']!.data as Float32Array;
+  const lp = valuesOf(out, 'token_logprobs');
   const tokenLogprobs = responses.map((r, i) => r.map((_, j) => lp[i * t + prompt - 1 + j]!));
   return { inputIds: p.ids, tokenLogprobs, sumLogprobs: tokenLogprobs.map((xs) => xs.reduce((s, v) => s + v, 0)) };
 }

@@ -1,13 +1,12 @@
 // The programmatic face of the models engine (what the CLI and the pipeline's
-// respond job call): a model folder opened once with its tokenizer, image
-// processor, feature cache and chosen execution provider; answers prompts with
-// images while recording attention, and scores given responses.
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
-import { AppError } from '../../../shared/errors';
-import { EpDetector } from '../runtime/ep';
+// respond job call): a model folder (and adapter) opened once with its
+// tokenizer, image processor, feature cache, model id and execution provider;
+// its graphs run in the process's session host (engine/runtime, a worker
+// thread). Answers prompts with images while recording attention, and scores
+// given responses.
+import { AppError, isAppError } from '../../../shared/errors';
 import type { EpChoice } from '../../../shared/ep';
+import { acquireRuntime } from '../runtime/runtime';
 import type { ExplicitEp } from '../runtime/local';
 import type { ChatMessage } from '../text/chat-template';
 import { encodePrompt } from '../text/encode-prompt';
@@ -15,12 +14,13 @@ import { IMAGE_PLACEHOLDER, withImagePlaceholders } from '../text/image-placehol
 import { IncrementalDecoder } from '../text/incremental-decoder';
 import { findStopString, loadGenerationEosIds, stopCriteria } from '../text/stop-tokens';
 import { TextTokenizer } from '../text/tokenizer';
-import type { ImageInput } from '../vision/decode-image';
+import type { ImageInput, RgbImage } from '../vision/decode-image';
 import { FeatureCache, imageContentHash } from '../vision/feature-cache';
-import { preprocessImage, preprocessingId, type AspectMode } from '../vision/preprocess';
+import { preprocessImage, preprocessRgb, preprocessingId, type AspectMode, type PixelTensor } from '../vision/preprocess';
 import { loadPreprocessorConfig, type PreprocessorConfig } from '../vision/preprocessor-config';
 import { generate, type GenerateResult } from './generate';
 import { loadRunner } from './load';
+import { modelId, type WeightFormat } from './model-id';
 import type { LlavaRunner } from './runner';
 import { GREEDY, type SamplingOptions } from './sampling';
 import { scoreResponses } from './score';
@@ -30,16 +30,22 @@ export interface LlavaSessionOptions {
   ep?: EpChoice;
   /** Decoder layers to record attention at (default: the middle layer). */
   attentionLayers?: readonly number[];
+  /** A PEFT adapter folder: part of the model's identity. */
   adapter?: { dir: string; merge?: boolean };
+  /** The number format the graphs compute in (default and today's only one: fp32). */
+  format?: WeightFormat;
   /** Folder of the on-disk image-feature cache; none when absent. */
   featureCacheDir?: string;
   /** 'pad': LLaVA-1.5's square padding with the mean colour before the processor. */
   aspect?: AspectMode;
 }
 
+/** An image file, its bytes, or pixels already decoded to 8-bit RGB (e.g. perturbed by the pipeline). */
+export type SessionImage = ImageInput | RgbImage;
+
 /** A prompt: the user's question (chat template applied) or, with raw, the full text with `<image>` placeholders. */
 export interface PromptInput {
-  images: readonly ImageInput[];
+  images: readonly SessionImage[];
   prompt: string | readonly ChatMessage[];
   raw?: boolean;
 }
@@ -49,6 +55,22 @@ export interface RespondRequest extends PromptInput {
   sampling?: Partial<SamplingOptions>;
   stopStrings?: readonly string[];
   includePrefillRow?: boolean;
+  /** Stops at the next decode step; the call then fails with kind 'cancelled'. */
+  signal?: AbortSignal;
+  /**
+   * true (default): fewer new tokens when the prompt leaves less room in the context.
+   * false: a prompt plus `maxNewTokens` over the context is refused (bad-input), as the respond job wants.
+   */
+  capToContext?: boolean;
+}
+
+/** A generation with its decoded text and where its time went. */
+export interface Answer {
+  generation: GenerateResult;
+  /** The generated text, stop strings cut, trimmed. */
+  text: string;
+  /** Prefill ends at the first token (image features included); decode is the rest. */
+  timing: { prefillMs: number; decodeMs: number };
 }
 
 export interface AttentionSummary {
@@ -102,50 +124,77 @@ export class LlavaSession {
     readonly tokenizer: TextTokenizer,
     readonly processor: PreprocessorConfig,
     private readonly eosIds: ReadonlySet<number>,
-    private readonly cache: { store: FeatureCache; modelId: string } | undefined,
+    /** Keys generations, the feature cache and evaluations: base weights, adapter and format (model-id.ts). */
+    readonly modelId: string,
+    private readonly cache: FeatureCache | undefined,
     private readonly options: LlavaSessionOptions,
     /** Why the asked-for EP was not used, when it was not. */
     readonly epFallback: string | undefined,
+    private readonly releaseRuntime: () => Promise<void>,
   ) {}
 
   static async open(o: LlavaSessionOptions): Promise<LlavaSession> {
-    const chosen = await new EpDetector().choose(o.ep ?? 'auto');
-    const tokenizer = await TextTokenizer.fromFolder(o.modelDir);
-    const processor = await loadPreprocessorConfig(o.modelDir);
-    const eos = stopCriteria(tokenizer, await loadGenerationEosIds(o.modelDir)).tokenIds;
-    const runner = await loadRunner(o.modelDir, {
-      ep: chosen.ep,
-      ...(o.attentionLayers ? { captureLayers: o.attentionLayers } : {}),
-      ...(o.adapter ? { adapter: o.adapter } : {}),
-    });
-    const s = runner.model.spec.vision.imageSize;
-    const crop = processor.doCenterCrop ? processor.cropSize : undefined;
-    if (crop && (crop.width !== s || crop.height !== s)) {
-      await runner.model.checkpoint.close();
-      throw new AppError('bad-file', `${o.modelDir}: preprocessor_config.json crops to ${crop.width}x${crop.height} but the vision tower takes ${s}x${s}`, { subject: 'preprocessor_config.json' });
+    const lease = acquireRuntime();
+    let runner: LlavaRunner | undefined;
+    try {
+      const chosen = await lease.runtime.choose(o.ep ?? 'auto');
+      const tokenizer = await TextTokenizer.fromFolder(o.modelDir);
+      const processor = await loadPreprocessorConfig(o.modelDir);
+      const eos = stopCriteria(tokenizer, await loadGenerationEosIds(o.modelDir)).tokenIds;
+      runner = await loadRunner(o.modelDir, {
+        ep: chosen.ep,
+        runtime: lease.runtime,
+        ...(o.attentionLayers ? { captureLayers: o.attentionLayers } : {}),
+        ...(o.adapter ? { adapter: o.adapter } : {}),
+      });
+      const s = runner.model.spec.vision.imageSize;
+      const crop = processor.doCenterCrop ? processor.cropSize : undefined;
+      if (crop && (crop.width !== s || crop.height !== s)) {
+        throw new AppError('bad-file', `${o.modelDir}: preprocessor_config.json crops to ${crop.width}x${crop.height} but the vision tower takes ${s}x${s}`, { subject: 'preprocessor_config.json' });
+      }
+      const checkpoint = runner.model.checkpoint;
+      const id = await modelId({
+        modelDir: o.modelDir,
+        weightFiles: [...new Set(checkpoint.names().map((n) => checkpoint.get(n).location))],
+        ...(o.adapter ? { adapterDir: o.adapter.dir } : {}),
+        format: o.format ?? 'fp32',
+      });
+      const cache = o.featureCacheDir ? new FeatureCache(o.featureCacheDir) : undefined;
+      return new LlavaSession(runner, tokenizer, processor, eos, id, cache, o, chosen.fallbackReason, () => lease.release());
+    } catch (e) {
+      if (runner) await closeRunner(runner);
+      await lease.release();
+      throw e;
     }
-    const cache = o.featureCacheDir ? { store: new FeatureCache(o.featureCacheDir), modelId: await visionModelId(o.modelDir, runner) } : undefined;
-    return new LlavaSession(runner, tokenizer, processor, eos, cache, o, chosen.fallbackReason);
   }
 
   get ep(): ExplicitEp {
     return this.runner.ep;
   }
 
-  /** Vision features of each image ([tokensPerImage * hidden]), from the cache when there. */
-  async features(images: readonly ImageInput[]): Promise<Float32Array[]> {
+  private async pixels(image: SessionImage, i: number): Promise<PixelTensor> {
+    const pre = { aspect: this.options.aspect ?? 'crop' };
+    if (typeof image === 'string' || Buffer.isBuffer(image)) return preprocessImage(image, this.processor, { ...pre, label: typeof image === 'string' ? image : `image ${i + 1}` });
+    if (image.data.length !== image.width * image.height * 3) {
+      throw new AppError('bad-input', `image ${i + 1} has ${image.data.length} bytes; ${image.width}x${image.height} RGB needs ${image.width * image.height * 3}`, { subject: `image ${i + 1}` });
+    }
+    return preprocessRgb(image, this.processor, pre);
+  }
+
+  /** Vision features of each image ([tokensPerImage * hidden]), from the cache when there (files and buffers only). */
+  async features(images: readonly SessionImage[]): Promise<Float32Array[]> {
     const pre = { aspect: this.options.aspect ?? 'crop' };
     const out: Float32Array[] = [];
     for (const [i, image] of images.entries()) {
-      const key = this.cache ? { imageSha256: await imageContentHash(image), modelId: this.cache.modelId, preprocessingId: preprocessingId(this.processor, pre) } : undefined;
-      const hit = key && (await this.cache!.store.get(key));
+      const cached = this.cache && (typeof image === 'string' || Buffer.isBuffer(image)) ? this.cache : undefined;
+      const key = cached ? { imageSha256: await imageContentHash(image as ImageInput), modelId: this.modelId, preprocessingId: preprocessingId(this.processor, pre) } : undefined;
+      const hit = key && (await cached!.get(key));
       if (hit) {
         out.push(hit.data);
         continue;
       }
-      const pixels = await preprocessImage(image, this.processor, { ...pre, label: typeof image === 'string' ? image : `image ${i + 1}` });
-      const f = await this.runner.imageFeatures(pixels.data);
-      if (key) await this.cache!.store.put(key, { data: f, dims: [this.runner.model.spec.tokensPerImage, this.runner.model.spec.text.hiddenSize] });
+      const f = await this.runner.imageFeatures((await this.pixels(image, i)).data);
+      if (key) await cached!.put(key, { data: f, dims: [this.runner.model.spec.tokensPerImage, this.runner.model.spec.text.hiddenSize] });
       out.push(f);
     }
     return out;
@@ -167,33 +216,52 @@ export class LlavaSession {
     return encoded.ids;
   }
 
-  async respond(r: RespondRequest): Promise<RespondResult> {
-    // The prompt must fit with room for one token; the new tokens are then capped by what is left of the context.
+  /**
+   * One generation with its text and timing: what `respond` reports and the pipeline's ModelEngine adapts.
+   * The end token, when generation stopped at one, is the last of `generation.tokens`.
+   */
+  async answer(r: RespondRequest): Promise<Answer> {
+    throwIfCancelled(r.signal);
+    const started = performance.now();
+    // The prompt must fit with room for one token; the new tokens are then capped by what is left of the context
+    // (or, without capToContext, generate() refuses a prompt plus maxNewTokens over it, naming both numbers).
     const ids = this.encode(r, 1);
-    const maxNewTokens = Math.min(r.maxNewTokens ?? 512, this.runner.model.spec.text.maxPositions - ids.length);
+    const asked = r.maxNewTokens ?? 512;
+    const maxNewTokens = r.capToContext === false ? asked : Math.min(asked, this.runner.model.spec.text.maxPositions - ids.length);
     const features = await this.features(r.images);
     const stops = (r.stopStrings ?? []).filter((s) => s.length > 0);
     const decoder = new IncrementalDecoder(this.tokenizer, { skipSpecialTokens: true });
     let text = '';
-    const res = await generate(this.runner, ids, features, {
+    // The first stop check runs right after the prefill's token: it splits prefill (images included) from decode.
+    let prefillEnd: number | null = null;
+    const generation = await generate(this.runner, ids, features, {
       maxNewTokens,
       sampling: { ...GREEDY, ...r.sampling },
       eosTokenIds: [...this.eosIds],
       includePrefillRow: r.includePrefillRow ?? false,
       shouldStop: (tokens) => {
+        prefillEnd ??= performance.now();
+        if (r.signal?.aborted) return true;
         const before = text.length;
         text += decoder.push(tokens[tokens.length - 1]!);
         return stops.length > 0 && findStopString(text, stops, before) !== undefined;
       },
     });
+    const ended = performance.now();
+    throwIfCancelled(r.signal);
     text += decoder.flush();
     const stop = findStopString(text, stops);
     if (stop) text = text.slice(0, stop.index);
+    return { generation, text: text.trim(), timing: { prefillMs: (prefillEnd ?? ended) - started, decodeMs: ended - (prefillEnd ?? ended) } };
+  }
+
+  async respond(r: RespondRequest): Promise<RespondResult> {
+    const { generation: res, text } = await this.answer(r);
     const layers = res.attention.map(toMaps);
     return {
       input_ids: res.inputIds,
       tokens: res.tokens,
-      text: text.trim(),
+      text,
       image_spans: res.imageSpans,
       attention: layers[0]!,
       attention_layers: layers,
@@ -212,20 +280,27 @@ export class LlavaSession {
     return { input_ids: res.inputIds, response_ids: responseIds, token_logprobs: res.tokenLogprobs, sum_logprob: res.sumLogprobs };
   }
 
+  /** Releases this model's sessions in the host (after any run in flight) and its checkpoint. */
   async close(): Promise<void> {
-    await this.runner.release();
-    await this.runner.model.checkpoint.close();
+    try {
+      await closeRunner(this.runner);
+    } finally {
+      await this.releaseRuntime();
+    }
   }
 }
 
-/** Identifies the vision weights for cache keys: config plus the weight files' names, sizes and modification times. */
-async function visionModelId(dir: string, runner: LlavaRunner): Promise<string> {
-  const h = createHash('sha256');
-  h.update(await readFile(path.join(dir, 'config.json')));
-  const files = new Set(runner.model.checkpoint.names().map((n) => runner.model.checkpoint.get(n).location));
-  for (const f of [...files].sort()) {
-    const s = await stat(path.join(dir, f));
-    h.update(`${f}:${s.size}:${s.mtimeMs}`);
+async function closeRunner(runner: LlavaRunner): Promise<void> {
+  try {
+    await runner.release();
+  } finally {
+    await runner.model.checkpoint.close();
   }
-  return h.digest('hex');
+}
+
+/** An aborted request ends as a `cancelled` AppError, whatever reason the caller aborted with (a bare abort() gives a DOMException). */
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  const reason: unknown = signal.reason;
+  throw isAppError(reason) ? reason : new AppError('cancelled', 'the answer was cancelled', { cause: reason });
 }

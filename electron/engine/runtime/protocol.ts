@@ -1,11 +1,8 @@
-// The messages between the engine's main-side client and its session worker
-// (Signal's SQLite-worker pattern): requests are a tagged union carrying a
-// sequence number, each answered by exactly one reply with the same number;
-// errors cross the thread as {kind, message, subject}. Tensors travel as
-// typed arrays (transferred, not copied) or as handles to tensors the worker
-// keeps, typically on the GPU.
+// The requests between the engine's caller-side client and its session worker,
+// carried by the one typed RPC (common/rpc.ts). Tensors travel as typed arrays
+// (results transferred, not copied) or as handles to tensors the worker keeps
+// between runs, typically on the GPU.
 import type { EpChoice } from '../../../shared/ep';
-import type { WireError } from '../../../shared/errors';
 import type { DType } from '../onnx/dtype';
 import type { ExplicitEp, LocalSessionOptions } from './local';
 
@@ -16,6 +13,11 @@ export interface WireTensor {
   dtype: DType;
   dims: number[];
   data: TensorData;
+}
+
+/** A WireTensor from its parts (the argument order of ort.Tensor's constructor). */
+export function wire(dtype: DType, data: TensorData, dims: readonly number[]): WireTensor {
+  return { dtype, dims: [...dims], data };
 }
 
 /** A tensor living in the worker between runs (e.g. a KV cache on the GPU). */
@@ -53,43 +55,37 @@ export interface EpReport {
 export interface RunOptions {
   /** Outputs to keep in the worker and return as handles instead of values. */
   keep?: readonly string[];
+  /** Kept tensors to free once the run is over, whether it worked or not (e.g. the KV cache it consumed). */
+  free?: readonly string[];
 }
-
-export type Request =
-  | { seq: number; type: 'create'; model: Uint8Array; options: CreateOptions }
-  | { seq: number; type: 'run'; session: string; feeds: Record<string, Feed>; options: RunOptions }
-  | { seq: number; type: 'read'; handle: string }
-  | { seq: number; type: 'free'; handles: string[] }
-  | { seq: number; type: 'release'; session: string }
-  | { seq: number; type: 'detect' }
-  | { seq: number; type: 'stats' }
-  | { seq: number; type: 'shutdown' };
-
-export type RequestType = Request['type'];
 
 export interface Stats {
   sessions: number;
   handles: number;
 }
 
-/** What each request type answers with. */
-export interface Results {
-  create: SessionInfo;
-  run: Record<string, WireTensor | TensorHandle>;
-  read: WireTensor;
-  free: null;
-  release: null;
-  detect: EpReport;
-  stats: Stats;
-  /** What was still live after releasing everything: zero unless a release failed. */
-  shutdown: Stats;
-}
+/** Every request the session worker answers: what it takes and what it answers with. */
+export type RuntimeCalls = {
+  create: { args: { model: Uint8Array; options: CreateOptions }; result: SessionInfo };
+  run: { args: { session: string; feeds: Record<string, Feed>; options: RunOptions }; result: Record<string, WireTensor | TensorHandle> };
+  /** Keeps a tensor in the worker (e.g. LoRA weights fed to every run) so it crosses the thread once. */
+  put: { args: { tensor: WireTensor }; result: TensorHandle };
+  read: { args: { handle: string }; result: WireTensor };
+  free: { args: { handles: string[] }; result: null };
+  release: { args: { session: string }; result: null };
+  /** The EP that `choice` resolves to here ('auto': CUDA, then WebGPU, then CPU), with why another was not used. */
+  choose: { args: { choice: EpChoice }; result: { ep: ExplicitEp; fallbackReason?: string } };
+  detect: { args: Record<string, never>; result: EpReport };
+  stats: { args: Record<string, never>; result: Stats };
+  /** Releases everything; answers with what was still live after (zero unless a release failed). */
+  shutdown: { args: Record<string, never>; result: Stats };
+};
 
-export type Reply =
-  | { seq: number; type: 'ok'; result: Results[RequestType] }
-  | { seq: number; type: 'error'; error: WireError }
-  /** Unsolicited: something the user should see, e.g. why an EP fell back to CPU. */
-  | { seq: null; type: 'log'; level: 'info' | 'warn'; message: string };
+/** Unsolicited: something the user should see, e.g. why an EP fell back to CPU. */
+export interface RuntimeLogEvent {
+  level: 'info' | 'warn';
+  message: string;
+}
 
 export function isHandle(x: WireTensor | TensorHandle): x is TensorHandle {
   return 'handle' in x;

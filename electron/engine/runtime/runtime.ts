@@ -1,11 +1,14 @@
-// The engine's handle on onnxruntime from the caller's thread: starts the
-// session worker, sends typed requests, matches replies by sequence number,
-// rebuilds errors with their kind, forwards the worker's log lines (e.g. why
-// an EP fell back to CPU) and disposes of everything on request.
-import type { Worker } from 'node:worker_threads';
+// The engine's handle on onnxruntime from the caller's thread: a client of the
+// session worker (runtime.worker.ts) over the one typed RPC (common/rpc.ts).
+// One host per process runs every graph: `acquireRuntime()` hands out leases
+// on a shared EngineRuntime, started on first use and disposed with the last
+// lease; generation and scoring (engine/generate) create their sessions here.
 import { AppError } from '../../../shared/errors';
+import { RpcClient } from '../../common/rpc';
 import { startWorker } from '../../common/worker';
-import type { CreateOptions, EpReport, Feed, Reply, Request, RequestType, Results, RunOptions, SessionInfo, Stats, TensorHandle, WireTensor } from './protocol';
+import type { EpChoice } from '../../../shared/ep';
+import type { CreateOptions, EpReport, Feed, RunOptions, RuntimeCalls, RuntimeLogEvent, SessionInfo, Stats, TensorHandle, WireTensor } from './protocol';
+import type { ExplicitEp } from './local';
 
 export type RuntimeLog = (level: 'info' | 'warn', message: string) => void;
 
@@ -16,108 +19,115 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: AppError) => void };
-type Body<T extends RequestType> = Omit<Extract<Request, { type: T }>, 'seq' | 'type'>;
-
 const defaultLog: RuntimeLog = (level, message) => {
   if (level === 'warn') process.stderr.write(`[runtime] ${message}\n`);
 };
 
+const handleOf = (h: string | TensorHandle): string => (typeof h === 'string' ? h : h.handle);
+
 export class EngineRuntime {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
-  private seq = 0;
-  private closedReason: AppError | undefined;
+  private readonly rpc: RpcClient<RuntimeCalls, RuntimeLogEvent>;
   /** Resolves with the worker's exit code once it has stopped. */
   readonly exited: Promise<number>;
 
   private constructor(options: RuntimeOptions) {
     const log = options.log ?? defaultLog;
-    this.worker = startWorker(new URL('./runtime.worker.ts', import.meta.url), options.env ? { env: options.env } : {});
-    this.worker.on('message', (m: Reply) => this.onReply(m, log));
-    this.worker.on('error', (e) => this.close(new AppError('runtime', `the session worker crashed: ${e.message}`, { cause: e })));
-    this.exited = new Promise((resolve) => {
-      this.worker.once('exit', (code) => {
-        this.close(new AppError('runtime', `the session worker exited (code ${code})`));
-        resolve(code);
-      });
-    });
+    const worker = startWorker(new URL('./runtime.worker.ts', import.meta.url), options.env ? { env: options.env } : {});
+    this.rpc = new RpcClient(worker, { name: 'session worker', onEvent: (e) => log(e.level, e.message) });
+    this.exited = this.rpc.exited;
   }
 
+  /** A runtime of one's own (tests, tools); the app shares one through `acquireRuntime`. */
   static start(options: RuntimeOptions = {}): EngineRuntime {
     return new EngineRuntime(options);
   }
 
-  private onReply(m: Reply, log: RuntimeLog): void {
-    if (m.type === 'log') return log(m.level, m.message);
-    const p = this.pending.get(m.seq);
-    if (!p) return;
-    this.pending.delete(m.seq);
-    if (m.type === 'ok') p.resolve(m.result);
-    else p.reject(new AppError(m.error.kind, m.error.message, m.error.subject === undefined ? {} : { subject: m.error.subject }));
-  }
-
-  /** Rejects everything in flight and refuses new requests. */
-  private close(reason: AppError): void {
-    this.closedReason ??= reason;
-    for (const p of this.pending.values()) p.reject(reason);
-    this.pending.clear();
-  }
-
-  private request<T extends RequestType>(type: T, body: Body<T>): Promise<Results[T]> {
-    if (this.closedReason) return Promise.reject(this.closedReason);
-    const seq = ++this.seq;
-    return new Promise<Results[T]>((resolve, reject) => {
-      this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ ...body, seq, type } as Request);
-    });
-  }
-
   /** Creates (or reuses, by graph hash) a session; the reply says which EP it got and why not another. */
   createSession(model: Uint8Array, options: CreateOptions): Promise<SessionInfo> {
-    return this.request('create', { model, options });
+    return this.rpc.call('create', { model, options });
   }
 
   /** Outputs named in `options.keep` stay in the worker and come back as handles. */
   run(session: string, feeds: Record<string, Feed>, options: RunOptions = {}): Promise<Record<string, WireTensor | TensorHandle>> {
-    return this.request('run', { session, feeds, options });
+    return this.rpc.call('run', { session, feeds, options });
+  }
+
+  /** Keeps `tensor` in the worker, to be fed by handle to many runs. */
+  put(tensor: WireTensor): Promise<TensorHandle> {
+    return this.rpc.call('put', { tensor });
   }
 
   /** The values of a kept tensor (read back from the GPU when it lives there). */
   read(handle: string | TensorHandle): Promise<WireTensor> {
-    return this.request('read', { handle: typeof handle === 'string' ? handle : handle.handle });
+    return this.rpc.call('read', { handle: handleOf(handle) });
   }
 
   async free(...handles: (string | TensorHandle)[]): Promise<void> {
-    await this.request('free', { handles: handles.map((h) => (typeof h === 'string' ? h : h.handle)) });
+    await this.rpc.call('free', { handles: handles.map(handleOf) });
   }
 
   async release(session: string): Promise<void> {
-    await this.request('release', { session });
+    await this.rpc.call('release', { session });
+  }
+
+  /** The EP a choice resolves to in this runtime, and why another was not used. */
+  choose(choice: EpChoice): Promise<{ ep: ExplicitEp; fallbackReason?: string }> {
+    return this.rpc.call('choose', { choice });
   }
 
   /** Which GPU providers work here, and why not. */
   detect(): Promise<EpReport> {
-    return this.request('detect', {});
+    return this.rpc.call('detect', {});
   }
 
   stats(): Promise<Stats> {
-    return this.request('stats', {});
+    return this.rpc.call('stats', {});
   }
 
   /**
-   * Releases every session and kept tensor, then stops the worker. Resolves
+   * Releases every session and kept tensor, then stops the worker. The release
+   * is queued behind any run in flight, so the worker is never terminated
+   * inside session.run (onnxruntime-node would abort the process). Resolves
    * with what was still live after the release (null when the worker was
    * already gone). Safe to call twice.
    */
   async dispose(): Promise<Stats | null> {
     let left: Stats | null = null;
-    if (!this.closedReason) {
-      left = await this.request('shutdown', {}).catch(() => null);
-      this.close(new AppError('conflict', 'the runtime has been disposed'));
-      await this.worker.terminate();
+    if (!this.rpc.closed) {
+      left = await this.rpc.call('shutdown', {}).catch(() => null);
+      this.rpc.fail(new AppError('conflict', 'the runtime has been disposed'));
+      await this.rpc.worker.terminate();
     }
     await this.exited;
     return left;
   }
+}
+
+/** A share of the process's runtime; `release()` once done with it (the last one stops the worker). */
+export interface RuntimeLease {
+  readonly runtime: EngineRuntime;
+  release(): Promise<void>;
+}
+
+let shared: { runtime: EngineRuntime; users: number } | null = null;
+
+/**
+ * The process's one session host, started on first use. Each opened model
+ * holds a lease and releases its own sessions on close; when no lease is
+ * left the worker is disposed, so a CLI command or a test file ends cleanly.
+ */
+export function acquireRuntime(): RuntimeLease {
+  const entry = (shared ??= { runtime: EngineRuntime.start(), users: 0 });
+  entry.users++;
+  let released = false;
+  return {
+    runtime: entry.runtime,
+    async release() {
+      if (released) return;
+      released = true;
+      if (--entry.users > 0) return;
+      if (shared === entry) shared = null;
+      await entry.runtime.dispose();
+    },
+  };
 }

@@ -1,41 +1,17 @@
-// Entry of the session worker thread: answers protocol requests one at a
-// time (session creation and run block this thread, never the caller's) and
-// turns every failure into a {kind, message} reply.
+// Entry of the session worker thread: answers the runtime's requests one at a
+// time over the typed RPC (session creation and run block this thread, never
+// the caller's) and posts log lines, e.g. why an EP fell back to CPU.
 import { parentPort } from 'node:worker_threads';
-import { toAppError } from '../../../shared/errors';
+import { serve } from '../../common/rpc';
 import { EpDetector } from './ep';
-import type { Reply, Request, Results } from './protocol';
+import type { RuntimeCalls, RuntimeLogEvent } from './protocol';
 import { SessionHost } from './session-host';
 
 const port = parentPort;
 if (!port) throw new Error('runtime.worker.ts must run in a worker thread');
 
 const detector = new EpDetector();
-const host = new SessionHost(detector, (level, message) => port.postMessage({ seq: null, type: 'log', level, message } satisfies Reply));
-
-async function handle(req: Request): Promise<Results[Request['type']]> {
-  switch (req.type) {
-    case 'create':
-      return host.create(req.model, req.options);
-    case 'run':
-      return host.run(req.session, req.feeds, req.options);
-    case 'read':
-      return host.read(req.handle);
-    case 'free':
-      host.free(req.handles);
-      return null;
-    case 'release':
-      await host.release(req.session);
-      return null;
-    case 'detect':
-      return detector.report();
-    case 'stats':
-      return host.stats();
-    case 'shutdown':
-      await host.shutdown();
-      return host.stats();
-  }
-}
+const host = new SessionHost(detector, (level, message) => events.emit({ level, message }));
 
 /** Transfers the output buffers (fresh per run) instead of copying them. */
 function transferables(result: unknown): ArrayBuffer[] {
@@ -45,14 +21,28 @@ function transferables(result: unknown): ArrayBuffer[] {
   return [...new Set(buffers)];
 }
 
-let queue: Promise<void> = Promise.resolve();
-port.on('message', (req: Request) => {
-  queue = queue.then(async () => {
-    try {
-      const result = await handle(req);
-      port.postMessage({ seq: req.seq, type: 'ok', result } satisfies Reply, transferables(result));
-    } catch (e) {
-      port.postMessage({ seq: req.seq, type: 'error', error: toAppError(e).toJSON() } satisfies Reply);
-    }
-  });
-});
+const events = serve<RuntimeCalls, RuntimeLogEvent>(
+  port,
+  {
+    create: ({ model, options }) => host.create(model, options),
+    run: ({ session, feeds, options }) => host.run(session, feeds, options),
+    put: ({ tensor }) => host.put(tensor),
+    read: ({ handle }) => host.read(handle),
+    free: ({ handles }) => {
+      host.free(handles);
+      return null;
+    },
+    release: async ({ session }) => {
+      await host.release(session);
+      return null;
+    },
+    choose: ({ choice }) => detector.choose(choice),
+    detect: () => detector.report(),
+    stats: () => host.stats(),
+    shutdown: async () => {
+      await host.shutdown();
+      return host.stats();
+    },
+  },
+  { transfer: transferables },
+);

@@ -7,7 +7,7 @@ import ort from 'onnxruntime-node';
 import { AppError } from '../../../shared/errors';
 import type { DType } from '../onnx/dtype';
 import type { EpDetector } from './ep';
-import { createLocalSession, releaseReaders, toCpuTensor, type LocalSession } from './local';
+import { createLocalSession, releaseReaders, toCpuTensor, type ExplicitEp, type LocalSession } from './local';
 import type { CreateOptions, Feed, RunOptions, SessionInfo, Stats, TensorData, TensorHandle, WireTensor } from './protocol';
 
 interface Entry {
@@ -75,17 +75,19 @@ export class SessionHost {
   }
 
   private async open(id: string, model: Uint8Array, options: CreateOptions): Promise<Entry> {
-    const { ep: _choice, ...rest } = options;
+    const { ep: _choice, preferredOutputLocation, ...rest } = options;
     let { ep, fallbackReason } = options.strict && options.ep !== 'auto' ? { ep: options.ep, fallbackReason: undefined } : await this.detector.choose(options.ep);
+    // gpu-buffer outputs exist only on WebGPU: elsewhere every output is a CPU tensor.
+    const on = (e: ExplicitEp) => ({ ...rest, ep: e, ...(e === 'webgpu' && preferredOutputLocation !== undefined ? { preferredOutputLocation } : {}) });
     let session: LocalSession;
     try {
-      session = await createLocalSession(model, { ...rest, ep });
+      session = await createLocalSession(model, on(ep));
     } catch (e) {
       if (ep === 'cpu' || options.strict) throw e;
       // The EP works, but not for this graph (an op it cannot run): CPU still can.
       fallbackReason = `${ep}: ${(e as Error).message}`;
       ep = 'cpu';
-      session = await createLocalSession(model, { ...rest, ep });
+      session = await createLocalSession(model, on(ep));
     }
     if (fallbackReason !== undefined) this.log('warn', `execution provider '${options.ep}' unavailable, using cpu: ${fallbackReason}`);
     this.log('info', `session ${id.slice(0, 12)} on ${ep}`);
@@ -106,10 +108,23 @@ export class SessionHost {
   }
 
   async run(id: string, feeds: Record<string, Feed>, options: RunOptions): Promise<Record<string, WireTensor | TensorHandle>> {
+    try {
+      return await this.runOnce(id, feeds, options);
+    } finally {
+      this.free((options.free ?? []).filter((h) => this.handles.has(h)));
+    }
+  }
+
+  private async runOnce(id: string, feeds: Record<string, Feed>, options: RunOptions): Promise<Record<string, WireTensor | TensorHandle>> {
     const { session, info } = await this.entry(id);
     const inputs: Record<string, ort.Tensor> = {};
     for (const [name, f] of Object.entries(feeds)) {
-      inputs[name] = 'handle' in f ? this.tensor(f.handle) : fromWire(f);
+      const t = 'handle' in f ? this.tensor(f.handle) : fromWire(f);
+      // A CPU session would read a GPU buffer's bytes as if they were host memory: wrong values, silently.
+      if (t.location === 'gpu-buffer' && info.ep !== 'webgpu') {
+        throw new AppError('internal', `input "${name}" is a tensor on the WebGPU device, but session ${id.slice(0, 12)} runs on ${info.ep}`, { subject: name });
+      }
+      inputs[name] = t;
     }
     const keep = new Set(options.keep ?? []);
     for (const k of keep) {
@@ -118,11 +133,8 @@ export class SessionHost {
     const outputs = await session.run(inputs);
     const result: Record<string, WireTensor | TensorHandle> = {};
     for (const [name, t] of Object.entries(outputs)) {
-      if (keep.has(name)) {
-        const handle = `t${this.nextHandle++}`;
-        this.handles.set(handle, t);
-        result[name] = { handle, dtype: t.type as DType, dims: [...t.dims], location: t.location === 'gpu-buffer' ? 'gpu-buffer' : 'cpu' };
-      } else if (t.location === 'gpu-buffer') {
+      if (keep.has(name)) result[name] = this.keep(t);
+      else if (t.location === 'gpu-buffer') {
         result[name] = toWire(await toCpuTensor(t), false);
         t.dispose();
       } else {
@@ -130,6 +142,16 @@ export class SessionHost {
       }
     }
     return result;
+  }
+
+  put(w: WireTensor): TensorHandle {
+    return this.keep(fromWire(w));
+  }
+
+  private keep(t: ort.Tensor): TensorHandle {
+    const handle = `t${this.nextHandle++}`;
+    this.handles.set(handle, t);
+    return { handle, dtype: t.type as DType, dims: [...t.dims], location: t.location === 'gpu-buffer' ? 'gpu-buffer' : 'cpu' };
   }
 
   /** A kept tensor's values; GPU tensors go through a read-back session (never getData(), which aborts). */

@@ -102,11 +102,13 @@ export function pipelineHandlers(project: () => PipelineProject): PipelineHandle
       const job = await p.runner.submit('augment', { seed, settings: patch, ...(count === undefined ? {} : { count }), ...(formats === undefined ? {} : { formats }) });
       return { jobId: job.id };
     },
-    'pipeline.respond': async ({ model, ...options }) => {
+    'pipeline.respond': async ({ model, adapter, ...options }) => {
       const p = writable(project());
       const modelDir = path.resolve(model);
       if (!existsSync(modelDir)) throw new AppError('not-found', `model folder ${modelDir} does not exist`, { subject: model });
-      const job = await p.runner.submit('respond', { modelDir, ...options, settings: await settingsPatch(p.store) });
+      const adapterDir = adapter === undefined ? undefined : path.resolve(adapter);
+      if (adapterDir !== undefined && !existsSync(adapterDir)) throw new AppError('not-found', `adapter folder ${adapterDir} does not exist`, { subject: adapter });
+      const job = await p.runner.submit('respond', { modelDir, ...(adapterDir === undefined ? {} : { adapter: adapterDir }), ...options, settings: await settingsPatch(p.store) });
       return { jobId: job.id };
     },
     'pipeline.select': async ({ patch }) => {

@@ -12,7 +12,7 @@ import { hashSeed } from '../random';
 import type { ResponseEngine, ResponseRequest, ResponseResult } from '../respond/engine-interface';
 import type { RespondQueries, RespondSample } from '../respond/queries';
 import { responseRecord, type ResponseSettings } from '../respond/record';
-import { WorkerEngine } from '../respond/worker-engine';
+import { ModelEngine } from '../respond/model-engine';
 
 /** The respond request with the model folder resolved, plus the project's settings patch at submit time. */
 export const RespondParams = RespondOptions.omit({ model: true }).extend({
@@ -33,8 +33,8 @@ export type RespondCursor = z.infer<typeof RespondCursor>;
 export interface JobEngine extends ResponseEngine {
   readonly layer: number;
   readonly ep: { ep: string };
-  /** Token ids of plain text, for the token edit distance against the ground truth (async from a worker). */
-  tokenize(text: string): number[] | Promise<number[]>;
+  /** Token ids of plain text, for the token edit distance against the ground truth. */
+  tokenize(text: string): number[];
   close(): Promise<void>;
 }
 
@@ -50,16 +50,17 @@ interface Prepared {
 
 export type OpenEngine = (params: RespondParams) => Promise<JobEngine>;
 
-/** The default: the model runs in a worker thread, so its session.run never blocks the server or the UI. */
-const openWorkerEngine: OpenEngine = (p) => WorkerEngine.open({ modelDir: p.modelDir, ep: p.ep, aspect: p.aspect, ...(p.layer === undefined ? {} : { layer: p.layer }) });
+/** The default: the model's graphs run in the engine's session worker, so session.run never blocks the server or the UI. */
+const openModelEngine: OpenEngine = (p) =>
+  ModelEngine.open({ modelDir: p.modelDir, ep: p.ep, aspect: p.aspect, ...(p.adapter === undefined ? {} : { adapter: p.adapter }), ...(p.layer === undefined ? {} : { layer: p.layer }) });
 
 /** The job kind; `open` is how a run gets its engine (the bench passes one already warm). */
-export function createRespondJob(open: OpenEngine = openWorkerEngine): JobKind<RespondParams, RespondCursor, RespondQueries> {
+export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<RespondParams, RespondCursor, RespondQueries> {
   return {
     kind: 'respond',
     params: RespondParams,
     cursor: RespondCursor,
-    label: (p) => `respond with ${p.modelDir}${p.perturb ? ', perturbed' : ''}, seed ${p.seed}`,
+    label: (p) => `respond with ${p.modelDir}${p.adapter === undefined ? '' : ` + ${p.adapter}`}${p.perturb ? ', perturbed' : ''}, seed ${p.seed}`,
     async plan(params, ctx): Promise<JobRun<RespondCursor, RespondQueries>> {
       const pipeline = resolveSettings(params.settings, 'respond settings');
       const engine = await open(params);
@@ -138,7 +139,7 @@ export function createRespondJob(open: OpenEngine = openWorkerEngine): JobKind<R
             settings: settingsFor(sample, seed),
             pipeline,
             jobId: ctx.jobId,
-            groundTruthTokens: await engine.tokenize(sample.groundTruth),
+            groundTruthTokens: engine.tokenize(sample.groundTruth),
             timing: { imagesMs, totalMs: performance.now() - started },
           });
           return { ...unit, write: { method: 'insertResponse', args: record } };

@@ -1,14 +1,15 @@
 // Generation and scoring against the PyTorch reference on tiny checkpoints:
 // greedy tokens identical, attention rows of every decode step within 1e-5,
 // token log-probs of generated and scored responses; on CPU and on WebGPU.
-import ort from 'onnxruntime-node';
+// The graphs run in the session worker; the KV cache stays there as handles.
 import { afterAll, describe, expect, it } from 'vitest';
 import { generate, generateBatch, type GenerateResult } from '../../../../electron/engine/generate/generate';
 import { causalBias } from '../../../../electron/engine/generate/prompt';
-import { LlavaRunner } from '../../../../electron/engine/generate/runner';
+import { LlavaRunner, handlesOf } from '../../../../electron/engine/generate/runner';
 import { scoreResponses } from '../../../../electron/engine/generate/score';
 import { openModel } from '../../../../electron/engine/models/open';
 import type { ExplicitEp } from '../../../../electron/engine/runtime/local';
+import { isHandle, wire } from '../../../../electron/engine/runtime/protocol';
 import { maxAbsDiff, useSwiftShader } from '../../../helpers/ort';
 import { runReference } from '../models/reference';
 import { TINY_LLAVA as TINY, writeTinyLlava, type TinyLlavaOptions } from '../../../helpers/tiny-llava';
@@ -70,15 +71,32 @@ describe('generation matches the reference', () => {
     const runner = runners[runners.length - 1]!;
     const t = res.inputIds.length;
     const out = await runner.prefill({
-      input_ids: new ort.Tensor('int32', Int32Array.from(res.inputIds), [1, t]),
+      input_ids: wire('int32', Int32Array.from(res.inputIds), [1, t]),
       ...runner.rope([res.inputIds.map((_, i) => i)]),
-      attention_bias: new ort.Tensor('float32', causalBias(t, 0), [1, t, t]),
-      image_features: new ort.Tensor('float32', new Float32Array(64 * TINY.hidden), [64, TINY.hidden]),
-      feature_index: new ort.Tensor('int32', new Int32Array(t).fill(-1), [1, t]),
+      attention_bias: wire('float32', causalBias(t, 0), [1, t, t]),
+      image_features: wire('float32', new Float32Array(64 * TINY.hidden), [64, TINY.hidden]),
+      feature_index: wire('int32', new Int32Array(t).fill(-1), [1, t]),
     });
-    expect(out['present_key_0']!.location).toBe('gpu-buffer');
-    expect(out['logits']!.location).toBe('cpu');
-    for (const v of Object.values(out)) if (v.location === 'gpu-buffer') v.dispose();
+    expect(out['present_key_0']).toMatchObject({ location: 'gpu-buffer' });
+    expect(isHandle(out['logits']!)).toBe(false);
+    expect((await runner.runtime.stats()).handles).toBe(2 * 3);
+    await runner.free(handlesOf(out));
+    expect((await runner.runtime.stats()).handles).toBe(0);
+  });
+
+  it('frees the cache kept in the host when a generation ends and when it fails', async () => {
+    const { runner, features } = await setup({ attention: 'gqa', seed: 8 }, 'cpu', [1]);
+    await generate(runner, PROMPT, features, { maxNewTokens: STEPS });
+    expect((await runner.runtime.stats()).handles).toBe(0);
+    const failing = generate(runner, PROMPT, features, {
+      maxNewTokens: STEPS,
+      shouldStop: (tokens) => {
+        if (tokens.length === 3) throw new Error('planted failure at step 3');
+        return false;
+      },
+    });
+    await expect(failing).rejects.toThrow(/planted failure/);
+    expect((await runner.runtime.stats()).handles).toBe(0);
   });
 
   it('a left-padded batch of prompts generates what each prompt generates alone', async () => {

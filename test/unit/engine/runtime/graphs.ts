@@ -31,3 +31,12 @@ export function projectModel(w: TensorRef): Uint8Array {
   g.output(matmul(x, weightInitializer(g, 'w', w)), 'y');
   return serializeModel(g);
 }
+
+/** y = x^(2^k) by k chained [n, n] matmuls: a run that takes a while on CPU. */
+export function slowModel(n: number, k: number): Uint8Array {
+  const g = new Graph('slow');
+  let x = g.input('x', 'float32', [n, n]);
+  for (let i = 0; i < k; i++) x = matmul(x, x);
+  g.output(x, 'y');
+  return serializeModel(g);
+}

@@ -6,15 +6,14 @@ process.env['VK_ICD_FILENAMES'] ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AppError } from '../../../../shared/errors';
 import { isHandle, type TensorHandle, type WireTensor } from '../../../../electron/engine/runtime/protocol';
-import { EngineRuntime } from '../../../../electron/engine/runtime/runtime';
+import { EngineRuntime, acquireRuntime } from '../../../../electron/engine/runtime/runtime';
 import { fromFloat32 } from '../../../../electron/engine/weights/decode';
 import { openWeights } from '../../../../electron/engine/weights/weight-set';
 import { writeSafetensors } from '../../../../electron/engine/weights/writer';
-import { accumulateModel, addMulModel, projectModel } from './graphs';
+import { accumulateModel, addMulModel, projectModel, slowModel } from './graphs';
 
 const logs: string[] = [];
 const rt = EngineRuntime.start({ log: (level, m) => logs.push(`${level}: ${m}`) });
@@ -94,6 +93,31 @@ describe('runtime worker', () => {
     await rt.release(s.id);
   });
 
+  it('keeps a put tensor for many runs, and frees the consumed handles a run names, also when it fails', async () => {
+    const s = await rt.createSession(accumulateModel(2), { ep: 'cpu' });
+    const delta = await rt.put(f32([1, 2]));
+    expect(delta).toMatchObject({ location: 'cpu', dims: [2] });
+    const before = (await rt.stats()).handles;
+    const a = (await rt.run(s.id, { state: f32([0, 0]), delta: { handle: delta.handle } }, { keep: ['next'] }))['next'] as TensorHandle;
+    const b = (await rt.run(s.id, { state: { handle: a.handle }, delta: { handle: delta.handle } }, { keep: ['next'], free: [a.handle] }))['next'] as TensorHandle;
+    expect(values(await rt.read(b))).toEqual([2, 4]);
+    expect((await rt.stats()).handles).toBe(before + 1);
+    expect(await kindOf(rt.run(s.id, { state: { handle: b.handle } }, { free: [b.handle] }))).toBe('runtime'); // delta missing
+    expect(await kindOf(rt.read(b))).toBe('not-found');
+    await rt.free(delta);
+    await rt.release(s.id);
+  });
+
+  it('refuses to feed a tensor on the GPU to a CPU session (it would read wrong values)', async () => {
+    const gpu = await rt.createSession(accumulateModel(2), { ep: 'webgpu', strict: true, preferredOutputLocation: 'gpu-buffer' });
+    const cpu = await rt.createSession(accumulateModel(2), { ep: 'cpu' });
+    const onGpu = (await rt.run(gpu.id, { state: f32([1, 1]), delta: f32([1, 1]) }, { keep: ['next'] }))['next'] as TensorHandle;
+    expect(onGpu.location).toBe('gpu-buffer');
+    expect(await kindOf(rt.run(cpu.id, { state: { handle: onGpu.handle }, delta: f32([1, 1]) }))).toBe('internal');
+    await rt.free(onGpu);
+    await Promise.all([rt.release(gpu.id), rt.release(cpu.id)]);
+  });
+
   it('errors cross the thread with their kind', async () => {
     expect(await kindOf(rt.createSession(new Uint8Array([1, 2, 3]), { ep: 'cpu' }))).toBe('runtime');
     expect(await kindOf(rt.run('no-such-session', {}))).toBe('not-found');
@@ -119,10 +143,33 @@ describe('disposal', () => {
     expect(await own.dispose()).toBeNull();
   });
 
+  it('waits for the run in flight before stopping the worker (a worker stopped inside session.run aborts the process)', async () => {
+    const own = EngineRuntime.start({ log: () => undefined });
+    const s = await own.createSession(slowModel(384, 8), { ep: 'cpu', intraOpThreads: 1 });
+    const x = { dtype: 'float32' as const, dims: [384, 384], data: new Float32Array(384 * 384).fill(1 / 384) };
+    const run = own.run(s.id, { x });
+    const disposed = own.dispose();
+    expect(values((await run)['y']).slice(0, 2).map((v) => Math.round(v * 384))).toEqual([1, 1]);
+    expect(await disposed).toEqual({ sessions: 0, handles: 0 });
+  });
+
+  it('one shared host per process: leases share it, and the last release stops its worker', async () => {
+    const [a, b] = [acquireRuntime(), acquireRuntime()];
+    expect(b.runtime).toBe(a.runtime);
+    await a.release();
+    await a.release();
+    expect(await b.runtime.stats()).toEqual({ sessions: 0, handles: 0 });
+    await b.release();
+    expect(await b.runtime.exited).toBeTypeOf('number');
+    const c = acquireRuntime();
+    expect(c.runtime).not.toBe(a.runtime);
+    await c.release();
+  });
+
   it('a worker that dies makes later requests fail with kind runtime', async () => {
     const own = EngineRuntime.start({ log: () => undefined });
     await own.stats();
-    await (own as unknown as { worker: Worker }).worker.terminate();
+    await (own as unknown as { rpc: { worker: { terminate(): Promise<number> } } }).rpc.worker.terminate();
     expect(await kindOf(own.stats())).toBe('runtime');
   });
 });

@@ -2,12 +2,18 @@
 // LLaVA dataset (images drawn with sharp) imported, augmented in every format,
 // and a tiny random llava-hf model folder (2 text layers, 4x4 patch grid).
 import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { FINAL_JOB_STATES, type Job } from '../../../../shared/api';
 import type { Format } from '../../../../shared/pipeline/formats';
 import { makeDemoDataset } from '../../../../electron/io/demo-dataset';
 import { createService, type Service } from '../../../../electron/service';
+import { createRng } from '../../../../electron/engine/generate/sampling';
+import { parseLlavaConfig } from '../../../../electron/engine/models/config';
+import { initLora } from '../../../../electron/engine/models/lora';
+import { writePeftAdapter } from '../../../../electron/engine/models/peft';
+import { llavaSpec } from '../../../../electron/engine/models/llava';
 import { writeTinyLlava } from '../../../helpers/tiny-llava';
 
 export async function waitJob(service: Service, jobId: number): Promise<Job> {
@@ -46,4 +52,15 @@ export async function respondFixture(perFormat: number, seed = 3): Promise<Respo
     if ((await waitJob(service, job.jobId)).state !== 'done') throw new Error(`fixture augment (${format}) failed`);
   }
   return { dir, projectDir, modelDir, service };
+}
+
+/** A PEFT LoRA adapter folder `dir` for the model in `modelDir`, with random (non-zero) B so it changes the answers. */
+export async function writeAdapter(modelDir: string, dir: string, seed: number): Promise<string> {
+  const spec = llavaSpec(parseLlavaConfig(JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8'))));
+  const rng = createRng(seed);
+  const targets = ['q_proj', 'v_proj'] as const;
+  const w = initLora(spec.text, { rank: 2, alpha: 4, rslora: false, targets }, rng);
+  for (const m of w.modules.values()) m.b = Float32Array.from(m.b, () => rng() - 0.5);
+  await writePeftAdapter(dir, { config: { r: 2, loraAlpha: 4, useRslora: false, targetModules: [...targets], loraDropout: 0 }, layout: 'nested', modules: w.modules });
+  return dir;
 }

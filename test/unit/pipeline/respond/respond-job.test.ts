@@ -13,7 +13,10 @@ import type { GenerationRecord, RespondSample } from '../../../../electron/pipel
 import { openProject } from '../../../../electron/db';
 import { FINAL_JOB_STATES, type Job } from '../../../../shared/api';
 import { DEFAULT_SETTINGS } from '../../../../shared/pipeline/defaults';
-import { respondFixture, respondRequest, waitJob, type RespondFixture } from './fixture';
+import { respondFixture, respondRequest, waitJob, writeAdapter, type RespondFixture } from './fixture';
+
+// Before the session worker starts: it takes the environment it starts with.
+process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 const MAX_NEW = 5;
 let fx: RespondFixture;
@@ -87,7 +90,6 @@ describe('ModelEngine', () => {
   });
 
   it('gives the same answer on WebGPU (SwiftShader here) as on the CPU', async () => {
-    process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
     const image = { data: new Uint8Array(40 * 30 * 3).map((_, i) => (i * 37) % 256), width: 40, height: 30, channels: 3 as const };
     const request = { prompt: 'Image1:<image>\nImage2:<image>\nIn Image2, what is it?', images: [image, image], layer: engine.layer, maxNewTokens: MAX_NEW, temperature: 0, seed: 0 };
     const gpu = await ModelEngine.open({ modelDir: fx.modelDir, ep: 'webgpu' });
@@ -198,5 +200,37 @@ describe('respond job', () => {
     expect(warnings).toHaveLength(6);
     for (const w of warnings) expect(w).toMatch(/^augmented sample \d+ skipped: the prompt is \d+ tokens .* 500 new tokens .* context of 512/);
     expect((await stored(fx.projectDir)).records).toHaveLength(6);
+  }, 60_000);
+
+  it('with an adapter, records another model id and finds every sample pending for it', async () => {
+    const own = await respondFixture(1, 7);
+    try {
+      const adapter = await writeAdapter(own.modelDir, path.join(own.dir, 'adapter'), 3);
+      const [base, trained] = [await ModelEngine.open({ modelDir: own.modelDir, ep: 'cpu' }), await ModelEngine.open({ modelDir: own.modelDir, adapter, ep: 'cpu' })];
+      const [baseId, adapterId] = [base.modelId, trained.modelId];
+      await Promise.all([base.close(), trained.close()]);
+      expect(adapterId).not.toBe(baseId);
+      const pending = async (model: string) => {
+        const store = await openProject(own.projectDir);
+        try {
+          return await store.call('pendingResponses', { model });
+        } finally {
+          await store.close();
+        }
+      };
+      const first = await own.service.handlers['pipeline.respond'](respondRequest(own.modelDir));
+      expect(await waitJob(own.service, first.jobId)).toMatchObject({ state: 'done', progress: { done: 3 } });
+      // The base model has answered every sample; for the adapted model all three are still pending.
+      expect(await pending(baseId)).toEqual([]);
+      expect(await pending(adapterId)).toHaveLength(3);
+      const { jobId } = await own.service.handlers['pipeline.respond']({ ...respondRequest(own.modelDir), adapter });
+      expect(await waitJob(own.service, jobId)).toMatchObject({ state: 'done', progress: { done: 3, total: 3 } });
+      const { records } = await stored(own.projectDir);
+      const by = (model: string) => records.filter((r) => r.settings['model'] === model);
+      expect(by(baseId)).toHaveLength(3);
+      expect(by(adapterId)).toHaveLength(3);
+    } finally {
+      await own.service.close();
+    }
   }, 60_000);
 });
