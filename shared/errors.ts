@@ -5,6 +5,8 @@ import { z } from 'zod';
 
 export const ERROR_KINDS = [
   'bad-input', // malformed user data: JSON, images, config fields
+  'unauthorized', // a request without the session token, or with a wrong one (HTTP 401)
+  'forbidden', // a request from a Host or Origin that is not the local server itself (HTTP 403)
   'bad-file', // a file that exists but is truncated, corrupt or of the wrong format
   'not-found', // a file, project, sample or model that is not there
   'unsupported', // valid input this version cannot handle (architecture, dtype)

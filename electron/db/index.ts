@@ -6,6 +6,7 @@ import {
   createProjectExclusive as createExclusiveWith,
   openProject as openWith,
   openProjectExclusive as openExclusiveWith,
+  openProjectReadOnly as openReadOnlyWith,
 } from '../store/project';
 import type { Store, StoreSchema } from '../store/store';
 import type { ProjectQueries } from './project.schema';
@@ -20,4 +21,6 @@ export const createProject = (dir: string, name?: string): Promise<ProjectStore>
 export const openProject = (dir: string): Promise<ProjectStore> => openWith(PROJECT_SCHEMA, dir);
 /** Opens a project for work (jobs run and resume there): one process at a time. */
 export const openProjectExclusive = (dir: string): Promise<ProjectStore> => openExclusiveWith(PROJECT_SCHEMA, dir);
+/** Reads beside the process that holds the project: no lock, no migration, writes refused. */
+export const openProjectReadOnly = (dir: string): Promise<ProjectStore> => openReadOnlyWith(PROJECT_SCHEMA, dir);
 export const createProjectExclusive = (dir: string, name?: string): Promise<ProjectStore> => createExclusiveWith(PROJECT_SCHEMA, dir, name);

@@ -106,9 +106,11 @@ function commitImportRows(db: Database, a: { jobId: number; kind: SourceKind; pa
   const insertProblem = db.prepare(
     'INSERT INTO problems (job_id, source_id, sample_id, entry_index, line, entry_id, reason, message, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
-  let samples = 0;
+  let entries = 0;
+  let imported = 0;
+  let flagged = 0;
+  let rejected = 0;
   let problems = 0;
-  let problemEntries = 0;
   // Keyset pages keep memory bounded on huge imports (and better-sqlite3 forbids writes during iterate()).
   const page = db.prepare('SELECT entry_index AS i, entry FROM import_entries WHERE job_id = ? AND entry_index > ? ORDER BY entry_index LIMIT 2000');
   for (let after = -1, rows = page.all(a.jobId, after) as { i: number; entry: string }[]; rows.length > 0; rows = page.all(a.jobId, after) as { i: number; entry: string }[]) {
@@ -125,9 +127,10 @@ function commitImportRows(db: Database, a: { jobId: number; kind: SourceKind; pa
             .lastInsertRowid,
         );
         present.forEach((id, position) => insertSampleImage.run(sampleId, position, id));
-        samples++;
-      }
-      if (e.problems.length > 0) problemEntries++;
+        if (e.problems.length > 0) flagged++;
+        else imported++;
+      } else rejected++;
+      entries++;
       for (const p of e.problems) {
         insertProblem.run(a.jobId, sourceId, sampleId, e.index, e.line, e.externalId, p.reason, p.message, p.path);
         problems++;
@@ -137,7 +140,8 @@ function commitImportRows(db: Database, a: { jobId: number; kind: SourceKind; pa
   // One bulk statement instead of a per-row trigger (migration 003).
   db.prepare('INSERT INTO samples_fts(rowid, question, answer) SELECT id, question, answer FROM samples WHERE source_id = ?').run(sourceId);
   discardImport(db, { jobId: a.jobId });
-  return { sourceId, samples, problems, problemEntries, images: idRows.length };
+  const samples = imported + flagged;
+  return { sourceId, entries, imported, flagged, rejected, samples, problems, problemEntries: flagged + rejected, images: idRows.length };
 }
 
 export const IMPORT_QUERIES = { stageImportUnit, loadImportState, discardImport, commitImport } satisfies QueryTable;

@@ -4,11 +4,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { EventSource } from '../../shared/api';
+import { statusOfKind } from '../service/http/status';
 import type { Refusal } from './guard';
 
 export const EVENTS_PATH = '/events';
 
-const REASON_PHRASE = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' } as const;
+const REASON_PHRASE: Readonly<Record<number, string>> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' };
 
 export class EventsSocket {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
@@ -23,10 +24,10 @@ export class EventsSocket {
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const refusal: { status: 401 | 403 | 404 } | undefined =
-      this.check(req, url) ?? (url.pathname === EVENTS_PATH ? undefined : { status: 404 });
-    if (refusal !== undefined) {
-      socket.end(`HTTP/1.1 ${refusal.status} ${REASON_PHRASE[refusal.status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const refusal = this.check(req, url);
+    const status = refusal !== undefined ? statusOfKind(refusal.kind) : url.pathname === EVENTS_PATH ? undefined : 404;
+    if (status !== undefined) {
+      socket.end(`HTTP/1.1 ${status} ${REASON_PHRASE[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
     // The stream is one-way: the socket joins wss.clients and whatever the page sends is dropped.

@@ -3,6 +3,7 @@
 // and carry the session token (query, header or cookie), compared in constant time.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { ErrorKind } from '../../shared/errors';
 
 export const TOKEN_HEADER = 'x-mia-token';
 export const TOKEN_QUERY = 'token';
@@ -71,17 +72,18 @@ export function presentedToken(req: IncomingMessage, url: URL, port: number): st
   return cookieValue(req.headers.cookie, tokenCookieName(port));
 }
 
-export type Refusal = { status: 401 | 403; reason: string };
+/** Why a request is refused: its error kind gives the HTTP status (401 or 403, electron/service/http/status.ts). */
+export type Refusal = { kind: Extract<ErrorKind, 'unauthorized' | 'forbidden'>; reason: string };
 
 /** Why a request must be refused, or undefined when it may proceed. */
 export function checkRequest(req: IncomingMessage, url: URL, port: number, token: string): Refusal | undefined {
-  if (!isLoopbackHost(req.headers.host, port)) return { status: 403, reason: 'Host is not this loopback server' };
+  if (!isLoopbackHost(req.headers.host, port)) return { kind: 'forbidden', reason: 'Host is not this loopback server' };
   const origin = req.headers.origin;
   if (!isAllowedOrigin(typeof origin === 'string' ? origin : undefined, port)) {
-    return { status: 403, reason: 'Origin is not this loopback server' };
+    return { kind: 'forbidden', reason: 'Origin is not this loopback server' };
   }
   const given = presentedToken(req, url, port);
-  if (given === undefined) return { status: 401, reason: 'missing token' };
-  if (!tokensEqual(given, token)) return { status: 401, reason: 'wrong token' };
+  if (given === undefined) return { kind: 'unauthorized', reason: 'missing token' };
+  if (!tokensEqual(given, token)) return { kind: 'unauthorized', reason: 'wrong token' };
   return undefined;
 }

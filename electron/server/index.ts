@@ -10,6 +10,7 @@ import { checkRequest, newToken, tokenCookieName, TOKEN_QUERY } from './guard';
 import { handleImage, IMAGES_PREFIX } from './image-route';
 import { send, sendJson, sendText } from './respond';
 import { readStatic } from '../service/http/static-files';
+import { statusOfKind } from '../service/http/status';
 import { webContentSecurityPolicy } from './csp';
 import { DEFAULT_RENDERER_DIR, ensureRendererBuilt } from './renderer-build';
 
@@ -62,7 +63,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const refusal = checkRequest(req, url, port, token);
     if (refusal !== undefined) {
       // ApiReply-shaped, so the API client shows the reason like any other error.
-      sendJson(res, refusal.status, { ok: false, error: { kind: 'bad-input', message: `refused by the local server: ${refusal.reason}` } });
+      sendJson(res, statusOfKind(refusal.kind), { ok: false, error: { kind: refusal.kind, message: `refused by the local server: ${refusal.reason}` } });
       return;
     }
     if (url.pathname.startsWith(API_PREFIX)) return handleApi(req, res, url.pathname, service.handlers);

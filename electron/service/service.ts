@@ -8,7 +8,7 @@ import { AppError } from '../../shared/errors';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
 import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
-import { createProjectExclusive, openProjectExclusive, type ProjectQueries, type ProjectStore } from '../db';
+import { createProjectExclusive, openProjectExclusive, openProjectReadOnly, type ProjectQueries, type ProjectStore } from '../db';
 import { JOB_KINDS } from './job-kinds';
 import { RecentProjects, defaultConfigDir } from './recent';
 import type { CompositeImage, Service, ServiceOptions, Thumbnail } from './types';
@@ -69,13 +69,13 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     return true;
   };
 
-  const attach = async (dir: string, store: ProjectStore): Promise<ProjectInfo> => {
+  const attach = async (dir: string, store: ProjectStore, options: { recent: boolean } = { recent: true }): Promise<ProjectInfo> => {
     const runner = new JobRunner(store, JOB_KINDS, emit);
     project = { dir, store, runner };
-    // A damaged (read-only) project shows its data but runs nothing.
+    // A read-only project (damaged, or read beside its holder) shows its data but runs nothing.
     if (!store.readOnly) await runner.start();
     const info = await infoOf(project);
-    await recent.add({ dir, name: info.name, openedAt: Date.now() });
+    if (options.recent) await recent.add({ dir, name: info.name, openedAt: Date.now() });
     if (store.damage) emit({ type: 'log', level: 'error', message: `${store.file} failed its integrity check and is open read-only: ${store.damage}`, jobId: null, at: Date.now() });
     return info;
   };
@@ -92,7 +92,8 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
       return attach(abs, await openProjectExclusive(abs));
     },
     'project.close': async () => ({ closed: await closeProject() }),
-    'project.recent': async () => ({ projects: await recent.list() }),
+    'project.recent': async () => ({ projects: await recent.listChecked() }),
+    'project.recent.remove': async ({ dir }) => ({ removed: await recent.remove(dir) }),
     'project.info': async () => ({ project: project === null ? null : await infoOf(project) }),
 
     'dataset.import': async ({ source, abortOnProblem }) => {
@@ -139,6 +140,11 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
       return makeThumbnail(image, size, path.join(p.dir, 'cache'));
     },
     getComposite: async (augmentedId: number): Promise<CompositeImage> => compositeImage(required(), augmentedId),
+    async openReadOnly(dir: string): Promise<ProjectInfo> {
+      await closeProject();
+      const abs = path.resolve(dir);
+      return attach(abs, await openProjectReadOnly(abs), { recent: false });
+    },
     async close() {
       await closeProject();
       listeners.clear();

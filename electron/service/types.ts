@@ -1,7 +1,7 @@
 // What the engine side offers every transport (Electron IPC, the local web
 // server, the CLI): the command handlers, the event stream, and thumbnails
 // and composites for the image routes. Created by `createService` in ./service.
-import type { ApiHandlers, EventSource, ThumbnailSize } from '../../shared/api';
+import type { ApiHandlers, EventSource, ProjectInfo, ThumbnailSize } from '../../shared/api';
 
 export interface Thumbnail {
   /** A cached JPEG/PNG file under the project's cache/thumbs/. */
@@ -25,6 +25,12 @@ export interface Service extends EventSource {
   getThumbnail(imageId: number, size: number): Promise<Thumbnail>;
   /** The composite image of an augmented sample, by its id. Unknown id, a sequence sample or no open project: 'not-found'. */
   getComposite(augmentedId: number): Promise<CompositeImage>;
+  /**
+   * Opens a project to read beside the process that holds it (serve, the app):
+   * no lock, no job runs, every write refused. For the CLI's read-only commands;
+   * not in the recent list.
+   */
+  openReadOnly(dir: string): Promise<ProjectInfo>;
   /** Stops running jobs at their next unit boundary and closes the project. */
   close(): Promise<void>;
 }

@@ -1,6 +1,8 @@
 // Opens a project database safely: integrity check first (a damaged file is
 // opened read-only and never written), refusal of files from a newer version,
 // then pending migrations in one transaction that also sets user_version.
+// A shared open (`readOnly`) reads beside the process that holds the project:
+// no migrations, and SQLite refuses every write.
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +13,7 @@ import { checkMigrationOrder, latestVersion, type Migration } from './migrations
 
 export interface OpenedDatabase {
   db: Database.Database;
-  /** True when the file failed `quick_check`: reads work, writes are refused by SQLite. */
+  /** True when the file failed `quick_check` or was opened `readOnly`: reads work, writes are refused by SQLite. */
   readOnly: boolean;
   /** What `quick_check` reported, when it failed. */
   damage: string | null;
@@ -23,6 +25,11 @@ export interface OpenOptions {
   create?: boolean;
   /** The project's ordered migrations (electron/db assembles them). */
   migrations: readonly Migration[];
+  /**
+   * Read beside another process (WAL lets readers and the one writer work at once):
+   * nothing is written, so no migration runs and a file at another schema is refused.
+   */
+  readOnly?: boolean;
 }
 
 let bindingOptions: { nativeBinding?: string } | undefined;
@@ -92,10 +99,27 @@ function openReadOnly(file: string, damage: string, migrations: readonly Migrati
   return { db, readOnly: true, damage, version };
 }
 
+function openShared(file: string, migrations: readonly Migration[]): OpenedDatabase {
+  const db = new Database(file, { readonly: true, fileMustExist: true, ...bindingOption() });
+  db.pragma('busy_timeout = 5000');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const latest = latestVersion(migrations);
+  if (version !== latest) {
+    db.close();
+    const why =
+      version > latest
+        ? `was written by a newer version of MIA-DPO Studio (schema ${version}, this version knows up to ${latest}); update the app to open it`
+        : `needs an upgrade (schema ${version} to ${latest}), which only the process holding the project can do; run this again once that process has opened or closed it`;
+    throw new AppError('conflict', `${file} ${why}`, { subject: file });
+  }
+  return { db, readOnly: true, damage: null, version };
+}
+
 export function openDatabase(file: string, options: OpenOptions): OpenedDatabase {
   const { migrations } = options;
   const exists = existsSync(file);
   if (!exists && !options.create) throw new AppError('not-found', `no project database at ${file}`, { subject: file });
+  if (options.readOnly) return openShared(file, migrations);
   let db: Database.Database;
   try {
     // Read-only first: nothing (not even WAL setup) touches a file before it passes the check.

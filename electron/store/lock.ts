@@ -1,11 +1,19 @@
 // One process per project: a job found 'running' is resumed on open, which is
 // only right if no other process is running it. The lock is a file holding
-// the owner's pid; a lock whose process is gone (a crash) is taken over.
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+// the owner's pid (and, once it serves the UI, the address: a second line);
+// a lock whose process is gone (a crash) is taken over. Commands that only
+// read open the database read-only beside the holder (see ./project).
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../shared/errors';
 
 export const LOCK_FILE = 'project.lock';
+
+/** The process that holds a project, and where it serves the UI if it does. */
+export interface LockHolder {
+  pid: number;
+  url: string | null;
+}
 
 function alive(pid: number): boolean {
   try {
@@ -17,7 +25,36 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Takes the project's lock or throws 'conflict' naming the process that holds it. Returns the release function. */
+function readLock(file: string): LockHolder | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const [pidLine, urlLine] = text.split('\n');
+  const pid = Number(pidLine?.trim());
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  return { pid, url: urlLine?.trim() || null };
+}
+
+/** The live process holding the project's lock, or null when none does. */
+export function projectHolder(dir: string): LockHolder | null {
+  const holder = readLock(path.join(dir, LOCK_FILE));
+  return holder !== null && alive(holder.pid) ? holder : null;
+}
+
+/** What a second process should do about a project another one holds: the message of the lock conflict. */
+export function heldMessage(dir: string, holder: LockHolder): string {
+  const where = holder.url === null ? '' : ` (serving its UI at ${holder.url})`;
+  const ui = holder.url === null ? '' : `use the UI at ${holder.url}, or `;
+  return (
+    `${dir} is already open in process ${holder.pid}${where}. Commands that only read (jobs, pairs, export) work meanwhile; ` +
+    `to change the project, ${ui}stop that process first (Ctrl-C in its terminal, or kill ${holder.pid})`
+  );
+}
+
+/** Takes the project's lock or throws 'conflict' naming the process that holds it and what to do. Returns the release function. */
 export function lockProject(dir: string): () => void {
   const file = path.join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -28,13 +65,23 @@ export function lockProject(dir: string): () => void {
       return () => rmSync(file, { force: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const owner = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-        const who = owner === process.pid ? 'this process' : `process ${owner}`;
-        throw new AppError('conflict', `${dir} is already open in ${who}; close it there first`, { subject: dir });
+      const holder = readLock(file);
+      if (holder !== null && alive(holder.pid)) {
+        if (holder.pid === process.pid) throw new AppError('conflict', `${dir} is already open in this process; close it there first`, { subject: dir });
+        throw new AppError('conflict', heldMessage(dir, holder), { subject: dir });
       }
       rmSync(file, { force: true });
     }
   }
   throw new AppError('conflict', `${dir}: another process took the project lock at the same time`, { subject: dir });
+}
+
+/** Records the address this process serves the project's UI at in the lock it holds (no token: the file is readable by others). */
+export function noteServedUrl(dir: string, url: string): void {
+  const file = path.join(dir, LOCK_FILE);
+  if (readLock(file)?.pid !== process.pid) return;
+  const address = new URL(url);
+  address.search = '';
+  address.hash = '';
+  writeFileSync(file, `${process.pid}\n${address.href}`);
 }

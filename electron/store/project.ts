@@ -2,7 +2,7 @@
 // runs/ (checkpoints) and exports/. Creating one lays out the folder and
 // writes its name; opening one checks the folder is a project. The schema
 // (query table and migrations) comes from the caller: electron/db binds it.
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../shared/errors';
 import { lockProject } from './lock';
@@ -18,6 +18,19 @@ export const PROJECT_FOLDERS = ['cache', 'runs', 'exports'] as const;
 
 export function projectDbPath(dir: string): string {
   return path.join(dir, PROJECT_DB);
+}
+
+/** The 'not-found' error for a folder that is no project; one holding a project in a subfolder names it (the demo's old layout). */
+export function notAProject(abs: string): AppError {
+  let entries: Dirent[] = [];
+  try {
+    entries = readdirSync(abs, { withFileTypes: true });
+  } catch {
+    // A missing or unreadable folder: no subfolder to suggest.
+  }
+  const inside = entries.filter((e) => e.isDirectory() && existsSync(projectDbPath(path.join(abs, e.name)))).map((e) => path.join(abs, e.name));
+  const hint = inside.length === 0 ? '' : `; did you mean ${inside.join(' or ')}?`;
+  return new AppError('not-found', `${abs} is not a MIA-DPO Studio project (no ${PROJECT_DB})${hint}`, { subject: abs });
 }
 
 export async function createProject<Q extends ProjectTable>(schema: StoreSchema<Q>, dir: string, name?: string): Promise<Store<Q>> {
@@ -36,7 +49,7 @@ export async function createProject<Q extends ProjectTable>(schema: StoreSchema<
 
 export async function openProject<Q extends ProjectTable>(schema: StoreSchema<Q>, dir: string): Promise<Store<Q>> {
   const abs = path.resolve(dir);
-  if (!existsSync(projectDbPath(abs))) throw new AppError('not-found', `${abs} is not a MIA-DPO Studio project (no ${PROJECT_DB})`, { subject: abs });
+  if (!existsSync(projectDbPath(abs))) throw notAProject(abs);
   const store = await openStore(projectDbPath(abs), { schema });
   if (!store.readOnly) for (const f of PROJECT_FOLDERS) mkdirSync(path.join(abs, f), { recursive: true });
   return store;
@@ -59,7 +72,7 @@ function releasingOnClose<Q extends QueryTable>(store: Store<Q>, release: () => 
 /** Opens a project for work (jobs run and resume there): one process at a time. */
 export async function openProjectExclusive<Q extends ProjectTable>(schema: StoreSchema<Q>, dir: string): Promise<Store<Q>> {
   const abs = path.resolve(dir);
-  if (!existsSync(projectDbPath(abs))) throw new AppError('not-found', `${abs} is not a MIA-DPO Studio project (no ${PROJECT_DB})`, { subject: abs });
+  if (!existsSync(projectDbPath(abs))) throw notAProject(abs);
   const release = lockProject(abs);
   try {
     return releasingOnClose(await openProject(schema, abs), release);
@@ -67,6 +80,16 @@ export async function openProjectExclusive<Q extends ProjectTable>(schema: Store
     release();
     throw e;
   }
+}
+
+/**
+ * Opens a project to read while another process (serve, the app, a job command)
+ * holds it: no lock, no migration, no folder created; every write is refused.
+ */
+export async function openProjectReadOnly<Q extends ProjectTable>(schema: StoreSchema<Q>, dir: string): Promise<Store<Q>> {
+  const abs = path.resolve(dir);
+  if (!existsSync(projectDbPath(abs))) throw notAProject(abs);
+  return openStore(projectDbPath(abs), { schema, readOnly: true });
 }
 
 /** Creates a project and holds its lock like openProjectExclusive. */

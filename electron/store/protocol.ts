@@ -16,6 +16,8 @@ export type StoreReady =
 export interface StoreWorkerData {
   file: string;
   create: boolean;
+  /** Open read-only beside the process that holds the project (see OpenOptions in ./database). */
+  readOnly: boolean;
   /** URL of the schema module (see StoreSchema in ./store): the worker imports its QUERIES and MIGRATIONS. */
   schema: string;
 }

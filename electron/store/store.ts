@@ -34,9 +34,10 @@ export interface StoreSchema<Q extends QueryTable> {
   readonly queries?: Q;
 }
 
-export async function openStore<Q extends QueryTable>(file: string, options: { schema: StoreSchema<Q>; create?: boolean }): Promise<Store<Q>> {
+/** `readOnly`: read beside the process that holds the project (no migrations, writes refused; see ./database). */
+export async function openStore<Q extends QueryTable>(file: string, options: { schema: StoreSchema<Q>; create?: boolean; readOnly?: boolean }): Promise<Store<Q>> {
   const worker = startWorker(new URL('./store.worker.ts', import.meta.url), {
-    workerData: { file, create: options.create ?? false, schema: options.schema.url.href } satisfies StoreWorkerData,
+    workerData: { file, create: options.create ?? false, readOnly: options.readOnly ?? false, schema: options.schema.url.href } satisfies StoreWorkerData,
   });
   let announced: (r: StoreReady) => void = () => undefined;
   const readyEvent = new Promise<StoreReady>((resolve) => (announced = resolve));

@@ -12,16 +12,20 @@ import type { StoreCalls, StoreReady, StoreWorkerData } from './protocol';
 import { runQuery, type QueryTable } from './table';
 
 /** SQLite failures the user can act on get a kind; the rest are bugs ('internal'). */
-function classify(e: unknown, file: string): AppError {
+function classify(e: unknown, file: string, damaged: boolean): AppError {
   const code = (e as { code?: unknown }).code;
-  if (code === 'SQLITE_READONLY') return new AppError('conflict', `${file} is open read-only (it failed its integrity check); changes are not possible`, { subject: file, cause: e });
+  if (code === 'SQLITE_READONLY') {
+    const why = damaged ? 'it failed its integrity check' : 'opened to read beside the process that holds the project';
+    return new AppError('conflict', `${file} is open read-only (${why}); changes are not possible`, { subject: file, cause: e });
+  }
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') return new AppError('bad-file', `${file} is damaged: ${(e as Error).message}`, { subject: file, cause: e });
   return toAppError(e);
 }
 
 const port = parentPort!;
-const { file, create, schema } = workerData as StoreWorkerData;
+const { file, create, readOnly, schema } = workerData as StoreWorkerData;
 let db: Database | null = null;
+let damaged = false;
 let queries: QueryTable = {};
 
 const open = (): Database => {
@@ -42,14 +46,15 @@ const events = serve<StoreCalls, StoreReady>(
       return null;
     },
   },
-  { classify: (e) => classify(e, file) },
+  { classify: (e) => classify(e, file, damaged) },
 );
 
 try {
   const tables = await loadSchema(schema);
   queries = tables.queries;
-  const opened = openDatabase(file, { create, migrations: tables.migrations });
+  const opened = openDatabase(file, { create, readOnly, migrations: tables.migrations });
   db = opened.db;
+  damaged = opened.damage !== null;
   events.emit({ type: 'ready', readOnly: opened.readOnly, damage: opened.damage, version: opened.version });
 } catch (e) {
   events.emit({ type: 'failed', error: toAppError(e).toJSON() });

@@ -39,6 +39,9 @@ export type ProjectInfo = z.infer<typeof ProjectInfo>;
 
 export const RecentProject = z.object({ dir: z.string(), name: z.string(), openedAt: Timestamp });
 export type RecentProject = z.infer<typeof RecentProject>;
+/** A recent project as listed: `missing` when its folder no longer holds a project (moved or deleted); the start page offers to remove it. */
+export const RecentListed = RecentProject.extend({ missing: z.boolean() });
+export type RecentListed = z.infer<typeof RecentListed>;
 
 /** An image referenced in place: the file stays where the user keeps it. */
 export const Image = z.object({
@@ -151,8 +154,21 @@ export type JobProgress = z.infer<typeof JobProgress>;
  * samples, responses) has an empty summary. A new kind adds its entry here.
  */
 export const JOB_RESULTS = {
+  /**
+   * entries = imported + flagged + rejected. The four are absent from imports
+   * that finished before they were recorded; `samples` (= imported + flagged)
+   * and `problemEntries` (= flagged + rejected) are there for every import.
+   */
   import: z.object({
     sourceId: Id,
+    /** Entries read from the file (or images in the folder). */
+    entries: z.int().nonnegative().optional(),
+    /** Usable samples: imported without a problem. */
+    imported: z.int().nonnegative().optional(),
+    /** Imported with a problem (a missing or unreadable image...): kept as samples, marked for review. */
+    flagged: z.int().nonnegative().optional(),
+    /** Entries with a problem that keeps them from being a sample (malformed, duplicate id): not imported, listed as problems. */
+    rejected: z.int().nonnegative().optional(),
     samples: z.int().nonnegative(),
     /** Problems found (an entry may have several). */
     problems: z.int().nonnegative(),
@@ -195,7 +211,8 @@ const JobFields = z.object({
  */
 export type JobRecord = z.infer<typeof JobFields> & { kind: string; result: Record<string, unknown> | null };
 
-const jobOf = <K extends JobKindName>(kind: K) => JobFields.extend({ kind: z.literal(kind), result: JOB_RESULTS[kind].nullable() });
+// z.nullable(), not .nullable(): the method on the indexed schema loses the result's type once it has optional fields.
+const jobOf = <K extends JobKindName>(kind: K) => JobFields.extend({ kind: z.literal(kind), result: z.nullable(JOB_RESULTS[kind]) });
 
 /** A job with its result typed by its kind: `job.kind === 'import'` narrows `job.result` to the import summary (null until done). */
 export const Job = z.discriminatedUnion('kind', [jobOf('import'), jobOf('augment'), jobOf('respond'), jobOf('select')]);

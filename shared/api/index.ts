@@ -5,3 +5,4 @@ export * from './events';
 export * from './dispatch';
 export * from './client';
 export * from './in-process';
+export * from './import-counts';

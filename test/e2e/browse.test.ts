@@ -3,7 +3,7 @@
 // the grid, open a sample, see a problem entry, cancel a large import; the
 // routes: the pages' navigation, views restored from a link, the start page
 // leading back to the link followed before a project was open.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -83,6 +83,20 @@ async function runImport(file: string, imagesRoot: string): Promise<void> {
 }
 
 describe('browsing UI in Chromium', () => {
+  it('marks a recent project whose folder is gone and removes it from the list', async () => {
+    const gone = path.join(dir, 'gone');
+    mkdirSync(path.join(dir, 'config'), { recursive: true });
+    writeFileSync(path.join(dir, 'config', 'recent.json'), JSON.stringify({ projects: [{ dir: gone, name: 'Gone project', openedAt: 1 }] }));
+    await page.goto(server.url);
+    const entry = page.getByRole('listitem').filter({ hasText: gone });
+    await entry.getByText('folder not found').waitFor();
+    expect(await entry.getByRole('button', { name: 'Gone project', exact: true }).isDisabled()).toBe(true);
+    await entry.getByRole('button', { name: 'Remove Gone project from recent projects' }).click();
+    await entry.waitFor({ state: 'detached' });
+    await page.getByText('None yet.').waitFor();
+    expect((await service.handlers['project.recent']({})).projects).toEqual([]);
+  });
+
   it('creates a project from the start page', async () => {
     await page.goto(server.url);
     await page.getByLabel('New project folder').fill(path.join(dir, 'project'));
@@ -105,14 +119,13 @@ describe('browsing UI in Chromium', () => {
     await page.evaluate(() => ((window as { beforeImport?: boolean }).beforeImport = true));
     await runImport(small.file, small.imagesRoot);
     const dialog = page.getByRole('dialog', { name: 'Import dataset' });
-    const summary = dialog.getByText(/^Imported \d+ samples/);
+    const summary = dialog.getByLabel('Import counts');
     await summary.waitFor({ timeout: 60_000 });
     expect(await dialog.getByRole('progressbar', { name: 'Import progress' }).getAttribute('aria-valuenow')).toBe('100');
-    const text = (await summary.textContent()) ?? '';
-    const [, imported, problems] = /Imported (\d+) samples; (\d+) problem/.exec(text) ?? [];
-    expect(Number(problems)).toBe(small.badEntries);
-    // Malformed and duplicate entries are not samples; the others are, flagged.
-    expect(Number(imported)).toBe(small.entries - 2);
+    // The counts add up to the entries read: malformed and duplicate entries are rejected, the other bad ones flagged.
+    const good = small.entries - small.badEntries;
+    expect(await summary.textContent()).toBe(`${small.entries} entries read: ${good} imported, ${small.badEntries - 2} flagged, 2 rejected`);
+    await dialog.getByText(/^imported: usable samples; flagged: imported with a problem/).waitFor();
     await screenshot(page, '2-import-done');
     // The job's 'done' event refreshed the grid and the project's counts behind the dialog.
     const samples = SAMPLES + small.badEntries - 2;
@@ -263,7 +276,7 @@ describe('browsing UI in Chromium', () => {
     await page.getByLabel('Existing project folder').fill(path.join(dir, 'no-such-project'));
     await page.getByRole('button', { name: 'Open project' }).click();
     await page.getByRole('alert').filter({ hasText: 'no-such-project' }).waitFor();
-    await page.getByRole('button', { name: 'E2E project' }).click();
+    await page.getByRole('button', { name: 'E2E project', exact: true }).click();
     await page.getByRole('dialog', { name: 'Sample demo-2' }).waitFor();
     expect(route(page)).toBe(`/dataset?sample=${demo2}`);
     expect(await page.getByRole('alert').count()).toBe(0);

@@ -2,12 +2,14 @@
 // dataset (with a few deliberately bad entries), creates a project and runs
 // the whole pipeline on it (import, augment, respond, select, TRL export) with
 // a random-weight model written on the fly (or --model DIR), prints a summary,
-// then serves the UI and opens it in a browser when a display exists.
+// then serves the UI and opens it in a browser when a display exists. The
+// demo folder is the project (the README's `./demo-project`); the generated
+// dataset and model sit in it, under dataset/ and random-llava/.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { COMMANDS } from '../../../shared/api/commands';
+import { COMMANDS, IMPORT_COUNTS_MEANING, JOB_RESULTS, importCountsLine } from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
 import { FORMATS, type Format } from '../../../shared/pipeline/formats';
 import { RespondOptions } from '../../../shared/pipeline/respond';
@@ -38,8 +40,11 @@ export interface DemoSummary {
   dir: string;
   project: string;
   dataset: { file: string; entries: number; badEntries: number };
+  /** The import's counts: entries = imported + flagged + rejected (see shared/api/import-counts.ts). */
+  entries: number;
   imported: number;
-  problems: number;
+  flagged: number;
+  rejected: number;
   augmented: PerFormat;
   model: { dir: string; random: boolean };
   generations: number;
@@ -60,7 +65,8 @@ function openInBrowser(url: string, io: CliIo): void {
 /** The demo owns its folder: a rerun starts fresh. Anything else in the way is left alone. */
 function prepareDemoFolder(dir: string): void {
   if (!existsSync(dir) || readdirSync(dir).length === 0) return;
-  const ours = existsSync(path.join(dir, 'project', 'project.sqlite')) || existsSync(path.join(dir, 'dataset', 'llava.json'));
+  // dataset/llava.json: a demo of either layout; project/project.sqlite: the layout before the demo folder became the project.
+  const ours = existsSync(path.join(dir, 'dataset', 'llava.json')) || existsSync(path.join(dir, 'project', 'project.sqlite'));
   if (!ours) throw new AppError('conflict', `${dir} exists and is not a demo folder; give the demo a new or empty folder`, { subject: dir });
   rmSync(dir, { recursive: true, force: true });
 }
@@ -93,23 +99,23 @@ interface PipelineInput {
 /** The pipeline itself, through the service API the UI and the other commands use; `say` reports each step. */
 async function runPipeline(input: PipelineInput, io: CliIo, say: (line: string) => void): Promise<DemoSummary> {
   const { dir } = input;
-  const project = path.join(dir, 'project');
-  const dataset = await makeDemoDataset(path.join(dir, 'dataset'));
-  say(`1/6 generated ${dataset.entries} LLaVA entries (${dataset.badEntries} deliberately bad) in ${dataset.file}`);
-  const random = input.model === undefined;
-  const modelDir = input.model ?? path.join(dir, 'random-llava');
-  if (random) {
-    await writeRandomLlava({ seed: 7, textLayers: 2, visionLayers: 2 }, modelDir);
-    say(`2/6 wrote a random-weight llava-hf model to ${modelDir} (no weights can be downloaded: its answers are nonsense; the demo shows the workflow, pass --model DIR for a real one)`);
-  } else say(`2/6 using the model in ${modelDir}`);
+  const project = dir;
   const service = await createService();
   try {
+    // First, while the folder is empty (a project is created in a new or empty folder).
     await service.handlers['project.create']({ dir: project, name: 'MIA-DPO demo' });
+    const dataset = await makeDemoDataset(path.join(dir, 'dataset'));
+    say(`1/6 created the project ${project}; generated ${dataset.entries} LLaVA entries (${dataset.badEntries} deliberately bad) in ${dataset.file}`);
+    const random = input.model === undefined;
+    const modelDir = input.model ?? path.join(dir, 'random-llava');
+    if (random) {
+      await writeRandomLlava({ seed: 7, textLayers: 2, visionLayers: 2 }, modelDir);
+      say(`2/6 wrote a random-weight llava-hf model to ${modelDir} (no weights can be downloaded: its answers are nonsense; the demo shows the workflow, pass --model DIR for a real one)`);
+    } else say(`2/6 using the model in ${modelDir}`);
     const source = { kind: 'llava' as const, file: dataset.file, imagesRoot: dataset.imagesRoot };
-    const imported = await runJob(service, io, 'import', () => service.handlers['dataset.import'](COMMANDS['dataset.import'].request.parse({ source })));
-    const samples = Number(imported?.['samples'] ?? 0);
-    const problems = Number(imported?.['problemEntries'] ?? 0);
-    say(`3/6 imported ${samples} samples, ${problems} problem entries (see them in the UI's import report)`);
+    const imported = JOB_RESULTS.import.parse(await runJob(service, io, 'import', () => service.handlers['dataset.import'](COMMANDS['dataset.import'].request.parse({ source }))));
+    const counts = { entries: imported.entries ?? 0, imported: imported.imported ?? 0, flagged: imported.flagged ?? 0, rejected: imported.rejected ?? 0 };
+    say(`3/6 ${importCountsLine(imported)} (every problem is listed in the UI's Problems tab)`);
     await runJob(service, io, 'augment', () => service.handlers['pipeline.augment'](COMMANDS['pipeline.augment'].request.parse({ count: input.count })));
     say(`4/6 augmented ${input.count} multi-image samples`);
     // The random model runs on the CPU: it is too small for a GPU to pay off.
@@ -128,8 +134,7 @@ async function runPipeline(input: PipelineInput, io: CliIo, say: (line: string) 
       dir,
       project,
       dataset: { file: dataset.file, entries: dataset.entries, badEntries: dataset.badEntries },
-      imported: samples,
-      problems,
+      ...counts,
       augmented,
       model: { dir: modelDir, random },
       generations: stats.generations,
@@ -145,7 +150,9 @@ async function runPipeline(input: PipelineInput, io: CliIo, say: (line: string) 
 function printSummary(s: DemoSummary, io: CliIo): void {
   const lines = [
     'demo summary:',
-    `  samples imported   ${s.imported} (${s.problems} problem entries reported)`,
+    `  project            ${s.project} (give this folder to the CLI: mia-dpo pairs ${s.project})`,
+    `  dataset entries    ${s.entries}: ${s.imported} imported, ${s.flagged} flagged, ${s.rejected} rejected`,
+    `                     (${IMPORT_COUNTS_MEANING})`,
     `  augmented          ${listFormats(s.augmented)}`,
     `  generations        ${s.generations}${s.model.random ? ' (random-weight model: the answers are nonsense)' : ''}`,
     `  pairs kept         ${listFormats(s.keptByFormat)}`,

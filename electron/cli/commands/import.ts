@@ -1,7 +1,7 @@
 // `mia-dpo import DIR --llava FILE --images ROOT | --folder ROOT`: runs an
 // import job to the end and reports counts and every problem entry.
 import path from 'node:path';
-import type { ImportSource, Problem } from '../../../shared/api';
+import { IMPORT_COUNTS_MEANING, importCountsLine, type ImportSource, type Problem } from '../../../shared/api';
 import { COMMANDS } from '../../../shared/api/commands';
 import type { Service } from '../../service';
 import { UsageError, jsonOutput, positional, type CliCommand, type ParsedArgs } from '../command';
@@ -48,17 +48,15 @@ export const importCommand: CliCommand = {
       json: jsonOutput(args),
       submit: (service) => service.handlers['dataset.import'](request),
       async report(service, { job }) {
-        const result = job.result ?? {};
+        const result = job.kind === 'import' ? job.result : null;
         const problems = job.state === 'done' ? await allProblems(service, job.id) : [];
         return {
-          samples: (result['samples'] as number | undefined) ?? 0,
-          problemEntries: (result['problemEntries'] as number | undefined) ?? 0,
-          images: (result['images'] as number | undefined) ?? 0,
+          ...result,
           problems: problems.map((p) => ({ index: p.index, line: p.line, id: p.entryId, reason: p.reason, message: p.message })),
         };
       },
       print(r, out) {
-        out.stdout.write(`imported ${r.samples} samples (${r.images} images), ${r.problemEntries} problem entries\n`);
+        out.stdout.write(`${importCountsLine(r)} (${r.images ?? 0} images)\n${IMPORT_COUNTS_MEANING}\n`);
         for (const p of r.problems.slice(0, SHOWN_PROBLEMS)) out.stdout.write(`  entry ${p.index}${p.line ? ` (line ${p.line})` : ''}${p.id ? ` id ${p.id}` : ''}: ${p.reason}: ${p.message}\n`);
         const hidden = r.problems.length - SHOWN_PROBLEMS;
         if (hidden > 0) out.stdout.write(`  ... and ${hidden} more (--json lists them all)\n`);

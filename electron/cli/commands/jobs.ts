@@ -1,7 +1,7 @@
 // `mia-dpo jobs DIR`: lists the project's jobs. Reads the store directly so
-// listing never starts or resumes a job.
+// listing never starts or resumes a job; read-only beside a process that holds the project.
 import { toApiJob } from '../../jobs/runner';
-import { openProject } from '../../db';
+import { openStoreToRead } from '../open-to-read';
 import { EXIT, jsonOutput, positional, writeJson, type CliCommand } from '../command';
 
 export const jobsCommand: CliCommand = {
@@ -9,7 +9,7 @@ export const jobsCommand: CliCommand = {
   summary: 'list the jobs of a project with their state and progress',
   define: (cmd) => cmd.argument('<DIR>', 'project folder').option('--json', 'print the jobs as JSON'),
   async run(args, io) {
-    const store = await openProject(positional(args, 0));
+    const store = await openStoreToRead(positional(args, 0));
     try {
       const jobs = (await store.call('listJobs', {})).map((j) => toApiJob(j));
       if (jsonOutput(args)) writeJson(io, { jobs });

@@ -1,8 +1,10 @@
 // `mia-dpo pairs DIR [--json] [--kept]`: the preference pairs with their
-// metrics, and the decision and reasons the last selection stored.
+// metrics, and the decision and reasons the last selection stored. Only
+// reads: works beside `serve` or the app (../open-to-read).
 import { COMMANDS } from '../../../shared/api/commands';
 import type { PairView } from '../../../shared/pipeline/commands';
 import { createService } from '../../service';
+import { openServiceToRead } from '../open-to-read';
 import { EXIT, jsonOutput, positional, writeJson, type CliCommand } from '../command';
 
 /** Pairs per request: the largest page the request allows. */
@@ -15,7 +17,7 @@ export const pairsCommand: CliCommand = {
   async run(args, io) {
     const service = await createService();
     try {
-      await service.handlers['project.open']({ dir: positional(args, 0) });
+      await openServiceToRead(service, positional(args, 0));
       const filter = args.values['kept'] === true ? { decision: ['keep' as const] } : {};
       const items: PairView[] = [];
       for (let total = Infinity; items.length < total; ) {

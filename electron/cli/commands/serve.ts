@@ -1,8 +1,10 @@
 // `mia-dpo serve DIR [--port N]`: the local web mode on 127.0.0.1 until Ctrl-C.
 import { z } from 'zod';
 import { AppError } from '../../../shared/errors';
+import path from 'node:path';
 import { startServer } from '../../server';
 import { createService } from '../../service';
+import { noteServedUrl } from '../../store/lock';
 import { EXIT, positional, type CliCommand, type CliIo } from '../command';
 import { parseOptions, valueOption } from '../options';
 
@@ -25,6 +27,8 @@ export async function serveUntilStopped(projectDir: string, port: number, io: Cl
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new AppError('conflict', `port ${port} on 127.0.0.1 is already in use; choose another with --port`, { cause: e });
     throw e;
   }
+  // Other processes' lock messages then point at this UI (without its token).
+  noteServedUrl(path.resolve(projectDir), server.url);
   io.stdout.write(`serving ${projectDir} at ${server.url}\n(press Ctrl-C to stop)\n`);
   onUrl?.(server.url);
   await new Promise<void>((resolve) => {

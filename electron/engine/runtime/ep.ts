@@ -56,7 +56,7 @@ export class EpDetector {
     if (ep === 'cpu') return Promise.resolve(null);
     if (ep === 'webgpu') return (this.webgpu ??= probe('webgpu'));
     return (this.cuda ??= cudaProviderLibrary() === null
-      ? Promise.resolve('CUDA provider libraries are not installed (reinstall onnxruntime-node with --onnxruntime-node-install=cuda12)')
+      ? Promise.resolve('CUDA provider libraries are not installed (ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js)')
       : probe('cuda'));
   }
 

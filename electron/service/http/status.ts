@@ -4,6 +4,8 @@ import type { ErrorKind } from '../../../shared/errors';
 
 const STATUS_OF_KIND: Record<ErrorKind, number> = {
   'bad-input': 400,
+  unauthorized: 401,
+  forbidden: 403,
   'bad-file': 422,
   'not-found': 404,
   unsupported: 422,

@@ -2,7 +2,7 @@
 // a plain folder of images; then follow the import job (progress, rate, ETA)
 // and cancel it if needed. Paths are typed: the web mode has no file picker.
 import { useState, type FormEvent } from 'react';
-import { FINAL_JOB_STATES, type ImportSource } from '../../../shared/api';
+import { FINAL_JOB_STATES, IMPORT_COUNTS_MEANING, importCountsLine, type ImportSource } from '../../../shared/api';
 import { useEscape } from '../hooks/useEscape';
 import { useImport, useJobAction } from '../query/mutations';
 import { useJob } from '../query/queries';
@@ -69,9 +69,10 @@ function ImportRun({ jobId }: { jobId: number }) {
       </p>
       <JobProgress progress={job.progress} label="Import progress" />
       {summary !== null && (
-        <p>
-          Imported {summary.samples} samples; {summary.problems} problem entries (see Problems).
-        </p>
+        <div>
+          <p aria-label="Import counts">{importCountsLine(summary)}</p>
+          <p className="muted">{IMPORT_COUNTS_MEANING}</p>
+        </div>
       )}
       {job.error !== null && (
         <p className="error-text">

@@ -1,9 +1,10 @@
 // The start page: create a project folder, open an existing one, or reopen
 // a recent project. Once one is open, StartRoute moves on to the page the
 // user asked for (a deep link followed before opening) or the first page.
+// A recent project whose folder is gone is marked so and can be removed.
 import { useState, type FormEvent } from 'react';
 import { Navigate, useLocation, type Path } from 'react-router';
-import { useCreateProject, useOpenProject } from '../query/mutations';
+import { useCreateProject, useOpenProject, useRemoveRecent } from '../query/mutations';
 import { useProjectInfo, useRecentProjects } from '../query/queries';
 import { HOME_PATH } from './project-pages';
 
@@ -25,6 +26,7 @@ function StartPage() {
   const recent = useRecentProjects();
   const createProject = useCreateProject();
   const openProject = useOpenProject();
+  const removeRecent = useRemoveRecent();
   const [newDir, setNewDir] = useState('');
   const [newName, setNewName] = useState('');
   const [openDir, setOpenDir] = useState('');
@@ -80,10 +82,14 @@ function StartPage() {
           <ul className="recent">
             {projects.map((p) => (
               <li key={p.dir}>
-                <button type="button" className="link" disabled={busy} onClick={() => openProject.mutate(p.dir)}>
+                <button type="button" className="link" disabled={busy || p.missing} onClick={() => openProject.mutate(p.dir)}>
                   {p.name}
                 </button>
                 <span className="muted path">{p.dir}</span>
+                {p.missing && <span className="error-text">folder not found</span>}
+                <button type="button" disabled={removeRecent.isPending} onClick={() => removeRecent.mutate(p.dir)} aria-label={`Remove ${p.name} from recent projects`}>
+                  Remove
+                </button>
               </li>
             ))}
           </ul>

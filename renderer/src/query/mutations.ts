@@ -30,6 +30,18 @@ export function useOpenProject() {
     mutationFn: (dir: string) => client.invoke('project.open', { dir }),
     meta: { clearsError: true },
     onSuccess: (project) => projectChanged(queryClient, project),
+    // A recent project that failed to open (moved, deleted) shows up as missing in the list.
+    onError: () => void queryClient.invalidateQueries({ queryKey: queryKeys.recentProjects }),
+  });
+}
+
+/** Drops a folder from the recent list (the project itself is left alone). */
+export function useRemoveRecent() {
+  const client = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (dir: string) => client.invoke('project.recent.remove', { dir }),
+    onSuccess: () => void queryClient.invalidateQueries({ queryKey: queryKeys.recentProjects }),
   });
 }
 

@@ -14,6 +14,8 @@ import { runCli } from '../../../electron/cli/run';
 import { makeDemoDataset } from '../../../electron/io/demo-dataset';
 import type { DemoSummary } from '../../../electron/cli/commands/demo';
 import { FORMATS } from '../../../shared/pipeline/formats';
+import { createProjectExclusive } from '../../../electron/db';
+import { noteServedUrl } from '../../../electron/store/lock';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/mia-dpo.mjs');
 const home = mkdtempSync(path.join(os.tmpdir(), 'cli-'));
@@ -65,11 +67,13 @@ describe('mia-dpo', () => {
     const imported = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot, '--json');
     expect(imported.code, imported.stderr).toBe(0);
     const report = JSON.parse(imported.stdout) as { ok: boolean; samples: number; problemEntries: number; problems: { index: number; id: string; reason: string }[] };
-    expect(report).toMatchObject({ ok: true, samples: 16, problemEntries: 6 });
+    expect(report).toMatchObject({ ok: true, samples: 16, problemEntries: 6, entries: 18, imported: 12, flagged: 4, rejected: 2 });
     expect(report.problems.map((p) => [p.index, p.id, p.reason])).toContainEqual([8, 'demo-2', 'duplicate-id']);
 
     const jobs = await cli('jobs', dir, '--json');
     expect(JSON.parse(jobs.stdout).jobs).toMatchObject([{ id: 1, kind: 'import', state: 'done' }]);
+    const text = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot);
+    expect(text.stdout).toMatch(/^18 entries read: 12 imported, 4 flagged, 2 rejected \(\d+ images\)\nimported: usable samples; flagged: /);
 
     const again = await cli('project', 'create', dir, '--json');
     expect(again.code).toBe(1);
@@ -84,6 +88,31 @@ describe('mia-dpo', () => {
     expect(missing.stderr).toMatch(/not a MIA-DPO Studio project/);
   });
 
+  it('reads a project another process holds (jobs, pairs, export) and tells write commands what to do', async () => {
+    const dir = path.join(home, 'held');
+    // This test process holds the project, as `serve` or the demo would; the CLI runs as another process.
+    const holder = await createProjectExclusive(dir);
+    try {
+      noteServedUrl(dir, 'http://127.0.0.1:4999/?token=t');
+      const jobs = await cli('jobs', dir, '--json');
+      expect(jobs.code, jobs.stderr).toBe(0);
+      expect(JSON.parse(jobs.stdout)).toEqual({ jobs: [] });
+      const pairs = await cli('pairs', dir, '--json');
+      expect(pairs.code, pairs.stderr).toBe(0);
+      expect(JSON.parse(pairs.stdout)).toEqual([]);
+      const exported = await cli('export', dir, '--format', 'trl', '--out', path.join(home, 'held-export'), '--json');
+      expect(exported.code, exported.stderr).toBe(0);
+      expect(JSON.parse(exported.stdout)).toMatchObject({ ok: true, pairs: 0 });
+      const ds = await makeDemoDataset(path.join(home, 'held-data'), { samples: 2, bad: false });
+      const write = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot);
+      expect(write.code).toBe(1);
+      expect(write.stderr).toContain(`already open in process ${process.pid} (serving its UI at http://127.0.0.1:4999/)`);
+      expect(write.stderr).toContain(`use the UI at http://127.0.0.1:4999/, or stop that process first (Ctrl-C in its terminal, or kill ${process.pid})`);
+    } finally {
+      await holder.close();
+    }
+  });
+
   it('selftest exits 0 when every engine check passes and 1 when one fails', async () => {
     const passed = await cli('selftest', '--ep', 'cpu', '--json');
     expect(passed.code, passed.stderr).toBe(0);
@@ -95,14 +124,19 @@ describe('mia-dpo', () => {
   });
 
   it('demo runs the whole pipeline in a fresh demo project on every run and leaves other folders alone', async () => {
-    const dir = path.join(home, 'demo');
+    // In a folder of its own, which the error for the folder around a project names.
+    const dir = path.join(home, 'demos', 'demo');
     // A first, smaller run in-process; the second (the real bin, default sizes) must replace it, not add to it.
     expect(await runCli(['demo', dir, '--no-serve', '--count', '3', '--max-new-tokens', '4'], memoryIo())).toBe(0);
     const run = await cli('demo', dir, '--no-serve', '--json');
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/random-weight .*nonsense/);
     const s = JSON.parse(run.stdout) as DemoSummary;
-    expect(s).toMatchObject({ ok: true, imported: 64, problems: 6, model: { random: true }, export: { format: 'trl' } });
+    // The folder the README names is the project itself; the folder around a project is named in the error.
+    expect(s.project).toBe(dir);
+    const around = await cli('jobs', path.dirname(dir));
+    expect(around.stderr).toContain(`did you mean ${dir}?`);
+    expect(s).toMatchObject({ ok: true, entries: 66, imported: 60, flagged: 4, rejected: 2, model: { random: true }, export: { format: 'trl' } });
     const augmented = Object.values(s.augmented).reduce((a, b) => a + b, 0);
     expect(augmented).toBe(30);
     // Every format is made; every augmented sample answered once; something kept in each format.

@@ -27,6 +27,9 @@ describe('LLaVA JSON import', () => {
     // Image problems keep their sample (flagged); malformed and duplicate entries have none.
     expect(problems.map((p) => p.sampleId !== null)).toEqual([true, true, false, false, true, true]);
     expect(job.result).toMatchObject({ samples: 30 + 4, problemEntries: 6 });
+    // The counts add up to the entries read: usable, flagged (image problems, kept for review), rejected (malformed, duplicate).
+    expect(job.result).toMatchObject({ entries: ds.entries, imported: 30, flagged: 4, rejected: 2 });
+    expect(ds.entries).toBe(30 + 6);
 
     const flagged = await service.handlers['samples.page']({ offset: 0, limit: 50, filter: { hasProblems: true } });
     expect(flagged.items.map((s) => s.externalId).sort()).toEqual(['bad-corrupt', 'bad-escape', 'bad-missing', 'bad-symlink']);

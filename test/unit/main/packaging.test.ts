@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dependencyClosure, packagedFilesFilter } from '../../../build/native-modules';
@@ -44,5 +45,15 @@ describe('worker threads in the bundle', () => {
     expect(out[2]).toBe("// new URL('./y.worker.ts', import.meta.url)");
     expect(out[3]).toBe('const other = new URL("./data.json", import.meta.url);');
     expect(out[4]).toBe("const schema = { url: new URL(/* @vite-ignore */ './project.schema.js', import.meta.url) };");
+  });
+});
+
+describe('npm configuration', () => {
+  // npm warns about unknown .npmrc keys on every call; package.json's allowScripts is what keeps onnxruntime-node's download off (issue 12 item 14).
+  it('skips the onnxruntime-node install script through allowScripts, with no .npmrc key, and needs an npm that honours it', () => {
+    expect(existsSync(path.join(root, '.npmrc')) && readFileSync(path.join(root, '.npmrc'), 'utf8').includes('onnxruntime-node-install')).toBe(false);
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean>; engines: Record<string, string> };
+    expect(pkg.allowScripts['onnxruntime-node']).toBe(false);
+    expect(pkg.engines['npm']).toBe('>=11');
   });
 });

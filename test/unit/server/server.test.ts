@@ -68,18 +68,20 @@ describe('startServer', () => {
   });
 
   it.each([
-    ['no token', {}, 401],
-    ['a wrong token', { 'x-mia-token': 'x'.repeat(43) }, 401],
-    ['a foreign Origin', { 'x-mia-token': 'TOKEN', Origin: 'http://evil.example' }, 403],
-    ['a foreign Host', { 'x-mia-token': 'TOKEN', Host: 'evil.example:80' }, 403],
-    ['a rebinding Host on the right port', { 'x-mia-token': 'TOKEN', Host: 'rebind.evil.example:PORT' }, 403],
-  ])('refuses an API call with %s and does not run it', async (_name, headers: Record<string, string>, status) => {
+    ['no token', {}, 401, 'unauthorized'],
+    ['a wrong token', { 'x-mia-token': 'x'.repeat(43) }, 401, 'unauthorized'],
+    ['a foreign Origin', { 'x-mia-token': 'TOKEN', Origin: 'http://evil.example' }, 403, 'forbidden'],
+    ['a foreign Host', { 'x-mia-token': 'TOKEN', Host: 'evil.example:80' }, 403, 'forbidden'],
+    ['a rebinding Host on the right port', { 'x-mia-token': 'TOKEN', Host: 'rebind.evil.example:PORT' }, 403, 'forbidden'],
+  ])('refuses an API call with %s and does not run it', async (_name, headers: Record<string, string>, status, kind) => {
     const before = stub.calls.length;
     const forged = Object.fromEntries(
       Object.entries(headers).map(([k, v]) => [k, v.replace('PORT', String(server.port)).replace('TOKEN', server.token)]),
     );
     const r = await call('POST', '/api/project.info', { headers: { ...json, ...forged }, body: '{}' });
     expect(r.status).toBe(status);
+    // An auth kind, not bad-input: the client can tell a refused request from a malformed one.
+    expect(JSON.parse(r.body)).toMatchObject({ ok: false, error: { kind, message: expect.stringMatching(/^refused by the local server: /) } });
     expect(stub.calls.length).toBe(before);
   });
 

@@ -1,7 +1,7 @@
 // The API contract at its edges: every command rejects malformed payloads
 // with a typed 'bad-input' error before any handler runs; the client
 // validates requests and replies and rebuilds AppError from wire errors.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -16,6 +16,7 @@ const MALFORMED = {
   'project.open': [{}, { dir: null }, { dir: ['a'] }],
   'project.close': [{ now: true }, 'close'],
   'project.recent': [{ limit: 3 }, [1]],
+  'project.recent.remove': [{}, { dir: '' }, { dir: 1 }, { dir: '/x', all: true }],
   'project.info': [{ dir: '/x' }, 7],
   'dataset.import': [
     {},
@@ -89,6 +90,23 @@ describe('service behind the contract', () => {
     expect((await client.invoke('project.recent', {})).projects.map((p) => p.name)).toEqual(['Mine']);
     expect(await client.invoke('project.close', {})).toEqual({ closed: true });
     expect((await client.invoke('project.open', { dir: path.join(dir, 'p') })).name).toBe('Mine');
+    await service.close();
+  });
+
+  it('flags a recent project whose folder is gone and removes it on request', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'api-recent-'));
+    const service = await createService({ configDir: path.join(dir, 'config') });
+    const client = createApiClient(inProcessTransport(service.handlers, service));
+    for (const name of ['kept', 'moved']) {
+      await client.invoke('project.create', { dir: path.join(dir, name), name });
+      await client.invoke('project.close', {});
+    }
+    rmSync(path.join(dir, 'moved'), { recursive: true });
+    await expect(client.invoke('project.open', { dir: path.join(dir, 'moved') })).rejects.toMatchObject({ kind: 'not-found' });
+    expect((await client.invoke('project.recent', {})).projects.map((p) => [p.name, p.missing])).toEqual([['moved', true], ['kept', false]]);
+    expect(await client.invoke('project.recent.remove', { dir: path.join(dir, 'moved') })).toEqual({ removed: true });
+    expect(await client.invoke('project.recent.remove', { dir: path.join(dir, 'moved') })).toEqual({ removed: false });
+    expect((await client.invoke('project.recent', {})).projects.map((p) => p.name)).toEqual(['kept']);
     await service.close();
   });
 });

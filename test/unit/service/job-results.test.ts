@@ -3,7 +3,7 @@
 // result that does not match its kind with an error naming the job.
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createApiClient, inProcessTransport, parseJob, type JobRecord } from '../../../shared/api';
+import { createApiClient, importCountsLine, inProcessTransport, parseJob, type JobRecord } from '../../../shared/api';
 import { makeDemoDataset } from '../../../electron/io/demo-dataset';
 import { removeTempDirs, serviceWithProject } from '../io/helpers';
 
@@ -34,6 +34,9 @@ describe('job results per kind', () => {
       if (job.kind !== 'import' || job.result === null) throw new Error(`expected a finished import, got ${JSON.stringify(job)}`);
       expect(job.result.samples).toBe(ds.entries - 2);
       expect(job.result.problemEntries).toBe(ds.badEntries);
+      const { entries, imported, flagged, rejected } = job.result;
+      expect(imported! + flagged! + rejected!).toBe(entries);
+      expect(entries).toBe(ds.entries);
       expect((await client.invoke('jobs.list', {})).jobs.map((j) => j.kind)).toEqual(['import']);
     } finally {
       await service.close();
@@ -48,6 +51,11 @@ describe('job results per kind', () => {
     expect(parseJob(record('respond', {})).result).toEqual({});
     expect(parseJob(record('select', { kept: 3, newPairs: 2 })).result).toEqual({ kept: 3, newPairs: 2 });
     expect(parseJob(record('import', null)).result).toBeNull();
+    // An import stored before entries/imported/flagged/rejected were recorded still reads.
+    const older = { sourceId: 1, samples: 34, problems: 6, problemEntries: 6, images: 30 };
+    expect(parseJob(record('import', older)).result).toEqual(older);
+    expect(importCountsLine(older)).toBe('34 samples imported, 6 entries with problems');
+    expect(importCountsLine({ ...older, entries: 36, imported: 30, flagged: 4, rejected: 2 })).toBe('36 entries read: 30 imported, 4 flagged, 2 rejected');
   });
 
   it('refuses a result that does not match its kind, or a kind the API does not know, naming the job', () => {

@@ -1,12 +1,12 @@
 // One process per project: a second open is refused while the first holds
 // the lock, and a lock left by a dead process (a crash) is taken over.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LOCK_FILE } from '../../../electron/store/lock';
-import { createProjectExclusive, openProjectExclusive } from '../../../electron/db';
+import { LOCK_FILE, noteServedUrl, projectHolder } from '../../../electron/store/lock';
+import { createProjectExclusive, openProject, openProjectExclusive, openProjectReadOnly } from '../../../electron/db';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'lock-'));
 
@@ -29,5 +29,56 @@ describe('project lock', () => {
     writeFileSync(path.join(dir, LOCK_FILE), gone.stdout);
     const store = await openProjectExclusive(dir);
     await store.close();
+  });
+
+  it('tells a second process who holds the project, where its UI is, and what to do', async () => {
+    const dir = path.join(tmp(), 'p');
+    await (await createProjectExclusive(dir)).close();
+    // The parent process (vitest's) is alive and is not this one: it stands for a `serve` elsewhere.
+    writeFileSync(path.join(dir, LOCK_FILE), `${process.ppid}\nhttp://127.0.0.1:4567/`);
+    expect(projectHolder(dir)).toEqual({ pid: process.ppid, url: 'http://127.0.0.1:4567/' });
+    const refused = openProjectExclusive(dir);
+    await expect(refused).rejects.toMatchObject({ kind: 'conflict' });
+    const message = (await refused.catch((e: Error) => e.message)) as string;
+    expect(message).toContain(`already open in process ${process.ppid} (serving its UI at http://127.0.0.1:4567/)`);
+    expect(message).toContain('Commands that only read (jobs, pairs, export) work meanwhile');
+    expect(message).toContain(`use the UI at http://127.0.0.1:4567/, or stop that process first (Ctrl-C in its terminal, or kill ${process.ppid})`);
+    rmSync(path.join(dir, LOCK_FILE));
+    expect(projectHolder(dir)).toBeNull();
+  });
+
+  it('records the served address in its own lock, without the token', async () => {
+    const dir = path.join(tmp(), 'p');
+    const store = await createProjectExclusive(dir);
+    noteServedUrl(dir, 'http://127.0.0.1:5000/?token=secret');
+    expect(readFileSync(path.join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\nhttp://127.0.0.1:5000/`);
+    await store.close();
+  });
+
+  it('reads a held project read-only: no lock taken, writes refused with a clear message', async () => {
+    const dir = path.join(tmp(), 'p');
+    const holder = await createProjectExclusive(dir, 'held');
+    const reader = await openProjectReadOnly(dir);
+    expect(reader.readOnly).toBe(true);
+    expect(reader.damage).toBeNull();
+    expect(await reader.call('getMeta')).toMatchObject({ name: 'held' });
+    await expect(reader.call('setMeta', { values: { name: 'x' } })).rejects.toMatchObject({
+      kind: 'conflict',
+      message: expect.stringMatching(/open read-only \(opened to read beside the process that holds the project\); changes are not possible/),
+    });
+    // The holder keeps writing while the reader is open (WAL), and the reader sees it.
+    await holder.call('setMeta', { values: { name: 'renamed' } });
+    expect(await reader.call('getMeta')).toMatchObject({ name: 'renamed' });
+    await reader.close();
+    expect(readFileSync(path.join(dir, LOCK_FILE), 'utf8')).toBe(String(process.pid));
+    await holder.close();
+  });
+
+  it('names the subfolder that is a project when given the folder around it', async () => {
+    const root = tmp();
+    await (await createProjectExclusive(path.join(root, 'project'))).close();
+    for (const open of [openProject, openProjectExclusive, openProjectReadOnly]) {
+      await expect(open(root)).rejects.toMatchObject({ kind: 'not-found', message: expect.stringContaining(`did you mean ${path.join(root, 'project')}?`) });
+    }
   });
 });
