@@ -83,6 +83,7 @@ export function toPairView(p: PairRecord, settings: PipelineSettings): PairView 
     images: p.promptImages,
     chosen: p.chosen,
     rejected: p.rejected,
+    preprocess: p.preprocess,
   };
 }
 

@@ -181,6 +181,8 @@ export interface PairRecord {
   failed: Check[];
   reasons: string[];
   metrics: GenerationMetrics;
+  /** The generation's image preprocessing (its settings' `aspect`). */
+  preprocess: 'crop' | 'pad' | null;
 }
 
 export function listPairs(db: Database): PairRecord[] {
@@ -188,7 +190,7 @@ export function listPairs(db: Database): PairRecord[] {
     .prepare(
       `SELECT p.id, p.generation_id AS generationId, g.augmented_id AS augmentedId, p.chosen, p.rejected, p.review,
          g.metrics, d.decision, d.failed, d.reasons, a.format, a.image_count AS imageCount, a.target_index AS targetIndex, a.prompt,
-         a.composite_path AS compositePath, a.image_ids AS imageIds
+         a.composite_path AS compositePath, a.image_ids AS imageIds, json_extract(g.settings, '$.aspect') AS preprocess
        FROM pairs p JOIN generations g ON g.id = p.generation_id JOIN augmented_samples a ON a.id = g.augmented_id
        LEFT JOIN decisions d ON d.generation_id = g.id ORDER BY p.id`,
     )
@@ -214,6 +216,7 @@ export function listPairs(db: Database): PairRecord[] {
     failed: parseNullableJsonColumn(ChecksColumn, r.failed as string | null, decision('failed')) ?? [],
     reasons: parseNullableJsonColumn(ReasonsColumn, r.reasons as string | null, decision('reasons')) ?? [],
     metrics: parseJsonColumn(MetricsColumn, r.metrics as string, generation('metrics')),
+    preprocess: r.preprocess === 'crop' || r.preprocess === 'pad' ? r.preprocess : null,
     };
   });
 }

@@ -69,6 +69,23 @@ describe('mia-dpo respond', () => {
     );
   });
 
+  it('pads images by default as the reference; --crop asks for the processor\'s centre crop, --pad is still accepted', async () => {
+    expect(respondRequest({ model: 'm' })).toMatchObject({ aspect: 'pad', template: 'model' });
+    expect(respondRequest({ model: 'm', crop: true }).aspect).toBe('crop');
+    expect(respondRequest({ model: 'm', pad: true }).aspect).toBe('pad');
+    expect(respondRequest({ model: 'm', template: 'llava_v0' }).template).toBe('llava_v0');
+    const both = await run('respond', 'p', '--model', 'm', '--pad', '--crop');
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/--pad and --crop exclude each other/);
+    const badTemplate = await run('respond', 'p', '--model', 'm', '--template', 'v1');
+    expect(badTemplate.code).toBe(2);
+    expect(badTemplate.err).toMatch(/^mia-dpo: --template: /);
+    const help = (await run('respond', '--help')).out.replace(/\s+/g, ' ');
+    expect(help).toMatch(/--pad pad images to a square with the mean colour, as the reference \(the default\)/);
+    expect(help).toContain('--crop');
+    expect(help).toContain('one of model, llava_v0; default: model');
+  });
+
   it('shows the schema\'s defaults and choices in its help', async () => {
     const r = await run('respond', '--help');
     expect(r.code).toBe(0);
