@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { RespondOptions } from '../../../shared/pipeline/respond';
 import { positional, jsonOutput, UsageError, type CliCommand } from '../command';
+import { chooseEp } from '../ep-line';
 import { runJobCommand } from '../job-command';
 import { parseOptions, valueOption } from '../options';
 
@@ -41,16 +42,23 @@ export const respondCommand: CliCommand = {
       .option('--json', 'print the report as JSON'),
   async run(args, io) {
     const request = respondRequest(args.values);
-    return runJobCommand(io, {
-      dir: positional(args, 0),
-      kind: 'respond',
-      json: jsonOutput(args),
-      submit: (service) => service.handlers['pipeline.respond'](request),
-      async report(service, { job, resumedDone }) {
-        const stats = await service.handlers['pipeline.stats']({ bins: 1 });
-        return { answered: job.progress.done + resumedDone, generations: stats.generations };
-      },
-      print: (r, out) => out.stdout.write(`answered ${r.answered} augmented sample(s); the project holds ${r.generations} generation(s)\n`),
-    });
+    // The EP line before the job's progress; the lease keeps the detection for the job's own model.
+    const ep = jsonOutput(args) ? null : await chooseEp(request.ep);
+    if (ep) io.stderr.write(ep.line);
+    try {
+      return await runJobCommand(io, {
+        dir: positional(args, 0),
+        kind: 'respond',
+        json: jsonOutput(args),
+        submit: (service) => service.handlers['pipeline.respond'](request),
+        async report(service, { job, resumedDone }) {
+          const stats = await service.handlers['pipeline.stats']({ bins: 1 });
+          return { answered: job.progress.done + resumedDone, generations: stats.generations };
+        },
+        print: (r, out) => out.stdout.write(`answered ${r.answered} augmented sample(s); the project holds ${r.generations} generation(s)\n`),
+      });
+    } finally {
+      await ep?.release();
+    }
   },
 };
