@@ -11,6 +11,7 @@ import { runCli } from '../../../../electron/cli/run';
 import { respondRequest } from '../../../../electron/cli/commands/respond';
 import { EP_CHOICES } from '../../../../shared/ep';
 import { RespondOptions } from '../../../../shared/pipeline/respond';
+import { writeTinyLlava } from '../../../helpers/tiny-llava';
 
 const home = mkdtempSync(path.join(os.tmpdir(), 'cli-respond-'));
 process.env.XDG_CONFIG_HOME = path.join(home, 'config');
@@ -96,6 +97,16 @@ describe('mia-dpo respond', () => {
     expect(r.out.replace(/\s+/g, ' ')).toContain(`one of ${EP_CHOICES.join(', ')}; default: ${d.ep}`);
     expect(r.out).toContain('--adapter <DIR>');
   });
+
+  it('prints one line naming the execution provider and why before the job runs', async () => {
+    const proj = path.join(home, 'proj-ep');
+    expect((await run('project', 'create', proj)).code).toBe(0);
+    const model = (await writeTinyLlava({ seed: 2, textLayers: 2, visionLayers: 2 })).dir;
+    const r = await run('respond', proj, '--model', model, '--ep', 'cpu');
+    expect(r.code).toBe(0);
+    expect(r.err.split('\n').filter((l) => l.startsWith('execution provider:'))).toEqual(['execution provider: cpu (as asked)']);
+    expect(r.out).toMatch(/^answered 0 augmented sample\(s\)/);
+  }, 60_000);
 
   it('exits 1 naming a model folder that does not exist, and starts no job', async () => {
     const proj = path.join(home, 'proj');
