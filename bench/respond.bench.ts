@@ -68,7 +68,7 @@ async function requests(projectDir: string, engine: ModelEngine, maxNewTokens: n
   const store = await openProject(projectDir);
   try {
     const out: ResponseRequest[] = [];
-    for (const id of await store.call('pendingResponses', { model: engine.modelId })) {
+    for (const id of await store.call('pendingResponses', { model: engine.modelId, aspect: 'pad', template: 'model' })) {
       const s = (await store.call('respondSample', { id }))!;
       const seed = hashSeed(`0:${s.planId}`);
       const images = await generationImages(s, DEFAULT_SETTINGS.perturb, { perturb: false, seed });

@@ -50,6 +50,8 @@ export const PairView = z.object({
   images: z.array(PairImage),
   chosen: z.string(),
   rejected: z.string(),
+  /** How the generation's images were fitted to the vision tower (decision 0105); null for a generation stored before it was recorded. */
+  preprocess: z.enum(['crop', 'pad']).nullable(),
 });
 export type PairView = z.infer<typeof PairView>;
 

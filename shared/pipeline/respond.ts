@@ -19,7 +19,15 @@ export const RespondOptions = z.strictObject({
   seed: z.int().nonnegative().default(0),
   /** Apply the per-format noise of the settings' `perturb` to the images handed to the model (on by default, as the reference: decision 0105). */
   perturb: z.boolean().default(true),
-  /** How an image is fitted to the vision tower: centre crop (the reference) or pad to square. */
-  aspect: z.enum(['crop', 'pad']).default('crop'),
+  /**
+   * How an image is fitted to the vision tower: 'pad', LLaVA-1.5's expand-to-square with the mean colour (the reference's
+   * `image_aspect_ratio pad`, so a 1x3 collage keeps all three tiles: decision 0105), or 'crop', the processor's centre crop.
+   */
+  aspect: z.enum(['crop', 'pad']).default('pad'),
+  /**
+   * The prompt format: 'model', the model's own chat template (llava-hf: `USER: ... ASSISTANT:`), or 'llava_v0', the
+   * conversation the reference generated with (system prompt, `###Human: ... ###Assistant:`).
+   */
+  template: z.enum(['model', 'llava_v0']).default('model'),
 });
 export type RespondOptions = z.output<typeof RespondOptions>;

@@ -45,6 +45,7 @@ interface PairJson {
   prompt: string;
   chosen: string;
   rejected: string;
+  preprocess: string | null;
 }
 
 /** Keeps every generation the attention check alone would drop (ratio <= 1.01), so the exports are not empty. */
@@ -85,6 +86,8 @@ describe('pipeline end to end through the CLI', () => {
       expect(p.attention_ratio).toBeLessThanOrEqual(1.01);
       expect(p.ppl_maxprob).toBeGreaterThan(1.1);
       expect(p.rejected).not.toBe(p.chosen);
+      // The respond default: the reference's pad-to-square, recorded per generation (decision 0105).
+      expect(p.preprocess).toBe('pad');
     }
     const rejected = kept.map((p) => p.rejected).sort();
 

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { RespondOptions } from '../../../shared/pipeline/respond';
 import { EXIT, jsonOutput, writeJson, type CliCommand } from '../command';
 import { LlavaSession } from '../../engine/generate/session';
+import { epLine } from '../ep-line';
 import { parseOptions, repeatableOption, valueOption } from '../options';
 import { defineModelOptions, modelArgs, promptInput, sessionOptions } from './model-args';
 
@@ -52,7 +53,7 @@ export const generateCommand: CliCommand = {
     });
     const session = await LlavaSession.open(sessionOptions(m, o.attentionLayer.length ? { attentionLayers: o.attentionLayer } : {}));
     try {
-      if (session.epFallback && !jsonOutput(args)) io.stderr.write(`mia-dpo: running on ${session.ep}: ${session.epFallback}\n`);
+      if (!jsonOutput(args)) io.stderr.write(epLine(m.ep, { ep: session.ep, fallbackReason: session.epFallback }));
       const res = await session.respond({
         ...promptInput(m),
         maxNewTokens: o.maxNewTokens,

@@ -4,18 +4,21 @@
 // samples. Options, bounds and defaults are the `pipeline.respond` request's.
 import path from 'node:path';
 import { RespondOptions } from '../../../shared/pipeline/respond';
-import { positional, jsonOutput, type CliCommand } from '../command';
+import { positional, jsonOutput, UsageError, type CliCommand } from '../command';
+import { chooseEp } from '../ep-line';
 import { runJobCommand } from '../job-command';
 import { parseOptions, valueOption } from '../options';
 
 const F = RespondOptions.shape;
 
-/** The request the options make; `--pad` sets the aspect, an adapter folder is made absolute. */
+/** The request the options make; `--pad` / `--crop` set the aspect (pad when neither), an adapter folder is made absolute. */
 export function respondRequest(values: Record<string, unknown>): RespondOptions {
-  const { model, adapter, ep, layer, maxNewTokens, temperature, seed, perturb, pad } = values;
+  const { model, adapter, ep, layer, maxNewTokens, temperature, seed, perturb, pad, crop, template } = values;
+  if (pad === true && crop === true) throw new UsageError('--pad and --crop exclude each other: give one (pad is the default)');
   const adapterDir = typeof adapter === 'string' && adapter !== '' ? path.resolve(adapter) : adapter;
-  const input = { model, adapter: adapterDir, ep, layer, maxNewTokens, temperature, seed, perturb, aspect: pad === true ? 'pad' : undefined };
-  return parseOptions(RespondOptions, input, { aspect: '--pad' });
+  const aspect = crop === true ? 'crop' : pad === true ? 'pad' : undefined;
+  const input = { model, adapter: adapterDir, ep, layer, maxNewTokens, temperature, seed, perturb, aspect, template };
+  return parseOptions(RespondOptions, input, { aspect: '--pad/--crop' });
 }
 
 export const respondCommand: CliCommand = {
@@ -32,21 +35,30 @@ export const respondCommand: CliCommand = {
       .addOption(valueOption('--max-new-tokens <N>', 'tokens generated at most per sample', F.maxNewTokens))
       .addOption(valueOption('--temperature <T>', 'sampling temperature, 0 = greedy', F.temperature))
       .addOption(valueOption('--seed <S>', 'sampling seed', F.seed))
-      .option('--pad', 'pad images to square instead of centre-cropping')
+      .option('--pad', 'pad images to a square with the mean colour, as the reference (the default)')
+      .option('--crop', "centre-crop images as the model's processor does, instead of padding")
+      .addOption(valueOption('--template <T>', "prompt format: the model's chat template, or the reference's llava_v0 conversation", F.template))
       .addOption(valueOption('--ep <EP>', 'execution provider', F.ep))
       .option('--json', 'print the report as JSON'),
   async run(args, io) {
     const request = respondRequest(args.values);
-    return runJobCommand(io, {
-      dir: positional(args, 0),
-      kind: 'respond',
-      json: jsonOutput(args),
-      submit: (service) => service.handlers['pipeline.respond'](request),
-      async report(service, { job, resumedDone }) {
-        const stats = await service.handlers['pipeline.stats']({ bins: 1 });
-        return { answered: job.progress.done + resumedDone, generations: stats.generations };
-      },
-      print: (r, out) => out.stdout.write(`answered ${r.answered} augmented sample(s); the project holds ${r.generations} generation(s)\n`),
-    });
+    // The EP line before the job's progress; the lease keeps the detection for the job's own model.
+    const ep = jsonOutput(args) ? null : await chooseEp(request.ep);
+    if (ep) io.stderr.write(ep.line);
+    try {
+      return await runJobCommand(io, {
+        dir: positional(args, 0),
+        kind: 'respond',
+        json: jsonOutput(args),
+        submit: (service) => service.handlers['pipeline.respond'](request),
+        async report(service, { job, resumedDone }) {
+          const stats = await service.handlers['pipeline.stats']({ bins: 1 });
+          return { answered: job.progress.done + resumedDone, generations: stats.generations };
+        },
+        print: (r, out) => out.stdout.write(`answered ${r.answered} augmented sample(s); the project holds ${r.generations} generation(s)\n`),
+      });
+    } finally {
+      await ep?.release();
+    }
   },
 };

@@ -2,6 +2,7 @@
 // with images (all responses in one batch, sharing the prompt).
 import { EXIT, jsonOutput, writeJson, type CliCommand } from '../command';
 import { LlavaSession } from '../../engine/generate/session';
+import { epLine } from '../ep-line';
 import { repeatableOption } from '../options';
 import { defineModelOptions, modelArgs, promptInput, sessionOptions } from './model-args';
 
@@ -14,6 +15,7 @@ export const scoreCommand: CliCommand = {
     const responses = args.values['response'] as string[];
     const session = await LlavaSession.open(sessionOptions(m));
     try {
+      if (!jsonOutput(args)) io.stderr.write(epLine(m.ep, { ep: session.ep, fallbackReason: session.epFallback }));
       const res = await session.score({ ...promptInput(m), responses });
       // One response: the fields as flat arrays, as scripts expect; several: one entry per response.
       const out = responses.length === 1 ? { input_ids: res.input_ids, response_ids: res.response_ids[0], token_logprobs: res.token_logprobs[0], sum_logprob: res.sum_logprob[0] } : res;

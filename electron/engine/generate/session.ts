@@ -8,7 +8,7 @@ import { AppError, isAppError } from '../../../shared/errors';
 import type { EpChoice } from '../../../shared/ep';
 import { acquireRuntime } from '../runtime/runtime';
 import type { ExplicitEp } from '../runtime/local';
-import type { ChatMessage } from '../text/chat-template';
+import { LLAVA_V0_STOP, templateRenderOptions, type ChatMessage, type PromptTemplate } from '../text/chat-template';
 import { encodePrompt } from '../text/encode-prompt';
 import { IMAGE_PLACEHOLDER, withImagePlaceholders } from '../text/image-placeholders';
 import { IncrementalDecoder } from '../text/incremental-decoder';
@@ -38,7 +38,11 @@ export interface LlavaSessionOptions {
   featureCacheDir?: string;
   /** 'pad': LLaVA-1.5's square padding with the mean colour before the processor. */
   aspect?: AspectMode;
+  /** How chat prompts are rendered: the model's chat template (default) or LLaVA's llava_v0 conversation, which also stops answers at `###`. */
+  template?: PromptTemplate;
 }
+
+export type { PromptTemplate };
 
 /** An image file, its bytes, or pixels already decoded to 8-bit RGB (e.g. perturbed by the pipeline). */
 export type SessionImage = ImageInput | RgbImage;
@@ -203,14 +207,15 @@ export class LlavaSession {
   private encode(p: PromptInput, extraTokens: number): number[] {
     const spec = this.runner.model.spec;
     const image = this.tokenizer.special.image?.token ?? IMAGE_PLACEHOLDER;
+    const render = templateRenderOptions(this.options.template ?? 'model');
     let source: Parameters<typeof encodePrompt>[1];
     if (p.raw) {
       if (typeof p.prompt !== 'string') throw new AppError('bad-input', 'a raw prompt must be text', { subject: 'prompt' });
       source = { raw: p.prompt };
     } else if (typeof p.prompt === 'string') {
-      source = { messages: [{ role: 'user', content: withImagePlaceholders(p.prompt, p.images.length, image) }] };
+      source = { messages: [{ role: 'user', content: withImagePlaceholders(p.prompt, p.images.length, image) }], render };
     } else {
-      source = { messages: p.prompt };
+      source = { messages: p.prompt, render };
     }
     const encoded = encodePrompt(this.tokenizer, source, { featureTokens: p.images.map(() => spec.tokensPerImage), maxLength: spec.text.maxPositions - extraTokens });
     return encoded.ids;
@@ -229,7 +234,7 @@ export class LlavaSession {
     const asked = r.maxNewTokens ?? 512;
     const maxNewTokens = r.capToContext === false ? asked : Math.min(asked, this.runner.model.spec.text.maxPositions - ids.length);
     const features = await this.features(r.images);
-    const stops = (r.stopStrings ?? []).filter((s) => s.length > 0);
+    const stops = [...(r.stopStrings ?? []), ...(this.options.template === 'llava_v0' && !r.raw ? [LLAVA_V0_STOP] : [])].filter((s) => s.length > 0);
     const decoder = new IncrementalDecoder(this.tokenizer, { skipSpecialTokens: true });
     let text = '';
     // The first stop check runs right after the prefill's token: it splits prefill (images included) from decode.

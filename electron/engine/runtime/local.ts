@@ -72,17 +72,26 @@ let vulkanPreloaded = false;
  * first, kept resident, lets the WebGPU EP find it by soname. A no-op elsewhere.
  */
 export function preloadVulkanLoader(): void {
-  const icd = process.env.VK_ICD_FILENAMES;
-  if (vulkanPreloaded || process.platform !== 'linux' || !icd) return;
+  if (vulkanPreloaded) return;
   vulkanPreloaded = true;
-  const loader = path.join(path.dirname(icd), 'libvulkan.so.1');
-  if (!existsSync(loader)) return;
-  const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
+  const loader = vulkanLoaderBesideIcd();
+  if (loader === null) return;
   try {
-    process.dlopen({ exports: {} } as NodeJS.Module, loader, flags);
+    process.dlopen({ exports: {} } as NodeJS.Module, loader, VULKAN_DLOPEN_FLAGS);
   } catch {
     // Expected: a plain shared library is not a Node addon ("did not self-register"), yet it stays loaded.
   }
+}
+
+/** dlopen flags that keep a preloaded Vulkan loader resident and its symbols global. */
+export const VULKAN_DLOPEN_FLAGS = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
+
+/** The Vulkan loader shipped beside VK_ICD_FILENAMES's driver (Linux), or null when there is none to preload. */
+export function vulkanLoaderBesideIcd(): string | null {
+  const icd = process.env.VK_ICD_FILENAMES;
+  if (process.platform !== 'linux' || !icd) return null;
+  const loader = path.join(path.dirname(icd), 'libvulkan.so.1');
+  return existsSync(loader) ? loader : null;
 }
 
 export async function createLocalSession(model: Uint8Array, opts: LocalSessionOptions): Promise<LocalSession> {

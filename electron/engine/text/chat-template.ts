@@ -1,6 +1,7 @@
 // Turns chat messages (text and image parts) into the prompt string the tokenizer
 // encodes: the model's own Jinja chat template through @huggingface/jinja, else
-// LLaVA-1.5's `USER: <image>\n{question} ASSISTANT:` format.
+// LLaVA-1.5's `USER: <image>\n{question} ASSISTANT:` format; or, asked for by
+// name, the built-in `llava_v0` conversation the MIA-DPO reference generated with.
 
 import { Template } from '@huggingface/jinja';
 import { AppError } from '../../../shared/errors';
@@ -37,6 +38,37 @@ export const LLAVA_15_TEMPLATE = [
   '{%- endfor -%}',
   "{%- if add_generation_prompt -%}{{ 'ASSISTANT:' }}{%- endif -%}",
 ].join('');
+
+/** The prompt formats a caller can name: the model's own chat template, or LLaVA's `llava_v0` conversation. */
+export type PromptTemplate = 'model' | 'llava_v0';
+
+/** conv_llava_v0's system prompt, used when the messages bring none. */
+export const LLAVA_V0_SYSTEM =
+  "A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the human's questions.";
+
+/**
+ * LLaVA's `llava_v0` conversation (SeparatorStyle.SINGLE, separator `###`, roles Human / Assistant), which the MIA-DPO
+ * reference generated its responses with: `{system}###Human: <image>\n{q}###Assistant: {a}###Human: {q2}###Assistant:`.
+ * Every turn, answers included, ends with the separator (no EOS token), so generation stops at `###` (LLAVA_V0_STOP).
+ */
+export const LLAVA_V0_TEMPLATE = [
+  "{%- if messages[0].role == 'system' -%}{{ messages[0].content }}{%- else -%}{{ system_prompt }}{%- endif -%}",
+  "{{ '###' }}",
+  '{%- for message in messages -%}',
+  "{%- if message.role == 'user' -%}{{ 'Human: ' + message.content + '###' }}",
+  "{%- elif message.role == 'assistant' -%}{{ 'Assistant: ' + message.content + '###' }}",
+  '{%- endif -%}',
+  '{%- endfor -%}',
+  "{%- if add_generation_prompt -%}{{ 'Assistant:' }}{%- endif -%}",
+].join('');
+
+/** Where a llava_v0 answer ends: the separator the model writes before the next `Human:` turn. */
+export const LLAVA_V0_STOP = '###';
+
+/** The render options of a named template: none for the model's own, the built-in source for llava_v0. */
+export function templateRenderOptions(template: PromptTemplate): RenderOptions {
+  return template === 'llava_v0' ? { template: LLAVA_V0_TEMPLATE, variables: { system_prompt: LLAVA_V0_SYSTEM } } : {};
+}
 
 const compiled = new Map<string, Template>();
 

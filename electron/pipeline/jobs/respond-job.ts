@@ -52,7 +52,7 @@ export type OpenEngine = (params: RespondParams) => Promise<JobEngine>;
 
 /** The default: the model's graphs run in the engine's session worker, so session.run never blocks the server or the UI. */
 const openModelEngine: OpenEngine = (p) =>
-  ModelEngine.open({ modelDir: p.modelDir, ep: p.ep, aspect: p.aspect, ...(p.adapter === undefined ? {} : { adapter: p.adapter }), ...(p.layer === undefined ? {} : { layer: p.layer }) });
+  ModelEngine.open({ modelDir: p.modelDir, ep: p.ep, aspect: p.aspect, template: p.template, ...(p.adapter === undefined ? {} : { adapter: p.adapter }), ...(p.layer === undefined ? {} : { layer: p.layer }) });
 
 /** The job kind; `open` is how a run gets its engine (the bench passes one already warm). */
 export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<RespondParams, RespondCursor, RespondQueries> {
@@ -66,12 +66,16 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
       const engine = await open(params);
       let pending: number[];
       try {
-        pending = await ctx.store.call('pendingResponses', { model: engine.modelId });
+        pending = await ctx.store.call('pendingResponses', { model: engine.modelId, aspect: params.aspect, template: params.template });
       } catch (e) {
         await engine.close();
         throw e;
       }
-      ctx.log('info', `responding with ${engine.modelId} on ${engine.ep.ep}, attention layer ${engine.layer}: ${pending.length} sample(s) to answer`);
+      ctx.log(
+        'info',
+        `responding with ${engine.modelId} on ${engine.ep.ep}, attention layer ${engine.layer}, ${params.aspect} preprocessing, ${params.template} template: ` +
+          `${pending.length} sample(s) to answer`,
+      );
       // The next sample is read and its images decoded while the model answers the current one.
       const prepare = async (id: number): Promise<Prepared> => {
         const sample = await ctx.store.call('respondSample', { id });
@@ -112,6 +116,7 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
           perturbation: params.perturb && noise.enabled ? { format: sample.format, std: noise.std } : null,
           ep: engine.ep.ep,
           aspect: params.aspect,
+          template: params.template,
         };
       };
       let at = 0;

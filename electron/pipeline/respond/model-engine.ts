@@ -5,7 +5,7 @@
 // square patch map per image. The session's graphs run in the engine's
 // session worker, so a generation never blocks the server or the UI.
 import { AppError } from '../../../shared/errors';
-import { LlavaSession } from '../../engine/generate/session';
+import { LlavaSession, type PromptTemplate } from '../../engine/generate/session';
 import type { EpChoice } from '../../../shared/ep';
 import type { AspectMode } from '../../engine/vision/preprocess';
 import type { ResponseEngine, ResponseRequest, ResponseResult } from './engine-interface';
@@ -19,6 +19,8 @@ export interface ModelEngineOptions {
   layer?: number;
   /** 'pad': LLaVA-1.5's expand-to-square before the processor; 'crop': the processor as configured. */
   aspect?: AspectMode;
+  /** 'model': the model's chat template; 'llava_v0': the reference's conversation format. */
+  template?: PromptTemplate;
 }
 
 export class ModelEngine implements ResponseEngine {
@@ -28,11 +30,12 @@ export class ModelEngine implements ResponseEngine {
   ) {}
 
   static async open(o: ModelEngineOptions): Promise<ModelEngine> {
-    const aspect = o.aspect ?? 'crop';
+    const aspect = o.aspect ?? 'pad';
     const session = await LlavaSession.open({
       modelDir: o.modelDir,
       ep: o.ep ?? 'auto',
       aspect,
+      template: o.template ?? 'model',
       ...(o.adapter === undefined ? {} : { adapter: { dir: o.adapter } }),
       ...(o.layer === undefined ? {} : { attentionLayers: [o.layer] }),
     });

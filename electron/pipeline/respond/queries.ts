@@ -9,12 +9,19 @@ import { parseJsonColumn, parseNullableJsonColumn } from '../../store/json-colum
 import type { QueryTable } from '../../store/table';
 import { ImageIdsColumn, MetricsColumn, ObjectColumn, ProvenanceColumn, TimingColumn } from '../store/columns';
 
-/** Augmented sample ids without a generation by `model`, in id order. */
-export function pendingResponses(db: Database, a: { model: string }): number[] {
+/**
+ * Augmented sample ids without a generation by `model` with this preprocessing and prompt template, in id order: the
+ * same model shown padded or cropped images, or prompted in another format, answers differently (decision 0105).
+ * Generations stored before a setting existed had its former default (crop; the model's template).
+ */
+export function pendingResponses(db: Database, a: { model: string; aspect: 'crop' | 'pad'; template: 'model' | 'llava_v0' }): number[] {
   return db
-    .prepare('SELECT a.id FROM augmented_samples a WHERE NOT EXISTS (SELECT 1 FROM generations g WHERE g.model = ? AND g.augmented_id = a.id) ORDER BY a.id')
+    .prepare(
+      `SELECT a.id FROM augmented_samples a WHERE NOT EXISTS (SELECT 1 FROM generations g WHERE g.model = ? AND g.augmented_id = a.id
+         AND COALESCE(json_extract(g.settings, '$.aspect'), 'crop') = ? AND COALESCE(json_extract(g.settings, '$.template'), 'model') = ?) ORDER BY a.id`,
+    )
     .pluck()
-    .all(a.model) as number[];
+    .all(a.model, a.aspect, a.template) as number[];
 }
 
 export interface RespondSample {

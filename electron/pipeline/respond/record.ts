@@ -20,7 +20,10 @@ export interface ResponseSettings {
   /** Noise std applied to this sample's images, or null when unperturbed. */
   perturbation: { format: string; std: number } | null;
   ep: string;
+  /** The image preprocessing (shown as `preprocess` in the pairs view); with the model and the template, what makes generations comparable. */
   aspect: 'crop' | 'pad';
+  /** The prompt format: the model's chat template or the reference's llava_v0 conversation. */
+  template: 'model' | 'llava_v0';
 }
 
 function concat(maps: readonly Float32Array[]): Float32Array {

@@ -151,13 +151,15 @@ export function pairPageIds(db: Database, a: { offset: number; limit: number; fi
 const PerImageMean = z.object({ perImageMean: z.array(z.number()).nullable().optional() });
 
 const VIEW_SQL = `SELECT p.id, p.generation_id, g.augmented_id, a.format, a.image_count, a.target_index, a.prompt, a.image_ids, a.composite_path,
-    p.chosen, p.rejected, p.review, d.decision, d.failed, d.reasons, g.metrics,
+    p.chosen, p.rejected, p.review, d.decision, d.failed, d.reasons, g.metrics, json_extract(g.settings, '$.aspect') AS preprocess,
     f.attention_ratio, f.exact_ratio, f.ppl_maxprob, f.ppl_true, f.length_ratio, f.edit_distance, f.edit_distance_tokens
   FROM pairs p JOIN generations g ON g.id = p.generation_id JOIN augmented_samples a ON a.id = g.augmented_id
   JOIN pair_facets f ON f.pair_id = p.id LEFT JOIN decisions d ON d.generation_id = g.id`;
 
 interface ViewRow {
   id: number;
+  /** The generation's image preprocessing (settings.aspect); null for generations that predate it. */
+  preprocess: unknown;
   generation_id: number;
   augmented_id: number;
   format: string;
@@ -212,6 +214,7 @@ function toView(r: ViewRow): PairView {
     images: imagesOf(r),
     chosen: r.chosen,
     rejected: r.rejected,
+    preprocess: r.preprocess === 'crop' || r.preprocess === 'pad' ? r.preprocess : null,
   };
 }
 

@@ -7,20 +7,23 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlavaSession } from '../../../../electron/engine/generate/session';
+import { LLAVA_V0_SYSTEM } from '../../../../electron/engine/text';
 import { preprocessImage } from '../../../../electron/engine/vision/preprocess';
 import { writeTinyLlava } from '../../../helpers/tiny-llava';
 
 let session: LlavaSession;
+let modelDir: string;
 let image: string;
 let cacheDir: string;
 beforeAll(async () => {
   const { dir } = await writeTinyLlava({ seed: 11, textLayers: 2 });
+  modelDir = dir;
   const tmp = mkdtempSync(path.join(tmpdir(), 'session-'));
   image = path.join(tmp, 'a.png');
   cacheDir = path.join(tmp, 'cache');
   const raw = Buffer.from(Array.from({ length: 28 * 28 * 3 }, (_, i) => (i * 53) % 256));
   await sharp(raw, { raw: { width: 28, height: 28, channels: 3 } }).png().toFile(image);
-  session = await LlavaSession.open({ modelDir: dir, ep: 'cpu', featureCacheDir: cacheDir });
+  session = await LlavaSession.open({ modelDir, ep: 'cpu', featureCacheDir: cacheDir });
 });
 afterAll(() => session.close());
 
@@ -54,5 +57,21 @@ describe('LlavaSession', () => {
     const cut = await session.respond({ images: [image], prompt: 'Say something.', maxNewTokens: 8, stopStrings: [stop] });
     expect(cut.stop_reason).toBe('stop');
     expect(cut.text).toBe(free.text.slice(0, free.text.indexOf(stop)).trim());
+  });
+
+  it('with the llava_v0 template, encodes the reference\'s conversation and stops an answer at `###`', async () => {
+    const v0 = await LlavaSession.open({ modelDir, ep: 'cpu', template: 'llava_v0' });
+    try {
+      const got = await v0.respond({ images: [image], prompt: 'What is shown?', maxNewTokens: 6 });
+      const raw = await session.respond({ images: [image], prompt: `${LLAVA_V0_SYSTEM}###Human: <image>\nWhat is shown?###Assistant:`, raw: true, maxNewTokens: 6 });
+      expect(got.input_ids).toEqual(raw.input_ids);
+      // The same answer, cut where the separator begins (the raw prompt has no stop string).
+      const cut = raw.text.indexOf('###');
+      expect(got.text).toBe((cut < 0 ? raw.text : raw.text.slice(0, cut)).trim());
+      const chat = await session.respond({ images: [image], prompt: 'What is shown?', maxNewTokens: 1 });
+      expect(got.input_ids).not.toEqual(chat.input_ids);
+    } finally {
+      await v0.close();
+    }
   });
 });

@@ -2,7 +2,7 @@
 // chat_template.json and Qwen's template, compared character for character.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TextTokenizer, renderPrompt, expectsContentParts, LLAVA_15_TEMPLATE } from '../../../../electron/engine/text';
+import { TextTokenizer, renderPrompt, expectsContentParts, templateRenderOptions, LLAVA_15_TEMPLATE, LLAVA_V0_SYSTEM } from '../../../../electron/engine/text';
 import type { ChatMessage } from '../../../../electron/engine/text';
 import { LLAVA_HF_TEMPLATE, QWEN_DIR, llavaTokenizerFolder } from './tokenizer-fixtures';
 
@@ -48,6 +48,35 @@ describe('LLaVA-1.5 default format (no template in the folder)', () => {
   it('rejects unknown roles and malformed parts, naming the message', () => {
     expect(() => renderPrompt(tok, [{ role: 'tool' as 'user', content: 'x' }])).toThrow(/message 1: role "tool"/);
     expect(() => renderPrompt(tok, [{ role: 'user', content: [{ type: 'audio' } as never] }])).toThrow(/message 1, part 1/);
+  });
+});
+
+describe("LLaVA's llava_v0 conversation (the reference's prompt format, decision 0105)", () => {
+  let tok: TextTokenizer;
+  beforeAll(async () => {
+    // A folder with llava-hf's own template: the named v0 format replaces it.
+    tok = await TextTokenizer.fromFolder(llavaTokenizerFolder({ chatTemplate: true }));
+  });
+  const v0 = templateRenderOptions('llava_v0');
+
+  it('opens with the system prompt and `###`, turns are `Human: ...###`, the generation prompt is `Assistant:`', () => {
+    // conv_llava_v0.get_prompt(): system + sep, then role + ': ' + message + sep per turn, and role + ':' for the open one.
+    expect(renderPrompt(tok, oneTurn, { addGenerationPrompt: true, ...v0 })).toBe(`${LLAVA_V0_SYSTEM}###Human: <image>\nWhat is in the picture?###Assistant:`);
+    expect(renderPrompt(tok, twoTurns, { addGenerationPrompt: true, ...v0 })).toBe(
+      `${LLAVA_V0_SYSTEM}###Human: <image>\nWhat animal is this?###Assistant: A cat.###Human: What colour is it?###Assistant:`,
+    );
+  });
+
+  it('takes a system message in place of its own system prompt; the model template stays the default', () => {
+    const messages: ChatMessage[] = [
+      { role: 'system', content: 'You are helpful.' },
+      { role: 'user', content: 'Image1:<image>\nImage2:<image>\nIn Image2, what is on the table?' },
+    ];
+    expect(renderPrompt(tok, messages, { addGenerationPrompt: true, ...v0 })).toBe(
+      'You are helpful.###Human: Image1:<image>\nImage2:<image>\nIn Image2, what is on the table?###Assistant:',
+    );
+    expect(templateRenderOptions('model')).toEqual({});
+    expect(renderPrompt(tok, oneTurn, { addGenerationPrompt: true, ...templateRenderOptions('model') })).toMatch(/^USER: <image>\nWhat is in the picture\? ASSISTANT:$/);
   });
 });
 

@@ -6,10 +6,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   parsePreprocessorConfig,
   preprocessImage,
+  preprocessRgb,
   preprocessingId,
   resamplePil,
 } from '../../../../electron/engine/vision';
 import type { PreprocessorConfig } from '../../../../electron/engine/vision';
+import { RespondOptions } from '../../../../shared/pipeline/respond';
 import { tempDir, writeRgbPng } from './draw-images';
 
 const CLIP_336 = parsePreprocessorConfig(
@@ -77,6 +79,43 @@ describe('preprocessImage', () => {
     const config: PreprocessorConfig = { ...CLIP_336, doRescale: false, doNormalize: false };
     const out = await preprocessImage(join(dir, 'solid.png'), config);
     expect([value(out, 0, 3, 3), value(out, 1, 3, 3), value(out, 2, 3, 3)]).toEqual([200, 100, 30]);
+  });
+});
+
+describe('a 1x3 grid collage (1424x488) under the respond default (decision 0105)', () => {
+  // Three 448 px tiles 40 px apart below a 40 px label strip on white, as the grid renderer lays them out.
+  const TILES: [number, number, number][] = [[220, 30, 30], [30, 200, 40], [40, 60, 230]];
+  const collage = (() => {
+    const [width, height] = [1424, 488];
+    const data = solid(width, height, [255, 255, 255]);
+    TILES.forEach((colour, t) => {
+      for (let y = 40; y < height; y++) for (let x = t * 488; x < t * 488 + 448; x++) data.set(colour, (y * width + x) * 3);
+    });
+    return { width, height, data };
+  })();
+  const normalised = (colour: [number, number, number], c: number) => ((colour[c] as number) / 255 - (MEAN[c] as number)) / (STD[c] as number);
+  /** Whether the pixel at (x, y) is the tile's colour (within a level or two of resampling). */
+  const isTile = (t: { data: Float32Array; dims: [3, number, number] }, x: number, y: number, colour: [number, number, number]) =>
+    [0, 1, 2].every((c) => Math.abs(value(t, c, x, y) - normalised(colour, c)) < 0.05);
+
+  it('keeps all three tiles with pad, the default: each tile centre is the tile colour', async () => {
+    const aspect = RespondOptions.parse({ model: 'm' }).aspect;
+    expect(aspect).toBe('pad');
+    const out = await preprocessRgb(collage, CLIP_336, { aspect });
+    expect(out.dims).toEqual([3, 336, 336]);
+    // Padded to 1424x1424 (collage at y 468), scaled by 336/1424: tile centres (224|712|1200, 732) -> (53|168|283, 173).
+    TILES.forEach((colour, t) => expect(isTile(out, [53, 168, 283][t]!, 173, colour)).toBe(true));
+    // Above and below the collage: the mean colour, about zero after normalising.
+    for (const y of [5, 330]) expect(Math.abs(value(out, 0, 168, y))).toBeLessThan(0.02);
+  });
+
+  it("loses Image1 and Image3 with the processor's centre crop (the option)", async () => {
+    const out = await preprocessRgb(collage, CLIP_336, { aspect: 'crop' });
+    const seen = (colour: [number, number, number]) => {
+      for (let y = 0; y < 336; y += 4) for (let x = 0; x < 336; x += 4) if (isTile(out, x, y, colour)) return true;
+      return false;
+    };
+    expect(TILES.map(seen)).toEqual([false, true, false]);
   });
 });
 

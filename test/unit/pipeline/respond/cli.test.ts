@@ -11,6 +11,7 @@ import { runCli } from '../../../../electron/cli/run';
 import { respondRequest } from '../../../../electron/cli/commands/respond';
 import { EP_CHOICES } from '../../../../shared/ep';
 import { RespondOptions } from '../../../../shared/pipeline/respond';
+import { writeTinyLlava } from '../../../helpers/tiny-llava';
 
 const home = mkdtempSync(path.join(os.tmpdir(), 'cli-respond-'));
 process.env.XDG_CONFIG_HOME = path.join(home, 'config');
@@ -69,6 +70,23 @@ describe('mia-dpo respond', () => {
     );
   });
 
+  it('pads images by default as the reference; --crop asks for the processor\'s centre crop, --pad is still accepted', async () => {
+    expect(respondRequest({ model: 'm' })).toMatchObject({ aspect: 'pad', template: 'model' });
+    expect(respondRequest({ model: 'm', crop: true }).aspect).toBe('crop');
+    expect(respondRequest({ model: 'm', pad: true }).aspect).toBe('pad');
+    expect(respondRequest({ model: 'm', template: 'llava_v0' }).template).toBe('llava_v0');
+    const both = await run('respond', 'p', '--model', 'm', '--pad', '--crop');
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/--pad and --crop exclude each other/);
+    const badTemplate = await run('respond', 'p', '--model', 'm', '--template', 'v1');
+    expect(badTemplate.code).toBe(2);
+    expect(badTemplate.err).toMatch(/^mia-dpo: --template: /);
+    const help = (await run('respond', '--help')).out.replace(/\s+/g, ' ');
+    expect(help).toMatch(/--pad pad images to a square with the mean colour, as the reference \(the default\)/);
+    expect(help).toContain('--crop');
+    expect(help).toContain('one of model, llava_v0; default: model');
+  });
+
   it('shows the schema\'s defaults and choices in its help', async () => {
     const r = await run('respond', '--help');
     expect(r.code).toBe(0);
@@ -79,6 +97,16 @@ describe('mia-dpo respond', () => {
     expect(r.out.replace(/\s+/g, ' ')).toContain(`one of ${EP_CHOICES.join(', ')}; default: ${d.ep}`);
     expect(r.out).toContain('--adapter <DIR>');
   });
+
+  it('prints one line naming the execution provider and why before the job runs', async () => {
+    const proj = path.join(home, 'proj-ep');
+    expect((await run('project', 'create', proj)).code).toBe(0);
+    const model = (await writeTinyLlava({ seed: 2, textLayers: 2, visionLayers: 2 })).dir;
+    const r = await run('respond', proj, '--model', model, '--ep', 'cpu');
+    expect(r.code).toBe(0);
+    expect(r.err.split('\n').filter((l) => l.startsWith('execution provider:'))).toEqual(['execution provider: cpu (as asked)']);
+    expect(r.out).toMatch(/^answered 0 augmented sample\(s\)/);
+  }, 60_000);
 
   it('exits 1 naming a model folder that does not exist, and starts no job', async () => {
     const proj = path.join(home, 'proj');

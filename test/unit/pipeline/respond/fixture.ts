@@ -26,7 +26,7 @@ export async function waitJob(service: Service, jobId: number): Promise<Job> {
 
 /** The pipeline.respond request the tests use: greedy, CPU, `maxNewTokens` 5. */
 export function respondRequest(model: string, maxNewTokens = 5) {
-  return { model, ep: 'cpu' as const, maxNewTokens, temperature: 0, seed: 0, perturb: false, aspect: 'crop' as const };
+  return { model, ep: 'cpu' as const, maxNewTokens, temperature: 0, seed: 0, perturb: false, aspect: 'pad' as const, template: 'model' as const };
 }
 
 export interface RespondFixture {

@@ -64,7 +64,7 @@ describe('ModelEngine', () => {
     const samples: RespondSample[] = [];
     const store = await openProject(fx.projectDir);
     try {
-      for (const id of await store.call('pendingResponses', { model: engine.modelId })) samples.push((await store.call('respondSample', { id }))!);
+      for (const id of await store.call('pendingResponses', { model: engine.modelId, aspect: 'pad', template: 'model' })) samples.push((await store.call('respondSample', { id }))!);
     } finally {
       await store.close();
     }
@@ -165,6 +165,7 @@ describe('respond job', () => {
         const s = samples[i]!;
         const noisy = s.format !== 'sequence';
         expect(r.settings['perturbation']).toEqual(noisy ? { format: s.format, std: DEFAULT_SETTINGS.perturb[s.format].std } : null);
+        expect(r.settings).toMatchObject({ aspect: 'pad', template: 'model' });
         // The fixture's model folders differ, their weights do not (same seed): the direct answer must match.
         const want = (await direct(s, true)).attentionMaps;
         r.attentionMaps.forEach((m, k) => expect(m).toEqual(want[k]));
@@ -210,10 +211,10 @@ describe('respond job', () => {
       const [baseId, adapterId] = [base.modelId, trained.modelId];
       await Promise.all([base.close(), trained.close()]);
       expect(adapterId).not.toBe(baseId);
-      const pending = async (model: string) => {
+      const pending = async (model: string, aspect: 'crop' | 'pad' = 'pad', template: 'model' | 'llava_v0' = 'model') => {
         const store = await openProject(own.projectDir);
         try {
-          return await store.call('pendingResponses', { model });
+          return await store.call('pendingResponses', { model, aspect, template });
         } finally {
           await store.close();
         }
@@ -223,6 +224,9 @@ describe('respond job', () => {
       // The base model has answered every sample; for the adapted model all three are still pending.
       expect(await pending(baseId)).toEqual([]);
       expect(await pending(adapterId)).toHaveLength(3);
+      // Another preprocessing or prompt template answers differently: its generations are still to make (decision 0105).
+      expect(await pending(baseId, 'crop')).toHaveLength(3);
+      expect(await pending(baseId, 'pad', 'llava_v0')).toHaveLength(3);
       const { jobId } = await own.service.handlers['pipeline.respond']({ ...respondRequest(own.modelDir), adapter });
       expect(await waitJob(own.service, jobId)).toMatchObject({ state: 'done', progress: { done: 3, total: 3 } });
       const { records } = await stored(own.projectDir);
