@@ -15,6 +15,7 @@ import {
   VISION_ARCHS,
   VISION_MODEL_TYPES,
   type TextModelType,
+  type VisionDefaults,
   type VisionModelType,
 } from './arch';
 
@@ -90,17 +91,9 @@ export interface TextConfig {
   sliding_window: number | null;
 }
 
-export interface VisionConfig {
+/** A resolved vision_config: the architecture's fields (arch.ts) with their defaults applied. */
+export interface VisionConfig extends VisionDefaults {
   model_type: VisionModelType;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  num_channels: number;
-  image_size: number;
-  patch_size: number;
-  hidden_act: string;
-  layer_norm_eps: number;
 }
 
 export interface LlavaConfig {
