@@ -128,6 +128,8 @@ export class AccumulatingTrainer {
     const out = await this.state.run(this.applySession, feeds, { from, into: opt.into, scalars: [this.applyIO.gradNorm] });
     this.steps++;
     this.resetAccumulators();
+    // The summed gradients are spent: free them now rather than hold them until the next micro-step.
+    await this.state.flush();
     return { gradNorm: out[this.applyIO.gradNorm]! };
   }
 

@@ -33,7 +33,7 @@ export interface StateRun {
 
 export class HostState {
   private readonly values = new Map<string, WireTensor | TensorHandle>();
-  /** Handles no state refers to any more, freed with the next run (or on release). */
+  /** Handles replaced by `set` or `zerosLike` (no state refers to them any more), freed with the next run, `flush` or release. */
   private orphans: string[] = [];
   readonly runtime: EngineRuntime;
   private readonly lease: RuntimeLease | undefined;
@@ -80,7 +80,14 @@ export class HostState {
     const free = this.orphans;
     this.orphans = [];
     const out = await this.runtime.run(session, feeds, { keep: Object.values(r.into), free });
-    for (const [name, output] of Object.entries(r.into)) this.replace(name, out[output]!);
+    // Freed only once the run has worked (a failed step leaves the state as it was), and before the next run,
+    // so between steps the host holds one copy of the state.
+    const replaced = Object.keys(r.into).flatMap((name) => {
+      const old = this.values.get(name);
+      return old && isHandle(old) ? [old.handle] : [];
+    });
+    for (const [name, output] of Object.entries(r.into)) this.values.set(name, out[output]!);
+    if (replaced.length > 0) await this.runtime.free(...replaced);
     const scalars: Record<string, number> = {};
     for (const s of r.scalars) {
       const t = out[s];
@@ -88,6 +95,13 @@ export class HostState {
       scalars[s] = Number(t.data[0]);
     }
     return scalars;
+  }
+
+  /** Frees now the handles `set` and `zerosLike` replaced, instead of with the next run. */
+  async flush(): Promise<void> {
+    const free = this.orphans;
+    this.orphans = [];
+    if (free.length > 0) await this.runtime.free(...free);
   }
 
   /** State `name` as a caller tensor (read back from the GPU through the host when it lives there). */
