@@ -2,7 +2,8 @@
 // (a stack of the production decoder's Llama-style layers, FLOPs counted over
 // its MatMuls) against the
 // GFLOP/s of a single large MatMul in ORT on the same CPU and threads, in the
-// same run.
+// same run. A micro-measurement of the bare runtime: both graphs run in
+// in-process sessions (createLocalSession), not through the app's session host.
 import ort from 'onnxruntime-node';
 import { Graph, op, serializeModel } from '../electron/engine/onnx';
 import { createLocalSession } from '../electron/engine/runtime/local';

@@ -3,7 +3,9 @@
 // as one ORT graph on CPU, against the same stack in PyTorch 1.13 eager
 // (test/reference/block_ref.py) on CPU with the same shapes and thread count,
 // in the same run. Each
-// ORT case runs in a child process so its peak RSS is its own.
+// ORT case runs in a child process so its peak RSS is its own. The ORT side is
+// the TrainStepSession as the app uses it: the step runs in the session host's
+// worker thread (engine/runtime), state kept there, loss read back per step.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -96,9 +98,9 @@ export async function run(): Promise<BenchTable> {
     columns: ['case', 'ORT ms/step', 'PyTorch ms/step', 'ratio ORT/PyTorch', 'ORT peak RSS MiB', 'PyTorch peak RSS MiB'],
     rows,
     notes: [
-      'step = forward + backward + global-norm clip + AdamW, float32, CPU EP; ORT: one session.run of the train-step graph (after 1 warm-up step)',
+      'step = forward + backward + global-norm clip + AdamW, float32, CPU EP; ORT: TrainStepSession.step, one run of the train-step graph in the session host worker (after 1 warm-up step)',
       `ORT intra-op threads ${THREADS}; ${torchInfo} (OPENBLAS_NUM_THREADS=${THREADS}); ratio < 1 means ORT is faster`,
-      'peak RSS: VmHWM of each side in its own process (ORT in a child Node process, PyTorch in python3), including runtime start-up',
+      'peak RSS: VmHWM of each side in its own process (ORT in a child Node process, its session worker included; PyTorch in python3), including runtime start-up',
     ],
   };
 }

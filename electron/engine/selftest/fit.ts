@@ -1,7 +1,9 @@
 // The self-test's training run: LoRA adapters on a tiny random LLaVA language
 // model (the production decoder of models/llava.ts: GQA, rotary, an image
 // feature merged at its token) learn to predict a fixed token sequence with the
-// one-graph train step. Deterministic, so CPU and WebGPU curves can be compared.
+// one-graph train step, run in the process's session host with the adapters
+// and AdamW state kept there (on the GPU with WebGPU). Deterministic, so CPU
+// and WebGPU curves can be compared.
 import ort from 'onnxruntime-node';
 import { Graph } from '../onnx/graph';
 import * as op from '../onnx/ops';

@@ -2,8 +2,9 @@
 // sum(w * f(x)) with fixed random w; the analytic gradient graph runs on the
 // EP under test (strict: no CPU fallback), the finite differences run the
 // forward graph on CPU in float32 and sum in float64, so on WebGPU this also
-// checks the GPU kernels against the CPU ones.
-import ort from 'onnxruntime-node';
+// checks the GPU kernels against the CPU ones. Both run in the process's
+// session host (engine/runtime); hold a lease across many checks to keep one worker.
+import { AppError } from '../../../shared/errors';
 import { gradients } from '../autodiff/backward';
 import type { DType } from '../onnx/dtype';
 import { Graph } from '../onnx/graph';
@@ -12,7 +13,8 @@ import * as op from '../onnx/ops';
 import { serializeModel } from '../onnx/serialize';
 import { staticShape } from '../models/nn';
 import type { ExplicitEp } from '../runtime/local';
-import { createLocalSession, toCpuTensor } from '../runtime/local';
+import { isHandle, wire, type WireTensor } from '../runtime/protocol';
+import { acquireRuntime, type EngineRuntime } from '../runtime/runtime';
 import { mulberry32 } from '../../common/mulberry32';
 
 export interface CaseInput {
@@ -59,8 +61,14 @@ function draw(inp: CaseInput, rand: () => number): Float32Array | Int32Array {
   return Float32Array.from({ length: n }, () => lo + rand() * (hi - lo));
 }
 
-function tensor(inp: CaseInput, data: Float32Array | Int32Array): ort.Tensor {
-  return new ort.Tensor(inp.dtype ?? 'float32', data, [...inp.dims]);
+/** The values of outputs `names` of one run (nothing is kept in the host, so all come back as values). */
+async function values(runtime: EngineRuntime, session: string, feeds: Record<string, WireTensor>, names: readonly string[]): Promise<Float32Array[]> {
+  const out = await runtime.run(session, feeds);
+  return names.map((n) => {
+    const t = out[n];
+    if (!t || isHandle(t)) throw new AppError('internal', `the gradient check graph returned no values for "${n}"`, { subject: n });
+    return t.data as Float32Array;
+  });
 }
 
 /** Builds the case into a fresh graph: returns the graph, its input values and f(x). */
@@ -86,46 +94,52 @@ export async function checkGradient(c: GradCase, opts: CheckOptions): Promise<Ch
   const grads = gradients(loss, diffIdx.map((i) => back.xs[i]!));
   grads.forEach((gv, k) => back.g.output(gv, `grad${k}`));
 
-  const feeds = (d: (Float32Array | Int32Array)[]): Record<string, ort.Tensor> => Object.fromEntries(c.inputs.map((inp, i) => [`x${i}`, tensor(inp, d[i]!)]));
-  const analytic: Float32Array[] = [];
-  const gs = await createLocalSession(serializeModel(back.g), { ep: opts.ep, strict: true });
+  const feeds = (d: (Float32Array | Int32Array)[]): Record<string, WireTensor> =>
+    Object.fromEntries(c.inputs.map((inp, i) => [`x${i}`, wire(inp.dtype ?? 'float32', d[i]!, inp.dims)]));
+  const lease = acquireRuntime();
+  const { runtime } = lease;
   try {
-    const out = await gs.run(feeds(data));
-    for (let k = 0; k < diffIdx.length; k++) analytic.push((await toCpuTensor(out[`grad${k}`]!)).data as Float32Array);
-  } finally {
-    await gs.release();
-  }
-
-  const fs = await createLocalSession(serializeModel(fwd.g), { ep: 'cpu' });
-  const lossAt = async (d: (Float32Array | Int32Array)[]): Promise<number> => {
-    const y = (await fs.run(feeds(d))).y!.data as Float32Array;
-    let s = 0;
-    for (let j = 0; j < y.length; j++) s += w[j]! * y[j]!;
-    return s;
-  };
-  let maxAbsErr = 0;
-  let maxRelErr = 0;
-  let ok = true;
-  try {
-    for (const [k, i] of diffIdx.entries()) {
-      const x = data[i] as Float32Array;
-      for (let j = 0; j < x.length; j++) {
-        const orig = x[j]!;
-        x[j] = orig + eps;
-        const up = await lossAt(data);
-        x[j] = orig - eps;
-        const down = await lossAt(data);
-        x[j] = orig;
-        // The step actually taken in float32, not the nominal 2*eps.
-        const numeric = (up - down) / (Math.fround(orig + eps) - Math.fround(orig - eps));
-        const err = Math.abs(analytic[k]![j]! - numeric);
-        maxAbsErr = Math.max(maxAbsErr, err);
-        maxRelErr = Math.max(maxRelErr, err / Math.max(Math.abs(numeric), 1e-3));
-        if (!(err <= atol + rtol * Math.abs(numeric))) ok = false;
-      }
+    const gs = (await runtime.createSession(serializeModel(back.g), { ep: opts.ep, strict: true })).id;
+    let analytic: Float32Array[];
+    try {
+      analytic = await values(runtime, gs, feeds(data), diffIdx.map((_, k) => `grad${k}`));
+    } finally {
+      await runtime.release(gs);
     }
+
+    const fs = (await runtime.createSession(serializeModel(fwd.g), { ep: 'cpu' })).id;
+    const lossAt = async (d: (Float32Array | Int32Array)[]): Promise<number> => {
+      const [y] = await values(runtime, fs, feeds(d), ['y']);
+      let s = 0;
+      for (let j = 0; j < y!.length; j++) s += w[j]! * y![j]!;
+      return s;
+    };
+    let maxAbsErr = 0;
+    let maxRelErr = 0;
+    let ok = true;
+    try {
+      for (const [k, i] of diffIdx.entries()) {
+        const x = data[i] as Float32Array;
+        for (let j = 0; j < x.length; j++) {
+          const orig = x[j]!;
+          x[j] = orig + eps;
+          const up = await lossAt(data);
+          x[j] = orig - eps;
+          const down = await lossAt(data);
+          x[j] = orig;
+          // The step actually taken in float32, not the nominal 2*eps.
+          const numeric = (up - down) / (Math.fround(orig + eps) - Math.fround(orig - eps));
+          const err = Math.abs(analytic[k]![j]! - numeric);
+          maxAbsErr = Math.max(maxAbsErr, err);
+          maxRelErr = Math.max(maxRelErr, err / Math.max(Math.abs(numeric), 1e-3));
+          if (!(err <= atol + rtol * Math.abs(numeric))) ok = false;
+        }
+      }
+    } finally {
+      await runtime.release(fs);
+    }
+    return { op: c.name, maxAbsErr, maxRelErr, ok };
   } finally {
-    await fs.release();
+    await lease.release();
   }
-  return { op: c.name, maxAbsErr, maxRelErr, ok };
 }

@@ -3,6 +3,7 @@
 // CPU fallback) and a short LoRA training run through the production LLaVA
 // decoder. What a user runs on a new machine or GPU.
 import type { ExplicitEp } from '../runtime/local';
+import { acquireRuntime } from '../runtime/runtime';
 import { GRAD_CASES } from './cases';
 import type { CheckResult } from './gradcheck';
 import { checkGradient } from './gradcheck';
@@ -22,6 +23,16 @@ export const TRAIN_TARGET_LOSS = 0.05;
 const TRAIN_STEPS = 40;
 
 export async function runSelftest(opts: { ep: ExplicitEp; onProgress?: (done: number, total: number) => void }): Promise<SelftestReport> {
+  // One lease for the whole run: every check and the training share one session worker instead of starting one each.
+  const lease = acquireRuntime();
+  try {
+    return await selftestWith(opts);
+  } finally {
+    await lease.release();
+  }
+}
+
+async function selftestWith(opts: { ep: ExplicitEp; onProgress?: (done: number, total: number) => void }): Promise<SelftestReport> {
   const ops: SelftestReport['ops'] = [];
   for (const c of GRAD_CASES) {
     try {

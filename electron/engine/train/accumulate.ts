@@ -1,8 +1,9 @@
 // Gradient accumulation over micro-batches as two graphs: a grad graph that
 // adds each micro-batch's gradients into accumulators (inputs -> outputs, kept
-// on the GPU with WebGPU), and an apply graph that scales the sum, clips and
-// runs AdamW. AccumulatingTrainer drives both.
-import ort from 'onnxruntime-node';
+// in the session host, on the GPU with WebGPU), and an apply graph that scales
+// the sum, clips and runs AdamW. AccumulatingTrainer drives both through the
+// process's session host (engine/runtime).
+import type ort from 'onnxruntime-node';
 import { AppError } from '../../../shared/errors';
 import { gradients } from '../autodiff/backward';
 import type { DType } from '../onnx/dtype';
@@ -10,10 +11,9 @@ import { Graph } from '../onnx/graph';
 import type { Value } from '../onnx/graph';
 import * as op from '../onnx/ops';
 import type { Shape } from '../onnx/shape';
-import type { LocalSession, LocalSessionOptions } from '../runtime/local';
-import { createLocalSession, toCpuTensor } from '../runtime/local';
-import type { OptimizerSpec, OptimizerState, ParamIO } from './train-step';
-import { appendOptimizer, initialTensors, readOptimizerState, scalar, stateLocations, swapTensors, zerosLikeTensor } from './train-step';
+import { HostState, type StateLocation } from './host-state';
+import type { OptimizerSpec, OptimizerState, ParamIO, TrainerOptions } from './train-step';
+import { appendOptimizer, createTrainerSession, initState, optimizerRun, readOptimizerState, readParams, scalarFeed } from './train-step';
 
 export interface AccumulatorIO {
   name: string;
@@ -66,88 +66,75 @@ export function buildApplyGraph(params: readonly { name: string; dtype: DType; s
   };
 }
 
-/** Micro-steps add gradients; apply() takes one optimizer step with their mean. */
+/** Micro-steps add gradients; apply() takes one optimizer step with their mean. Parameters, moments and sums stay in the host. */
 export class AccumulatingTrainer {
-  private readonly state = new Map<string, ort.Tensor>();
   private micro = 0;
   private steps = 0;
 
   private constructor(
-    private readonly gradSession: LocalSession,
-    private readonly applySession: LocalSession,
+    private readonly state: HostState,
+    private readonly gradSession: string,
+    private readonly applySession: string,
     private readonly gradIO: GradGraphIO,
     private readonly applyIO: ApplyIO,
   ) {}
 
-  static async create(grad: { model: Uint8Array; io: GradGraphIO }, apply: { model: Uint8Array; io: ApplyIO }, opts: LocalSessionOptions): Promise<AccumulatingTrainer> {
-    const gradWhere = stateLocations(grad.io.grads.map((a) => a.accOut), opts.ep);
-    const applyWhere = stateLocations(apply.io.params.flatMap((p) => [p.out, p.mOut, p.vOut]), opts.ep);
-    const gs = await createLocalSession(grad.model, gradWhere ? { ...opts, preferredOutputLocation: gradWhere } : opts);
-    const as = await createLocalSession(apply.model, applyWhere ? { ...opts, preferredOutputLocation: applyWhere } : opts);
-    return new AccumulatingTrainer(gs, as, grad.io, apply.io);
+  static async create(grad: { model: Uint8Array; io: GradGraphIO }, apply: { model: Uint8Array; io: ApplyIO }, opts: TrainerOptions): Promise<AccumulatingTrainer> {
+    const state = new HostState(opts.runtime);
+    const sessions: string[] = [];
+    try {
+      sessions.push(await createTrainerSession(state, grad.model, grad.io.grads.map((a) => a.accOut), opts));
+      sessions.push(await createTrainerSession(state, apply.model, apply.io.params.flatMap((p) => [p.out, p.mOut, p.vOut]), opts));
+      return new AccumulatingTrainer(state, sessions[0]!, sessions[1]!, grad.io, apply.io);
+    } catch (e) {
+      await state.release(sessions);
+      throw e;
+    }
   }
 
   /** Sets the parameters (CPU tensors); moments and step count come from `resume` or start at zero. */
   init(params: Record<string, ort.Tensor>, resume?: OptimizerState): void {
-    swapTensors(this.state, initialTensors(this.applyIO.params, params, resume));
+    initState(this.state, this.applyIO.params, params, resume);
     this.steps = resume?.step ?? 0;
     this.resetAccumulators();
   }
 
   private resetAccumulators(): void {
     this.micro = 0;
-    swapTensors(
-      this.state,
-      this.gradIO.grads.map((a) => [a.acc, zerosLikeTensor(this.state.get(a.name)!)]),
-    );
+    for (const a of this.gradIO.grads) this.state.zerosLike(a.acc, a.name);
   }
 
   async microStep(batch: Record<string, ort.Tensor>): Promise<{ loss: number; metrics: Record<string, number> }> {
-    const feeds: Record<string, ort.Tensor> = { ...batch };
-    for (const a of this.gradIO.grads) {
-      feeds[a.name] = this.state.get(a.name)!;
-      feeds[a.acc] = this.state.get(a.acc)!;
-    }
-    const out = await this.gradSession.run(feeds);
+    const from = Object.fromEntries(this.gradIO.grads.flatMap((a) => [
+      [a.name, a.name],
+      [a.acc, a.acc],
+    ]));
+    const into = Object.fromEntries(this.gradIO.grads.map((a) => [a.acc, a.accOut]));
+    const out = await this.state.run(this.gradSession, batch, { from, into, scalars: [this.gradIO.loss, ...this.gradIO.metrics] });
     this.micro++;
-    swapTensors(this.state, this.gradIO.grads.map((a) => [a.acc, out[a.accOut]!]));
-    const metrics: Record<string, number> = {};
-    for (const m of this.gradIO.metrics) metrics[m] = await scalar(out[m], m);
-    return { loss: await scalar(out[this.gradIO.loss], 'loss'), metrics };
+    return { loss: out[this.gradIO.loss]!, metrics: Object.fromEntries(this.gradIO.metrics.map((m) => [m, out[m]!])) };
   }
 
   /** One AdamW step with the mean of the accumulated gradients; returns the gradient norm before clipping. */
   async apply(lr: number): Promise<{ gradNorm: number }> {
     if (this.micro === 0) throw new AppError('conflict', 'apply() needs at least one micro-step since the last apply');
-    const feeds: Record<string, ort.Tensor> = {
-      [this.applyIO.gradScale]: new ort.Tensor('float32', new Float32Array([1 / this.micro]), []),
-      [this.applyIO.step]: new ort.Tensor('float32', new Float32Array([this.steps + 1]), []),
-      [this.applyIO.lr]: new ort.Tensor('float32', new Float32Array([lr]), []),
+    const feeds = {
+      [this.applyIO.gradScale]: scalarFeed(1 / this.micro),
+      [this.applyIO.step]: scalarFeed(this.steps + 1),
+      [this.applyIO.lr]: scalarFeed(lr),
     };
-    for (const p of this.applyIO.params) {
-      feeds[p.name] = this.state.get(p.name)!;
-      feeds[p.m] = this.state.get(p.m)!;
-      feeds[p.v] = this.state.get(p.v)!;
-      feeds[p.grad] = this.state.get(`${p.name}.grad_acc`)!;
-    }
-    const out = await this.applySession.run(feeds);
+    const opt = optimizerRun(this.applyIO.params);
+    const from = { ...opt.from, ...Object.fromEntries(this.applyIO.params.map((p) => [p.grad, accIO(p.name).acc])) };
+    const out = await this.state.run(this.applySession, feeds, { from, into: opt.into, scalars: [this.applyIO.gradNorm] });
     this.steps++;
-    swapTensors(
-      this.state,
-      this.applyIO.params.flatMap((p) => [
-        [p.name, out[p.out]!],
-        [p.m, out[p.mOut]!],
-        [p.v, out[p.vOut]!],
-      ]),
-    );
     this.resetAccumulators();
-    return { gradNorm: await scalar(out[this.applyIO.gradNorm], 'grad_norm') };
+    // The summed gradients are spent: free them now rather than hold them until the next micro-step.
+    await this.state.flush();
+    return { gradNorm: out[this.applyIO.gradNorm]! };
   }
 
-  async readParams(): Promise<Record<string, ort.Tensor>> {
-    const out: Record<string, ort.Tensor> = {};
-    for (const p of this.applyIO.params) out[p.name] = await toCpuTensor(this.state.get(p.name)!);
-    return out;
+  readParams(): Promise<Record<string, ort.Tensor>> {
+    return readParams(this.applyIO.params, this.state);
   }
 
   /** Parameters, moments and step count as CPU tensors (accumulators not included: save between apply() calls). */
@@ -155,10 +142,12 @@ export class AccumulatingTrainer {
     return readOptimizerState(this.applyIO.params, this.state, this.steps);
   }
 
+  /** Where each parameter, moment and gradient sum lives now ('gpu-buffer' once computed on WebGPU). */
+  stateLocations(): Record<string, StateLocation> {
+    return this.state.locations();
+  }
+
   async release(): Promise<void> {
-    for (const t of this.state.values()) if (t.location === 'gpu-buffer') t.dispose();
-    this.state.clear();
-    await this.gradSession.release();
-    await this.applySession.release();
+    await this.state.release([this.gradSession, this.applySession]);
   }
 }

@@ -1,14 +1,16 @@
 // A whole training step as one graph: the forward loss, its gradients
 // (autodiff), optional global-norm clipping and AdamW. One session.run takes
 // (batch, params, optimizer state, step, lr) and returns (loss, metrics, new
-// params, new state). TrainStepSession runs it, keeping params and state on
-// the GPU between steps on WebGPU and reading them back only when asked.
+// params, new state). TrainStepSession runs it in the process's session host
+// (engine/runtime), keeping params and state there between steps (on the GPU
+// with WebGPU) and reading them back only when asked.
 import ort from 'onnxruntime-node';
 import { AppError } from '../../../shared/errors';
 import { gradients } from '../autodiff/backward';
 import type { Graph, Value } from '../onnx/graph';
-import type { LocalSession, LocalSessionOptions, OutputLocation } from '../runtime/local';
-import { createLocalSession, toCpuTensor } from '../runtime/local';
+import type { CreateOptions } from '../runtime/protocol';
+import type { EngineRuntime } from '../runtime/runtime';
+import { HostState, onDevice, type StateLocation } from './host-state';
 import type { AdamWConfig } from './adamw';
 import { ADAMW_DEFAULTS, adamwStep, adamwUpdate } from './adamw';
 import { clipByGlobalNorm, globalNorm } from './clip';
@@ -97,28 +99,16 @@ export function buildTrainStep(spec: TrainStepSpec): TrainStepIO {
   return { step: 'step', lr: 'lr', loss: 'loss', gradNorm: opt.gradNorm, metrics, params: opt.params };
 }
 
-/** Outputs that carry state from step to step stay on the device with WebGPU. */
-export function stateLocations(outputs: readonly string[], ep: LocalSessionOptions['ep']): Record<string, OutputLocation> | undefined {
-  if (ep !== 'webgpu') return undefined;
-  return Object.fromEntries(outputs.map((n) => [n, 'gpu-buffer' as const]));
+/** How a trainer's sessions are created: EP choice and session options as the host takes them. */
+export interface TrainerOptions extends Omit<CreateOptions, 'preferredOutputLocation'> {
+  /** The session host; default the process's shared one (a lease held until `release()`). */
+  runtime?: EngineRuntime;
 }
 
-export function zerosLikeTensor(t: ort.Tensor): ort.Tensor {
-  return new ort.Tensor('float32', new Float32Array(t.size), t.dims);
-}
-
-export async function scalar(t: ort.Tensor | undefined, name: string): Promise<number> {
-  if (!t) throw new AppError('internal', `output ${name} is missing`);
-  return Number((await toCpuTensor(t)).data[0]);
-}
-
-/** Replaces tensors in `store`, freeing the GPU buffers they replace. */
-export function swapTensors(store: Map<string, ort.Tensor>, updates: readonly [string, ort.Tensor][]): void {
-  for (const [name, t] of updates) {
-    const old = store.get(name);
-    if (old && old !== t && old.location === 'gpu-buffer') old.dispose();
-    store.set(name, t);
-  }
+/** Creates a trainer graph's session in the host with its carried outputs kept on the device. */
+export async function createTrainerSession(state: HostState, model: Uint8Array, carried: readonly string[], opts: TrainerOptions): Promise<string> {
+  const { runtime: _runtime, ...create } = opts;
+  return (await state.runtime.createSession(model, { ...create, preferredOutputLocation: onDevice(carried) })).id;
 }
 
 /** Everything needed to resume training exactly: saved with a checkpoint. */
@@ -130,30 +120,52 @@ export interface OptimizerState {
   v: Record<string, ort.Tensor>;
 }
 
-/** Tensors for `init`: the given params, moments from `resume` or zeros. */
-export function initialTensors(ios: readonly ParamIO[], params: Record<string, ort.Tensor>, resume?: OptimizerState): [string, ort.Tensor][] {
+/** Sets `state` for `init`: the given params, moments from `resume` or zeros. */
+export function initState(state: HostState, ios: readonly ParamIO[], params: Record<string, ort.Tensor>, resume?: OptimizerState): void {
   const updates: [string, ort.Tensor][] = [];
   for (const p of ios) {
     const t = params[p.name];
     if (!t) throw new AppError('bad-input', `no initial value for parameter ${p.name}`, { subject: p.name });
-    const m = resume ? resume.m[p.name] : zerosLikeTensor(t);
-    const v = resume ? resume.v[p.name] : zerosLikeTensor(t);
+    const zeros = (): ort.Tensor => new ort.Tensor('float32', new Float32Array(t.size), t.dims);
+    const m = resume ? resume.m[p.name] : zeros();
+    const v = resume ? resume.v[p.name] : zeros();
     if (!m || !v) throw new AppError('bad-input', `the saved optimizer state has no moments for ${p.name}`, { subject: p.name });
     updates.push([p.name, t], [p.m, m], [p.v, v]);
   }
-  return updates;
+  state.set(updates);
 }
 
 /** Reads params and moments back to CPU tensors. */
-export async function readOptimizerState(ios: readonly ParamIO[], state: Map<string, ort.Tensor>, step: number): Promise<OptimizerState> {
+export async function readOptimizerState(ios: readonly ParamIO[], state: HostState, step: number): Promise<OptimizerState> {
   const out: OptimizerState = { step, params: {}, m: {}, v: {} };
   for (const p of ios) {
-    out.params[p.name] = await toCpuTensor(state.get(p.name)!);
-    out.m[p.name] = await toCpuTensor(state.get(p.m)!);
-    out.v[p.name] = await toCpuTensor(state.get(p.v)!);
+    out.params[p.name] = await state.read(p.name);
+    out.m[p.name] = await state.read(p.m);
+    out.v[p.name] = await state.read(p.v);
   }
   return out;
 }
+
+/** Current parameters as CPU tensors (copied back from the GPU on WebGPU). */
+export async function readParams(ios: readonly ParamIO[], state: HostState): Promise<Record<string, ort.Tensor>> {
+  const out: Record<string, ort.Tensor> = {};
+  for (const p of ios) out[p.name] = await state.read(p.name);
+  return out;
+}
+
+/** The optimizer graph's inputs fed from state and the outputs that replace it. */
+export function optimizerRun(ios: readonly ParamIO[]): { from: Record<string, string>; into: Record<string, string> } {
+  return {
+    from: Object.fromEntries(ios.flatMap((p) => [p.name, p.m, p.v].map((n) => [n, n]))),
+    into: Object.fromEntries(ios.flatMap((p) => [
+      [p.name, p.out],
+      [p.m, p.mOut],
+      [p.v, p.vOut],
+    ])),
+  };
+}
+
+export const scalarFeed = (x: number): ort.Tensor => new ort.Tensor('float32', new Float32Array([x]), []);
 
 export interface StepResult {
   loss: number;
@@ -161,21 +173,25 @@ export interface StepResult {
   metrics: Record<string, number>;
 }
 
-/** Runs a train-step graph step after step; params and moments live in the session's tensors. */
+/** Runs a train-step graph step after step; params and moments stay in the session host between steps. */
 export class TrainStepSession {
-  private readonly state = new Map<string, ort.Tensor>();
   private steps = 0;
 
   private constructor(
-    private readonly session: LocalSession,
+    private readonly state: HostState,
+    private readonly session: string,
     readonly io: TrainStepIO,
   ) {}
 
-  static async create(model: Uint8Array, io: TrainStepIO, opts: LocalSessionOptions): Promise<TrainStepSession> {
-    const carried = io.params.flatMap((p) => [p.out, p.mOut, p.vOut]);
-    const where = stateLocations(carried, opts.ep);
-    const session = await createLocalSession(model, where ? { ...opts, preferredOutputLocation: where } : opts);
-    return new TrainStepSession(session, io);
+  static async create(model: Uint8Array, io: TrainStepIO, opts: TrainerOptions): Promise<TrainStepSession> {
+    const state = new HostState(opts.runtime);
+    try {
+      const session = await createTrainerSession(state, model, io.params.flatMap((p) => [p.out, p.mOut, p.vOut]), opts);
+      return new TrainStepSession(state, session, io);
+    } catch (e) {
+      await state.release([]);
+      throw e;
+    }
   }
 
   get stepCount(): number {
@@ -184,34 +200,22 @@ export class TrainStepSession {
 
   /** Sets the parameters (CPU tensors); moments and step count come from `resume` or start at zero. */
   init(params: Record<string, ort.Tensor>, resume?: OptimizerState): void {
-    swapTensors(this.state, initialTensors(this.io.params, params, resume));
+    initState(this.state, this.io.params, params, resume);
     this.steps = resume?.step ?? 0;
   }
 
   async step(batch: Record<string, ort.Tensor>, lr: number): Promise<StepResult> {
-    const feeds: Record<string, ort.Tensor> = { ...batch, ...Object.fromEntries(this.state) };
-    feeds[this.io.step] = new ort.Tensor('float32', new Float32Array([this.steps + 1]), []);
-    feeds[this.io.lr] = new ort.Tensor('float32', new Float32Array([lr]), []);
-    const out = await this.session.run(feeds);
+    const feeds = { ...batch, [this.io.step]: scalarFeed(this.steps + 1), [this.io.lr]: scalarFeed(lr) };
+    const scalars = [this.io.loss, this.io.gradNorm, ...this.io.metrics];
+    const out = await this.state.run(this.session, feeds, { ...optimizerRun(this.io.params), scalars });
     this.steps++;
-    swapTensors(
-      this.state,
-      this.io.params.flatMap((p) => [
-        [p.name, out[p.out]!],
-        [p.m, out[p.mOut]!],
-        [p.v, out[p.vOut]!],
-      ]),
-    );
-    const metrics: Record<string, number> = {};
-    for (const m of this.io.metrics) metrics[m] = await scalar(out[m], m);
-    return { loss: await scalar(out[this.io.loss], 'loss'), gradNorm: await scalar(out[this.io.gradNorm], 'grad_norm'), metrics };
+    const metrics = Object.fromEntries(this.io.metrics.map((m) => [m, out[m]!]));
+    return { loss: out[this.io.loss]!, gradNorm: out[this.io.gradNorm]!, metrics };
   }
 
   /** Current parameters as CPU tensors (copied back from the GPU on WebGPU), e.g. to save a checkpoint. */
-  async readParams(): Promise<Record<string, ort.Tensor>> {
-    const out: Record<string, ort.Tensor> = {};
-    for (const p of this.io.params) out[p.name] = await toCpuTensor(this.state.get(p.name)!);
-    return out;
+  readParams(): Promise<Record<string, ort.Tensor>> {
+    return readParams(this.io.params, this.state);
   }
 
   /** Parameters, moments and step count as CPU tensors, to save with a checkpoint. */
@@ -219,9 +223,12 @@ export class TrainStepSession {
     return readOptimizerState(this.io.params, this.state, this.steps);
   }
 
+  /** Where each parameter and moment lives now ('gpu-buffer' after a step on WebGPU). */
+  stateLocations(): Record<string, StateLocation> {
+    return this.state.locations();
+  }
+
   async release(): Promise<void> {
-    for (const t of this.state.values()) if (t.location === 'gpu-buffer') t.dispose();
-    this.state.clear();
-    await this.session.release();
+    await this.state.release([this.session]);
   }
 }

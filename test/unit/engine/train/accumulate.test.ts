@@ -8,6 +8,7 @@ import type { Value } from '../../../../electron/engine/onnx';
 import { prng } from '../../../../electron/engine/selftest/gradcheck';
 import { AccumulatingTrainer, buildApplyGraph, buildGradGraph } from '../../../../electron/engine/train/accumulate';
 import { TrainStepSession, buildTrainStep } from '../../../../electron/engine/train/train-step';
+import { EngineRuntime } from '../../../../electron/engine/runtime/runtime';
 import { useSwiftShader } from '../../../helpers/ort';
 import { relErr } from '../../../helpers/reference';
 
@@ -48,15 +49,27 @@ describe.each(['cpu', 'webgpu'] as const)('gradient accumulation on %s', (ep) =>
     const micro = mlp();
     const gradIO = buildGradGraph({ loss: micro.loss, params: micro.params });
     const apply = buildApplyGraph(micro.params, spec);
-    const acc = await AccumulatingTrainer.create({ model: serializeModel(micro.g), io: gradIO }, { model: serializeModel(apply.graph), io: apply.io }, { ep, strict: true });
+    const runtime = EngineRuntime.start();
+    const acc = await AccumulatingTrainer.create({ model: serializeModel(micro.g), io: gradIO }, { model: serializeModel(apply.graph), io: apply.io }, { ep, strict: true, runtime });
     acc.init(init());
+    const kept = ep === 'webgpu' ? 'gpu-buffer' : 'cpu';
     for (let s = 0; s < 2; s++) {
       await acc.microStep({ x: rows(X, IN, 0, 2), t: rows(TG, OUT, 0, 2) });
       await acc.microStep({ x: rows(X, IN, 2, 4), t: rows(TG, OUT, 2, 4) });
+      const sums = acc.stateLocations();
+      expect([sums['w1.grad_acc'], sums['w2.grad_acc']]).toEqual([kept, kept]);
       await acc.apply(0.1);
     }
+    // After an apply the sums restart from zeros sent with the next micro-step; params and moments stay in the host.
+    const after = acc.stateLocations();
+    for (const n of ['w1', 'w1.adam_m', 'w1.adam_v', 'w2', 'w2.adam_m', 'w2.adam_v']) expect(after[n], n).toBe(kept);
+    expect(after['w1.grad_acc']).toBe('caller');
+    // Only params and moments are kept: the spent sums and each replaced state were freed.
+    expect(await runtime.stats()).toEqual({ sessions: 2, handles: 6 });
     const got = await acc.readParams();
     await acc.release();
+    expect(await runtime.stats()).toEqual({ sessions: 0, handles: 0 });
+    await runtime.dispose();
     for (const n of ['w1', 'w2']) {
       expect(relErr(got[n]!.data as Float32Array, want[n]!.data as Float32Array), n).toBeLessThan(1e-5);
       expect(relErr(got[n]!.data as Float32Array, n === 'w1' ? W1 : W2), `${n} moved`).toBeGreaterThan(1e-2);
