@@ -1,7 +1,8 @@
 // The app:// protocol, as a fetch-style handler without Electron: app://app/...
 // serves the built renderer (HTML with the CSP header), app://images/<id>?size=N
-// thumbnails of images the open project knows and app://images/composite/<id>
-// the composites of its augmented samples, by id only. Nothing else is reachable.
+// thumbnails of images the open project knows, app://images/composite/<id>
+// the composites of its augmented samples and app://images/seen/<generationId>/<index>
+// the images its perturbed generations' model saw, by id only. Nothing else is reachable.
 import { toAppError } from '../../shared/errors';
 import { loadImage, parseImageTarget, type ImageSources } from '../service/http/image-params';
 import { statusOfKind } from '../service/http/status';

@@ -31,7 +31,9 @@ async function start(): Promise<void> {
   lockDownSession(session.defaultSession);
   const service = await createService({ configDir: app.getPath('userData') });
   const csp = contentSecurityPolicy(devOrigin);
-  const images = { thumbnails: (id: number, size: number) => service.getThumbnail(id, size), composites: (id: number) => service.getComposite(id) };
+  const images = { thumbnails: (id: number, size: number) => service.getThumbnail(id, size), composites: (id: number) => service.getComposite(id),
+    seen: (generationId: number, index: number) => service.getSeen(generationId, index),
+  };
   protocol.handle(APP_SCHEME, createAppProtocolHandler({ rendererDir, images, csp }));
   if (devServerUrl !== undefined) {
     session.defaultSession.webRequest.onHeadersReceived((details, callback) =>

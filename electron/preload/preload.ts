@@ -4,7 +4,7 @@
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { ApiTransport } from '../../shared/api';
 import { APP_SCHEME, IMAGES_HOST, IPC_EVENT, IPC_INVOKE } from '../common/app-channels';
-import { COMPOSITE_SEGMENT } from '../../shared/pipeline/image-route';
+import { COMPOSITE_SEGMENT, SEEN_SEGMENT } from '../../shared/pipeline/image-route';
 
 const api: ApiTransport = {
   invoke: (channel, payload) => ipcRenderer.invoke(IPC_INVOKE, channel, payload),
@@ -18,6 +18,7 @@ const api: ApiTransport = {
   },
   imageUrl: (imageId, size) => `${APP_SCHEME}://${IMAGES_HOST}/${Math.trunc(imageId)}?size=${Math.trunc(size)}`,
   compositeUrl: (augmentedId) => `${APP_SCHEME}://${IMAGES_HOST}/${COMPOSITE_SEGMENT}${Math.trunc(augmentedId)}`,
+  seenUrl: (generationId, index) => `${APP_SCHEME}://${IMAGES_HOST}/${SEEN_SEGMENT}${Math.trunc(generationId)}/${Math.trunc(index)}`,
 };
 
 contextBridge.exposeInMainWorld('api', api);

@@ -1,7 +1,8 @@
 // GET /images/<imageId>?size=N: the cached thumbnail of an image the open
 // project knows; GET /images/composite/<augmentedId>: the grid or pic-in-pic
-// composite of an augmented sample. Never an arbitrary file: the request
-// carries only an id, which the service looks up in the open project.
+// composite of an augmented sample; GET /images/seen/<generationId>/<index>: an
+// image a perturbed generation's model saw. Never an arbitrary file: the request
+// carries only ids, which the service looks up in the open project.
 import type { ServerResponse } from 'node:http';
 import { toAppError } from '../../shared/errors';
 import { loadImage, parseImageTarget, type ImageSources } from '../service/http/image-params';

@@ -15,7 +15,7 @@ import { webContentSecurityPolicy } from './csp';
 import { DEFAULT_RENDERER_DIR, ensureRendererBuilt } from './renderer-build';
 
 /** The part of the service the web mode needs. */
-export type ServedService = Pick<Service, 'handlers' | 'onEvent' | 'getThumbnail' | 'getComposite'>;
+export type ServedService = Pick<Service, 'handlers' | 'onEvent' | 'getThumbnail' | 'getComposite' | 'getSeen'>;
 
 export interface StartServerOptions {
   service: ServedService;
@@ -56,7 +56,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const rendererDir = options.rendererDir ?? DEFAULT_RENDERER_DIR;
   const { service } = options;
   let port = 0;
-  const images = { thumbnails: (id: number, size: number) => service.getThumbnail(id, size), composites: (id: number) => service.getComposite(id) };
+  const images = { thumbnails: (id: number, size: number) => service.getThumbnail(id, size), composites: (id: number) => service.getComposite(id),
+    seen: (generationId: number, index: number) => service.getSeen(generationId, index),
+  };
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');

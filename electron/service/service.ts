@@ -8,10 +8,11 @@ import { AppError } from '../../shared/errors';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
 import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
+import { seenImage } from '../pipeline/api/seen-image';
 import { createProjectExclusive, openProjectExclusive, openProjectReadOnly, type ProjectQueries, type ProjectStore } from '../db';
 import { JOB_KINDS } from './job-kinds';
 import { RecentProjects, defaultConfigDir } from './recent';
-import type { CompositeImage, Service, ServiceOptions, Thumbnail } from './types';
+import type { CompositeImage, SeenImageFile, Service, ServiceOptions, Thumbnail } from './types';
 
 interface OpenProject {
   dir: string;
@@ -140,6 +141,7 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
       return makeThumbnail(image, size, path.join(p.dir, 'cache'));
     },
     getComposite: async (augmentedId: number): Promise<CompositeImage> => compositeImage(required(), augmentedId),
+    getSeen: async (generationId: number, index: number): Promise<SeenImageFile> => seenImage(required(), generationId, index),
     async openReadOnly(dir: string): Promise<ProjectInfo> {
       await closeProject();
       const abs = path.resolve(dir);

@@ -1,6 +1,6 @@
 // What the engine side offers every transport (Electron IPC, the local web
 // server, the CLI): the command handlers, the event stream, and thumbnails
-// and composites for the image routes. Created by `createService` in ./service.
+// and composites and perturbed images for the image routes. Created by `createService` in ./service.
 import type { ApiHandlers, EventSource, ProjectInfo, ThumbnailSize } from '../../shared/api';
 
 export interface Thumbnail {
@@ -15,6 +15,12 @@ export interface CompositeImage {
   mime: 'image/png';
 }
 
+/** An image a perturbed generation's model saw, rendered once under the project's cache/seen/. */
+export interface SeenImageFile {
+  path: string;
+  mime: 'image/png';
+}
+
 export interface Service extends EventSource {
   handlers: ApiHandlers;
   /**
@@ -25,6 +31,8 @@ export interface Service extends EventSource {
   getThumbnail(imageId: number, size: number): Promise<Thumbnail>;
   /** The composite image of an augmented sample, by its id. Unknown id, a sequence sample or no open project: 'not-found'. */
   getComposite(augmentedId: number): Promise<CompositeImage>;
+  /** Image `index` of a perturbed generation as its model saw it. Unknown or unperturbed generation, index out of range or no open project: 'not-found'. */
+  getSeen(generationId: number, index: number): Promise<SeenImageFile>;
   /**
    * Opens a project to read beside the process that holds it (serve, the app):
    * no lock, no job runs, every write refused. For the CLI's read-only commands;

@@ -16,6 +16,8 @@ export interface ApiTransport {
   imageUrl(imageId: number, size: ThumbnailSize): string;
   /** URL of the grid / pic-in-pic composite of an augmented sample (a pair's `{ kind: 'composite' }` image). */
   compositeUrl(augmentedId: number): string;
+  /** URL of image `index` of a perturbed generation as its model saw it (a `{ kind: 'seen' }` image of pipeline.pairs.get). */
+  seenUrl(generationId: number, index: number): string;
 }
 
 export interface ApiClient {
@@ -24,6 +26,7 @@ export interface ApiClient {
   onEvent(listener: EventListener): () => void;
   imageUrl(imageId: number, size: ThumbnailSize): string;
   compositeUrl(augmentedId: number): string;
+  seenUrl(generationId: number, index: number): string;
 }
 
 export function createApiClient(transport: ApiTransport): ApiClient {
@@ -54,5 +57,6 @@ export function createApiClient(transport: ApiTransport): ApiClient {
     },
     imageUrl: (imageId, size) => transport.imageUrl(imageId, size),
     compositeUrl: (augmentedId) => transport.compositeUrl(augmentedId),
+    seenUrl: (generationId, index) => transport.seenUrl(generationId, index),
   };
 }

@@ -16,5 +16,6 @@ export function inProcessTransport(
     onEvent: (listener) => events.onEvent(listener),
     imageUrl,
     compositeUrl: (id) => `composite:${id}`,
+    seenUrl: (id, index) => `seen:${id}/${index}`,
   };
 }

@@ -22,6 +22,13 @@ export const EXPORT_FORMATS = ['mia', 'trl', 'llamafactory'] as const;
 export const PairImage = z.discriminatedUnion('kind', [z.object({ kind: z.literal('image'), id: Id }), z.object({ kind: z.literal('composite'), id: Id })]);
 export type PairImage = z.infer<typeof PairImage>;
 
+/**
+ * An image as the model saw it when its generation was perturbed: `index` (0-based, `<image>` order) of the generation's
+ * images with the respond job's seeded noise, re-rendered on request by the seen route. By generation id, never a path.
+ */
+export const SeenImage = z.object({ kind: z.literal('seen'), id: Id, index: z.int().nonnegative() });
+export type SeenImage = z.infer<typeof SeenImage>;
+
 export const REVIEW_STATES = ['pending', 'accepted', 'rejected'] as const;
 
 export const PairView = z.object({
@@ -140,10 +147,10 @@ export const PIPELINE_COMMANDS = {
     }),
     response: z.object({ total: z.int().nonnegative(), items: z.array(PairView) }),
   },
-  /** One pair with its review history and recorded attention. Unknown id: not-found. */
+  /** One pair with its review history, recorded attention and, when its generation was perturbed, the images the model saw. Unknown id: not-found. */
   'pipeline.pairs.get': {
     request: z.strictObject({ id: Id }),
-    response: z.object({ pair: PairView, history: z.array(PairHistoryEntry), attention: PairAttention }),
+    response: z.object({ pair: PairView, history: z.array(PairHistoryEntry), attention: PairAttention, seen: z.array(SeenImage) }),
   },
   'pipeline.pairs.review': {
     request: z.strictObject({ id: Id, action: z.enum(['edit', 'accept', 'reject']), chosen: z.string().optional(), rejected: z.string().optional() }),

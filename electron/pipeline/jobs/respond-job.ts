@@ -113,7 +113,10 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
           temperature: params.temperature,
           seed,
           jobSeed: params.seed,
-          perturbation: params.perturb && noise.enabled ? { format: sample.format, std: noise.std } : null,
+          perturbation:
+            params.perturb && noise.enabled
+              ? { format: sample.format, std: noise.std, overflow: noise.overflow, region: pipeline.perturb.grid.region }
+              : null,
           ep: engine.ep.ep,
           aspect: params.aspect,
           template: params.template,

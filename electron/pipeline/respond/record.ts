@@ -17,8 +17,11 @@ export interface ResponseSettings {
   /** The sample's own seed (sampling and noise), derived from the job's seed and the sample's plan id. */
   seed: number;
   jobSeed: number;
-  /** Noise std applied to this sample's images, or null when unperturbed. */
-  perturbation: { format: string; std: number } | null;
+  /**
+   * The noise applied to this sample's images, or null when unperturbed: with `seed`, what re-renders the images the model
+   * saw (the pairs' `seen` images). `region` is the grid setting, recorded for every format.
+   */
+  perturbation: { format: string; std: number; overflow: 'clip' | 'wrap'; region: 'cell' | 'image' } | null;
   ep: string;
   /** The image preprocessing (shown as `preprocess` in the pairs view); with the model and the template, what makes generations comparable. */
   aspect: 'crop' | 'pad';

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { Turn } from '../../../shared/api';
 import { FORMATS } from '../../../shared/pipeline/formats';
+import { NoiseOverflowSchema } from '../../../shared/pipeline/settings';
 import { CHECKS, type CompositeProvenance, type GenerationMetrics } from '../../../shared/pipeline/types';
 
 const Rect = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() });
@@ -58,3 +59,19 @@ const MetricsShape = z.object({
  * "finite or null once stored" (selection and the pair views treat null as unavailable).
  */
 export const MetricsColumn = MetricsShape.transform((m) => m as GenerationMetrics);
+
+/**
+ * What a generation's settings say about the images the model saw: the sample's seed and the noise applied (null: clean images).
+ * Generations stored before overflow and region were recorded were clipped and noised the fitted image only.
+ */
+const SeenNoise = z.object({
+  format: z.enum(FORMATS),
+  std: z.number().min(0),
+  overflow: NoiseOverflowSchema.default('clip'),
+  region: z.enum(['cell', 'image']).default('image'),
+});
+/** Settings without a seed (generations not made by the respond job) have no images to re-render. */
+export const SeenSettingsColumn = z.object({ seed: z.int().optional(), perturbation: SeenNoise.nullable().optional() }).transform((s) =>
+  s.seed === undefined || s.perturbation == null || s.perturbation.std === 0 ? null : { seed: s.seed, perturbation: s.perturbation },
+);
+export type SeenSettings = NonNullable<z.output<typeof SeenSettingsColumn>>;

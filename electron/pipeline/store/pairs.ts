@@ -1,16 +1,18 @@
 // The pairs review queries (issue #8, item 7), spread into the pipeline's
 // store queries: a page of pairs filtered, sorted and paged in SQL over the
 // derived pair_facets / pairs_fts tables of migration 140, one pair with its
-// history and attention, the pairs an export writes, and composite lookup by id.
+// history, attention and perturbed images, the pairs an export writes, and the composite and
+// perturbation inputs the image routes look up by id.
 // Decisions, reasons and failed checks are read from the decisions table as
 // the select job stored them; nothing here decides again.
 import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
-import type { PairAttention, PairFilter, PairHistoryEntry, PairImage, PairSort, PairSortKey, PairView } from '../../../shared/pipeline/commands';
+import type { PairAttention, PairFilter, PairHistoryEntry, PairImage, PairSort, PairSortKey, PairView, SeenImage } from '../../../shared/pipeline/commands';
 import { FORMATS } from '../../../shared/pipeline/formats';
 import { parseJsonColumn } from '../../store/json-column';
 import { dataVersion, ftsQuery } from '../../store/queries/browse';
-import { ChecksColumn, ImageIdsColumn, ReasonsColumn } from './columns';
+import { respondSample, type RespondSample } from '../respond/queries';
+import { ChecksColumn, ImageIdsColumn, ReasonsColumn, SeenSettingsColumn, type SeenSettings } from './columns';
 
 /** pair_facets column of each sort key: a fixed table, so no request text reaches the SQL. */
 const SORT_COLUMN = {
@@ -255,10 +257,34 @@ function attentionOf(db: Database, generationId: number, perImageMean: number[] 
   return { side: row.side, per_image_mean: perImageMean, maps };
 }
 
-export function pairDetail(db: Database, a: { id: number }): { pair: PairView; history: PairHistoryEntry[]; attention: PairAttention } | null {
+/** The seed and noise of a perturbed generation; null for an unknown generation or clean images. */
+function seenSettings(db: Database, generationId: number): SeenSettings | null {
+  const raw = db.prepare('SELECT settings FROM generations WHERE id = ?').pluck().get(generationId) as string | undefined;
+  return raw === undefined ? null : parseJsonColumn(SeenSettingsColumn, raw, { table: 'generations', row: generationId, column: 'settings' });
+}
+
+/** The generation's images as the model saw them, one per prompt image, when noise was applied to them; none otherwise. */
+function seenOf(db: Database, pair: PairView): SeenImage[] {
+  if (seenSettings(db, pair.generation_id) === null) return [];
+  return pair.images.map((_, index) => ({ kind: 'seen', id: pair.generation_id, index }));
+}
+
+export function pairDetail(
+  db: Database,
+  a: { id: number },
+): { pair: PairView; history: PairHistoryEntry[]; attention: PairAttention; seen: SeenImage[] } | null {
   const [pair] = viewsOf(db, [a.id]);
   if (pair === undefined) return null;
-  return { pair, history: pairHistory(db, { pairId: a.id }), attention: attentionOf(db, pair.generation_id, pair.per_image_mean) };
+  return { pair, history: pairHistory(db, { pairId: a.id }), attention: attentionOf(db, pair.generation_id, pair.per_image_mean), seen: seenOf(db, pair) };
+}
+
+/** What re-renders a perturbed generation's images: its sample's inputs, seed and noise; null for an unknown or unperturbed generation. */
+export function seenSource(db: Database, a: { generationId: number }): (SeenSettings & { sample: RespondSample }) | null {
+  const settings = seenSettings(db, a.generationId);
+  if (settings === null) return null;
+  const augmentedId = db.prepare('SELECT augmented_id FROM generations WHERE id = ?').pluck().get(a.generationId) as number;
+  const sample = respondSample(db, { id: augmentedId });
+  return sample === null ? null : { ...settings, sample };
 }
 
 export interface ExportPair {
@@ -304,4 +330,5 @@ export const PAIR_QUERIES = {
   pairHistory,
   pairsForExport,
   compositePath,
+  seenSource,
 } satisfies Record<string, (db: Database, args: never) => unknown>;

@@ -14,12 +14,14 @@ export interface StartupEnvironment {
 function isTransport(x: unknown): x is ApiTransport {
   const t = x as Partial<ApiTransport> | null;
   if (typeof t !== 'object' || t === null) return false;
-  return typeof t.invoke === 'function' && typeof t.onEvent === 'function' && typeof t.imageUrl === 'function' && typeof t.compositeUrl === 'function';
+  return (
+    typeof t.invoke === 'function' && typeof t.onEvent === 'function' && typeof t.imageUrl === 'function' && typeof t.compositeUrl === 'function' && typeof t.seenUrl === 'function'
+  );
 }
 
 export function pickTransport(env: StartupEnvironment): { kind: 'ipc' | 'web'; transport: ApiTransport } {
   if (env.api !== undefined) {
-    if (!isTransport(env.api)) throw new AppError('internal', 'window.api from the preload lacks invoke/onEvent/imageUrl/compositeUrl');
+    if (!isTransport(env.api)) throw new AppError('internal', 'window.api from the preload lacks invoke/onEvent/imageUrl/compositeUrl/seenUrl');
     return { kind: 'ipc', transport: env.api };
   }
   const token = new URLSearchParams(env.location.search).get('token');

@@ -1,8 +1,9 @@
 // Transport of the local web mode: commands as POST /api/<channel>, events
-// from the /events WebSocket (reconnecting), thumbnails from /images/<id>, composites from /images/composite/<id>.
+// from the /events WebSocket (reconnecting), thumbnails from /images/<id>, composites from /images/composite/<id>,
+// the images a perturbed generation's model saw from /images/seen/<generationId>/<index>.
 // The token comes from the page URL and goes with every request.
 import type { ApiTransport, Channel, ThumbnailSize } from '../../../shared/api';
-import { COMPOSITE_SEGMENT } from '../../../shared/pipeline/image-route';
+import { COMPOSITE_SEGMENT, SEEN_SEGMENT } from '../../../shared/pipeline/image-route';
 
 export const TOKEN_HEADER = 'x-mia-token';
 const RECONNECT_MS = 1000;
@@ -63,5 +64,6 @@ export function webTransport(options: WebTransportOptions): ApiTransport {
     },
     imageUrl: (imageId: number, size: ThumbnailSize) => `${origin}/images/${imageId}?size=${size}&${q}`,
     compositeUrl: (augmentedId: number) => `${origin}/images/${COMPOSITE_SEGMENT}${augmentedId}?${q}`,
+    seenUrl: (generationId: number, index: number) => `${origin}/images/${SEEN_SEGMENT}${generationId}/${index}?${q}`,
   };
 }

@@ -10,7 +10,7 @@ import { AppError } from '../../../shared/errors';
 import { startServer, type RunningServer } from '../../../electron/server';
 import { pickTransport } from '../../../renderer/src/transport/pick';
 import { webTransport } from '../../../renderer/src/transport/web';
-import { KNOWN_COMPOSITE_ID, KNOWN_IMAGE_ID, stubService } from '../server/stub-service';
+import { KNOWN_COMPOSITE_ID, KNOWN_IMAGE_ID, KNOWN_SEEN, stubService } from '../server/stub-service';
 
 describe('pickTransport', () => {
   const fakeApi: ApiTransport = {
@@ -18,6 +18,7 @@ describe('pickTransport', () => {
     onEvent: () => () => undefined,
     imageUrl: () => 'app://images/1',
     compositeUrl: () => 'app://images/composite/1',
+    seenUrl: () => 'app://images/seen/1/0',
   };
 
   it('uses the preload API when there is one', () => {
@@ -31,6 +32,7 @@ describe('pickTransport', () => {
     expect(picked.kind).toBe('web');
     expect(picked.transport.imageUrl(4, 128)).toBe('http://127.0.0.1:9/images/4?size=128&token=abc');
     expect(picked.transport.compositeUrl(5)).toBe('http://127.0.0.1:9/images/composite/5?token=abc');
+    expect(picked.transport.seenUrl(6, 2)).toBe('http://127.0.0.1:9/images/seen/6/2?token=abc');
   });
 
   it('explains a missing token and a broken preload', () => {
@@ -92,5 +94,7 @@ describe('web transport against startServer', () => {
     expect(res.status).toBe(200);
     const composite = await fetch(c.compositeUrl(KNOWN_COMPOSITE_ID));
     expect([composite.status, composite.headers.get('content-type')]).toEqual([200, 'image/png']);
+    const seen = await fetch(c.seenUrl(KNOWN_SEEN.generationId, KNOWN_SEEN.index));
+    expect([seen.status, seen.headers.get('content-type')]).toEqual([200, 'image/png']);
   });
 });

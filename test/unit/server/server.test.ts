@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../../electron/server';
-import { KNOWN_COMPOSITE_ID, KNOWN_IMAGE_ID, PNG_1x1, stubService } from './stub-service';
+import { KNOWN_COMPOSITE_ID, KNOWN_IMAGE_ID, KNOWN_SEEN, PNG_1x1, stubService } from './stub-service';
 
 let dir: string;
 let server: RunningServer;
@@ -162,6 +162,21 @@ describe('startServer', () => {
     expect((await call('GET', withToken(`/images/composite/${KNOWN_COMPOSITE_ID}?size=256`))).status).toBe(400);
     expect((await call('GET', `/images/composite/${KNOWN_COMPOSITE_ID}`)).status).toBe(401);
     expect((await call('GET', withToken(`/images/composite/${KNOWN_COMPOSITE_ID}`), { headers: { Origin: 'http://evil.example' } })).status).toBe(403);
+  });
+
+  it('serves seen (perturbed) images by generation id and index only', async () => {
+    const known = `/images/seen/${KNOWN_SEEN.generationId}/${KNOWN_SEEN.index}`;
+    const ok = await call('GET', withToken(known));
+    expect([ok.status, ok.headers['content-type']]).toEqual([200, 'image/png']);
+    expect(ok.raw.equals(PNG_1x1)).toBe(true);
+    expect((await call('GET', withToken(`/images/seen/${KNOWN_SEEN.generationId}/0`))).status).toBe(404);
+    expect((await call('GET', withToken(`/images/seen/22/${KNOWN_SEEN.index}`))).status).toBe(404);
+    for (const bad of ['/images/seen/', '/images/seen/21', '/images/seen/21/', '/images/seen/-1/0', '/images/seen/21/1.5', '/images/seen/21/1/2', '/images/seen/..%2fsecret.txt']) {
+      expect((await call('GET', withToken(bad))).status, bad).toBe(400);
+    }
+    expect((await call('GET', withToken(`${known}?size=256`))).status).toBe(400);
+    expect((await call('GET', known)).status).toBe(401);
+    expect((await call('GET', withToken(known), { headers: { Origin: 'http://evil.example' } })).status).toBe(403);
   });
 
   it('pushes events over the WebSocket, and refuses sockets without the token or from a foreign Origin', async () => {

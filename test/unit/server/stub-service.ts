@@ -1,6 +1,6 @@
 // A minimal service for the transport tests: it answers project.info and
 // samples.page, refuses everything else, serves one known thumbnail and one
-// known composite, and lets the test emit events. The real service is exercised by test/e2e.
+// known composite and one known seen (perturbed) image, and lets the test emit events. The real service is exercised by test/e2e.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CHANNELS, type ApiEvent, type ApiHandlers } from '../../../shared/api';
@@ -9,6 +9,8 @@ import type { ServedService } from '../../../electron/server';
 
 export const KNOWN_IMAGE_ID = 7;
 export const KNOWN_COMPOSITE_ID = 12;
+/** Generation id and index of the one seen image. */
+export const KNOWN_SEEN = { generationId: 21, index: 1 };
 export const PNG_1x1 = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==',
   'base64',
@@ -51,6 +53,10 @@ export function stubService(dir: string): ServedService & { emit(e: ApiEvent): v
     },
     async getComposite(augmentedId) {
       if (augmentedId !== KNOWN_COMPOSITE_ID) throw new AppError('not-found', `augmented sample ${augmentedId} has no composite`);
+      return { path: compositePath, mime: 'image/png' };
+    },
+    async getSeen(generationId, index) {
+      if (generationId !== KNOWN_SEEN.generationId || index !== KNOWN_SEEN.index) throw new AppError('not-found', `generation ${generationId} has no seen image ${index}`);
       return { path: compositePath, mime: 'image/png' };
     },
   };

@@ -117,6 +117,7 @@ describe('client', () => {
     onEvent: () => () => undefined,
     imageUrl: (id, size) => `img://${id}/${size}`,
     compositeUrl: (id) => `composite://${id}`,
+    seenUrl: (id, index) => `seen://${id}/${index}`,
   });
 
   it('validates requests before sending', async () => {
@@ -149,6 +150,7 @@ describe('client', () => {
       onEvent: (l) => ((emit = l), () => undefined),
       imageUrl: () => '',
       compositeUrl: () => '',
+      seenUrl: () => '',
     });
     await expect(client.invoke('project.info', {})).rejects.toMatchObject({ kind: 'runtime' });
     const seen: unknown[] = [];

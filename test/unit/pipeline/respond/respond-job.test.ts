@@ -164,7 +164,8 @@ describe('respond job', () => {
       for (const [i, r] of records.entries()) {
         const s = samples[i]!;
         const noisy = s.format !== 'sequence';
-        expect(r.settings['perturbation']).toEqual(noisy ? { format: s.format, std: DEFAULT_SETTINGS.perturb[s.format].std } : null);
+        const noise = DEFAULT_SETTINGS.perturb[s.format];
+        expect(r.settings['perturbation']).toEqual(noisy ? { format: s.format, std: noise.std, overflow: noise.overflow, region: DEFAULT_SETTINGS.perturb.grid.region } : null);
         expect(r.settings).toMatchObject({ aspect: 'pad', template: 'model' });
         // The fixture's model folders differ, their weights do not (same seed): the direct answer must match.
         const want = (await direct(s, true)).attentionMaps;
