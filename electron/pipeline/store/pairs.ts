@@ -75,23 +75,39 @@ export function pairWhere(filter: PairFilter, indexed = true): Sql {
 const COUNT_CACHE_SIZE = 64;
 const countCaches = new WeakMap<Database, { version: string; counts: Map<string, number> }>();
 
-function cachedCount(db: Database, where: Sql, table = 'pair_facets f'): number {
+/** This connection's counts at the current data version. */
+function countsOf(db: Database): Map<string, number> {
   const version = dataVersion(db);
   let cache = countCaches.get(db);
   if (cache === undefined || cache.version !== version) {
     cache = { version, counts: new Map() };
     countCaches.set(db, cache);
   }
-  const key = JSON.stringify([table, where.sql, where.params]);
-  const hit = cache.counts.get(key);
-  if (hit !== undefined) return hit;
-  const count = db
-    .prepare(`SELECT count(*) FROM ${table} WHERE ${where.sql}`)
-    .pluck()
-    .get(...where.params) as number;
-  if (cache.counts.size >= COUNT_CACHE_SIZE) cache.counts.delete(cache.counts.keys().next().value!);
-  cache.counts.set(key, count);
+  return cache.counts;
+}
+
+const countKey = (where: Sql, table: string) => JSON.stringify([table, where.sql, where.params]);
+
+function keepCount(counts: Map<string, number>, key: string, count: number): number {
+  if (counts.size >= COUNT_CACHE_SIZE) counts.delete(counts.keys().next().value!);
+  counts.set(key, count);
   return count;
+}
+
+function cachedCount(db: Database, where: Sql, table = 'pair_facets f'): number {
+  const counts = countsOf(db);
+  const key = countKey(where, table);
+  return (
+    counts.get(key) ??
+    keepCount(
+      counts,
+      key,
+      db
+        .prepare(`SELECT count(*) FROM ${table} WHERE ${where.sql}`)
+        .pluck()
+        .get(...where.params) as number,
+    )
+  );
 }
 
 const and = (where: Sql, cond: string): Sql => ({ sql: `${where.sql} AND ${cond}`, params: where.params });
@@ -171,25 +187,32 @@ function seekMixed(db: Database, where: Sql, [column, dir]: Term, page: { limit:
 }
 
 /** The most text matches a search reads whole and sorts in JS; a broader one filters and walks in SQL. */
-const SEARCH_SORT_MAX = 16_000;
+const SEARCH_SORT_MAX = 50_000;
 
 /**
- * A text search that matches few pairs: one pass from the FTS match (counted
- * first, cached) joins each match's facets, tests the filter and reads the sort value; the
- * total and the page come from those rows. Otherwise each of the total, the
- * NULL count and the page would run the match again and look up its rows
- * (about 1 us a row), and a filter's index would be scanned beside it.
+ * A text search, not counted yet, that matches few pairs: one pass from the
+ * FTS match (itself counted first, cached) joins each match's facets, tests the
+ * filter and reads the sort value; the page, the total and the NULL count come
+ * from those rows, and the counts are kept for the next pages, which then walk
+ * or sort in SQL as any filter does. Counting in SQL first would run the
+ * match and look up its rows (about 1 us a row) once for the total and again
+ * for the NULLs and the page.
  */
 function searchPage(db: Database, a: { offset: number; limit: number; filter: PairFilter; sort: PairSort }): { total: number; ids: number[] } | null {
   const match = a.filter.text === undefined ? null : ftsQuery(a.filter.text);
-  if (match === null || cachedCount(db, { sql: 'pairs_fts MATCH ?', params: [match] }, 'pairs_fts') > SEARCH_SORT_MAX) return null;
+  const totalKey = countKey(pairWhere(a.filter), 'pair_facets f');
+  if (match === null || countsOf(db).has(totalKey) || cachedCount(db, { sql: 'pairs_fts MATCH ?', params: [match] }, 'pairs_fts') > SEARCH_SORT_MAX) return null;
   const where = pairWhere({ ...a.filter, text: undefined }, false);
+  const column = `f.${SORT_COLUMN[a.sort.by]}`;
   const rows = db
-    .prepare(`SELECT f.pair_id, f.${SORT_COLUMN[a.sort.by]} FROM pairs_fts JOIN pair_facets f ON f.pair_id = pairs_fts.rowid WHERE pairs_fts MATCH ? AND ${where.sql}`)
+    .prepare(`SELECT f.pair_id, ${column} FROM pairs_fts JOIN pair_facets f ON f.pair_id = pairs_fts.rowid WHERE pairs_fts MATCH ? AND ${where.sql}`)
     .raw()
     .all(match, ...where.params) as [number, number | null][];
   const sign = a.sort.dir === 'desc' ? -1 : 1;
   rows.sort(([ia, va], [ib, vb]) => (va === vb ? ia - ib : va === null ? 1 : vb === null ? -1 : sign * (va - vb)));
+  const counts = countsOf(db);
+  keepCount(counts, totalKey, rows.length);
+  if (a.sort.by !== 'id') keepCount(counts, countKey(and(pairWhere(a.filter, false), `${column} IS NULL`), 'pair_facets f'), rows.filter(([, v]) => v === null).length);
   return { total: rows.length, ids: rows.slice(a.offset, a.offset + a.limit).map(([id]) => id) };
 }
 
