@@ -77,26 +77,48 @@ export function pairWhere(filter: PairFilter, indexed = true): Sql {
 const COUNT_CACHE_SIZE = 64;
 const countCaches = new WeakMap<Database, { version: string; counts: Map<string, number> }>();
 
-function cachedCount(db: Database, where: Sql): number {
+/** This connection's counts at the current data version. */
+function countsOf(db: Database): Map<string, number> {
   const version = dataVersion(db);
   let cache = countCaches.get(db);
   if (cache === undefined || cache.version !== version) {
     cache = { version, counts: new Map() };
     countCaches.set(db, cache);
   }
-  const key = JSON.stringify([where.sql, where.params]);
-  const hit = cache.counts.get(key);
-  if (hit !== undefined) return hit;
-  const count = db
-    .prepare(`SELECT count(*) FROM pair_facets f WHERE ${where.sql}`)
-    .pluck()
-    .get(...where.params) as number;
-  if (cache.counts.size >= COUNT_CACHE_SIZE) cache.counts.delete(cache.counts.keys().next().value!);
-  cache.counts.set(key, count);
+  return cache.counts;
+}
+
+const countKey = (where: Sql, table: string) => JSON.stringify([table, where.sql, where.params]);
+
+function keepCount(counts: Map<string, number>, key: string, count: number): number {
+  if (counts.size >= COUNT_CACHE_SIZE) counts.delete(counts.keys().next().value!);
+  counts.set(key, count);
   return count;
 }
 
+function cachedCount(db: Database, where: Sql, table = 'pair_facets f'): number {
+  const counts = countsOf(db);
+  const key = countKey(where, table);
+  return (
+    counts.get(key) ??
+    keepCount(
+      counts,
+      key,
+      db
+        .prepare(`SELECT count(*) FROM ${table} WHERE ${where.sql}`)
+        .pluck()
+        .get(...where.params) as number,
+    )
+  );
+}
+
 const and = (where: Sql, cond: string): Sql => ({ sql: `${where.sql} AND ${cond}`, params: where.params });
+
+/** One ORDER BY term over pair_facets `f`. */
+type Term = [column: string, dir: 'ASC' | 'DESC'];
+
+const flip = (d: Term[1]): Term[1] => (d === 'ASC' ? 'DESC' : 'ASC');
+const orderBy = (terms: readonly Term[]) => terms.map(([c, d]) => `${c} ${d}`).join(', ');
 
 /**
  * One ordered slice of the `matches` rows of `part` (a condition on the sort
@@ -105,23 +127,103 @@ const and = (where: Sql, cond: string): Sql => ({ sql: `${where.sql} AND ${cond}
  * the page after about (offset + limit) * scanned / matches entries; or collect
  * the matches through the filter's indexes and sort them, about `matches` rows.
  * Without statistics SQLite always takes the second, which sorts 60k rows for
- * a filter as broad as "kept".
+ * a filter as broad as "kept". A page in the second half is read from the other
+ * end in the reverse order (the count is exact), so no walk passes more than
+ * half the matches: a descending sort with ties by ascending id also re-sorts
+ * each run of equal values on the way (a partial sort), which doubles a deep walk's cost.
  */
 function slice(
   db: Database,
   filter: PairFilter,
   part: string,
-  order: string,
+  order: readonly Term[],
   counts: { matches: number; scanned: number },
   page: { limit: number; offset: number },
 ): number[] {
   if (page.offset >= counts.matches) return [];
-  const walk = (page.offset + page.limit) * counts.scanned < counts.matches * counts.matches;
+  const limit = Math.min(page.limit, counts.matches - page.offset);
+  const fromEnd = counts.matches - page.offset - limit;
+  const reversed = fromEnd < page.offset;
+  const offset = reversed ? fromEnd : page.offset;
+  const walk = (offset + limit) * counts.scanned < counts.matches * counts.matches;
   const where = and(pairWhere(filter, !walk), part);
-  return db
-    .prepare(`SELECT f.pair_id FROM pair_facets f WHERE ${where.sql} ORDER BY ${order} LIMIT ? OFFSET ?`)
+  const terms = reversed ? order.map(([c, d]): Term => [c, flip(d)]) : order;
+  const [value, id] = terms;
+  const ids =
+    walk && id !== undefined && value![1] !== id[1] && offset > SEEK_AFTER
+      ? seekMixed(db, where, value!, { limit, offset })
+      : (db
+          .prepare(`SELECT f.pair_id FROM pair_facets f WHERE ${where.sql} ORDER BY ${orderBy(terms)} LIMIT ? OFFSET ?`)
+          .pluck()
+          .all(...where.params, limit, offset) as number[]);
+  return reversed ? ids.reverse() : ids;
+}
+
+/** Offsets past which a walk in mixed order seeks its page's first value (below it, the partial sort costs less than three queries). */
+const SEEK_AFTER = 2_000;
+
+/**
+ * A walk in mixed order (`value DESC, id ASC` or the reverse): walking the
+ * (value, pair_id) index in either direction gives the ids of a run of equal
+ * values in the other order, so SQLite re-sorts every run it passes (4x the
+ * walk's cost at 35k entries). Instead: the value at `offset` from a plain walk
+ * in the value's direction, the count of matches before that value, and the
+ * page from that value's run on, where only the first runs are re-sorted.
+ */
+function seekMixed(db: Database, where: Sql, [column, dir]: Term, page: { limit: number; offset: number }): number[] {
+  const at = db
+    .prepare(`SELECT ${column} FROM pair_facets f WHERE ${where.sql} ORDER BY ${column} ${dir}, f.pair_id ${dir} LIMIT 1 OFFSET ?`)
     .pluck()
-    .all(...where.params, page.limit, page.offset) as number[];
+    .get(...where.params, page.offset) as number;
+  const before = db
+    .prepare(`SELECT count(*) FROM pair_facets f WHERE ${where.sql} AND ${column} ${dir === 'DESC' ? '>' : '<'} ?`)
+    .pluck()
+    .get(...where.params, at) as number;
+  return db
+    .prepare(
+      `SELECT f.pair_id FROM pair_facets f WHERE ${where.sql} AND ${column} ${dir === 'DESC' ? '<=' : '>='} ? ` +
+        `ORDER BY ${column} ${dir}, f.pair_id ${flip(dir)} LIMIT ? OFFSET ?`,
+    )
+    .pluck()
+    .all(...where.params, at, page.limit, page.offset - before) as number[];
+}
+
+/** The most text matches a search reads whole and sorts in JS; a broader one filters and walks in SQL. */
+const SEARCH_SORT_MAX = 50_000;
+
+/**
+ * A text search, not counted yet, that matches few pairs: one pass from the
+ * FTS match (itself counted first, cached) joins each match's facets, tests the
+ * filter and reads the sort value; the page, the total and the NULL count come
+ * from those rows, and the counts are kept for the next pages, which then walk
+ * or sort in SQL as any filter does. Counting in SQL first would run the
+ * match and look up its rows (about 1 us a row) once for the total and again
+ * for the NULLs and the page.
+ */
+function searchPage(db: Database, a: { offset: number; limit: number; filter: PairFilter; sort: PairSort }): { total: number; ids: number[] } | null {
+  const match = a.filter.text === undefined ? null : ftsQuery(a.filter.text);
+  const totalKey = countKey(pairWhere(a.filter), 'pair_facets f');
+  if (match === null || countsOf(db).has(totalKey)) return null;
+  const matches = cachedCount(db, { sql: 'pairs_fts MATCH ?', params: [match] }, 'pairs_fts');
+  // Every pair has one FTS row and one facets row (migration 140's triggers): a text-only total is the match's count,
+  // and a page by id walks the id order testing the match.
+  if (Object.values(a.filter).filter((v) => v !== undefined).length === 1) {
+    keepCount(countsOf(db), totalKey, matches);
+    if (a.sort.by === 'id') return null;
+  }
+  if (matches > SEARCH_SORT_MAX) return null;
+  const where = pairWhere({ ...a.filter, text: undefined }, false);
+  const column = `f.${SORT_COLUMN[a.sort.by]}`;
+  const rows = db
+    .prepare(`SELECT f.pair_id, ${column} FROM pairs_fts JOIN pair_facets f ON f.pair_id = pairs_fts.rowid WHERE pairs_fts MATCH ? AND ${where.sql}`)
+    .raw()
+    .all(match, ...where.params) as [number, number | null][];
+  const sign = a.sort.dir === 'desc' ? -1 : 1;
+  rows.sort(([ia, va], [ib, vb]) => (va === vb ? ia - ib : va === null ? 1 : vb === null ? -1 : sign * (va - vb)));
+  const counts = countsOf(db);
+  keepCount(counts, totalKey, rows.length);
+  if (a.sort.by !== 'id') keepCount(counts, countKey(and(pairWhere(a.filter, false), `${column} IS NULL`), 'pair_facets f'), rows.filter(([, v]) => v === null).length);
+  return { total: rows.length, ids: rows.slice(a.offset, a.offset + a.limit).map(([id]) => id) };
 }
 
 /**
@@ -132,19 +234,21 @@ function slice(
  * entries, where counting values would read every matching row.
  */
 export function pairPageIds(db: Database, a: { offset: number; limit: number; filter: PairFilter; sort: PairSort }): { total: number; ids: number[] } {
+  const searched = searchPage(db, a);
+  if (searched !== null) return searched;
   const total = cachedCount(db, pairWhere(a.filter));
   const all = cachedCount(db, pairWhere({}));
-  const dir = a.sort.dir === 'desc' ? 'DESC' : 'ASC';
-  if (a.sort.by === 'id') return { total, ids: slice(db, a.filter, '1', `f.pair_id ${dir}`, { matches: total, scanned: all }, a) };
+  const dir: Term[1] = a.sort.dir === 'desc' ? 'DESC' : 'ASC';
+  if (a.sort.by === 'id') return { total, ids: slice(db, a.filter, '1', [['f.pair_id', dir]], { matches: total, scanned: all }, a) };
   const column = `f.${SORT_COLUMN[a.sort.by]}`;
   const isNull = `${column} IS NULL`;
   const nulls = cachedCount(db, and(pairWhere(a.filter, false), isNull));
   const allNulls = cachedCount(db, and(pairWhere({}), isNull));
   const withValue = total - nulls;
-  const page = slice(db, a.filter, `${column} IS NOT NULL`, `${column} ${dir}, f.pair_id`, { matches: withValue, scanned: all - allNulls }, a);
+  const page = slice(db, a.filter, `${column} IS NOT NULL`, [[column, dir], ['f.pair_id', 'ASC']], { matches: withValue, scanned: all - allNulls }, a);
   const rest = Math.min(a.limit - page.length, total - a.offset - page.length);
   if (rest > 0) {
-    page.push(...slice(db, a.filter, isNull, 'f.pair_id', { matches: nulls, scanned: allNulls }, { limit: rest, offset: Math.max(0, a.offset - withValue) }));
+    page.push(...slice(db, a.filter, isNull, [['f.pair_id', 'ASC']], { matches: nulls, scanned: allNulls }, { limit: rest, offset: Math.max(0, a.offset - withValue) }));
   }
   return { total, ids: page };
 }
@@ -192,12 +296,17 @@ function imagesOf(r: Pick<ViewRow, 'augmented_id' | 'composite_path' | 'image_id
   return parseJsonColumn(ImageIdsColumn, r.image_ids, { table: 'augmented_samples', row: r.augmented_id, column: 'image_ids' }).map((id) => ({ kind: 'image', id }));
 }
 
+// Built once: a zod schema built per row cost more than the page's SQL (~0.1 ms a row).
+const FormatValue = z.enum(FORMATS);
+const DecisionValue = z.enum(['keep', 'drop']);
+const ReviewValue = z.enum(['pending', 'accepted', 'rejected']);
+
 function toView(r: ViewRow): PairView {
   return {
     id: r.id,
     generation_id: r.generation_id,
     augmented_id: r.augmented_id,
-    format: z.enum(FORMATS).parse(r.format),
+    format: FormatValue.parse(r.format),
     image_count: r.image_count,
     target_index: r.target_index,
     attention_ratio: r.attention_ratio,
@@ -208,10 +317,10 @@ function toView(r: ViewRow): PairView {
     length_ratio: r.length_ratio,
     edit_distance: r.edit_distance,
     edit_distance_tokens: r.edit_distance_tokens,
-    decision: r.decision === null ? null : z.enum(['keep', 'drop']).parse(r.decision),
+    decision: r.decision === null ? null : DecisionValue.parse(r.decision),
     reasons: r.reasons === null ? [] : parseJsonColumn(ReasonsColumn, r.reasons, { table: 'decisions', row: r.generation_id, column: 'reasons' }),
     failed: r.failed === null ? [] : parseJsonColumn(ChecksColumn, r.failed, { table: 'decisions', row: r.generation_id, column: 'failed' }),
-    review: z.enum(['pending', 'accepted', 'rejected']).parse(r.review),
+    review: ReviewValue.parse(r.review),
     prompt: r.prompt,
     images: imagesOf(r),
     chosen: r.chosen,

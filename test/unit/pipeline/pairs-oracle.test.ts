@@ -113,11 +113,12 @@ describe('pairs page at 100k pairs', () => {
   });
 
   it('pages a sort of many ties and NULLs without gaps or repeats, with the oracle', () => {
-    for (const sort of [
-      { by: 'exact_ratio', dir: 'desc' },
-      { by: 'edit_distance_tokens', dir: 'asc' },
-    ] as const) {
-      const filter: PairFilter = { format: ['grid'] };
+    // A broad filter sorted descending walks both halves from their own end, seeking each deep page's first value (pairs.ts seekMixed).
+    for (const [filter, sort] of [
+      [{ format: ['grid'] }, { by: 'exact_ratio', dir: 'desc' }],
+      [{ format: ['grid'] }, { by: 'edit_distance_tokens', dir: 'asc' }],
+      [{ review: ['pending'] }, { by: 'edit_distance', dir: 'desc' }],
+    ] satisfies [PairFilter, PairSort][]) {
       const want = oracle(filter, sort, 0, N);
       const seen: number[] = [];
       for (let offset = 0; offset < want.total; offset += 500) seen.push(...pairsPage(db, { offset, limit: 500, filter, sort }).items.map((p) => p.id));
