@@ -1,0 +1,27 @@
+// Dataset import against hostile input (issue 13): a NUL byte in an image
+// path, files with no entries, special files named as images, progress
+// estimates, invalid UTF-8. Each is a typed problem, never a hang or a crash.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { drawImages, llavaEntry } from '../../../electron/io/demo-dataset';
+import { removeTempDirs, runImport, serviceWithProject } from './helpers';
+
+afterAll(removeTempDirs);
+
+describe('import hardening', () => {
+  it('a NUL byte in one entry image path is that entry problem, not an internal error', async () => {
+    const { service, dir } = await serviceWithProject();
+    const root = path.join(dir, 'images');
+    const [img] = await drawImages(root, 1);
+    const file = path.join(dir, 'd.json');
+    await writeFile(file, JSON.stringify([llavaEntry(0, img!), { ...llavaEntry(1, img!), image: 'a\u0000b.jpg' }, llavaEntry(2, img!)]));
+    const { job, problems } = await runImport(service, { kind: 'llava', file, imagesRoot: root });
+    expect(job.state).toBe('done');
+    expect(job.result).toMatchObject({ samples: 2 });
+    expect(problems.map((p) => [p.index, p.reason])).toEqual([[1, 'malformed-entry']]);
+    expect(problems[0]!.message).toMatch(/NUL byte/);
+    await service.close();
+  });
+
+});
