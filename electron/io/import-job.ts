@@ -165,6 +165,11 @@ class ImportRun implements JobRun<ImportCursor, ImportQueries> {
         break;
       }
     }
+    // Decision 0202: a file without a single LLaVA entry (0 bytes, `[]`, one JSON object) is not a dataset, not an empty source.
+    if (finished && this.params.source.kind === 'llava' && this.seenIds.size === 0) {
+      const what = nextIndex === 0 ? 'it has no entries' : `none of its ${nextIndex} entries is a LLaVA entry`;
+      throw new AppError('bad-file', `${this.describeSource()} is not a LLaVA dataset: ${what}`, { subject: this.describeSource() });
+    }
     const fresh = [...new Set(built.flatMap((b) => b.refs.filter((r) => r.abs !== null && !this.checked.has(r.abs)).map((r) => r.abs!)))];
     const relOf = new Map(built.flatMap((b) => b.refs.map((r) => [r.abs, r.rel] as const)));
     const results = await mapLimit(fresh, IMAGE_CONCURRENCY, (abs) => checkImage(this.root, relOf.get(abs)!, abs));

@@ -24,4 +24,19 @@ describe('import hardening', () => {
     await service.close();
   });
 
+  it('fails with bad-file, naming the file, when it has no LLaVA entry (one-line object, empty array, 0-byte file)', async () => {
+    const { service, dir } = await serviceWithProject();
+    const root = path.join(dir, 'images');
+    await drawImages(root, 1);
+    for (const [name, text] of [['object.json', '{"data": []}\n'], ['empty.json', ''], ['array.json', '[]'], ['blank.jsonl', '\n\n']] as const) {
+      const file = path.join(dir, name);
+      await writeFile(file, text);
+      const { job } = await runImport(service, { kind: 'llava', file, imagesRoot: root });
+      expect(job.state, name).toBe('failed');
+      expect(job.error, name).toMatchObject({ kind: 'bad-file', subject: file });
+      expect(job.error?.message, name).toContain(file);
+    }
+    expect((await service.handlers['sources.list']({})).sources).toHaveLength(0);
+    await service.close();
+  });
 });
