@@ -36,7 +36,10 @@ interface EntrySource {
 }
 
 async function llavaSource(file: string, skip: number): Promise<EntrySource> {
-  const size = (await stat(file).catch((e: Error) => Promise.reject(new AppError('not-found', `dataset file ${file} not found`, { subject: file, cause: e })))).size;
+  const st = await stat(file).catch((e: Error) => Promise.reject(new AppError('not-found', `dataset file ${file} not found`, { subject: file, cause: e })));
+  // Opening a FIFO waits for a writer and a device never ends: only a regular file is a dataset.
+  if (!st.isFile()) throw new AppError('bad-file', `dataset file ${file} is not a regular file`, { subject: file });
+  const size = st.size;
   const entries = readLlavaEntries(file, await detectFormat(file), skip);
   return {
     async next() {
