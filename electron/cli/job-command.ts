@@ -14,14 +14,25 @@ export interface JobOutcome {
   resumedDone: number;
 }
 
-/** Finishes the interrupted jobs of `kind`, then submits one with `submit` and waits for it to end. */
-export async function submitAndWait(service: Service, io: CliIo, kind: string, submit: () => Promise<{ jobId: number }>): Promise<JobOutcome> {
+/**
+ * Finishes the interrupted jobs of `kind`, then submits one with `submit` and waits for it to end. With `joins` the
+ * request is submitted first: its handler returns the interrupted job of the same request, when there is one, instead
+ * of a new job (an import rerun after a crash finishes that import rather than importing the file twice).
+ */
+export async function submitAndWait(
+  service: Service,
+  io: CliIo,
+  kind: string,
+  submit: () => Promise<{ jobId: number }>,
+  joins = false,
+): Promise<JobOutcome> {
   let resumedDone = 0;
   const { jobs } = await service.handlers['jobs.list']({});
-  for (const j of jobs.filter((j) => j.kind === kind && (j.state === 'running' || j.state === 'queued'))) {
+  const submitted = joins ? (await submit()).jobId : null;
+  for (const j of jobs.filter((j) => j.kind === kind && j.id !== submitted && (j.state === 'running' || j.state === 'queued'))) {
     resumedDone += (await waitForJob(service, j.id, io, `${kind} (resumed job ${j.id})`)).progress.done - j.progress.done;
   }
-  const { jobId } = await submit();
+  const jobId = submitted ?? (await submit()).jobId;
   return { job: await waitForJob(service, jobId, io, kind), resumedDone };
 }
 
@@ -31,6 +42,8 @@ export interface JobCommand<R extends object> {
   kind: string;
   json: boolean;
   submit(service: Service): Promise<{ jobId: number }>;
+  /** The handler joins an interrupted job of the same request (see submitAndWait). */
+  joins?: boolean;
   /** The command's own fields of the report (between `state` and `error` in the --json document). */
   report(service: Service, outcome: JobOutcome): Promise<R>;
   /** The text report of a job that finished. */
@@ -41,7 +54,7 @@ export async function runJobCommand<R extends object>(io: CliIo, c: JobCommand<R
   const service = await createService();
   try {
     await service.handlers['project.open']({ dir: c.dir });
-    const outcome = await submitAndWait(service, io, c.kind, () => c.submit(service));
+    const outcome = await submitAndWait(service, io, c.kind, () => c.submit(service), c.joins);
     const { job } = outcome;
     const fields = await c.report(service, outcome);
     if (c.json) writeJson(io, { ok: job.state === 'done', jobId: job.id, state: job.state, ...fields, error: job.error });

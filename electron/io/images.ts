@@ -2,10 +2,14 @@
 // the image root, passes through no symlink, exists, and decodes; then its
 // sha256 and size. Failures are problems (values), not exceptions.
 import { createHash } from 'node:crypto';
-import { lstat, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { StagedImage, StagedProblem } from './import-queries';
+
+/** Larger files are not read: no dataset image is this big, and a runaway file must not fill memory. */
+export const MAX_IMAGE_BYTES = 256 * 1024 * 1024;
 
 export type ImageCheck = { ok: true; image: StagedImage } | { ok: false; problem: StagedProblem };
 
@@ -32,12 +36,50 @@ async function findSymlink(root: string, abs: string): Promise<string | null> {
   return null;
 }
 
+/**
+ * The bytes of a regular file of at most MAX_IMAGE_BYTES. A FIFO would block the
+ * read forever and a device like /dev/zero never ends: lstat refuses them before
+ * opening, O_NONBLOCK keeps the open itself from waiting on a FIFO swapped in
+ * meanwhile, and fstat checks what was actually opened.
+ */
+async function readRegularFile(abs: string): Promise<Buffer> {
+  const notRegular = (what: string): Error => new Error(`${abs} is ${what}, not a regular file; only regular files are read`);
+  const before = await lstat(abs);
+  if (!before.isFile()) throw notRegular(kindOf(before));
+  const fh = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw notRegular(kindOf(st));
+    if (st.size > MAX_IMAGE_BYTES) throw new Error(`${abs} is ${st.size} bytes, over the ${MAX_IMAGE_BYTES}-byte limit for an image`);
+    // One byte more than the size: a file growing while read is noticed, not read without end.
+    const buffer = Buffer.alloc(st.size + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > st.size) throw new Error(`${abs} grew while it was read`);
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await fh.close();
+  }
+}
+
+function kindOf(st: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean; isDirectory(): boolean }): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  if (st.isDirectory()) return 'a folder';
+  return 'a special file';
+}
+
 export async function checkImage(root: string, rel: string, abs: string): Promise<ImageCheck> {
   const link = await findSymlink(root, abs);
   if (link !== null) return { ok: false, problem: { reason: 'symlink', message: `image "${rel}" goes through the symbolic link ${link}; link targets are not imported`, path: rel } };
   let bytes: Buffer;
   try {
-    bytes = await readFile(abs);
+    bytes = await readRegularFile(abs);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: false, problem: { reason: 'missing-image', message: `image "${rel}" not found at ${abs}`, path: rel } };

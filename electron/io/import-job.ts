@@ -36,7 +36,10 @@ interface EntrySource {
 }
 
 async function llavaSource(file: string, skip: number): Promise<EntrySource> {
-  const size = (await stat(file).catch((e: Error) => Promise.reject(new AppError('not-found', `dataset file ${file} not found`, { subject: file, cause: e })))).size;
+  const st = await stat(file).catch((e: Error) => Promise.reject(new AppError('not-found', `dataset file ${file} not found`, { subject: file, cause: e })));
+  // Opening a FIFO waits for a writer and a device never ends: only a regular file is a dataset.
+  if (!st.isFile()) throw new AppError('bad-file', `dataset file ${file} is not a regular file`, { subject: file });
+  const size = st.size;
   const entries = readLlavaEntries(file, await detectFormat(file), skip);
   return {
     async next() {
@@ -164,6 +167,11 @@ class ImportRun implements JobRun<ImportCursor, ImportQueries> {
         finished = true;
         break;
       }
+    }
+    // Decision 0202: a file without a single LLaVA entry (0 bytes, `[]`, one JSON object) is not a dataset, not an empty source.
+    if (finished && this.params.source.kind === 'llava' && this.seenIds.size === 0) {
+      const what = nextIndex === 0 ? 'it has no entries' : `none of its ${nextIndex} entries is a LLaVA entry`;
+      throw new AppError('bad-file', `${this.describeSource()} is not a LLaVA dataset: ${what}`, { subject: this.describeSource() });
     }
     const fresh = [...new Set(built.flatMap((b) => b.refs.filter((r) => r.abs !== null && !this.checked.has(r.abs)).map((r) => r.abs!)))];
     const relOf = new Map(built.flatMap((b) => b.refs.map((r) => [r.abs, r.rel] as const)));

@@ -72,6 +72,13 @@ export class JobRunner<Q extends JobQueries & QueryTable> {
     return toApiJob(job);
   }
 
+  /** The oldest queued or running job of `kind` whose parameters `matches` accepts (a rerun joins it instead of duplicating it). */
+  async unfinished(kind: string, matches: (params: unknown) => boolean): Promise<JobRecord | null> {
+    const jobs = await this.jobs.call('listJobs', { states: ['running', 'queued'] });
+    const same = jobs.filter((j) => j.kind === kind && matches(j.params)).sort((a, b) => a.id - b.id)[0];
+    return same === undefined ? null : toApiJob(same, this.progressOf(same));
+  }
+
   async get(id: number): Promise<JobRecord> {
     const job = await this.jobs.call('getJob', { id });
     if (job === null) throw new AppError('not-found', `there is no job ${id}`, { subject: `job ${id}` });

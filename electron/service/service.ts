@@ -3,6 +3,7 @@
 // (its store worker and job runner) and fans events out to listeners.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { THUMBNAIL_SIZES, parseJob, type ApiEvent, type ApiHandlers, type EventListener, type ImportSource, type ProjectInfo } from '../../shared/api';
 import { AppError } from '../../shared/errors';
 import { makeThumbnail } from '../io/thumbnail';
@@ -101,6 +102,9 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
       const p = required();
       if (p.store.readOnly) throw new AppError('conflict', `${p.dir} is open read-only (damaged database): importing is not possible`, { subject: p.dir });
       checkSource(source);
+      // An import of this source that a crash interrupted (it resumed when the project opened) is finished, not doubled.
+      const same = await p.runner.unfinished('import', (q) => isDeepStrictEqual((q as { source?: unknown }).source, source));
+      if (same !== null) return { jobId: same.id };
       const job = await p.runner.submit('import', { source, abortOnProblem });
       return { jobId: job.id };
     },

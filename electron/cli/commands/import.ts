@@ -47,6 +47,7 @@ export const importCommand: CliCommand = {
       kind: 'import',
       json: jsonOutput(args),
       submit: (service) => service.handlers['dataset.import'](request),
+      joins: true,
       async report(service, { job }) {
         const result = job.kind === 'import' ? job.result : null;
         const problems = job.state === 'done' ? await allProblems(service, job.id) : [];

@@ -4,10 +4,16 @@ import { z } from 'zod';
 import type { Turn } from '../../../shared/api';
 import { describeIssues } from '../../../shared/api';
 
+/** A path the file system can be asked about: a NUL byte would make every fs call throw (decision 0202). */
+const ImagePath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.includes('\0'), { message: 'an image path contains a NUL byte' });
+
 const LlavaEntry = z.object({
   id: z.union([z.string().min(1), z.number()]),
   /** One image, or several for multi-image data; absent for text-only entries. */
-  image: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  image: z.union([ImagePath, z.array(ImagePath).min(1)]).optional(),
   conversations: z.array(z.object({ from: z.enum(['human', 'gpt']), value: z.string() })).min(1),
 });
 

@@ -3,9 +3,9 @@
 // stays bounded by the largest entry, whatever the file size.
 import { createReadStream, type ReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream';
 import streamArray from 'stream-json/streamers/stream-array.js';
+import { invalidUtf8At, Utf8Check } from './utf8';
 
 export type RawEntry =
   | { index: number; line: number | null; value: unknown; bytesRead: number }
@@ -31,7 +31,8 @@ export async function detectFormat(file: string): Promise<LlavaFormat> {
 async function* jsonArray(file: string, skip: number): AsyncGenerator<RawEntry> {
   const source: ReadStream = createReadStream(file, { highWaterMark: 1 << 20 });
   const elements = streamArray.withParserAsStream();
-  pipeline(source, elements, () => undefined);
+  const utf8 = new Utf8Check();
+  pipeline(source, utf8, elements, () => undefined);
   let index = 0;
   try {
     for await (const item of elements as AsyncIterable<{ key: number; value: unknown }>) {
@@ -39,41 +40,62 @@ async function* jsonArray(file: string, skip: number): AsyncGenerator<RawEntry> 
       if (item.key >= skip) yield { index: item.key, line: null, value: item.value, bytesRead: source.bytesRead };
     }
   } catch (e) {
-    yield { index, line: null, fatal: `the file is not valid JSON after entry ${index}: ${(e as Error).message}`, bytesRead: source.bytesRead };
+    yield { index, line: null, fatal: `the file is not valid ${utf8.problem === null ? 'JSON' : 'UTF-8'} after entry ${index}: ${utf8.problem ?? (e as Error).message}`, bytesRead: source.bytesRead };
   } finally {
     source.destroy();
     elements.destroy();
   }
 }
 
+/** The lines of a file as bytes, each with the file offset just past its newline (what has really been consumed). */
+async function* byteLines(source: ReadStream): AsyncGenerator<{ bytes: Buffer; start: number; end: number }> {
+  let carry = Buffer.alloc(0);
+  let offset = 0;
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    let buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    let nl: number;
+    while ((nl = buf.indexOf(0x0a)) !== -1) {
+      yield { bytes: buf.subarray(0, nl), start: offset, end: offset + nl + 1 };
+      offset += nl + 1;
+      buf = buf.subarray(nl + 1);
+    }
+    carry = Buffer.from(buf);
+  }
+  if (carry.length > 0) yield { bytes: carry, start: offset, end: offset + carry.length };
+}
+
 async function* jsonLines(file: string, skip: number): AsyncGenerator<RawEntry> {
   const source = createReadStream(file, { highWaterMark: 1 << 20 });
-  const lines = createInterface({ input: source, crlfDelay: Infinity });
   let lineNo = 0;
   let index = 0;
   try {
-    for await (const text of lines) {
+    for await (const { bytes, start, end } of byteLines(source)) {
       lineNo++;
-      if (text.trim() === '') continue;
-      const at = index++;
+      const at = index;
+      const bad = invalidUtf8At(bytes);
+      let text = bad === -1 ? bytes.toString('utf8').replace(/\r$/, '') : '';
+      if (lineNo === 1) text = text.replace(/^\uFEFF/, '');
+      if (bad === -1 && text.trim() === '') continue;
+      index++;
       if (at < skip) continue;
       let value: unknown;
       try {
+        // Decoding would silently turn invalid bytes into U+FFFD: say where they are instead.
+        if (bad !== -1) throw new Error(`invalid UTF-8 at byte offset ${start + bad} of the file`);
         value = JSON.parse(text);
       } catch (e) {
-        const problem = `line ${lineNo} is not valid JSON: ${(e as Error).message}`;
+        const problem = `line ${lineNo} is not ${bad === -1 ? 'valid JSON' : 'valid UTF-8'}: ${(e as Error).message}`;
         // A first line that is not JSON means the file is not JSON Lines at all (e.g. a pretty-printed object).
         if (at === 0) {
-          yield { index: at, line: lineNo, fatal: `neither a JSON array nor JSON Lines: ${problem}`, bytesRead: source.bytesRead };
+          yield { index: at, line: lineNo, fatal: `neither a JSON array nor JSON Lines: ${problem}`, bytesRead: end };
           return;
         }
-        yield { index: at, line: lineNo, malformed: problem, bytesRead: source.bytesRead };
+        yield { index: at, line: lineNo, malformed: problem, bytesRead: end };
         continue;
       }
-      yield { index: at, line: lineNo, value, bytesRead: source.bytesRead };
+      yield { index: at, line: lineNo, value, bytesRead: end };
     }
   } finally {
-    lines.close();
     source.destroy();
   }
 }
