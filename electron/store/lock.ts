@@ -95,7 +95,18 @@ function removeStale(file: string, staleText: string): void {
 /** Takes the project's lock or throws 'conflict' naming the process that holds it and what to do. Returns the release function. */
 export function lockProject(dir: string): () => void {
   const file = path.join(dir, LOCK_FILE);
-  const own = privateFile(file, String(process.pid));
+  let own: string;
+  try {
+    own = privateFile(file, String(process.pid));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw e;
+    // A read-only folder: say so rather than show the raw file-system error.
+    throw new AppError('conflict', `${dir} is read-only (${code}: cannot create ${LOCK_FILE}); commands that only read it (jobs, pairs, export) may still work`, {
+      subject: dir,
+      cause: e,
+    });
+  }
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
