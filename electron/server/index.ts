@@ -70,7 +70,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     }
     if (url.pathname.startsWith(API_PREFIX)) return handleApi(req, res, url.pathname, service.handlers);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJson(res, 405, { kind: 'bad-input', message: `${req.method} ${url.pathname} is not allowed` });
+      sendJson(res, 405, { ok: false, error: { kind: 'bad-input', message: `${req.method} ${url.pathname} is not allowed` } });
       return;
     }
     if (url.pathname.startsWith(IMAGES_PREFIX)) return handleImage(res, url, images);
@@ -79,7 +79,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
   const server = createServer((req, res) => {
     route(req, res).catch((e: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { kind: 'internal', message: e instanceof Error ? e.message : String(e) });
+      if (!res.headersSent) sendJson(res, 500, { ok: false, error: { kind: 'internal', message: e instanceof Error ? e.message : String(e) } });
       else res.destroy();
     });
   });

@@ -82,16 +82,26 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     return info;
   };
 
+  /**
+   * Opens the next project before closing the current one, so a failed open (a missing
+   * folder, a held lock) leaves the open project open. Reopening the same folder has to
+   * release its lock first.
+   */
+  const replaceWith = async (abs: string, open: () => Promise<ProjectStore>): Promise<ProjectInfo> => {
+    if (project?.dir === abs) await closeProject();
+    const store = await open();
+    await closeProject();
+    return attach(abs, store);
+  };
+
   const handlers: ApiHandlers = {
     'project.create': async ({ dir, name }) => {
-      await closeProject();
       const abs = path.resolve(dir);
-      return attach(abs, await createProjectExclusive(abs, name));
+      return replaceWith(abs, () => createProjectExclusive(abs, name));
     },
     'project.open': async ({ dir }) => {
-      await closeProject();
       const abs = path.resolve(dir);
-      return attach(abs, await openProjectExclusive(abs));
+      return replaceWith(abs, () => openProjectExclusive(abs));
     },
     'project.close': async () => ({ closed: await closeProject() }),
     'project.recent': async () => ({ projects: await recent.listChecked() }),

@@ -3,7 +3,9 @@
 // the owner's pid (and, once it serves the UI, the address: a second line);
 // a lock whose process is gone (a crash) is taken over. Commands that only
 // read open the database read-only beside the holder (see ./project).
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+// Every change of the lock file is atomic (link, rename): see decision 0201.
+import { randomBytes } from 'node:crypto';
+import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../shared/errors';
 
@@ -26,12 +28,11 @@ function alive(pid: number): boolean {
 }
 
 function readLock(file: string): LockHolder | null {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
+  const text = readText(file);
+  return text === null ? null : parseLock(text);
+}
+
+function parseLock(text: string): LockHolder | null {
   const [pidLine, urlLine] = text.split('\n');
   const pid = Number(pidLine?.trim());
   if (!Number.isInteger(pid) || pid <= 0) return null;
@@ -54,24 +55,78 @@ export function heldMessage(dir: string, holder: LockHolder): string {
   );
 }
 
+/** A file only this process writes, so that the lock appears complete (never empty) through link or rename. */
+function privateFile(file: string, text: string): string {
+  const own = `${file}.${process.pid}-${randomBytes(6).toString('hex')}`;
+  writeFileSync(own, text, { flag: 'wx' });
+  return own;
+}
+
+function readText(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Moves a stale lock out of the way, or leaves things as they were. Two processes may both
+ * have judged the same lock stale; the rename is atomic, and the moved file is re-read: if it
+ * is not the stale lock any more (another process took over in between) it is put back.
+ */
+function removeStale(file: string, staleText: string): void {
+  const moved = `${file}.stale-${process.pid}-${randomBytes(6).toString('hex')}`;
+  try {
+    renameSync(file, moved);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  try {
+    if (readText(moved) !== staleText) linkSync(moved, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    rmSync(moved, { force: true });
+  }
+}
+
 /** Takes the project's lock or throws 'conflict' naming the process that holds it and what to do. Returns the release function. */
 export function lockProject(dir: string): () => void {
   const file = path.join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(file, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const holder = readLock(file);
+  let own: string;
+  try {
+    own = privateFile(file, String(process.pid));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw e;
+    // A read-only folder: say so rather than show the raw file-system error.
+    throw new AppError('conflict', `${dir} is read-only (${code}: cannot create ${LOCK_FILE}); commands that only read it (jobs, pairs, export) may still work`, {
+      subject: dir,
+      cause: e,
+    });
+  }
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        // link() never replaces an existing lock, and the lock it makes already holds our pid.
+        linkSync(own, file);
+        return () => rmSync(file, { force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const text = readText(file);
+      if (text === null) continue;
+      const holder = parseLock(text);
       if (holder !== null && alive(holder.pid)) {
         if (holder.pid === process.pid) throw new AppError('conflict', `${dir} is already open in this process; close it there first`, { subject: dir });
         throw new AppError('conflict', heldMessage(dir, holder), { subject: dir });
       }
-      rmSync(file, { force: true });
+      removeStale(file, text);
     }
+  } finally {
+    rmSync(own, { force: true });
   }
   throw new AppError('conflict', `${dir}: another process took the project lock at the same time`, { subject: dir });
 }
@@ -83,5 +138,6 @@ export function noteServedUrl(dir: string, url: string): void {
   const address = new URL(url);
   address.search = '';
   address.hash = '';
-  writeFileSync(file, `${process.pid}\n${address.href}`);
+  // Replaced by rename, never rewritten in place: a reader must not see it empty and judge it stale.
+  renameSync(privateFile(file, `${process.pid}\n${address.href}`), file);
 }

@@ -20,11 +20,13 @@ async function inspect(dir: string): Promise<Record<string, unknown>> {
   try {
     const { spec, checkpoint } = model;
     const params = checkpoint.names().reduce((n, name) => n + checkpoint.get(name).shape.reduce((a, b) => a * b, 1), 0);
-    let chatTemplate: boolean | string = false;
+    // generate cannot run without the tokenizer, so a missing or unreadable one makes the folder unsupported.
+    let tokenizer;
     try {
-      chatTemplate = (await TextTokenizer.fromFolder(dir)).chatTemplate !== undefined;
+      tokenizer = await TextTokenizer.fromFolder(dir);
     } catch (e) {
-      chatTemplate = `tokenizer unreadable: ${toAppError(e).message}`;
+      const err = toAppError(e);
+      return { dir, supported: false, reason: `tokenizer unreadable: ${err.message}`, kind: err.kind };
     }
     return {
       dir,
@@ -37,7 +39,7 @@ async function inspect(dir: string): Promise<Record<string, unknown>> {
       vision: { hidden_size: spec.vision.hiddenSize, layers: spec.vision.numLayers, image_size: spec.vision.imageSize, patch_size: spec.vision.patchSize, feature_layers: spec.featureLayers, select_strategy: spec.selectStrategy },
       image_tokens_per_image: spec.tokensPerImage,
       default_attention_layer: Math.floor(spec.text.numLayers / 2),
-      chat_template: chatTemplate,
+      chat_template: tokenizer.chatTemplate !== undefined,
       preprocessor_config: existsSync(path.join(dir, 'preprocessor_config.json')),
     };
   } finally {

@@ -27,14 +27,17 @@ export async function serveUntilStopped(projectDir: string, port: number, io: Cl
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new AppError('conflict', `port ${port} on 127.0.0.1 is already in use; choose another with --port`, { cause: e });
     throw e;
   }
+  // Listen before the URL is printed: whoever reads it may signal at once, and an
+  // unhandled SIGTERM would kill the process with the lock still in place.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   // Other processes' lock messages then point at this UI (without its token).
   noteServedUrl(path.resolve(projectDir), server.url);
   io.stdout.write(`serving ${projectDir} at ${server.url}\n(press Ctrl-C to stop)\n`);
   onUrl?.(server.url);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopped;
   await server.close();
   await service.close();
 }

@@ -120,6 +120,18 @@ function prefillFeeds(runner: LlavaRunner, batch: Row[], features: readonly (rea
 }
 
 /**
+ * NaN or Inf weights otherwise run to an empty answer (argmax of NaNs picks token 0 and
+ * decodes to nothing): refuse on the first step, naming the model folder.
+ */
+function checkFinite(runner: LlavaRunner, logits: Float32Array): void {
+  if (logits.every(Number.isFinite)) return;
+  const dir = runner.model.dir;
+  throw new AppError('bad-file', `the model ${dir} computed non-finite logits (NaN or Inf) on the first generation step: its weights contain NaN/Inf values or overflow`, {
+    subject: dir,
+  });
+}
+
+/**
  * Generates for several prompts at once (left-padded, one decode step for all
  * rows: the weights are read once per step for the whole batch). Rows that
  * stopped keep being fed but their results end at their stop.
@@ -164,6 +176,7 @@ export async function generateBatch(runner: LlavaRunner, prompts: readonly Batch
     const noImage = wire('float32', new Float32Array(d), [1, d]);
     for (;;) {
       const logits = valuesOf(out, 'logits');
+      if (keys === t) checkFinite(runner, logits);
       const next = batch.map((r, i) => {
         if (r.stopReason) return r.tokens[r.tokens.length - 1]!;
         const choice = pickToken(logits.subarray(i * v, (i + 1) * v), r.history, sampling, r.rng);

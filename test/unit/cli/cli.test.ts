@@ -1,7 +1,7 @@
 // The mia-dpo command line as a user runs it (bin/mia-dpo.mjs in a child
 // process): exit codes 0/1/2 and the --json documents.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -15,7 +15,7 @@ import { makeDemoDataset } from '../../../electron/io/demo-dataset';
 import type { DemoSummary } from '../../../electron/cli/commands/demo';
 import { FORMATS } from '../../../shared/pipeline/formats';
 import { createProjectExclusive } from '../../../electron/db';
-import { noteServedUrl } from '../../../electron/store/lock';
+import { LOCK_FILE, noteServedUrl } from '../../../electron/store/lock';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/mia-dpo.mjs');
 const home = mkdtempSync(path.join(os.tmpdir(), 'cli-'));
@@ -164,6 +164,31 @@ describe('mia-dpo', () => {
     expect(io.err()).toMatch(/not a demo folder/);
     expect(await readFile(path.join(other, 'thesis.tex'), 'utf8')).toBe('keep me');
   }, 120_000);
+
+  it('kill -TERM of the mia-dpo wrapper stops serve: port released, lock removed (issue 13 item 4)', async () => {
+    const dir = path.join(home, 'killed');
+    expect(await runCli(['project', 'create', dir], memoryIo())).toBe(0);
+    const child = spawn(process.execPath, [BIN, 'serve', dir, '--port', '0'], { env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config') } });
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+    let out = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /127\.0\.0\.1:(\d+)\//.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('exit', () => reject(new Error(`serve exited early: ${out}`)));
+    });
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    expect(existsSync(path.join(dir, LOCK_FILE))).toBe(true);
+    child.kill('SIGTERM');
+    const [code, signal] = await exited;
+    expect({ code, signal }, out).toEqual({ code: 0, signal: null });
+    expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+    const free = createServer();
+    await new Promise<void>((resolve, reject) => free.once('error', reject).listen(port, '127.0.0.1', resolve));
+    free.close();
+  });
 
   it('serve exits 1 with a clear message when the port is taken', async () => {
     const dir = path.join(home, 'served');

@@ -57,6 +57,21 @@ const json = { 'Content-Type': 'application/json' };
 const withToken = (p: string) => `${p}${p.includes('?') ? '&' : '?'}token=${server.token}`;
 
 describe('startServer', () => {
+  it('answers an oversized body with 413 in the reply shape, not a connection reset (issue 13 item 7)', async () => {
+    const before = stub.calls.length;
+    const body = `{"pad":"${'x'.repeat(2 << 20)}"}`;
+    const r = await call('POST', '/api/project.info', { headers: { ...json, 'x-mia-token': server.token }, body });
+    expect(r.status).toBe(413);
+    expect(JSON.parse(r.body)).toMatchObject({ ok: false, error: { kind: 'bad-input' } });
+    expect(stub.calls.length).toBe(before);
+  });
+
+  it('answers a malformed %-encoding in the command name with 400 bad-input (issue 13 item 7)', async () => {
+    const r = await call('POST', '/api/project.%E0%A4%A', { headers: { ...json, 'x-mia-token': server.token }, body: '{}' });
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({ ok: false, error: { kind: 'bad-input', message: expect.stringContaining('%-encoding') } });
+  });
+
   it('binds 127.0.0.1 and puts the token in the URL', () => {
     expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${server.token}`);
   });

@@ -93,6 +93,21 @@ describe('service behind the contract', () => {
     await service.close();
   });
 
+  it('keeps the open project open when opening or creating another fails (issue 13 item 7)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'svc-keep-'));
+    const service = await createService({ configDir: path.join(dir, 'config') });
+    const client = createApiClient(inProcessTransport(service.handlers, service));
+    await client.invoke('project.create', { dir: path.join(dir, 'p'), name: 'Kept' });
+    await expect(client.invoke('project.open', { dir: path.join(dir, 'none') })).rejects.toMatchObject({ kind: 'not-found' });
+    writeFileSync(path.join(dir, 'file.txt'), 'x');
+    await expect(client.invoke('project.create', { dir: path.join(dir, 'file.txt') })).rejects.toBeInstanceOf(AppError);
+    expect((await client.invoke('project.info', {})).project).toMatchObject({ name: 'Kept', dir: path.join(dir, 'p') });
+    expect(await client.invoke('samples.page', {})).toEqual({ total: 0, items: [] });
+    expect((await client.invoke('project.open', { dir: path.join(dir, 'p') })).name).toBe('Kept');
+    await service.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('flags a recent project whose folder is gone and removes it on request', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'api-recent-'));
     const service = await createService({ configDir: path.join(dir, 'config') });

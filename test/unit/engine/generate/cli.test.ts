@@ -1,7 +1,7 @@
 // The model CLI commands run in-process on a tiny model folder with its real
 // tokenizer: generate and score print the documented JSON, model inspect
 // reports support, and failures exit non-zero with the reason.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -69,5 +69,17 @@ describe('mia-dpo generate / score / model inspect', () => {
     const no = await cli(['model', 'inspect', bad, '--json']);
     expect(no.code).toBe(1);
     expect(JSON.parse(no.out).reason).toMatch(/vision_config.model_type.*pixtral/);
+  });
+
+  it('model inspect says unsupported when tokenizer.json is missing or unreadable (issue 13 item 10)', async () => {
+    const folder = (await writeTinyLlava({ seed: 8 })).dir;
+    rmSync(path.join(folder, 'tokenizer.json'));
+    const missing = await cli(['model', 'inspect', folder, '--json']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.out)).toMatchObject({ supported: false, reason: expect.stringMatching(/tokenizer.*tokenizer\.json/) });
+    writeFileSync(path.join(folder, 'tokenizer.json'), '{not json');
+    const broken = await cli(['model', 'inspect', folder, '--json']);
+    expect(broken.code).toBe(1);
+    expect(JSON.parse(broken.out)).toMatchObject({ supported: false, reason: expect.stringMatching(/tokenizer unreadable/) });
   });
 });

@@ -58,6 +58,29 @@ describe('bad input', () => {
   });
 });
 
+describe('non-finite weights (issue 13 item 11)', () => {
+  it.each([
+    ['NaN', NaN],
+    ['Inf', Infinity],
+  ])('all-%s weights fail on the first step with a bad-file error naming the model folder', async (_name, value) => {
+    const { dir } = await writeTinyLlava({ seed: 2 });
+    const file = path.join(dir, 'model.safetensors');
+    const bytes = readFileSync(file);
+    const start = 8 + Number(bytes.readBigUInt64LE(0));
+    new Float32Array(bytes.buffer, bytes.byteOffset + start, (bytes.length - start) / 4).fill(value);
+    writeFileSync(file, bytes);
+    const broken = await loadRunner(dir, { ep: 'cpu' });
+    try {
+      const error = await generate(broken, [1, IMG, 5], [features], { maxNewTokens: 3 }).then(() => undefined, (e: unknown) => e);
+      expect(error).toMatchObject({ kind: 'bad-file', subject: dir });
+      expect((error as Error).message).toContain(`the model ${dir} computed non-finite logits`);
+    } finally {
+      await broken.release();
+      await broken.model.checkpoint.close();
+    }
+  });
+});
+
 describe('stopping', () => {
   it('stops at an EOS id or when the caller says so, else at the token limit', async () => {
     const free = await generate(runner, [1, IMG, 5], [features], { maxNewTokens: 5 });
