@@ -30,14 +30,16 @@ module.exports = {
   forbidden: [
     {
       name: 'engine-is-a-library',
-      comment: 'the engine knows nothing of SQLite, jobs, the pipeline, the service, transports or the composition root',
+      comment:
+        'the engine knows nothing of SQLite, jobs, the pipeline, the service, transports or the composition root',
       severity: 'error',
       from: { path: under('engine') },
       to: { path: under('store', 'jobs', 'pipeline', 'io', 'service', 'db', ...TRANSPORTS) },
     },
     {
       name: 'store-is-generic',
-      comment: 'the store is the worker, migrations runner and typed call: the tables of other layers reach it through electron/db',
+      comment:
+        'the store is the worker, migrations runner and typed call: the tables of other layers reach it through electron/db',
       severity: 'error',
       from: { path: under('store') },
       to: { path: under('pipeline', 'jobs', 'io', 'service', 'db', ...TRANSPORTS) },
@@ -51,7 +53,8 @@ module.exports = {
     },
     {
       name: 'pipeline-and-io-below-service',
-      comment: 'pipeline and io are used by the service; they never reach up to it, the composition root or a transport',
+      comment:
+        'pipeline and io are used by the service; they never reach up to it, the composition root or a transport',
       severity: 'error',
       from: { path: under('pipeline', 'io') },
       to: { path: under('service', 'db', ...TRANSPORTS) },
@@ -80,7 +83,8 @@ module.exports = {
     ...transportRules,
     {
       name: 'electron-package-only-in-main-and-preload',
-      comment: 'everything else runs in plain Node (tests, the CLI, the web mode), so only main and preload may import electron',
+      comment:
+        'everything else runs in plain Node (tests, the CLI, the web mode), so only main and preload may import electron',
       severity: 'error',
       from: { path: '^electron/', pathNot: [under('main', 'preload'), BUILD_CONFIG] },
       to: { path: '^node_modules/electron/' },
@@ -129,7 +133,8 @@ module.exports = {
     },
     {
       name: 'app-code-imports-no-build-config',
-      comment: 'build/ configures packaging and may import app code, never the reverse (build configs beside the code excepted)',
+      comment:
+        'build/ configures packaging and may import app code, never the reverse (build configs beside the code excepted)',
       severity: 'error',
       from: { path: '^(electron|shared)/', pathNot: BUILD_CONFIG },
       to: { path: '^build/' },
@@ -142,6 +147,10 @@ module.exports = {
     exclude: { path: '^(out|dist|\\.vite|test-results|renderer/dist)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.tsx', '.js', '.mjs', '.cjs', '.json'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.tsx', '.js', '.mjs', '.cjs', '.json'],
+    },
   },
 };

@@ -21,11 +21,18 @@ const ITERATIONS = 300;
 const PAGE = 100;
 
 /** A deterministic vocabulary so searches hit common and rare words alike. */
-const WORDS = Array.from({ length: 2000 }, (_, i) => `w${i.toString(36)}`).concat(['red', 'circle', 'square', 'blue', 'dog', 'kitchen']);
+const WORDS = Array.from({ length: 2000 }, (_, i) => `w${i.toString(36)}`).concat([
+  'red',
+  'circle',
+  'square',
+  'blue',
+  'dog',
+  'kitchen',
+]);
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function sentence(r: () => number, n: number): string {
@@ -38,8 +45,12 @@ export function populate(file: string): void {
   const { db } = openDatabase(file, { create: true, migrations: MIGRATIONS });
   const r = rng(7);
   db.transaction(() => {
-    db.prepare("INSERT INTO jobs (id, kind, label, state, params, created_at, updated_at) VALUES (1, 'import', 'bench', 'done', '{}', 0, 0)").run();
-    db.prepare("INSERT INTO sources (id, kind, path, images_root, import_job_id, imported_at) VALUES (1, 'llava', '/bench.json', '/img', 1, 0)").run();
+    db.prepare(
+      "INSERT INTO jobs (id, kind, label, state, params, created_at, updated_at) VALUES (1, 'import', 'bench', 'done', '{}', 0, 0)",
+    ).run();
+    db.prepare(
+      "INSERT INTO sources (id, kind, path, images_root, import_job_id, imported_at) VALUES (1, 'llava', '/bench.json', '/img', 1, 0)",
+    ).run();
     const image = db.prepare('INSERT INTO images (path, sha256, width, height, bytes) VALUES (?, ?, 640, 480, 50000)');
     for (let i = 0; i < 2000; i++) image.run(`/img/${i}.jpg`, i.toString(16).padStart(64, '0'));
     const sample = db.prepare(
@@ -48,7 +59,18 @@ export function populate(file: string): void {
     for (let i = 0; i < SAMPLES; i++) {
       const q = sentence(r, 12);
       const a = sentence(r, 30);
-      sample.run(`s${i}`, i, (i % 2000) + 1, q, a, JSON.stringify([{ from: 'human', value: q }, { from: 'gpt', value: a }]), r() < 0.02 ? 1 : 0);
+      sample.run(
+        `s${i}`,
+        i,
+        (i % 2000) + 1,
+        q,
+        a,
+        JSON.stringify([
+          { from: 'human', value: q },
+          { from: 'gpt', value: a },
+        ]),
+        r() < 0.02 ? 1 : 0,
+      );
     }
     // As an import commit does (migration 003).
     db.prepare('INSERT INTO samples_fts(rowid, question, answer) SELECT id, question, answer FROM samples').run();
@@ -78,11 +100,28 @@ export async function run(): Promise<BenchTable> {
     ['grid page (random offset)', () => ({}), () => Math.floor(r() * (SAMPLES - PAGE))],
     ['grid page, has problems', () => ({ hasProblems: true }), () => Math.floor(r() * 1500)],
     ['text search, common word + total', () => ({ text: 'red' }), () => 0],
-    ['text search, word + 3-letter prefix + total', () => ({ text: `${WORDS[Math.floor(r() * 300)]} ${WORDS[300 + Math.floor(r() * 1600)]!.slice(0, 3)}` }), () => 0],
-    ['text search, prefix of the commonest words + total', () => ({ text: 'w1' + WORDS[Math.floor(r() * 10)]!.slice(1, 2) }), () => 0],
+    [
+      'text search, word + 3-letter prefix + total',
+      () => ({ text: `${WORDS[Math.floor(r() * 300)]} ${WORDS[300 + Math.floor(r() * 1600)]!.slice(0, 3)}` }),
+      () => 0,
+    ],
+    [
+      'text search, prefix of the commonest words + total',
+      () => ({ text: 'w1' + WORDS[Math.floor(r() * 10)]!.slice(1, 2) }),
+      () => 0,
+    ],
     ['text search, rare word + total', () => ({ text: WORDS[1000 + Math.floor(r() * 900)]! }), () => 0],
-    ['same prefix search, pages 2+ (random offset)', () => ({ text: 'w1' + WORDS[Math.floor(r() * 10)]!.slice(1, 2) }), () => PAGE * Math.floor(1 + r() * 50)],
-    ['prefix of the commonest words, count uncached', () => ({ text: 'w1' + WORDS[Math.floor(r() * 10)]!.slice(1, 2) }), () => 0, write],
+    [
+      'same prefix search, pages 2+ (random offset)',
+      () => ({ text: 'w1' + WORDS[Math.floor(r() * 10)]!.slice(1, 2) }),
+      () => PAGE * Math.floor(1 + r() * 50),
+    ],
+    [
+      'prefix of the commonest words, count uncached',
+      () => ({ text: 'w1' + WORDS[Math.floor(r() * 10)]!.slice(1, 2) }),
+      () => 0,
+      write,
+    ],
   ];
   const rows: (string | number)[][] = [];
   for (const [name, filter, offset, before] of cases) {
@@ -110,7 +149,9 @@ export async function run(): Promise<BenchTable> {
   }
   times.sort((a, b) => a - b);
   // Before the count cache and the FTS-only count: every query counted through the join to samples.
-  const before = direct.prepare('SELECT count(*) FROM samples s WHERE s.id IN (SELECT rowid FROM samples_fts WHERE samples_fts MATCH ?)').pluck();
+  const before = direct
+    .prepare('SELECT count(*) FROM samples s WHERE s.id IN (SELECT rowid FROM samples_fts WHERE samples_fts MATCH ?)')
+    .pluck();
   const oldTimes: number[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
     const filter = { text: 'w1' + WORDS[Math.floor(r() * 10)]!.slice(1, 2) };

@@ -37,7 +37,9 @@ async function photo(dir: string, i: number): Promise<string> {
     data[p * 3 + 2] = ((x + y) / 4 + ((s >> 10) & 31)) & 255;
   }
   const file = path.join(dir, `photo${i}.jpg`);
-  await sharp(data, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toFile(file);
+  await sharp(data, { raw: { width: w, height: h, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toFile(file);
   return file;
 }
 
@@ -47,7 +49,18 @@ function pillow(jobs: { kind: 'grid'; images: string[]; out: string }[], repeat:
       if (err) reject(err);
       else resolve((JSON.parse(stdout) as { seconds: number }).seconds);
     });
-    child.stdin?.end(JSON.stringify({ tile: g.tileSize, margin: g.margin, label_offset: g.labelOffsetX, font: BUNDLED_FONT, font_px: g.labelFontPx, pip_scale: g.pipScale, repeat, jobs }));
+    child.stdin?.end(
+      JSON.stringify({
+        tile: g.tileSize,
+        margin: g.margin,
+        label_offset: g.labelOffsetX,
+        font: BUNDLED_FONT,
+        font_px: g.labelFontPx,
+        pip_scale: g.pipScale,
+        repeat,
+        jobs,
+      }),
+    );
   });
 }
 
@@ -65,15 +78,24 @@ export async function run(): Promise<BenchTable> {
       let ref = Infinity;
       for (let round = 0; round < ROUNDS; round++) {
         const t0 = performance.now();
-        for (let r = 0; r < REPEAT; r++) await renderGrid({ sourceSampleId: 'b', images, targetIndex: 1 }, g, path.join(dir, `ours${round}-${r}`));
+        for (let r = 0; r < REPEAT; r++)
+          await renderGrid({ sourceSampleId: 'b', images, targetIndex: 1 }, g, path.join(dir, `ours${round}-${r}`));
         ours = Math.min(ours, (performance.now() - t0) / 1000);
-        ref = Math.min(ref, await pillow([{ kind: 'grid', images: files.slice(0, n), out: path.join(dir, `ref${n}.png`) }], REPEAT));
+        ref = Math.min(
+          ref,
+          await pillow([{ kind: 'grid', images: files.slice(0, n), out: path.join(dir, `ref${n}.png`) }], REPEAT),
+        );
       }
       oursTotal += ours;
       refTotal += ref;
       rows.push([`grid of ${n}`, REPEAT / ours, REPEAT / ref, ref / ours]);
     }
-    rows.push(['all sizes', (REPEAT * COUNTS.length) / oursTotal, (REPEAT * COUNTS.length) / refTotal, refTotal / oursTotal]);
+    rows.push([
+      'all sizes',
+      (REPEAT * COUNTS.length) / oursTotal,
+      (REPEAT * COUNTS.length) / refTotal,
+      refTotal / oursTotal,
+    ]);
     return {
       columns: ['case', 'ours composites/s', 'Pillow composites/s', 'speed-up'],
       rows,

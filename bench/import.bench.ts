@@ -30,24 +30,36 @@ async function ours(dir: string): Promise<Measure> {
   const start = performance.now();
   const store = await createProject(path.join(dir, 'project'));
   const runner = new JobRunner(store, [importJob], () => undefined);
-  const job = await runner.submit(importJob, { source: { kind: 'llava', file: path.join(dir, 'llava.json'), imagesRoot: path.join(dir, 'images') }, abortOnProblem: false });
+  const job = await runner.submit(importJob, {
+    source: { kind: 'llava', file: path.join(dir, 'llava.json'), imagesRoot: path.join(dir, 'images') },
+    abortOnProblem: false,
+  });
   await runner.idle();
   const done = await runner.get(job.id);
   await store.close();
   if (done.state !== 'done') throw new Error(`import ended ${done.state}: ${done.error?.message}`);
-  return { seconds: (performance.now() - start) / 1000, samples: Number(done.result?.samples), peakRssMiB: peakRssMiB() };
+  return {
+    seconds: (performance.now() - start) / 1000,
+    samples: Number(done.result?.samples),
+    peakRssMiB: peakRssMiB(),
+  };
 }
 
 /** The naive import: parse everything, insert rows as they are, no checks. */
 function baseline(dir: string): Measure {
   const start = performance.now();
-  const entries = JSON.parse(readFileSync(path.join(dir, 'llava.json'), 'utf8')) as { id: string; image?: string; conversations: unknown }[];
+  const entries = JSON.parse(readFileSync(path.join(dir, 'llava.json'), 'utf8')) as {
+    id: string;
+    image?: string;
+    conversations: unknown;
+  }[];
   const db = new Database(path.join(dir, 'baseline.sqlite'));
   db.pragma('journal_mode = WAL');
   db.exec('CREATE TABLE samples (id INTEGER PRIMARY KEY, external_id TEXT, image TEXT, conversation TEXT)');
   const insert = db.prepare('INSERT INTO samples (external_id, image, conversation) VALUES (?, ?, ?)');
   db.transaction(() => {
-    for (const e of entries) insert.run(e.id, e.image ? path.join(dir, 'images', e.image) : null, JSON.stringify(e.conversations));
+    for (const e of entries)
+      insert.run(e.id, e.image ? path.join(dir, 'images', e.image) : null, JSON.stringify(e.conversations));
   })();
   db.close();
   return { seconds: (performance.now() - start) / 1000, samples: entries.length, peakRssMiB: peakRssMiB() };
@@ -55,7 +67,10 @@ function baseline(dir: string): Measure {
 
 function inChild(mode: 'ours' | 'baseline', dir: string): Measure {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const child = spawnSync(process.execPath, ['--import', tsx, self, mode, dir], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const child = spawnSync(process.execPath, ['--import', tsx, self, mode, dir], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   if (child.status !== 0) throw new Error(`${mode} run failed: ${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Measure;
 }

@@ -32,8 +32,26 @@ const CONFIG = {
   vision_feature_layer: -2,
   vision_feature_select_strategy: 'default',
   projector_hidden_act: 'gelu',
-  text_config: { model_type: 'llama', hidden_size: 768, intermediate_size: 2048, num_hidden_layers: 12, num_attention_heads: 12, vocab_size: 32064, max_position_embeddings: 2048, rms_norm_eps: 1e-5 },
-  vision_config: { model_type: 'clip_vision_model', hidden_size: 384, intermediate_size: 1536, num_hidden_layers: 6, num_attention_heads: 6, image_size: 336, patch_size: 14, hidden_act: 'quick_gelu' },
+  text_config: {
+    model_type: 'llama',
+    hidden_size: 768,
+    intermediate_size: 2048,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    vocab_size: 32064,
+    max_position_embeddings: 2048,
+    rms_norm_eps: 1e-5,
+  },
+  vision_config: {
+    model_type: 'clip_vision_model',
+    hidden_size: 384,
+    intermediate_size: 1536,
+    num_hidden_layers: 6,
+    num_attention_heads: 6,
+    image_size: 336,
+    patch_size: 14,
+    hidden_act: 'quick_gelu',
+  },
 };
 
 /** Writes model.safetensors one tensor at a time, so this process never holds the whole model. */
@@ -87,7 +105,10 @@ async function timeBatch(runner: LlavaRunner, ids: number[], features: Float32Ar
   return { prefillS: (prefillEnd - t0) / 1000, decodeS: (t1 - prefillEnd) / 1000 };
 }
 
-const best = (ts: Timing[]): Timing => ({ prefillS: Math.min(...ts.map((t) => t.prefillS)), decodeS: Math.min(...ts.map((t) => t.decodeS)) });
+const best = (ts: Timing[]): Timing => ({
+  prefillS: Math.min(...ts.map((t) => t.prefillS)),
+  decodeS: Math.min(...ts.map((t) => t.decodeS)),
+});
 
 async function timeOurs(runner: LlavaRunner, ids: number[], features: Float32Array): Promise<Timing> {
   let prefillEnd = 0;
@@ -111,7 +132,12 @@ export async function run(): Promise<BenchTable> {
     const model = await openModel(dir);
     const s = model.spec;
     const pixels = Float32Array.from({ length: 3 * 336 * 336 }, (_, i) => Math.sin(i * 0.001));
-    const ids = [1, ...Array.from({ length: 12 }, (_, i) => 100 + i), s.imageTokenId, ...Array.from({ length: 17 }, (_, i) => 300 + i)];
+    const ids = [
+      1,
+      ...Array.from({ length: 12 }, (_, i) => 100 + i),
+      s.imageTokenId,
+      ...Array.from({ length: 17 }, (_, i) => 300 + i),
+    ];
     // First, file-backed weights: the RSS its sessions add while alive (measured before any other session exists).
     const rssBefore = process.memoryUsage().rss;
     const lean = new LlavaRunner(model, { ep: 'cpu', threads: THREADS, captureLayers: [6], disablePrepacking: true });
@@ -120,7 +146,11 @@ export async function run(): Promise<BenchTable> {
     const leanTiming = await timeOurs(lean, ids, leanFeatures);
     const leanRss = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
     await lean.release();
-    const capture = new LlavaRunner(model, { ep: 'cpu', threads: THREADS, captureLayers: [Math.floor(s.text.numLayers / 2)] });
+    const capture = new LlavaRunner(model, {
+      ep: 'cpu',
+      threads: THREADS,
+      captureLayers: [Math.floor(s.text.numLayers / 2)],
+    });
 
     // Vision: first call builds the session; time the second (a miss in steady state) and a cache hit.
     await capture.imageFeatures(pixels);
@@ -154,32 +184,88 @@ export async function run(): Promise<BenchTable> {
     const raw = path.join(dir, 'pixels.f32');
     writeFileSync(raw, new Uint8Array(pixels.buffer));
     const req = path.join(dir, 'bench.json');
-    writeFileSync(req, JSON.stringify({ input_ids: ids, pixel_values_raw: raw, pixel_shape: [1, 3, 336, 336], steps: DECODE_STEPS, threads: THREADS, repeats: ROUNDS, attention_layer: Math.floor(s.text.numLayers / 2) }));
+    writeFileSync(
+      req,
+      JSON.stringify({
+        input_ids: ids,
+        pixel_values_raw: raw,
+        pixel_shape: [1, 3, 336, 336],
+        steps: DECODE_STEPS,
+        threads: THREADS,
+        repeats: ROUNDS,
+        attention_layer: Math.floor(s.text.numLayers / 2),
+      }),
+    );
     const outFile = path.join(dir, 'torch.json');
     execFileSync(PYTHON, [REFERENCE, '--bench', dir, req, outFile], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const torch = JSON.parse(readFileSync(outFile, 'utf8')) as { vision_s: number; prefill_s: number; decode_s: number; prompt_tokens: number };
+    const torch = JSON.parse(readFileSync(outFile, 'utf8')) as {
+      vision_s: number;
+      prefill_s: number;
+      decode_s: number;
+      prompt_tokens: number;
+    };
 
     const promptTokens = torch.prompt_tokens;
     const params = weightBytes / 4;
     return {
       columns: ['case', 'ours', 'PyTorch 1.13 eager', 'ours / PyTorch'],
       rows: [
-        ['prefill tok/s (' + promptTokens + ' tokens, 1 image)', promptTokens / ours.prefillS, promptTokens / torch.prefill_s, torch.prefill_s / ours.prefillS],
-        ['decode tok/s (' + DECODE_STEPS + ' steps, attention captured)', DECODE_STEPS / ours.decodeS, DECODE_STEPS / torch.decode_s, torch.decode_s / ours.decodeS],
-        ['vision tower + projector ms / image (cache miss)', visionMissMs, torch.vision_s * 1000, (torch.vision_s * 1000) / visionMissMs],
+        [
+          'prefill tok/s (' + promptTokens + ' tokens, 1 image)',
+          promptTokens / ours.prefillS,
+          promptTokens / torch.prefill_s,
+          torch.prefill_s / ours.prefillS,
+        ],
+        [
+          'decode tok/s (' + DECODE_STEPS + ' steps, attention captured)',
+          DECODE_STEPS / ours.decodeS,
+          DECODE_STEPS / torch.decode_s,
+          torch.decode_s / ours.decodeS,
+        ],
+        [
+          'vision tower + projector ms / image (cache miss)',
+          visionMissMs,
+          torch.vision_s * 1000,
+          (torch.vision_s * 1000) / visionMissMs,
+        ],
         ['feature cache hit ms / image', cacheHitMs, '-', '-'],
-        [`decode tok/s, batch of ${BATCH} prompts (all rows, attention captured)`, (BATCH * DECODE_STEPS) / batched.decodeS, '-', '-'],
+        [
+          `decode tok/s, batch of ${BATCH} prompts (all rows, attention captured)`,
+          (BATCH * DECODE_STEPS) / batched.decodeS,
+          '-',
+          '-',
+        ],
         ['decode tok/s without attention capture', DECODE_STEPS / noCapture.decodeS, '-', '-'],
-        ['attention capture cost (% of decode time)', (100 * (ours.decodeS - noCapture.decodeS)) / noCapture.decodeS, '-', '-'],
-        ['peak RSS MiB / weight MiB (default: prepacked weights)', `${peak.toFixed(0)} / ${(weightBytes / 2 ** 20).toFixed(0)} = ${(peak / (weightBytes / 2 ** 20)).toFixed(2)}x`, '-', '-'],
-        ['disable_prepacking: RSS added by the sessions / weight MiB', `${leanRss.toFixed(0)} / ${(weightBytes / 2 ** 20).toFixed(0)} = ${(leanRss / (weightBytes / 2 ** 20)).toFixed(2)}x`, '-', '-'],
-        ['disable_prepacking: prefill tok/s, decode tok/s', `${(promptTokens / leanTiming.prefillS).toFixed(1)}, ${(DECODE_STEPS / leanTiming.decodeS).toFixed(2)}`, '-', '-'],
+        [
+          'attention capture cost (% of decode time)',
+          (100 * (ours.decodeS - noCapture.decodeS)) / noCapture.decodeS,
+          '-',
+          '-',
+        ],
+        [
+          'peak RSS MiB / weight MiB (default: prepacked weights)',
+          `${peak.toFixed(0)} / ${(weightBytes / 2 ** 20).toFixed(0)} = ${(peak / (weightBytes / 2 ** 20)).toFixed(2)}x`,
+          '-',
+          '-',
+        ],
+        [
+          'disable_prepacking: RSS added by the sessions / weight MiB',
+          `${leanRss.toFixed(0)} / ${(weightBytes / 2 ** 20).toFixed(0)} = ${(leanRss / (weightBytes / 2 ** 20)).toFixed(2)}x`,
+          '-',
+          '-',
+        ],
+        [
+          'disable_prepacking: prefill tok/s, decode tok/s',
+          `${(promptTokens / leanTiming.prefillS).toFixed(1)}, ${(DECODE_STEPS / leanTiming.decodeS).toFixed(2)}`,
+          '-',
+          '-',
+        ],
       ],
       notes: [
         `random LLaVA-shaped model: ${(params / 1e6).toFixed(0)}M parameters fp32 (text llama 768 x 12 layers, vision CLIP 384 x 6 layers at 336 px, 576 tokens per image)`,
         `CPU EP, ${THREADS} intra-op threads; PyTorch with torch.set_num_threads(${THREADS}), fp32, no_grad, KV cache, greedy`,
         `peak RSS is this process's high-water mark with one runner (its vision session and the one text session that runs prefill and decode steps); it was ${rssBeforeRun.toFixed(0)} MiB before the model was opened (writing the random weights)`,
-        'with prepacking (the default) the weights are resident twice: the mapped safetensors pages and onnxruntime\'s packed copy; the disable_prepacking runner ran first, alone, and was released before the others',
+        "with prepacking (the default) the weights are resident twice: the mapped safetensors pages and onnxruntime's packed copy; the disable_prepacking runner ran first, alone, and was released before the others",
         `batched decode on CPU: every step copies the whole KV cache of all ${BATCH} rows into and out of the Node binding (the cache stays on the GPU only with WebGPU), which eats the gain of reading the weights once per step`,
         `best of ${ROUNDS} rounds for prefill and decode, ours (capture and no capture alternating) and PyTorch alike; vision: second run of the session (the first builds it); cache hit: FeatureCache.get of one image's features`,
       ],

@@ -42,7 +42,9 @@ async function stackGflops(d: StackDims, layers: number, seq: number): Promise<n
   // Weights as initializers, as in inference, scaled to keep activations finite.
   const weights = new Map(
     [...stackModel(d, layers).shapes].map(([n, s]) => {
-      const values = n.endsWith('layernorm.weight') ? new Float32Array(s[0]!).fill(1) : rand(s[0]! * s[1]!).map((v) => v / Math.sqrt(s[1]!));
+      const values = n.endsWith('layernorm.weight')
+        ? new Float32Array(s[0]!).fill(1)
+        : rand(s[0]! * s[1]!).map((v) => v / Math.sqrt(s[1]!));
       return [n, { shape: s, values }] as const;
     }),
   );
@@ -67,6 +69,9 @@ export async function run(): Promise<BenchTable> {
   return {
     columns: ['graph', 'GFLOP/s', 'fraction of single-MatMul rate'],
     rows,
-    notes: [`ORT CPU EP, ${THREADS} intra-op threads, float32, median of ${REPEATS} runs after a warm-up`, 'block FLOPs count only the MatMuls (projections, MLP, attention scores and weighted sum)'],
+    notes: [
+      `ORT CPU EP, ${THREADS} intra-op threads, float32, median of ${REPEATS} runs after a warm-up`,
+      'block FLOPs count only the MatMuls (projections, MLP, attention scores and weighted sum)',
+    ],
   };
 }

@@ -42,18 +42,43 @@ export async function run(): Promise<BenchTable> {
     ['all pairs by id, first page', () => ({}), byId, () => 0],
     ['all pairs by id, random page', () => ({}), byId, () => Math.floor(r() * (PAIRS - PAGE))],
     ['kept, attention ratio asc', () => ({ decision: ['keep'] }), { by: 'attention_ratio', dir: 'asc' }, () => 0],
-    ['grid 4 images, perplexity desc', () => ({ format: ['grid'], imageCount: [4] }), { by: 'ppl_maxprob', dir: 'desc' }, () => 0],
+    [
+      'grid 4 images, perplexity desc',
+      () => ({ format: ['grid'], imageCount: [4] }),
+      { by: 'ppl_maxprob', dir: 'desc' },
+      () => 0,
+    ],
     [
       'pending review, edit distance desc, random page',
       () => ({ review: ['pending'] }),
       { by: 'edit_distance', dir: 'desc' },
       () => Math.floor(r() * 1000) * PAGE,
     ],
-    ['dropped for perplexity, length ratio asc', () => ({ decision: ['drop'], failed: 'perplexity' }), { by: 'length_ratio', dir: 'asc' }, () => 0],
+    [
+      'dropped for perplexity, length ratio asc',
+      () => ({ decision: ['drop'], failed: 'perplexity' }),
+      { by: 'length_ratio', dir: 'asc' },
+      () => 0,
+    ],
     ['text search (one word) + total', () => ({ text: word() }), byId, () => 0],
-    ['text search + kept, attention ratio desc', () => ({ text: word(), decision: ['keep'] }), { by: 'attention_ratio', dir: 'desc' }, () => 0],
-    ['deep page: offset 90k-99.9k, exact ratio desc (NULLs last)', () => ({}), { by: 'exact_ratio', dir: 'desc' }, () => 90_000 + Math.floor(r() * 9_900)],
-    ['deep page: offset 90k-99.9k, perplexity asc', () => ({}), { by: 'ppl_true', dir: 'asc' }, () => 90_000 + Math.floor(r() * 9_900)],
+    [
+      'text search + kept, attention ratio desc',
+      () => ({ text: word(), decision: ['keep'] }),
+      { by: 'attention_ratio', dir: 'desc' },
+      () => 0,
+    ],
+    [
+      'deep page: offset 90k-99.9k, exact ratio desc (NULLs last)',
+      () => ({}),
+      { by: 'exact_ratio', dir: 'desc' },
+      () => 90_000 + Math.floor(r() * 9_900),
+    ],
+    [
+      'deep page: offset 90k-99.9k, perplexity asc',
+      () => ({}),
+      { by: 'ppl_true', dir: 'asc' },
+      () => 90_000 + Math.floor(r() * 9_900),
+    ],
     [
       'kept + pending, attention ratio asc, total uncached',
       () => ({ decision: ['keep'], review: ['pending'] }),
@@ -69,7 +94,8 @@ export async function run(): Promise<BenchTable> {
   };
   const rows: (string | number)[][] = [];
   for (const [name, filter, sort, offset, writeFirst] of cases) {
-    for (let i = 0; i < 20; i++) await store.call('pairsPage', { offset: offset(), limit: PAGE, filter: filter(), sort });
+    for (let i = 0; i < 20; i++)
+      await store.call('pairsPage', { offset: offset(), limit: PAGE, filter: filter(), sort });
     const times: number[] = [];
     let total = 0;
     for (let i = 0; i < ITERATIONS; i++) {
@@ -91,7 +117,15 @@ export async function run(): Promise<BenchTable> {
       cpu.push((used.user + used.system) / 1000);
     }
     cpu.sort((a, b) => a - b);
-    rows.push([name, percentile(times, 50), percentile(times, 95), percentile(cpu, 50), percentile(cpu, 95), total, percentile(times, 95) < 20 ? 'yes' : 'no']);
+    rows.push([
+      name,
+      percentile(times, 50),
+      percentile(times, 95),
+      percentile(cpu, 50),
+      percentile(cpu, 95),
+      total,
+      percentile(times, 95) < 20 ? 'yes' : 'no',
+    ]);
   }
   const detail: number[] = [];
   for (let i = 0; i < ITERATIONS; i++) {
@@ -113,7 +147,15 @@ export async function run(): Promise<BenchTable> {
   await store.close();
   rmSync(dir, { recursive: true, force: true });
   return {
-    columns: ['query at 100k pairs', 'p50 ms', 'p95 ms', 'direct CPU p50 ms', 'direct CPU p95 ms', 'total matched', 'p95 < 20 ms'],
+    columns: [
+      'query at 100k pairs',
+      'p50 ms',
+      'p95 ms',
+      'direct CPU p50 ms',
+      'direct CPU p95 ms',
+      'total matched',
+      'p95 < 20 ms',
+    ],
     rows,
     notes: [
       `${ITERATIONS} timed queries per case after 20 warm-up, page of ${PAGE}, measured through the store worker (message round trip included)`,

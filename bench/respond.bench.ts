@@ -35,7 +35,22 @@ const CASES: ModelCase[] = [
   { name: 'tiny', model: { seed: 3, textLayers: 2, visionLayers: 2 }, perFormat: 4, rounds: 5, tokens: [16, 64] },
   {
     name: 'medium',
-    model: { seed: 3, textLayers: 4, visionLayers: 2, size: { hidden: 512, heads: 8, headDim: 64, inter: 1376, vHidden: 256, vHeads: 4, vInter: 1024, image: 112, patch: 14 } },
+    model: {
+      seed: 3,
+      textLayers: 4,
+      visionLayers: 2,
+      size: {
+        hidden: 512,
+        heads: 8,
+        headDim: 64,
+        inter: 1376,
+        vHidden: 256,
+        vHeads: 4,
+        vInter: 1024,
+        image: 112,
+        patch: 14,
+      },
+    },
     perFormat: 2,
     rounds: 5,
     tokens: [32, 64],
@@ -55,8 +70,16 @@ async function baseProject(dir: string, perFormat: number): Promise<string> {
   try {
     await service.handlers['project.create']({ dir: projectDir });
     const ds = await makeDemoDataset(path.join(dir, 'data'), { samples: 16, images: 12, bad: false });
-    await wait((await service.handlers['dataset.import']({ source: { kind: 'llava', file: ds.file, imagesRoot: ds.imagesRoot }, abortOnProblem: false })).jobId);
-    for (const format of ['sequence', 'grid', 'pip'] as Format[]) await wait((await service.handlers['pipeline.augment']({ seed: 1, count: perFormat, formats: [format] })).jobId);
+    await wait(
+      (
+        await service.handlers['dataset.import']({
+          source: { kind: 'llava', file: ds.file, imagesRoot: ds.imagesRoot },
+          abortOnProblem: false,
+        })
+      ).jobId,
+    );
+    for (const format of ['sequence', 'grid', 'pip'] as Format[])
+      await wait((await service.handlers['pipeline.augment']({ seed: 1, count: perFormat, formats: [format] })).jobId);
   } finally {
     await service.close();
   }
@@ -68,11 +91,22 @@ async function requests(projectDir: string, engine: ModelEngine, maxNewTokens: n
   const store = await openProject(projectDir);
   try {
     const out: ResponseRequest[] = [];
-    for (const id of await store.call('pendingResponses', { model: engine.modelId, aspect: 'pad', template: 'model' })) {
+    for (const id of await store.call('pendingResponses', {
+      model: engine.modelId,
+      aspect: 'pad',
+      template: 'model',
+    })) {
       const s = (await store.call('respondSample', { id }))!;
       const seed = hashSeed(`0:${s.planId}`);
       const images = await generationImages(s, DEFAULT_SETTINGS.perturb, { perturb: false, seed });
-      out.push({ prompt: s.prompt, images: images.map((im) => ({ ...im, channels: 3 })), layer: engine.layer, maxNewTokens, temperature: 0, seed });
+      out.push({
+        prompt: s.prompt,
+        images: images.map((im) => ({ ...im, channels: 3 })),
+        layer: engine.layer,
+        maxNewTokens,
+        temperature: 0,
+        seed,
+      });
     }
     return out;
   } finally {
@@ -81,7 +115,12 @@ async function requests(projectDir: string, engine: ModelEngine, maxNewTokens: n
 }
 
 /** Wall and CPU ms from submitting the job to its end (opening and closing the project excluded). */
-async function timeJob(projectDir: string, engine: JobEngine, modelDir: string, maxNewTokens: number): Promise<{ wall: number; cpu: number }> {
+async function timeJob(
+  projectDir: string,
+  engine: JobEngine,
+  modelDir: string,
+  maxNewTokens: number,
+): Promise<{ wall: number; cpu: number }> {
   const store = await openProject(projectDir);
   let failure: string | null = null;
   const runner = new JobRunner(store, [createRespondJob(async () => engine)], (e: ApiEvent) => {
@@ -165,7 +204,15 @@ async function runCase(root: string, c: ModelCase): Promise<(string | number)[][
       const b = median(bare);
       const j = median(job);
       const ratios = job.map((x, i) => x / bare[i]!);
-      rows.push([`${c.name}: ${n} samples, max ${maxNewTokens} new tokens (${(tokens / n).toFixed(1)} on average)`, b / n, j / n, (median(ratios) - 1) * 100, (median(cpu) - 1) * 100, median(ownMs) / n, median(own) * 100]);
+      rows.push([
+        `${c.name}: ${n} samples, max ${maxNewTokens} new tokens (${(tokens / n).toFixed(1)} on average)`,
+        b / n,
+        j / n,
+        (median(ratios) - 1) * 100,
+        (median(cpu) - 1) * 100,
+        median(ownMs) / n,
+        median(own) * 100,
+      ]);
     }
   } finally {
     await engine.close();
@@ -178,7 +225,15 @@ export async function run(): Promise<BenchTable> {
   const rows: (string | number)[][] = [];
   for (const c of CASES) rows.push(...(await runCase(root, c)));
   return {
-    columns: ['case', 'bare generate ms/sample', 'respond job ms/sample', 'job vs bare wall, %', 'job vs bare CPU time, %', 'job own ms/sample', 'job own time / engine time inside the job, %'],
+    columns: [
+      'case',
+      'bare generate ms/sample',
+      'respond job ms/sample',
+      'job vs bare wall, %',
+      'job vs bare CPU time, %',
+      'job own ms/sample',
+      'job own time / engine time inside the job, %',
+    ],
     rows,
     notes: [
       'tiny: random llava-hf model, hidden 32, 2 text + 2 vision layers, 28 px, 4x4 patches, 32k vocabulary; 4 samples per format (sequence, grid, pic-in-pic), 5 rounds',

@@ -24,9 +24,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  process.stdout.write(`Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n\n`);
+  process.stdout.write(
+    `Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n\n`,
+  );
   for (const name of suites) {
-    const mod = (await import(pathToFileURL(path.join(here, `${name}.bench.ts`)).href)) as { run: () => Promise<BenchTable> };
+    const mod = (await import(pathToFileURL(path.join(here, `${name}.bench.ts`)).href)) as {
+      run: () => Promise<BenchTable>;
+    };
     process.stdout.write(`## ${name}\n\n`);
     const table = await mod.run();
     process.stdout.write(formatTable(table) + '\n');

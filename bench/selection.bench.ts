@@ -50,8 +50,16 @@ export async function run(): Promise<BenchTable> {
   const all = generations(N);
   const base = resolveSettings();
   const changed = [
-    ['one threshold (grid, 4 images -> 0.45)', resolveSettings({ selection: { thresholds: { grid: { '4': { value: 0.45 } } } } })],
-    ['all post-selection bounds on', resolveSettings({ selection: { post: { lengthRatio: { min: 0.2, max: 3 }, editDistance: { min: 5, max: 300 } } } })],
+    [
+      'one threshold (grid, 4 images -> 0.45)',
+      resolveSettings({ selection: { thresholds: { grid: { '4': { value: 0.45 } } } } }),
+    ],
+    [
+      'all post-selection bounds on',
+      resolveSettings({
+        selection: { post: { lengthRatio: { min: 0.2, max: 3 }, editDistance: { min: 5, max: 300 } } },
+      }),
+    ],
     ['exact-region mode', resolveSettings({ selection: { attentionMode: 'exact-region' } })],
   ] as const;
   reselect(all, base.selection);
@@ -70,6 +78,9 @@ export async function run(): Promise<BenchTable> {
   return {
     columns: ['re-selection at 100k generations', 'median ms', 'max ms', 'kept'],
     rows,
-    notes: [`decisions + summary (counts, per-format yield) for ${N} in-memory stored metrics, 7 runs each; target < 200 ms`, `peak RSS ${peakRssMiB().toFixed(0)} MiB`],
+    notes: [
+      `decisions + summary (counts, per-format yield) for ${N} in-memory stored metrics, 7 runs each; target < 200 ms`,
+      `peak RSS ${peakRssMiB().toFixed(0)} MiB`,
+    ],
   };
 }

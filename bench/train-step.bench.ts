@@ -41,7 +41,8 @@ function vmHwmMiB(): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
-const rand = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => (Math.random() * 2 - 1) * scale);
+const rand = (n: number, scale: number): Float32Array =>
+  Float32Array.from({ length: n }, () => (Math.random() * 2 - 1) * scale);
 
 /** One case in this process: seconds per step (after one warm-up step) and peak RSS. */
 async function runOrt(c: Case): Promise<{ seconds: number; rss: number }> {
@@ -58,11 +59,23 @@ async function runOrt(c: Case): Promise<{ seconds: number; rss: number }> {
     Object.fromEntries(
       p.inputs.map((v) => {
         const s = staticShape(v);
-        return [v.name, new ort.Tensor('float32', v.name.endsWith('layernorm.weight') ? new Float32Array(s[0]!).fill(1) : rand(s[0]! * s[1]!, 1 / Math.sqrt(s[1]!)), s)];
+        return [
+          v.name,
+          new ort.Tensor(
+            'float32',
+            v.name.endsWith('layernorm.weight')
+              ? new Float32Array(s[0]!).fill(1)
+              : rand(s[0]! * s[1]!, 1 / Math.sqrt(s[1]!)),
+            s,
+          ),
+        ];
       }),
     ),
   );
-  const batch = { ...feeds, target: new ort.Tensor('float32', rand(c.batch * c.seq * hidden, 1), [c.batch, c.seq, hidden]) };
+  const batch = {
+    ...feeds,
+    target: new ort.Tensor('float32', rand(c.batch * c.seq * hidden, 1), [c.batch, c.seq, hidden]),
+  };
   await session.step(batch, 1e-3);
   const t0 = performance.now();
   for (let s = 0; s < c.steps; s++) await session.step(batch, 1e-3);
@@ -71,16 +84,46 @@ async function runOrt(c: Case): Promise<{ seconds: number; rss: number }> {
   return { seconds, rss: vmHwmMiB() };
 }
 
-function runTorch(c: Case): { seconds_per_step: number; peak_rss_mib: number; threads: number; blas: string[]; torch: string } {
+function runTorch(c: Case): {
+  seconds_per_step: number;
+  peak_rss_mib: number;
+  threads: number;
+  blas: string[];
+  torch: string;
+} {
   const python = process.env.MIA_PYTHON ?? '/usr/bin/python3';
   const script = path.join(path.dirname(here), '..', 'test', 'reference', 'block_ref.py');
-  const args = ['--bench', '--layers', c.layers, '--hidden', c.dims.hidden, '--heads', c.dims.heads, '--inter', c.dims.inter, '--seq', c.seq, '--batch', c.batch, '--steps', c.steps, '--threads', THREADS].map(String);
-  const out = execFileSync(python, [script, ...args], { env: { ...process.env, OPENBLAS_NUM_THREADS: String(THREADS), OMP_NUM_THREADS: String(THREADS) }, encoding: 'utf8' });
+  const args = [
+    '--bench',
+    '--layers',
+    c.layers,
+    '--hidden',
+    c.dims.hidden,
+    '--heads',
+    c.dims.heads,
+    '--inter',
+    c.dims.inter,
+    '--seq',
+    c.seq,
+    '--batch',
+    c.batch,
+    '--steps',
+    c.steps,
+    '--threads',
+    THREADS,
+  ].map(String);
+  const out = execFileSync(python, [script, ...args], {
+    env: { ...process.env, OPENBLAS_NUM_THREADS: String(THREADS), OMP_NUM_THREADS: String(THREADS) },
+    encoding: 'utf8',
+  });
   return JSON.parse(out) as ReturnType<typeof runTorch>;
 }
 
 function runOrtChild(c: Case): { seconds: number; rss: number } {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', here, JSON.stringify(c)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(process.execPath, ['--import', 'tsx', here, JSON.stringify(c)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return JSON.parse(out.trim().split('\n').pop()!) as { seconds: number; rss: number };
 }
 
@@ -92,10 +135,24 @@ export async function run(): Promise<BenchTable> {
     const ref = runTorch(c);
     torchInfo = `PyTorch ${ref.torch}, BLAS ${ref.blas.join(', ')}, ${ref.threads} threads`;
     const name = `${c.layers} x hidden ${c.dims.hidden} (${c.dims.heads} heads, MLP ${c.dims.inter}), batch ${c.batch} x seq ${c.seq}`;
-    rows.push([name, ours.seconds * 1000, ref.seconds_per_step * 1000, ours.seconds / ref.seconds_per_step, ours.rss, ref.peak_rss_mib]);
+    rows.push([
+      name,
+      ours.seconds * 1000,
+      ref.seconds_per_step * 1000,
+      ours.seconds / ref.seconds_per_step,
+      ours.rss,
+      ref.peak_rss_mib,
+    ]);
   }
   return {
-    columns: ['case', 'ORT ms/step', 'PyTorch ms/step', 'ratio ORT/PyTorch', 'ORT peak RSS MiB', 'PyTorch peak RSS MiB'],
+    columns: [
+      'case',
+      'ORT ms/step',
+      'PyTorch ms/step',
+      'ratio ORT/PyTorch',
+      'ORT peak RSS MiB',
+      'PyTorch peak RSS MiB',
+    ],
     rows,
     notes: [
       'step = forward + backward + global-norm clip + AdamW, float32, CPU EP; ORT: TrainStepSession.step, one run of the train-step graph in the session host worker (after 1 warm-up step)',

@@ -51,9 +51,16 @@ const JUMP_LATENCY = `(fraction) => new Promise((resolve) => {
 })`;
 
 /** Frame intervals (ms) over `frames` animation frames; scrolls the grid by `step` px each frame. */
-async function frameIntervals(page: Page, frames: number, step: number): Promise<{ intervals: number[]; maxCells: number }> {
+async function frameIntervals(
+  page: Page,
+  frames: number,
+  step: number,
+): Promise<{ intervals: number[]; maxCells: number }> {
   const fn = await page.evaluateHandle(FRAME_INTERVALS);
-  return (await fn.evaluate((f, args) => (f as unknown as (a: number[]) => Promise<unknown>)(args), [frames, step])) as { intervals: number[]; maxCells: number };
+  return (await fn.evaluate(
+    (f, args) => (f as unknown as (a: number[]) => Promise<unknown>)(args),
+    [frames, step],
+  )) as { intervals: number[]; maxCells: number };
 }
 
 /** Milliseconds from setting scrollTop to every visible cell showing its sample. */
@@ -65,12 +72,21 @@ async function jumpLatency(page: Page, fraction: number): Promise<number> {
 export async function run(): Promise<BenchTable> {
   const dir = mkdtempSync(path.join(tmpdir(), 'mia-bench-grid-'));
   const service = await createService({ configDir: path.join(dir, 'config') });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
   try {
     const data = await makeDemoDataset(path.join(dir, 'data'), { samples: SAMPLES, images: 24, bad: false });
     await service.handlers['project.create']({ dir: path.join(dir, 'project') });
-    const done = new Promise<void>((resolve) => service.onEvent((e) => e.type === 'job.state' && e.state === 'done' && resolve()));
-    await service.handlers['dataset.import']({ source: { kind: 'llava', file: data.file, imagesRoot: data.imagesRoot }, abortOnProblem: false });
+    const done = new Promise<void>((resolve) =>
+      service.onEvent((e) => e.type === 'job.state' && e.state === 'done' && resolve()),
+    );
+    await service.handlers['dataset.import']({
+      source: { kind: 'llava', file: data.file, imagesRoot: data.imagesRoot },
+      abortOnProblem: false,
+    });
     await done;
     const server = await startServer({ service });
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -92,9 +108,27 @@ export async function run(): Promise<BenchTable> {
       columns: ['case', 'p50 ms', 'p95 ms', 'max ms', 'ratio p95 vs idle'],
       rows: [
         ['idle frames (baseline)', quantile(idle.intervals, 0.5), p95Idle, Math.max(...idle.intervals), 1],
-        [`frames while scrolling 100 px/frame (${FRAMES})`, quantile(flick.intervals, 0.5), quantile(flick.intervals, 0.95), Math.max(...flick.intervals), quantile(flick.intervals, 0.95) / p95Idle],
-        [`frames while scrolling 600 px/frame (${FRAMES})`, quantile(scroll.intervals, 0.5), p95Scroll, Math.max(...scroll.intervals), p95Scroll / p95Idle],
-        [`random jump until all visible cells filled (${JUMPS})`, quantile(jumps, 0.5), quantile(jumps, 0.95), Math.max(...jumps), '-'],
+        [
+          `frames while scrolling 100 px/frame (${FRAMES})`,
+          quantile(flick.intervals, 0.5),
+          quantile(flick.intervals, 0.95),
+          Math.max(...flick.intervals),
+          quantile(flick.intervals, 0.95) / p95Idle,
+        ],
+        [
+          `frames while scrolling 600 px/frame (${FRAMES})`,
+          quantile(scroll.intervals, 0.5),
+          p95Scroll,
+          Math.max(...scroll.intervals),
+          p95Scroll / p95Idle,
+        ],
+        [
+          `random jump until all visible cells filled (${JUMPS})`,
+          quantile(jumps, 0.5),
+          quantile(jumps, 0.95),
+          Math.max(...jumps),
+          '-',
+        ],
         ['first page load until the first thumbnail', firstPaint, '-', '-', '-'],
       ],
       notes: [

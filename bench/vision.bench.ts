@@ -65,7 +65,9 @@ function levels(a: PixelTensor, b: PixelTensor, config: PreprocessorConfig): { m
   let max = 0;
   let sum = 0;
   for (let i = 0; i < a.data.length; i++) {
-    const d = (Math.abs((a.data[i] as number) - (b.data[i] as number)) * (config.imageStd[Math.floor(i / plane)] as number)) / config.rescaleFactor;
+    const d =
+      (Math.abs((a.data[i] as number) - (b.data[i] as number)) * (config.imageStd[Math.floor(i / plane)] as number)) /
+      config.rescaleFactor;
     sum += d;
     max = Math.max(max, d);
   }
@@ -75,10 +77,22 @@ function levels(a: PixelTensor, b: PixelTensor, config: PreprocessorConfig): { m
 export async function run(): Promise<BenchTable> {
   const dir = tempDir('vision-bench-');
   const config = parsePreprocessorConfig(LLAVA_15, 'llava-1.5');
-  const images = await Promise.all(CASES.map((c, i) => writeRgbPng(join(dir, `img${i}.png`), photoLike(c.w, c.h, i + 1), c.w, c.h)));
-  const job = { repeat: REPEAT, items: CASES.map((c, i) => ({ image: images[i], out: join(dir, `ref${i}.f32`), aspect: c.aspect, config: LLAVA_15 })) };
+  const images = await Promise.all(
+    CASES.map((c, i) => writeRgbPng(join(dir, `img${i}.png`), photoLike(c.w, c.h, i + 1), c.w, c.h)),
+  );
+  const job = {
+    repeat: REPEAT,
+    items: CASES.map((c, i) => ({
+      image: images[i],
+      out: join(dir, `ref${i}.f32`),
+      aspect: c.aspect,
+      config: LLAVA_15,
+    })),
+  };
   writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
-  const pillow = JSON.parse(execFileSync(python, ['test/reference/preprocess_ref.py', join(dir, 'job.json')], { encoding: 'utf8' })) as { seconds: number[] };
+  const pillow = JSON.parse(
+    execFileSync(python, ['test/reference/preprocess_ref.py', join(dir, 'job.json')], { encoding: 'utf8' }),
+  ) as { seconds: number[] };
 
   const rows: (string | number)[][] = [];
   for (const [i, c] of CASES.entries()) {
@@ -95,7 +109,11 @@ export async function run(): Promise<BenchTable> {
   const cache = new FeatureCache(join(dir, 'cache'));
   const features = { data: Float32Array.from({ length: 576 * 4096 }, (_, i) => Math.sin(i)), dims: [576, 4096] };
   const image = images[4] as string;
-  const keyOf = async () => ({ imageSha256: await imageContentHash(image), modelId: 'bench', preprocessingId: preprocessingId(config) });
+  const keyOf = async () => ({
+    imageSha256: await imageContentHash(image),
+    modelId: 'bench',
+    preprocessingId: preprocessingId(config),
+  });
   const missMs = await medianMs(async () => {
     const key = await keyOf();
     if ((await cache.get({ ...key, modelId: 'absent' })) !== undefined) throw new Error('unexpected hit');
@@ -109,7 +127,16 @@ export async function run(): Promise<BenchTable> {
   rmSync(dir, { recursive: true, force: true });
 
   return {
-    columns: ['case (llava-1.5, 336 px)', 'Pillow ms', 'ours (Pillow port) ms', 'speed-up', 'sharp ms', 'speed-up', 'sharp vs PIL max levels', 'mean levels'],
+    columns: [
+      'case (llava-1.5, 336 px)',
+      'Pillow ms',
+      'ours (Pillow port) ms',
+      'speed-up',
+      'sharp ms',
+      'speed-up',
+      'sharp vs PIL max levels',
+      'mean levels',
+    ],
     rows,
     notes: [
       `median of ${REPEAT} runs per image, PNG read + decode + preprocess; Pillow + numpy timed inside Python (interpreter start excluded)`,

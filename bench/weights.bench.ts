@@ -65,7 +65,12 @@ async function child(dir: string, prepack: boolean): Promise<void> {
   const model = serializeModel(g);
   const baseMiB = process.memoryUsage().rss / MiB;
   let t = performance.now();
-  const s = await createLocalSession(model, { ep: 'cpu', externalDataFolder: dir, disablePrepacking: !prepack, intraOpThreads: 2 });
+  const s = await createLocalSession(model, {
+    ep: 'cpu',
+    externalDataFolder: dir,
+    disablePrepacking: !prepack,
+    intraOpThreads: 2,
+  });
   const createMs = performance.now() - t;
   const peakAfterCreateMiB = peakRssMiB();
   const x = new ort.Tensor('float32', new Float32Array(DIM).fill(1), [1, DIM]);
@@ -75,7 +80,14 @@ async function child(dir: string, prepack: boolean): Promise<void> {
   t = performance.now();
   await s.run({ x });
   const warmRunMs = performance.now() - t;
-  const result: ChildResult = { createMs, firstRunMs, warmRunMs, baseMiB, peakAfterCreateMiB, peakAfterRunMiB: peakRssMiB() };
+  const result: ChildResult = {
+    createMs,
+    firstRunMs,
+    warmRunMs,
+    baseMiB,
+    peakAfterCreateMiB,
+    peakAfterRunMiB: peakRssMiB(),
+  };
   await s.release();
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
@@ -118,7 +130,16 @@ export async function run(): Promise<BenchTable> {
       ];
     });
     return {
-      columns: ['case', 'create ms', 'first run ms', 'warm run ms', 'peak RSS after create MiB', 'peak RSS after run MiB', '(peak - base) / weights', 'peak / weights'],
+      columns: [
+        'case',
+        'create ms',
+        'first run ms',
+        'warm run ms',
+        'peak RSS after create MiB',
+        'peak RSS after run MiB',
+        '(peak - base) / weights',
+        'peak / weights',
+      ],
       rows,
       notes: [
         `weights: ${LAYERS} F32 tensors [${DIM}, ${DIM}] in one safetensors file, ${weightsMiB.toFixed(0)} MiB, chained MatMul graph with external initializers into the file`,

@@ -61,9 +61,13 @@ export function packagedFilesFilter(root: string): (file: string) => boolean {
 export function copyElectronSqliteBinding(root: string, buildPath: string): void {
   const source = path.join(root, ELECTRON_SQLITE_BINDING);
   if (!existsSync(source)) {
-    throw new AppError('not-found', `${source} is missing: run \`node scripts/electron-rebuild.mjs\` (npm run make does) before packaging`, {
-      subject: source,
-    });
+    throw new AppError(
+      'not-found',
+      `${source} is missing: run \`node scripts/electron-rebuild.mjs\` (npm run make does) before packaging`,
+      {
+        subject: source,
+      },
+    );
   }
   const target = path.join(buildPath, ELECTRON_SQLITE_BINDING);
   mkdirSync(path.dirname(target), { recursive: true });

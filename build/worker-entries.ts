@@ -8,7 +8,8 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Plugin } from 'vite';
 
-const WORKER_URL = /new URL\(\s*(['"])(?:\.{1,2}\/)+(?:[\w.-]+\/)*([\w-]+\.(?:worker|schema))\.ts\1\s*,\s*import\.meta\.url\s*\)/g;
+const WORKER_URL =
+  /new URL\(\s*(['"])(?:\.{1,2}\/)+(?:[\w.-]+\/)*([\w-]+\.(?:worker|schema))\.ts\1\s*,\s*import\.meta\.url\s*\)/g;
 
 /** Modules loaded by URL in a worker thread: the workers, and the schema modules the store worker imports. */
 const ENTRY_SUFFIXES = ['.worker.ts', '.schema.ts'];

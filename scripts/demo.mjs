@@ -22,7 +22,11 @@ if (!existsSync(path.join(root, 'renderer', 'dist', 'index.html'))) {
 }
 
 const args = process.argv.slice(2);
-const child = spawnSync(process.execPath, [path.join(root, 'bin', 'mia-dpo.mjs'), 'demo', ...(args.length ? args : [path.join(process.cwd(), 'demo-project')])], {
-  stdio: 'inherit',
-});
+const child = spawnSync(
+  process.execPath,
+  [path.join(root, 'bin', 'mia-dpo.mjs'), 'demo', ...(args.length ? args : [path.join(process.cwd(), 'demo-project')])],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exit(child.status ?? 1);

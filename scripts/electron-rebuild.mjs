@@ -37,7 +37,9 @@ function ensureElectronBinary() {
   delete env.ELECTRON_SKIP_BINARY_DOWNLOAD;
   const r = spawnSync(process.execPath, [path.join(electronDir, 'install.js')], { stdio: 'inherit', env });
   if (r.status !== 0 || !existsSync(path.join(electronDir, 'path.txt'))) {
-    fail('could not download the Electron binary (it needs the network once; behind a proxy set HTTPS_PROXY or ELECTRON_MIRROR)');
+    fail(
+      'could not download the Electron binary (it needs the network once; behind a proxy set HTTPS_PROXY or ELECTRON_MIRROR)',
+    );
   }
 }
 
@@ -50,18 +52,32 @@ async function buildElectronBinding() {
   const electronVersion = versionOf(electronDir);
   const builtFor = `electron ${electronVersion}, better-sqlite3 ${versionOf(sqliteDir)}`;
   if (existsSync(binding) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === builtFor) return;
-  process.stdout.write(`Building better-sqlite3 for Electron ${electronVersion} in ${path.relative(root, scratch)}...\n`);
+  process.stdout.write(
+    `Building better-sqlite3 for Electron ${electronVersion} in ${path.relative(root, scratch)}...\n`,
+  );
   rmSync(scratch, { recursive: true, force: true });
   const copy = path.join(scratch, 'node_modules', 'better-sqlite3');
   cpSync(sqliteDir, copy, { recursive: true, filter: (src) => src !== path.join(sqliteDir, 'build') });
-  const manifest = { name: 'mia-dpo-electron-native', private: true, dependencies: { 'better-sqlite3': versionOf(sqliteDir) } };
+  const manifest = {
+    name: 'mia-dpo-electron-native',
+    private: true,
+    dependencies: { 'better-sqlite3': versionOf(sqliteDir) },
+  };
   writeFileSync(path.join(scratch, 'package.json'), JSON.stringify(manifest, null, 2));
   const { rebuild } = require('@electron/rebuild');
   try {
     // projectRootPath stops @electron/rebuild from walking up into the checkout's own node_modules.
-    await rebuild({ buildPath: scratch, projectRootPath: scratch, electronVersion, onlyModules: ['better-sqlite3'], force: true });
+    await rebuild({
+      buildPath: scratch,
+      projectRootPath: scratch,
+      electronVersion,
+      onlyModules: ['better-sqlite3'],
+      force: true,
+    });
   } catch (e) {
-    fail(`building better-sqlite3 for Electron failed: ${e instanceof Error ? e.message : String(e)} (a C++ toolchain and Python are needed)`);
+    fail(
+      `building better-sqlite3 for Electron failed: ${e instanceof Error ? e.message : String(e)} (a C++ toolchain and Python are needed)`,
+    );
   }
   const built = path.join(copy, 'build', 'Release', 'better_sqlite3.node');
   if (!existsSync(built)) fail(`@electron/rebuild finished but ${built} is missing`);

@@ -11,7 +11,8 @@ const SEE = 'see README "GPUs"';
 export function epLine(choice: EpChoice, chosen: { ep: ExplicitEp; fallbackReason?: string | undefined }): string {
   const { ep, fallbackReason } = chosen;
   let why: string;
-  if (fallbackReason !== undefined) why = `${choice === 'auto' ? 'auto found no GPU' : `${choice} unavailable`}: ${fallbackReason}; ${SEE}`;
+  if (fallbackReason !== undefined)
+    why = `${choice === 'auto' ? 'auto found no GPU' : `${choice} unavailable`}: ${fallbackReason}; ${SEE}`;
   else if (choice !== 'auto') why = 'as asked';
   else if (ep === 'cpu') why = `auto found no GPU; ${SEE}`;
   else why = `auto: ${ep === 'cuda' ? 'CUDA provider libraries found' : 'a WebGPU adapter was found'}`;

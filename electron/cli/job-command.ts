@@ -29,8 +29,11 @@ export async function submitAndWait(
   let resumedDone = 0;
   const { jobs } = await service.handlers['jobs.list']({});
   const submitted = joins ? (await submit()).jobId : null;
-  for (const j of jobs.filter((j) => j.kind === kind && j.id !== submitted && (j.state === 'running' || j.state === 'queued'))) {
-    resumedDone += (await waitForJob(service, j.id, io, `${kind} (resumed job ${j.id})`)).progress.done - j.progress.done;
+  for (const j of jobs.filter(
+    (j) => j.kind === kind && j.id !== submitted && (j.state === 'running' || j.state === 'queued'),
+  )) {
+    resumedDone +=
+      (await waitForJob(service, j.id, io, `${kind} (resumed job ${j.id})`)).progress.done - j.progress.done;
   }
   const jobId = submitted ?? (await submit()).jobId;
   return { job: await waitForJob(service, jobId, io, kind), resumedDone };
@@ -57,7 +60,8 @@ export async function runJobCommand<R extends object>(io: CliIo, c: JobCommand<R
     const outcome = await submitAndWait(service, io, c.kind, () => c.submit(service), c.joins);
     const { job } = outcome;
     const fields = await c.report(service, outcome);
-    if (c.json) writeJson(io, { ok: job.state === 'done', jobId: job.id, state: job.state, ...fields, error: job.error });
+    if (c.json)
+      writeJson(io, { ok: job.state === 'done', jobId: job.id, state: job.state, ...fields, error: job.error });
     else if (job.state === 'done') c.print(fields, io);
     else io.stderr.write(`mia-dpo: ${c.kind} ${job.state}${job.error ? `: ${job.error.message}` : ''}\n`);
     return job.state === 'done' ? EXIT.ok : EXIT.failure;

@@ -11,14 +11,16 @@ const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowe
 
 function unwrap(field: z.ZodType): z.ZodType {
   let t: z.ZodType = field;
-  while (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodNullable) t = t.unwrap() as z.ZodType;
+  while (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodNullable)
+    t = t.unwrap() as z.ZodType;
   return t;
 }
 
 /** Command-line text as the schema's numbers; blank text is NaN so the schema refuses it. */
 function coerce(field: z.ZodType, value: unknown): unknown {
   const t = unwrap(field);
-  if (t instanceof z.ZodArray && Array.isArray(value)) return value.map((v: unknown) => coerce(t.element as z.ZodType, v));
+  if (t instanceof z.ZodArray && Array.isArray(value))
+    return value.map((v: unknown) => coerce(t.element as z.ZodType, v));
   if (t instanceof z.ZodNumber && typeof value === 'string') return value.trim() === '' ? NaN : Number(value);
   return value;
 }
@@ -66,7 +68,11 @@ export function isRepeatable(o: Option): boolean {
  * take the schema's defaults. `flags` names the option of a field whose flag
  * is not the kebab-case of its name (e.g. `aspect` is set by `--pad`).
  */
-export function parseOptions<S extends z.ZodObject>(schema: S, input: Record<string, unknown>, flags: Record<string, string> = {}): z.output<S> {
+export function parseOptions<S extends z.ZodObject>(
+  schema: S,
+  input: Record<string, unknown>,
+  flags: Record<string, string> = {},
+): z.output<S> {
   const shape = schema.shape as Record<string, z.ZodType | undefined>;
   const coerced: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
@@ -78,5 +84,7 @@ export function parseOptions<S extends z.ZodObject>(schema: S, input: Record<str
   const issue = parsed.error.issues[0];
   const key = String(issue?.path[0] ?? '');
   const given = input[key];
-  throw new UsageError(`${flags[key] ?? `--${kebab(key)}`}: ${issue?.message ?? 'invalid value'}${given === undefined ? '' : ` (got ${JSON.stringify(given)})`}`);
+  throw new UsageError(
+    `${flags[key] ?? `--${kebab(key)}`}: ${issue?.message ?? 'invalid value'}${given === undefined ? '' : ` (got ${JSON.stringify(given)})`}`,
+  );
 }

@@ -31,14 +31,24 @@ function rootUsage(program: Command): string {
     const usage = `${c.name()} ${usageOf(c)}`;
     return `  ${usage.padEnd(72)} ${c.description()}`;
   });
-  return ['usage: mia-dpo <command> [options]', '', ...lines, '', 'mia-dpo <command> --help describes a command and its options.'].join('\n') + '\n';
+  return (
+    [
+      'usage: mia-dpo <command> [options]',
+      '',
+      ...lines,
+      '',
+      'mia-dpo <command> --help describes a command and its options.',
+    ].join('\n') + '\n'
+  );
 }
 
 /** The whole command line, built afresh per run (commander keeps parsed values on its Command objects). */
 function buildProgram(io: CliIo, run: (command: CliCommand, cmd: Command) => Promise<void>): Command {
-  const program = new Command('mia-dpo')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s), outputError: () => undefined });
+  const program = new Command('mia-dpo').exitOverride().configureOutput({
+    writeOut: (s) => void io.stdout.write(s),
+    writeErr: (s) => void io.stderr.write(s),
+    outputError: () => undefined,
+  });
   for (const command of CLI_COMMANDS) {
     const cmd = program.command(command.name).description(command.summary);
     command.define(cmd);
@@ -51,7 +61,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const json = argv.includes('--json');
   let code: number = EXIT.ok;
   const program = buildProgram(io, async (command, cmd) => {
-    code = await command.run({ values: cmd.opts(), positionals: cmd.processedArgs as (string | undefined)[] }, { ...io, tty: io.tty && !json });
+    code = await command.run(
+      { values: cmd.opts(), positionals: cmd.processedArgs as (string | undefined)[] },
+      { ...io, tty: io.tty && !json },
+    );
   });
   const [name] = argv;
   if (name === undefined || name === '--help' || name === '-h' || (name === 'help' && argv.length === 1)) {
@@ -66,7 +79,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (e instanceof CommanderError || e instanceof UsageError) {
       const message = e.message.replace(/^error: /, '');
       const cmd = program.commands.find((c) => c.name() === name);
-      io.stderr.write(`mia-dpo: ${message}\n${cmd ? `usage: mia-dpo ${cmd.name()} ${usageOf(cmd)}\n` : rootUsage(program)}`);
+      io.stderr.write(
+        `mia-dpo: ${message}\n${cmd ? `usage: mia-dpo ${cmd.name()} ${usageOf(cmd)}\n` : rootUsage(program)}`,
+      );
       if (json) io.stdout.write(`${JSON.stringify({ ok: false, error: { kind: 'bad-input', message } })}\n`);
       return EXIT.usage;
     }

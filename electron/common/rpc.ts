@@ -10,7 +10,9 @@ import { AppError, appErrorFromJson, toAppError, type WireError } from '../../sh
 /** A protocol: per request type, what it takes and what it answers with. */
 export type CallMap = Record<string, { args: unknown; result: unknown }>;
 
-export type RpcRequest<C extends CallMap> = { [K in keyof C & string]: { seq: number; type: K; args: C[K]['args'] } }[keyof C & string];
+export type RpcRequest<C extends CallMap> = {
+  [K in keyof C & string]: { seq: number; type: K; args: C[K]['args'] };
+}[keyof C & string];
 
 export type RpcReply = { seq: number; ok: true; result: unknown } | { seq: number; ok: false; error: WireError };
 
@@ -77,7 +79,11 @@ export class RpcClient<C extends CallMap, E = never> {
   }
 
   /** Buffers in `transfer` move to the worker (the caller must not use them afterwards). */
-  call<K extends keyof C & string>(type: K, args: C[K]['args'], transfer: readonly Transferable[] = []): Promise<C[K]['result']> {
+  call<K extends keyof C & string>(
+    type: K,
+    args: C[K]['args'],
+    transfer: readonly Transferable[] = [],
+  ): Promise<C[K]['result']> {
     if (this.closedReason) return Promise.reject(this.closedReason);
     const seq = ++this.seq;
     return new Promise<C[K]['result']>((resolve, reject) => {
@@ -87,7 +93,9 @@ export class RpcClient<C extends CallMap, E = never> {
   }
 }
 
-export type Handlers<C extends CallMap> = { [K in keyof C & string]: (args: C[K]['args']) => C[K]['result'] | Promise<C[K]['result']> };
+export type Handlers<C extends CallMap> = {
+  [K in keyof C & string]: (args: C[K]['args']) => C[K]['result'] | Promise<C[K]['result']>;
+};
 
 export interface ServeOptions {
   /** Buffers of a result to transfer instead of copy (fresh arrays only). */
@@ -101,7 +109,11 @@ export interface ServeOptions {
  * async handler finishes before the next starts), and returns `emit` for
  * unsolicited events.
  */
-export function serve<C extends CallMap, E = never>(port: MessagePort, handlers: Handlers<C>, options: ServeOptions = {}): { emit(event: E): void } {
+export function serve<C extends CallMap, E = never>(
+  port: MessagePort,
+  handlers: Handlers<C>,
+  options: ServeOptions = {},
+): { emit(event: E): void } {
   const classify = options.classify ?? toAppError;
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (req: RpcRequest<C>) => {

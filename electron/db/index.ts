@@ -17,10 +17,12 @@ export type ProjectStore = Store<ProjectQueries>;
 /** The module the store worker loads (in a build, its own entry beside main.js: build/worker-entries.ts). */
 export const PROJECT_SCHEMA: StoreSchema<ProjectQueries> = { url: new URL('./project.schema.ts', import.meta.url) };
 
-export const createProject = (dir: string, name?: string): Promise<ProjectStore> => createWith(PROJECT_SCHEMA, dir, name);
+export const createProject = (dir: string, name?: string): Promise<ProjectStore> =>
+  createWith(PROJECT_SCHEMA, dir, name);
 export const openProject = (dir: string): Promise<ProjectStore> => openWith(PROJECT_SCHEMA, dir);
 /** Opens a project for work (jobs run and resume there): one process at a time. */
 export const openProjectExclusive = (dir: string): Promise<ProjectStore> => openExclusiveWith(PROJECT_SCHEMA, dir);
 /** Reads beside the process that holds the project: no lock, no migration, writes refused. */
 export const openProjectReadOnly = (dir: string): Promise<ProjectStore> => openReadOnlyWith(PROJECT_SCHEMA, dir);
-export const createProjectExclusive = (dir: string, name?: string): Promise<ProjectStore> => createExclusiveWith(PROJECT_SCHEMA, dir, name);
+export const createProjectExclusive = (dir: string, name?: string): Promise<ProjectStore> =>
+  createExclusiveWith(PROJECT_SCHEMA, dir, name);

@@ -40,7 +40,9 @@ export async function drawImages(root: string, images: number, size = 96): Promi
   const files: string[] = [];
   for (let i = 0; i < images; i++) {
     const d = describeImage(i);
-    await sharp(Buffer.from(shapeSvg(d.shape as (typeof SHAPES)[number], d.colour, size))).jpeg({ quality: 80 }).toFile(path.join(root, d.file));
+    await sharp(Buffer.from(shapeSvg(d.shape as (typeof SHAPES)[number], d.colour, size)))
+      .jpeg({ quality: 80 })
+      .toFile(path.join(root, d.file));
     files.push(d.file);
   }
   return files;
@@ -50,12 +52,18 @@ export function llavaEntry(i: number, image: string | null): Record<string, unkn
   const d = describeImage(i);
   const conversations = [
     { from: 'human', value: withImagePlaceholders('What shape is shown, and what colour is it?', image ? 1 : 0) },
-    { from: 'gpt', value: image ? `A ${d.colour} ${d.shape} on a white background.` : 'There is no image to describe.' },
+    {
+      from: 'gpt',
+      value: image ? `A ${d.colour} ${d.shape} on a white background.` : 'There is no image to describe.',
+    },
   ];
   return image ? { id: `demo-${i}`, image, conversations } : { id: `demo-${i}`, conversations };
 }
 
-export async function makeDemoDataset(dir: string, options: { samples?: number; images?: number; bad?: boolean } = {}): Promise<DemoDataset> {
+export async function makeDemoDataset(
+  dir: string,
+  options: { samples?: number; images?: number; bad?: boolean } = {},
+): Promise<DemoDataset> {
   const samples = options.samples ?? 60;
   const imagesRoot = path.join(dir, 'images');
   const files = await drawImages(imagesRoot, options.images ?? Math.min(samples, 24));

@@ -14,11 +14,21 @@ export const MAX_IMAGE_BYTES = 256 * 1024 * 1024;
 export type ImageCheck = { ok: true; image: StagedImage } | { ok: false; problem: StagedProblem };
 
 /** The absolute path of `rel` under `root`, or a 'path-escape' problem. */
-export function resolveInRoot(root: string, rel: string): { ok: true; path: string } | { ok: false; problem: StagedProblem } {
+export function resolveInRoot(
+  root: string,
+  rel: string,
+): { ok: true; path: string } | { ok: false; problem: StagedProblem } {
   const abs = path.resolve(root, rel);
   const inside = path.relative(root, abs);
   if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
-    return { ok: false, problem: { reason: 'path-escape', message: `image "${rel}" resolves to ${abs}, outside the image root ${root}`, path: rel } };
+    return {
+      ok: false,
+      problem: {
+        reason: 'path-escape',
+        message: `image "${rel}" resolves to ${abs}, outside the image root ${root}`,
+        path: rel,
+      },
+    };
   }
   return { ok: true, path: abs };
 }
@@ -29,7 +39,9 @@ async function findSymlink(root: string, abs: string): Promise<string | null> {
   let at = root;
   for (const part of parts) {
     at = path.join(at, part);
-    const st = await lstat(at).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' || e.code === 'ENOTDIR' ? null : Promise.reject(e)));
+    const st = await lstat(at).catch((e: NodeJS.ErrnoException) =>
+      e.code === 'ENOENT' || e.code === 'ENOTDIR' ? null : Promise.reject(e),
+    );
     if (st === null) return null;
     if (st.isSymbolicLink()) return at;
   }
@@ -43,14 +55,16 @@ async function findSymlink(root: string, abs: string): Promise<string | null> {
  * meanwhile, and fstat checks what was actually opened.
  */
 async function readRegularFile(abs: string): Promise<Buffer> {
-  const notRegular = (what: string): Error => new Error(`${abs} is ${what}, not a regular file; only regular files are read`);
+  const notRegular = (what: string): Error =>
+    new Error(`${abs} is ${what}, not a regular file; only regular files are read`);
   const before = await lstat(abs);
   if (!before.isFile()) throw notRegular(kindOf(before));
   const fh = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw notRegular(kindOf(st));
-    if (st.size > MAX_IMAGE_BYTES) throw new Error(`${abs} is ${st.size} bytes, over the ${MAX_IMAGE_BYTES}-byte limit for an image`);
+    if (st.size > MAX_IMAGE_BYTES)
+      throw new Error(`${abs} is ${st.size} bytes, over the ${MAX_IMAGE_BYTES}-byte limit for an image`);
     // One byte more than the size: a file growing while read is noticed, not read without end.
     const buffer = Buffer.alloc(st.size + 1);
     let length = 0;
@@ -66,7 +80,13 @@ async function readRegularFile(abs: string): Promise<Buffer> {
   }
 }
 
-function kindOf(st: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean; isDirectory(): boolean }): string {
+function kindOf(st: {
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+  isDirectory(): boolean;
+}): string {
   if (st.isFIFO()) return 'a FIFO';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
   if (st.isSocket()) return 'a socket';
@@ -76,14 +96,33 @@ function kindOf(st: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDe
 
 export async function checkImage(root: string, rel: string, abs: string): Promise<ImageCheck> {
   const link = await findSymlink(root, abs);
-  if (link !== null) return { ok: false, problem: { reason: 'symlink', message: `image "${rel}" goes through the symbolic link ${link}; link targets are not imported`, path: rel } };
+  if (link !== null)
+    return {
+      ok: false,
+      problem: {
+        reason: 'symlink',
+        message: `image "${rel}" goes through the symbolic link ${link}; link targets are not imported`,
+        path: rel,
+      },
+    };
   let bytes: Buffer;
   try {
     bytes = await readRegularFile(abs);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: false, problem: { reason: 'missing-image', message: `image "${rel}" not found at ${abs}`, path: rel } };
-    return { ok: false, problem: { reason: 'unreadable-image', message: `image "${rel}" cannot be read: ${(e as Error).message}`, path: rel } };
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      return {
+        ok: false,
+        problem: { reason: 'missing-image', message: `image "${rel}" not found at ${abs}`, path: rel },
+      };
+    return {
+      ok: false,
+      problem: {
+        reason: 'unreadable-image',
+        message: `image "${rel}" cannot be read: ${(e as Error).message}`,
+        path: rel,
+      },
+    };
   }
   try {
     const meta = await sharp(bytes).metadata();
@@ -93,6 +132,13 @@ export async function checkImage(root: string, rel: string, abs: string): Promis
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     return { ok: true, image: { path: abs, sha256, width: meta.width, height: meta.height, bytes: bytes.length } };
   } catch (e) {
-    return { ok: false, problem: { reason: 'unreadable-image', message: `image "${rel}" is not a readable image: ${(e as Error).message}`, path: rel } };
+    return {
+      ok: false,
+      problem: {
+        reason: 'unreadable-image',
+        message: `image "${rel}" is not a readable image: ${(e as Error).message}`,
+        path: rel,
+      },
+    };
   }
 }

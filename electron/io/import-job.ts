@@ -36,7 +36,9 @@ interface EntrySource {
 }
 
 async function llavaSource(file: string, skip: number): Promise<EntrySource> {
-  const st = await stat(file).catch((e: Error) => Promise.reject(new AppError('not-found', `dataset file ${file} not found`, { subject: file, cause: e })));
+  const st = await stat(file).catch((e: Error) =>
+    Promise.reject(new AppError('not-found', `dataset file ${file} not found`, { subject: file, cause: e })),
+  );
   // Opening a FIFO waits for a writer and a device never ends: only a regular file is a dataset.
   if (!st.isFile()) throw new AppError('bad-file', `dataset file ${file} is not a regular file`, { subject: file });
   const size = st.size;
@@ -55,7 +57,11 @@ async function llavaSource(file: string, skip: number): Promise<EntrySource> {
 }
 
 async function folderSource(root: string, skip: number): Promise<{ source: EntrySource; items: FolderItem[] }> {
-  const items = await listFolderImages(root).catch((e: Error) => Promise.reject(new AppError('not-found', `image folder ${root} cannot be read: ${e.message}`, { subject: root, cause: e })));
+  const items = await listFolderImages(root).catch((e: Error) =>
+    Promise.reject(
+      new AppError('not-found', `image folder ${root} cannot be read: ${e.message}`, { subject: root, cause: e }),
+    ),
+  );
   let at = skip;
   return {
     items,
@@ -124,25 +130,61 @@ class ImportRun implements JobRun<ImportCursor, ImportQueries> {
     return r.ok ? { rel, abs: r.path, problem: null } : { rel, abs: null, problem: r.problem };
   }
 
-  private toEntry(e: RawEntry): { entry: StagedEntry; refs: { rel: string; abs: string | null; problem: StagedProblem | null }[] } {
-    if ('fatal' in e) return { entry: problemEntry(e, null, { reason: 'malformed-entry', message: e.fatal, path: null }), refs: [] };
-    if ('malformed' in e) return { entry: problemEntry(e, null, { reason: 'malformed-entry', message: e.malformed, path: null }), refs: [] };
+  private toEntry(e: RawEntry): {
+    entry: StagedEntry;
+    refs: { rel: string; abs: string | null; problem: StagedProblem | null }[];
+  } {
+    if ('fatal' in e)
+      return { entry: problemEntry(e, null, { reason: 'malformed-entry', message: e.fatal, path: null }), refs: [] };
+    if ('malformed' in e)
+      return {
+        entry: problemEntry(e, null, { reason: 'malformed-entry', message: e.malformed, path: null }),
+        refs: [],
+      };
     if (this.params.source.kind === 'folder') {
       const item = e.value as FolderItem;
       const ref = item.symlink
-        ? { rel: item.rel, abs: null, problem: { reason: 'symlink' as const, message: `${item.rel} is a symbolic link; link targets are not imported`, path: item.rel } }
+        ? {
+            rel: item.rel,
+            abs: null,
+            problem: {
+              reason: 'symlink' as const,
+              message: `${item.rel} is a symbolic link; link targets are not imported`,
+              path: item.rel,
+            },
+          }
         : { rel: item.rel, abs: item.abs, problem: null };
-      return { entry: { index: e.index, line: null, externalId: item.rel, sample: { externalId: item.rel, conversation: [], images: [] }, problems: [] }, refs: [ref] };
+      return {
+        entry: {
+          index: e.index,
+          line: null,
+          externalId: item.rel,
+          sample: { externalId: item.rel, conversation: [], images: [] },
+          problems: [],
+        },
+        refs: [ref],
+      };
     }
     const parsed = parseEntry(e.value);
-    if (!parsed.ok) return { entry: problemEntry(e, parsed.externalId, { reason: 'malformed-entry', message: parsed.message, path: null }), refs: [] };
+    if (!parsed.ok)
+      return {
+        entry: problemEntry(e, parsed.externalId, { reason: 'malformed-entry', message: parsed.message, path: null }),
+        refs: [],
+      };
     if (this.seenIds.has(parsed.externalId)) {
-      const problem = { reason: 'duplicate-id' as const, message: `id "${parsed.externalId}" was already used by an earlier entry; this entry is skipped`, path: null };
+      const problem = {
+        reason: 'duplicate-id' as const,
+        message: `id "${parsed.externalId}" was already used by an earlier entry; this entry is skipped`,
+        path: null,
+      };
       return { entry: problemEntry(e, parsed.externalId, problem), refs: [] };
     }
     this.seenIds.add(parsed.externalId);
     const sample = { externalId: parsed.externalId, conversation: parsed.conversation, images: [] };
-    return { entry: { index: e.index, line: e.line, externalId: parsed.externalId, sample, problems: [] }, refs: parsed.images.map((rel) => this.resolve(rel)) };
+    return {
+      entry: { index: e.index, line: e.line, externalId: parsed.externalId, sample, problems: [] },
+      refs: parsed.images.map((rel) => this.resolve(rel)),
+    };
   }
 
   async runUnit(cursor: ImportCursor | null): Promise<UnitResult<ImportCursor, ImportQueries>> {
@@ -159,7 +201,9 @@ class ImportRun implements JobRun<ImportCursor, ImportQueries> {
         break;
       }
       if ('fatal' in r.entry && r.entry.index === 0) {
-        throw new AppError('bad-file', `${this.describeSource()} is not a LLaVA dataset: ${r.entry.fatal}`, { subject: this.describeSource() });
+        throw new AppError('bad-file', `${this.describeSource()} is not a LLaVA dataset: ${r.entry.fatal}`, {
+          subject: this.describeSource(),
+        });
       }
       built.push(this.toEntry(r.entry));
       nextIndex = r.entry.index + 1;
@@ -171,9 +215,15 @@ class ImportRun implements JobRun<ImportCursor, ImportQueries> {
     // Decision 0202: a file without a single LLaVA entry (0 bytes, `[]`, one JSON object) is not a dataset, not an empty source.
     if (finished && this.params.source.kind === 'llava' && this.seenIds.size === 0) {
       const what = nextIndex === 0 ? 'it has no entries' : `none of its ${nextIndex} entries is a LLaVA entry`;
-      throw new AppError('bad-file', `${this.describeSource()} is not a LLaVA dataset: ${what}`, { subject: this.describeSource() });
+      throw new AppError('bad-file', `${this.describeSource()} is not a LLaVA dataset: ${what}`, {
+        subject: this.describeSource(),
+      });
     }
-    const fresh = [...new Set(built.flatMap((b) => b.refs.filter((r) => r.abs !== null && !this.checked.has(r.abs)).map((r) => r.abs!)))];
+    const fresh = [
+      ...new Set(
+        built.flatMap((b) => b.refs.filter((r) => r.abs !== null && !this.checked.has(r.abs)).map((r) => r.abs!)),
+      ),
+    ];
     const relOf = new Map(built.flatMap((b) => b.refs.map((r) => [r.abs, r.rel] as const)));
     const results = await mapLimit(fresh, IMAGE_CONCURRENCY, (abs) => checkImage(this.root, relOf.get(abs)!, abs));
     const newImages: StagedImage[] = [];
@@ -194,7 +244,11 @@ class ImportRun implements JobRun<ImportCursor, ImportQueries> {
     const bad = this.params.abortOnProblem ? entries.find((e) => e.problems.length > 0) : undefined;
     if (bad) {
       const p = bad.problems[0]!;
-      throw new AppError('bad-input', `import stopped at entry ${bad.index}${bad.externalId ? ` (id ${bad.externalId})` : ''}: ${p.message}`, { subject: p.path ?? undefined });
+      throw new AppError(
+        'bad-input',
+        `import stopped at entry ${bad.index}${bad.externalId ? ` (id ${bad.externalId})` : ''}: ${p.message}`,
+        { subject: p.path ?? undefined },
+      );
     }
     const done = nextIndex;
     return {
@@ -207,7 +261,10 @@ class ImportRun implements JobRun<ImportCursor, ImportQueries> {
   }
 
   async finish(): Promise<Write<ImportQueries>> {
-    return { method: 'commitImport', args: { jobId: this.jobId, kind: this.params.source.kind, path: this.describeSource(), imagesRoot: this.root } };
+    return {
+      method: 'commitImport',
+      args: { jobId: this.jobId, kind: this.params.source.kind, path: this.describeSource(), imagesRoot: this.root },
+    };
   }
 
   async close(): Promise<void> {
@@ -219,7 +276,10 @@ export const importJob: JobKind<ImportParams, ImportCursor, ImportQueries> = {
   kind: 'import',
   params: ImportParams,
   cursor: ImportCursor,
-  label: (p) => (p.source.kind === 'llava' ? `Import ${path.basename(p.source.file)}` : `Import folder ${path.basename(p.source.root)}`),
+  label: (p) =>
+    p.source.kind === 'llava'
+      ? `Import ${path.basename(p.source.file)}`
+      : `Import folder ${path.basename(p.source.root)}`,
   async plan(params, ctx) {
     const state = await ctx.store.call('loadImportState', { jobId: ctx.jobId });
     return new ImportRun(params, ctx.jobId, new Set(state.externalIds), state.images);

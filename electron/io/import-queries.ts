@@ -42,9 +42,14 @@ export interface StagedImage {
   bytes: number;
 }
 
-export function stageImportUnit(db: Database, a: { jobId: number; entries: StagedEntry[]; images: StagedImage[] }): void {
+export function stageImportUnit(
+  db: Database,
+  a: { jobId: number; entries: StagedEntry[]; images: StagedImage[] },
+): void {
   const entry = db.prepare('INSERT OR REPLACE INTO import_entries (job_id, entry_index, entry) VALUES (?, ?, ?)');
-  const image = db.prepare('INSERT OR REPLACE INTO import_images (job_id, path, sha256, width, height, bytes) VALUES (?, ?, ?, ?, ?, ?)');
+  const image = db.prepare(
+    'INSERT OR REPLACE INTO import_images (job_id, path, sha256, width, height, bytes) VALUES (?, ?, ?, ?, ?, ?)',
+  );
   // Normally inside commitUnit's transaction (this becomes a savepoint); atomic on its own too.
   db.transaction(() => {
     for (const e of a.entries) entry.run(a.jobId, e.index, JSON.stringify(e));
@@ -56,10 +61,14 @@ export function stageImportUnit(db: Database, a: { jobId: number; entries: Stage
 export function loadImportState(db: Database, a: { jobId: number }): { externalIds: string[]; images: StagedImage[] } {
   const externalIds = (
     db
-      .prepare("SELECT json_extract(entry, '$.sample.externalId') AS id FROM import_entries WHERE job_id = ? AND json_extract(entry, '$.sample') IS NOT NULL")
+      .prepare(
+        "SELECT json_extract(entry, '$.sample.externalId') AS id FROM import_entries WHERE job_id = ? AND json_extract(entry, '$.sample') IS NOT NULL",
+      )
       .all(a.jobId) as { id: string }[]
   ).map((r) => r.id);
-  const images = db.prepare('SELECT path, sha256, width, height, bytes FROM import_images WHERE job_id = ?').all(a.jobId) as StagedImage[];
+  const images = db
+    .prepare('SELECT path, sha256, width, height, bytes FROM import_images WHERE job_id = ?')
+    .all(a.jobId) as StagedImage[];
   return { externalIds, images };
 }
 
@@ -71,8 +80,14 @@ export function discardImport(db: Database, a: { jobId: number }): void {
 function splitConversation(turns: Turn[]): { question: string; answer: string } {
   const clean = (t: Turn) => t.value.replace(/<image>\s*/g, '').trim();
   return {
-    question: turns.filter((t) => t.from === 'human').map(clean).join('\n'),
-    answer: turns.filter((t) => t.from === 'gpt').map(clean).join('\n'),
+    question: turns
+      .filter((t) => t.from === 'human')
+      .map(clean)
+      .join('\n'),
+    answer: turns
+      .filter((t) => t.from === 'gpt')
+      .map(clean)
+      .join('\n'),
   };
 }
 
@@ -80,15 +95,22 @@ function splitConversation(turns: Turn[]): { question: string; answer: string } 
 export type ImportSummary = ImportResult;
 
 /** All-or-nothing: one transaction (a savepoint inside finishJob's). */
-export function commitImport(db: Database, a: { jobId: number; kind: SourceKind; path: string; imagesRoot: string }): ImportSummary {
+export function commitImport(
+  db: Database,
+  a: { jobId: number; kind: SourceKind; path: string; imagesRoot: string },
+): ImportSummary {
   return db.transaction(() => commitImportRows(db, a))();
 }
 
-function commitImportRows(db: Database, a: { jobId: number; kind: SourceKind; path: string; imagesRoot: string }): ImportSummary {
+function commitImportRows(
+  db: Database,
+  a: { jobId: number; kind: SourceKind; path: string; imagesRoot: string },
+): ImportSummary {
   const now = Date.now();
   const sourceId = Number(
-    db.prepare('INSERT INTO sources (kind, path, images_root, import_job_id, imported_at) VALUES (?, ?, ?, ?, ?)').run(a.kind, a.path, a.imagesRoot, a.jobId, now)
-      .lastInsertRowid,
+    db
+      .prepare('INSERT INTO sources (kind, path, images_root, import_job_id, imported_at) VALUES (?, ?, ?, ?, ?)')
+      .run(a.kind, a.path, a.imagesRoot, a.jobId, now).lastInsertRowid,
   );
   db.prepare(
     `INSERT INTO images (path, sha256, width, height, bytes)
@@ -96,7 +118,9 @@ function commitImportRows(db: Database, a: { jobId: number; kind: SourceKind; pa
      ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, width = excluded.width, height = excluded.height, bytes = excluded.bytes`,
   ).run(a.jobId);
   const imageIds = new Map<string, number>();
-  const idRows = db.prepare('SELECT i.id, i.path FROM images i JOIN import_images s ON s.path = i.path WHERE s.job_id = ?').all(a.jobId) as { id: number; path: string }[];
+  const idRows = db
+    .prepare('SELECT i.id, i.path FROM images i JOIN import_images s ON s.path = i.path WHERE s.job_id = ?')
+    .all(a.jobId) as { id: number; path: string }[];
   for (const r of idRows) imageIds.set(r.path, r.id);
 
   const insertSample = db.prepare(
@@ -112,19 +136,38 @@ function commitImportRows(db: Database, a: { jobId: number; kind: SourceKind; pa
   let rejected = 0;
   let problems = 0;
   // Keyset pages keep memory bounded on huge imports (and better-sqlite3 forbids writes during iterate()).
-  const page = db.prepare('SELECT entry_index AS i, entry FROM import_entries WHERE job_id = ? AND entry_index > ? ORDER BY entry_index LIMIT 2000');
-  for (let after = -1, rows = page.all(a.jobId, after) as { i: number; entry: string }[]; rows.length > 0; rows = page.all(a.jobId, after) as { i: number; entry: string }[]) {
+  const page = db.prepare(
+    'SELECT entry_index AS i, entry FROM import_entries WHERE job_id = ? AND entry_index > ? ORDER BY entry_index LIMIT 2000',
+  );
+  for (
+    let after = -1, rows = page.all(a.jobId, after) as { i: number; entry: string }[];
+    rows.length > 0;
+    rows = page.all(a.jobId, after) as { i: number; entry: string }[]
+  ) {
     after = rows.at(-1)!.i;
     for (const { i, entry: text } of rows) {
-      const e = parseJsonColumn(StagedEntry, text, { table: 'import_entries', row: `job ${a.jobId}, entry ${i}`, column: 'entry' });
+      const e = parseJsonColumn(StagedEntry, text, {
+        table: 'import_entries',
+        row: `job ${a.jobId}, entry ${i}`,
+        column: 'entry',
+      });
       let sampleId: number | null = null;
       if (e.sample) {
         const ids = e.sample.images.map((p) => (p === null ? null : (imageIds.get(p) ?? null)));
         const present = ids.filter((id): id is number => id !== null);
         const { question, answer } = splitConversation(e.sample.conversation);
         sampleId = Number(
-          insertSample.run(sourceId, e.sample.externalId, e.index, present[0] ?? null, present.length, question, answer, JSON.stringify(e.sample.conversation), e.problems.length > 0 ? 1 : 0)
-            .lastInsertRowid,
+          insertSample.run(
+            sourceId,
+            e.sample.externalId,
+            e.index,
+            present[0] ?? null,
+            present.length,
+            question,
+            answer,
+            JSON.stringify(e.sample.conversation),
+            e.problems.length > 0 ? 1 : 0,
+          ).lastInsertRowid,
         );
         present.forEach((id, position) => insertSampleImage.run(sampleId, position, id));
         if (e.problems.length > 0) flagged++;
@@ -138,10 +181,22 @@ function commitImportRows(db: Database, a: { jobId: number; kind: SourceKind; pa
     }
   }
   // One bulk statement instead of a per-row trigger (migration 003).
-  db.prepare('INSERT INTO samples_fts(rowid, question, answer) SELECT id, question, answer FROM samples WHERE source_id = ?').run(sourceId);
+  db.prepare(
+    'INSERT INTO samples_fts(rowid, question, answer) SELECT id, question, answer FROM samples WHERE source_id = ?',
+  ).run(sourceId);
   discardImport(db, { jobId: a.jobId });
   const samples = imported + flagged;
-  return { sourceId, entries, imported, flagged, rejected, samples, problems, problemEntries: flagged + rejected, images: idRows.length };
+  return {
+    sourceId,
+    entries,
+    imported,
+    flagged,
+    rejected,
+    samples,
+    problems,
+    problemEntries: flagged + rejected,
+    images: idRows.length,
+  };
 }
 
 export const IMPORT_QUERIES = { stageImportUnit, loadImportState, discardImport, commitImport } satisfies QueryTable;

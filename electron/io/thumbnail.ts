@@ -7,17 +7,34 @@ import sharp from 'sharp';
 import type { Image } from '../../shared/api';
 import { AppError } from '../../shared/errors';
 
-export async function makeThumbnail(image: Pick<Image, 'path' | 'sha256'>, size: number, cacheDir: string): Promise<{ path: string; mime: 'image/jpeg' }> {
+export async function makeThumbnail(
+  image: Pick<Image, 'path' | 'sha256'>,
+  size: number,
+  cacheDir: string,
+): Promise<{ path: string; mime: 'image/jpeg' }> {
   const dir = path.join(cacheDir, 'thumbs', String(size));
   const file = path.join(dir, `${image.sha256}.jpg`);
-  if (await stat(file).then(() => true, () => false)) return { path: file, mime: 'image/jpeg' };
+  if (
+    await stat(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return { path: file, mime: 'image/jpeg' };
   await mkdir(dir, { recursive: true });
   // Write beside and rename: a reader never sees a half-written thumbnail.
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
-    await sharp(image.path).rotate().resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 82 }).toFile(tmp);
+    await sharp(image.path)
+      .rotate()
+      .resize(size, size, { fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 82 })
+      .toFile(tmp);
   } catch (e) {
-    throw new AppError('bad-file', `cannot make a thumbnail of ${image.path}: ${(e as Error).message}`, { subject: image.path, cause: e });
+    throw new AppError('bad-file', `cannot make a thumbnail of ${image.path}: ${(e as Error).message}`, {
+      subject: image.path,
+      cause: e,
+    });
   }
   await rename(tmp, file);
   return { path: file, mime: 'image/jpeg' };

@@ -47,10 +47,15 @@ function toJob(r: JobRow): StoredJob {
   };
 }
 
-export function insertJob(db: Database, a: { kind: string; label: string; params: unknown; total: number | null }): StoredJob {
+export function insertJob(
+  db: Database,
+  a: { kind: string; label: string; params: unknown; total: number | null },
+): StoredJob {
   const now = Date.now();
   const info = db
-    .prepare('INSERT INTO jobs (kind, label, state, params, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .prepare(
+      'INSERT INTO jobs (kind, label, state, params, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    )
     .run(a.kind, a.label, 'queued', JSON.stringify(a.params), a.total, now, now);
   return getJob(db, { id: Number(info.lastInsertRowid) })!;
 }
@@ -95,7 +100,11 @@ export function saveCursor(db: Database, a: { id: number; cursor: unknown; done:
  * One unit of a job: its result and the job's new cursor commit together, or not at all.
  * The write is typed where a kind makes it (Write<Q> of the kind's table); here it is run by name.
  */
-export function commitUnit(db: Database, a: { jobId: number; cursor: unknown; done: number; total: number | null; write: AnyWrite | null }, ctx: QueryContext): void {
+export function commitUnit(
+  db: Database,
+  a: { jobId: number; cursor: unknown; done: number; total: number | null; write: AnyWrite | null },
+  ctx: QueryContext,
+): void {
   db.transaction(() => {
     if (a.write) ctx.run(a.write);
     saveCursor(db, { id: a.jobId, cursor: a.cursor, done: a.done, total: a.total });
@@ -106,18 +115,31 @@ export function commitUnit(db: Database, a: { jobId: number; cursor: unknown; do
 export function finishJob(db: Database, a: { jobId: number; write: AnyWrite | null }, ctx: QueryContext): StoredJob {
   return db.transaction(() => {
     const value = a.write ? ctx.run(a.write) : null;
-    const result = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+    const result =
+      value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
     return setJobState(db, { id: a.jobId, state: 'done', result });
   })();
 }
 
 /** Ends a job in a state other than done, with a kind's cleanup write (e.g. drop staging) in the same transaction. */
-export function endJob(db: Database, a: { jobId: number; state: JobState; error: WireError | null; write: AnyWrite | null }, ctx: QueryContext): StoredJob {
+export function endJob(
+  db: Database,
+  a: { jobId: number; state: JobState; error: WireError | null; write: AnyWrite | null },
+  ctx: QueryContext,
+): StoredJob {
   return db.transaction(() => {
     if (a.write) ctx.run(a.write);
     return setJobState(db, { id: a.jobId, state: a.state, error: a.error });
   })();
 }
 
-export const JOB_QUERIES = { insertJob, getJob, listJobs, setJobState, commitUnit, finishJob, endJob } satisfies QueryTable;
+export const JOB_QUERIES = {
+  insertJob,
+  getJob,
+  listJobs,
+  setJobState,
+  commitUnit,
+  finishJob,
+  endJob,
+} satisfies QueryTable;
 export type JobQueries = typeof JOB_QUERIES;

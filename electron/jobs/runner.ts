@@ -63,9 +63,17 @@ export class JobRunner<Q extends JobQueries & QueryTable> {
   async submit(kind: AnyJobKind<Q> | string, params: unknown): Promise<JobRecord> {
     const k = this.kindOf(typeof kind === 'string' ? kind : kind.kind);
     const checked = k.params.safeParse(params);
-    if (!checked.success) throw new AppError('bad-input', `invalid parameters for a ${k.kind} job: ${describeIssues(checked.error)}`, { subject: k.kind });
+    if (!checked.success)
+      throw new AppError('bad-input', `invalid parameters for a ${k.kind} job: ${describeIssues(checked.error)}`, {
+        subject: k.kind,
+      });
     const parsed = checked.data;
-    const job = await this.jobs.call('insertJob', { kind: k.kind, label: k.label(parsed), params: parsed, total: null });
+    const job = await this.jobs.call('insertJob', {
+      kind: k.kind,
+      label: k.label(parsed),
+      params: parsed,
+      total: null,
+    });
     this.emitState(job);
     this.queue.push(job.id);
     this.pump();
@@ -95,14 +103,21 @@ export class JobRunner<Q extends JobQueries & QueryTable> {
     if (job === null) throw new AppError('not-found', `there is no job ${id}`, { subject: `job ${id}` });
     const requested = this.active?.id === id ? this.active.stop : null;
     if (!isAllowed(job.state, action) || (requested === 'cancel' && action === 'pause')) {
-      throw new AppError('conflict', `job ${id} is ${requested === 'cancel' ? 'being cancelled' : job.state}: it cannot ${action}`, { subject: `job ${id}` });
+      throw new AppError(
+        'conflict',
+        `job ${id} is ${requested === 'cancel' ? 'being cancelled' : job.state}: it cannot ${action}`,
+        { subject: `job ${id}` },
+      );
     }
     // A paused job may still be active while its run closes: its resume queues it like any paused job.
     if (this.active?.id === id && job.state !== 'paused') {
       // A unit that honours its signal stops now, others at the next boundary; the job.state event tells when.
       this.active.stop = action === 'resume' ? null : action;
       // The reason is what an engine's signal.throwIfAborted() throws: a 'cancelled' error, not a DOMException.
-      if (action !== 'resume') this.active.abort.abort(new AppError('cancelled', `job ${id} was asked to ${action}`, { subject: `job ${id}` }));
+      if (action !== 'resume')
+        this.active.abort.abort(
+          new AppError('cancelled', `job ${id} was asked to ${action}`, { subject: `job ${id}` }),
+        );
       return toApiJob(job, this.progressOf(job));
     }
     this.removeFromQueue(id);
@@ -150,7 +165,13 @@ export class JobRunner<Q extends JobQueries & QueryTable> {
           if (job && (job.state === 'queued' || job.state === 'running')) await this.execute(job, this.active);
         } catch (e) {
           // Only the store itself failing gets here (execute records job errors); nobody awaits this loop.
-          this.emit({ type: 'log', level: 'error', message: `job ${id}: ${toAppError(e).message}`, jobId: id, at: Date.now() });
+          this.emit({
+            type: 'log',
+            level: 'error',
+            message: `job ${id}: ${toAppError(e).message}`,
+            jobId: id,
+            at: Date.now(),
+          });
         } finally {
           this.active = null;
         }
@@ -208,7 +229,13 @@ export class JobRunner<Q extends JobQueries & QueryTable> {
         if (stop === 'shutdown') return;
         if (stop !== null) return void (await this.stopAt(job, stop));
         const unit = await run.runUnit(cursor);
-        await this.jobs.call('commitUnit', { jobId: job.id, cursor: unit.cursor, done: unit.done, total: unit.total, write: unit.write });
+        await this.jobs.call('commitUnit', {
+          jobId: job.id,
+          cursor: unit.cursor,
+          done: unit.done,
+          total: unit.total,
+          write: unit.write,
+        });
         cursor = unit.cursor;
         const progressed = { ...job, progress: { ...job.progress, done: unit.done, total: unit.total } };
         this.emit({ type: 'job.progress', jobId: job.id, progress: this.progressOf(progressed) });
@@ -222,11 +249,20 @@ export class JobRunner<Q extends JobQueries & QueryTable> {
       const error = toAppError(e);
       // A unit interrupted by pause/cancel committed nothing and left the cursor: stop as asked, not a failure.
       const stop: Stop | null = active.stop;
-      if (error.kind === 'cancelled' && (stop === 'pause' || stop === 'cancel')) return void (await this.stopAt(job, stop).catch(() => undefined));
+      if (error.kind === 'cancelled' && (stop === 'pause' || stop === 'cancel'))
+        return void (await this.stopAt(job, stop).catch(() => undefined));
       if (!this.closed) await this.endAs(job, 'failed', error.toJSON()).catch(() => undefined);
     } finally {
       this.speeds.delete(job.id);
-      await run?.close().catch((e: unknown) => this.emit({ type: 'log', level: 'warn', message: `job ${job.id}: cleanup failed: ${toAppError(e).message}`, jobId: job.id, at: Date.now() }));
+      await run?.close().catch((e: unknown) =>
+        this.emit({
+          type: 'log',
+          level: 'warn',
+          message: `job ${job.id}: cleanup failed: ${toAppError(e).message}`,
+          jobId: job.id,
+          at: Date.now(),
+        }),
+      );
     }
   }
 

@@ -46,7 +46,8 @@ async function serveApp(url: URL, options: AppProtocolOptions): Promise<Response
 
 export function createAppProtocolHandler(options: AppProtocolOptions): (request: Request) => Promise<Response> {
   return async (request) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') return textResponse(405, `${request.method} is not allowed`);
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      return textResponse(405, `${request.method} is not allowed`);
     let url: URL;
     try {
       url = new URL(request.url);

@@ -15,7 +15,10 @@ export async function answerIpc(
   if (!isTrustedOrigin(senderUrl, trustedOrigins)) {
     return {
       ok: false,
-      error: { kind: 'bad-input', message: `IPC refused: sender ${JSON.stringify(senderUrl ?? '(no frame)')} is not the app` },
+      error: {
+        kind: 'bad-input',
+        message: `IPC refused: sender ${JSON.stringify(senderUrl ?? '(no frame)')} is not the app`,
+      },
     };
   }
   return dispatchToReply(handlers, channel, payload);

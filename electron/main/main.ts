@@ -15,11 +15,18 @@ const devOrigin = devServerUrl === undefined ? undefined : originOf(devServerUrl
 /** Origins whose frames may call the API and be navigated to. */
 const trustedOrigins = devOrigin === undefined ? [APP_ORIGIN] : [APP_ORIGIN, devOrigin];
 // main.js sits in .vite/build; Forge writes the renderer next to it.
-const rendererDir = path.join(import.meta.dirname, '..', 'renderer', typeof MAIN_WINDOW_VITE_NAME === 'string' ? MAIN_WINDOW_VITE_NAME : 'main_window');
+const rendererDir = path.join(
+  import.meta.dirname,
+  '..',
+  'renderer',
+  typeof MAIN_WINDOW_VITE_NAME === 'string' ? MAIN_WINDOW_VITE_NAME : 'main_window',
+);
 const preloadPath = path.join(import.meta.dirname, 'preload.cjs');
 
 // Standard + secure: app:// gets a real origin, relative URLs and fetch, like https.
-protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
 
 if (!app.requestSingleInstanceLock()) app.quit();
 
@@ -31,7 +38,9 @@ async function start(): Promise<void> {
   lockDownSession(session.defaultSession);
   const service = await createService({ configDir: app.getPath('userData') });
   const csp = contentSecurityPolicy(devOrigin);
-  const images = { thumbnails: (id: number, size: number) => service.getThumbnail(id, size), composites: (id: number) => service.getComposite(id),
+  const images = {
+    thumbnails: (id: number, size: number) => service.getThumbnail(id, size),
+    composites: (id: number) => service.getComposite(id),
     seen: (generationId: number, index: number) => service.getSeen(generationId, index),
   };
   protocol.handle(APP_SCHEME, createAppProtocolHandler({ rendererDir, images, csp }));
@@ -46,7 +55,8 @@ async function start(): Promise<void> {
   );
   service.onEvent((e) => {
     for (const contents of webContents.getAllWebContents()) {
-      if (!contents.isDestroyed() && trustedOrigins.includes(originOf(contents.getURL()) ?? '')) contents.send(IPC_EVENT, e);
+      if (!contents.isDestroyed() && trustedOrigins.includes(originOf(contents.getURL()) ?? ''))
+        contents.send(IPC_EVENT, e);
     }
   });
   app.on('will-quit', () => void service.close());

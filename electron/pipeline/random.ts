@@ -95,7 +95,8 @@ export function weightedIndex(rng: Rng, weights: readonly number[]): number {
  */
 export function sampleDistinct<T>(rng: Rng, pool: readonly T[], k: number, exclude: ReadonlySet<T> = new Set()): T[] {
   // Conservative: assumes every excluded item is in the pool.
-  if (pool.length - exclude.size < k) throw new RangeError(`need ${k} distinct items, pool has ${pool.length - exclude.size}`);
+  if (pool.length - exclude.size < k)
+    throw new RangeError(`need ${k} distinct items, pool has ${pool.length - exclude.size}`);
   const chosen = new Set<T>();
   while (chosen.size < k) {
     const item = pool[rng.int(pool.length)] as T;

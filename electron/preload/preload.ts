@@ -18,7 +18,8 @@ const api: ApiTransport = {
   },
   imageUrl: (imageId, size) => `${APP_SCHEME}://${IMAGES_HOST}/${Math.trunc(imageId)}?size=${Math.trunc(size)}`,
   compositeUrl: (augmentedId) => `${APP_SCHEME}://${IMAGES_HOST}/${COMPOSITE_SEGMENT}${Math.trunc(augmentedId)}`,
-  seenUrl: (generationId, index) => `${APP_SCHEME}://${IMAGES_HOST}/${SEEN_SEGMENT}${Math.trunc(generationId)}/${Math.trunc(index)}`,
+  seenUrl: (generationId, index) =>
+    `${APP_SCHEME}://${IMAGES_HOST}/${SEEN_SEGMENT}${Math.trunc(generationId)}/${Math.trunc(index)}`,
 };
 
 contextBridge.exposeInMainWorld('api', api);

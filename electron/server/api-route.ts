@@ -43,7 +43,12 @@ function replyStatus(reply: ApiReply): number {
   return reply.ok ? 200 : statusOfKind(reply.error.kind);
 }
 
-export async function handleApi(req: IncomingMessage, res: ServerResponse, pathname: string, handlers: ApiHandlers): Promise<void> {
+export async function handleApi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+  handlers: ApiHandlers,
+): Promise<void> {
   if (req.method !== 'POST') {
     res.setHeader('Allow', 'POST');
     sendJson(res, 405, badInput(`${pathname}: use POST`));
@@ -64,7 +69,11 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, pathn
   try {
     payload = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
   } catch (e) {
-    sendJson(res, 400, badInput(`${pathname}: the body is not valid JSON (${e instanceof Error ? e.message : String(e)})`));
+    sendJson(
+      res,
+      400,
+      badInput(`${pathname}: the body is not valid JSON (${e instanceof Error ? e.message : String(e)})`),
+    );
     return;
   }
   let channel: string;

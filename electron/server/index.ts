@@ -35,10 +35,20 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-async function serveStatic(res: ServerResponse, url: URL, rendererDir: string, port: number, token: string): Promise<void> {
+async function serveStatic(
+  res: ServerResponse,
+  url: URL,
+  rendererDir: string,
+  port: number,
+  token: string,
+): Promise<void> {
   const file = await readStatic(rendererDir, url.pathname);
   if (file === undefined) {
-    sendText(res, 404, `not found: ${url.pathname}${url.pathname === '/' ? ' (is the renderer built? npm run build:renderer)' : ''}`);
+    sendText(
+      res,
+      404,
+      `not found: ${url.pathname}${url.pathname === '/' ? ' (is the renderer built? npm run build:renderer)' : ''}`,
+    );
     return;
   }
   const headers: Record<string, string> = { 'Content-Type': file.contentType };
@@ -56,7 +66,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const rendererDir = options.rendererDir ?? DEFAULT_RENDERER_DIR;
   const { service } = options;
   let port = 0;
-  const images = { thumbnails: (id: number, size: number) => service.getThumbnail(id, size), composites: (id: number) => service.getComposite(id),
+  const images = {
+    thumbnails: (id: number, size: number) => service.getThumbnail(id, size),
+    composites: (id: number) => service.getComposite(id),
     seen: (generationId: number, index: number) => service.getSeen(generationId, index),
   };
 
@@ -65,12 +77,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const refusal = checkRequest(req, url, port, token);
     if (refusal !== undefined) {
       // ApiReply-shaped, so the API client shows the reason like any other error.
-      sendJson(res, statusOfKind(refusal.kind), { ok: false, error: { kind: refusal.kind, message: `refused by the local server: ${refusal.reason}` } });
+      sendJson(res, statusOfKind(refusal.kind), {
+        ok: false,
+        error: { kind: refusal.kind, message: `refused by the local server: ${refusal.reason}` },
+      });
       return;
     }
     if (url.pathname.startsWith(API_PREFIX)) return handleApi(req, res, url.pathname, service.handlers);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJson(res, 405, { ok: false, error: { kind: 'bad-input', message: `${req.method} ${url.pathname} is not allowed` } });
+      sendJson(res, 405, {
+        ok: false,
+        error: { kind: 'bad-input', message: `${req.method} ${url.pathname} is not allowed` },
+      });
       return;
     }
     if (url.pathname.startsWith(IMAGES_PREFIX)) return handleImage(res, url, images);
@@ -79,7 +97,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
   const server = createServer((req, res) => {
     route(req, res).catch((e: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { ok: false, error: { kind: 'internal', message: e instanceof Error ? e.message : String(e) } });
+      if (!res.headersSent)
+        sendJson(res, 500, {
+          ok: false,
+          error: { kind: 'internal', message: e instanceof Error ? e.message : String(e) },
+        });
       else res.destroy();
     });
   });

@@ -34,13 +34,20 @@ export function rendererIsStale(): boolean {
 export async function ensureRendererBuilt(log: (line: string) => void = () => undefined): Promise<void> {
   if (!rendererIsStale()) return;
   if (!existsSync(RENDERER_SOURCES)) {
-    throw new AppError('not-found', `the UI is not built and its sources are missing: ${DEFAULT_RENDERER_DIR} has no index.html`);
+    throw new AppError(
+      'not-found',
+      `the UI is not built and its sources are missing: ${DEFAULT_RENDERER_DIR} has no index.html`,
+    );
   }
   let vite: typeof Vite;
   try {
     vite = await import('vite');
   } catch (e) {
-    throw new AppError('not-found', `the UI in ${DEFAULT_RENDERER_DIR} must be built, and Vite is not installed: run npm ci, then npm run build:renderer`, { cause: e });
+    throw new AppError(
+      'not-found',
+      `the UI in ${DEFAULT_RENDERER_DIR} must be built, and Vite is not installed: run npm ci, then npm run build:renderer`,
+      { cause: e },
+    );
   }
   log('building the UI (once)...');
   await vite.build({ configFile: path.join(REPO_ROOT, 'renderer', 'vite.config.ts'), logLevel: 'error' });

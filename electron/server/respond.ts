@@ -10,7 +10,12 @@ const BASE_HEADERS = {
   'Cache-Control': 'no-store',
 } as const;
 
-export function send(res: ServerResponse, status: number, body: Buffer | string, headers: Record<string, string>): void {
+export function send(
+  res: ServerResponse,
+  status: number,
+  body: Buffer | string,
+  headers: Record<string, string>,
+): void {
   res.writeHead(status, { ...BASE_HEADERS, 'Content-Length': String(Buffer.byteLength(body)), ...headers });
   res.end(body);
 }

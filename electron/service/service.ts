@@ -4,13 +4,27 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { THUMBNAIL_SIZES, parseJob, type ApiEvent, type ApiHandlers, type EventListener, type ImportSource, type ProjectInfo } from '../../shared/api';
+import {
+  THUMBNAIL_SIZES,
+  parseJob,
+  type ApiEvent,
+  type ApiHandlers,
+  type EventListener,
+  type ImportSource,
+  type ProjectInfo,
+} from '../../shared/api';
 import { AppError } from '../../shared/errors';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
 import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
 import { seenImage } from '../pipeline/api/seen-image';
-import { createProjectExclusive, openProjectExclusive, openProjectReadOnly, type ProjectQueries, type ProjectStore } from '../db';
+import {
+  createProjectExclusive,
+  openProjectExclusive,
+  openProjectReadOnly,
+  type ProjectQueries,
+  type ProjectStore,
+} from '../db';
 import { JOB_KINDS } from './job-kinds';
 import { RecentProjects, defaultConfigDir } from './recent';
 import type { CompositeImage, SeenImageFile, Service, ServiceOptions, Thumbnail } from './types';
@@ -49,7 +63,8 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
 
   const infoOf = async (p: OpenProject): Promise<ProjectInfo> => {
     // A damaged (read-only) project may fail even these reads: show what can be read.
-    const tolerant = <T,>(read: Promise<T>, fallback: T): Promise<T> => (p.store.readOnly ? read.catch(() => fallback) : read);
+    const tolerant = <T>(read: Promise<T>, fallback: T): Promise<T> =>
+      p.store.readOnly ? read.catch(() => fallback) : read;
     const meta = await tolerant(p.store.call('getMeta'), {} as Record<string, string>);
     const counts = await tolerant(p.store.call('projectCounts'), { sampleCount: 0, imageCount: 0, problemCount: 0 });
     return {
@@ -71,14 +86,25 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     return true;
   };
 
-  const attach = async (dir: string, store: ProjectStore, options: { recent: boolean } = { recent: true }): Promise<ProjectInfo> => {
+  const attach = async (
+    dir: string,
+    store: ProjectStore,
+    options: { recent: boolean } = { recent: true },
+  ): Promise<ProjectInfo> => {
     const runner = new JobRunner(store, JOB_KINDS, emit);
     project = { dir, store, runner };
     // A read-only project (damaged, or read beside its holder) shows its data but runs nothing.
     if (!store.readOnly) await runner.start();
     const info = await infoOf(project);
     if (options.recent) await recent.add({ dir, name: info.name, openedAt: Date.now() });
-    if (store.damage) emit({ type: 'log', level: 'error', message: `${store.file} failed its integrity check and is open read-only: ${store.damage}`, jobId: null, at: Date.now() });
+    if (store.damage)
+      emit({
+        type: 'log',
+        level: 'error',
+        message: `${store.file} failed its integrity check and is open read-only: ${store.damage}`,
+        jobId: null,
+        at: Date.now(),
+      });
     return info;
   };
 
@@ -110,10 +136,15 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
 
     'dataset.import': async ({ source, abortOnProblem }) => {
       const p = required();
-      if (p.store.readOnly) throw new AppError('conflict', `${p.dir} is open read-only (damaged database): importing is not possible`, { subject: p.dir });
+      if (p.store.readOnly)
+        throw new AppError('conflict', `${p.dir} is open read-only (damaged database): importing is not possible`, {
+          subject: p.dir,
+        });
       checkSource(source);
       // An import of this source that a crash interrupted (it resumed when the project opened) is finished, not doubled.
-      const same = await p.runner.unfinished('import', (q) => isDeepStrictEqual((q as { source?: unknown }).source, source));
+      const same = await p.runner.unfinished('import', (q) =>
+        isDeepStrictEqual((q as { source?: unknown }).source, source),
+      );
       if (same !== null) return { jobId: same.id };
       const job = await p.runner.submit('import', { source, abortOnProblem });
       return { jobId: job.id };
@@ -128,7 +159,8 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     'samples.page': async (request) => required().store.call('samplesPage', request),
     'samples.get': async ({ id }) => {
       const sample = await required().store.call('sampleDetail', { id });
-      if (sample === null) throw new AppError('not-found', `there is no sample ${id} in this project`, { subject: `sample ${id}` });
+      if (sample === null)
+        throw new AppError('not-found', `there is no sample ${id} in this project`, { subject: `sample ${id}` });
       return sample;
     },
     'sources.list': async () => ({ sources: await required().store.call('listSources') }),
@@ -147,15 +179,21 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     },
     async getThumbnail(imageId: number, size: number): Promise<Thumbnail> {
       if (!(THUMBNAIL_SIZES as readonly number[]).includes(size)) {
-        throw new AppError('bad-input', `thumbnail size ${size} is not one of ${THUMBNAIL_SIZES.join(', ')}`, { subject: String(size) });
+        throw new AppError('bad-input', `thumbnail size ${size} is not one of ${THUMBNAIL_SIZES.join(', ')}`, {
+          subject: String(size),
+        });
       }
       const p = required();
       const image = Number.isSafeInteger(imageId) ? await p.store.call('getImage', { id: imageId }) : null;
-      if (image === null) throw new AppError('not-found', `image ${imageId} is not part of this project`, { subject: `image ${imageId}` });
+      if (image === null)
+        throw new AppError('not-found', `image ${imageId} is not part of this project`, {
+          subject: `image ${imageId}`,
+        });
       return makeThumbnail(image, size, path.join(p.dir, 'cache'));
     },
     getComposite: async (augmentedId: number): Promise<CompositeImage> => compositeImage(required(), augmentedId),
-    getSeen: async (generationId: number, index: number): Promise<SeenImageFile> => seenImage(required(), generationId, index),
+    getSeen: async (generationId: number, index: number): Promise<SeenImageFile> =>
+      seenImage(required(), generationId, index),
     async openReadOnly(dir: string): Promise<ProjectInfo> {
       await closeProject();
       const abs = path.resolve(dir);

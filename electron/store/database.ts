@@ -89,12 +89,17 @@ function openReadOnly(file: string, damage: string, migrations: readonly Migrati
   try {
     db = new Database(file, { readonly: true, fileMustExist: true, ...bindingOption() });
   } catch (e) {
-    throw new AppError('bad-file', `${file} is damaged and cannot be opened even read-only: ${damage}`, { subject: file, cause: e });
+    throw new AppError('bad-file', `${file} is damaged and cannot be opened even read-only: ${damage}`, {
+      subject: file,
+      cause: e,
+    });
   }
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > latestVersion(migrations)) {
     db.close();
-    throw new AppError('conflict', `${file} was written by a newer version of MIA-DPO Studio (schema ${version})`, { subject: file });
+    throw new AppError('conflict', `${file} was written by a newer version of MIA-DPO Studio (schema ${version})`, {
+      subject: file,
+    });
   }
   return { db, readOnly: true, damage, version };
 }

@@ -19,7 +19,11 @@ export function checkColumn<S extends z.ZodType>(schema: S, value: unknown, at: 
   const checked = schema.safeParse(value);
   if (!checked.success) {
     const where = describe(at);
-    throw new AppError('bad-file', `the project database holds an unexpected value in ${where}: ${describeIssues(checked.error)}`, { subject: where });
+    throw new AppError(
+      'bad-file',
+      `the project database holds an unexpected value in ${where}: ${describeIssues(checked.error)}`,
+      { subject: where },
+    );
   }
   return checked.data;
 }
@@ -30,12 +34,19 @@ export function parseJsonColumn<S extends z.ZodType>(schema: S, text: string, at
     value = JSON.parse(text);
   } catch (e) {
     const where = describe(at);
-    throw new AppError('bad-file', `the project database holds invalid JSON in ${where}: ${(e as Error).message}`, { subject: where, cause: e });
+    throw new AppError('bad-file', `the project database holds invalid JSON in ${where}: ${(e as Error).message}`, {
+      subject: where,
+      cause: e,
+    });
   }
   return checkColumn(schema, value, at);
 }
 
 /** Like parseJsonColumn; SQL NULL stays null. */
-export function parseNullableJsonColumn<S extends z.ZodType>(schema: S, text: string | null, at: ColumnAt): z.output<S> | null {
+export function parseNullableJsonColumn<S extends z.ZodType>(
+  schema: S,
+  text: string | null,
+  at: ColumnAt,
+): z.output<S> | null {
   return text === null ? null : parseJsonColumn(schema, text, at);
 }

@@ -102,10 +102,14 @@ export function lockProject(dir: string): () => void {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw e;
     // A read-only folder: say so rather than show the raw file-system error.
-    throw new AppError('conflict', `${dir} is read-only (${code}: cannot create ${LOCK_FILE}); commands that only read it (jobs, pairs, export) may still work`, {
-      subject: dir,
-      cause: e,
-    });
+    throw new AppError(
+      'conflict',
+      `${dir} is read-only (${code}: cannot create ${LOCK_FILE}); commands that only read it (jobs, pairs, export) may still work`,
+      {
+        subject: dir,
+        cause: e,
+      },
+    );
   }
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -120,7 +124,10 @@ export function lockProject(dir: string): () => void {
       if (text === null) continue;
       const holder = parseLock(text);
       if (holder !== null && alive(holder.pid)) {
-        if (holder.pid === process.pid) throw new AppError('conflict', `${dir} is already open in this process; close it there first`, { subject: dir });
+        if (holder.pid === process.pid)
+          throw new AppError('conflict', `${dir} is already open in this process; close it there first`, {
+            subject: dir,
+          });
         throw new AppError('conflict', heldMessage(dir, holder), { subject: dir });
       }
       removeStale(file, text);

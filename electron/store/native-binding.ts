@@ -27,14 +27,23 @@ export function sqliteNativeBinding(
   let dir = path.resolve(fromDir);
   while (!exists(path.join(dir, 'package.json'))) {
     const parent = path.dirname(dir);
-    if (parent === dir) throw new AppError('internal', `no package.json above ${fromDir}: cannot locate the app's better-sqlite3 build for Electron`, { subject: fromDir });
+    if (parent === dir)
+      throw new AppError(
+        'internal',
+        `no package.json above ${fromDir}: cannot locate the app's better-sqlite3 build for Electron`,
+        { subject: fromDir },
+      );
     dir = parent;
   }
   const binding = path.join(dir, ELECTRON_SQLITE_BINDING);
   if (!exists(binding)) {
-    throw new AppError('not-found', `${binding} is missing: better-sqlite3 has no build for Electron yet; run \`node scripts/electron-rebuild.mjs\` (npm start does)`, {
-      subject: binding,
-    });
+    throw new AppError(
+      'not-found',
+      `${binding} is missing: better-sqlite3 has no build for Electron yet; run \`node scripts/electron-rebuild.mjs\` (npm start does)`,
+      {
+        subject: binding,
+      },
+    );
   }
   return binding;
 }

@@ -28,16 +28,28 @@ export function notAProject(abs: string): AppError {
   } catch {
     // A missing or unreadable folder: no subfolder to suggest.
   }
-  const inside = entries.filter((e) => e.isDirectory() && existsSync(projectDbPath(path.join(abs, e.name)))).map((e) => path.join(abs, e.name));
+  const inside = entries
+    .filter((e) => e.isDirectory() && existsSync(projectDbPath(path.join(abs, e.name))))
+    .map((e) => path.join(abs, e.name));
   const hint = inside.length === 0 ? '' : `; did you mean ${inside.join(' or ')}?`;
-  return new AppError('not-found', `${abs} is not a MIA-DPO Studio project (no ${PROJECT_DB})${hint}`, { subject: abs });
+  return new AppError('not-found', `${abs} is not a MIA-DPO Studio project (no ${PROJECT_DB})${hint}`, {
+    subject: abs,
+  });
 }
 
-export async function createProject<Q extends ProjectTable>(schema: StoreSchema<Q>, dir: string, name?: string): Promise<Store<Q>> {
+export async function createProject<Q extends ProjectTable>(
+  schema: StoreSchema<Q>,
+  dir: string,
+  name?: string,
+): Promise<Store<Q>> {
   const abs = path.resolve(dir);
   if (existsSync(projectDbPath(abs))) throw new AppError('conflict', `${abs} is already a project`, { subject: abs });
   if (existsSync(abs) && (!statSync(abs).isDirectory() || readdirSync(abs).length > 0)) {
-    throw new AppError('conflict', `${abs} exists and is not an empty folder; choose a new or empty folder for the project`, { subject: abs });
+    throw new AppError(
+      'conflict',
+      `${abs} exists and is not an empty folder; choose a new or empty folder for the project`,
+      { subject: abs },
+    );
   }
   mkdirSync(abs, { recursive: true });
   for (const f of PROJECT_FOLDERS) mkdirSync(path.join(abs, f), { recursive: true });
@@ -70,7 +82,10 @@ function releasingOnClose<Q extends QueryTable>(store: Store<Q>, release: () => 
 }
 
 /** Opens a project for work (jobs run and resume there): one process at a time. */
-export async function openProjectExclusive<Q extends ProjectTable>(schema: StoreSchema<Q>, dir: string): Promise<Store<Q>> {
+export async function openProjectExclusive<Q extends ProjectTable>(
+  schema: StoreSchema<Q>,
+  dir: string,
+): Promise<Store<Q>> {
   const abs = path.resolve(dir);
   if (!existsSync(projectDbPath(abs))) throw notAProject(abs);
   const release = lockProject(abs);
@@ -86,14 +101,21 @@ export async function openProjectExclusive<Q extends ProjectTable>(schema: Store
  * Opens a project to read while another process (serve, the app, a job command)
  * holds it: no lock, no migration, no folder created; every write is refused.
  */
-export async function openProjectReadOnly<Q extends ProjectTable>(schema: StoreSchema<Q>, dir: string): Promise<Store<Q>> {
+export async function openProjectReadOnly<Q extends ProjectTable>(
+  schema: StoreSchema<Q>,
+  dir: string,
+): Promise<Store<Q>> {
   const abs = path.resolve(dir);
   if (!existsSync(projectDbPath(abs))) throw notAProject(abs);
   return openStore(projectDbPath(abs), { schema, readOnly: true });
 }
 
 /** Creates a project and holds its lock like openProjectExclusive. */
-export async function createProjectExclusive<Q extends ProjectTable>(schema: StoreSchema<Q>, dir: string, name?: string): Promise<Store<Q>> {
+export async function createProjectExclusive<Q extends ProjectTable>(
+  schema: StoreSchema<Q>,
+  dir: string,
+  name?: string,
+): Promise<Store<Q>> {
   const store = await createProject(schema, dir, name);
   let release: () => void;
   try {

@@ -10,8 +10,7 @@ export type StoreCalls = {
 
 /** Posted once, unsolicited, after the worker opened the database (or failed to). */
 export type StoreReady =
-  | { type: 'ready'; readOnly: boolean; damage: string | null; version: number }
-  | { type: 'failed'; error: WireError };
+  { type: 'ready'; readOnly: boolean; damage: string | null; version: number } | { type: 'failed'; error: WireError };
 
 export interface StoreWorkerData {
   file: string;

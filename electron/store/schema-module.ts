@@ -13,7 +13,11 @@ export interface LoadedSchema {
 export async function loadSchema(url: string): Promise<LoadedSchema> {
   const mod = (await import(/* @vite-ignore */ url)) as { QUERIES?: unknown; MIGRATIONS?: unknown };
   if (typeof mod.QUERIES !== 'object' || mod.QUERIES === null || !Array.isArray(mod.MIGRATIONS)) {
-    throw new AppError('internal', `${url} is not a store schema: it must export QUERIES (a query table) and MIGRATIONS (an array)`, { subject: url });
+    throw new AppError(
+      'internal',
+      `${url} is not a store schema: it must export QUERIES (a query table) and MIGRATIONS (an array)`,
+      { subject: url },
+    );
   }
   const migrations = mod.MIGRATIONS as readonly Migration[];
   checkMigrationOrder(migrations);

@@ -35,9 +35,17 @@ export interface StoreSchema<Q extends QueryTable> {
 }
 
 /** `readOnly`: read beside the process that holds the project (no migrations, writes refused; see ./database). */
-export async function openStore<Q extends QueryTable>(file: string, options: { schema: StoreSchema<Q>; create?: boolean; readOnly?: boolean }): Promise<Store<Q>> {
+export async function openStore<Q extends QueryTable>(
+  file: string,
+  options: { schema: StoreSchema<Q>; create?: boolean; readOnly?: boolean },
+): Promise<Store<Q>> {
   const worker = startWorker(new URL('./store.worker.ts', import.meta.url), {
-    workerData: { file, create: options.create ?? false, readOnly: options.readOnly ?? false, schema: options.schema.url.href } satisfies StoreWorkerData,
+    workerData: {
+      file,
+      create: options.create ?? false,
+      readOnly: options.readOnly ?? false,
+      schema: options.schema.url.href,
+    } satisfies StoreWorkerData,
   });
   let announced: (r: StoreReady) => void = () => undefined;
   const readyEvent = new Promise<StoreReady>((resolve) => (announced = resolve));
@@ -49,7 +57,13 @@ export async function openStore<Q extends QueryTable>(file: string, options: { s
     onEvent: (r) => announced(r),
   });
   // A worker that dies before it has said anything fails the open with why.
-  const ready = await Promise.race([readyEvent, rpc.exited.then((): StoreReady => ({ type: 'failed', error: (rpc.closed ?? new AppError('internal', `the database worker for ${file} exited`)).toJSON() }))]);
+  const ready = await Promise.race([
+    readyEvent,
+    rpc.exited.then((): StoreReady => ({
+      type: 'failed',
+      error: (rpc.closed ?? new AppError('internal', `the database worker for ${file} exited`)).toJSON(),
+    })),
+  ]);
   if (ready.type === 'failed') {
     await worker.terminate();
     throw appErrorFromJson(ready.error);

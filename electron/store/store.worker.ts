@@ -16,9 +16,13 @@ function classify(e: unknown, file: string, damaged: boolean): AppError {
   const code = (e as { code?: unknown }).code;
   if (code === 'SQLITE_READONLY') {
     const why = damaged ? 'it failed its integrity check' : 'opened to read beside the process that holds the project';
-    return new AppError('conflict', `${file} is open read-only (${why}); changes are not possible`, { subject: file, cause: e });
+    return new AppError('conflict', `${file} is open read-only (${why}); changes are not possible`, {
+      subject: file,
+      cause: e,
+    });
   }
-  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') return new AppError('bad-file', `${file} is damaged: ${(e as Error).message}`, { subject: file, cause: e });
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')
+    return new AppError('bad-file', `${file} is damaged: ${(e as Error).message}`, { subject: file, cause: e });
   return toAppError(e);
 }
 

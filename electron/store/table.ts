@@ -29,7 +29,9 @@ export type QueryResult<Q extends QueryTable, M extends keyof Q> = ReturnType<Q[
  * Indexed by name (rather than a conditional on M) so a Store of a larger table is a
  * Store of any smaller one: a layer types its store by the queries it uses.
  */
-export type CallArgs<Q extends QueryTable> = { [M in keyof Q]: QueryArgs<Q, M> extends undefined ? [] : [QueryArgs<Q, M>] };
+export type CallArgs<Q extends QueryTable> = {
+  [M in keyof Q]: QueryArgs<Q, M> extends undefined ? [] : [QueryArgs<Q, M>];
+};
 export type CallResults<Q extends QueryTable> = { [M in keyof Q]: QueryResult<Q, M> };
 
 /**

@@ -37,16 +37,26 @@ export function createApiClient(transport: ApiTransport): ApiClient {
       try {
         raw = await transport.invoke(channel, payload);
       } catch (e) {
-        throw new AppError('runtime', `${channel}: the connection to the engine failed: ${e instanceof Error ? e.message : String(e)}`, {
-          subject: channel,
-          cause: e,
-        });
+        throw new AppError(
+          'runtime',
+          `${channel}: the connection to the engine failed: ${e instanceof Error ? e.message : String(e)}`,
+          {
+            subject: channel,
+            cause: e,
+          },
+        );
       }
       const reply = ApiReply.safeParse(raw);
-      if (!reply.success) throw new AppError('internal', `${channel}: malformed reply: ${describeIssues(reply.error)}`, { subject: channel });
+      if (!reply.success)
+        throw new AppError('internal', `${channel}: malformed reply: ${describeIssues(reply.error)}`, {
+          subject: channel,
+        });
       if (!reply.data.ok) throw appErrorFromJson(reply.data.error);
       const value = COMMANDS[channel].response.safeParse(reply.data.value);
-      if (!value.success) throw new AppError('internal', `${channel}: malformed response: ${describeIssues(value.error)}`, { subject: channel });
+      if (!value.success)
+        throw new AppError('internal', `${channel}: malformed response: ${describeIssues(value.error)}`, {
+          subject: channel,
+        });
       return value.data as Response<C>;
     },
     onEvent(listener: EventListener): () => void {

@@ -43,7 +43,10 @@ export const COMMANDS = {
   'project.close': { request: Empty, response: z.object({ closed: z.boolean() }) },
   'project.recent': { request: Empty, response: z.object({ projects: z.array(RecentListed) }) },
   /** Drops a folder from the recent list (its project, if any, is left alone); `removed` is false when it was not listed. */
-  'project.recent.remove': { request: z.strictObject({ dir: z.string().min(1) }), response: z.object({ removed: z.boolean() }) },
+  'project.recent.remove': {
+    request: z.strictObject({ dir: z.string().min(1) }),
+    response: z.object({ removed: z.boolean() }),
+  },
   /** The open project, or null when none is open (the UI shows the start page). */
   'project.info': { request: Empty, response: z.object({ project: ProjectInfo.nullable() }) },
 

@@ -27,7 +27,9 @@ export function describeIssues(error: z.ZodError): string {
 export function parseRequest<C extends Channel>(channel: C, rawPayload: unknown): Request<C> {
   const parsed = COMMANDS[channel].request.safeParse(rawPayload ?? {});
   if (!parsed.success) {
-    throw new AppError('bad-input', `invalid request for ${channel}: ${describeIssues(parsed.error)}`, { subject: channel });
+    throw new AppError('bad-input', `invalid request for ${channel}: ${describeIssues(parsed.error)}`, {
+      subject: channel,
+    });
   }
   return parsed.data as Request<C>;
 }
@@ -55,9 +57,13 @@ export async function dispatchToReply(handlers: ApiHandlers, channel: unknown, r
 export function parseJob(record: JobRecord): Job {
   const parsed = Job.safeParse(record);
   if (!parsed.success) {
-    throw new AppError('internal', `job ${record.id} (${record.kind}) does not match the API's job schema: ${describeIssues(parsed.error)}`, {
-      subject: `job ${record.id}`,
-    });
+    throw new AppError(
+      'internal',
+      `job ${record.id} (${record.kind}) does not match the API's job schema: ${describeIssues(parsed.error)}`,
+      {
+        subject: `job ${record.id}`,
+      },
+    );
   }
   return parsed.data;
 }

@@ -177,13 +177,15 @@ export const JOB_RESULTS = {
     images: z.int().nonnegative(),
   }),
   /** Absent fields: an augment job that ended before these counts were recorded (its summary was empty). */
-  augment: z.object({
-    samples: z.int().nonnegative(),
-    /** Samples left out of grid and pic-in-pic (still used for sequences): bounding-box conversations, Visual Genome images. */
-    keptOutOfComposites: z.object({ grounding: z.int().nonnegative(), visualGenome: z.int().nonnegative() }),
-    /** Sources that could take none of the requested formats, so were not augmented at all. */
-    skipped: z.int().nonnegative(),
-  }).partial(),
+  augment: z
+    .object({
+      samples: z.int().nonnegative(),
+      /** Samples left out of grid and pic-in-pic (still used for sequences): bounding-box conversations, Visual Genome images. */
+      keptOutOfComposites: z.object({ grounding: z.int().nonnegative(), visualGenome: z.int().nonnegative() }),
+      /** Sources that could take none of the requested formats, so were not augmented at all. */
+      skipped: z.int().nonnegative(),
+    })
+    .partial(),
   respond: z.object({}),
   select: z.object({ kept: z.int().nonnegative(), newPairs: z.int().nonnegative() }),
 } as const;
@@ -212,7 +214,8 @@ const JobFields = z.object({
 export type JobRecord = z.infer<typeof JobFields> & { kind: string; result: Record<string, unknown> | null };
 
 // z.nullable(), not .nullable(): the method on the indexed schema loses the result's type once it has optional fields.
-const jobOf = <K extends JobKindName>(kind: K) => JobFields.extend({ kind: z.literal(kind), result: z.nullable(JOB_RESULTS[kind]) });
+const jobOf = <K extends JobKindName>(kind: K) =>
+  JobFields.extend({ kind: z.literal(kind), result: z.nullable(JOB_RESULTS[kind]) });
 
 /** A job with its result typed by its kind: `job.kind === 'import'` narrows `job.result` to the import summary (null until done). */
 export const Job = z.discriminatedUnion('kind', [jobOf('import'), jobOf('augment'), jobOf('respond'), jobOf('select')]);

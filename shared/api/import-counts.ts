@@ -4,7 +4,9 @@
 import type { ImportResult } from './domain';
 
 /** The counts the line reads (an import's result, or a report spread from one). */
-export type ImportCounts = Partial<Pick<ImportResult, 'entries' | 'imported' | 'flagged' | 'rejected' | 'samples' | 'problemEntries'>>;
+export type ImportCounts = Partial<
+  Pick<ImportResult, 'entries' | 'imported' | 'flagged' | 'rejected' | 'samples' | 'problemEntries'>
+>;
 
 /** One line: "36 entries read: 30 imported, 4 flagged, 2 rejected". An import recorded before these counts says what it has. */
 export function importCountsLine(r: ImportCounts): string {

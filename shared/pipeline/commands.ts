@@ -19,7 +19,10 @@ export const EXPORT_FORMATS = ['mia', 'trl', 'llamafactory'] as const;
  * composite of an augmented sample (served by the composite route).
  * `pairImageUrl` (./image-route) turns it into a URL the UI can load.
  */
-export const PairImage = z.discriminatedUnion('kind', [z.object({ kind: z.literal('image'), id: Id }), z.object({ kind: z.literal('composite'), id: Id })]);
+export const PairImage = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('image'), id: Id }),
+  z.object({ kind: z.literal('composite'), id: Id }),
+]);
 export type PairImage = z.infer<typeof PairImage>;
 
 /**
@@ -79,7 +82,10 @@ export type PairSortKey = (typeof PAIR_SORT_KEYS)[number];
 export const PairFilter = z.strictObject({
   format: z.array(z.enum(FORMATS)).min(1).optional(),
   imageCount: z.array(z.int().min(1).max(64)).min(1).optional(),
-  decision: z.array(z.enum(['keep', 'drop', 'undecided'])).min(1).optional(),
+  decision: z
+    .array(z.enum(['keep', 'drop', 'undecided']))
+    .min(1)
+    .optional(),
   review: z.array(z.enum(REVIEW_STATES)).min(1).optional(),
   /** Pairs whose stored decision failed this check. */
   failed: z.enum(CHECKS).optional(),
@@ -88,7 +94,10 @@ export const PairFilter = z.strictObject({
 });
 export type PairFilter = z.infer<typeof PairFilter>;
 
-export const PairSort = z.strictObject({ by: z.enum(PAIR_SORT_KEYS).default('id'), dir: z.enum(['asc', 'desc']).default('asc') });
+export const PairSort = z.strictObject({
+  by: z.enum(PAIR_SORT_KEYS).default('id'),
+  dir: z.enum(['asc', 'desc']).default('asc'),
+});
 export type PairSort = z.output<typeof PairSort>;
 
 /** One entry of a pair's review history: the action and the pair's texts after it. */
@@ -108,7 +117,13 @@ export const PairAttention = z.object({
 });
 export type PairAttention = z.infer<typeof PairAttention>;
 
-const HistogramSchema = z.object({ edges: z.array(z.number()), counts: z.array(z.int()), below: z.int(), above: z.int(), missing: z.int() });
+const HistogramSchema = z.object({
+  edges: z.array(z.number()),
+  counts: z.array(z.int()),
+  below: z.int(),
+  above: z.int(),
+  missing: z.int(),
+});
 const Yield = z.object({ total: z.int(), kept: z.int(), yield: z.number() });
 
 export const PipelineStats = z.object({
@@ -117,7 +132,14 @@ export const PipelineStats = z.object({
   kept: z.int(),
   byFormat: z.object({ sequence: Yield, grid: Yield, pip: Yield }),
   failedBy: z.record(z.string(), z.int()),
-  attention: z.array(z.object({ format: z.enum(FORMATS), imageCount: z.int(), threshold: z.object({ op: z.enum(['<', '<=']), value: z.number() }).nullable(), histogram: HistogramSchema })),
+  attention: z.array(
+    z.object({
+      format: z.enum(FORMATS),
+      imageCount: z.int(),
+      threshold: z.object({ op: z.enum(['<', '<=']), value: z.number() }).nullable(),
+      histogram: HistogramSchema,
+    }),
+  ),
   post: z.object({ perplexity: HistogramSchema, lengthRatio: HistogramSchema, editDistance: HistogramSchema }),
   modeDisagreement: z.object({ compared: z.int(), disagree: z.int(), rate: z.number() }),
 });
@@ -126,7 +148,10 @@ export type PipelineStats = z.infer<typeof PipelineStats>;
 export const PIPELINE_COMMANDS = {
   'pipeline.settings': { request: z.strictObject({}), response: z.object({ settings: PipelineSettingsSchema }) },
   /** Merges a partial PipelineSettings into the project's settings (validated) and returns the result. */
-  'pipeline.settings.set': { request: z.strictObject({ patch: Patch }), response: z.object({ settings: PipelineSettingsSchema }) },
+  'pipeline.settings.set': {
+    request: z.strictObject({ patch: Patch }),
+    response: z.object({ settings: PipelineSettingsSchema }),
+  },
   'pipeline.augment': {
     request: AugmentOptions,
     response: z.object({ jobId: Id }),
@@ -150,10 +175,20 @@ export const PIPELINE_COMMANDS = {
   /** One pair with its review history, recorded attention and, when its generation was perturbed, the images the model saw. Unknown id: not-found. */
   'pipeline.pairs.get': {
     request: z.strictObject({ id: Id }),
-    response: z.object({ pair: PairView, history: z.array(PairHistoryEntry), attention: PairAttention, seen: z.array(SeenImage) }),
+    response: z.object({
+      pair: PairView,
+      history: z.array(PairHistoryEntry),
+      attention: PairAttention,
+      seen: z.array(SeenImage),
+    }),
   },
   'pipeline.pairs.review': {
-    request: z.strictObject({ id: Id, action: z.enum(['edit', 'accept', 'reject']), chosen: z.string().optional(), rejected: z.string().optional() }),
+    request: z.strictObject({
+      id: Id,
+      action: z.enum(['edit', 'accept', 'reject']),
+      chosen: z.string().optional(),
+      rejected: z.string().optional(),
+    }),
     response: z.object({ changed: z.boolean() }),
   },
   'pipeline.stats': { request: z.strictObject({ bins: z.int().min(1).max(200).default(20) }), response: PipelineStats },

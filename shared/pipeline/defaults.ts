@@ -71,7 +71,9 @@ export function resolveSettings(patch: unknown = {}, source = 'settings'): Pipel
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue ? issue.path.join('.') : '?';
-    throw new AppError('bad-input', `${source}: invalid setting ${where}: ${issue?.message ?? 'invalid'}`, { subject: source });
+    throw new AppError('bad-input', `${source}: invalid setting ${where}: ${issue?.message ?? 'invalid'}`, {
+      subject: source,
+    });
   }
   return parsed.data;
 }

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { IMAGE_COUNTS } from './formats';
 
 const weight = z.number().min(0);
-const weights = (counts: readonly number[]) => z.strictObject(Object.fromEntries(counts.map((c) => [String(c), weight])) as Record<string, typeof weight>);
+const weights = (counts: readonly number[]) =>
+  z.strictObject(Object.fromEntries(counts.map((c) => [String(c), weight])) as Record<string, typeof weight>);
 
 /**
  * Format and image-count mix (relative weights, any scale). Format weights
@@ -44,7 +45,8 @@ export const PerturbSchema = z.strictObject({
 
 export const ComparisonSchema = z.enum(['<', '<=']);
 const threshold = z.strictObject({ op: ComparisonSchema, value: z.number() });
-const thresholds = (counts: readonly number[]) => z.strictObject(Object.fromEntries(counts.map((c) => [String(c), threshold])) as Record<string, typeof threshold>);
+const thresholds = (counts: readonly number[]) =>
+  z.strictObject(Object.fromEntries(counts.map((c) => [String(c), threshold])) as Record<string, typeof threshold>);
 
 export const ThresholdTableSchema = z.strictObject({
   sequence: thresholds(IMAGE_COUNTS.sequence),

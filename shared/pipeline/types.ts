@@ -87,7 +87,15 @@ export interface GenerationMetrics {
   editDistanceTokens: number | null;
 }
 
-export const CHECKS = ['non-empty', 'different', 'ground-truth-length', 'attention', 'perplexity', 'length-ratio', 'edit-distance'] as const;
+export const CHECKS = [
+  'non-empty',
+  'different',
+  'ground-truth-length',
+  'attention',
+  'perplexity',
+  'length-ratio',
+  'edit-distance',
+] as const;
 export type Check = (typeof CHECKS)[number];
 
 export interface Decision {

@@ -49,9 +49,18 @@ async function newPage(): Promise<Page> {
   const p = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   p.on('pageerror', (e) => pageErrors.push(e.message));
   // Console errors include CSP violations; failed loads are recorded with their URL instead.
-  p.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && pageErrors.push(m.text()));
+  p.on(
+    'console',
+    (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && pageErrors.push(m.text()),
+  );
   // API errors are answers the UI displays (the error test expects one); anything else failing is a bug.
-  p.on('response', (r) => r.status() >= 400 && !new URL(r.url()).pathname.startsWith('/api/') && pageErrors.push(`${r.status()} ${r.url()}`));
+  p.on(
+    'response',
+    (r) =>
+      r.status() >= 400 &&
+      !new URL(r.url()).pathname.startsWith('/api/') &&
+      pageErrors.push(`${r.status()} ${r.url()}`),
+  );
   return p;
 }
 
@@ -86,7 +95,10 @@ describe('browsing UI in Chromium', () => {
   it('marks a recent project whose folder is gone and removes it from the list', async () => {
     const gone = path.join(dir, 'gone');
     mkdirSync(path.join(dir, 'config'), { recursive: true });
-    writeFileSync(path.join(dir, 'config', 'recent.json'), JSON.stringify({ projects: [{ dir: gone, name: 'Gone project', openedAt: 1 }] }));
+    writeFileSync(
+      path.join(dir, 'config', 'recent.json'),
+      JSON.stringify({ projects: [{ dir: gone, name: 'Gone project', openedAt: 1 }] }),
+    );
     await page.goto(server.url);
     const entry = page.getByRole('listitem').filter({ hasText: gone });
     await entry.getByText('folder not found').waitFor();
@@ -114,22 +126,32 @@ describe('browsing UI in Chromium', () => {
   });
 
   it('imports a generated dataset and reports its bad entries', async () => {
-    await page.getByRole('status').filter({ hasText: /^0 samples$/ }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^0 samples$/ })
+      .waitFor();
     // Set on this document: still there afterwards only if the grid refreshed without a reload.
     await page.evaluate(() => ((window as { beforeImport?: boolean }).beforeImport = true));
     await runImport(small.file, small.imagesRoot);
     const dialog = page.getByRole('dialog', { name: 'Import dataset' });
     const summary = dialog.getByLabel('Import counts');
     await summary.waitFor({ timeout: 60_000 });
-    expect(await dialog.getByRole('progressbar', { name: 'Import progress' }).getAttribute('aria-valuenow')).toBe('100');
+    expect(await dialog.getByRole('progressbar', { name: 'Import progress' }).getAttribute('aria-valuenow')).toBe(
+      '100',
+    );
     // The counts add up to the entries read: malformed and duplicate entries are rejected, the other bad ones flagged.
     const good = small.entries - small.badEntries;
-    expect(await summary.textContent()).toBe(`${small.entries} entries read: ${good} imported, ${small.badEntries - 2} flagged, 2 rejected`);
+    expect(await summary.textContent()).toBe(
+      `${small.entries} entries read: ${good} imported, ${small.badEntries - 2} flagged, 2 rejected`,
+    );
     await dialog.getByText(/^imported: usable samples; flagged: imported with a problem/).waitFor();
     await screenshot(page, '2-import-done');
     // The job's 'done' event refreshed the grid and the project's counts behind the dialog.
     const samples = SAMPLES + small.badEntries - 2;
-    await page.getByRole('status').filter({ hasText: `${samples} samples` }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `${samples} samples` })
+      .waitFor();
     await page.getByRole('banner').getByText(`${samples} samples · `).waitFor();
     expect(await page.evaluate(() => (window as { beforeImport?: boolean }).beforeImport)).toBe(true);
     await dialog.getByRole('button', { name: 'Close import dialog' }).click();
@@ -139,7 +161,10 @@ describe('browsing UI in Chromium', () => {
   it('scrolls the virtualized grid to the last sample', async () => {
     const grid = page.getByRole('grid', { name: 'Samples' });
     await grid.getByRole('gridcell', { name: /^Sample demo-0$/ }).waitFor();
-    await page.getByRole('status').filter({ hasText: `${SAMPLES + small.badEntries - 2} samples` }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `${SAMPLES + small.badEntries - 2} samples` })
+      .waitFor();
     const firstImage = grid.locator('img').first();
     await firstImage.waitFor();
     expect(await firstImage.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
@@ -166,7 +191,9 @@ describe('browsing UI in Chromium', () => {
     await detail.getByText(/on a white background/).waitFor();
     const image = detail.getByRole('img', { name: 'Image 1 of sample demo-1' });
     await image.waitFor();
-    await page.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('.detail img')].every((i) => i.complete && i.naturalWidth > 0));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLImageElement>('.detail img')].every((i) => i.complete && i.naturalWidth > 0),
+    );
     await screenshot(page, '5-detail');
     await page.keyboard.press('Escape');
     await detail.waitFor({ state: 'detached' });
@@ -180,7 +207,10 @@ describe('browsing UI in Chromium', () => {
     await tab.getByRole('dialog', { name: 'Sample bad-missing' }).getByText('Missing image').waitFor();
     expect(await tab.getByLabel('Only samples with problems').isChecked()).toBe(true);
     expect(await tab.getByRole('searchbox').inputValue()).toBe('shape');
-    await tab.getByRole('status').filter({ hasText: new RegExp(`^${small.badEntries - 2} samples`) }).waitFor();
+    await tab
+      .getByRole('status')
+      .filter({ hasText: new RegExp(`^${small.badEntries - 2} samples`) })
+      .waitFor();
     await tab.getByRole('gridcell', { name: 'Sample bad-missing, has problems' }).waitFor();
     await screenshot(tab, '5a-deep-link');
     await tab.goto(`${server.url}#/dataset?tab=problems`);
@@ -202,7 +232,9 @@ describe('browsing UI in Chromium', () => {
     await onlyProblems.uncheck();
     // Expected from the dataset file itself: distinct sample ids whose conversation mentions a triangle.
     const entries = JSON.parse(readFileSync(small.file, 'utf8')) as { id: string; conversations: unknown }[];
-    const triangles = new Set(entries.filter((e) => JSON.stringify(e.conversations).includes('triangle')).map((e) => e.id));
+    const triangles = new Set(
+      entries.filter((e) => JSON.stringify(e.conversations).includes('triangle')).map((e) => e.id),
+    );
     expect(triangles.size).toBeGreaterThan(0);
     await page.getByRole('searchbox').fill('triangle');
     await status(triangles.size).waitFor();
@@ -217,7 +249,8 @@ describe('browsing UI in Chromium', () => {
     const missing = problems.getByRole('row').filter({ hasText: 'bad-missing' });
     await missing.waitFor();
     expect(await missing.textContent()).toContain('Missing image');
-    for (const id of ['bad-corrupt', 'bad-escape', 'bad-symlink']) await problems.getByRole('row').filter({ hasText: id }).waitFor();
+    for (const id of ['bad-corrupt', 'bad-escape', 'bad-symlink'])
+      await problems.getByRole('row').filter({ hasText: id }).waitFor();
     await screenshot(page, '6-problems');
   });
 
@@ -227,11 +260,16 @@ describe('browsing UI in Chromium', () => {
     await runImport(big.file, big.imagesRoot);
     const dialog = page.getByRole('dialog', { name: 'Import dataset' });
     const bar = dialog.getByRole('progressbar', { name: 'Import progress' });
-    await page.waitForFunction(() => Number(document.querySelector('[aria-label="Import progress"]')?.getAttribute('aria-valuenow') ?? 0) > 0);
+    await page.waitForFunction(
+      () => Number(document.querySelector('[aria-label="Import progress"]')?.getAttribute('aria-valuenow') ?? 0) > 0,
+    );
     expect(Number(await bar.getAttribute('aria-valuenow'))).toBeLessThan(100);
     await screenshot(page, '7-import-running');
     await dialog.getByRole('button', { name: 'Cancel import' }).click();
-    await dialog.getByRole('status', { name: 'Import state' }).filter({ hasText: 'cancelled' }).waitFor({ timeout: 60_000 });
+    await dialog
+      .getByRole('status', { name: 'Import state' })
+      .filter({ hasText: 'cancelled' })
+      .waitFor({ timeout: 60_000 });
     expect((await service.handlers['project.info']({})).project!.sampleCount).toBe(before);
     await dialog.getByRole('button', { name: 'Close import dialog' }).click();
     await page.getByRole('tab', { name: 'Jobs' }).click();

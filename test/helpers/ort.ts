@@ -25,7 +25,11 @@ export function toOrt(t: HostTensor): ort.Tensor {
     case 'int32':
       return new ort.Tensor('int32', Int32Array.from(t.data as ArrayLike<number>), [...t.dims]);
     case 'int64':
-      return new ort.Tensor('int64', BigInt64Array.from(t.data as ArrayLike<number>, (x) => BigInt(x)), [...t.dims]);
+      return new ort.Tensor(
+        'int64',
+        BigInt64Array.from(t.data as ArrayLike<number>, (x) => BigInt(x)),
+        [...t.dims],
+      );
     case 'bool':
       return new ort.Tensor('bool', Uint8Array.from(t.data as ArrayLike<number>), [...t.dims]);
     default:

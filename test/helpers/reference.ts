@@ -13,11 +13,19 @@ export interface RefTensor {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export function runReference(script: string, args: readonly string[] = []): { config: Record<string, unknown>; tensors: Map<string, RefTensor> } {
+export function runReference(
+  script: string,
+  args: readonly string[] = [],
+): { config: Record<string, unknown>; tensors: Map<string, RefTensor> } {
   const out = mkdtempSync(path.join(os.tmpdir(), 'ref-'));
   const python = process.env.MIA_PYTHON ?? '/usr/bin/python3';
-  execFileSync(python, [path.join(here, '..', 'reference', script), out, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { config: Record<string, unknown>; tensors: Record<string, number[]> };
+  execFileSync(python, [path.join(here, '..', 'reference', script), out, ...args], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as {
+    config: Record<string, unknown>;
+    tensors: Record<string, number[]>;
+  };
   const tensors = new Map<string, RefTensor>();
   for (const [name, dims] of Object.entries(manifest.tensors)) {
     const buf = readFileSync(path.join(out, `${name}.f32`));

@@ -21,11 +21,28 @@ export interface SyntheticPair {
   chosen: string;
   rejected: string;
   /** PairView field -> value; null where the stored metric is missing or not finite. */
-  values: Record<'attention_ratio' | 'exact_ratio' | 'ppl_maxprob' | 'ppl_true' | 'length_ratio' | 'edit_distance' | 'edit_distance_tokens', number | null>;
+  values: Record<
+    | 'attention_ratio'
+    | 'exact_ratio'
+    | 'ppl_maxprob'
+    | 'ppl_true'
+    | 'length_ratio'
+    | 'edit_distance'
+    | 'edit_distance_tokens',
+    number | null
+  >;
 }
 
 /** Short words, a few of them common, so searches match many rows and few alike. */
-export const VOCABULARY = Array.from({ length: 400 }, (_, i) => `w${i.toString(36)}x`).concat(['red', 'circle', 'square', 'blue', 'dog', 'dogs', 'kitchen']);
+export const VOCABULARY = Array.from({ length: 400 }, (_, i) => `w${i.toString(36)}x`).concat([
+  'red',
+  'circle',
+  'square',
+  'blue',
+  'dog',
+  'dogs',
+  'kitchen',
+]);
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -33,9 +50,11 @@ export function rng(seed: number): () => number {
 }
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-const sentence = (r: () => number, n: number) => Array.from({ length: n }, () => VOCABULARY[Math.floor(r() ** 3 * VOCABULARY.length)]!).join(' ');
+const sentence = (r: () => number, n: number) =>
+  Array.from({ length: n }, () => VOCABULARY[Math.floor(r() ** 3 * VOCABULARY.length)]!).join(' ');
 /** Coarse values so that sorts meet ties; sometimes missing or not finite (stored as null). */
-const value = (r: () => number, scale: number, missing: number): number => (r() < missing ? (r() < 0.5 ? NaN : Infinity) : Math.round(r() * scale * 20) / 20);
+const value = (r: () => number, scale: number, missing: number): number =>
+  r() < missing ? (r() < 0.5 ? NaN : Infinity) : Math.round(r() * scale * 20) / 20;
 
 const COUNTS: Record<Format, number[]> = { sequence: [2, 3, 4, 5], grid: [2, 3, 4, 6, 9], pip: [2] };
 const FORMAT_LIST: Format[] = ['sequence', 'sequence', 'grid', 'pip'];
@@ -52,8 +71,12 @@ export function writeSyntheticPairs(file: string, n: number, seed = 1): Syntheti
 }
 
 function fill(db: Database, n: number, r: () => number): SyntheticPair[] {
-  db.prepare("INSERT INTO jobs (id, kind, label, state, params, created_at, updated_at) VALUES (1, 'import', 'synthetic', 'done', '{}', 0, 0)").run();
-  db.prepare("INSERT INTO sources (id, kind, path, images_root, import_job_id, imported_at) VALUES (1, 'llava', '/s.json', '/img', 1, 0)").run();
+  db.prepare(
+    "INSERT INTO jobs (id, kind, label, state, params, created_at, updated_at) VALUES (1, 'import', 'synthetic', 'done', '{}', 0, 0)",
+  ).run();
+  db.prepare(
+    "INSERT INTO sources (id, kind, path, images_root, import_job_id, imported_at) VALUES (1, 'llava', '/s.json', '/img', 1, 0)",
+  ).run();
   const image = db.prepare('INSERT INTO images (id, path, sha256, width, height, bytes) VALUES (?, ?, ?, 64, 64, 100)');
   for (let i = 1; i <= 20; i++) image.run(i, `/img/${i}.jpg`, i.toString(16).padStart(64, '0'));
   db.prepare(
@@ -145,14 +168,20 @@ function fill(db: Database, n: number, r: () => number): SyntheticPair[] {
   const keep = { decision: 'keep' as const, reasons: ['kept'], failed: [] };
   q.saveDecisions(db, { decisions: generations.map((g) => ({ generationId: g.generationId, decision: keep })) });
   const pairIds = db.prepare('SELECT id FROM pairs ORDER BY generation_id').pluck().all() as number[];
-  const redecided: { generationId: number; decision: { decision: 'keep' | 'drop'; reasons: string[]; failed: Check[] } }[] = [];
+  const redecided: {
+    generationId: number;
+    decision: { decision: 'keep' | 'drop'; reasons: string[]; failed: Check[] };
+  }[] = [];
   for (const [k, row] of rows.entries()) {
     row.id = pairIds[k]!;
     if (r() < 0.4) {
       const failed = CHECKS.filter(() => r() < 0.25);
       row.decision = failed.length === 0 ? 'keep' : 'drop';
       row.failed = failed;
-      redecided.push({ generationId: generations[k]!.generationId, decision: { decision: row.decision, reasons: failed.map((c) => `${c} failed`), failed } });
+      redecided.push({
+        generationId: generations[k]!.generationId,
+        decision: { decision: row.decision, reasons: failed.map((c) => `${c} failed`), failed },
+      });
     }
   }
   q.saveDecisions(db, { decisions: redecided });

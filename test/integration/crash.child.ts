@@ -9,7 +9,12 @@ const [dir, file, imagesRoot] = process.argv.slice(2) as [string, string, string
 const store = await openProjectExclusive(dir);
 const runner = new JobRunner(store, [importJob], () => undefined);
 const jobs = await store.call('listJobs', {});
-if (jobs.length === 0) await runner.submit(importJob, { source: { kind: 'llava', file, imagesRoot }, abortOnProblem: false, unitEntries: 20 });
+if (jobs.length === 0)
+  await runner.submit(importJob, {
+    source: { kind: 'llava', file, imagesRoot },
+    abortOnProblem: false,
+    unitEntries: 20,
+  });
 else await runner.start();
 process.stdout.write('running\n');
 await runner.idle();

@@ -37,11 +37,20 @@ function runChild(dir: string, ds: DemoDataset, killAfterMs: number | null): Pro
   });
 }
 
-function inspect(dir: string): { integrity: string; state: string | null; cursor: number; staged: number; digest: string } {
+function inspect(dir: string): {
+  integrity: string;
+  state: string | null;
+  cursor: number;
+  staged: number;
+  digest: string;
+} {
   const db = new Database(path.join(dir, 'project.sqlite'));
   try {
-    const integrity = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
-    const job = db.prepare('SELECT state, cursor FROM jobs WHERE id = 1').get() as { state: string; cursor: string | null } | undefined;
+    const integrity = (db.pragma('integrity_check') as { integrity_check: string }[])
+      .map((r) => r.integrity_check)
+      .join('; ');
+    const job = db.prepare('SELECT state, cursor FROM jobs WHERE id = 1').get() as
+      { state: string; cursor: string | null } | undefined;
     const staged = db.prepare('SELECT count(*) FROM import_entries').pluck().get() as number;
     const samples = db
       .prepare(
@@ -50,7 +59,9 @@ function inspect(dir: string): { integrity: string; state: string | null; cursor
          FROM samples s ORDER BY s.entry_index`,
       )
       .all();
-    const problems = db.prepare('SELECT entry_index, entry_id, reason, message FROM problems ORDER BY entry_index, id').all();
+    const problems = db
+      .prepare('SELECT entry_index, entry_id, reason, message FROM problems ORDER BY entry_index, id')
+      .all();
     return {
       integrity,
       state: job?.state ?? null,

@@ -18,7 +18,9 @@ const home = mkdtempSync(path.join(os.tmpdir(), 'pipeline-e2e-'));
 
 function cli(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config') } });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config') },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -50,7 +52,12 @@ interface PairJson {
 
 /** Keeps every generation the attention check alone would drop (ratio <= 1.01), so the exports are not empty. */
 function lenientThresholds(): string {
-  const all = Object.fromEntries(Object.entries(IMAGE_COUNTS).map(([f, counts]) => [f, Object.fromEntries(counts.map((c) => [String(c), { op: '<=', value: 1.01 }]))]));
+  const all = Object.fromEntries(
+    Object.entries(IMAGE_COUNTS).map(([f, counts]) => [
+      f,
+      Object.fromEntries(counts.map((c) => [String(c), { op: '<=', value: 1.01 }])),
+    ]),
+  );
   const file = path.join(home, 'lenient.json');
   writeFileSync(file, JSON.stringify({ selection: { thresholds: all } }));
   return file;
@@ -68,10 +75,23 @@ describe('pipeline end to end through the CLI', () => {
     const aug = await json<{ ok: boolean; made: number }>('augment', proj, '--count', '9', '--seed', '2');
     expect(aug).toMatchObject({ ok: true, made: 9 });
 
-    const resp = await json<{ ok: boolean; answered: number; generations: number }>('respond', proj, '--model', model, '--max-new-tokens', '6', '--ep', 'cpu', '--perturb');
+    const resp = await json<{ ok: boolean; answered: number; generations: number }>(
+      'respond',
+      proj,
+      '--model',
+      model,
+      '--max-new-tokens',
+      '6',
+      '--ep',
+      'cpu',
+      '--perturb',
+    );
     expect(resp).toMatchObject({ ok: true, answered: 9, generations: 9 });
 
-    const strict = await json<{ ok: boolean; generations: number; kept: number; failedBy: Record<string, number> }>('select', proj);
+    const strict = await json<{ ok: boolean; generations: number; kept: number; failedBy: Record<string, number> }>(
+      'select',
+      proj,
+    );
     expect(strict).toMatchObject({ ok: true, generations: 9 });
     const lenient = await json<{ ok: boolean; kept: number }>('select', proj, '--thresholds', lenientThresholds());
     expect(lenient.kept).toBeGreaterThanOrEqual(strict.kept);
@@ -98,15 +118,27 @@ describe('pipeline end to end through the CLI', () => {
       let rows: { rejected: string; images: string[] }[];
       if (format === 'mia') {
         // The reference's records: one path for a composite, a list for a sequence.
-        const r = JSON.parse(await readFile(path.join(out, 'mia_dpo.json'), 'utf8')) as { image: string | string[]; prompt: string; rejected: string }[];
+        const r = JSON.parse(await readFile(path.join(out, 'mia_dpo.json'), 'utf8')) as {
+          image: string | string[];
+          prompt: string;
+          rejected: string;
+        }[];
         r.forEach((x) => expect(x.prompt.split('<image>').length - 1).toBe([x.image].flat().length));
         rows = r.map((x) => ({ rejected: x.rejected, images: [x.image].flat() }));
       } else if (format === 'trl') {
         const lines = (await readFile(path.join(out, 'train.jsonl'), 'utf8')).trim().split('\n');
-        rows = lines.map((l) => JSON.parse(l) as { rejected: { content: { text: string }[] }[]; images: string[] }).map((x) => ({ rejected: x.rejected[0]!.content[0]!.text, images: x.images }));
+        rows = lines
+          .map((l) => JSON.parse(l) as { rejected: { content: { text: string }[] }[]; images: string[] })
+          .map((x) => ({ rejected: x.rejected[0]!.content[0]!.text, images: x.images }));
       } else {
-        const r = JSON.parse(await readFile(path.join(out, 'mia_dpo.json'), 'utf8')) as { rejected: { value: string }; images: string[] }[];
-        const info = JSON.parse(await readFile(path.join(out, 'dataset_info.json'), 'utf8')) as Record<string, { file_name: string; ranking: boolean }>;
+        const r = JSON.parse(await readFile(path.join(out, 'mia_dpo.json'), 'utf8')) as {
+          rejected: { value: string };
+          images: string[];
+        }[];
+        const info = JSON.parse(await readFile(path.join(out, 'dataset_info.json'), 'utf8')) as Record<
+          string,
+          { file_name: string; ranking: boolean }
+        >;
         expect(info['mia_dpo']).toMatchObject({ file_name: 'mia_dpo.json', ranking: true });
         rows = r.map((x) => ({ rejected: x.rejected.value, images: x.images }));
       }

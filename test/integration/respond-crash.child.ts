@@ -4,5 +4,9 @@
 import { runCli } from '../../electron/cli/run';
 
 const [dir, model] = process.argv.slice(2) as [string, string];
-const code = await runCli(['respond', dir, '--model', model, '--max-new-tokens', '12', '--ep', 'cpu', '--perturb'], { stdout: process.stdout, stderr: process.stderr, tty: true });
+const code = await runCli(['respond', dir, '--model', model, '--max-new-tokens', '12', '--ep', 'cpu', '--perturb'], {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  tty: true,
+});
 process.exit(code);

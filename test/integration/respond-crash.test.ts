@@ -17,9 +17,16 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const KILLS = 3;
 
 /** Runs the child; with `killAt` it is SIGKILLed a random 0-40 ms after reporting that many committed samples. */
-function runChild(dir: string, model: string, home: string, killAt: number | null): Promise<{ killed: boolean; reported: number }> {
+function runChild(
+  dir: string,
+  model: string,
+  home: string,
+  killAt: number | null,
+): Promise<{ killed: boolean; reported: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, CHILD, dir, model], { env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config') } });
+    const child = spawn(process.execPath, ['--import', TSX, CHILD, dir, model], {
+      env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config') },
+    });
     let err = '';
     let reported = 0;
     let armed = false;
@@ -39,12 +46,24 @@ function runChild(dir: string, model: string, home: string, killAt: number | nul
   });
 }
 
-function inspect(dir: string): { integrity: string; generations: number; distinct: number; cursorDone: number; digest: string } {
+function inspect(dir: string): {
+  integrity: string;
+  generations: number;
+  distinct: number;
+  cursorDone: number;
+  digest: string;
+} {
   const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
   try {
-    const integrity = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
+    const integrity = (db.pragma('integrity_check') as { integrity_check: string }[])
+      .map((r) => r.integrity_check)
+      .join('; ');
     const cursors = db.prepare("SELECT cursor FROM jobs WHERE kind = 'respond'").pluck().all() as (string | null)[];
-    const rows = db.prepare('SELECT augmented_id, model, settings, response, token_count, metrics, hex(token_ids) AS t, hex(attention_maps) AS m, attention_side FROM generations ORDER BY augmented_id').all();
+    const rows = db
+      .prepare(
+        'SELECT augmented_id, model, settings, response, token_count, metrics, hex(token_ids) AS t, hex(attention_maps) AS m, attention_side FROM generations ORDER BY augmented_id',
+      )
+      .all();
     return {
       integrity,
       generations: rows.length,

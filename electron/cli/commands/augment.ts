@@ -9,7 +9,13 @@ import { parseOptions, valueOption } from '../options';
 
 export function augmentRequest(values: Record<string, unknown>): AugmentOptions {
   const { formats, count, seed } = values;
-  const list = typeof formats === 'string' ? formats.split(',').map((f) => f.trim()).filter(Boolean) : undefined;
+  const list =
+    typeof formats === 'string'
+      ? formats
+          .split(',')
+          .map((f) => f.trim())
+          .filter(Boolean)
+      : undefined;
   return parseOptions(AugmentOptions, { formats: list, count, seed });
 }
 
@@ -19,7 +25,12 @@ export const augmentCommand: CliCommand = {
   define: (cmd) =>
     cmd
       .argument('<DIR>', 'project folder')
-      .addOption(valueOption('--formats <LIST>', `comma-separated formats to make, of ${FORMATS.join(', ')} (default: the settings' mix)`))
+      .addOption(
+        valueOption(
+          '--formats <LIST>',
+          `comma-separated formats to make, of ${FORMATS.join(', ')} (default: the settings' mix)`,
+        ),
+      )
       .addOption(valueOption('--count <N>', 'augmented samples to make (default: all)', AugmentOptions.shape.count))
       .addOption(valueOption('--seed <S>', 'seed of every random choice', AugmentOptions.shape.seed))
       .option('--json', 'print the report as JSON'),
@@ -36,7 +47,8 @@ export const augmentCommand: CliCommand = {
       },
       print(r, out) {
         out.stdout.write(`made ${r.made} augmented samples (seed ${request.seed}); project totals:\n`);
-        for (const a of r.augmented) out.stdout.write(`  ${a.format.padEnd(8)} ${String(a.imageCount).padStart(2)} images: ${a.count}\n`);
+        for (const a of r.augmented)
+          out.stdout.write(`  ${a.format.padEnd(8)} ${String(a.imageCount).padStart(2)} images: ${a.count}\n`);
       },
     });
   },

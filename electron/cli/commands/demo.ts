@@ -66,8 +66,12 @@ function openInBrowser(url: string, io: CliIo): void {
 function prepareDemoFolder(dir: string): void {
   if (!existsSync(dir) || readdirSync(dir).length === 0) return;
   // dataset/llava.json: a demo of either layout; project/project.sqlite: the layout before the demo folder became the project.
-  const ours = existsSync(path.join(dir, 'dataset', 'llava.json')) || existsSync(path.join(dir, 'project', 'project.sqlite'));
-  if (!ours) throw new AppError('conflict', `${dir} exists and is not a demo folder; give the demo a new or empty folder`, { subject: dir });
+  const ours =
+    existsSync(path.join(dir, 'dataset', 'llava.json')) || existsSync(path.join(dir, 'project', 'project.sqlite'));
+  if (!ours)
+    throw new AppError('conflict', `${dir} exists and is not a demo folder; give the demo a new or empty folder`, {
+      subject: dir,
+    });
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -80,11 +84,18 @@ function perFormat(rows: readonly { format: Format; count: number }[]): PerForma
 const listFormats = (counts: PerFormat): string => FORMATS.map((f) => `${f} ${counts[f]}`).join(', ');
 
 /** Runs one job to its end; a job that does not finish stops the demo with its own message. */
-async function runJob(service: Service, io: CliIo, label: string, submit: () => Promise<{ jobId: number }>): Promise<Record<string, unknown> | undefined> {
+async function runJob(
+  service: Service,
+  io: CliIo,
+  label: string,
+  submit: () => Promise<{ jobId: number }>,
+): Promise<Record<string, unknown> | undefined> {
   const { job } = await submitAndWait(service, io, label, submit);
   if (job.state !== 'done') {
     const kind = job.state === 'cancelled' ? 'cancelled' : (job.error?.kind ?? 'runtime');
-    throw new AppError(kind, `demo: the ${label} step ended ${job.state}${job.error ? `: ${job.error.message}` : ''}`, { subject: label });
+    throw new AppError(kind, `demo: the ${label} step ended ${job.state}${job.error ? `: ${job.error.message}` : ''}`, {
+      subject: label,
+    });
   }
   return job.result as Record<string, unknown> | undefined;
 }
@@ -105,27 +116,48 @@ async function runPipeline(input: PipelineInput, io: CliIo, say: (line: string) 
     // First, while the folder is empty (a project is created in a new or empty folder).
     await service.handlers['project.create']({ dir: project, name: 'MIA-DPO demo' });
     const dataset = await makeDemoDataset(path.join(dir, 'dataset'));
-    say(`1/6 created the project ${project}; generated ${dataset.entries} LLaVA entries (${dataset.badEntries} deliberately bad) in ${dataset.file}`);
+    say(
+      `1/6 created the project ${project}; generated ${dataset.entries} LLaVA entries (${dataset.badEntries} deliberately bad) in ${dataset.file}`,
+    );
     const random = input.model === undefined;
     const modelDir = input.model ?? path.join(dir, 'random-llava');
     if (random) {
       await writeRandomLlava({ seed: 7, textLayers: 2, visionLayers: 2 }, modelDir);
-      say(`2/6 wrote a random-weight llava-hf model to ${modelDir} (no weights can be downloaded: its answers are nonsense; the demo shows the workflow, pass --model DIR for a real one)`);
+      say(
+        `2/6 wrote a random-weight llava-hf model to ${modelDir} (no weights can be downloaded: its answers are nonsense; the demo shows the workflow, pass --model DIR for a real one)`,
+      );
     } else say(`2/6 using the model in ${modelDir}`);
     const source = { kind: 'llava' as const, file: dataset.file, imagesRoot: dataset.imagesRoot };
-    const imported = JOB_RESULTS.import.parse(await runJob(service, io, 'import', () => service.handlers['dataset.import'](COMMANDS['dataset.import'].request.parse({ source }))));
-    const counts = { entries: imported.entries ?? 0, imported: imported.imported ?? 0, flagged: imported.flagged ?? 0, rejected: imported.rejected ?? 0 };
+    const imported = JOB_RESULTS.import.parse(
+      await runJob(service, io, 'import', () =>
+        service.handlers['dataset.import'](COMMANDS['dataset.import'].request.parse({ source })),
+      ),
+    );
+    const counts = {
+      entries: imported.entries ?? 0,
+      imported: imported.imported ?? 0,
+      flagged: imported.flagged ?? 0,
+      rejected: imported.rejected ?? 0,
+    };
     say(`3/6 ${importCountsLine(imported)} (every problem is listed in the UI's Problems tab)`);
-    await runJob(service, io, 'augment', () => service.handlers['pipeline.augment'](COMMANDS['pipeline.augment'].request.parse({ count: input.count })));
+    await runJob(service, io, 'augment', () =>
+      service.handlers['pipeline.augment'](COMMANDS['pipeline.augment'].request.parse({ count: input.count })),
+    );
     say(`4/6 augmented ${input.count} multi-image samples`);
     // The random model runs on the CPU: it is too small for a GPU to pay off.
-    const respond = { model: modelDir, ep: random ? ('cpu' as const) : ('auto' as const), maxNewTokens: input.maxNewTokens };
+    const respond = {
+      model: modelDir,
+      ep: random ? ('cpu' as const) : ('auto' as const),
+      maxNewTokens: input.maxNewTokens,
+    };
     await runJob(service, io, 'respond', () => service.handlers['pipeline.respond'](RespondOptions.parse(respond)));
     await runJob(service, io, 'select', () => service.handlers['pipeline.select']({}));
     const stats = await service.handlers['pipeline.stats']({ bins: 1 });
     const augmented = perFormat(stats.augmented);
     const keptByFormat = Object.fromEntries(FORMATS.map((f) => [f, stats.byFormat[f].kept])) as PerFormat;
-    say(`5/6 ${stats.generations} generations (at most ${input.maxNewTokens} new tokens each); kept ${stats.kept} pairs: ${listFormats(keptByFormat)}`);
+    say(
+      `5/6 ${stats.generations} generations (at most ${input.maxNewTokens} new tokens each); kept ${stats.kept} pairs: ${listFormats(keptByFormat)}`,
+    );
     const out = path.join(project, 'exports', 'demo-trl');
     const exported = await service.handlers['pipeline.export']({ format: 'trl', out });
     say(`6/6 exported ${exported.pairs} pairs in TRL format to ${out}`);
@@ -177,7 +209,12 @@ export const demoCommand: CliCommand = {
     const dir = path.resolve(args.positionals[0] ?? 'demo-project');
     const { model, count, maxNewTokens, port } = args.values;
     const o = parseOptions(Options, { model, count, maxNewTokens, port });
-    const input = { dir, model: o.model === undefined ? undefined : path.resolve(o.model), count: o.count, maxNewTokens: o.maxNewTokens };
+    const input = {
+      dir,
+      model: o.model === undefined ? undefined : path.resolve(o.model),
+      count: o.count,
+      maxNewTokens: o.maxNewTokens,
+    };
     const json = jsonOutput(args);
     // Under --json stdout carries only the summary document; the step lines go to stderr.
     const say = (line: string): void => void (json ? io.stderr : io.stdout).write(`${line}\n`);

@@ -22,7 +22,10 @@ export const exportCommand: CliCommand = {
       .option('--json', 'print the result as JSON'),
   async run(args, io) {
     const { format, out } = args.values;
-    const request = parseOptions(Request, { format, out: typeof out === 'string' && out !== '' ? path.resolve(out) : out });
+    const request = parseOptions(Request, {
+      format,
+      out: typeof out === 'string' && out !== '' ? path.resolve(out) : out,
+    });
     const service = await createService();
     try {
       await openServiceToRead(service, positional(args, 0));

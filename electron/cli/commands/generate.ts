@@ -32,10 +32,14 @@ export const generateCommand: CliCommand = {
       .addOption(valueOption('--temperature <T>', 'sampling temperature, 0 = greedy', R.temperature))
       .addOption(valueOption('--top-k <K>', 'keep the K likeliest tokens, 0 = all', Options.shape.topK))
       .addOption(valueOption('--top-p <P>', 'nucleus sampling mass', Options.shape.topP))
-      .addOption(valueOption('--repetition-penalty <R>', 'penalty on tokens already generated', Options.shape.repetitionPenalty))
+      .addOption(
+        valueOption('--repetition-penalty <R>', 'penalty on tokens already generated', Options.shape.repetitionPenalty),
+      )
       .addOption(valueOption('--seed <S>', 'sampling seed', R.seed))
       .addOption(repeatableOption('--stop <TEXT>', 'stop when the answer contains TEXT'))
-      .addOption(repeatableOption('--attention-layer <L>', 'decoder layer to record attention at (default: the middle layer)'))
+      .addOption(
+        repeatableOption('--attention-layer <L>', 'decoder layer to record attention at (default: the middle layer)'),
+      )
       .option('--include-prefill-row', "also record the prompt's last row of attention"),
   async run(args, io) {
     const m = modelArgs(args);
@@ -51,20 +55,30 @@ export const generateCommand: CliCommand = {
       attentionLayer: v['attentionLayer'],
       includePrefillRow: v['includePrefillRow'],
     });
-    const session = await LlavaSession.open(sessionOptions(m, o.attentionLayer.length ? { attentionLayers: o.attentionLayer } : {}));
+    const session = await LlavaSession.open(
+      sessionOptions(m, o.attentionLayer.length ? { attentionLayers: o.attentionLayer } : {}),
+    );
     try {
       if (!jsonOutput(args)) io.stderr.write(epLine(m.ep, { ep: session.ep, fallbackReason: session.epFallback }));
       const res = await session.respond({
         ...promptInput(m),
         maxNewTokens: o.maxNewTokens,
-        sampling: { temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty, seed: o.seed },
+        sampling: {
+          temperature: o.temperature,
+          topK: o.topK,
+          topP: o.topP,
+          repetitionPenalty: o.repetitionPenalty,
+          seed: o.seed,
+        },
         stopStrings: o.stop,
         includePrefillRow: o.includePrefillRow,
       });
       if (jsonOutput(args)) writeJson(io, { ep: session.ep, ...res });
       else {
         io.stdout.write(`${res.text}\n`);
-        io.stderr.write(`attention (layer ${res.attention.layer}) per image: ${res.attention.per_image_mean.map((x) => x.toExponential(3)).join(', ')}; ppl ${res.ppl.toFixed(3)}, max-prob ppl ${res.ppl_maxprob.toFixed(3)}\n`);
+        io.stderr.write(
+          `attention (layer ${res.attention.layer}) per image: ${res.attention.per_image_mean.map((x) => x.toExponential(3)).join(', ')}; ppl ${res.ppl.toFixed(3)}, max-prob ppl ${res.ppl_maxprob.toFixed(3)}\n`,
+        );
       }
       return EXIT.ok;
     } finally {

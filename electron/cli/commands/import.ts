@@ -14,8 +14,10 @@ const SHOWN_PROBLEMS = 50;
 function sourceOf(args: ParsedArgs): ImportSource {
   const { llava, images, folder } = args.values;
   const given = (v: unknown): v is string => typeof v === 'string';
-  if (given(folder) && llava === undefined && images === undefined) return { kind: 'folder', root: path.resolve(folder) };
-  if (given(llava) && given(images) && folder === undefined) return { kind: 'llava', file: path.resolve(llava), imagesRoot: path.resolve(images) };
+  if (given(folder) && llava === undefined && images === undefined)
+    return { kind: 'folder', root: path.resolve(folder) };
+  if (given(llava) && given(images) && folder === undefined)
+    return { kind: 'llava', file: path.resolve(llava), imagesRoot: path.resolve(images) };
   throw new UsageError('give either --llava FILE --images ROOT, or --folder ROOT');
 }
 
@@ -53,12 +55,21 @@ export const importCommand: CliCommand = {
         const problems = job.state === 'done' ? await allProblems(service, job.id) : [];
         return {
           ...result,
-          problems: problems.map((p) => ({ index: p.index, line: p.line, id: p.entryId, reason: p.reason, message: p.message })),
+          problems: problems.map((p) => ({
+            index: p.index,
+            line: p.line,
+            id: p.entryId,
+            reason: p.reason,
+            message: p.message,
+          })),
         };
       },
       print(r, out) {
         out.stdout.write(`${importCountsLine(r)} (${r.images ?? 0} images)\n${IMPORT_COUNTS_MEANING}\n`);
-        for (const p of r.problems.slice(0, SHOWN_PROBLEMS)) out.stdout.write(`  entry ${p.index}${p.line ? ` (line ${p.line})` : ''}${p.id ? ` id ${p.id}` : ''}: ${p.reason}: ${p.message}\n`);
+        for (const p of r.problems.slice(0, SHOWN_PROBLEMS))
+          out.stdout.write(
+            `  entry ${p.index}${p.line ? ` (line ${p.line})` : ''}${p.id ? ` id ${p.id}` : ''}: ${p.reason}: ${p.message}\n`,
+          );
         const hidden = r.problems.length - SHOWN_PROBLEMS;
         if (hidden > 0) out.stdout.write(`  ... and ${hidden} more (--json lists them all)\n`);
       },

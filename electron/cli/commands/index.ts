@@ -15,4 +15,19 @@ import { selectCommand } from './select';
 import { selftestCommand } from './selftest';
 import { serveCommand } from './serve';
 
-export const CLI_COMMANDS: readonly CliCommand[] = [projectCommand, importCommand, serveCommand, jobsCommand, selftestCommand, demoCommand, augmentCommand, respondCommand, selectCommand, pairsCommand, exportCommand, modelCommand, generateCommand, scoreCommand];
+export const CLI_COMMANDS: readonly CliCommand[] = [
+  projectCommand,
+  importCommand,
+  serveCommand,
+  jobsCommand,
+  selftestCommand,
+  demoCommand,
+  augmentCommand,
+  respondCommand,
+  selectCommand,
+  pairsCommand,
+  exportCommand,
+  modelCommand,
+  generateCommand,
+  scoreCommand,
+];

@@ -17,7 +17,9 @@ export const jobsCommand: CliCommand = {
       else {
         for (const j of jobs) {
           const progress = j.progress.total === null ? `${j.progress.done}` : `${j.progress.done}/${j.progress.total}`;
-          io.stdout.write(`${String(j.id).padStart(4)}  ${j.state.padEnd(9)}  ${progress.padStart(13)}  ${j.label}${j.error ? `  (${j.error.message})` : ''}\n`);
+          io.stdout.write(
+            `${String(j.id).padStart(4)}  ${j.state.padEnd(9)}  ${progress.padStart(13)}  ${j.label}${j.error ? `  (${j.error.message})` : ''}\n`,
+          );
         }
       }
       return EXIT.ok;

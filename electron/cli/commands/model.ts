@@ -35,8 +35,22 @@ async function inspect(dir: string): Promise<Record<string, unknown>> {
       layout: checkpoint.layout,
       dtype: checkpoint.dtype,
       parameters: params,
-      text: { hidden_size: spec.text.hiddenSize, layers: spec.text.numLayers, heads: spec.text.numHeads, kv_heads: spec.text.numKvHeads, vocab: spec.text.vocabSize, context: spec.text.maxPositions },
-      vision: { hidden_size: spec.vision.hiddenSize, layers: spec.vision.numLayers, image_size: spec.vision.imageSize, patch_size: spec.vision.patchSize, feature_layers: spec.featureLayers, select_strategy: spec.selectStrategy },
+      text: {
+        hidden_size: spec.text.hiddenSize,
+        layers: spec.text.numLayers,
+        heads: spec.text.numHeads,
+        kv_heads: spec.text.numKvHeads,
+        vocab: spec.text.vocabSize,
+        context: spec.text.maxPositions,
+      },
+      vision: {
+        hidden_size: spec.vision.hiddenSize,
+        layers: spec.vision.numLayers,
+        image_size: spec.vision.imageSize,
+        patch_size: spec.vision.patchSize,
+        feature_layers: spec.featureLayers,
+        select_strategy: spec.selectStrategy,
+      },
       image_tokens_per_image: spec.tokensPerImage,
       default_attention_layer: Math.floor(spec.text.numLayers / 2),
       chat_template: tokenizer.chatTemplate !== undefined,
@@ -58,7 +72,9 @@ export const modelCommand: CliCommand = {
   async run(args, io) {
     const info = await inspect(positional(args, 1));
     if (jsonOutput(args)) writeJson(io, info);
-    else for (const [k, v] of Object.entries(info)) io.stdout.write(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
+    else
+      for (const [k, v] of Object.entries(info))
+        io.stdout.write(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
     return info['supported'] ? EXIT.ok : EXIT.failure;
   },
 };

@@ -16,7 +16,10 @@ export const projectCommand: CliCommand = {
       .option('--name <NAME>', 'project name (default: the folder name)')
       .option('--json', 'print the project as JSON'),
   async run(args, io) {
-    const request = parseOptions(COMMANDS['project.create'].request, { dir: path.resolve(positional(args, 1)), name: args.values['name'] });
+    const request = parseOptions(COMMANDS['project.create'].request, {
+      dir: path.resolve(positional(args, 1)),
+      name: args.values['name'],
+    });
     const service = await createService();
     try {
       const info = await service.handlers['project.create'](request);

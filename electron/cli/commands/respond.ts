@@ -14,7 +14,8 @@ const F = RespondOptions.shape;
 /** The request the options make; `--pad` / `--crop` set the aspect (pad when neither), an adapter folder is made absolute. */
 export function respondRequest(values: Record<string, unknown>): RespondOptions {
   const { model, adapter, ep, layer, maxNewTokens, temperature, seed, perturb, pad, crop, template } = values;
-  if (pad === true && crop === true) throw new UsageError('--pad and --crop exclude each other: give one (pad is the default)');
+  if (pad === true && crop === true)
+    throw new UsageError('--pad and --crop exclude each other: give one (pad is the default)');
   const adapterDir = typeof adapter === 'string' && adapter !== '' ? path.resolve(adapter) : adapter;
   const aspect = crop === true ? 'crop' : pad === true ? 'pad' : undefined;
   const input = { model, adapter: adapterDir, ep, layer, maxNewTokens, temperature, seed, perturb, aspect, template };
@@ -29,15 +30,26 @@ export const respondCommand: CliCommand = {
       .argument('<DIR>', 'project folder')
       .requiredOption('--model <DIR>', 'llava-hf model folder')
       .addOption(valueOption('--adapter <DIR>', 'PEFT LoRA adapter folder applied to the model'))
-      .addOption(valueOption('--layer <L>', 'decoder layer whose attention is read (default: the middle layer)', F.layer))
-      .option('--perturb', "add the settings' per-format noise to the images the model sees (the default, as the reference)")
+      .addOption(
+        valueOption('--layer <L>', 'decoder layer whose attention is read (default: the middle layer)', F.layer),
+      )
+      .option(
+        '--perturb',
+        "add the settings' per-format noise to the images the model sees (the default, as the reference)",
+      )
       .option('--no-perturb', 'answer on the clean images')
       .addOption(valueOption('--max-new-tokens <N>', 'tokens generated at most per sample', F.maxNewTokens))
       .addOption(valueOption('--temperature <T>', 'sampling temperature, 0 = greedy', F.temperature))
       .addOption(valueOption('--seed <S>', 'sampling seed', F.seed))
       .option('--pad', 'pad images to a square with the mean colour, as the reference (the default)')
       .option('--crop', "centre-crop images as the model's processor does, instead of padding")
-      .addOption(valueOption('--template <T>', "prompt format: the model's chat template, or the reference's llava_v0 conversation", F.template))
+      .addOption(
+        valueOption(
+          '--template <T>',
+          "prompt format: the model's chat template, or the reference's llava_v0 conversation",
+          F.template,
+        ),
+      )
       .addOption(valueOption('--ep <EP>', 'execution provider', F.ep))
       .option('--json', 'print the report as JSON'),
   async run(args, io) {
@@ -55,7 +67,10 @@ export const respondCommand: CliCommand = {
           const stats = await service.handlers['pipeline.stats']({ bins: 1 });
           return { answered: job.progress.done + resumedDone, generations: stats.generations };
         },
-        print: (r, out) => out.stdout.write(`answered ${r.answered} augmented sample(s); the project holds ${r.generations} generation(s)\n`),
+        print: (r, out) =>
+          out.stdout.write(
+            `answered ${r.answered} augmented sample(s); the project holds ${r.generations} generation(s)\n`,
+          ),
       });
     } finally {
       await ep?.release();

@@ -17,9 +17,17 @@ async function readPatch(file: string): Promise<Record<string, unknown>> {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new AppError('bad-input', `thresholds file ${file} is not valid JSON: ${(e as Error).message}`, { subject: file, cause: e });
+    throw new AppError('bad-input', `thresholds file ${file} is not valid JSON: ${(e as Error).message}`, {
+      subject: file,
+      cause: e,
+    });
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AppError('bad-input', `thresholds file ${file} must hold a JSON object of settings (e.g. {"selection": {"thresholds": ...}})`, { subject: file });
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new AppError(
+      'bad-input',
+      `thresholds file ${file} must hold a JSON object of settings (e.g. {"selection": {"thresholds": ...}})`,
+      { subject: file },
+    );
   return value as Record<string, unknown>;
 }
 
@@ -29,7 +37,10 @@ export const selectCommand: CliCommand = {
   define: (cmd) =>
     cmd
       .argument('<DIR>', 'project folder')
-      .option('--thresholds <FILE>', 'JSON file of settings to apply first (e.g. {"selection": {"thresholds": ...}}), kept in the project')
+      .option(
+        '--thresholds <FILE>',
+        'JSON file of settings to apply first (e.g. {"selection": {"thresholds": ...}}), kept in the project',
+      )
       .option('--json', 'print the report as JSON'),
   async run(args, io) {
     const file = args.values['thresholds'];
@@ -41,14 +52,24 @@ export const selectCommand: CliCommand = {
       submit: (service) => service.handlers['pipeline.select'](patch === undefined ? {} : { patch }),
       async report(service) {
         const stats = await service.handlers['pipeline.stats']({ bins: 20 });
-        return { generations: stats.generations, kept: stats.kept, byFormat: stats.byFormat, failedBy: stats.failedBy, modeDisagreement: stats.modeDisagreement };
+        return {
+          generations: stats.generations,
+          kept: stats.kept,
+          byFormat: stats.byFormat,
+          failedBy: stats.failedBy,
+          modeDisagreement: stats.modeDisagreement,
+        };
       },
       print(stats, out) {
         out.stdout.write(`kept ${stats.kept} of ${stats.generations} generations\n`);
-        for (const [f, y] of Object.entries(stats.byFormat)) out.stdout.write(`  ${f.padEnd(8)} ${y.kept}/${y.total} (${(y.yield * 100).toFixed(1)}%)\n`);
+        for (const [f, y] of Object.entries(stats.byFormat))
+          out.stdout.write(`  ${f.padEnd(8)} ${y.kept}/${y.total} (${(y.yield * 100).toFixed(1)}%)\n`);
         for (const [c, n] of Object.entries(stats.failedBy)) if (n > 0) out.stdout.write(`  dropped by ${c}: ${n}\n`);
         const d = stats.modeDisagreement;
-        if (d.compared > 0) out.stdout.write(`  reference vs exact-region attention decisions differ on ${d.disagree} of ${d.compared} (${(d.rate * 100).toFixed(1)}%)\n`);
+        if (d.compared > 0)
+          out.stdout.write(
+            `  reference vs exact-region attention decisions differ on ${d.disagree} of ${d.compared} (${(d.rate * 100).toFixed(1)}%)\n`,
+          );
       },
     });
   },

@@ -17,14 +17,22 @@ export function parsePort(value: unknown): number {
 }
 
 /** Serves until SIGINT/SIGTERM. */
-export async function serveUntilStopped(projectDir: string, port: number, io: CliIo, onUrl?: (url: string) => void): Promise<void> {
+export async function serveUntilStopped(
+  projectDir: string,
+  port: number,
+  io: CliIo,
+  onUrl?: (url: string) => void,
+): Promise<void> {
   const service = await createService({ projectDir });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer({ service, port });
   } catch (e) {
     await service.close();
-    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new AppError('conflict', `port ${port} on 127.0.0.1 is already in use; choose another with --port`, { cause: e });
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new AppError('conflict', `port ${port} on 127.0.0.1 is already in use; choose another with --port`, {
+        cause: e,
+      });
     throw e;
   }
   // Listen before the URL is printed: whoever reads it may signal at once, and an
@@ -45,7 +53,10 @@ export async function serveUntilStopped(projectDir: string, port: number, io: Cl
 export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'serve the UI for a project on 127.0.0.1 (local web mode)',
-  define: (cmd) => cmd.argument('<DIR>', 'project folder').addOption(valueOption('--port <N>', 'port on 127.0.0.1, 0 = any free one', Port)),
+  define: (cmd) =>
+    cmd
+      .argument('<DIR>', 'project folder')
+      .addOption(valueOption('--port <N>', 'port on 127.0.0.1, 0 = any free one', Port)),
   async run(args, io) {
     await serveUntilStopped(positional(args, 0), parsePort(args.values['port']), io);
     return EXIT.ok;

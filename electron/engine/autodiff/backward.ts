@@ -48,7 +48,10 @@ export function gradients(loss: Value, wrt: readonly Value[], options: BackwardO
     return pending.get(v)![0];
   };
 
-  push(loss, options.seed ?? g.withScope(`${loss.name}/grad_seed`, () => expandLike(g.constant(1, loss.dtype, []), loss)));
+  push(
+    loss,
+    options.seed ?? g.withScope(`${loss.name}/grad_seed`, () => expandLike(g.constant(1, loss.dtype, []), loss)),
+  );
 
   for (let i = lossIdx; i >= 0; i--) {
     const n = g.nodes[i]!;
@@ -59,7 +62,10 @@ export function gradients(loss: Value, wrt: readonly Value[], options: BackwardO
     n.inputs.forEach((v, k) => {
       const gv = grads[k];
       if (!v || !needs[k] || !gv) return;
-      push(v, g.withScope(`${n.name}/grad`, () => unbroadcast(gv, v)));
+      push(
+        v,
+        g.withScope(`${n.name}/grad`, () => unbroadcast(gv, v)),
+      );
     });
   }
 
@@ -67,7 +73,11 @@ export function gradients(loss: Value, wrt: readonly Value[], options: BackwardO
 }
 
 function applyRule(n: Node, needs: boolean[], total: (v: Value) => Value | undefined): readonly (Value | undefined)[] {
-  if (!isDiffOp(n.opType) || n.domain !== '') throw new AppError('unsupported', `no gradient rule for ${n.domain ? `${n.domain}.` : ''}${n.opType} (node ${n.name})`);
+  if (!isDiffOp(n.opType) || n.domain !== '')
+    throw new AppError(
+      'unsupported',
+      `no gradient rule for ${n.domain ? `${n.domain}.` : ''}${n.opType} (node ${n.name})`,
+    );
   const rule = GRADIENTS[n.opType];
   if (rule === 'none') return [];
   const g = n.outputs[0]!.graph;
@@ -103,9 +113,17 @@ function unbroadcast(grad: Value, input: Value): Value {
   if (sameShape(gv.shape, input.shape)) return gv;
   const axes = broadcastAxes(input.shape, gv.shape);
   if (axes.length === 0) {
-    throw new AppError('internal', `gradient ${gv} does not match ${input} (${shapeToString(gv.shape)} vs ${shapeToString(input.shape)})`);
+    throw new AppError(
+      'internal',
+      `gradient ${gv} does not match ${input} (${shapeToString(gv.shape)} vs ${shapeToString(input.shape)})`,
+    );
   }
   const lead = gv.rank - input.rank;
   gv = op.reduceSum(gv, axes, true);
-  return lead > 0 ? op.squeeze(gv, Array.from({ length: lead }, (_, i) => i)) : gv;
+  return lead > 0
+    ? op.squeeze(
+        gv,
+        Array.from({ length: lead }, (_, i) => i),
+      )
+    : gv;
 }

@@ -25,7 +25,8 @@ export function reshapeLike(v: Value, like: Value): Value {
 /** The numbers held by a constant (initializer) value: axes, perms, starts. */
 export function constValues(v: Value | undefined): number[] {
   const init = v ? v.graph.initializers.get(v.name) : undefined;
-  if (!init || !('data' in init.tensor)) throw new AppError('internal', `expected a constant, got ${v ? v.name : 'nothing'}`);
+  if (!init || !('data' in init.tensor))
+    throw new AppError('internal', `expected a constant, got ${v ? v.name : 'nothing'}`);
   const data = init.tensor.data as unknown as ArrayLike<number | bigint>;
   return Array.from(data, Number);
 }

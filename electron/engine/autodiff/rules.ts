@@ -29,11 +29,58 @@ export interface GradContext {
 export type GradRule = (ctx: GradContext) => readonly (Value | undefined)[];
 
 export const DIFF_OPS = [
-  'Identity', 'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Pow', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Tanh', 'Sigmoid', 'Erf',
-  'Relu', 'Abs', 'Sin', 'Cos', 'Max', 'Min', 'Clip', 'MatMul', 'Gemm', 'Softmax', 'ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceLogSumExp',
-  'Reshape', 'Transpose', 'Concat', 'Slice', 'Split', 'Gather', 'GatherElements', 'Expand', 'Where', 'Cast',
-  'LayerNormalization', 'Unsqueeze', 'Squeeze', 'Trilu',
-  'Shape', 'Range', 'Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'Not', 'And', 'ArgMax',
+  'Identity',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Neg',
+  'Pow',
+  'Sqrt',
+  'Reciprocal',
+  'Exp',
+  'Log',
+  'Tanh',
+  'Sigmoid',
+  'Erf',
+  'Relu',
+  'Abs',
+  'Sin',
+  'Cos',
+  'Max',
+  'Min',
+  'Clip',
+  'MatMul',
+  'Gemm',
+  'Softmax',
+  'ReduceSum',
+  'ReduceMean',
+  'ReduceMax',
+  'ReduceLogSumExp',
+  'Reshape',
+  'Transpose',
+  'Concat',
+  'Slice',
+  'Split',
+  'Gather',
+  'GatherElements',
+  'Expand',
+  'Where',
+  'Cast',
+  'LayerNormalization',
+  'Unsqueeze',
+  'Squeeze',
+  'Trilu',
+  'Shape',
+  'Range',
+  'Equal',
+  'Less',
+  'LessOrEqual',
+  'Greater',
+  'GreaterOrEqual',
+  'Not',
+  'And',
+  'ArgMax',
 ] as const;
 export type DiffOp = (typeof DIFF_OPS)[number];
 
@@ -74,7 +121,8 @@ function reducedCount(c: GradContext): Value | number {
 /** MatMul operand gradients for rank >= 2, batch broadcast left to the engine. */
 function matmulGrads(c: GradContext): (Value | undefined)[] {
   const [a, b] = [c.input(0), c.input(1)];
-  if (a.rank < 2 || b.rank < 2) throw new AppError('unsupported', `MatMul gradient needs rank >= 2 operands (${c.node.name})`);
+  if (a.rank < 2 || b.rank < 2)
+    throw new AppError('unsupported', `MatMul gradient needs rank >= 2 operands (${c.node.name})`);
   const g = gy(c);
   const da = when(c, 0, () => op.matmul(g, mT(b)));
   const db = when(c, 1, () => {
@@ -96,8 +144,16 @@ function gemmGrads(c: GradContext): (Value | undefined)[] {
   const transB = c.int('transB', 0) === 1;
   const alpha = (c.attr('alpha') as { f: number } | undefined)?.f ?? 1;
   const beta = (c.attr('beta') as { f: number } | undefined)?.f ?? 1;
-  const da = when(c, 0, () => (transA ? op.gemm(b, g, undefined, { transA: transB, transB: true, alpha }) : op.gemm(g, b, undefined, { transB: !transB, alpha })));
-  const db = when(c, 1, () => (transB ? op.gemm(g, a, undefined, { transA: true, transB: transA, alpha }) : op.gemm(a, g, undefined, { transA: !transA, alpha })));
+  const da = when(c, 0, () =>
+    transA
+      ? op.gemm(b, g, undefined, { transA: transB, transB: true, alpha })
+      : op.gemm(g, b, undefined, { transB: !transB, alpha }),
+  );
+  const db = when(c, 1, () =>
+    transB
+      ? op.gemm(g, a, undefined, { transA: true, transB: transA, alpha })
+      : op.gemm(a, g, undefined, { transA: !transA, alpha }),
+  );
   const dc = c.hasInput(2) ? when(c, 2, () => (beta === 1 ? g : op.mul(g, beta))) : undefined;
   return [da, db, dc];
 }
@@ -150,7 +206,10 @@ function gatherGrad(c: GradContext): Value {
   if (idx.rank !== 1) {
     const tail = data.shape.slice(axis + 1);
     if (axis !== 0 || !tail.every((d) => typeof d === 'number')) {
-      throw new AppError('unsupported', `Gather gradient with multi-dim indices needs axis 0 and static trailing dims (${c.node.name})`);
+      throw new AppError(
+        'unsupported',
+        `Gather gradient with multi-dim indices needs axis 0 and static trailing dims (${c.node.name})`,
+      );
     }
     flatIdx = op.reshape(idx, [-1]);
     g = op.reshape(g, [-1, ...(tail as number[])]);
@@ -183,7 +242,10 @@ export const GRADIENTS = {
   Add: (c) => [gy(c), gy(c)],
   Sub: (c) => [gy(c), when(c, 1, () => op.neg(gy(c)))],
   Mul: (c) => [when(c, 0, () => op.mul(gy(c), c.input(1))), when(c, 1, () => op.mul(gy(c), c.input(0)))],
-  Div: (c) => [when(c, 0, () => op.div(gy(c), c.input(1))), when(c, 1, () => op.neg(op.div(op.mul(gy(c), y0(c)), c.input(1))))],
+  Div: (c) => [
+    when(c, 0, () => op.div(gy(c), c.input(1))),
+    when(c, 1, () => op.neg(op.div(op.mul(gy(c), y0(c)), c.input(1)))),
+  ],
   Neg: (c) => [op.neg(gy(c))],
   Pow: (c) => [
     when(c, 0, () => op.mul(gy(c), op.mul(c.input(1), op.pow(x0(c), op.sub(c.input(1), 1))))),
@@ -221,20 +283,30 @@ export const GRADIENTS = {
   ReduceLogSumExp: (c) => [op.mul(op.exp(op.sub(x0(c), keepDims(c, y0(c)))), keepDims(c, gy(c)))],
   Reshape: (c) => [reshapeLike(gy(c), x0(c))],
   Transpose: (c) => {
-    const perm = (c.attr('perm') as { ints: readonly number[] } | undefined)?.ints ?? x0(c).shape.map((_, i) => x0(c).rank - 1 - i);
+    const perm =
+      (c.attr('perm') as { ints: readonly number[] } | undefined)?.ints ??
+      x0(c).shape.map((_, i) => x0(c).rank - 1 - i);
     const inv = perm.map((_, i) => perm.indexOf(i));
     return [op.transpose(gy(c), inv)];
   },
   Concat: (c) => {
     const axis = c.int('axis');
     const sizes = c.node.inputs.map((v) => v!.shape[normAxis(axis, v!.rank)]!);
-    if (!sizes.every((d) => typeof d === 'number')) throw new AppError('unsupported', `Concat gradient needs static sizes along the axis (${c.node.name})`);
+    if (!sizes.every((d) => typeof d === 'number'))
+      throw new AppError('unsupported', `Concat gradient needs static sizes along the axis (${c.node.name})`);
     return op.split(gy(c), sizes as number[], axis);
   },
   Slice: (c) => [sliceGrad(c)],
-  Split: (c) => [op.concat(c.node.outputs.map((_, i) => c.gradOut(i)), c.int('axis', 0))],
+  Split: (c) => [
+    op.concat(
+      c.node.outputs.map((_, i) => c.gradOut(i)),
+      c.int('axis', 0),
+    ),
+  ],
   Gather: (c) => [when(c, 0, () => gatherGrad(c))],
-  GatherElements: (c) => [when(c, 0, () => op.scatterElements(zerosLike(x0(c)), c.input(1), gy(c), c.int('axis', 0), 'add'))],
+  GatherElements: (c) => [
+    when(c, 0, () => op.scatterElements(zerosLike(x0(c)), c.input(1), gy(c), c.int('axis', 0), 'add')),
+  ],
   Expand: (c) => [gy(c)],
   Where: (c) => [undefined, when(c, 1, () => op.where(x0(c), gy(c), 0)), when(c, 2, () => op.where(x0(c), 0, gy(c)))],
   Cast: (c) => [op.cast(gy(c), x0(c).dtype)],

@@ -17,16 +17,24 @@ export interface ImageAttention {
 
 /** Step-averaged attention of each image's tokens; rows[s][k] is step s's attention on key k. */
 export function imageAttention(rows: readonly Float32Array[], spans: readonly ImageSpan[]): ImageAttention[] {
-  if (rows.length === 0) throw new AppError('bad-input', 'no attention rows were recorded: generate at least 2 tokens, or include the prefill row');
+  if (rows.length === 0)
+    throw new AppError(
+      'bad-input',
+      'no attention rows were recorded: generate at least 2 tokens, or include the prefill row',
+    );
   return spans.map((span, image) => {
     const n = span.end - span.start;
     const map = new Float64Array(n);
     for (const row of rows) {
-      if (row.length < span.end) throw new AppError('internal', `attention row of ${row.length} keys does not cover image ${image + 1} at ${span.start}-${span.end}`);
+      if (row.length < span.end)
+        throw new AppError(
+          'internal',
+          `attention row of ${row.length} keys does not cover image ${image + 1} at ${span.start}-${span.end}`,
+        );
       for (let i = 0; i < n; i++) map[i]! += row[span.start + i]!;
     }
     let sum = 0;
-    for (let i = 0; i < n; i++) sum += (map[i]! /= rows.length);
+    for (let i = 0; i < n; i++) sum += map[i]! /= rows.length;
     const side = Math.round(Math.sqrt(n));
     return { mean: sum / n, side: side * side === n ? side : null, map };
   });

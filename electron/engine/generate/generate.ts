@@ -56,7 +56,12 @@ export interface BatchPrompt {
 }
 
 /** Generates from one prompt (a batch of one). */
-export async function generate(runner: LlavaRunner, promptIds: readonly number[], features: readonly Float32Array[], o: GenerateOptions): Promise<GenerateResult> {
+export async function generate(
+  runner: LlavaRunner,
+  promptIds: readonly number[],
+  features: readonly Float32Array[],
+  o: GenerateOptions,
+): Promise<GenerateResult> {
   return (await generateBatch(runner, [{ ids: promptIds, features }], o))[0]!;
 }
 
@@ -77,17 +82,30 @@ function checkPrompt(runner: LlavaRunner, prompt: BatchPrompt, maxNewTokens: num
   const spec = runner.model.spec;
   const d = spec.text.hiddenSize;
   prompt.features.forEach((f, i) => {
-    if (f.length !== spec.tokensPerImage * d) throw new AppError('bad-input', `image ${i + 1}'s features have ${f.length} values, expected ${spec.tokensPerImage} x ${d}`, { subject: `image ${i + 1}` });
+    if (f.length !== spec.tokensPerImage * d)
+      throw new AppError(
+        'bad-input',
+        `image ${i + 1}'s features have ${f.length} values, expected ${spec.tokensPerImage} x ${d}`,
+        { subject: `image ${i + 1}` },
+      );
   });
   const p = expandPrompt(prompt.ids, spec.imageTokenId, prompt.features.length, spec.tokensPerImage);
   if (p.ids.length + maxNewTokens > spec.text.maxPositions) {
-    throw new AppError('bad-input', `the prompt is ${p.ids.length} tokens (images expanded) and ${maxNewTokens} new tokens were asked for: more than the model's context of ${spec.text.maxPositions}`, { subject: 'prompt' });
+    throw new AppError(
+      'bad-input',
+      `the prompt is ${p.ids.length} tokens (images expanded) and ${maxNewTokens} new tokens were asked for: more than the model's context of ${spec.text.maxPositions}`,
+      { subject: 'prompt' },
+    );
   }
   return p;
 }
 
 /** Prefill feeds for left-padded prompts: pads attend only to themselves and are never attended to. */
-function prefillFeeds(runner: LlavaRunner, batch: Row[], features: readonly (readonly Float32Array[])[]): Record<string, WireTensor> {
+function prefillFeeds(
+  runner: LlavaRunner,
+  batch: Row[],
+  features: readonly (readonly Float32Array[])[],
+): Record<string, WireTensor> {
   const spec = runner.model.spec;
   const d = spec.text.hiddenSize;
   const b = batch.length;
@@ -97,11 +115,19 @@ function prefillFeeds(runner: LlavaRunner, batch: Row[], features: readonly (rea
   const bias = new Float32Array(b * t * t).fill(-1e30);
   const positions: number[][] = [];
   const rowsPerPrompt = features.map((f) => f.length * spec.tokensPerImage);
-  const stacked = new Float32Array(Math.max(1, rowsPerPrompt.reduce((a, x) => a + x, 0)) * d);
+  const stacked = new Float32Array(
+    Math.max(
+      1,
+      rowsPerPrompt.reduce((a, x) => a + x, 0),
+    ) * d,
+  );
   let rowBase = 0;
   batch.forEach((r, i) => {
     ids.set(r.p.ids, i * t + r.pad);
-    featureIndex.set(r.p.featureIndex.map((x) => (x < 0 ? -1 : x + rowBase)), i * t + r.pad);
+    featureIndex.set(
+      r.p.featureIndex.map((x) => (x < 0 ? -1 : x + rowBase)),
+      i * t + r.pad,
+    );
     features[i]!.forEach((f, k) => stacked.set(f, (rowBase + k * spec.tokensPerImage) * d));
     rowBase += rowsPerPrompt[i]!;
     positions.push(Array.from({ length: t }, (_, q) => Math.max(0, q - r.pad)));
@@ -126,9 +152,13 @@ function prefillFeeds(runner: LlavaRunner, batch: Row[], features: readonly (rea
 function checkFinite(runner: LlavaRunner, logits: Float32Array): void {
   if (logits.every(Number.isFinite)) return;
   const dir = runner.model.dir;
-  throw new AppError('bad-file', `the model ${dir} computed non-finite logits (NaN or Inf) on the first generation step: its weights contain NaN/Inf values or overflow`, {
-    subject: dir,
-  });
+  throw new AppError(
+    'bad-file',
+    `the model ${dir} computed non-finite logits (NaN or Inf) on the first generation step: its weights contain NaN/Inf values or overflow`,
+    {
+      subject: dir,
+    },
+  );
 }
 
 /**
@@ -136,11 +166,18 @@ function checkFinite(runner: LlavaRunner, logits: Float32Array): void {
  * rows: the weights are read once per step for the whole batch). Rows that
  * stopped keep being fed but their results end at their stop.
  */
-export async function generateBatch(runner: LlavaRunner, prompts: readonly BatchPrompt[], o: GenerateOptions): Promise<GenerateResult[]> {
+export async function generateBatch(
+  runner: LlavaRunner,
+  prompts: readonly BatchPrompt[],
+  o: GenerateOptions,
+): Promise<GenerateResult[]> {
   const spec = runner.model.spec;
   const sampling = o.sampling ?? GREEDY;
   checkSampling(sampling);
-  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1) throw new AppError('bad-input', `max new tokens = ${o.maxNewTokens} must be an integer >= 1`, { subject: 'max-new-tokens' });
+  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1)
+    throw new AppError('bad-input', `max new tokens = ${o.maxNewTokens} must be an integer >= 1`, {
+      subject: 'max-new-tokens',
+    });
   if (prompts.length === 0) return [];
   const expanded = prompts.map((pr) => checkPrompt(runner, pr, o.maxNewTokens));
   const t = Math.max(...expanded.map((p) => p.ids.length));
@@ -158,7 +195,14 @@ export async function generateBatch(runner: LlavaRunner, prompts: readonly Batch
   const b = batch.length;
   const d = spec.text.hiddenSize;
   const v = spec.text.vocabSize;
-  let out: StepOutputs = await runner.prefill(prefillFeeds(runner, batch, prompts.map((pr) => pr.features)), b);
+  let out: StepOutputs = await runner.prefill(
+    prefillFeeds(
+      runner,
+      batch,
+      prompts.map((pr) => pr.features),
+    ),
+    b,
+  );
   // The cache of the last step, kept in the host until the next step consumes it or the generation ends.
   let live = handlesOf(out);
   try {

@@ -28,7 +28,9 @@ export async function loadRunner(modelDir: string, o: LoadOptions): Promise<Llav
     if (o.adapter) {
       const adapter = await PeftAdapter.load(o.adapter.dir, model.checkpoint);
       const weights = await loraFromPeft(adapter).finally(() => adapter.close());
-      options.textGraph = o.adapter.merge ? { params: mergedLora(weights, (g) => externalParams(g, model.checkpoint)) } : unmergedLora(weights);
+      options.textGraph = o.adapter.merge
+        ? { params: mergedLora(weights, (g) => externalParams(g, model.checkpoint)) }
+        : unmergedLora(weights);
     }
     return new LlavaRunner(model, options);
   } catch (e) {

@@ -26,7 +26,10 @@ async function hashFile(h: Hash, file: string): Promise<void> {
   try {
     for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
   } catch (e) {
-    throw new AppError('not-found', `${file}: cannot be read to identify the adapter (${(e as Error).message})`, { subject: file, cause: e });
+    throw new AppError('not-found', `${file}: cannot be read to identify the adapter (${(e as Error).message})`, {
+      subject: file,
+      cause: e,
+    });
   }
 }
 
@@ -40,7 +43,9 @@ async function hashFile(h: Hash, file: string): Promise<void> {
  */
 export async function modelId(m: ModelIdentity): Promise<string> {
   const abs = path.resolve(m.modelDir);
-  const base = createHash('sha256').update(abs).update(await readFile(path.join(abs, 'config.json')));
+  const base = createHash('sha256')
+    .update(abs)
+    .update(await readFile(path.join(abs, 'config.json')));
   for (const f of [...m.weightFiles].sort()) {
     const s = await stat(path.join(abs, f));
     base.update(`\0${f}:${s.size}:${s.mtimeMs}`);

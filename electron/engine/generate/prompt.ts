@@ -13,7 +13,12 @@ export interface ExpandedPrompt {
 }
 
 /** text/image-tokens.ts's expansion (both processor conventions, clear count errors) plus the feature index. */
-export function expandPrompt(ids: readonly number[], imageTokenId: number, images: number, tokensPerImage: number): ExpandedPrompt {
+export function expandPrompt(
+  ids: readonly number[],
+  imageTokenId: number,
+  images: number,
+  tokensPerImage: number,
+): ExpandedPrompt {
   const e = expandImageTokens(ids, imageTokenId, new Array<number>(images).fill(tokensPerImage));
   const featureIndex = new Int32Array(e.ids.length).fill(-1);
   e.spans.forEach((s, image) => {

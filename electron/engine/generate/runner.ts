@@ -27,7 +27,11 @@ export interface RunnerOptions {
   /** Decoder layers whose attention rows decode steps output (default: the middle layer). */
   captureLayers?: readonly number[];
   /** LoRA or other graph-level changes to the language model (see lora.ts); `feeds` are sent to the host once. */
-  textGraph?: { hooks?: (g: Graph) => LinearHooks; params?: (g: Graph) => Params; feeds?: () => Record<string, ort.Tensor> };
+  textGraph?: {
+    hooks?: (g: Graph) => LinearHooks;
+    params?: (g: Graph) => Params;
+    feeds?: () => Record<string, ort.Tensor>;
+  };
   /** CPU: keep weights file-backed instead of prepacked copies (lower peak memory, slower). */
   disablePrepacking?: boolean;
   /** onnxruntime intra-op threads (default: its own choice, all cores). */
@@ -40,7 +44,8 @@ export type StepOutputs = Record<string, WireTensor | TensorHandle>;
 /** The values of output `name`, which must have come back as values. */
 export function valuesOf(out: StepOutputs, name: string): Float32Array {
   const t = out[name];
-  if (t === undefined || isHandle(t)) throw new AppError('internal', `the graph returned no values for "${name}"`, { subject: name });
+  if (t === undefined || isHandle(t))
+    throw new AppError('internal', `the graph returned no values for "${name}"`, { subject: name });
   return t.data as Float32Array;
 }
 
@@ -64,7 +69,10 @@ export class LlavaRunner {
     const n = model.spec.text.numLayers;
     this.captureLayers = options.captureLayers ?? [Math.floor(n / 2)];
     for (const l of this.captureLayers) {
-      if (!Number.isInteger(l) || l < 0 || l >= n) throw new AppError('bad-input', `attention layer ${l} does not exist: the model has layers 0-${n - 1}`, { subject: 'attention-layer' });
+      if (!Number.isInteger(l) || l < 0 || l >= n)
+        throw new AppError('bad-input', `attention layer ${l} does not exist: the model has layers 0-${n - 1}`, {
+          subject: 'attention-layer',
+        });
     }
     this.lease = options.runtime ? undefined : acquireRuntime();
     this.runtime = options.runtime ?? this.lease!.runtime;
@@ -76,7 +84,10 @@ export class LlavaRunner {
 
   /** The host's session id for graph `key`, created on first use. */
   private session(key: string, build: () => Graph, outputs?: Record<string, OutputLocation>): Promise<string> {
-    if (this.released) return Promise.reject(new AppError('conflict', `the model ${this.model.dir} has been closed`, { subject: this.model.dir }));
+    if (this.released)
+      return Promise.reject(
+        new AppError('conflict', `the model ${this.model.dir} has been closed`, { subject: this.model.dir }),
+      );
     let s = this.sessions.get(key);
     if (!s) {
       const opts = {
@@ -99,10 +110,17 @@ export class LlavaRunner {
   async imageFeatures(pixels: Float32Array): Promise<Float32Array> {
     const s = this.model.spec.vision.imageSize;
     if (pixels.length !== 3 * s * s) {
-      throw new AppError('bad-input', `pixel values have ${pixels.length} elements; this model expects [3, ${s}, ${s}] = ${3 * s * s}`, { subject: 'pixel_values' });
+      throw new AppError(
+        'bad-input',
+        `pixel values have ${pixels.length} elements; this model expects [3, ${s}, ${s}] = ${3 * s * s}`,
+        { subject: 'pixel_values' },
+      );
     }
     const session = await this.session('vision', () => buildVisionGraph(this.model.spec, this.model.checkpoint, 1));
-    return valuesOf(await this.runtime.run(session, { pixel_values: wire('float32', pixels, [1, 3, s, s]) }), 'image_features');
+    return valuesOf(
+      await this.runtime.run(session, { pixel_values: wire('float32', pixels, [1, 3, s, s]) }),
+      'image_features',
+    );
   }
 
   private textOptions(o: TextGraphOptions): TextGraphOptions {
@@ -116,7 +134,8 @@ export class LlavaRunner {
     if (!feeds) return Promise.resolve({});
     this.extraFeeds ??= (async () => {
       const out: Record<string, Feed> = {};
-      for (const [name, t] of Object.entries(feeds())) out[name] = { handle: (await this.runtime.put(wire(t.type as DType, t.data as TensorData, t.dims))).handle };
+      for (const [name, t] of Object.entries(feeds()))
+        out[name] = { handle: (await this.runtime.put(wire(t.type as DType, t.data as TensorData, t.dims))).handle };
       return out;
     })();
     return this.extraFeeds;
@@ -135,9 +154,19 @@ export class LlavaRunner {
     for (const name of keep) outputs[name] = 'gpu-buffer';
     for (const l of this.captureLayers) outputs[`attention_${l}`] = 'cpu';
     const consumed = Object.values(feeds).flatMap((f) => ('handle' in f ? [f.handle] : []));
-    const options = this.textOptions({ batch, mode: 'decode', output: 'last', cache: true, capture: this.captureLayers });
+    const options = this.textOptions({
+      batch,
+      mode: 'decode',
+      output: 'last',
+      cache: true,
+      capture: this.captureLayers,
+    });
     try {
-      const session = await this.session(`step${batch}`, () => buildTextGraph(this.model.spec, this.model.checkpoint, options), outputs);
+      const session = await this.session(
+        `step${batch}`,
+        () => buildTextGraph(this.model.spec, this.model.checkpoint, options),
+        outputs,
+      );
       return await this.runtime.run(session, { ...feeds, ...(await this.extras()) }, { keep, free: consumed });
     } catch (e) {
       // The run frees what it consumed; a failure before it must not leak the cache either.
@@ -165,7 +194,9 @@ export class LlavaRunner {
   /** Log-probs of `targets` at every position of a batch of `batch` whole sequences (no cache). */
   async score(batch: number, feeds: Record<string, WireTensor>): Promise<StepOutputs> {
     const options = this.textOptions({ batch, mode: 'prefill', output: 'targets', cache: false, capture: [] });
-    const session = await this.session(`score${batch}`, () => buildTextGraph(this.model.spec, this.model.checkpoint, options));
+    const session = await this.session(`score${batch}`, () =>
+      buildTextGraph(this.model.spec, this.model.checkpoint, options),
+    );
     return this.runtime.run(session, { ...feeds, ...(await this.extras()) });
   }
 

@@ -22,10 +22,12 @@ export function checkSampling(o: SamplingOptions): void {
   const bad = (field: string, v: number, want: string): never => {
     throw new AppError('bad-input', `sampling option ${field} = ${v} is invalid: ${want}`, { subject: field });
   };
-  if (!(o.temperature >= 0) || !Number.isFinite(o.temperature)) bad('temperature', o.temperature, 'must be a finite number >= 0');
+  if (!(o.temperature >= 0) || !Number.isFinite(o.temperature))
+    bad('temperature', o.temperature, 'must be a finite number >= 0');
   if (!Number.isInteger(o.topK) || o.topK < 0) bad('topK', o.topK, 'must be an integer >= 0');
   if (!(o.topP > 0 && o.topP <= 1)) bad('topP', o.topP, 'must be in (0, 1]');
-  if (!(o.repetitionPenalty > 0) || !Number.isFinite(o.repetitionPenalty)) bad('repetitionPenalty', o.repetitionPenalty, 'must be a finite number > 0');
+  if (!(o.repetitionPenalty > 0) || !Number.isFinite(o.repetitionPenalty))
+    bad('repetitionPenalty', o.repetitionPenalty, 'must be a finite number > 0');
 }
 
 /** A seeded generator, so sampling is reproducible from a seed. */
@@ -85,7 +87,12 @@ function sample(x: Float64Array, o: SamplingOptions, rng: () => number): number 
 }
 
 /** Picks the next token from one row of logits; `history` is every token of the sequence so far. */
-export function pickToken(logits: Float32Array, history: readonly number[], o: SamplingOptions, rng: () => number): TokenChoice {
+export function pickToken(
+  logits: Float32Array,
+  history: readonly number[],
+  o: SamplingOptions,
+  rng: () => number,
+): TokenChoice {
   const x = processed(logits, history, o);
   const token = o.temperature === 0 ? argmax(x) : sample(x, o, rng);
   const { max, logZ } = logPartition(logits);

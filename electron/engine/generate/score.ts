@@ -13,18 +13,28 @@ export interface ScoreResult {
   sumLogprobs: number[];
 }
 
-export async function scoreResponses(runner: LlavaRunner, promptIds: readonly number[], features: readonly Float32Array[], responses: readonly (readonly number[])[]): Promise<ScoreResult> {
+export async function scoreResponses(
+  runner: LlavaRunner,
+  promptIds: readonly number[],
+  features: readonly Float32Array[],
+  responses: readonly (readonly number[])[],
+): Promise<ScoreResult> {
   const spec = runner.model.spec;
   const d = spec.text.hiddenSize;
   if (responses.length === 0) throw new AppError('bad-input', 'no response to score', { subject: 'response' });
   responses.forEach((r, i) => {
-    if (r.length === 0) throw new AppError('bad-input', `response ${i + 1} is empty: nothing to score`, { subject: `response ${i + 1}` });
+    if (r.length === 0)
+      throw new AppError('bad-input', `response ${i + 1} is empty: nothing to score`, { subject: `response ${i + 1}` });
   });
   const p = expandPrompt(promptIds, spec.imageTokenId, features.length, spec.tokensPerImage);
   const prompt = p.ids.length;
   const t = prompt + Math.max(...responses.map((r) => r.length));
   if (t > spec.text.maxPositions) {
-    throw new AppError('bad-input', `prompt (${prompt} tokens, images expanded) plus response is ${t} tokens: more than the model's context of ${spec.text.maxPositions}`, { subject: 'prompt' });
+    throw new AppError(
+      'bad-input',
+      `prompt (${prompt} tokens, images expanded) plus response is ${t} tokens: more than the model's context of ${spec.text.maxPositions}`,
+      { subject: 'prompt' },
+    );
   }
   const b = responses.length;
   // Right padding: causal attention keeps pads from influencing the real tokens before them.

@@ -16,7 +16,13 @@ import { findStopString, loadGenerationEosIds, stopCriteria } from '../text/stop
 import { TextTokenizer } from '../text/tokenizer';
 import type { ImageInput, RgbImage } from '../vision/decode-image';
 import { FeatureCache, imageContentHash } from '../vision/feature-cache';
-import { preprocessImage, preprocessRgb, preprocessingId, type AspectMode, type PixelTensor } from '../vision/preprocess';
+import {
+  preprocessImage,
+  preprocessRgb,
+  preprocessingId,
+  type AspectMode,
+  type PixelTensor,
+} from '../vision/preprocess';
 import { loadPreprocessorConfig, type PreprocessorConfig } from '../vision/preprocessor-config';
 import { generate, type GenerateResult } from './generate';
 import { loadRunner } from './load';
@@ -154,7 +160,11 @@ export class LlavaSession {
       const s = runner.model.spec.vision.imageSize;
       const crop = processor.doCenterCrop ? processor.cropSize : undefined;
       if (crop && (crop.width !== s || crop.height !== s)) {
-        throw new AppError('bad-file', `${o.modelDir}: preprocessor_config.json crops to ${crop.width}x${crop.height} but the vision tower takes ${s}x${s}`, { subject: 'preprocessor_config.json' });
+        throw new AppError(
+          'bad-file',
+          `${o.modelDir}: preprocessor_config.json crops to ${crop.width}x${crop.height} but the vision tower takes ${s}x${s}`,
+          { subject: 'preprocessor_config.json' },
+        );
       }
       const checkpoint = runner.model.checkpoint;
       const id = await modelId({
@@ -164,7 +174,9 @@ export class LlavaSession {
         format: o.format ?? 'fp32',
       });
       const cache = o.featureCacheDir ? new FeatureCache(o.featureCacheDir) : undefined;
-      return new LlavaSession(runner, tokenizer, processor, eos, id, cache, o, chosen.fallbackReason, () => lease.release());
+      return new LlavaSession(runner, tokenizer, processor, eos, id, cache, o, chosen.fallbackReason, () =>
+        lease.release(),
+      );
     } catch (e) {
       if (runner) await closeRunner(runner);
       await lease.release();
@@ -178,9 +190,17 @@ export class LlavaSession {
 
   private async pixels(image: SessionImage, i: number): Promise<PixelTensor> {
     const pre = { aspect: this.options.aspect ?? 'crop' };
-    if (typeof image === 'string' || Buffer.isBuffer(image)) return preprocessImage(image, this.processor, { ...pre, label: typeof image === 'string' ? image : `image ${i + 1}` });
+    if (typeof image === 'string' || Buffer.isBuffer(image))
+      return preprocessImage(image, this.processor, {
+        ...pre,
+        label: typeof image === 'string' ? image : `image ${i + 1}`,
+      });
     if (image.data.length !== image.width * image.height * 3) {
-      throw new AppError('bad-input', `image ${i + 1} has ${image.data.length} bytes; ${image.width}x${image.height} RGB needs ${image.width * image.height * 3}`, { subject: `image ${i + 1}` });
+      throw new AppError(
+        'bad-input',
+        `image ${i + 1} has ${image.data.length} bytes; ${image.width}x${image.height} RGB needs ${image.width * image.height * 3}`,
+        { subject: `image ${i + 1}` },
+      );
     }
     return preprocessRgb(image, this.processor, pre);
   }
@@ -191,14 +211,24 @@ export class LlavaSession {
     const out: Float32Array[] = [];
     for (const [i, image] of images.entries()) {
       const cached = this.cache && (typeof image === 'string' || Buffer.isBuffer(image)) ? this.cache : undefined;
-      const key = cached ? { imageSha256: await imageContentHash(image as ImageInput), modelId: this.modelId, preprocessingId: preprocessingId(this.processor, pre) } : undefined;
+      const key = cached
+        ? {
+            imageSha256: await imageContentHash(image as ImageInput),
+            modelId: this.modelId,
+            preprocessingId: preprocessingId(this.processor, pre),
+          }
+        : undefined;
       const hit = key && (await cached!.get(key));
       if (hit) {
         out.push(hit.data);
         continue;
       }
       const f = await this.runner.imageFeatures((await this.pixels(image, i)).data);
-      if (key) await cached!.put(key, { data: f, dims: [this.runner.model.spec.tokensPerImage, this.runner.model.spec.text.hiddenSize] });
+      if (key)
+        await cached!.put(key, {
+          data: f,
+          dims: [this.runner.model.spec.tokensPerImage, this.runner.model.spec.text.hiddenSize],
+        });
       out.push(f);
     }
     return out;
@@ -210,14 +240,21 @@ export class LlavaSession {
     const render = templateRenderOptions(this.options.template ?? 'model');
     let source: Parameters<typeof encodePrompt>[1];
     if (p.raw) {
-      if (typeof p.prompt !== 'string') throw new AppError('bad-input', 'a raw prompt must be text', { subject: 'prompt' });
+      if (typeof p.prompt !== 'string')
+        throw new AppError('bad-input', 'a raw prompt must be text', { subject: 'prompt' });
       source = { raw: p.prompt };
     } else if (typeof p.prompt === 'string') {
-      source = { messages: [{ role: 'user', content: withImagePlaceholders(p.prompt, p.images.length, image) }], render };
+      source = {
+        messages: [{ role: 'user', content: withImagePlaceholders(p.prompt, p.images.length, image) }],
+        render,
+      };
     } else {
       source = { messages: p.prompt, render };
     }
-    const encoded = encodePrompt(this.tokenizer, source, { featureTokens: p.images.map(() => spec.tokensPerImage), maxLength: spec.text.maxPositions - extraTokens });
+    const encoded = encodePrompt(this.tokenizer, source, {
+      featureTokens: p.images.map(() => spec.tokensPerImage),
+      maxLength: spec.text.maxPositions - extraTokens,
+    });
     return encoded.ids;
   }
 
@@ -232,9 +269,13 @@ export class LlavaSession {
     // (or, without capToContext, generate() refuses a prompt plus maxNewTokens over it, naming both numbers).
     const ids = this.encode(r, 1);
     const asked = r.maxNewTokens ?? 512;
-    const maxNewTokens = r.capToContext === false ? asked : Math.min(asked, this.runner.model.spec.text.maxPositions - ids.length);
+    const maxNewTokens =
+      r.capToContext === false ? asked : Math.min(asked, this.runner.model.spec.text.maxPositions - ids.length);
     const features = await this.features(r.images);
-    const stops = [...(r.stopStrings ?? []), ...(this.options.template === 'llava_v0' && !r.raw ? [LLAVA_V0_STOP] : [])].filter((s) => s.length > 0);
+    const stops = [
+      ...(r.stopStrings ?? []),
+      ...(this.options.template === 'llava_v0' && !r.raw ? [LLAVA_V0_STOP] : []),
+    ].filter((s) => s.length > 0);
     const decoder = new IncrementalDecoder(this.tokenizer, { skipSpecialTokens: true });
     let text = '';
     // The first stop check runs right after the prefill's token: it splits prefill (images included) from decode.
@@ -257,7 +298,11 @@ export class LlavaSession {
     text += decoder.flush();
     const stop = findStopString(text, stops);
     if (stop) text = text.slice(0, stop.index);
-    return { generation, text: text.trim(), timing: { prefillMs: (prefillEnd ?? ended) - started, decodeMs: ended - (prefillEnd ?? ended) } };
+    return {
+      generation,
+      text: text.trim(),
+      timing: { prefillMs: (prefillEnd ?? ended) - started, decodeMs: ended - (prefillEnd ?? ended) },
+    };
   }
 
   async respond(r: RespondRequest): Promise<RespondResult> {
@@ -282,7 +327,12 @@ export class LlavaSession {
     const responseIds = r.responses.map((t) => this.tokenizer.encode(t, { addSpecialTokens: false }));
     const ids = this.encode(r, Math.max(0, ...responseIds.map((x) => x.length)));
     const res = await scoreResponses(this.runner, ids, await this.features(r.images), responseIds);
-    return { input_ids: res.inputIds, response_ids: responseIds, token_logprobs: res.tokenLogprobs, sum_logprob: res.sumLogprobs };
+    return {
+      input_ids: res.inputIds,
+      response_ids: responseIds,
+      token_logprobs: res.tokenLogprobs,
+      sum_logprob: res.sumLogprobs,
+    };
   }
 
   /** Releases this model's sessions in the host (after any run in flight) and its checkpoint. */

@@ -39,7 +39,10 @@ export interface TextArch {
   /** Whether llava.ts implements this architecture's window (masking keys too far behind in every layer). */
   windowSupported: boolean;
   /** Which linear layers carry a bias and the attention window in effect (null: full causal attention). */
-  resolve(c: TextArchFields, raw: Record<string, unknown>): { qkvBias: boolean; oBias: boolean; mlpBias: boolean; window: number | null };
+  resolve(
+    c: TextArchFields,
+    raw: Record<string, unknown>,
+  ): { qkvBias: boolean; oBias: boolean; mlpBias: boolean; window: number | null };
 }
 
 export const TEXT_ARCHS = {
@@ -59,7 +62,12 @@ export const TEXT_ARCHS = {
       tie_word_embeddings: false,
     },
     windowSupported: true,
-    resolve: (c) => ({ qkvBias: c.attention_bias ?? false, oBias: c.attention_bias ?? false, mlpBias: c.mlp_bias ?? false, window: null }),
+    resolve: (c) => ({
+      qkvBias: c.attention_bias ?? false,
+      oBias: c.attention_bias ?? false,
+      mlpBias: c.mlp_bias ?? false,
+      window: null,
+    }),
   },
   // Mistral: the Llama block with GQA by default; a 4096-token window in every layer unless the field is present (null = none).
   mistral: {
@@ -77,7 +85,12 @@ export const TEXT_ARCHS = {
       tie_word_embeddings: false,
     },
     windowSupported: true,
-    resolve: (c, raw) => ({ qkvBias: false, oBias: false, mlpBias: false, window: 'sliding_window' in raw ? (c.sliding_window ?? null) : 4096 }),
+    resolve: (c, raw) => ({
+      qkvBias: false,
+      oBias: false,
+      mlpBias: false,
+      window: 'sliding_window' in raw ? (c.sliding_window ?? null) : 4096,
+    }),
   },
   // Qwen2: q/k/v always carry a bias (o does not); a window only with use_sliding_window, and then only
   // from layer max_window_layers on, which the graph does not implement.
@@ -96,7 +109,12 @@ export const TEXT_ARCHS = {
       tie_word_embeddings: false,
     },
     windowSupported: false,
-    resolve: (c) => ({ qkvBias: true, oBias: false, mlpBias: false, window: c.use_sliding_window ? (c.sliding_window ?? 4096) : null }),
+    resolve: (c) => ({
+      qkvBias: true,
+      oBias: false,
+      mlpBias: false,
+      window: c.use_sliding_window ? (c.sliding_window ?? 4096) : null,
+    }),
   },
 } as const satisfies Record<TextModelType, TextArch>;
 

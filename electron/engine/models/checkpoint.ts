@@ -54,7 +54,17 @@ export class Checkpoint {
       }
       const tied = config.text_config.tie_word_embeddings;
       checkTensors(dir, config, weights, expected, stored, tied);
-      return new Checkpoint(dir, config, generation, weights, layout, dominantDType(weights, [...stored.values()]), tied, stored, unused);
+      return new Checkpoint(
+        dir,
+        config,
+        generation,
+        weights,
+        layout,
+        dominantDType(weights, [...stored.values()]),
+        tied,
+        stored,
+        unused,
+      );
     } catch (e) {
       await weights.close();
       throw e;
@@ -75,7 +85,8 @@ export class Checkpoint {
 
   get(canonical: string): TensorRef {
     const r = this.ref(canonical);
-    if (!r) throw new AppError('bad-file', `${this.dir}: the checkpoint has no tensor ${canonical}`, { subject: canonical });
+    if (!r)
+      throw new AppError('bad-file', `${this.dir}: the checkpoint has no tensor ${canonical}`, { subject: canonical });
     return r;
   }
 
@@ -93,7 +104,14 @@ export class Checkpoint {
   }
 }
 
-function checkTensors(dir: string, config: LlavaConfig, weights: WeightSet, expected: Map<string, number[]>, stored: Map<string, string>, tied: boolean): void {
+function checkTensors(
+  dir: string,
+  config: LlavaConfig,
+  weights: WeightSet,
+  expected: Map<string, number[]>,
+  stored: Map<string, string>,
+  tied: boolean,
+): void {
   const missing: string[] = [];
   for (const [name, shape] of expected) {
     const s = stored.get(name);
@@ -103,16 +121,26 @@ function checkTensors(dir: string, config: LlavaConfig, weights: WeightSet, expe
     }
     const ref = weights.get(s);
     if (ref.shape.length !== shape.length || ref.shape.some((d, i) => d !== shape[i])) {
-      throw new AppError('bad-file', `${ref.location}: tensor "${s}" has shape [${ref.shape.join(', ')}], expected [${shape.join(', ')}] from config.json`, { subject: s });
+      throw new AppError(
+        'bad-file',
+        `${ref.location}: tensor "${s}" has shape [${ref.shape.join(', ')}], expected [${shape.join(', ')}] from config.json`,
+        { subject: s },
+      );
     }
     if (!FLOAT_DTYPES.includes(ref.dtype)) {
-      throw new AppError('unsupported', `${ref.location}: tensor "${s}" has dtype ${ref.dtype}; supported weight dtypes: ${FLOAT_DTYPES.join(', ')}`, { subject: s });
+      throw new AppError(
+        'unsupported',
+        `${ref.location}: tensor "${s}" has dtype ${ref.dtype}; supported weight dtypes: ${FLOAT_DTYPES.join(', ')}`,
+        { subject: s },
+      );
     }
   }
   if (missing.length > 0) {
     const hint = missing.includes(LM_HEAD) ? ' (no lm_head and text_config.tie_word_embeddings is false)' : '';
     const shown = missing.slice(0, 8).join(', ') + (missing.length > 8 ? `, ... (${missing.length} in all)` : '');
-    throw new AppError('bad-file', `${dir}: the checkpoint lacks tensors its config.json needs${hint}: ${shown}`, { subject: missing[0] });
+    throw new AppError('bad-file', `${dir}: the checkpoint lacks tensors its config.json needs${hint}: ${shown}`, {
+      subject: missing[0],
+    });
   }
 }
 

@@ -119,7 +119,11 @@ function valueAt(obj: unknown, keys: readonly PropertyKey[]): unknown {
 function modelType<T extends string>(raw: unknown, fallback: T, allowed: readonly T[], field: string): T {
   const v = raw ?? fallback;
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw new AppError('unsupported', `config.json: ${field} = ${JSON.stringify(v)} is not supported; supported: ${allowed.join(', ')}`, { subject: field });
+    throw new AppError(
+      'unsupported',
+      `config.json: ${field} = ${JSON.stringify(v)} is not supported; supported: ${allowed.join(', ')}`,
+      { subject: field },
+    );
   }
   return v as T;
 }
@@ -131,14 +135,21 @@ function resolveText(raw: Record<string, unknown>): TextConfig {
   const heads = c.num_attention_heads ?? d.num_attention_heads;
   const hidden = c.hidden_size ?? d.hidden_size;
   const kv = c.num_key_value_heads ?? d.num_key_value_heads ?? heads;
-  if (heads % kv !== 0) throw bad('text_config.num_key_value_heads', kv, `does not divide num_attention_heads = ${heads}`);
-  if (c.head_dim == null && hidden % heads !== 0) throw bad('text_config.hidden_size', hidden, `is not a multiple of num_attention_heads = ${heads}`);
+  if (heads % kv !== 0)
+    throw bad('text_config.num_key_value_heads', kv, `does not divide num_attention_heads = ${heads}`);
+  if (c.head_dim == null && hidden % heads !== 0)
+    throw bad('text_config.hidden_size', hidden, `is not a multiple of num_attention_heads = ${heads}`);
   const scaling = c.rope_scaling;
   const ropeType = scaling ? (scaling.rope_type ?? scaling.type ?? 'default') : 'default';
   if (ropeType !== 'default' && ropeType !== 'linear') {
-    throw new AppError('unsupported', `config.json: text_config.rope_scaling.rope_type = "${ropeType}" is not supported; supported: linear`, { subject: 'text_config.rope_scaling' });
+    throw new AppError(
+      'unsupported',
+      `config.json: text_config.rope_scaling.rope_type = "${ropeType}" is not supported; supported: linear`,
+      { subject: 'text_config.rope_scaling' },
+    );
   }
-  if (ropeType === 'linear' && scaling?.factor == null) throw bad('text_config.rope_scaling.factor', scaling?.factor, 'is required for linear scaling');
+  if (ropeType === 'linear' && scaling?.factor == null)
+    throw bad('text_config.rope_scaling.factor', scaling?.factor, 'is required for linear scaling');
   const arch = TEXT_ARCHS[type].resolve(c, raw);
   const maxPositions = c.max_position_embeddings ?? d.max_position_embeddings;
   if (arch.window !== null && arch.window < maxPositions && !TEXT_ARCHS[type].windowSupported) {
@@ -188,8 +199,14 @@ function resolveVision(raw: Record<string, unknown>): VisionConfig {
     hidden_act: c.hidden_act ?? d.hidden_act,
     layer_norm_eps: c.layer_norm_eps ?? d.layer_norm_eps,
   };
-  if (v.image_size % v.patch_size !== 0) throw bad('vision_config.image_size', v.image_size, `is not a multiple of patch_size = ${v.patch_size}`);
-  if (v.hidden_size % v.num_attention_heads !== 0) throw bad('vision_config.hidden_size', v.hidden_size, `is not a multiple of num_attention_heads = ${v.num_attention_heads}`);
+  if (v.image_size % v.patch_size !== 0)
+    throw bad('vision_config.image_size', v.image_size, `is not a multiple of patch_size = ${v.patch_size}`);
+  if (v.hidden_size % v.num_attention_heads !== 0)
+    throw bad(
+      'vision_config.hidden_size',
+      v.hidden_size,
+      `is not a multiple of num_attention_heads = ${v.num_attention_heads}`,
+    );
   return v;
 }
 
@@ -203,14 +220,16 @@ function parseWithSync<T extends z.ZodType>(schema: T, raw: unknown, prefix: str
 
 /** Validates and resolves a parsed config.json. */
 export function parseLlavaConfig(raw: unknown): LlavaConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new AppError('bad-input', 'config.json: not a JSON object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new AppError('bad-input', 'config.json: not a JSON object');
   const c = parseWithSync(llavaSchema, raw, '');
   const vision = resolveVision((c.vision_config ?? LLAVA_DEFAULT_VISION) as Record<string, unknown>);
   const text = resolveText((c.text_config ?? LLAVA_DEFAULT_TEXT) as Record<string, unknown>);
   const layer = c.vision_feature_layer ?? LLAVA_DEFAULTS.vision_feature_layer;
   const n = vision.num_hidden_layers;
   for (const l of Array.isArray(layer) ? layer : [layer]) {
-    if (l < -(n + 1) || l > n) throw bad('vision_feature_layer', layer, `is out of range for ${n} vision layers (${n + 1} hidden states)`);
+    if (l < -(n + 1) || l > n)
+      throw bad('vision_feature_layer', layer, `is out of range for ${n} vision layers (${n + 1} hidden states)`);
   }
   return {
     text_config: text,
@@ -226,7 +245,9 @@ export function parseLlavaConfig(raw: unknown): LlavaConfig {
 /** The vision feature layers as indices into the hidden-states list (0 = embeddings). */
 export function featureLayerIndices(c: LlavaConfig): number[] {
   const n = c.vision_config.num_hidden_layers;
-  return (Array.isArray(c.vision_feature_layer) ? c.vision_feature_layer : [c.vision_feature_layer]).map((l) => (l < 0 ? n + 1 + l : l));
+  return (Array.isArray(c.vision_feature_layer) ? c.vision_feature_layer : [c.vision_feature_layer]).map((l) =>
+    l < 0 ? n + 1 + l : l,
+  );
 }
 
 /** Reads `dir/config.json`; errors name the file. */
@@ -236,7 +257,10 @@ export async function loadLlavaConfig(dir: string): Promise<LlavaConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new AppError('not-found', `${file}: cannot read the model config (${(e as Error).message})`, { subject: file, cause: e });
+    throw new AppError('not-found', `${file}: cannot read the model config (${(e as Error).message})`, {
+      subject: file,
+      cause: e,
+    });
   }
   let json: unknown;
   try {
@@ -247,7 +271,8 @@ export async function loadLlavaConfig(dir: string): Promise<LlavaConfig> {
   try {
     return parseLlavaConfig(json);
   } catch (e) {
-    if (e instanceof AppError) throw new AppError(e.kind, e.message.replace(/^config\.json:/, `${file}:`), { subject: e.subject, cause: e });
+    if (e instanceof AppError)
+      throw new AppError(e.kind, e.message.replace(/^config\.json:/, `${file}:`), { subject: e.subject, cause: e });
     throw e;
   }
 }

@@ -132,10 +132,18 @@ const VT = 'vision_tower.vision_model.';
 function patchEmbedding(p: Params, s: VisionSpec, pixels: Value): Value {
   const [n, g, k] = [staticDim(pixels, 0), s.imageSize / s.patchSize, s.patchSize];
   const name = `${VT}embeddings.patch_embedding`;
-  const unfolded = op.reshape(op.transpose(op.reshape(pixels, [n, 3, g, k, g, k]), [0, 2, 4, 1, 3, 5]), [n, g * g, 3 * k * k]);
+  const unfolded = op.reshape(op.transpose(op.reshape(pixels, [n, 3, g, k, g, k]), [0, 2, 4, 1, 3, 5]), [
+    n,
+    g * g,
+    3 * k * k,
+  ]);
   const w = op.reshape(p.get(`${name}.weight`), [s.hiddenSize, 3 * k * k]);
   const bias = VISION_ARCHS[s.modelType].patchBias ? p.get(`${name}.bias`) : undefined;
-  return op.reshape(op.gemm(op.reshape(unfolded, [-1, 3 * k * k]), w, bias, { transB: true }), [n, g * g, s.hiddenSize]);
+  return op.reshape(op.gemm(op.reshape(unfolded, [-1, 3 * k * k]), w, bias, { transB: true }), [
+    n,
+    g * g,
+    s.hiddenSize,
+  ]);
 }
 
 /** Patches, CLIP's class token, learned positions, CLIP's pre_layrnorm: [N, 3, S, S] -> [N, P(+1), D]. */
@@ -149,11 +157,15 @@ function visionEmbeddings(p: Params, s: VisionSpec, pixels: Value): Value {
     x = op.concat([cls, x], 1); // [N, P+1, D]
   }
   x = op.add(x, p.get(`${e}.position_embedding.weight`));
-  return arch.preNorm ? layerNorm(x, p.get(`${VT}pre_layrnorm.weight`), p.get(`${VT}pre_layrnorm.bias`), s.layerNormEps) : x;
+  return arch.preNorm
+    ? layerNorm(x, p.get(`${VT}pre_layrnorm.weight`), p.get(`${VT}pre_layrnorm.bias`), s.layerNormEps)
+    : x;
 }
 
-const vLinear = (p: Params, name: string, x: Value): Value => linear(x, p.get(`${name}.weight`), p.get(`${name}.bias`), name);
-const vNorm = (p: Params, name: string, x: Value, eps: number): Value => layerNorm(x, p.get(`${name}.weight`), p.get(`${name}.bias`), eps);
+const vLinear = (p: Params, name: string, x: Value): Value =>
+  linear(x, p.get(`${name}.weight`), p.get(`${name}.bias`), name);
+const vNorm = (p: Params, name: string, x: Value, eps: number): Value =>
+  layerNorm(x, p.get(`${name}.weight`), p.get(`${name}.bias`), eps);
 
 /** Bidirectional multi-head attention with biases, scale head_dim^-0.5: [N, T, D] -> [N, T, D]. */
 function visionAttention(p: Params, s: VisionSpec, name: string, x: Value): Value {
@@ -172,7 +184,11 @@ function visionAttention(p: Params, s: VisionSpec, name: string, x: Value): Valu
 function encoderLayer(p: Params, s: VisionSpec, name: string, x: Value): Value {
   const act = activation(s.hiddenAct, 'vision_config.hidden_act');
   const a = op.add(x, visionAttention(p, s, `${name}.self_attn`, vNorm(p, `${name}.layer_norm1`, x, s.layerNormEps)));
-  const h = vLinear(p, `${name}.mlp.fc2`, act(vLinear(p, `${name}.mlp.fc1`, vNorm(p, `${name}.layer_norm2`, a, s.layerNormEps))));
+  const h = vLinear(
+    p,
+    `${name}.mlp.fc2`,
+    act(vLinear(p, `${name}.mlp.fc1`, vNorm(p, `${name}.layer_norm2`, a, s.layerNormEps))),
+  );
   return op.add(a, h);
 }
 
@@ -196,7 +212,8 @@ export function visionHiddenStates(p: Params, s: VisionSpec, pixels: Value, laye
 /** multi_modal_projector: linear_1 -> act -> linear_2 ("mlp2x_gelu"), or linear_1 alone without linear_2 ("linear"). */
 function project(p: Params, spec: LlavaSpec, features: Value): Value {
   const m = 'multi_modal_projector.';
-  const lin = (name: string, x: Value): Value => linear(x, p.get(`${m}${name}.weight`), spec.projectorBias ? p.get(`${m}${name}.bias`) : undefined, `${m}${name}`);
+  const lin = (name: string, x: Value): Value =>
+    linear(x, p.get(`${m}${name}.weight`), spec.projectorBias ? p.get(`${m}${name}.bias`) : undefined, `${m}${name}`);
   const h = lin('linear_1', features);
   if (!p.has(`${m}linear_2.weight`)) return h;
   return lin('linear_2', activation(spec.projectorAct, 'projector_hidden_act')(h));
@@ -210,7 +227,8 @@ export function buildVisionGraph(spec: LlavaSpec, source: WeightSource, images =
   const pixels = g.input('pixel_values', 'float32', [images, 3, s, s]);
   const states = visionHiddenStates(p, spec.vision, pixels, spec.featureLayers);
   const selected = states.length === 1 ? states[0]! : op.concat(states, -1); // [N, T, D * layers]
-  const features = spec.selectStrategy === 'default' ? op.slice(selected, [1], [Number.MAX_SAFE_INTEGER], [1]) : selected;
+  const features =
+    spec.selectStrategy === 'default' ? op.slice(selected, [1], [Number.MAX_SAFE_INTEGER], [1]) : selected;
   g.output(project(p, spec, features), 'image_features');
   return g;
 }
@@ -251,17 +269,35 @@ function concatNamed(a: Value, b: Value, axis: number, outName: string | undefin
 }
 
 /** Causal self-attention with rotary positions and GQA over x [B, T, D]; returns the output, the extended cache and the probabilities. */
-function attention(p: Params, s: TextSpec, name: string, x: Value, c: LayerContext): { out: Value; present: LayerCache; probs: Value } {
+function attention(
+  p: Params,
+  s: TextSpec,
+  name: string,
+  x: Value,
+  c: LayerContext,
+): { out: Value; present: LayerCache; probs: Value } {
   const [b, kv, hd] = [staticDim(x, 0), s.numKvHeads, s.headDim];
   const rep = s.numHeads / kv;
   // Queries grouped by the kv head they share: [B, kvH, rep, T, hd]; GQA then needs no repeat of K/V.
-  const q5 = op.transpose(op.reshape(tLinear(p, `${name}.q_proj`, x, s.qkvBias, c.hooks), [b, -1, kv, rep, hd]), [0, 2, 3, 1, 4]);
-  const k4 = op.transpose(op.reshape(tLinear(p, `${name}.k_proj`, x, s.qkvBias, c.hooks), [b, -1, kv, hd]), [0, 2, 1, 3]); // [B, kvH, T, hd]
-  const v4 = op.transpose(op.reshape(tLinear(p, `${name}.v_proj`, x, s.qkvBias, c.hooks), [b, -1, kv, hd]), [0, 2, 1, 3]); // [B, kvH, T, hd]
+  const q5 = op.transpose(
+    op.reshape(tLinear(p, `${name}.q_proj`, x, s.qkvBias, c.hooks), [b, -1, kv, rep, hd]),
+    [0, 2, 3, 1, 4],
+  );
+  const k4 = op.transpose(
+    op.reshape(tLinear(p, `${name}.k_proj`, x, s.qkvBias, c.hooks), [b, -1, kv, hd]),
+    [0, 2, 1, 3],
+  ); // [B, kvH, T, hd]
+  const v4 = op.transpose(
+    op.reshape(tLinear(p, `${name}.v_proj`, x, s.qkvBias, c.hooks), [b, -1, kv, hd]),
+    [0, 2, 1, 3],
+  ); // [B, kvH, T, hd]
   const q = rotary(q5, op.unsqueeze(c.rope.cos, [1, 2]), op.unsqueeze(c.rope.sin, [1, 2]));
   const kT = op.transpose(rotary(k4, op.unsqueeze(c.rope.cos, [1]), op.unsqueeze(c.rope.sin, [1])), [0, 1, 3, 2]); // [B, kvH, hd, T]
   const present: LayerCache = c.past
-    ? { keyT: concatNamed(c.past.keyT, kT, 3, c.presentName?.keyT), value: concatNamed(c.past.value, v4, 2, c.presentName?.value) }
+    ? {
+        keyT: concatNamed(c.past.keyT, kT, 3, c.presentName?.keyT),
+        value: concatNamed(c.past.value, v4, 2, c.presentName?.value),
+      }
     : { keyT: kT, value: v4 };
   const scores = op.mul(op.matmul(q, op.unsqueeze(present.keyT, [2])), 1 / Math.sqrt(hd)); // [B, kvH, rep, T, Tk]
   const probs = op.softmax(op.add(scores, op.unsqueeze(c.bias, [1, 2])), -1);
@@ -273,16 +309,28 @@ function attention(p: Params, s: TextSpec, name: string, x: Value, c: LayerConte
 /** SiLU-gated MLP: down(act(gate(x)) * up(x)), [B, T, D] -> [B, T, D]. */
 function mlp(p: Params, s: TextSpec, name: string, x: Value, hooks: LinearHooks): Value {
   const act = activation(s.hiddenAct, 'text_config.hidden_act');
-  const gated = op.mul(act(tLinear(p, `${name}.gate_proj`, x, s.mlpBias, hooks)), tLinear(p, `${name}.up_proj`, x, s.mlpBias, hooks)); // [B, T, I]
+  const gated = op.mul(
+    act(tLinear(p, `${name}.gate_proj`, x, s.mlpBias, hooks)),
+    tLinear(p, `${name}.up_proj`, x, s.mlpBias, hooks),
+  ); // [B, T, I]
   return tLinear(p, `${name}.down_proj`, gated, s.mlpBias, hooks);
 }
 
 /** One pre-norm decoder layer: x + attn(rms(x)), then + mlp(rms(x)). x [B, T, D]. */
-export function decoderLayer(p: Params, s: TextSpec, i: number, x: Value, c: LayerContext): { x: Value; present: LayerCache; probs: Value } {
+export function decoderLayer(
+  p: Params,
+  s: TextSpec,
+  i: number,
+  x: Value,
+  c: LayerContext,
+): { x: Value; present: LayerCache; probs: Value } {
   const name = `${LM}layers.${i}`;
   const a = attention(p, s, `${name}.self_attn`, rmsNorm(x, p.get(`${name}.input_layernorm.weight`), s.rmsNormEps), c);
   const h = op.add(x, a.out);
-  const y = op.add(h, mlp(p, s, `${name}.mlp`, rmsNorm(h, p.get(`${name}.post_attention_layernorm.weight`), s.rmsNormEps), c.hooks));
+  const y = op.add(
+    h,
+    mlp(p, s, `${name}.mlp`, rmsNorm(h, p.get(`${name}.post_attention_layernorm.weight`), s.rmsNormEps), c.hooks),
+  );
   return { x: y, present: a.present, probs: a.probs };
 }
 
@@ -354,7 +402,13 @@ export function llavaTextForward(p: Params, spec: LlavaSpec, x: TextInputs, o: T
     h = p.graph.withScope(`layer${i}`, () => {
       const past = x.past?.[i];
       const presentName = o.presentNames?.(i);
-      const l = decoderLayer(p, s, i, h, { rope: x.rope, bias, hooks, ...(past ? { past } : {}), ...(presentName ? { presentName } : {}) });
+      const l = decoderLayer(p, s, i, h, {
+        rope: x.rope,
+        bias,
+        hooks,
+        ...(past ? { past } : {}),
+        ...(presentName ? { presentName } : {}),
+      });
       present.push(l.present);
       if (capture.includes(i)) attn.set(i, op.reduceMean(l.probs, [1, 2], false)); // [B, T, Tk]
       return l.x;
@@ -365,7 +419,10 @@ export function llavaTextForward(p: Params, spec: LlavaSpec, x: TextInputs, o: T
 
 /** hidden [B, T, D] -> logits [B, T, V] through lm_head (or embed_tokens when tied). */
 export function lmHead(p: Params, spec: LlavaSpec, hidden: Value): Value {
-  const head = spec.text.tieWordEmbeddings || !p.has('language_model.lm_head.weight') ? `${LM}embed_tokens` : 'language_model.lm_head';
+  const head =
+    spec.text.tieWordEmbeddings || !p.has('language_model.lm_head.weight')
+      ? `${LM}embed_tokens`
+      : 'language_model.lm_head';
   const w = p.get(`${head}.weight`); // [V, D]
   const [b, v] = [staticDim(hidden, 0), spec.text.vocabSize];
   const flat = op.gemm(op.reshape(hidden, [-1, spec.text.hiddenSize]), w, undefined, { transB: true }); // [B*T, V]
@@ -411,11 +468,20 @@ export const cacheNames = (i: number, dir: 'past' | 'present'): { keyT: string; 
  * (decode mode), image_features and feature_index. The sequence axis is symbolic unless `seq` fixes
  * it (a train step: gradients of static shapes need no runtime Shape nodes, which WebGPU places on CPU).
  */
-export function textGraphInputs(g: Graph, spec: LlavaSpec, batch: number, mode: 'prefill' | 'decode', seq: number | 'seq' = 'seq'): TextInputs {
+export function textGraphInputs(
+  g: Graph,
+  spec: LlavaSpec,
+  batch: number,
+  mode: 'prefill' | 'decode',
+  seq: number | 'seq' = 'seq',
+): TextInputs {
   const t = spec.text;
   const b = batch;
   const ids = g.input('input_ids', 'int32', [b, seq]);
-  const rope = { cos: g.input('rope_cos', 'float32', [b, seq, t.headDim]), sin: g.input('rope_sin', 'float32', [b, seq, t.headDim]) };
+  const rope = {
+    cos: g.input('rope_cos', 'float32', [b, seq, t.headDim]),
+    sin: g.input('rope_sin', 'float32', [b, seq, t.headDim]),
+  };
   const bias = g.input('attention_bias', 'float32', [b, seq, mode === 'prefill' ? seq : 'past+seq']);
   const past =
     mode === 'decode'

@@ -39,10 +39,15 @@ export interface LoraWeights {
   modules: Map<string, LoraModuleWeights>;
 }
 
-export const loraScaleOf = (s: Pick<LoraSettings, 'rank' | 'alpha' | 'rslora'>): number => (s.rslora ? s.alpha / Math.sqrt(s.rank) : s.alpha / s.rank);
+export const loraScaleOf = (s: Pick<LoraSettings, 'rank' | 'alpha' | 'rslora'>): number =>
+  s.rslora ? s.alpha / Math.sqrt(s.rank) : s.alpha / s.rank;
 
 /** The LM modules a target list selects, with their [out, in] sizes. */
-export function loraModules(t: TextSpec, targets: readonly string[], prefix = 'language_model.model.'): { module: string; inFeatures: number; outFeatures: number }[] {
+export function loraModules(
+  t: TextSpec,
+  targets: readonly string[],
+  prefix = 'language_model.model.',
+): { module: string; inFeatures: number; outFeatures: number }[] {
   const size: Record<LoraTarget, [string, number, number]> = {
     q_proj: ['self_attn', t.numHeads * t.headDim, t.hiddenSize],
     k_proj: ['self_attn', t.numKvHeads * t.headDim, t.hiddenSize],
@@ -54,7 +59,11 @@ export function loraModules(t: TextSpec, targets: readonly string[], prefix = 'l
   };
   for (const x of targets) {
     if (!(LORA_TARGETS as readonly string[]).includes(x)) {
-      throw new AppError('unsupported', `LoRA target "${x}" is not supported; supported: ${LORA_TARGETS.join(', ')} (the language model's linear layers)`, { subject: 'targets' });
+      throw new AppError(
+        'unsupported',
+        `LoRA target "${x}" is not supported; supported: ${LORA_TARGETS.join(', ')} (the language model's linear layers)`,
+        { subject: 'targets' },
+      );
     }
   }
   return Array.from({ length: t.numLayers }, (_, i) =>
@@ -67,12 +76,18 @@ export function loraModules(t: TextSpec, targets: readonly string[], prefix = 'l
 
 /** PEFT's initialisation: A ~ kaiming-uniform(a = sqrt 5) = U(-1/sqrt(in), 1/sqrt(in)), B = 0, so training starts at the base model. */
 export function initLora(t: TextSpec, s: LoraSettings, rng: () => number): LoraWeights {
-  if (!Number.isInteger(s.rank) || s.rank < 1) throw new AppError('bad-input', `LoRA rank = ${s.rank} must be an integer >= 1`, { subject: 'rank' });
+  if (!Number.isInteger(s.rank) || s.rank < 1)
+    throw new AppError('bad-input', `LoRA rank = ${s.rank} must be an integer >= 1`, { subject: 'rank' });
   const modules = new Map<string, LoraModuleWeights>();
   for (const m of loraModules(t, s.targets)) {
     const bound = 1 / Math.sqrt(m.inFeatures);
     const a = Float32Array.from({ length: s.rank * m.inFeatures }, () => (2 * rng() - 1) * bound);
-    modules.set(m.module, { a, b: new Float32Array(m.outFeatures * s.rank), inFeatures: m.inFeatures, outFeatures: m.outFeatures });
+    modules.set(m.module, {
+      a,
+      b: new Float32Array(m.outFeatures * s.rank),
+      inFeatures: m.inFeatures,
+      outFeatures: m.outFeatures,
+    });
   }
   return { rank: s.rank, scale: loraScaleOf(s), modules };
 }
@@ -82,7 +97,11 @@ export async function loraFromPeft(adapter: PeftAdapter): Promise<LoraWeights> {
   const modules = new Map<string, LoraModuleWeights>();
   for (const module of adapter.modules.keys()) {
     if (!module.startsWith('language_model.model.layers.')) {
-      throw new AppError('unsupported', `${adapter.dir}: LoRA on ${module} is not supported; only the language model's decoder layers take adapters`, { subject: module });
+      throw new AppError(
+        'unsupported',
+        `${adapter.dir}: LoRA on ${module} is not supported; only the language model's decoder layers take adapters`,
+        { subject: module },
+      );
     }
     const { a, b } = await adapter.read(module);
     const r = adapter.config.r;
@@ -91,7 +110,10 @@ export async function loraFromPeft(adapter: PeftAdapter): Promise<LoraWeights> {
   return { rank: adapter.config.r, scale: adapter.scale, modules };
 }
 
-export const loraInputNames = (module: string): { a: string; b: string } => ({ a: `lora.${module}.A`, b: `lora.${module}.B` });
+export const loraInputNames = (module: string): { a: string; b: string } => ({
+  a: `lora.${module}.A`,
+  b: `lora.${module}.B`,
+});
 
 /** An unmerged LoRA branch in a graph: the hooks, and the A/B inputs created so far (in the order the forward reached them). */
 export interface LoraBranch extends LinearHooks {
@@ -131,7 +153,10 @@ export function loraFeeds(w: LoraWeights): Record<string, ort.Tensor> {
 }
 
 /** Unmerged: y += s * (x A^T) B^T with A and B as graph inputs fed on every run. */
-export function unmergedLora(w: LoraWeights): { hooks: (g: Graph) => LinearHooks; feeds: () => Record<string, ort.Tensor> } {
+export function unmergedLora(w: LoraWeights): {
+  hooks: (g: Graph) => LinearHooks;
+  feeds: () => Record<string, ort.Tensor>;
+} {
   return { hooks: (g) => loraBranch(g, w), feeds: () => loraFeeds(w) };
 }
 

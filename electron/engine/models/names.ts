@@ -24,16 +24,19 @@ export function canonicalName(name: string): string | null {
   if (layout === 'legacy') return name;
   if (layout === null) return null;
   if (name.startsWith('lm_head.')) return `language_model.${name}`;
-  if (name.startsWith('model.language_model.')) return `language_model.model.${name.slice('model.language_model.'.length)}`;
+  if (name.startsWith('model.language_model.'))
+    return `language_model.model.${name.slice('model.language_model.'.length)}`;
   return name.slice('model.'.length);
 }
 
 /** The name `canonical` is stored under in `layout`. */
 export function storedName(canonical: string, layout: WeightLayout): string {
-  if (layoutOfName(canonical) !== 'legacy') throw new AppError('internal', `"${canonical}" is not a canonical tensor name`);
+  if (layoutOfName(canonical) !== 'legacy')
+    throw new AppError('internal', `"${canonical}" is not a canonical tensor name`);
   if (layout === 'legacy') return canonical;
   if (canonical.startsWith('language_model.lm_head.')) return canonical.slice('language_model.'.length);
-  if (canonical.startsWith('language_model.model.')) return `model.language_model.${canonical.slice('language_model.model.'.length)}`;
+  if (canonical.startsWith('language_model.model.'))
+    return `model.language_model.${canonical.slice('language_model.model.'.length)}`;
   return `model.${canonical}`;
 }
 
@@ -46,10 +49,18 @@ export function detectLayout(names: readonly string[], where: string): WeightLay
   const legacy = names.find((n) => layoutOfName(n) === 'legacy');
   const nested = names.find((n) => layoutOfName(n) === 'nested');
   if (legacy !== undefined && nested !== undefined) {
-    throw new AppError('bad-file', `${where}: tensor names mix the older llava-hf layout ("${legacy}") and the newer one ("${nested}")`, { subject: where });
+    throw new AppError(
+      'bad-file',
+      `${where}: tensor names mix the older llava-hf layout ("${legacy}") and the newer one ("${nested}")`,
+      { subject: where },
+    );
   }
   if (legacy === undefined && nested === undefined) {
-    throw new AppError('bad-file', `${where}: no tensor has a llava-hf name (language_model.*, vision_tower.*, multi_modal_projector.*, or the same under model.*)`, { subject: where });
+    throw new AppError(
+      'bad-file',
+      `${where}: no tensor has a llava-hf name (language_model.*, vision_tower.*, multi_modal_projector.*, or the same under model.*)`,
+      { subject: where },
+    );
   }
   return legacy !== undefined ? 'legacy' : 'nested';
 }

@@ -11,7 +11,8 @@ import * as op from '../onnx/ops';
 /** The static size of `v` along `axis`; a symbolic one is a bug in the caller's graph (the builders need it known). */
 export function staticDim(v: Value, axis: number): number {
   const d = v.shape[axis < 0 ? v.rank + axis : axis];
-  if (typeof d !== 'number') throw new AppError('internal', `${v.name}: axis ${axis} of ${v} must be static, got ${String(d)}`);
+  if (typeof d !== 'number')
+    throw new AppError('internal', `${v.name}: axis ${axis} of ${v} must be static, got ${String(d)}`);
   return d;
 }
 
@@ -29,7 +30,10 @@ export interface LinearHooks {
 /** x W^T (+ b) for x [B, T, in] and the HF weight layout W [out, in], plus the module's hook branch; B must be static. */
 export function linear(x: Value, w: Value, b: Value | undefined, name: string, hooks: LinearHooks = {}): Value {
   const [batch, inDim, outDim] = [staticDim(x, 0), staticDim(x, -1), staticDim(w, 0)];
-  if (w.shape[1] !== inDim) throw new AppError('bad-file', `${name}.weight has shape [${w.shape.join(', ')}], input has ${inDim} features`, { subject: name });
+  if (w.shape[1] !== inDim)
+    throw new AppError('bad-file', `${name}.weight has shape [${w.shape.join(', ')}], input has ${inDim} features`, {
+      subject: name,
+    });
   // Gemm with transB reads W in place (a MatMul would need a transposed copy).
   const y2 = op.gemm(op.reshape(x, [-1, inDim]), w, b, { transB: true }); // [B*T, out]
   // A constant target with the known result shape: the symbolic algebra cannot undo [B*T] into [B, T].
@@ -122,7 +126,11 @@ export type Activation = keyof typeof ACTIVATIONS;
 /** The activation a config field names; an unknown name is refused naming the field. */
 export function activation(name: string, field: string): (x: Value) => Value {
   if (!Object.hasOwn(ACTIVATIONS, name)) {
-    throw new AppError('unsupported', `${field} = "${name}" is not supported; supported: ${Object.keys(ACTIVATIONS).join(', ')}`, { subject: field });
+    throw new AppError(
+      'unsupported',
+      `${field} = "${name}" is not supported; supported: ${Object.keys(ACTIVATIONS).join(', ')}`,
+      { subject: field },
+    );
   }
   return ACTIVATIONS[name as Activation];
 }

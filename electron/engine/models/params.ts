@@ -37,7 +37,10 @@ export function externalParams(graph: Graph, source: WeightSource): Params {
 }
 
 /** Weights held in memory (a random model, e.g. the self-test's), as float32 initializers made on first use. */
-export function memoryParams(graph: Graph, tensors: ReadonlyMap<string, { shape: readonly number[]; values: Float32Array }>): Params {
+export function memoryParams(
+  graph: Graph,
+  tensors: ReadonlyMap<string, { shape: readonly number[]; values: Float32Array }>,
+): Params {
   const cache = new Map<string, Value>();
   return {
     graph,
@@ -55,7 +58,10 @@ export function memoryParams(graph: Graph, tensors: ReadonlyMap<string, { shape:
 }
 
 /** Weights as float32 graph inputs created on first use (full fine-tuning: every one trainable); `inputs` lists them in order of use. */
-export function inputParams(graph: Graph, shapes: ReadonlyMap<string, readonly number[]>): Params & { readonly inputs: Value[] } {
+export function inputParams(
+  graph: Graph,
+  shapes: ReadonlyMap<string, readonly number[]>,
+): Params & { readonly inputs: Value[] } {
   const inputs: Value[] = [];
   const cache = new Map<string, Value>();
   return {

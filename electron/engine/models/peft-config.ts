@@ -37,20 +37,28 @@ export function parseLoraConfig(raw: unknown, file: string): LoraConfig {
   if (!r.success) {
     const issue = r.error.issues[0] as z.core.$ZodIssue;
     const field = issue.path.map(String).join('.') || '(root)';
-    const value = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)[String(issue.path[0])] : raw;
-    throw new AppError('bad-input', `${file}: ${field} = ${JSON.stringify(value)} is invalid: ${issue.message}`, { subject: field });
+    const value =
+      typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)[String(issue.path[0])] : raw;
+    throw new AppError('bad-input', `${file}: ${field} = ${JSON.stringify(value)} is invalid: ${issue.message}`, {
+      subject: field,
+    });
   }
   const c = r.data;
   const unsupported = (field: string, value: unknown, why: string): never => {
-    throw new AppError('unsupported', `${file}: ${field} = ${JSON.stringify(value)} is not supported (${why})`, { subject: field });
+    throw new AppError('unsupported', `${file}: ${field} = ${JSON.stringify(value)} is not supported (${why})`, {
+      subject: field,
+    });
   };
   if ((c.peft_type ?? 'LORA') !== 'LORA') unsupported('peft_type', c.peft_type, 'only LORA adapters load');
   if (c.use_dora) unsupported('use_dora', true, 'DoRA adapters are not implemented');
   if (c.fan_in_fan_out) unsupported('fan_in_fan_out', true, 'only nn.Linear layouts occur in LLaVA');
   if ((c.bias ?? 'none') !== 'none') unsupported('bias', c.bias, 'trained biases are not implemented');
-  if (c.modules_to_save?.length) unsupported('modules_to_save', c.modules_to_save, 'fully trained modules are not implemented');
-  if (Object.keys(c.rank_pattern ?? {}).length) unsupported('rank_pattern', c.rank_pattern, 'per-module ranks are not implemented');
-  if (Object.keys(c.alpha_pattern ?? {}).length) unsupported('alpha_pattern', c.alpha_pattern, 'per-module alphas are not implemented');
+  if (c.modules_to_save?.length)
+    unsupported('modules_to_save', c.modules_to_save, 'fully trained modules are not implemented');
+  if (Object.keys(c.rank_pattern ?? {}).length)
+    unsupported('rank_pattern', c.rank_pattern, 'per-module ranks are not implemented');
+  if (Object.keys(c.alpha_pattern ?? {}).length)
+    unsupported('alpha_pattern', c.alpha_pattern, 'per-module alphas are not implemented');
   return {
     r: c.r,
     loraAlpha: c.lora_alpha,

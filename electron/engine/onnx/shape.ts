@@ -31,7 +31,11 @@ export function broadcastShapes(a: Shape, b: Shape): Dim[] {
     const db = i < n - b.length ? 1 : b[i - (n - b.length)]!;
     if (da === db || db === 1) out.push(da);
     else if (da === 1) out.push(db);
-    else throw new AppError('internal', `shapes ${shapeToString(a)} and ${shapeToString(b)} do not broadcast (dim ${i}: ${da} vs ${db})`);
+    else
+      throw new AppError(
+        'internal',
+        `shapes ${shapeToString(a)} and ${shapeToString(b)} do not broadcast (dim ${i}: ${da} vs ${db})`,
+      );
   }
   return out;
 }
@@ -42,7 +46,8 @@ export function broadcastShapes(a: Shape, b: Shape): Dim[] {
  */
 export function broadcastAxes(input: Shape, out: Shape): number[] {
   const lead = out.length - input.length;
-  if (lead < 0) throw new AppError('internal', `cannot unbroadcast ${shapeToString(input)} from smaller ${shapeToString(out)}`);
+  if (lead < 0)
+    throw new AppError('internal', `cannot unbroadcast ${shapeToString(input)} from smaller ${shapeToString(out)}`);
   const axes: number[] = [];
   for (let i = 0; i < out.length; i++) {
     if (i < lead) {
@@ -52,7 +57,11 @@ export function broadcastAxes(input: Shape, out: Shape): number[] {
     const d = input[i - lead]!;
     if (d === out[i]) continue;
     if (d === 1) axes.push(i);
-    else throw new AppError('internal', `cannot unbroadcast ${shapeToString(input)} from ${shapeToString(out)} (dim ${i})`);
+    else
+      throw new AppError(
+        'internal',
+        `cannot unbroadcast ${shapeToString(input)} from ${shapeToString(out)} (dim ${i})`,
+      );
   }
   return axes;
 }
@@ -93,12 +102,17 @@ export function reshapeShape(input: Shape, target: readonly number[]): Dim[] {
     if (typeof d === 'number') nOut *= d;
     else {
       const k = symsIn.indexOf(d);
-      if (k < 0) throw new AppError('internal', `reshape ${shapeToString(input)} -> [${target.join(', ')}]: symbolic dim ${d} not in input`);
+      if (k < 0)
+        throw new AppError(
+          'internal',
+          `reshape ${shapeToString(input)} -> [${target.join(', ')}]: symbolic dim ${d} not in input`,
+        );
       symsIn.splice(k, 1);
     }
   }
   if (nIn % nOut !== 0) {
-    if (symsIn.length === 0) throw new AppError('internal', `reshape ${shapeToString(input)} -> [${target.join(', ')}]: sizes do not divide`);
+    if (symsIn.length === 0)
+      throw new AppError('internal', `reshape ${shapeToString(input)} -> [${target.join(', ')}]: sizes do not divide`);
     out[inferred] = `${productDim([...symsIn, nIn])}/${nOut}`;
     return out;
   }

@@ -64,7 +64,10 @@ process.stdout.write(JSON.stringify({ reason }));
 
 /** The first line Dawn or the Vulkan loader wrote, without its "Warning:" prefix (the source location lines dropped). */
 function nativeNote(stderr: string): string | undefined {
-  const line = stderr.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('at '));
+  const line = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '' && !l.startsWith('at '));
   return line?.replace(/^warning:\s*/i, '');
 }
 
@@ -80,18 +83,23 @@ function probeWebGpu(): Promise<string | null> {
   const loader = vulkanLoaderBesideIcd();
   if (loader !== null) env['MIA_PROBE_VULKAN'] = loader;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', WEBGPU_PROBE], { env, timeout: 120_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
-      let reason: string | null;
-      try {
-        reason = (JSON.parse(stdout) as { reason: string | null }).reason;
-      } catch {
-        reason = `the WebGPU probe ended without an answer${error ? ` (${error.message.split('\n')[0]})` : ''}`;
-      }
-      if (reason === null) return resolve(null);
-      const adapter = /Failed to get a WebGPU adapter:?\s*(.*)$/s.exec(reason);
-      const note = nativeNote(stderr);
-      resolve(adapter ? `no WebGPU adapter (${[adapter[1]?.trim(), note].filter(Boolean).join('; ')})` : reason);
-    });
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', WEBGPU_PROBE],
+      { env, timeout: 120_000, maxBuffer: 1 << 20 },
+      (error, stdout, stderr) => {
+        let reason: string | null;
+        try {
+          reason = (JSON.parse(stdout) as { reason: string | null }).reason;
+        } catch {
+          reason = `the WebGPU probe ended without an answer${error ? ` (${error.message.split('\n')[0]})` : ''}`;
+        }
+        if (reason === null) return resolve(null);
+        const adapter = /Failed to get a WebGPU adapter:?\s*(.*)$/s.exec(reason);
+        const note = nativeNote(stderr);
+        resolve(adapter ? `no WebGPU adapter (${[adapter[1]?.trim(), note].filter(Boolean).join('; ')})` : reason);
+      },
+    );
   });
 }
 
@@ -121,12 +129,14 @@ export class EpDetector {
     if (ep === 'cpu') return Promise.resolve(null);
     if (ep === 'webgpu') return (this.webgpu ??= probeWebGpu());
     // How to install them is the README's "GPUs" section, which the CLI's EP line points to.
-    return (this.cuda ??= cudaProviderLibrary() === null ? Promise.resolve('CUDA provider libraries are not installed') : probeCuda());
+    return (this.cuda ??=
+      cudaProviderLibrary() === null ? Promise.resolve('CUDA provider libraries are not installed') : probeCuda());
   }
 
   async report(): Promise<EpReport> {
     const [webgpu, cuda] = await Promise.all([this.unavailable('webgpu'), this.unavailable('cuda')]);
-    const entry = (r: string | null): { available: boolean; reason?: string } => (r === null ? { available: true } : { available: false, reason: r });
+    const entry = (r: string | null): { available: boolean; reason?: string } =>
+      r === null ? { available: true } : { available: false, reason: r };
     return { webgpu: entry(webgpu), cuda: entry(cuda) };
   }
 

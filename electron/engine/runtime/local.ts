@@ -52,11 +52,16 @@ function providers(opts: LocalSessionOptions): ort.InferenceSession.ExecutionPro
 
 function sessionOptions(opts: LocalSessionOptions): ort.InferenceSession.SessionOptions {
   const session: Record<string, string> = {};
-  if (opts.externalDataFolder !== undefined) session.model_external_initializers_file_folder_path = opts.externalDataFolder;
+  if (opts.externalDataFolder !== undefined)
+    session.model_external_initializers_file_folder_path = opts.externalDataFolder;
   if (opts.disablePrepacking) session.disable_prepacking = '1';
   if (opts.strict && opts.ep !== 'cpu') session.disable_cpu_ep_fallback = '1';
   // Options must be omitted rather than passed as undefined: the binding throws on undefined.
-  const o: ort.InferenceSession.SessionOptions = { executionProviders: providers(opts), extra: { session }, logSeverityLevel: 3 };
+  const o: ort.InferenceSession.SessionOptions = {
+    executionProviders: providers(opts),
+    extra: { session },
+    logSeverityLevel: 3,
+  };
   if (opts.preferredOutputLocation !== undefined) o.preferredOutputLocation = opts.preferredOutputLocation;
   if (opts.intraOpThreads !== undefined) o.intraOpNumThreads = opts.intraOpThreads;
   return o;
@@ -127,7 +132,11 @@ function identityReader(dtype: DType, rank: number): Promise<LocalSession> {
   let s = readers.get(key);
   if (!s) {
     const g = new Graph('readback');
-    const x = g.input('x', dtype, Array.from({ length: rank }, (_, i) => `d${i}`));
+    const x = g.input(
+      'x',
+      dtype,
+      Array.from({ length: rank }, (_, i) => `d${i}`),
+    );
     g.output(op.identity(x), 'y');
     s = createLocalSession(serializeModel(g), { ep: 'webgpu', preferredOutputLocation: 'cpu' });
     readers.set(key, s);
@@ -141,7 +150,8 @@ function identityReader(dtype: DType, rank: number): Promise<LocalSession> {
  */
 export async function toCpuTensor(t: ort.Tensor): Promise<ort.Tensor> {
   if (t.location === 'cpu') return t;
-  if (t.location !== 'gpu-buffer') throw new AppError('unsupported', `cannot read back a tensor stored at '${t.location}'`);
+  if (t.location !== 'gpu-buffer')
+    throw new AppError('unsupported', `cannot read back a tensor stored at '${t.location}'`);
   const reader = await identityReader(t.type as DType, t.dims.length);
   const out = await reader.run({ x: t });
   return out.y!;

@@ -67,7 +67,10 @@ export interface Stats {
 /** Every request the session worker answers: what it takes and what it answers with. */
 export type RuntimeCalls = {
   create: { args: { model: Uint8Array; options: CreateOptions }; result: SessionInfo };
-  run: { args: { session: string; feeds: Record<string, Feed>; options: RunOptions }; result: Record<string, WireTensor | TensorHandle> };
+  run: {
+    args: { session: string; feeds: Record<string, Feed>; options: RunOptions };
+    result: Record<string, WireTensor | TensorHandle>;
+  };
   /** Keeps a tensor in the worker (e.g. LoRA weights fed to every run) so it crosses the thread once. */
   put: { args: { tensor: WireTensor }; result: TensorHandle };
   read: { args: { handle: string }; result: WireTensor };

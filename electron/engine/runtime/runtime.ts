@@ -7,7 +7,18 @@ import { AppError } from '../../../shared/errors';
 import { RpcClient } from '../../common/rpc';
 import { startWorker } from '../../common/worker';
 import type { EpChoice } from '../../../shared/ep';
-import type { CreateOptions, EpReport, Feed, RunOptions, RuntimeCalls, RuntimeLogEvent, SessionInfo, Stats, TensorHandle, WireTensor } from './protocol';
+import type {
+  CreateOptions,
+  EpReport,
+  Feed,
+  RunOptions,
+  RuntimeCalls,
+  RuntimeLogEvent,
+  SessionInfo,
+  Stats,
+  TensorHandle,
+  WireTensor,
+} from './protocol';
 import type { ExplicitEp } from './local';
 
 export type RuntimeLog = (level: 'info' | 'warn', message: string) => void;
@@ -32,7 +43,10 @@ export class EngineRuntime {
 
   private constructor(options: RuntimeOptions) {
     const log = options.log ?? defaultLog;
-    const worker = startWorker(new URL('./runtime.worker.ts', import.meta.url), options.env ? { env: options.env } : {});
+    const worker = startWorker(
+      new URL('./runtime.worker.ts', import.meta.url),
+      options.env ? { env: options.env } : {},
+    );
     this.rpc = new RpcClient(worker, { name: 'session worker', onEvent: (e) => log(e.level, e.message) });
     this.exited = this.rpc.exited;
   }
@@ -48,7 +62,11 @@ export class EngineRuntime {
   }
 
   /** Outputs named in `options.keep` stay in the worker and come back as handles. */
-  run(session: string, feeds: Record<string, Feed>, options: RunOptions = {}): Promise<Record<string, WireTensor | TensorHandle>> {
+  run(
+    session: string,
+    feeds: Record<string, Feed>,
+    options: RunOptions = {},
+  ): Promise<Record<string, WireTensor | TensorHandle>> {
     return this.rpc.call('run', { session, feeds, options });
   }
 

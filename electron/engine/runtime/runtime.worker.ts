@@ -17,7 +17,9 @@ const host = new SessionHost(detector, (level, message) => events.emit({ level, 
 function transferables(result: unknown): ArrayBuffer[] {
   if (typeof result !== 'object' || result === null) return [];
   const values = 'data' in result ? [result] : Object.values(result);
-  const buffers = values.flatMap((v: { data?: { buffer?: unknown } }) => (v?.data?.buffer instanceof ArrayBuffer ? [v.data.buffer] : []));
+  const buffers = values.flatMap((v: { data?: { buffer?: unknown } }) =>
+    v?.data?.buffer instanceof ArrayBuffer ? [v.data.buffer] : [],
+  );
   return [...new Set(buffers)];
 }
 

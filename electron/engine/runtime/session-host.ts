@@ -8,7 +8,16 @@ import { AppError } from '../../../shared/errors';
 import type { DType } from '../onnx/dtype';
 import type { EpDetector } from './ep';
 import { createLocalSession, releaseReaders, toCpuTensor, type ExplicitEp, type LocalSession } from './local';
-import type { CreateOptions, Feed, RunOptions, SessionInfo, Stats, TensorData, TensorHandle, WireTensor } from './protocol';
+import type {
+  CreateOptions,
+  Feed,
+  RunOptions,
+  SessionInfo,
+  Stats,
+  TensorData,
+  TensorHandle,
+  WireTensor,
+} from './protocol';
 
 interface Entry {
   session: LocalSession;
@@ -76,9 +85,16 @@ export class SessionHost {
 
   private async open(id: string, model: Uint8Array, options: CreateOptions): Promise<Entry> {
     const { ep: _choice, preferredOutputLocation, ...rest } = options;
-    let { ep, fallbackReason } = options.strict && options.ep !== 'auto' ? { ep: options.ep, fallbackReason: undefined } : await this.detector.choose(options.ep);
+    let { ep, fallbackReason } =
+      options.strict && options.ep !== 'auto'
+        ? { ep: options.ep, fallbackReason: undefined }
+        : await this.detector.choose(options.ep);
     // gpu-buffer outputs exist only on WebGPU: elsewhere every output is a CPU tensor.
-    const on = (e: ExplicitEp) => ({ ...rest, ep: e, ...(e === 'webgpu' && preferredOutputLocation !== undefined ? { preferredOutputLocation } : {}) });
+    const on = (e: ExplicitEp) => ({
+      ...rest,
+      ep: e,
+      ...(e === 'webgpu' && preferredOutputLocation !== undefined ? { preferredOutputLocation } : {}),
+    });
     let session: LocalSession;
     try {
       session = await createLocalSession(model, on(ep));
@@ -89,15 +105,25 @@ export class SessionHost {
       ep = 'cpu';
       session = await createLocalSession(model, on(ep));
     }
-    if (fallbackReason !== undefined) this.log('warn', `execution provider '${options.ep}' unavailable, using cpu: ${fallbackReason}`);
+    if (fallbackReason !== undefined)
+      this.log('warn', `execution provider '${options.ep}' unavailable, using cpu: ${fallbackReason}`);
     this.log('info', `session ${id.slice(0, 12)} on ${ep}`);
-    const info = { id, ep, inputNames: [...session.inputNames], outputNames: [...session.outputNames], ...(fallbackReason === undefined ? {} : { fallbackReason }) };
+    const info = {
+      id,
+      ep,
+      inputNames: [...session.inputNames],
+      outputNames: [...session.outputNames],
+      ...(fallbackReason === undefined ? {} : { fallbackReason }),
+    };
     return { session, info, refs: 1 };
   }
 
   private async entry(id: string): Promise<Entry> {
     const e = this.sessions.get(id);
-    if (!e) throw new AppError('not-found', `no session ${id.slice(0, 12)} in the runtime (released or never created)`, { subject: id });
+    if (!e)
+      throw new AppError('not-found', `no session ${id.slice(0, 12)} in the runtime (released or never created)`, {
+        subject: id,
+      });
     return e;
   }
 
@@ -107,7 +133,11 @@ export class SessionHost {
     return t;
   }
 
-  async run(id: string, feeds: Record<string, Feed>, options: RunOptions): Promise<Record<string, WireTensor | TensorHandle>> {
+  async run(
+    id: string,
+    feeds: Record<string, Feed>,
+    options: RunOptions,
+  ): Promise<Record<string, WireTensor | TensorHandle>> {
     try {
       return await this.runOnce(id, feeds, options);
     } finally {
@@ -115,20 +145,32 @@ export class SessionHost {
     }
   }
 
-  private async runOnce(id: string, feeds: Record<string, Feed>, options: RunOptions): Promise<Record<string, WireTensor | TensorHandle>> {
+  private async runOnce(
+    id: string,
+    feeds: Record<string, Feed>,
+    options: RunOptions,
+  ): Promise<Record<string, WireTensor | TensorHandle>> {
     const { session, info } = await this.entry(id);
     const inputs: Record<string, ort.Tensor> = {};
     for (const [name, f] of Object.entries(feeds)) {
       const t = 'handle' in f ? this.tensor(f.handle) : fromWire(f);
       // A CPU session would read a GPU buffer's bytes as if they were host memory: wrong values, silently.
       if (t.location === 'gpu-buffer' && info.ep !== 'webgpu') {
-        throw new AppError('internal', `input "${name}" is a tensor on the WebGPU device, but session ${id.slice(0, 12)} runs on ${info.ep}`, { subject: name });
+        throw new AppError(
+          'internal',
+          `input "${name}" is a tensor on the WebGPU device, but session ${id.slice(0, 12)} runs on ${info.ep}`,
+          { subject: name },
+        );
       }
       inputs[name] = t;
     }
     const keep = new Set(options.keep ?? []);
     for (const k of keep) {
-      if (!info.outputNames.includes(k)) throw new AppError('bad-input', `cannot keep output "${k}": the graph's outputs are ${info.outputNames.join(', ')}`);
+      if (!info.outputNames.includes(k))
+        throw new AppError(
+          'bad-input',
+          `cannot keep output "${k}": the graph's outputs are ${info.outputNames.join(', ')}`,
+        );
     }
     const outputs = await session.run(inputs);
     const result: Record<string, WireTensor | TensorHandle> = {};
@@ -151,7 +193,12 @@ export class SessionHost {
   private keep(t: ort.Tensor): TensorHandle {
     const handle = `t${this.nextHandle++}`;
     this.handles.set(handle, t);
-    return { handle, dtype: t.type as DType, dims: [...t.dims], location: t.location === 'gpu-buffer' ? 'gpu-buffer' : 'cpu' };
+    return {
+      handle,
+      dtype: t.type as DType,
+      dims: [...t.dims],
+      location: t.location === 'gpu-buffer' ? 'gpu-buffer' : 'cpu',
+    };
   }
 
   /** A kept tensor's values; GPU tensors go through a read-back session (never getData(), which aborts). */

@@ -51,12 +51,19 @@ export async function fitLoraTask(opts: FitOptions): Promise<number[]> {
   const featureIndex = Int32Array.from({ length: B * T }, (_, i) => (i % T === 1 ? Math.floor(i / T) : -1));
   const bias = new Float32Array(B * T * T);
   for (let r = 0; r < B * T; r++) bias.fill(-1e30, r * T + (r % T) + 1, (r + 1) * T);
-  const rope = rotaryTables(spec.text, Array.from({ length: B * T }, (_, i) => i % T));
+  const rope = rotaryTables(
+    spec.text,
+    Array.from({ length: B * T }, (_, i) => i % T),
+  );
   const batch = {
     input_ids: new ort.Tensor('int32', input, [B, T]),
     targets: new ort.Tensor('int32', targets, [B, T]),
     feature_index: new ort.Tensor('int32', featureIndex, [B, T]),
-    image_features: new ort.Tensor('float32', Float32Array.from({ length: B * d }, () => rand() * 2 - 1), [B, d]),
+    image_features: new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: B * d }, () => rand() * 2 - 1),
+      [B, d],
+    ),
     rope_cos: new ort.Tensor('float32', rope.cos, [B, T, spec.text.headDim]),
     rope_sin: new ort.Tensor('float32', rope.sin, [B, T, spec.text.headDim]),
     attention_bias: new ort.Tensor('float32', bias, [B, T, T]),

@@ -62,11 +62,17 @@ function draw(inp: CaseInput, rand: () => number): Float32Array | Int32Array {
 }
 
 /** The values of outputs `names` of one run (nothing is kept in the host, so all come back as values). */
-async function values(runtime: EngineRuntime, session: string, feeds: Record<string, WireTensor>, names: readonly string[]): Promise<Float32Array[]> {
+async function values(
+  runtime: EngineRuntime,
+  session: string,
+  feeds: Record<string, WireTensor>,
+  names: readonly string[],
+): Promise<Float32Array[]> {
   const out = await runtime.run(session, feeds);
   return names.map((n) => {
     const t = out[n];
-    if (!t || isHandle(t)) throw new AppError('internal', `the gradient check graph returned no values for "${n}"`, { subject: n });
+    if (!t || isHandle(t))
+      throw new AppError('internal', `the gradient check graph returned no values for "${n}"`, { subject: n });
     return t.data as Float32Array;
   });
 }
@@ -86,12 +92,24 @@ export async function checkGradient(c: GradCase, opts: CheckOptions): Promise<Ch
   const w = Float64Array.from({ length: numel(staticShape(fwd.y)) }, () => rand() * 2 - 1);
   fwd.g.output(fwd.y, 'y');
 
-  const diffIdx = c.inputs.map((inp, i) => (inp.dtype !== 'int32' && inp.diff !== false ? i : -1)).filter((i) => i >= 0);
+  const diffIdx = c.inputs
+    .map((inp, i) => (inp.dtype !== 'int32' && inp.diff !== false ? i : -1))
+    .filter((i) => i >= 0);
   const back = buildGraph(c);
   const wv = back.g.constant(Array.from(w), 'float32', staticShape(back.y));
   const weighted = op.mul(back.y, wv);
-  const loss = weighted.rank === 0 ? weighted : op.reduceSum(weighted, weighted.shape.map((_, i) => i), false);
-  const grads = gradients(loss, diffIdx.map((i) => back.xs[i]!));
+  const loss =
+    weighted.rank === 0
+      ? weighted
+      : op.reduceSum(
+          weighted,
+          weighted.shape.map((_, i) => i),
+          false,
+        );
+  const grads = gradients(
+    loss,
+    diffIdx.map((i) => back.xs[i]!),
+  );
   grads.forEach((gv, k) => back.g.output(gv, `grad${k}`));
 
   const feeds = (d: (Float32Array | Int32Array)[]): Record<string, WireTensor> =>
@@ -102,7 +120,12 @@ export async function checkGradient(c: GradCase, opts: CheckOptions): Promise<Ch
     const gs = (await runtime.createSession(serializeModel(back.g), { ep: opts.ep, strict: true })).id;
     let analytic: Float32Array[];
     try {
-      analytic = await values(runtime, gs, feeds(data), diffIdx.map((_, k) => `grad${k}`));
+      analytic = await values(
+        runtime,
+        gs,
+        feeds(data),
+        diffIdx.map((_, k) => `grad${k}`),
+      );
     } finally {
       await runtime.release(gs);
     }

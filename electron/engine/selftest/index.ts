@@ -22,7 +22,10 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
 export const TRAIN_TARGET_LOSS = 0.05;
 const TRAIN_STEPS = 40;
 
-export async function runSelftest(opts: { ep: ExplicitEp; onProgress?: (done: number, total: number) => void }): Promise<SelftestReport> {
+export async function runSelftest(opts: {
+  ep: ExplicitEp;
+  onProgress?: (done: number, total: number) => void;
+}): Promise<SelftestReport> {
   // One lease for the whole run: every check and the training share one session worker instead of starting one each.
   const lease = acquireRuntime();
   try {
@@ -32,14 +35,23 @@ export async function runSelftest(opts: { ep: ExplicitEp; onProgress?: (done: nu
   }
 }
 
-async function selftestWith(opts: { ep: ExplicitEp; onProgress?: (done: number, total: number) => void }): Promise<SelftestReport> {
+async function selftestWith(opts: {
+  ep: ExplicitEp;
+  onProgress?: (done: number, total: number) => void;
+}): Promise<SelftestReport> {
   const ops: SelftestReport['ops'] = [];
   for (const c of GRAD_CASES) {
     try {
       ops.push(await checkGradient(c, { ep: opts.ep }));
     } catch (e) {
       // A check that cannot run (session refused, kernel missing) is a failed check, not a crash of the whole self-test.
-      ops.push({ op: c.name, maxAbsErr: Number.POSITIVE_INFINITY, maxRelErr: Number.POSITIVE_INFINITY, ok: false, error: message(e) });
+      ops.push({
+        op: c.name,
+        maxAbsErr: Number.POSITIVE_INFINITY,
+        maxRelErr: Number.POSITIVE_INFINITY,
+        ok: false,
+        error: message(e),
+      });
     }
     opts.onProgress?.(ops.length, GRAD_CASES.length + 1);
   }

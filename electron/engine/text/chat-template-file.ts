@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { isJsonObject, readJsonFile, readTextFile } from './json-file';
 
-export async function loadChatTemplate(dir: string, tokenizerConfig: Record<string, unknown>): Promise<string | undefined> {
+export async function loadChatTemplate(
+  dir: string,
+  tokenizerConfig: Record<string, unknown>,
+): Promise<string | undefined> {
   const fromConfig = pickTemplate(tokenizerConfig['chat_template'], join(dir, 'tokenizer_config.json'));
   if (fromConfig !== undefined) return fromConfig;
   const jinja = await readTextFile(join(dir, 'chat_template.jinja'), { optional: true });
@@ -16,7 +19,8 @@ export async function loadChatTemplate(dir: string, tokenizerConfig: Record<stri
   if (json === undefined) return undefined;
   if (!isJsonObject(json)) throw new AppError('bad-file', `${jsonPath} is not a JSON object`, { subject: jsonPath });
   const template = pickTemplate(json['chat_template'], jsonPath);
-  if (template === undefined) throw new AppError('bad-file', `${jsonPath} has no chat_template string`, { subject: jsonPath });
+  if (template === undefined)
+    throw new AppError('bad-file', `${jsonPath} has no chat_template string`, { subject: jsonPath });
   return template;
 }
 
@@ -28,5 +32,7 @@ function pickTemplate(v: unknown, file: string): string | undefined {
     const named = v.find((t) => isJsonObject(t) && t['name'] === 'default');
     if (isJsonObject(named) && typeof named['template'] === 'string') return named['template'];
   }
-  throw new AppError('bad-file', `${file}: chat_template is neither a string nor a list with a "default" template`, { subject: file });
+  throw new AppError('bad-file', `${file}: chat_template is neither a string nor a list with a "default" template`, {
+    subject: file,
+  });
 }

@@ -98,8 +98,12 @@ export function renderPrompt(
   try {
     return compile(source).render(context);
   } catch (e) {
-    const which = options.template !== undefined ? 'the given chat template' : `the chat template of ${tokenizer.source}`;
-    throw new AppError('bad-input', `${which} failed to render: ${(e as Error).message}`, { subject: tokenizer.source, cause: e });
+    const which =
+      options.template !== undefined ? 'the given chat template' : `the chat template of ${tokenizer.source}`;
+    throw new AppError('bad-input', `${which} failed to render: ${(e as Error).message}`, {
+      subject: tokenizer.source,
+      cause: e,
+    });
   }
 }
 
@@ -134,13 +138,21 @@ function toText(content: ChatMessage['content'], imageToken: string): string {
 function validateMessages(messages: readonly ChatMessage[]): void {
   messages.forEach((m, i) => {
     if (m.role !== 'system' && m.role !== 'user' && m.role !== 'assistant') {
-      throw new AppError('bad-input', `message ${i + 1}: role ${JSON.stringify(m.role)} is not one of system, user, assistant`);
+      throw new AppError(
+        'bad-input',
+        `message ${i + 1}: role ${JSON.stringify(m.role)} is not one of system, user, assistant`,
+      );
     }
     if (typeof m.content === 'string') return;
-    if (!Array.isArray(m.content)) throw new AppError('bad-input', `message ${i + 1}: content is neither text nor a list of parts`);
+    if (!Array.isArray(m.content))
+      throw new AppError('bad-input', `message ${i + 1}: content is neither text nor a list of parts`);
     m.content.forEach((p, j) => {
       const ok = p.type === 'image' || (p.type === 'text' && typeof p.text === 'string');
-      if (!ok) throw new AppError('bad-input', `message ${i + 1}, part ${j + 1}: expected {type: 'text', text} or {type: 'image'}`);
+      if (!ok)
+        throw new AppError(
+          'bad-input',
+          `message ${i + 1}, part ${j + 1}: expected {type: 'text', text} or {type: 'image'}`,
+        );
     });
   });
 }

@@ -29,13 +29,23 @@ export interface EncodePromptOptions {
   maxLength?: number;
 }
 
-export function encodePrompt(tokenizer: TextTokenizer, prompt: PromptSource, options: EncodePromptOptions): EncodedPrompt {
-  const text = 'raw' in prompt ? prompt.raw : renderPrompt(tokenizer, prompt.messages, { addGenerationPrompt: true, ...prompt.render });
+export function encodePrompt(
+  tokenizer: TextTokenizer,
+  prompt: PromptSource,
+  options: EncodePromptOptions,
+): EncodedPrompt {
+  const text =
+    'raw' in prompt
+      ? prompt.raw
+      : renderPrompt(tokenizer, prompt.messages, { addGenerationPrompt: true, ...prompt.render });
   const ids = tokenizer.encode(text);
   const image = tokenizer.special.image;
   if (image === undefined) {
     if (options.featureTokens.length > 0) {
-      throw new AppError('unsupported', `${tokenizer.source} has no image token, so the prompt cannot take ${options.featureTokens.length} image(s)`);
+      throw new AppError(
+        'unsupported',
+        `${tokenizer.source} has no image token, so the prompt cannot take ${options.featureTokens.length} image(s)`,
+      );
     }
     return checkLength({ text, ids, spans: [] }, options.maxLength);
   }

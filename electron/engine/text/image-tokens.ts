@@ -22,9 +22,14 @@ export interface ExpandedIds {
  * `featureTokens[i]` times here) or, already, `featureTokens[i]` consecutive image
  * tokens per image (newer processors: kept as they are).
  */
-export function expandImageTokens(ids: readonly number[], imageTokenId: number, featureTokens: readonly number[]): ExpandedIds {
+export function expandImageTokens(
+  ids: readonly number[],
+  imageTokenId: number,
+  featureTokens: readonly number[],
+): ExpandedIds {
   for (const [i, n] of featureTokens.entries()) {
-    if (!Number.isInteger(n) || n < 1) throw new AppError('bad-input', `image ${i + 1}: feature-token count ${n} is not a positive integer`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new AppError('bad-input', `image ${i + 1}: feature-token count ${n} is not a positive integer`);
   }
   let imageTokens = 0;
   for (const id of ids) if (id === imageTokenId) imageTokens++;

@@ -28,7 +28,8 @@ export class IncrementalDecoder {
     this.ids.push(id);
     const prefixText = this.decodeRange(this.prefixOffset, this.readOffset);
     const fullText = this.decodeRange(this.prefixOffset, this.ids.length);
-    if (fullText.length <= prefixText.length || fullText.endsWith(REPLACEMENT) || !fullText.startsWith(prefixText)) return '';
+    if (fullText.length <= prefixText.length || fullText.endsWith(REPLACEMENT) || !fullText.startsWith(prefixText))
+      return '';
     this.prefixOffset = this.readOffset;
     this.readOffset = this.ids.length;
     return fullText.slice(prefixText.length);

@@ -3,7 +3,15 @@
 
 export { TextTokenizer, TOKENIZER_FILE, TOKENIZER_CONFIG_FILE } from './tokenizer';
 export type { DecodeOptions, EncodeOptions, SpecialTokens, TokenizerLoadOptions } from './tokenizer';
-export { renderPrompt, expectsContentParts, templateRenderOptions, LLAVA_15_TEMPLATE, LLAVA_V0_TEMPLATE, LLAVA_V0_SYSTEM, LLAVA_V0_STOP } from './chat-template';
+export {
+  renderPrompt,
+  expectsContentParts,
+  templateRenderOptions,
+  LLAVA_15_TEMPLATE,
+  LLAVA_V0_TEMPLATE,
+  LLAVA_V0_SYSTEM,
+  LLAVA_V0_STOP,
+} from './chat-template';
 export type { ChatMessage, ContentPart, PromptTemplate, RenderOptions } from './chat-template';
 export { expandImageTokens } from './image-tokens';
 export type { ExpandedIds, ImageSpan } from './image-tokens';

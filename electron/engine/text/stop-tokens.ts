@@ -29,9 +29,13 @@ export function eosIdsOf(value: unknown, file: string): number[] {
   const list = Array.isArray(value) ? value : [value];
   for (const id of list) {
     if (!Number.isInteger(id) || (id as number) < 0) {
-      throw new AppError('bad-file', `${file}: eos_token_id must be a token id or a list of ids, got ${JSON.stringify(value)}`, {
-        subject: file,
-      });
+      throw new AppError(
+        'bad-file',
+        `${file}: eos_token_id must be a token id or a list of ids, got ${JSON.stringify(value)}`,
+        {
+          subject: file,
+        },
+      );
     }
   }
   return list as number[];
@@ -52,7 +56,11 @@ export function stopCriteria(
  * The index in `text` where the earliest stop string starts, looking only at text
  * that could contain a match not seen before (`checkedUpTo` = length already checked).
  */
-export function findStopString(text: string, strings: readonly string[], checkedUpTo = 0): { index: number; stop: string } | undefined {
+export function findStopString(
+  text: string,
+  strings: readonly string[],
+  checkedUpTo = 0,
+): { index: number; stop: string } | undefined {
   let best: { index: number; stop: string } | undefined;
   for (const stop of strings) {
     const index = text.indexOf(stop, Math.max(0, checkedUpTo - stop.length + 1));

@@ -60,11 +60,15 @@ export class TextTokenizer {
   /** Set when tokenizer_config.json states add_bos_token/add_eos_token: they then replace the post-processor. */
   private readonly explicitSpecials: { bos: boolean; eos: boolean } | undefined;
 
-  private constructor(tokenizerJson: Record<string, unknown>, config: Record<string, unknown>, init: {
-    source: string;
-    chatTemplate: string | undefined;
-    imageToken: string | undefined;
-  }) {
+  private constructor(
+    tokenizerJson: Record<string, unknown>,
+    config: Record<string, unknown>,
+    init: {
+      source: string;
+      chatTemplate: string | undefined;
+      imageToken: string | undefined;
+    },
+  ) {
     this.source = init.source;
     mergeAddedTokens(tokenizerJson, config);
     try {
@@ -88,14 +92,20 @@ export class TextTokenizer {
     const imageId = this.tokenizer.token_to_id(imageToken);
     if (imageId !== undefined) this.special.image = { token: imageToken, id: imageId };
     else if (init.imageToken !== undefined) {
-      throw new AppError('bad-input', `${init.source}: the image token ${JSON.stringify(imageToken)} is not in the vocabulary`, {
-        subject: init.source,
-      });
+      throw new AppError(
+        'bad-input',
+        `${init.source}: the image token ${JSON.stringify(imageToken)} is not in the vocabulary`,
+        {
+          subject: init.source,
+        },
+      );
     }
     const addBos = config['add_bos_token'];
     const addEos = config['add_eos_token'];
     this.explicitSpecials =
-      typeof addBos === 'boolean' || typeof addEos === 'boolean' ? { bos: addBos === true, eos: addEos === true } : undefined;
+      typeof addBos === 'boolean' || typeof addEos === 'boolean'
+        ? { bos: addBos === true, eos: addEos === true }
+        : undefined;
     this.chatTemplate = init.chatTemplate;
   }
 
@@ -105,8 +115,10 @@ export class TextTokenizer {
     const configPath = join(dir, TOKENIZER_CONFIG_FILE);
     const tokenizerJson = await readJsonFile(tokenizerPath);
     const config = (await readJsonFile(configPath, { optional: true })) ?? {};
-    if (!isJsonObject(tokenizerJson)) throw new AppError('bad-file', `${tokenizerPath} is not a JSON object`, { subject: tokenizerPath });
-    if (!isJsonObject(config)) throw new AppError('bad-file', `${configPath} is not a JSON object`, { subject: configPath });
+    if (!isJsonObject(tokenizerJson))
+      throw new AppError('bad-file', `${tokenizerPath} is not a JSON object`, { subject: tokenizerPath });
+    if (!isJsonObject(config))
+      throw new AppError('bad-file', `${configPath} is not a JSON object`, { subject: configPath });
     const chatTemplate = await loadChatTemplate(dir, config);
     return TextTokenizer.fromJson(tokenizerJson, config, { source: tokenizerPath, chatTemplate, ...options });
   }
@@ -175,7 +187,8 @@ function tokenName(v: unknown): string | undefined {
 
 function asAddedTokens(v: unknown, source: string): AddedTokenJson[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v)) throw new AppError('bad-file', `${source}: field added_tokens is not a list`, { subject: source });
+  if (!Array.isArray(v))
+    throw new AppError('bad-file', `${source}: field added_tokens is not a list`, { subject: source });
   return v as AddedTokenJson[];
 }
 

@@ -13,7 +13,15 @@ import * as op from '../onnx/ops';
 import type { Shape } from '../onnx/shape';
 import { HostState, type StateLocation } from './host-state';
 import type { OptimizerSpec, OptimizerState, ParamIO, TrainerOptions } from './train-step';
-import { appendOptimizer, createTrainerSession, initState, optimizerRun, readOptimizerState, readParams, scalarFeed } from './train-step';
+import {
+  appendOptimizer,
+  createTrainerSession,
+  initState,
+  optimizerRun,
+  readOptimizerState,
+  readParams,
+  scalarFeed,
+} from './train-step';
 
 export interface AccumulatorIO {
   name: string;
@@ -38,7 +46,11 @@ export interface ApplyIO {
 const accIO = (name: string): AccumulatorIO => ({ name, acc: `${name}.grad_acc`, accOut: `${name}.grad_acc.new` });
 
 /** Turns the forward graph of `loss` into a grad graph (in place): acc_out = acc_in + d loss / d param. */
-export function buildGradGraph(spec: { loss: Value; params: readonly Value[]; metrics?: Record<string, Value> }): GradGraphIO {
+export function buildGradGraph(spec: {
+  loss: Value;
+  params: readonly Value[];
+  metrics?: Record<string, Value>;
+}): GradGraphIO {
   const g = spec.loss.graph;
   if (spec.loss.rank !== 0) throw new AppError('internal', `the loss must be a scalar, got ${spec.loss}`);
   const grads = gradients(spec.loss, spec.params);
@@ -47,14 +59,20 @@ export function buildGradGraph(spec: { loss: Value; params: readonly Value[]; me
   const ios = spec.params.map((p, i) => {
     const io = accIO(p.name);
     const acc = g.input(io.acc, p.dtype, p.shape);
-    g.output(g.withScope('accumulate', () => op.add(acc, grads[i]!)), io.accOut);
+    g.output(
+      g.withScope('accumulate', () => op.add(acc, grads[i]!)),
+      io.accOut,
+    );
     return io;
   });
   return { loss: 'loss', metrics, grads: ios };
 }
 
 /** The apply graph: params, summed grads and moments in; clipped, scaled AdamW step out. */
-export function buildApplyGraph(params: readonly { name: string; dtype: DType; shape: Shape }[], spec: OptimizerSpec): { graph: Graph; io: ApplyIO } {
+export function buildApplyGraph(
+  params: readonly { name: string; dtype: DType; shape: Shape }[],
+  spec: OptimizerSpec,
+): { graph: Graph; io: ApplyIO } {
   const g = new Graph('apply');
   const scale = g.input('grad_scale', 'float32', []);
   const ps = params.map((p) => g.input(p.name, p.dtype, p.shape));
@@ -62,7 +80,13 @@ export function buildApplyGraph(params: readonly { name: string; dtype: DType; s
   const opt = appendOptimizer(g, ps, grads, spec);
   return {
     graph: g,
-    io: { step: 'step', lr: 'lr', gradScale: 'grad_scale', gradNorm: opt.gradNorm, params: opt.params.map((p) => ({ ...p, grad: `${p.name}.grad` })) },
+    io: {
+      step: 'step',
+      lr: 'lr',
+      gradScale: 'grad_scale',
+      gradNorm: opt.gradNorm,
+      params: opt.params.map((p) => ({ ...p, grad: `${p.name}.grad` })),
+    },
   };
 }
 
@@ -79,12 +103,30 @@ export class AccumulatingTrainer {
     private readonly applyIO: ApplyIO,
   ) {}
 
-  static async create(grad: { model: Uint8Array; io: GradGraphIO }, apply: { model: Uint8Array; io: ApplyIO }, opts: TrainerOptions): Promise<AccumulatingTrainer> {
+  static async create(
+    grad: { model: Uint8Array; io: GradGraphIO },
+    apply: { model: Uint8Array; io: ApplyIO },
+    opts: TrainerOptions,
+  ): Promise<AccumulatingTrainer> {
     const state = new HostState(opts.runtime);
     const sessions: string[] = [];
     try {
-      sessions.push(await createTrainerSession(state, grad.model, grad.io.grads.map((a) => a.accOut), opts));
-      sessions.push(await createTrainerSession(state, apply.model, apply.io.params.flatMap((p) => [p.out, p.mOut, p.vOut]), opts));
+      sessions.push(
+        await createTrainerSession(
+          state,
+          grad.model,
+          grad.io.grads.map((a) => a.accOut),
+          opts,
+        ),
+      );
+      sessions.push(
+        await createTrainerSession(
+          state,
+          apply.model,
+          apply.io.params.flatMap((p) => [p.out, p.mOut, p.vOut]),
+          opts,
+        ),
+      );
       return new AccumulatingTrainer(state, sessions[0]!, sessions[1]!, grad.io, apply.io);
     } catch (e) {
       await state.release(sessions);
@@ -105,12 +147,18 @@ export class AccumulatingTrainer {
   }
 
   async microStep(batch: Record<string, ort.Tensor>): Promise<{ loss: number; metrics: Record<string, number> }> {
-    const from = Object.fromEntries(this.gradIO.grads.flatMap((a) => [
-      [a.name, a.name],
-      [a.acc, a.acc],
-    ]));
+    const from = Object.fromEntries(
+      this.gradIO.grads.flatMap((a) => [
+        [a.name, a.name],
+        [a.acc, a.acc],
+      ]),
+    );
     const into = Object.fromEntries(this.gradIO.grads.map((a) => [a.acc, a.accOut]));
-    const out = await this.state.run(this.gradSession, batch, { from, into, scalars: [this.gradIO.loss, ...this.gradIO.metrics] });
+    const out = await this.state.run(this.gradSession, batch, {
+      from,
+      into,
+      scalars: [this.gradIO.loss, ...this.gradIO.metrics],
+    });
     this.micro++;
     return { loss: out[this.gradIO.loss]!, metrics: Object.fromEntries(this.gradIO.metrics.map((m) => [m, out[m]!])) };
   }
@@ -125,7 +173,11 @@ export class AccumulatingTrainer {
     };
     const opt = optimizerRun(this.applyIO.params);
     const from = { ...opt.from, ...Object.fromEntries(this.applyIO.params.map((p) => [p.grad, accIO(p.name).acc])) };
-    const out = await this.state.run(this.applySession, feeds, { from, into: opt.into, scalars: [this.applyIO.gradNorm] });
+    const out = await this.state.run(this.applySession, feeds, {
+      from,
+      into: opt.into,
+      scalars: [this.applyIO.gradNorm],
+    });
     this.steps++;
     this.resetAccumulators();
     // The summed gradients are spent: free them now rather than hold them until the next micro-step.

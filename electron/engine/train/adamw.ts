@@ -35,7 +35,15 @@ export function adamwStep(step: Value, lr: Value, cfg: AdamWConfig): AdamWStep {
 }
 
 /** One parameter's update; returns the new parameter and moments. */
-export function adamwUpdate(p: Value, grad: Value, m: Value, v: Value, s: AdamWStep, cfg: AdamWConfig, decay: boolean): { p: Value; m: Value; v: Value } {
+export function adamwUpdate(
+  p: Value,
+  grad: Value,
+  m: Value,
+  v: Value,
+  s: AdamWStep,
+  cfg: AdamWConfig,
+  decay: boolean,
+): { p: Value; m: Value; v: Value } {
   const m2 = op.add(op.mul(m, cfg.beta1), op.mul(grad, 1 - cfg.beta1));
   const v2 = op.add(op.mul(v, cfg.beta2), op.mul(op.mul(grad, grad), 1 - cfg.beta2));
   const decayed = decay && cfg.weightDecay !== 0 ? op.mul(p, op.sub(1, op.mul(s.lr, cfg.weightDecay))) : p;

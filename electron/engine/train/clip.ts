@@ -5,7 +5,9 @@ import * as op from '../onnx/ops';
 
 /** sqrt of the sum of squares of all gradients (float32 scalar). */
 export function globalNorm(grads: readonly Value[]): Value {
-  const squares = grads.map((gv) => (gv.rank === 0 ? op.mul(gv, gv) : op.reduce('ReduceSumSquare', gv, op.allAxes(gv), false)));
+  const squares = grads.map((gv) =>
+    gv.rank === 0 ? op.mul(gv, gv) : op.reduce('ReduceSumSquare', gv, op.allAxes(gv), false),
+  );
   return op.sqrt(op.addN(squares));
 }
 

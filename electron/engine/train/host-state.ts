@@ -12,7 +12,8 @@ import { acquireRuntime, type EngineRuntime, type RuntimeLease } from '../runtim
 export const toWire = (t: ort.Tensor): WireTensor => wire(t.type as DType, t.data as TensorData, t.dims);
 
 /** A caller-side tensor from wire values (the binding checks dtype against the array type; the overloads cannot match a union). */
-export const fromWire = (w: WireTensor): ort.Tensor => new ort.Tensor(w.dtype as 'float32', w.data as Float32Array, w.dims);
+export const fromWire = (w: WireTensor): ort.Tensor =>
+  new ort.Tensor(w.dtype as 'float32', w.data as Float32Array, w.dims);
 
 /** Outputs that carry state from run to run stay on the device; the host applies this only to sessions on WebGPU. */
 export function onDevice(outputs: readonly string[]): Record<string, OutputLocation> {

@@ -65,19 +65,29 @@ export const paramIO = (name: string): ParamIO => ({
  * adds inputs step, lr and the moments, outputs grad_norm (before clipping),
  * new params and new moments.
  */
-export function appendOptimizer(g: Graph, params: readonly Value[], grads: readonly Value[], spec: OptimizerSpec): { gradNorm: string; params: ParamIO[] } {
+export function appendOptimizer(
+  g: Graph,
+  params: readonly Value[],
+  grads: readonly Value[],
+  spec: OptimizerSpec,
+): { gradNorm: string; params: ParamIO[] } {
   const cfg = { ...ADAMW_DEFAULTS, ...spec.adamw };
   const step = g.input('step', 'float32', []);
   const lr = g.input('lr', 'float32', []);
   return g.withScope('optimizer', () => {
-    const clipped = spec.clipNorm === undefined ? { grads: [...grads], norm: globalNorm(grads) } : clipByGlobalNorm(grads, spec.clipNorm);
+    const clipped =
+      spec.clipNorm === undefined
+        ? { grads: [...grads], norm: globalNorm(grads) }
+        : clipByGlobalNorm(grads, spec.clipNorm);
     g.output(clipped.norm, 'grad_norm');
     const s = adamwStep(step, lr, cfg);
     const ios = params.map((p, i) => {
       const io = paramIO(p.name);
       const m = g.input(io.m, p.dtype, p.shape);
       const v = g.input(io.v, p.dtype, p.shape);
-      const next = g.withScope(p.name, () => adamwUpdate(p, clipped.grads[i]!, m, v, s, cfg, !(spec.noDecay?.(p.name) ?? false)));
+      const next = g.withScope(p.name, () =>
+        adamwUpdate(p, clipped.grads[i]!, m, v, s, cfg, !(spec.noDecay?.(p.name) ?? false)),
+      );
       g.output(next.p, io.out);
       g.output(next.m, io.mOut);
       g.output(next.v, io.vOut);
@@ -91,7 +101,8 @@ export function appendOptimizer(g: Graph, params: readonly Value[], grads: reado
 export function buildTrainStep(spec: TrainStepSpec): TrainStepIO {
   const g = spec.loss.graph;
   if (spec.loss.rank !== 0) throw new AppError('internal', `the loss must be a scalar, got ${spec.loss}`);
-  for (const p of spec.params) if (p.kind !== 'input') throw new AppError('internal', `trainable ${p.name} must be a graph input`);
+  for (const p of spec.params)
+    if (p.kind !== 'input') throw new AppError('internal', `trainable ${p.name} must be a graph input`);
   const grads = gradients(spec.loss, spec.params);
   g.output(spec.loss, 'loss');
   const metrics = Object.entries(spec.metrics ?? {}).map(([name, v]) => g.output(v, name).name);
@@ -106,7 +117,12 @@ export interface TrainerOptions extends Omit<CreateOptions, 'preferredOutputLoca
 }
 
 /** Creates a trainer graph's session in the host with its carried outputs kept on the device. */
-export async function createTrainerSession(state: HostState, model: Uint8Array, carried: readonly string[], opts: TrainerOptions): Promise<string> {
+export async function createTrainerSession(
+  state: HostState,
+  model: Uint8Array,
+  carried: readonly string[],
+  opts: TrainerOptions,
+): Promise<string> {
   const { runtime: _runtime, ...create } = opts;
   return (await state.runtime.createSession(model, { ...create, preferredOutputLocation: onDevice(carried) })).id;
 }
@@ -121,7 +137,12 @@ export interface OptimizerState {
 }
 
 /** Sets `state` for `init`: the given params, moments from `resume` or zeros. */
-export function initState(state: HostState, ios: readonly ParamIO[], params: Record<string, ort.Tensor>, resume?: OptimizerState): void {
+export function initState(
+  state: HostState,
+  ios: readonly ParamIO[],
+  params: Record<string, ort.Tensor>,
+  resume?: OptimizerState,
+): void {
   const updates: [string, ort.Tensor][] = [];
   for (const p of ios) {
     const t = params[p.name];
@@ -129,14 +150,19 @@ export function initState(state: HostState, ios: readonly ParamIO[], params: Rec
     const zeros = (): ort.Tensor => new ort.Tensor('float32', new Float32Array(t.size), t.dims);
     const m = resume ? resume.m[p.name] : zeros();
     const v = resume ? resume.v[p.name] : zeros();
-    if (!m || !v) throw new AppError('bad-input', `the saved optimizer state has no moments for ${p.name}`, { subject: p.name });
+    if (!m || !v)
+      throw new AppError('bad-input', `the saved optimizer state has no moments for ${p.name}`, { subject: p.name });
     updates.push([p.name, t], [p.m, m], [p.v, v]);
   }
   state.set(updates);
 }
 
 /** Reads params and moments back to CPU tensors. */
-export async function readOptimizerState(ios: readonly ParamIO[], state: HostState, step: number): Promise<OptimizerState> {
+export async function readOptimizerState(
+  ios: readonly ParamIO[],
+  state: HostState,
+  step: number,
+): Promise<OptimizerState> {
   const out: OptimizerState = { step, params: {}, m: {}, v: {} };
   for (const p of ios) {
     out.params[p.name] = await state.read(p.name);
@@ -157,11 +183,13 @@ export async function readParams(ios: readonly ParamIO[], state: HostState): Pro
 export function optimizerRun(ios: readonly ParamIO[]): { from: Record<string, string>; into: Record<string, string> } {
   return {
     from: Object.fromEntries(ios.flatMap((p) => [p.name, p.m, p.v].map((n) => [n, n]))),
-    into: Object.fromEntries(ios.flatMap((p) => [
-      [p.name, p.out],
-      [p.m, p.mOut],
-      [p.v, p.vOut],
-    ])),
+    into: Object.fromEntries(
+      ios.flatMap((p) => [
+        [p.name, p.out],
+        [p.m, p.mOut],
+        [p.v, p.vOut],
+      ]),
+    ),
   };
 }
 
@@ -186,7 +214,12 @@ export class TrainStepSession {
   static async create(model: Uint8Array, io: TrainStepIO, opts: TrainerOptions): Promise<TrainStepSession> {
     const state = new HostState(opts.runtime);
     try {
-      const session = await createTrainerSession(state, model, io.params.flatMap((p) => [p.out, p.mOut, p.vOut]), opts);
+      const session = await createTrainerSession(
+        state,
+        model,
+        io.params.flatMap((p) => [p.out, p.mOut, p.vOut]),
+        opts,
+      );
       return new TrainStepSession(state, session, io);
     } catch (e) {
       await state.release([]);

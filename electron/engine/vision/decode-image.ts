@@ -46,7 +46,10 @@ export async function decodeImage(input: ImageInput, options: DecodeOptions = {}
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   } catch (e) {
-    throw new AppError('bad-file', `${name} cannot be read as an image: ${(e as Error).message}`, { subject: name, cause: e });
+    throw new AppError('bad-file', `${name} cannot be read as an image: ${(e as Error).message}`, {
+      subject: name,
+      cause: e,
+    });
   }
 }
 
@@ -56,7 +59,11 @@ async function assertFile(path: string): Promise<void> {
     if (!s.isFile()) throw new AppError('bad-input', `${path} is not an image file`, { subject: path });
   } catch (e) {
     if (e instanceof AppError) throw e;
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('not-found', `image ${path} does not exist`, { subject: path, cause: e });
-    throw new AppError('bad-file', `image ${path} cannot be read: ${(e as Error).message}`, { subject: path, cause: e });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new AppError('not-found', `image ${path} does not exist`, { subject: path, cause: e });
+    throw new AppError('bad-file', `image ${path} cannot be read: ${(e as Error).message}`, {
+      subject: path,
+      cause: e,
+    });
   }
 }

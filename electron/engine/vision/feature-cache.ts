@@ -57,7 +57,10 @@ export class FeatureCache {
       bytes = await readFile(path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new AppError('bad-file', `feature cache entry ${path} cannot be read: ${(e as Error).message}`, { subject: path, cause: e });
+      throw new AppError('bad-file', `feature cache entry ${path} cannot be read: ${(e as Error).message}`, {
+        subject: path,
+        cause: e,
+      });
     }
     const parsed = parseEntry(bytes, keyString(key));
     if (typeof parsed === 'string') {
@@ -72,7 +75,10 @@ export class FeatureCache {
   async put(key: FeatureKey, features: Features): Promise<void> {
     const count = features.dims.reduce((a, b) => a * b, 1);
     if (!features.dims.every((d) => Number.isInteger(d) && d >= 0 && d < 2 ** 32) || count !== features.data.length) {
-      throw new AppError('internal', `features of dims [${features.dims.join(', ')}] cannot hold ${features.data.length} values`);
+      throw new AppError(
+        'internal',
+        `features of dims [${features.dims.join(', ')}] cannot hold ${features.data.length} values`,
+      );
     }
     const path = this.pathFor(key);
     await mkdir(dirname(path), { recursive: true });
@@ -90,7 +96,10 @@ export class FeatureCache {
       await rename(tmp, path);
     } catch (e) {
       await rm(tmp, { force: true });
-      throw new AppError('bad-file', `feature cache entry ${path} cannot be written: ${(e as Error).message}`, { subject: path, cause: e });
+      throw new AppError('bad-file', `feature cache entry ${path} cannot be written: ${(e as Error).message}`, {
+        subject: path,
+        cause: e,
+      });
     }
   }
 }
@@ -103,10 +112,14 @@ export async function imageContentHash(input: string | Buffer): Promise<string> 
     for await (const chunk of createReadStream(input)) hash.update(chunk as Buffer);
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new AppError(missing ? 'not-found' : 'bad-file', `image ${input} ${missing ? 'does not exist' : `cannot be read: ${(e as Error).message}`}`, {
-      subject: input,
-      cause: e,
-    });
+    throw new AppError(
+      missing ? 'not-found' : 'bad-file',
+      `image ${input} ${missing ? 'does not exist' : `cannot be read: ${(e as Error).message}`}`,
+      {
+        subject: input,
+        cause: e,
+      },
+    );
   }
   return hash.digest('hex');
 }
@@ -130,7 +143,8 @@ function encodeEntry(key: string, features: Features): Buffer[] {
 
 /** The features, or the reason the bytes are not a valid entry for `key`. */
 function parseEntry(bytes: Buffer, key: string): Features | string {
-  if (bytes.length < MAGIC.length + 8 + DIGEST_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return 'not a feature cache file';
+  if (bytes.length < MAGIC.length + 8 + DIGEST_BYTES || !bytes.subarray(0, MAGIC.length).equals(MAGIC))
+    return 'not a feature cache file';
   const body = bytes.subarray(0, bytes.length - DIGEST_BYTES);
   const digest = createHash('sha256').update(body).digest();
   if (!digest.equals(bytes.subarray(bytes.length - DIGEST_BYTES))) return 'checksum mismatch (truncated or corrupt)';

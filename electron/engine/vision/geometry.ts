@@ -6,12 +6,18 @@ import type { ResizeTarget } from './preprocessor-config';
 import type { RgbImage } from './decode-image';
 
 /** `get_resize_output_image_size(default_to_square=False)`: the long edge is truncated, as `int()` does. */
-export function resizeOutputSize(width: number, height: number, target: ResizeTarget): { width: number; height: number } {
+export function resizeOutputSize(
+  width: number,
+  height: number,
+  target: ResizeTarget,
+): { width: number; height: number } {
   if (!('shortestEdge' in target)) return { width: target.width, height: target.height };
   const short = Math.min(width, height);
   const long = Math.max(width, height);
   const newLong = Math.trunc((target.shortestEdge * long) / short);
-  return width <= height ? { width: target.shortestEdge, height: newLong } : { width: newLong, height: target.shortestEdge };
+  return width <= height
+    ? { width: target.shortestEdge, height: newLong }
+    : { width: newLong, height: target.shortestEdge };
 }
 
 /**
@@ -70,7 +76,8 @@ function pasteOnCanvas(
   const data = new Uint8Array(width * height * 3);
   data.set(fill, 0);
   // Doubling copies fill the canvas in log2(pixels) steps.
-  for (let filled = 3; filled < data.length; filled *= 2) data.copyWithin(filled, 0, Math.min(filled, data.length - filled));
+  for (let filled = 3; filled < data.length; filled *= 2)
+    data.copyWithin(filled, 0, Math.min(filled, data.length - filled));
   for (let row = 0; row < image.height; row++) {
     const from = row * image.width * 3;
     data.set(image.data.subarray(from, from + image.width * 3), ((y + row) * width + x) * 3);

@@ -1,7 +1,12 @@
 // Public API of image preprocessing: config parsing, decode, the CLIP/SigLIP
 // pipeline with LLaVA's pad mode, and the on-disk vision feature cache.
 
-export { parsePreprocessorConfig, loadPreprocessorConfig, PREPROCESSOR_CONFIG_FILE, RESAMPLE_FILTERS } from './preprocessor-config';
+export {
+  parsePreprocessorConfig,
+  loadPreprocessorConfig,
+  PREPROCESSOR_CONFIG_FILE,
+  RESAMPLE_FILTERS,
+} from './preprocessor-config';
 export type { PreprocessorConfig, ResampleFilter, ResizeTarget } from './preprocessor-config';
 export { decodeImage } from './decode-image';
 export type { DecodeOptions, ImageInput, RgbImage } from './decode-image';

@@ -26,13 +26,21 @@ export interface PixelTensor {
   dims: [3, number, number];
 }
 
-export async function preprocessImage(input: ImageInput, config: PreprocessorConfig, options: PreprocessOptions = {}): Promise<PixelTensor> {
+export async function preprocessImage(
+  input: ImageInput,
+  config: PreprocessorConfig,
+  options: PreprocessOptions = {},
+): Promise<PixelTensor> {
   const image = await decodeImage(input, options);
   return preprocessRgb(image, config, options);
 }
 
 /** The same pipeline on pixels already decoded to 8-bit RGB. */
-export async function preprocessRgb(image: RgbImage, config: PreprocessorConfig, options: PreprocessOptions = {}): Promise<PixelTensor> {
+export async function preprocessRgb(
+  image: RgbImage,
+  config: PreprocessorConfig,
+  options: PreprocessOptions = {},
+): Promise<PixelTensor> {
   let img = options.aspect === 'pad' ? padToSquare(image, meanColour(config.imageMean)) : image;
   if (config.doResize) {
     const { width, height } = resizeOutputSize(img.width, img.height, config.size);
@@ -67,7 +75,12 @@ function toTensor(image: RgbImage, config: PreprocessorConfig): PixelTensor {
 
 /** A stable id of everything that changes pixel values, for cache keys (independent of key order). */
 export function preprocessingId(config: PreprocessorConfig, options: PreprocessOptions = {}): string {
-  const settings = { config, aspect: options.aspect ?? 'crop', resampler: options.resampler ?? 'pil', applyExif: options.applyExif ?? true };
+  const settings = {
+    config,
+    aspect: options.aspect ?? 'crop',
+    resampler: options.resampler ?? 'pil',
+    applyExif: options.applyExif ?? true,
+  };
   return createHash('sha256').update(canonicalJson(settings)).digest('hex');
 }
 

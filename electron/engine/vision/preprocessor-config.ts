@@ -78,7 +78,11 @@ export async function loadPreprocessorConfig(dir: string): Promise<PreprocessorC
 export function parsePreprocessorConfig(json: unknown, file: string): PreprocessorConfig {
   if (!isJsonObject(json)) throw new AppError('bad-file', `${file} is not a JSON object`, { subject: file });
   const fields = new Fields(json, file);
-  const type = fields.optional('image_processor_type', (v) => (typeof v === 'string' ? v : undefined), 'a processor class name');
+  const type = fields.optional(
+    'image_processor_type',
+    (v) => (typeof v === 'string' ? v : undefined),
+    'a processor class name',
+  );
   const kind = type === undefined ? 'clip' : PROCESSOR_KINDS[type];
   if (kind === undefined) {
     throw new AppError(
@@ -90,15 +94,21 @@ export function parsePreprocessorConfig(json: unknown, file: string): Preprocess
   const d = DEFAULTS[kind];
   return {
     doResize: fields.bool('do_resize', d.doResize),
-    size: fields.optional('size', sizeOf, 'an integer or {shortest_edge} or {height, width} of positive integers') ?? d.size,
+    size:
+      fields.optional('size', sizeOf, 'an integer or {shortest_edge} or {height, width} of positive integers') ??
+      d.size,
     resample: fields.optional('resample', resampleOf, `an integer 0-5 (${RESAMPLE_FILTERS.join(', ')})`) ?? d.resample,
     doCenterCrop: fields.bool('do_center_crop', d.doCenterCrop),
     cropSize: fields.optional('crop_size', cropOf, 'an integer or {height, width} of positive integers') ?? d.cropSize,
     doRescale: fields.bool('do_rescale', d.doRescale),
-    rescaleFactor: fields.optional('rescale_factor', (v) => (typeof v === 'number' && v > 0 ? v : undefined), 'a positive number') ?? d.rescaleFactor,
+    rescaleFactor:
+      fields.optional('rescale_factor', (v) => (typeof v === 'number' && v > 0 ? v : undefined), 'a positive number') ??
+      d.rescaleFactor,
     doNormalize: fields.bool('do_normalize', d.doNormalize),
     imageMean: fields.optional('image_mean', (v) => triple(v, false), 'a number or a list of 3 numbers') ?? d.imageMean,
-    imageStd: fields.optional('image_std', (v) => triple(v, true), 'a positive number or a list of 3 positive numbers') ?? d.imageStd,
+    imageStd:
+      fields.optional('image_std', (v) => triple(v, true), 'a positive number or a list of 3 positive numbers') ??
+      d.imageStd,
     doConvertRgb: fields.bool('do_convert_rgb', d.doConvertRgb),
   };
 }
@@ -115,7 +125,9 @@ class Fields {
     if (v === undefined || v === null) return undefined;
     const out = read(v);
     if (out === undefined) {
-      throw new AppError('bad-file', `${this.file}: field ${name} must be ${expected}, got ${JSON.stringify(v)}`, { subject: this.file });
+      throw new AppError('bad-file', `${this.file}: field ${name} must be ${expected}, got ${JSON.stringify(v)}`, {
+        subject: this.file,
+      });
     }
     return out;
   }
@@ -138,7 +150,8 @@ function sizeOf(v: unknown): ResizeTarget | undefined {
 
 function cropOf(v: unknown): { height: number; width: number } | undefined {
   if (positiveInt(v)) return { height: v, width: v };
-  if (isJsonObject(v) && positiveInt(v['height']) && positiveInt(v['width'])) return { height: v['height'], width: v['width'] };
+  if (isJsonObject(v) && positiveInt(v['height']) && positiveInt(v['width']))
+    return { height: v['height'], width: v['width'] };
   return undefined;
 }
 

@@ -110,7 +110,13 @@ export function resamplePil(image: RgbImage, width: number, height: number, filt
   return height !== image.height ? verticalPass(src, vert, height, rowOffset) : src;
 }
 
-function horizontalPass(image: RgbImage, c: Coefficients, outWidth: number, firstRow: number, lastRow: number): RgbImage {
+function horizontalPass(
+  image: RgbImage,
+  c: Coefficients,
+  outWidth: number,
+  firstRow: number,
+  lastRow: number,
+): RgbImage {
   const rows = lastRow - firstRow;
   const out = new Uint8Array(outWidth * rows * 3);
   const { data, width } = image;

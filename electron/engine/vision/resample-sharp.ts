@@ -17,7 +17,12 @@ const KERNELS: Record<ResampleFilter, keyof KernelEnum> = {
   lanczos: 'lanczos3',
 };
 
-export async function resampleSharp(image: RgbImage, width: number, height: number, filter: ResampleFilter): Promise<RgbImage> {
+export async function resampleSharp(
+  image: RgbImage,
+  width: number,
+  height: number,
+  filter: ResampleFilter,
+): Promise<RgbImage> {
   if (width === image.width && height === image.height) return image;
   const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
     .resize(width, height, { fit: 'fill', kernel: KERNELS[filter] })

@@ -22,9 +22,19 @@ export interface WeightOptions {
 export function weightInitializer(g: Graph, name: string, ref: TensorRef, options: WeightOptions = {}): Value {
   const dtype: DType | null = SAFETENSORS_DTYPES[ref.dtype].graph;
   if (dtype === null) {
-    throw new AppError('unsupported', `tensor "${ref.name}" in ${ref.location} has dtype ${ref.dtype}, which the engine cannot compute with`, { subject: ref.location });
+    throw new AppError(
+      'unsupported',
+      `tensor "${ref.name}" in ${ref.location} has dtype ${ref.dtype}, which the engine cannot compute with`,
+      { subject: ref.location },
+    );
   }
-  const raw = g.externalInitializer(name, { dtype, dims: ref.shape, location: ref.location, offset: ref.offset, length: ref.byteLength });
+  const raw = g.externalInitializer(name, {
+    dtype,
+    dims: ref.shape,
+    location: ref.location,
+    offset: ref.offset,
+    length: ref.byteLength,
+  });
   const isFloat = dtype === 'float32' || dtype === 'float16' || dtype === 'bfloat16';
   if (!isFloat) return raw;
   const target = options.compute ?? (dtype === 'bfloat16' ? 'float32' : dtype);

@@ -28,14 +28,26 @@ export interface SafetensorsHeader {
 /** Reads the declared header length from the first 8 bytes. */
 export function headerLength(first8: Uint8Array, fileSize: number, file: string): number {
   if (fileSize < 8 || first8.length < 8) {
-    throw new SafetensorsError('file-too-small', file, `file has ${fileSize} bytes, fewer than the 8-byte header length`);
+    throw new SafetensorsError(
+      'file-too-small',
+      file,
+      `file has ${fileSize} bytes, fewer than the 8-byte header length`,
+    );
   }
   const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) {
-    throw new SafetensorsError('header-too-large', file, `header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+    throw new SafetensorsError(
+      'header-too-large',
+      file,
+      `header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`,
+    );
   }
   if (8n + n > BigInt(fileSize)) {
-    throw new SafetensorsError('header-out-of-file', file, `header length ${n} runs past the end of the ${fileSize}-byte file`);
+    throw new SafetensorsError(
+      'header-out-of-file',
+      file,
+      `header length ${n} runs past the end of the ${fileSize}-byte file`,
+    );
   }
   return Number(n);
 }
@@ -49,7 +61,12 @@ function decodeJson(bytes: Uint8Array, file: string): Record<string, unknown> {
   } catch (e) {
     throw new SafetensorsError('header-utf8', file, 'header is not valid UTF-8', e);
   }
-  if (!text.startsWith('{')) throw new SafetensorsError('header-start', file, `header must start with '{', found ${JSON.stringify(text.slice(0, 8))}`);
+  if (!text.startsWith('{'))
+    throw new SafetensorsError(
+      'header-start',
+      file,
+      `header must start with '{', found ${JSON.stringify(text.slice(0, 8))}`,
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -69,7 +86,8 @@ function parseMetadata(raw: unknown, file: string): Record<string, string> {
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (typeof v !== 'string') throw new SafetensorsError('metadata', file, `__metadata__.${k} is ${JSON.stringify(v)}, not a string`);
+    if (typeof v !== 'string')
+      throw new SafetensorsError('metadata', file, `__metadata__.${k} is ${JSON.stringify(v)}, not a string`);
     out[k] = v;
   }
   return out;
@@ -97,7 +115,11 @@ function parseEntry(name: string, raw: unknown, file: string): RawEntry {
     return bad('data_offsets must be [begin, end] with non-negative integers');
   }
   if (!isSafetensorsDType(dtype)) {
-    throw new SafetensorsError('dtype', file, `tensor "${name}": unknown dtype ${JSON.stringify(dtype)}; known: ${Object.keys(SAFETENSORS_DTYPES).join(', ')}`);
+    throw new SafetensorsError(
+      'dtype',
+      file,
+      `tensor "${name}": unknown dtype ${JSON.stringify(dtype)}; known: ${Object.keys(SAFETENSORS_DTYPES).join(', ')}`,
+    );
   }
   return { name, dtype, shape: shape as number[], begin: offsets[0] as number, end: offsets[1] as number };
 }
@@ -105,7 +127,8 @@ function parseEntry(name: string, raw: unknown, file: string): RawEntry {
 function expectedBytes(e: RawEntry, file: string): number {
   let n = SAFETENSORS_DTYPES[e.dtype].bytes;
   for (const d of e.shape) n *= d;
-  if (!Number.isSafeInteger(n)) throw new SafetensorsError('byte-length', file, `tensor "${e.name}": shape [${e.shape.join(', ')}] is too large`);
+  if (!Number.isSafeInteger(n))
+    throw new SafetensorsError('byte-length', file, `tensor "${e.name}": shape [${e.shape.join(', ')}] is too large`);
   return n;
 }
 
@@ -123,18 +146,31 @@ export function parseHeader(bytes: Uint8Array, fileSize: number, file: string): 
   const tensors: TensorEntry[] = [];
   for (const e of raw) {
     if (e.begin !== cursor || e.end < e.begin) {
-      const why = e.end < e.begin ? `end ${e.end} < begin ${e.begin}` : e.begin > cursor ? `gap before it (previous tensor ends at ${cursor})` : `overlaps the previous tensor (which ends at ${cursor})`;
+      const why =
+        e.end < e.begin
+          ? `end ${e.end} < begin ${e.begin}`
+          : e.begin > cursor
+            ? `gap before it (previous tensor ends at ${cursor})`
+            : `overlaps the previous tensor (which ends at ${cursor})`;
       throw new SafetensorsError('offsets', file, `tensor "${e.name}": data_offsets [${e.begin}, ${e.end}]: ${why}`);
     }
     const want = expectedBytes(e, file);
     if (e.end - e.begin !== want) {
-      throw new SafetensorsError('byte-length', file, `tensor "${e.name}": ${e.dtype} [${e.shape.join(', ')}] needs ${want} bytes, data_offsets span ${e.end - e.begin}`);
+      throw new SafetensorsError(
+        'byte-length',
+        file,
+        `tensor "${e.name}": ${e.dtype} [${e.shape.join(', ')}] needs ${want} bytes, data_offsets span ${e.end - e.begin}`,
+      );
     }
     cursor = e.end;
     tensors.push({ name: e.name, dtype: e.dtype, shape: e.shape, offset: dataStart + e.begin, byteLength: want });
   }
   if (dataStart + cursor !== fileSize) {
-    throw new SafetensorsError('file-size', file, `tensor data ends at byte ${dataStart + cursor} but the file has ${fileSize} bytes`);
+    throw new SafetensorsError(
+      'file-size',
+      file,
+      `tensor data ends at byte ${dataStart + cursor} but the file has ${fileSize} bytes`,
+    );
   }
   return { dataStart, tensors, metadata };
 }

@@ -29,7 +29,10 @@ export class SafetensorsFile {
     try {
       handle = await open(filePath, 'r');
     } catch (e) {
-      throw new AppError('not-found', `${filePath}: cannot open safetensors file (${(e as Error).message})`, { subject: filePath, cause: e });
+      throw new AppError('not-found', `${filePath}: cannot open safetensors file (${(e as Error).message})`, {
+        subject: filePath,
+        cause: e,
+      });
     }
     try {
       const size = (await handle.stat()).size;
@@ -76,7 +79,12 @@ async function readExactly(handle: FileHandle, position: number, length: number,
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) throw new SafetensorsError('read', file, `file ended at byte ${position + done}, expected ${length - done} more bytes`);
+    if (bytesRead === 0)
+      throw new SafetensorsError(
+        'read',
+        file,
+        `file ended at byte ${position + done}, expected ${length - done} more bytes`,
+      );
     done += bytesRead;
   }
   return buf;

@@ -74,10 +74,15 @@ async function readIndex(indexPath: string): Promise<Record<string, string>> {
     throw new SafetensorsError('index', indexPath, `not valid JSON: ${(e as Error).message}`, e);
   }
   const map = (json as { weight_map?: unknown } | null)?.weight_map;
-  if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new SafetensorsError('index', indexPath, 'weight_map missing or not an object');
+  if (typeof map !== 'object' || map === null || Array.isArray(map))
+    throw new SafetensorsError('index', indexPath, 'weight_map missing or not an object');
   for (const [name, file] of Object.entries(map)) {
     if (typeof file !== 'string' || file !== path.basename(file) || file === '..' || file === '.') {
-      throw new SafetensorsError('index', indexPath, `weight_map["${name}"] = ${JSON.stringify(file)} is not a file name in the folder`);
+      throw new SafetensorsError(
+        'index',
+        indexPath,
+        `weight_map["${name}"] = ${JSON.stringify(file)} is not a file name in the folder`,
+      );
     }
   }
   return map as Record<string, string>;
@@ -87,7 +92,8 @@ async function openSharded(dir: string, indexPath: string): Promise<WeightSet> {
   const weightMap = await readIndex(indexPath);
   const shardNames = [...new Set(Object.values(weightMap))].sort();
   for (const s of shardNames) {
-    if (!existsSync(path.join(dir, s))) throw new SafetensorsError('shard-missing', indexPath, `shard ${s} listed in the index does not exist`);
+    if (!existsSync(path.join(dir, s)))
+      throw new SafetensorsError('shard-missing', indexPath, `shard ${s} listed in the index does not exist`);
   }
   const files: SafetensorsFile[] = [];
   try {
@@ -105,12 +111,27 @@ function checkShardAssignment(indexPath: string, weightMap: Record<string, strin
   for (const f of files) {
     for (const t of f.tensors) {
       const listed = weightMap[t.name];
-      if (listed === undefined) throw new SafetensorsError('shard-tensor', indexPath, `tensor "${t.name}" is in ${f.fileName} but not in the index`);
-      if (listed !== f.fileName) throw new SafetensorsError('shard-tensor', indexPath, `tensor "${t.name}" is in ${f.fileName} but the index puts it in ${listed}`);
+      if (listed === undefined)
+        throw new SafetensorsError(
+          'shard-tensor',
+          indexPath,
+          `tensor "${t.name}" is in ${f.fileName} but not in the index`,
+        );
+      if (listed !== f.fileName)
+        throw new SafetensorsError(
+          'shard-tensor',
+          indexPath,
+          `tensor "${t.name}" is in ${f.fileName} but the index puts it in ${listed}`,
+        );
     }
   }
   const byFile = new Map(files.map((f) => [f.fileName, f]));
   for (const [name, file] of Object.entries(weightMap)) {
-    if (!byFile.get(file)?.has(name)) throw new SafetensorsError('shard-tensor', indexPath, `index puts tensor "${name}" in ${file}, which does not hold it`);
+    if (!byFile.get(file)?.has(name))
+      throw new SafetensorsError(
+        'shard-tensor',
+        indexPath,
+        `index puts tensor "${name}" in ${file}, which does not hold it`,
+      );
   }
 }

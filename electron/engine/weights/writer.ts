@@ -28,7 +28,10 @@ export function encodeHeader(tensors: TensorsToWrite, metadata?: Record<string, 
     const t = tensors[name] as TensorToWrite;
     const want = t.shape.reduce((a, b) => a * b, SAFETENSORS_DTYPES[t.dtype].bytes);
     if (t.data.byteLength !== want) {
-      throw new AppError('internal', `tensor "${name}": ${t.dtype} [${t.shape.join(', ')}] needs ${want} bytes, got ${t.data.byteLength}`);
+      throw new AppError(
+        'internal',
+        `tensor "${name}": ${t.dtype} [${t.shape.join(', ')}] needs ${want} bytes, got ${t.data.byteLength}`,
+      );
     }
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [cursor, cursor + want] };
     cursor += want;
@@ -58,7 +61,11 @@ export function serializeSafetensors(tensors: TensorsToWrite, metadata?: Record<
 }
 
 /** Streams the file to disk tensor by tensor, never holding a second copy of the data. */
-export async function writeSafetensors(filePath: string, tensors: TensorsToWrite, metadata?: Record<string, string>): Promise<void> {
+export async function writeSafetensors(
+  filePath: string,
+  tensors: TensorsToWrite,
+  metadata?: Record<string, string>,
+): Promise<void> {
   const handle = await open(filePath, 'w');
   try {
     await handle.write(encodeHeader(tensors, metadata));
@@ -73,7 +80,11 @@ export async function writeSafetensors(filePath: string, tensors: TensorsToWrite
  * `maxShardBytes` (a tensor is never split) named model-0000i-of-0000n.safetensors,
  * plus model.safetensors.index.json mapping each tensor to its shard.
  */
-export async function writeShardedSafetensors(dir: string, tensors: TensorsToWrite, maxShardBytes: number): Promise<string[]> {
+export async function writeShardedSafetensors(
+  dir: string,
+  tensors: TensorsToWrite,
+  maxShardBytes: number,
+): Promise<string[]> {
   const shards: string[][] = [[]];
   let size = 0;
   for (const name of Object.keys(tensors).sort()) {
@@ -100,6 +111,9 @@ export async function writeShardedSafetensors(dir: string, tensors: TensorsToWri
     }
     await writeSafetensors(path.join(dir, file), part, { format: 'pt' });
   }
-  await writeFile(path.join(dir, INDEX_FILE), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2));
+  await writeFile(
+    path.join(dir, INDEX_FILE),
+    JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2),
+  );
   return files;
 }

@@ -29,14 +29,20 @@ function idOf(raw: unknown): string | null {
 
 export function parseEntry(raw: unknown): ParsedEntry {
   const parsed = LlavaEntry.safeParse(raw);
-  if (!parsed.success) return { ok: false, externalId: idOf(raw), message: `not a LLaVA entry: ${describeIssues(parsed.error)}` };
+  if (!parsed.success)
+    return { ok: false, externalId: idOf(raw), message: `not a LLaVA entry: ${describeIssues(parsed.error)}` };
   const e = parsed.data;
   const images = e.image === undefined ? [] : typeof e.image === 'string' ? [e.image] : e.image;
   const first = e.conversations[0]!;
-  if (first.from !== 'human') return { ok: false, externalId: String(e.id), message: 'the first turn must be from "human"' };
+  if (first.from !== 'human')
+    return { ok: false, externalId: String(e.id), message: 'the first turn must be from "human"' };
   const placeholders = e.conversations.reduce((n, t) => n + (t.value.match(/<image>/g)?.length ?? 0), 0);
   if (images.length > 0 && placeholders !== images.length) {
-    return { ok: false, externalId: String(e.id), message: `${images.length} image(s) but ${placeholders} <image> placeholder(s) in the conversation` };
+    return {
+      ok: false,
+      externalId: String(e.id),
+      message: `${images.length} image(s) but ${placeholders} <image> placeholder(s) in the conversation`,
+    };
   }
   return { ok: true, externalId: String(e.id), conversation: e.conversations, images };
 }

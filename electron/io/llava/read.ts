@@ -21,7 +21,11 @@ export async function detectFormat(file: string): Promise<LlavaFormat> {
   const fh = await open(file, 'r');
   try {
     const { buffer, bytesRead } = await fh.read(Buffer.alloc(4096), 0, 4096, 0);
-    const head = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+    const head = buffer
+      .subarray(0, bytesRead)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '')
+      .trimStart();
     return head.startsWith('[') ? 'json' : 'jsonl';
   } finally {
     await fh.close();
@@ -40,7 +44,12 @@ async function* jsonArray(file: string, skip: number): AsyncGenerator<RawEntry> 
       if (item.key >= skip) yield { index: item.key, line: null, value: item.value, bytesRead: source.bytesRead };
     }
   } catch (e) {
-    yield { index, line: null, fatal: `the file is not valid ${utf8.problem === null ? 'JSON' : 'UTF-8'} after entry ${index}: ${utf8.problem ?? (e as Error).message}`, bytesRead: source.bytesRead };
+    yield {
+      index,
+      line: null,
+      fatal: `the file is not valid ${utf8.problem === null ? 'JSON' : 'UTF-8'} after entry ${index}: ${utf8.problem ?? (e as Error).message}`,
+      bytesRead: source.bytesRead,
+    };
   } finally {
     source.destroy();
     elements.destroy();

@@ -69,7 +69,8 @@ export class Utf8Check extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.problem === null && this.carry.length > 0) return done(null, this.stop(this.offset, Buffer.alloc(0), ' (a sequence cut at the end)'));
+    if (this.problem === null && this.carry.length > 0)
+      return done(null, this.stop(this.offset, Buffer.alloc(0), ' (a sequence cut at the end)'));
     done();
   }
 }

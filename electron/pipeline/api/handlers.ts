@@ -37,20 +37,38 @@ export interface PipelineProject {
 
 async function settingsPatch(store: PipelineStore): Promise<Record<string, unknown>> {
   const raw = (await store.call('getMeta'))[SETTINGS_META_KEY];
-  return raw === undefined ? {} : parseJsonColumn(z.record(z.string(), z.unknown()), raw, { table: 'meta', row: SETTINGS_META_KEY, column: 'value' });
+  return raw === undefined
+    ? {}
+    : parseJsonColumn(z.record(z.string(), z.unknown()), raw, {
+        table: 'meta',
+        row: SETTINGS_META_KEY,
+        column: 'value',
+      });
 }
 
 function mergePatch(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(patch)) {
     const b = out[k];
-    out[k] = typeof v === 'object' && v !== null && !Array.isArray(v) && typeof b === 'object' && b !== null && !Array.isArray(b) ? mergePatch(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+    out[k] =
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v) &&
+      typeof b === 'object' &&
+      b !== null &&
+      !Array.isArray(b)
+        ? mergePatch(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
   }
   return out;
 }
 
 /** Validates and stores `patch` on top of the project's settings. */
-export async function applySettingsPatch(store: PipelineStore, patch: Record<string, unknown>, source: string): Promise<{ patch: Record<string, unknown>; settings: PipelineSettings }> {
+export async function applySettingsPatch(
+  store: PipelineStore,
+  patch: Record<string, unknown>,
+  source: string,
+): Promise<{ patch: Record<string, unknown>; settings: PipelineSettings }> {
   const merged = mergePatch(await settingsPatch(store), patch);
   const settings = resolveSettings(merged, source);
   await store.call('setMeta', { values: { [SETTINGS_META_KEY]: JSON.stringify(merged) } });
@@ -65,55 +83,87 @@ const COMPOSITE_NAME = /^[0-9a-f]{64}\.png$/;
  * route. Only the stored file's name is used, resolved in this project's
  * composites folder: a moved project still serves, and no path reaches disk.
  */
-export async function compositeImage(p: PipelineProject, augmentedId: number): Promise<{ path: string; mime: 'image/png' }> {
+export async function compositeImage(
+  p: PipelineProject,
+  augmentedId: number,
+): Promise<{ path: string; mime: 'image/png' }> {
   const stored = Number.isSafeInteger(augmentedId) ? await p.store.call('compositePath', { augmentedId }) : null;
   const name = stored === null ? '' : path.basename(stored);
   const file = path.join(p.dir, COMPOSITE_DIR, name);
   if (!COMPOSITE_NAME.test(name) || !existsSync(file)) {
-    throw new AppError('not-found', `augmented sample ${augmentedId} has no composite image in ${p.dir}`, { subject: `composite ${augmentedId}` });
+    throw new AppError('not-found', `augmented sample ${augmentedId} has no composite image in ${p.dir}`, {
+      subject: `composite ${augmentedId}`,
+    });
   }
   return { path: file, mime: 'image/png' };
 }
 
 function writable(p: PipelineProject): PipelineProject {
-  if (p.store.readOnly) throw new AppError('conflict', `${p.dir} is open read-only (damaged database): the pipeline cannot write to it`, { subject: p.dir });
+  if (p.store.readOnly)
+    throw new AppError('conflict', `${p.dir} is open read-only (damaged database): the pipeline cannot write to it`, {
+      subject: p.dir,
+    });
   return p;
 }
 
 export function pipelineHandlers(project: () => PipelineProject): PipelineHandlers {
-  const settingsOf = async (store: PipelineStore) => resolveSettings(await settingsPatch(store), `${SETTINGS_META_KEY} in the project`);
+  const settingsOf = async (store: PipelineStore) =>
+    resolveSettings(await settingsPatch(store), `${SETTINGS_META_KEY} in the project`);
   return {
     'pipeline.settings': async () => ({ settings: await settingsOf(project().store) }),
-    'pipeline.settings.set': async ({ patch }) => ({ settings: (await applySettingsPatch(writable(project()).store, patch, 'settings patch')).settings }),
+    'pipeline.settings.set': async ({ patch }) => ({
+      settings: (await applySettingsPatch(writable(project()).store, patch, 'settings patch')).settings,
+    }),
     'pipeline.augment': async ({ seed, count, formats }) => {
       const p = writable(project());
       const patch = await settingsPatch(p.store);
-      const job = await p.runner.submit('augment', { seed, settings: patch, ...(count === undefined ? {} : { count }), ...(formats === undefined ? {} : { formats }) });
+      const job = await p.runner.submit('augment', {
+        seed,
+        settings: patch,
+        ...(count === undefined ? {} : { count }),
+        ...(formats === undefined ? {} : { formats }),
+      });
       return { jobId: job.id };
     },
     'pipeline.respond': async ({ model, adapter, ...options }) => {
       const p = writable(project());
       const modelDir = path.resolve(model);
-      if (!existsSync(modelDir)) throw new AppError('not-found', `model folder ${modelDir} does not exist`, { subject: model });
+      if (!existsSync(modelDir))
+        throw new AppError('not-found', `model folder ${modelDir} does not exist`, { subject: model });
       const adapterDir = adapter === undefined ? undefined : path.resolve(adapter);
-      if (adapterDir !== undefined && !existsSync(adapterDir)) throw new AppError('not-found', `adapter folder ${adapterDir} does not exist`, { subject: adapter });
-      const job = await p.runner.submit('respond', { modelDir, ...(adapterDir === undefined ? {} : { adapter: adapterDir }), ...options, settings: await settingsPatch(p.store) });
+      if (adapterDir !== undefined && !existsSync(adapterDir))
+        throw new AppError('not-found', `adapter folder ${adapterDir} does not exist`, { subject: adapter });
+      const job = await p.runner.submit('respond', {
+        modelDir,
+        ...(adapterDir === undefined ? {} : { adapter: adapterDir }),
+        ...options,
+        settings: await settingsPatch(p.store),
+      });
       return { jobId: job.id };
     },
     'pipeline.select': async ({ patch }) => {
       const p = writable(project());
-      const stored = patch === undefined ? await settingsPatch(p.store) : (await applySettingsPatch(p.store, patch, 'selection settings')).patch;
+      const stored =
+        patch === undefined
+          ? await settingsPatch(p.store)
+          : (await applySettingsPatch(p.store, patch, 'selection settings')).patch;
       const job = await p.runner.submit('select', { settings: stored });
       return { jobId: job.id };
     },
     'pipeline.pairs': async (request) => project().store.call('pairsPage', request),
     'pipeline.pairs.get': async ({ id }) => {
       const detail = await project().store.call('pairDetail', { id });
-      if (detail === null) throw new AppError('not-found', `there is no pair ${id} in this project`, { subject: `pair ${id}` });
+      if (detail === null)
+        throw new AppError('not-found', `there is no pair ${id} in this project`, { subject: `pair ${id}` });
       return detail;
     },
     'pipeline.pairs.review': async ({ id, action, chosen, rejected }) => ({
-      changed: await writable(project()).store.call('reviewPair', { pairId: id, action, ...(chosen === undefined ? {} : { chosen }), ...(rejected === undefined ? {} : { rejected }) }),
+      changed: await writable(project()).store.call('reviewPair', {
+        pairId: id,
+        action,
+        ...(chosen === undefined ? {} : { chosen }),
+        ...(rejected === undefined ? {} : { rejected }),
+      }),
     }),
     'pipeline.stats': async ({ bins }): Promise<PipelineStats> => {
       const p = project();

@@ -13,7 +13,10 @@ export interface Preprocessing {
 }
 
 /** Affine map x' = x * sx - ox (same for y) from canvas pixels to model-input pixels. */
-function transform(canvas: { width: number; height: number }, pre: Preprocessing): { sx: number; sy: number; ox: number; oy: number } {
+function transform(
+  canvas: { width: number; height: number },
+  pre: Preprocessing,
+): { sx: number; sy: number; ox: number; oy: number } {
   const { width: w, height: h } = canvas;
   if (pre.mode === 'pad') {
     const side = Math.max(w, h);
@@ -31,7 +34,12 @@ function overlap(a0: number, a1: number, b0: number, b1: number): number {
 }
 
 /** Coverage fraction (0-1) of each patch of the side x side grid, row-major. */
-export function regionWeights(canvas: { width: number; height: number }, rect: Rect, pre: Preprocessing, side: number): Float64Array {
+export function regionWeights(
+  canvas: { width: number; height: number },
+  rect: Rect,
+  pre: Preprocessing,
+  side: number,
+): Float64Array {
   const t = transform(canvas, pre);
   const x0 = rect.x * t.sx - t.ox;
   const x1 = (rect.x + rect.width) * t.sx - t.ox;
@@ -42,14 +50,22 @@ export function regionWeights(canvas: { width: number; height: number }, rect: R
   for (let i = 0; i < side; i++) {
     const oy = overlap(y0, y1, i * patch, (i + 1) * patch);
     if (oy === 0) continue;
-    for (let j = 0; j < side; j++) weights[i * side + j] = (oy * overlap(x0, x1, j * patch, (j + 1) * patch)) / (patch * patch);
+    for (let j = 0; j < side; j++)
+      weights[i * side + j] = (oy * overlap(x0, x1, j * patch, (j + 1) * patch)) / (patch * patch);
   }
   return weights;
 }
 
 /** sum(weights * map) / sum(map) for the target's rectangle. */
-export function exactRatio(map: ArrayLike<number>, side: number, canvas: { width: number; height: number }, rect: Rect, pre: Preprocessing): number {
-  if (map.length !== side * side) throw new RangeError(`attention map has ${map.length} values, expected ${side}x${side}`);
+export function exactRatio(
+  map: ArrayLike<number>,
+  side: number,
+  canvas: { width: number; height: number },
+  rect: Rect,
+  pre: Preprocessing,
+): number {
+  if (map.length !== side * side)
+    throw new RangeError(`attention map has ${map.length} values, expected ${side}x${side}`);
   const w = regionWeights(canvas, rect, pre, side);
   let inside = 0;
   let total = 0;

@@ -34,9 +34,19 @@ export function attentionForSample(
   }
   const p = sample.provenance;
   const map = att.maps[0];
-  if (!p || !map || att.maps.length !== 1) throw new RangeError(`${sample.format} attention needs the composite's provenance and exactly one map, got ${att.maps.length}`);
+  if (!p || !map || att.maps.length !== 1)
+    throw new RangeError(
+      `${sample.format} attention needs the composite's provenance and exactly one map, got ${att.maps.length}`,
+    );
   const rect = sample.format === 'grid' ? p.tiles[sample.targetIndex - 1] : p.tiles[1];
   if (!rect) throw new RangeError(`the provenance has no rectangle for target ${sample.targetIndex}`);
-  const reference = sample.format === 'grid' ? gridRatio(map, att.patchSide, p.canvas, sample.targetIndex, settings.tileSize) : pipRatio(map, att.patchSide, settings.pipCentreFraction);
-  return { attentionRatio: reference, exactRatio: exactRatio(map, att.patchSide, p.canvas, rect, att.preprocessing), perImageMean };
+  const reference =
+    sample.format === 'grid'
+      ? gridRatio(map, att.patchSide, p.canvas, sample.targetIndex, settings.tileSize)
+      : pipRatio(map, att.patchSide, settings.pipCentreFraction);
+  return {
+    attentionRatio: reference,
+    exactRatio: exactRatio(map, att.patchSide, p.canvas, rect, att.preprocessing),
+    perImageMean,
+  };
 }

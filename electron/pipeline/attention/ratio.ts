@@ -33,7 +33,8 @@ export function sequenceRatio(perImageMean: readonly number[], targetIndex: numb
 }
 
 function checkSquare(map: ArrayLike<number>, side: number): void {
-  if (map.length !== side * side) throw new RangeError(`attention map has ${map.length} values, expected ${side}x${side}`);
+  if (map.length !== side * side)
+    throw new RangeError(`attention map has ${map.length} values, expected ${side}x${side}`);
 }
 
 /**
@@ -42,11 +43,18 @@ function checkSquare(map: ArrayLike<number>, side: number): void {
  * (the label strips and margins are ignored, as in the reference);
  * sum(target block) / sum(map).
  */
-export function gridRatio(map: ArrayLike<number>, side: number, canvas: { width: number; height: number }, targetIndex: number, tileSize = 448): number {
+export function gridRatio(
+  map: ArrayLike<number>,
+  side: number,
+  canvas: { width: number; height: number },
+  targetIndex: number,
+  tileSize = 448,
+): number {
   checkSquare(map, side);
   const rows = Math.max(1, Math.floor(canvas.height / tileSize));
   const cols = Math.max(1, Math.floor(canvas.width / tileSize));
-  if (targetIndex < 1 || targetIndex > rows * cols) throw new RangeError(`target Image${targetIndex} outside a ${rows}x${cols} grid`);
+  if (targetIndex < 1 || targetIndex > rows * cols)
+    throw new RangeError(`target Image${targetIndex} outside a ${rows}x${cols} grid`);
   const rowSizes = splitSizes(side, rows);
   const colSizes = splitSizes(side, cols);
   const r = Math.floor((targetIndex - 1) / cols);

@@ -63,13 +63,21 @@ function countWeights(mix: AugmentMix, format: Format): { counts: number[]; weig
 }
 
 /** Format and count, drawn by the mix among those the format's pool can fill. */
-function drawShape(rng: Rng, mix: AugmentMix, formats: readonly Format[], poolSize: (f: Format) => number): { format: Format; count: number } | null {
+function drawShape(
+  rng: Rng,
+  mix: AugmentMix,
+  formats: readonly Format[],
+  poolSize: (f: Format) => number,
+): { format: Format; count: number } | null {
   const options = formats.map((f) => {
     const cw = countWeights(mix, f);
     const weights = cw.weights.map((w, i) => ((cw.counts[i] as number) <= poolSize(f) ? w : 0));
     return { format: f, counts: cw.counts, weights, total: weights.reduce((s, w) => s + w, 0) };
   });
-  const fi = weightedIndex(rng, options.map((o) => (o.total > 0 ? mix.formats[o.format] : 0)));
+  const fi = weightedIndex(
+    rng,
+    options.map((o) => (o.total > 0 ? mix.formats[o.format] : 0)),
+  );
   const chosen = options[fi];
   if (!chosen) return null;
   return { format: chosen.format, count: chosen.counts[weightedIndex(rng, chosen.weights)] as number };
@@ -148,13 +156,28 @@ export function planAugmentation(req: PlanRequest): PlanResult {
     const shape = drawShape(rng, mix, mine, (f) => capacity(pools.general(f), source.imageId));
     if (!shape) {
       const sizes = [...new Set(mine.map((f) => pools.general(f).images.length))].join(' or ');
-      throw new AppError('bad-input', `sample ${source.id}: no allowed format fits a pool of ${sizes} distinct image(s) with formats ${mine.join(', ')} and the current mix`, {
-        subject: source.id,
-      });
+      throw new AppError(
+        'bad-input',
+        `sample ${source.id}: no allowed format fits a pool of ${sizes} distinct image(s) with formats ${mine.join(', ')} and the current mix`,
+        {
+          subject: source.id,
+        },
+      );
     }
     const pool = pools.companions(source, shape.format, shape.count);
-    const companions = sampleDistinct(rng, pool.images, shape.count - 1, new Set(pool.set.has(source.imageId) ? [source.imageId] : []));
-    const plan: AugmentPlan = { id: `${seed}-${j}`, sourceSampleId: source.id, format: shape.format, images: [], targetIndex: 0 };
+    const companions = sampleDistinct(
+      rng,
+      pool.images,
+      shape.count - 1,
+      new Set(pool.set.has(source.imageId) ? [source.imageId] : []),
+    );
+    const plan: AugmentPlan = {
+      id: `${seed}-${j}`,
+      sourceSampleId: source.id,
+      format: shape.format,
+      images: [],
+      targetIndex: 0,
+    };
     if (shape.format === 'pip') {
       plan.images = [companions[0] as string, source.imageId];
       plan.targetIndex = 2;

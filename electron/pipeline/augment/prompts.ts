@@ -5,7 +5,6 @@ import type { Format } from '../../../shared/pipeline/formats';
 import type { Turn } from '../../../shared/pipeline/types';
 import { IMAGE_PLACEHOLDER, withImagePlaceholders } from '../../engine/text/image-placeholders';
 
-
 /**
  * The question without its `<image>` placeholder(s): the text around each
  * placeholder is trimmed and the non-empty pieces joined by a newline, so

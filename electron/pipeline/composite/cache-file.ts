@@ -9,7 +9,11 @@ export function sha256(bytes: Uint8Array): string {
 }
 
 /** Writes `bytes` to `<dir>/<sha256>.<ext>` unless it is already there; returns path and hash. */
-export async function writeContentAddressed(dir: string, bytes: Uint8Array, ext: string): Promise<{ path: string; sha256: string }> {
+export async function writeContentAddressed(
+  dir: string,
+  bytes: Uint8Array,
+  ext: string,
+): Promise<{ path: string; sha256: string }> {
   const hash = sha256(bytes);
   const file = path.join(dir, `${hash}.${ext}`);
   const exists = await stat(file).then(

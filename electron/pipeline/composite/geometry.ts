@@ -20,7 +20,8 @@ export const GRID_LAYOUTS: Readonly<Record<number, { rows: number; cols: number 
 
 export function gridLayout(count: number): { rows: number; cols: number } {
   const layout = GRID_LAYOUTS[count];
-  if (!layout) throw new RangeError(`no grid layout for ${count} images (allowed: ${Object.keys(GRID_LAYOUTS).join(', ')})`);
+  if (!layout)
+    throw new RangeError(`no grid layout for ${count} images (allowed: ${Object.keys(GRID_LAYOUTS).join(', ')})`);
   return layout;
 }
 
@@ -46,7 +47,12 @@ export function gridTiles(images: readonly Size[], g: Geometry): GridTile[] {
   return images.map((image, i) => {
     const row = Math.floor(i / cols);
     const col = i % cols;
-    const slot: Rect = { x: col * (g.tileSize + g.margin), y: row * (g.tileSize + g.margin) + g.margin, width: g.tileSize, height: g.tileSize };
+    const slot: Rect = {
+      x: col * (g.tileSize + g.margin),
+      y: row * (g.tileSize + g.margin) + g.margin,
+      width: g.tileSize,
+      height: g.tileSize,
+    };
     const fitted = fitInside(image, box);
     return {
       index: i + 1,
@@ -64,5 +70,9 @@ export function gridTiles(images: readonly Size[], g: Geometry): GridTile[] {
 export function pipInset(host: Size, inset: Size, g: Pick<Geometry, 'pipScale'>): Rect {
   const box = { width: Math.round(host.width * g.pipScale), height: Math.round(host.height * g.pipScale) };
   const fitted = fitInside(inset, box);
-  return { x: Math.floor((host.width - fitted.width) / 2), y: Math.floor((host.height - fitted.height) / 2), ...fitted };
+  return {
+    x: Math.floor((host.width - fitted.width) / 2),
+    y: Math.floor((host.height - fitted.height) / 2),
+    ...fitted,
+  };
 }

@@ -10,7 +10,10 @@ import { Coverage, drawOutline } from './font/rasterize';
 import type { Font } from './font/truetype';
 import { parseFont } from './font/truetype';
 
-export const BUNDLED_FONT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../assets/fonts/DejaVuSans.ttf');
+export const BUNDLED_FONT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../assets/fonts/DejaVuSans.ttf',
+);
 
 export interface LabelImage {
   /** Ink coverage 0-255, one byte per pixel. */
@@ -55,7 +58,10 @@ export function renderLabel(text: string, fontPx: number, fontFile = BUNDLED_FON
   const scale = fontPx / font.unitsPerEm;
   const glyphs = Array.from(text, (ch) => {
     const g = font.glyphIndex(ch.codePointAt(0) as number);
-    if (g === 0) throw new AppError('unsupported', `label font ${fontFile} has no glyph for '${ch}' (label '${text}')`, { subject: fontFile });
+    if (g === 0)
+      throw new AppError('unsupported', `label font ${fontFile} has no glyph for '${ch}' (label '${text}')`, {
+        subject: fontFile,
+      });
     return g;
   });
   const width = Math.ceil(glyphs.reduce((s, g) => s + font.advance(g), 0) * scale) + 2 * PAD;
@@ -73,7 +79,13 @@ export function renderLabel(text: string, fontPx: number, fontFile = BUNDLED_FON
 }
 
 /** Black ink over an RGB canvas with the pen start at (penX, top): channel * (1 - coverage). */
-export function blendLabel(canvas: Uint8Array, canvasWidth: number, label: LabelImage, penX: number, top: number): void {
+export function blendLabel(
+  canvas: Uint8Array,
+  canvasWidth: number,
+  label: LabelImage,
+  penX: number,
+  top: number,
+): void {
   const left = penX - label.originX;
   const canvasHeight = canvas.length / (canvasWidth * 3);
   for (let y = 0; y < label.height; y++) {

@@ -20,17 +20,26 @@ export async function imageSize(file: string): Promise<Size> {
     const meta = await sharp(file).metadata();
     return { width: meta.width, height: meta.height };
   } catch (e) {
-    throw new AppError('bad-file', `cannot read image ${file}: ${e instanceof Error ? e.message : String(e)}`, { subject: file, cause: e });
+    throw new AppError('bad-file', `cannot read image ${file}: ${e instanceof Error ? e.message : String(e)}`, {
+      subject: file,
+      cause: e,
+    });
   }
 }
 
 /** The image resized (LANCZOS) to exactly `size`, as raw RGB. */
 export async function loadResized(file: string, size: Size): Promise<RawImage> {
   try {
-    const { data, info } = await rgb(file).resize(size.width, size.height, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await rgb(file)
+      .resize(size.width, size.height, { fit: 'fill', kernel: 'lanczos3' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height };
   } catch (e) {
-    throw new AppError('bad-file', `cannot decode image ${file}: ${e instanceof Error ? e.message : String(e)}`, { subject: file, cause: e });
+    throw new AppError('bad-file', `cannot decode image ${file}: ${e instanceof Error ? e.message : String(e)}`, {
+      subject: file,
+      cause: e,
+    });
   }
 }
 
@@ -40,6 +49,9 @@ export async function loadRaw(file: string): Promise<RawImage> {
     const { data, info } = await rgb(file).raw().toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height };
   } catch (e) {
-    throw new AppError('bad-file', `cannot decode image ${file}: ${e instanceof Error ? e.message : String(e)}`, { subject: file, cause: e });
+    throw new AppError('bad-file', `cannot decode image ${file}: ${e instanceof Error ? e.message : String(e)}`, {
+      subject: file,
+      cause: e,
+    });
   }
 }

@@ -38,19 +38,36 @@ export const PNG_OPTIONS = { compressionLevel: 6, adaptiveFiltering: false, pale
 /** Copies an RGB image into an RGB canvas at (left, top); the caller keeps it inside. */
 function paste(canvas: Buffer, canvasWidth: number, image: RawImage, left: number, top: number): void {
   const rowBytes = image.width * 3;
-  for (let y = 0; y < image.height; y++) image.data.copy(canvas, ((top + y) * canvasWidth + left) * 3, y * rowBytes, (y + 1) * rowBytes);
+  for (let y = 0; y < image.height; y++)
+    image.data.copy(canvas, ((top + y) * canvasWidth + left) * 3, y * rowBytes, (y + 1) * rowBytes);
 }
 
-export async function composeGrid(images: readonly CompositeImage[], g: Geometry, fontFile?: string): Promise<RenderedComposite> {
+export async function composeGrid(
+  images: readonly CompositeImage[],
+  g: Geometry,
+  fontFile?: string,
+): Promise<RenderedComposite> {
   const sizes = await Promise.all(images.map((im) => imageSize(im.file)));
   const tiles = gridTiles(sizes, g);
   const canvas = gridCanvas(images.length, g);
   const pixels = Buffer.alloc(canvas.width * canvas.height * 3, 255);
   for (const [i, tile] of tiles.entries()) {
-    paste(pixels, canvas.width, await loadResized((images[i] as CompositeImage).file, tile.content), tile.content.x, tile.content.y);
+    paste(
+      pixels,
+      canvas.width,
+      await loadResized((images[i] as CompositeImage).file, tile.content),
+      tile.content.x,
+      tile.content.y,
+    );
   }
   for (const tile of tiles) {
-    blendLabel(pixels, canvas.width, renderLabel(`${g.labelPrefix}${tile.index}`, g.labelFontPx, fontFile), tile.label.x, tile.label.y);
+    blendLabel(
+      pixels,
+      canvas.width,
+      renderLabel(`${g.labelPrefix}${tile.index}`, g.labelFontPx, fontFile),
+      tile.label.x,
+      tile.label.y,
+    );
   }
   const png = await sharp(pixels, { raw: { ...canvas, channels: 3 } })
     .png(PNG_OPTIONS)
@@ -59,7 +76,12 @@ export async function composeGrid(images: readonly CompositeImage[], g: Geometry
 }
 
 /** Renders the collage into `cacheDir` (content-addressed) and describes it. */
-export async function renderGrid(req: CompositeRequest, g: Geometry, cacheDir: string, fontFile?: string): Promise<{ path: string; provenance: CompositeProvenance }> {
+export async function renderGrid(
+  req: CompositeRequest,
+  g: Geometry,
+  cacheDir: string,
+  fontFile?: string,
+): Promise<{ path: string; provenance: CompositeProvenance }> {
   const composite = await composeGrid(req.images, g, fontFile);
   const written = await writeContentAddressed(cacheDir, composite.png, 'png');
   return {

@@ -10,21 +10,32 @@ import { imageSize, loadRaw, loadResized } from './load-image';
 import type { CompositeRequest, CompositeImage } from './render-grid';
 import { PNG_OPTIONS } from './render-grid';
 
-export async function composePip(host: CompositeImage, inset: CompositeImage, g: Pick<Geometry, 'pipScale'>): Promise<{ png: Buffer; hostRect: Rect; insetRect: Rect }> {
+export async function composePip(
+  host: CompositeImage,
+  inset: CompositeImage,
+  g: Pick<Geometry, 'pipScale'>,
+): Promise<{ png: Buffer; hostRect: Rect; insetRect: Rect }> {
   const base = await loadRaw(host.file);
   const rect = pipInset(base, await imageSize(inset.file), g);
   const small = await loadResized(inset.file, rect);
   const png = await sharp(base.data, { raw: { width: base.width, height: base.height, channels: 3 } })
-    .composite([{ input: small.data, raw: { width: small.width, height: small.height, channels: 3 }, left: rect.x, top: rect.y }])
+    .composite([
+      { input: small.data, raw: { width: small.width, height: small.height, channels: 3 }, left: rect.x, top: rect.y },
+    ])
     .png(PNG_OPTIONS)
     .toBuffer();
   return { png, hostRect: { x: 0, y: 0, width: base.width, height: base.height }, insetRect: rect };
 }
 
 /** `req.images` is [host, inset]; the inset is the target (index 2). */
-export async function renderPip(req: CompositeRequest, g: Pick<Geometry, 'pipScale'>, cacheDir: string): Promise<{ path: string; provenance: CompositeProvenance }> {
+export async function renderPip(
+  req: CompositeRequest,
+  g: Pick<Geometry, 'pipScale'>,
+  cacheDir: string,
+): Promise<{ path: string; provenance: CompositeProvenance }> {
   const [host, inset] = req.images;
-  if (!host || !inset || req.images.length !== 2) throw new RangeError(`pic-in-pic needs exactly [host, inset], got ${req.images.length} image(s)`);
+  if (!host || !inset || req.images.length !== 2)
+    throw new RangeError(`pic-in-pic needs exactly [host, inset], got ${req.images.length} image(s)`);
   const composite = await composePip(host, inset, g);
   const written = await writeContentAddressed(cacheDir, composite.png, 'png');
   return {

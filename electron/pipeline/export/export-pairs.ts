@@ -26,9 +26,17 @@ export interface ExportPair {
 }
 
 /** File each format writes its records to, inside the output folder. */
-export const EXPORT_FILES: Record<ExportFormat, string> = { mia: 'mia_dpo.json', trl: 'train.jsonl', llamafactory: 'mia_dpo.json' };
+export const EXPORT_FILES: Record<ExportFormat, string> = {
+  mia: 'mia_dpo.json',
+  trl: 'train.jsonl',
+  llamafactory: 'mia_dpo.json',
+};
 /** Files written beside a TRL export: DPOConfig and LoraConfig keyword arguments, and the script that reads them. */
-export const TRL_FILES = { dpoConfig: 'dpo_config.json', loraConfig: 'lora_config.json', script: 'train_dpo.py' } as const;
+export const TRL_FILES = {
+  dpoConfig: 'dpo_config.json',
+  loraConfig: 'lora_config.json',
+  script: 'train_dpo.py',
+} as const;
 /** Dataset name of the LLaMA-Factory `dataset_info.json` entry. */
 export const LLAMAFACTORY_DATASET = 'mia_dpo';
 
@@ -51,7 +59,12 @@ async function copyImages(pairs: readonly ExportPair[], outDir: string): Promise
 
 function checkPlaceholders(p: ExportPair): void {
   const n = p.prompt.split(IMAGE_PLACEHOLDER).length - 1;
-  if (n !== p.images.length) throw new AppError('internal', `pair ${p.id}: prompt has ${n} ${IMAGE_PLACEHOLDER} placeholder(s) for ${p.images.length} image(s)`, { subject: p.id });
+  if (n !== p.images.length)
+    throw new AppError(
+      'internal',
+      `pair ${p.id}: prompt has ${n} ${IMAGE_PLACEHOLDER} placeholder(s) for ${p.images.length} image(s)`,
+      { subject: p.id },
+    );
 }
 
 /**
@@ -63,7 +76,14 @@ function miaRecords(pairs: readonly ExportPair[], rel: Map<string, string>): str
   return JSON.stringify(
     pairs.map((p) => {
       const images = p.images.map((f) => rel.get(f) as string);
-      return { id: p.id, image: images.length === 1 ? images[0] : images, prompt: p.prompt, chosen: p.chosen, rejected: p.rejected, gt: p.chosen };
+      return {
+        id: p.id,
+        image: images.length === 1 ? images[0] : images,
+        prompt: p.prompt,
+        chosen: p.chosen,
+        rejected: p.rejected,
+        gt: p.chosen,
+      };
     }),
     null,
     2,
@@ -127,18 +147,30 @@ export function llamaFactoryDatasetInfo(): Record<string, unknown> {
 }
 
 /** Writes the export into `outDir` (created); returns the files written. */
-export async function exportPairs(pairs: readonly ExportPair[], format: ExportFormat, outDir: string): Promise<string[]> {
+export async function exportPairs(
+  pairs: readonly ExportPair[],
+  format: ExportFormat,
+  outDir: string,
+): Promise<string[]> {
   pairs.forEach(checkPlaceholders);
   await mkdir(outDir, { recursive: true });
   const rel = await copyImages(pairs, outDir);
   const main = path.join(outDir, EXPORT_FILES[format]);
-  const body = format === 'mia' ? miaRecords(pairs, rel) : format === 'trl' ? trlRecords(pairs, rel) : llamaFactoryRecords(pairs, rel);
+  const body =
+    format === 'mia'
+      ? miaRecords(pairs, rel)
+      : format === 'trl'
+        ? trlRecords(pairs, rel)
+        : llamaFactoryRecords(pairs, rel);
   await writeFile(main, body);
   const written = [main, ...[...rel.values()].map((r) => path.join(outDir, r))];
   const extra: [string, string][] = [];
   if (format === 'mia') extra.push(['train_args.json', JSON.stringify(referenceTrainArgs(), null, 2)]);
   if (format === 'llamafactory') {
-    extra.push(['dataset_info.json', JSON.stringify(llamaFactoryDatasetInfo(), null, 2)], ['train_mia_dpo.yaml', llamaFactoryConfig(LLAMAFACTORY_DATASET)]);
+    extra.push(
+      ['dataset_info.json', JSON.stringify(llamaFactoryDatasetInfo(), null, 2)],
+      ['train_mia_dpo.yaml', llamaFactoryConfig(LLAMAFACTORY_DATASET)],
+    );
   }
   if (format === 'trl') {
     extra.push(

@@ -52,21 +52,35 @@ export type OpenEngine = (params: RespondParams) => Promise<JobEngine>;
 
 /** The default: the model's graphs run in the engine's session worker, so session.run never blocks the server or the UI. */
 const openModelEngine: OpenEngine = (p) =>
-  ModelEngine.open({ modelDir: p.modelDir, ep: p.ep, aspect: p.aspect, template: p.template, ...(p.adapter === undefined ? {} : { adapter: p.adapter }), ...(p.layer === undefined ? {} : { layer: p.layer }) });
+  ModelEngine.open({
+    modelDir: p.modelDir,
+    ep: p.ep,
+    aspect: p.aspect,
+    template: p.template,
+    ...(p.adapter === undefined ? {} : { adapter: p.adapter }),
+    ...(p.layer === undefined ? {} : { layer: p.layer }),
+  });
 
 /** The job kind; `open` is how a run gets its engine (the bench passes one already warm). */
-export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<RespondParams, RespondCursor, RespondQueries> {
+export function createRespondJob(
+  open: OpenEngine = openModelEngine,
+): JobKind<RespondParams, RespondCursor, RespondQueries> {
   return {
     kind: 'respond',
     params: RespondParams,
     cursor: RespondCursor,
-    label: (p) => `respond with ${p.modelDir}${p.adapter === undefined ? '' : ` + ${p.adapter}`}${p.perturb ? ', perturbed' : ''}, seed ${p.seed}`,
+    label: (p) =>
+      `respond with ${p.modelDir}${p.adapter === undefined ? '' : ` + ${p.adapter}`}${p.perturb ? ', perturbed' : ''}, seed ${p.seed}`,
     async plan(params, ctx): Promise<JobRun<RespondCursor, RespondQueries>> {
       const pipeline = resolveSettings(params.settings, 'respond settings');
       const engine = await open(params);
       let pending: number[];
       try {
-        pending = await ctx.store.call('pendingResponses', { model: engine.modelId, aspect: params.aspect, template: params.template });
+        pending = await ctx.store.call('pendingResponses', {
+          model: engine.modelId,
+          aspect: params.aspect,
+          template: params.template,
+        });
       } catch (e) {
         await engine.close();
         throw e;
@@ -83,7 +97,12 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
         const started = performance.now();
         const seed = hashSeed(`${params.seed}:${sample.planId}`);
         const images = await generationImages(sample, pipeline.perturb, { perturb: params.perturb, seed });
-        return { sample, images: images.map((im) => ({ ...im, channels: 3 as const })), seed, imagesMs: performance.now() - started };
+        return {
+          sample,
+          images: images.map((im) => ({ ...im, channels: 3 as const })),
+          seed,
+          imagesMs: performance.now() - started,
+        };
       };
       let prefetched: { id: number; ready: Promise<Prepared> } | null = null;
       const take = (id: number): Promise<Prepared> => (prefetched?.id === id ? prefetched.ready : prepare(id));
@@ -92,11 +111,22 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
        * or it has a problem of its own (an unreadable image, a prompt longer than the context) that would stop every
        * resumed run at the same place, so it is logged and stays unanswered. Anything else fails the job.
        */
-      const answer = async (id: number, prepared: Promise<Prepared>): Promise<{ sample: RespondSample; seed: number; imagesMs: number; result: ResponseResult } | null> => {
+      const answer = async (
+        id: number,
+        prepared: Promise<Prepared>,
+      ): Promise<{ sample: RespondSample; seed: number; imagesMs: number; result: ResponseResult } | null> => {
         try {
           const { sample, images, seed, imagesMs } = await prepared;
           if (sample === null) return null;
-          const result = await engine.generate({ prompt: sample.prompt, images, layer: engine.layer, maxNewTokens: params.maxNewTokens, temperature: params.temperature, seed, signal: ctx.signal });
+          const result = await engine.generate({
+            prompt: sample.prompt,
+            images,
+            layer: engine.layer,
+            maxNewTokens: params.maxNewTokens,
+            temperature: params.temperature,
+            seed,
+            signal: ctx.signal,
+          });
           return { sample, seed, imagesMs, result };
         } catch (e) {
           if (!(e instanceof AppError) || !SAMPLE_ERRORS.has(e.kind)) throw e;
@@ -115,7 +145,12 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
           jobSeed: params.seed,
           perturbation:
             params.perturb && noise.enabled
-              ? { format: sample.format, std: noise.std, overflow: noise.overflow, region: pipeline.perturb.grid.region }
+              ? {
+                  format: sample.format,
+                  std: noise.std,
+                  overflow: noise.overflow,
+                  region: pipeline.perturb.grid.region,
+                }
               : null,
           ep: engine.ep.ep,
           aspect: params.aspect,
@@ -129,7 +164,14 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
           const doneBefore = cursor?.done ?? 0;
           while (at < pending.length && pending[at]! <= after) at++;
           const id = pending[at];
-          if (id === undefined) return { cursor: { after, done: doneBefore }, done: doneBefore, total: doneBefore, write: null, finished: true };
+          if (id === undefined)
+            return {
+              cursor: { after, done: doneBefore },
+              done: doneBefore,
+              total: doneBefore,
+              write: null,
+              finished: true,
+            };
           const started = performance.now();
           const current = take(id);
           const next = pending[at + 1];
@@ -138,7 +180,12 @@ export function createRespondJob(open: OpenEngine = openModelEngine): JobKind<Re
           prefetched?.ready.catch(() => undefined);
           const answered = await answer(id, current);
           const done = doneBefore + 1;
-          const unit = { cursor: { after: id, done }, done, total: done + pending.length - at - 1, finished: at === pending.length - 1 };
+          const unit = {
+            cursor: { after: id, done },
+            done,
+            total: done + pending.length - at - 1,
+            finished: at === pending.length - 1,
+          };
           if (answered === null) return { ...unit, write: null };
           const { sample, seed, imagesMs, result } = answered;
           const record = responseRecord({

@@ -11,15 +11,29 @@ import type { RawPixels } from './noise';
 import { gridNoiseCell, perturbForGeneration } from './noise';
 
 /** Where grid noise goes: the reference's whole cell (default) or only the target's fitted image. */
-function gridRegion(sample: { planId: string; targetIndex: number; provenance: CompositeProvenance | null }, settings: PerturbSettings): Rect {
+function gridRegion(
+  sample: { planId: string; targetIndex: number; provenance: CompositeProvenance | null },
+  settings: PerturbSettings,
+): Rect {
   const p = sample.provenance;
   const tile = p?.tiles[sample.targetIndex - 1];
-  if (!p || !tile) throw new AppError('bad-input', `augmented sample ${sample.planId}: grid without composite provenance for image ${sample.targetIndex}`, { subject: sample.planId });
+  if (!p || !tile)
+    throw new AppError(
+      'bad-input',
+      `augmented sample ${sample.planId}: grid without composite provenance for image ${sample.targetIndex}`,
+      { subject: sample.planId },
+    );
   return settings.grid.region === 'cell' ? gridNoiseCell(p.canvas, p.tiles.length, sample.targetIndex) : tile;
 }
 
 export async function generationImages(
-  sample: { planId: string; format: Format; targetIndex: number; promptImages: string[]; provenance: CompositeProvenance | null },
+  sample: {
+    planId: string;
+    format: Format;
+    targetIndex: number;
+    promptImages: string[];
+    provenance: CompositeProvenance | null;
+  },
   settings: PerturbSettings,
   options: { perturb: boolean; seed: number },
 ): Promise<RawPixels[]> {

@@ -29,7 +29,13 @@ export function noisyValue(pixel: number, noise: number, overflow: NoiseOverflow
 }
 
 /** A noisy copy of `image`; only pixels inside `region` (default: all) change. */
-export function addGaussianNoise(image: RawPixels, std: number, rng: Rng, region?: Rect, overflow: NoiseOverflow = 'clip'): RawPixels {
+export function addGaussianNoise(
+  image: RawPixels,
+  std: number,
+  rng: Rng,
+  region?: Rect,
+  overflow: NoiseOverflow = 'clip',
+): RawPixels {
   const out = Uint8Array.from(image.data);
   const r = region ?? { x: 0, y: 0, width: image.width, height: image.height };
   const x0 = Math.max(0, r.x);
@@ -38,7 +44,8 @@ export function addGaussianNoise(image: RawPixels, std: number, rng: Rng, region
   const y1 = Math.min(image.height, r.y + r.height);
   for (let y = y0; y < y1; y++) {
     const row = y * image.width * image.channels;
-    for (let i = row + x0 * image.channels; i < row + x1 * image.channels; i++) out[i] = noisyValue(out[i] as number, std * rng.normal(), overflow);
+    for (let i = row + x0 * image.channels; i < row + x1 * image.channels; i++)
+      out[i] = noisyValue(out[i] as number, std * rng.normal(), overflow);
   }
   return { ...image, data: out };
 }
@@ -49,7 +56,11 @@ export function addGaussianNoise(image: RawPixels, std: number, rng: Rng, region
  * cell holds the tile with its label strip above it and, horizontally, part
  * of the margins (`add_gaussian_noise_to_region` in make_data_ping.py).
  */
-export function gridNoiseCell(canvas: { width: number; height: number }, imageCount: number, targetIndex: number): Rect {
+export function gridNoiseCell(
+  canvas: { width: number; height: number },
+  imageCount: number,
+  targetIndex: number,
+): Rect {
   const { rows, cols } = gridLayout(imageCount);
   const width = Math.floor(canvas.width / cols);
   const height = Math.floor(canvas.height / rows);

@@ -63,9 +63,17 @@ export class ModelEngine implements ResponseEngine {
 
   async generate(r: ResponseRequest): Promise<ResponseResult> {
     if (r.layer !== this.layer) {
-      throw new AppError('bad-input', `attention layer ${r.layer} was asked for, but ${this.modelId} was opened to record layer ${this.layer}`, { subject: 'layer' });
+      throw new AppError(
+        'bad-input',
+        `attention layer ${r.layer} was asked for, but ${this.modelId} was opened to record layer ${this.layer}`,
+        { subject: 'layer' },
+      );
     }
-    const { generation: res, text, timing } = await this.session.answer({
+    const {
+      generation: res,
+      text,
+      timing,
+    } = await this.session.answer({
       prompt: r.prompt,
       images: r.images,
       maxNewTokens: r.maxNewTokens,
@@ -93,13 +101,25 @@ export class ModelEngine implements ResponseEngine {
    * its class token (strategy 'full') has one token more than the grid: it is
    * left out of the map. Without a decode step there is no attention: NaN.
    */
-  private imageMaps(images: readonly { map: Float64Array }[], count: number): { maps: Float32Array[]; means: number[]; side: number } {
+  private imageMaps(
+    images: readonly { map: Float64Array }[],
+    count: number,
+  ): { maps: Float32Array[]; means: number[]; side: number } {
     const v = this.session.runner.model.spec.vision;
     const side = v.imageSize / v.patchSize;
-    if (images.length === 0) return { maps: Array.from({ length: count }, () => new Float32Array(side * side).fill(NaN)), means: new Array<number>(count).fill(NaN), side };
+    if (images.length === 0)
+      return {
+        maps: Array.from({ length: count }, () => new Float32Array(side * side).fill(NaN)),
+        means: new Array<number>(count).fill(NaN),
+        side,
+      };
     const maps = images.map((im, i) => {
       const skip = im.map.length - side * side;
-      if (skip !== 0 && skip !== 1) throw new AppError('internal', `image ${i + 1} has ${im.map.length} attention values; a ${side}x${side} patch grid needs ${side * side}`);
+      if (skip !== 0 && skip !== 1)
+        throw new AppError(
+          'internal',
+          `image ${i + 1} has ${im.map.length} attention values; a ${side}x${side} patch grid needs ${side * side}`,
+        );
       return Float32Array.from(im.map.subarray(skip));
     });
     return { maps, means: maps.map((m) => m.reduce((a, b) => a + b, 0) / m.length), side };

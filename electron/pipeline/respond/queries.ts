@@ -14,7 +14,10 @@ import { ImageIdsColumn, MetricsColumn, ObjectColumn, ProvenanceColumn, TimingCo
  * same model shown padded or cropped images, or prompted in another format, answers differently (decision 0105).
  * Generations stored before a setting existed had its former default (crop; the model's template).
  */
-export function pendingResponses(db: Database, a: { model: string; aspect: 'crop' | 'pad'; template: 'model' | 'llava_v0' }): number[] {
+export function pendingResponses(
+  db: Database,
+  a: { model: string; aspect: 'crop' | 'pad'; template: 'model' | 'llava_v0' },
+): number[] {
   return db
     .prepare(
       `SELECT a.id FROM augmented_samples a WHERE NOT EXISTS (SELECT 1 FROM generations g WHERE g.model = ? AND g.augmented_id = a.id
@@ -38,9 +41,11 @@ export interface RespondSample {
 }
 
 export function respondSample(db: Database, a: { id: number }): RespondSample | null {
-  const r = db.prepare('SELECT id, plan_id, format, image_count, target_index, image_ids, composite_path, provenance, prompt, ground_truth FROM augmented_samples WHERE id = ?').get(a.id) as
-    | Record<string, unknown>
-    | undefined;
+  const r = db
+    .prepare(
+      'SELECT id, plan_id, format, image_count, target_index, image_ids, composite_path, provenance, prompt, ground_truth FROM augmented_samples WHERE id = ?',
+    )
+    .get(a.id) as Record<string, unknown> | undefined;
   if (r === undefined) return null;
   const imagePath = db.prepare('SELECT path FROM images WHERE id = ?').pluck();
   const composite = r.composite_path as string | null;
@@ -54,7 +59,12 @@ export function respondSample(db: Database, a: { id: number }): RespondSample | 
     provenance: parseNullableJsonColumn(ProvenanceColumn, r.provenance as string | null, at('provenance')),
     prompt: r.prompt as string,
     groundTruth: r.ground_truth as string,
-    promptImages: composite !== null ? [composite] : parseJsonColumn(ImageIdsColumn, r.image_ids as string, at('image_ids')).map((id) => imagePath.get(id) as string),
+    promptImages:
+      composite !== null
+        ? [composite]
+        : parseJsonColumn(ImageIdsColumn, r.image_ids as string, at('image_ids')).map(
+            (id) => imagePath.get(id) as string,
+          ),
   };
 }
 
@@ -81,7 +91,20 @@ export function insertResponse(db: Database, a: StoredResponse): number {
       `INSERT INTO generations (augmented_id, job_id, model, settings, response, token_count, metrics, attention_maps, timing, created_at, token_ids, attention_side)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .run(a.augmentedId, a.jobId, a.model, JSON.stringify(a.settings), a.response, a.tokenIds.length, JSON.stringify(a.metrics), bytes(a.attentionMaps), JSON.stringify(a.timing), Date.now(), bytes(a.tokenIds), a.attentionSide);
+    .run(
+      a.augmentedId,
+      a.jobId,
+      a.model,
+      JSON.stringify(a.settings),
+      a.response,
+      a.tokenIds.length,
+      JSON.stringify(a.metrics),
+      bytes(a.attentionMaps),
+      JSON.stringify(a.timing),
+      Date.now(),
+      bytes(a.tokenIds),
+      a.attentionSide,
+    );
   return Number(info.lastInsertRowid);
 }
 
@@ -103,7 +126,9 @@ export interface GenerationRecord {
 /** Stored generations with their tokens and maps decoded, in id order (for review, tests and audits). */
 export function generationRecords(db: Database, a: { augmentedId?: number } = {}): GenerationRecord[] {
   const rows = (
-    a.augmentedId === undefined ? db.prepare('SELECT * FROM generations ORDER BY id').all() : db.prepare('SELECT * FROM generations WHERE augmented_id = ? ORDER BY id').all(a.augmentedId)
+    a.augmentedId === undefined
+      ? db.prepare('SELECT * FROM generations ORDER BY id').all()
+      : db.prepare('SELECT * FROM generations WHERE augmented_id = ? ORDER BY id').all(a.augmentedId)
   ) as Record<string, unknown>[];
   return rows.map((r) => {
     const side = r.attention_side as number | null;
@@ -122,7 +147,9 @@ export function generationRecords(db: Database, a: { augmentedId?: number } = {}
       model: r.model as string,
       settings: parseJsonColumn(ObjectColumn, r.settings as string, at('settings')),
       response: r.response as string,
-      tokenIds: tokens ? Array.from(new Int32Array(tokens.buffer.slice(tokens.byteOffset, tokens.byteOffset + tokens.byteLength))) : [],
+      tokenIds: tokens
+        ? Array.from(new Int32Array(tokens.buffer.slice(tokens.byteOffset, tokens.byteOffset + tokens.byteLength)))
+        : [],
       metrics: { ...parseJsonColumn(MetricsColumn, r.metrics as string, at('metrics')), id: String(r.id) },
       attentionMaps: maps,
       attentionSide: side,
@@ -131,5 +158,10 @@ export function generationRecords(db: Database, a: { augmentedId?: number } = {}
   });
 }
 
-export const RESPOND_QUERIES = { pendingResponses, respondSample, insertResponse, generationRecords } satisfies QueryTable;
+export const RESPOND_QUERIES = {
+  pendingResponses,
+  respondSample,
+  insertResponse,
+  generationRecords,
+} satisfies QueryTable;
 export type RespondQueries = typeof RESPOND_QUERIES;

@@ -31,7 +31,10 @@ export function attentionValue(m: GenerationMetrics, s: SelectionSettings): numb
   return s.attentionMode === 'reference' ? m.attentionRatio : m.exactRatio;
 }
 
-export function thresholdFor(m: Pick<GenerationMetrics, 'format' | 'imageCount'>, s: SelectionSettings): { op: Comparison; value: number } | undefined {
+export function thresholdFor(
+  m: Pick<GenerationMetrics, 'format' | 'imageCount'>,
+  s: SelectionSettings,
+): { op: Comparison; value: number } | undefined {
   return (s.thresholds[m.format] as Record<string, { op: Comparison; value: number }>)[String(m.imageCount)];
 }
 
@@ -49,7 +52,8 @@ export const CHECK_RULES = {
   'non-empty': {
     enabled: (s) => s.requireNonEmpty,
     passes: (m) => !m.responseBlank && !m.groundTruthBlank,
-    explain: (m, _s, ok) => (ok ? 'response and ground truth are non-empty' : m.responseBlank ? 'response is empty' : 'ground truth is empty'),
+    explain: (m, _s, ok) =>
+      ok ? 'response and ground truth are non-empty' : m.responseBlank ? 'response is empty' : 'ground truth is empty',
   },
   different: {
     enabled: (s) => s.requireDifferent,
@@ -59,7 +63,8 @@ export const CHECK_RULES = {
   'ground-truth-length': {
     enabled: () => true,
     passes: (m, s) => m.groundTruthChars < s.groundTruthMaxChars,
-    explain: (m, s, ok) => `ground truth is ${m.groundTruthChars} characters (${ok ? '<' : '>='} ${s.groundTruthMaxChars})`,
+    explain: (m, s, ok) =>
+      `ground truth is ${m.groundTruthChars} characters (${ok ? '<' : '>='} ${s.groundTruthMaxChars})`,
   },
   attention: {
     enabled: () => true,
@@ -93,7 +98,8 @@ export const CHECK_RULES = {
   'length-ratio': {
     enabled: (s) => s.post.lengthRatio.min !== null || s.post.lengthRatio.max !== null,
     passes: (m, s) => withinBounds(m.lengthRatio, s.post.lengthRatio.min, s.post.lengthRatio.max),
-    explain: (m, s, ok) => `length ratio ${fmt(m.lengthRatio)} ${ok ? 'within' : 'outside'} [${s.post.lengthRatio.min ?? '-inf'}, ${s.post.lengthRatio.max ?? 'inf'}]`,
+    explain: (m, s, ok) =>
+      `length ratio ${fmt(m.lengthRatio)} ${ok ? 'within' : 'outside'} [${s.post.lengthRatio.min ?? '-inf'}, ${s.post.lengthRatio.max ?? 'inf'}]`,
   },
   'edit-distance': {
     enabled: (s) => s.post.editDistance.min !== null || s.post.editDistance.max !== null,

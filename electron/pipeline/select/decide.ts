@@ -23,7 +23,9 @@ export function maskToChecks(mask: number): Check[] {
 export function decide(m: GenerationMetrics, s: SelectionSettings): Decision {
   const failed = maskToChecks(failedMask(m, s));
   const keep = failed.length === 0;
-  const reasons = CHECKS.filter((c) => CHECK_RULES[c].enabled(s) && (keep || failed.includes(c))).map((c) => CHECK_RULES[c].explain(m, s, keep));
+  const reasons = CHECKS.filter((c) => CHECK_RULES[c].enabled(s) && (keep || failed.includes(c))).map((c) =>
+    CHECK_RULES[c].explain(m, s, keep),
+  );
   return { decision: keep ? 'keep' : 'drop', reasons, failed };
 }
 
@@ -35,14 +37,18 @@ export function reselect(all: readonly GenerationMetrics[], s: SelectionSettings
   for (let k = 0; k < all.length; k++) {
     const m = all[k] as GenerationMetrics;
     let mask = 0;
-    for (let i = 0; i < rules.length; i++) if (enabled[i] && !(rules[i] as (typeof rules)[number]).passes(m, s)) mask |= 1 << i;
+    for (let i = 0; i < rules.length; i++)
+      if (enabled[i] && !(rules[i] as (typeof rules)[number]).passes(m, s)) mask |= 1 << i;
     out[k] = mask;
   }
   return out;
 }
 
 /** Attention-only decisions under both modes: how often reference and exact-region disagree. */
-export function modeDisagreement(all: readonly GenerationMetrics[], s: SelectionSettings): { compared: number; disagree: number; rate: number } {
+export function modeDisagreement(
+  all: readonly GenerationMetrics[],
+  s: SelectionSettings,
+): { compared: number; disagree: number; rate: number } {
   const ref = { ...s, attentionMode: 'reference' as const };
   const exact = { ...s, attentionMode: 'exact-region' as const };
   let compared = 0;

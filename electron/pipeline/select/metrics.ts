@@ -45,7 +45,8 @@ export interface GenerationInput {
 export function computeMetrics(g: GenerationInput): GenerationMetrics {
   const gtChars = codePoints(g.groundTruth).length;
   const respChars = codePoints(g.response).length;
-  const tokens = g.responseTokens && g.groundTruthTokens ? tokenEditDistance(g.responseTokens, g.groundTruthTokens) : null;
+  const tokens =
+    g.responseTokens && g.groundTruthTokens ? tokenEditDistance(g.responseTokens, g.groundTruthTokens) : null;
   return {
     id: g.id,
     format: g.format,

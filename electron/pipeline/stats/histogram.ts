@@ -19,9 +19,16 @@ export interface Histogram {
 }
 
 export function histogram(values: Iterable<number | null>, bins: number, min: number, max: number): Histogram {
-  if (!(bins >= 1) || !(max > min)) throw new RangeError(`histogram needs bins >= 1 and max > min (got ${bins}, [${min}, ${max}])`);
+  if (!(bins >= 1) || !(max > min))
+    throw new RangeError(`histogram needs bins >= 1 and max > min (got ${bins}, [${min}, ${max}])`);
   const width = (max - min) / bins;
-  const h: Histogram = { edges: Array.from({ length: bins + 1 }, (_, i) => min + i * width), counts: new Array<number>(bins).fill(0), below: 0, above: 0, missing: 0 };
+  const h: Histogram = {
+    edges: Array.from({ length: bins + 1 }, (_, i) => min + i * width),
+    counts: new Array<number>(bins).fill(0),
+    below: 0,
+    above: 0,
+    missing: 0,
+  };
   for (const v of values) {
     if (v === null || Number.isNaN(v)) h.missing++;
     else if (v < min) h.below++;
@@ -52,7 +59,11 @@ export interface AttentionHistogram {
 }
 
 /** Attention ratio (in the selected mode) per format and image count, on [0, 1]. */
-export function attentionHistograms(all: readonly GenerationMetrics[], s: SelectionSettings, bins = 20): AttentionHistogram[] {
+export function attentionHistograms(
+  all: readonly GenerationMetrics[],
+  s: SelectionSettings,
+  bins = 20,
+): AttentionHistogram[] {
   const groups = new Map<string, GenerationMetrics[]>();
   for (const m of all) {
     const key = `${m.format}:${m.imageCount}`;
@@ -78,7 +89,11 @@ export function attentionHistograms(all: readonly GenerationMetrics[], s: Select
     .sort((a, b) => FORMATS.indexOf(a.format) - FORMATS.indexOf(b.format) || a.imageCount - b.imageCount);
 }
 
-export function metricHistograms(all: readonly GenerationMetrics[], s: SelectionSettings, bins = 20): Record<'perplexity' | 'lengthRatio' | 'editDistance', Histogram> {
+export function metricHistograms(
+  all: readonly GenerationMetrics[],
+  s: SelectionSettings,
+  bins = 20,
+): Record<'perplexity' | 'lengthRatio' | 'editDistance', Histogram> {
   const of = (values: (number | null)[]) => {
     const r = dataRange(values);
     return histogram(values, bins, r.min, r.max);
@@ -86,7 +101,9 @@ export function metricHistograms(all: readonly GenerationMetrics[], s: Selection
   return {
     perplexity: of(all.map((m) => (s.post.perplexity.kind === 'maxprob' ? m.pplMaxProb : m.pplTrue))),
     lengthRatio: of(all.map((m) => m.lengthRatio)),
-    editDistance: of(all.map((m) => (s.post.editDistance.unit === 'chars' ? m.editDistanceChars : m.editDistanceTokens))),
+    editDistance: of(
+      all.map((m) => (s.post.editDistance.unit === 'chars' ? m.editDistanceChars : m.editDistanceTokens)),
+    ),
   };
 }
 
@@ -100,7 +117,9 @@ export interface SelectionSummary {
 
 /** `masks` from `reselect` (same order as `all`). */
 export function summarize(all: readonly GenerationMetrics[], masks: Uint16Array): SelectionSummary {
-  const byFormat = Object.fromEntries(FORMATS.map((f) => [f, { total: 0, kept: 0, yield: 0 }])) as SelectionSummary['byFormat'];
+  const byFormat = Object.fromEntries(
+    FORMATS.map((f) => [f, { total: 0, kept: 0, yield: 0 }]),
+  ) as SelectionSummary['byFormat'];
   const failedBy = Object.fromEntries(CHECKS.map((c) => [c, 0]));
   let kept = 0;
   all.forEach((m, k) => {

@@ -71,7 +71,11 @@ const SeenNoise = z.object({
   region: z.enum(['cell', 'image']).default('image'),
 });
 /** Settings without a seed (generations not made by the respond job) have no images to re-render. */
-export const SeenSettingsColumn = z.object({ seed: z.int().optional(), perturbation: SeenNoise.nullable().optional() }).transform((s) =>
-  s.seed === undefined || s.perturbation == null || s.perturbation.std === 0 ? null : { seed: s.seed, perturbation: s.perturbation },
-);
+export const SeenSettingsColumn = z
+  .object({ seed: z.int().optional(), perturbation: SeenNoise.nullable().optional() })
+  .transform((s) =>
+    s.seed === undefined || s.perturbation == null || s.perturbation.std === 0
+      ? null
+      : { seed: s.seed, perturbation: s.perturbation },
+  );
 export type SeenSettings = NonNullable<z.output<typeof SeenSettingsColumn>>;

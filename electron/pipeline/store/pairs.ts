@@ -7,7 +7,16 @@
 // the select job stored them; nothing here decides again.
 import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
-import type { PairAttention, PairFilter, PairHistoryEntry, PairImage, PairSort, PairSortKey, PairView, SeenImage } from '../../../shared/pipeline/commands';
+import type {
+  PairAttention,
+  PairFilter,
+  PairHistoryEntry,
+  PairImage,
+  PairSort,
+  PairSortKey,
+  PairView,
+  SeenImage,
+} from '../../../shared/pipeline/commands';
 import { FORMATS } from '../../../shared/pipeline/formats';
 import { parseJsonColumn } from '../../store/json-column';
 import { dataVersion, ftsQuery } from '../../store/queries/browse';
@@ -172,7 +181,9 @@ const SEEK_AFTER = 2_000;
  */
 function seekMixed(db: Database, where: Sql, [column, dir]: Term, page: { limit: number; offset: number }): number[] {
   const at = db
-    .prepare(`SELECT ${column} FROM pair_facets f WHERE ${where.sql} ORDER BY ${column} ${dir}, f.pair_id ${dir} LIMIT 1 OFFSET ?`)
+    .prepare(
+      `SELECT ${column} FROM pair_facets f WHERE ${where.sql} ORDER BY ${column} ${dir}, f.pair_id ${dir} LIMIT 1 OFFSET ?`,
+    )
     .pluck()
     .get(...where.params, page.offset) as number;
   const before = db
@@ -200,7 +211,10 @@ const SEARCH_SORT_MAX = 50_000;
  * match and look up its rows (about 1 us a row) once for the total and again
  * for the NULLs and the page.
  */
-function searchPage(db: Database, a: { offset: number; limit: number; filter: PairFilter; sort: PairSort }): { total: number; ids: number[] } | null {
+function searchPage(
+  db: Database,
+  a: { offset: number; limit: number; filter: PairFilter; sort: PairSort },
+): { total: number; ids: number[] } | null {
   const match = a.filter.text === undefined ? null : ftsQuery(a.filter.text);
   const totalKey = countKey(pairWhere(a.filter), 'pair_facets f');
   if (match === null || countsOf(db).has(totalKey)) return null;
@@ -215,14 +229,21 @@ function searchPage(db: Database, a: { offset: number; limit: number; filter: Pa
   const where = pairWhere({ ...a.filter, text: undefined }, false);
   const column = `f.${SORT_COLUMN[a.sort.by]}`;
   const rows = db
-    .prepare(`SELECT f.pair_id, ${column} FROM pairs_fts JOIN pair_facets f ON f.pair_id = pairs_fts.rowid WHERE pairs_fts MATCH ? AND ${where.sql}`)
+    .prepare(
+      `SELECT f.pair_id, ${column} FROM pairs_fts JOIN pair_facets f ON f.pair_id = pairs_fts.rowid WHERE pairs_fts MATCH ? AND ${where.sql}`,
+    )
     .raw()
     .all(match, ...where.params) as [number, number | null][];
   const sign = a.sort.dir === 'desc' ? -1 : 1;
   rows.sort(([ia, va], [ib, vb]) => (va === vb ? ia - ib : va === null ? 1 : vb === null ? -1 : sign * (va - vb)));
   const counts = countsOf(db);
   keepCount(counts, totalKey, rows.length);
-  if (a.sort.by !== 'id') keepCount(counts, countKey(and(pairWhere(a.filter, false), `${column} IS NULL`), 'pair_facets f'), rows.filter(([, v]) => v === null).length);
+  if (a.sort.by !== 'id')
+    keepCount(
+      counts,
+      countKey(and(pairWhere(a.filter, false), `${column} IS NULL`), 'pair_facets f'),
+      rows.filter(([, v]) => v === null).length,
+    );
   return { total: rows.length, ids: rows.slice(a.offset, a.offset + a.limit).map(([id]) => id) };
 }
 
@@ -233,22 +254,45 @@ function searchPage(db: Database, a: { offset: number; limit: number; filter: Pa
  * every match. NULLs are counted, not values: that walks only the index's NULL
  * entries, where counting values would read every matching row.
  */
-export function pairPageIds(db: Database, a: { offset: number; limit: number; filter: PairFilter; sort: PairSort }): { total: number; ids: number[] } {
+export function pairPageIds(
+  db: Database,
+  a: { offset: number; limit: number; filter: PairFilter; sort: PairSort },
+): { total: number; ids: number[] } {
   const searched = searchPage(db, a);
   if (searched !== null) return searched;
   const total = cachedCount(db, pairWhere(a.filter));
   const all = cachedCount(db, pairWhere({}));
   const dir: Term[1] = a.sort.dir === 'desc' ? 'DESC' : 'ASC';
-  if (a.sort.by === 'id') return { total, ids: slice(db, a.filter, '1', [['f.pair_id', dir]], { matches: total, scanned: all }, a) };
+  if (a.sort.by === 'id')
+    return { total, ids: slice(db, a.filter, '1', [['f.pair_id', dir]], { matches: total, scanned: all }, a) };
   const column = `f.${SORT_COLUMN[a.sort.by]}`;
   const isNull = `${column} IS NULL`;
   const nulls = cachedCount(db, and(pairWhere(a.filter, false), isNull));
   const allNulls = cachedCount(db, and(pairWhere({}), isNull));
   const withValue = total - nulls;
-  const page = slice(db, a.filter, `${column} IS NOT NULL`, [[column, dir], ['f.pair_id', 'ASC']], { matches: withValue, scanned: all - allNulls }, a);
+  const page = slice(
+    db,
+    a.filter,
+    `${column} IS NOT NULL`,
+    [
+      [column, dir],
+      ['f.pair_id', 'ASC'],
+    ],
+    { matches: withValue, scanned: all - allNulls },
+    a,
+  );
   const rest = Math.min(a.limit - page.length, total - a.offset - page.length);
   if (rest > 0) {
-    page.push(...slice(db, a.filter, isNull, [['f.pair_id', 'ASC']], { matches: nulls, scanned: allNulls }, { limit: rest, offset: Math.max(0, a.offset - withValue) }));
+    page.push(
+      ...slice(
+        db,
+        a.filter,
+        isNull,
+        [['f.pair_id', 'ASC']],
+        { matches: nulls, scanned: allNulls },
+        { limit: rest, offset: Math.max(0, a.offset - withValue) },
+      ),
+    );
   }
   return { total, ids: page };
 }
@@ -293,7 +337,11 @@ interface ViewRow {
 /** The prompt's images by id: the composite (grid, pip) or the sequence's project images. */
 function imagesOf(r: Pick<ViewRow, 'augmented_id' | 'composite_path' | 'image_ids'>): PairImage[] {
   if (r.composite_path !== null) return [{ kind: 'composite', id: r.augmented_id }];
-  return parseJsonColumn(ImageIdsColumn, r.image_ids, { table: 'augmented_samples', row: r.augmented_id, column: 'image_ids' }).map((id) => ({ kind: 'image', id }));
+  return parseJsonColumn(ImageIdsColumn, r.image_ids, {
+    table: 'augmented_samples',
+    row: r.augmented_id,
+    column: 'image_ids',
+  }).map((id) => ({ kind: 'image', id }));
 }
 
 // Built once: a zod schema built per row cost more than the page's SQL (~0.1 ms a row).
@@ -311,15 +359,23 @@ function toView(r: ViewRow): PairView {
     target_index: r.target_index,
     attention_ratio: r.attention_ratio,
     exact_ratio: r.exact_ratio,
-    per_image_mean: parseJsonColumn(PerImageMean, r.metrics, { table: 'generations', row: r.generation_id, column: 'metrics' }).perImageMean ?? null,
+    per_image_mean:
+      parseJsonColumn(PerImageMean, r.metrics, { table: 'generations', row: r.generation_id, column: 'metrics' })
+        .perImageMean ?? null,
     ppl_maxprob: r.ppl_maxprob,
     ppl_true: r.ppl_true,
     length_ratio: r.length_ratio,
     edit_distance: r.edit_distance,
     edit_distance_tokens: r.edit_distance_tokens,
     decision: r.decision === null ? null : DecisionValue.parse(r.decision),
-    reasons: r.reasons === null ? [] : parseJsonColumn(ReasonsColumn, r.reasons, { table: 'decisions', row: r.generation_id, column: 'reasons' }),
-    failed: r.failed === null ? [] : parseJsonColumn(ChecksColumn, r.failed, { table: 'decisions', row: r.generation_id, column: 'failed' }),
+    reasons:
+      r.reasons === null
+        ? []
+        : parseJsonColumn(ReasonsColumn, r.reasons, { table: 'decisions', row: r.generation_id, column: 'reasons' }),
+    failed:
+      r.failed === null
+        ? []
+        : parseJsonColumn(ChecksColumn, r.failed, { table: 'decisions', row: r.generation_id, column: 'failed' }),
     review: ReviewValue.parse(r.review),
     prompt: r.prompt,
     images: imagesOf(r),
@@ -340,24 +396,39 @@ function viewsOf(db: Database, wanted: readonly number[]): PairView[] {
   });
 }
 
-export function pairsPage(db: Database, a: { offset: number; limit: number; filter: PairFilter; sort: PairSort }): { total: number; items: PairView[] } {
+export function pairsPage(
+  db: Database,
+  a: { offset: number; limit: number; filter: PairFilter; sort: PairSort },
+): { total: number; items: PairView[] } {
   const page = pairPageIds(db, a);
   return { total: page.total, items: viewsOf(db, page.ids) };
 }
 
 export function pairHistory(db: Database, a: { pairId: number }): PairHistoryEntry[] {
   return z
-    .array(z.object({ action: z.enum(['create', 'edit', 'accept', 'reject']), at: z.int(), chosen: z.string().nullable(), rejected: z.string().nullable() }))
-    .parse(db.prepare('SELECT action, at, chosen, rejected FROM pair_history WHERE pair_id = ? ORDER BY id').all(a.pairId));
+    .array(
+      z.object({
+        action: z.enum(['create', 'edit', 'accept', 'reject']),
+        at: z.int(),
+        chosen: z.string().nullable(),
+        rejected: z.string().nullable(),
+      }),
+    )
+    .parse(
+      db.prepare('SELECT action, at, chosen, rejected FROM pair_history WHERE pair_id = ? ORDER BY id').all(a.pairId),
+    );
 }
 
 /** The generation's stored maps (float32, concatenated, `side` squared each) split per image. */
 function attentionOf(db: Database, generationId: number, perImageMean: number[] | null): PairAttention {
-  const row = db.prepare('SELECT attention_maps AS maps, attention_side AS side FROM generations WHERE id = ?').get(generationId) as {
+  const row = db
+    .prepare('SELECT attention_maps AS maps, attention_side AS side FROM generations WHERE id = ?')
+    .get(generationId) as {
     maps: Buffer | null;
     side: number | null;
   };
-  if (row.maps === null || row.side === null || row.side <= 0) return { side: row.side, per_image_mean: perImageMean, maps: [] };
+  if (row.maps === null || row.side === null || row.side <= 0)
+    return { side: row.side, per_image_mean: perImageMean, maps: [] };
   // A copy: the blob's offset in its buffer need not be 4-aligned.
   const values = new Float32Array(new Uint8Array(row.maps).buffer, 0, Math.floor(row.maps.byteLength / 4));
   const area = row.side * row.side;
@@ -368,8 +439,11 @@ function attentionOf(db: Database, generationId: number, perImageMean: number[] 
 
 /** The seed and noise of a perturbed generation; null for an unknown generation or clean images. */
 function seenSettings(db: Database, generationId: number): SeenSettings | null {
-  const raw = db.prepare('SELECT settings FROM generations WHERE id = ?').pluck().get(generationId) as string | undefined;
-  return raw === undefined ? null : parseJsonColumn(SeenSettingsColumn, raw, { table: 'generations', row: generationId, column: 'settings' });
+  const raw = db.prepare('SELECT settings FROM generations WHERE id = ?').pluck().get(generationId) as
+    string | undefined;
+  return raw === undefined
+    ? null
+    : parseJsonColumn(SeenSettingsColumn, raw, { table: 'generations', row: generationId, column: 'settings' });
 }
 
 /** The generation's images as the model saw them, one per prompt image, when noise was applied to them; none otherwise. */
@@ -384,14 +458,25 @@ export function pairDetail(
 ): { pair: PairView; history: PairHistoryEntry[]; attention: PairAttention; seen: SeenImage[] } | null {
   const [pair] = viewsOf(db, [a.id]);
   if (pair === undefined) return null;
-  return { pair, history: pairHistory(db, { pairId: a.id }), attention: attentionOf(db, pair.generation_id, pair.per_image_mean), seen: seenOf(db, pair) };
+  return {
+    pair,
+    history: pairHistory(db, { pairId: a.id }),
+    attention: attentionOf(db, pair.generation_id, pair.per_image_mean),
+    seen: seenOf(db, pair),
+  };
 }
 
 /** What re-renders a perturbed generation's images: its sample's inputs, seed and noise; null for an unknown or unperturbed generation. */
-export function seenSource(db: Database, a: { generationId: number }): (SeenSettings & { sample: RespondSample }) | null {
+export function seenSource(
+  db: Database,
+  a: { generationId: number },
+): (SeenSettings & { sample: RespondSample }) | null {
   const settings = seenSettings(db, a.generationId);
   if (settings === null) return null;
-  const augmentedId = db.prepare('SELECT augmented_id FROM generations WHERE id = ?').pluck().get(a.generationId) as number;
+  const augmentedId = db
+    .prepare('SELECT augmented_id FROM generations WHERE id = ?')
+    .pluck()
+    .get(a.generationId) as number;
   const sample = respondSample(db, { id: augmentedId });
   return sample === null ? null : { ...settings, sample };
 }
@@ -414,7 +499,15 @@ export function pairsForExport(db: Database): ExportPair[] {
        JOIN generations g ON g.id = p.generation_id JOIN augmented_samples a ON a.id = g.augmented_id
        WHERE p.review != 'rejected' ORDER BY p.id`,
     )
-    .all() as { id: number; augmented_id: number; prompt: string; chosen: string; rejected: string; image_ids: string; composite_path: string | null }[];
+    .all() as {
+    id: number;
+    augmented_id: number;
+    prompt: string;
+    chosen: string;
+    rejected: string;
+    image_ids: string;
+    composite_path: string | null;
+  }[];
   const imagePath = db.prepare('SELECT path FROM images WHERE id = ?').pluck();
   return rows.map((r) => ({
     id: r.id,
@@ -424,13 +517,20 @@ export function pairsForExport(db: Database): ExportPair[] {
     images:
       r.composite_path !== null
         ? [r.composite_path]
-        : parseJsonColumn(ImageIdsColumn, r.image_ids, { table: 'augmented_samples', row: r.augmented_id, column: 'image_ids' }).map((id) => imagePath.get(id) as string),
+        : parseJsonColumn(ImageIdsColumn, r.image_ids, {
+            table: 'augmented_samples',
+            row: r.augmented_id,
+            column: 'image_ids',
+          }).map((id) => imagePath.get(id) as string),
   }));
 }
 
 /** The rendered composite of an augmented sample (grid, pip), or null for an unknown id or a sequence. */
 export function compositePath(db: Database, a: { augmentedId: number }): string | null {
-  return (db.prepare('SELECT composite_path FROM augmented_samples WHERE id = ?').pluck().get(a.augmentedId) as string | null | undefined) ?? null;
+  return (
+    (db.prepare('SELECT composite_path FROM augmented_samples WHERE id = ?').pluck().get(a.augmentedId) as
+      string | null | undefined) ?? null
+  );
 }
 
 export const PAIR_QUERIES = {

@@ -38,7 +38,8 @@ export function sampleConversations(db: Database, a: { ids: number[] }): Record<
   const out: Record<number, Turn[]> = {};
   for (const id of a.ids) {
     const raw = get.get(id) as string | undefined;
-    if (raw !== undefined) out[id] = parseJsonColumn(ConversationColumn, raw, { table: 'samples', row: id, column: 'conversation' });
+    if (raw !== undefined)
+      out[id] = parseJsonColumn(ConversationColumn, raw, { table: 'samples', row: id, column: 'conversation' });
   }
   return out;
 }
@@ -65,7 +66,21 @@ export function insertAugmented(db: Database, a: { jobId: number; rows: Augmente
   const now = Date.now();
   let n = 0;
   for (const r of a.rows) {
-    n += insert.run(a.jobId, r.planId, r.sourceSampleId, r.format, r.imageIds.length, r.targetIndex, JSON.stringify(r.imageIds), r.compositePath, r.provenance ? JSON.stringify(r.provenance) : null, JSON.stringify(r.conversation), r.prompt, r.groundTruth, now).changes;
+    n += insert.run(
+      a.jobId,
+      r.planId,
+      r.sourceSampleId,
+      r.format,
+      r.imageIds.length,
+      r.targetIndex,
+      JSON.stringify(r.imageIds),
+      r.compositePath,
+      r.provenance ? JSON.stringify(r.provenance) : null,
+      JSON.stringify(r.conversation),
+      r.prompt,
+      r.groundTruth,
+      now,
+    ).changes;
   }
   return n;
 }
@@ -80,7 +95,11 @@ export function augmentSummary(
 }
 
 export function augmentedCounts(db: Database): { format: Format; imageCount: number; count: number }[] {
-  return db.prepare('SELECT format, image_count AS imageCount, count(*) AS count FROM augmented_samples GROUP BY format, image_count ORDER BY format, image_count').all() as {
+  return db
+    .prepare(
+      'SELECT format, image_count AS imageCount, count(*) AS count FROM augmented_samples GROUP BY format, image_count ORDER BY format, image_count',
+    )
+    .all() as {
     format: Format;
     imageCount: number;
     count: number;
@@ -94,8 +113,13 @@ export interface AugmentedSample extends AugmentedRow {
 }
 
 /** In id order; `afterId` pages by key (the respond job's cursor), `offset` by position. */
-export function augmentedSamples(db: Database, a: { offset: number; limit: number; afterId?: number }): AugmentedSample[] {
-  const rows = db.prepare('SELECT * FROM augmented_samples WHERE id > ? ORDER BY id LIMIT ? OFFSET ?').all(a.afterId ?? 0, a.limit, a.offset) as Record<string, unknown>[];
+export function augmentedSamples(
+  db: Database,
+  a: { offset: number; limit: number; afterId?: number },
+): AugmentedSample[] {
+  const rows = db
+    .prepare('SELECT * FROM augmented_samples WHERE id > ? ORDER BY id LIMIT ? OFFSET ?')
+    .all(a.afterId ?? 0, a.limit, a.offset) as Record<string, unknown>[];
   const imagePath = db.prepare('SELECT path FROM images WHERE id = ?').pluck();
   return rows.map((r) => {
     const at = (column: string) => ({ table: 'augmented_samples', row: r.id as number, column });
@@ -121,18 +145,44 @@ export function augmentedSamples(db: Database, a: { offset: number; limit: numbe
 /** Stores one generation with its precomputed selection metrics (the respond job's unit write). */
 export function insertGeneration(
   db: Database,
-  a: { augmentedId: number; jobId: number | null; model: string; settings: unknown; response: string; tokenCount: number; metrics: GenerationMetrics; attentionMaps: Uint8Array | null; timing: unknown },
+  a: {
+    augmentedId: number;
+    jobId: number | null;
+    model: string;
+    settings: unknown;
+    response: string;
+    tokenCount: number;
+    metrics: GenerationMetrics;
+    attentionMaps: Uint8Array | null;
+    timing: unknown;
+  },
 ): number {
   const info = db
-    .prepare('INSERT INTO generations (augmented_id, job_id, model, settings, response, token_count, metrics, attention_maps, timing, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-    .run(a.augmentedId, a.jobId, a.model, JSON.stringify(a.settings), a.response, a.tokenCount, JSON.stringify(a.metrics), a.attentionMaps, JSON.stringify(a.timing ?? null), Date.now());
+    .prepare(
+      'INSERT INTO generations (augmented_id, job_id, model, settings, response, token_count, metrics, attention_maps, timing, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    )
+    .run(
+      a.augmentedId,
+      a.jobId,
+      a.model,
+      JSON.stringify(a.settings),
+      a.response,
+      a.tokenCount,
+      JSON.stringify(a.metrics),
+      a.attentionMaps,
+      JSON.stringify(a.timing ?? null),
+      Date.now(),
+    );
   return Number(info.lastInsertRowid);
 }
 
 /** Every generation's stored metrics, in id order; `metrics.id` is the generation id. */
 export function generationMetrics(db: Database): GenerationMetrics[] {
   const rows = db.prepare('SELECT id, metrics FROM generations ORDER BY id').all() as { id: number; metrics: string }[];
-  return rows.map((r) => ({ ...parseJsonColumn(MetricsColumn, r.metrics, { table: 'generations', row: r.id, column: 'metrics' }), id: String(r.id) }));
+  return rows.map((r) => ({
+    ...parseJsonColumn(MetricsColumn, r.metrics, { table: 'generations', row: r.id, column: 'metrics' }),
+    id: String(r.id),
+  }));
 }
 
 /**
@@ -140,7 +190,10 @@ export function generationMetrics(db: Database): GenerationMetrics[] {
  * truth, rejected = response) unless it has one, so a person's edits survive
  * re-selection. Pairs of generations now dropped stay, hidden by their decision.
  */
-export function saveDecisions(db: Database, a: { decisions: { generationId: number; decision: Decision }[] }): { kept: number; newPairs: number } {
+export function saveDecisions(
+  db: Database,
+  a: { decisions: { generationId: number; decision: Decision }[] },
+): { kept: number; newPairs: number } {
   const now = Date.now();
   const upsert = db.prepare(
     `INSERT INTO decisions (generation_id, decision, failed, reasons, decided_at) VALUES (?, ?, ?, ?, ?)
@@ -150,12 +203,20 @@ export function saveDecisions(db: Database, a: { decisions: { generationId: numb
     `INSERT OR IGNORE INTO pairs (generation_id, chosen, rejected, updated_at)
      SELECT g.id, a.ground_truth, g.response, ? FROM generations g JOIN augmented_samples a ON a.id = g.augmented_id WHERE g.id = ?`,
   );
-  const history = db.prepare(`INSERT INTO pair_history (pair_id, action, chosen, rejected, at) SELECT id, 'create', chosen, rejected, ? FROM pairs WHERE generation_id = ?`);
+  const history = db.prepare(
+    `INSERT INTO pair_history (pair_id, action, chosen, rejected, at) SELECT id, 'create', chosen, rejected, ? FROM pairs WHERE generation_id = ?`,
+  );
   return db.transaction(() => {
     let kept = 0;
     let newPairs = 0;
     for (const { generationId, decision } of a.decisions) {
-      upsert.run(generationId, decision.decision, JSON.stringify(decision.failed), JSON.stringify(decision.reasons), now);
+      upsert.run(
+        generationId,
+        decision.decision,
+        JSON.stringify(decision.failed),
+        JSON.stringify(decision.reasons),
+        now,
+      );
       if (decision.decision !== 'keep') continue;
       kept++;
       if (newPair.run(now, generationId).changes > 0) {
@@ -168,15 +229,26 @@ export function saveDecisions(db: Database, a: { decisions: { generationId: numb
 }
 
 /** A person's edit, accept or reject, recorded in the pair's history. */
-export function reviewPair(db: Database, a: { pairId: number; action: 'edit' | 'accept' | 'reject'; chosen?: string; rejected?: string }): boolean {
+export function reviewPair(
+  db: Database,
+  a: { pairId: number; action: 'edit' | 'accept' | 'reject'; chosen?: string; rejected?: string },
+): boolean {
   return db.transaction(() => {
     const now = Date.now();
     const changed =
       a.action === 'edit'
-        ? db.prepare('UPDATE pairs SET chosen = COALESCE(?, chosen), rejected = COALESCE(?, rejected), updated_at = ? WHERE id = ?').run(a.chosen ?? null, a.rejected ?? null, now, a.pairId).changes
-        : db.prepare('UPDATE pairs SET review = ?, updated_at = ? WHERE id = ?').run(a.action === 'accept' ? 'accepted' : 'rejected', now, a.pairId).changes;
+        ? db
+            .prepare(
+              'UPDATE pairs SET chosen = COALESCE(?, chosen), rejected = COALESCE(?, rejected), updated_at = ? WHERE id = ?',
+            )
+            .run(a.chosen ?? null, a.rejected ?? null, now, a.pairId).changes
+        : db
+            .prepare('UPDATE pairs SET review = ?, updated_at = ? WHERE id = ?')
+            .run(a.action === 'accept' ? 'accepted' : 'rejected', now, a.pairId).changes;
     if (changed === 0) return false;
-    db.prepare('INSERT INTO pair_history (pair_id, action, chosen, rejected, at) SELECT id, ?, chosen, rejected, ? FROM pairs WHERE id = ?').run(a.action, now, a.pairId);
+    db.prepare(
+      'INSERT INTO pair_history (pair_id, action, chosen, rejected, at) SELECT id, ?, chosen, rejected, ? FROM pairs WHERE id = ?',
+    ).run(a.action, now, a.pairId);
     return true;
   })();
 }

@@ -43,7 +43,8 @@ const SEEN_PARAMS = /^(\d{1,15})\/(\d{1,6})$/;
 export function parseImageTarget(rest: string, sizeText: string | null): ImageTarget | string {
   if (rest.startsWith(SEEN_SEGMENT)) {
     const ids = SEEN_PARAMS.exec(rest.slice(SEEN_SEGMENT.length));
-    if (ids === null) return `seen images are seen/<generation id>/<index> with non-negative integers, got ${JSON.stringify(rest)}`;
+    if (ids === null)
+      return `seen images are seen/<generation id>/<index> with non-negative integers, got ${JSON.stringify(rest)}`;
     if (sizeText !== null) return 'seen images are served at full size: size is not accepted';
     return { kind: 'seen', generationId: Number(ids[1]), index: Number(ids[2]) };
   }

@@ -18,7 +18,9 @@ export function checkMigrationOrder(list: readonly Migration[]): void {
     const prev = list[i - 1]!;
     const cur = list[i]!;
     if (cur.version <= prev.version) {
-      throw new Error(`migration ${cur.version} (${cur.name}) must come after ${prev.version} (${prev.name}): versions must increase`);
+      throw new Error(
+        `migration ${cur.version} (${cur.name}) must come after ${prev.version} (${prev.name}): versions must increase`,
+      );
     }
   }
 }

@@ -3,7 +3,15 @@
 // problems and image lookups. Indexes for them are in migration 001.
 import type { Database } from 'better-sqlite3';
 import { z } from 'zod';
-import { Turn, type Image, type Problem, type SampleDetail, type SampleFilter, type SampleSummary, type Source } from '../../../shared/api';
+import {
+  Turn,
+  type Image,
+  type Problem,
+  type SampleDetail,
+  type SampleFilter,
+  type SampleSummary,
+  type Source,
+} from '../../../shared/api';
 import { parseJsonColumn } from '../json-column';
 
 const QUESTION_PREVIEW = 200;
@@ -107,7 +115,11 @@ export function countMatches(db: Database, filter: SampleFilter): number {
     cache = { version, counts: new Map() };
     countCaches.set(db, cache);
   }
-  const key = JSON.stringify([filter.sourceId ?? null, filter.hasProblems ?? null, filter.text === undefined ? null : ftsQuery(filter.text)]);
+  const key = JSON.stringify([
+    filter.sourceId ?? null,
+    filter.hasProblems ?? null,
+    filter.text === undefined ? null : ftsQuery(filter.text),
+  ]);
   const hit = cache.counts.get(key);
   if (hit !== undefined) {
     // Re-inserted so the Map's order is least recently used first.
@@ -116,13 +128,19 @@ export function countMatches(db: Database, filter: SampleFilter): number {
     return hit;
   }
   const count = countSql(filter);
-  const total = db.prepare(count.sql).pluck().get(...count.params) as number;
+  const total = db
+    .prepare(count.sql)
+    .pluck()
+    .get(...count.params) as number;
   if (cache.counts.size >= COUNT_CACHE_SIZE) cache.counts.delete(cache.counts.keys().next().value!);
   cache.counts.set(key, total);
   return total;
 }
 
-export function samplesPage(db: Database, a: { offset: number; limit: number; filter: SampleFilter }): { total: number; items: SampleSummary[] } {
+export function samplesPage(
+  db: Database,
+  a: { offset: number; limit: number; filter: SampleFilter },
+): { total: number; items: SampleSummary[] } {
   const total = countMatches(db, a.filter);
   const page = pageSql(a.filter);
   const rows = db.prepare(page.sql).all(...page.params, a.limit, a.offset) as SummaryRow[];
@@ -133,14 +151,24 @@ const PROBLEM_COLUMNS = `id, job_id AS jobId, source_id AS sourceId, sample_id A
   entry_id AS entryId, reason, message, path`;
 
 export function sampleDetail(db: Database, a: { id: number }): SampleDetail | null {
-  const row = db.prepare(`SELECT ${SUMMARY_COLUMNS}, s.conversation FROM samples s WHERE s.id = ?`).get(a.id) as (SummaryRow & { conversation: string }) | undefined;
+  const row = db.prepare(`SELECT ${SUMMARY_COLUMNS}, s.conversation FROM samples s WHERE s.id = ?`).get(a.id) as
+    (SummaryRow & { conversation: string }) | undefined;
   if (row === undefined) return null;
   const images = db
-    .prepare('SELECT i.id, i.path, i.sha256, i.width, i.height, i.bytes FROM sample_images si JOIN images i ON i.id = si.image_id WHERE si.sample_id = ? ORDER BY si.position')
+    .prepare(
+      'SELECT i.id, i.path, i.sha256, i.width, i.height, i.bytes FROM sample_images si JOIN images i ON i.id = si.image_id WHERE si.sample_id = ? ORDER BY si.position',
+    )
     .all(a.id) as Image[];
-  const problems = db.prepare(`SELECT ${PROBLEM_COLUMNS} FROM problems WHERE sample_id = ? ORDER BY id`).all(a.id) as Problem[];
+  const problems = db
+    .prepare(`SELECT ${PROBLEM_COLUMNS} FROM problems WHERE sample_id = ? ORDER BY id`)
+    .all(a.id) as Problem[];
   const { conversation, ...summary } = row;
-  return { ...toSummary(summary), images, conversation: parseJsonColumn(z.array(Turn), conversation, { table: 'samples', row: a.id, column: 'conversation' }), problems };
+  return {
+    ...toSummary(summary),
+    images,
+    conversation: parseJsonColumn(z.array(Turn), conversation, { table: 'samples', row: a.id, column: 'conversation' }),
+    problems,
+  };
 }
 
 export function listSources(db: Database): Source[] {
@@ -154,7 +182,10 @@ export function listSources(db: Database): Source[] {
     .all() as Source[];
 }
 
-export function listProblems(db: Database, a: { offset: number; limit: number; jobId?: number; sourceId?: number }): { total: number; items: Problem[] } {
+export function listProblems(
+  db: Database,
+  a: { offset: number; limit: number; jobId?: number; sourceId?: number },
+): { total: number; items: Problem[] } {
   const conds: string[] = [];
   const params: unknown[] = [];
   if (a.jobId !== undefined) {
@@ -166,18 +197,28 @@ export function listProblems(db: Database, a: { offset: number; limit: number; j
     params.push(a.sourceId);
   }
   const where = conds.length ? `WHERE ${conds.join(' AND ')}` : '';
-  const total = db.prepare(`SELECT count(*) FROM problems ${where}`).pluck().get(...params) as number;
-  const items = db.prepare(`SELECT ${PROBLEM_COLUMNS} FROM problems ${where} ORDER BY id LIMIT ? OFFSET ?`).all(...params, a.limit, a.offset) as Problem[];
+  const total = db
+    .prepare(`SELECT count(*) FROM problems ${where}`)
+    .pluck()
+    .get(...params) as number;
+  const items = db
+    .prepare(`SELECT ${PROBLEM_COLUMNS} FROM problems ${where} ORDER BY id LIMIT ? OFFSET ?`)
+    .all(...params, a.limit, a.offset) as Problem[];
   return { total, items };
 }
 
 export function getImage(db: Database, a: { id: number }): Image | null {
-  return (db.prepare('SELECT id, path, sha256, width, height, bytes FROM images WHERE id = ?').get(a.id) as Image | undefined) ?? null;
+  return (
+    (db.prepare('SELECT id, path, sha256, width, height, bytes FROM images WHERE id = ?').get(a.id) as
+      Image | undefined) ?? null
+  );
 }
 
 export function projectCounts(db: Database): { sampleCount: number; imageCount: number; problemCount: number } {
   return db
-    .prepare('SELECT (SELECT count(*) FROM samples) AS sampleCount, (SELECT count(*) FROM images) AS imageCount, (SELECT count(*) FROM problems) AS problemCount')
+    .prepare(
+      'SELECT (SELECT count(*) FROM samples) AS sampleCount, (SELECT count(*) FROM images) AS imageCount, (SELECT count(*) FROM problems) AS problemCount',
+    )
     .get() as { sampleCount: number; imageCount: number; problemCount: number };
 }
 
@@ -187,7 +228,9 @@ export function getMeta(db: Database): Record<string, string> {
 }
 
 export function setMeta(db: Database, a: { values: Record<string, string> }): void {
-  const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+  const put = db.prepare(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+  );
   // One transaction: with synchronous=FULL each autocommit is an fsync.
   db.transaction(() => {
     for (const [k, v] of Object.entries(a.values)) put.run(k, v);

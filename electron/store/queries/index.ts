@@ -2,7 +2,16 @@
 // foundation tables (migrations 001-003). Other layers keep theirs beside
 // their code; electron/db assembles the project's table from all of them.
 import type { QueryTable } from '../table';
-import { getImage, getMeta, listProblems, listSources, projectCounts, sampleDetail, samplesPage, setMeta } from './browse';
+import {
+  getImage,
+  getMeta,
+  listProblems,
+  listSources,
+  projectCounts,
+  sampleDetail,
+  samplesPage,
+  setMeta,
+} from './browse';
 
 /** What every project has: its meta (name, settings); store/project.ts writes the name on creation. */
 export const META_QUERIES = { getMeta, setMeta } satisfies QueryTable;

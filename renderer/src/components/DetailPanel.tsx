@@ -34,7 +34,9 @@ export function DetailPanel({ sampleId, onClose }: Props) {
       ) : (
         <div className="detail-body">
           <section aria-label="Images" className="detail-images">
-            {sample.images.length === 0 && <p className="muted">No image (text-only sample or the image is missing).</p>}
+            {sample.images.length === 0 && (
+              <p className="muted">No image (text-only sample or the image is missing).</p>
+            )}
             {sample.images.map((img, i) => (
               <figure key={img.id}>
                 <img src={client.imageUrl(img.id, 512)} alt={`Image ${i + 1} of sample ${sample.externalId}`} />

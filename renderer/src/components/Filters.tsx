@@ -38,7 +38,9 @@ export function Filters({ filter, onChange }: Props) {
         Source
         <select
           value={filter.sourceId ?? ''}
-          onChange={(e) => onChange({ ...filter, sourceId: e.target.value === '' ? undefined : Number(e.target.value) })}
+          onChange={(e) =>
+            onChange({ ...filter, sourceId: e.target.value === '' ? undefined : Number(e.target.value) })
+          }
         >
           <option value="">All sources</option>
           {sources.map((s) => (
@@ -58,7 +60,12 @@ export function Filters({ filter, onChange }: Props) {
       </label>
       <label>
         Search
-        <input type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder="words in question or answer" />
+        <input
+          type="search"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          placeholder="words in question or answer"
+        />
       </label>
     </div>
   );

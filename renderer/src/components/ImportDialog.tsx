@@ -21,7 +21,8 @@ function ImportForm({ onStarted }: { onStarted(jobId: number): void }) {
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const source: ImportSource = kind === 'llava' ? { kind, file: file.trim(), imagesRoot: imagesRoot.trim() } : { kind, root: imagesRoot.trim() };
+    const source: ImportSource =
+      kind === 'llava' ? { kind, file: file.trim(), imagesRoot: imagesRoot.trim() } : { kind, root: imagesRoot.trim() };
     start.mutate({ source, abortOnProblem }, { onSuccess: (r) => onStarted(r.jobId) });
   };
 
@@ -30,16 +31,23 @@ function ImportForm({ onStarted }: { onStarted(jobId: number): void }) {
       <fieldset>
         <legend>Source</legend>
         <label>
-          <input type="radio" name="kind" checked={kind === 'llava'} onChange={() => setKind('llava')} /> LLaVA JSON or JSONL file
+          <input type="radio" name="kind" checked={kind === 'llava'} onChange={() => setKind('llava')} /> LLaVA JSON or
+          JSONL file
         </label>
         <label>
-          <input type="radio" name="kind" checked={kind === 'folder'} onChange={() => setKind('folder')} /> Folder of images
+          <input type="radio" name="kind" checked={kind === 'folder'} onChange={() => setKind('folder')} /> Folder of
+          images
         </label>
       </fieldset>
       {kind === 'llava' && (
         <label>
           Dataset file
-          <input value={file} onChange={(e) => setFile(e.target.value)} required placeholder="/data/llava_v1_5_mix665k.json" />
+          <input
+            value={file}
+            onChange={(e) => setFile(e.target.value)}
+            required
+            placeholder="/data/llava_v1_5_mix665k.json"
+          />
         </label>
       )}
       <label>
@@ -47,7 +55,8 @@ function ImportForm({ onStarted }: { onStarted(jobId: number): void }) {
         <input value={imagesRoot} onChange={(e) => setImagesRoot(e.target.value)} required placeholder="/data/images" />
       </label>
       <label className="check">
-        <input type="checkbox" checked={abortOnProblem} onChange={(e) => setAbortOnProblem(e.target.checked)} /> Stop at the first problem
+        <input type="checkbox" checked={abortOnProblem} onChange={(e) => setAbortOnProblem(e.target.checked)} /> Stop at
+        the first problem
       </label>
       <button type="submit" disabled={start.isPending}>
         Start import

@@ -15,7 +15,10 @@ export function JobProgress({ progress, label }: { progress: Progress; label: st
         aria-valuemax={100}
         aria-valuenow={pct === undefined ? undefined : Math.round(pct)}
       >
-        <div className={`progress-fill${pct === undefined ? ' progress-indeterminate' : ''}`} style={{ width: `${pct ?? 100}%` }} />
+        <div
+          className={`progress-fill${pct === undefined ? ' progress-indeterminate' : ''}`}
+          style={{ width: `${pct ?? 100}%` }}
+        />
       </div>
       <div className="progress-text">
         <span>

@@ -20,7 +20,8 @@ export function ProblemsList({ onOpenSample }: Props) {
   return (
     <section className="problems" aria-label="Problems">
       <p role="status">
-        {formatCount(page.total)} problem entries · showing {formatCount(offset + 1)}–{formatCount(offset + page.items.length)}
+        {formatCount(page.total)} problem entries · showing {formatCount(offset + 1)}–
+        {formatCount(offset + page.items.length)}
       </p>
       <div className="table-scroll">
         <table>

@@ -44,7 +44,9 @@ interface CellProps {
 const Cell = memo(function Cell({ index, sample, isSelected, onSelect, onOpen }: CellProps) {
   const client = useApi();
   if (sample === undefined) {
-    return <div role="gridcell" className="cell cell-loading" aria-busy="true" aria-label={`Sample ${index + 1}, loading`} />;
+    return (
+      <div role="gridcell" className="cell cell-loading" aria-busy="true" aria-label={`Sample ${index + 1}, loading`} />
+    );
   }
   return (
     <div
@@ -59,7 +61,14 @@ const Cell = memo(function Cell({ index, sample, isSelected, onSelect, onOpen }:
       {sample.imageId === null ? (
         <div className="thumb thumb-empty">{sample.hasProblems ? 'image problem' : 'text only'}</div>
       ) : (
-        <img className="thumb" src={client.imageUrl(sample.imageId, 256)} alt="" loading="lazy" decoding="async" draggable={false} />
+        <img
+          className="thumb"
+          src={client.imageUrl(sample.imageId, 256)}
+          alt=""
+          loading="lazy"
+          decoding="async"
+          draggable={false}
+        />
       )}
       <div className="cell-caption">
         {sample.hasProblems && (
@@ -135,7 +144,16 @@ export function SampleGrid({ pages, selected, onSelect, onOpen }: Props) {
           >
             {Array.from({ length: Math.min(columns, total - row.index * columns) }, (_, c) => {
               const index = row.index * columns + c;
-              return <Cell key={index} index={index} sample={pages.at(index)} isSelected={index === selected} onSelect={onSelect} onOpen={onOpen} />;
+              return (
+                <Cell
+                  key={index}
+                  index={index}
+                  sample={pages.at(index)}
+                  isSelected={index === selected}
+                  onSelect={onSelect}
+                  onOpen={onOpen}
+                />
+              );
             })}
           </div>
         ))}

@@ -55,7 +55,11 @@ export function useSamplePages(filter: SampleFilter): SamplePages {
 
   const ensureRange = useCallback(
     (firstIndex: number, lastIndex: number) => {
-      const next = { filterKey, first: Math.floor(Math.max(0, firstIndex) / PAGE_SIZE), last: Math.floor(Math.max(0, lastIndex) / PAGE_SIZE) };
+      const next = {
+        filterKey,
+        first: Math.floor(Math.max(0, firstIndex) / PAGE_SIZE),
+        last: Math.floor(Math.max(0, lastIndex) / PAGE_SIZE),
+      };
       setVisible((v) => (v.filterKey === next.filterKey && v.first === next.first && v.last === next.last ? v : next));
     },
     [filterKey],

@@ -22,7 +22,15 @@ const TABS: { tab: DatasetTab; label: string }[] = [
 ];
 
 /** The grid of samples for `filter`; owns the paged data so scrolling re-renders only this part of the page. */
-function SamplesView({ filter, onFilter, onOpen }: { filter: SampleFilter; onFilter(f: SampleFilter): void; onOpen(sample: SampleSummary): void }) {
+function SamplesView({
+  filter,
+  onFilter,
+  onOpen,
+}: {
+  filter: SampleFilter;
+  onFilter(f: SampleFilter): void;
+  onOpen(sample: SampleSummary): void;
+}) {
   const pages = useSamplePages(filter);
   const [selected, setSelected] = useState(-1);
   const changeFilter = useCallback(

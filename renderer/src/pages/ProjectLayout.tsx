@@ -19,7 +19,8 @@ export function ProjectLayout() {
       <header className="topbar">
         <h1 title={project.dir}>{project.name}</h1>
         <span className="muted">
-          {formatCount(project.sampleCount)} samples · {formatCount(project.imageCount)} images · {formatCount(project.problemCount)} problems
+          {formatCount(project.sampleCount)} samples · {formatCount(project.imageCount)} images ·{' '}
+          {formatCount(project.problemCount)} problems
           {project.readOnly ? ' · read-only (damaged database)' : ''}
         </span>
         <nav aria-label="Pages" className="pages-nav">

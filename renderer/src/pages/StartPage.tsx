@@ -11,7 +11,9 @@ import { HOME_PATH } from './project-pages';
 /** The location ProjectLayout sent the user away from, if any. */
 function requestedPath(state: unknown): Partial<Path> | undefined {
   const from = (state as { from?: Partial<Path> } | null)?.from;
-  return typeof from?.pathname === 'string' && from.pathname !== '/' ? { pathname: from.pathname, search: from.search ?? '' } : undefined;
+  return typeof from?.pathname === 'string' && from.pathname !== '/'
+    ? { pathname: from.pathname, search: from.search ?? '' }
+    : undefined;
 }
 
 export function StartRoute() {
@@ -46,7 +48,12 @@ function StartPage() {
           <h2 id="create-title">Create project</h2>
           <label>
             New project folder
-            <input value={newDir} onChange={(e) => setNewDir(e.target.value)} required placeholder="/home/me/projects/llava-mia" />
+            <input
+              value={newDir}
+              onChange={(e) => setNewDir(e.target.value)}
+              required
+              placeholder="/home/me/projects/llava-mia"
+            />
           </label>
           <label>
             Project name
@@ -82,12 +89,22 @@ function StartPage() {
           <ul className="recent">
             {projects.map((p) => (
               <li key={p.dir}>
-                <button type="button" className="link" disabled={busy || p.missing} onClick={() => openProject.mutate(p.dir)}>
+                <button
+                  type="button"
+                  className="link"
+                  disabled={busy || p.missing}
+                  onClick={() => openProject.mutate(p.dir)}
+                >
                   {p.name}
                 </button>
                 <span className="muted path">{p.dir}</span>
                 {p.missing && <span className="error-text">folder not found</span>}
-                <button type="button" disabled={removeRecent.isPending} onClick={() => removeRecent.mutate(p.dir)} aria-label={`Remove ${p.name} from recent projects`}>
+                <button
+                  type="button"
+                  disabled={removeRecent.isPending}
+                  onClick={() => removeRecent.mutate(p.dir)}
+                  aria-label={`Remove ${p.name} from recent projects`}
+                >
                   Remove
                 </button>
               </li>

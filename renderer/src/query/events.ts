@@ -24,7 +24,10 @@ export function applyApiEvent(queryClient: QueryClient, event: ApiEvent): void {
   if (event.type === 'job.progress') {
     const { jobId, progress } = event;
     queryClient.setQueryData<Job>(queryKeys.job(jobId), (job) => job && { ...job, progress });
-    queryClient.setQueryData<Response<'jobs.list'>>(queryKeys.jobList, (list) => list && { jobs: list.jobs.map((j) => (j.id === jobId ? { ...j, progress } : j)) });
+    queryClient.setQueryData<Response<'jobs.list'>>(
+      queryKeys.jobList,
+      (list) => list && { jobs: list.jobs.map((j) => (j.id === jobId ? { ...j, progress } : j)) },
+    );
   } else if (event.type === 'job.state') {
     void queryClient.invalidateQueries({ queryKey: queryKeys.job(event.jobId) });
     void queryClient.invalidateQueries({ queryKey: queryKeys.jobList });

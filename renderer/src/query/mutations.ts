@@ -59,7 +59,8 @@ export function useImport() {
   const client = useApi();
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: (request: { source: ImportSource; abortOnProblem: boolean }) => client.invoke('dataset.import', request),
+    mutationFn: (request: { source: ImportSource; abortOnProblem: boolean }) =>
+      client.invoke('dataset.import', request),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.jobList }),
   });
 }
@@ -70,7 +71,8 @@ export function useJobAction() {
   const client = useApi();
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: ({ id, action }: { id: number; action: JobAction }): Promise<Job> => client.invoke(`jobs.${action}`, { id }),
+    mutationFn: ({ id, action }: { id: number; action: JobAction }): Promise<Job> =>
+      client.invoke(`jobs.${action}`, { id }),
     onSuccess: (job) => {
       queryClient.setQueryData(queryKeys.job(job.id), job);
       void queryClient.invalidateQueries({ queryKey: queryKeys.jobList });

@@ -15,18 +15,26 @@ function isTransport(x: unknown): x is ApiTransport {
   const t = x as Partial<ApiTransport> | null;
   if (typeof t !== 'object' || t === null) return false;
   return (
-    typeof t.invoke === 'function' && typeof t.onEvent === 'function' && typeof t.imageUrl === 'function' && typeof t.compositeUrl === 'function' && typeof t.seenUrl === 'function'
+    typeof t.invoke === 'function' &&
+    typeof t.onEvent === 'function' &&
+    typeof t.imageUrl === 'function' &&
+    typeof t.compositeUrl === 'function' &&
+    typeof t.seenUrl === 'function'
   );
 }
 
 export function pickTransport(env: StartupEnvironment): { kind: 'ipc' | 'web'; transport: ApiTransport } {
   if (env.api !== undefined) {
-    if (!isTransport(env.api)) throw new AppError('internal', 'window.api from the preload lacks invoke/onEvent/imageUrl/compositeUrl/seenUrl');
+    if (!isTransport(env.api))
+      throw new AppError('internal', 'window.api from the preload lacks invoke/onEvent/imageUrl/compositeUrl/seenUrl');
     return { kind: 'ipc', transport: env.api };
   }
   const token = new URLSearchParams(env.location.search).get('token');
   if (token === null || token === '') {
-    throw new AppError('bad-input', 'This page needs the access token: open the full URL that `mia-dpo serve` printed (it ends in ?token=...).');
+    throw new AppError(
+      'bad-input',
+      'This page needs the access token: open the full URL that `mia-dpo serve` printed (it ends in ?token=...).',
+    );
   }
   return { kind: 'web', transport: webTransport({ origin: env.location.origin, token }) };
 }

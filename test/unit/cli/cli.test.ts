@@ -25,7 +25,8 @@ afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 function memoryIo(): CliIo & { err(): string } {
   let err = '';
-  const sink = (write: (s: string) => void) => new Writable({ write: (chunk: Buffer, _enc, done) => (write(chunk.toString()), done()) });
+  const sink = (write: (s: string) => void) =>
+    new Writable({ write: (chunk: Buffer, _enc, done) => (write(chunk.toString()), done()) });
   return { stdout: sink(() => undefined), stderr: sink((s) => (err += s)), tty: false, err: () => err };
 }
 
@@ -33,9 +34,14 @@ function cli(...args: string[]): Promise<{ code: number | null; stdout: string; 
   return cliWithEnv({}, ...args);
 }
 
-function cliWithEnv(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cliWithEnv(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config'), ...env } });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config'), ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -50,7 +56,15 @@ describe('mia-dpo', () => {
     expect(spawned.code).toBe(2);
     expect(spawned.stderr).toMatch(/usage: mia-dpo import/);
     // The other cases in-process (same code path, without a process start each).
-    for (const args of [[], ['frobnicate'], ['import'], ['project', 'delete', '/x'], ['jobs', '/x', '--bogus'], ['serve', '/x', '--port', 'abc'], ['selftest', '--ep', 'tpu']]) {
+    for (const args of [
+      [],
+      ['frobnicate'],
+      ['import'],
+      ['project', 'delete', '/x'],
+      ['jobs', '/x', '--bogus'],
+      ['serve', '/x', '--port', 'abc'],
+      ['selftest', '--ep', 'tpu'],
+    ]) {
       const io = memoryIo();
       expect(await runCli(args, io), args.join(' ')).toBe(2);
       expect(io.err()).toMatch(/usage/);
@@ -66,20 +80,44 @@ describe('mia-dpo', () => {
     const ds = await makeDemoDataset(path.join(home, 'data'), { samples: 12 });
     const imported = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot, '--json');
     expect(imported.code, imported.stderr).toBe(0);
-    const report = JSON.parse(imported.stdout) as { ok: boolean; samples: number; problemEntries: number; problems: { index: number; id: string; reason: string }[] };
-    expect(report).toMatchObject({ ok: true, samples: 16, problemEntries: 6, entries: 18, imported: 12, flagged: 4, rejected: 2 });
+    const report = JSON.parse(imported.stdout) as {
+      ok: boolean;
+      samples: number;
+      problemEntries: number;
+      problems: { index: number; id: string; reason: string }[];
+    };
+    expect(report).toMatchObject({
+      ok: true,
+      samples: 16,
+      problemEntries: 6,
+      entries: 18,
+      imported: 12,
+      flagged: 4,
+      rejected: 2,
+    });
     expect(report.problems.map((p) => [p.index, p.id, p.reason])).toContainEqual([8, 'demo-2', 'duplicate-id']);
 
     const jobs = await cli('jobs', dir, '--json');
     expect(JSON.parse(jobs.stdout).jobs).toMatchObject([{ id: 1, kind: 'import', state: 'done' }]);
     const text = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot);
-    expect(text.stdout).toMatch(/^18 entries read: 12 imported, 4 flagged, 2 rejected \(\d+ images\)\nimported: usable samples; flagged: /);
+    expect(text.stdout).toMatch(
+      /^18 entries read: 12 imported, 4 flagged, 2 rejected \(\d+ images\)\nimported: usable samples; flagged: /,
+    );
 
     const again = await cli('project', 'create', dir, '--json');
     expect(again.code).toBe(1);
     expect(JSON.parse(again.stdout)).toMatchObject({ ok: false, error: { kind: 'conflict' } });
 
-    const aborted = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot, '--abort-on-problem', '--json');
+    const aborted = await cli(
+      'import',
+      dir,
+      '--llava',
+      ds.file,
+      '--images',
+      ds.imagesRoot,
+      '--abort-on-problem',
+      '--json',
+    );
     expect(aborted.code).toBe(1);
     expect(JSON.parse(aborted.stdout)).toMatchObject({ ok: false, state: 'failed' });
 
@@ -106,8 +144,12 @@ describe('mia-dpo', () => {
       const ds = await makeDemoDataset(path.join(home, 'held-data'), { samples: 2, bad: false });
       const write = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot);
       expect(write.code).toBe(1);
-      expect(write.stderr).toContain(`already open in process ${process.pid} (serving its UI at http://127.0.0.1:4999/)`);
-      expect(write.stderr).toContain(`use the UI at http://127.0.0.1:4999/, or stop that process first (Ctrl-C in its terminal, or kill ${process.pid})`);
+      expect(write.stderr).toContain(
+        `already open in process ${process.pid} (serving its UI at http://127.0.0.1:4999/)`,
+      );
+      expect(write.stderr).toContain(
+        `use the UI at http://127.0.0.1:4999/, or stop that process first (Ctrl-C in its terminal, or kill ${process.pid})`,
+      );
     } finally {
       await holder.close();
     }
@@ -118,7 +160,13 @@ describe('mia-dpo', () => {
     expect(passed.code, passed.stderr).toBe(0);
     expect(JSON.parse(passed.stdout)).toMatchObject({ ok: true, ep: 'cpu', train: { ok: true } });
     // No Vulkan driver: the WebGPU checks cannot run, which must count as failures.
-    const failed = await cliWithEnv({ VK_ICD_FILENAMES: path.join(home, 'no-such-icd.json') }, 'selftest', '--ep', 'webgpu', '--json');
+    const failed = await cliWithEnv(
+      { VK_ICD_FILENAMES: path.join(home, 'no-such-icd.json') },
+      'selftest',
+      '--ep',
+      'webgpu',
+      '--json',
+    );
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false, ep: 'webgpu' });
   });
@@ -136,7 +184,15 @@ describe('mia-dpo', () => {
     expect(s.project).toBe(dir);
     const around = await cli('jobs', path.dirname(dir));
     expect(around.stderr).toContain(`did you mean ${dir}?`);
-    expect(s).toMatchObject({ ok: true, entries: 66, imported: 60, flagged: 4, rejected: 2, model: { random: true }, export: { format: 'trl' } });
+    expect(s).toMatchObject({
+      ok: true,
+      entries: 66,
+      imported: 60,
+      flagged: 4,
+      rejected: 2,
+      model: { random: true },
+      export: { format: 'trl' },
+    });
     const augmented = Object.values(s.augmented).reduce((a, b) => a + b, 0);
     expect(augmented).toBe(30);
     // Every format is made; every augmented sample answered once; something kept in each format.
@@ -144,7 +200,9 @@ describe('mia-dpo', () => {
     expect(s.generations).toBe(augmented);
     expect(s.kept).toBe(Object.values(s.keptByFormat).reduce((a, b) => a + b, 0));
     const lines = (await readFile(path.join(s.export.dir, 'train.jsonl'), 'utf8')).trim().split('\n');
-    const pairs = lines.map((l) => JSON.parse(l) as { prompt: unknown[]; chosen: unknown[]; rejected: unknown[]; images: string[] });
+    const pairs = lines.map(
+      (l) => JSON.parse(l) as { prompt: unknown[]; chosen: unknown[]; rejected: unknown[]; images: string[] },
+    );
     expect(pairs.length).toBe(s.export.pairs);
     expect(s.export.pairs).toBeGreaterThan(0);
     for (const p of pairs) {
@@ -152,7 +210,9 @@ describe('mia-dpo', () => {
       for (const img of p.images) await readFile(path.join(s.export.dir, img));
     }
     const jobs = await cli('jobs', s.project, '--json');
-    const byId = (JSON.parse(jobs.stdout).jobs as { id: number; kind: string; state: string }[]).sort((a, b) => a.id - b.id);
+    const byId = (JSON.parse(jobs.stdout).jobs as { id: number; kind: string; state: string }[]).sort(
+      (a, b) => a.id - b.id,
+    );
     expect(byId.map((j) => [j.kind, j.state])).toEqual(
       ['import', 'augment', 'respond', 'select'].map((k) => [k, 'done']),
     );
@@ -168,8 +228,12 @@ describe('mia-dpo', () => {
   it('kill -TERM of the mia-dpo wrapper stops serve: port released, lock removed (issue 13 item 4)', async () => {
     const dir = path.join(home, 'killed');
     expect(await runCli(['project', 'create', dir], memoryIo())).toBe(0);
-    const child = spawn(process.execPath, [BIN, 'serve', dir, '--port', '0'], { env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config') } });
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+    const child = spawn(process.execPath, [BIN, 'serve', dir, '--port', '0'], {
+      env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config') },
+    });
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('exit', (code, signal) => resolve([code, signal])),
+    );
     let out = '';
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {

@@ -20,12 +20,27 @@ let image: string;
 beforeAll(async () => {
   model = (await writeTinyLlava({ seed: 3, textLayers: 2, visionLayers: 2 })).dir;
   image = path.join(mkdtempSync(path.join(tmpdir(), 'ep-line-')), 'a.png');
-  await sharp(Buffer.alloc(28 * 28 * 3, 120), { raw: { width: 28, height: 28, channels: 3 } }).png().toFile(image);
+  await sharp(Buffer.alloc(28 * 28 * 3, 120), { raw: { width: 28, height: 28, channels: 3 } })
+    .png()
+    .toFile(image);
 });
 
 /** stderr lines of `mia-dpo generate ... --ep auto` with `env`. */
 function generateStderr(env: NodeJS.ProcessEnv): string[] {
-  const args = [BIN, 'generate', '--model', model, '--image', image, '--prompt', 'hi', '--max-new-tokens', '2', '--ep', 'auto'];
+  const args = [
+    BIN,
+    'generate',
+    '--model',
+    model,
+    '--image',
+    image,
+    '--prompt',
+    'hi',
+    '--max-new-tokens',
+    '2',
+    '--ep',
+    'auto',
+  ];
   const r = spawnSync(process.execPath, args, { env, encoding: 'utf8', timeout: 120_000 });
   expect(r.status, r.stderr).toBe(0);
   return r.stderr.split('\n').filter((l) => l !== '');
@@ -38,7 +53,9 @@ describe('the execution provider line', () => {
     expect(epLine('auto', { ep: 'cpu', fallbackReason: 'webgpu: no WebGPU adapter' })).toBe(
       'execution provider: cpu (auto found no GPU: webgpu: no WebGPU adapter; see README "GPUs")\n',
     );
-    expect(epLine('cuda', { ep: 'cpu', fallbackReason: 'cuda: CUDA provider libraries are not installed' })).toMatch(/^execution provider: cpu \(cuda unavailable: /);
+    expect(epLine('cuda', { ep: 'cpu', fallbackReason: 'cuda: CUDA provider libraries are not installed' })).toMatch(
+      /^execution provider: cpu \(cuda unavailable: /,
+    );
   });
 
   it('without a Vulkan driver: exactly one line about the EP on stderr, no loader warning', () => {
@@ -50,11 +67,15 @@ describe('the execution provider line', () => {
     expect(lines[0]).toMatch(/^execution provider: (cpu|webgpu|cuda) \(/);
     expect(lines[1]).toMatch(/^attention \(layer 1\)/);
     // On a machine without a GPU: the reason, in one line, with the README pointer.
-    if (lines[0]!.startsWith('execution provider: cpu')) expect(lines[0]).toMatch(/webgpu: no WebGPU adapter .*; see README "GPUs"\)$/);
+    if (lines[0]!.startsWith('execution provider: cpu'))
+      expect(lines[0]).toMatch(/webgpu: no WebGPU adapter .*; see README "GPUs"\)$/);
   }, 180_000);
 
-  it('with SwiftShader standing in for a GPU driver (the README\'s tip): WebGPU, one line', () => {
+  it("with SwiftShader standing in for a GPU driver (the README's tip): WebGPU, one line", () => {
     const lines = generateStderr({ ...process.env, VK_ICD_FILENAMES: SWIFTSHADER });
-    expect(lines).toEqual([expect.stringMatching(/^execution provider: webgpu \(auto: a WebGPU adapter was found\)$/), expect.stringMatching(/^attention /)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^execution provider: webgpu \(auto: a WebGPU adapter was found\)$/),
+      expect.stringMatching(/^attention /),
+    ]);
   }, 180_000);
 });

@@ -17,10 +17,22 @@ describe('import rerun', () => {
     const { service, dir } = await serviceWithProject();
     const ds = await makeDemoDataset(path.join(dir, 'data'), { samples: 40, bad: false });
     const other = await makeDemoDataset(path.join(dir, 'other'), { samples: 3, bad: false });
-    const request = { source: { kind: 'llava' as const, file: ds.file, imagesRoot: ds.imagesRoot }, abortOnProblem: false };
+    const request = {
+      source: { kind: 'llava' as const, file: ds.file, imagesRoot: ds.imagesRoot },
+      abortOnProblem: false,
+    };
     const interrupted = await service.handlers['dataset.import'](request);
-    const otherJob = await service.handlers['dataset.import']({ ...request, source: { kind: 'llava', file: other.file, imagesRoot: other.imagesRoot } });
-    const outcome = await submitAndWait(service, { stdout: quiet, stderr: quiet, tty: false }, 'import', () => service.handlers['dataset.import'](request), true);
+    const otherJob = await service.handlers['dataset.import']({
+      ...request,
+      source: { kind: 'llava', file: other.file, imagesRoot: other.imagesRoot },
+    });
+    const outcome = await submitAndWait(
+      service,
+      { stdout: quiet, stderr: quiet, tty: false },
+      'import',
+      () => service.handlers['dataset.import'](request),
+      true,
+    );
     expect(outcome.job.id).toBe(interrupted.jobId);
     expect(outcome.job.state).toBe('done');
     const { jobs } = await service.handlers['jobs.list']({});

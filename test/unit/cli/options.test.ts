@@ -23,34 +23,50 @@ const Schema = z.strictObject({
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const sink = (write: (s: string) => void) => new Writable({ write: (chunk: Buffer, _enc, done) => (write(chunk.toString()), done()) });
+  const sink = (write: (s: string) => void) =>
+    new Writable({ write: (chunk: Buffer, _enc, done) => (write(chunk.toString()), done()) });
   const code = await runCli(args, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), tty: false });
   return { code, out, err };
 }
 
 describe('parseOptions', () => {
   it('turns text into numbers where the schema wants numbers and applies its defaults', () => {
-    expect(parseOptions(Schema, { maxNewTokens: '7', layers: ['1', '3'], name: '12' })).toEqual({ maxNewTokens: 7, layers: [1, 3], aspect: 'crop', name: '12' });
+    expect(parseOptions(Schema, { maxNewTokens: '7', layers: ['1', '3'], name: '12' })).toEqual({
+      maxNewTokens: 7,
+      layers: [1, 3],
+      aspect: 'crop',
+      name: '12',
+    });
     expect(parseOptions(Schema, { maxNewTokens: undefined })).toEqual(Schema.parse({}));
   });
 
   it('names the option and gives the schema message for a bad value', () => {
     const message = Schema.shape.maxNewTokens.safeParse(0).error?.issues[0]?.message;
-    expect(() => parseOptions(Schema, { maxNewTokens: '0' })).toThrow(new UsageError(`--max-new-tokens: ${message} (got "0")`));
-    expect(() => parseOptions(Schema, { maxNewTokens: '' })).toThrow(/--max-new-tokens: Invalid input: expected number, received NaN/);
+    expect(() => parseOptions(Schema, { maxNewTokens: '0' })).toThrow(
+      new UsageError(`--max-new-tokens: ${message} (got "0")`),
+    );
+    expect(() => parseOptions(Schema, { maxNewTokens: '' })).toThrow(
+      /--max-new-tokens: Invalid input: expected number, received NaN/,
+    );
     expect(() => parseOptions(Schema, { layers: ['2', 'x'] })).toThrow(/--layers: /);
     expect(() => parseOptions(Schema, { aspect: 'square' }, { aspect: '--pad' })).toThrow(/^--pad: Invalid option/);
   });
 
   it('reads a default as the schema applies it', () => {
-    expect([schemaDefault(Schema.shape.maxNewTokens), schemaDefault(Schema.shape.name), schemaDefault(z.string())]).toEqual([512, undefined, undefined]);
+    expect([
+      schemaDefault(Schema.shape.maxNewTokens),
+      schemaDefault(Schema.shape.name),
+      schemaDefault(z.string()),
+    ]).toEqual([512, undefined, undefined]);
   });
 });
 
 describe('the mia-dpo command line', () => {
   it("takes augment's defaults from the pipeline.augment request", () => {
     expect(augmentRequest({})).toEqual(COMMANDS['pipeline.augment'].request.parse({}));
-    expect(augmentRequest({ formats: 'grid, pip', count: '3' })).toEqual(COMMANDS['pipeline.augment'].request.parse({ formats: ['grid', 'pip'], count: 3 }));
+    expect(augmentRequest({ formats: 'grid, pip', count: '3' })).toEqual(
+      COMMANDS['pipeline.augment'].request.parse({ formats: ['grid', 'pip'], count: 3 }),
+    );
   });
 
   it('lists every command with every option in --help', async () => {

@@ -5,13 +5,20 @@ import { ProgressBar, progressLine } from '../../../electron/cli/progress';
 
 function sink(): { stream: Writable; text(): string } {
   let text = '';
-  return { stream: new Writable({ write: (c: Buffer, _e, done) => ((text += c.toString()), done()) }), text: () => text };
+  return {
+    stream: new Writable({ write: (c: Buffer, _e, done) => ((text += c.toString()), done()) }),
+    text: () => text,
+  };
 }
 
 describe('progress bar', () => {
   it('shows the share done, the rate and the ETA', () => {
-    expect(progressLine('import', { done: 250, total: 1000, ratePerSec: 50, etaSec: 15 }, 8)).toBe('import [##------] 250/1000 50/s ETA 0m15s');
-    expect(progressLine('import', { done: 7, total: null, ratePerSec: 0, etaSec: null }, 4)).toBe('import [----] 7 0/s ETA --');
+    expect(progressLine('import', { done: 250, total: 1000, ratePerSec: 50, etaSec: 15 }, 8)).toBe(
+      'import [##------] 250/1000 50/s ETA 0m15s',
+    );
+    expect(progressLine('import', { done: 7, total: null, ratePerSec: 0, etaSec: null }, 4)).toBe(
+      'import [----] 7 0/s ETA --',
+    );
     expect(progressLine('x', { done: 1, total: 2, ratePerSec: 1, etaSec: 3725 }, 2)).toBe('x [#-] 1/2 1/s ETA 1h02m');
   });
 

@@ -9,13 +9,20 @@ import { AppError } from '../../../shared/errors';
 import type { EchoCalls, EchoEvent } from './echo-protocol';
 
 const events: string[] = [];
-const start = () => new RpcClient<EchoCalls, EchoEvent>(startWorker(new URL('./echo.worker.ts', import.meta.url)), { name: 'echo worker', onEvent: (e) => events.push(e.line) });
+const start = () =>
+  new RpcClient<EchoCalls, EchoEvent>(startWorker(new URL('./echo.worker.ts', import.meta.url)), {
+    name: 'echo worker',
+    onEvent: (e) => events.push(e.line),
+  });
 const rpc = start();
 afterAll(() => rpc.worker.terminate());
 
 describe('typed worker RPC', () => {
   it('matches each reply to its own call', async () => {
-    const [slow, fast] = await Promise.all([rpc.call('slow', { ms: 30, tag: 'slow' }), rpc.call('echo', { text: 'fast' })]);
+    const [slow, fast] = await Promise.all([
+      rpc.call('slow', { ms: 30, tag: 'slow' }),
+      rpc.call('echo', { text: 'fast' }),
+    ]);
     expect([slow, fast]).toEqual(['slow', 'fast']);
   });
 
@@ -43,7 +50,11 @@ describe('typed worker RPC', () => {
     const waiting = doomed.call('slow', { ms: 5_000, tag: 'never' });
     await new Promise((r) => setTimeout(r, 50));
     void doomed.worker.terminate();
-    await expect(waiting).rejects.toMatchObject({ name: 'AppError', kind: 'runtime', message: /^the echo worker exited \(code \d+\)$/ });
+    await expect(waiting).rejects.toMatchObject({
+      name: 'AppError',
+      kind: 'runtime',
+      message: /^the echo worker exited \(code \d+\)$/,
+    });
     expect(await doomed.exited).toBeTypeOf('number');
     await expect(doomed.call('echo', { text: 'x' })).rejects.toMatchObject({ kind: 'runtime' });
   });

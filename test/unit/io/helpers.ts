@@ -34,7 +34,11 @@ export async function waitFinal(service: Service, jobId: number): Promise<Job> {
   }
 }
 
-export async function runImport(service: Service, source: ImportSource, abortOnProblem = false): Promise<{ job: Job; problems: Problem[] }> {
+export async function runImport(
+  service: Service,
+  source: ImportSource,
+  abortOnProblem = false,
+): Promise<{ job: Job; problems: Problem[] }> {
   const { jobId } = await service.handlers['dataset.import']({ source, abortOnProblem });
   const job = await waitFinal(service, jobId);
   const problems = (await service.handlers['problems.list']({ jobId, offset: 0, limit: 1000 })).items;

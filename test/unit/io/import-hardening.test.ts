@@ -19,7 +19,10 @@ describe('import hardening', () => {
     const root = path.join(dir, 'images');
     const [img] = await drawImages(root, 1);
     const file = path.join(dir, 'd.json');
-    await writeFile(file, JSON.stringify([llavaEntry(0, img!), { ...llavaEntry(1, img!), image: 'a\u0000b.jpg' }, llavaEntry(2, img!)]));
+    await writeFile(
+      file,
+      JSON.stringify([llavaEntry(0, img!), { ...llavaEntry(1, img!), image: 'a\u0000b.jpg' }, llavaEntry(2, img!)]),
+    );
     const { job, problems } = await runImport(service, { kind: 'llava', file, imagesRoot: root });
     expect(job.state).toBe('done');
     expect(job.result).toMatchObject({ samples: 2 });
@@ -32,7 +35,12 @@ describe('import hardening', () => {
     const { service, dir } = await serviceWithProject();
     const root = path.join(dir, 'images');
     await drawImages(root, 1);
-    for (const [name, text] of [['object.json', '{"data": []}\n'], ['empty.json', ''], ['array.json', '[]'], ['blank.jsonl', '\n\n']] as const) {
+    for (const [name, text] of [
+      ['object.json', '{"data": []}\n'],
+      ['empty.json', ''],
+      ['array.json', '[]'],
+      ['blank.jsonl', '\n\n'],
+    ] as const) {
       const file = path.join(dir, name);
       await writeFile(file, text);
       const { job } = await runImport(service, { kind: 'llava', file, imagesRoot: root });
@@ -94,7 +102,10 @@ describe('invalid UTF-8', () => {
     const good = Buffer.from(JSON.stringify(llavaEntry(0, null)) + '\n');
     const bad = Buffer.from(JSON.stringify(llavaEntry(1, null)).replace('There', 'Th\u00ffre'), 'latin1');
     const jsonl = path.join(dir, 'd.jsonl');
-    await writeFile(jsonl, Buffer.concat([good, bad, Buffer.from('\n'), Buffer.from(JSON.stringify(llavaEntry(2, null)))]));
+    await writeFile(
+      jsonl,
+      Buffer.concat([good, bad, Buffer.from('\n'), Buffer.from(JSON.stringify(llavaEntry(2, null)))]),
+    );
     const lines = await runImport(service, { kind: 'llava', file: jsonl, imagesRoot: root });
     expect(lines.job.result).toMatchObject({ samples: 2 });
     expect(lines.problems.map((p) => [p.index, p.line, p.reason])).toEqual([[1, 2, 'malformed-entry']]);

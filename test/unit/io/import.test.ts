@@ -32,8 +32,17 @@ describe('LLaVA JSON import', () => {
     expect(ds.entries).toBe(30 + 6);
 
     const flagged = await service.handlers['samples.page']({ offset: 0, limit: 50, filter: { hasProblems: true } });
-    expect(flagged.items.map((s) => s.externalId).sort()).toEqual(['bad-corrupt', 'bad-escape', 'bad-missing', 'bad-symlink']);
-    const textOnly = await service.handlers['samples.page']({ offset: 0, limit: 50, filter: { text: 'no image to describe' } });
+    expect(flagged.items.map((s) => s.externalId).sort()).toEqual([
+      'bad-corrupt',
+      'bad-escape',
+      'bad-missing',
+      'bad-symlink',
+    ]);
+    const textOnly = await service.handlers['samples.page']({
+      offset: 0,
+      limit: 50,
+      filter: { text: 'no image to describe' },
+    });
     expect(textOnly.total).toBe(3);
     expect(textOnly.items.every((s) => s.imageId === null && s.imageCount === 0)).toBe(true);
     await service.close();
@@ -45,9 +54,16 @@ describe('LLaVA JSON import', () => {
     await runImport(service, { kind: 'llava', file: ds.file, imagesRoot: ds.imagesRoot });
     const detail = await service.handlers['samples.get']({ id: 1 });
     expect(detail.images).toHaveLength(1);
-    expect(detail.images[0]).toMatchObject({ path: path.join(ds.imagesRoot, 'img/00000-red-circle.jpg'), width: 96, height: 96 });
+    expect(detail.images[0]).toMatchObject({
+      path: path.join(ds.imagesRoot, 'img/00000-red-circle.jpg'),
+      width: 96,
+      height: 96,
+    });
     expect(detail.images[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(detail.conversation[0]).toEqual({ from: 'human', value: '<image>\nWhat shape is shown, and what colour is it?' });
+    expect(detail.conversation[0]).toEqual({
+      from: 'human',
+      value: '<image>\nWhat shape is shown, and what colour is it?',
+    });
     const thumb = await service.getThumbnail(detail.images[0]!.id, 128);
     expect(thumb.path).toContain(path.join('project', 'cache', 'thumbs', '128'));
     await expect(service.getThumbnail(9999, 128)).rejects.toMatchObject({ kind: 'not-found' });
@@ -60,7 +76,14 @@ describe('LLaVA JSON import', () => {
     const root = path.join(dir, 'images');
     const [img] = await drawImages(root, 1);
     const file = path.join(dir, 'd.json');
-    const entry = { id: 'x', image: img, conversations: [{ from: 'human', value: 'no placeholder' }, { from: 'gpt', value: 'a' }] };
+    const entry = {
+      id: 'x',
+      image: img,
+      conversations: [
+        { from: 'human', value: 'no placeholder' },
+        { from: 'gpt', value: 'a' },
+      ],
+    };
     await writeFile(file, JSON.stringify([entry, llavaEntry(1, img!)]));
     const { problems } = await runImport(service, { kind: 'llava', file, imagesRoot: root });
     expect(problems.map((p) => [p.index, p.entryId, p.reason])).toEqual([[0, 'x', 'malformed-entry']]);
@@ -73,7 +96,10 @@ describe('LLaVA JSON import', () => {
     const root = path.join(dir, 'images');
     const [img] = await drawImages(root, 1);
     const file = path.join(dir, 'd.json');
-    await writeFile(file, `[${JSON.stringify(llavaEntry(0, img!))}, ${JSON.stringify(llavaEntry(1, img!))}, {"id": "cut`);
+    await writeFile(
+      file,
+      `[${JSON.stringify(llavaEntry(0, img!))}, ${JSON.stringify(llavaEntry(1, img!))}, {"id": "cut`,
+    );
     const { job, problems } = await runImport(service, { kind: 'llava', file, imagesRoot: root });
     expect(job.result).toMatchObject({ samples: 2 });
     expect(problems.map((p) => [p.index, p.reason])).toEqual([[2, 'malformed-entry']]);
@@ -99,7 +125,10 @@ describe('LLaVA JSON import', () => {
     const file = path.join(dir, 'big.jsonl');
     const lines = Array.from({ length: 6000 }, (_, i) => JSON.stringify(llavaEntry(i, imgs[i % 3]!)));
     await writeFile(file, lines.join('\n'));
-    const { jobId } = await service.handlers['dataset.import']({ source: { kind: 'llava', file, imagesRoot: root }, abortOnProblem: false });
+    const { jobId } = await service.handlers['dataset.import']({
+      source: { kind: 'llava', file, imagesRoot: root },
+      abortOnProblem: false,
+    });
     await new Promise<void>((resolve) => {
       const off = service.onEvent((e) => {
         if (e.type === 'job.progress' && e.jobId === jobId) {
@@ -122,7 +151,12 @@ describe('JSONL import', () => {
     const root = path.join(dir, 'images');
     const [img] = await drawImages(root, 1);
     const file = path.join(dir, 'd.jsonl');
-    await writeFile(file, [JSON.stringify(llavaEntry(0, img!)), '', '{"id": broken', JSON.stringify(llavaEntry(1, null)), '[1,2]'].join('\n'));
+    await writeFile(
+      file,
+      [JSON.stringify(llavaEntry(0, img!)), '', '{"id": broken', JSON.stringify(llavaEntry(1, null)), '[1,2]'].join(
+        '\n',
+      ),
+    );
     const { job, problems } = await runImport(service, { kind: 'llava', file, imagesRoot: root });
     expect(job.result).toMatchObject({ samples: 2, problemEntries: 2 });
     expect(problems.map((p) => [p.index, p.line, p.reason])).toEqual([
@@ -139,7 +173,11 @@ describe('files that are not LLaVA data', () => {
     const { service, dir } = await serviceWithProject();
     const root = path.join(dir, 'images');
     await mkdir(root);
-    const files: [string, string][] = [['object.json', '{\n  "data": []\n}\n'], ['text.json', 'hello world\n'], ['broken.json', '[{"id": ']];
+    const files: [string, string][] = [
+      ['object.json', '{\n  "data": []\n}\n'],
+      ['text.json', 'hello world\n'],
+      ['broken.json', '[{"id": '],
+    ];
     for (const [name, text] of files) {
       const file = path.join(dir, name);
       await writeFile(file, text);

@@ -19,10 +19,20 @@ async function writeBigFile(file: string): Promise<number> {
   const answer = 'The picture shows a small red square next to a blue circle. '.repeat(60);
   let bytes = 0;
   let n = 0;
-  const write = (s: string) => (bytes += Buffer.byteLength(s), out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+  const write = (s: string) => (
+    (bytes += Buffer.byteLength(s)),
+    out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r()))
+  );
   await write('[\n');
   while (bytes < TARGET_BYTES) {
-    const entry = { id: `e${n}`, image: `img/${n % 4}.jpg`, conversations: [{ from: 'human', value: '<image>\nDescribe the picture.' }, { from: 'gpt', value: answer }] };
+    const entry = {
+      id: `e${n}`,
+      image: `img/${n % 4}.jpg`,
+      conversations: [
+        { from: 'human', value: '<image>\nDescribe the picture.' },
+        { from: 'gpt', value: answer },
+      ],
+    };
     await write(`${n ? ',\n' : ''}${JSON.stringify(entry)}`);
     n++;
   }

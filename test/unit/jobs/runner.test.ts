@@ -62,7 +62,13 @@ function countingKind(options: CountingOptions = {}): JobKind<{ units: number },
           }
           await (options.interruptible ? interruptible(2, ctx.signal) : sleep(2));
           if (i === options.failAt) throw new AppError('bad-input', `unit ${i} failed`);
-          return { cursor: { next: i + 1 }, done: i + 1, total: p.units, write: { method: 'setMeta', args: { values: { [`${ctx.jobId}:${i}`]: String(i) } } }, finished: i + 1 === p.units };
+          return {
+            cursor: { next: i + 1 },
+            done: i + 1,
+            total: p.units,
+            write: { method: 'setMeta', args: { values: { [`${ctx.jobId}:${i}`]: String(i) } } },
+            finished: i + 1 === p.units,
+          };
         },
         finish: async () => ({ method: 'setMeta', args: { values: { [`${ctx.jobId}:finished`]: 'yes' } } }),
         close: async () => undefined,
@@ -99,8 +105,14 @@ describe('job runner', () => {
     expect(stored?.state).toBe('done');
     expect(stored?.cursor).toEqual({ next: 5 });
     expect(unitsOf(await store.call('getMeta'), job.id)).toEqual([0, 1, 2, 3, 4]);
-    expect(events.filter((e) => e.type === 'job.progress').map((e) => (e.type === 'job.progress' ? e.progress.done : -1))).toEqual([1, 2, 3, 4, 5]);
-    expect(events.filter((e) => e.type === 'job.state').map((e) => (e.type === 'job.state' ? e.state : ''))).toEqual(['queued', 'running', 'done']);
+    expect(
+      events.filter((e) => e.type === 'job.progress').map((e) => (e.type === 'job.progress' ? e.progress.done : -1)),
+    ).toEqual([1, 2, 3, 4, 5]);
+    expect(events.filter((e) => e.type === 'job.state').map((e) => (e.type === 'job.state' ? e.state : ''))).toEqual([
+      'queued',
+      'running',
+      'done',
+    ]);
     await store.close();
   });
 
@@ -152,7 +164,10 @@ describe('job runner', () => {
     await runner.idle();
     const failed = await runner.get(job.id);
     expect(failed.state).toBe('failed');
-    expect(failed.error).toMatchObject({ kind: 'bad-file', message: expect.stringContaining(`jobs row ${job.id}, column cursor`) });
+    expect(failed.error).toMatchObject({
+      kind: 'bad-file',
+      message: expect.stringContaining(`jobs row ${job.id}, column cursor`),
+    });
     await store.close();
   });
 
@@ -231,7 +246,10 @@ describe('job runner', () => {
     const runner = new JobRunner(store, [rogue], () => undefined);
     const job = await runner.submit('count', { units: 2 });
     await runner.idle();
-    expect(await runner.get(job.id)).toMatchObject({ state: 'failed', error: { kind: 'cancelled', message: 'stopped by itself' } });
+    expect(await runner.get(job.id)).toMatchObject({
+      state: 'failed',
+      error: { kind: 'cancelled', message: 'stopped by itself' },
+    });
     await store.close();
   });
 
@@ -256,49 +274,53 @@ describe('job runner', () => {
       fc.record({ type: fc.constant('restart' as const) }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 14 }), fc.boolean(), async (actions, honoursSignal) => {
-        const store = await newStore();
-        const history = new Map<number, JobState[]>();
-        const units = new Map<number, number>();
-        const record = (e: ApiEvent) => {
-          if (e.type === 'job.state') history.set(e.jobId, [...(history.get(e.jobId) ?? []), e.state]);
-        };
-        let runner = new JobRunner(store, [countingKind({ interruptible: honoursSignal })], record);
-        const ids: number[] = [];
-        for (const a of actions) {
-          if (a.type === 'submit') {
-            const job = await runner.submit('count', { units: a.units });
-            ids.push(job.id);
-            units.set(job.id, a.units);
-          } else if (a.type === 'wait') await sleep(a.ms);
-          else if (a.type === 'restart') {
-            await runner.close();
-            runner = new JobRunner(store, [countingKind({ interruptible: honoursSignal })], record);
-            await runner.start();
-          } else if (ids.length > 0) {
-            const id = ids[a.job % ids.length]!;
-            await runner.act(id, a.type).catch((e: unknown) => expect((e as AppError).kind).toBe('conflict'));
+      fc.asyncProperty(
+        fc.array(action, { minLength: 1, maxLength: 14 }),
+        fc.boolean(),
+        async (actions, honoursSignal) => {
+          const store = await newStore();
+          const history = new Map<number, JobState[]>();
+          const units = new Map<number, number>();
+          const record = (e: ApiEvent) => {
+            if (e.type === 'job.state') history.set(e.jobId, [...(history.get(e.jobId) ?? []), e.state]);
+          };
+          let runner = new JobRunner(store, [countingKind({ interruptible: honoursSignal })], record);
+          const ids: number[] = [];
+          for (const a of actions) {
+            if (a.type === 'submit') {
+              const job = await runner.submit('count', { units: a.units });
+              ids.push(job.id);
+              units.set(job.id, a.units);
+            } else if (a.type === 'wait') await sleep(a.ms);
+            else if (a.type === 'restart') {
+              await runner.close();
+              runner = new JobRunner(store, [countingKind({ interruptible: honoursSignal })], record);
+              await runner.start();
+            } else if (ids.length > 0) {
+              const id = ids[a.job % ids.length]!;
+              await runner.act(id, a.type).catch((e: unknown) => expect((e as AppError).kind).toBe('conflict'));
+            }
           }
-        }
-        // Drain: resume what is paused, let everything finish.
-        await runner.idle();
-        for (const id of ids) await runner.act(id, 'resume').catch(() => undefined);
-        await runner.idle();
-        const meta = await store.call('getMeta');
-        for (const id of ids) {
-          const job = await store.call('getJob', { id });
-          expect(['done', 'cancelled']).toContain(job!.state);
-          const committed = unitsOf(meta, id);
-          // Units are contiguous from 0 and match the cursor: nothing lost, nothing twice.
-          expect(committed).toEqual([...Array(committed.length).keys()]);
-          expect(job!.progress.done).toBe(committed.length);
-          if (job!.state === 'done') expect(committed.length).toBe(units.get(id));
-          const states = history.get(id) ?? [];
-          expect(states[0]).toBe('queued');
-          for (let i = 1; i < states.length; i++) expect(NEXT_STATES[states[i - 1]!]).toContain(states[i]);
-        }
-        await store.close();
-      }),
+          // Drain: resume what is paused, let everything finish.
+          await runner.idle();
+          for (const id of ids) await runner.act(id, 'resume').catch(() => undefined);
+          await runner.idle();
+          const meta = await store.call('getMeta');
+          for (const id of ids) {
+            const job = await store.call('getJob', { id });
+            expect(['done', 'cancelled']).toContain(job!.state);
+            const committed = unitsOf(meta, id);
+            // Units are contiguous from 0 and match the cursor: nothing lost, nothing twice.
+            expect(committed).toEqual([...Array(committed.length).keys()]);
+            expect(job!.progress.done).toBe(committed.length);
+            if (job!.state === 'done') expect(committed.length).toBe(units.get(id));
+            const states = history.get(id) ?? [];
+            expect(states[0]).toBe('queued');
+            for (let i = 1; i < states.length; i++) expect(NEXT_STATES[states[i - 1]!]).toContain(states[i]);
+          }
+          await store.close();
+        },
+      ),
       { numRuns: 15 },
     );
   });

@@ -17,10 +17,15 @@ interface Run {
 /** Runs `npm run lint:layers` in the repository and collects its exit code and output. */
 function lintLayers(): Promise<Run> {
   return new Promise((resolve) => {
-    execFile('npm', ['run', '--silent', 'lint:layers'], { cwd: root, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, output: `${stdout}\n${stderr}` });
-    });
+    execFile(
+      'npm',
+      ['run', '--silent', 'lint:layers'],
+      { cwd: root, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolve({ code, output: `${stdout}\n${stderr}` });
+      },
+    );
   });
 }
 
@@ -66,7 +71,8 @@ const PLANTS: Plant[] = [
   },
   {
     file: `shared/${TAG}.ts`,
-    source: "import { AppError } from '../electron/../shared/errors';\nimport { createService } from '../electron/service';\nexport const planted = [AppError, createService];\n",
+    source:
+      "import { AppError } from '../electron/../shared/errors';\nimport { createService } from '../electron/service';\nexport const planted = [AppError, createService];\n",
     rule: 'shared-is-the-contract',
     target: 'electron/service/index.ts',
   },
@@ -86,7 +92,9 @@ const PLANTS: Plant[] = [
 
 describe('layering lint', () => {
   it('is part of npm run lint', () => {
-    const scripts = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const scripts = (
+      JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts;
     expect(scripts.lint).toContain('npm run lint:layers');
     expect(scripts['lint:layers']).toMatch(/^depcruise --config \.dependency-cruiser\.cjs /);
   });

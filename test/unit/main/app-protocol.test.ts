@@ -30,7 +30,8 @@ beforeAll(() => {
         return { path: path.join(dir, 'composite.png'), mime: 'image/png' };
       },
       seen: async (generationId, index) => {
-        if (generationId !== 5 || index !== 1) throw new AppError('not-found', `generation ${generationId} has no seen image ${index}`);
+        if (generationId !== 5 || index !== 1)
+          throw new AppError('not-found', `generation ${generationId} has no seen image ${index}`);
         return { path: path.join(dir, 'composite.png'), mime: 'image/png' };
       },
     },
@@ -50,7 +51,11 @@ describe('app:// protocol', () => {
   });
 
   it('never serves files outside the UI folder', async () => {
-    for (const url of ['app://app/../secret.txt', 'app://app/%2e%2e/secret.txt', 'app://app/assets/..%2f..%2fsecret.txt']) {
+    for (const url of [
+      'app://app/../secret.txt',
+      'app://app/%2e%2e/secret.txt',
+      'app://app/assets/..%2f..%2fsecret.txt',
+    ]) {
       const r = await get(url);
       expect(r.status, url).toBe(404);
       expect(await r.text()).not.toContain('TOP-SECRET');
@@ -71,7 +76,12 @@ describe('app:// protocol', () => {
     const ok = await get('app://images/composite/3');
     expect([ok.status, ok.headers.get('content-type'), await ok.text()]).toEqual([200, 'image/png', 'PNGDATA']);
     expect((await get('app://images/composite/4')).status).toBe(404);
-    const bad = ['app://images/composite/x', 'app://images/composite/..%2f..%2fsecret.txt', 'app://images/composite/3?size=256', 'app://images/composite/3/4'];
+    const bad = [
+      'app://images/composite/x',
+      'app://images/composite/..%2f..%2fsecret.txt',
+      'app://images/composite/3?size=256',
+      'app://images/composite/3/4',
+    ];
     for (const url of bad) {
       const r = await get(url);
       expect(r.status, url).toBe(400);
@@ -84,7 +94,13 @@ describe('app:// protocol', () => {
     expect([ok.status, ok.headers.get('content-type'), await ok.text()]).toEqual([200, 'image/png', 'PNGDATA']);
     expect((await get('app://images/seen/5/0')).status).toBe(404);
     expect((await get('app://images/seen/6/1')).status).toBe(404);
-    const bad = ['app://images/seen/5', 'app://images/seen/x/1', 'app://images/seen/5/1/2', 'app://images/seen/..%2f..%2fsecret.txt', 'app://images/seen/5/1?size=256'];
+    const bad = [
+      'app://images/seen/5',
+      'app://images/seen/x/1',
+      'app://images/seen/5/1/2',
+      'app://images/seen/..%2f..%2fsecret.txt',
+      'app://images/seen/5/1?size=256',
+    ];
     for (const url of bad) {
       const r = await get(url);
       expect(r.status, url).toBe(400);

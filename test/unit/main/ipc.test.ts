@@ -21,7 +21,10 @@ describe('IPC answers', () => {
 
   it('runs commands from the app frame', async () => {
     const calls: string[] = [];
-    expect(await answerIpc(handlers(calls), trusted, 'app://app/index.html', 'project.info', {})).toEqual({ ok: true, value: { project: null } });
+    expect(await answerIpc(handlers(calls), trusted, 'app://app/index.html', 'project.info', {})).toEqual({
+      ok: true,
+      value: { project: null },
+    });
     expect(calls).toEqual(['project.info']);
   });
 

@@ -43,7 +43,9 @@ describe('sqliteNativeBinding', () => {
     const bundleDir = fakeApp(app, true);
     // A package.json higher up must not win over the app's own.
     writeFileSync(path.join(tmp, 'package.json'), '{}');
-    expect(sqliteNativeBinding(ELECTRON, bundleDir)).toBe(path.join(app, 'node_modules', '.mia-dpo-electron', 'better_sqlite3.node'));
+    expect(sqliteNativeBinding(ELECTRON, bundleDir)).toBe(
+      path.join(app, 'node_modules', '.mia-dpo-electron', 'better_sqlite3.node'),
+    );
   });
 
   it('in Electron without the build, says which file is missing and how to make it', () => {
@@ -84,7 +86,11 @@ describe('packaging better-sqlite3', () => {
     ]) {
       expect(ignored(dropped), dropped).toBe(true);
     }
-    for (const kept of ['/node_modules/better-sqlite3', '/node_modules/better-sqlite3/lib/database.js', '/node_modules/bindings/package.json']) {
+    for (const kept of [
+      '/node_modules/better-sqlite3',
+      '/node_modules/better-sqlite3/lib/database.js',
+      '/node_modules/bindings/package.json',
+    ]) {
       expect(ignored(kept), kept).toBe(false);
     }
     // A sibling whose name only starts like the build folder is not caught by it.
@@ -103,7 +109,9 @@ describe('packaging better-sqlite3', () => {
 
   it('refuses to package without the Electron build', () => {
     fakeApp(path.join(tmp, 'checkout'), false);
-    expect(() => copyElectronSqliteBinding(path.join(tmp, 'checkout'), path.join(tmp, 'packaged'))).toThrow(/electron-rebuild\.mjs/);
+    expect(() => copyElectronSqliteBinding(path.join(tmp, 'checkout'), path.join(tmp, 'packaged'))).toThrow(
+      /electron-rebuild\.mjs/,
+    );
   });
 
   it('the rebuild script writes the addon where the store and packaging look for it', () => {

@@ -15,10 +15,21 @@ describe('packaged files', () => {
 
   it('keeps the Vite output and native modules, drops sources and dev tools', () => {
     const ignored = packagedFilesFilter(root);
-    for (const kept of ['/package.json', '/.vite/build/main.js', '/node_modules', '/node_modules/better-sqlite3/lib/index.js']) {
+    for (const kept of [
+      '/package.json',
+      '/.vite/build/main.js',
+      '/node_modules',
+      '/node_modules/better-sqlite3/lib/index.js',
+    ]) {
       expect(ignored(kept), kept).toBe(false);
     }
-    for (const dropped of ['/electron/main/main.ts', '/renderer/src/App.tsx', '/node_modules/electron', '/node_modules/vitest/package.json', '/test']) {
+    for (const dropped of [
+      '/electron/main/main.ts',
+      '/renderer/src/App.tsx',
+      '/node_modules/electron',
+      '/node_modules/vitest/package.json',
+      '/test',
+    ]) {
       expect(ignored(dropped), dropped).toBe(true);
     }
   });
@@ -51,8 +62,14 @@ describe('worker threads in the bundle', () => {
 describe('npm configuration', () => {
   // npm warns about unknown .npmrc keys on every call; package.json's allowScripts is what keeps onnxruntime-node's download off (issue 12 item 14).
   it('skips the onnxruntime-node install script through allowScripts, with no .npmrc key, and needs an npm that honours it', () => {
-    expect(existsSync(path.join(root, '.npmrc')) && readFileSync(path.join(root, '.npmrc'), 'utf8').includes('onnxruntime-node-install')).toBe(false);
-    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean>; engines: Record<string, string> };
+    expect(
+      existsSync(path.join(root, '.npmrc')) &&
+        readFileSync(path.join(root, '.npmrc'), 'utf8').includes('onnxruntime-node-install'),
+    ).toBe(false);
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      allowScripts: Record<string, boolean>;
+      engines: Record<string, string>;
+    };
     expect(pkg.allowScripts['onnxruntime-node']).toBe(false);
     expect(pkg.engines['npm']).toBe('>=11');
   });

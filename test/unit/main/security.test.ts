@@ -12,7 +12,13 @@ import {
 describe('Electron security settings', () => {
   it('isolates and sandboxes the page without Node', () => {
     const prefs = secureWebPreferences('/x/preload.cjs');
-    expect(prefs).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false });
+    expect(prefs).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      webviewTag: false,
+    });
   });
 
   it('has a CSP without inline or eval scripts and with no foreign sources', () => {
@@ -34,7 +40,14 @@ describe('Electron security settings', () => {
   it('trusts only the listed origins for IPC and navigation', () => {
     const trusted = [APP_ORIGIN];
     expect(isTrustedOrigin('app://app/index.html', trusted)).toBe(true);
-    for (const url of ['app://images/1', 'file:///etc/passwd', 'https://example.com', 'app://app.evil/x', '', undefined]) {
+    for (const url of [
+      'app://images/1',
+      'file:///etc/passwd',
+      'https://example.com',
+      'app://app.evil/x',
+      '',
+      undefined,
+    ]) {
       expect(isTrustedOrigin(url, trusted), String(url)).toBe(false);
     }
     expect(mayNavigate('app://app/index.html', trusted)).toBe(true);
@@ -42,6 +55,7 @@ describe('Electron security settings', () => {
   });
 
   it('grants no permission', () => {
-    for (const p of ['media', 'notifications', 'geolocation', 'clipboard-read', 'openExternal']) expect(mayGrantPermission(p)).toBe(false);
+    for (const p of ['media', 'notifications', 'geolocation', 'clipboard-read', 'openExternal'])
+      expect(mayGrantPermission(p)).toBe(false);
   });
 });

@@ -6,8 +6,23 @@ import type { PIPELINE_COMMANDS } from '../../../shared/pipeline/commands';
 export const PIPELINE_MALFORMED = {
   'pipeline.settings': [{ x: 1 }],
   'pipeline.settings.set': [{}, { patch: 3 }, { patch: [] }],
-  'pipeline.augment': [{ seed: -1 }, { seed: 1.5 }, { count: 0 }, { formats: [] }, { formats: ['collage'] }, { colour: 'red' }],
-  'pipeline.respond': [{}, { model: '' }, { model: 'm', layer: -1 }, { model: 'm', maxNewTokens: 0 }, { model: 'm', temperature: -0.5 }, { model: 'm', ep: 'tpu' }, { model: 'm', perturb: 'yes' }],
+  'pipeline.augment': [
+    { seed: -1 },
+    { seed: 1.5 },
+    { count: 0 },
+    { formats: [] },
+    { formats: ['collage'] },
+    { colour: 'red' },
+  ],
+  'pipeline.respond': [
+    {},
+    { model: '' },
+    { model: 'm', layer: -1 },
+    { model: 'm', maxNewTokens: 0 },
+    { model: 'm', temperature: -0.5 },
+    { model: 'm', ep: 'tpu' },
+    { model: 'm', perturb: 'yes' },
+  ],
   'pipeline.select': [{ patch: 'strict' }, { thresholds: {} }],
   'pipeline.pairs': [
     { offset: -1 },

@@ -17,8 +17,15 @@ process.env.XDG_CONFIG_HOME = path.join(home, 'config');
 function memoryIo(): CliIo & { out(): string; err(): string } {
   let out = '';
   let err = '';
-  const sink = (write: (s: string) => void) => new Writable({ write: (chunk: Buffer, _enc, done) => (write(chunk.toString()), done()) });
-  return { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), tty: false, out: () => out, err: () => err };
+  const sink = (write: (s: string) => void) =>
+    new Writable({ write: (chunk: Buffer, _enc, done) => (write(chunk.toString()), done()) });
+  return {
+    stdout: sink((s) => (out += s)),
+    stderr: sink((s) => (err += s)),
+    tty: false,
+    out: () => out,
+    err: () => err,
+  };
 }
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -44,7 +51,12 @@ describe('mia-dpo pipeline commands', () => {
     writeFileSync(file, JSON.stringify({ selection: { thresholds: { grid: { '2': { value: 0.5 } } } } }));
     const sel = await run('select', proj, '--thresholds', file, '--json');
     expect(sel.code).toBe(0);
-    expect(JSON.parse(sel.out)).toMatchObject({ ok: true, generations: 0, kept: 0, modeDisagreement: { compared: 0, disagree: 0 } });
+    expect(JSON.parse(sel.out)).toMatchObject({
+      ok: true,
+      generations: 0,
+      kept: 0,
+      modeDisagreement: { compared: 0, disagree: 0 },
+    });
 
     const pairs = await run('pairs', proj, '--json');
     expect(pairs.code).toBe(0);
@@ -58,10 +70,14 @@ describe('mia-dpo pipeline commands', () => {
   it('refuses bad arguments with exit 2 and bad settings with exit 1, naming them', async () => {
     const usage = await run('augment', '/nowhere', '--formats', 'grid,collage');
     expect(usage.code).toBe(2);
-    expect(usage.err).toMatch(/--formats: Invalid option: expected one of "sequence"\|"grid"\|"pip" \(got \["grid","collage"\]\)/);
+    expect(usage.err).toMatch(
+      /--formats: Invalid option: expected one of "sequence"\|"grid"\|"pip" \(got \["grid","collage"\]\)/,
+    );
     const count = await run('augment', '/nowhere', '--count', '0');
     expect([count.code, count.err]).toEqual([2, expect.stringMatching(/--count: Too small/)]);
-    expect((await run('export', '/nowhere', '--format', 'csv', '--out', 'x')).err).toMatch(/--format: Invalid option: expected one of "mia"\|"trl"\|"llamafactory"/);
+    expect((await run('export', '/nowhere', '--format', 'csv', '--out', 'x')).err).toMatch(
+      /--format: Invalid option: expected one of "mia"\|"trl"\|"llamafactory"/,
+    );
     const file = path.join(home, 'bad.json');
     writeFileSync(file, JSON.stringify({ selection: { thresholds: { grid: { '5': { value: 0.5 } } } } }));
     const proj = path.join(home, 'proj2');

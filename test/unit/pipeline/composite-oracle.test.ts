@@ -20,8 +20,20 @@ let files: string[];
 
 async function pillow(jobs: { kind: 'grid' | 'pip'; images: string[]; out: string }[]): Promise<void> {
   const child = execFile(python, [path.join(root, 'test/reference/composite_ref.py')]);
-  child.stdin?.end(JSON.stringify({ tile: g.tileSize, margin: g.margin, label_offset: g.labelOffsetX, font: BUNDLED_FONT, font_px: g.labelFontPx, pip_scale: g.pipScale, jobs }));
-  await new Promise<void>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`composite_ref.py exited ${code}`)))));
+  child.stdin?.end(
+    JSON.stringify({
+      tile: g.tileSize,
+      margin: g.margin,
+      label_offset: g.labelOffsetX,
+      font: BUNDLED_FONT,
+      font_px: g.labelFontPx,
+      pip_scale: g.pipScale,
+      jobs,
+    }),
+  );
+  await new Promise<void>((resolve, reject) =>
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`composite_ref.py exited ${code}`)))),
+  );
 }
 
 async function rgb(file: string) {
@@ -29,10 +41,16 @@ async function rgb(file: string) {
 }
 
 /** Mean absolute difference over a rectangle of two same-sized RGB buffers. */
-function meanAbsDiff(a: Buffer, b: Buffer, width: number, r: { x: number; y: number; width: number; height: number }): number {
+function meanAbsDiff(
+  a: Buffer,
+  b: Buffer,
+  width: number,
+  r: { x: number; y: number; width: number; height: number },
+): number {
   let s = 0;
   for (let y = r.y; y < r.y + r.height; y++) {
-    for (let i = (y * width + r.x) * 3; i < (y * width + r.x + r.width) * 3; i++) s += Math.abs((a[i] as number) - (b[i] as number));
+    for (let i = (y * width + r.x) * 3; i < (y * width + r.x + r.width) * 3; i++)
+      s += Math.abs((a[i] as number) - (b[i] as number));
   }
   return s / (r.width * r.height * 3);
 }
@@ -44,7 +62,13 @@ function ink(data: Buffer, width: number, r: { x: number; y: number; width: numb
     for (let x = r.x; x < r.x + r.width; x++) {
       const v = data[(y * width + x) * 3] as number;
       box.mass += 255 - v;
-      if (v < 128) Object.assign(box, { x0: Math.min(box.x0, x), y0: Math.min(box.y0, y), x1: Math.max(box.x1, x), y1: Math.max(box.y1, y) });
+      if (v < 128)
+        Object.assign(box, {
+          x0: Math.min(box.x0, x),
+          y0: Math.min(box.y0, y),
+          x1: Math.max(box.x1, x),
+          y1: Math.max(box.y1, y),
+        });
     }
   }
   return box;
@@ -52,14 +76,36 @@ function ink(data: Buffer, width: number, r: { x: number; y: number; width: numb
 
 beforeAll(async () => {
   dir = await tempDir();
-  const sizes: [number, number][] = [[640, 480], [480, 640], [300, 300], [1000, 250], [640, 480], [200, 120], [640, 480], [500, 700], [640, 480]];
+  const sizes: [number, number][] = [
+    [640, 480],
+    [480, 640],
+    [300, 300],
+    [1000, 250],
+    [640, 480],
+    [200, 120],
+    [640, 480],
+    [500, 700],
+    [640, 480],
+  ];
   files = await Promise.all(sizes.map(([w, h], i) => makeImage(dir, `o${i}.${i % 2 ? 'png' : 'jpg'}`, w, h, i)));
 });
 
 describe('composites against the Pillow reference', () => {
   it('grids of 2, 3, 4, 6 and 9 images match in size, tiles and labels', async () => {
     const counts = [2, 3, 4, 6, 9];
-    const ours = await Promise.all(counts.map((n) => renderGrid({ sourceSampleId: 's', images: files.slice(0, n).map((f, i) => ({ id: String(i), file: f })), targetIndex: 1 }, g, path.join(dir, 'cache'))));
+    const ours = await Promise.all(
+      counts.map((n) =>
+        renderGrid(
+          {
+            sourceSampleId: 's',
+            images: files.slice(0, n).map((f, i) => ({ id: String(i), file: f })),
+            targetIndex: 1,
+          },
+          g,
+          path.join(dir, 'cache'),
+        ),
+      ),
+    );
     await pillow(counts.map((n) => ({ kind: 'grid', images: files.slice(0, n), out: path.join(dir, `ref${n}.png`) })));
     for (const [k, n] of counts.entries()) {
       const a = await rgb(ours[k]!.path);
@@ -70,7 +116,11 @@ describe('composites against the Pillow reference', () => {
         const strip = { x: tile.x, y: tile.y - g.margin, width: g.tileSize, height: g.margin };
         const inkA = ink(a.data, a.info.width, strip);
         const inkB = ink(b.data, b.info.width, strip);
-        for (const side of ['x0', 'y0', 'x1', 'y1'] as const) expect(Math.abs(inkA[side] - inkB[side]), `${n} images, label of tile at ${tile.x},${tile.y}: ${side}`).toBeLessThanOrEqual(2);
+        for (const side of ['x0', 'y0', 'x1', 'y1'] as const)
+          expect(
+            Math.abs(inkA[side] - inkB[side]),
+            `${n} images, label of tile at ${tile.x},${tile.y}: ${side}`,
+          ).toBeLessThanOrEqual(2);
         expect(inkA.mass / inkB.mass).toBeGreaterThan(0.9);
         expect(inkA.mass / inkB.mass).toBeLessThan(1.1);
       }
@@ -78,9 +128,30 @@ describe('composites against the Pillow reference', () => {
   });
 
   it('pic-in-pic on wide, tall and square hosts matches', async () => {
-    const cases: [number, number][] = [[3, 2], [1, 0], [2, 7]];
-    const ours = await Promise.all(cases.map(([h, i]) => renderPip({ sourceSampleId: 's', images: [{ id: 'h', file: files[h]! }, { id: 'i', file: files[i]! }], targetIndex: 2 }, g, path.join(dir, 'cache'))));
-    await pillow(cases.map(([h, i], k) => ({ kind: 'pip', images: [files[h]!, files[i]!], out: path.join(dir, `pip${k}.png`) })));
+    const cases: [number, number][] = [
+      [3, 2],
+      [1, 0],
+      [2, 7],
+    ];
+    const ours = await Promise.all(
+      cases.map(([h, i]) =>
+        renderPip(
+          {
+            sourceSampleId: 's',
+            images: [
+              { id: 'h', file: files[h]! },
+              { id: 'i', file: files[i]! },
+            ],
+            targetIndex: 2,
+          },
+          g,
+          path.join(dir, 'cache'),
+        ),
+      ),
+    );
+    await pillow(
+      cases.map(([h, i], k) => ({ kind: 'pip', images: [files[h]!, files[i]!], out: path.join(dir, `pip${k}.png`) })),
+    );
     for (const [k, r] of ours.entries()) {
       const a = await rgb(r.path);
       const b = await rgb(path.join(dir, `pip${k}.png`));

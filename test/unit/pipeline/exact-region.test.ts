@@ -8,14 +8,24 @@ const sum = (a: ArrayLike<number>): number => Array.from(a).reduce((s, v) => s +
 describe('exact-region weights', () => {
   it('a square canvas covered fully gives weight 1 everywhere, in both modes', () => {
     for (const mode of ['crop', 'pad'] as const) {
-      const w = regionWeights({ width: 672, height: 672 }, { x: 0, y: 0, width: 672, height: 672 }, { mode, size: 336 }, 24);
+      const w = regionWeights(
+        { width: 672, height: 672 },
+        { x: 0, y: 0, width: 672, height: 672 },
+        { mode, size: 336 },
+        24,
+      );
       expect(Math.min(...w)).toBeCloseTo(1);
       expect(Math.max(...w)).toBeCloseTo(1);
     }
   });
 
   it('pad mode: a 2:1 canvas fills the middle half of the rows', () => {
-    const w = regionWeights({ width: 936, height: 468 }, { x: 0, y: 0, width: 936, height: 468 }, { mode: 'pad', size: 336 }, 24);
+    const w = regionWeights(
+      { width: 936, height: 468 },
+      { x: 0, y: 0, width: 936, height: 468 },
+      { mode: 'pad', size: 336 },
+      24,
+    );
     expect(sum(w)).toBeCloseTo(24 * 12);
     expect(w[0]).toBe(0); // padding row
     expect(w[12 * 24]).toBeCloseTo(1);
@@ -31,14 +41,25 @@ describe('exact-region weights', () => {
 
   it('weights partial patches by the fraction covered', () => {
     // A rectangle covering half of patch (0, 0) horizontally: 7 px of 14.
-    const w = regionWeights({ width: 336, height: 336 }, { x: 0, y: 0, width: 7, height: 14 }, { mode: 'crop', size: 336 }, 24);
+    const w = regionWeights(
+      { width: 336, height: 336 },
+      { x: 0, y: 0, width: 7, height: 14 },
+      { mode: 'crop', size: 336 },
+      24,
+    );
     expect(w[0]).toBeCloseTo(0.5);
     expect(sum(w)).toBeCloseTo(0.5);
   });
 
   it('grid tile of a 1x2 collage in pad mode excludes the label strip and white space', () => {
     const g = DEFAULT_SETTINGS.geometry;
-    const tiles = gridTiles([{ width: 448, height: 448 }, { width: 448, height: 448 }], g);
+    const tiles = gridTiles(
+      [
+        { width: 448, height: 448 },
+        { width: 448, height: 448 },
+      ],
+      g,
+    );
     const canvas = { width: 936, height: 488 };
     const map = new Float64Array(576).fill(1);
     const pre = { mode: 'pad' as const, size: 336 };

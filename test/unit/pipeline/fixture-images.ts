@@ -23,7 +23,13 @@ export function pattern(width: number, height: number, seed: number): Buffer {
   return data;
 }
 
-export async function makeImage(dir: string, name: string, width: number, height: number, seed: number): Promise<string> {
+export async function makeImage(
+  dir: string,
+  name: string,
+  width: number,
+  height: number,
+  seed: number,
+): Promise<string> {
   const file = path.join(dir, name);
   const img = sharp(pattern(width, height, seed), { raw: { width, height, channels: 3 } });
   await (name.endsWith('.png') ? img.png() : img.jpeg({ quality: 90 })).toFile(file);

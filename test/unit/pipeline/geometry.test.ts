@@ -61,13 +61,28 @@ describe('grid geometry', () => {
 
 describe('pic-in-pic geometry', () => {
   it('wide host: height limits a square inset, centred', () => {
-    expect(pipInset({ width: 1000, height: 500 }, { width: 400, height: 400 }, g)).toEqual({ x: 325, y: 75, width: 350, height: 350 });
+    expect(pipInset({ width: 1000, height: 500 }, { width: 400, height: 400 }, g)).toEqual({
+      x: 325,
+      y: 75,
+      width: 350,
+      height: 350,
+    });
   });
   it('tall host: width limits a square inset, centred', () => {
-    expect(pipInset({ width: 500, height: 1000 }, { width: 400, height: 400 }, g)).toEqual({ x: 75, y: 325, width: 350, height: 350 });
+    expect(pipInset({ width: 500, height: 1000 }, { width: 400, height: 400 }, g)).toEqual({
+      x: 75,
+      y: 325,
+      width: 350,
+      height: 350,
+    });
   });
   it('square host: a wide inset takes 70% of the width', () => {
-    expect(pipInset({ width: 600, height: 600 }, { width: 800, height: 400 }, g)).toEqual({ x: 90, y: 195, width: 420, height: 210 });
+    expect(pipInset({ width: 600, height: 600 }, { width: 800, height: 400 }, g)).toEqual({
+      x: 90,
+      y: 195,
+      width: 420,
+      height: 210,
+    });
   });
   it('fitInside never exceeds the box', () => {
     expect(fitInside({ width: 3, height: 1000 }, { width: 10, height: 10 })).toEqual({ width: 1, height: 10 });

@@ -1,11 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { gridCanvas } from '../../../electron/pipeline/composite/geometry';
-import { addGaussianNoise, gridNoiseCell, noisyValue, perturbForGeneration } from '../../../electron/pipeline/perturb/noise';
+import {
+  addGaussianNoise,
+  gridNoiseCell,
+  noisyValue,
+  perturbForGeneration,
+} from '../../../electron/pipeline/perturb/noise';
 import type { Rng } from '../../../electron/pipeline/random';
 import { createRng } from '../../../electron/pipeline/random';
 import { DEFAULT_SETTINGS } from '../../../shared/pipeline/defaults';
 
-const grey = (w: number, h: number, v = 128) => ({ data: new Uint8Array(w * h * 3).fill(v), width: w, height: h, channels: 3 });
+const grey = (w: number, h: number, v = 128) => ({
+  data: new Uint8Array(w * h * 3).fill(v),
+  width: w,
+  height: h,
+  channels: 3,
+});
 
 function stats(values: number[]): { mean: number; sd: number } {
   const mean = values.reduce((s, v) => s + v, 0) / values.length;
@@ -52,7 +62,11 @@ describe('Gaussian perturbation', () => {
     const seq = perturbForGeneration('sequence', [img, img], p, createRng(4));
     expect(seq[0]).toBe(img);
     const on = { ...p, sequence: { ...p.sequence, enabled: true } };
-    expect(perturbForGeneration('sequence', [img, img], on, createRng(4)).every((im) => im !== img && im.data.some((v) => v !== 128))).toBe(true);
+    expect(
+      perturbForGeneration('sequence', [img, img], on, createRng(4)).every(
+        (im) => im !== img && im.data.some((v) => v !== 128),
+      ),
+    ).toBe(true);
     const [pip] = perturbForGeneration('pip', [img], p, createRng(4));
     expect(stats([...pip!.data]).sd).toBeGreaterThan(30);
     expect(() => perturbForGeneration('grid', [img], p, createRng(4))).toThrow(/target region/);
@@ -81,7 +95,10 @@ describe('reference noise kinds and geometry (decision 0105)', () => {
     const [out] = perturbForGeneration('pip', [img], DEFAULT_SETTINGS.perturb, fixedNormal(z));
     expect(out!.data[(1 * 4 + 2) * 3 + 1]).toBe(103);
     expect(out!.data[0]).toBe(209);
-    const clipped = { ...DEFAULT_SETTINGS.perturb, pip: { ...DEFAULT_SETTINGS.perturb.pip, overflow: 'clip' as const } };
+    const clipped = {
+      ...DEFAULT_SETTINGS.perturb,
+      pip: { ...DEFAULT_SETTINGS.perturb.pip, overflow: 'clip' as const },
+    };
     expect(perturbForGeneration('pip', [img], clipped, fixedNormal(z))[0]!.data[(1 * 4 + 2) * 3 + 1]).toBe(255);
   });
 

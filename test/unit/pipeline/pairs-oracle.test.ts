@@ -43,7 +43,9 @@ afterAll(() => {
 /** ftsQuery's meaning (store/queries/browse.ts): every word must occur; the last one, when 3+ letters, as a prefix. */
 function textMatches(text: string, have: Set<string>): boolean {
   const wanted = tokens(text);
-  return wanted.every((w, i) => (i === wanted.length - 1 && w.length >= 3 ? [...have].some((h) => h.startsWith(w)) : have.has(w)));
+  return wanted.every((w, i) =>
+    i === wanted.length - 1 && w.length >= 3 ? [...have].some((h) => h.startsWith(w)) : have.has(w),
+  );
 }
 
 function oracle(filter: PairFilter, sort: PairSort, offset: number, limit: number): { total: number; ids: number[] } {
@@ -70,7 +72,8 @@ function oracle(filter: PairFilter, sort: PairSort, offset: number, limit: numbe
   return { total: matching.length, ids: sorted.slice(offset, offset + limit).map((r) => r.id) };
 }
 
-const some = <T>(values: readonly T[]) => fc.option(fc.uniqueArray(fc.constantFrom(...values), { minLength: 1, maxLength: values.length }), { nil: undefined });
+const some = <T>(values: readonly T[]) =>
+  fc.option(fc.uniqueArray(fc.constantFrom(...values), { minLength: 1, maxLength: values.length }), { nil: undefined });
 
 const filterArb: fc.Arbitrary<PairFilter> = fc
   .record({
@@ -83,7 +86,9 @@ const filterArb: fc.Arbitrary<PairFilter> = fc
       fc.oneof(
         fc.constantFrom(...VOCABULARY),
         fc.constantFrom(...VOCABULARY).map((w) => w.slice(0, 3)),
-        fc.tuple(fc.constantFrom(...VOCABULARY.slice(0, 40)), fc.constantFrom(...VOCABULARY)).map(([a, b]) => `${a.toUpperCase()} ${b}`),
+        fc
+          .tuple(fc.constantFrom(...VOCABULARY.slice(0, 40)), fc.constantFrom(...VOCABULARY))
+          .map(([a, b]) => `${a.toUpperCase()} ${b}`),
         fc.constantFrom('image1', 'In Image1', 'dog', 'do', '!!'),
       ),
       { nil: undefined, freq: 3 },
@@ -91,9 +96,17 @@ const filterArb: fc.Arbitrary<PairFilter> = fc
   })
   .map((f) => Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)) as PairFilter);
 
-const sortArb: fc.Arbitrary<PairSort> = fc.record({ by: fc.constantFrom(...PAIR_SORT_KEYS), dir: fc.constantFrom('asc' as const, 'desc' as const) });
+const sortArb: fc.Arbitrary<PairSort> = fc.record({
+  by: fc.constantFrom(...PAIR_SORT_KEYS),
+  dir: fc.constantFrom('asc' as const, 'desc' as const),
+});
 /** Small, deep and past-the-end offsets alike. */
-const offsetArb = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: N }), fc.integer({ min: N - 200, max: N + 100 }));
+const offsetArb = fc.oneof(
+  fc.constant(0),
+  fc.integer({ min: 0, max: 300 }),
+  fc.integer({ min: 0, max: N }),
+  fc.integer({ min: N - 200, max: N + 100 }),
+);
 
 describe('pairs page at 100k pairs', () => {
   it('matches the JS oracle for random filters, sorts and pages', () => {
@@ -121,16 +134,28 @@ describe('pairs page at 100k pairs', () => {
     ] satisfies [PairFilter, PairSort][]) {
       const want = oracle(filter, sort, 0, N);
       const seen: number[] = [];
-      for (let offset = 0; offset < want.total; offset += 500) seen.push(...pairsPage(db, { offset, limit: 500, filter, sort }).items.map((p) => p.id));
+      for (let offset = 0; offset < want.total; offset += 500)
+        seen.push(...pairsPage(db, { offset, limit: 500, filter, sort }).items.map((p) => p.id));
       expect(seen).toEqual(want.ids);
     }
   });
 
   it('reads what the store holds: decisions and reviews as stored, counts that follow writes', () => {
     const row = rows.find((r) => r.decision === 'drop' && r.review === 'pending')!;
-    const view = pairsPage(db, { offset: 0, limit: 500, filter: { text: row.rejected }, sort: { by: 'id', dir: 'asc' } }).items.find((p) => p.id === row.id);
-    expect(view).toMatchObject({ decision: 'drop', failed: row.failed, review: 'pending', reasons: row.failed.map((c) => `${c} failed`) });
-    const accepted = () => pairsPage(db, { offset: 0, limit: 1, filter: { review: ['accepted'] }, sort: { by: 'id', dir: 'asc' } }).total;
+    const view = pairsPage(db, {
+      offset: 0,
+      limit: 500,
+      filter: { text: row.rejected },
+      sort: { by: 'id', dir: 'asc' },
+    }).items.find((p) => p.id === row.id);
+    expect(view).toMatchObject({
+      decision: 'drop',
+      failed: row.failed,
+      review: 'pending',
+      reasons: row.failed.map((c) => `${c} failed`),
+    });
+    const accepted = () =>
+      pairsPage(db, { offset: 0, limit: 1, filter: { review: ['accepted'] }, sort: { by: 'id', dir: 'asc' } }).total;
     const before = accepted();
     expect(before).toBe(oracle({ review: ['accepted'] }, { by: 'id', dir: 'asc' }, 0, 1).total);
     PIPELINE_QUERIES.reviewPair(db, { pairId: row.id, action: 'accept' });

@@ -46,7 +46,9 @@ describe('augmentation plan', () => {
     const small = samples.slice(0, 3);
     const plans = plan({ ...base, samples: small, count: 500 });
     expect(Math.max(...plans.map((p) => p.images.length))).toBe(3);
-    expect(() => plan({ ...base, samples: small.slice(0, 1) })).toThrow(/sample s0: no allowed format fits a pool of 1/);
+    expect(() => plan({ ...base, samples: small.slice(0, 1) })).toThrow(
+      /sample s0: no allowed format fits a pool of 1/,
+    );
   });
 
   it('cycles over the sources when asked for more samples than exist', () => {
@@ -62,7 +64,7 @@ describe('augmentation plan', () => {
     for (const p of plans) expect(p.images.filter((im) => im === 'img0')).toHaveLength(1);
   });
 
-  it('reproduces the notebooks\' image-count proportions over a large plan', () => {
+  it("reproduces the notebooks' image-count proportions over a large plan", () => {
     const plans = plan({ ...base, count: 60_000 });
     const shares = (format: string, counts: number[]) => {
       const of = plans.filter((p) => p.format === format);
@@ -72,13 +74,20 @@ describe('augmentation plan', () => {
     const seq = shares('sequence', [2, 3, 4, 5]);
     [0.549, 0.161, 0.159, 0.131].forEach((want, i) => expect(Math.abs((seq[i] as number) - want)).toBeLessThan(0.015));
     const grid = shares('grid', [2, 3, 4, 6, 9]);
-    [0.483, 0.139, 0.139, 0.117, 0.121].forEach((want, i) => expect(Math.abs((grid[i] as number) - want)).toBeLessThan(0.015));
+    [0.483, 0.139, 0.139, 0.117, 0.121].forEach((want, i) =>
+      expect(Math.abs((grid[i] as number) - want)).toBeLessThan(0.015),
+    );
   });
 });
 
 describe('reference source rules (decision 0105)', () => {
   const subsets = ['coco', 'gqa', 'vg'];
-  const tagged = Array.from({ length: 300 }, (_, i) => ({ id: `s${i}`, imageId: `img${i}`, subset: subsets[i % 3] as string, grounding: i % 10 === 1 }));
+  const tagged = Array.from({ length: 300 }, (_, i) => ({
+    id: `s${i}`,
+    imageId: `img${i}`,
+    subset: subsets[i % 3] as string,
+    grounding: i % 10 === 1,
+  }));
 
   it('keeps grounding and Visual Genome sources out of grid and pic-in-pic, counted, and still uses them for sequence', () => {
     const r = planAugmentation({ ...base, samples: tagged, count: 3000 });
@@ -98,18 +107,26 @@ describe('reference source rules (decision 0105)', () => {
     const r = planAugmentation({ ...base, samples: tagged, formats: ['grid', 'pip'] });
     expect(r.skipped).toBe(120);
     expect(r.plans).toHaveLength(180);
-    expect(planAugmentation({ ...base, samples: tagged, formats: ['sequence'] }).keptOutOfComposites).toEqual({ grounding: 0, visualGenome: 0 });
+    expect(planAugmentation({ ...base, samples: tagged, formats: ['sequence'] }).keptOutOfComposites).toEqual({
+      grounding: 0,
+      visualGenome: 0,
+    });
   });
 
-  it('draws distractors from the target\'s own subset when known, and never Visual Genome for an unknown composite target', () => {
+  it("draws distractors from the target's own subset when known, and never Visual Genome for an unknown composite target", () => {
     const subsetOf = new Map(tagged.map((t) => [t.imageId, t.subset]));
     const byId = new Map(tagged.map((t) => [t.id, t]));
     for (const p of planAugmentation({ ...base, samples: tagged, count: 2000 }).plans) {
       const want = byId.get(p.sourceSampleId)!.subset;
       for (const im of p.images) expect(subsetOf.get(im)).toBe(want);
     }
-    const unknown = [...Array.from({ length: 50 }, (_, i) => ({ id: `u${i}`, imageId: `u-img${i}` })), ...tagged.filter((t) => !t.grounding)];
-    const composites = plan({ ...base, samples: unknown, count: 2000 }).filter((q) => q.sourceSampleId.startsWith('u') && q.format !== 'sequence');
+    const unknown = [
+      ...Array.from({ length: 50 }, (_, i) => ({ id: `u${i}`, imageId: `u-img${i}` })),
+      ...tagged.filter((t) => !t.grounding),
+    ];
+    const composites = plan({ ...base, samples: unknown, count: 2000 }).filter(
+      (q) => q.sourceSampleId.startsWith('u') && q.format !== 'sequence',
+    );
     expect(composites.length).toBeGreaterThan(50);
     for (const p of composites) for (const im of p.images) expect(subsetOf.get(im)).not.toBe('vg');
   });

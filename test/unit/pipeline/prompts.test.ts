@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { CENTRE_PHRASES, turnPhrases } from '../../../electron/pipeline/augment/centre-phrases';
-import { humanTurns, lowerFirst, rewriteConversation, stripImageToken } from '../../../electron/pipeline/augment/prompts';
+import {
+  humanTurns,
+  lowerFirst,
+  rewriteConversation,
+  stripImageToken,
+} from '../../../electron/pipeline/augment/prompts';
 import { createRng } from '../../../electron/pipeline/random';
 import type { Turn } from '../../../shared/pipeline/types';
 
@@ -14,7 +19,10 @@ const conv: Turn[] = [
 describe('prompt rewriting', () => {
   it('sequence: numbered image header, In Image{k}, lower-cased first letter, later turns prefixed', () => {
     const out = rewriteConversation(conv, { format: 'sequence', imageCount: 3, targetIndex: 2 });
-    expect(out[0]).toEqual({ from: 'human', value: 'Image1:<image>\nImage2:<image>\nImage3:<image>\nIn Image2, what is the man holding?' });
+    expect(out[0]).toEqual({
+      from: 'human',
+      value: 'Image1:<image>\nImage2:<image>\nImage3:<image>\nIn Image2, what is the man holding?',
+    });
     expect(out[1]).toEqual(conv[1]);
     expect(out[2]).toEqual({ from: 'human', value: 'In Image2, where is he standing?' });
     expect(out[3]).toEqual(conv[3]);
@@ -26,19 +34,31 @@ describe('prompt rewriting', () => {
   });
 
   it('pic-in-pic: centre phrase, comma, lower-cased question', () => {
-    const out = rewriteConversation(conv.slice(0, 2), { format: 'pip', imageCount: 2, targetIndex: 2, centrePhrases: ['For the image in the center'] });
+    const out = rewriteConversation(conv.slice(0, 2), {
+      format: 'pip',
+      imageCount: 2,
+      targetIndex: 2,
+      centrePhrases: ['For the image in the center'],
+    });
     expect(out[0]!.value).toBe('<image>\nFor the image in the center, what is the man holding?');
     expect(() => rewriteConversation(conv, { format: 'pip', imageCount: 2, targetIndex: 2 })).toThrow(/centre phrase/);
   });
 
   it('pic-in-pic: each human turn gets its own centre phrase, as the reference draws one per turn', () => {
-    const out = rewriteConversation(conv, { format: 'pip', imageCount: 2, targetIndex: 2, centrePhrases: ['For the image in the center', 'Turning to the central picture'] });
+    const out = rewriteConversation(conv, {
+      format: 'pip',
+      imageCount: 2,
+      targetIndex: 2,
+      centrePhrases: ['For the image in the center', 'Turning to the central picture'],
+    });
     expect(out[0]!.value).toBe('<image>\nFor the image in the center, what is the man holding?');
     expect(out[2]!.value).toBe('Turning to the central picture, where is he standing?');
-    expect(() => rewriteConversation(conv, { format: 'pip', imageCount: 2, targetIndex: 2, centrePhrases: ['Only one'] })).toThrow(/human turn 2/);
+    expect(() =>
+      rewriteConversation(conv, { format: 'pip', imageCount: 2, targetIndex: 2, centrePhrases: ['Only one'] }),
+    ).toThrow(/human turn 2/);
   });
 
-  it('turnPhrases: the plan\'s phrase first, then a fresh seeded draw per later turn', () => {
+  it("turnPhrases: the plan's phrase first, then a fresh seeded draw per later turn", () => {
     const long = Array.from({ length: 40 }, (_, i) => conv[i % 4] as Turn);
     const phrases = turnPhrases(3, humanTurns(long), createRng('p:phrases'));
     expect(phrases).toHaveLength(20);
@@ -47,7 +67,9 @@ describe('prompt rewriting', () => {
     // Independent uniform draws: 19 later turns over the list repeat the first phrase in every turn with probability ~0.
     expect(new Set(phrases).size).toBeGreaterThan(5);
     const out = rewriteConversation(long, { format: 'pip', imageCount: 2, targetIndex: 2, centrePhrases: phrases });
-    out.filter((t) => t.from === 'human').forEach((t, i) => expect(t.value.replace('<image>\n', '').startsWith(`${phrases[i]}, `)).toBe(true));
+    out
+      .filter((t) => t.from === 'human')
+      .forEach((t, i) => expect(t.value.replace('<image>\n', '').startsWith(`${phrases[i]}, `)).toBe(true));
   });
 
   it('strips the placeholder wherever it sits', () => {
@@ -63,7 +85,11 @@ describe('prompt rewriting', () => {
     expect(lowerFirst('3 dogs?')).toBe('3 dogs?');
     expect(lowerFirst('"Quoted" text')).toBe('"Quoted" text');
     expect(lowerFirst('')).toBe('');
-    const out = rewriteConversation([{ from: 'human', value: '<image>\n2 + 2 in the sign?' }], { format: 'grid', imageCount: 2, targetIndex: 1 });
+    const out = rewriteConversation([{ from: 'human', value: '<image>\n2 + 2 in the sign?' }], {
+      format: 'grid',
+      imageCount: 2,
+      targetIndex: 1,
+    });
     expect(out[0]!.value).toBe('<image>\nIn Image1, 2 + 2 in the sign?');
   });
 

@@ -2,7 +2,13 @@
 // array_split (the reference's block rule) as an independent oracle.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { centreSquare, gridRatio, pipRatio, sequenceRatio, splitSizes } from '../../../electron/pipeline/attention/ratio';
+import {
+  centreSquare,
+  gridRatio,
+  pipRatio,
+  sequenceRatio,
+  splitSizes,
+} from '../../../electron/pipeline/attention/ratio';
 import { createRng } from '../../../electron/pipeline/random';
 
 const python = process.env.MIA_PYTHON ?? '/usr/bin/python3';
@@ -28,7 +34,14 @@ describe('grid ratio', () => {
     const map = mapOf(24, (y, x) => (y >= 12 && x >= 8 && x < 16 ? 1 : 0));
     expect(gridRatio(map, 24, { width: 1424, height: 976 }, 5)).toBeCloseTo(1);
     expect(gridRatio(map, 24, { width: 1424, height: 976 }, 4)).toBeCloseTo(0);
-    expect(gridRatio(mapOf(24, () => 1), 24, { width: 936, height: 488 }, 2)).toBeCloseTo(0.5);
+    expect(
+      gridRatio(
+        mapOf(24, () => 1),
+        24,
+        { width: 936, height: 488 },
+        2,
+      ),
+    ).toBeCloseTo(0.5);
   });
 
   it('gives the first blocks the extra row/column when the grid does not divide', () => {
@@ -58,9 +71,14 @@ for c in cases:
     blocks = [b for rb in np.array_split(m, c["rows"], axis=0) for b in np.array_split(rb, c["cols"], axis=1)]
     out.append([float(b.sum() / m.sum()) for b in blocks])
 print(json.dumps(out))`;
-    const expected = JSON.parse(execFileSync(python, ['-c', script], { input: JSON.stringify(cases.map((c, i) => ({ ...c, map: maps[i] }))) }).toString()) as number[][];
+    const expected = JSON.parse(
+      execFileSync(python, ['-c', script], {
+        input: JSON.stringify(cases.map((c, i) => ({ ...c, map: maps[i] }))),
+      }).toString(),
+    ) as number[][];
     cases.forEach((c, i) => {
-      for (let t = 1; t <= c.rows * c.cols; t++) expect(gridRatio(maps[i]!, c.side, c.canvas, t)).toBeCloseTo(expected[i]![t - 1]!, 12);
+      for (let t = 1; t <= c.rows * c.cols; t++)
+        expect(gridRatio(maps[i]!, c.side, c.canvas, t)).toBeCloseTo(expected[i]![t - 1]!, 12);
     });
   });
 
@@ -79,6 +97,11 @@ describe('pic-in-pic ratio', () => {
   it('scales the centre to other patch grids', () => {
     expect(centreSquare(27, 16 / 24)).toEqual({ start: 4, size: 18 });
     expect(centreSquare(32, 16 / 24)).toEqual({ start: 5, size: 21 });
-    expect(pipRatio(mapOf(27, () => 1), 27)).toBeCloseTo(324 / 729);
+    expect(
+      pipRatio(
+        mapOf(27, () => 1),
+        27,
+      ),
+    ).toBeCloseTo(324 / 729);
   });
 });

@@ -21,32 +21,59 @@ async function raw(file: string) {
 
 beforeAll(async () => {
   dir = await tempDir();
-  const sizes: [number, number][] = [[640, 480], [480, 640], [300, 300], [1000, 250], [640, 480], [200, 120], [640, 480], [500, 700], [640, 480]];
-  images = await Promise.all(sizes.map(async ([w, h], i) => ({ id: `img${i}`, file: await makeImage(dir, `i${i}.${i % 2 ? 'png' : 'jpg'}`, w, h, i) })));
+  const sizes: [number, number][] = [
+    [640, 480],
+    [480, 640],
+    [300, 300],
+    [1000, 250],
+    [640, 480],
+    [200, 120],
+    [640, 480],
+    [500, 700],
+    [640, 480],
+  ];
+  images = await Promise.all(
+    sizes.map(async ([w, h], i) => ({
+      id: `img${i}`,
+      file: await makeImage(dir, `i${i}.${i % 2 ? 'png' : 'jpg'}`, w, h, i),
+    })),
+  );
 });
 
 describe('grid rendering', () => {
-  it.each([2, 3, 4, 6, 9])('%i images: canvas size, white gaps, image pixels in the slot, byte-identical rerun', async (n) => {
-    const req = { sourceSampleId: 's1', images: images.slice(0, n), targetIndex: 1 };
-    const a = await renderGrid(req, g, path.join(dir, 'cache'));
-    const b = await renderGrid(req, g, path.join(dir, 'cache2'));
-    expect((await readFile(a.path)).equals(await readFile(b.path))).toBe(true);
-    expect(a.provenance).toEqual(b.provenance);
-    const { data, info } = await raw(a.path);
-    expect([info.width, info.height]).toEqual([a.provenance.canvas.width, a.provenance.canvas.height]);
-    const px = (x: number, y: number) => [...data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3)];
-    // Gap column between the first two slots, below the label strip: white.
-    for (let y = 40; y < 488; y += 37) expect(px(448 + 20, y)).toEqual([255, 255, 255]);
-    // Inside the first tile: the image (its red channel is a left-to-right ramp).
-    const t = a.provenance.tiles[0]!;
-    expect(px(t.x + 2, t.y + 100)[0]).toBeLessThan(20);
-    expect(px(t.x + t.width - 3, t.y + 100)[0]).toBeGreaterThan(230);
-  });
+  it.each([2, 3, 4, 6, 9])(
+    '%i images: canvas size, white gaps, image pixels in the slot, byte-identical rerun',
+    async (n) => {
+      const req = { sourceSampleId: 's1', images: images.slice(0, n), targetIndex: 1 };
+      const a = await renderGrid(req, g, path.join(dir, 'cache'));
+      const b = await renderGrid(req, g, path.join(dir, 'cache2'));
+      expect((await readFile(a.path)).equals(await readFile(b.path))).toBe(true);
+      expect(a.provenance).toEqual(b.provenance);
+      const { data, info } = await raw(a.path);
+      expect([info.width, info.height]).toEqual([a.provenance.canvas.width, a.provenance.canvas.height]);
+      const px = (x: number, y: number) => [...data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3)];
+      // Gap column between the first two slots, below the label strip: white.
+      for (let y = 40; y < 488; y += 37) expect(px(448 + 20, y)).toEqual([255, 255, 255]);
+      // Inside the first tile: the image (its red channel is a left-to-right ramp).
+      const t = a.provenance.tiles[0]!;
+      expect(px(t.x + 2, t.y + 100)[0]).toBeLessThan(20);
+      expect(px(t.x + t.width - 3, t.y + 100)[0]).toBeGreaterThan(230);
+    },
+  );
 
   it('draws each label as dark ink in the margin strip, starting 20 px right of the slot', async () => {
-    const r = await renderGrid({ sourceSampleId: 's', images: images.slice(0, 4), targetIndex: 2 }, g, path.join(dir, 'cache'));
+    const r = await renderGrid(
+      { sourceSampleId: 's', images: images.slice(0, 4), targetIndex: 2 },
+      g,
+      path.join(dir, 'cache'),
+    );
     const { data, info } = await raw(r.path);
-    for (const slot of [{ x: 0, y: 40 }, { x: 488, y: 40 }, { x: 0, y: 528 }, { x: 488, y: 528 }]) {
+    for (const slot of [
+      { x: 0, y: 40 },
+      { x: 488, y: 40 },
+      { x: 0, y: 528 },
+      { x: 488, y: 528 },
+    ]) {
       let minX = Infinity;
       let dark = 0;
       for (let y = slot.y - 40; y < slot.y; y++) {
@@ -67,7 +94,10 @@ describe('grid rendering', () => {
     const req = { sourceSampleId: 's', images: images.slice(0, 3), targetIndex: 3 };
     const here = await renderGrid(req, g, path.join(dir, 'cache'));
     const conf = path.join(dir, 'fonts.conf');
-    await writeFile(conf, `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig><cachedir>${path.join(dir, 'fc-cache')}</cachedir></fontconfig>\n`);
+    await writeFile(
+      conf,
+      `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig><cachedir>${path.join(dir, 'fc-cache')}</cachedir></fontconfig>\n`,
+    );
     const script = path.join(dir, 'render-child.mts');
     await writeFile(
       script,
@@ -88,17 +118,39 @@ describe('pic-in-pic rendering', () => {
   it('pastes the resized inset centred and leaves the host untouched elsewhere', async () => {
     const host = images[3]!; // 1000x250: height limits the inset
     const inset = images[2]!; // 300x300
-    const r = await renderPip({ sourceSampleId: 's', images: [host, inset], targetIndex: 2 }, g, path.join(dir, 'cache'));
+    const r = await renderPip(
+      { sourceSampleId: 's', images: [host, inset], targetIndex: 2 },
+      g,
+      path.join(dir, 'cache'),
+    );
     expect(r.provenance.tiles[1]).toEqual({ x: 412, y: 37, width: 175, height: 175 });
     const out = await raw(r.path);
     const orig = await raw(host.file);
     const at = (buf: Buffer, x: number, y: number) => [...buf.subarray((y * 1000 + x) * 3, (y * 1000 + x) * 3 + 3)];
-    for (const [x, y] of [[5, 5], [411, 100], [588, 100], [500, 36], [500, 212], [999, 249]] as const) expect(at(out.data, x, y)).toEqual(at(orig.data, x, y));
-    const again = await renderPip({ sourceSampleId: 's', images: [host, inset], targetIndex: 2 }, g, path.join(dir, 'cache3'));
+    for (const [x, y] of [
+      [5, 5],
+      [411, 100],
+      [588, 100],
+      [500, 36],
+      [500, 212],
+      [999, 249],
+    ] as const)
+      expect(at(out.data, x, y)).toEqual(at(orig.data, x, y));
+    const again = await renderPip(
+      { sourceSampleId: 's', images: [host, inset], targetIndex: 2 },
+      g,
+      path.join(dir, 'cache3'),
+    );
     expect(again.provenance.sha256).toBe(r.provenance.sha256);
   });
 
   it('names the file it cannot read', async () => {
-    await expect(renderPip({ sourceSampleId: 's', images: [images[0]!, { id: 'x', file: path.join(dir, 'missing.jpg') }], targetIndex: 2 }, g, dir)).rejects.toThrow(/missing\.jpg/);
+    await expect(
+      renderPip(
+        { sourceSampleId: 's', images: [images[0]!, { id: 'x', file: path.join(dir, 'missing.jpg') }], targetIndex: 2 },
+        g,
+        dir,
+      ),
+    ).rejects.toThrow(/missing\.jpg/);
   });
 });

@@ -2,7 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide, modeDisagreement, reselect } from '../../../electron/pipeline/select/decide';
 import { charEditDistance, tokenEditDistance } from '../../../electron/pipeline/select/edit-distance';
-import { computeMetrics, perplexityFromLogProbs, perplexityFromMaxProb } from '../../../electron/pipeline/select/metrics';
+import {
+  computeMetrics,
+  perplexityFromLogProbs,
+  perplexityFromMaxProb,
+} from '../../../electron/pipeline/select/metrics';
 import { DEFAULT_SETTINGS, resolveSettings } from '../../../shared/pipeline/defaults';
 import { FORMATS, IMAGE_COUNTS } from '../../../shared/pipeline/formats';
 import type { GenerationMetrics } from '../../../shared/pipeline/types';
@@ -34,7 +38,12 @@ describe('reference decisions with the default table', () => {
     ['empty response', { responseBlank: true, identical: false }, 'drop', ['non-empty']],
     ['perplexity exactly 1.1', { pplMaxProb: 1.1 }, 'drop', ['perplexity']],
     ['perplexity 1.1001', { pplMaxProb: 1.1001 }, 'keep', []],
-    ['several failures', { attentionRatio: 0.95, pplMaxProb: 1.0, identical: true }, 'drop', ['different', 'attention', 'perplexity']],
+    [
+      'several failures',
+      { attentionRatio: 0.95, pplMaxProb: 1.0, identical: true },
+      'drop',
+      ['different', 'attention', 'perplexity'],
+    ],
   ];
   it.each(cases)('%s', (_name, over, decision, failed) => {
     const d = decide(metrics(over), S);
@@ -44,8 +53,12 @@ describe('reference decisions with the default table', () => {
   });
 
   it('says why, with the numbers', () => {
-    expect(decide(metrics({ attentionRatio: 0.83 }), S).reasons).toEqual(['attention ratio 0.83 > 0.8 (sequence, 2 images)']);
-    expect(decide(metrics({ format: 'grid', imageCount: 2, attentionRatio: 0.7 }), S).reasons).toEqual(['attention ratio 0.7 >= 0.7 (grid, 2 images)']);
+    expect(decide(metrics({ attentionRatio: 0.83 }), S).reasons).toEqual([
+      'attention ratio 0.83 > 0.8 (sequence, 2 images)',
+    ]);
+    expect(decide(metrics({ format: 'grid', imageCount: 2, attentionRatio: 0.7 }), S).reasons).toEqual([
+      'attention ratio 0.7 >= 0.7 (grid, 2 images)',
+    ]);
     const keep = decide(metrics({ attentionRatio: 0.42 }), S);
     expect(keep.reasons).toContain('attention ratio 0.42 <= 0.8 (sequence, 2 images)');
     expect(keep.reasons).toContain('max-prob perplexity 1.5 within (1.1, inf]');
@@ -63,7 +76,11 @@ describe('reference decisions with the default table', () => {
   });
 
   it('exact-region mode reads the exact ratio, and disagreement is counted', () => {
-    const all = [metrics({ attentionRatio: 0.5, exactRatio: 0.9 }), metrics({ attentionRatio: 0.9, exactRatio: 0.85 }), metrics({ exactRatio: null })];
+    const all = [
+      metrics({ attentionRatio: 0.5, exactRatio: 0.9 }),
+      metrics({ attentionRatio: 0.9, exactRatio: 0.85 }),
+      metrics({ exactRatio: null }),
+    ];
     const exact = { ...S, attentionMode: 'exact-region' as const };
     expect(decide(all[0]!, exact).failed).toEqual(['attention']);
     expect(decide(all[2]!, exact).failed).toEqual(['attention']);
@@ -83,24 +100,35 @@ const arbMetrics = fc
   .map(({ fi, ci, ratio, ppl, gt, identical }) => {
     const format = FORMATS[fi]!;
     const counts = IMAGE_COUNTS[format];
-    return metrics({ format, imageCount: counts[ci % counts.length]!, attentionRatio: ratio, pplMaxProb: ppl, groundTruthChars: gt, identical });
+    return metrics({
+      format,
+      imageCount: counts[ci % counts.length]!,
+      attentionRatio: ratio,
+      pplMaxProb: ppl,
+      groundTruthChars: gt,
+      identical,
+    });
   });
 
 describe('re-selection', () => {
   it('changing one threshold changes only decisions of that format and count whose ratio lies between the old and new value', () => {
     fc.assert(
-      fc.property(fc.array(arbMetrics, { minLength: 1, maxLength: 200 }), fc.double({ min: 0, max: 1, noNaN: true }), (all, value) => {
-        const before = reselect(all, S);
-        const s2 = resolveSettings({ selection: { thresholds: { grid: { '4': { value } } } } }).selection;
-        const after = reselect(all, s2);
-        all.forEach((m, i) => {
-          if (before[i] === after[i]) return;
-          expect(m.format).toBe('grid');
-          expect(m.imageCount).toBe(4);
-          expect(m.attentionRatio).toBeGreaterThanOrEqual(Math.min(0.5, value));
-          expect(m.attentionRatio).toBeLessThanOrEqual(Math.max(0.5, value));
-        });
-      }),
+      fc.property(
+        fc.array(arbMetrics, { minLength: 1, maxLength: 200 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (all, value) => {
+          const before = reselect(all, S);
+          const s2 = resolveSettings({ selection: { thresholds: { grid: { '4': { value } } } } }).selection;
+          const after = reselect(all, s2);
+          all.forEach((m, i) => {
+            if (before[i] === after[i]) return;
+            expect(m.format).toBe('grid');
+            expect(m.imageCount).toBe(4);
+            expect(m.attentionRatio).toBeGreaterThanOrEqual(Math.min(0.5, value));
+            expect(m.attentionRatio).toBeLessThanOrEqual(Math.max(0.5, value));
+          });
+        },
+      ),
     );
   });
 
@@ -130,13 +158,18 @@ describe('post-selection metrics', () => {
     expect(charEditDistance('a😀b', 'ab')).toBe(1);
     expect(tokenEditDistance([1, 2, 3, 4], [1, 3, 4, 5])).toBe(2);
     fc.assert(
-      fc.property(fc.string({ maxLength: 30 }), fc.string({ maxLength: 30 }), fc.string({ maxLength: 30 }), (a, b, c) => {
-        const ab = charEditDistance(a, b);
-        expect(ab).toBe(charEditDistance(b, a));
-        expect(ab === 0).toBe(a === b);
-        expect(ab).toBeLessThanOrEqual(Math.max([...a].length, [...b].length));
-        expect(ab).toBeLessThanOrEqual(charEditDistance(a, c) + charEditDistance(c, b));
-      }),
+      fc.property(
+        fc.string({ maxLength: 30 }),
+        fc.string({ maxLength: 30 }),
+        fc.string({ maxLength: 30 }),
+        (a, b, c) => {
+          const ab = charEditDistance(a, b);
+          expect(ab).toBe(charEditDistance(b, a));
+          expect(ab === 0).toBe(a === b);
+          expect(ab).toBeLessThanOrEqual(Math.max([...a].length, [...b].length));
+          expect(ab).toBeLessThanOrEqual(charEditDistance(a, c) + charEditDistance(c, b));
+        },
+      ),
     );
   });
 
@@ -154,11 +187,20 @@ describe('post-selection metrics', () => {
       responseTokens: [1, 2, 3],
       groundTruthTokens: [1, 4, 3],
     });
-    expect(m).toMatchObject({ groundTruthChars: 10, responseChars: 11, identical: false, editDistanceChars: 4, editDistanceTokens: 1, exactRatio: null });
+    expect(m).toMatchObject({
+      groundTruthChars: 10,
+      responseChars: 11,
+      identical: false,
+      editDistanceChars: 4,
+      editDistanceTokens: 1,
+      exactRatio: null,
+    });
     expect(m.lengthRatio).toBeCloseTo(1.1);
     expect(m.pplMaxProb).toBeCloseTo(2);
     expect(m.pplTrue).toBeCloseTo(Math.sqrt(8));
-    expect(computeMetrics({ ...m, groundTruth: ' same', response: 'same ', maxProbs: [], logProbs: [] }).identical).toBe(true);
+    expect(
+      computeMetrics({ ...m, groundTruth: ' same', response: 'same ', maxProbs: [], logProbs: [] }).identical,
+    ).toBe(true);
   });
 });
 
@@ -169,7 +211,11 @@ describe('settings', () => {
     expect(s.selection.thresholds.grid).toEqual(DEFAULT_SETTINGS.selection.thresholds.grid);
   });
   it('names the bad field and refuses unknown keys', () => {
-    expect(() => resolveSettings({ selection: { groundTruthMaxChars: -1 } }, 'thresholds.json')).toThrow(/thresholds.json: invalid setting selection.groundTruthMaxChars/);
-    expect(() => resolveSettings({ selection: { thresholds: { grid: { '5': { op: '<', value: 0.5 } } } } }, 't.json')).toThrow(/t.json: invalid setting selection.thresholds.grid/);
+    expect(() => resolveSettings({ selection: { groundTruthMaxChars: -1 } }, 'thresholds.json')).toThrow(
+      /thresholds.json: invalid setting selection.groundTruthMaxChars/,
+    );
+    expect(() =>
+      resolveSettings({ selection: { thresholds: { grid: { '5': { op: '<', value: 0.5 } } } } }, 't.json'),
+    ).toThrow(/t.json: invalid setting selection.thresholds.grid/);
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { reselect } from '../../../electron/pipeline/select/decide';
-import { attentionHistograms, histogram, metricHistograms, summarize } from '../../../electron/pipeline/stats/histogram';
+import {
+  attentionHistograms,
+  histogram,
+  metricHistograms,
+  summarize,
+} from '../../../electron/pipeline/stats/histogram';
 import { DEFAULT_SETTINGS } from '../../../shared/pipeline/defaults';
 import { metrics } from './metrics';
 
@@ -22,7 +27,9 @@ describe('statistics', () => {
       metrics({ format: 'grid', imageCount: 4, attentionRatio: 0.7 }),
     ];
     const hs = attentionHistograms(all, S, 10);
-    expect(hs.map((h) => [h.format, h.imageCount, h.threshold?.value, h.histogram.counts.reduce((s, c) => s + c, 0)])).toEqual([
+    expect(
+      hs.map((h) => [h.format, h.imageCount, h.threshold?.value, h.histogram.counts.reduce((s, c) => s + c, 0)]),
+    ).toEqual([
       ['sequence', 2, 0.8, 1],
       ['grid', 4, 0.5, 2],
     ]);

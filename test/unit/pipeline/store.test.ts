@@ -15,7 +15,8 @@ import type { PairFilter } from '../../../shared/pipeline/commands';
 import { metrics } from './metrics';
 
 const q = PIPELINE_QUERIES;
-const allPairs = (db: Database, filter: PairFilter = {}) => q.pairsPage(db, { offset: 0, limit: 500, filter, sort: { by: 'id', dir: 'asc' } });
+const allPairs = (db: Database, filter: PairFilter = {}) =>
+  q.pairsPage(db, { offset: 0, limit: 500, filter, sort: { by: 'id', dir: 'asc' } });
 
 function projectDb(): Database {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'pipeline-store-')), 'p.sqlite');
@@ -28,19 +29,71 @@ function projectDb(): Database {
 
 function seed(db: Database): { generationId: number } {
   const now = Date.now();
-  db.prepare("INSERT INTO jobs (id, kind, label, state, params, created_at, updated_at) VALUES (1, 'import', 'i', 'done', '{}', ?, ?)").run(now, now);
-  db.prepare("INSERT INTO sources (id, kind, path, images_root, import_job_id, imported_at) VALUES (1, 'llava', '/d.json', '/img', 1, ?)").run(now);
-  db.prepare("INSERT INTO images (id, path, sha256, width, height, bytes) VALUES (1, '/img/a.jpg', 'aa', 10, 10, 100), (2, '/img/b.jpg', 'bb', 10, 10, 100)").run();
-  const conv = JSON.stringify([{ from: 'human', value: '<image>\nWhat?' }, { from: 'gpt', value: 'A cat.' }]);
-  db.prepare("INSERT INTO samples (id, source_id, external_id, entry_index, image_id, image_count, question, answer, conversation) VALUES (1, 1, 's1', 0, 1, 1, 'What?', 'A cat.', ?)").run(conv);
+  db.prepare(
+    "INSERT INTO jobs (id, kind, label, state, params, created_at, updated_at) VALUES (1, 'import', 'i', 'done', '{}', ?, ?)",
+  ).run(now, now);
+  db.prepare(
+    "INSERT INTO sources (id, kind, path, images_root, import_job_id, imported_at) VALUES (1, 'llava', '/d.json', '/img', 1, ?)",
+  ).run(now);
+  db.prepare(
+    "INSERT INTO images (id, path, sha256, width, height, bytes) VALUES (1, '/img/a.jpg', 'aa', 10, 10, 100), (2, '/img/b.jpg', 'bb', 10, 10, 100)",
+  ).run();
+  const conv = JSON.stringify([
+    { from: 'human', value: '<image>\nWhat?' },
+    { from: 'gpt', value: 'A cat.' },
+  ]);
+  db.prepare(
+    "INSERT INTO samples (id, source_id, external_id, entry_index, image_id, image_count, question, answer, conversation) VALUES (1, 1, 's1', 0, 1, 1, 'What?', 'A cat.', ?)",
+  ).run(conv);
   q.insertAugmented(db, {
     jobId: 1,
-    rows: [{ planId: '0-0', sourceSampleId: 1, format: 'sequence', imageIds: [2, 1], targetIndex: 2, compositePath: null, provenance: null, conversation: [], prompt: 'Image1:<image>\nImage2:<image>\nIn Image2, what?', groundTruth: 'A cat.' }],
+    rows: [
+      {
+        planId: '0-0',
+        sourceSampleId: 1,
+        format: 'sequence',
+        imageIds: [2, 1],
+        targetIndex: 2,
+        compositePath: null,
+        provenance: null,
+        conversation: [],
+        prompt: 'Image1:<image>\nImage2:<image>\nIn Image2, what?',
+        groundTruth: 'A cat.',
+      },
+    ],
   });
   // The same unit committed again after a crash adds nothing.
-  expect(q.insertAugmented(db, { jobId: 1, rows: [{ planId: '0-0', sourceSampleId: 1, format: 'sequence', imageIds: [2, 1], targetIndex: 2, compositePath: null, provenance: null, conversation: [], prompt: 'x', groundTruth: 'y' }] })).toBe(0);
+  expect(
+    q.insertAugmented(db, {
+      jobId: 1,
+      rows: [
+        {
+          planId: '0-0',
+          sourceSampleId: 1,
+          format: 'sequence',
+          imageIds: [2, 1],
+          targetIndex: 2,
+          compositePath: null,
+          provenance: null,
+          conversation: [],
+          prompt: 'x',
+          groundTruth: 'y',
+        },
+      ],
+    }),
+  ).toBe(0);
   const m = metrics({ attentionRatio: 0.5, targetIndex: 2 });
-  const generationId = q.insertGeneration(db, { augmentedId: 1, jobId: null, model: 'm', settings: {}, response: 'A dog.', tokenCount: 3, metrics: m, attentionMaps: null, timing: null });
+  const generationId = q.insertGeneration(db, {
+    augmentedId: 1,
+    jobId: null,
+    model: 'm',
+    settings: {},
+    response: 'A dog.',
+    tokenCount: 3,
+    metrics: m,
+    attentionMaps: null,
+    timing: null,
+  });
   return { generationId };
 }
 
@@ -72,7 +125,13 @@ describe('pipeline store', () => {
     expect(q.reviewPair(db, { pairId: 999, action: 'accept' })).toBe(false);
 
     // A stricter threshold drops it; a looser one keeps it again, with the edit intact and no second pair.
-    const strict = { ...DEFAULT_SETTINGS.selection, thresholds: { ...DEFAULT_SETTINGS.selection.thresholds, sequence: { ...DEFAULT_SETTINGS.selection.thresholds.sequence, '2': { op: '<=' as const, value: 0.1 } } } };
+    const strict = {
+      ...DEFAULT_SETTINGS.selection,
+      thresholds: {
+        ...DEFAULT_SETTINGS.selection.thresholds,
+        sequence: { ...DEFAULT_SETTINGS.selection.thresholds.sequence, '2': { op: '<=' as const, value: 0.1 } },
+      },
+    };
     q.saveDecisions(db, { decisions: [{ generationId, decision: decide(m!, strict) }] });
     expect(allPairs(db).items[0]).toMatchObject({ decision: 'drop', failed: ['attention'] });
     expect(allPairs(db, { failed: 'attention', decision: ['drop'] }).total).toBe(1);
@@ -81,7 +140,9 @@ describe('pipeline store', () => {
     expect(allPairs(db).items[0]).toMatchObject({ rejected: 'A small dog.', review: 'accepted', decision: 'keep' });
     // The derived filter columns and text index follow the decision, the review and the edit.
     expect(allPairs(db, { failed: 'attention' }).total).toBe(0);
-    expect(allPairs(db, { review: ['accepted'], decision: ['keep'], format: ['sequence'], imageCount: [2] }).total).toBe(1);
+    expect(
+      allPairs(db, { review: ['accepted'], decision: ['keep'], format: ['sequence'], imageCount: [2] }).total,
+    ).toBe(1);
     expect(allPairs(db, { text: 'small' }).total).toBe(1);
     expect(allPairs(db, { text: 'cat' }).total).toBe(1);
     expect(allPairs(db, { text: 'Image2 what' }).total).toBe(1);
@@ -113,7 +174,14 @@ describe('pipeline store', () => {
     const detail = q.pairDetail(db, { id: pair!.id });
     expect(detail?.pair.review).toBe('rejected');
     expect(detail?.history.map((h) => h.action)).toEqual(['create', 'reject']);
-    expect(detail?.attention).toEqual({ side: 2, per_image_mean: null, maps: [[1, 2, 3, 4], [5, 6, 7, 8]] });
+    expect(detail?.attention).toEqual({
+      side: 2,
+      per_image_mean: null,
+      maps: [
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+      ],
+    });
     expect(q.pairDetail(db, { id: 999 })).toBeNull();
     expect(q.pairsForExport(db)).toEqual([]);
     db.close();

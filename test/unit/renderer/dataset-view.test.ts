@@ -6,7 +6,11 @@ import { pagesToLoad } from '../../../renderer/src/hooks/useSamplePages';
 
 describe('dataset view in the URL', () => {
   it('reads back what it writes', () => {
-    const view: DatasetView = { tab: 'problems', filter: { sourceId: 3, hasProblems: true, text: 'red triangle' }, sample: 123 };
+    const view: DatasetView = {
+      tab: 'problems',
+      filter: { sourceId: 3, hasProblems: true, text: 'red triangle' },
+      sample: 123,
+    };
     const params = datasetViewParams(view);
     expect(params.toString()).toBe('tab=problems&source=3&problems=1&q=red+triangle&sample=123');
     expect(readDatasetView(new URLSearchParams(params.toString()))).toEqual(view);
@@ -22,7 +26,11 @@ describe('dataset view in the URL', () => {
     expect(view.tab).toBe('samples');
     expect(view.sample).toBeUndefined();
     expect(datasetViewParams(view).toString()).toBe('');
-    expect(readDatasetView(new URLSearchParams(`q=${'x'.repeat(501)}&sample=7`))).toEqual({ tab: 'samples', filter: {}, sample: 7 });
+    expect(readDatasetView(new URLSearchParams(`q=${'x'.repeat(501)}&sample=7`))).toEqual({
+      tab: 'samples',
+      filter: {},
+      sample: 7,
+    });
   });
 });
 

@@ -10,7 +10,17 @@ import { queryKeys } from '../../../renderer/src/query/keys';
 const progress = (done: number): JobProgress => ({ done, total: 10, ratePerSec: 1, etaSec: 10 - done });
 
 function importJob(id: number, done: number): Job {
-  return { id, kind: 'import', label: `Import ${id}`, state: 'running', progress: progress(done), createdAt: 1, updatedAt: 1, error: null, result: null };
+  return {
+    id,
+    kind: 'import',
+    label: `Import ${id}`,
+    state: 'running',
+    progress: progress(done),
+    createdAt: 1,
+    updatedAt: 1,
+    error: null,
+    result: null,
+  };
 }
 
 /** A cache holding one entry under each key the dataset page reads, all fresh. */
@@ -37,7 +47,13 @@ function invalidated(qc: QueryClient): QueryKey[] {
     .map((q) => q.queryKey);
 }
 
-const state = (jobId: number, kind: string, s: Job['state']): ApiEvent => ({ type: 'job.state', jobId, kind, state: s, error: null });
+const state = (jobId: number, kind: string, s: Job['state']): ApiEvent => ({
+  type: 'job.state',
+  jobId,
+  kind,
+  state: s,
+  error: null,
+});
 
 describe('API events in the query cache', () => {
   it('patches the progress of the cached job and its list entry, refetching nothing', () => {
@@ -74,7 +90,9 @@ describe('API events in the query cache', () => {
       queryKeys.jobList,
       queryKeys.job(1),
     ];
-    expect(new Set(invalidated(qc).map((k) => JSON.stringify(k)))).toEqual(new Set(expected.map((k) => JSON.stringify(k))));
+    expect(new Set(invalidated(qc).map((k) => JSON.stringify(k)))).toEqual(
+      new Set(expected.map((k) => JSON.stringify(k))),
+    );
   });
 
   it('leaves the dataset alone when a job of another kind (or an unknown one) is done', () => {

@@ -37,7 +37,9 @@ describe('pickTransport', () => {
 
   it('explains a missing token and a broken preload', () => {
     expect(() => pickTransport({ location: { origin: 'http://127.0.0.1:9', search: '' } })).toThrow(/token/);
-    expect(() => pickTransport({ api: { invoke: 1 }, location: { origin: 'app://app', search: '' } })).toThrow(/window.api/);
+    expect(() => pickTransport({ api: { invoke: 1 }, location: { origin: 'app://app', search: '' } })).toThrow(
+      /window.api/,
+    );
   });
 });
 
@@ -58,7 +60,11 @@ describe('web transport against startServer', () => {
 
   const client = (token = server.token) =>
     createApiClient(
-      webTransport({ origin: `http://127.0.0.1:${server.port}`, token, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket }),
+      webTransport({
+        origin: `http://127.0.0.1:${server.port}`,
+        token,
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+      }),
     );
 
   it('runs commands and returns typed values', async () => {

@@ -3,10 +3,19 @@ import { isAllowedOrigin, isLoopbackHost, newToken, tokensEqual } from '../../..
 
 describe('loopback Host check', () => {
   it('accepts loopback names on this port', () => {
-    for (const h of ['127.0.0.1:4000', 'localhost:4000', 'LOCALHOST:4000', '[::1]:4000']) expect(isLoopbackHost(h, 4000)).toBe(true);
+    for (const h of ['127.0.0.1:4000', 'localhost:4000', 'LOCALHOST:4000', '[::1]:4000'])
+      expect(isLoopbackHost(h, 4000)).toBe(true);
   });
   it('refuses other names, other ports, missing ports and rebinding names', () => {
-    for (const h of ['evil.com:4000', '127.0.0.1:4001', '127.0.0.1', 'localhost.evil.com:4000', '127.0.0.2:4000', '0.0.0.0:4000', '']) {
+    for (const h of [
+      'evil.com:4000',
+      '127.0.0.1:4001',
+      '127.0.0.1',
+      'localhost.evil.com:4000',
+      '127.0.0.2:4000',
+      '0.0.0.0:4000',
+      '',
+    ]) {
       expect(isLoopbackHost(h, 4000), h).toBe(false);
     }
     expect(isLoopbackHost(undefined, 4000)).toBe(false);
@@ -20,7 +29,14 @@ describe('Origin check', () => {
     expect(isAllowedOrigin('http://localhost:4000', 4000)).toBe(true);
   });
   it('refuses foreign, opaque and other-port origins', () => {
-    for (const o of ['http://evil.com', 'http://127.0.0.1:4001', 'null', 'file://', 'https://127.0.0.1:4000', 'http://localhost.evil.com:4000']) {
+    for (const o of [
+      'http://evil.com',
+      'http://127.0.0.1:4001',
+      'null',
+      'file://',
+      'https://127.0.0.1:4000',
+      'http://localhost.evil.com:4000',
+    ]) {
       expect(isAllowedOrigin(o, 4000), o).toBe(false);
     }
   });

@@ -35,10 +35,20 @@ interface Reply {
 }
 
 /** A raw request, so tests can forge Host and Origin headers like a rebinding page would. */
-function call(method: string, pathAndQuery: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+function call(
+  method: string,
+  pathAndQuery: string,
+  opts: { headers?: Record<string, string>; body?: string } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port: server.port, method, path: pathAndQuery, headers: { Host: `127.0.0.1:${server.port}`, ...opts.headers } },
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        method,
+        path: pathAndQuery,
+        headers: { Host: `127.0.0.1:${server.port}`, ...opts.headers },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -67,9 +77,15 @@ describe('startServer', () => {
   });
 
   it('answers a malformed %-encoding in the command name with 400 bad-input (issue 13 item 7)', async () => {
-    const r = await call('POST', '/api/project.%E0%A4%A', { headers: { ...json, 'x-mia-token': server.token }, body: '{}' });
+    const r = await call('POST', '/api/project.%E0%A4%A', {
+      headers: { ...json, 'x-mia-token': server.token },
+      body: '{}',
+    });
     expect(r.status).toBe(400);
-    expect(JSON.parse(r.body)).toMatchObject({ ok: false, error: { kind: 'bad-input', message: expect.stringContaining('%-encoding') } });
+    expect(JSON.parse(r.body)).toMatchObject({
+      ok: false,
+      error: { kind: 'bad-input', message: expect.stringContaining('%-encoding') },
+    });
   });
 
   it('binds 127.0.0.1 and puts the token in the URL', () => {
@@ -77,7 +93,10 @@ describe('startServer', () => {
   });
 
   it('runs a command with the token in a header', async () => {
-    const r = await call('POST', '/api/project.info', { headers: { ...json, 'x-mia-token': server.token }, body: '{}' });
+    const r = await call('POST', '/api/project.info', {
+      headers: { ...json, 'x-mia-token': server.token },
+      body: '{}',
+    });
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual({ ok: true, value: { project: null } });
   });
@@ -87,18 +106,32 @@ describe('startServer', () => {
     ['a wrong token', { 'x-mia-token': 'x'.repeat(43) }, 401, 'unauthorized'],
     ['a foreign Origin', { 'x-mia-token': 'TOKEN', Origin: 'http://evil.example' }, 403, 'forbidden'],
     ['a foreign Host', { 'x-mia-token': 'TOKEN', Host: 'evil.example:80' }, 403, 'forbidden'],
-    ['a rebinding Host on the right port', { 'x-mia-token': 'TOKEN', Host: 'rebind.evil.example:PORT' }, 403, 'forbidden'],
-  ])('refuses an API call with %s and does not run it', async (_name, headers: Record<string, string>, status, kind) => {
-    const before = stub.calls.length;
-    const forged = Object.fromEntries(
-      Object.entries(headers).map(([k, v]) => [k, v.replace('PORT', String(server.port)).replace('TOKEN', server.token)]),
-    );
-    const r = await call('POST', '/api/project.info', { headers: { ...json, ...forged }, body: '{}' });
-    expect(r.status).toBe(status);
-    // An auth kind, not bad-input: the client can tell a refused request from a malformed one.
-    expect(JSON.parse(r.body)).toMatchObject({ ok: false, error: { kind, message: expect.stringMatching(/^refused by the local server: /) } });
-    expect(stub.calls.length).toBe(before);
-  });
+    [
+      'a rebinding Host on the right port',
+      { 'x-mia-token': 'TOKEN', Host: 'rebind.evil.example:PORT' },
+      403,
+      'forbidden',
+    ],
+  ])(
+    'refuses an API call with %s and does not run it',
+    async (_name, headers: Record<string, string>, status, kind) => {
+      const before = stub.calls.length;
+      const forged = Object.fromEntries(
+        Object.entries(headers).map(([k, v]) => [
+          k,
+          v.replace('PORT', String(server.port)).replace('TOKEN', server.token),
+        ]),
+      );
+      const r = await call('POST', '/api/project.info', { headers: { ...json, ...forged }, body: '{}' });
+      expect(r.status).toBe(status);
+      // An auth kind, not bad-input: the client can tell a refused request from a malformed one.
+      expect(JSON.parse(r.body)).toMatchObject({
+        ok: false,
+        error: { kind, message: expect.stringMatching(/^refused by the local server: /) },
+      });
+      expect(stub.calls.length).toBe(before);
+    },
+  );
 
   it('refuses the page, assets and images without the token', async () => {
     for (const p of ['/', '/assets/app.js', `/images/${KNOWN_IMAGE_ID}?size=256`]) {
@@ -116,7 +149,9 @@ describe('startServer', () => {
     expect(setCookie).toMatch(/SameSite=Strict/);
     const cookie = setCookie.split(';')[0]!;
     expect(cookie).toBe(`mia-dpo-token-${server.port}=${server.token}`);
-    expect((await call('GET', '/assets/app.js', { headers: { Cookie: `mia-dpo-token-${server.port}=wrong` } })).status).toBe(401);
+    expect(
+      (await call('GET', '/assets/app.js', { headers: { Cookie: `mia-dpo-token-${server.port}=wrong` } })).status,
+    ).toBe(401);
     const asset = await call('GET', '/assets/app.js', { headers: { Cookie: cookie } });
     expect(asset.status).toBe(200);
     expect(asset.headers['content-type']).toMatch(/javascript/);
@@ -152,7 +187,10 @@ describe('startServer', () => {
     const r = await call('POST', withToken('/api/project.close'), { headers: json, body: '{}' });
     expect(r.status).toBe(409);
     expect(JSON.parse(r.body).error.kind).toBe('conflict');
-    expect((await call('POST', withToken('/api/project.info'), { headers: { 'Content-Type': 'text/plain' }, body: '{}' })).status).toBe(415);
+    expect(
+      (await call('POST', withToken('/api/project.info'), { headers: { 'Content-Type': 'text/plain' }, body: '{}' }))
+        .status,
+    ).toBe(415);
     expect((await call('GET', withToken('/api/project.info'))).status).toBe(405);
   });
 
@@ -171,12 +209,24 @@ describe('startServer', () => {
     expect([ok.status, ok.headers['content-type']]).toEqual([200, 'image/png']);
     expect(ok.raw.equals(PNG_1x1)).toBe(true);
     expect((await call('GET', withToken('/images/composite/13'))).status).toBe(404);
-    for (const bad of ['/images/composite/', '/images/composite/-1', '/images/composite/1.5', '/images/composite/..%2fsecret.txt', '/images/composite/12/x']) {
+    for (const bad of [
+      '/images/composite/',
+      '/images/composite/-1',
+      '/images/composite/1.5',
+      '/images/composite/..%2fsecret.txt',
+      '/images/composite/12/x',
+    ]) {
       expect((await call('GET', withToken(bad))).status, bad).toBe(400);
     }
     expect((await call('GET', withToken(`/images/composite/${KNOWN_COMPOSITE_ID}?size=256`))).status).toBe(400);
     expect((await call('GET', `/images/composite/${KNOWN_COMPOSITE_ID}`)).status).toBe(401);
-    expect((await call('GET', withToken(`/images/composite/${KNOWN_COMPOSITE_ID}`), { headers: { Origin: 'http://evil.example' } })).status).toBe(403);
+    expect(
+      (
+        await call('GET', withToken(`/images/composite/${KNOWN_COMPOSITE_ID}`), {
+          headers: { Origin: 'http://evil.example' },
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it('serves seen (perturbed) images by generation id and index only', async () => {
@@ -186,7 +236,15 @@ describe('startServer', () => {
     expect(ok.raw.equals(PNG_1x1)).toBe(true);
     expect((await call('GET', withToken(`/images/seen/${KNOWN_SEEN.generationId}/0`))).status).toBe(404);
     expect((await call('GET', withToken(`/images/seen/22/${KNOWN_SEEN.index}`))).status).toBe(404);
-    for (const bad of ['/images/seen/', '/images/seen/21', '/images/seen/21/', '/images/seen/-1/0', '/images/seen/21/1.5', '/images/seen/21/1/2', '/images/seen/..%2fsecret.txt']) {
+    for (const bad of [
+      '/images/seen/',
+      '/images/seen/21',
+      '/images/seen/21/',
+      '/images/seen/-1/0',
+      '/images/seen/21/1.5',
+      '/images/seen/21/1/2',
+      '/images/seen/..%2fsecret.txt',
+    ]) {
       expect((await call('GET', withToken(bad))).status, bad).toBe(400);
     }
     expect((await call('GET', withToken(`${known}?size=256`))).status).toBe(400);
@@ -205,13 +263,19 @@ describe('startServer', () => {
     expect(await refused(wsUrl)).toBe(401);
     expect(await refused(`${wsUrl}?token=${server.token}`, { Origin: 'http://evil.example' })).toBe(403);
 
-    const ws = new WebSocket(`${wsUrl}?token=${server.token}`, { headers: { Origin: `http://127.0.0.1:${server.port}` } });
+    const ws = new WebSocket(`${wsUrl}?token=${server.token}`, {
+      headers: { Origin: `http://127.0.0.1:${server.port}` },
+    });
     await new Promise((resolve, reject) => {
       ws.on('open', resolve);
       ws.on('error', reject);
     });
     const got = new Promise<unknown>((resolve) => ws.on('message', (data) => resolve(JSON.parse(String(data)))));
-    const event = { type: 'job.progress', jobId: 3, progress: { done: 1, total: 2, ratePerSec: 5, etaSec: 0.2 } } as const;
+    const event = {
+      type: 'job.progress',
+      jobId: 3,
+      progress: { done: 1, total: 2, ratePerSec: 5, etaSec: 0.2 },
+    } as const;
     stub.emit(event);
     expect(await got).toEqual(event);
     ws.close();

@@ -52,11 +52,13 @@ export function stubService(dir: string): ServedService & { emit(e: ApiEvent): v
       return { path: thumbPath, mime: 'image/png' };
     },
     async getComposite(augmentedId) {
-      if (augmentedId !== KNOWN_COMPOSITE_ID) throw new AppError('not-found', `augmented sample ${augmentedId} has no composite`);
+      if (augmentedId !== KNOWN_COMPOSITE_ID)
+        throw new AppError('not-found', `augmented sample ${augmentedId} has no composite`);
       return { path: compositePath, mime: 'image/png' };
     },
     async getSeen(generationId, index) {
-      if (generationId !== KNOWN_SEEN.generationId || index !== KNOWN_SEEN.index) throw new AppError('not-found', `generation ${generationId} has no seen image ${index}`);
+      if (generationId !== KNOWN_SEEN.generationId || index !== KNOWN_SEEN.index)
+        throw new AppError('not-found', `generation ${generationId} has no seen image ${index}`);
       return { path: compositePath, mime: 'image/png' };
     },
   };

@@ -5,7 +5,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { CHANNELS, createApiClient, dispatch, dispatchToReply, inProcessTransport, type ApiHandlers, type ApiTransport, type Channel } from '../../../shared/api';
+import {
+  CHANNELS,
+  createApiClient,
+  dispatch,
+  dispatchToReply,
+  inProcessTransport,
+  type ApiHandlers,
+  type ApiTransport,
+  type Channel,
+} from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
 import { createService } from '../../../electron/service';
 import { PIPELINE_MALFORMED } from '../pipeline/api-malformed';
@@ -30,7 +39,14 @@ const MALFORMED = {
   'jobs.cancel': [{}, { id: 'x' }],
   'jobs.pause': [{ id: null }],
   'jobs.resume': [{ id: -2 }],
-  'samples.page': [{ offset: -1 }, { limit: 0 }, { limit: 100000 }, { filter: { text: 5 } }, { filter: { hasProblems: 'no' } }, { filter: { colour: 'red' } }],
+  'samples.page': [
+    { offset: -1 },
+    { limit: 0 },
+    { limit: 100000 },
+    { filter: { text: 5 } },
+    { filter: { hasProblems: 'no' } },
+    { filter: { colour: 'red' } },
+  ],
   'samples.get': [{}, { id: 'first' }],
   'sources.list': [{ x: 1 }],
   'problems.list': [{ jobId: 'a' }, { offset: 1.2 }, { sourceId: -1 }],
@@ -68,7 +84,10 @@ describe('dispatch', () => {
   });
 
   it('returns errors as data in dispatchToReply', async () => {
-    expect(await dispatchToReply(refusing, 'jobs.get', { id: 'x' })).toMatchObject({ ok: false, error: { kind: 'bad-input', subject: 'jobs.get' } });
+    expect(await dispatchToReply(refusing, 'jobs.get', { id: 'x' })).toMatchObject({
+      ok: false,
+      error: { kind: 'bad-input', subject: 'jobs.get' },
+    });
   });
 });
 
@@ -79,14 +98,18 @@ describe('service behind the contract', () => {
     const client = createApiClient(inProcessTransport(service.handlers, service));
     expect(await client.invoke('project.info', {})).toEqual({ project: null });
     await expect(client.invoke('samples.page', {})).rejects.toMatchObject({ kind: 'conflict' });
-    await expect(client.invoke('project.open', { dir: path.join(dir, 'none') })).rejects.toMatchObject({ kind: 'not-found' });
+    await expect(client.invoke('project.open', { dir: path.join(dir, 'none') })).rejects.toMatchObject({
+      kind: 'not-found',
+    });
     writeFileSync(path.join(dir, 'file.txt'), 'x');
     await expect(client.invoke('project.create', { dir })).rejects.toMatchObject({ kind: 'conflict' });
     const info = await client.invoke('project.create', { dir: path.join(dir, 'p'), name: 'Mine' });
     expect(info).toMatchObject({ name: 'Mine', sampleCount: 0, readOnly: false });
     expect(await client.invoke('samples.page', {})).toEqual({ total: 0, items: [] });
     await expect(client.invoke('samples.get', { id: 1 })).rejects.toMatchObject({ kind: 'not-found' });
-    await expect(client.invoke('dataset.import', { source: { kind: 'folder', root: path.join(dir, 'missing') } })).rejects.toMatchObject({ kind: 'not-found' });
+    await expect(
+      client.invoke('dataset.import', { source: { kind: 'folder', root: path.join(dir, 'missing') } }),
+    ).rejects.toMatchObject({ kind: 'not-found' });
     expect((await client.invoke('project.recent', {})).projects.map((p) => p.name)).toEqual(['Mine']);
     expect(await client.invoke('project.close', {})).toEqual({ closed: true });
     expect((await client.invoke('project.open', { dir: path.join(dir, 'p') })).name).toBe('Mine');
@@ -98,7 +121,9 @@ describe('service behind the contract', () => {
     const service = await createService({ configDir: path.join(dir, 'config') });
     const client = createApiClient(inProcessTransport(service.handlers, service));
     await client.invoke('project.create', { dir: path.join(dir, 'p'), name: 'Kept' });
-    await expect(client.invoke('project.open', { dir: path.join(dir, 'none') })).rejects.toMatchObject({ kind: 'not-found' });
+    await expect(client.invoke('project.open', { dir: path.join(dir, 'none') })).rejects.toMatchObject({
+      kind: 'not-found',
+    });
     writeFileSync(path.join(dir, 'file.txt'), 'x');
     await expect(client.invoke('project.create', { dir: path.join(dir, 'file.txt') })).rejects.toBeInstanceOf(AppError);
     expect((await client.invoke('project.info', {})).project).toMatchObject({ name: 'Kept', dir: path.join(dir, 'p') });
@@ -117,8 +142,13 @@ describe('service behind the contract', () => {
       await client.invoke('project.close', {});
     }
     rmSync(path.join(dir, 'moved'), { recursive: true });
-    await expect(client.invoke('project.open', { dir: path.join(dir, 'moved') })).rejects.toMatchObject({ kind: 'not-found' });
-    expect((await client.invoke('project.recent', {})).projects.map((p) => [p.name, p.missing])).toEqual([['moved', true], ['kept', false]]);
+    await expect(client.invoke('project.open', { dir: path.join(dir, 'moved') })).rejects.toMatchObject({
+      kind: 'not-found',
+    });
+    expect((await client.invoke('project.recent', {})).projects.map((p) => [p.name, p.missing])).toEqual([
+      ['moved', true],
+      ['kept', false],
+    ]);
     expect(await client.invoke('project.recent.remove', { dir: path.join(dir, 'moved') })).toEqual({ removed: true });
     expect(await client.invoke('project.recent.remove', { dir: path.join(dir, 'moved') })).toEqual({ removed: false });
     expect((await client.invoke('project.recent', {})).projects.map((p) => p.name)).toEqual(['kept']);
@@ -150,12 +180,18 @@ describe('client', () => {
   });
 
   it('rebuilds AppError from a wire error and flags malformed replies as internal', async () => {
-    const failing = createApiClient(transport({ ok: false, error: { kind: 'not-found', message: 'no sample 3', subject: 'sample 3' } }));
+    const failing = createApiClient(
+      transport({ ok: false, error: { kind: 'not-found', message: 'no sample 3', subject: 'sample 3' } }),
+    );
     const error = await kindOf(failing.invoke('samples.get', { id: 3 }));
     expect(error).toBeInstanceOf(AppError);
     expect([error.kind, error.message, error.subject]).toEqual(['not-found', 'no sample 3', 'sample 3']);
-    await expect(createApiClient(transport({ ok: true, value: { closed: 'yes' } })).invoke('project.close', {})).rejects.toMatchObject({ kind: 'internal' });
-    await expect(createApiClient(transport('garbage')).invoke('project.close', {})).rejects.toMatchObject({ kind: 'internal' });
+    await expect(
+      createApiClient(transport({ ok: true, value: { closed: 'yes' } })).invoke('project.close', {}),
+    ).rejects.toMatchObject({ kind: 'internal' });
+    await expect(createApiClient(transport('garbage')).invoke('project.close', {})).rejects.toMatchObject({
+      kind: 'internal',
+    });
   });
 
   it('turns a failing transport into a runtime error and drops malformed events', async () => {

@@ -26,12 +26,17 @@ describe('job results per kind', () => {
     const { service, dir } = await serviceWithProject();
     try {
       const ds = await makeDemoDataset(path.join(dir, 'data'), { samples: 12, bad: true });
-      const done = new Promise<void>((resolve) => service.onEvent((e) => e.type === 'job.state' && e.state === 'done' && resolve()));
+      const done = new Promise<void>((resolve) =>
+        service.onEvent((e) => e.type === 'job.state' && e.state === 'done' && resolve()),
+      );
       const client = createApiClient(inProcessTransport(service.handlers, service));
-      const { jobId } = await client.invoke('dataset.import', { source: { kind: 'llava', file: ds.file, imagesRoot: ds.imagesRoot } });
+      const { jobId } = await client.invoke('dataset.import', {
+        source: { kind: 'llava', file: ds.file, imagesRoot: ds.imagesRoot },
+      });
       await done;
       const job = await client.invoke('jobs.get', { id: jobId });
-      if (job.kind !== 'import' || job.result === null) throw new Error(`expected a finished import, got ${JSON.stringify(job)}`);
+      if (job.kind !== 'import' || job.result === null)
+        throw new Error(`expected a finished import, got ${JSON.stringify(job)}`);
       expect(job.result.samples).toBe(ds.entries - 2);
       expect(job.result.problemEntries).toBe(ds.badEntries);
       const { entries, imported, flagged, rejected } = job.result;
@@ -55,12 +60,16 @@ describe('job results per kind', () => {
     const older = { sourceId: 1, samples: 34, problems: 6, problemEntries: 6, images: 30 };
     expect(parseJob(record('import', older)).result).toEqual(older);
     expect(importCountsLine(older)).toBe('34 samples imported, 6 entries with problems');
-    expect(importCountsLine({ ...older, entries: 36, imported: 30, flagged: 4, rejected: 2 })).toBe('36 entries read: 30 imported, 4 flagged, 2 rejected');
+    expect(importCountsLine({ ...older, entries: 36, imported: 30, flagged: 4, rejected: 2 })).toBe(
+      '36 entries read: 30 imported, 4 flagged, 2 rejected',
+    );
   });
 
   it('refuses a result that does not match its kind, or a kind the API does not know, naming the job', () => {
     expect(() => parseJob(record('import', { samples: 3 }))).toThrow(/job 4 \(import\).*sourceId/);
     expect(() => parseJob(record('select', { kept: -1, newPairs: 0 }))).toThrow(/job 4 \(select\)/);
-    expect(() => parseJob(record('train', {}))).toThrow(expect.objectContaining({ kind: 'internal', subject: 'job 4' }));
+    expect(() => parseJob(record('train', {}))).toThrow(
+      expect.objectContaining({ kind: 'internal', subject: 'job 4' }),
+    );
   });
 });

@@ -24,11 +24,17 @@ const WORDS = ['red', 'circle', 'square', 'blue', 'dog', 'kitchen', 'redwood', '
 function open(): { db: Database.Database; file: string } {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'browse-count-')), 'p.sqlite');
   const { db } = openDatabase(file, { create: true, migrations: MIGRATIONS });
-  db.prepare("INSERT INTO jobs (id, kind, label, state, params, created_at, updated_at) VALUES (1, 'import', 't', 'done', '{}', 0, 0)").run();
+  db.prepare(
+    "INSERT INTO jobs (id, kind, label, state, params, created_at, updated_at) VALUES (1, 'import', 't', 'done', '{}', 0, 0)",
+  ).run();
   for (const id of [1, 2]) {
-    db.prepare("INSERT INTO sources (id, kind, path, images_root, import_job_id, imported_at) VALUES (?, 'llava', ?, '/img', 1, 0)").run(id, `/s${id}.json`);
+    db.prepare(
+      "INSERT INTO sources (id, kind, path, images_root, import_job_id, imported_at) VALUES (?, 'llava', ?, '/img', 1, 0)",
+    ).run(id, `/s${id}.json`);
   }
-  db.prepare("INSERT INTO images (id, path, sha256, width, height, bytes) VALUES (1, '/img/a.jpg', ?, 1, 1, 1)").run('0'.repeat(64));
+  db.prepare("INSERT INTO images (id, path, sha256, width, height, bytes) VALUES (1, '/img/a.jpg', ?, 1, 1, 1)").run(
+    '0'.repeat(64),
+  );
   return { db, file };
 }
 
@@ -39,7 +45,9 @@ function insert(db: Database.Database, rows: Omit<Row, 'id'>[], from: number): R
   );
   return db.transaction(() => {
     const out = rows.map((r, i) => {
-      const id = Number(stmt.run(r.sourceId, `e${from + i}`, from + i, r.question, r.answer, r.hasProblems ? 1 : 0).lastInsertRowid);
+      const id = Number(
+        stmt.run(r.sourceId, `e${from + i}`, from + i, r.question, r.answer, r.hasProblems ? 1 : 0).lastInsertRowid,
+      );
       db.prepare('INSERT INTO samples_fts(rowid, question, answer) VALUES (?, ?, ?)').run(id, r.question, r.answer);
       return { ...r, id };
     });
@@ -51,7 +59,12 @@ function generate(n: number, seed: number): Omit<Row, 'id'>[] {
   let s = seed;
   const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const text = (k: number) => Array.from({ length: k }, () => WORDS[Math.floor(next() * WORDS.length)]).join(' ');
-  return Array.from({ length: n }, () => ({ sourceId: next() < 0.5 ? 1 : 2, question: text(3), answer: text(4), hasProblems: next() < 0.3 }));
+  return Array.from({ length: n }, () => ({
+    sourceId: next() < 0.5 ? 1 : 2,
+    question: text(3),
+    answer: text(4),
+    hasProblems: next() < 0.3,
+  }));
 }
 
 /** The oracle: every word of the filter is a token of the text, the last one (3+ letters) as a prefix. */
@@ -61,7 +74,9 @@ function expected(rows: Row[], f: SampleFilter): number {
     if (f.sourceId !== undefined && r.sourceId !== f.sourceId) return false;
     if (f.hasProblems !== undefined && r.hasProblems !== f.hasProblems) return false;
     const tokens = `${r.question} ${r.answer}`.split(' ');
-    return words.every((w, i) => tokens.some((t) => (i === words.length - 1 && w.length >= 3 ? t.startsWith(w) : t === w)));
+    return words.every((w, i) =>
+      tokens.some((t) => (i === words.length - 1 && w.length >= 3 ? t.startsWith(w) : t === w)),
+    );
   }).length;
 }
 
@@ -77,7 +92,8 @@ const FILTERS: SampleFilter[] = [
   { text: 'squ', hasProblems: false, sourceId: 2 },
 ];
 
-const totalOf = (db: Database.Database, filter: SampleFilter, offset = 0) => samplesPage(db, { offset, limit: 5, filter }).total;
+const totalOf = (db: Database.Database, filter: SampleFilter, offset = 0) =>
+  samplesPage(db, { offset, limit: 5, filter }).total;
 
 describe('samples.page total', () => {
   it('counts every filter as the oracle does, on every page', () => {
@@ -126,7 +142,11 @@ describe('samples.page total', () => {
   it('keeps counts right past the cache size, with many distinct filters in turn', () => {
     const { db } = open();
     const rows = insert(db, generate(120, 6), 0);
-    const many: SampleFilter[] = Array.from({ length: 150 }, (_, i) => ({ text: WORDS[i % WORDS.length]!, sourceId: 1 + (i % 2), hasProblems: i % 3 === 0 }));
+    const many: SampleFilter[] = Array.from({ length: 150 }, (_, i) => ({
+      text: WORDS[i % WORDS.length]!,
+      sourceId: 1 + (i % 2),
+      hasProblems: i % 3 === 0,
+    }));
     for (let round = 0; round < 2; round++) {
       for (const f of many) expect(totalOf(db, f), JSON.stringify(f)).toBe(expected(rows, f));
     }

@@ -17,12 +17,16 @@ const TRIALS = 150;
 
 it('takes over a stale lock in exactly one of several racing processes', async () => {
   const base = mkdtempSync(path.join(os.tmpdir(), 'lock-race-'));
-  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+    encoding: 'utf8',
+  }).stdout;
   for (let i = 0; i < TRIALS; i++) {
     mkdirSync(path.join(base, `t${i}`));
     writeFileSync(path.join(base, `t${i}`, LOCK_FILE), dead);
   }
-  const children = Array.from({ length: PROCESSES }, () => spawn(process.execPath, ['--import', TSX, CHILD, base, String(TRIALS)]));
+  const children = Array.from({ length: PROCESSES }, () =>
+    spawn(process.execPath, ['--import', TSX, CHILD, base, String(TRIALS)]),
+  );
   const lines = children.map((child) => {
     const queue: string[] = [];
     let waiting: ((line: string) => void) | undefined;
@@ -38,7 +42,8 @@ it('takes over a stale lock in exactly one of several racing processes', async (
         else queue.push(line);
       }
     });
-    return () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise<string>((resolve) => (waiting = resolve)));
+    return () =>
+      queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise<string>((resolve) => (waiting = resolve));
   });
   try {
     expect(await Promise.all(lines.map((next) => next()))).toEqual(Array(PROCESSES).fill('ready'));
@@ -46,12 +51,18 @@ it('takes over a stale lock in exactly one of several racing processes', async (
     for (const child of children) child.stdin.write(`${startAt}\n`);
     const got = (await Promise.all(lines.map((next) => next()))).map((line) => JSON.parse(line) as number[]);
     const holders = Array.from({ length: TRIALS }, (_, i) => got.filter((g) => g.includes(i)).length);
-    expect(holders.filter((n) => n !== 1).length, `trials held by 0 or 2+ processes: ${JSON.stringify(holders)}`).toBe(0);
+    expect(holders.filter((n) => n !== 1).length, `trials held by 0 or 2+ processes: ${JSON.stringify(holders)}`).toBe(
+      0,
+    );
     // No temporary or moved-aside files are left behind.
     expect(readdirSync(path.join(base, 't0'))).toEqual([LOCK_FILE]);
   } finally {
     for (const child of children) child.stdin.end();
-    await Promise.all(children.map((child) => new Promise((resolve) => child.exitCode !== null ? resolve(null) : child.on('exit', resolve))));
+    await Promise.all(
+      children.map(
+        (child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.on('exit', resolve))),
+      ),
+    );
     rmSync(base, { recursive: true, force: true });
   }
 }, 30_000);

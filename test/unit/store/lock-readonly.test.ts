@@ -28,7 +28,11 @@ describe('project lock in a read-only folder', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toMatchObject({ kind: 'conflict', subject: dir, message: expect.stringContaining(`${dir} is read-only (EACCES`) });
+    expect(error).toMatchObject({
+      kind: 'conflict',
+      subject: dir,
+      message: expect.stringContaining(`${dir} is read-only (EACCES`),
+    });
   });
 
   it('still takes the lock in a writable folder', () => {

@@ -15,7 +15,10 @@ describe('project lock', () => {
     const dir = path.join(tmp(), 'p');
     const first = await createProjectExclusive(dir);
     expect(existsSync(path.join(dir, LOCK_FILE))).toBe(true);
-    await expect(openProjectExclusive(dir)).rejects.toMatchObject({ kind: 'conflict', message: expect.stringMatching(/already open in this process/) });
+    await expect(openProjectExclusive(dir)).rejects.toMatchObject({
+      kind: 'conflict',
+      message: expect.stringMatching(/already open in this process/),
+    });
     await first.close();
     expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
     const second = await openProjectExclusive(dir);
@@ -42,7 +45,9 @@ describe('project lock', () => {
     const message = (await refused.catch((e: Error) => e.message)) as string;
     expect(message).toContain(`already open in process ${process.ppid} (serving its UI at http://127.0.0.1:4567/)`);
     expect(message).toContain('Commands that only read (jobs, pairs, export) work meanwhile');
-    expect(message).toContain(`use the UI at http://127.0.0.1:4567/, or stop that process first (Ctrl-C in its terminal, or kill ${process.ppid})`);
+    expect(message).toContain(
+      `use the UI at http://127.0.0.1:4567/, or stop that process first (Ctrl-C in its terminal, or kill ${process.ppid})`,
+    );
     rmSync(path.join(dir, LOCK_FILE));
     expect(projectHolder(dir)).toBeNull();
   });
@@ -64,7 +69,9 @@ describe('project lock', () => {
     expect(await reader.call('getMeta')).toMatchObject({ name: 'held' });
     await expect(reader.call('setMeta', { values: { name: 'x' } })).rejects.toMatchObject({
       kind: 'conflict',
-      message: expect.stringMatching(/open read-only \(opened to read beside the process that holds the project\); changes are not possible/),
+      message: expect.stringMatching(
+        /open read-only \(opened to read beside the process that holds the project\); changes are not possible/,
+      ),
     });
     // The holder keeps writing while the reader is open (WAL), and the reader sees it.
     await holder.call('setMeta', { values: { name: 'renamed' } });
@@ -78,7 +85,10 @@ describe('project lock', () => {
     const root = tmp();
     await (await createProjectExclusive(path.join(root, 'project'))).close();
     for (const open of [openProject, openProjectExclusive, openProjectReadOnly]) {
-      await expect(open(root)).rejects.toMatchObject({ kind: 'not-found', message: expect.stringContaining(`did you mean ${path.join(root, 'project')}?`) });
+      await expect(open(root)).rejects.toMatchObject({
+        kind: 'not-found',
+        message: expect.stringContaining(`did you mean ${path.join(root, 'project')}?`),
+      });
     }
   });
 });

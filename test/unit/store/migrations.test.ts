@@ -41,7 +41,13 @@ describe('migrations', () => {
     const failing: Migration[] = [
       ...MIGRATIONS,
       { version: latestVersion(MIGRATIONS) + 1, name: 'adds', up: (db) => db.exec('CREATE TABLE extra (x INTEGER)') },
-      { version: latestVersion(MIGRATIONS) + 2, name: 'breaks', up: () => { throw new Error('boom'); } },
+      {
+        version: latestVersion(MIGRATIONS) + 2,
+        name: 'breaks',
+        up: () => {
+          throw new Error('boom');
+        },
+      },
     ];
     expect(() => openDatabase(file, { migrations: failing })).toThrow(/boom/);
     const db = new Database(file, { readonly: true });
@@ -68,7 +74,9 @@ describe('migrations', () => {
   });
 
   it('a missing file without create is not-found', () => {
-    expect(() => openDatabase(path.join(tmp(), 'none.sqlite'), { migrations: MIGRATIONS })).toThrow(expect.objectContaining({ kind: 'not-found' }));
+    expect(() => openDatabase(path.join(tmp(), 'none.sqlite'), { migrations: MIGRATIONS })).toThrow(
+      expect.objectContaining({ kind: 'not-found' }),
+    );
   });
 });
 
@@ -111,15 +119,21 @@ describe('browse query plans', () => {
     const grid = pageSql({});
     expect(plan(db, grid.sql, [10, 0])).toMatch(/SCAN s USING COVERING INDEX samples_order/);
     const bySource = pageSql({ sourceId: 1 });
-    expect(plan(db, bySource.sql, [...bySource.params, 10, 0])).toMatch(/SEARCH s USING COVERING INDEX samples_by_source/);
+    expect(plan(db, bySource.sql, [...bySource.params, 10, 0])).toMatch(
+      /SEARCH s USING COVERING INDEX samples_by_source/,
+    );
     const byProblems = pageSql({ hasProblems: true });
-    expect(plan(db, byProblems.sql, [...byProblems.params, 10, 0])).toMatch(/SEARCH s USING COVERING INDEX samples_by_problems/);
+    expect(plan(db, byProblems.sql, [...byProblems.params, 10, 0])).toMatch(
+      /SEARCH s USING COVERING INDEX samples_by_problems/,
+    );
     // A text-only total reads the FTS index alone; with another filter it joins samples through an index.
     const textCount = countSql({ text: 'red circle' });
     expect(plan(db, textCount.sql, textCount.params)).toMatch(/^SCAN samples_fts VIRTUAL TABLE INDEX/);
     expect(plan(db, textCount.sql, textCount.params)).not.toMatch(/\bs\b|samples /);
     const textBySource = countSql({ text: 'red', sourceId: 1 });
-    expect(plan(db, textBySource.sql, textBySource.params)).toMatch(/SEARCH s USING COVERING INDEX samples_by_source.*samples_fts VIRTUAL TABLE INDEX|samples_fts VIRTUAL TABLE INDEX.*samples_by_source/);
+    expect(plan(db, textBySource.sql, textBySource.params)).toMatch(
+      /SEARCH s USING COVERING INDEX samples_by_source.*samples_fts VIRTUAL TABLE INDEX|samples_fts VIRTUAL TABLE INDEX.*samples_by_source/,
+    );
     db.close();
   });
 });

@@ -15,7 +15,9 @@ describe('store worker', () => {
     const store = await createProject(path.join(tmp(), 'p'));
     const keys = Array.from({ length: 200 }, (_, i) => `k${i}`);
     await Promise.all(keys.map((k, i) => store.call('setMeta', { values: { [k]: String(i) } })));
-    const jobs = await Promise.all(keys.slice(0, 20).map((k) => store.call('insertJob', { kind: 'x', label: k, params: {}, total: null })));
+    const jobs = await Promise.all(
+      keys.slice(0, 20).map((k) => store.call('insertJob', { kind: 'x', label: k, params: {}, total: null })),
+    );
     expect(jobs.map((j) => j.label)).toEqual(keys.slice(0, 20));
     const meta = await store.call('getMeta');
     expect(keys.every((k, i) => meta[k] === String(i))).toBe(true);
@@ -26,7 +28,10 @@ describe('store worker', () => {
   it('reports a failing query as an AppError with a kind, and keeps working', async () => {
     const store = await createProject(path.join(tmp(), 'p'));
     const job = await store.call('insertJob', { kind: 'x', label: 'x', params: {}, total: null });
-    await expect(store.call('setJobState', { id: job.id, state: 'bogus' as never })).rejects.toMatchObject({ kind: 'internal', message: expect.stringMatching(/CHECK constraint/) });
+    await expect(store.call('setJobState', { id: job.id, state: 'bogus' as never })).rejects.toMatchObject({
+      kind: 'internal',
+      message: expect.stringMatching(/CHECK constraint/),
+    });
     expect((await store.call('getJob', { id: job.id }))?.state).toBe('queued');
     await store.close();
   });
@@ -34,7 +39,9 @@ describe('store worker', () => {
   it('opens a damaged project read-only: browsing works, importing is refused', async () => {
     const dir = path.join(tmp(), 'p');
     const store = await createProject(dir);
-    await store.call('setMeta', { values: Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`pad-${i}`, 'x'.repeat(200)])) });
+    await store.call('setMeta', {
+      values: Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`pad-${i}`, 'x'.repeat(200)])),
+    });
     await store.close();
     const file = path.join(dir, 'project.sqlite');
     const pages = readFileSync(file).length / 4096;
@@ -52,7 +59,9 @@ describe('store worker', () => {
     const info = await service.handlers['project.open']({ dir });
     expect(info.readOnly).toBe(true);
     expect(events.join('\n')).toMatch(/integrity check.*read-only/);
-    await expect(service.handlers['dataset.import']({ source: { kind: 'folder', root: dir }, abortOnProblem: false })).rejects.toMatchObject({ kind: 'conflict' });
+    await expect(
+      service.handlers['dataset.import']({ source: { kind: 'folder', root: dir }, abortOnProblem: false }),
+    ).rejects.toMatchObject({ kind: 'conflict' });
     await service.close();
   });
 });

@@ -46,7 +46,10 @@ describe('typed writes', () => {
   });
 
   it('refuses a query name outside the table at run time', () => {
-    const { db } = openDatabase(path.join(mkdtempSync(path.join(os.tmpdir(), 'table-')), 'p.sqlite'), { create: true, migrations: MIGRATIONS });
+    const { db } = openDatabase(path.join(mkdtempSync(path.join(os.tmpdir(), 'table-')), 'p.sqlite'), {
+      create: true,
+      migrations: MIGRATIONS,
+    });
     const error = thrown(() => runQuery({ getJob }, db, 'dropEverything', {}));
     expect(error.kind).toBe('internal');
     expect(error.message).toMatch(/unknown store query dropEverything/);
@@ -66,7 +69,10 @@ describe('JSON columns', () => {
   });
 
   it('are checked when a stored job is read back', () => {
-    const { db } = openDatabase(path.join(mkdtempSync(path.join(os.tmpdir(), 'table-')), 'p.sqlite'), { create: true, migrations: MIGRATIONS });
+    const { db } = openDatabase(path.join(mkdtempSync(path.join(os.tmpdir(), 'table-')), 'p.sqlite'), {
+      create: true,
+      migrations: MIGRATIONS,
+    });
     const job = insertJob(db, { kind: 'import', label: 'i', params: {}, total: null });
     db.prepare('UPDATE jobs SET result = ? WHERE id = ?').run('[1, 2]', job.id);
     const error = thrown(() => getJob(db, { id: job.id }));

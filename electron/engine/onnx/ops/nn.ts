@@ -22,7 +22,12 @@ export function matmul(a: Value, b: Value): Value {
 }
 
 /** alpha * op(A) @ op(B) + beta * C, A and B 2-D. */
-export function gemm(a: Value, b: Value, c?: Value, opts: { transA?: boolean; transB?: boolean; alpha?: number; beta?: number } = {}): Value {
+export function gemm(
+  a: Value,
+  b: Value,
+  c?: Value,
+  opts: { transA?: boolean; transB?: boolean; alpha?: number; beta?: number } = {},
+): Value {
   if (a.rank !== 2 || b.rank !== 2) throw new AppError('internal', `Gemm needs 2-D operands, got ${a} and ${b}`);
   const [m, ka] = opts.transA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
   const [kb, n] = opts.transB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
@@ -58,13 +63,24 @@ export function reducedShape(shape: readonly Dim[], axes: readonly number[], kee
 export function reduce(opType: ReduceOp, x: Value, axes: readonly number[], keepdims = true): Value {
   if (axes.length === 0) throw new AppError('internal', `${opType} on ${x}: give the axes explicitly`);
   const norm = axes.map((a) => normAxis(a, x.rank));
-  return node1(x.graph, opType, [x, ints64(x.graph, norm)], { keepdims: { i: keepdims ? 1 : 0 } }, x.dtype, reducedShape(x.shape, norm, keepdims));
+  return node1(
+    x.graph,
+    opType,
+    [x, ints64(x.graph, norm)],
+    { keepdims: { i: keepdims ? 1 : 0 } },
+    x.dtype,
+    reducedShape(x.shape, norm, keepdims),
+  );
 }
 
-export const reduceSum = (x: Value, axes: readonly number[], keepdims = true): Value => reduce('ReduceSum', x, axes, keepdims);
-export const reduceMean = (x: Value, axes: readonly number[], keepdims = true): Value => reduce('ReduceMean', x, axes, keepdims);
-export const reduceMax = (x: Value, axes: readonly number[], keepdims = true): Value => reduce('ReduceMax', x, axes, keepdims);
-export const reduceLogSumExp = (x: Value, axes: readonly number[], keepdims = true): Value => reduce('ReduceLogSumExp', x, axes, keepdims);
+export const reduceSum = (x: Value, axes: readonly number[], keepdims = true): Value =>
+  reduce('ReduceSum', x, axes, keepdims);
+export const reduceMean = (x: Value, axes: readonly number[], keepdims = true): Value =>
+  reduce('ReduceMean', x, axes, keepdims);
+export const reduceMax = (x: Value, axes: readonly number[], keepdims = true): Value =>
+  reduce('ReduceMax', x, axes, keepdims);
+export const reduceLogSumExp = (x: Value, axes: readonly number[], keepdims = true): Value =>
+  reduce('ReduceLogSumExp', x, axes, keepdims);
 
 /** All axes of `x`, for full reductions. */
 export const allAxes = (x: Value): number[] => x.shape.map((_, i) => i);
@@ -80,15 +96,35 @@ export function logSoftmax(x: Value, axis = -1): Value {
 }
 
 /** LayerNormalization over the trailing axes from `axis`; scale and bias have the normalised shape. */
-export function layerNorm(x: Value, scale: Value, bias: Value | undefined, opts: { axis?: number; epsilon?: number } = {}): Value {
+export function layerNorm(
+  x: Value,
+  scale: Value,
+  bias: Value | undefined,
+  opts: { axis?: number; epsilon?: number } = {},
+): Value {
   const axis = normAxis(opts.axis ?? -1, x.rank);
   const want = x.shape.slice(axis);
-  if (shapeToString(scale.shape) !== shapeToString(want)) throw new AppError('internal', `LayerNormalization scale ${scale} should have shape ${shapeToString(want)}`);
-  return node1(x.graph, 'LayerNormalization', bias ? [x, scale, bias] : [x, scale], { axis: { i: axis }, epsilon: { f: opts.epsilon ?? 1e-5 } }, x.dtype, x.shape);
+  if (shapeToString(scale.shape) !== shapeToString(want))
+    throw new AppError('internal', `LayerNormalization scale ${scale} should have shape ${shapeToString(want)}`);
+  return node1(
+    x.graph,
+    'LayerNormalization',
+    bias ? [x, scale, bias] : [x, scale],
+    { axis: { i: axis }, epsilon: { f: opts.epsilon ?? 1e-5 } },
+    x.dtype,
+    x.shape,
+  );
 }
 
 /** Index of the maximum along `axis` (int64, as ONNX defines it). */
 export function argMax(x: Value, axis: number, keepdims = true): Value {
   const a = normAxis(axis, x.rank);
-  return node1(x.graph, 'ArgMax', [x], { axis: { i: a }, keepdims: { i: keepdims ? 1 : 0 } }, 'int64', reducedShape(x.shape, [a], keepdims));
+  return node1(
+    x.graph,
+    'ArgMax',
+    [x],
+    { axis: { i: a }, keepdims: { i: keepdims ? 1 : 0 } },
+    'int64',
+    reducedShape(x.shape, [a], keepdims),
+  );
 }

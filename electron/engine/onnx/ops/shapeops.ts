@@ -20,8 +20,16 @@ export function reshape(x: Value, target: readonly number[] | Value, outShape?: 
 
 export function transpose(x: Value, perm?: readonly number[]): Value {
   const p = perm ?? x.shape.map((_, i) => x.rank - 1 - i);
-  if (p.length !== x.rank) throw new AppError('internal', `Transpose of ${x}: perm [${p.join(', ')}] has the wrong length`);
-  return node1(x.graph, 'Transpose', [x], { perm: { ints: p } }, x.dtype, p.map((i) => x.shape[i]!));
+  if (p.length !== x.rank)
+    throw new AppError('internal', `Transpose of ${x}: perm [${p.join(', ')}] has the wrong length`);
+  return node1(
+    x.graph,
+    'Transpose',
+    [x],
+    { perm: { ints: p } },
+    x.dtype,
+    p.map((i) => x.shape[i]!),
+  );
 }
 
 export function concat(xs: readonly Value[], axis: number): Value {
@@ -47,7 +55,13 @@ function sliceLen(d: Dim, start: number, end: number, step: number): Dim {
 }
 
 /** Slice along `axes` with static starts/ends/steps (ends may be large numbers meaning "to the end"). */
-export function slice(x: Value, starts: readonly number[], ends: readonly number[], axes?: readonly number[], steps?: readonly number[]): Value {
+export function slice(
+  x: Value,
+  starts: readonly number[],
+  ends: readonly number[],
+  axes?: readonly number[],
+  steps?: readonly number[],
+): Value {
   const ax = (axes ?? starts.map((_, i) => i)).map((a) => normAxis(a, x.rank));
   const st = steps ?? starts.map(() => 1);
   const shape = [...x.shape];
@@ -55,13 +69,30 @@ export function slice(x: Value, starts: readonly number[], ends: readonly number
     shape[a] = sliceLen(x.shape[a]!, starts[i]!, Math.min(ends[i]!, INT64_MAX), st[i]!);
   });
   const g = x.graph;
-  return node1(g, 'Slice', [x, ints64(g, starts), ints64(g, ends.map((e) => Math.min(e, INT64_MAX))), ints64(g, ax), ints64(g, st)], {}, x.dtype, shape);
+  return node1(
+    g,
+    'Slice',
+    [
+      x,
+      ints64(g, starts),
+      ints64(
+        g,
+        ends.map((e) => Math.min(e, INT64_MAX)),
+      ),
+      ints64(g, ax),
+      ints64(g, st),
+    ],
+    {},
+    x.dtype,
+    shape,
+  );
 }
 
 export function split(x: Value, sizes: readonly number[], axis: number): Value[] {
   const a = normAxis(axis, x.rank);
   const d = x.shape[a]!;
-  if (typeof d === 'number' && sizes.reduce((s, n) => s + n, 0) !== d) throw new AppError('internal', `Split of ${x}: sizes [${sizes.join(', ')}] do not add up to ${d}`);
+  if (typeof d === 'number' && sizes.reduce((s, n) => s + n, 0) !== d)
+    throw new AppError('internal', `Split of ${x}: sizes [${sizes.join(', ')}] do not add up to ${d}`);
   const outs = sizes.map((n) => ({ dtype: x.dtype, shape: x.shape.map((dd, i) => (i === a ? n : dd)) }));
   return x.graph.addNode('Split', [x, ints64(x.graph, sizes)], { axis: { i: a } }, outs);
 }
@@ -74,16 +105,43 @@ export function gather(data: Value, indices: Value, axis = 0): Value {
 }
 
 export function gatherElements(data: Value, indices: Value, axis: number): Value {
-  return node1(data.graph, 'GatherElements', [data, indices], { axis: { i: normAxis(axis, data.rank) } }, data.dtype, indices.shape);
+  return node1(
+    data.graph,
+    'GatherElements',
+    [data, indices],
+    { axis: { i: normAxis(axis, data.rank) } },
+    data.dtype,
+    indices.shape,
+  );
 }
 
-export function scatterElements(data: Value, indices: Value, updates: Value, axis: number, reduction: 'none' | 'add' = 'none'): Value {
-  return node1(data.graph, 'ScatterElements', [data, indices, updates], { axis: { i: normAxis(axis, data.rank) }, reduction: { s: reduction } }, data.dtype, data.shape);
+export function scatterElements(
+  data: Value,
+  indices: Value,
+  updates: Value,
+  axis: number,
+  reduction: 'none' | 'add' = 'none',
+): Value {
+  return node1(
+    data.graph,
+    'ScatterElements',
+    [data, indices, updates],
+    { axis: { i: normAxis(axis, data.rank) }, reduction: { s: reduction } },
+    data.dtype,
+    data.shape,
+  );
 }
 
 /** ScatterND (indices int64, as ONNX requires). */
 export function scatterND(data: Value, indices: Value, updates: Value, reduction: 'none' | 'add' = 'none'): Value {
-  return node1(data.graph, 'ScatterND', [data, indices, updates], { reduction: { s: reduction } }, data.dtype, data.shape);
+  return node1(
+    data.graph,
+    'ScatterND',
+    [data, indices, updates],
+    { reduction: { s: reduction } },
+    data.dtype,
+    data.shape,
+  );
 }
 
 /** Broadcast `x` to `shape` (a static list, or a runtime int64 shape Value with the expected result shape). */
@@ -108,7 +166,14 @@ export function unsqueeze(x: Value, axes: readonly number[]): Value {
 export function squeeze(x: Value, axes: readonly number[]): Value {
   const norm = axes.map((a) => normAxis(a, x.rank));
   for (const a of norm) if (x.shape[a] !== 1) throw new AppError('internal', `Squeeze of ${x}: axis ${a} is not 1`);
-  return node1(x.graph, 'Squeeze', [x, ints64(x.graph, norm)], {}, x.dtype, x.shape.filter((_, i) => !norm.includes(i)));
+  return node1(
+    x.graph,
+    'Squeeze',
+    [x, ints64(x.graph, norm)],
+    {},
+    x.dtype,
+    x.shape.filter((_, i) => !norm.includes(i)),
+  );
 }
 
 /** The runtime shape of `x` as an int64 1-D tensor. */
@@ -130,17 +195,25 @@ export function tile(x: Value, repeats: readonly number[]): Value {
 
 /** Upper (or lower) triangle of the last two axes, diagonal offset k. */
 export function trilu(x: Value, upper: boolean, k = 0): Value {
-  return node1(x.graph, 'Trilu', [x, x.graph.constant(k, 'int64', [])], { upper: { i: upper ? 1 : 0 } }, x.dtype, x.shape);
+  return node1(
+    x.graph,
+    'Trilu',
+    [x, x.graph.constant(k, 'int64', [])],
+    { upper: { i: upper ? 1 : 0 } },
+    x.dtype,
+    x.shape,
+  );
 }
 
 export function cumSum(x: Value, axis: number): Value {
   return node1(x.graph, 'CumSum', [x, x.graph.constant(normAxis(axis, x.rank), 'int32', [])], {}, x.dtype, x.shape);
 }
 
-
 /** Constant zero padding: `pads` = [begin_0..begin_n, end_0..end_n] (runs on WebGPU up to opset 21). */
 export function pad(x: Value, pads: readonly number[]): Value {
-  const shape = x.shape.map((d, i) => (pads[i] === 0 && pads[i + x.rank] === 0 ? d : productDimSum(d, pads[i]! + pads[i + x.rank]!)));
+  const shape = x.shape.map((d, i) =>
+    pads[i] === 0 && pads[i + x.rank] === 0 ? d : productDimSum(d, pads[i]! + pads[i + x.rank]!),
+  );
   return node1(x.graph, 'Pad', [x, ints64(x.graph, pads)], { mode: { s: 'constant' } }, x.dtype, shape);
 }
 

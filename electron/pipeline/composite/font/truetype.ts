@@ -33,7 +33,8 @@ export function parseFont(bytes: Uint8Array, name = 'font'): Font {
   }
   const table = (tag: string): number => {
     const off = tables.get(tag);
-    if (off === undefined) throw new AppError('bad-file', `${name}: TrueType table '${tag}' is missing`, { subject: name });
+    if (off === undefined)
+      throw new AppError('bad-file', `${name}: TrueType table '${tag}' is missing`, { subject: name });
     return off;
   };
   const head = table('head');
@@ -47,7 +48,9 @@ export function parseFont(bytes: Uint8Array, name = 'font'): Font {
   const cmap = findUnicodeCmap(view, table('cmap'), name);
 
   const glyphRange = (g: number): [number, number] =>
-    longLoca ? [view.getUint32(loca + g * 4), view.getUint32(loca + g * 4 + 4)] : [view.getUint16(loca + g * 2) * 2, view.getUint16(loca + g * 2 + 2) * 2];
+    longLoca
+      ? [view.getUint32(loca + g * 4), view.getUint32(loca + g * 4 + 4)]
+      : [view.getUint16(loca + g * 2) * 2, view.getUint16(loca + g * 2 + 2) * 2];
 
   const outline = (g: number, depth = 0): Outline => {
     const [start, end] = glyphRange(g);
@@ -162,8 +165,12 @@ function compositeGlyph(view: DataView, at: number, outlineOf: (g: number) => Ou
       [a, b, c, d] = [f2dot14(p), f2dot14(p + 2), f2dot14(p + 4), f2dot14(p + 6)];
       p += 8;
     }
-    if (!(flags & 2)) throw new AppError('unsupported', `composite glyph anchored by point numbers (component ${glyph})`);
-    for (const contour of outlineOf(glyph)) out.push(contour.map((pt) => ({ x: a * pt.x + c * pt.y + dx, y: b * pt.x + d * pt.y + dy, onCurve: pt.onCurve })));
+    if (!(flags & 2))
+      throw new AppError('unsupported', `composite glyph anchored by point numbers (component ${glyph})`);
+    for (const contour of outlineOf(glyph))
+      out.push(
+        contour.map((pt) => ({ x: a * pt.x + c * pt.y + dx, y: b * pt.x + d * pt.y + dy, onCurve: pt.onCurve })),
+      );
     if (!(flags & 0x20)) return out;
   }
 }

@@ -57,7 +57,8 @@ const facetsOf = (p: PairSource) => `
     coalesce((SELECT failed FROM decisions WHERE generation_id = g.id), '[]'), ${p.review}, ${metricValues}
   FROM ${p.from}`;
 
-const ftsOf = (p: PairSource) => `INSERT INTO pairs_fts (rowid, prompt, chosen, rejected) SELECT ${p.id}, a.prompt, ${p.chosen}, ${p.rejected} FROM ${p.from}`;
+const ftsOf = (p: PairSource) =>
+  `INSERT INTO pairs_fts (rowid, prompt, chosen, rejected) SELECT ${p.id}, a.prompt, ${p.chosen}, ${p.rejected} FROM ${p.from}`;
 
 const decisionOf = (row: 'NEW' | 'OLD', decision: string, failed: string) =>
   `UPDATE pair_facets SET decision = ${decision}, failed = ${failed} WHERE pair_id IN (SELECT id FROM pairs WHERE generation_id = ${row}.generation_id);`;

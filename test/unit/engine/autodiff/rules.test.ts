@@ -33,7 +33,10 @@ describe('the checker itself', () => {
     // Swap in the rule of Cos: d/dx sin would come out as -sin(x).
     GRADIENTS.Sin = GRADIENTS.Cos;
     try {
-      const r = await checkGradient(GRAD_CASES.find((c) => c.name === 'Sin plain')!, { ep: 'cpu' });
+      const r = await checkGradient(
+        GRAD_CASES.find((c) => c.name === 'Sin plain')!,
+        { ep: 'cpu' },
+      );
       expect(r.ok).toBe(false);
       expect(r.maxAbsErr).toBeGreaterThan(0.1);
     } finally {

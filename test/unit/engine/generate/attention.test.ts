@@ -9,10 +9,13 @@ describe('imageAttention', () => {
     // keys: [text, img0 x4, text, img1 x4]; two steps with different lengths (rows grow by one key per step).
     const r1 = Float32Array.from([0.1, 0.1, 0.2, 0.3, 0.0, 0.1, 0.05, 0.05, 0.05, 0.05]);
     const r2 = Float32Array.from([0.0, 0.3, 0.0, 0.1, 0.0, 0.2, 0.1, 0.1, 0.0, 0.1, 0.1]);
-    const [a, b] = imageAttention([r1, r2], [
-      { start: 1, end: 5 },
-      { start: 6, end: 10 },
-    ]);
+    const [a, b] = imageAttention(
+      [r1, r2],
+      [
+        { start: 1, end: 5 },
+        { start: 6, end: 10 },
+      ],
+    );
     expect(Array.from(a!.map)).toEqual([0.2, 0.1, 0.2, 0].map((x) => expect.closeTo(x, 6)));
     expect(a!.side).toBe(2);
     expect(a!.mean).toBeCloseTo(0.125, 6);
@@ -33,7 +36,10 @@ describe('imageAttention', () => {
 
 describe('perplexity', () => {
   it('is exp(-mean(log p))', () => {
-    expect(perplexity([Math.log(0.5), Math.log(0.25)])).toBeCloseTo(Math.exp(-(Math.log(0.5) + Math.log(0.25)) / 2), 12);
+    expect(perplexity([Math.log(0.5), Math.log(0.25)])).toBeCloseTo(
+      Math.exp(-(Math.log(0.5) + Math.log(0.25)) / 2),
+      12,
+    );
     expect(perplexity([0, 0])).toBe(1);
   });
 });

@@ -27,23 +27,34 @@ const IMG = TINY.imageToken;
 
 describe('bad input', () => {
   it('more or fewer <image> placeholders than images', async () => {
-    await expect(generate(runner, [1, IMG, IMG, 5], [features], { maxNewTokens: 2 })).rejects.toThrow(/2 image placeholders but 1 image was given \(more/);
-    await expect(scoreResponses(runner, [1, 5], [features], [[3]])).rejects.toThrow(/0 image placeholders but 1 image was given \(fewer/);
+    await expect(generate(runner, [1, IMG, IMG, 5], [features], { maxNewTokens: 2 })).rejects.toThrow(
+      /2 image placeholders but 1 image was given \(more/,
+    );
+    await expect(scoreResponses(runner, [1, 5], [features], [[3]])).rejects.toThrow(
+      /0 image placeholders but 1 image was given \(fewer/,
+    );
   });
 
   it('a prompt longer than the context', async () => {
     const long = new Array<number>(500).fill(7);
-    await expect(generate(runner, [1, IMG, ...long], [features], { maxNewTokens: 4 })).rejects.toMatchObject({ kind: 'bad-input', message: expect.stringMatching(/context of 512/) });
+    await expect(generate(runner, [1, IMG, ...long], [features], { maxNewTokens: 4 })).rejects.toMatchObject({
+      kind: 'bad-input',
+      message: expect.stringMatching(/context of 512/),
+    });
     await expect(scoreResponses(runner, [1, IMG, ...long], [features], [[3, 4]])).rejects.toThrow(/context of 512/);
   });
 
   it('wrong tensor shapes: pixels and features', async () => {
     await expect(runner.imageFeatures(new Float32Array(10))).rejects.toThrow(/expects \[3, 28, 28\]/);
-    await expect(generate(runner, [1, IMG], [features.subarray(0, 32)], { maxNewTokens: 1 })).rejects.toThrow(/image 1's features have 32 values, expected 16 x 32/);
+    await expect(generate(runner, [1, IMG], [features.subarray(0, 32)], { maxNewTokens: 1 })).rejects.toThrow(
+      /image 1's features have 32 values, expected 16 x 32/,
+    );
   });
 
   it('an attention layer the model does not have, bad sampling and token counts', async () => {
-    expect(() => new LlavaRunner(runner.model, { ep: 'cpu', captureLayers: [7] })).toThrow(/attention layer 7 does not exist: the model has layers 0-1/);
+    expect(() => new LlavaRunner(runner.model, { ep: 'cpu', captureLayers: [7] })).toThrow(
+      /attention layer 7 does not exist: the model has layers 0-1/,
+    );
     await expect(generate(runner, [1, IMG], [features], { maxNewTokens: 0 })).rejects.toThrow(/max new tokens = 0/);
     await expect(scoreResponses(runner, [1, IMG], [features], [[]])).rejects.toThrow(/response 1 is empty/);
   });
@@ -71,7 +82,10 @@ describe('non-finite weights (issue 13 item 11)', () => {
     writeFileSync(file, bytes);
     const broken = await loadRunner(dir, { ep: 'cpu' });
     try {
-      const error = await generate(broken, [1, IMG, 5], [features], { maxNewTokens: 3 }).then(() => undefined, (e: unknown) => e);
+      const error = await generate(broken, [1, IMG, 5], [features], { maxNewTokens: 3 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toMatchObject({ kind: 'bad-file', subject: dir });
       expect((error as Error).message).toContain(`the model ${dir} computed non-finite logits`);
     } finally {
@@ -89,7 +103,10 @@ describe('stopping', () => {
     const eos = await generate(runner, [1, IMG, 5], [features], { maxNewTokens: 5, eosTokenIds: [free.tokens[2]!] });
     expect(eos.tokens).toEqual(free.tokens.slice(0, free.tokens.indexOf(free.tokens[2]!) + 1));
     expect(eos.stopReason).toBe('eos');
-    const stop = await generate(runner, [1, IMG, 5], [features], { maxNewTokens: 5, shouldStop: (t) => t.length === 2 });
+    const stop = await generate(runner, [1, IMG, 5], [features], {
+      maxNewTokens: 5,
+      shouldStop: (t) => t.length === 2,
+    });
     expect(stop.tokens).toEqual(free.tokens.slice(0, 2));
     expect(stop.stopReason).toBe('stop');
     // Two tokens take one decode step, so one attention row (decode steps only by default).

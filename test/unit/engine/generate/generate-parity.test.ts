@@ -23,7 +23,8 @@ afterAll(async () => {
   }
 });
 
-const pixels = (seed: number) => Float32Array.from({ length: 3 * TINY.image * TINY.image }, (_, i) => Math.cos(i * 0.21 + seed));
+const pixels = (seed: number) =>
+  Float32Array.from({ length: 3 * TINY.image * TINY.image }, (_, i) => Math.cos(i * 0.21 + seed));
 const PROMPT = [1, 17, TINY.imageToken, 40, TINY.imageToken, 8, 3];
 const STEPS = 6;
 
@@ -43,8 +44,19 @@ async function checkGeneration(o: TinyLlavaOptions, ep: ExplicitEp) {
   const layers = [0, 2];
   const { dir, runner, features, pixels } = await setup(o, ep, layers);
   const res = await generate(runner, PROMPT, features, { maxNewTokens: STEPS, includePrefillRow: true });
-  const ref = runReference(dir, { input_ids: PROMPT, pixels, steps: STEPS, attention_layers: layers, include_prefill_row: true });
-  expect(maxAbsDiff(features.flatMap((f) => Array.from(f)), ref.image_features!)).toBeLessThanOrEqual(1e-4);
+  const ref = runReference(dir, {
+    input_ids: PROMPT,
+    pixels,
+    steps: STEPS,
+    attention_layers: layers,
+    include_prefill_row: true,
+  });
+  expect(
+    maxAbsDiff(
+      features.flatMap((f) => Array.from(f)),
+      ref.image_features!,
+    ),
+  ).toBeLessThanOrEqual(1e-4);
   expect(res.tokens).toEqual(ref.tokens);
   expect(maxAbsDiff(res.tokenLogprobs, ref.token_logprobs)).toBeLessThanOrEqual(1e-4);
   expect(maxAbsDiff(res.tokenMaxProbs, ref.max_probs)).toBeLessThanOrEqual(1e-5);
@@ -114,19 +126,32 @@ describe('generation matches the reference', () => {
     together.forEach((r, i) => {
       expect(r.tokens).toEqual(alone[i]!.tokens.slice(0, r.tokens.length));
       expect(maxAbsDiff(r.tokenLogprobs, alone[i]!.tokenLogprobs.slice(0, r.tokens.length))).toBeLessThanOrEqual(1e-4);
-      r.attention[0]!.rows.forEach((row, k) => expect(maxAbsDiff(row, alone[i]!.attention[0]!.rows[k]!)).toBeLessThanOrEqual(1e-5));
+      r.attention[0]!.rows.forEach((row, k) =>
+        expect(maxAbsDiff(row, alone[i]!.attention[0]!.rows[k]!)).toBeLessThanOrEqual(1e-5),
+      );
     });
   });
 
   it('scores a batch of responses after a shared prompt', async () => {
-    const { dir, runner, features, pixels } = await setup({ text: 'qwen2', vision: 'siglip_vision_model', seed: 7 }, 'cpu', [1]);
+    const { dir, runner, features, pixels } = await setup(
+      { text: 'qwen2', vision: 'siglip_vision_model', seed: 7 },
+      'cpu',
+      [1],
+    );
     const responses = [
       [5, 6, 7, 8, 9],
       [11, 3],
     ];
     const res = await scoreResponses(runner, PROMPT, features, responses);
-    const ref = runReference(dir, { input_ids: PROMPT, pixels, score: responses.map((r) => ({ prompt_ids: PROMPT, response_ids: r })) });
+    const ref = runReference(dir, {
+      input_ids: PROMPT,
+      pixels,
+      score: responses.map((r) => ({ prompt_ids: PROMPT, response_ids: r })),
+    });
     res.tokenLogprobs.forEach((lp, i) => expect(maxAbsDiff(lp, ref.scores[i]!)).toBeLessThanOrEqual(1e-4));
-    expect(res.sumLogprobs[1]).toBeCloseTo(ref.scores[1]!.reduce((a, b) => a + b, 0), 4);
+    expect(res.sumLogprobs[1]).toBeCloseTo(
+      ref.scores[1]!.reduce((a, b) => a + b, 0),
+      4,
+    );
   });
 });

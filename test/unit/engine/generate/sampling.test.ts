@@ -2,7 +2,13 @@
 // respects top-k, top-p and the repetition penalty; log-probs come from the raw
 // logits; invalid options are refused with the option named.
 import { describe, expect, it } from 'vitest';
-import { GREEDY, checkSampling, createRng, pickToken, type SamplingOptions } from '../../../../electron/engine/generate/sampling';
+import {
+  GREEDY,
+  checkSampling,
+  createRng,
+  pickToken,
+  type SamplingOptions,
+} from '../../../../electron/engine/generate/sampling';
 
 const LOGITS = Float32Array.from([1, 3, 2.5, -1, 0]);
 const opts = (o: Partial<SamplingOptions>): SamplingOptions => ({ ...GREEDY, temperature: 1, ...o });

@@ -22,7 +22,9 @@ beforeAll(async () => {
   image = path.join(tmp, 'a.png');
   cacheDir = path.join(tmp, 'cache');
   const raw = Buffer.from(Array.from({ length: 28 * 28 * 3 }, (_, i) => (i * 53) % 256));
-  await sharp(raw, { raw: { width: 28, height: 28, channels: 3 } }).png().toFile(image);
+  await sharp(raw, { raw: { width: 28, height: 28, channels: 3 } })
+    .png()
+    .toFile(image);
   session = await LlavaSession.open({ modelDir, ep: 'cpu', featureCacheDir: cacheDir });
 });
 afterAll(() => session.close());
@@ -43,9 +45,15 @@ describe('LlavaSession', () => {
   it('places one <image> per image before the question unless the prompt places them; raw keeps the text', async () => {
     const chat = await session.respond({ images: [image, image], prompt: 'Compare.', maxNewTokens: 1 });
     expect(chat.image_spans).toHaveLength(2);
-    const placed = await session.respond({ images: [image, image], prompt: 'Image1:<image>\nImage2:<image>\nIn Image2, what is it?', maxNewTokens: 1 });
+    const placed = await session.respond({
+      images: [image, image],
+      prompt: 'Image1:<image>\nImage2:<image>\nIn Image2, what is it?',
+      maxNewTokens: 1,
+    });
     expect(placed.image_spans).toHaveLength(2);
-    expect(placed.image_spans[1]!.start - placed.image_spans[0]!.end).toBeGreaterThan(chat.image_spans[1]!.start - chat.image_spans[0]!.end);
+    expect(placed.image_spans[1]!.start - placed.image_spans[0]!.end).toBeGreaterThan(
+      chat.image_spans[1]!.start - chat.image_spans[0]!.end,
+    );
     const raw = await session.respond({ images: [image], prompt: '<image>\nHi', raw: true, maxNewTokens: 1 });
     expect(raw.image_spans[0]!.start).toBeLessThan(chat.image_spans[0]!.start);
   });
@@ -54,16 +62,26 @@ describe('LlavaSession', () => {
     const free = await session.respond({ images: [image], prompt: 'Say something.', maxNewTokens: 8 });
     expect(free.text.length).toBeGreaterThan(2);
     const stop = free.text.slice(2, 4);
-    const cut = await session.respond({ images: [image], prompt: 'Say something.', maxNewTokens: 8, stopStrings: [stop] });
+    const cut = await session.respond({
+      images: [image],
+      prompt: 'Say something.',
+      maxNewTokens: 8,
+      stopStrings: [stop],
+    });
     expect(cut.stop_reason).toBe('stop');
     expect(cut.text).toBe(free.text.slice(0, free.text.indexOf(stop)).trim());
   });
 
-  it('with the llava_v0 template, encodes the reference\'s conversation and stops an answer at `###`', async () => {
+  it("with the llava_v0 template, encodes the reference's conversation and stops an answer at `###`", async () => {
     const v0 = await LlavaSession.open({ modelDir, ep: 'cpu', template: 'llava_v0' });
     try {
       const got = await v0.respond({ images: [image], prompt: 'What is shown?', maxNewTokens: 6 });
-      const raw = await session.respond({ images: [image], prompt: `${LLAVA_V0_SYSTEM}###Human: <image>\nWhat is shown?###Assistant:`, raw: true, maxNewTokens: 6 });
+      const raw = await session.respond({
+        images: [image],
+        prompt: `${LLAVA_V0_SYSTEM}###Human: <image>\nWhat is shown?###Assistant:`,
+        raw: true,
+        maxNewTokens: 6,
+      });
       expect(got.input_ids).toEqual(raw.input_ids);
       // The same answer, cut where the separator begins (the raw prompt has no stop string).
       const cut = raw.text.indexOf('###');

@@ -33,35 +33,45 @@ describe('checkpoint folders', () => {
     {},
     { text: 'qwen2', attention: 'gqa', vision: 'siglip_vision_model', featureLayer: [-2, 1], tie: true },
     // Overridden sizes, with head_dim * heads != hidden (written as text_config.head_dim).
-    { attention: 'gqa', size: { hidden: 48, heads: 4, headDim: 16, inter: 64, vHidden: 32, vHeads: 4, vInter: 48, image: 42, patch: 14 } },
-  ])(
-    'the engine shape table agrees with the helper’s independent one: %j',
-    (o) => {
-      const engine = expectedShapes(parseLlavaConfig(tinyLlavaConfig({ vocab: 128, ...o })));
-      if (o.tie) engine.delete('language_model.lm_head.weight');
-      expect(Object.fromEntries(engine)).toEqual(Object.fromEntries(tinyLlavaShapes({ vocab: 128, ...o })));
+    {
+      attention: 'gqa',
+      size: { hidden: 48, heads: 4, headDim: 16, inter: 64, vHidden: 32, vHeads: 4, vInter: 48, image: 42, patch: 14 },
+    },
+  ])('the engine shape table agrees with the helper’s independent one: %j', (o) => {
+    const engine = expectedShapes(parseLlavaConfig(tinyLlavaConfig({ vocab: 128, ...o })));
+    if (o.tie) engine.delete('language_model.lm_head.weight');
+    expect(Object.fromEntries(engine)).toEqual(Object.fromEntries(tinyLlavaShapes({ vocab: 128, ...o })));
+  });
+
+  it.each(['legacy', 'nested'] as const)(
+    'maps the %s layout onto canonical names with the stored values',
+    async (layout) => {
+      const t = await tiny({ layout });
+      const ck = await Checkpoint.open(t.dir);
+      try {
+        expect(ck.layout).toBe(layout);
+        expect(ck.names().sort()).toEqual([...t.tensors.keys()].sort());
+        expect(ck.get(Q0).name).toBe(
+          layout === 'legacy' ? Q0 : 'model.language_model.layers.0.self_attn.q_proj.weight',
+        );
+        expect(ck.get('language_model.lm_head.weight').name).toBe(
+          layout === 'legacy' ? 'language_model.lm_head.weight' : 'lm_head.weight',
+        );
+        expect(toFloat32('F32', await ck.read(Q0))).toEqual(t.tensors.get(Q0)?.values);
+        expect(ck.dtype).toBe('F32');
+        expect(ck.generation?.eosTokenIds).toEqual([2]);
+        expect(ck.unused).toEqual([]);
+      } finally {
+        await ck.close();
+      }
     },
   );
 
-  it.each(['legacy', 'nested'] as const)('maps the %s layout onto canonical names with the stored values', async (layout) => {
-    const t = await tiny({ layout });
-    const ck = await Checkpoint.open(t.dir);
-    try {
-      expect(ck.layout).toBe(layout);
-      expect(ck.names().sort()).toEqual([...t.tensors.keys()].sort());
-      expect(ck.get(Q0).name).toBe(layout === 'legacy' ? Q0 : 'model.language_model.layers.0.self_attn.q_proj.weight');
-      expect(ck.get('language_model.lm_head.weight').name).toBe(layout === 'legacy' ? 'language_model.lm_head.weight' : 'lm_head.weight');
-      expect(toFloat32('F32', await ck.read(Q0))).toEqual(t.tensors.get(Q0)?.values);
-      expect(ck.dtype).toBe('F32');
-      expect(ck.generation?.eosTokenIds).toEqual([2]);
-      expect(ck.unused).toEqual([]);
-    } finally {
-      await ck.close();
-    }
-  });
-
   it('opens a checkpoint written with overridden sizes: every tensor passes the shape check', async () => {
-    const t = await tiny({ text: 'qwen2', size: { hidden: 48, heads: 4, headDim: 16, inter: 64, image: 42, patch: 14 } });
+    const t = await tiny({
+      text: 'qwen2',
+      size: { hidden: 48, heads: 4, headDim: 16, inter: 64, image: 42, patch: 14 },
+    });
     const ck = await Checkpoint.open(t.dir);
     try {
       expect(ck.names().sort()).toEqual([...t.tensors.keys()].sort());
@@ -100,13 +110,26 @@ describe('checkpoint folders', () => {
     expect(ids[0]).toBe(1);
     expect(ids.filter((id) => id === 32000)).toHaveLength(1);
     expect(tok.chatTemplate).toContain('ASSISTANT:');
-    const pre = JSON.parse(readFileSync(path.join(t.dir, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>;
-    expect(pre).toMatchObject({ image_processor_type: 'CLIPImageProcessor', crop_size: { height: 28, width: 28 }, size: { shortest_edge: 28 } });
+    const pre = JSON.parse(readFileSync(path.join(t.dir, 'preprocessor_config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(pre).toMatchObject({
+      image_processor_type: 'CLIPImageProcessor',
+      crop_size: { height: 28, width: 28 },
+      size: { shortest_edge: 28 },
+    });
   });
 
   it('lists tensors the model does not read instead of failing', async () => {
     const t = await tiny({ visionLayers: 2 });
-    const extra = { 'language_model.model.layers.0.self_attn.rotary_emb.inv_freq': { dtype: 'F32' as const, shape: [4], data: new Float32Array(4) } };
+    const extra = {
+      'language_model.model.layers.0.self_attn.rotary_emb.inv_freq': {
+        dtype: 'F32' as const,
+        shape: [4],
+        data: new Float32Array(4),
+      },
+    };
     writeFileSync(path.join(t.dir, 'model.safetensors'), serializeSafetensors({ ...(await readAll(t.dir)), ...extra }));
     const ck = await Checkpoint.open(t.dir);
     expect(ck.unused).toEqual(['language_model.model.layers.0.self_attn.rotary_emb.inv_freq']);
@@ -131,7 +154,9 @@ describe('bad checkpoint folders', () => {
     editConfig(t.dir, (c) => void (c['text_config']!['intermediate_size'] = 50));
     await expect(Checkpoint.open(t.dir)).rejects.toMatchObject({
       kind: 'bad-file',
-      message: expect.stringMatching(/"language_model\.model\.layers\.0\.mlp\.gate_proj\.weight" has shape \[48, 32\], expected \[50, 32\]/),
+      message: expect.stringMatching(
+        /"language_model\.model\.layers\.0\.mlp\.gate_proj\.weight" has shape \[48, 32\], expected \[50, 32\]/,
+      ),
     });
   });
 
@@ -141,13 +166,19 @@ describe('bad checkpoint folders', () => {
       c['text_config']!['tie_word_embeddings'] = false;
       (c as Record<string, unknown>)['tie_word_embeddings'] = false;
     });
-    await expect(Checkpoint.open(t.dir)).rejects.toMatchObject({ kind: 'bad-file', message: expect.stringMatching(/tie_word_embeddings is false.*language_model\.lm_head\.weight/) });
+    await expect(Checkpoint.open(t.dir)).rejects.toMatchObject({
+      kind: 'bad-file',
+      message: expect.stringMatching(/tie_word_embeddings is false.*language_model\.lm_head\.weight/),
+    });
   });
 
   it('unsupported architecture names field and value', async () => {
     const t = await tiny();
     editConfig(t.dir, (c) => void (c['text_config']!['model_type'] = 'gemma2'));
-    await expect(Checkpoint.open(t.dir)).rejects.toMatchObject({ kind: 'unsupported', message: expect.stringContaining('text_config.model_type = "gemma2" is not supported') });
+    await expect(Checkpoint.open(t.dir)).rejects.toMatchObject({
+      kind: 'unsupported',
+      message: expect.stringContaining('text_config.model_type = "gemma2" is not supported'),
+    });
   });
 
   it('truncated weights, corrupt config, missing files and folders', async () => {
@@ -156,9 +187,15 @@ describe('bad checkpoint folders', () => {
     truncateSync(st, statSync(st).size - 3);
     await expect(Checkpoint.open(t.dir)).rejects.toMatchObject({ kind: 'bad-file', rule: 'file-size' });
     rmSync(st);
-    await expect(Checkpoint.open(t.dir)).rejects.toMatchObject({ kind: 'not-found', message: expect.stringContaining('no .safetensors file') });
+    await expect(Checkpoint.open(t.dir)).rejects.toMatchObject({
+      kind: 'not-found',
+      message: expect.stringContaining('no .safetensors file'),
+    });
     writeFileSync(path.join(t.dir, 'config.json'), '{]');
-    await expect(Checkpoint.open(t.dir)).rejects.toMatchObject({ kind: 'bad-file', message: expect.stringContaining('config.json: not valid JSON') });
+    await expect(Checkpoint.open(t.dir)).rejects.toMatchObject({
+      kind: 'bad-file',
+      message: expect.stringContaining('config.json: not valid JSON'),
+    });
     rmSync(path.join(t.dir, 'config.json'));
     await expect(Checkpoint.open(t.dir)).rejects.toMatchObject({ kind: 'not-found' });
     await expect(Checkpoint.open(path.join(t.dir, 'missing'))).rejects.toMatchObject({ kind: 'not-found' });
@@ -166,7 +203,9 @@ describe('bad checkpoint folders', () => {
 
   it('a shard missing from a sharded checkpoint', async () => {
     const t = await tiny({ shardBytes: 50_000 });
-    const index = JSON.parse(readFileSync(path.join(t.dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
+    const index = JSON.parse(readFileSync(path.join(t.dir, 'model.safetensors.index.json'), 'utf8')) as {
+      weight_map: Record<string, string>;
+    };
     const shards = [...new Set(Object.values(index.weight_map))].sort();
     expect(shards.length).toBeGreaterThan(1);
     rmSync(path.join(t.dir, shards[1]!));
@@ -180,6 +219,9 @@ describe('bad checkpoint folders', () => {
     delete all[Q0];
     all['model.language_model.layers.0.self_attn.q_proj.weight'] = moved;
     writeFileSync(path.join(t.dir, 'model.safetensors'), serializeSafetensors(all));
-    await expect(Checkpoint.open(t.dir)).rejects.toMatchObject({ kind: 'bad-file', message: expect.stringContaining('mix the older llava-hf layout') });
+    await expect(Checkpoint.open(t.dir)).rejects.toMatchObject({
+      kind: 'bad-file',
+      message: expect.stringContaining('mix the older llava-hf layout'),
+    });
   });
 });

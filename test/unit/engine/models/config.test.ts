@@ -80,45 +80,99 @@ describe('llava config', () => {
       mlp_bias: false,
       sliding_window: null,
     });
-    expect(c.vision_config).toMatchObject({ model_type: 'clip_vision_model', hidden_act: 'quick_gelu', layer_norm_eps: 1e-5, num_channels: 3, image_size: 336, patch_size: 14 });
-    expect(c).toMatchObject({ image_token_index: 32000, projector_hidden_act: 'gelu', vision_feature_select_strategy: 'default', multimodal_projector_bias: true });
+    expect(c.vision_config).toMatchObject({
+      model_type: 'clip_vision_model',
+      hidden_act: 'quick_gelu',
+      layer_norm_eps: 1e-5,
+      num_channels: 3,
+      image_size: 336,
+      patch_size: 14,
+    });
+    expect(c).toMatchObject({
+      image_token_index: 32000,
+      projector_hidden_act: 'gelu',
+      vision_feature_select_strategy: 'default',
+      multimodal_projector_bias: true,
+    });
     expect(featureLayerIndices(c)).toEqual([23]);
   });
 
   it('takes Qwen2, Mistral and SigLIP defaults from their own classes; null means default', () => {
-    const q = parseLlavaConfig(withText({ model_type: 'qwen2', num_key_value_heads: null, tie_word_embeddings: true })).text_config;
-    expect(q).toMatchObject({ vocab_size: 151936, intermediate_size: 22016, max_position_embeddings: 32768, num_key_value_heads: 32, qkv_bias: true, o_bias: false, tie_word_embeddings: true });
+    const q = parseLlavaConfig(
+      withText({ model_type: 'qwen2', num_key_value_heads: null, tie_word_embeddings: true }),
+    ).text_config;
+    expect(q).toMatchObject({
+      vocab_size: 151936,
+      intermediate_size: 22016,
+      max_position_embeddings: 32768,
+      num_key_value_heads: 32,
+      qkv_bias: true,
+      o_bias: false,
+      tie_word_embeddings: true,
+    });
     const m = parseLlavaConfig(withText({ model_type: 'mistral' })).text_config;
-    expect(m).toMatchObject({ intermediate_size: 14336, num_key_value_heads: 8, sliding_window: 4096, max_position_embeddings: 131072 });
+    expect(m).toMatchObject({
+      intermediate_size: 14336,
+      num_key_value_heads: 8,
+      sliding_window: 4096,
+      max_position_embeddings: 131072,
+    });
     const s = parseLlavaConfig({ ...LLAVA_15, vision_config: { model_type: 'siglip_vision_model' } }).vision_config;
     expect(s).toMatchObject({ patch_size: 16, image_size: 224, hidden_act: 'gelu_pytorch_tanh', layer_norm_eps: 1e-6 });
   });
 
   it('resolves windows, biases and tying per architecture as transformers does', () => {
-    expect(parseLlavaConfig(withText({ model_type: 'mistral', sliding_window: null })).text_config.sliding_window).toBeNull();
-    expect(parseLlavaConfig(withText({ model_type: 'qwen2', sliding_window: 32768, use_sliding_window: false })).text_config.sliding_window).toBeNull();
-    expect(parseLlavaConfig(withText({ model_type: 'qwen2', sliding_window: 32768, use_sliding_window: true })).text_config.sliding_window).toBe(32768);
-    expect(parseLlavaConfig(withText({ model_type: 'mistral', max_position_embeddings: null, sliding_window: null })).text_config.max_position_embeddings).toBe(131072);
+    expect(
+      parseLlavaConfig(withText({ model_type: 'mistral', sliding_window: null })).text_config.sliding_window,
+    ).toBeNull();
+    expect(
+      parseLlavaConfig(withText({ model_type: 'qwen2', sliding_window: 32768, use_sliding_window: false })).text_config
+        .sliding_window,
+    ).toBeNull();
+    expect(
+      parseLlavaConfig(withText({ model_type: 'qwen2', sliding_window: 32768, use_sliding_window: true })).text_config
+        .sliding_window,
+    ).toBe(32768);
+    expect(
+      parseLlavaConfig(withText({ model_type: 'mistral', max_position_embeddings: null, sliding_window: null }))
+        .text_config.max_position_embeddings,
+    ).toBe(131072);
   });
 
   it("refuses Qwen2's sliding window narrower than the context (per-layer windows are not implemented), naming config.json and the field", () => {
-    const e = errorOf(() => parseLlavaConfig(withText({ model_type: 'qwen2', use_sliding_window: true, sliding_window: 1024 })));
+    const e = errorOf(() =>
+      parseLlavaConfig(withText({ model_type: 'qwen2', use_sliding_window: true, sliding_window: 1024 })),
+    );
     expect(e.kind).toBe('unsupported');
     expect(e.subject).toBe('text_config.sliding_window');
-    expect(e.message).toBe('config.json: text_config.sliding_window = 1024 is below max_position_embeddings = 32768; sliding-window attention is not supported for qwen2');
-    expect(parseLlavaConfig(withText({ mlp_bias: true })).text_config).toMatchObject({ mlp_bias: true, qkv_bias: false });
+    expect(e.message).toBe(
+      'config.json: text_config.sliding_window = 1024 is below max_position_embeddings = 32768; sliding-window attention is not supported for qwen2',
+    );
+    expect(parseLlavaConfig(withText({ mlp_bias: true })).text_config).toMatchObject({
+      mlp_bias: true,
+      qkv_bias: false,
+    });
     // Tying follows the text config only (LlavaConfig's own field is not consulted).
     expect(parseLlavaConfig({ ...LLAVA_15, tie_word_embeddings: true }).text_config.tie_word_embeddings).toBe(false);
   });
 
   it('builds LlavaConfig defaults when sub-configs are absent', () => {
     const c = parseLlavaConfig({});
-    expect(c.vision_config).toMatchObject({ model_type: 'clip_vision_model', hidden_size: 1024, image_size: 336, patch_size: 14, num_hidden_layers: 24 });
+    expect(c.vision_config).toMatchObject({
+      model_type: 'clip_vision_model',
+      hidden_size: 1024,
+      image_size: 336,
+      patch_size: 14,
+      num_hidden_layers: 24,
+    });
     expect(c.text_config).toMatchObject({ model_type: 'llama', max_position_embeddings: 2048, vocab_size: 32000 });
   });
 
   it('reads linear rope scaling, list feature layers and llama attention_bias', () => {
-    const c = parseLlavaConfig({ ...withText({ rope_scaling: { type: 'linear', factor: 2 }, attention_bias: true }), vision_feature_layer: [-2, -5, 3] });
+    const c = parseLlavaConfig({
+      ...withText({ rope_scaling: { type: 'linear', factor: 2 }, attention_bias: true }),
+      vision_feature_layer: [-2, -5, 3],
+    });
     expect(c.text_config).toMatchObject({ rope_linear_factor: 2, qkv_bias: true, o_bias: true });
     expect(featureLayerIndices(c)).toEqual([23, 20, 3]);
   });
@@ -130,7 +184,9 @@ describe('llava config', () => {
     expect(errorOf(() => parseLlavaConfig({ ...LLAVA_15, vision_config: { model_type: 'dinov2' } })).message).toContain(
       'vision_config.model_type = "dinov2" is not supported; supported: clip_vision_model, siglip_vision_model',
     );
-    expect(errorOf(() => parseLlavaConfig(withText({ rope_scaling: { type: 'dynamic', factor: 2 } }))).kind).toBe('unsupported');
+    expect(errorOf(() => parseLlavaConfig(withText({ rope_scaling: { type: 'dynamic', factor: 2 } }))).kind).toBe(
+      'unsupported',
+    );
   });
 
   it.each([
@@ -150,15 +206,32 @@ describe('llava config', () => {
   it('loadLlavaConfig names the file for missing, invalid JSON and invalid fields', async () => {
     await expect(loadLlavaConfig(path.join(tmp, 'nope'))).rejects.toMatchObject({ kind: 'not-found' });
     writeFileSync(path.join(tmp, 'config.json'), '{"text_config": ');
-    await expect(loadLlavaConfig(tmp)).rejects.toMatchObject({ kind: 'bad-file', message: expect.stringContaining(path.join(tmp, 'config.json')) });
+    await expect(loadLlavaConfig(tmp)).rejects.toMatchObject({
+      kind: 'bad-file',
+      message: expect.stringContaining(path.join(tmp, 'config.json')),
+    });
     writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(withText({ vocab_size: 0 })));
-    await expect(loadLlavaConfig(tmp)).rejects.toMatchObject({ kind: 'bad-input', message: expect.stringContaining(`${path.join(tmp, 'config.json')}: text_config.vocab_size = 0`) });
+    await expect(loadLlavaConfig(tmp)).rejects.toMatchObject({
+      kind: 'bad-input',
+      message: expect.stringContaining(`${path.join(tmp, 'config.json')}: text_config.vocab_size = 0`),
+    });
   });
 });
 
 describe('generation config', () => {
   it('normalises eos to a list and keeps the sampling defaults', () => {
-    expect(parseGenerationConfig({ bos_token_id: 1, eos_token_id: 2, pad_token_id: 0, max_new_tokens: 64, temperature: 0.2, top_p: 0.9, do_sample: true, transformers_version: 'x' })).toEqual({
+    expect(
+      parseGenerationConfig({
+        bos_token_id: 1,
+        eos_token_id: 2,
+        pad_token_id: 0,
+        max_new_tokens: 64,
+        temperature: 0.2,
+        top_p: 0.9,
+        do_sample: true,
+        transformers_version: 'x',
+      }),
+    ).toEqual({
       bosTokenId: 1,
       eosTokenIds: [2],
       padTokenId: 0,

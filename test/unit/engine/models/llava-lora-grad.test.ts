@@ -13,7 +13,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { gradients } from '../../../../electron/engine/autodiff';
 import { expandPrompt } from '../../../../electron/engine/generate/prompt';
 import { createRng } from '../../../../electron/engine/generate/sampling';
-import { buildVisionGraph, llavaTextForward, textGraphInputs, tokenLogprobs } from '../../../../electron/engine/models/llava';
+import {
+  buildVisionGraph,
+  llavaTextForward,
+  textGraphInputs,
+  tokenLogprobs,
+} from '../../../../electron/engine/models/llava';
 import { LORA_TARGETS, initLora, loraBranch, loraInputNames } from '../../../../electron/engine/models/lora';
 import { rotaryTables } from '../../../../electron/engine/models/nn';
 import { openModel, type OpenModel } from '../../../../electron/engine/models/open';
@@ -46,8 +51,14 @@ function batchFeeds(m: OpenModel): { feeds: Record<string, HostTensor>; response
   const per = m.spec.tokensPerImage;
   const rows = ROWS.map((r) => {
     const e = expandPrompt(r.prompt, IMG, r.images.length, per);
-    const featureIndex = Array.from(e.featureIndex, (f) => (f < 0 ? -1 : r.images[Math.floor(f / per)]! * per + (f % per)));
-    return { ids: [...e.ids, ...r.response], featureIndex: [...featureIndex, ...r.response.map(() => -1)], promptLen: e.ids.length };
+    const featureIndex = Array.from(e.featureIndex, (f) =>
+      f < 0 ? -1 : r.images[Math.floor(f / per)]! * per + (f % per),
+    );
+    return {
+      ids: [...e.ids, ...r.response],
+      featureIndex: [...featureIndex, ...r.response.map(() => -1)],
+      promptLen: e.ids.length,
+    };
   });
   const t = Math.max(...rows.map((r) => r.ids.length));
   const ids: number[] = [];
@@ -100,11 +111,20 @@ describe('LLaVA text graph with unmerged LoRA: gradients match PyTorch', () => {
     // B = 0 (PEFT's start) would make every A gradient zero: draw B too so both are checked.
     for (const mod of lora.modules.values()) mod.b = Float32Array.from(mod.b, () => (rng() - 0.5) * 0.5);
     const adapter = mkdtempSync(path.join(tmpdir(), 'lora-grad-'));
-    await writePeftAdapter(adapter, { config: { r: RANK, loraAlpha: 4, useRslora: false, targetModules: [...LORA_TARGETS], loraDropout: 0 }, layout: 'legacy', modules: lora.modules });
-
-    const vision = await runGraph(buildVisionGraph(m.spec, m.checkpoint, 3), { pixel_values: { dims: [3, 3, TINY.image, TINY.image], data: pixels } }, 'cpu', {
-      externalDataFolder: model.dir,
+    await writePeftAdapter(adapter, {
+      config: { r: RANK, loraAlpha: 4, useRslora: false, targetModules: [...LORA_TARGETS], loraDropout: 0 },
+      layout: 'legacy',
+      modules: lora.modules,
     });
+
+    const vision = await runGraph(
+      buildVisionGraph(m.spec, m.checkpoint, 3),
+      { pixel_values: { dims: [3, 3, TINY.image, TINY.image], data: pixels } },
+      'cpu',
+      {
+        externalDataFolder: model.dir,
+      },
+    );
 
     const g = new Graph('lora_grad');
     const p = externalParams(g, m.checkpoint);
@@ -130,14 +150,27 @@ describe('LLaVA text graph with unmerged LoRA: gradients match PyTorch', () => {
     const ref = runReference(model.dir, {
       input_ids: [1, IMG, IMG, IMG],
       pixels: { data: pixels, shape: [3, 3, TINY.image, TINY.image] },
-      lora_grad: { adapter, rows: ROWS.map((r) => ({ prompt_ids: r.prompt, response_ids: r.response, images: r.images })) },
+      lora_grad: {
+        adapter,
+        rows: ROWS.map((r) => ({ prompt_ids: r.prompt, response_ids: r.response, images: r.images })),
+      },
     });
     const lp = res['token_logprobs']!.values;
-    responseAt.forEach((at, b) => expect(maxAbsDiff(at.map((i) => lp[i]!), ref.lora_logprobs![b]!)).toBeLessThanOrEqual(2e-5));
+    responseAt.forEach((at, b) =>
+      expect(
+        maxAbsDiff(
+          at.map((i) => lp[i]!),
+          ref.lora_logprobs![b]!,
+        ),
+      ).toBeLessThanOrEqual(2e-5),
+    );
     expect(Object.keys(ref.lora_grads!).sort()).toEqual([...lora.modules.keys()].sort());
     for (const [module, r] of Object.entries(ref.lora_grads!)) {
       const n = loraInputNames(module);
-      for (const [name, want] of [[n.a, r.A], [n.b, r.B]] as const) {
+      for (const [name, want] of [
+        [n.a, r.A],
+        [n.b, r.B],
+      ] as const) {
         const got = res[`grad.${name}`]!.values;
         expect(Math.max(...want.map(Math.abs)), name).toBeGreaterThan(1e-3);
         expect(relErr(got, want), name).toBeLessThanOrEqual(1e-5);

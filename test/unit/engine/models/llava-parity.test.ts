@@ -32,7 +32,11 @@ function setTextField(dir: string, field: string, value: unknown): void {
   writeFileSync(file, JSON.stringify(c));
 }
 
-async function check(o: TinyLlavaOptions & { ropeScaling?: number; slidingWindow?: number }, promptIds: number[], images: number) {
+async function check(
+  o: TinyLlavaOptions & { ropeScaling?: number; slidingWindow?: number },
+  promptIds: number[],
+  images: number,
+) {
   const { dir } = await writeTinyLlava(o);
   if (o.ropeScaling) setTextField(dir, 'rope_scaling', { type: 'linear', factor: o.ropeScaling });
   if (o.slidingWindow) setTextField(dir, 'sliding_window', o.slidingWindow);
@@ -42,19 +46,34 @@ async function check(o: TinyLlavaOptions & { ropeScaling?: number; slidingWindow
   const vision = buildVisionGraph(m.spec, m.checkpoint, 1);
   const features: number[] = [];
   for (const px of imgs) {
-    const out = await runGraph(vision, { pixel_values: { dims: [1, 3, TINY.image, TINY.image], data: px } }, 'cpu', { externalDataFolder: dir });
+    const out = await runGraph(vision, { pixel_values: { dims: [1, 3, TINY.image, TINY.image], data: px } }, 'cpu', {
+      externalDataFolder: dir,
+    });
     features.push(...out['image_features']!.values);
   }
   const all = new Float32Array(imgs.length * px0Len());
   imgs.forEach((p, i) => all.set(p, i * px0Len()));
-  const ref = runReference(dir, { input_ids: promptIds, logits: 'all', ...(images ? { pixels: { data: all, shape: [images, 3, TINY.image, TINY.image] } } : {}) });
+  const ref = runReference(dir, {
+    input_ids: promptIds,
+    logits: 'all',
+    ...(images ? { pixels: { data: all, shape: [images, 3, TINY.image, TINY.image] } } : {}),
+  });
   if (images) expect(maxAbsDiff(features, ref.image_features!)).toBeLessThanOrEqual(1e-4);
 
   const p = expandPrompt(promptIds, TINY.imageToken, images, m.spec.tokensPerImage);
   expect(p.ids).toEqual(ref.input_ids);
   const t = p.ids.length;
-  const text = buildTextGraph(m.spec, m.checkpoint, { batch: 1, mode: 'prefill', output: 'all', cache: false, capture: [] });
-  const rope = rotaryTables(m.spec.text, p.ids.map((_, i) => i));
+  const text = buildTextGraph(m.spec, m.checkpoint, {
+    batch: 1,
+    mode: 'prefill',
+    output: 'all',
+    cache: false,
+    capture: [],
+  });
+  const rope = rotaryTables(
+    m.spec.text,
+    p.ids.map((_, i) => i),
+  );
   const rows = Math.max(1, features.length / TINY.hidden);
   const out = await runGraph(
     text,
@@ -81,10 +100,18 @@ describe('LLaVA graphs match the PyTorch reference', () => {
     await check({}, PROMPT, 2);
   });
   it('llama + CLIP, GQA, bf16, newer layout, sharded, rope scaling', async () => {
-    await check({ attention: 'gqa', dtype: 'BF16', layout: 'nested', ropeScaling: 2, textLayers: 3, shardBytes: 200_000 }, PROMPT, 2);
+    await check(
+      { attention: 'gqa', dtype: 'BF16', layout: 'nested', ropeScaling: 2, textLayers: 3, shardBytes: 200_000 },
+      PROMPT,
+      2,
+    );
   });
   it('qwen2 + SigLIP, GQA with q/k/v bias, tied embeddings, full strategy, last layer', async () => {
-    await check({ text: 'qwen2', vision: 'siglip_vision_model', attention: 'gqa', tie: true, strategy: 'full', featureLayer: -1 }, PROMPT, 2);
+    await check(
+      { text: 'qwen2', vision: 'siglip_vision_model', attention: 'gqa', tie: true, strategy: 'full', featureLayer: -1 },
+      PROMPT,
+      2,
+    );
   });
   it('mistral + CLIP, fp16, features concatenated from two layers, prompt without images', async () => {
     await check({ text: 'mistral', dtype: 'F16', featureLayer: [-2, -1] }, [1, 5, 9, 12], 0);
@@ -104,7 +131,9 @@ describe('LLaVA graphs match the PyTorch reference', () => {
     const ref = runReference(dir, { input_ids: ids, steps });
     const t = m.spec.text;
     const session = await createLocalSession(
-      serializeModel(buildTextGraph(m.spec, m.checkpoint, { batch: 1, mode: 'decode', output: 'last', cache: true, capture: [] })),
+      serializeModel(
+        buildTextGraph(m.spec, m.checkpoint, { batch: 1, mode: 'decode', output: 'last', cache: true, capture: [] }),
+      ),
       { ep: 'cpu', strict: true, externalDataFolder: dir },
     );
     let cache: Record<string, ReturnType<typeof toOrt>> = {};
@@ -118,7 +147,10 @@ describe('LLaVA graphs match the PyTorch reference', () => {
     let past = 0;
     for (let s = 0; s < steps; s++) {
       const n = fresh.length;
-      const rope = rotaryTables(t, fresh.map((_, i) => past + i));
+      const rope = rotaryTables(
+        t,
+        fresh.map((_, i) => past + i),
+      );
       const out = await session.run({
         ...cache,
         input_ids: toOrt({ dims: [1, n], data: fresh, dtype: 'int32' }),
@@ -169,7 +201,15 @@ describe('LLaVA graphs match the PyTorch reference', () => {
     setTextField(windowed.dir, 'sliding_window', 4);
     const w = await openModel(windowed.dir);
     opened.push(w);
-    const step = buildTextGraph(w.spec, w.checkpoint, { batch: 2, mode: 'decode', output: 'last', cache: true, capture: [1] });
-    await (await createLocalSession(serializeModel(step), { ep: 'webgpu', strict: true, externalDataFolder: windowed.dir })).release();
+    const step = buildTextGraph(w.spec, w.checkpoint, {
+      batch: 2,
+      mode: 'decode',
+      output: 'last',
+      cache: true,
+      capture: [1],
+    });
+    await (
+      await createLocalSession(serializeModel(step), { ep: 'webgpu', strict: true, externalDataFolder: windowed.dir })
+    ).release();
   });
 });

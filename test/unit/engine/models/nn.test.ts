@@ -32,7 +32,11 @@ async function apply(fn: (x: Value) => Value, xs: number[]): Promise<number[]> {
 describe('nn and loss composites forward', () => {
   it.each([
     ['gelu', C.gelu, (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2))],
-    ['geluTanh', C.geluTanh, (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)))],
+    [
+      'geluTanh',
+      C.geluTanh,
+      (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
+    ],
     ['silu', C.silu, (x: number) => x * sig(x)],
     ['quickGelu', C.quickGelu, (x: number) => x * sig(1.702 * x)],
     ['logSigmoid', C.logSigmoid, (x: number) => (x < 0 ? x - Math.log1p(Math.exp(x)) : -Math.log1p(Math.exp(-x)))],
@@ -50,9 +54,19 @@ describe('nn and loss composites forward', () => {
     const data = [1, -2, 3, 0.5, 0.5, -1];
     const out = await runGraph(g, { x: { dims: [2, 3], data }, w: { dims: [3], data: [1, 2, -1] } });
     const rms = [Math.sqrt((1 + 4 + 9) / 3 + 1e-6), Math.sqrt((0.25 + 0.25 + 1) / 3 + 1e-6)];
-    expect(maxAbsDiff(out.r!.values, data.map((v, i) => (v / rms[Math.floor(i / 3)]!) * [1, 2, -1][i % 3]!))).toBeLessThan(1e-5);
+    expect(
+      maxAbsDiff(
+        out.r!.values,
+        data.map((v, i) => (v / rms[Math.floor(i / 3)]!) * [1, 2, -1][i % 3]!),
+      ),
+    ).toBeLessThan(1e-5);
     const lse = [Math.log(Math.exp(1) + Math.exp(-2) + Math.exp(3)), Math.log(2 * Math.exp(0.5) + Math.exp(-1))];
-    expect(maxAbsDiff(out.l!.values, data.map((v, i) => v - lse[Math.floor(i / 3)]!))).toBeLessThan(1e-5);
+    expect(
+      maxAbsDiff(
+        out.l!.values,
+        data.map((v, i) => v - lse[Math.floor(i / 3)]!),
+      ),
+    ).toBeLessThan(1e-5);
   });
 
   it('rotary rotates each half-pair by the angle (HF non-interleaved layout)', async () => {
@@ -68,7 +82,10 @@ describe('nn and loss composites forward', () => {
       sin: { dims: [1, 4], data: [Math.sin(a), Math.sin(b), Math.sin(a), Math.sin(b)] },
     });
     // Pairs (x0, x2) and (x1, x3) rotate by a and b.
-    const rot = (p: number, q: number, t: number): [number, number] => [p * Math.cos(t) - q * Math.sin(t), q * Math.cos(t) + p * Math.sin(t)];
+    const rot = (p: number, q: number, t: number): [number, number] => [
+      p * Math.cos(t) - q * Math.sin(t),
+      q * Math.cos(t) + p * Math.sin(t),
+    ];
     const [y0, y2] = rot(1, 3, a);
     const [y1, y3] = rot(2, 4, b);
     expect(maxAbsDiff(out.y!.values, [y0, y1, y2, y3])).toBeLessThan(1e-6);
@@ -80,7 +97,12 @@ describe('staticDim', () => {
     const g = new Graph();
     const x = g.input('x', 'float32', [2, 'seq', 4]);
     expect([N.staticDim(x, 0), N.staticDim(x, -1)]).toEqual([2, 4]);
-    expect(() => N.staticDim(x, 1)).toThrow(expect.objectContaining({ kind: 'internal', message: expect.stringMatching(/^x: axis 1 of .* must be static, got seq$/) }));
+    expect(() => N.staticDim(x, 1)).toThrow(
+      expect.objectContaining({
+        kind: 'internal',
+        message: expect.stringMatching(/^x: axis 1 of .* must be static, got seq$/),
+      }),
+    );
     expect(() => N.staticShape(x)).toThrow(/axis 1/);
   });
 });

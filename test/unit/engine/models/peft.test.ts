@@ -6,7 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Checkpoint } from '../../../../electron/engine/models/checkpoint';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PeftAdapter, writePeftAdapter, type AdapterToWrite } from '../../../../electron/engine/models/peft';
+import {
+  ADAPTER_CONFIG,
+  ADAPTER_WEIGHTS,
+  PeftAdapter,
+  writePeftAdapter,
+  type AdapterToWrite,
+} from '../../../../electron/engine/models/peft';
 import type { LoraConfig } from '../../../../electron/engine/models/peft-config';
 import { SafetensorsFile } from '../../../../electron/engine/weights/reader';
 import { serializeSafetensors } from '../../../../electron/engine/weights/writer';
@@ -16,8 +22,12 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'peft-'));
 let legacyBase: Checkpoint;
 let nestedBase: Checkpoint;
 beforeAll(async () => {
-  legacyBase = await Checkpoint.open((await writeTinyLlava({ vocab: 128, attention: 'gqa' }, path.join(tmp, 'base-legacy'))).dir);
-  nestedBase = await Checkpoint.open((await writeTinyLlava({ vocab: 128, attention: 'gqa', layout: 'nested' }, path.join(tmp, 'base-nested'))).dir);
+  legacyBase = await Checkpoint.open(
+    (await writeTinyLlava({ vocab: 128, attention: 'gqa' }, path.join(tmp, 'base-legacy'))).dir,
+  );
+  nestedBase = await Checkpoint.open(
+    (await writeTinyLlava({ vocab: 128, attention: 'gqa', layout: 'nested' }, path.join(tmp, 'base-nested'))).dir,
+  );
 });
 afterAll(async () => {
   await Promise.all([legacyBase.close(), nestedBase.close()]);
@@ -26,14 +36,31 @@ afterAll(async () => {
 
 const H = TINY_LLAVA.hidden;
 const KV = 2 * TINY_LLAVA.headDim;
-const config: LoraConfig = { r: 4, loraAlpha: 8, useRslora: false, targetModules: ['q_proj', 'v_proj'], loraDropout: 0.05 };
-const seq = (n: number, k: number): Float32Array => Float32Array.from({ length: n }, (_, i) => ((i * 7 + k) % 11) / 16 - 0.25);
+const config: LoraConfig = {
+  r: 4,
+  loraAlpha: 8,
+  useRslora: false,
+  targetModules: ['q_proj', 'v_proj'],
+  loraDropout: 0.05,
+};
+const seq = (n: number, k: number): Float32Array =>
+  Float32Array.from({ length: n }, (_, i) => ((i * 7 + k) % 11) / 16 - 0.25);
 
 function adapter(layout: 'legacy' | 'nested', cfg = config): AdapterToWrite {
   const modules = new Map<string, { a: Float32Array; b: Float32Array; inFeatures: number; outFeatures: number }>();
   for (let l = 0; l < 2; l++) {
-    modules.set(`language_model.model.layers.${l}.self_attn.q_proj`, { a: seq(cfg.r * H, l), b: seq(H * cfg.r, l + 1), inFeatures: H, outFeatures: H });
-    modules.set(`language_model.model.layers.${l}.self_attn.v_proj`, { a: seq(cfg.r * H, l + 2), b: seq(KV * cfg.r, l + 3), inFeatures: H, outFeatures: KV });
+    modules.set(`language_model.model.layers.${l}.self_attn.q_proj`, {
+      a: seq(cfg.r * H, l),
+      b: seq(H * cfg.r, l + 1),
+      inFeatures: H,
+      outFeatures: H,
+    });
+    modules.set(`language_model.model.layers.${l}.self_attn.v_proj`, {
+      a: seq(cfg.r * H, l + 2),
+      b: seq(KV * cfg.r, l + 3),
+      inFeatures: H,
+      outFeatures: KV,
+    });
   }
   return { config: cfg, layout, modules };
 }
@@ -58,7 +85,9 @@ describe('PEFT adapters', () => {
     const keys = file.tensors.map((t) => t.name);
     await file.close();
     expect(keys).toContain(
-      adapterLayout === 'legacy' ? 'base_model.model.language_model.model.layers.0.self_attn.q_proj.lora_A.weight' : 'base_model.model.model.language_model.layers.0.self_attn.q_proj.lora_A.weight',
+      adapterLayout === 'legacy'
+        ? 'base_model.model.language_model.model.layers.0.self_attn.q_proj.lora_A.weight'
+        : 'base_model.model.model.language_model.layers.0.self_attn.q_proj.lora_A.weight',
     );
     const loaded = await PeftAdapter.load(dir, baseLayout === 'legacy' ? legacyBase : nestedBase);
     expect(loaded.layout).toBe(adapterLayout);
@@ -90,8 +119,23 @@ describe('PEFT adapters', () => {
       'base_model.model.language_model.model.layers.0.self_attn.q_proj.lora_embedding_A': [4, H],
       'some.other.key': [1],
     };
-    const tensors = Object.fromEntries(Object.entries(bogus).map(([k, shape]) => [k, { dtype: 'F32' as const, shape, data: new Float32Array(shape.reduce((x, y) => x * y, 1)) }]));
-    writeFileSync(path.join(dir, ADAPTER_WEIGHTS), serializeSafetensors({ ...tensors, 'base_model.model.language_model.model.layers.0.self_attn.q_proj.lora_A.weight': { dtype: 'F32', shape: [4, H], data: new Float32Array(4 * H) } }));
+    const tensors = Object.fromEntries(
+      Object.entries(bogus).map(([k, shape]) => [
+        k,
+        { dtype: 'F32' as const, shape, data: new Float32Array(shape.reduce((x, y) => x * y, 1)) },
+      ]),
+    );
+    writeFileSync(
+      path.join(dir, ADAPTER_WEIGHTS),
+      serializeSafetensors({
+        ...tensors,
+        'base_model.model.language_model.model.layers.0.self_attn.q_proj.lora_A.weight': {
+          dtype: 'F32',
+          shape: [4, H],
+          data: new Float32Array(4 * H),
+        },
+      }),
+    );
     const err = (await PeftAdapter.load(dir, legacyBase).catch((e: unknown) => e)) as Error & { kind: string };
     expect(err.kind).toBe('bad-file');
     expect(err.message).toContain('4 adapter key(s) match no module');
@@ -101,10 +145,22 @@ describe('PEFT adapters', () => {
   it('refuses wrong shapes and half pairs, naming the key', async () => {
     const wrong = adapter('legacy');
     const q0 = 'language_model.model.layers.0.self_attn.q_proj';
-    const dir = await written({ ...wrong, modules: new Map([[q0, { a: seq(4 * KV, 0), b: seq(H * 4, 0), inFeatures: KV, outFeatures: H }]]) });
-    await expect(PeftAdapter.load(dir, legacyBase)).rejects.toMatchObject({ message: expect.stringMatching(/q_proj\.lora_A\.weight" has shape \[4, 16\], expected \[4, 32\]/) });
-    writeFileSync(path.join(dir, ADAPTER_WEIGHTS), serializeSafetensors({ [`base_model.model.${q0}.lora_A.weight`]: { dtype: 'F32', shape: [4, H], data: new Float32Array(4 * H) } }));
-    await expect(PeftAdapter.load(dir, legacyBase)).rejects.toMatchObject({ message: expect.stringContaining(`${q0} has lora_A but no lora_B`) });
+    const dir = await written({
+      ...wrong,
+      modules: new Map([[q0, { a: seq(4 * KV, 0), b: seq(H * 4, 0), inFeatures: KV, outFeatures: H }]]),
+    });
+    await expect(PeftAdapter.load(dir, legacyBase)).rejects.toMatchObject({
+      message: expect.stringMatching(/q_proj\.lora_A\.weight" has shape \[4, 16\], expected \[4, 32\]/),
+    });
+    writeFileSync(
+      path.join(dir, ADAPTER_WEIGHTS),
+      serializeSafetensors({
+        [`base_model.model.${q0}.lora_A.weight`]: { dtype: 'F32', shape: [4, H], data: new Float32Array(4 * H) },
+      }),
+    );
+    await expect(PeftAdapter.load(dir, legacyBase)).rejects.toMatchObject({
+      message: expect.stringContaining(`${q0} has lora_A but no lora_B`),
+    });
   });
 
   it.each([
@@ -118,7 +174,10 @@ describe('PEFT adapters', () => {
     const dir = await written(adapter('legacy'));
     const file = path.join(dir, ADAPTER_CONFIG);
     writeFileSync(file, JSON.stringify({ ...(JSON.parse(readFileSync(file, 'utf8')) as object), ...patch }));
-    await expect(PeftAdapter.load(dir, legacyBase)).rejects.toMatchObject({ kind, message: expect.stringMatching(message) });
+    await expect(PeftAdapter.load(dir, legacyBase)).rejects.toMatchObject({
+      kind,
+      message: expect.stringMatching(message),
+    });
   });
 
   it('missing files are not-found; a corrupt weights file is bad-file', async () => {

@@ -42,17 +42,26 @@ export function runReference(modelDir: string, req: RefRequest): RefOutput {
   const { pixels, ...rest } = req;
   const json: Record<string, unknown> = { ...rest };
   if (pixels) {
-    writeFileSync(path.join(dir, 'pixels.f32'), new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength));
+    writeFileSync(
+      path.join(dir, 'pixels.f32'),
+      new Uint8Array(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength),
+    );
     json['pixel_values_raw'] = path.join(dir, 'pixels.f32');
     json['pixel_shape'] = pixels.shape;
   }
   writeFileSync(path.join(dir, 'req.json'), JSON.stringify(json));
-  execFileSync(PYTHON, [SCRIPT, modelDir, path.join(dir, 'req.json'), path.join(dir, 'out.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(PYTHON, [SCRIPT, modelDir, path.join(dir, 'req.json'), path.join(dir, 'out.json')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const out = path.join(dir, 'out.json');
   const f32 = (file: string): Float32Array => {
     const b = readFileSync(file);
     return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
   };
   const parsed = JSON.parse(readFileSync(out, 'utf8')) as Omit<RefOutput, 'logits' | 'image_features'>;
-  return { ...parsed, logits: f32(`${out}.logits.f32`), ...(existsSync(`${out}.features.f32`) ? { image_features: f32(`${out}.features.f32`) } : {}) };
+  return {
+    ...parsed,
+    logits: f32(`${out}.logits.f32`),
+    ...(existsSync(`${out}.features.f32`) ? { image_features: f32(`${out}.features.f32`) } : {}),
+  };
 }

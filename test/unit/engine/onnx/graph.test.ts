@@ -27,7 +27,11 @@ describe('shape tracking', () => {
     expect(op.transpose(heads, [0, 2, 1, 3]).shape).toEqual(['batch', 4, 'seq', 8]);
     expect(op.reduceMean(y, [-1]).shape).toEqual(['batch', 'seq', 1]);
     expect(op.concat([y, y], 1).shape).toEqual(['batch', 'seq+seq', 32]);
-    expect(op.gather(g.input('emb', 'float32', [100, 16]), g.input('ids', 'int32', ['batch', 'seq'])).shape).toEqual(['batch', 'seq', 16]);
+    expect(op.gather(g.input('emb', 'float32', [100, 16]), g.input('ids', 'int32', ['batch', 'seq'])).shape).toEqual([
+      'batch',
+      'seq',
+      16,
+    ]);
   });
 
   it('rejects shapes that cannot broadcast or multiply', () => {
@@ -65,7 +69,10 @@ describe('serialisation', () => {
     expect(Number(m.irVersion)).toBe(IR_VERSION);
     expect(Number(m.opsetImport[0]?.version)).toBe(OPSET);
     const graph = m.graph!;
-    expect(graph.input![0]?.type?.tensorType?.shape?.dim?.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['batch', 2]);
+    expect(graph.input![0]?.type?.tensorType?.shape?.dim?.map((d) => d.dimParam || Number(d.dimValue))).toEqual([
+      'batch',
+      2,
+    ]);
     const raw = graph.initializer![0]!.rawData!;
     expect(Array.from(new Float32Array(Uint8Array.from(raw).buffer))).toEqual([3, 4]);
     expect(graph.output![0]?.name).toBe('y');
@@ -78,22 +85,39 @@ describe('serialisation', () => {
     writeFileSync(path.join(dir, 'weights.bin'), bytes);
     const g = new Graph();
     const x = g.input('x', 'float32', [2, 2]);
-    const w = g.externalInitializer('w', { dtype: 'float32', dims: [2, 2], location: 'weights.bin', offset: 3, length: 16 });
+    const w = g.externalInitializer('w', {
+      dtype: 'float32',
+      dims: [2, 2],
+      location: 'weights.bin',
+      offset: 3,
+      length: 16,
+    });
     g.output(op.matmul(x, w), 'y');
     expect(dumpGraph(g)).toContain('init   w: float32[2, 2] @ weights.bin+3');
-    const out = await runGraph(g, { x: { dims: [2, 2], data: [1, 0, 0, 1] } }, 'cpu', { externalDataFolder: dir, disablePrepacking: true });
+    const out = await runGraph(g, { x: { dims: [2, 2], data: [1, 0, 0, 1] } }, 'cpu', {
+      externalDataFolder: dir,
+      disablePrepacking: true,
+    });
     expect(out.y!.values).toEqual([1, 2, 3, 4]);
   });
 
   it('checks initializer byte lengths', () => {
     const g = new Graph();
-    expect(() => g.initializer('w', { dtype: 'float32', dims: [3], data: new Float32Array(2) })).toThrow(/needs 12 bytes/);
-    expect(() => g.externalInitializer('v', { dtype: 'bfloat16', dims: [4], location: 'a', offset: 0, length: 4 })).toThrow(/needs 8 bytes/);
+    expect(() => g.initializer('w', { dtype: 'float32', dims: [3], data: new Float32Array(2) })).toThrow(
+      /needs 12 bytes/,
+    );
+    expect(() =>
+      g.externalInitializer('v', { dtype: 'bfloat16', dims: [4], location: 'a', offset: 0, length: 4 }),
+    ).toThrow(/needs 8 bytes/);
   });
 
   it('casts bfloat16 initializers in-graph on CPU', async () => {
     const g = new Graph();
-    const w = g.initializer('w', { dtype: 'bfloat16', dims: [3], data: new Uint16Array([floatToBf16(1.5), floatToBf16(-2), floatToBf16(0.25)]) });
+    const w = g.initializer('w', {
+      dtype: 'bfloat16',
+      dims: [3],
+      data: new Uint16Array([floatToBf16(1.5), floatToBf16(-2), floatToBf16(0.25)]),
+    });
     g.output(op.cast(w, 'float32'), 'y');
     expect((await runGraph(g, {})).y!.values).toEqual([1.5, -2, 0.25]);
   });
@@ -116,7 +140,11 @@ describe('gpu-buffer outputs', () => {
     const g = new Graph();
     const x = g.input('x', 'float32', [3]);
     g.output(op.mul(x, 2), 'y');
-    const s = await createLocalSession(serializeModel(g), { ep: 'webgpu', strict: true, preferredOutputLocation: 'gpu-buffer' });
+    const s = await createLocalSession(serializeModel(g), {
+      ep: 'webgpu',
+      strict: true,
+      preferredOutputLocation: 'gpu-buffer',
+    });
     let t: ort.Tensor = new ort.Tensor('float32', new Float32Array([1, 2, 3]), [3]);
     for (let i = 0; i < 3; i++) t = (await s.run({ x: t })).y!;
     expect(t.location).toBe('gpu-buffer');

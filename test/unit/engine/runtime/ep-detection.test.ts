@@ -19,7 +19,11 @@ interface ChildResult {
 }
 
 function runChild(env: NodeJS.ProcessEnv): ChildResult {
-  const r = spawnSync(process.execPath, ['--import', require.resolve('tsx'), path.join(here, 'ep-child.ts')], { env, encoding: 'utf8', timeout: 90_000 });
+  const r = spawnSync(process.execPath, ['--import', require.resolve('tsx'), path.join(here, 'ep-child.ts')], {
+    env,
+    encoding: 'utf8',
+    timeout: 90_000,
+  });
   if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() as string) as ChildResult;
 }

@@ -25,7 +25,10 @@ const values = (t: WireTensor | TensorHandle | undefined): number[] => {
   return Array.from(t.data as Float32Array);
 };
 async function kindOf(p: Promise<unknown>): Promise<string> {
-  const e = (await p.then(() => undefined, (err: unknown) => err)) as AppError | undefined;
+  const e = (await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  )) as AppError | undefined;
   expect(e?.name).toBe('AppError');
   return e?.kind as string;
 }
@@ -45,7 +48,9 @@ describe('runtime worker', () => {
   it('runs a graph whose weights stay in a bf16 safetensors file', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rt-weights-'));
     try {
-      await writeSafetensors(path.join(dir, 'model.safetensors'), { w: { dtype: 'BF16', shape: [2, 3], data: fromFloat32('BF16', [1, 2, 3, -4, 0.5, 8]) } });
+      await writeSafetensors(path.join(dir, 'model.safetensors'), {
+        w: { dtype: 'BF16', shape: [2, 3], data: fromFloat32('BF16', [1, 2, 3, -4, 0.5, 8]) },
+      });
       const ws = await openWeights(dir);
       const model = projectModel(ws.get('w'));
       await ws.close();
@@ -75,11 +80,19 @@ describe('runtime worker', () => {
   });
 
   it('keeps gpu-buffer outputs on the GPU between runs and reads them back only when asked', async () => {
-    const s = await rt.createSession(accumulateModel(4), { ep: 'webgpu', strict: true, preferredOutputLocation: 'gpu-buffer' });
+    const s = await rt.createSession(accumulateModel(4), {
+      ep: 'webgpu',
+      strict: true,
+      preferredOutputLocation: 'gpu-buffer',
+    });
     let state: WireTensor | TensorHandle = f32([0, 0, 0, 0]);
     const delta = f32([1, 2, 3, 0.5]);
     for (let step = 0; step < 3; step++) {
-      const out = await rt.run(s.id, { state: isHandle(state) ? { handle: state.handle } : state, delta }, { keep: ['next'] });
+      const out = await rt.run(
+        s.id,
+        { state: isHandle(state) ? { handle: state.handle } : state, delta },
+        { keep: ['next'] },
+      );
       const next = out['next'] as TensorHandle;
       expect(next).toMatchObject({ location: 'gpu-buffer', dtype: 'float32', dims: [4] });
       if (isHandle(state)) await rt.free(state);
@@ -87,7 +100,9 @@ describe('runtime worker', () => {
     }
     expect(values(await rt.read(state as TensorHandle))).toEqual([3, 6, 9, 1.5]);
     // Not kept: a gpu-buffer output still comes back as values, through the safe read-back path.
-    expect(values((await rt.run(s.id, { state: { handle: (state as TensorHandle).handle }, delta }))['next'])).toEqual([4, 8, 12, 2]);
+    expect(values((await rt.run(s.id, { state: { handle: (state as TensorHandle).handle }, delta }))['next'])).toEqual([
+      4, 8, 12, 2,
+    ]);
     expect((await rt.stats()).handles).toBe(1);
     await rt.free(state as TensorHandle);
     await rt.release(s.id);
@@ -98,8 +113,16 @@ describe('runtime worker', () => {
     const delta = await rt.put(f32([1, 2]));
     expect(delta).toMatchObject({ location: 'cpu', dims: [2] });
     const before = (await rt.stats()).handles;
-    const a = (await rt.run(s.id, { state: f32([0, 0]), delta: { handle: delta.handle } }, { keep: ['next'] }))['next'] as TensorHandle;
-    const b = (await rt.run(s.id, { state: { handle: a.handle }, delta: { handle: delta.handle } }, { keep: ['next'], free: [a.handle] }))['next'] as TensorHandle;
+    const a = (await rt.run(s.id, { state: f32([0, 0]), delta: { handle: delta.handle } }, { keep: ['next'] }))[
+      'next'
+    ] as TensorHandle;
+    const b = (
+      await rt.run(
+        s.id,
+        { state: { handle: a.handle }, delta: { handle: delta.handle } },
+        { keep: ['next'], free: [a.handle] },
+      )
+    )['next'] as TensorHandle;
     expect(values(await rt.read(b))).toEqual([2, 4]);
     expect((await rt.stats()).handles).toBe(before + 1);
     expect(await kindOf(rt.run(s.id, { state: { handle: b.handle } }, { free: [b.handle] }))).toBe('runtime'); // delta missing
@@ -109,9 +132,15 @@ describe('runtime worker', () => {
   });
 
   it('refuses to feed a tensor on the GPU to a CPU session (it would read wrong values)', async () => {
-    const gpu = await rt.createSession(accumulateModel(2), { ep: 'webgpu', strict: true, preferredOutputLocation: 'gpu-buffer' });
+    const gpu = await rt.createSession(accumulateModel(2), {
+      ep: 'webgpu',
+      strict: true,
+      preferredOutputLocation: 'gpu-buffer',
+    });
     const cpu = await rt.createSession(accumulateModel(2), { ep: 'cpu' });
-    const onGpu = (await rt.run(gpu.id, { state: f32([1, 1]), delta: f32([1, 1]) }, { keep: ['next'] }))['next'] as TensorHandle;
+    const onGpu = (await rt.run(gpu.id, { state: f32([1, 1]), delta: f32([1, 1]) }, { keep: ['next'] }))[
+      'next'
+    ] as TensorHandle;
     expect(onGpu.location).toBe('gpu-buffer');
     expect(await kindOf(rt.run(cpu.id, { state: { handle: onGpu.handle }, delta: f32([1, 1]) }))).toBe('internal');
     await rt.free(onGpu);
@@ -149,7 +178,11 @@ describe('disposal', () => {
     const x = { dtype: 'float32' as const, dims: [384, 384], data: new Float32Array(384 * 384).fill(1 / 384) };
     const run = own.run(s.id, { x });
     const disposed = own.dispose();
-    expect(values((await run)['y']).slice(0, 2).map((v) => Math.round(v * 384))).toEqual([1, 1]);
+    expect(
+      values((await run)['y'])
+        .slice(0, 2)
+        .map((v) => Math.round(v * 384)),
+    ).toEqual([1, 1]);
     expect(await disposed).toEqual({ sessions: 0, handles: 0 });
   });
 

@@ -11,7 +11,12 @@ describe('chat template files', () => {
   it('prefers tokenizer_config.json, taking the "default" entry of a named list', async () => {
     const dir = llavaTokenizerFolder({
       chatTemplate: true,
-      config: { chat_template: [{ name: 'tool_use', template: 'T' }, { name: 'default', template: 'D' }] },
+      config: {
+        chat_template: [
+          { name: 'tool_use', template: 'T' },
+          { name: 'default', template: 'D' },
+        ],
+      },
     });
     expect((await TextTokenizer.fromFolder(dir)).chatTemplate).toBe('D');
   });
@@ -25,11 +30,15 @@ describe('chat template files', () => {
   it('names a chat_template.json without a template string', async () => {
     const dir = llavaTokenizerFolder();
     writeFileSync(join(dir, 'chat_template.json'), JSON.stringify({ template: 'x' }));
-    await expect(TextTokenizer.fromFolder(dir)).rejects.toThrow(`${join(dir, 'chat_template.json')} has no chat_template string`);
+    await expect(TextTokenizer.fromFolder(dir)).rejects.toThrow(
+      `${join(dir, 'chat_template.json')} has no chat_template string`,
+    );
   });
 
   it('names a tokenizer_config.json whose chat_template list has no default', async () => {
     const dir = llavaTokenizerFolder({ config: { chat_template: [{ name: 'rag', template: 'R' }] } });
-    await expect(TextTokenizer.fromFolder(dir)).rejects.toThrow(/tokenizer_config.json: chat_template is neither a string nor a list with a "default" template/);
+    await expect(TextTokenizer.fromFolder(dir)).rejects.toThrow(
+      /tokenizer_config.json: chat_template is neither a string nor a list with a "default" template/,
+    );
   });
 });

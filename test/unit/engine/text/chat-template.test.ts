@@ -2,11 +2,20 @@
 // chat_template.json and Qwen's template, compared character for character.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TextTokenizer, renderPrompt, expectsContentParts, templateRenderOptions, LLAVA_15_TEMPLATE, LLAVA_V0_SYSTEM } from '../../../../electron/engine/text';
+import {
+  TextTokenizer,
+  renderPrompt,
+  expectsContentParts,
+  templateRenderOptions,
+  LLAVA_15_TEMPLATE,
+  LLAVA_V0_SYSTEM,
+} from '../../../../electron/engine/text';
 import type { ChatMessage } from '../../../../electron/engine/text';
 import { LLAVA_HF_TEMPLATE, QWEN_DIR, llavaTokenizerFolder } from './tokenizer-fixtures';
 
-const oneTurn: ChatMessage[] = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'What is in the picture?' }] }];
+const oneTurn: ChatMessage[] = [
+  { role: 'user', content: [{ type: 'image' }, { type: 'text', text: 'What is in the picture?' }] },
+];
 
 const twoTurns: ChatMessage[] = [
   { role: 'user', content: '<image>\nWhat animal is this?' },
@@ -25,7 +34,9 @@ describe('LLaVA-1.5 default format (no template in the folder)', () => {
   });
 
   it('renders one turn with the generation prompt', () => {
-    expect(renderPrompt(tok, oneTurn, { addGenerationPrompt: true })).toBe('USER: <image>\nWhat is in the picture? ASSISTANT:');
+    expect(renderPrompt(tok, oneTurn, { addGenerationPrompt: true })).toBe(
+      'USER: <image>\nWhat is in the picture? ASSISTANT:',
+    );
     expect(renderPrompt(tok, oneTurn)).toBe('USER: <image>\nWhat is in the picture? ');
   });
 
@@ -47,7 +58,9 @@ describe('LLaVA-1.5 default format (no template in the folder)', () => {
 
   it('rejects unknown roles and malformed parts, naming the message', () => {
     expect(() => renderPrompt(tok, [{ role: 'tool' as 'user', content: 'x' }])).toThrow(/message 1: role "tool"/);
-    expect(() => renderPrompt(tok, [{ role: 'user', content: [{ type: 'audio' } as never] }])).toThrow(/message 1, part 1/);
+    expect(() => renderPrompt(tok, [{ role: 'user', content: [{ type: 'audio' } as never] }])).toThrow(
+      /message 1, part 1/,
+    );
   });
 });
 
@@ -61,7 +74,9 @@ describe("LLaVA's llava_v0 conversation (the reference's prompt format, decision
 
   it('opens with the system prompt and `###`, turns are `Human: ...###`, the generation prompt is `Assistant:`', () => {
     // conv_llava_v0.get_prompt(): system + sep, then role + ': ' + message + sep per turn, and role + ':' for the open one.
-    expect(renderPrompt(tok, oneTurn, { addGenerationPrompt: true, ...v0 })).toBe(`${LLAVA_V0_SYSTEM}###Human: <image>\nWhat is in the picture?###Assistant:`);
+    expect(renderPrompt(tok, oneTurn, { addGenerationPrompt: true, ...v0 })).toBe(
+      `${LLAVA_V0_SYSTEM}###Human: <image>\nWhat is in the picture?###Assistant:`,
+    );
     expect(renderPrompt(tok, twoTurns, { addGenerationPrompt: true, ...v0 })).toBe(
       `${LLAVA_V0_SYSTEM}###Human: <image>\nWhat animal is this?###Assistant: A cat.###Human: What colour is it?###Assistant:`,
     );
@@ -76,7 +91,9 @@ describe("LLaVA's llava_v0 conversation (the reference's prompt format, decision
       'You are helpful.###Human: Image1:<image>\nImage2:<image>\nIn Image2, what is on the table?###Assistant:',
     );
     expect(templateRenderOptions('model')).toEqual({});
-    expect(renderPrompt(tok, oneTurn, { addGenerationPrompt: true, ...templateRenderOptions('model') })).toMatch(/^USER: <image>\nWhat is in the picture\? ASSISTANT:$/);
+    expect(renderPrompt(tok, oneTurn, { addGenerationPrompt: true, ...templateRenderOptions('model') })).toMatch(
+      /^USER: <image>\nWhat is in the picture\? ASSISTANT:$/,
+    );
   });
 });
 
@@ -93,7 +110,9 @@ describe("llava-hf's chat_template.json", () => {
   });
 
   it('renders the prompt format of llava-1.5-hf', () => {
-    expect(renderPrompt(tok, oneTurn, { addGenerationPrompt: true })).toBe('USER: <image>\nWhat is in the picture? ASSISTANT:');
+    expect(renderPrompt(tok, oneTurn, { addGenerationPrompt: true })).toBe(
+      'USER: <image>\nWhat is in the picture? ASSISTANT:',
+    );
     const turns: ChatMessage[] = [
       { role: 'user', content: [{ type: 'text', text: 'Compare.' }, { type: 'image' }, { type: 'image' }] },
       { role: 'assistant', content: [{ type: 'text', text: 'Same.' }] },
@@ -123,6 +142,8 @@ describe("Qwen's own template (tokenizer_config.json)", () => {
 
   it('reports a template that raises, with its message', async () => {
     const tok = await TextTokenizer.fromFolder(QWEN_DIR);
-    expect(() => renderPrompt(tok, oneTurn, { template: "{{ raise_exception('only text') }}" })).toThrow(/given chat template failed to render: only text/);
+    expect(() => renderPrompt(tok, oneTurn, { template: "{{ raise_exception('only text') }}" })).toThrow(
+      /given chat template failed to render: only text/,
+    );
   });
 });

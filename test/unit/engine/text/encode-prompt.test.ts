@@ -15,7 +15,11 @@ describe('encodePrompt', () => {
   });
 
   it('renders, encodes and expands two images to their spans', () => {
-    const p = encodePrompt(tok, { messages: [{ role: 'user', content: 'Image1:<image>\nImage2:<image>\nIn Image2, what?' }] }, { featureTokens: [4, 4] });
+    const p = encodePrompt(
+      tok,
+      { messages: [{ role: 'user', content: 'Image1:<image>\nImage2:<image>\nIn Image2, what?' }] },
+      { featureTokens: [4, 4] },
+    );
     expect(p.text).toBe('USER: Image1:<image>\nImage2:<image>\nIn Image2, what? ASSISTANT:');
     expect(p.ids[0]).toBe(1);
     expect(p.spans).toHaveLength(2);
@@ -41,7 +45,9 @@ describe('encodePrompt', () => {
   });
 
   it('refuses more images than placeholders', () => {
-    expect(() => encodePrompt(tok, { raw: 'no image here' }, { featureTokens: [576] })).toThrow(/0 image placeholders but 1 image was given/);
+    expect(() => encodePrompt(tok, { raw: 'no image here' }, { featureTokens: [576] })).toThrow(
+      /0 image placeholders but 1 image was given/,
+    );
   });
 
   it('refuses images for a tokenizer without an image token', async () => {

@@ -12,16 +12,22 @@ describe('withImagePlaceholders', () => {
   });
 
   it('leaves a prompt that places its images as it is', () => {
-    expect(withImagePlaceholders('Image1:<image>\nImage2:<image>\nIn Image2, what is it?', 2)).toBe('Image1:<image>\nImage2:<image>\nIn Image2, what is it?');
+    expect(withImagePlaceholders('Image1:<image>\nImage2:<image>\nIn Image2, what is it?', 2)).toBe(
+      'Image1:<image>\nImage2:<image>\nIn Image2, what is it?',
+    );
   });
 
-  it('uses the tokenizer\'s own image token when given', () => {
+  it("uses the tokenizer's own image token when given", () => {
     expect(withImagePlaceholders('Describe.', 1, '<img>')).toBe('<img>\nDescribe.');
     expect(withImagePlaceholders('<img> Describe.', 1, '<img>')).toBe('<img> Describe.');
   });
 
   it('is the mapping the augmented prompts and the demo dataset use', () => {
-    const [grid] = rewriteConversation([{ from: 'human', value: 'What is it?\n<image>' }], { format: 'grid', imageCount: 4, targetIndex: 2 });
+    const [grid] = rewriteConversation([{ from: 'human', value: 'What is it?\n<image>' }], {
+      format: 'grid',
+      imageCount: 4,
+      targetIndex: 2,
+    });
     expect(grid?.value).toBe(withImagePlaceholders('In Image2, what is it?', 1));
     const demo = llavaEntry(0, 'a.jpg') as { conversations: { value: string }[] };
     expect(demo.conversations[0]?.value).toBe(withImagePlaceholders('What shape is shown, and what colour is it?', 1));

@@ -53,7 +53,9 @@ describe('expandImageTokens', () => {
   });
 
   it('rejects an expanded run that is split differently from the feature counts', () => {
-    expect(() => expandImageTokens([IMG, IMG, 0, IMG, IMG, IMG], IMG, [3, 2])).toThrow(/image 1 needs 3 consecutive image tokens at position 0/);
+    expect(() => expandImageTokens([IMG, IMG, 0, IMG, IMG, IMG], IMG, [3, 2])).toThrow(
+      /image 1 needs 3 consecutive image tokens at position 0/,
+    );
   });
 
   it('rejects a feature count that is not a positive integer', () => {

@@ -25,7 +25,9 @@ describe('stop tokens', () => {
 
   it('names the file and value of a bad eos_token_id', async () => {
     const dir = folderWith('{"eos_token_id": "eos"}');
-    await expect(loadGenerationEosIds(dir)).rejects.toThrow(`${join(dir, 'generation_config.json')}: eos_token_id must be a token id or a list of ids, got "eos"`);
+    await expect(loadGenerationEosIds(dir)).rejects.toThrow(
+      `${join(dir, 'generation_config.json')}: eos_token_id must be a token id or a list of ids, got "eos"`,
+    );
   });
 
   it('joins generation-config ids with the tokenizer EOS and keeps non-empty stop strings', () => {

@@ -62,7 +62,10 @@ export function llavaTokenizerFolder(options: LlavaFolderOptions = {}): string {
   (tokenizer['added_tokens'] as unknown[]).push(addedToken(32000, '<image>'), addedToken(32001, '<pad>'));
   const config = readJson(join(LLAMA_DIR, 'tokenizer_config.json'));
   const decoder = config['added_tokens_decoder'] as Json;
-  for (const [id, content] of [[32000, '<image>'], [32001, '<pad>']] as const) {
+  for (const [id, content] of [
+    [32000, '<image>'],
+    [32001, '<pad>'],
+  ] as const) {
     const { id: _id, ...entry } = addedToken(id, content);
     decoder[String(id)] = entry;
   }
@@ -70,7 +73,8 @@ export function llavaTokenizerFolder(options: LlavaFolderOptions = {}): string {
   Object.assign(config, options.config);
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(config));
-  if (options.chatTemplate) writeFileSync(join(dir, 'chat_template.json'), JSON.stringify({ chat_template: LLAVA_HF_TEMPLATE }));
+  if (options.chatTemplate)
+    writeFileSync(join(dir, 'chat_template.json'), JSON.stringify({ chat_template: LLAVA_HF_TEMPLATE }));
   return dir;
 }
 

@@ -32,7 +32,10 @@ describe('llava-1.5 style tokenizer (SentencePiece BPE, byte fallback)', () => {
 
   it('encodes words to their vocabulary ids with BOS first (add_bos_token)', () => {
     expect(tok.encode('Hello world')).toEqual([1, idOf(vocab, '▁Hello'), idOf(vocab, '▁world')]);
-    expect(tok.encode('Hello world', { addSpecialTokens: false })).toEqual([idOf(vocab, '▁Hello'), idOf(vocab, '▁world')]);
+    expect(tok.encode('Hello world', { addSpecialTokens: false })).toEqual([
+      idOf(vocab, '▁Hello'),
+      idOf(vocab, '▁world'),
+    ]);
   });
 
   it('keeps <image> and <pad> whole, with the SentencePiece space llava-hf puts around <image>', () => {
@@ -50,7 +53,10 @@ describe('llava-1.5 style tokenizer (SentencePiece BPE, byte fallback)', () => {
     const flamingo = '🦩';
     expect(vocab.has(flamingo)).toBe(false);
     const bytes = [...Buffer.from(flamingo, 'utf8')].map((b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
-    expect(tok.encode(flamingo, { addSpecialTokens: false })).toEqual([idOf(vocab, '▁'), ...bytes.map((b) => idOf(vocab, b))]);
+    expect(tok.encode(flamingo, { addSpecialTokens: false })).toEqual([
+      idOf(vocab, '▁'),
+      ...bytes.map((b) => idOf(vocab, b)),
+    ]);
     expect(tok.decode(tok.encode(flamingo), { skipSpecialTokens: true })).toBe(flamingo);
   });
 
@@ -63,7 +69,13 @@ describe('llava-1.5 style tokenizer (SentencePiece BPE, byte fallback)', () => {
   });
 
   it('round-trips unicode text', () => {
-    for (const s of ['héllo wörld', '日本語のテキスト', 'emoji 😀🦩👩‍👩‍👧', '  two leading spaces', 'tabs\tand\nnewlines\n']) {
+    for (const s of [
+      'héllo wörld',
+      '日本語のテキスト',
+      'emoji 😀🦩👩‍👩‍👧',
+      '  two leading spaces',
+      'tabs\tand\nnewlines\n',
+    ]) {
       expect(tok.decode(tok.encode(s), { skipSpecialTokens: true })).toBe(s);
     }
     fc.assert(
@@ -77,14 +89,20 @@ describe('llava-1.5 style tokenizer (SentencePiece BPE, byte fallback)', () => {
   });
 
   it('honours add_bos_token = false and add_eos_token = true from tokenizer_config.json', async () => {
-    const t = await TextTokenizer.fromFolder(llavaTokenizerFolder({ config: { add_bos_token: false, add_eos_token: true } }));
+    const t = await TextTokenizer.fromFolder(
+      llavaTokenizerFolder({ config: { add_bos_token: false, add_eos_token: true } }),
+    );
     expect(t.encode('Hello')).toEqual([idOf(vocab, '▁Hello'), 2]);
     expect(t.encode('Hello', { addSpecialTokens: false })).toEqual([idOf(vocab, '▁Hello')]);
   });
 
   it('registers tokens that only tokenizer_config.json added_tokens_decoder lists', async () => {
     const d = llavaTokenizerFolder({
-      config: { added_tokens_decoder: { '32002': { content: '<extra>', special: true, lstrip: false, rstrip: false, normalized: false } } },
+      config: {
+        added_tokens_decoder: {
+          '32002': { content: '<extra>', special: true, lstrip: false, rstrip: false, normalized: false },
+        },
+      },
     });
     const t = await TextTokenizer.fromFolder(d);
     expect(t.tokenId('<extra>')).toBe(32002);
@@ -111,7 +129,10 @@ describe('Qwen2-family tokenizer (byte-level BPE)', () => {
 
   it('maps UTF-8 bytes to byte-level characters', () => {
     for (const s of ['héllo wörld', ' 😀 €', '中文']) {
-      const tokens = tok.encode(s).map((id) => tok.tokenString(id)).join('');
+      const tokens = tok
+        .encode(s)
+        .map((id) => tok.tokenString(id))
+        .join('');
       expect(tokens).toBe(byteLevelChars(Buffer.from(s, 'utf8')));
     }
   });
@@ -129,25 +150,36 @@ describe('Qwen2-family tokenizer (byte-level BPE)', () => {
   it('takes an explicit image token, and rejects one missing from the vocabulary', async () => {
     const t = await TextTokenizer.fromFolder(QWEN_DIR, { imageToken: '<|image_pad|>' });
     expect(t.special.image?.id).toBe(idOf(vocab, '<|image_pad|>'));
-    await expect(TextTokenizer.fromFolder(QWEN_DIR, { imageToken: '<img>' })).rejects.toThrow(/"<img>" is not in the vocabulary/);
+    await expect(TextTokenizer.fromFolder(QWEN_DIR, { imageToken: '<img>' })).rejects.toThrow(
+      /"<img>" is not in the vocabulary/,
+    );
   });
 });
 
 describe('tokenizer folder errors', () => {
   it('names the missing tokenizer.json', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tok-missing-'));
-    await expect(TextTokenizer.fromFolder(dir)).rejects.toMatchObject({ kind: 'not-found', message: expect.stringContaining(join(dir, 'tokenizer.json')) });
+    await expect(TextTokenizer.fromFolder(dir)).rejects.toMatchObject({
+      kind: 'not-found',
+      message: expect.stringContaining(join(dir, 'tokenizer.json')),
+    });
   });
 
   it('names a corrupt tokenizer_config.json', async () => {
     const dir = llavaTokenizerFolder();
     writeFileSync(join(dir, 'tokenizer_config.json'), '{"add_bos_token": tru');
-    await expect(TextTokenizer.fromFolder(dir)).rejects.toMatchObject({ kind: 'bad-file', message: expect.stringContaining('tokenizer_config.json is not valid JSON') });
+    await expect(TextTokenizer.fromFolder(dir)).rejects.toMatchObject({
+      kind: 'bad-file',
+      message: expect.stringContaining('tokenizer_config.json is not valid JSON'),
+    });
   });
 
   it('reports a tokenizer.json the library cannot build', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tok-bad-'));
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'NoSuchModel' }, added_tokens: [] }));
-    await expect(TextTokenizer.fromFolder(dir)).rejects.toMatchObject({ kind: 'unsupported', message: expect.stringContaining('tokenizer cannot be built') });
+    await expect(TextTokenizer.fromFolder(dir)).rejects.toMatchObject({
+      kind: 'unsupported',
+      message: expect.stringContaining('tokenizer cannot be built'),
+    });
   });
 });

@@ -32,8 +32,12 @@ const W1 = data(IN * HID);
 const W2 = data(HID * OUT);
 const X = data(4 * IN);
 const TG = data(4 * OUT);
-const init = (): Record<string, ort.Tensor> => ({ w1: new ort.Tensor('float32', W1.slice(), [IN, HID]), w2: new ort.Tensor('float32', W2.slice(), [HID, OUT]) });
-const rows = (a: Float32Array, w: number, from: number, to: number): ort.Tensor => new ort.Tensor('float32', a.slice(from * w, to * w), [to - from, w]);
+const init = (): Record<string, ort.Tensor> => ({
+  w1: new ort.Tensor('float32', W1.slice(), [IN, HID]),
+  w2: new ort.Tensor('float32', W2.slice(), [HID, OUT]),
+});
+const rows = (a: Float32Array, w: number, from: number, to: number): ort.Tensor =>
+  new ort.Tensor('float32', a.slice(from * w, to * w), [to - from, w]);
 const spec = { clipNorm: 0.5, adamw: { weightDecay: 0.05 } };
 
 describe.each(['cpu', 'webgpu'] as const)('gradient accumulation on %s', (ep) => {
@@ -50,7 +54,11 @@ describe.each(['cpu', 'webgpu'] as const)('gradient accumulation on %s', (ep) =>
     const gradIO = buildGradGraph({ loss: micro.loss, params: micro.params });
     const apply = buildApplyGraph(micro.params, spec);
     const runtime = EngineRuntime.start();
-    const acc = await AccumulatingTrainer.create({ model: serializeModel(micro.g), io: gradIO }, { model: serializeModel(apply.graph), io: apply.io }, { ep, strict: true, runtime });
+    const acc = await AccumulatingTrainer.create(
+      { model: serializeModel(micro.g), io: gradIO },
+      { model: serializeModel(apply.graph), io: apply.io },
+      { ep, strict: true, runtime },
+    );
     acc.init(init());
     const kept = ep === 'webgpu' ? 'gpu-buffer' : 'cpu';
     for (let s = 0; s < 2; s++) {

@@ -23,8 +23,22 @@ useSwiftShader();
 const [H, HEADS, INTER, B, T] = [16, 2, 32, 2, 5];
 const HD = H / HEADS;
 const CONFIG = parseLlavaConfig({
-  text_config: { hidden_size: H, num_attention_heads: HEADS, intermediate_size: INTER, num_hidden_layers: 1, rms_norm_eps: 1e-6, max_position_embeddings: 64 },
-  vision_config: { hidden_size: 8, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 1, image_size: 28, patch_size: 14 },
+  text_config: {
+    hidden_size: H,
+    num_attention_heads: HEADS,
+    intermediate_size: INTER,
+    num_hidden_layers: 1,
+    rms_norm_eps: 1e-6,
+    max_position_embeddings: 64,
+  },
+  vision_config: {
+    hidden_size: 8,
+    intermediate_size: 8,
+    num_hidden_layers: 1,
+    num_attention_heads: 1,
+    image_size: 28,
+    patch_size: 14,
+  },
 });
 const SPEC = llavaSpec(CONFIG).text;
 const LAYER = `${LM}layers.0.`;
@@ -34,10 +48,27 @@ const refName = (n: string): string => n.slice(LAYER.length).replace(/^(self_att
 const TOL: Record<ExplicitEp, number> = { cpu: 1e-4, webgpu: 1e-4, cuda: 1e-4 };
 
 let ref: Map<string, RefTensor>;
-let cfg: { adamw: { lr: number; betas: [number, number]; eps: number; weight_decay: number }; clip: number; steps: number };
+let cfg: {
+  adamw: { lr: number; betas: [number, number]; eps: number; weight_decay: number };
+  clip: number;
+  steps: number;
+};
 
 beforeAll(() => {
-  const r = runReference('block_ref.py', ['--hidden', '16', '--heads', '2', '--inter', '32', '--seq', String(T), '--batch', String(B), '--steps', '3']);
+  const r = runReference('block_ref.py', [
+    '--hidden',
+    '16',
+    '--heads',
+    '2',
+    '--inter',
+    '32',
+    '--seq',
+    String(T),
+    '--batch',
+    String(B),
+    '--steps',
+    '3',
+  ]);
   ref = r.tensors;
   cfg = r.config as typeof cfg;
 });
@@ -58,7 +89,8 @@ function forward(): { g: Graph; params: Value[]; loss: Value } {
 
 /** block_ref.py's [T, hd] rotary tables per row, and the causal bias. */
 function batchFeeds(): Record<string, { dims: number[]; data: Float32Array }> {
-  const tile = (d: Float32Array): Float32Array => Float32Array.from({ length: B * d.length }, (_, i) => d[i % d.length]!);
+  const tile = (d: Float32Array): Float32Array =>
+    Float32Array.from({ length: B * d.length }, (_, i) => d[i % d.length]!);
   const bias = new Float32Array(B * T * T);
   for (let r = 0; r < B * T; r++) bias.fill(-1e30, r * T + (r % T) + 1, (r + 1) * T);
   return {
@@ -81,15 +113,22 @@ describe.each(['cpu', 'webgpu'] as const)('a production decoder layer vs PyTorch
     const feeds = { ...batchFeeds(), ...Object.fromEntries(names(params).map((n) => [n, t(`param.${refName(n)}`)])) };
     const out = await runGraph(g, feeds, ep);
     expect(relErr(out.loss!.values, t('loss').data)).toBeLessThan(TOL[ep]);
-    for (const n of names(params)) expect(relErr(out[`grad.${n}`]!.values, t(`grad.${refName(n)}`).data), n).toBeLessThan(TOL[ep]);
+    for (const n of names(params))
+      expect(relErr(out[`grad.${n}`]!.values, t(`grad.${refName(n)}`).data), n).toBeLessThan(TOL[ep]);
   });
 
   it('takes the same clipped AdamW steps as torch.optim.AdamW', async () => {
     const { g, params, loss } = forward();
     const [beta1, beta2] = cfg.adamw.betas;
-    const io = buildTrainStep({ loss, params, clipNorm: cfg.clip, adamw: { beta1, beta2, eps: cfg.adamw.eps, weightDecay: cfg.adamw.weight_decay } });
+    const io = buildTrainStep({
+      loss,
+      params,
+      clipNorm: cfg.clip,
+      adamw: { beta1, beta2, eps: cfg.adamw.eps, weightDecay: cfg.adamw.weight_decay },
+    });
     const session = await TrainStepSession.create(serializeModel(g), io, { ep, strict: true });
-    const tensor = (r: { dims: number[]; data: Float32Array }): ort.Tensor => new ort.Tensor('float32', r.data.slice(), r.dims);
+    const tensor = (r: { dims: number[]; data: Float32Array }): ort.Tensor =>
+      new ort.Tensor('float32', r.data.slice(), r.dims);
     session.init(Object.fromEntries(names(params).map((n) => [n, tensor(t(`param.${refName(n)}`))])));
     const batch = Object.fromEntries(Object.entries(batchFeeds()).map(([n, r]) => [n, tensor(r)]));
     const losses: number[] = [];
@@ -102,7 +141,8 @@ describe.each(['cpu', 'webgpu'] as const)('a production decoder layer vs PyTorch
     expect(relErr(losses, t('train.losses').data)).toBeLessThan(TOL[ep]);
     expect(relErr(norms, t('train.grad_norms').data)).toBeLessThan(TOL[ep]);
     const trained = await session.readParams();
-    for (const n of names(params)) expect(relErr(trained[n]!.data as Float32Array, t(`trained.${refName(n)}`).data), n).toBeLessThan(TOL[ep]);
+    for (const n of names(params))
+      expect(relErr(trained[n]!.data as Float32Array, t(`trained.${refName(n)}`).data), n).toBeLessThan(TOL[ep]);
     await session.release();
   });
 });

@@ -24,11 +24,18 @@ async function session(ep: 'cpu' | 'webgpu', runtime?: EngineRuntime): Promise<T
   const t = g.input('t', 'float32', [4, 3]);
   const w = g.input('w', 'float32', [2, 3]);
   const d = op.sub(op.tanh(op.matmul(x, w)), t);
-  const io = buildTrainStep({ loss: op.reduceMean(op.mul(d, d), [0, 1], false), params: [w], adamw: { weightDecay: 0.1 } });
+  const io = buildTrainStep({
+    loss: op.reduceMean(op.mul(d, d), [0, 1], false),
+    params: [w],
+    adamw: { weightDecay: 0.1 },
+  });
   return TrainStepSession.create(serializeModel(g), io, { ep, strict: true, ...(runtime ? { runtime } : {}) });
 }
 
-const batch = (): Record<string, ort.Tensor> => ({ x: new ort.Tensor('float32', X, [4, 2]), t: new ort.Tensor('float32', T, [4, 3]) });
+const batch = (): Record<string, ort.Tensor> => ({
+  x: new ort.Tensor('float32', X, [4, 2]),
+  t: new ort.Tensor('float32', T, [4, 3]),
+});
 const w0 = (): Record<string, ort.Tensor> => ({ w: new ort.Tensor('float32', W0.slice(), [2, 3]) });
 
 describe.each(['cpu', 'webgpu'] as const)('resume on %s', (ep) => {

@@ -64,25 +64,37 @@ describe('decodeImage', () => {
     const rgb16 = new Uint16Array([0x1234, 0xabcd, 0xff00, 0x00ff, 0x8000, 0x7fff]);
     const img = await decodeImage(await writeRgb16Png(join(dir, 'rgb16.png'), rgb16, 2, 1));
     expect([...img.data]).toEqual([0x12, 0xab, 0xff, 0x00, 0x80, 0x7f]);
-    const grey = await decodeImage(await writeGrey16Png(join(dir, 'grey16.png'), new Uint16Array([0x0102, 0xfedc]), 2, 1));
+    const grey = await decodeImage(
+      await writeGrey16Png(join(dir, 'grey16.png'), new Uint16Array([0x0102, 0xfedc]), 2, 1),
+    );
     expect([...grey.data]).toEqual([1, 1, 1, 0xfe, 0xfe, 0xfe]);
   });
 
   it('decodes a buffer', async () => {
-    const png = await sharp(rgb, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
+    const png = await sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
+      .png()
+      .toBuffer();
     expect([...(await decodeImage(png)).data]).toEqual([...rgb]);
   });
 
   it('names a missing file', async () => {
     const path = join(dir, 'nope.png');
-    await expect(decodeImage(path)).rejects.toMatchObject({ kind: 'not-found', message: `image ${path} does not exist` });
+    await expect(decodeImage(path)).rejects.toMatchObject({
+      kind: 'not-found',
+      message: `image ${path} does not exist`,
+    });
   });
 
   it('names a corrupt file, a truncated file and a directory', async () => {
     const junk = join(dir, 'junk.jpg');
     writeFileSync(junk, 'not an image at all');
-    await expect(decodeImage(junk)).rejects.toMatchObject({ kind: 'bad-file', message: expect.stringContaining(`${junk} cannot be read as an image`) });
-    const full = await sharp(rgb, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
+    await expect(decodeImage(junk)).rejects.toMatchObject({
+      kind: 'bad-file',
+      message: expect.stringContaining(`${junk} cannot be read as an image`),
+    });
+    const full = await sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
+      .png()
+      .toBuffer();
     const cut = join(dir, 'cut.png');
     writeFileSync(cut, full.subarray(0, full.length - 20));
     await expect(decodeImage(cut)).rejects.toMatchObject({ kind: 'bad-file', subject: cut });
@@ -90,6 +102,8 @@ describe('decodeImage', () => {
   });
 
   it('names a corrupt buffer by its label', async () => {
-    await expect(decodeImage(Buffer.from('xx'), { label: 'upload 3' })).rejects.toThrow(/^upload 3 cannot be read as an image/);
+    await expect(decodeImage(Buffer.from('xx'), { label: 'upload 3' })).rejects.toThrow(
+      /^upload 3 cannot be read as an image/,
+    );
   });
 });

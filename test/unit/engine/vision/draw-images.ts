@@ -45,7 +45,13 @@ export function tempDir(prefix: string): string {
 }
 
 /** Writes RGB bytes as a PNG (lossless, so PIL and sharp read identical pixels). */
-export async function writeRgbPng(path: string, data: Uint8Array, width: number, height: number, orientation?: number): Promise<string> {
+export async function writeRgbPng(
+  path: string,
+  data: Uint8Array,
+  width: number,
+  height: number,
+  orientation?: number,
+): Promise<string> {
   let img = sharp(data, { raw: { width, height, channels: 3 } }).png();
   if (orientation !== undefined) img = img.withMetadata({ orientation });
   writeFileSync(path, await img.toBuffer());
@@ -59,24 +65,57 @@ export async function writeRgbaPng(path: string, rgb: Uint8Array, width: number,
     rgba.set(rgb.subarray(i * 3, i * 3 + 3), i * 4);
     rgba[i * 4 + 3] = (i * 7) % 256;
   }
-  writeFileSync(path, await sharp(rgba, { raw: { width, height, channels: 4 } }).png().toBuffer());
+  writeFileSync(
+    path,
+    await sharp(rgba, { raw: { width, height, channels: 4 } })
+      .png()
+      .toBuffer(),
+  );
   return path;
 }
 
 /** 8-bit greyscale PNG. */
 export async function writeGreyPng(path: string, grey: Uint8Array, width: number, height: number): Promise<string> {
-  writeFileSync(path, await sharp(grey, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer());
+  writeFileSync(
+    path,
+    await sharp(grey, { raw: { width, height, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer(),
+  );
   return path;
 }
 
 /** 16-bit RGB PNG from 16-bit samples. */
-export async function writeRgb16Png(path: string, samples: Uint16Array, width: number, height: number): Promise<string> {
-  writeFileSync(path, await sharp(samples, { raw: { width, height, channels: 3 } }).toColourspace('rgb16').png().toBuffer());
+export async function writeRgb16Png(
+  path: string,
+  samples: Uint16Array,
+  width: number,
+  height: number,
+): Promise<string> {
+  writeFileSync(
+    path,
+    await sharp(samples, { raw: { width, height, channels: 3 } })
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer(),
+  );
   return path;
 }
 
 /** 16-bit greyscale PNG. */
-export async function writeGrey16Png(path: string, samples: Uint16Array, width: number, height: number): Promise<string> {
-  writeFileSync(path, await sharp(samples, { raw: { width, height, channels: 1 } }).toColourspace('grey16').png().toBuffer());
+export async function writeGrey16Png(
+  path: string,
+  samples: Uint16Array,
+  width: number,
+  height: number,
+): Promise<string> {
+  writeFileSync(
+    path,
+    await sharp(samples, { raw: { width, height, channels: 1 } })
+      .toColourspace('grey16')
+      .png()
+      .toBuffer(),
+  );
   return path;
 }

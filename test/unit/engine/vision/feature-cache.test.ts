@@ -53,7 +53,11 @@ describe('FeatureCache', () => {
     expect(await cache.get(key)).toBeUndefined();
     writeFileSync(path, 'garbage');
     expect(await cache.get(key)).toBeUndefined();
-    expect(reasons).toEqual(['checksum mismatch (truncated or corrupt)', 'checksum mismatch (truncated or corrupt)', 'not a feature cache file']);
+    expect(reasons).toEqual([
+      'checksum mismatch (truncated or corrupt)',
+      'checksum mismatch (truncated or corrupt)',
+      'not a feature cache file',
+    ]);
 
     writeFileSync(path, good);
     expect(await cache.get(key)).toEqual(features(1));
@@ -88,7 +92,9 @@ describe('FeatureCache', () => {
 
   it('refuses dims that do not match the data', async () => {
     const cache = new FeatureCache(tempDir('fc-'));
-    await expect(cache.put(key, { data: new Float32Array(5), dims: [2, 3] })).rejects.toThrow('features of dims [2, 3] cannot hold 5 values');
+    await expect(cache.put(key, { data: new Float32Array(5), dims: [2, 3] })).rejects.toThrow(
+      'features of dims [2, 3] cannot hold 5 values',
+    );
   });
 });
 
@@ -102,6 +108,9 @@ describe('imageContentHash', () => {
   });
 
   it('names a missing image', async () => {
-    await expect(imageContentHash('/nonexistent/cat.png')).rejects.toMatchObject({ kind: 'not-found', message: 'image /nonexistent/cat.png does not exist' });
+    await expect(imageContentHash('/nonexistent/cat.png')).rejects.toMatchObject({
+      kind: 'not-found',
+      message: 'image /nonexistent/cat.png does not exist',
+    });
   });
 });

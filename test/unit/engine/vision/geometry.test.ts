@@ -12,7 +12,9 @@ function coordinates(width: number, height: number): RgbImage {
   return { width, height, data };
 }
 
-const pixel = (img: RgbImage, x: number, y: number) => [...img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3)];
+const pixel = (img: RgbImage, x: number, y: number) => [
+  ...img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3),
+];
 
 describe('resizeOutputSize', () => {
   it('sets the shortest edge and truncates the other', () => {

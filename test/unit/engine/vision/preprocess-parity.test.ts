@@ -27,7 +27,15 @@ const CLIP: Record<string, unknown> = {
   image_std: [0.26862954, 0.26130258, 0.27577711],
   do_convert_rgb: true,
 };
-const SIGLIP = { ...CLIP, image_processor_type: 'SiglipImageProcessor', size: { height: 384, width: 384 }, resample: 2, do_center_crop: false, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5] };
+const SIGLIP = {
+  ...CLIP,
+  image_processor_type: 'SiglipImageProcessor',
+  size: { height: 384, width: 384 },
+  resample: 2,
+  do_center_crop: false,
+  image_mean: [0.5, 0.5, 0.5],
+  image_std: [0.5, 0.5, 0.5],
+};
 const LANCZOS = { ...CLIP, size: { shortest_edge: 224 }, crop_size: { height: 224, width: 224 }, resample: 1 };
 const HAMMING = { ...CLIP, size: { shortest_edge: 160 }, crop_size: { height: 150, width: 170 }, resample: 5 };
 const BOX = { ...HAMMING, resample: 4 };
@@ -49,7 +57,8 @@ beforeAll(async () => {
   dir = tempDir('parity-');
   const png = (name: string, w: number, h: number, seed: number, orientation?: number) =>
     writeRgbPng(join(dir, name), photoLike(w, h, seed), w, h, orientation);
-  const add = (name: string, image: string, config = CLIP, aspect: AspectMode = 'crop') => cases.push({ name, image, config, aspect });
+  const add = (name: string, image: string, config = CLIP, aspect: AspectMode = 'crop') =>
+    cases.push({ name, image, config, aspect });
   const landscape = await png('landscape.png', 640, 480, 1);
   add('640x480 crop', landscape);
   add('640x480 pad', landscape, CLIP, 'pad');
@@ -64,7 +73,13 @@ beforeAll(async () => {
   const rgb16 = Uint16Array.from(photoLike(300, 200, 9), (v, i) => v * 256 + (i % 256));
   add('300x200 16-bit RGB', await writeRgb16Png(join(dir, 'rgb16.png'), rgb16, 300, 200));
   const p3 = join(dir, 'p3.png');
-  writeFileSync(p3, await sharp(photoLike(300, 200, 11), { raw: { width: 300, height: 200, channels: 3 } }).withIccProfile('p3').png().toBuffer());
+  writeFileSync(
+    p3,
+    await sharp(photoLike(300, 200, 11), { raw: { width: 300, height: 200, channels: 3 } })
+      .withIccProfile('p3')
+      .png()
+      .toBuffer(),
+  );
   add('300x200 with a Display P3 profile (ignored, as PIL does)', p3);
   add('SigLIP 384x384 bilinear, no crop', landscape, SIGLIP);
   add('lanczos 224', landscape, LANCZOS, 'pad');
@@ -72,7 +87,12 @@ beforeAll(async () => {
   add('box, crop 170x150', landscape, BOX);
   add('nearest 640x480 (exact ties at 10/7 steps)', landscape, NEAREST);
   add('nearest 200x150 upscale', await png('small-nearest.png', 200, 150, 10), NEAREST, 'pad');
-  const items = cases.map((c, i) => ({ image: c.image, out: join(dir, `ref${i}.f32`), aspect: c.aspect, config: c.config }));
+  const items = cases.map((c, i) => ({
+    image: c.image,
+    out: join(dir, `ref${i}.f32`),
+    aspect: c.aspect,
+    config: c.config,
+  }));
   writeFileSync(join(dir, 'job.json'), JSON.stringify({ items }));
   execFileSync(PYTHON, [join(process.cwd(), 'test/reference/preprocess_ref.py'), join(dir, 'job.json')]);
   items.forEach((item, i) => {
@@ -109,7 +129,10 @@ describe('preprocessing parity with PIL + numpy', () => {
 
   it('stays within a few 8-bit levels with sharp when downscaling photos', async () => {
     for (const c of cases.filter((x) => ['640x480 crop', '640x480 pad', '480x640 crop'].includes(x.name))) {
-      const out = await preprocessImage(c.image, parsePreprocessorConfig(c.config, c.name), { aspect: c.aspect, resampler: 'sharp' });
+      const out = await preprocessImage(c.image, parsePreprocessorConfig(c.config, c.name), {
+        aspect: c.aspect,
+        resampler: 'sharp',
+      });
       const d = diff(out.data, c.ref as Float32Array);
       // One 8-bit level is about 1 / (255 * 0.27) = 0.0146 in normalised units.
       expect(d.mean, c.name).toBeLessThan(0.01);

@@ -45,19 +45,31 @@ beforeAll(() => {
 describe('preprocessImage', () => {
   it('normalises a solid colour to (v / 255 - mean) / std in every pixel, channels first', async () => {
     const colour: [number, number, number] = [200, 100, 30];
-    const out = await preprocessImage(await writeRgbPng(join(dir, 'solid.png'), solid(500, 375, colour), 500, 375), CLIP_336);
+    const out = await preprocessImage(
+      await writeRgbPng(join(dir, 'solid.png'), solid(500, 375, colour), 500, 375),
+      CLIP_336,
+    );
     expect(out.dims).toEqual([3, 336, 336]);
     for (let c = 0; c < 3; c++) {
       const expected = ((colour[c] as number) / 255 - (MEAN[c] as number)) / (STD[c] as number);
-      for (const [x, y] of [[0, 0], [335, 335], [100, 200]] as const) expect(value(out, c, x, y)).toBeCloseTo(expected, 5);
+      for (const [x, y] of [
+        [0, 0],
+        [335, 335],
+        [100, 200],
+      ] as const)
+        expect(value(out, c, x, y)).toBeCloseTo(expected, 5);
     }
   });
 
   it('pads to a square with the mean colour in pad mode: the bands become near zero after normalising', async () => {
     // A wide red strip: after padding the top and bottom are (122,116,104)/255, about the mean.
-    const out = await preprocessImage(await writeRgbPng(join(dir, 'strip.png'), solid(400, 100, [255, 0, 0]), 400, 100), CLIP_336, {
-      aspect: 'pad',
-    });
+    const out = await preprocessImage(
+      await writeRgbPng(join(dir, 'strip.png'), solid(400, 100, [255, 0, 0]), 400, 100),
+      CLIP_336,
+      {
+        aspect: 'pad',
+      },
+    );
     expect(out.dims).toEqual([3, 336, 336]);
     for (let c = 0; c < 3; c++) {
       const band = ([122, 116, 104][c] as number) / 255;
@@ -84,19 +96,29 @@ describe('preprocessImage', () => {
 
 describe('a 1x3 grid collage (1424x488) under the respond default (decision 0105)', () => {
   // Three 448 px tiles 40 px apart below a 40 px label strip on white, as the grid renderer lays them out.
-  const TILES: [number, number, number][] = [[220, 30, 30], [30, 200, 40], [40, 60, 230]];
+  const TILES: [number, number, number][] = [
+    [220, 30, 30],
+    [30, 200, 40],
+    [40, 60, 230],
+  ];
   const collage = (() => {
     const [width, height] = [1424, 488];
     const data = solid(width, height, [255, 255, 255]);
     TILES.forEach((colour, t) => {
-      for (let y = 40; y < height; y++) for (let x = t * 488; x < t * 488 + 448; x++) data.set(colour, (y * width + x) * 3);
+      for (let y = 40; y < height; y++)
+        for (let x = t * 488; x < t * 488 + 448; x++) data.set(colour, (y * width + x) * 3);
     });
     return { width, height, data };
   })();
-  const normalised = (colour: [number, number, number], c: number) => ((colour[c] as number) / 255 - (MEAN[c] as number)) / (STD[c] as number);
+  const normalised = (colour: [number, number, number], c: number) =>
+    ((colour[c] as number) / 255 - (MEAN[c] as number)) / (STD[c] as number);
   /** Whether the pixel at (x, y) is the tile's colour (within a level or two of resampling). */
-  const isTile = (t: { data: Float32Array; dims: [3, number, number] }, x: number, y: number, colour: [number, number, number]) =>
-    [0, 1, 2].every((c) => Math.abs(value(t, c, x, y) - normalised(colour, c)) < 0.05);
+  const isTile = (
+    t: { data: Float32Array; dims: [3, number, number] },
+    x: number,
+    y: number,
+    colour: [number, number, number],
+  ) => [0, 1, 2].every((c) => Math.abs(value(t, c, x, y) - normalised(colour, c)) < 0.05);
 
   it('keeps all three tiles with pad, the default: each tile centre is the tile colour', async () => {
     const aspect = RespondOptions.parse({ model: 'm' }).aspect;

@@ -42,7 +42,10 @@ describe('parsePreprocessorConfig', () => {
   });
 
   it("fills SigLIP's defaults: fixed height x width, no crop, mean and std 0.5", () => {
-    const c = parsePreprocessorConfig({ image_processor_type: 'SiglipImageProcessor', size: { height: 384, width: 384 }, resample: 2 }, 'p.json');
+    const c = parsePreprocessorConfig(
+      { image_processor_type: 'SiglipImageProcessor', size: { height: 384, width: 384 }, resample: 2 },
+      'p.json',
+    );
     expect(c.size).toEqual({ height: 384, width: 384 });
     expect(c.resample).toBe('bilinear');
     expect(c.doCenterCrop).toBe(false);
@@ -67,7 +70,9 @@ describe('parsePreprocessorConfig', () => {
     [{ crop_size: { height: -1, width: 3 } }, 'field crop_size must be'],
     [{ rescale_factor: 0 }, 'field rescale_factor must be a positive number'],
   ])('names the field of a bad value: %j', (json, message) => {
-    expect(() => parsePreprocessorConfig(json, 'dir/preprocessor_config.json')).toThrow(`dir/preprocessor_config.json: ${message}`);
+    expect(() => parsePreprocessorConfig(json, 'dir/preprocessor_config.json')).toThrow(
+      `dir/preprocessor_config.json: ${message}`,
+    );
   });
 
   it('refuses processors it cannot reproduce', () => {
@@ -86,7 +91,10 @@ describe('loadPreprocessorConfig', () => {
 
   it('names a missing or broken file', async () => {
     const dir = tempDir('ppc-');
-    await expect(loadPreprocessorConfig(dir)).rejects.toMatchObject({ kind: 'not-found', message: expect.stringContaining('preprocessor_config.json') });
+    await expect(loadPreprocessorConfig(dir)).rejects.toMatchObject({
+      kind: 'not-found',
+      message: expect.stringContaining('preprocessor_config.json'),
+    });
     writeFileSync(join(dir, 'preprocessor_config.json'), '[1, 2]');
     await expect(loadPreprocessorConfig(dir)).rejects.toThrow(/preprocessor_config.json is not a JSON object/);
   });

@@ -8,9 +8,28 @@ import { floatToBf16, floatToHalf } from '../../../../electron/engine/weights/fl
 const python = process.env['MIA_PYTHON'] ?? '/usr/bin/python3';
 
 function randomFloats(n: number): number[] {
-  const out = [0, -0, 1, -1, 65504, 65520, 1e-8, 6e-8, 5.96e-8, 3e-5, 1e38, -3.4e38, Infinity, -Infinity, 1 + 2 ** -8, 1 + 3 * 2 ** -9, 2049, 2051];
+  const out = [
+    0,
+    -0,
+    1,
+    -1,
+    65504,
+    65520,
+    1e-8,
+    6e-8,
+    5.96e-8,
+    3e-5,
+    1e38,
+    -3.4e38,
+    Infinity,
+    -Infinity,
+    1 + 2 ** -8,
+    1 + 3 * 2 ** -9,
+    2049,
+    2051,
+  ];
   let s = 12345;
-  const rnd = (): number => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = (): number => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let i = 0; i < n; i++) out.push((rnd() - 0.5) * 10 ** Math.floor(rnd() * 12 - 6));
   return Array.from(Float32Array.from(out));
 }
@@ -26,7 +45,9 @@ h = xs.to(torch.float16).view(torch.int16).to(torch.int32) & 0xffff
 b = xs.to(torch.bfloat16).view(torch.int16).to(torch.int32) & 0xffff
 print(json.dumps({"h": h.tolist(), "b": b.tolist()}))`;
     const ref = JSON.parse(
-      execFileSync(python, ['-c', script], { input: JSON.stringify(Array.from(new Int32Array(Float32Array.from(xs).buffer))) }).toString(),
+      execFileSync(python, ['-c', script], {
+        input: JSON.stringify(Array.from(new Int32Array(Float32Array.from(xs).buffer))),
+      }).toString(),
     ) as { h: number[]; b: number[] };
     expect(xs.map(floatToHalf)).toEqual(ref.h);
     expect(xs.map(floatToBf16)).toEqual(ref.b);

@@ -23,8 +23,15 @@ const tensorArb = fc
     return fc.uint8Array({ minLength: n, maxLength: n }).map((data) => ({ dtype, shape, data }));
   });
 
-const tensorsArb = fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }).filter((k) => k !== '__metadata__'), tensorArb, { maxKeys: 6 });
-const metadataArb = fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 16 }), { maxKeys: 3 }), { nil: undefined });
+const tensorsArb = fc.dictionary(
+  fc.string({ minLength: 1, maxLength: 12 }).filter((k) => k !== '__metadata__'),
+  tensorArb,
+  { maxKeys: 6 },
+);
+const metadataArb = fc.option(
+  fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 16 }), { maxKeys: 3 }),
+  { nil: undefined },
+);
 
 /** The whole reader pipeline on in-memory bytes. */
 function parseBytes(bytes: Uint8Array): ReturnType<typeof parseHeader> {
@@ -67,7 +74,10 @@ describe('safetensors properties', () => {
   });
 
   it('random bytes raise nothing but SafetensorsError', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), (b) => onlyTypedErrors(b)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }), (b) => onlyTypedErrors(b)),
+      { numRuns: 2000 },
+    );
   });
 
   it('random bytes behind a plausible length raise nothing but SafetensorsError', () => {
@@ -84,11 +94,16 @@ describe('safetensors properties', () => {
 
   it('damaged valid files (byte flips, truncation) raise nothing but SafetensorsError', () => {
     fc.assert(
-      fc.property(tensorsArb, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), fc.nat(), (tensors, flips, cut) => {
-        const bytes = serializeSafetensors(tensors);
-        for (const [at, v] of flips) bytes[at % bytes.length] = v;
-        onlyTypedErrors(bytes.subarray(0, bytes.length - (cut % 4 === 0 ? cut % bytes.length : 0)));
-      }),
+      fc.property(
+        tensorsArb,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        fc.nat(),
+        (tensors, flips, cut) => {
+          const bytes = serializeSafetensors(tensors);
+          for (const [at, v] of flips) bytes[at % bytes.length] = v;
+          onlyTypedErrors(bytes.subarray(0, bytes.length - (cut % 4 === 0 ? cut % bytes.length : 0)));
+        },
+      ),
       { numRuns: 1000 },
     );
   });

@@ -41,7 +41,11 @@ async function ruleOf(p: Promise<unknown>): Promise<SafetensorsRule> {
   return err.rule;
 }
 
-const f32 = (shape: number[], begin: number, end: number): object => ({ dtype: 'F32', shape, data_offsets: [begin, end] });
+const f32 = (shape: number[], begin: number, end: number): object => ({
+  dtype: 'F32',
+  shape,
+  data_offsets: [begin, end],
+});
 
 describe('safetensors reader rules', () => {
   const cases: [SafetensorsRule, Uint8Array][] = [
@@ -65,19 +69,26 @@ describe('safetensors reader rules', () => {
     ['file-size', rawFile(JSON.stringify({ w: f32([2], 0, 8) }), new Uint8Array(12))],
     ['file-size', rawFile(JSON.stringify({ w: f32([2], 0, 8) }), new Uint8Array(4))],
   ];
-  it.each(cases.map(([rule, bytes], i) => [`${rule} #${i}`, rule, bytes] as const))('%s', async (_label, rule, bytes) => {
-    expect(await ruleOf(SafetensorsFile.open(put(bytes)))).toBe(rule);
-  });
+  it.each(cases.map(([rule, bytes], i) => [`${rule} #${i}`, rule, bytes] as const))(
+    '%s',
+    async (_label, rule, bytes) => {
+      expect(await ruleOf(SafetensorsFile.open(put(bytes)))).toBe(rule);
+    },
+  );
 
   it('accepts a valid file and reads a tensor at its offset', async () => {
-    const f = await SafetensorsFile.open(put(serializeSafetensors({ w: { dtype: 'F32', shape: [2], data: new Float32Array([1.5, -2]) } }, { k: 'v' })));
+    const f = await SafetensorsFile.open(
+      put(serializeSafetensors({ w: { dtype: 'F32', shape: [2], data: new Float32Array([1.5, -2]) } }, { k: 'v' })),
+    );
     expect(f.metadata).toEqual({ k: 'v' });
     expect(new Float32Array((await f.read('w')).buffer)).toEqual(new Float32Array([1.5, -2]));
     await f.close();
   });
 
   it('tensor-missing names the tensor', async () => {
-    const f = await SafetensorsFile.open(put(serializeSafetensors({ w: { dtype: 'U8', shape: [1], data: new Uint8Array(1) } })));
+    const f = await SafetensorsFile.open(
+      put(serializeSafetensors({ w: { dtype: 'U8', shape: [1], data: new Uint8Array(1) } })),
+    );
     expect(() => f.entry('nope')).toThrow(/"nope"/);
     expect(await ruleOf(f.read('nope'))).toBe('tensor-missing');
     await f.close();
@@ -98,7 +109,9 @@ describe('safetensors reader rules', () => {
   });
 
   it('a missing file is not-found, not bad-file', async () => {
-    await expect(SafetensorsFile.open(path.join(tmp, 'absent.safetensors'))).rejects.toMatchObject({ kind: 'not-found' });
+    await expect(SafetensorsFile.open(path.join(tmp, 'absent.safetensors'))).rejects.toMatchObject({
+      kind: 'not-found',
+    });
   });
 });
 
@@ -144,7 +157,11 @@ describe('sharded checkpoints', () => {
 
   it('shard-tensor: tensor not listed, listed in another shard, or in two shards', async () => {
     const dir = await shardedDir('assign');
-    const map = { a: 'model-00001-of-00003.safetensors', b: 'model-00002-of-00003.safetensors', c: 'model-00003-of-00003.safetensors' };
+    const map = {
+      a: 'model-00001-of-00003.safetensors',
+      b: 'model-00002-of-00003.safetensors',
+      c: 'model-00003-of-00003.safetensors',
+    };
     writeFileSync(path.join(dir, map.c), serializeSafetensors({ c: tensors.c, z: tensors.c })); // z unlisted
     expect(await ruleOf(openWeights(dir))).toBe('shard-tensor');
     writeFileSync(path.join(dir, map.c), serializeSafetensors({ c: tensors.c }));

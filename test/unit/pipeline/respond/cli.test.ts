@@ -19,7 +19,8 @@ process.env.XDG_CONFIG_HOME = path.join(home, 'config');
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const sink = (write: (s: string) => void) => new Writable({ write: (chunk: Buffer, _enc, done) => (write(chunk.toString()), done()) });
+  const sink = (write: (s: string) => void) =>
+    new Writable({ write: (chunk: Buffer, _enc, done) => (write(chunk.toString()), done()) });
   const code = await runCli(args, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), tty: false });
   return { code, out, err };
 }
@@ -54,23 +55,37 @@ describe('mia-dpo respond', () => {
     ['--temperature', 'warm', 'temperature', NaN],
     ['--temperature', ' ', 'temperature', NaN],
     ['--seed', '-3', 'seed', -3],
-  ] as const)('%s %s exits 2 with the request schema\'s message naming the option', async (flag, value, field, parsed) => {
-    const r = await run('respond', 'p', '--model', 'm', flag, ...(value === undefined ? [] : [value]), '--json');
-    const option = flag.split('=')[0]!;
-    expect(r.code).toBe(2);
-    const given = value ?? flag.split('=')[1]!;
-    expect(r.err).toMatch(new RegExp(`^mia-dpo: ${escape(option)}: ${escape(schemaMessage(field, parsed))} \\(got "${escape(given)}"\\)`));
-    expect(JSON.parse(r.out)).toMatchObject({ ok: false, error: { kind: 'bad-input', message: expect.stringContaining(option) } });
-  });
+  ] as const)(
+    "%s %s exits 2 with the request schema's message naming the option",
+    async (flag, value, field, parsed) => {
+      const r = await run('respond', 'p', '--model', 'm', flag, ...(value === undefined ? [] : [value]), '--json');
+      const option = flag.split('=')[0]!;
+      expect(r.code).toBe(2);
+      const given = value ?? flag.split('=')[1]!;
+      expect(r.err).toMatch(
+        new RegExp(`^mia-dpo: ${escape(option)}: ${escape(schemaMessage(field, parsed))} \\(got "${escape(given)}"\\)`),
+      );
+      expect(JSON.parse(r.out)).toMatchObject({
+        ok: false,
+        error: { kind: 'bad-input', message: expect.stringContaining(option) },
+      });
+    },
+  );
 
   it('takes its defaults from the request schema', () => {
     expect(respondRequest({ model: 'm' })).toEqual(RespondOptions.parse({ model: 'm' }));
     expect(respondRequest({ model: 'm', pad: true, maxNewTokens: '7', temperature: '0.5', adapter: 'lora' })).toEqual(
-      RespondOptions.parse({ model: 'm', aspect: 'pad', maxNewTokens: 7, temperature: 0.5, adapter: path.resolve('lora') }),
+      RespondOptions.parse({
+        model: 'm',
+        aspect: 'pad',
+        maxNewTokens: 7,
+        temperature: 0.5,
+        adapter: path.resolve('lora'),
+      }),
     );
   });
 
-  it('pads images by default as the reference; --crop asks for the processor\'s centre crop, --pad is still accepted', async () => {
+  it("pads images by default as the reference; --crop asks for the processor's centre crop, --pad is still accepted", async () => {
     expect(respondRequest({ model: 'm' })).toMatchObject({ aspect: 'pad', template: 'model' });
     expect(respondRequest({ model: 'm', crop: true }).aspect).toBe('crop');
     expect(respondRequest({ model: 'm', pad: true }).aspect).toBe('pad');
@@ -87,11 +102,15 @@ describe('mia-dpo respond', () => {
     expect(help).toContain('one of model, llava_v0; default: model');
   });
 
-  it('shows the schema\'s defaults and choices in its help', async () => {
+  it("shows the schema's defaults and choices in its help", async () => {
     const r = await run('respond', '--help');
     expect(r.code).toBe(0);
     const d = RespondOptions.parse({ model: 'm' });
-    for (const [flag, value] of [['--max-new-tokens <N>', d.maxNewTokens], ['--temperature <T>', d.temperature], ['--seed <S>', d.seed]] as const) {
+    for (const [flag, value] of [
+      ['--max-new-tokens <N>', d.maxNewTokens],
+      ['--temperature <T>', d.temperature],
+      ['--seed <S>', d.seed],
+    ] as const) {
       expect(r.out).toMatch(new RegExp(`${flag}[^\\n]*\\(default: ${value}\\)`));
     }
     expect(r.out.replace(/\s+/g, ' ')).toContain(`one of ${EP_CHOICES.join(', ')}; default: ${d.ep}`);
@@ -104,7 +123,9 @@ describe('mia-dpo respond', () => {
     const model = (await writeTinyLlava({ seed: 2, textLayers: 2, visionLayers: 2 })).dir;
     const r = await run('respond', proj, '--model', model, '--ep', 'cpu');
     expect(r.code).toBe(0);
-    expect(r.err.split('\n').filter((l) => l.startsWith('execution provider:'))).toEqual(['execution provider: cpu (as asked)']);
+    expect(r.err.split('\n').filter((l) => l.startsWith('execution provider:'))).toEqual([
+      'execution provider: cpu (as asked)',
+    ]);
     expect(r.out).toMatch(/^answered 0 augmented sample\(s\)/);
   }, 60_000);
 

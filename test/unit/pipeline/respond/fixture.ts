@@ -26,7 +26,16 @@ export async function waitJob(service: Service, jobId: number): Promise<Job> {
 
 /** The pipeline.respond request the tests use: greedy, CPU, `maxNewTokens` 5. */
 export function respondRequest(model: string, maxNewTokens = 5) {
-  return { model, ep: 'cpu' as const, maxNewTokens, temperature: 0, seed: 0, perturb: false, aspect: 'pad' as const, template: 'model' as const };
+  return {
+    model,
+    ep: 'cpu' as const,
+    maxNewTokens,
+    temperature: 0,
+    seed: 0,
+    perturb: false,
+    aspect: 'pad' as const,
+    template: 'model' as const,
+  };
 }
 
 export interface RespondFixture {
@@ -45,7 +54,10 @@ export async function respondFixture(perFormat: number, seed = 3): Promise<Respo
   const service = await createService({ configDir: path.join(dir, 'config') });
   await service.handlers['project.create']({ dir: projectDir });
   const ds = await makeDemoDataset(path.join(dir, 'data'), { samples: 12, images: 10, bad: false });
-  const imported = await service.handlers['dataset.import']({ source: { kind: 'llava', file: ds.file, imagesRoot: ds.imagesRoot }, abortOnProblem: false });
+  const imported = await service.handlers['dataset.import']({
+    source: { kind: 'llava', file: ds.file, imagesRoot: ds.imagesRoot },
+    abortOnProblem: false,
+  });
   if ((await waitJob(service, imported.jobId)).state !== 'done') throw new Error('fixture import failed');
   for (const format of ['sequence', 'grid', 'pip'] as Format[]) {
     const job = await service.handlers['pipeline.augment']({ seed, count: perFormat, formats: [format] });
@@ -61,6 +73,10 @@ export async function writeAdapter(modelDir: string, dir: string, seed: number):
   const targets = ['q_proj', 'v_proj'] as const;
   const w = initLora(spec.text, { rank: 2, alpha: 4, rslora: false, targets }, rng);
   for (const m of w.modules.values()) m.b = Float32Array.from(m.b, () => rng() - 0.5);
-  await writePeftAdapter(dir, { config: { r: 2, loraAlpha: 4, useRslora: false, targetModules: [...targets], loraDropout: 0 }, layout: 'nested', modules: w.modules });
+  await writePeftAdapter(dir, {
+    config: { r: 2, loraAlpha: 4, useRslora: false, targetModules: [...targets], loraDropout: 0 },
+    layout: 'nested',
+    modules: w.modules,
+  });
   return dir;
 }

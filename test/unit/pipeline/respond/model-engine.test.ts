@@ -29,7 +29,15 @@ function image(width: number, height: number, salt: number): ResponseRequest['im
 }
 
 function request(maxNewTokens: number, over: Partial<ResponseRequest> = {}): ResponseRequest {
-  return { prompt: 'Compare <image> with <image>. What differs?', images: [image(40, 30, 1), image(33, 41, 2)], layer: engine.layer, maxNewTokens, temperature: 0, seed: 0, ...over };
+  return {
+    prompt: 'Compare <image> with <image>. What differs?',
+    images: [image(40, 30, 1), image(33, 41, 2)],
+    layer: engine.layer,
+    maxNewTokens,
+    temperature: 0,
+    seed: 0,
+    ...over,
+  };
 }
 
 async function kindOf(p: Promise<unknown>): Promise<string> {
@@ -123,7 +131,10 @@ describe('model identity', () => {
     // The same files in another folder of the same name: the same adapter.
     expect((await modelId({ ...files, adapterDir: same })).split('+')[1]).toBe(trained.modelId.split('+')[1]);
     // Retrained in place: other weights in the same folder are another model.
-    writeFileSync(path.join(same, ADAPTER_WEIGHTS), Buffer.concat([Buffer.from(readdirSync(same).join()), Buffer.alloc(8)]));
+    writeFileSync(
+      path.join(same, ADAPTER_WEIGHTS),
+      Buffer.concat([Buffer.from(readdirSync(same).join()), Buffer.alloc(8)]),
+    );
     expect(await modelId({ ...files, adapterDir: same })).not.toBe(await modelId({ ...files, adapterDir: adapter }));
   });
 
@@ -132,7 +143,9 @@ describe('model identity', () => {
     const adapter = await writeAdapter(modelDir, path.join(root, 'adapter-b'), 2);
     const file = path.join(root, 'image.png');
     const sharp = (await import('sharp')).default;
-    await sharp(Buffer.from(image(20, 20, 3).data), { raw: { width: 20, height: 20, channels: 3 } }).png().toFile(file);
+    await sharp(Buffer.from(image(20, 20, 3).data), { raw: { width: 20, height: 20, channels: 3 } })
+      .png()
+      .toFile(file);
     for (const o of [{}, { adapter: { dir: adapter } }]) {
       const s = await LlavaSession.open({ modelDir, ep: 'cpu', featureCacheDir: cacheDir, ...o });
       try {

@@ -114,7 +114,15 @@ describe('respond job cancel', () => {
       const controller = new AbortController();
       controller.abort();
       const image = { data: new Uint8Array(28 * 28 * 3), width: 28, height: 28, channels: 3 as const };
-      const request = { prompt: '<image>\nWhat is shown?', images: [image], layer: engine.layer, maxNewTokens: 4, temperature: 0, seed: 0, signal: controller.signal };
+      const request = {
+        prompt: '<image>\nWhat is shown?',
+        images: [image],
+        layer: engine.layer,
+        maxNewTokens: 4,
+        temperature: 0,
+        seed: 0,
+        signal: controller.signal,
+      };
       await expect(engine.generate(request)).rejects.toMatchObject({ name: 'AppError', kind: 'cancelled' });
     } finally {
       await engine.close();

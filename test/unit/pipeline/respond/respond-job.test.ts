@@ -38,7 +38,8 @@ async function waitState(jobId: number, state: Job['state']): Promise<Job> {
   for (;;) {
     const job = await fx.service.handlers['jobs.get']({ id: jobId });
     if (job.state === state) return job;
-    if (FINAL_JOB_STATES.includes(job.state)) throw new Error(`job ${jobId} ended ${job.state} before reaching ${state}`);
+    if (FINAL_JOB_STATES.includes(job.state))
+      throw new Error(`job ${jobId} ended ${job.state} before reaching ${state}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -46,7 +47,14 @@ async function waitState(jobId: number, state: Job['state']): Promise<Job> {
 async function direct(sample: RespondSample, perturb: boolean) {
   const seed = hashSeed(`0:${sample.planId}`);
   const images = await generationImages(sample, DEFAULT_SETTINGS.perturb, { perturb, seed });
-  return engine.generate({ prompt: sample.prompt, images: images.map((im) => ({ ...im, channels: 3 as const })), layer: engine.layer, maxNewTokens: MAX_NEW, temperature: 0, seed });
+  return engine.generate({
+    prompt: sample.prompt,
+    images: images.map((im) => ({ ...im, channels: 3 as const })),
+    layer: engine.layer,
+    maxNewTokens: MAX_NEW,
+    temperature: 0,
+    seed,
+  });
 }
 
 beforeAll(async () => {
@@ -64,7 +72,12 @@ describe('ModelEngine', () => {
     const samples: RespondSample[] = [];
     const store = await openProject(fx.projectDir);
     try {
-      for (const id of await store.call('pendingResponses', { model: engine.modelId, aspect: 'pad', template: 'model' })) samples.push((await store.call('respondSample', { id }))!);
+      for (const id of await store.call('pendingResponses', {
+        model: engine.modelId,
+        aspect: 'pad',
+        template: 'model',
+      }))
+        samples.push((await store.call('respondSample', { id }))!);
     } finally {
       await store.close();
     }
@@ -90,8 +103,20 @@ describe('ModelEngine', () => {
   });
 
   it('gives the same answer on WebGPU (SwiftShader here) as on the CPU', async () => {
-    const image = { data: new Uint8Array(40 * 30 * 3).map((_, i) => (i * 37) % 256), width: 40, height: 30, channels: 3 as const };
-    const request = { prompt: 'Image1:<image>\nImage2:<image>\nIn Image2, what is it?', images: [image, image], layer: engine.layer, maxNewTokens: MAX_NEW, temperature: 0, seed: 0 };
+    const image = {
+      data: new Uint8Array(40 * 30 * 3).map((_, i) => (i * 37) % 256),
+      width: 40,
+      height: 30,
+      channels: 3 as const,
+    };
+    const request = {
+      prompt: 'Image1:<image>\nImage2:<image>\nIn Image2, what is it?',
+      images: [image, image],
+      layer: engine.layer,
+      maxNewTokens: MAX_NEW,
+      temperature: 0,
+      seed: 0,
+    };
     const gpu = await ModelEngine.open({ modelDir: fx.modelDir, ep: 'webgpu' });
     try {
       expect(gpu.ep).toEqual({ ep: 'webgpu', fallback: undefined });
@@ -104,9 +129,16 @@ describe('ModelEngine', () => {
   });
 
   it('refuses a layer it was not opened for, naming both', async () => {
-    await expect(engine.generate({ prompt: '<image>\nWhat?', images: [{ data: new Uint8Array(12), width: 2, height: 2, channels: 3 }], layer: 0, maxNewTokens: 2, temperature: 0, seed: 0 })).rejects.toThrow(
-      /attention layer 0 was asked for.*layer 1/,
-    );
+    await expect(
+      engine.generate({
+        prompt: '<image>\nWhat?',
+        images: [{ data: new Uint8Array(12), width: 2, height: 2, channels: 3 }],
+        layer: 0,
+        maxNewTokens: 2,
+        temperature: 0,
+        seed: 0,
+      }),
+    ).rejects.toThrow(/attention layer 0 was asked for.*layer 1/);
   });
 });
 
@@ -135,10 +167,23 @@ describe('respond job', () => {
       expect(r.attentionSide).toBe(4);
       expect(r.attentionMaps).toHaveLength(s.format === 'sequence' ? s.imageCount : 1);
       r.attentionMaps.forEach((m, k) => expect(m).toEqual(want.attentionMaps[k]));
-      expect(r.settings).toMatchObject({ model: engine.modelId, layer: 1, maxNewTokens: MAX_NEW, temperature: 0, perturbation: null, ep: 'cpu' });
+      expect(r.settings).toMatchObject({
+        model: engine.modelId,
+        layer: 1,
+        maxNewTokens: MAX_NEW,
+        temperature: 0,
+        perturbation: null,
+        ep: 'cpu',
+      });
       expect(r.timing!['totalMs']).toBeGreaterThanOrEqual(r.timing!['prefillMs']! + r.timing!['decodeMs']!);
-      expect(r.metrics.pplMaxProb).toBeCloseTo(Math.exp(-want.maxProbs.reduce((a, p) => a + Math.log(p), 0) / want.maxProbs.length), 5);
-      expect(r.metrics.pplTrue).toBeCloseTo(Math.exp(-want.logProbs.reduce((a, p) => a + p, 0) / want.logProbs.length), 5);
+      expect(r.metrics.pplMaxProb).toBeCloseTo(
+        Math.exp(-want.maxProbs.reduce((a, p) => a + Math.log(p), 0) / want.maxProbs.length),
+        5,
+      );
+      expect(r.metrics.pplTrue).toBeCloseTo(
+        Math.exp(-want.logProbs.reduce((a, p) => a + p, 0) / want.logProbs.length),
+        5,
+      );
       if (s.format === 'sequence') {
         const means = r.attentionMaps.map((m) => m.reduce((a, v) => a + v, 0) / m.length);
         expect(r.metrics.attentionRatio).toBeCloseTo(means[s.targetIndex - 1]! / means.reduce((a, v) => a + v, 0), 6);
@@ -158,14 +203,26 @@ describe('respond job', () => {
       await copy.service.handlers['jobs.cancel']({ id: cancelled.jobId });
       expect((await waitJob(copy.service, cancelled.jobId)).state).toBe('cancelled');
       expect((await stored(copy.projectDir)).records).toHaveLength(0);
-      const { jobId } = await copy.service.handlers['pipeline.respond']({ ...respondRequest(copy.modelDir), perturb: true });
+      const { jobId } = await copy.service.handlers['pipeline.respond']({
+        ...respondRequest(copy.modelDir),
+        perturb: true,
+      });
       expect((await waitJob(copy.service, jobId)).state).toBe('done');
       const { records, samples } = await stored(copy.projectDir);
       for (const [i, r] of records.entries()) {
         const s = samples[i]!;
         const noisy = s.format !== 'sequence';
         const noise = DEFAULT_SETTINGS.perturb[s.format];
-        expect(r.settings['perturbation']).toEqual(noisy ? { format: s.format, std: noise.std, overflow: noise.overflow, region: DEFAULT_SETTINGS.perturb.grid.region } : null);
+        expect(r.settings['perturbation']).toEqual(
+          noisy
+            ? {
+                format: s.format,
+                std: noise.std,
+                overflow: noise.overflow,
+                region: DEFAULT_SETTINGS.perturb.grid.region,
+              }
+            : null,
+        );
         expect(r.settings).toMatchObject({ aspect: 'pad', template: 'model' });
         // The fixture's model folders differ, their weights do not (same seed): the direct answer must match.
         const want = (await direct(s, true)).attentionMaps;
@@ -200,7 +257,8 @@ describe('respond job', () => {
       off();
     }
     expect(warnings).toHaveLength(6);
-    for (const w of warnings) expect(w).toMatch(/^augmented sample \d+ skipped: the prompt is \d+ tokens .* 500 new tokens .* context of 512/);
+    for (const w of warnings)
+      expect(w).toMatch(/^augmented sample \d+ skipped: the prompt is \d+ tokens .* 500 new tokens .* context of 512/);
     expect((await stored(fx.projectDir)).records).toHaveLength(6);
   }, 60_000);
 
@@ -208,11 +266,18 @@ describe('respond job', () => {
     const own = await respondFixture(1, 7);
     try {
       const adapter = await writeAdapter(own.modelDir, path.join(own.dir, 'adapter'), 3);
-      const [base, trained] = [await ModelEngine.open({ modelDir: own.modelDir, ep: 'cpu' }), await ModelEngine.open({ modelDir: own.modelDir, adapter, ep: 'cpu' })];
+      const [base, trained] = [
+        await ModelEngine.open({ modelDir: own.modelDir, ep: 'cpu' }),
+        await ModelEngine.open({ modelDir: own.modelDir, adapter, ep: 'cpu' }),
+      ];
       const [baseId, adapterId] = [base.modelId, trained.modelId];
       await Promise.all([base.close(), trained.close()]);
       expect(adapterId).not.toBe(baseId);
-      const pending = async (model: string, aspect: 'crop' | 'pad' = 'pad', template: 'model' | 'llava_v0' = 'model') => {
+      const pending = async (
+        model: string,
+        aspect: 'crop' | 'pad' = 'pad',
+        template: 'model' | 'llava_v0' = 'model',
+      ) => {
         const store = await openProject(own.projectDir);
         try {
           return await store.call('pendingResponses', { model, aspect, template });
