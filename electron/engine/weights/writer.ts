@@ -33,7 +33,11 @@ export function encodeHeader(tensors: TensorsToWrite, metadata?: Record<string, 
         `tensor "${name}": ${t.dtype} [${t.shape.join(', ')}] needs ${want} bytes, got ${t.data.byteLength}`,
       );
     }
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [cursor, cursor + want] };
+    // defineProperty, not assignment: a tensor named "__proto__" must become a key, not a prototype.
+    Object.defineProperty(header, name, {
+      value: { dtype: t.dtype, shape: t.shape, data_offsets: [cursor, cursor + want] },
+      enumerable: true,
+    });
     cursor += want;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
