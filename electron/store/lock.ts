@@ -70,12 +70,17 @@ function readText(file: string): string | null {
   }
 }
 
+/** Sleeps the thread for a few milliseconds (lockProject is synchronous). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /**
- * Moves a stale lock out of the way, or leaves things as they were. Two processes may both
- * have judged the same lock stale; the rename is atomic, and the moved file is re-read: if it
- * is not the stale lock any more (another process took over in between) it is put back.
+ * Removes a file whose content is still `expected`, or leaves things as they were. The rename is
+ * atomic and the moved file is re-read: if it is not the expected one any more, it is put back.
+ * Used only for files whose owner is dead (a takeover mutex left by a crash).
  */
-function removeStale(file: string, staleText: string): void {
+function removeIfStill(file: string, expected: string): void {
   const moved = `${file}.stale-${process.pid}-${randomBytes(6).toString('hex')}`;
   try {
     renameSync(file, moved);
@@ -84,11 +89,50 @@ function removeStale(file: string, staleText: string): void {
     throw e;
   }
   try {
-    if (readText(moved) !== staleText) linkSync(moved, file);
+    if (readText(moved) !== expected) linkSync(moved, file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   } finally {
     rmSync(moved, { force: true });
+  }
+}
+
+type Takeover = 'taken' | 'busy' | 'lost';
+
+/**
+ * Replaces the stale lock whose content is `staleText` with ours. Only the holder of the takeover
+ * mutex (a second file made by link, so exactly one process has it) removes a lock, and only after
+ * re-reading it under the mutex: a live lock is never moved aside, even for an instant, so no other
+ * process can slip in while it is missing (the race of issue 13 item 3).
+ */
+function takeOver(file: string, own: string, staleText: string): Takeover {
+  const mutex = `${file}.takeover`;
+  const mine = privateFile(mutex, String(process.pid));
+  try {
+    try {
+      linkSync(mine, mutex);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const text = readText(mutex);
+      const holder = text === null ? null : parseLock(text);
+      // A mutex left by a process that died inside the takeover: clear it and try again.
+      if (text !== null && (holder === null || !alive(holder.pid))) removeIfStill(mutex, text);
+      return 'busy';
+    }
+    try {
+      if (readText(file) === staleText) rmSync(file, { force: true });
+      try {
+        linkSync(own, file);
+        return 'taken';
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        return 'lost';
+      }
+    } finally {
+      rmSync(mutex, { force: true });
+    }
+  } finally {
+    rmSync(mine, { force: true });
   }
 }
 
@@ -111,12 +155,13 @@ export function lockProject(dir: string): () => void {
       },
     );
   }
+  const release = () => rmSync(file, { force: true });
   try {
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 50; attempt++) {
       try {
         // link() never replaces an existing lock, and the lock it makes already holds our pid.
         linkSync(own, file);
-        return () => rmSync(file, { force: true });
+        return release;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
@@ -130,7 +175,10 @@ export function lockProject(dir: string): () => void {
           });
         throw new AppError('conflict', heldMessage(dir, holder), { subject: dir });
       }
-      removeStale(file, text);
+      const outcome = takeOver(file, own, text);
+      if (outcome === 'taken') return release;
+      // 'busy': another process is taking it over; look again shortly (it will hold it, or it gave up).
+      if (outcome === 'busy') pause(2);
     }
   } finally {
     rmSync(own, { force: true });
