@@ -79,17 +79,19 @@ export function initLora(t: TextSpec, s: LoraSettings, rng: () => number): LoraW
   if (!Number.isInteger(s.rank) || s.rank < 1)
     throw new AppError('bad-input', `LoRA rank = ${s.rank} must be an integer >= 1`, { subject: 'rank' });
   const modules = new Map<string, LoraModuleWeights>();
-  for (const m of loraModules(t, s.targets)) {
-    const bound = 1 / Math.sqrt(m.inFeatures);
-    const a = Float32Array.from({ length: s.rank * m.inFeatures }, () => (2 * rng() - 1) * bound);
-    modules.set(m.module, {
-      a,
-      b: new Float32Array(m.outFeatures * s.rank),
-      inFeatures: m.inFeatures,
-      outFeatures: m.outFeatures,
-    });
-  }
+  for (const m of loraModules(t, s.targets)) modules.set(m.module, initLoraModule(m, s.rank, rng));
   return { rank: s.rank, scale: loraScaleOf(s), modules };
+}
+
+/** One module's fresh A (kaiming-uniform) and B (zeros), as initLora draws them. */
+export function initLoraModule(
+  m: { inFeatures: number; outFeatures: number },
+  rank: number,
+  rng: () => number,
+): LoraModuleWeights {
+  const bound = 1 / Math.sqrt(m.inFeatures);
+  const a = Float32Array.from({ length: rank * m.inFeatures }, () => (2 * rng() - 1) * bound);
+  return { a, b: new Float32Array(m.outFeatures * rank), inFeatures: m.inFeatures, outFeatures: m.outFeatures };
 }
 
 /** Reads every module of a loaded PEFT adapter into memory. */
