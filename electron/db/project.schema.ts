@@ -6,6 +6,7 @@ import { JOB_QUERIES } from '../jobs/queries';
 import { PIPELINE_MIGRATIONS } from '../pipeline/store/migrations';
 import { PIPELINE_QUERIES } from '../pipeline/store/queries';
 import { RESPOND_QUERIES } from '../pipeline/respond/queries';
+import { TRAIN_QUERIES } from '../pipeline/train/queries';
 import { FOUNDATION_MIGRATIONS, type Migration } from '../store/migrations';
 import { STORE_QUERIES } from '../store/queries';
 import type { QueryTable } from '../store/table';
@@ -16,6 +17,7 @@ export const QUERIES = {
   ...IMPORT_QUERIES,
   ...PIPELINE_QUERIES,
   ...RESPOND_QUERIES,
+  ...TRAIN_QUERIES,
 } satisfies QueryTable;
 export type ProjectQueries = typeof QUERIES;
 

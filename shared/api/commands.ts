@@ -14,6 +14,7 @@ import {
   Source,
 } from './domain';
 import { PIPELINE_COMMANDS } from '../pipeline/commands';
+import { TRAIN_COMMANDS } from '../pipeline/train';
 
 const Empty = z.strictObject({});
 const Page = pageRequest({ max: 1000, default: 100 });
@@ -75,6 +76,7 @@ export const COMMANDS = {
   },
 
   ...PIPELINE_COMMANDS,
+  ...TRAIN_COMMANDS,
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 
 export type Channel = keyof typeof COMMANDS;

@@ -188,6 +188,10 @@ export const JOB_RESULTS = {
     .partial(),
   respond: z.object({}),
   select: z.object({ kept: z.int().nonnegative(), newPairs: z.int().nonnegative() }),
+  /** The run trained, its steps, the folder holding the final adapter, and the last step's loss. */
+  train: z.object({ runId: Id, steps: z.int().nonnegative(), out: z.string(), loss: z.number().nullable() }),
+  /** Reference log-probs live in their own table. */
+  'train-reference': z.object({}),
 } as const;
 export type JobKindName = keyof typeof JOB_RESULTS;
 export type JobResult<K extends JobKindName> = z.infer<(typeof JOB_RESULTS)[K]>;
@@ -218,7 +222,14 @@ const jobOf = <K extends JobKindName>(kind: K) =>
   JobFields.extend({ kind: z.literal(kind), result: z.nullable(JOB_RESULTS[kind]) });
 
 /** A job with its result typed by its kind: `job.kind === 'import'` narrows `job.result` to the import summary (null until done). */
-export const Job = z.discriminatedUnion('kind', [jobOf('import'), jobOf('augment'), jobOf('respond'), jobOf('select')]);
+export const Job = z.discriminatedUnion('kind', [
+  jobOf('import'),
+  jobOf('augment'),
+  jobOf('respond'),
+  jobOf('select'),
+  jobOf('train'),
+  jobOf('train-reference'),
+]);
 export type Job = z.infer<typeof Job>;
 
 /** Thumbnail edge lengths (longest side, px) the image route serves. */

@@ -11,7 +11,15 @@ import { EpChoice } from '../ep';
 export const DPO_LOSSES = ['sigmoid', 'ipo', 'hinge', 'robust'] as const;
 export const LR_SCHEDULES = ['constant', 'linear', 'cosine'] as const;
 /** The language model's linear layers LoRA may adapt (engine/models/lora.ts LORA_TARGETS, never the vision tower). */
-export const TRAIN_LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+export const TRAIN_LORA_TARGETS = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+] as const;
 
 export const TrainOptions = z.strictObject({
   /** The llava-hf base model folder. */
@@ -46,7 +54,10 @@ export const TrainOptions = z.strictObject({
   loraR: z.int().positive().default(128),
   loraAlpha: z.number().positive().default(256),
   loraDropout: z.number().min(0).lt(1).default(0.05),
-  loraTargets: z.array(z.enum(TRAIN_LORA_TARGETS)).min(1).default([...TRAIN_LORA_TARGETS]),
+  loraTargets: z
+    .array(z.enum(TRAIN_LORA_TARGETS))
+    .min(1)
+    .default([...TRAIN_LORA_TARGETS]),
   /** rsLoRA scaling alpha / sqrt(r) instead of alpha / r. */
   rslora: z.boolean().default(false),
   weightDecay: z.number().min(0).default(0),
@@ -117,6 +128,16 @@ export const TrainCheckpoint = z.object({
 });
 export type TrainCheckpoint = z.infer<typeof TrainCheckpoint>;
 
+/** A pair as the trainer sees it: ids as `generate --json` reports input_ids (one image token per image); responses end with EOS. */
+export const TrainPair = z.object({
+  key: z.string(),
+  images: z.array(z.string()),
+  prompt_ids: z.array(z.int()),
+  chosen_ids: z.array(z.int()),
+  rejected_ids: z.array(z.int()),
+});
+export type TrainPair = z.infer<typeof TrainPair>;
+
 export const TRAIN_COMMANDS = {
   /** Validates and tokenizes the pairs, then queues the reference log-prob job and the train job (or joins the unfinished ones of the same run). */
   'train.start': {
@@ -128,6 +149,15 @@ export const TRAIN_COMMANDS = {
   'train.metrics': {
     request: z.strictObject({ runId: Id, after: z.int().nonnegative().default(0) }),
     response: z.object({ steps: z.array(TrainStepMetrics) }),
+  },
+  /** The tokenized pairs of a run, in training order, as `mia-dpo train --json` reports them. */
+  'train.pairs': {
+    request: z.strictObject({
+      runId: Id,
+      offset: z.int().nonnegative().default(0),
+      limit: z.int().min(1).max(100_000).default(1000),
+    }),
+    response: z.object({ total: z.int().nonnegative(), items: z.array(TrainPair) }),
   },
   'train.checkpoints': {
     request: z.strictObject({ runId: Id }),

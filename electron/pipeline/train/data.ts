@@ -97,9 +97,13 @@ export async function readPairsFile(file: string): Promise<SourcePair[]> {
 }
 
 /** The project's pairs as pairsForExport reads them (kept, not rejected by a person, edits applied). */
-export function projectPairs(rows: readonly { id: number; prompt: string; chosen: string; rejected: string; images: string[] }[]): SourcePair[] {
+export function projectPairs(
+  rows: readonly { id: number; prompt: string; chosen: string; rejected: string; images: string[] }[],
+): SourcePair[] {
   if (rows.length === 0)
-    throw new AppError('bad-input', 'the project has no kept pairs to train on: run select first', { subject: 'pairs' });
+    throw new AppError('bad-input', 'the project has no kept pairs to train on: run select first', {
+      subject: 'pairs',
+    });
   return rows.map((r) => ({
     key: `pair-${r.id}`,
     where: `pair ${r.id}`,
@@ -114,7 +118,8 @@ const fileHashes = new Map<string, string>();
 
 async function imageHash(file: string, where: string): Promise<string> {
   const s = existsSync(file) ? statSync(file) : null;
-  if (s === null || !s.isFile()) throw new AppError('not-found', `${where}: image ${file} does not exist`, { subject: file });
+  if (s === null || !s.isFile())
+    throw new AppError('not-found', `${where}: image ${file} does not exist`, { subject: file });
   const key = `${file}\0${s.size}\0${s.mtimeMs}`;
   const known = fileHashes.get(key);
   if (known !== undefined) return known;
@@ -149,7 +154,10 @@ export async function tokenizePairs(
   for (const p of pairs) {
     const placeholders = p.prompt.split(IMAGE_PLACEHOLDER).length - 1;
     if (placeholders !== p.images.length)
-      throw bad(p.where, `the prompt has ${placeholders} ${IMAGE_PLACEHOLDER} placeholder(s) for ${p.images.length} image(s)`);
+      throw bad(
+        p.where,
+        `the prompt has ${placeholders} ${IMAGE_PLACEHOLDER} placeholder(s) for ${p.images.length} image(s)`,
+      );
     if (p.chosen.trim() === '') throw bad(p.where, 'the chosen answer is empty');
     if (p.rejected.trim() === '') throw bad(p.where, 'the rejected answer is empty');
     const hashes = [];

@@ -15,10 +15,7 @@ const ObjectColumn = z.record(z.string(), z.unknown());
 const ManifestFiles = TrainCheckpoint.shape.files;
 
 /** Stores a snapshot of tokenized pairs, or finds the identical one stored before; returns its id. */
-export function saveTrainDataset(
-  db: Database,
-  a: { hash: string; source: string; examples: TrainExample[] },
-): number {
+export function saveTrainDataset(db: Database, a: { hash: string; source: string; examples: TrainExample[] }): number {
   const known = db.prepare('SELECT id FROM train_datasets WHERE hash = ?').pluck().get(a.hash) as number | undefined;
   if (known !== undefined) return known;
   return db.transaction(() => {
@@ -87,7 +84,9 @@ export function datasetReference(
        WHERE e.dataset_id = ? ORDER BY e.idx`,
     )
     .all(a.model, a.datasetId) as { idx: number; chosen: number | null; rejected: number | null }[];
-  return rows.map((r) => (r.chosen === null || r.rejected === null ? null : { chosen: r.chosen, rejected: r.rejected }));
+  return rows.map((r) =>
+    r.chosen === null || r.rejected === null ? null : { chosen: r.chosen, rejected: r.rejected },
+  );
 }
 
 export interface ReferenceRow {
@@ -216,7 +215,11 @@ export function trainMetrics(db: Database, a: { runId: number; after?: number })
     .prepare('SELECT step, metrics FROM train_metrics WHERE run_id = ? AND step > ? ORDER BY step')
     .all(a.runId, a.after ?? 0) as { step: number; metrics: string }[];
   return rows.map((r) =>
-    parseJsonColumn(TrainStepMetrics, r.metrics, { table: 'train_metrics', row: `${a.runId}/${r.step}`, column: 'metrics' }),
+    parseJsonColumn(TrainStepMetrics, r.metrics, {
+      table: 'train_metrics',
+      row: `${a.runId}/${r.step}`,
+      column: 'metrics',
+    }),
   );
 }
 

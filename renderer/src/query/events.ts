@@ -14,6 +14,8 @@ const CHANGED_BY = {
   augment: [],
   respond: [],
   select: [],
+  train: [],
+  'train-reference': [],
 } satisfies Record<JobKindName, readonly QueryKey[]>;
 
 function isJobKindName(kind: string): kind is JobKindName {
