@@ -14,6 +14,7 @@ import { scoreCommand } from './score';
 import { selectCommand } from './select';
 import { selftestCommand } from './selftest';
 import { serveCommand } from './serve';
+import { trainCommand } from './train';
 
 export const CLI_COMMANDS: readonly CliCommand[] = [
   projectCommand,
@@ -30,4 +31,5 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
   modelCommand,
   generateCommand,
   scoreCommand,
+  trainCommand,
 ];
