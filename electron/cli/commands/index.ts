@@ -6,6 +6,7 @@ import { exportCommand } from './export';
 import { generateCommand } from './generate';
 import { importCommand } from './import';
 import { jobsCommand } from './jobs';
+import { mergeCommand } from './merge';
 import { modelCommand } from './model';
 import { pairsCommand } from './pairs';
 import { projectCommand } from './project';
@@ -30,4 +31,5 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
   modelCommand,
   generateCommand,
   scoreCommand,
+  mergeCommand,
 ];
