@@ -40,8 +40,37 @@ export interface MergeResult {
   tensors: number;
 }
 
-/** W [out, in] + scale · B [out, r] · A [r, in], summed in float64 and rounded once to float32. */
-export function mergeLora(w: Float32Array, a: Float32Array, b: Float32Array, r: number, scale: number): Float32Array {
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/**
+ * A float64 as the float32 nearest to it with ties to odd (round-to-odd): the
+ * float32 one step toward zero with its last bit set when inexact. Rounding
+ * that once more to float16 or bfloat16 (to nearest even) equals rounding the
+ * float64 directly, since float32 keeps more than two extra bits; plain
+ * nearest-even to float32 first would round twice.
+ */
+export function roundToOddF32(x: number): number {
+  f32[0] = x;
+  if (f32[0] === x || Number.isNaN(x)) return f32[0]!;
+  if (Math.abs(f32[0]!) > Math.abs(x)) u32[0] = u32[0]! - 1; // rounded away from zero: step back toward it
+  u32[0] = u32[0]! | 1;
+  return f32[0]!;
+}
+
+/**
+ * W [out, in] + scale · B [out, r] · A [r, in], summed in float64. For a float32
+ * checkpoint each value is rounded once to float32; for float16 / bfloat16 the
+ * float32 result is round-to-odd, so that fromFloat32 rounds it correctly.
+ */
+export function mergeLora(
+  w: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  r: number,
+  scale: number,
+  dtype: 'F32' | 'F16' | 'BF16' = 'F32',
+): Float32Array {
   const inF = a.length / r;
   const out = b.length / r;
   if (w.length !== out * inF)
@@ -56,7 +85,8 @@ export function mergeLora(w: Float32Array, a: Float32Array, b: Float32Array, r: 
       const at = k * inF;
       for (let j = 0; j < inF; j++) row[j] = row[j]! + c * a[at + j]!;
     }
-    merged.set(row, o * inF);
+    if (dtype === 'F32') merged.set(row, o * inF);
+    else for (let j = 0; j < inF; j++) merged[o * inF + j] = roundToOddF32(row[j]!);
   }
   return merged;
 }
@@ -114,7 +144,7 @@ export async function mergeAdapter(o: MergeOptions): Promise<MergeResult> {
         if (module === undefined) return bytes;
         const dtype = (specs[name] as TensorSpec).dtype as 'F32' | 'F16' | 'BF16';
         const { a, b } = await lora.read(module);
-        return fromFloat32(dtype, mergeLora(toFloat32(dtype, bytes), a, b, lora.config.r, lora.scale));
+        return fromFloat32(dtype, mergeLora(toFloat32(dtype, bytes), a, b, lora.config.r, lora.scale, dtype));
       },
       shardBytes,
     );
