@@ -6,6 +6,7 @@ import { exportCommand } from './export';
 import { generateCommand } from './generate';
 import { importCommand } from './import';
 import { jobsCommand } from './jobs';
+import { mergeCommand } from './merge';
 import { modelCommand } from './model';
 import { pairsCommand } from './pairs';
 import { projectCommand } from './project';
@@ -32,4 +33,5 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
   generateCommand,
   scoreCommand,
   trainCommand,
+  mergeCommand,
 ];

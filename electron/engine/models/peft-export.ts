@@ -216,7 +216,7 @@ export async function loadInitAdapter(
     );
   const targets = want.targets ?? LORA_TARGETS.filter((t) => has.has(t));
   const beyond = [...has].filter((t) => !(targets as readonly string[]).includes(t));
-  if (beyond.length) conflict('targets', [...has].join(','), targets.join(','));
+  if (beyond.length) conflict('targets', LORA_TARGETS.filter((t) => has.has(t)).join(','), targets.join(','));
   // In loraModules order, as initLora builds it, so graphs see the same inputs either way.
   const modules = new Map<string, LoraModuleWeights>();
   for (const m of loraModules(model.spec.text, targets)) {
