@@ -16,6 +16,7 @@ import type { TrainStepMetrics } from '../../../shared/pipeline/train';
 import { TrainOptions } from '../../../shared/pipeline/train';
 import { AppError } from '../../../shared/errors';
 import { mulberry32 } from '../../common/mulberry32';
+import { LlavaSession } from '../../engine/generate/session';
 import { openModel } from '../../engine/models/open';
 import type { LoraWeights } from '../../engine/models/lora';
 import { exportPeftAdapter, loadInitAdapter, type AdapterSettings } from '../../engine/models/peft-export';
@@ -56,7 +57,8 @@ export type TrainEngine = Pick<
   DpoTrainer,
   'imageFeatures' | 'referenceLogprobs' | 'step' | 'exportState' | 'importState' | 'close'
 >;
-export type OpenTrainer = (o: DpoTrainerOptions) => Promise<TrainEngine>;
+/** `aspect`: how images are fitted to the vision tower before their features are taken (pad, as the reference trained). */
+export type OpenTrainer = (o: DpoTrainerOptions, images: { aspect: 'crop' | 'pad' }) => Promise<TrainEngine>;
 
 /** Pairs scored per reference unit: one batch of 2 x this many rows. */
 export const REFERENCE_UNIT = 4;
@@ -106,7 +108,29 @@ async function trainerOptions(p: TrainJobParams): Promise<DpoTrainerOptions> {
   };
 }
 
-const openDpoTrainer: OpenTrainer = (o) => DpoTrainer.create(o);
+/**
+ * The engine's DpoTrainer, with image features taken by a LlavaSession of the run's preprocessing (the trainer's own
+ * imageFeatures uses the processor's centre crop; the reference trained on padded images).
+ */
+const openDpoTrainer: OpenTrainer = async (o, { aspect }) => {
+  const trainer = await DpoTrainer.create(o);
+  let session: Promise<LlavaSession> | undefined;
+  return {
+    imageFeatures: async (images) =>
+      (await (session ??= LlavaSession.open({ modelDir: o.modelDir, ep: o.ep, aspect }))).features(images),
+    referenceLogprobs: (examples, ref) => trainer.referenceLogprobs(examples, ref),
+    step: (batch, s) => trainer.step(batch, s),
+    exportState: () => trainer.exportState(),
+    importState: (s) => trainer.importState(s),
+    async close() {
+      try {
+        await trainer.close();
+      } finally {
+        if (session) await (await session.catch(() => null))?.close();
+      }
+    },
+  };
+};
 
 /** The reference adapter's weights, when the run has one. */
 async function referenceLora(p: TrainJobParams): Promise<LoraWeights | undefined> {
@@ -157,7 +181,7 @@ export function createTrainReferenceJob(
         `reference log-probs under ${p.referenceModel}: ${pending.length} of ${examples.length} pair(s) to score`,
       );
       const ref = await referenceLora(p);
-      const trainer = await open(await trainerOptions(p));
+      const trainer = await open(await trainerOptions(p), { aspect: p.aspect });
       const features = featureCache(trainer, examples);
       return {
         async runUnit(cursor) {
@@ -310,7 +334,7 @@ export function createTrainJob(open: OpenTrainer = openDpoTrainer): JobKind<Trai
           `${p.out} holds checkpoints of another training run (other pairs, model or options): choose another --out, or remove ${checkpoint.dir}`,
           { subject: p.out },
         );
-      const trainer = await open(options);
+      const trainer = await open(options, { aspect: p.aspect });
       let step = 0;
       let lastCheckpoint: string | null = null;
       try {

@@ -19,6 +19,7 @@ import {
   createTrainJob,
   createTrainReferenceJob,
   stepPositions,
+  type OpenTrainer,
   totalSteps,
 } from '../../../../electron/pipeline/jobs/train-job';
 import { readPairsFile, tokenizePairs } from '../../../../electron/pipeline/train/data';
@@ -36,7 +37,7 @@ let nanAt: number | undefined;
 beforeAll(async () => {
   fx = await trainFixture();
   store = await createProject(path.join(fx.dir, 'project'));
-  const open = (o: Parameters<ReturnType<typeof fakeTrainer>>[0]) => fakeTrainer({ nanAt, calls })(o);
+  const open: OpenTrainer = (o, images) => fakeTrainer({ nanAt, calls })(o, images);
   runner = new JobRunner(store, [createTrainReferenceJob(open), createTrainJob(open)], (e) => {
     events.push(e);
     for (const l of listeners) l(e);
