@@ -97,7 +97,7 @@ export const TrainStepMetrics = z.object({
   tokens: z.int().nonnegative(),
   tokens_per_sec: z.number().nonnegative(),
   step_ms: z.number().nonnegative(),
-  /** Resident set size of the process after the step, bytes. */
+  /** Peak resident set size of the process so far, bytes. */
   peak_rss: z.int().nonnegative(),
 });
 export type TrainStepMetrics = z.infer<typeof TrainStepMetrics>;

@@ -438,7 +438,7 @@ export function createTrainJob(open: OpenTrainer = openDpoTrainer): JobKind<Trai
             tokens,
             tokens_per_sec: ms > 0 ? (tokens * 1000) / ms : 0,
             step_ms: ms,
-            peak_rss: process.memoryUsage.rss(),
+            peak_rss: process.resourceUsage().maxRSS * 1024,
           };
           if (metrics.logps_chosen < metrics.ref_logps_chosen - p.collapseNats)
             ctx.log(
