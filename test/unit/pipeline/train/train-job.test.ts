@@ -4,13 +4,16 @@
 // checkpoints through the checkpoint store with manifests in SQLite, the final
 // PEFT adapter, pause / cancel + rerun ending byte-identical to an uninterrupted
 // run, the NaN guard keeping the last good checkpoint, and bad pairs files.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, JobRecord } from '../../../../shared/api';
 import { FINAL_JOB_STATES } from '../../../../shared/api';
 import { TrainOptions, type TrainOptionsIn } from '../../../../shared/pipeline/train';
-import { createProject, type ProjectQueries, type ProjectStore } from '../../../../electron/db';
+import Database from 'better-sqlite3';
+import { createProject, openProject, type ProjectQueries, type ProjectStore } from '../../../../electron/db';
+import { TextTokenizer } from '../../../../electron/engine/text/tokenizer';
+import { writeSyntheticPairs } from '../../../helpers/synthetic-pairs';
 import { Checkpoint } from '../../../../electron/engine/models/checkpoint';
 import { ADAPTER_WEIGHTS, PeftAdapter } from '../../../../electron/engine/models/peft';
 import { JobRunner } from '../../../../electron/jobs/runner';
@@ -218,6 +221,62 @@ describe('train job', () => {
       expect(existsSync(path.join(fx.dir, 'nan', ADAPTER_WEIGHTS))).toBe(false);
     } finally {
       nanAt = undefined;
+    }
+  });
+
+  it('--project: trains on the kept pairs no person rejected, with their edits', async () => {
+    const dir = path.join(fx.dir, 'synthetic');
+    await (await createProject(dir)).close();
+    const rows = writeSyntheticPairs(path.join(dir, 'project.sqlite'), 30, 5);
+    // Real image files, and sequence prompts with one placeholder per image as augmentation writes them.
+    const db = new Database(path.join(dir, 'project.sqlite'));
+    try {
+      for (let i = 1; i <= 20; i++) {
+        const file = path.join(dir, `image-${i}.png`);
+        copyFileSync(fx.images[i % 3]!, file);
+        db.prepare('UPDATE images SET path = ? WHERE id = ?').run(file, i);
+      }
+      db.prepare('UPDATE augmented_samples SET composite_path = ? WHERE composite_path IS NOT NULL').run(fx.images[0]);
+      for (const r of db.prepare("SELECT id, image_count FROM augmented_samples WHERE format = 'sequence'").all() as {
+        id: number;
+        image_count: number;
+      }[])
+        db.prepare('UPDATE augmented_samples SET prompt = ? WHERE id = ?').run(
+          `${'<image>\n'.repeat(r.image_count)}Which one?`,
+          r.id,
+        );
+    } finally {
+      db.close();
+    }
+    const other = await openProject(dir);
+    const open: OpenTrainer = (o, images) => fakeTrainer()(o, images);
+    const own = new JobRunner(other, [createTrainReferenceJob(open), createTrainJob(open)], () => undefined);
+    try {
+      await own.start();
+      const started = await startTraining(
+        { dir, store: other, runner: own },
+        request('from-project', { pairs: undefined, steps: 2 }),
+      );
+      const kept = rows.filter((r) => r.decision === 'keep' && r.review !== 'rejected');
+      const examples = await other.call('trainExamples', {
+        datasetId: (await other.call('trainRun', { id: started.runId }))!.datasetId,
+      });
+      expect(examples.map((e) => e.key)).toEqual(kept.map((r) => `pair-${r.id}`));
+      const tokenizer = await TextTokenizer.fromFolder(fx.modelDir);
+      kept.forEach((r, i) => {
+        expect(examples[i]!.rejectedIds).toEqual([...tokenizer.encode(r.rejected, { addSpecialTokens: false }), 2]);
+      });
+      for (;;) {
+        const job = await own.get(started.jobId);
+        if (FINAL_JOB_STATES.includes(job.state)) {
+          expect(job.state).toBe('done');
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    } finally {
+      await own.close();
+      await other.close();
     }
   });
 
