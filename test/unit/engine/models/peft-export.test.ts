@@ -131,6 +131,11 @@ describe('exportPeftAdapter', () => {
     expect(Math.max(...b.map((v, i) => Math.abs(v - m.b[i]!)))).toBeLessThanOrEqual(2 ** -9);
     expect(Math.max(...b.map((v, i) => Math.abs(v - m.b[i]!)))).toBeGreaterThan(0);
     await loaded.close();
+    const r2 = { ...SETTINGS, r: 2, alpha: 2 };
+    await exportPeftAdapter(dir, { baseDir: legacy.dir, lora: trained(legacy, r2), settings: r2 });
+    const again = await PeftAdapter.load(dir, legacy.checkpoint);
+    expect([again.config.r, again.scale]).toEqual([2, 1]);
+    await again.close();
   });
 
   it('refuses weights that disagree with their settings, writing nothing', async () => {
@@ -204,6 +209,26 @@ describe('loadInitAdapter (--init-adapter)', () => {
     await expect(loadInitAdapter(dir, legacy)).rejects.toMatchObject({
       kind: 'unsupported',
       message: expect.stringMatching(/vision_tower.*only the language model's decoder layers take adapters/),
+    });
+  });
+
+  it('a key that matches no module of the base is refused, listing the key and naming the file', async () => {
+    const dir = fresh();
+    await writePeftAdapter(dir, {
+      config: { r: 2, loraAlpha: 4, useRslora: false, targetModules: ['q_proj'], loraDropout: 0 },
+      layout: 'legacy',
+      modules: new Map([
+        [
+          'language_model.model.layers.7.self_attn.q_proj',
+          { a: new Float32Array(2 * 32), b: new Float32Array(32 * 2), inFeatures: 32, outFeatures: 32 },
+        ],
+      ]),
+    });
+    await expect(loadInitAdapter(dir, legacy)).rejects.toMatchObject({
+      kind: 'bad-file',
+      message: expect.stringMatching(
+        /adapter_model\.safetensors: 2 adapter key\(s\) match no module of the base model:\n {2}base_model\.model\.language_model\.model\.layers\.7\.self_attn\.q_proj\.lora_A\.weight/,
+      ),
     });
   });
 
