@@ -3,6 +3,7 @@
 // language model) that reloads with the trained values, atomically and beside
 // an existing checkpoints/ folder; loadInitAdapter reads one trained elsewhere
 // and refuses adapters of another model with errors naming the file.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,10 +110,20 @@ describe('exportPeftAdapter', () => {
     const modules = [...tinyLlavaShapes({ vision: 'clip_vision_model' }).keys()]
       .filter((k) => k.endsWith('.weight'))
       .map((k) => k.slice(0, -'.weight'.length));
-    for (const name of modules.flatMap((m) => [m, nestedName(`${m}.weight`).slice(0, -'.weight'.length)])) {
-      const lm = /language_model\.(model\.)?layers\.\d+\.(self_attn|mlp)\.\w+_proj$/.test(name);
-      expect(re.test(name), name).toBe(lm);
-    }
+    const names = modules.flatMap((m) => [m, nestedName(`${m}.weight`).slice(0, -'.weight'.length)]);
+    const lm = names.filter((name) => /language_model\.(model\.)?layers\.\d+\.(self_attn|mlp)\.\w+_proj$/.test(name));
+    expect(lm).toHaveLength(2 * 2 * 7);
+    expect(names.filter((name) => re.test(name))).toEqual(lm);
+    // The same with Python's re.fullmatch, as PEFT (peft/utils/other.py match_target_against_key) calls it.
+    const py = execFileSync(
+      process.env.MIA_PYTHON ?? '/usr/bin/python3',
+      [
+        '-c',
+        'import json, re, sys; p, names = json.load(sys.stdin); print(json.dumps([n for n in names if re.fullmatch(p, n)]))',
+      ],
+      { input: JSON.stringify([targetModulesRegex(all), names]), encoding: 'utf8' },
+    );
+    expect(JSON.parse(py)).toEqual(lm);
     expect(modules.some((m) => m.startsWith('vision_tower') && m.endsWith('self_attn.q_proj'))).toBe(true);
   });
 
