@@ -22,6 +22,7 @@ import type { LoraWeights } from '../../engine/models/lora';
 import { exportPeftAdapter, loadInitAdapter, type AdapterSettings } from '../../engine/models/peft-export';
 import { acquireRuntime } from '../../engine/runtime/runtime';
 import { latestCheckpoint, pruneCheckpoints, writeCheckpoint } from '../../engine/train/checkpoint-store';
+import { learningRateSchedule } from '../../engine/train/schedule';
 import {
   DpoTrainer,
   type DpoExample,
@@ -32,7 +33,6 @@ import type { JobContext, JobKind, JobRun } from '../../jobs/kind';
 import { hashSeed } from '../random';
 import type { TrainExample } from '../train/data';
 import type { CheckpointRecord, TrainQueries } from '../train/queries';
-import { learningRate, warmupSteps } from '../train/schedule';
 
 /** What both kinds store: the resolved request (absolute folders) plus the run it belongs to. */
 export const TrainJobParams = TrainOptions.extend({
@@ -279,6 +279,18 @@ export function totalSteps(p: Pick<TrainOptions, 'steps' | 'epochs' | 'batch' | 
   return p.steps ?? Math.max(1, Math.ceil(((p.epochs ?? 1) * pairs) / (p.batch * p.gradAccum)));
 }
 
+/** The run's learning-rate schedule (engine/train/schedule.ts); --warmup-steps, 0 included, wins over the ratio. */
+export function runSchedule(
+  p: Pick<TrainOptions, 'schedule' | 'lr' | 'warmupSteps' | 'warmupRatio'> & { totalSteps: number },
+): { warmupSteps: number; at(step: number): number } {
+  return learningRateSchedule({
+    kind: p.schedule,
+    lr: p.lr,
+    totalSteps: p.totalSteps,
+    ...(p.warmupSteps === undefined ? { warmupRatio: p.warmupRatio } : { warmupSteps: p.warmupSteps, warmupRatio: 0 }),
+  });
+}
+
 const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 
 function stateTensors(s: DpoTrainerState): Map<string, { dims: number[]; data: Float32Array }> {
@@ -357,7 +369,7 @@ export function createTrainJob(open: OpenTrainer = openDpoTrainer): JobKind<Trai
         await trainer.close();
         throw e;
       }
-      const warmup = warmupSteps(p, p.totalSteps);
+      const schedule = runSchedule(p);
       const features = featureCache(trainer, examples);
       let lastLoss: number | null = null;
 
@@ -385,7 +397,7 @@ export function createTrainJob(open: OpenTrainer = openDpoTrainer): JobKind<Trai
           if (step >= p.totalSteps)
             return { cursor: { step }, done: step, total: p.totalSteps, write: null, finished: true };
           const started = performance.now();
-          const lr = learningRate(p.schedule, p.lr, step, p.totalSteps, warmup);
+          const lr = schedule.at(step);
           const { micro, epoch } = stepPositions(p, examples.length, step);
           const parts = [];
           const refChosen: number[] = [];

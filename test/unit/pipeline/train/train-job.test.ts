@@ -21,12 +21,12 @@ import { startTraining } from '../../../../electron/pipeline/api/train-handlers'
 import {
   createTrainJob,
   createTrainReferenceJob,
+  runSchedule,
   stepPositions,
   type OpenTrainer,
   totalSteps,
 } from '../../../../electron/pipeline/jobs/train-job';
 import { readPairsFile, tokenizePairs } from '../../../../electron/pipeline/train/data';
-import { learningRate } from '../../../../electron/pipeline/train/schedule';
 import { fakeTrainer, trainFixture, type TrainFixture } from './fixture';
 
 let fx: TrainFixture;
@@ -140,10 +140,14 @@ describe('training data', () => {
     expect(totalSteps({ epochs: 2, batch: 2, gradAccum: 2 }, 5)).toBe(3);
   });
 
-  it('learning rate follows transformers schedules with warm-up', () => {
-    expect([0, 1, 2, 3, 4].map((s) => learningRate('linear', 1, s, 5, 1))).toEqual([0, 1, 0.75, 0.5, 0.25]);
-    expect([0, 1, 3].map((s) => learningRate('constant', 2, s, 5, 2))).toEqual([0, 1, 2]);
-    expect(learningRate('cosine', 1, 3, 5, 1)).toBeCloseTo(0.5, 12);
+  it('the run schedule: explicit warm-up steps (0 included) win over the ratio', () => {
+    const lrs = (o: Partial<TrainOptions>) =>
+      [0, 1, 2, 3, 4].map((s) =>
+        runSchedule({ schedule: 'linear', lr: 1, warmupRatio: 0.1, totalSteps: 5, ...o }).at(s),
+      );
+    expect(lrs({ warmupSteps: 1 })).toEqual([0, 1, 0.75, 0.5, 0.25]);
+    expect(lrs({ warmupSteps: 0 })).toEqual([1, 0.8, 0.6, 0.4, 0.2]);
+    expect(lrs({})[0]).toBe(0); // ratio 0.1 of 5 steps: ceil = 1 warm-up step
   });
 });
 
