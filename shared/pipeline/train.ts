@@ -128,7 +128,7 @@ export const TrainCheckpoint = z.object({
 });
 export type TrainCheckpoint = z.infer<typeof TrainCheckpoint>;
 
-/** A pair as the trainer sees it: ids as `generate --json` reports input_ids (one image token per image); responses end with EOS. */
+/** A pair as the trainer sees it: `prompt_ids` as `generate --json` reports input_ids (each image token expanded to the image's feature tokens); responses end with EOS. */
 export const TrainPair = z.object({
   key: z.string(),
   images: z.array(z.string()),
