@@ -106,6 +106,7 @@ export async function startTraining(
     referenceModel,
     configHash,
     totalSteps: total,
+    featureCacheDir: path.join(p.dir, 'cache', 'features'),
   };
   const runId = await p.store.call('upsertTrainRun', {
     out,

@@ -179,7 +179,7 @@ describe('train job', () => {
       await base.close();
     }
     // A second run with the same pairs and reference reuses the stored log-probs.
-    const again = await startTraining(project(), request('full-2', { steps: 2 }));
+    const again = await startTraining(project(), request('full-2', { steps: 1 }));
     expect(again.referenceJobId).toBeNull();
     expect((await waitFinal(again.jobId)).state).toBe('done');
   });
