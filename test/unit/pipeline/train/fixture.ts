@@ -52,7 +52,15 @@ export async function trainFixture(): Promise<TrainFixture> {
 }
 
 /** Deterministic stand-in for DpoTrainer: its state moves by arithmetic of the batch, lr and step; `nanAt` makes that step's loss NaN. */
-export function fakeTrainer(opts: { nanAt?: number; calls?: string[] } = {}): OpenTrainer {
+export function fakeTrainer(
+  opts: {
+    nanAt?: number;
+    calls?: string[];
+    /** Awaited inside the call, so what it asks of the runner (pause, cancel) lands at this unit's boundary. */
+    onReference?: () => Promise<void>;
+    onStep?: (stepIndex: number, apply: boolean) => Promise<void>;
+  } = {},
+): OpenTrainer {
   return async (o: DpoTrainerOptions): Promise<TrainEngine> => {
     const spec = llavaSpec(await loadLlavaConfig(o.modelDir));
     let lora: LoraWeights = o.init ?? initLora(spec.text, o.lora, mulberry32(o.seed));
@@ -65,12 +73,17 @@ export function fakeTrainer(opts: { nanAt?: number; calls?: string[] } = {}): Op
       e.promptIds.length + e.chosenIds.reduce((s, x) => s + (x % 97), 0) / 100;
     return {
       imageFeatures: async (images) => images.map((_, i) => new Float32Array([i + 1])),
-      referenceLogprobs: async (examples) => ({
-        chosen: examples.map((e) => -e.chosenIds.length - sumIds(e) / 1000),
-        rejected: examples.map((e) => -e.rejectedIds.length * 1.5),
-      }),
+      async referenceLogprobs(examples) {
+        opts.calls?.push(`reference ${examples.length}`);
+        await opts.onReference?.();
+        return {
+          chosen: examples.map((e) => -e.chosenIds.length - sumIds(e) / 1000),
+          rejected: examples.map((e) => -e.rejectedIds.length * 1.5),
+        };
+      },
       async step(batch, s): Promise<DpoStepMetrics> {
         opts.calls?.push(`step ${s.stepIndex} ${batch.length} ${s.apply}`);
+        await opts.onStep?.(s.stepIndex, s.apply);
         for (const e of batch) acc += sumIds(e) + e.refChosen - e.refRejected + e.features.length;
         const loss = s.stepIndex + 1 === opts.nanAt ? NaN : Math.log1p(Math.abs(acc) / (1 + step));
         let gradNorm = NaN;

@@ -33,17 +33,23 @@ let fx: TrainFixture;
 let store: ProjectStore;
 let runner: JobRunner<ProjectQueries>;
 const events: ApiEvent[] = [];
-const listeners: ((e: ApiEvent) => void)[] = [];
 const calls: string[] = [];
 let nanAt: number | undefined;
+let onReference: (() => Promise<void>) | undefined;
+let onStep: ((stepIndex: number, apply: boolean) => Promise<void>) | undefined;
 
 beforeAll(async () => {
   fx = await trainFixture();
   store = await createProject(path.join(fx.dir, 'project'));
-  const open: OpenTrainer = (o, images) => fakeTrainer({ nanAt, calls })(o, images);
+  const open: OpenTrainer = (o, images) =>
+    fakeTrainer({
+      nanAt,
+      calls,
+      onReference: () => onReference?.() ?? Promise.resolve(),
+      onStep: (i, apply) => onStep?.(i, apply) ?? Promise.resolve(),
+    })(o, images);
   runner = new JobRunner(store, [createTrainReferenceJob(open), createTrainJob(open)], (e) => {
     events.push(e);
-    for (const l of listeners) l(e);
   });
   await runner.start();
 }, 60_000);
@@ -186,25 +192,32 @@ describe('train job', () => {
 
   it('pause, then cancel and rerun: the adapter is byte-identical to the uninterrupted run', async () => {
     const r = request('interrupted');
-    const started = await startTraining(project(), r);
-    let acted = false;
-    const act = (e: ApiEvent) => {
-      if (e.type !== 'train.step' || e.jobId !== started.jobId) return;
-      if (e.metrics.step === 1 && !acted) {
-        acted = true;
-        void runner.act(started.jobId, 'pause');
-      }
-      if (e.metrics.step === 3) void runner.act(started.jobId, 'cancel');
+    const act = async (action: 'pause' | 'cancel') => {
+      const running = (await runner.list()).find((job) => job.kind === 'train' && job.state === 'running');
+      await runner.act(running!.id, action);
     };
-    listeners.push(act);
+    // Asked while steps 1 and 3 run: the job pauses after step 1 and is cancelled after step 3.
+    // A resumed job recomputes the steps after its checkpoint: each action is asked once.
+    const pending = new Map([
+      [0, 'pause' as const],
+      [2, 'cancel' as const],
+    ]);
+    onStep = async (i, apply) => {
+      const action = apply ? pending.get(i) : undefined;
+      if (action === undefined) return;
+      pending.delete(i);
+      await act(action);
+    };
+    const started = await startTraining(project(), r);
     for (;;) {
       const job = await runner.get(started.jobId);
       if (job.state === 'paused') break;
       await new Promise((res) => setTimeout(res, 5));
     }
+    expect((await store.call('trainMetrics', { runId: started.runId })).map((m) => m.step)).toEqual([1]);
     await runner.act(started.jobId, 'resume');
     expect((await waitFinal(started.jobId)).state).toBe('cancelled');
-    listeners.pop();
+    onStep = undefined;
     const cps = await store.call('trainCheckpoints', { runId: started.runId });
     expect(cps.map((c) => c.step)).toEqual([2]);
     const rerun = await startTraining(project(), r);
@@ -212,6 +225,32 @@ describe('train job', () => {
     expect(rerun.jobId).not.toBe(started.jobId);
     expect((await waitFinal(rerun.jobId)).state).toBe('done');
     expect(adapterBytes('interrupted').equals(adapterBytes('full'))).toBe(true);
+  });
+
+  it('a cancelled reference job keeps its units; the train job behind it says why it cannot start; a rerun scores the rest', async () => {
+    const r = request('ref-cancel', { loraR: 3 });
+    // Forget the log-probs earlier tests stored, so this run has all five pairs to score.
+    calls.length = 0;
+    const dbFile = path.join(fx.dir, 'project', 'project.sqlite');
+    const db = new Database(dbFile);
+    db.prepare('DELETE FROM train_reference').run();
+    db.close();
+    // The first unit asks for the cancel while it scores: it commits, and the job stops at that boundary.
+    onReference = async () => {
+      onReference = undefined;
+      const running = (await runner.list()).find((j) => j.kind === 'train-reference' && j.state === 'running');
+      await runner.act(running!.id, 'cancel');
+    };
+    const started = await startTraining(project(), r);
+    expect(started.referenceJobId).not.toBeNull();
+    expect((await waitFinal(started.referenceJobId!)).state).toBe('cancelled');
+    const blocked = await waitFinal(started.jobId);
+    expect(blocked.state).toBe('failed');
+    expect(blocked.error?.message).toMatch(/1 of 5 pair\(s\) have no reference log-probs/);
+    const rerun = await startTraining(project(), r);
+    expect(rerun.runId).toBe(started.runId);
+    expect((await waitFinal(rerun.jobId)).state).toBe('done');
+    expect(calls.filter((c) => c.startsWith('reference'))).toEqual(['reference 4', 'reference 1']);
   });
 
   it('a non-finite loss fails the job with a clear error and keeps the last good checkpoint', async () => {
