@@ -114,7 +114,7 @@ export interface DpoStepIO {
 }
 
 /** Trainable LoRA inputs exempt from weight decay: norms and biases (LoRA has neither; the rule stays for when it does). */
-export const noDecay = (name: string): boolean => /(norm|bias)[^.]*(\.[AB])?$/.test(name);
+export const noDecay = (name: string): boolean => /norm|bias/.test(name);
 
 /**
  * The DPO train step for P pairs at static length `seq`: forward (2P rows), loss, gradients; outputs
