@@ -73,6 +73,8 @@ export interface DpoTrainerOptions {
   referenceBatch?: number;
   /** Fail session creation when a node would fall back to the CPU (tests prove GPU coverage with it). */
   strict?: boolean;
+  /** CPU: keep weights file-backed instead of prepacked copies (lower peak memory, slower; see LlavaRunner). */
+  disablePrepacking?: boolean;
 }
 
 /** What a checkpoint holds of the trainer: LoRA weights, AdamW moments by parameter name, optimizer steps taken. */
@@ -177,6 +179,7 @@ export class DpoTrainer {
         externalDataFolder: o.modelDir,
         ...(o.threads ? { intraOpThreads: o.threads } : {}),
         ...(o.strict ? { strict: true } : {}),
+        ...(o.disablePrepacking ? { disablePrepacking: true } : {}),
       }).then((id) => ({ id, io }));
       s.catch(() => this.sessions.delete(key));
       this.sessions.set(key, s);
@@ -203,6 +206,7 @@ export class DpoTrainer {
           externalDataFolder: this.options.modelDir,
           ...(this.options.threads ? { intraOpThreads: this.options.threads } : {}),
           ...(this.options.strict ? { strict: true } : {}),
+          ...(this.options.disablePrepacking ? { disablePrepacking: true } : {}),
         })
         .then((info) => info.id);
       session.catch(() => this.refSessions.delete(key));
