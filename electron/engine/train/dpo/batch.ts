@@ -5,7 +5,7 @@
 // features. The response mask marks the positions whose next token is a
 // response token: their log-probs are summed.
 import ort from 'onnxruntime-node';
-import { AppError } from '../../../../shared/errors';
+import { AppError, isAppError } from '../../../../shared/errors';
 import { causalBias, expandPrompt } from '../../generate/prompt';
 import type { LlavaSpec } from '../../models/llava';
 import { rotaryTables } from '../../models/nn';
@@ -45,7 +45,13 @@ export function pairLength(spec: LlavaSpec, e: PairTokens, label: string): numbe
         { subject: `${label} image ${i + 1}` },
       );
   });
-  const prompt = expandPrompt(e.promptIds, spec.imageTokenId, e.features.length, spec.tokensPerImage).ids.length;
+  let prompt: number;
+  try {
+    prompt = expandPrompt(e.promptIds, spec.imageTokenId, e.features.length, spec.tokensPerImage).ids.length;
+  } catch (err) {
+    if (isAppError(err)) throw new AppError(err.kind, `${label}: ${err.message}`, { subject: label, cause: err });
+    throw err;
+  }
   const t = prompt + Math.max(e.chosenIds.length, e.rejectedIds.length);
   if (t > spec.text.maxPositions)
     throw new AppError(

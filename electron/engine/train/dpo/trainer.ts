@@ -193,6 +193,7 @@ export class DpoTrainer {
     ref?: LoraWeights,
   ): Promise<{ chosen: number[]; rejected: number[] }> {
     this.checkOpen();
+    if (examples.length === 0) return { chosen: [], rejected: [] };
     const spec = this.model.spec;
     const n = Math.max(1, Math.min(this.options.referenceBatch ?? 4, examples.length));
     const chosen: number[] = [];

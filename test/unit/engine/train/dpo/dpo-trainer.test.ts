@@ -333,11 +333,15 @@ describe('DPO train step vs PyTorch (tiny llava, 2 pairs with images, CPU)', () 
     expect(Array.from(f[1]!)).toEqual(Array.from(f[0]!));
   });
 
-  it('bad input: an empty answer and a prompt over the context are refused with the pair named', async () => {
+  it('bad input: an empty answer, images that do not match the prompt and a prompt over the context are refused with the pair named', async () => {
     const t = await trainer(trainerOptions(SIGMOID));
     await expect(t.step([{ ...example(0), rejectedIds: [] }], { lr: 1e-3, apply: true, stepIndex: 0 })).rejects.toThrow(
       /pair 1 of the batch: the rejected answer is empty/,
     );
+    await expect(
+      t.step([example(1), { ...example(0), features: [features[0]!] }], { lr: 1e-3, apply: true, stepIndex: 0 }),
+    ).rejects.toThrow(/^pair 2 of the batch: .*image/);
+    expect(await t.referenceLogprobs([])).toEqual({ chosen: [], rejected: [] });
     const long = Array.from({ length: 5000 }, () => 7);
     await expect(t.step([{ ...example(1), chosenIds: long }], { lr: 1e-3, apply: true, stepIndex: 0 })).rejects.toThrow(
       /more than the model's context/,
