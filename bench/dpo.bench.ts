@@ -26,6 +26,8 @@ interface Case {
   prompt: number;
   chosen: number;
   rejected: number;
+  /** Our side with file-backed weights (no prepacked copy). */
+  disablePrepacking?: boolean;
 }
 
 const CASES: Case[] = [
@@ -96,6 +98,7 @@ async function runOurs(modelDir: string, c: Case): Promise<{ seconds: number; rs
     adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
     clipNorm: 1,
     seed: 1,
+    ...(c.disablePrepacking ? { disablePrepacking: true } : {}),
   });
   const rng = createRng(5);
   const feature = Float32Array.from({ length: 64 * 512 }, () => (rng() - 0.5) * 0.2);

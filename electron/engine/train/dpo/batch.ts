@@ -5,7 +5,7 @@
 // features. The response mask marks the positions whose next token is a
 // response token: their log-probs are summed.
 import ort from 'onnxruntime-node';
-import { AppError } from '../../../../shared/errors';
+import { AppError, isAppError } from '../../../../shared/errors';
 import { causalBias, expandPrompt } from '../../generate/prompt';
 import type { LlavaSpec } from '../../models/llava';
 import { rotaryTables } from '../../models/nn';
@@ -45,7 +45,13 @@ export function pairLength(spec: LlavaSpec, e: PairTokens, label: string): numbe
         { subject: `${label} image ${i + 1}` },
       );
   });
-  const prompt = expandPrompt(e.promptIds, spec.imageTokenId, e.features.length, spec.tokensPerImage).ids.length;
+  let prompt: number;
+  try {
+    prompt = expandPrompt(e.promptIds, spec.imageTokenId, e.features.length, spec.tokensPerImage).ids.length;
+  } catch (err) {
+    if (isAppError(err)) throw new AppError(err.kind, `${label}: ${err.message}`, { subject: label, cause: err });
+    throw err;
+  }
   const t = prompt + Math.max(e.chosenIds.length, e.rejectedIds.length);
   if (t > spec.text.maxPositions)
     throw new AppError(
@@ -61,15 +67,20 @@ export function bucketLength(spec: LlavaSpec, t: number, multiple: number): numb
   return Math.min(Math.ceil(t / multiple) * multiple, Math.max(t, spec.text.maxPositions));
 }
 
-/** Packs `pairs` into the feeds of a graph of static length `seq` (>= every pair's pairLength). */
-export function packPairs(spec: LlavaSpec, pairs: readonly PairTokens[], seq: number): PackedBatch {
+/** The longest answer of `pairs`. */
+export const answerLength = (pairs: readonly PairTokens[]): number =>
+  Math.max(...pairs.map((e) => Math.max(e.chosenIds.length, e.rejectedIds.length)));
+
+/** Packs `pairs` into the feeds of a graph of static length `seq` (>= every pair's pairLength) and answer width `width`. */
+export function packPairs(spec: LlavaSpec, pairs: readonly PairTokens[], seq: number, width: number): PackedBatch {
   const p = pairs.length;
   const rows = 2 * p;
   const d = spec.text.hiddenSize;
   const per = spec.tokensPerImage;
   const ids = new Int32Array(rows * seq);
-  const targets = new Int32Array(rows * seq);
-  const mask = new Float32Array(rows * seq);
+  const targets = new Int32Array(rows * width);
+  const mask = new Float32Array(rows * width);
+  const answerIndex = new Int32Array(rows * width);
   const featureIndex = new Int32Array(rows * seq).fill(-1);
   const nImages = pairs.reduce((s, e) => s + e.features.length, 0);
   const features = new Float32Array(Math.max(1, nImages * per) * d);
@@ -85,14 +96,22 @@ export function packPairs(spec: LlavaSpec, pairs: readonly PairTokens[], seq: nu
       const full = [...x.ids, ...answer];
       if (full.length > seq)
         throw new AppError('internal', `pair ${i + 1} has ${full.length} tokens, more than the graph's ${seq}`);
+      if (answer.length > width)
+        throw new AppError(
+          'internal',
+          `pair ${i + 1} has a ${answer.length}-token answer, more than the graph's ${width}`,
+        );
       ids.set(full, row * seq);
-      targets.set(full.slice(1), row * seq);
+      // Position t predicts token t + 1: the answer's tokens are predicted from prompt end - 1 on.
+      answer.forEach((tok, j) => {
+        answerIndex[row * width + j] = x.ids.length - 1 + j;
+        targets[row * width + j] = tok;
+      });
+      mask.fill(1, row * width, row * width + answer.length);
       featureIndex.set(
         x.featureIndex.map((f) => (f < 0 ? -1 : image * per + f)),
         row * seq,
       );
-      // Position t predicts token t + 1: the response's tokens are predicted from prompt end - 1 on.
-      mask.fill(1, row * seq + x.ids.length - 1, row * seq + full.length - 1);
       tokens += answer.length;
       bias.set(causal, row * seq * seq);
     });
@@ -109,8 +128,9 @@ export function packPairs(spec: LlavaSpec, pairs: readonly PairTokens[], seq: nu
     tokens,
     feeds: {
       input_ids: new ort.Tensor('int32', ids, [rows, seq]),
-      targets: new ort.Tensor('int32', targets, [rows, seq]),
-      response_mask: new ort.Tensor('float32', mask, [rows, seq]),
+      answer_index: new ort.Tensor('int32', answerIndex, [rows, width]),
+      targets: new ort.Tensor('int32', targets, [rows, width]),
+      response_mask: new ort.Tensor('float32', mask, [rows, width]),
       feature_index: new ort.Tensor('int32', featureIndex, [rows, seq]),
       image_features: new ort.Tensor('float32', features, [features.length / d, d]),
       rope_cos: new ort.Tensor('float32', rope.cos, [rows, seq, hd]),

@@ -13,13 +13,18 @@ import { appendOptimizer, type OptimizerSpec, type ParamIO } from '../train-step
 import { seededDropout } from './dropout';
 import type { DpoConfig } from './config';
 
-/** Per-row summed response log-probs [2P] and response lengths [2P] of the packed batch (batch.ts). */
+/**
+ * Per-row summed response log-probs [2P] and response lengths [2P] of the packed batch (batch.ts). Logits
+ * are taken only at the `answer_index` positions [2P, A] (those whose next token is an answer token): the
+ * vocabulary-sized tensors, the largest of the step, scale with the answers, not with prompt and images.
+ */
 function responseLogps(
   g: Graph,
   spec: LlavaSpec,
   source: WeightSource,
   rows: number,
   seq: number | 'seq',
+  answer: number | 'answer',
   lora?: { weights: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>; dropout: number },
 ): { sums: Value; lens: Value; params: Value[]; dropoutSeed?: Value } {
   const p = externalParams(g, source);
@@ -27,8 +32,10 @@ function responseLogps(
   const drop = lora && lora.dropout > 0 ? seededDropout(g, lora.dropout) : undefined;
   const branch = lora ? loraBranch(g, lora.weights, drop ? { dropout: drop.dropout } : {}) : undefined;
   const out = llavaTextForward(p, spec, inputs, branch ? { hooks: branch } : {});
-  const logp = tokenLogprobs(p, spec, out.hidden, g.input('targets', 'int32', [rows, seq])); // [2P, T]
-  const mask = g.input('response_mask', 'float32', [rows, seq]);
+  const at = op.unsqueeze(g.input('answer_index', 'int32', [rows, answer]), [2]); // [2P, A, 1]
+  const hidden = op.gatherElements(out.hidden, op.expand(at, [1, 1, spec.text.hiddenSize]), 1); // [2P, A, D]
+  const logp = tokenLogprobs(p, spec, hidden, g.input('targets', 'int32', [rows, answer])); // [2P, A]
+  const mask = g.input('response_mask', 'float32', [rows, answer]);
   return {
     sums: op.reduceSum(op.mul(logp, mask), [1], false),
     lens: op.reduceSum(mask, [1], false),
@@ -114,7 +121,7 @@ export interface DpoStepIO {
 }
 
 /** Trainable LoRA inputs exempt from weight decay: norms and biases (LoRA has neither; the rule stays for when it does). */
-export const noDecay = (name: string): boolean => /(norm|bias)[^.]*(\.[AB])?$/.test(name);
+export const noDecay = (name: string): boolean => /norm|bias/.test(name);
 
 /**
  * The DPO train step for P pairs at static length `seq`: forward (2P rows), loss, gradients; outputs
@@ -127,6 +134,8 @@ export function buildDpoStepGraph(
   o: {
     pairs: number;
     seq: number;
+    /** Static answer length (answer_index width). */
+    answer: number;
     lora: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>;
     dropout: number;
     dpo: DpoConfig;
@@ -135,7 +144,7 @@ export function buildDpoStepGraph(
 ): { graph: Graph; io: DpoStepIO } {
   const g = new Graph('dpo_step');
   const rows = 2 * o.pairs;
-  const fw = responseLogps(g, spec, source, rows, o.seq, { weights: o.lora, dropout: o.dropout });
+  const fw = responseLogps(g, spec, source, rows, o.seq, o.answer, { weights: o.lora, dropout: o.dropout });
   const ref = g.input('ref_logps', 'float32', [rows]);
   const { loss, metrics } = g.withScope('dpo', () => dpoLoss(fw.sums, fw.lens, ref, o.pairs, o.dpo));
   const grads = gradients(loss, fw.params);
@@ -177,7 +186,7 @@ export function buildLogpsGraph(
   lora?: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>,
 ): Graph {
   const g = new Graph('dpo_logps');
-  const fw = responseLogps(g, spec, source, rows, 'seq', lora ? { weights: lora, dropout: 0 } : undefined);
+  const fw = responseLogps(g, spec, source, rows, 'seq', 'answer', lora ? { weights: lora, dropout: 0 } : undefined);
   g.output(fw.sums, 'logps');
   return g;
 }

@@ -16,7 +16,7 @@ import type { ExplicitEp } from '../../runtime/local';
 import type { AdamWConfig } from '../adamw';
 import { HostState, fromWire, toWire } from '../host-state';
 import { createTrainerSession, initState, paramIO, scalarFeed, type ParamIO } from '../train-step';
-import { bucketLength, packPairs, pairLength, type PairTokens } from './batch';
+import { answerLength, bucketLength, packPairs, pairLength, type PairTokens } from './batch';
 import type { DpoConfig } from './config';
 import { dropoutSeed } from './dropout';
 import { buildDpoStepGraph, buildLogpsGraph, type DpoStepIO } from './graph';
@@ -67,12 +67,14 @@ export interface DpoTrainerOptions {
   seed: number;
   /** onnxruntime intra-op threads (default: its own choice). */
   threads?: number;
-  /** Sequence lengths of train graphs are rounded up to this multiple (one graph per length; default 32). */
+  /** Sequence and answer lengths of train graphs are rounded up to this multiple (one graph per pair; default 32). */
   seqMultiple?: number;
   /** Pairs per reference-log-prob run (default 4). */
   referenceBatch?: number;
   /** Fail session creation when a node would fall back to the CPU (tests prove GPU coverage with it). */
   strict?: boolean;
+  /** CPU: keep weights file-backed instead of prepacked copies (lower peak memory, slower; see LlavaRunner). */
+  disablePrepacking?: boolean;
 }
 
 /** What a checkpoint holds of the trainer: LoRA weights, AdamW moments by parameter name, optimizer steps taken. */
@@ -158,14 +160,15 @@ export class DpoTrainer {
     return (await this.features).features(images);
   }
 
-  private stepSession(pairs: number, seq: number): Promise<StepSession> {
-    const key = `${pairs}x${seq}`;
+  private stepSession(pairs: number, seq: number, answer: number): Promise<StepSession> {
+    const key = `${pairs}x${seq}x${answer}`;
     let s = this.sessions.get(key);
     if (!s) {
       const o = this.options;
       const { graph, io } = buildDpoStepGraph(this.model.spec, this.model.checkpoint, {
         pairs,
         seq,
+        answer,
         lora: this.lora,
         dropout: o.lora.dropout,
         dpo: o.dpo,
@@ -177,6 +180,7 @@ export class DpoTrainer {
         externalDataFolder: o.modelDir,
         ...(o.threads ? { intraOpThreads: o.threads } : {}),
         ...(o.strict ? { strict: true } : {}),
+        ...(o.disablePrepacking ? { disablePrepacking: true } : {}),
       }).then((id) => ({ id, io }));
       s.catch(() => this.sessions.delete(key));
       this.sessions.set(key, s);
@@ -190,6 +194,7 @@ export class DpoTrainer {
     ref?: LoraWeights,
   ): Promise<{ chosen: number[]; rejected: number[] }> {
     this.checkOpen();
+    if (examples.length === 0) return { chosen: [], rejected: [] };
     const spec = this.model.spec;
     const n = Math.max(1, Math.min(this.options.referenceBatch ?? 4, examples.length));
     const chosen: number[] = [];
@@ -203,6 +208,7 @@ export class DpoTrainer {
           externalDataFolder: this.options.modelDir,
           ...(this.options.threads ? { intraOpThreads: this.options.threads } : {}),
           ...(this.options.strict ? { strict: true } : {}),
+          ...(this.options.disablePrepacking ? { disablePrepacking: true } : {}),
         })
         .then((info) => info.id);
       session.catch(() => this.refSessions.delete(key));
@@ -215,7 +221,7 @@ export class DpoTrainer {
       const real = chunk.length;
       while (chunk.length < n) chunk.push(chunk[chunk.length - 1]!); // the graph's batch is static
       const seq = Math.max(...chunk.map((e, j) => pairLength(spec, e, `pair ${i + j + 1}`)));
-      const packed = packPairs(spec, chunk, seq);
+      const packed = packPairs(spec, chunk, seq, answerLength(chunk));
       const feeds = Object.fromEntries(Object.entries(packed.feeds).map(([k, t]) => [k, toWire(t)]));
       const out = await this.state.runtime.run(id, { ...feeds, ...extra });
       const lp = out['logps'];
@@ -239,9 +245,11 @@ export class DpoTrainer {
     if (batch.length === 0) throw new AppError('bad-input', 'a DPO step needs at least one pair', { subject: 'batch' });
     const spec = this.model.spec;
     const longest = Math.max(...batch.map((e, i) => pairLength(spec, e, `pair ${i + 1} of the batch`)));
-    const seq = bucketLength(spec, longest, this.options.seqMultiple ?? 32);
-    const s = await this.stepSession(batch.length, seq);
-    const packed = packPairs(spec, batch, seq);
+    const multiple = this.options.seqMultiple ?? 32;
+    const seq = bucketLength(spec, longest, multiple);
+    const answer = Math.min(seq, Math.ceil(answerLength(batch) / multiple) * multiple);
+    const s = await this.stepSession(batch.length, seq, answer);
+    const packed = packPairs(spec, batch, seq, answer);
     const p = batch.length;
     const ref = new Float32Array(2 * p);
     batch.forEach((e, i) => {

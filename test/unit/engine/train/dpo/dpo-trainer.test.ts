@@ -318,11 +318,30 @@ describe('DPO train step vs PyTorch (tiny llava, 2 pairs with images, CPU)', () 
     expect(Math.abs(a.losses[0]! - ref.runs[0]!.steps[0]!.loss)).toBeGreaterThan(1e-6);
   });
 
-  it('bad input: an empty answer and a prompt over the context are refused with the pair named', async () => {
+  it('reference through an adapter equals the policy with it; imageFeatures gives one row per image token', async () => {
+    const t = await trainer(trainerOptions(SIGMOID));
+    const withInit = await t.referenceLogprobs([example0(1), example0(0)], init);
+    const policy = await t.step([example(1)], { lr: 1e-3, apply: false, stepIndex: 0 });
+    expect(Math.abs(withInit.chosen[0]! - policy.logpChosen)).toBeLessThanOrEqual(1e-5 * Math.abs(policy.logpChosen));
+    expect(Math.abs(withInit.rejected[0]! - policy.logpRejected)).toBeLessThanOrEqual(
+      1e-5 * Math.abs(policy.logpRejected),
+    );
+    expect(Math.abs(withInit.chosen[1]! - base.chosen[0]!)).toBeGreaterThan(1e-4); // the adapter changes them
+    const img = { width: 40, height: 30, data: Uint8Array.from({ length: 40 * 30 * 3 }, (_, i) => (i * 37) % 256) };
+    const f = await t.imageFeatures([img, img]);
+    expect(f.map((x) => x.length)).toEqual([16 * TINY.hidden, 16 * TINY.hidden]);
+    expect(Array.from(f[1]!)).toEqual(Array.from(f[0]!));
+  });
+
+  it('bad input: an empty answer, images that do not match the prompt and a prompt over the context are refused with the pair named', async () => {
     const t = await trainer(trainerOptions(SIGMOID));
     await expect(t.step([{ ...example(0), rejectedIds: [] }], { lr: 1e-3, apply: true, stepIndex: 0 })).rejects.toThrow(
       /pair 1 of the batch: the rejected answer is empty/,
     );
+    await expect(
+      t.step([example(1), { ...example(0), features: [features[0]!] }], { lr: 1e-3, apply: true, stepIndex: 0 }),
+    ).rejects.toThrow(/^pair 2 of the batch: .*image/);
+    expect(await t.referenceLogprobs([])).toEqual({ chosen: [], rejected: [] });
     const long = Array.from({ length: 5000 }, () => 7);
     await expect(t.step([{ ...example(1), chosenIds: long }], { lr: 1e-3, apply: true, stepIndex: 0 })).rejects.toThrow(
       /more than the model's context/,
