@@ -27,7 +27,7 @@ export interface MergeOptions {
   outDir: string;
   /** Largest shard in bytes (a tensor is never split); default DEFAULT_SHARD_BYTES. */
   shardBytes?: number;
-  /** Called after each tensor is written. */
+  /** Progress: called as each tensor is produced for writing. */
   onTensor?: (done: number, total: number) => void;
 }
 
@@ -128,7 +128,7 @@ export async function mergeAdapter(o: MergeOptions): Promise<MergeResult> {
   const tmp = tempSibling(out);
   try {
     adapter = await PeftAdapter.load(o.adapterDir, base);
-    const lora = adapter;
+    const peft = adapter; // narrowed for the closure below
     const names = base.weights.names();
     const specs: Record<string, TensorSpec> = {};
     const moduleOf = new Map<string, string>();
@@ -137,10 +137,10 @@ export async function mergeAdapter(o: MergeOptions): Promise<MergeResult> {
       specs[name] = { dtype: ref.dtype, shape: [...ref.shape] };
       const c = canonicalName(name);
       const module = c?.endsWith('.weight') ? c.slice(0, -'.weight'.length) : undefined;
-      if (module !== undefined && lora.modules.has(module)) moduleOf.set(name, module);
+      if (module !== undefined && peft.modules.has(module)) moduleOf.set(name, module);
     }
     const stored = new Set(moduleOf.values());
-    const unstored = [...lora.modules.keys()].filter((m) => !stored.has(m));
+    const unstored = [...peft.modules.keys()].filter((m) => !stored.has(m));
     if (unstored.length)
       throw new AppError(
         'unsupported',
@@ -159,8 +159,8 @@ export async function mergeAdapter(o: MergeOptions): Promise<MergeResult> {
         o.onTensor?.(++done, names.length);
         if (module === undefined) return bytes;
         const dtype = (specs[name] as TensorSpec).dtype as 'F32' | 'F16' | 'BF16';
-        const { a, b } = await lora.read(module);
-        return fromFloat32(dtype, mergeLora(toFloat32(dtype, bytes), a, b, lora.config.r, lora.scale, dtype));
+        const { a, b } = await peft.read(module);
+        return fromFloat32(dtype, mergeLora(toFloat32(dtype, bytes), a, b, peft.config.r, peft.scale, dtype));
       },
       shardBytes,
     );
