@@ -27,7 +27,7 @@ export interface MergeOptions {
   outDir: string;
   /** Largest shard in bytes (a tensor is never split); default DEFAULT_SHARD_BYTES. */
   shardBytes?: number;
-  /** Called after each tensor is written. */
+  /** Progress: called as each tensor is produced for writing. */
   onTensor?: (done: number, total: number) => void;
 }
 
@@ -75,18 +75,34 @@ export function mergeLora(
   const out = b.length / r;
   if (w.length !== out * inF)
     throw new AppError('internal', `merge: W has ${w.length} values, B·A gives ${out} x ${inF}`);
+  const a64 = Float64Array.from(a);
   const merged = new Float32Array(w.length);
   const row = new Float64Array(inF);
   for (let o = 0; o < out; o++) {
-    for (let j = 0; j < inF; j++) row[j] = w[o * inF + j]!;
-    for (let k = 0; k < r; k++) {
-      const c = scale * b[o * r + k]!;
-      if (c === 0) continue;
-      const at = k * inF;
-      for (let j = 0; j < inF; j++) row[j] = row[j]! + c * a[at + j]!;
+    const wo = o * inF;
+    const bo = o * r;
+    for (let j = 0; j < inF; j++) row[j] = w[wo + j]!;
+    // Four ranks per pass over the row, added in rank order as one at a time would: a quarter of the row traffic.
+    let k = 0;
+    for (; k + 4 <= r; k += 4) {
+      const [c0, c1, c2, c3] = [
+        scale * b[bo + k]!,
+        scale * b[bo + k + 1]!,
+        scale * b[bo + k + 2]!,
+        scale * b[bo + k + 3]!,
+      ];
+      const a0 = k * inF;
+      const [a1, a2, a3] = [a0 + inF, a0 + 2 * inF, a0 + 3 * inF];
+      for (let j = 0; j < inF; j++)
+        row[j] = row[j]! + c0 * a64[a0 + j]! + c1 * a64[a1 + j]! + c2 * a64[a2 + j]! + c3 * a64[a3 + j]!;
     }
-    if (dtype === 'F32') merged.set(row, o * inF);
-    else for (let j = 0; j < inF; j++) merged[o * inF + j] = roundToOddF32(row[j]!);
+    for (; k < r; k++) {
+      const c = scale * b[bo + k]!;
+      const at = k * inF;
+      for (let j = 0; j < inF; j++) row[j] = row[j]! + c * a64[at + j]!;
+    }
+    if (dtype === 'F32') merged.set(row, wo);
+    else for (let j = 0; j < inF; j++) merged[wo + j] = roundToOddF32(row[j]!);
   }
   return merged;
 }
@@ -112,7 +128,7 @@ export async function mergeAdapter(o: MergeOptions): Promise<MergeResult> {
   const tmp = tempSibling(out);
   try {
     adapter = await PeftAdapter.load(o.adapterDir, base);
-    const lora = adapter;
+    const peft = adapter; // narrowed for the closure below
     const names = base.weights.names();
     const specs: Record<string, TensorSpec> = {};
     const moduleOf = new Map<string, string>();
@@ -121,10 +137,10 @@ export async function mergeAdapter(o: MergeOptions): Promise<MergeResult> {
       specs[name] = { dtype: ref.dtype, shape: [...ref.shape] };
       const c = canonicalName(name);
       const module = c?.endsWith('.weight') ? c.slice(0, -'.weight'.length) : undefined;
-      if (module !== undefined && lora.modules.has(module)) moduleOf.set(name, module);
+      if (module !== undefined && peft.modules.has(module)) moduleOf.set(name, module);
     }
     const stored = new Set(moduleOf.values());
-    const unstored = [...lora.modules.keys()].filter((m) => !stored.has(m));
+    const unstored = [...peft.modules.keys()].filter((m) => !stored.has(m));
     if (unstored.length)
       throw new AppError(
         'unsupported',
@@ -143,8 +159,8 @@ export async function mergeAdapter(o: MergeOptions): Promise<MergeResult> {
         o.onTensor?.(++done, names.length);
         if (module === undefined) return bytes;
         const dtype = (specs[name] as TensorSpec).dtype as 'F32' | 'F16' | 'BF16';
-        const { a, b } = await lora.read(module);
-        return fromFloat32(dtype, mergeLora(toFloat32(dtype, bytes), a, b, lora.config.r, lora.scale, dtype));
+        const { a, b } = await peft.read(module);
+        return fromFloat32(dtype, mergeLora(toFloat32(dtype, bytes), a, b, peft.config.r, peft.scale, dtype));
       },
       shardBytes,
     );

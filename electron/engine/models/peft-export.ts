@@ -3,10 +3,11 @@
 // base checkpoint's layout, target_modules a regex that only the language
 // model's layers match), reloaded and compared before it replaces anything;
 // and a PEFT adapter trained elsewhere read back as the starting weights.
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
-import { commitDir, fsyncDir, fsyncTree, isMissingOrEmpty, tempSibling } from '../../common/durable-fs';
+import { commitDir, fsyncDir, fsyncTree, isMissingOrEmpty, isTempName, tempSibling } from '../../common/durable-fs';
 import { fromFloat32, toFloat32 } from '../weights/decode';
 import { Checkpoint } from './checkpoint';
 import {
@@ -139,10 +140,12 @@ export async function exportPeftAdapter(dir: string, o: ExportAdapterOptions): P
   checkExportable(o);
   const base = await Checkpoint.open(o.baseDir);
   try {
+    if (existsSync(dir) && !(await stat(dir)).isDirectory())
+      throw new AppError('bad-input', `${dir}: is a file; the adapter is written as a folder`, { subject: dir });
     const whole = await isMissingOrEmpty(dir);
-    if (!whole) await mkdir(dir, { recursive: true });
-    else await mkdir(path.dirname(path.resolve(dir)), { recursive: true });
     const tmp = whole ? tempSibling(path.resolve(dir)) : tempSibling(path.join(dir, 'adapter'));
+    await mkdir(path.dirname(tmp), { recursive: true });
+    if (!whole) await removeLeftovers(dir);
     await mkdir(tmp);
     try {
       await writeAdapterFiles(tmp, o, base);
@@ -158,6 +161,13 @@ export async function exportPeftAdapter(dir: string, o: ExportAdapterOptions): P
   } finally {
     await base.close();
   }
+}
+
+/** Temporary folders of exports into `dir` that a crash interrupted. */
+async function removeLeftovers(dir: string): Promise<void> {
+  for (const name of await readdir(dir))
+    if (name.startsWith('.adapter.tmp-') && isTempName(name))
+      await rm(path.join(dir, name), { recursive: true, force: true });
 }
 
 /**

@@ -5,16 +5,28 @@ import { AppError } from '../../../shared/errors';
 import type { SafetensorsDType } from './dtypes';
 import { bf16ToFloat, floatToBf16, floatToHalf, halfToFloat } from './float16';
 
+/** Typed arrays read the host's byte order; files are little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Every float16 bit pattern's value, built on first use (256 KiB): decoding is one lookup per value. */
+let halfTable: Float32Array | undefined;
+
 /** Float tensor bytes (F32, F16, BF16, F64) as float32 values. */
 export function toFloat32(dtype: SafetensorsDType, bytes: Uint8Array): Float32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dtype) {
     case 'F32':
+      // A copy of the bytes (memcpy) where the host is little-endian, as every platform Node ships on is.
+      if (LITTLE_ENDIAN) return new Float32Array(bytes.slice().buffer, 0, bytes.byteLength / 4);
       return Float32Array.from({ length: bytes.byteLength / 4 }, (_, i) => view.getFloat32(i * 4, true));
     case 'F64':
       return Float32Array.from({ length: bytes.byteLength / 8 }, (_, i) => view.getFloat64(i * 8, true));
-    case 'F16':
-      return Float32Array.from({ length: bytes.byteLength / 2 }, (_, i) => halfToFloat(view.getUint16(i * 2, true)));
+    case 'F16': {
+      const table = (halfTable ??= Float32Array.from({ length: 65536 }, (_, h) => halfToFloat(h)));
+      const out = new Float32Array(bytes.byteLength / 2);
+      for (let i = 0; i < out.length; i++) out[i] = table[view.getUint16(i * 2, true)]!;
+      return out;
+    }
     case 'BF16': {
       const out = new Float32Array(bytes.byteLength / 2);
       for (let i = 0; i < out.length; i++) out[i] = bf16ToFloat(view.getUint16(i * 2, true));

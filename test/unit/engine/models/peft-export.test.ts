@@ -131,6 +131,7 @@ describe('exportPeftAdapter', () => {
     const dir = fresh();
     mkdirSync(path.join(dir, 'checkpoints', 'step-000001'), { recursive: true });
     writeFileSync(path.join(dir, 'checkpoints', 'step-000001', 'x'), 'kept');
+    mkdirSync(path.join(dir, '.adapter.tmp-1-0badf00d')); // an export a crash interrupted
     await exportPeftAdapter(dir, { baseDir: legacy.dir, lora: trained(legacy, SETTINGS, 1), settings: SETTINGS });
     const lora = trained(legacy, SETTINGS, 2);
     await exportPeftAdapter(dir, { baseDir: legacy.dir, lora, settings: SETTINGS, dtype: 'BF16' });

@@ -7,7 +7,6 @@ import { contentFor } from './checkpoint-content';
 
 const [out, base, from] = process.argv.slice(2) as [string, string, string];
 const model = await openModel(base);
-process.stdout.write('ready\n');
 for (let step = Number(from); step < Number(from) + 1000; step++) {
   await writeCheckpoint(out, contentFor(model, step));
   process.stdout.write(`wrote ${step}\n`);
