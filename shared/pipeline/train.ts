@@ -45,8 +45,11 @@ export const TrainOptions = z.strictObject({
   labelSmoothing: z.number().min(0).lt(0.5).default(0),
   /** Pairs per micro-batch (each pair is two rows: chosen and rejected). */
   batch: z.int().positive().default(1),
-  /** Micro-batches per optimizer step: the effective batch is batch x gradAccum (the reference: 1 x 8 per GPU, 8 GPUs). */
-  gradAccum: z.int().positive().default(8),
+  /**
+   * Micro-batches per optimizer step: the effective batch is batch x gradAccum. Default 64, the reference's effective
+   * batch (1 pair per GPU x 8 GPUs x 8 accumulation steps) on one machine (decision 0600).
+   */
+  gradAccum: z.int().positive().default(64),
   schedule: z.enum(LR_SCHEDULES).default('linear'),
   /** Warm-up steps; when given, warmupRatio is not used. */
   warmupSteps: z.int().nonnegative().optional(),
