@@ -14,6 +14,7 @@ import {
   type ProjectInfo,
 } from '../../shared/api';
 import { AppError } from '../../shared/errors';
+import { inspectModel } from '../engine/models/inspect';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
 import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
@@ -165,6 +166,8 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     },
     'sources.list': async () => ({ sources: await required().store.call('listSources') }),
     'problems.list': async (request) => required().store.call('listProblems', request),
+
+    'model.inspect': async ({ dir }) => inspectModel(path.resolve(dir)),
 
     ...pipelineHandlers(required),
   };

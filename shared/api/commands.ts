@@ -14,6 +14,7 @@ import {
   Source,
 } from './domain';
 import { PIPELINE_COMMANDS } from '../pipeline/commands';
+import { ModelInspection } from './model';
 
 const Empty = z.strictObject({});
 const Page = pageRequest({ max: 1000, default: 100 });
@@ -73,6 +74,9 @@ export const COMMANDS = {
     request: z.strictObject({ ...Page, jobId: Id.optional(), sourceId: Id.optional() }),
     response: z.object({ total: z.int().nonnegative(), items: z.array(Problem) }),
   },
+
+  /** What a model folder is and whether this version can run it (never fails for an unusable folder: `supported` false with the reason). */
+  'model.inspect': { request: z.strictObject({ dir: z.string().min(1) }), response: ModelInspection },
 
   ...PIPELINE_COMMANDS,
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;

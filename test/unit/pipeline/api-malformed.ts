@@ -4,6 +4,8 @@
 import type { PIPELINE_COMMANDS } from '../../../shared/pipeline/commands';
 
 export const PIPELINE_MALFORMED = {
+  'pipeline.overview': [{ x: 1 }],
+  'pipeline.augmented': [{ offset: -1 }, { limit: 0 }, { limit: 501 }, { format: 'collage' }, { colour: 'red' }],
   'pipeline.settings': [{ x: 1 }],
   'pipeline.settings.set': [{}, { patch: 3 }, { patch: [] }],
   'pipeline.augment': [
