@@ -6,6 +6,7 @@ import { FINAL_JOB_STATES, IMPORT_COUNTS_MEANING, importCountsLine, type ImportS
 import { useEscape } from '../hooks/useEscape';
 import { useImport, useJobAction } from '../query/mutations';
 import { useJob } from '../query/queries';
+import { ErrorText } from './ErrorText';
 import { JobProgress } from './JobProgress';
 
 interface Props {
@@ -58,6 +59,7 @@ function ImportForm({ onStarted }: { onStarted(jobId: number): void }) {
         <input type="checkbox" checked={abortOnProblem} onChange={(e) => setAbortOnProblem(e.target.checked)} /> Stop at
         the first problem
       </label>
+      <ErrorText error={start.error} />
       <button type="submit" disabled={start.isPending}>
         Start import
       </button>
@@ -83,11 +85,7 @@ function ImportRun({ jobId }: { jobId: number }) {
           <p className="muted">{IMPORT_COUNTS_MEANING}</p>
         </div>
       )}
-      {job.error !== null && (
-        <p className="error-text">
-          {job.error.kind}: {job.error.message}
-        </p>
-      )}
+      <ErrorText error={job.error} />
       {!finished && (
         <button type="button" onClick={() => action.mutate({ id: jobId, action: 'cancel' })}>
           Cancel import

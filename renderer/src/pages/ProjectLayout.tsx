@@ -36,7 +36,9 @@ export function ProjectLayout() {
           </button>
         </div>
       </header>
-      <Outlet />
+      <main className="page">
+        <Outlet />
+      </main>
     </div>
   );
 }

@@ -3,6 +3,7 @@
 // entry here. The first is where opening a project lands.
 import type { ReactElement } from 'react';
 import { DatasetPage } from './DatasetPage';
+import { PipelinePage } from './PipelinePage';
 
 export interface ProjectPage {
   /** Path under the root, e.g. 'dataset'. */
@@ -12,6 +13,10 @@ export interface ProjectPage {
   element: ReactElement;
 }
 
-export const PROJECT_PAGES: readonly ProjectPage[] = [{ path: 'dataset', label: 'Dataset', element: <DatasetPage /> }];
+export const PROJECT_PAGES: readonly ProjectPage[] = [
+  { path: 'dataset', label: 'Dataset', element: <DatasetPage /> },
+  { path: 'pipeline', label: 'Pipeline', element: <PipelinePage /> },
+  // Pairs and Thresholds come here (issue 11, review pages), then Training and Evaluation.
+];
 
 export const HOME_PATH = `/${PROJECT_PAGES[0]!.path}`;

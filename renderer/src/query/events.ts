@@ -10,10 +10,10 @@ import { queryKeys } from './keys';
 
 /** The queries whose data a finished job of each kind changed. */
 const CHANGED_BY = {
-  import: [queryKeys.samples, queryKeys.sources, queryKeys.problems, queryKeys.projectInfo],
-  augment: [],
-  respond: [],
-  select: [],
+  import: [queryKeys.samples, queryKeys.sources, queryKeys.problems, queryKeys.projectInfo, queryKeys.pipelineOverview],
+  augment: [queryKeys.pipelineOverview, queryKeys.augmented],
+  respond: [queryKeys.pipelineOverview],
+  select: [queryKeys.pipelineOverview],
 } satisfies Record<JobKindName, readonly QueryKey[]>;
 
 function isJobKindName(kind: string): kind is JobKindName {
