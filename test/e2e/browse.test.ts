@@ -277,14 +277,15 @@ describe('browsing UI in Chromium', () => {
     await screenshot(page, '8-jobs');
   });
 
-  it('shows an error with its kind and the file it is about', async () => {
+  it('shows an error as a sentence naming the file, inside the dialog that caused it', async () => {
     const missing = path.join(dir, 'no-such-file.json');
     await runImport(missing, small.imagesRoot);
-    const alert = page.getByRole('alert');
+    const alert = page.getByRole('dialog', { name: 'Import dataset' }).getByRole('alert');
     await alert.filter({ hasText: missing }).waitFor();
-    expect(await alert.locator('.error-kind').textContent()).toBe('not-found');
+    expect(await alert.textContent()).toBe(`Something could not be found: ${missing} does not exist.`);
+    // The dialog owns the error: no banner repeats it.
+    expect(await page.locator('.error-banner').count()).toBe(0);
     await screenshot(page, '9-error');
-    await alert.getByRole('button', { name: 'Dismiss error' }).click();
     await page.keyboard.press('Escape');
     await page.getByRole('dialog', { name: 'Import dataset' }).waitFor({ state: 'detached' });
   });

@@ -87,6 +87,7 @@ export function useLatestJob<K extends Job['kind']>(kind: K): Extract<Job, { kin
 
 export function latestJob<K extends Job['kind']>(jobs: readonly Job[], kind: K): Extract<Job, { kind: K }> | undefined {
   let latest: Extract<Job, { kind: K }> | undefined;
-  for (const j of jobs) if (j.kind === kind && (latest === undefined || j.id > latest.id)) latest = j as Extract<Job, { kind: K }>;
+  for (const j of jobs)
+    if (j.kind === kind && (latest === undefined || j.id > latest.id)) latest = j as Extract<Job, { kind: K }>;
   return latest;
 }

@@ -78,7 +78,9 @@ export function AugmentStage({ overview, readOnly }: { overview: PipelineOvervie
           )}
         </Field>
         <Field label="Seed" hint="The same seed and data give the same samples again.">
-          {(p) => <input {...p} type="number" min={0} step={1} value={seed} onChange={(e) => setSeed(e.target.value)} />}
+          {(p) => (
+            <input {...p} type="number" min={0} step={1} value={seed} onChange={(e) => setSeed(e.target.value)} />
+          )}
         </Field>
         <fieldset className="mix">
           <legend>Format mix</legend>

@@ -40,7 +40,8 @@ export function InspectionView({ inspection }: { inspection: ModelInspection }) 
     <p className="inspection" aria-label="Model inspection">
       {i.architecture.text} language model with a {i.architecture.vision} vision tower, {formatParams(i.parameters)}{' '}
       parameters ({i.dtype}), {i.text.layers} layers, {i.image_tokens_per_image} tokens per image; attention read at
-      layer {i.default_attention_layer} unless set below. {i.chat_template ? 'Has a chat template.' : 'No chat template.'}
+      layer {i.default_attention_layer} unless set below.{' '}
+      {i.chat_template ? 'Has a chat template.' : 'No chat template.'}
     </p>
   );
 }
@@ -88,7 +89,10 @@ export function RespondStage({ overview, readOnly }: { overview: PipelineOvervie
       }
     >
       <form className="stage-form" onSubmit={submit} aria-label="Respond settings">
-        <Field label="Model folder" hint="A llava-hf model folder (config.json, safetensors, tokenizer); checked when you leave the field.">
+        <Field
+          label="Model folder"
+          hint="A llava-hf model folder (config.json, safetensors, tokenizer); checked when you leave the field."
+        >
           {(p) => (
             <input
               {...p}
@@ -114,7 +118,10 @@ export function RespondStage({ overview, readOnly }: { overview: PipelineOvervie
             </select>
           )}
         </Field>
-        <Field label="Attention layer" hint="Decoder layer whose attention decides which image the model looked at; empty: the middle layer.">
+        <Field
+          label="Attention layer"
+          hint="Decoder layer whose attention decides which image the model looked at; empty: the middle layer."
+        >
           {(p) => (
             <input
               {...p}
@@ -145,7 +152,10 @@ export function RespondStage({ overview, readOnly }: { overview: PipelineOvervie
           checked={perturb}
           onChange={setPerturb}
         />
-        <Field label="Image preprocessing" hint="How each image is fitted to the vision tower: pad keeps all of a collage, crop cuts its edges.">
+        <Field
+          label="Image preprocessing"
+          hint="How each image is fitted to the vision tower: pad keeps all of a collage, crop cuts its edges."
+        >
           {(p) => (
             <select {...p} value={aspect} onChange={(e) => setAspect(e.target.value as 'pad' | 'crop')}>
               <option value="pad">Pad to square (as the paper)</option>

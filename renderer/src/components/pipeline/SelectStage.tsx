@@ -54,8 +54,7 @@ function ThresholdInputs({ table, onChange }: { table: ThresholdTable; onChange(
                   aria-label={`${FORMAT_LABELS[f]} with ${count} images: threshold`}
                   type="number"
                   min={0}
-                  max={1}
-                  step={0.05}
+                  step="any"
                   value={row.value}
                   onChange={(e) => set(f, count, { ...row, value: Number(e.target.value) })}
                 />
@@ -95,13 +94,18 @@ export function SelectStage({ overview, readOnly }: { overview: PipelineOverview
       counts={
         <p>
           {formatCount(overview.decisions.keep)} kept, {formatCount(overview.decisions.drop)} dropped
-          {overview.decisions.undecided > 0 ? `, ${formatCount(overview.decisions.undecided)} not selected yet` : ''};{' '}
-          {formatCount(overview.pairs.total)} pairs
+          {overview.decisions.undecided > 0
+            ? `, ${formatCount(overview.decisions.undecided)} not selected yet`
+            : ''}; {formatCount(overview.pairs.total)} pairs
         </p>
       }
     >
       <form className="stage-form" onSubmit={submit} aria-label="Select settings">
-        {table === undefined ? <p role="status">Loading settings…</p> : <ThresholdInputs table={table} onChange={setEdited} />}
+        {table === undefined ? (
+          <p role="status">Loading settings…</p>
+        ) : (
+          <ThresholdInputs table={table} onChange={setEdited} />
+        )}
         <div className="row">
           <button type="button" onClick={() => setEdited(REFERENCE_THRESHOLDS)}>
             Paper defaults
