@@ -18,6 +18,7 @@ import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
 import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
 import { seenImage } from '../pipeline/api/seen-image';
+import { evalHandlers } from '../pipeline/eval/handlers';
 import {
   createProjectExclusive,
   openProjectExclusive,
@@ -167,6 +168,7 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     'problems.list': async (request) => required().store.call('listProblems', request),
 
     ...pipelineHandlers(required),
+    ...evalHandlers(),
   };
 
   if (options.projectDir !== undefined) await handlers['project.open']({ dir: options.projectDir });

@@ -14,6 +14,7 @@ import {
   Source,
 } from './domain';
 import { PIPELINE_COMMANDS } from '../pipeline/commands';
+import { EVAL_COMMANDS } from '../pipeline/eval';
 
 const Empty = z.strictObject({});
 const Page = pageRequest({ max: 1000, default: 100 });
@@ -75,6 +76,7 @@ export const COMMANDS = {
   },
 
   ...PIPELINE_COMMANDS,
+  ...EVAL_COMMANDS,
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 
 export type Channel = keyof typeof COMMANDS;

@@ -14,6 +14,7 @@ const CHANGED_BY = {
   augment: [],
   respond: [],
   select: [],
+  eval: [],
 } satisfies Record<JobKindName, readonly QueryKey[]>;
 
 function isJobKindName(kind: string): kind is JobKindName {
