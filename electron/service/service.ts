@@ -168,7 +168,7 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     'problems.list': async (request) => required().store.call('listProblems', request),
 
     ...pipelineHandlers(required),
-    ...evalHandlers(),
+    ...evalHandlers(required),
   };
 
   if (options.projectDir !== undefined) await handlers['project.open']({ dir: options.projectDir });

@@ -120,7 +120,7 @@ export const EvalItemResult = z.object({
   option_ids: z.record(z.string(), z.array(z.int())).nullable(),
   option_scores: z.record(z.string(), z.number()).nullable(),
   /** Per image, the mean attention at the attention layer (generate mode; null in likelihood mode). */
-  per_image_mean: z.array(z.number()).nullable(),
+  per_image_mean: z.array(z.number().nullable()).nullable(),
 });
 export type EvalItemResult = z.infer<typeof EvalItemResult>;
 
