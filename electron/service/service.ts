@@ -19,6 +19,7 @@ import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
 import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
 import { seenImage } from '../pipeline/api/seen-image';
+import { evalHandlers } from '../pipeline/eval/handlers';
 import {
   createProjectExclusive,
   openProjectExclusive,
@@ -170,6 +171,7 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     'model.inspect': async ({ dir }) => inspectModel(path.resolve(dir)),
 
     ...pipelineHandlers(required),
+    ...evalHandlers(required),
   };
 
   if (options.projectDir !== undefined) await handlers['project.open']({ dir: options.projectDir });

@@ -14,6 +14,7 @@ import {
   Source,
 } from './domain';
 import { PIPELINE_COMMANDS } from '../pipeline/commands';
+import { EVAL_COMMANDS } from '../pipeline/eval';
 import { ModelInspection } from './model';
 
 const Empty = z.strictObject({});
@@ -79,6 +80,7 @@ export const COMMANDS = {
   'model.inspect': { request: z.strictObject({ dir: z.string().min(1) }), response: ModelInspection },
 
   ...PIPELINE_COMMANDS,
+  ...EVAL_COMMANDS,
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 
 export type Channel = keyof typeof COMMANDS;

@@ -188,6 +188,13 @@ export const JOB_RESULTS = {
     .partial(),
   respond: z.object({}),
   select: z.object({ kept: z.int().nonnegative(), newPairs: z.int().nonnegative() }),
+  /** The eval run the job filled (shared/pipeline/eval.ts: `eval.runs.get`), with its headline figures. */
+  eval: z.object({
+    runId: Id,
+    answered: z.int().nonnegative(),
+    correct: z.int().nonnegative(),
+    accuracy: z.number(),
+  }),
 } as const;
 export type JobKindName = keyof typeof JOB_RESULTS;
 export type JobResult<K extends JobKindName> = z.infer<(typeof JOB_RESULTS)[K]>;
@@ -218,7 +225,13 @@ const jobOf = <K extends JobKindName>(kind: K) =>
   JobFields.extend({ kind: z.literal(kind), result: z.nullable(JOB_RESULTS[kind]) });
 
 /** A job with its result typed by its kind: `job.kind === 'import'` narrows `job.result` to the import summary (null until done). */
-export const Job = z.discriminatedUnion('kind', [jobOf('import'), jobOf('augment'), jobOf('respond'), jobOf('select')]);
+export const Job = z.discriminatedUnion('kind', [
+  jobOf('import'),
+  jobOf('augment'),
+  jobOf('respond'),
+  jobOf('select'),
+  jobOf('eval'),
+]);
 export type Job = z.infer<typeof Job>;
 
 /** Thumbnail edge lengths (longest side, px) the image route serves. */

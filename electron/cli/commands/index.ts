@@ -1,6 +1,7 @@
 // The CLI's subcommands, one file each; a later issue adds its command here.
 import type { CliCommand } from '../command';
 import { augmentCommand } from './augment';
+import { benchCommand } from './bench';
 import { demoCommand } from './demo';
 import { exportCommand } from './export';
 import { generateCommand } from './generate';
@@ -30,4 +31,5 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
   modelCommand,
   generateCommand,
   scoreCommand,
+  benchCommand,
 ];

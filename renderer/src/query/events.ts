@@ -14,6 +14,7 @@ const CHANGED_BY = {
   augment: [queryKeys.pipelineOverview, queryKeys.augmented],
   respond: [queryKeys.pipelineOverview],
   select: [queryKeys.pipelineOverview],
+  eval: [],
 } satisfies Record<JobKindName, readonly QueryKey[]>;
 
 function isJobKindName(kind: string): kind is JobKindName {
