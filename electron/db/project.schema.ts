@@ -7,6 +7,7 @@ import { EVAL_QUERIES } from '../pipeline/eval/queries';
 import { PIPELINE_MIGRATIONS } from '../pipeline/store/migrations';
 import { PIPELINE_QUERIES } from '../pipeline/store/queries';
 import { RESPOND_QUERIES } from '../pipeline/respond/queries';
+import { TRAIN_QUERIES } from '../pipeline/train/queries';
 import { FOUNDATION_MIGRATIONS, type Migration } from '../store/migrations';
 import { STORE_QUERIES } from '../store/queries';
 import type { QueryTable } from '../store/table';
@@ -18,6 +19,7 @@ export const QUERIES = {
   ...PIPELINE_QUERIES,
   ...RESPOND_QUERIES,
   ...EVAL_QUERIES,
+  ...TRAIN_QUERIES,
 } satisfies QueryTable;
 export type ProjectQueries = typeof QUERIES;
 

@@ -4,6 +4,7 @@
 // Q is the query table a kind uses: its reads go through Store<Q> and its
 // writes are Write<Q>, so a write naming a query with the wrong arguments does not compile.
 import type { z } from 'zod';
+import type { ApiEvent } from '../../shared/api';
 import type { Store } from '../store/store';
 import type { QueryTable, Write } from '../store/table';
 
@@ -16,6 +17,8 @@ export interface JobContext<Q extends QueryTable> {
    */
   signal: AbortSignal;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  /** Streams an event of this job's own (e.g. a train step's metrics) to every listener. */
+  emit(event: ApiEvent): void;
 }
 
 export interface UnitResult<C, Q extends QueryTable> {

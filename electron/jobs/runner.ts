@@ -219,6 +219,7 @@ export class JobRunner<Q extends JobQueries & QueryTable> {
         store: this.store,
         signal: active.abort.signal,
         log: (level, message) => this.emit({ type: 'log', level, message, jobId: job.id, at: Date.now() }),
+        emit: (event) => this.emit(event),
       };
       const column = (name: string) => ({ table: 'jobs', row: job.id, column: name });
       run = await kind.plan(checkColumn(kind.params, job.params, column('params')), ctx);

@@ -6,5 +6,13 @@ import { importJob } from '../io/import-job';
 import { augmentJob } from '../pipeline/jobs/augment-job';
 import { respondJob } from '../pipeline/jobs/respond-job';
 import { selectJob } from '../pipeline/jobs/select-job';
+import { trainJob, trainReferenceJob } from '../pipeline/jobs/train-job';
 
-export const JOB_KINDS: readonly AnyJobKind<ProjectQueries>[] = [importJob, augmentJob, respondJob, selectJob];
+export const JOB_KINDS: readonly AnyJobKind<ProjectQueries>[] = [
+  importJob,
+  augmentJob,
+  respondJob,
+  selectJob,
+  trainReferenceJob,
+  trainJob,
+];

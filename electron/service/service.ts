@@ -20,6 +20,7 @@ import { JobRunner } from '../jobs/runner';
 import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
 import { seenImage } from '../pipeline/api/seen-image';
 import { evalHandlers } from '../pipeline/eval/handlers';
+import { trainHandlers } from '../pipeline/api/train-handlers';
 import {
   createProjectExclusive,
   openProjectExclusive,
@@ -172,6 +173,7 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
 
     ...pipelineHandlers(required),
     ...evalHandlers(required),
+    ...trainHandlers(required),
   };
 
   if (options.projectDir !== undefined) await handlers['project.open']({ dir: options.projectDir });

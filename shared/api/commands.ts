@@ -16,6 +16,7 @@ import {
 import { PIPELINE_COMMANDS } from '../pipeline/commands';
 import { EVAL_COMMANDS } from '../pipeline/eval';
 import { ModelInspection } from './model';
+import { TRAIN_COMMANDS } from '../pipeline/train';
 
 const Empty = z.strictObject({});
 const Page = pageRequest({ max: 1000, default: 100 });
@@ -81,6 +82,7 @@ export const COMMANDS = {
 
   ...PIPELINE_COMMANDS,
   ...EVAL_COMMANDS,
+  ...TRAIN_COMMANDS,
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 
 export type Channel = keyof typeof COMMANDS;

@@ -195,6 +195,10 @@ export const JOB_RESULTS = {
     correct: z.int().nonnegative(),
     accuracy: z.number(),
   }),
+  /** The run trained, its steps, the folder holding the final adapter, and the last step's loss. */
+  train: z.object({ runId: Id, steps: z.int().nonnegative(), out: z.string(), loss: z.number().nullable() }),
+  /** Reference log-probs live in their own table. */
+  'train-reference': z.object({}),
 } as const;
 export type JobKindName = keyof typeof JOB_RESULTS;
 export type JobResult<K extends JobKindName> = z.infer<(typeof JOB_RESULTS)[K]>;
@@ -231,6 +235,8 @@ export const Job = z.discriminatedUnion('kind', [
   jobOf('respond'),
   jobOf('select'),
   jobOf('eval'),
+  jobOf('train'),
+  jobOf('train-reference'),
 ]);
 export type Job = z.infer<typeof Job>;
 

@@ -1,6 +1,7 @@
 // Events pushed from the engine side to every listener (UI, CLI progress bar):
 // one discriminated union on `type`, validated like commands.
 import { z } from 'zod';
+import { TrainStepMetrics } from '../pipeline/train';
 import { Id, JobProgress, JobState, Timestamp, WireError } from './domain';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -8,6 +9,8 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const ApiEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('job.progress'), jobId: Id, progress: JobProgress }),
   z.object({ type: z.literal('job.state'), jobId: Id, kind: z.string(), state: JobState, error: WireError.nullable() }),
+  /** One optimizer step of a train job, as stored (train.metrics returns the same). */
+  z.object({ type: z.literal('train.step'), jobId: Id, runId: Id, metrics: TrainStepMetrics }),
   z.object({
     type: z.literal('log'),
     level: z.enum(LOG_LEVELS),

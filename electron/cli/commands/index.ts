@@ -7,6 +7,7 @@ import { exportCommand } from './export';
 import { generateCommand } from './generate';
 import { importCommand } from './import';
 import { jobsCommand } from './jobs';
+import { mergeCommand } from './merge';
 import { modelCommand } from './model';
 import { pairsCommand } from './pairs';
 import { projectCommand } from './project';
@@ -15,6 +16,7 @@ import { scoreCommand } from './score';
 import { selectCommand } from './select';
 import { selftestCommand } from './selftest';
 import { serveCommand } from './serve';
+import { trainCommand } from './train';
 
 export const CLI_COMMANDS: readonly CliCommand[] = [
   projectCommand,
@@ -32,4 +34,6 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
   generateCommand,
   scoreCommand,
   benchCommand,
+  trainCommand,
+  mergeCommand,
 ];

@@ -79,17 +79,19 @@ export function initLora(t: TextSpec, s: LoraSettings, rng: () => number): LoraW
   if (!Number.isInteger(s.rank) || s.rank < 1)
     throw new AppError('bad-input', `LoRA rank = ${s.rank} must be an integer >= 1`, { subject: 'rank' });
   const modules = new Map<string, LoraModuleWeights>();
-  for (const m of loraModules(t, s.targets)) {
-    const bound = 1 / Math.sqrt(m.inFeatures);
-    const a = Float32Array.from({ length: s.rank * m.inFeatures }, () => (2 * rng() - 1) * bound);
-    modules.set(m.module, {
-      a,
-      b: new Float32Array(m.outFeatures * s.rank),
-      inFeatures: m.inFeatures,
-      outFeatures: m.outFeatures,
-    });
-  }
+  for (const m of loraModules(t, s.targets)) modules.set(m.module, initLoraModule(m, s.rank, rng));
   return { rank: s.rank, scale: loraScaleOf(s), modules };
+}
+
+/** One module's fresh A (kaiming-uniform) and B (zeros), as initLora draws them. */
+export function initLoraModule(
+  m: { inFeatures: number; outFeatures: number },
+  rank: number,
+  rng: () => number,
+): LoraModuleWeights {
+  const bound = 1 / Math.sqrt(m.inFeatures);
+  const a = Float32Array.from({ length: rank * m.inFeatures }, () => (2 * rng() - 1) * bound);
+  return { a, b: new Float32Array(m.outFeatures * rank), inFeatures: m.inFeatures, outFeatures: m.outFeatures };
 }
 
 /** Reads every module of a loaded PEFT adapter into memory. */
@@ -121,8 +123,18 @@ export interface LoraBranch extends LinearHooks {
   readonly params: Value[];
 }
 
+/** Options of an unmerged branch: training applies LoRA dropout to the branch's input, as PEFT does (y += s * B A dropout(x)). */
+export interface LoraBranchOptions {
+  /** x [B*T, in] of module `name` -> the dropped-out input (train/dpo/dropout.ts). */
+  dropout?: (x: Value, name: string) => Value;
+}
+
 /** The branch y += s * (x A^T) B^T of every adapted module, with A and B as graph inputs of `g` (the modules' sizes from `w`). */
-export function loraBranch(g: Graph, w: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>): LoraBranch {
+export function loraBranch(
+  g: Graph,
+  w: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>,
+  o: LoraBranchOptions = {},
+): LoraBranch {
   const params: Value[] = [];
   return {
     params,
@@ -134,7 +146,8 @@ export function loraBranch(g: Graph, w: Pick<LoraWeights, 'rank' | 'scale' | 'mo
       const b = g.input(names.b, 'float32', [m.outFeatures, w.rank]);
       params.push(a, b);
       const batch = staticDim(x, 0);
-      const down = op.gemm(op.reshape(x, [-1, m.inFeatures]), a, undefined, { transB: true }); // [B*T, r]
+      const flat = op.reshape(x, [-1, m.inFeatures]); // [B*T, in]
+      const down = op.gemm(o.dropout ? o.dropout(flat, name) : flat, a, undefined, { transB: true }); // [B*T, r]
       const up = op.gemm(down, b, undefined, { transB: true, alpha: w.scale }); // [B*T, out]
       return op.reshape(up, g.constant([batch, -1, m.outFeatures], 'int64', [3]), [batch, x.shape[1]!, m.outFeatures]); // [B, T, out]
     },

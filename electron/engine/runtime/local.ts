@@ -35,7 +35,8 @@ export interface LocalSession {
   readonly ep: ExplicitEp;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+  /** Runs the graph; `outputs` limits what is fetched (default every output). */
+  run(feeds: Record<string, ort.Tensor>, outputs?: readonly string[]): Promise<Record<string, ort.Tensor>>;
   release(): Promise<void>;
 }
 
@@ -112,9 +113,9 @@ export async function createLocalSession(model: Uint8Array, opts: LocalSessionOp
     ep: opts.ep,
     inputNames: session.inputNames,
     outputNames: session.outputNames,
-    async run(feeds) {
+    async run(feeds, outputs) {
       try {
-        return (await session.run(feeds)) as Record<string, ort.Tensor>;
+        return (await (outputs ? session.run(feeds, [...outputs]) : session.run(feeds))) as Record<string, ort.Tensor>;
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
         throw new AppError('runtime', `onnxruntime run on ${opts.ep} failed: ${msg}`, { cause: e });

@@ -57,6 +57,8 @@ export interface RunOptions {
   keep?: readonly string[];
   /** Kept tensors to free once the run is over, whether it worked or not (e.g. the KV cache it consumed). */
   free?: readonly string[];
+  /** Outputs to compute and return (default all): a train step that only accumulates skips the optimizer's. */
+  outputs?: readonly string[];
 }
 
 export interface Stats {

@@ -165,14 +165,14 @@ export class SessionHost {
       inputs[name] = t;
     }
     const keep = new Set(options.keep ?? []);
-    for (const k of keep) {
+    for (const k of [...keep, ...(options.outputs ?? [])]) {
       if (!info.outputNames.includes(k))
         throw new AppError(
           'bad-input',
-          `cannot keep output "${k}": the graph's outputs are ${info.outputNames.join(', ')}`,
+          `cannot keep or fetch output "${k}": the graph's outputs are ${info.outputNames.join(', ')}`,
         );
     }
-    const outputs = await session.run(inputs);
+    const outputs = await session.run(inputs, options.outputs);
     const result: Record<string, WireTensor | TensorHandle> = {};
     for (const [name, t] of Object.entries(outputs)) {
       if (keep.has(name)) result[name] = this.keep(t);

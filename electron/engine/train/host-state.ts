@@ -30,6 +30,8 @@ export interface StateRun {
   into: Record<string, string>;
   /** Scalar outputs read back (loss, metrics, gradient norm). */
   scalars: readonly string[];
+  /** Outputs to compute (default all); must include `into`'s and `scalars`. */
+  outputs?: readonly string[];
 }
 
 export class HostState {
@@ -80,7 +82,11 @@ export class HostState {
     }
     const free = this.orphans;
     this.orphans = [];
-    const out = await this.runtime.run(session, feeds, { keep: Object.values(r.into), free });
+    const out = await this.runtime.run(session, feeds, {
+      keep: Object.values(r.into),
+      free,
+      ...(r.outputs ? { outputs: r.outputs } : {}),
+    });
     // Freed only once the run has worked (a failed step leaves the state as it was), and before the next run,
     // so between steps the host holds one copy of the state.
     const replaced = Object.keys(r.into).flatMap((name) => {

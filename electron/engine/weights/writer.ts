@@ -19,15 +19,26 @@ export type TensorsToWrite = Record<string, TensorToWrite>;
 
 const bytesOf = (v: ArrayBufferView): Uint8Array => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 
-/** The 8-byte length plus padded JSON header for `tensors` (names sorted). */
-export function encodeHeader(tensors: TensorsToWrite, metadata?: Record<string, string>): Uint8Array {
+/** A tensor's place in a header: what encodeHeader needs before any data exists. */
+export interface TensorSpec {
+  dtype: SafetensorsDType;
+  shape: number[];
+}
+
+const byteSize = (t: TensorSpec): number => t.shape.reduce((a, b) => a * b, SAFETENSORS_DTYPES[t.dtype].bytes);
+
+/** The 8-byte length plus padded JSON header for `tensors` (names sorted); data, when present, must fill its shape. */
+export function encodeHeader(
+  tensors: Record<string, TensorSpec & { data?: ArrayBufferView }>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
   let cursor = 0;
   for (const name of Object.keys(tensors).sort()) {
-    const t = tensors[name] as TensorToWrite;
-    const want = t.shape.reduce((a, b) => a * b, SAFETENSORS_DTYPES[t.dtype].bytes);
-    if (t.data.byteLength !== want) {
+    const t = tensors[name] as TensorSpec & { data?: ArrayBufferView };
+    const want = byteSize(t);
+    if (t.data !== undefined && t.data.byteLength !== want) {
       throw new AppError(
         'internal',
         `tensor "${name}": ${t.dtype} [${t.shape.join(', ')}] needs ${want} bytes, got ${t.data.byteLength}`,
@@ -70,17 +81,36 @@ export async function writeSafetensors(
   tensors: TensorsToWrite,
   metadata?: Record<string, string>,
 ): Promise<void> {
+  await writeSafetensorsFrom(filePath, tensors, (name) => (tensors[name] as TensorToWrite).data, metadata);
+}
+
+/**
+ * Writes a file whose tensors are produced one at a time, in header order, by
+ * `produce` (e.g. read, transformed, converted): only one tensor is in memory.
+ */
+export async function writeSafetensorsFrom(
+  filePath: string,
+  specs: Record<string, TensorSpec>,
+  produce: (name: string) => ArrayBufferView | Promise<ArrayBufferView>,
+  metadata?: Record<string, string>,
+): Promise<void> {
   const handle = await open(filePath, 'w');
   try {
-    await handle.write(encodeHeader(tensors, metadata));
-    for (const k of Object.keys(tensors).sort()) await handle.write(bytesOf((tensors[k] as TensorToWrite).data));
+    await handle.write(encodeHeader(specs, metadata));
+    for (const name of Object.keys(specs).sort()) {
+      const data = await produce(name);
+      const want = byteSize(specs[name] as TensorSpec);
+      if (data.byteLength !== want)
+        throw new AppError('internal', `tensor "${name}": produced ${data.byteLength} bytes, its header says ${want}`);
+      await handle.write(bytesOf(data));
+    }
   } finally {
     await handle.close();
   }
 }
 
 /**
- * Writes `tensors` as HF does for large models: shards of at most
+ * Writes tensors as HF does for large models: shards of at most
  * `maxShardBytes` (a tensor is never split) named model-0000i-of-0000n.safetensors,
  * plus model.safetensors.index.json mapping each tensor to its shard.
  */
@@ -89,10 +119,20 @@ export async function writeShardedSafetensors(
   tensors: TensorsToWrite,
   maxShardBytes: number,
 ): Promise<string[]> {
+  return writeShardedSafetensorsFrom(dir, tensors, (name) => (tensors[name] as TensorToWrite).data, maxShardBytes);
+}
+
+/** writeShardedSafetensors with each tensor produced on demand (see writeSafetensorsFrom); returns the shard names. */
+export async function writeShardedSafetensorsFrom(
+  dir: string,
+  specs: Record<string, TensorSpec>,
+  produce: (name: string) => ArrayBufferView | Promise<ArrayBufferView>,
+  maxShardBytes: number,
+): Promise<string[]> {
   const shards: string[][] = [[]];
   let size = 0;
-  for (const name of Object.keys(tensors).sort()) {
-    const n = (tensors[name] as TensorToWrite).data.byteLength;
+  for (const name of Object.keys(specs).sort()) {
+    const n = byteSize(specs[name] as TensorSpec);
     const current = shards[shards.length - 1] as string[];
     if (current.length > 0 && size + n > maxShardBytes) {
       shards.push([name]);
@@ -108,12 +148,12 @@ export async function writeShardedSafetensors(
   let total = 0;
   for (const [i, names] of shards.entries()) {
     const file = files[i] as string;
-    const part: TensorsToWrite = Object.fromEntries(names.map((n) => [n, tensors[n] as TensorToWrite]));
+    const part: Record<string, TensorSpec> = Object.fromEntries(names.map((n) => [n, specs[n] as TensorSpec]));
     for (const n of names) {
       weightMap[n] = file;
-      total += (tensors[n] as TensorToWrite).data.byteLength;
+      total += byteSize(specs[n] as TensorSpec);
     }
-    await writeSafetensors(path.join(dir, file), part, { format: 'pt' });
+    await writeSafetensorsFrom(path.join(dir, file), part, produce, { format: 'pt' });
   }
   await writeFile(
     path.join(dir, INDEX_FILE),

@@ -15,6 +15,8 @@ const CHANGED_BY = {
   respond: [queryKeys.pipelineOverview],
   select: [queryKeys.pipelineOverview],
   eval: [],
+  train: [],
+  'train-reference': [],
 } satisfies Record<JobKindName, readonly QueryKey[]>;
 
 function isJobKindName(kind: string): kind is JobKindName {

@@ -52,6 +52,19 @@ const MALFORMED = {
   'problems.list': [{ jobId: 'a' }, { offset: 1.2 }, { sourceId: -1 }],
   'model.inspect': [{}, { dir: '' }, { dir: 3 }, { dir: 'm', json: true }],
   ...PIPELINE_MALFORMED,
+  'train.start': [
+    {},
+    { model: '/m' },
+    { model: '/m', out: '/o', lr: -1 },
+    { model: '/m', out: '/o', loss: 'kto' },
+    { model: '/m', out: '/o', loraTargets: ['lm_head'] },
+    { model: '/m', out: '/o', steps: 0 },
+    { model: '/m', out: '/o', labelSmoothing: 0.5 },
+  ],
+  'train.runs': [{ all: true }],
+  'train.metrics': [{}, { runId: -1 }, { runId: 1, after: 'x' }],
+  'train.checkpoints': [{}, { runId: 'a' }],
+  'train.pairs': [{}, { runId: 1, limit: 0 }],
 } satisfies Record<Channel, unknown[]>;
 
 const refusing = Object.fromEntries(

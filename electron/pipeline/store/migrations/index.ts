@@ -4,6 +4,13 @@ import type { Migration } from '../../../store/migrations';
 import { migration100 } from './100-pipeline';
 import { migration130 } from './130-generation-tokens';
 import { migration140 } from './140-pair-review';
+import { migration150 } from './150-training';
 import { migration160 } from './160-evaluation';
 
-export const PIPELINE_MIGRATIONS: readonly Migration[] = [migration100, migration130, migration140, migration160];
+export const PIPELINE_MIGRATIONS: readonly Migration[] = [
+  migration100,
+  migration130,
+  migration140,
+  migration150,
+  migration160,
+];

@@ -1,0 +1,232 @@
+// Adapters out and in for training (issue 9): the trained LoRA written as a
+// PEFT folder that Hugging Face PEFT loads onto the same base (key names in the
+// base checkpoint's layout, target_modules a regex that only the language
+// model's layers match), reloaded and compared before it replaces anything;
+// and a PEFT adapter trained elsewhere read back as the starting weights.
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { AppError } from '../../../shared/errors';
+import { commitDir, fsyncDir, fsyncTree, isMissingOrEmpty, tempSibling } from '../../common/durable-fs';
+import { fromFloat32, toFloat32 } from '../weights/decode';
+import { Checkpoint } from './checkpoint';
+import {
+  LORA_TARGETS,
+  initLoraModule,
+  loraFromPeft,
+  loraModules,
+  loraScaleOf,
+  type LoraModuleWeights,
+  type LoraTarget,
+  type LoraWeights,
+} from './lora';
+import type { OpenModel } from './open';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PeftAdapter, writePeftAdapter, type BaseModel } from './peft';
+import type { LoraConfig } from './peft-config';
+
+/** The LoRA hyper-parameters an adapter records (the train command's --lora-* options). */
+export interface AdapterSettings {
+  r: number;
+  alpha: number;
+  dropout: number;
+  rslora: boolean;
+  targets: readonly LoraTarget[];
+}
+
+export interface ExportAdapterOptions {
+  /** The base model folder the adapter was trained on (its key layout is followed). */
+  baseDir: string;
+  lora: LoraWeights;
+  settings: AdapterSettings;
+  /** Stored dtype of A and B; default F32 (PEFT saves what it trained, fp32 for LoRA). */
+  dtype?: 'F32' | 'F16' | 'BF16';
+}
+
+const LM_LAYERS = 'language_model.model.layers.';
+
+/**
+ * PEFT's target_modules for `targets`: a regex PEFT full-matches against module
+ * names, written so that only the language model's decoder layers match, in
+ * both the older (`language_model.model.layers.N`) and newer
+ * (`model.language_model.layers.N`) transformers layouts. A plain list would
+ * also match CLIP's and SigLIP's `self_attn.{q,k,v}_proj`.
+ */
+export function targetModulesRegex(targets: readonly LoraTarget[]): string {
+  return `(?:.*\\.)?language_model\\.(?:model\\.)?layers\\.\\d+\\.(?:self_attn|mlp)\\.(?:${targets.join('|')})`;
+}
+
+/** adapter_config.json's fields for `s` (base_model_name_or_path: the base folder, resolved). */
+export function adapterConfig(s: AdapterSettings, baseDir: string): LoraConfig {
+  return {
+    r: s.r,
+    loraAlpha: s.alpha,
+    useRslora: s.rslora,
+    targetModules: targetModulesRegex(s.targets),
+    baseModel: path.resolve(baseDir),
+    loraDropout: s.dropout,
+  };
+}
+
+/** Refuses LoRA weights that disagree with their settings or adapt anything outside the language model's layers. */
+function checkExportable(o: ExportAdapterOptions): void {
+  const { lora, settings } = o;
+  const fail = (why: string): never => {
+    throw new AppError('internal', `cannot export the adapter: ${why}`, { subject: 'adapter' });
+  };
+  if (lora.rank !== settings.r) fail(`the weights have rank ${lora.rank}, the settings r = ${settings.r}`);
+  const scale = loraScaleOf({ rank: settings.r, alpha: settings.alpha, rslora: settings.rslora });
+  if (Math.abs(lora.scale - scale) > 1e-9 * scale)
+    fail(`the weights' scale ${lora.scale} is not the settings' ${scale} (alpha ${settings.alpha}, r ${settings.r})`);
+  if (lora.modules.size === 0) fail('it adapts no module');
+  for (const module of lora.modules.keys()) {
+    const target = module.slice(module.lastIndexOf('.') + 1);
+    if (!module.startsWith(LM_LAYERS) || !(settings.targets as readonly string[]).includes(target))
+      fail(`${module} is not one of the language model's ${settings.targets.join(', ')} layers`);
+  }
+}
+
+/** Writes the two PEFT files into `dir` (which must exist) in the base's key layout. */
+async function writeAdapterFiles(dir: string, o: ExportAdapterOptions, base: Checkpoint): Promise<void> {
+  await writePeftAdapter(dir, {
+    config: adapterConfig(o.settings, o.baseDir),
+    layout: base.layout,
+    dtype: o.dtype ?? 'F32',
+    modules: o.lora.modules,
+  });
+}
+
+/** Reloads a written adapter as PEFT names resolve against the base and compares every value and field. */
+async function verifyAdapter(dir: string, o: ExportAdapterOptions, base: BaseModel): Promise<void> {
+  const fail = (why: string): never => {
+    throw new AppError('internal', `${path.join(dir, ADAPTER_WEIGHTS)}: the written adapter does not reload: ${why}`, {
+      subject: dir,
+    });
+  };
+  const loaded = await PeftAdapter.load(dir, base);
+  try {
+    const want = adapterConfig(o.settings, o.baseDir);
+    const c = loaded.config;
+    if (c.r !== want.r || c.loraAlpha !== want.loraAlpha || c.useRslora !== want.useRslora)
+      fail(`adapter_config.json reads back as r ${c.r}, alpha ${c.loraAlpha}, rslora ${c.useRslora}`);
+    const missing = [...o.lora.modules.keys()].filter((m) => !loaded.modules.has(m));
+    const extra = [...loaded.modules.keys()].filter((m) => !o.lora.modules.has(m));
+    if (missing.length || extra.length)
+      fail(`modules missing: [${missing.join(', ')}], unexpected: [${extra.join(', ')}]`);
+    const dtype = o.dtype ?? 'F32';
+    for (const [module, m] of o.lora.modules) {
+      const got = await loaded.read(module);
+      for (const [half, wrote, read] of [
+        ['A', m.a, got.a],
+        ['B', m.b, got.b],
+      ] as const) {
+        const expect = dtype === 'F32' ? wrote : toFloat32(dtype, fromFloat32(dtype, wrote));
+        const at = expect.findIndex((v, i) => !Object.is(v, read[i]));
+        if (read.length !== expect.length || at >= 0)
+          fail(`${module} lora_${half} differs at element ${at} (${read[at]} read, ${expect[at]} written)`);
+      }
+    }
+  } finally {
+    await loaded.close();
+  }
+}
+
+/**
+ * Writes a PEFT adapter folder atomically and proves it reloads. A missing or
+ * empty `dir` is built whole under a temporary name and renamed into place; an
+ * existing one (a training `--out` that also holds `checkpoints/`) gets its two
+ * adapter files each replaced by a rename, weights first, after the reload check.
+ */
+export async function exportPeftAdapter(dir: string, o: ExportAdapterOptions): Promise<void> {
+  checkExportable(o);
+  const base = await Checkpoint.open(o.baseDir);
+  try {
+    const whole = await isMissingOrEmpty(dir);
+    if (!whole) await mkdir(dir, { recursive: true });
+    else await mkdir(path.dirname(path.resolve(dir)), { recursive: true });
+    const tmp = whole ? tempSibling(path.resolve(dir)) : tempSibling(path.join(dir, 'adapter'));
+    await mkdir(tmp);
+    try {
+      await writeAdapterFiles(tmp, o, base);
+      await verifyAdapter(tmp, o, base);
+      if (whole) {
+        await commitDir(tmp, dir);
+        return;
+      }
+      await fsyncTree(tmp);
+      for (const f of [ADAPTER_WEIGHTS, ADAPTER_CONFIG]) await rename(path.join(tmp, f), path.join(dir, f));
+      await fsyncDir(dir);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  } finally {
+    await base.close();
+  }
+}
+
+/** Writes the adapter files into an existing folder without the reload check (checkpoints verify by hash instead). */
+export async function writeAdapterInto(dir: string, o: ExportAdapterOptions): Promise<void> {
+  checkExportable(o);
+  const base = await Checkpoint.open(o.baseDir);
+  try {
+    await writeAdapterFiles(dir, o, base);
+  } finally {
+    await base.close();
+  }
+}
+
+export interface InitAdapter {
+  lora: LoraWeights;
+  settings: AdapterSettings;
+}
+
+/**
+ * `--init-adapter DIR`: a PEFT adapter trained elsewhere as the starting LoRA
+ * weights on `model`. Keys must all match the base with the base's shapes and
+ * adapt only the language model's layers (peft.ts and loraFromPeft refuse the
+ * rest, naming the key). Settings come from its adapter_config.json; a value
+ * in `want` (the user's --lora-* options) that disagrees is refused, except
+ * targets: a target the adapter lacks starts fresh (PEFT init, B = 0, so the
+ * model is unchanged), one it has beyond `want.targets` is refused.
+ */
+export async function loadInitAdapter(
+  dir: string,
+  model: OpenModel,
+  want: Partial<AdapterSettings> = {},
+  rng?: () => number,
+): Promise<InitAdapter> {
+  const adapter = await PeftAdapter.load(dir, model.checkpoint);
+  const lora = await loraFromPeft(adapter).finally(() => adapter.close());
+  const c = adapter.config;
+  const conflict = (option: string, has: unknown, asked: unknown): never => {
+    throw new AppError(
+      'bad-input',
+      `${path.join(dir, ADAPTER_CONFIG)}: the adapter has ${option} ${String(has)} but ${String(asked)} was asked; leave the option out to use the adapter's`,
+      { subject: option },
+    );
+  };
+  if (want.r !== undefined && want.r !== c.r) conflict('--lora-r', c.r, want.r);
+  if (want.alpha !== undefined && want.alpha !== c.loraAlpha) conflict('--lora-alpha', c.loraAlpha, want.alpha);
+  if (want.rslora !== undefined && want.rslora !== c.useRslora) conflict('rsLoRA', c.useRslora, want.rslora);
+  const has = new Set([...lora.modules.keys()].map((m) => m.slice(m.lastIndexOf('.') + 1)));
+  const unknown = [...has].filter((t) => !(LORA_TARGETS as readonly string[]).includes(t));
+  if (unknown.length)
+    throw new AppError(
+      'unsupported',
+      `${dir}: the adapter adapts ${unknown.join(', ')}, which are not LoRA targets here (${LORA_TARGETS.join(', ')})`,
+      { subject: dir },
+    );
+  const targets = want.targets ?? LORA_TARGETS.filter((t) => has.has(t));
+  const beyond = [...has].filter((t) => !(targets as readonly string[]).includes(t));
+  if (beyond.length) conflict('targets', LORA_TARGETS.filter((t) => has.has(t)).join(','), targets.join(','));
+  // In loraModules order, as initLora builds it, so graphs see the same inputs either way.
+  const modules = new Map<string, LoraModuleWeights>();
+  for (const m of loraModules(model.spec.text, targets)) {
+    const loaded = lora.modules.get(m.module);
+    if (loaded) modules.set(m.module, loaded);
+    else if (rng) modules.set(m.module, initLoraModule(m, c.r, rng));
+    else throw new AppError('internal', `loadInitAdapter: ${m.module} needs a fresh init but no rng was given`);
+  }
+  return {
+    lora: { ...lora, modules },
+    settings: { r: c.r, alpha: c.loraAlpha, rslora: c.useRslora, dropout: want.dropout ?? c.loraDropout, targets },
+  };
+}

@@ -1,0 +1,183 @@
+// The DPO graphs on the production LLaVA decoder (llavaTextForward with
+// unmerged LoRA): the loss as TRL's DPOTrainer.dpo_loss defines it, the train
+// step (gradients added into accumulators, then clip + AdamW on their mean,
+// one session.run) and the forward-only log-prob graph for the reference.
+import { logSigmoid } from '../../autodiff/composites';
+import { gradients } from '../../autodiff/backward';
+import { Graph, type Value } from '../../onnx/graph';
+import * as op from '../../onnx/ops';
+import { llavaTextForward, textGraphInputs, tokenLogprobs, type LlavaSpec } from '../../models/llava';
+import { loraBranch, type LoraWeights } from '../../models/lora';
+import { externalParams, type WeightSource } from '../../models/params';
+import { appendOptimizer, type OptimizerSpec, type ParamIO } from '../train-step';
+import { seededDropout } from './dropout';
+import type { DpoConfig } from './config';
+
+/** Per-row summed response log-probs [2P] and response lengths [2P] of the packed batch (batch.ts). */
+function responseLogps(
+  g: Graph,
+  spec: LlavaSpec,
+  source: WeightSource,
+  rows: number,
+  seq: number | 'seq',
+  lora?: { weights: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>; dropout: number },
+): { sums: Value; lens: Value; params: Value[]; dropoutSeed?: Value } {
+  const p = externalParams(g, source);
+  const inputs = textGraphInputs(g, spec, rows, 'prefill', seq);
+  const drop = lora && lora.dropout > 0 ? seededDropout(g, lora.dropout) : undefined;
+  const branch = lora ? loraBranch(g, lora.weights, drop ? { dropout: drop.dropout } : {}) : undefined;
+  const out = llavaTextForward(p, spec, inputs, branch ? { hooks: branch } : {});
+  const logp = tokenLogprobs(p, spec, out.hidden, g.input('targets', 'int32', [rows, seq])); // [2P, T]
+  const mask = g.input('response_mask', 'float32', [rows, seq]);
+  return {
+    sums: op.reduceSum(op.mul(logp, mask), [1], false),
+    lens: op.reduceSum(mask, [1], false),
+    params: branch?.params ?? [],
+    ...(drop ? { dropoutSeed: drop.seed } : {}),
+  };
+}
+
+export interface DpoLossValues {
+  /** Mean over pairs. */
+  loss: Value;
+  metrics: Record<string, Value>;
+}
+
+export const DPO_METRICS = [
+  'rewards_chosen',
+  'rewards_rejected',
+  'margin',
+  'accuracy',
+  'logp_chosen',
+  'logp_rejected',
+] as const;
+
+/**
+ * TRL's DPOTrainer.dpo_loss on per-row sums [2P] (chosen rows first) and the reference sums [2P]:
+ * logits = (pi_c - pi_r) - (ref_c - ref_r);
+ * sigmoid: -logsig(b l)(1 - e) - logsig(-b l) e; robust: (-logsig(b l)(1 - e) + logsig(-b l) e) / (1 - 2e);
+ * hinge: relu(1 - b l); ipo: (l - 1 / (2 b))^2 on length-averaged log-probs (policy and reference).
+ * rewards = b (pi - ref) (as the log-probs used). SFT (LLaMA-Factory's pref_ftx): + gamma * mean NLL per chosen token.
+ */
+export function dpoLoss(sums: Value, lens: Value, ref: Value, pairs: number, c: DpoConfig): DpoLossValues {
+  const half = (v: Value, i: 0 | 1): Value => op.slice(v, [i * pairs], [(i + 1) * pairs], [0]);
+  const avg = c.loss === 'ipo';
+  const pol = avg ? op.div(sums, lens) : sums;
+  const rf = avg ? op.div(ref, lens) : ref;
+  const [pc, pr, rc, rr] = [half(pol, 0), half(pol, 1), half(rf, 0), half(rf, 1)];
+  const logits = op.sub(op.sub(pc, pr), op.sub(rc, rr));
+  const bl = op.mul(logits, c.beta);
+  const e = c.labelSmoothing;
+  let losses: Value;
+  switch (c.loss) {
+    case 'sigmoid':
+      losses = op.sub(op.mul(logSigmoid(bl), -(1 - e)), op.mul(logSigmoid(op.neg(bl)), e));
+      break;
+    case 'robust':
+      losses = op.div(op.add(op.mul(logSigmoid(bl), -(1 - e)), op.mul(logSigmoid(op.neg(bl)), e)), 1 - 2 * e);
+      break;
+    case 'hinge':
+      losses = op.relu(op.sub(1, bl));
+      break;
+    case 'ipo': {
+      const d = op.sub(logits, 1 / (2 * c.beta));
+      losses = op.mul(d, d);
+      break;
+    }
+  }
+  if (c.sftWeight !== 0) losses = op.add(losses, op.mul(op.div(half(sums, 0), half(lens, 0)), -c.sftWeight));
+  const mean = (v: Value): Value => op.reduceMean(v, [0], false);
+  const rewC = op.mul(op.sub(pc, rc), c.beta);
+  const rewR = op.mul(op.sub(pr, rr), c.beta);
+  return {
+    loss: mean(losses),
+    metrics: {
+      rewards_chosen: mean(rewC),
+      rewards_rejected: mean(rewR),
+      margin: mean(op.sub(rewC, rewR)),
+      accuracy: mean(op.cast(op.greater(rewC, rewR), 'float32')),
+      logp_chosen: mean(pc),
+      logp_rejected: mean(pr),
+    },
+  };
+}
+
+export interface DpoStepIO {
+  loss: string;
+  metrics: string[];
+  gradNorm: string;
+  gradScale: string;
+  step: string;
+  lr: string;
+  params: (ParamIO & { acc: string; accOut: string })[];
+  dropoutSeed?: string;
+}
+
+/** Trainable LoRA inputs exempt from weight decay: norms and biases (LoRA has neither; the rule stays for when it does). */
+export const noDecay = (name: string): boolean => /(norm|bias)[^.]*(\.[AB])?$/.test(name);
+
+/**
+ * The DPO train step for P pairs at static length `seq`: forward (2P rows), loss, gradients; outputs
+ * `<P>.grad_acc.new` = acc + grad and, from the mean (acc + grad) * grad_scale, grad_norm and the
+ * clipped AdamW update. A micro-step fetches only the sums; an applying step the update.
+ */
+export function buildDpoStepGraph(
+  spec: LlavaSpec,
+  source: WeightSource,
+  o: {
+    pairs: number;
+    seq: number;
+    lora: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>;
+    dropout: number;
+    dpo: DpoConfig;
+    optimizer: OptimizerSpec;
+  },
+): { graph: Graph; io: DpoStepIO } {
+  const g = new Graph('dpo_step');
+  const rows = 2 * o.pairs;
+  const fw = responseLogps(g, spec, source, rows, o.seq, { weights: o.lora, dropout: o.dropout });
+  const ref = g.input('ref_logps', 'float32', [rows]);
+  const { loss, metrics } = g.withScope('dpo', () => dpoLoss(fw.sums, fw.lens, ref, o.pairs, o.dpo));
+  const grads = gradients(loss, fw.params);
+  g.output(loss, 'loss');
+  for (const [name, v] of Object.entries(metrics)) g.output(v, name);
+  const scale = g.input('grad_scale', 'float32', []);
+  const accs = fw.params.map((p, i) =>
+    g.withScope('accumulate', () => {
+      const acc = g.input(`${p.name}.grad_acc`, p.dtype, p.shape);
+      return g.output(op.add(acc, grads[i]!), `${p.name}.grad_acc.new`);
+    }),
+  );
+  const opt = appendOptimizer(
+    g,
+    fw.params,
+    accs.map((a) => op.mul(a, scale)),
+    { ...o.optimizer, noDecay },
+  );
+  return {
+    graph: g,
+    io: {
+      loss: 'loss',
+      metrics: Object.keys(metrics),
+      gradNorm: opt.gradNorm,
+      gradScale: 'grad_scale',
+      step: 'step',
+      lr: 'lr',
+      params: opt.params.map((p) => ({ ...p, acc: `${p.name}.grad_acc`, accOut: `${p.name}.grad_acc.new` })),
+      ...(fw.dropoutSeed ? { dropoutSeed: fw.dropoutSeed.name } : {}),
+    },
+  };
+}
+
+/** Forward only: per-row summed response log-probs `logps` [rows] of a packed batch, base model or base + `lora` (unmerged, fed). */
+export function buildLogpsGraph(
+  spec: LlavaSpec,
+  source: WeightSource,
+  rows: number,
+  lora?: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>,
+): Graph {
+  const g = new Graph('dpo_logps');
+  const fw = responseLogps(g, spec, source, rows, 'seq', lora ? { weights: lora, dropout: 0 } : undefined);
+  g.output(fw.sums, 'logps');
+  return g;
+}

@@ -1,0 +1,168 @@
+// The training API (shared/pipeline/train.ts), spread into the service's
+// handler table. `train.start` reads and checks the pairs (a pairs file, or the
+// open project's kept pairs), stores the tokenized snapshot, finds or creates
+// the run of this output folder and configuration, and queues the reference
+// log-prob job (when some pair lacks them) and the train job, or returns the
+// unfinished jobs of the same run (a rerun after a crash joins them).
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { ApiHandlers } from '../../../shared/api';
+import { AppError } from '../../../shared/errors';
+import type { TRAIN_COMMANDS, TrainOptions } from '../../../shared/pipeline/train';
+import { Checkpoint } from '../../engine/models/checkpoint';
+import { modelId } from '../../engine/generate/model-id';
+import type { JobQueries } from '../../jobs/queries';
+import type { JobRunner } from '../../jobs/runner';
+import type { Store } from '../../store/store';
+import { totalSteps, type TrainJobParams } from '../jobs/train-job';
+import { datasetHash, projectPairs, readPairsFile, tokenizePairs } from '../train/data';
+import type { TrainQueries } from '../train/queries';
+import type { PipelineQueries } from '../store/queries';
+
+type TrainHandlers = Pick<ApiHandlers, keyof typeof TRAIN_COMMANDS>;
+
+export interface TrainProject {
+  dir: string;
+  store: Store<TrainQueries & Pick<PipelineQueries, 'pairsForExport'>>;
+  runner: Pick<JobRunner<JobQueries>, 'submit' | 'unfinished'>;
+}
+
+/** Options that do not change the trained weights: a rerun with other values continues the same run. */
+const NOT_IN_CONFIG = [
+  'ep',
+  'checkpointEvery',
+  'collapseNats',
+  'out',
+  'pairs',
+  'model',
+  'initAdapter',
+  'refAdapter',
+] as const;
+
+function existing(dir: string | undefined, what: string): string | undefined {
+  if (dir === undefined) return undefined;
+  const abs = path.resolve(dir);
+  if (!existsSync(abs)) throw new AppError('not-found', `${what} ${abs} does not exist`, { subject: dir });
+  return abs;
+}
+
+/** The id of `modelDir` (+ adapter) as generations and the feature cache key it (engine/generate/model-id.ts). */
+export async function trainModelId(modelDir: string, adapterDir?: string): Promise<string> {
+  const checkpoint = await Checkpoint.open(modelDir);
+  try {
+    const weightFiles = [...new Set(checkpoint.names().map((n) => checkpoint.get(n).location))];
+    return await modelId({ modelDir, weightFiles, ...(adapterDir ? { adapterDir } : {}), format: 'fp32' });
+  } finally {
+    await checkpoint.close();
+  }
+}
+
+/** Resolves, checks and queues a training run; the job ids to wait for. */
+export async function startTraining(
+  p: TrainProject,
+  request: TrainOptions,
+): Promise<{ jobId: number; referenceJobId: number | null; runId: number }> {
+  if (p.store.readOnly)
+    throw new AppError('conflict', `${p.dir} is open read-only (damaged database): training cannot be recorded`, {
+      subject: p.dir,
+    });
+  if (request.steps !== undefined && request.epochs !== undefined)
+    throw new AppError('bad-input', 'give either steps or epochs, not both', { subject: 'steps' });
+  const model = existing(request.model, 'model folder')!;
+  const initAdapter = existing(request.initAdapter, 'adapter folder');
+  const refAdapter = existing(request.refAdapter, 'reference adapter folder');
+  const pairsFile = existing(request.pairs, 'pairs file');
+  const out = path.resolve(request.out);
+  const sources = pairsFile ? await readPairsFile(pairsFile) : projectPairs(await p.store.call('pairsForExport'));
+  const examples = await tokenizePairs(model, sources, { raw: request.raw, aspect: request.aspect });
+  const hash = datasetHash(examples);
+  const datasetId = await p.store.call('saveTrainDataset', {
+    hash,
+    source: pairsFile ?? 'project',
+    examples,
+  });
+  const referenceModel = await trainModelId(model, refAdapter);
+  const policyModel = await trainModelId(model, initAdapter);
+  const total = totalSteps(request, examples.length);
+  const weighed = Object.fromEntries(
+    Object.entries(request).filter(([k]) => !(NOT_IN_CONFIG as readonly string[]).includes(k)),
+  );
+  const configHash = createHash('sha256')
+    .update(JSON.stringify({ weighed, total, dataset: hash, referenceModel, policyModel }))
+    .digest('hex');
+  const params: TrainJobParams = {
+    ...request,
+    model,
+    out,
+    ...(initAdapter ? { initAdapter } : {}),
+    ...(refAdapter ? { refAdapter } : {}),
+    ...(pairsFile ? { pairs: pairsFile } : {}),
+    runId: 0,
+    datasetId,
+    referenceModel,
+    configHash,
+    totalSteps: total,
+  };
+  const runId = await p.store.call('upsertTrainRun', {
+    out,
+    configHash,
+    datasetId,
+    model: policyModel,
+    options: params,
+    totalSteps: total,
+  });
+  params.runId = runId;
+  const ofRun = (q: unknown) => (q as { runId?: unknown }).runId === runId;
+  const unfinished = await p.runner.unfinished('train', ofRun);
+  const unfinishedReference = await p.runner.unfinished('train-reference', ofRun);
+  if (unfinished !== null) return { jobId: unfinished.id, referenceJobId: unfinishedReference?.id ?? null, runId };
+  const missing = (await p.store.call('datasetReference', { datasetId, model: referenceModel })).some(
+    (r) => r === null,
+  );
+  const reference = unfinishedReference ?? (missing ? await p.runner.submit('train-reference', params) : null);
+  const job = await p.runner.submit('train', params);
+  return { jobId: job.id, referenceJobId: reference?.id ?? null, runId };
+}
+
+export function trainHandlers(project: () => TrainProject): TrainHandlers {
+  const runOf = async (p: TrainProject, runId: number) => {
+    const run = await p.store.call('trainRun', { id: runId });
+    if (run === null)
+      throw new AppError('not-found', `there is no training run ${runId} in this project`, { subject: `run ${runId}` });
+    return run;
+  };
+  return {
+    'train.start': (request) => startTraining(project(), request),
+    'train.runs': async () => ({
+      runs: (await project().store.call('trainRuns')).map(
+        ({ configHash: _h, datasetId: _d, result: _r, ...run }) => run,
+      ),
+    }),
+    'train.metrics': async ({ runId, after }) => {
+      const p = project();
+      await runOf(p, runId);
+      return { steps: await p.store.call('trainMetrics', { runId, after }) };
+    },
+    'train.checkpoints': async ({ runId }) => {
+      const p = project();
+      await runOf(p, runId);
+      return { checkpoints: await p.store.call('trainCheckpoints', { runId }) };
+    },
+    'train.pairs': async ({ runId, offset, limit }) => {
+      const p = project();
+      const run = await runOf(p, runId);
+      const examples = await p.store.call('trainExamples', { datasetId: run.datasetId });
+      return {
+        total: examples.length,
+        items: examples.slice(offset, offset + limit).map((e) => ({
+          key: e.key,
+          images: e.images,
+          prompt_ids: e.promptIds,
+          chosen_ids: e.chosenIds,
+          rejected_ids: e.rejectedIds,
+        })),
+      };
+    },
+  };
+}

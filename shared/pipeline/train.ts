@@ -1,0 +1,166 @@
+// LoRA-DPO training (issue 9): the parameters of a run, defined once with the
+// reference run's defaults (MIA-DPO.md step 6: LoRA r128 alpha256 dropout 0.05
+// on q/k/v/o/gate/up/down, sigmoid DPO beta 0.1, lr 5e-5 linear with 10%
+// warm-up, no weight decay, one epoch), and the API commands the UI uses. The
+// `train.start` request, the train job's stored params and `mia-dpo train`'s
+// options all derive from TrainOptions.
+import { z } from 'zod';
+import { Id, Timestamp } from '../api/domain';
+import { EpChoice } from '../ep';
+
+export const DPO_LOSSES = ['sigmoid', 'ipo', 'hinge', 'robust'] as const;
+export const LR_SCHEDULES = ['constant', 'linear', 'cosine'] as const;
+/** The language model's linear layers LoRA may adapt (engine/models/lora.ts LORA_TARGETS, never the vision tower). */
+export const TRAIN_LORA_TARGETS = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+] as const;
+
+export const TrainOptions = z.strictObject({
+  /** The llava-hf base model folder. */
+  model: z.string().min(1),
+  /** A JSONL pairs file (images, prompt, chosen, rejected); absent: the open project's kept pairs. */
+  pairs: z.string().min(1).optional(),
+  /** Folder of the final PEFT adapter (its root) and the checkpoints (`checkpoints/`). */
+  out: z.string().min(1),
+  /** A PEFT adapter to start from instead of a fresh LoRA. */
+  initAdapter: z.string().min(1).optional(),
+  /** A PEFT adapter that makes base + adapter the reference policy (an SFT adapter); default the bare base. */
+  refAdapter: z.string().min(1).optional(),
+  /** Optimizer steps; exclusive with epochs. Default: one epoch. */
+  steps: z.int().positive().optional(),
+  /** Passes over the pairs (may be fractional); exclusive with steps. */
+  epochs: z.number().positive().optional(),
+  lr: z.number().positive().default(5e-5),
+  beta: z.number().positive().default(0.1),
+  loss: z.enum(DPO_LOSSES).default('sigmoid'),
+  /** Weight gamma of the SFT (NLL of the chosen answer) term; 0 = pure DPO. */
+  sftWeight: z.number().min(0).default(0),
+  /** Label smoothing epsilon of the robust (and sigmoid) loss, as TRL's label_smoothing. */
+  labelSmoothing: z.number().min(0).lt(0.5).default(0),
+  /** Pairs per micro-batch (each pair is two rows: chosen and rejected). */
+  batch: z.int().positive().default(1),
+  /** Micro-batches per optimizer step: the effective batch is batch x gradAccum (the reference: 1 x 8 per GPU, 8 GPUs). */
+  gradAccum: z.int().positive().default(8),
+  schedule: z.enum(LR_SCHEDULES).default('linear'),
+  /** Warm-up steps; when given, warmupRatio is not used. */
+  warmupSteps: z.int().nonnegative().optional(),
+  warmupRatio: z.number().min(0).max(1).default(0.1),
+  loraR: z.int().positive().default(128),
+  loraAlpha: z.number().positive().default(256),
+  loraDropout: z.number().min(0).lt(1).default(0.05),
+  loraTargets: z
+    .array(z.enum(TRAIN_LORA_TARGETS))
+    .min(1)
+    .default([...TRAIN_LORA_TARGETS]),
+  /** rsLoRA scaling alpha / sqrt(r) instead of alpha / r. */
+  rslora: z.boolean().default(false),
+  weightDecay: z.number().min(0).default(0),
+  /** Global gradient-norm clip (TRL's max_grad_norm 1.0); 0 = no clipping. */
+  clipNorm: z.number().min(0).default(1),
+  /** A checkpoint every N optimizer steps (and always at the end). */
+  checkpointEvery: z.int().positive().default(50),
+  /** Reshuffle the pairs every epoch with the seed; false: file / project order. */
+  shuffle: z.boolean().default(true),
+  seed: z.int().nonnegative().default(42),
+  /** Use the prompt verbatim (with `<image>` placeholders) instead of wrapping it in the model's chat template. */
+  raw: z.boolean().default(false),
+  /** How images are fitted to the vision tower; pad as the reference trained (image_aspect_ratio pad). */
+  aspect: z.enum(['crop', 'pad']).default('pad'),
+  ep: EpChoice.default('auto'),
+  /** Warn when the batch's chosen log-prob falls more than this many nats below the reference (DPO collapse). */
+  collapseNats: z.number().positive().default(10),
+});
+export type TrainOptions = z.output<typeof TrainOptions>;
+export type TrainOptionsIn = z.input<typeof TrainOptions>;
+
+/** One optimizer step's metrics (batch means over its micro-batches, as TRL logs them), snake_case as `--json` prints them. */
+export const TrainStepMetrics = z.object({
+  step: z.int().positive(),
+  epoch: z.number().nonnegative(),
+  loss: z.number(),
+  rewards_chosen: z.number(),
+  rewards_rejected: z.number(),
+  margin: z.number(),
+  accuracy: z.number(),
+  logps_chosen: z.number(),
+  logps_rejected: z.number(),
+  ref_logps_chosen: z.number(),
+  ref_logps_rejected: z.number(),
+  lr: z.number(),
+  grad_norm: z.number(),
+  tokens: z.int().nonnegative(),
+  tokens_per_sec: z.number().nonnegative(),
+  step_ms: z.number().nonnegative(),
+  /** Resident set size of the process after the step, bytes. */
+  peak_rss: z.int().nonnegative(),
+});
+export type TrainStepMetrics = z.infer<typeof TrainStepMetrics>;
+
+export const TRAIN_RUN_STATES = ['training', 'done'] as const;
+
+/** A training run: one output folder trained with one configuration on one snapshot of pairs (it may span several jobs). */
+export const TrainRun = z.object({
+  id: Id,
+  out: z.string(),
+  model: z.string(),
+  pairs: z.int().nonnegative(),
+  totalSteps: z.int().nonnegative(),
+  /** The newest step with stored metrics. */
+  step: z.int().nonnegative(),
+  state: z.enum(TRAIN_RUN_STATES),
+  options: z.record(z.string(), z.unknown()),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type TrainRun = z.infer<typeof TrainRun>;
+
+export const TrainCheckpoint = z.object({
+  step: z.int().nonnegative(),
+  dir: z.string(),
+  files: z.array(z.object({ name: z.string(), bytes: z.int().nonnegative(), sha256: z.string() })),
+  at: Timestamp,
+});
+export type TrainCheckpoint = z.infer<typeof TrainCheckpoint>;
+
+/** A pair as the trainer sees it: ids as `generate --json` reports input_ids (one image token per image); responses end with EOS. */
+export const TrainPair = z.object({
+  key: z.string(),
+  images: z.array(z.string()),
+  prompt_ids: z.array(z.int()),
+  chosen_ids: z.array(z.int()),
+  rejected_ids: z.array(z.int()),
+});
+export type TrainPair = z.infer<typeof TrainPair>;
+
+export const TRAIN_COMMANDS = {
+  /** Validates and tokenizes the pairs, then queues the reference log-prob job and the train job (or joins the unfinished ones of the same run). */
+  'train.start': {
+    request: TrainOptions,
+    response: z.object({ jobId: Id, referenceJobId: Id.nullable(), runId: Id }),
+  },
+  'train.runs': { request: z.strictObject({}), response: z.object({ runs: z.array(TrainRun) }) },
+  /** Per-step metrics of a run from step `after` on (for a live plot: ask again with the last step seen). */
+  'train.metrics': {
+    request: z.strictObject({ runId: Id, after: z.int().nonnegative().default(0) }),
+    response: z.object({ steps: z.array(TrainStepMetrics) }),
+  },
+  /** The tokenized pairs of a run, in training order, as `mia-dpo train --json` reports them. */
+  'train.pairs': {
+    request: z.strictObject({
+      runId: Id,
+      offset: z.int().nonnegative().default(0),
+      limit: z.int().min(1).max(100_000).default(1000),
+    }),
+    response: z.object({ total: z.int().nonnegative(), items: z.array(TrainPair) }),
+  },
+  'train.checkpoints': {
+    request: z.strictObject({ runId: Id }),
+    response: z.object({ checkpoints: z.array(TrainCheckpoint) }),
+  },
+} as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;

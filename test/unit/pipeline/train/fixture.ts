@@ -1,0 +1,122 @@
+// Shared by the training tests: a tiny random llava-hf model, a few test images,
+// a JSONL pairs file over them, and a fake trainer (deterministic arithmetic on
+// real LoRA shapes) that lets the job mechanics be checked without the graphs.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type {
+  DpoExample,
+  DpoStepMetrics,
+  DpoTrainerOptions,
+  DpoTrainerState,
+} from '../../../../electron/engine/train/dpo/trainer';
+import { initLora, type LoraWeights } from '../../../../electron/engine/models/lora';
+import { llavaSpec } from '../../../../electron/engine/models/llava';
+import { loadLlavaConfig } from '../../../../electron/engine/models/config';
+import { mulberry32 } from '../../../../electron/common/mulberry32';
+import type { OpenTrainer, TrainEngine } from '../../../../electron/pipeline/jobs/train-job';
+import { writeTinyLlava } from '../../../helpers/tiny-llava';
+import { makeImage } from '../fixture-images';
+
+export interface TrainFixture {
+  dir: string;
+  modelDir: string;
+  pairsFile: string;
+  images: string[];
+}
+
+export const PAIRS = [
+  { prompt: '<image>\nWhat colour is the sky?', chosen: 'Blue.', rejected: 'Green, like grass.' },
+  { prompt: 'Image1: <image>\nImage2: <image>\nWhich image is brighter?', chosen: 'The first.', rejected: 'Neither.' },
+  { prompt: '<image>\nHow many dogs?', chosen: 'Two dogs.', rejected: 'Seven.' },
+  { prompt: '<image>\nDescribe it.', chosen: 'A gradient.', rejected: 'A cat on a mat.' },
+  { prompt: '<image>\nIs it day?', chosen: 'Yes.', rejected: 'No, it is night.' },
+];
+
+export async function trainFixture(): Promise<TrainFixture> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'train-'));
+  const modelDir = path.join(dir, 'tiny-llava');
+  await writeTinyLlava({ seed: 11, textLayers: 2, visionLayers: 2 }, modelDir);
+  const images: string[] = [];
+  mkdirSync(path.join(dir, 'data'));
+  for (let i = 0; i < 3; i++) images.push(await makeImage(path.join(dir, 'data'), `im${i}.png`, 40, 30 + i * 7, i));
+  const pairsFile = path.join(dir, 'data', 'pairs.jsonl');
+  const lines = PAIRS.map((p, i) => {
+    const n = p.prompt.split('<image>').length - 1;
+    // Relative to the file for some, absolute for others.
+    const ims = Array.from({ length: n }, (_, k) => images[(i + k) % images.length]!);
+    return JSON.stringify({ ...p, images: ims.map((f, k) => (k % 2 === 0 ? path.basename(f) : f)) });
+  });
+  writeFileSync(pairsFile, `${lines.join('\n')}\n`);
+  return { dir, modelDir, pairsFile, images };
+}
+
+/** Deterministic stand-in for DpoTrainer: its state moves by arithmetic of the batch, lr and step; `nanAt` makes that step's loss NaN. */
+export function fakeTrainer(opts: { nanAt?: number; calls?: string[] } = {}): OpenTrainer {
+  return async (o: DpoTrainerOptions): Promise<TrainEngine> => {
+    const spec = llavaSpec(await loadLlavaConfig(o.modelDir));
+    let lora: LoraWeights = o.init ?? initLora(spec.text, o.lora, mulberry32(o.seed));
+    let moments = new Map<string, { m: Float32Array; v: Float32Array }>();
+    for (const [name, m] of lora.modules)
+      moments.set(name, { m: new Float32Array(m.b.length), v: new Float32Array(m.b.length) });
+    let step = 0;
+    let acc = 0;
+    const sumIds = (e: Omit<DpoExample, 'refChosen' | 'refRejected'>) =>
+      e.promptIds.length + e.chosenIds.reduce((s, x) => s + (x % 97), 0) / 100;
+    return {
+      imageFeatures: async (images) => images.map((_, i) => new Float32Array([i + 1])),
+      referenceLogprobs: async (examples) => ({
+        chosen: examples.map((e) => -e.chosenIds.length - sumIds(e) / 1000),
+        rejected: examples.map((e) => -e.rejectedIds.length * 1.5),
+      }),
+      async step(batch, s): Promise<DpoStepMetrics> {
+        opts.calls?.push(`step ${s.stepIndex} ${batch.length} ${s.apply}`);
+        for (const e of batch) acc += sumIds(e) + e.refChosen - e.refRejected + e.features.length;
+        const loss = s.stepIndex + 1 === opts.nanAt ? NaN : Math.log1p(Math.abs(acc) / (1 + step));
+        let gradNorm = NaN;
+        if (s.apply) {
+          step++;
+          for (const [name, m] of lora.modules) {
+            const mo = moments.get(name)!;
+            for (let i = 0; i < m.b.length; i += 7) {
+              const g = Math.sin(acc + i) * 1e-2;
+              mo.m[i] = 0.9 * mo.m[i]! + 0.1 * g;
+              mo.v[i] = 0.999 * mo.v[i]! + 0.001 * g * g;
+              m.b[i] = m.b[i]! - (s.lr * mo.m[i]!) / (Math.sqrt(mo.v[i]!) + 1e-8);
+            }
+          }
+          gradNorm = Math.abs(Math.sin(acc));
+          acc = 0;
+        }
+        const c = -loss;
+        return {
+          loss,
+          rewardsChosen: c / 10,
+          rewardsRejected: c / 5,
+          margin: c / 10,
+          accuracy: 0.5,
+          logpChosen: c,
+          logpRejected: 2 * c,
+          gradNorm,
+          lr: s.lr,
+          tokens: batch.reduce((t, e) => t + e.chosenIds.length + e.rejectedIds.length, 0),
+          stepMs: 1,
+        };
+      },
+      async exportState(): Promise<DpoTrainerState> {
+        const copy = new Map([...lora.modules].map(([k, m]) => [k, { ...m, a: m.a.slice(), b: m.b.slice() }] as const));
+        return {
+          lora: { ...lora, modules: copy },
+          moments: new Map([...moments].map(([k, x]) => [k, { m: x.m.slice(), v: x.v.slice() }])),
+          step,
+        };
+      },
+      async importState(st) {
+        lora = st.lora;
+        moments = st.moments;
+        step = st.step;
+      },
+      close: async () => undefined,
+    };
+  };
+}

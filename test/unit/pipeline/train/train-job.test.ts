@@ -1,0 +1,230 @@
+// The train and train-reference jobs' mechanics with a fake trainer (real LoRA
+// shapes, deterministic arithmetic): reference log-probs stored once and reused,
+// one unit per optimizer step with its micro-batches, seeded epoch order,
+// checkpoints through the checkpoint store with manifests in SQLite, the final
+// PEFT adapter, pause / cancel + rerun ending byte-identical to an uninterrupted
+// run, the NaN guard keeping the last good checkpoint, and bad pairs files.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiEvent, JobRecord } from '../../../../shared/api';
+import { FINAL_JOB_STATES } from '../../../../shared/api';
+import { TrainOptions, type TrainOptionsIn } from '../../../../shared/pipeline/train';
+import { createProject, type ProjectQueries, type ProjectStore } from '../../../../electron/db';
+import { Checkpoint } from '../../../../electron/engine/models/checkpoint';
+import { ADAPTER_WEIGHTS, PeftAdapter } from '../../../../electron/engine/models/peft';
+import { JobRunner } from '../../../../electron/jobs/runner';
+import { startTraining } from '../../../../electron/pipeline/api/train-handlers';
+import {
+  createTrainJob,
+  createTrainReferenceJob,
+  stepPositions,
+  type OpenTrainer,
+  totalSteps,
+} from '../../../../electron/pipeline/jobs/train-job';
+import { readPairsFile, tokenizePairs } from '../../../../electron/pipeline/train/data';
+import { learningRate } from '../../../../electron/pipeline/train/schedule';
+import { fakeTrainer, trainFixture, type TrainFixture } from './fixture';
+
+let fx: TrainFixture;
+let store: ProjectStore;
+let runner: JobRunner<ProjectQueries>;
+const events: ApiEvent[] = [];
+const listeners: ((e: ApiEvent) => void)[] = [];
+const calls: string[] = [];
+let nanAt: number | undefined;
+
+beforeAll(async () => {
+  fx = await trainFixture();
+  store = await createProject(path.join(fx.dir, 'project'));
+  const open: OpenTrainer = (o, images) => fakeTrainer({ nanAt, calls })(o, images);
+  runner = new JobRunner(store, [createTrainReferenceJob(open), createTrainJob(open)], (e) => {
+    events.push(e);
+    for (const l of listeners) l(e);
+  });
+  await runner.start();
+}, 60_000);
+
+afterAll(async () => {
+  await runner?.close();
+  await store?.close();
+});
+
+const project = () => ({ dir: path.join(fx.dir, 'project'), store, runner });
+
+function request(out: string, extra: Partial<TrainOptionsIn> = {}): TrainOptions {
+  return TrainOptions.parse({
+    model: fx.modelDir,
+    pairs: fx.pairsFile,
+    out: path.join(fx.dir, out),
+    steps: 6,
+    batch: 2,
+    gradAccum: 2,
+    loraR: 2,
+    loraAlpha: 4,
+    checkpointEvery: 2,
+    warmupSteps: 1,
+    ep: 'cpu',
+    ...extra,
+  });
+}
+
+async function waitFinal(id: number): Promise<JobRecord> {
+  for (;;) {
+    const job = await runner.get(id);
+    if (FINAL_JOB_STATES.includes(job.state)) return job;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const adapterBytes = (out: string) => readFileSync(path.join(fx.dir, out, ADAPTER_WEIGHTS));
+
+const LONG_LINE = JSON.stringify({ images: [], prompt: 'word '.repeat(3000), chosen: 'a', rejected: 'b' });
+
+describe('training data', () => {
+  it('tokenizes with one image token per image and EOS-ended answers; images resolve relative to the file', async () => {
+    const pairs = await readPairsFile(fx.pairsFile);
+    expect(pairs.map((p) => p.images.length)).toEqual([1, 2, 1, 1, 1]);
+    for (const p of pairs) for (const im of p.images) expect(existsSync(im)).toBe(true);
+    const ex = await tokenizePairs(fx.modelDir, pairs, { raw: false, aspect: 'pad' });
+    expect(ex[1]!.promptIds.filter((t) => t === 32000)).toHaveLength(2);
+    for (const e of ex) {
+      expect(e.chosenIds.at(-1)).toBe(2);
+      expect(e.rejectedIds.at(-1)).toBe(2);
+    }
+    const raw = await tokenizePairs(fx.modelDir, pairs, { raw: true, aspect: 'pad' });
+    expect(raw[0]!.promptIds.length).toBeLessThan(ex[0]!.promptIds.length);
+  });
+
+  it.each([
+    ['{"images": [], "prompt": "hi", "chosen": "a"', /pairs-bad\.jsonl:2: not valid JSON/],
+    ['[1, 2]', /pairs-bad\.jsonl:2: a line must be a JSON object/],
+    [
+      '{"images": [], "prompt": "hi", "rejected": "b"}',
+      /pairs-bad\.jsonl:2: "chosen" must be a string \(it is missing\)/,
+    ],
+    [
+      '{"images": ["nope.png"], "prompt": "<image> hi", "chosen": "a", "rejected": "b"}',
+      /pairs-bad\.jsonl:2: image .*nope\.png does not exist/,
+    ],
+    [
+      '{"images": [], "prompt": "hi", "chosen": "  ", "rejected": "b"}',
+      /pairs-bad\.jsonl:2: the chosen answer is empty/,
+    ],
+    [
+      '{"images": [], "prompt": "<image> hi", "chosen": "a", "rejected": "b"}',
+      /pairs-bad\.jsonl:2: the prompt has 1 <image> placeholder\(s\) for 0 image\(s\)/,
+    ],
+    [LONG_LINE, /pairs-bad\.jsonl:2: the prompt .* more than the model's context of/],
+  ])('a bad line is refused naming the file and line: %#', async (line, message) => {
+    const file = path.join(fx.dir, 'data', 'pairs-bad.jsonl');
+    writeFileSync(file, `${JSON.stringify({ images: [], prompt: 'ok', chosen: 'a', rejected: 'b' })}\n${line}\n`);
+    const before = await store.call('trainRuns');
+    await expect(startTraining(project(), request('bad', { pairs: file }))).rejects.toThrow(message);
+    expect(await store.call('trainRuns')).toEqual(before);
+  });
+
+  it('seeded epoch order: every pair once per epoch, reshuffled per epoch, file order with --no-shuffle', () => {
+    const p = { batch: 2, gradAccum: 2, shuffle: true, seed: 7 };
+    const seen = [0, 1, 2, 3, 4].flatMap((s) => stepPositions(p, 5, s).micro.flat());
+    expect([...seen.slice(0, 5)].sort()).toEqual([0, 1, 2, 3, 4]);
+    expect([...seen.slice(5, 10)].sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(seen.slice(0, 5)).not.toEqual(seen.slice(5, 10));
+    expect(stepPositions({ ...p, shuffle: false }, 5, 1).micro).toEqual([
+      [4, 0],
+      [1, 2],
+    ]);
+    expect(totalSteps({ epochs: 2, batch: 2, gradAccum: 2 }, 5)).toBe(3);
+  });
+
+  it('learning rate follows transformers schedules with warm-up', () => {
+    expect([0, 1, 2, 3, 4].map((s) => learningRate('linear', 1, s, 5, 1))).toEqual([0, 1, 0.75, 0.5, 0.25]);
+    expect([0, 1, 3].map((s) => learningRate('constant', 2, s, 5, 2))).toEqual([0, 1, 2]);
+    expect(learningRate('cosine', 1, 3, 5, 1)).toBeCloseTo(0.5, 12);
+  });
+});
+
+describe('train job', () => {
+  it('scores the reference once, trains one step per unit, checkpoints with manifests and writes the adapter', async () => {
+    const r = request('full');
+    const started = await startTraining(project(), r);
+    expect(started.referenceJobId).not.toBeNull();
+    const job = await waitFinal(started.jobId);
+    expect(job.error).toBeNull();
+    expect(job.state).toBe('done');
+    expect(job.result).toMatchObject({ runId: started.runId, steps: 6, out: r.out });
+    const steps = await store.call('trainMetrics', { runId: started.runId });
+    expect(steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(steps[0]!.lr).toBe(0);
+    expect(steps.every((s) => Number.isFinite(s.loss))).toBe(true);
+    expect(events.filter((e) => e.type === 'train.step' && e.jobId === started.jobId)).toHaveLength(6);
+    // gradAccum 2 x batch 2: two micro-batches per unit, the second applies.
+    expect(calls.filter((c) => c.startsWith('step 0 '))).toEqual(['step 0 2 false', 'step 0 2 true']);
+    const cps = await store.call('trainCheckpoints', { runId: started.runId });
+    expect(cps.map((c) => c.step)).toEqual([2, 4, 6]);
+    expect(cps[2]!.files.map((f) => f.name)).toContain(ADAPTER_WEIGHTS);
+    const base = await Checkpoint.open(fx.modelDir);
+    try {
+      const adapter = await PeftAdapter.load(r.out, base);
+      expect(adapter.modules.size).toBe(2 * 7);
+      await adapter.close();
+    } finally {
+      await base.close();
+    }
+    // A second run with the same pairs and reference reuses the stored log-probs.
+    const again = await startTraining(project(), request('full-2', { steps: 2 }));
+    expect(again.referenceJobId).toBeNull();
+    expect((await waitFinal(again.jobId)).state).toBe('done');
+  });
+
+  it('pause, then cancel and rerun: the adapter is byte-identical to the uninterrupted run', async () => {
+    const r = request('interrupted');
+    const started = await startTraining(project(), r);
+    let acted = false;
+    const act = (e: ApiEvent) => {
+      if (e.type !== 'train.step' || e.jobId !== started.jobId) return;
+      if (e.metrics.step === 1 && !acted) {
+        acted = true;
+        void runner.act(started.jobId, 'pause');
+      }
+      if (e.metrics.step === 3) void runner.act(started.jobId, 'cancel');
+    };
+    listeners.push(act);
+    for (;;) {
+      const job = await runner.get(started.jobId);
+      if (job.state === 'paused') break;
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    await runner.act(started.jobId, 'resume');
+    expect((await waitFinal(started.jobId)).state).toBe('cancelled');
+    listeners.pop();
+    const cps = await store.call('trainCheckpoints', { runId: started.runId });
+    expect(cps.map((c) => c.step)).toEqual([2]);
+    const rerun = await startTraining(project(), r);
+    expect(rerun.runId).toBe(started.runId);
+    expect(rerun.jobId).not.toBe(started.jobId);
+    expect((await waitFinal(rerun.jobId)).state).toBe('done');
+    expect(adapterBytes('interrupted').equals(adapterBytes('full'))).toBe(true);
+  });
+
+  it('a non-finite loss fails the job with a clear error and keeps the last good checkpoint', async () => {
+    nanAt = 3;
+    try {
+      const started = await startTraining(project(), request('nan'));
+      const job = await waitFinal(started.jobId);
+      expect(job.state).toBe('failed');
+      expect(job.error?.message).toMatch(/step 3: the loss is NaN .* the last good checkpoint is .*step-000002/);
+      expect(existsSync(path.join(fx.dir, 'nan', 'checkpoints', 'step-000002'))).toBe(true);
+      expect(existsSync(path.join(fx.dir, 'nan', ADAPTER_WEIGHTS))).toBe(false);
+    } finally {
+      nanAt = undefined;
+    }
+  });
+
+  it('refuses to resume checkpoints of another configuration in the same --out', async () => {
+    const started = await startTraining(project(), request('full', { lr: 1e-3 }));
+    const job = await waitFinal(started.jobId);
+    expect(job.state).toBe('failed');
+    expect(job.error?.message).toMatch(/holds checkpoints of another training run/);
+  });
+});
