@@ -88,7 +88,20 @@ describe('studio pages in Chromium', () => {
     expect(await nav.getByRole('link', { name: 'Pipeline', exact: true }).getAttribute('aria-current')).toBe('page');
   });
 
+  it('hints at the next step on the Dataset page after the import, with the import report named as its summary', async () => {
+    await page.goto(`${server.url}#/dataset`);
+    const hint = page.getByLabel('Next step');
+    await hint.getByText(`${SAMPLES} samples imported. Next step: build multi-image questions from them.`).waitFor();
+    expect(await page.getByLabel('Last import').textContent()).toBe(
+      `Last import: ${SAMPLES} entries read: ${SAMPLES} imported, 0 flagged, 0 rejected`,
+    );
+    await screenshot(page, 'studio-0-dataset-hint');
+    await hint.getByRole('link', { name: 'Augment on the Pipeline page' }).click();
+    await page.waitForURL((u) => u.hash === '#/pipeline');
+  });
+
   it('shows every stage in order with its state, import done and the next stage ready', async () => {
+    await stageState('Export').waitFor();
     const headings = await page.locator('.stage h2').allTextContents();
     expect(headings.map((h) => h.replace(/^\d+\s*/, ''))).toEqual([
       'Import',
@@ -126,6 +139,40 @@ describe('studio pages in Chromium', () => {
       .getByText(`${AUGMENTED} augmented samples (${sequence} sequence, ${grid} grid, ${pip} pic-in-pic)`)
       .waitFor();
     expect(await stageState('Respond').textContent()).toBe('Ready to start');
+  });
+
+  it('browses the augmented samples and their composites on the Dataset page', async () => {
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Dataset' }).click();
+    await page.getByRole('tab', { name: 'Augmented' }).click();
+    const view = page.getByRole('region', { name: 'Augmented samples' });
+    await view
+      .getByRole('status', { name: 'Augmented count' })
+      .getByText(`1–${AUGMENTED} of ${AUGMENTED} augmented samples`)
+      .waitFor();
+    const { items } = await service.handlers['pipeline.augmented']({ offset: 0, limit: 100 });
+    expect(await view.getByRole('listitem').count()).toBe(AUGMENTED);
+    const composite = items.find((a) => a.format !== 'sequence');
+    const sequence = items.find((a) => a.format === 'sequence');
+    if (composite !== undefined) {
+      const card = view.getByRole('listitem', { name: new RegExp(`^Augmented sample ${composite.id}:`) });
+      const img = card.getByRole('img');
+      await expect.poll(() => img.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth > 0)).toBe(true);
+    }
+    if (sequence !== undefined) {
+      const card = view.getByRole('listitem', { name: new RegExp(`^Augmented sample ${sequence.id}:`) });
+      expect(await card.getByRole('img').count()).toBe(sequence.imageCount);
+      await card.getByText(`Image${sequence.targetIndex} (target)`).waitFor();
+    }
+    await view.getByRole('combobox').selectOption('grid');
+    const grids = items.filter((a) => a.format === 'grid').length;
+    await view
+      .getByRole('status', { name: 'Augmented count' })
+      .getByText(grids === 0 ? /^No augmented samples/ : `1–${grids} of ${grids} augmented samples`)
+      .waitFor();
+    await screenshot(page, 'studio-1b-augmented');
+    await expectAccessible('dataset page, augmented tab');
+    await page.goto(`${server.url}#/pipeline`);
+    await stageState('Augment').waitFor();
   });
 
   it('inspects the model folder, answers every augmented sample and explains an unusable folder', async () => {

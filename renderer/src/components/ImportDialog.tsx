@@ -2,6 +2,7 @@
 // a plain folder of images; then follow the import job (progress, rate, ETA)
 // and cancel it if needed. Paths are typed: the web mode has no file picker.
 import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
 import { FINAL_JOB_STATES, IMPORT_COUNTS_MEANING, importCountsLine, type ImportSource } from '../../../shared/api';
 import { useEscape } from '../hooks/useEscape';
 import { useImport, useJobAction } from '../query/mutations';
@@ -83,6 +84,10 @@ function ImportRun({ jobId }: { jobId: number }) {
         <div>
           <p aria-label="Import counts">{importCountsLine(summary)}</p>
           <p className="muted">{IMPORT_COUNTS_MEANING}</p>
+          <p className="next-step" aria-label="Next step">
+            Next step: build multi-image questions from these samples with{' '}
+            <Link to="/pipeline">Augment on the Pipeline page</Link>.
+          </p>
         </div>
       )}
       <ErrorText error={job.error} />
