@@ -4,6 +4,7 @@
 import type { ReactElement } from 'react';
 import { DatasetPage } from './DatasetPage';
 import { PipelinePage } from './PipelinePage';
+import { TrainingPage } from './TrainingPage';
 
 export interface ProjectPage {
   /** Path under the root, e.g. 'dataset'. */
@@ -16,7 +17,8 @@ export interface ProjectPage {
 export const PROJECT_PAGES: readonly ProjectPage[] = [
   { path: 'dataset', label: 'Dataset', element: <DatasetPage /> },
   { path: 'pipeline', label: 'Pipeline', element: <PipelinePage /> },
-  // Pairs and Thresholds come here (issue 11, review pages), then Training and Evaluation.
+  // Pairs and Thresholds come here (issue 11, review pages).
+  { path: 'training', label: 'Training', element: <TrainingPage /> },
 ];
 
 export const HOME_PATH = `/${PROJECT_PAGES[0]!.path}`;

@@ -28,6 +28,10 @@ export const queryKeys = {
   augmented: [OPEN, 'pipeline', 'augmented'] as const,
   augmentedPage: (format: Format | undefined, offset: number, limit: number) =>
     [OPEN, 'pipeline', 'augmented', format ?? 'all', { offset, limit }] as const,
+  train: [OPEN, 'train'] as const,
+  trainRuns: [OPEN, 'train', 'runs'] as const,
+  trainMetrics: (runId: number) => [OPEN, 'train', 'metrics', runId] as const,
+  trainCheckpoints: (runId: number) => [OPEN, 'train', 'checkpoints', runId] as const,
   /** A model folder's inspection: about the folder, not the project. */
   modelInspection: (dir: string) => ['model-inspection', dir] as const,
 };

@@ -91,3 +91,27 @@ export function latestJob<K extends Job['kind']>(jobs: readonly Job[], kind: K):
     if (j.kind === kind && (latest === undefined || j.id > latest.id)) latest = j as Extract<Job, { kind: K }>;
   return latest;
 }
+
+export function useTrainRuns(enabled = true) {
+  const client = useApi();
+  return useQuery({ queryKey: queryKeys.trainRuns, queryFn: () => client.invoke('train.runs', {}), enabled });
+}
+
+/** Every step of a run so far; `train.step` events append to it (query/events.ts). */
+export function useTrainMetrics(runId: number | undefined) {
+  const client = useApi();
+  return useQuery({
+    queryKey: queryKeys.trainMetrics(runId ?? -1),
+    queryFn: () => client.invoke('train.metrics', { runId: runId!, after: 0 }),
+    enabled: runId !== undefined,
+  });
+}
+
+export function useTrainCheckpoints(runId: number | undefined) {
+  const client = useApi();
+  return useQuery({
+    queryKey: queryKeys.trainCheckpoints(runId ?? -1),
+    queryFn: () => client.invoke('train.checkpoints', { runId: runId! }),
+    enabled: runId !== undefined,
+  });
+}
