@@ -230,6 +230,41 @@ describe('studio pages in Chromium', () => {
     expect(await result.textContent()).toContain(path.join(dir, 'project', 'out-trl'));
   });
 
+  it('trains from the Training page with live plots, checkpoints and the final adapter', async () => {
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Training', exact: true }).click();
+    const form = page.getByRole('form', { name: 'Training settings' });
+    // The reference run's defaults, from the schema.
+    expect(await form.getByLabel('Learning rate').inputValue()).toBe('0.00005');
+    expect(await form.getByLabel('LoRA rank').inputValue()).toBe('128');
+    expect(await form.getByLabel('Beta').inputValue()).toBe('0.1');
+    await form.getByLabel('Base model folder').fill(modelDir);
+    await form.getByLabel('Output folder').fill(path.join(dir, 'adapter'));
+    await form.getByLabel('Steps').fill('2');
+    await form.getByLabel('Gradient accumulation').fill('1');
+    await form.getByLabel('LoRA rank').fill('4');
+    await form.getByLabel('LoRA alpha').fill('8');
+    await form.getByLabel('Checkpoint every').fill('1');
+    await form.getByLabel('Execution provider').selectOption('cpu');
+    await form.getByRole('button', { name: 'Start training' }).click();
+    await form.getByRole('status', { name: 'Training started' }).waitFor();
+    const runState = page.getByLabel('Run state');
+    await runState.getByText(/finished$/).waitFor({ timeout: 180_000 });
+    const { runs } = await service.handlers['train.runs']({});
+    const { steps } = await service.handlers['train.metrics']({ runId: runs[0]!.id, after: 0 });
+    expect(steps.map((s) => s.step)).toEqual([1, 2]);
+    await page
+      .getByLabel('Loss latest')
+      .getByText(/at step 2$/)
+      .waitFor();
+    expect(await page.getByRole('group', { name: /plot$/ }).count()).toBe(6);
+    expect(await page.locator('.metric-plot canvas').count()).toBe(6);
+    const { checkpoints } = await service.handlers['train.checkpoints']({ runId: runs[0]!.id });
+    expect(await page.getByRole('table', { name: 'Checkpoints' }).locator('tbody tr').count()).toBe(checkpoints.length);
+    await page.getByLabel('Final adapter').getByText(path.join(dir, 'adapter')).waitFor();
+    await screenshot(page, 'studio-5-training');
+    await expectAccessible('training page');
+  });
+
   it('holds its layout at 900 px and in dark mode, still accessible', async () => {
     await page.setViewportSize({ width: 900, height: 900 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(900);

@@ -9,4 +9,11 @@ export function hasCommands(...names: string[]): boolean {
 }
 
 export const TRAIN_COMMANDS = ['train.start', 'train.runs', 'train.metrics', 'train.checkpoints'];
-export const EVAL_COMMANDS = ['eval.start', 'eval.runs'];
+export const EVAL_COMMANDS = [
+  'eval.bench.import',
+  'eval.bench.list',
+  'eval.run',
+  'eval.runs',
+  'eval.table',
+  'eval.side',
+];

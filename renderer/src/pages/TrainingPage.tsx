@@ -134,7 +134,13 @@ function RunView({ run, job }: { run: TrainRun; job: Job | undefined }) {
     <div className="run-view">
       <p aria-label="Run state">
         Run {run.id}: step {formatCount(run.step)} of {formatCount(run.totalSteps)} on {formatCount(run.pairs)} pairs ·{' '}
-        {run.state === 'done' ? 'finished' : active ? (job.kind === 'train-reference' ? 'scoring the pairs with the reference model' : job.state) : 'stopped'}
+        {run.state === 'done'
+          ? 'finished'
+          : active
+            ? job.kind === 'train-reference'
+              ? 'scoring the pairs with the reference model'
+              : job.state
+            : 'stopped'}
       </p>
       {active && (
         <>

@@ -3,6 +3,7 @@
 // entry here. The first is where opening a project lands.
 import type { ReactElement } from 'react';
 import { DatasetPage } from './DatasetPage';
+import { EvaluationPage } from './EvaluationPage';
 import { PipelinePage } from './PipelinePage';
 import { TrainingPage } from './TrainingPage';
 
@@ -19,6 +20,7 @@ export const PROJECT_PAGES: readonly ProjectPage[] = [
   { path: 'pipeline', label: 'Pipeline', element: <PipelinePage /> },
   // Pairs and Thresholds come here (issue 11, review pages).
   { path: 'training', label: 'Training', element: <TrainingPage /> },
+  { path: 'evaluation', label: 'Evaluation', element: <EvaluationPage /> },
 ];
 
 export const HOME_PATH = `/${PROJECT_PAGES[0]!.path}`;

@@ -14,7 +14,7 @@ const CHANGED_BY = {
   augment: [queryKeys.pipelineOverview, queryKeys.augmented],
   respond: [queryKeys.pipelineOverview],
   select: [queryKeys.pipelineOverview],
-  eval: [],
+  eval: [queryKeys.eval],
   train: [queryKeys.train],
   'train-reference': [],
 } satisfies Record<JobKindName, readonly QueryKey[]>;

@@ -32,6 +32,14 @@ export const queryKeys = {
   trainRuns: [OPEN, 'train', 'runs'] as const,
   trainMetrics: (runId: number) => [OPEN, 'train', 'metrics', runId] as const,
   trainCheckpoints: (runId: number) => [OPEN, 'train', 'checkpoints', runId] as const,
+  eval: [OPEN, 'eval'] as const,
+  benchmarks: [OPEN, 'eval', 'benchmarks'] as const,
+  evalRuns: [OPEN, 'eval', 'runs'] as const,
+  evalTable: (baseline: string | undefined) => [OPEN, 'eval', 'table', baseline ?? ''] as const,
+  evalCompare: (a: number, b: number) => [OPEN, 'eval', 'compare', a, b] as const,
+  evalSide: (a: number, b: number, filter: object, offset: number) =>
+    [OPEN, 'eval', 'side', a, b, filter, offset] as const,
+  evalAttention: (a: number, b: number, itemId: number) => [OPEN, 'eval', 'attention', a, b, itemId] as const,
   /** A model folder's inspection: about the folder, not the project. */
   modelInspection: (dir: string) => ['model-inspection', dir] as const,
 };
