@@ -2,7 +2,9 @@
 import type { CliCommand } from '../command';
 import { augmentCommand } from './augment';
 import { benchCommand } from './bench';
+import { compareCommand } from './compare';
 import { demoCommand } from './demo';
+import { evalCommand } from './eval';
 import { exportCommand } from './export';
 import { generateCommand } from './generate';
 import { importCommand } from './import';
@@ -36,4 +38,6 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
   benchCommand,
   trainCommand,
   mergeCommand,
+  evalCommand,
+  compareCommand,
 ];

@@ -319,7 +319,33 @@ export function evalResults(db: Database, a: { runId: number; category?: string 
   });
 }
 
+/** Every answered item of a run: what the statistics need. */
+export function evalOutcomes(
+  db: Database,
+  a: { runId: number },
+): { itemId: number; category: string; correct: boolean }[] {
+  const rows = db
+    .prepare(
+      'SELECT x.item_id, i.category, x.correct FROM eval_results x JOIN bench_items i ON i.id = x.item_id WHERE x.run_id = ? ORDER BY x.item_id',
+    )
+    .all(a.runId) as { item_id: number; category: string; correct: number }[];
+  return rows.map((r) => ({ itemId: r.item_id, category: r.category, correct: r.correct === 1 }));
+}
+
+/** The eval job's result (its final write): the run and its counts so far. */
+export function evalJobSummary(
+  db: Database,
+  a: { runId: number },
+): { runId: number; answered: number; correct: number; accuracy: number } {
+  const r = db
+    .prepare('SELECT count(*) AS answered, COALESCE(sum(correct), 0) AS correct FROM eval_results WHERE run_id = ?')
+    .get(a.runId) as { answered: number; correct: number };
+  return { runId: a.runId, ...r, accuracy: r.answered === 0 ? 0 : r.correct / r.answered };
+}
+
 export const EVAL_QUERIES = {
+  evalOutcomes,
+  evalJobSummary,
   insertBenchmark,
   listBenchmarks,
   benchItem,
