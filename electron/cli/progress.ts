@@ -16,7 +16,10 @@ export function progressLine(label: string, p: JobProgress, width = 30): string 
   const filled = Math.round(ratio * width);
   const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
   const count = p.total === null ? `${p.done}` : `${p.done}/${p.total}`;
-  return `${label} [${bar}] ${count} ${p.ratePerSec.toFixed(0)}/s ETA ${eta(p.etaSec)}`;
+  // Slow units (a training step, a 7B answer) read as seconds each rather than "0/s".
+  const rate =
+    p.ratePerSec > 0 && p.ratePerSec < 1 ? `${(1 / p.ratePerSec).toFixed(1)}s each` : `${p.ratePerSec.toFixed(0)}/s`;
+  return `${label} [${bar}] ${count} ${rate} ETA ${eta(p.etaSec)}`;
 }
 
 export class ProgressBar {

@@ -97,7 +97,7 @@ export const TrainStepMetrics = z.object({
   tokens: z.int().nonnegative(),
   tokens_per_sec: z.number().nonnegative(),
   step_ms: z.number().nonnegative(),
-  /** Resident set size of the process after the step, bytes. */
+  /** Peak resident set size of the process so far, bytes. */
   peak_rss: z.int().nonnegative(),
 });
 export type TrainStepMetrics = z.infer<typeof TrainStepMetrics>;
@@ -128,7 +128,7 @@ export const TrainCheckpoint = z.object({
 });
 export type TrainCheckpoint = z.infer<typeof TrainCheckpoint>;
 
-/** A pair as the trainer sees it: ids as `generate --json` reports input_ids (one image token per image); responses end with EOS. */
+/** A pair as the trainer sees it: `prompt_ids` as `generate --json` reports input_ids (each image token expanded to the image's feature tokens); responses end with EOS. */
 export const TrainPair = z.object({
   key: z.string(),
   images: z.array(z.string()),

@@ -8,6 +8,7 @@ padding), summed response log-probs, the loss variants, the SFT term,
 clip_grad_norm_ and AdamW (lr set per step, as a scheduler does).
 
 Usage: dpo_ref.py MODEL_DIR REQUEST.json OUTPUT.json
+       dpo_ref.py --bench MODEL_DIR REQUEST.json  (fp32 step timings and peak RSS, JSON on stdout)
 
 Request:
   pixel_values_raw, pixel_shape   images (llava_ref.py's fields); pair "images" index them
@@ -22,6 +23,7 @@ Request:
              grad_norm before clipping) and "final" ({module: {"A": [...], "B": [...]}})
 """
 import json
+import math
 import os
 import sys
 
@@ -138,5 +140,82 @@ def main(model_dir, req_path, out_path):
         json.dump(out, f)
 
 
+def bench(model_dir, req_path):
+    """fp32 LoRA-DPO steps as a PyTorch user would run them: dropout on the LoRA input, autograd, clip, AdamW.
+
+    request: {"threads", "steps", "rank", "alpha", "dropout", "pairs": [{"prompt_ids", "chosen_ids",
+    "rejected_ids", "images": [0]}], "beta"}; image features are random (the tower is frozen and cached).
+    """
+    import time
+    global DT
+    DT = torch.float32
+    R.DT = torch.float32
+    req = json.load(open(req_path))
+    torch.set_num_threads(req["threads"])
+    torch.manual_seed(0)
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    w = {k: v.to(torch.float32) for k, v in R.load_weights(model_dir).items()}
+    tc = cfg["text_config"]
+    d = tc["hidden_size"]
+    heads = tc["num_attention_heads"]
+    kv = tc.get("num_key_value_heads") or heads
+    hd = tc.get("head_dim") or d // heads
+    inter = tc["intermediate_size"]
+    vc = cfg["vision_config"]
+    per = (vc["image_size"] // vc["patch_size"]) ** 2
+    feats = torch.randn(1, per, d) * 0.1
+    sizes = {"self_attn.q_proj": (heads * hd, d), "self_attn.k_proj": (kv * hd, d), "self_attn.v_proj": (kv * hd, d),
+             "self_attn.o_proj": (d, heads * hd), "mlp.gate_proj": (inter, d), "mlp.up_proj": (inter, d),
+             "mlp.down_proj": (d, inter)}
+    r = req["rank"]
+    mods, params = {}, []
+    for i in range(tc["num_hidden_layers"]):
+        for name, (o, n) in sizes.items():
+            a = ((torch.rand(r, n) * 2 - 1) / math.sqrt(n)).requires_grad_(True)
+            b = torch.zeros(o, r).requires_grad_(True)
+            mods[f"language_model.model.layers.{i}.{name}"] = (a, b)
+            params += [a, b]
+    scale = req["alpha"] / r
+    p_drop = req["dropout"]
+
+    def lora_forward(e):  # PEFT: y += s * lora_B(lora_A(dropout(x)))
+        return R.lm_forward(w, cfg, e, [], lora=(scale, mods), dropout=p_drop)
+
+    opt = torch.optim.AdamW(params, lr=5e-5, weight_decay=0.0)
+    table = w["language_model.model.embed_tokens.weight"]
+    ref = [(-50.0, -60.0) for _ in req["pairs"]]
+    times = []
+    for step in range(req["steps"] + 1):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        losses = []
+        for (rc, rr), p in zip(ref, req["pairs"]):
+            lps = []
+            for key in ("chosen_ids", "rejected_ids"):
+                e, pids = R.merge(w, cfg, p["prompt_ids"], feats)
+                resp = p[key]
+                e = torch.cat([e, table[torch.tensor(resp)]], dim=0)
+                lg, _ = lora_forward(e)
+                lp = torch.log_softmax(lg[len(pids) - 1:-1], dim=-1)[torch.arange(len(resp)), torch.tensor(resp)]
+                lps.append(lp.sum())
+            logits = (lps[0] - lps[1]) - (rc - rr)
+            losses.append(-F.logsigmoid(req["beta"] * logits))
+        torch.stack(losses).mean().backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if step > 0:  # the first step warms up, as on our side
+            times.append(time.perf_counter() - t0)
+    rss = 0.0
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                rss = int(line.split()[1]) / 1024
+    print(json.dumps({"seconds_per_step": sum(times) / len(times), "peak_rss_mib": rss,
+                      "threads": torch.get_num_threads(), "torch": torch.__version__}))
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    if sys.argv[1] == "--bench":
+        bench(*sys.argv[2:4])
+    else:
+        main(*sys.argv[1:4])

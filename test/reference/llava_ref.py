@@ -212,12 +212,13 @@ def sliding_window(tc):
     return tc["sliding_window"] if "sliding_window" in tc else 4096
 
 
-def lm_forward(w, cfg, embeds, record_layers, cache=None, lora=None):
+def lm_forward(w, cfg, embeds, record_layers, cache=None, lora=None, dropout=0.0):
     """embeds [T, D] -> (logits [T, V], {layer: attention [T, Tk] mean over heads}).
 
     cache: None (whole sequence, the oracle's way) or a list that receives and
     extends each layer's (keys, values), HF-style, for the benchmark.
     lora: None or (scale, {module: (A, B)}), added unmerged to those modules.
+    dropout: LoRA dropout on the branch input (PEFT's lora_dropout, training mode), for the benchmark.
     """
 
     def lin(x, module):
@@ -227,7 +228,8 @@ def lm_forward(w, cfg, embeds, record_layers, cache=None, lora=None):
             y = y + b
         if lora is not None and module in lora[1]:
             a_, b_ = lora[1][module]
-            y = y + lora[0] * ((x @ a_.T) @ b_.T)
+            xd = torch.nn.functional.dropout(x, dropout, training=True) if dropout > 0 else x
+            y = y + lora[0] * ((xd @ a_.T) @ b_.T)
         return y
 
     tc = cfg["text_config"]

@@ -3,7 +3,7 @@
 // base checkpoint's layout, target_modules a regex that only the language
 // model's layers match), reloaded and compared before it replaces anything;
 // and a PEFT adapter trained elsewhere read back as the starting weights.
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { commitDir, fsyncDir, fsyncTree, isMissingOrEmpty, tempSibling } from '../../common/durable-fs';
@@ -133,7 +133,7 @@ async function verifyAdapter(dir: string, o: ExportAdapterOptions, base: BaseMod
  * Writes a PEFT adapter folder atomically and proves it reloads. A missing or
  * empty `dir` is built whole under a temporary name and renamed into place; an
  * existing one (a training `--out` that also holds `checkpoints/`) gets its two
- * adapter files each replaced by a rename, weights first, after the reload check.
+ * adapter files replaced by renames after the reload check (replaceAdapterFiles).
  */
 export async function exportPeftAdapter(dir: string, o: ExportAdapterOptions): Promise<void> {
   checkExportable(o);
@@ -151,15 +151,36 @@ export async function exportPeftAdapter(dir: string, o: ExportAdapterOptions): P
         await commitDir(tmp, dir);
         return;
       }
-      await fsyncTree(tmp);
-      for (const f of [ADAPTER_WEIGHTS, ADAPTER_CONFIG]) await rename(path.join(tmp, f), path.join(dir, f));
-      await fsyncDir(dir);
+      await replaceAdapterFiles(tmp, dir);
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
   } finally {
     await base.close();
   }
+}
+
+/**
+ * Moves the two adapter files from `tmp` into `dir`, which may hold an older
+ * adapter, so that no crash leaves new weights beside an old config or the
+ * reverse: when the configs differ the old weights go first (a crash then
+ * leaves a folder without weights, which fails to load by name), then the
+ * config, then the weights, each a rename.
+ */
+async function replaceAdapterFiles(tmp: string, dir: string): Promise<void> {
+  await fsyncTree(tmp);
+  const [oldConfig, newConfig] = await Promise.all([
+    readFile(path.join(dir, ADAPTER_CONFIG), 'utf8').catch(() => null),
+    readFile(path.join(tmp, ADAPTER_CONFIG), 'utf8'),
+  ]);
+  if (oldConfig !== newConfig) {
+    await rm(path.join(dir, ADAPTER_WEIGHTS), { force: true });
+    await fsyncDir(dir);
+  }
+  await rename(path.join(tmp, ADAPTER_CONFIG), path.join(dir, ADAPTER_CONFIG));
+  await fsyncDir(dir);
+  await rename(path.join(tmp, ADAPTER_WEIGHTS), path.join(dir, ADAPTER_WEIGHTS));
+  await fsyncDir(dir);
 }
 
 /** Writes the adapter files into an existing folder without the reload check (checkpoints verify by hash instead). */

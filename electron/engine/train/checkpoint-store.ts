@@ -12,7 +12,8 @@ import path from 'node:path';
 import { AppError, toAppError } from '../../../shared/errors';
 import { commitDir, isTempName, tempSibling } from '../../common/durable-fs';
 import { Checkpoint } from '../models/checkpoint';
-import { loraFromPeft, type LoraWeights } from '../models/lora';
+import { llavaSpec } from '../models/llava';
+import { loraFromPeft, loraModules, type LoraModuleWeights, type LoraWeights } from '../models/lora';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PeftAdapter } from '../models/peft';
 import { writeAdapterInto, type AdapterSettings, type ExportAdapterOptions } from '../models/peft-export';
 import { toFloat32 } from '../weights/decode';
@@ -162,7 +163,16 @@ async function readCheckpoint(
     state: Record<string, unknown>;
   };
   const adapter = await PeftAdapter.load(dir, base);
-  const lora = await loraFromPeft(adapter).finally(() => adapter.close());
+  const read = await loraFromPeft(adapter).finally(() => adapter.close());
+  // In initLora's module order (the file's is alphabetical), so a resumed run builds the same graph inputs.
+  const modules = new Map<string, LoraModuleWeights>();
+  for (const m of loraModules(llavaSpec(base.config).text, trainer.adapter.settings.targets)) {
+    const w = read.modules.get(m.module);
+    if (w) modules.set(m.module, w);
+  }
+  if (modules.size !== read.modules.size)
+    throw new AppError('bad-file', `${dir}: the adapter's modules do not match the targets in ${TRAINER_STATE}`);
+  const lora = { ...read, modules };
   const file = await SafetensorsFile.open(path.join(dir, TRAINING_STATE));
   const tensors = new Map<string, StateTensor>();
   try {

@@ -11,6 +11,9 @@ import type { ApiHandlers } from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
 import type { TRAIN_COMMANDS, TrainOptions } from '../../../shared/pipeline/train';
 import { Checkpoint } from '../../engine/models/checkpoint';
+import { loadLlavaConfig } from '../../engine/models/config';
+import { llavaSpec } from '../../engine/models/llava';
+import { expandImageTokens } from '../../engine/text/image-tokens';
 import { modelId } from '../../engine/generate/model-id';
 import type { JobQueries } from '../../jobs/queries';
 import type { JobRunner } from '../../jobs/runner';
@@ -103,6 +106,7 @@ export async function startTraining(
     referenceModel,
     configHash,
     totalSteps: total,
+    featureCacheDir: path.join(p.dir, 'cache', 'features'),
   };
   const runId = await p.store.call('upsertTrainRun', {
     out,
@@ -153,12 +157,19 @@ export function trainHandlers(project: () => TrainProject): TrainHandlers {
       const p = project();
       const run = await runOf(p, runId);
       const examples = await p.store.call('trainExamples', { datasetId: run.datasetId });
+      const model = (run.options as { model?: unknown }).model;
+      if (typeof model !== 'string')
+        throw new AppError('bad-file', `training run ${runId} does not name its model`, { subject: `run ${runId}` });
+      const spec = llavaSpec(await loadLlavaConfig(model));
+      // As generate --json reports input_ids: every image token expanded to the image's feature tokens.
+      const expanded = (ids: number[], images: number) =>
+        expandImageTokens(ids, spec.imageTokenId, new Array<number>(images).fill(spec.tokensPerImage)).ids;
       return {
         total: examples.length,
         items: examples.slice(offset, offset + limit).map((e) => ({
           key: e.key,
           images: e.images,
-          prompt_ids: e.promptIds,
+          prompt_ids: expanded(e.promptIds, e.images.length),
           chosen_ids: e.chosenIds,
           rejected_ids: e.rejectedIds,
         })),

@@ -22,6 +22,7 @@ import type { LoraWeights } from '../../engine/models/lora';
 import { exportPeftAdapter, loadInitAdapter, type AdapterSettings } from '../../engine/models/peft-export';
 import { acquireRuntime } from '../../engine/runtime/runtime';
 import { latestCheckpoint, pruneCheckpoints, writeCheckpoint } from '../../engine/train/checkpoint-store';
+import { learningRateSchedule } from '../../engine/train/schedule';
 import {
   DpoTrainer,
   type DpoExample,
@@ -32,7 +33,6 @@ import type { JobContext, JobKind, JobRun } from '../../jobs/kind';
 import { hashSeed } from '../random';
 import type { TrainExample } from '../train/data';
 import type { CheckpointRecord, TrainQueries } from '../train/queries';
-import { learningRate, warmupSteps } from '../train/schedule';
 
 /** What both kinds store: the resolved request (absolute folders) plus the run it belongs to. */
 export const TrainJobParams = TrainOptions.extend({
@@ -43,6 +43,8 @@ export const TrainJobParams = TrainOptions.extend({
   /** sha256 of everything that decides the weights; a checkpoint of another configuration is never resumed. */
   configHash: z.string().min(1),
   totalSteps: z.int().positive(),
+  /** The project's on-disk image-feature cache (features keyed by image content, model id and preprocessing). */
+  featureCacheDir: z.string().min(1).optional(),
 });
 export type TrainJobParams = z.output<typeof TrainJobParams>;
 
@@ -58,14 +60,17 @@ export type TrainEngine = Pick<
   'imageFeatures' | 'referenceLogprobs' | 'step' | 'exportState' | 'importState' | 'close'
 >;
 /** `aspect`: how images are fitted to the vision tower before their features are taken (pad, as the reference trained). */
-export type OpenTrainer = (o: DpoTrainerOptions, images: { aspect: 'crop' | 'pad' }) => Promise<TrainEngine>;
+export type OpenTrainer = (
+  o: DpoTrainerOptions,
+  images: { aspect: 'crop' | 'pad'; featureCacheDir?: string },
+) => Promise<TrainEngine>;
 
 /** Pairs scored per reference unit: one batch of 2 x this many rows. */
 export const REFERENCE_UNIT = 4;
 /** Checkpoint folders kept besides the newest (older ones are pruned). */
 export const CHECKPOINTS_KEPT = 3;
-/** Projected image features kept in memory per run (a pair's images are recomputed when evicted). */
-const FEATURE_CACHE_PAIRS = 256;
+/** Bytes of projected image features kept in memory per run (evicted pairs come back from the on-disk cache). */
+const FEATURE_CACHE_BYTES = 512 * 2 ** 20;
 
 export const adapterSettings = (p: TrainOptions): AdapterSettings => ({
   r: p.loraR,
@@ -83,6 +88,11 @@ async function explicitEp(choice: TrainOptions['ep']): Promise<DpoTrainerOptions
     await lease.release();
   }
 }
+
+const imagesOf = (p: TrainJobParams) => ({
+  aspect: p.aspect,
+  ...(p.featureCacheDir === undefined ? {} : { featureCacheDir: p.featureCacheDir }),
+});
 
 /** The trainer of a run, with the init adapter (when given) as its starting weights. */
 async function trainerOptions(p: TrainJobParams): Promise<DpoTrainerOptions> {
@@ -112,12 +122,19 @@ async function trainerOptions(p: TrainJobParams): Promise<DpoTrainerOptions> {
  * The engine's DpoTrainer, with image features taken by a LlavaSession of the run's preprocessing (the trainer's own
  * imageFeatures uses the processor's centre crop; the reference trained on padded images).
  */
-const openDpoTrainer: OpenTrainer = async (o, { aspect }) => {
+const openDpoTrainer: OpenTrainer = async (o, { aspect, featureCacheDir }) => {
   const trainer = await DpoTrainer.create(o);
   let session: Promise<LlavaSession> | undefined;
   return {
     imageFeatures: async (images) =>
-      (await (session ??= LlavaSession.open({ modelDir: o.modelDir, ep: o.ep, aspect }))).features(images),
+      (
+        await (session ??= LlavaSession.open({
+          modelDir: o.modelDir,
+          ep: o.ep,
+          aspect,
+          ...(featureCacheDir === undefined ? {} : { featureCacheDir }),
+        }))
+      ).features(images),
     referenceLogprobs: (examples, ref) => trainer.referenceLogprobs(examples, ref),
     step: (batch, s) => trainer.step(batch, s),
     exportState: () => trainer.exportState(),
@@ -146,12 +163,23 @@ async function referenceLora(p: TrainJobParams): Promise<LoraWeights | undefined
 /** A bounded in-memory cache of each pair's projected image features. */
 function featureCache(trainer: TrainEngine, examples: readonly TrainExample[]) {
   const cache = new Map<number, Float32Array[]>();
+  const size = (f: Float32Array[]) => f.reduce((s, x) => s + x.byteLength, 0);
+  let bytes = 0;
   return async (idx: number): Promise<Float32Array[]> => {
     const hit = cache.get(idx);
-    if (hit) return hit;
+    if (hit) {
+      cache.delete(idx);
+      cache.set(idx, hit);
+      return hit;
+    }
     const f = await trainer.imageFeatures(examples[idx]!.images);
-    if (cache.size >= FEATURE_CACHE_PAIRS) cache.delete(cache.keys().next().value!);
     cache.set(idx, f);
+    bytes += size(f);
+    for (const [old, v] of cache) {
+      if (bytes <= FEATURE_CACHE_BYTES || old === idx) break;
+      cache.delete(old);
+      bytes -= size(v);
+    }
     return f;
   };
 }
@@ -180,9 +208,18 @@ export function createTrainReferenceJob(
         'info',
         `reference log-probs under ${p.referenceModel}: ${pending.length} of ${examples.length} pair(s) to score`,
       );
-      const ref = await referenceLora(p);
-      const trainer = await open(await trainerOptions(p), { aspect: p.aspect });
-      const features = featureCache(trainer, examples);
+      // Opened by the first unit that has pairs to score: a reference job with nothing left costs no model load.
+      let engine: Promise<{
+        trainer: TrainEngine;
+        ref: LoraWeights | undefined;
+        features: (idx: number) => Promise<Float32Array[]>;
+      }> | null = null;
+      const opened = () =>
+        (engine ??= (async () => {
+          const ref = await referenceLora(p);
+          const trainer = await open(await trainerOptions(p), imagesOf(p));
+          return { trainer, ref, features: featureCache(trainer, examples) };
+        })());
       return {
         async runUnit(cursor) {
           const after = cursor?.after ?? -1;
@@ -197,6 +234,7 @@ export function createTrainReferenceJob(
               write: null,
               finished: true,
             };
+          const { trainer, ref, features } = await opened();
           const batch = [];
           for (const i of next) {
             const e = examples[i]!;
@@ -231,7 +269,10 @@ export function createTrainReferenceJob(
           };
         },
         finish: async () => null,
-        close: () => trainer.close(),
+        close: async () => {
+          // An engine that failed to open has nothing to release (its error already failed the unit).
+          await (await engine?.catch(() => null))?.trainer.close();
+        },
       };
     },
     // Stored log-probs are complete results: a cancelled job keeps them.
@@ -277,6 +318,18 @@ export function stepPositions(
 /** Optimizer steps of a run: --steps, or enough for --epochs (default 1) passes over the pairs. */
 export function totalSteps(p: Pick<TrainOptions, 'steps' | 'epochs' | 'batch' | 'gradAccum'>, pairs: number): number {
   return p.steps ?? Math.max(1, Math.ceil(((p.epochs ?? 1) * pairs) / (p.batch * p.gradAccum)));
+}
+
+/** The run's learning-rate schedule (engine/train/schedule.ts); --warmup-steps, 0 included, wins over the ratio. */
+export function runSchedule(
+  p: Pick<TrainOptions, 'schedule' | 'lr' | 'warmupSteps' | 'warmupRatio'> & { totalSteps: number },
+): { warmupSteps: number; at(step: number): number } {
+  return learningRateSchedule({
+    kind: p.schedule,
+    lr: p.lr,
+    totalSteps: p.totalSteps,
+    ...(p.warmupSteps === undefined ? { warmupRatio: p.warmupRatio } : { warmupSteps: p.warmupSteps, warmupRatio: 0 }),
+  });
 }
 
 const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -334,7 +387,7 @@ export function createTrainJob(open: OpenTrainer = openDpoTrainer): JobKind<Trai
           `${p.out} holds checkpoints of another training run (other pairs, model or options): choose another --out, or remove ${checkpoint.dir}`,
           { subject: p.out },
         );
-      const trainer = await open(options, { aspect: p.aspect });
+      const trainer = await open(options, imagesOf(p));
       let step = 0;
       let lastCheckpoint: string | null = null;
       try {
@@ -357,7 +410,7 @@ export function createTrainJob(open: OpenTrainer = openDpoTrainer): JobKind<Trai
         await trainer.close();
         throw e;
       }
-      const warmup = warmupSteps(p, p.totalSteps);
+      const schedule = runSchedule(p);
       const features = featureCache(trainer, examples);
       let lastLoss: number | null = null;
 
@@ -385,7 +438,7 @@ export function createTrainJob(open: OpenTrainer = openDpoTrainer): JobKind<Trai
           if (step >= p.totalSteps)
             return { cursor: { step }, done: step, total: p.totalSteps, write: null, finished: true };
           const started = performance.now();
-          const lr = learningRate(p.schedule, p.lr, step, p.totalSteps, warmup);
+          const lr = schedule.at(step);
           const { micro, epoch } = stepPositions(p, examples.length, step);
           const parts = [];
           const refChosen: number[] = [];
@@ -438,7 +491,7 @@ export function createTrainJob(open: OpenTrainer = openDpoTrainer): JobKind<Trai
             tokens,
             tokens_per_sec: ms > 0 ? (tokens * 1000) / ms : 0,
             step_ms: ms,
-            peak_rss: process.memoryUsage.rss(),
+            peak_rss: process.resourceUsage().maxRSS * 1024,
           };
           if (metrics.logps_chosen < metrics.ref_logps_chosen - p.collapseNats)
             ctx.log(

@@ -20,6 +20,9 @@ describe('progress bar', () => {
       'import [----] 7 0/s ETA --',
     );
     expect(progressLine('x', { done: 1, total: 2, ratePerSec: 1, etaSec: 3725 }, 2)).toBe('x [#-] 1/2 1/s ETA 1h02m');
+    expect(progressLine('train', { done: 3, total: 10, ratePerSec: 0.25, etaSec: 28 }, 2)).toBe(
+      'train [#-] 3/10 4.0s each ETA 0m28s',
+    );
   });
 
   it('redraws one line on a TTY and writes nothing otherwise', async () => {

@@ -3,6 +3,7 @@
 // language model) that reloads with the trained values, atomically and beside
 // an existing checkpoints/ folder; loadInitAdapter reads one trained elsewhere
 // and refuses adapters of another model with errors naming the file.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,10 +110,20 @@ describe('exportPeftAdapter', () => {
     const modules = [...tinyLlavaShapes({ vision: 'clip_vision_model' }).keys()]
       .filter((k) => k.endsWith('.weight'))
       .map((k) => k.slice(0, -'.weight'.length));
-    for (const name of modules.flatMap((m) => [m, nestedName(`${m}.weight`).slice(0, -'.weight'.length)])) {
-      const lm = /language_model\.(model\.)?layers\.\d+\.(self_attn|mlp)\.\w+_proj$/.test(name);
-      expect(re.test(name), name).toBe(lm);
-    }
+    const names = modules.flatMap((m) => [m, nestedName(`${m}.weight`).slice(0, -'.weight'.length)]);
+    const lm = names.filter((name) => /language_model\.(model\.)?layers\.\d+\.(self_attn|mlp)\.\w+_proj$/.test(name));
+    expect(lm).toHaveLength(2 * 2 * 7);
+    expect(names.filter((name) => re.test(name))).toEqual(lm);
+    // The same with Python's re.fullmatch, as PEFT (peft/utils/other.py match_target_against_key) calls it.
+    const py = execFileSync(
+      process.env.MIA_PYTHON ?? '/usr/bin/python3',
+      [
+        '-c',
+        'import json, re, sys; p, names = json.load(sys.stdin); print(json.dumps([n for n in names if re.fullmatch(p, n)]))',
+      ],
+      { input: JSON.stringify([targetModulesRegex(all), names]), encoding: 'utf8' },
+    );
+    expect(JSON.parse(py)).toEqual(lm);
     expect(modules.some((m) => m.startsWith('vision_tower') && m.endsWith('self_attn.q_proj'))).toBe(true);
   });
 
@@ -131,6 +142,11 @@ describe('exportPeftAdapter', () => {
     expect(Math.max(...b.map((v, i) => Math.abs(v - m.b[i]!)))).toBeLessThanOrEqual(2 ** -9);
     expect(Math.max(...b.map((v, i) => Math.abs(v - m.b[i]!)))).toBeGreaterThan(0);
     await loaded.close();
+    const r2 = { ...SETTINGS, r: 2, alpha: 2 };
+    await exportPeftAdapter(dir, { baseDir: legacy.dir, lora: trained(legacy, r2), settings: r2 });
+    const again = await PeftAdapter.load(dir, legacy.checkpoint);
+    expect([again.config.r, again.scale]).toEqual([2, 1]);
+    await again.close();
   });
 
   it('refuses weights that disagree with their settings, writing nothing', async () => {
@@ -204,6 +220,26 @@ describe('loadInitAdapter (--init-adapter)', () => {
     await expect(loadInitAdapter(dir, legacy)).rejects.toMatchObject({
       kind: 'unsupported',
       message: expect.stringMatching(/vision_tower.*only the language model's decoder layers take adapters/),
+    });
+  });
+
+  it('a key that matches no module of the base is refused, listing the key and naming the file', async () => {
+    const dir = fresh();
+    await writePeftAdapter(dir, {
+      config: { r: 2, loraAlpha: 4, useRslora: false, targetModules: ['q_proj'], loraDropout: 0 },
+      layout: 'legacy',
+      modules: new Map([
+        [
+          'language_model.model.layers.7.self_attn.q_proj',
+          { a: new Float32Array(2 * 32), b: new Float32Array(32 * 2), inFeatures: 32, outFeatures: 32 },
+        ],
+      ]),
+    });
+    await expect(loadInitAdapter(dir, legacy)).rejects.toMatchObject({
+      kind: 'bad-file',
+      message: expect.stringMatching(
+        /adapter_model\.safetensors: 2 adapter key\(s\) match no module of the base model:\n {2}base_model\.model\.language_model\.model\.layers\.7\.self_attn\.q_proj\.lora_A\.weight/,
+      ),
     });
   });
 

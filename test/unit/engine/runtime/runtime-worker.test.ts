@@ -45,6 +45,15 @@ describe('runtime worker', () => {
     await rt.release(s.id);
   });
 
+  it('fetches only the outputs a run names; an unknown name is refused', async () => {
+    const s = await rt.createSession(addMulModel(3), { ep: 'cpu' });
+    const out = await rt.run(s.id, { a: f32([1, 2, 3]), b: f32([10, 20, -1]) }, { outputs: ['z'] });
+    expect(Object.keys(out)).toEqual(['z']);
+    expect(values(out['z'])).toEqual([10, 40, -3]);
+    expect(await kindOf(rt.run(s.id, { a: f32([1]), b: f32([1]) }, { outputs: ['w'] }))).toBe('bad-input');
+    await rt.release(s.id);
+  });
+
   it('runs a graph whose weights stay in a bf16 safetensors file', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'rt-weights-'));
     try {

@@ -15,7 +15,7 @@ import { runCli } from '../../../../electron/cli/run';
 import { createService } from '../../../../electron/service';
 import { Checkpoint } from '../../../../electron/engine/models/checkpoint';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PeftAdapter } from '../../../../electron/engine/models/peft';
-import { trainFixture, type TrainFixture } from './fixture';
+import { PAIRS, trainFixture, type TrainFixture } from './fixture';
 
 let fx: TrainFixture;
 
@@ -91,7 +91,22 @@ describe('mia-dpo train', () => {
     // Step 1 trains at lr 0 (warm-up): its loss is the untrained policy's, log(2) when LoRA B starts at zero.
     expect(doc.steps[0]!.loss).toBeCloseTo(Math.log(2), 5);
     expect(doc.pairs).toHaveLength(5);
-    expect(doc.pairs[1]!.prompt_ids.filter((t) => t === 32000)).toHaveLength(2);
+    // 2 images x 16 feature tokens (28 px / 7 px patches), and the very ids generate --json reports.
+    expect(doc.pairs[1]!.prompt_ids.filter((t) => t === 32000)).toHaveLength(2 * 16);
+    const gen = await cli([
+      'generate',
+      '--model',
+      fx.modelDir,
+      ...doc.pairs[1]!.images.flatMap((f) => ['--image', f]),
+      '--prompt',
+      PAIRS[1]!.prompt,
+      '--max-new-tokens',
+      '1',
+      '--ep',
+      'cpu',
+      '--json',
+    ]);
+    expect((JSON.parse(gen.out) as { input_ids: number[] }).input_ids).toEqual(doc.pairs[1]!.prompt_ids);
     expect(doc.pairs[0]!.chosen_ids.at(-1)).toBe(2);
     const out = path.join(fx.dir, 'run');
     const config = JSON.parse(readFileSync(path.join(out, ADAPTER_CONFIG), 'utf8')) as Record<string, unknown>;

@@ -4,13 +4,16 @@
 // checkpoints through the checkpoint store with manifests in SQLite, the final
 // PEFT adapter, pause / cancel + rerun ending byte-identical to an uninterrupted
 // run, the NaN guard keeping the last good checkpoint, and bad pairs files.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, JobRecord } from '../../../../shared/api';
 import { FINAL_JOB_STATES } from '../../../../shared/api';
 import { TrainOptions, type TrainOptionsIn } from '../../../../shared/pipeline/train';
-import { createProject, type ProjectQueries, type ProjectStore } from '../../../../electron/db';
+import Database from 'better-sqlite3';
+import { createProject, openProject, type ProjectQueries, type ProjectStore } from '../../../../electron/db';
+import { TextTokenizer } from '../../../../electron/engine/text/tokenizer';
+import { writeSyntheticPairs } from '../../../helpers/synthetic-pairs';
 import { Checkpoint } from '../../../../electron/engine/models/checkpoint';
 import { ADAPTER_WEIGHTS, PeftAdapter } from '../../../../electron/engine/models/peft';
 import { JobRunner } from '../../../../electron/jobs/runner';
@@ -18,12 +21,12 @@ import { startTraining } from '../../../../electron/pipeline/api/train-handlers'
 import {
   createTrainJob,
   createTrainReferenceJob,
+  runSchedule,
   stepPositions,
   type OpenTrainer,
   totalSteps,
 } from '../../../../electron/pipeline/jobs/train-job';
 import { readPairsFile, tokenizePairs } from '../../../../electron/pipeline/train/data';
-import { learningRate } from '../../../../electron/pipeline/train/schedule';
 import { fakeTrainer, trainFixture, type TrainFixture } from './fixture';
 
 let fx: TrainFixture;
@@ -137,10 +140,14 @@ describe('training data', () => {
     expect(totalSteps({ epochs: 2, batch: 2, gradAccum: 2 }, 5)).toBe(3);
   });
 
-  it('learning rate follows transformers schedules with warm-up', () => {
-    expect([0, 1, 2, 3, 4].map((s) => learningRate('linear', 1, s, 5, 1))).toEqual([0, 1, 0.75, 0.5, 0.25]);
-    expect([0, 1, 3].map((s) => learningRate('constant', 2, s, 5, 2))).toEqual([0, 1, 2]);
-    expect(learningRate('cosine', 1, 3, 5, 1)).toBeCloseTo(0.5, 12);
+  it('the run schedule: explicit warm-up steps (0 included) win over the ratio', () => {
+    const lrs = (o: Partial<TrainOptions>) =>
+      [0, 1, 2, 3, 4].map((s) =>
+        runSchedule({ schedule: 'linear', lr: 1, warmupRatio: 0.1, totalSteps: 5, ...o }).at(s),
+      );
+    expect(lrs({ warmupSteps: 1 })).toEqual([0, 1, 0.75, 0.5, 0.25]);
+    expect(lrs({ warmupSteps: 0 })).toEqual([1, 0.8, 0.6, 0.4, 0.2]);
+    expect(lrs({})[0]).toBe(0); // ratio 0.1 of 5 steps: ceil = 1 warm-up step
   });
 });
 
@@ -172,7 +179,7 @@ describe('train job', () => {
       await base.close();
     }
     // A second run with the same pairs and reference reuses the stored log-probs.
-    const again = await startTraining(project(), request('full-2', { steps: 2 }));
+    const again = await startTraining(project(), request('full-2', { steps: 1 }));
     expect(again.referenceJobId).toBeNull();
     expect((await waitFinal(again.jobId)).state).toBe('done');
   });
@@ -218,6 +225,62 @@ describe('train job', () => {
       expect(existsSync(path.join(fx.dir, 'nan', ADAPTER_WEIGHTS))).toBe(false);
     } finally {
       nanAt = undefined;
+    }
+  });
+
+  it('--project: trains on the kept pairs no person rejected, with their edits', async () => {
+    const dir = path.join(fx.dir, 'synthetic');
+    await (await createProject(dir)).close();
+    const rows = writeSyntheticPairs(path.join(dir, 'project.sqlite'), 30, 5);
+    // Real image files, and sequence prompts with one placeholder per image as augmentation writes them.
+    const db = new Database(path.join(dir, 'project.sqlite'));
+    try {
+      for (let i = 1; i <= 20; i++) {
+        const file = path.join(dir, `image-${i}.png`);
+        copyFileSync(fx.images[i % 3]!, file);
+        db.prepare('UPDATE images SET path = ? WHERE id = ?').run(file, i);
+      }
+      db.prepare('UPDATE augmented_samples SET composite_path = ? WHERE composite_path IS NOT NULL').run(fx.images[0]);
+      for (const r of db.prepare("SELECT id, image_count FROM augmented_samples WHERE format = 'sequence'").all() as {
+        id: number;
+        image_count: number;
+      }[])
+        db.prepare('UPDATE augmented_samples SET prompt = ? WHERE id = ?').run(
+          `${'<image>\n'.repeat(r.image_count)}Which one?`,
+          r.id,
+        );
+    } finally {
+      db.close();
+    }
+    const other = await openProject(dir);
+    const open: OpenTrainer = (o, images) => fakeTrainer()(o, images);
+    const own = new JobRunner(other, [createTrainReferenceJob(open), createTrainJob(open)], () => undefined);
+    try {
+      await own.start();
+      const started = await startTraining(
+        { dir, store: other, runner: own },
+        request('from-project', { pairs: undefined, steps: 2 }),
+      );
+      const kept = rows.filter((r) => r.decision === 'keep' && r.review !== 'rejected');
+      const examples = await other.call('trainExamples', {
+        datasetId: (await other.call('trainRun', { id: started.runId }))!.datasetId,
+      });
+      expect(examples.map((e) => e.key)).toEqual(kept.map((r) => `pair-${r.id}`));
+      const tokenizer = await TextTokenizer.fromFolder(fx.modelDir);
+      kept.forEach((r, i) => {
+        expect(examples[i]!.rejectedIds).toEqual([...tokenizer.encode(r.rejected, { addSpecialTokens: false }), 2]);
+      });
+      for (;;) {
+        const job = await own.get(started.jobId);
+        if (FINAL_JOB_STATES.includes(job.state)) {
+          expect(job.state).toBe('done');
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    } finally {
+      await own.close();
+      await other.close();
     }
   });
 

@@ -25,6 +25,9 @@ import { relErr } from '../../../../helpers/reference';
 import { TINY_LLAVA as TINY, writeTinyLlava } from '../../../../helpers/tiny-llava';
 import { runDpoReference, type DpoRefOutput, type RefMetrics, type RefPair, type RefRun } from './dpo-ref';
 
+// Before the session host's worker starts: it reads the Vulkan driver path at creation.
+useSwiftShader();
+
 const IMG = TINY.imageToken;
 const EOS = 2;
 const RANK = 2;
@@ -96,6 +99,8 @@ const VARIANTS: DpoConfig[] = [
   { beta: 0.5, loss: 'ipo', labelSmoothing: 0, sftWeight: 0 },
 ];
 const BOTH = (): RefPair[][] => [[refPair(0), refPair(1)]];
+/** Index of the oracle's 1-step sigmoid run. */
+const ONE_STEP = 2 + VARIANTS.length;
 
 let ref: DpoRefOutput;
 
@@ -108,6 +113,10 @@ function expectMetrics(got: DpoStepMetrics, want: RefMetrics, label: string): vo
     [got.logpChosen, want.logp_chosen, 'logp_chosen'],
     [got.logpRejected, want.logp_rejected, 'logp_rejected'],
   ];
+  if (process.env.DPO_TEST_VERBOSE)
+    console.log(
+      `${label}: max rel err ${Math.max(...pairs.map(([g, w]) => Math.abs(g - w) / Math.max(1, Math.abs(w)))).toExponential(2)}, grad_norm ${got.gradNorm} vs ${want.grad_norm}`,
+    );
   for (const [g, w, name] of pairs)
     expect(Math.abs(g - w), `${label} ${name}: ${g} vs ${w}`).toBeLessThanOrEqual(2e-5 * Math.max(1, Math.abs(w)));
   expect(got.accuracy, `${label} accuracy`).toBe(want.accuracy);
@@ -115,7 +124,12 @@ function expectMetrics(got: DpoStepMetrics, want: RefMetrics, label: string): vo
     expect(Math.abs(got.gradNorm - want.grad_norm), `${label} grad_norm`).toBeLessThanOrEqual(1e-4 * want.grad_norm);
 }
 
-/** LoRA weights after training vs the reference: within 2% of one step's size (lr) plus float32 noise. */
+/**
+ * LoRA weights after training vs the reference: within 1e-2 of one step's size (lr 2e-2). Adam divides by
+ * sqrt(v) + eps, so float32 noise on a near-zero gradient element moves it by a visible fraction of lr
+ * (measured worst 8.9e-5, robust loss; 2.6e-6 for sigmoid). Scale errors, which Adam would hide, are
+ * caught by the loss and grad-norm checks.
+ */
 function expectWeights(got: LoraWeights, want: Record<string, { A: number[]; B: number[] }>, label: string): number {
   expect(Object.keys(want).sort()).toEqual([...got.modules.keys()].sort());
   let worst = 0;
@@ -128,7 +142,8 @@ function expectWeights(got: LoraWeights, want: Record<string, { A: number[]; B: 
       for (let i = 0; i < theirs.length; i++) worst = Math.max(worst, Math.abs(ours[i]! - theirs[i]!));
     }
   }
-  expect(worst, label).toBeLessThanOrEqual(1e-4);
+  if (process.env.DPO_TEST_VERBOSE) console.log(`${label}: max |ours - torch| = ${worst.toExponential(2)}`);
+  expect(worst, label).toBeLessThanOrEqual(2e-4);
   return worst;
 }
 
@@ -184,6 +199,8 @@ beforeAll(async () => {
         { lr: LRS[0]!, micro: [[refPair(0)], [refPair(1)]] },
         { lr: LRS[1]!, micro: [[refPair(1)], [refPair(0)]] },
       ]),
+      refRun(SIGMOID, [{ lr: LRS[0]!, micro: BOTH() }]),
+      refRun(SIGMOID, [{ lr: LRS[0]!, micro: [[refPair(1)]] }]),
     ],
   });
 }, 120_000);
@@ -221,10 +238,10 @@ describe('DPO train step vs PyTorch (tiny llava, 2 pairs with images, CPU)', () 
       expectMetrics(got, want.steps[s]!, `step ${s + 1}`);
       expect(got.tokens).toBe(4 + 3 + 3 + 5);
       if (s === 0) {
-        // After one step: the first step alone, against a 1-step oracle run of the variants' shape.
         const st = await t.exportState();
         expect(st.step).toBe(1);
         expect(moved(st.lora, init)).toBeGreaterThan(1e-3);
+        expectWeights(st.lora, ref.runs[ONE_STEP]!.final, '1 step');
       }
     }
     const st = await t.exportState();
@@ -315,11 +332,10 @@ describe('DPO train step vs PyTorch (tiny llava, 2 pairs with images, CPU)', () 
 
 describe('DPO train step on WebGPU (SwiftShader, strict)', () => {
   it('one sigmoid step equals the oracle', async () => {
-    useSwiftShader();
     const t = await trainer(trainerOptions(SIGMOID, { ep: 'webgpu', strict: true }));
-    const want = ref.runs[1 + VARIANTS.length]!; // unused shape check below uses the 3-step run's first step
-    void want;
-    const got = await t.step([example(0), example(1)], { lr: LRS[0]!, apply: true, stepIndex: 0 });
-    expectMetrics(got, ref.runs[0]!.steps[0]!, 'webgpu step 1');
+    // One pair (the shorter): SwiftShader runs the step in software.
+    const got = await t.step([example(1)], { lr: LRS[0]!, apply: true, stepIndex: 0 });
+    expectMetrics(got, ref.runs[ONE_STEP + 1]!.steps[0]!, 'webgpu step 1');
+    expectWeights((await t.exportState()).lora, ref.runs[ONE_STEP + 1]!.final, 'webgpu 1 step');
   });
 });
