@@ -4,7 +4,7 @@
 // (augment, respond with the model inspected, select, export) with the counts
 // checked against the API, layouts at 1280 and 900 px and in dark mode, and
 // axe-core with no serious or critical violation on each page.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -24,6 +24,7 @@ const NAV = ['Dataset', 'Pipeline', 'Pairs', 'Thresholds', 'Training', 'Evaluati
 
 let dir: string;
 let modelDir: string;
+let imagesRoot: string;
 let service: Service;
 let server: RunningServer;
 let browser: Browser;
@@ -39,6 +40,7 @@ beforeAll(async () => {
     launchChromium(),
   ]);
   modelDir = model.dir;
+  imagesRoot = data.imagesRoot;
   browser = br;
   service = await createService({ configDir: path.join(dir, 'config') });
   await service.handlers['project.create']({ dir: path.join(dir, 'project'), name: 'Studio project' });
@@ -263,6 +265,98 @@ describe('studio pages in Chromium', () => {
     await page.getByLabel('Final adapter').getByText(path.join(dir, 'adapter')).waitFor();
     await screenshot(page, 'studio-5-training');
     await expectAccessible('training page');
+  });
+
+  it('imports a benchmark, evaluates the base and the adapter, and compares them item by item', async () => {
+    // Three multiple-choice items over the demo images, in the benchmark JSONL form.
+    const images = readdirSync(path.join(imagesRoot, 'img'))
+      .filter((f) => f.endsWith('.jpg'))
+      .slice(0, 4)
+      .map((f) => `img/${f}`);
+    const bench = path.join(imagesRoot, 'bench.jsonl');
+    writeFileSync(
+      bench,
+      [
+        {
+          id: 'q1',
+          question: 'Which image shows a circle?',
+          options: ['first', 'second'],
+          answer: 'A',
+          images: images.slice(0, 2),
+          category: 'shape',
+        },
+        {
+          id: 'q2',
+          question: 'What colour is it?',
+          options: ['red', 'blue', 'green'],
+          answer: 'B',
+          images: images.slice(2, 3),
+          category: 'colour',
+        },
+        {
+          id: 'q3',
+          question: 'Which image is larger?',
+          options: ['first', 'second'],
+          answer: 'B',
+          images: images.slice(1, 3),
+          category: 'shape',
+        },
+      ]
+        .map((o) => JSON.stringify(o))
+        .join('\n'),
+    );
+    await page
+      .getByRole('navigation', { name: 'Pages' })
+      .getByRole('link', { name: 'Evaluation', exact: true })
+      .click();
+    const importForm = page.getByRole('form', { name: 'Import a benchmark' });
+    await importForm.getByLabel('Benchmark file').fill(bench);
+    await importForm.getByLabel('Benchmark name').fill('shapes');
+    await importForm.getByRole('button', { name: 'Import benchmark' }).click();
+    await importForm
+      .getByRole('status', { name: 'Benchmark import result' })
+      .getByText('shapes: 3 items imported, 0 rows left out.')
+      .waitFor();
+
+    const form = page.getByRole('form', { name: 'Evaluation settings' });
+    const table = page.getByRole('table', { name: 'Runs by benchmark' });
+    await form.getByLabel('Model folder').fill(modelDir);
+    await form.getByLabel('Maximum answer length').fill('3');
+    await form.getByLabel('Execution provider').selectOption('cpu');
+    for (const [adapter, rows] of [
+      ['', 1],
+      [path.join(dir, 'adapter'), 2],
+    ] as const) {
+      await form.getByLabel('Adapter folder (optional)').fill(adapter);
+      await form.getByRole('button', { name: 'Start evaluation' }).click();
+      await expect
+        .poll(async () => (await service.handlers['eval.runs']({})).runs.filter((r) => r.answered === 3).length, {
+          timeout: 120_000,
+        })
+        .toBe(rows);
+      await expect.poll(() => table.locator('tbody tr').count()).toBe(rows);
+    }
+    const { runs } = await service.handlers['eval.runs']({});
+    // The table shows each run's accuracy as the API computes it, the adapter's with its delta to the base.
+    const t = await service.handlers['eval.table']({});
+    const pctOf = (x: number) => `${(100 * x).toFixed(1)}%`;
+    for (const row of t.rows) await table.getByText(pctOf(row.cells[0]!.accuracy)).first().waitFor();
+    expect(await table.locator('.delta-up, .delta-down').count()).toBe(1);
+
+    const compare = page.getByRole('region', { name: 'Compare two runs' });
+    const c = await service.handlers['eval.compare']({ a: runs[0]!.id, b: runs[1]!.id, seed: 0, resamples: 2000 });
+    await compare
+      .getByLabel('Comparison summary')
+      .getByText(new RegExp(`^On ${c.n} shared items`))
+      .waitFor();
+    await compare.getByLabel('Only items where one run is right and the other wrong').uncheck();
+    await compare.getByRole('status', { name: 'Compared items' }).getByText('1–3 of 3 items').waitFor();
+    const item = compare.getByRole('listitem').first();
+    await item.getByRole('img').first().waitFor();
+    await item.getByRole('button', { name: 'Show attention difference' }).click();
+    await item.getByRole('img', { name: 'Attention difference over Image1' }).waitFor({ timeout: 60_000 });
+    await screenshot(page, 'studio-6-evaluation');
+    await expectAccessible('evaluation page');
   });
 
   it('holds its layout at 900 px and in dark mode, still accessible', async () => {
