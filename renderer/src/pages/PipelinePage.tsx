@@ -95,15 +95,25 @@ function UnavailableStage({ id, step, title, purpose }: { id: string; step: numb
 
 function TrainStage({ overview }: { overview: PipelineOverview }) {
   const purpose = 'Teaches the model with the pairs (LoRA DPO) and writes an adapter; runs on the Training page.';
+  const job = useLatestJob('train');
   if (!hasCommands(...TRAIN_COMMANDS)) return <UnavailableStage id="train" step={6} title="Train" purpose={purpose} />;
+  const steps = job?.result?.steps ?? 0;
   return (
     <StageCard
       id="train"
       step={6}
       title="Train"
       purpose={purpose}
-      state={stageState({ made: 0, inputReady: overview.exportable > 0 })}
-      counts={<p>{formatCount(overview.exportable)} pairs ready for training</p>}
+      state={stageState({ job, made: steps, inputReady: overview.exportable > 0 })}
+      job={job}
+      counts={
+        <p>
+          {formatCount(overview.exportable)} pairs ready for training
+          {job?.state === 'done' && job.result !== null
+            ? `; last run: ${formatCount(steps)} steps, adapter in ${job.result.out}`
+            : ''}
+        </p>
+      }
     >
       <Link to="/training">Open training</Link>
     </StageCard>
@@ -112,16 +122,25 @@ function TrainStage({ overview }: { overview: PipelineOverview }) {
 
 function EvaluateStage() {
   const purpose = 'Measures the base model and each adapter on multi-image benchmarks; runs on the Evaluation page.';
+  const job = useLatestJob('eval');
   if (!hasCommands(...EVAL_COMMANDS))
     return <UnavailableStage id="evaluate" step={7} title="Evaluate" purpose={purpose} />;
+  const result = job?.state === 'done' ? job.result : null;
   return (
     <StageCard
       id="evaluate"
       step={7}
       title="Evaluate"
       purpose={purpose}
-      state="ready"
-      counts={<p className="muted">Compare runs on the Evaluation page.</p>}
+      state={stageState({ job, made: result === null ? 0 : 1, inputReady: true })}
+      job={job}
+      counts={
+        <p>
+          {result === null
+            ? 'No evaluation finished yet.'
+            : `Last run: ${formatCount(result.correct)} of ${formatCount(result.answered)} right (${(100 * result.accuracy).toFixed(1)}%)`}
+        </p>
+      }
     >
       <Link to="/evaluation">Open evaluation</Link>
     </StageCard>
