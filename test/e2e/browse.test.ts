@@ -160,7 +160,7 @@ describe('browsing UI in Chromium', () => {
 
   it('scrolls the virtualized grid to the last sample', async () => {
     const grid = page.getByRole('grid', { name: 'Samples' });
-    await grid.getByRole('gridcell', { name: /^Sample demo-0$/ }).waitFor();
+    await grid.getByRole('gridcell', { name: /^Sample demo-0 / }).waitFor();
     await page
       .getByRole('status')
       .filter({ hasText: `${SAMPLES + small.badEntries - 2} samples` })
@@ -173,7 +173,7 @@ describe('browsing UI in Chromium', () => {
     expect(await grid.getByRole('gridcell').count()).toBeLessThan(SAMPLES / 2);
     await grid.evaluate((el) => (el.scrollTop = el.scrollHeight));
     await grid.getByRole('gridcell', { name: `Sample demo-${SAMPLES - 1}` }).waitFor();
-    expect(await grid.getByRole('gridcell', { name: /^Sample demo-0$/ }).count()).toBe(0);
+    expect(await grid.getByRole('gridcell', { name: /^Sample demo-0 / }).count()).toBe(0);
     await screenshot(page, '4-grid-bottom');
   });
 
@@ -183,7 +183,7 @@ describe('browsing UI in Chromium', () => {
     await grid.press('Home');
     await grid.press('ArrowRight');
     const selected = grid.locator('[aria-selected="true"]');
-    expect(await selected.getAttribute('aria-label')).toBe('Sample demo-1');
+    expect(await selected.locator('.cell-id').textContent()).toBe('demo-1');
     await grid.press('Enter');
     const detail = page.getByRole('dialog', { name: 'Sample demo-1' });
     await page.waitForURL((u) => u.hash === `#/dataset?sample=${demo1}`);

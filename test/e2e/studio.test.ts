@@ -359,13 +359,22 @@ describe('studio pages in Chromium', () => {
     await expectAccessible('evaluation page');
   });
 
-  it('holds its layout at 900 px and in dark mode, still accessible', async () => {
+  it('holds every page’s layout at 900 px and in dark mode, still accessible', async () => {
     await page.setViewportSize({ width: 900, height: 900 });
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(900);
-    await screenshot(page, 'studio-3-pipeline-900');
     await page.emulateMedia({ colorScheme: 'dark' });
-    await screenshot(page, 'studio-4-pipeline-dark');
-    await expectAccessible('pipeline page, dark, 900 px');
+    for (const [route, name, ready] of [
+      ['pipeline', 'Pipeline', () => stageState('Export').waitFor()],
+      ['training', 'Training', () => page.getByLabel('Run state').waitFor()],
+      ['evaluation', 'Evaluation', () => page.getByRole('table', { name: 'Runs by benchmark' }).waitFor()],
+      ['dataset', 'Dataset', () => page.getByRole('grid', { name: 'Samples' }).waitFor()],
+    ] as const) {
+      await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name, exact: true }).click();
+      await page.waitForURL((u) => u.hash === `#/${route}`);
+      await ready();
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), route).toBeLessThanOrEqual(900);
+      await screenshot(page, `studio-7-${route}-900-dark`);
+      await expectAccessible(`${route} page, dark, 900 px`);
+    }
     await page.emulateMedia({ colorScheme: 'light' });
     await page.setViewportSize({ width: 1280, height: 900 });
   });
