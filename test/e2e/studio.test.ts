@@ -88,6 +88,11 @@ describe('studio pages in Chromium', () => {
     expect(names).toEqual(NAV.filter((n) => names.includes(n)));
     expect(names).toEqual(expect.arrayContaining(['Dataset', 'Pipeline']));
     expect(await nav.getByRole('link', { name: 'Pipeline', exact: true }).getAttribute('aria-current')).toBe('page');
+    // Keyboard first: Alt+number opens the page of that place in the navigation.
+    await page.keyboard.press('Alt+1');
+    await page.waitForURL((u) => u.hash === '#/dataset');
+    await page.keyboard.press(`Alt+${names.indexOf('Pipeline') + 1}`);
+    await page.waitForURL((u) => u.hash === '#/pipeline');
   });
 
   it('hints at the next step on the Dataset page after the import, with the import report named as its summary', async () => {
