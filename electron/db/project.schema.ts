@@ -3,6 +3,7 @@
 // by URL (PROJECT_SCHEMA in ./index); the rest of the app imports its types only.
 import { IMPORT_QUERIES } from '../io/import-queries';
 import { JOB_QUERIES } from '../jobs/queries';
+import { EVAL_QUERIES } from '../pipeline/eval/queries';
 import { PIPELINE_MIGRATIONS } from '../pipeline/store/migrations';
 import { PIPELINE_QUERIES } from '../pipeline/store/queries';
 import { RESPOND_QUERIES } from '../pipeline/respond/queries';
@@ -17,6 +18,7 @@ export const QUERIES = {
   ...IMPORT_QUERIES,
   ...PIPELINE_QUERIES,
   ...RESPOND_QUERIES,
+  ...EVAL_QUERIES,
   ...TRAIN_QUERIES,
 } satisfies QueryTable;
 export type ProjectQueries = typeof QUERIES;

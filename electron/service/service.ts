@@ -14,10 +14,12 @@ import {
   type ProjectInfo,
 } from '../../shared/api';
 import { AppError } from '../../shared/errors';
+import { inspectModel } from '../engine/models/inspect';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
 import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
 import { seenImage } from '../pipeline/api/seen-image';
+import { evalHandlers } from '../pipeline/eval/handlers';
 import { trainHandlers } from '../pipeline/api/train-handlers';
 import {
   createProjectExclusive,
@@ -167,7 +169,10 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     'sources.list': async () => ({ sources: await required().store.call('listSources') }),
     'problems.list': async (request) => required().store.call('listProblems', request),
 
+    'model.inspect': async ({ dir }) => inspectModel(path.resolve(dir)),
+
     ...pipelineHandlers(required),
+    ...evalHandlers(required),
     ...trainHandlers(required),
   };
 

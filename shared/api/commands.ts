@@ -14,6 +14,8 @@ import {
   Source,
 } from './domain';
 import { PIPELINE_COMMANDS } from '../pipeline/commands';
+import { EVAL_COMMANDS } from '../pipeline/eval';
+import { ModelInspection } from './model';
 import { TRAIN_COMMANDS } from '../pipeline/train';
 
 const Empty = z.strictObject({});
@@ -75,7 +77,11 @@ export const COMMANDS = {
     response: z.object({ total: z.int().nonnegative(), items: z.array(Problem) }),
   },
 
+  /** What a model folder is and whether this version can run it (never fails for an unusable folder: `supported` false with the reason). */
+  'model.inspect': { request: z.strictObject({ dir: z.string().min(1) }), response: ModelInspection },
+
   ...PIPELINE_COMMANDS,
+  ...EVAL_COMMANDS,
   ...TRAIN_COMMANDS,
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 

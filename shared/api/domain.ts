@@ -188,6 +188,13 @@ export const JOB_RESULTS = {
     .partial(),
   respond: z.object({}),
   select: z.object({ kept: z.int().nonnegative(), newPairs: z.int().nonnegative() }),
+  /** The eval run the job filled (shared/pipeline/eval.ts: `eval.runs.get`), with its headline figures. */
+  eval: z.object({
+    runId: Id,
+    answered: z.int().nonnegative(),
+    correct: z.int().nonnegative(),
+    accuracy: z.number(),
+  }),
   /** The run trained, its steps, the folder holding the final adapter, and the last step's loss. */
   train: z.object({ runId: Id, steps: z.int().nonnegative(), out: z.string(), loss: z.number().nullable() }),
   /** Reference log-probs live in their own table. */
@@ -227,6 +234,7 @@ export const Job = z.discriminatedUnion('kind', [
   jobOf('augment'),
   jobOf('respond'),
   jobOf('select'),
+  jobOf('eval'),
   jobOf('train'),
   jobOf('train-reference'),
 ]);

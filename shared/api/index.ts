@@ -6,3 +6,4 @@ export * from './dispatch';
 export * from './client';
 export * from './in-process';
 export * from './import-counts';
+export * from './model';

@@ -145,7 +145,60 @@ export const PipelineStats = z.object({
 });
 export type PipelineStats = z.infer<typeof PipelineStats>;
 
+/** How far the pipeline has come, counted in SQL: what each stage card of the Pipeline page shows. */
+export const PipelineOverview = z.object({
+  /** Imported samples (with or without problems). */
+  samples: z.int().nonnegative(),
+  augmented: z.object({
+    total: z.int().nonnegative(),
+    byFormat: z.object({ sequence: z.int().nonnegative(), grid: z.int().nonnegative(), pip: z.int().nonnegative() }),
+  }),
+  /** Augmented samples the model has answered (generations stored by respond jobs). */
+  generations: z.int().nonnegative(),
+  /** Generations by the last selection's decision; `undecided` before any selection saw them. */
+  decisions: z.object({
+    keep: z.int().nonnegative(),
+    drop: z.int().nonnegative(),
+    undecided: z.int().nonnegative(),
+  }),
+  pairs: z.object({
+    total: z.int().nonnegative(),
+    pending: z.int().nonnegative(),
+    accepted: z.int().nonnegative(),
+    rejected: z.int().nonnegative(),
+  }),
+  /** What `pipeline.export` writes now: kept pairs a person has not rejected. */
+  exportable: z.int().nonnegative(),
+});
+export type PipelineOverview = z.infer<typeof PipelineOverview>;
+
+/** An augmented sample as the Dataset page browses it: its prompt, the images it shows (by id) and where it came from. */
+export const AugmentedView = z.object({
+  id: Id,
+  sourceSampleId: Id,
+  format: z.enum(FORMATS),
+  imageCount: z.int().positive(),
+  /** 1-based position of the source image. */
+  targetIndex: z.int().positive(),
+  prompt: z.string(),
+  groundTruth: z.string(),
+  /** In `<image>` order: the sequence's images, or the one composite (grid, pic-in-pic). */
+  images: z.array(PairImage),
+  /** The project images the sample was built from, in plan order (pip: host, inset). */
+  imageIds: z.array(Id),
+});
+export type AugmentedView = z.infer<typeof AugmentedView>;
+
 export const PIPELINE_COMMANDS = {
+  'pipeline.overview': { request: z.strictObject({}), response: PipelineOverview },
+  /** A page of augmented samples in id order, optionally of one format. */
+  'pipeline.augmented': {
+    request: z.strictObject({
+      ...pageRequest({ max: 500, default: 100 }),
+      format: z.enum(FORMATS).optional(),
+    }),
+    response: z.object({ total: z.int().nonnegative(), items: z.array(AugmentedView) }),
+  },
   'pipeline.settings': { request: z.strictObject({}), response: z.object({ settings: PipelineSettingsSchema }) },
   /** Merges a partial PipelineSettings into the project's settings (validated) and returns the result. */
   'pipeline.settings.set': {

@@ -1,7 +1,10 @@
 // The CLI's subcommands, one file each; a later issue adds its command here.
 import type { CliCommand } from '../command';
 import { augmentCommand } from './augment';
+import { benchCommand } from './bench';
+import { compareCommand } from './compare';
 import { demoCommand } from './demo';
+import { evalCommand } from './eval';
 import { exportCommand } from './export';
 import { generateCommand } from './generate';
 import { importCommand } from './import';
@@ -32,6 +35,9 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
   modelCommand,
   generateCommand,
   scoreCommand,
+  benchCommand,
   trainCommand,
   mergeCommand,
+  evalCommand,
+  compareCommand,
 ];

@@ -150,6 +150,8 @@ export function pipelineHandlers(project: () => PipelineProject): PipelineHandle
       const job = await p.runner.submit('select', { settings: stored });
       return { jobId: job.id };
     },
+    'pipeline.overview': async () => project().store.call('pipelineOverview'),
+    'pipeline.augmented': async (request) => project().store.call('augmentedPage', request),
     'pipeline.pairs': async (request) => project().store.call('pairsPage', request),
     'pipeline.pairs.get': async ({ id }) => {
       const detail = await project().store.call('pairDetail', { id });

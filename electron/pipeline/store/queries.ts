@@ -9,6 +9,7 @@ import type { CompositeProvenance, Decision, GenerationMetrics, Turn } from '../
 import { parseJsonColumn, parseNullableJsonColumn } from '../../store/json-column';
 import type { QueryTable } from '../../store/table';
 import { ConversationColumn, ImageIdsColumn, MetricsColumn, ProvenanceColumn } from './columns';
+import { OVERVIEW_QUERIES } from './overview';
 import { PAIR_QUERIES } from './pairs';
 
 export interface PipelineSource {
@@ -265,5 +266,6 @@ export const PIPELINE_QUERIES = {
   saveDecisions,
   reviewPair,
   ...PAIR_QUERIES,
+  ...OVERVIEW_QUERIES,
 } satisfies QueryTable;
 export type PipelineQueries = typeof PIPELINE_QUERIES;

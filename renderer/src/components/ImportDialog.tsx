@@ -2,10 +2,12 @@
 // a plain folder of images; then follow the import job (progress, rate, ETA)
 // and cancel it if needed. Paths are typed: the web mode has no file picker.
 import { useState, type FormEvent } from 'react';
+import { Link } from 'react-router';
 import { FINAL_JOB_STATES, IMPORT_COUNTS_MEANING, importCountsLine, type ImportSource } from '../../../shared/api';
 import { useEscape } from '../hooks/useEscape';
 import { useImport, useJobAction } from '../query/mutations';
 import { useJob } from '../query/queries';
+import { ErrorText } from './ErrorText';
 import { JobProgress } from './JobProgress';
 
 interface Props {
@@ -58,6 +60,7 @@ function ImportForm({ onStarted }: { onStarted(jobId: number): void }) {
         <input type="checkbox" checked={abortOnProblem} onChange={(e) => setAbortOnProblem(e.target.checked)} /> Stop at
         the first problem
       </label>
+      <ErrorText error={start.error} />
       <button type="submit" disabled={start.isPending}>
         Start import
       </button>
@@ -81,13 +84,13 @@ function ImportRun({ jobId }: { jobId: number }) {
         <div>
           <p aria-label="Import counts">{importCountsLine(summary)}</p>
           <p className="muted">{IMPORT_COUNTS_MEANING}</p>
+          <p className="next-step" aria-label="Next step">
+            Next step: build multi-image questions from these samples with{' '}
+            <Link to="/pipeline">Augment on the Pipeline page</Link>.
+          </p>
         </div>
       )}
-      {job.error !== null && (
-        <p className="error-text">
-          {job.error.kind}: {job.error.message}
-        </p>
-      )}
+      <ErrorText error={job.error} />
       {!finished && (
         <button type="button" onClick={() => action.mutate({ id: jobId, action: 'cancel' })}>
           Cancel import

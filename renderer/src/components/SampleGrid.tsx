@@ -54,12 +54,13 @@ const Cell = memo(function Cell({ index, sample, isSelected, onSelect, onOpen }:
       id={`sample-cell-${index}`}
       className={`cell${isSelected ? ' cell-selected' : ''}`}
       aria-selected={isSelected}
-      aria-label={`Sample ${sample.externalId}${sample.hasProblems ? ', has problems' : ''}`}
       onClick={() => onSelect(index)}
       onDoubleClick={() => onOpen(sample)}
     >
       {sample.imageId === null ? (
-        <div className="thumb thumb-empty">{sample.hasProblems ? 'image problem' : 'text only'}</div>
+        <div className="thumb thumb-empty" aria-hidden="true">
+          {sample.hasProblems ? 'image problem' : 'text only'}
+        </div>
       ) : (
         <img
           className="thumb"
@@ -72,11 +73,18 @@ const Cell = memo(function Cell({ index, sample, isSelected, onSelect, onOpen }:
       )}
       <div className="cell-caption">
         {sample.hasProblems && (
-          <span className="badge-problem" title="This sample has problems">
+          <span className="badge-problem" title="This sample has problems" aria-hidden="true">
             !
           </span>
         )}
-        <span className="cell-id">{sample.externalId}</span>
+        {/* The cell is named by its content (so its name holds its visible text): "Sample ID[, has problems] question". */}
+        <span className="visually-hidden">
+          Sample {sample.externalId}
+          {sample.hasProblems ? ', has problems' : ''}
+        </span>
+        <span className="cell-id" aria-hidden="true">
+          {sample.externalId}
+        </span>
       </div>
       <div className="cell-question">{sample.question}</div>
     </div>

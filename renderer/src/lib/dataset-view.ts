@@ -4,7 +4,7 @@
 // Values that do not parse are dropped: a mangled link shows the default view.
 import { Id, SampleFilter } from '../../../shared/api';
 
-export const DATASET_TABS = ['samples', 'problems', 'jobs'] as const;
+export const DATASET_TABS = ['samples', 'augmented', 'problems', 'jobs'] as const;
 export type DatasetTab = (typeof DATASET_TABS)[number];
 
 export interface DatasetView {

@@ -5,18 +5,22 @@
 import { useCallback, useMemo, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import type { SampleFilter, SampleSummary } from '../../../shared/api';
+import { importCountsLine } from '../../../shared/api';
+import { AugmentedList } from '../components/AugmentedList';
 import { DetailPanel } from '../components/DetailPanel';
 import { Filters } from '../components/Filters';
 import { ImportDialog } from '../components/ImportDialog';
 import { JobsView } from '../components/JobsView';
+import { NextStep } from '../components/NextStep';
 import { ProblemsList } from '../components/ProblemsList';
 import { GridStatus, SampleGrid } from '../components/SampleGrid';
 import { useSamplePages } from '../hooks/useSamplePages';
 import { datasetViewParams, readDatasetView, type DatasetTab, type DatasetView } from '../lib/dataset-view';
-import { useProjectInfo } from '../query/queries';
+import { useLatestJob, usePipelineOverview, useProjectInfo } from '../query/queries';
 
 const TABS: { tab: DatasetTab; label: string }[] = [
   { tab: 'samples', label: 'Samples' },
+  { tab: 'augmented', label: 'Augmented' },
   { tab: 'problems', label: 'Problems' },
   { tab: 'jobs', label: 'Jobs' },
 ];
@@ -56,6 +60,10 @@ export function DatasetPage() {
   const view = useMemo(() => readDatasetView(params), [params]);
   const readOnly = useProjectInfo().data?.project?.readOnly ?? true;
   const [importing, setImporting] = useState(false);
+  const overview = usePipelineOverview().data;
+  const lastImport = useLatestJob('import');
+  const report =
+    lastImport?.state === 'done' && lastImport.result !== null ? importCountsLine(lastImport.result) : null;
 
   // A functional update: several changes in one event must not undo each other. Applied synchronously
   // (flushSync): the checkbox and select show the URL's value, and a deferred update would flip them back for a frame.
@@ -96,6 +104,17 @@ export function DatasetPage() {
           Import dataset…
         </button>
       </div>
+      {(report !== null || overview !== undefined) && (
+        <div className="dataset-notes">
+          {report !== null && (
+            <p aria-label="Last import">
+              Last import: {report}
+              {lastImport?.result?.problemEntries ? ' (see Problems)' : ''}
+            </p>
+          )}
+          {overview !== undefined && <NextStep overview={overview} />}
+        </div>
+      )}
       {view.tab === 'samples' && (
         <div className="samples" role="tabpanel" aria-label="Samples view">
           <div className="samples-main">
@@ -104,6 +123,11 @@ export function DatasetPage() {
             </div>
             {detail}
           </div>
+        </div>
+      )}
+      {view.tab === 'augmented' && (
+        <div role="tabpanel" aria-label="Augmented view" className="panel">
+          <AugmentedList />
         </div>
       )}
       {view.tab === 'problems' && (

@@ -3,6 +3,9 @@
 // entry here. The first is where opening a project lands.
 import type { ReactElement } from 'react';
 import { DatasetPage } from './DatasetPage';
+import { EvaluationPage } from './EvaluationPage';
+import { PipelinePage } from './PipelinePage';
+import { TrainingPage } from './TrainingPage';
 
 export interface ProjectPage {
   /** Path under the root, e.g. 'dataset'. */
@@ -12,6 +15,12 @@ export interface ProjectPage {
   element: ReactElement;
 }
 
-export const PROJECT_PAGES: readonly ProjectPage[] = [{ path: 'dataset', label: 'Dataset', element: <DatasetPage /> }];
+export const PROJECT_PAGES: readonly ProjectPage[] = [
+  { path: 'dataset', label: 'Dataset', element: <DatasetPage /> },
+  { path: 'pipeline', label: 'Pipeline', element: <PipelinePage /> },
+  // Pairs and Thresholds come here (issue 11, review pages).
+  { path: 'training', label: 'Training', element: <TrainingPage /> },
+  { path: 'evaluation', label: 'Evaluation', element: <EvaluationPage /> },
+];
 
 export const HOME_PATH = `/${PROJECT_PAGES[0]!.path}`;

@@ -10,11 +10,12 @@ import { queryKeys } from './keys';
 
 /** The queries whose data a finished job of each kind changed. */
 const CHANGED_BY = {
-  import: [queryKeys.samples, queryKeys.sources, queryKeys.problems, queryKeys.projectInfo],
-  augment: [],
-  respond: [],
-  select: [],
-  train: [],
+  import: [queryKeys.samples, queryKeys.sources, queryKeys.problems, queryKeys.projectInfo, queryKeys.pipelineOverview],
+  augment: [queryKeys.pipelineOverview, queryKeys.augmented],
+  respond: [queryKeys.pipelineOverview],
+  select: [queryKeys.pipelineOverview],
+  eval: [queryKeys.eval],
+  train: [queryKeys.train],
   'train-reference': [],
 } satisfies Record<JobKindName, readonly QueryKey[]>;
 
@@ -30,6 +31,16 @@ export function applyApiEvent(queryClient: QueryClient, event: ApiEvent): void {
       queryKeys.jobList,
       (list) => list && { jobs: list.jobs.map((j) => (j.id === jobId ? { ...j, progress } : j)) },
     );
+  } else if (event.type === 'train.step') {
+    // A live plot's data grows by the step (kept in step order, a repeated step replaced); the run's step count and
+    // checkpoints are reread.
+    const { runId, metrics } = event;
+    queryClient.setQueryData<Response<'train.metrics'>>(
+      queryKeys.trainMetrics(runId),
+      (data) => data && { steps: [...data.steps.filter((s) => s.step < metrics.step), metrics] },
+    );
+    void queryClient.invalidateQueries({ queryKey: queryKeys.trainRuns });
+    void queryClient.invalidateQueries({ queryKey: queryKeys.trainCheckpoints(runId) });
   } else if (event.type === 'job.state') {
     void queryClient.invalidateQueries({ queryKey: queryKeys.job(event.jobId) });
     void queryClient.invalidateQueries({ queryKey: queryKeys.jobList });

@@ -3,6 +3,7 @@
 // page and detail of samples. Everything under `openProject` belongs to the
 // project that is open and is dropped when another one opens or it closes.
 import type { SampleFilter } from '../../../shared/api';
+import type { Format } from '../../../shared/pipeline/formats';
 
 const OPEN = 'open-project';
 
@@ -21,4 +22,24 @@ export const queryKeys = {
   jobs: [OPEN, 'jobs'] as const,
   jobList: [OPEN, 'jobs', 'list'] as const,
   job: (id: number) => [OPEN, 'jobs', 'detail', id] as const,
+  /** What each pipeline stage has made (counts). */
+  pipelineOverview: [OPEN, 'pipeline', 'overview'] as const,
+  pipelineSettings: [OPEN, 'pipeline', 'settings'] as const,
+  augmented: [OPEN, 'pipeline', 'augmented'] as const,
+  augmentedPage: (format: Format | undefined, offset: number, limit: number) =>
+    [OPEN, 'pipeline', 'augmented', format ?? 'all', { offset, limit }] as const,
+  train: [OPEN, 'train'] as const,
+  trainRuns: [OPEN, 'train', 'runs'] as const,
+  trainMetrics: (runId: number) => [OPEN, 'train', 'metrics', runId] as const,
+  trainCheckpoints: (runId: number) => [OPEN, 'train', 'checkpoints', runId] as const,
+  eval: [OPEN, 'eval'] as const,
+  benchmarks: [OPEN, 'eval', 'benchmarks'] as const,
+  evalRuns: [OPEN, 'eval', 'runs'] as const,
+  evalTable: (baseline: string | undefined) => [OPEN, 'eval', 'table', baseline ?? ''] as const,
+  evalCompare: (a: number, b: number) => [OPEN, 'eval', 'compare', a, b] as const,
+  evalSide: (a: number, b: number, filter: object, offset: number) =>
+    [OPEN, 'eval', 'side', a, b, filter, offset] as const,
+  evalAttention: (a: number, b: number, itemId: number) => [OPEN, 'eval', 'attention', a, b, itemId] as const,
+  /** A model folder's inspection: about the folder, not the project. */
+  modelInspection: (dir: string) => ['model-inspection', dir] as const,
 };

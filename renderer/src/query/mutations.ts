@@ -3,7 +3,7 @@
 // project's data; a job action stores the job it returns. What a job later
 // changes arrives through events (events.ts).
 import { useMutation, useQueryClient, type QueryClient } from '@tanstack/react-query';
-import type { ImportSource, Job, ProjectInfo, RequestIn } from '../../../shared/api';
+import type { Channel, ImportSource, Job, ProjectInfo, RequestIn, Response } from '../../../shared/api';
 import { useApi } from '../api-context';
 import { queryKeys } from './keys';
 
@@ -61,6 +61,7 @@ export function useImport() {
   return useMutation({
     mutationFn: (request: { source: ImportSource; abortOnProblem: boolean }) =>
       client.invoke('dataset.import', request),
+    meta: { inline: true },
     onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.jobList }),
   });
 }
@@ -76,6 +77,23 @@ export function useJobAction() {
     onSuccess: (job) => {
       queryClient.setQueryData(queryKeys.job(job.id), job);
       void queryClient.invalidateQueries({ queryKey: queryKeys.jobList });
+    },
+  });
+}
+
+/**
+ * A command a form sends (start a stage, export): its error shows in that form (`inline`), and a job it starts
+ * appears in the jobs list at once. `then` runs after success, e.g. to refetch what the command changed.
+ */
+export function useCommand<C extends Channel>(channel: C, changes: readonly (readonly unknown[])[] = []) {
+  const client = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (request: RequestIn<C>): Promise<Response<C>> => client.invoke(channel, request),
+    meta: { inline: true },
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.jobList });
+      for (const queryKey of changes) void queryClient.invalidateQueries({ queryKey });
     },
   });
 }

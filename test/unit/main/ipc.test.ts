@@ -28,6 +28,18 @@ describe('IPC answers', () => {
     expect(calls).toEqual(['project.info']);
   });
 
+  it('carries the studio pages’ commands like every other: the table decides, not a list in main', async () => {
+    const calls: string[] = [];
+    for (const [channel, payload] of [
+      ['pipeline.overview', {}],
+      ['pipeline.augmented', { offset: 0, limit: 10 }],
+      ['model.inspect', { dir: '/models/m' }],
+    ] as const) {
+      expect((await answerIpc(handlers(calls), trusted, 'app://app/index.html', channel, payload)).ok).toBe(true);
+    }
+    expect(calls).toEqual(['pipeline.overview', 'pipeline.augmented', 'model.inspect']);
+  });
+
   it('refuses senders outside the app origin without running anything', async () => {
     const calls: string[] = [];
     for (const sender of ['https://evil.example/', 'file:///tmp/x.html', 'app://images/1', undefined]) {

@@ -2,8 +2,11 @@
 // contract test's table (test/unit/service/api.test.ts), which checks every
 // channel refuses them with 'bad-input'.
 import type { PIPELINE_COMMANDS } from '../../../shared/pipeline/commands';
+import type { EVAL_COMMANDS } from '../../../shared/pipeline/eval';
 
 export const PIPELINE_MALFORMED = {
+  'pipeline.overview': [{ x: 1 }],
+  'pipeline.augmented': [{ offset: -1 }, { limit: 0 }, { limit: 501 }, { format: 'collage' }, { colour: 'red' }],
   'pipeline.settings': [{ x: 1 }],
   'pipeline.settings.set': [{}, { patch: 3 }, { patch: [] }],
   'pipeline.augment': [
@@ -42,4 +45,20 @@ export const PIPELINE_MALFORMED = {
   'pipeline.pairs.review': [{}, { id: 1 }, { id: 1, action: 'delete' }, { id: 'a', action: 'accept' }],
   'pipeline.stats': [{ bins: 0 }, { bins: 'many' }],
   'pipeline.export': [{}, { format: 'csv', out: 'x' }, { format: 'mia' }, { format: 'trl', out: '' }],
-} satisfies Record<keyof typeof PIPELINE_COMMANDS, unknown[]>;
+  'eval.bench.import': [{}, { file: '' }, { file: 'x.tsv', name: '' }, { file: 'x.tsv', format: 'csv' }],
+  'eval.bench.list': [{ all: true }],
+  'eval.run': [
+    {},
+    { model: 'm' },
+    { model: 'm', bench: 'b', mode: 'judge' },
+    { model: 'm', bench: 'b', maxNewTokens: 0 },
+    { model: 'm', bench: 'b', ep: 'tpu' },
+  ],
+  'eval.runs': [{ x: 1 }],
+  'eval.runs.get': [{}, { id: -1 }, { id: 'a' }, { jobId: 1.5 }],
+  'eval.items': [{}, { run: -1 }, { run: 1, limit: 0 }, { run: 1, category: 3 }],
+  'eval.compare': [{}, { a: 1 }, { a: 1, b: 2, resamples: 5 }, { a: 1, b: 2, seed: -1 }],
+  'eval.table': [{ baseline: 3 }, { runs: [] }],
+  'eval.side': [{}, { a: 1, b: 2, filter: { agreement: [] } }, { a: 1, b: 2, filter: { agreement: ['maybe'] } }],
+  'eval.attention.diff': [{}, { a: 1, b: 2 }, { a: 1, b: 2, itemId: 'x' }],
+} satisfies Record<keyof typeof PIPELINE_COMMANDS | keyof typeof EVAL_COMMANDS, unknown[]>;

@@ -107,4 +107,42 @@ describe('API events in the query cache', () => {
     applyApiEvent(qc, { type: 'log', level: 'info', message: 'x', jobId: 1, at: 1 });
     expect(invalidated(qc)).toEqual([]);
   });
+
+  it('appends a train.step to its run’s cached metrics, replacing a repeated step, and rereads runs and checkpoints', async () => {
+    const qc = new QueryClient();
+    const m = (step: number, loss: number) => ({
+      step,
+      epoch: 0,
+      loss,
+      rewards_chosen: 0,
+      rewards_rejected: 0,
+      margin: 0,
+      accuracy: 0,
+      logps_chosen: 0,
+      logps_rejected: 0,
+      ref_logps_chosen: 0,
+      ref_logps_rejected: 0,
+      lr: 1e-5,
+      grad_norm: 1,
+      tokens: 1,
+      tokens_per_sec: 1,
+      step_ms: 1,
+      peak_rss: 1,
+    });
+    qc.setQueryData(queryKeys.trainMetrics(4), { steps: [m(1, 0.7), m(2, 0.6)] });
+    qc.setQueryData(queryKeys.trainMetrics(5), { steps: [] });
+    qc.setQueryData(queryKeys.trainRuns, { runs: [] });
+    qc.setQueryData(queryKeys.trainCheckpoints(4), { checkpoints: [] });
+    applyApiEvent(qc, { type: 'train.step', jobId: 9, runId: 4, metrics: m(3, 0.5) });
+    applyApiEvent(qc, { type: 'train.step', jobId: 9, runId: 4, metrics: m(3, 0.4) });
+    const steps = qc.getQueryData<{ steps: { step: number; loss: number }[] }>(queryKeys.trainMetrics(4))!.steps;
+    expect(steps.map((s) => [s.step, s.loss])).toEqual([
+      [1, 0.7],
+      [2, 0.6],
+      [3, 0.4],
+    ]);
+    expect(qc.getQueryData<{ steps: unknown[] }>(queryKeys.trainMetrics(5))!.steps).toEqual([]);
+    expect(qc.getQueryState(queryKeys.trainRuns)!.isInvalidated).toBe(true);
+    expect(qc.getQueryState(queryKeys.trainCheckpoints(4))!.isInvalidated).toBe(true);
+  });
 });

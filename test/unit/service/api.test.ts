@@ -50,6 +50,7 @@ const MALFORMED = {
   'samples.get': [{}, { id: 'first' }],
   'sources.list': [{ x: 1 }],
   'problems.list': [{ jobId: 'a' }, { offset: 1.2 }, { sourceId: -1 }],
+  'model.inspect': [{}, { dir: '' }, { dir: 3 }, { dir: 'm', json: true }],
   ...PIPELINE_MALFORMED,
   'train.start': [
     {},

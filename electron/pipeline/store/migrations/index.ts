@@ -5,5 +5,12 @@ import { migration100 } from './100-pipeline';
 import { migration130 } from './130-generation-tokens';
 import { migration140 } from './140-pair-review';
 import { migration150 } from './150-training';
+import { migration160 } from './160-evaluation';
 
-export const PIPELINE_MIGRATIONS: readonly Migration[] = [migration100, migration130, migration140, migration150];
+export const PIPELINE_MIGRATIONS: readonly Migration[] = [
+  migration100,
+  migration130,
+  migration140,
+  migration150,
+  migration160,
+];
