@@ -204,6 +204,8 @@ export async function run(): Promise<BenchTable> {
       'bare items/s (per-option calls in the last row)',
       'eval job items/s (batched in the last row)',
       'time vs bare, %',
+      'job own ms/item',
+      'job own time / model time in the job, %',
     ],
     rows,
     notes: [
