@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { CliIo } from '../../../../electron/cli/command';
 import { runCli } from '../../../../electron/cli/run';
+import { createService } from '../../../../electron/service';
 import { preprocessImage } from '../../../../electron/engine/vision/preprocess';
 import { loadPreprocessorConfig } from '../../../../electron/engine/vision/preprocessor-config';
 import { maxAbsDiff } from '../../../helpers/ort';
@@ -253,5 +254,48 @@ describe('mia-dpo eval', () => {
     expect(c.delta).toBeCloseTo((c.b_only - c.a_only) / 4, 12);
     expect(c.per_category).toHaveLength(2);
     expect((await run('compare', proj, String(genReport.run_id), '99')).code).toBe(1);
+
+    // The UI's views of the same runs.
+    const service = await createService({ configDir: path.join(home, 'config') });
+    try {
+      await service.handlers['project.open']({ dir: proj });
+      const h = service.handlers;
+      const table = await h['eval.table']({});
+      expect(table.benchmarks.map((b) => b.name)).toEqual(['tiny-bench']);
+      expect(table.rows.map((r) => [r.mode, r.cells[0]!.runId])).toEqual([
+        ['generate', genReport.run_id],
+        ['likelihood', likRun],
+        ['generate', adaptedRun],
+      ]);
+      expect(table.rows[2]!.cells[0]!.delta).toBeCloseTo(c.delta, 12);
+      const side = await h['eval.side']({
+        a: genReport.run_id,
+        b: adaptedRun,
+        offset: 0,
+        limit: 100,
+        filter: { disagree: true },
+      });
+      expect(side.total).toBe(c.a_only + c.b_only);
+      const colour = await h['eval.items']({ run: genReport.run_id, offset: 0, limit: 100, category: 'colour' });
+      expect(colour.items.map((i) => i.index)).toEqual(['m1', 'y1']);
+      expect(colour.items[0]!.per_image_mean).toHaveLength(2);
+      const diff = await h['eval.attention.diff']({
+        a: genReport.run_id,
+        b: adaptedRun,
+        itemId: colour.items[0]!.itemId,
+      });
+      expect(diff.images).toHaveLength(2);
+      for (const im of diff.images) {
+        expect(im.diff).toHaveLength(diff.side === null ? im.diff.length : diff.side * diff.side);
+        expect(im.mean_diff).toBeCloseTo(im.mean_b - im.mean_a, 12);
+      }
+      // Run A's own answer reproduces its stored per-image attention (same prompt, same greedy decoding).
+      diff.images.forEach((im, k) => expect(im.mean_a).toBeCloseTo(colour.items[0]!.per_image_mean![k]!, 6));
+      await expect(h['eval.attention.diff']({ a: genReport.run_id, b: likRun, itemId: 1 })).rejects.toThrow(
+        /attention layer/,
+      );
+    } finally {
+      await service.close();
+    }
   }, 120_000);
 });
