@@ -23,6 +23,8 @@ export const ImportParams = z.object({
   abortOnProblem: z.boolean(),
   /** Entries per unit (commit); smaller in crash tests to get many commit points. */
   unitEntries: z.int().positive().default(UNIT_ENTRIES),
+  /** The source's content hash when submitted (./source-hash): a later import of the same content is refused. */
+  contentHash: z.string().nullable().default(null),
 });
 export type ImportParams = z.output<typeof ImportParams>;
 /** The index of the next entry to read. */

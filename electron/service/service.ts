@@ -14,6 +14,7 @@ import {
   type ProjectInfo,
 } from '../../shared/api';
 import { AppError } from '../../shared/errors';
+import { sourceFingerprint } from '../io/source-hash';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
 import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
@@ -134,7 +135,7 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     'project.recent.remove': async ({ dir }) => ({ removed: await recent.remove(dir) }),
     'project.info': async () => ({ project: project === null ? null : await infoOf(project) }),
 
-    'dataset.import': async ({ source, abortOnProblem }) => {
+    'dataset.import': async ({ source, abortOnProblem, again }) => {
       const p = required();
       if (p.store.readOnly)
         throw new AppError('conflict', `${p.dir} is open read-only (damaged database): importing is not possible`, {
@@ -146,7 +147,16 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
         isDeepStrictEqual((q as { source?: unknown }).source, source),
       );
       if (same !== null) return { jobId: same.id };
-      const job = await p.runner.submit('import', { source, abortOnProblem });
+      const { path: where, contentHash } = await sourceFingerprint(source);
+      const earlier =
+        contentHash === null ? null : await p.store.call('findEarlierImport', { path: where, contentHash });
+      if (earlier !== null && again !== true)
+        throw new AppError(
+          'conflict',
+          `${where} was already imported, with the same content, by job ${earlier.jobId} on ${new Date(earlier.importedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC (${earlier.samples} samples); import it again with --again (API: again: true)`,
+          { subject: where },
+        );
+      const job = await p.runner.submit('import', { source, abortOnProblem, contentHash });
       return { jobId: job.id };
     },
 
