@@ -17,6 +17,7 @@ import { AppError } from '../../shared/errors';
 import { sourceFingerprint } from '../io/source-hash';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
+import { readOnlyWhy } from '../store/read-only';
 import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
 import { seenImage } from '../pipeline/api/seen-image';
 import {
@@ -138,9 +139,13 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     'dataset.import': async ({ source, abortOnProblem, again }) => {
       const p = required();
       if (p.store.readOnly)
-        throw new AppError('conflict', `${p.dir} is open read-only (damaged database): importing is not possible`, {
-          subject: p.dir,
-        });
+        throw new AppError(
+          'conflict',
+          `${p.dir} is open read-only (${readOnlyWhy(p.store)}): importing is not possible`,
+          {
+            subject: p.dir,
+          },
+        );
       checkSource(source);
       // An import of this source that a crash interrupted (it resumed when the project opened) is finished, not doubled.
       const same = await p.runner.unfinished('import', (q) =>
