@@ -8,6 +8,7 @@ import { lstat, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImportSource } from '../../shared/api';
 import { listFolderImages } from './folder';
+import { fsPath } from './fs-path';
 
 /** sha256 of a regular file's bytes; null when it is not a regular file (the import itself reports that). */
 async function fileHash(file: string): Promise<string | null> {
@@ -30,7 +31,7 @@ async function folderHash(root: string): Promise<string | null> {
   if (items === null) return null;
   const hash = createHash('sha256');
   for (const item of items) {
-    const size = await lstat(item.abs).then(
+    const size = await lstat(fsPath(item.abs)).then(
       (s) => s.size,
       () => -1,
     );
