@@ -38,7 +38,7 @@ async function* jsonArray(file: string, skip: number): AsyncGenerator<RawEntry> 
   const elements = streamArray.withParserAsStream();
   const utf8 = new Utf8Check();
   const ends = new ElementEnds();
-  pipeline(source, utf8, ends, elements, () => undefined);
+  pipeline(source, ends, utf8, elements, () => undefined);
   let index = 0;
   try {
     for await (const item of elements as AsyncIterable<{ key: number; value: unknown }>) {
