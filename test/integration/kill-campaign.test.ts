@@ -1,7 +1,7 @@
 // Issue 13 campaigns: `mia-dpo import` and `mia-dpo respond` SIGKILLed at seeded
 // random moments, each followed by a rerun of the same command and a reopen
 // through `serve`: integrity_check ok, each entry and each generation once, the
-// result and the API view equal to an uninterrupted run. Quick form here (3
+// result and the API view equal to an uninterrupted run. Quick form here (2
 // trials per kind); MIA_CAMPAIGN=full runs 20 per kind:
 // `MIA_CAMPAIGN=full npx vitest run test/integration/kill-campaign.test.ts`.
 import Database from 'better-sqlite3';
@@ -35,7 +35,7 @@ describe('kill campaigns', () => {
       const ds = await makeDemoDataset(path.join(root, 'import-data'), { samples: 600, images: 12 });
       const report = await runKillCampaign({
         name: 'import campaign',
-        trials: campaignSize(3, 20),
+        trials: campaignSize(2, 20),
         seed: 1301,
         env,
         async freshProject(t) {
@@ -91,7 +91,7 @@ describe('kill campaigns', () => {
           ]),
         }),
       });
-      expect(report.trials).toHaveLength(campaignSize(3, 20));
+      expect(report.trials).toHaveLength(campaignSize(2, 20));
       // Most kill moments fall inside the run; one or two may land after it ended.
       expect(report.kills).toBeGreaterThanOrEqual(full ? 14 : 1);
     },
@@ -105,7 +105,7 @@ describe('kill campaigns', () => {
       await fx.service.close();
       const report = await runKillCampaign({
         name: 'respond campaign',
-        trials: campaignSize(3, 20),
+        trials: campaignSize(2, 20),
         seed: 1302,
         env,
         async freshProject(t) {
@@ -137,7 +137,7 @@ describe('kill campaigns', () => {
           ).length,
         }),
       });
-      expect(report.trials).toHaveLength(campaignSize(3, 20));
+      expect(report.trials).toHaveLength(campaignSize(2, 20));
       expect(report.kills).toBeGreaterThanOrEqual(full ? 14 : 1);
       rmSync(fx.dir, { recursive: true, force: true });
     },
