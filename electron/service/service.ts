@@ -17,6 +17,8 @@ import { AppError } from '../../shared/errors';
 import { sourceFingerprint } from '../io/source-hash';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
+import { filesWritable } from '../store/database';
+import { projectDbPath } from '../store/project';
 import { readOnlyWhy } from '../store/read-only';
 import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
 import { seenImage } from '../pipeline/api/seen-image';
@@ -129,6 +131,9 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     },
     'project.open': async ({ dir }) => {
       const abs = path.resolve(dir);
+      // A project this process may not write opens read-only, without the lock it could not take (decision 0201).
+      const db = projectDbPath(abs);
+      if (existsSync(db) && !filesWritable(db)) return replaceWith(abs, () => openProjectReadOnly(abs));
       return replaceWith(abs, () => openProjectExclusive(abs));
     },
     'project.close': async () => ({ closed: await closeProject() }),

@@ -173,7 +173,7 @@ export function openDatabase(file: string, options: OpenOptions): OpenedDatabase
   const { migrations } = options;
   const exists = existsSync(file);
   if (!exists && !options.create) throw new AppError('not-found', `no project database at ${file}`, { subject: file });
-  if (options.readOnly) return openShared(file, migrations, 'shared');
+  if (options.readOnly) return openShared(file, migrations, filesWritable(file) ? 'shared' : 'read-only-files');
   // Before any open: a read-only folder makes even the integrity probe fail, which is no damage.
   if (exists && !filesWritable(file)) return openShared(file, migrations, 'read-only-files');
   let db: Database.Database;
