@@ -8,9 +8,14 @@ import { Transform, type TransformCallback } from 'node:stream';
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
-const OPENERS = new Set([0x5b, 0x7b]);
-const CLOSERS = new Set([0x5d, 0x7d]);
-const SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+/** Byte classes (0: any other), looked up per byte: the scan runs over every byte of a multi-GB file. */
+const OPEN = 1;
+const CLOSE = 2;
+const SPACE = 3;
+const CLASS = new Uint8Array(256);
+CLASS[0x5b] = CLASS[0x7b] = OPEN;
+CLASS[0x5d] = CLASS[0x7d] = CLOSE;
+CLASS[0x20] = CLASS[0x09] = CLASS[0x0a] = CLASS[0x0d] = SPACE;
 
 export class ElementEnds extends Transform {
   private offset = 0;
@@ -24,24 +29,49 @@ export class ElementEnds extends Transform {
   private first = 0;
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
+    let i = 0;
+    while (i < chunk.length) {
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (b === BACKSLASH) this.escaped = true;
-        else if (b === QUOTE) this.inString = false;
+        i = this.skipString(chunk, i);
         continue;
       }
-      if (this.depth === 1 && !SPACE.has(b) && b !== COMMA && !CLOSERS.has(b)) this.open = true;
+      const b = chunk[i]!;
+      const c = CLASS[b]!;
+      if (this.depth === 1 && c !== SPACE && c !== CLOSE && b !== COMMA) this.open = true;
       if (b === QUOTE) this.inString = true;
-      else if (OPENERS.has(b)) this.depth++;
-      else if (CLOSERS.has(b)) {
+      else if (c === OPEN) this.depth++;
+      else if (c === CLOSE) {
         if (this.depth === 1) this.endElement(this.offset + i);
         this.depth--;
       } else if (b === COMMA && this.depth === 1) this.endElement(this.offset + i);
+      i++;
     }
     this.offset += chunk.length;
     done(null, chunk);
+  }
+
+  /** From inside a string at `i`: the index past its closing quote, or the chunk's end. Quotes are found natively. */
+  private skipString(chunk: Buffer, i: number): number {
+    if (this.escaped) {
+      this.escaped = false;
+      i++;
+    }
+    for (;;) {
+      const q = chunk.indexOf(QUOTE, i);
+      const stop = q === -1 ? chunk.length : q;
+      // A quote is escaped by an odd run of backslashes before it (from i on: i itself is never escaped).
+      let run = 0;
+      while (stop - run - 1 >= i && chunk[stop - run - 1] === BACKSLASH) run++;
+      if (q === -1) {
+        this.escaped = run % 2 === 1;
+        return chunk.length;
+      }
+      if (run % 2 === 0) {
+        this.inString = false;
+        return q + 1;
+      }
+      i = q + 1;
+    }
   }
 
   private endElement(at: number): void {
