@@ -4,9 +4,10 @@
 // "type": "module"; the sandboxed preload must be a CommonJS script.
 import type { ForgeConfig } from '@electron-forge/shared-types';
 import { VitePlugin } from '@electron-forge/plugin-vite';
-import { flipFuses, FuseV1Options, FuseVersion } from '@electron/fuses';
+import { flipFuses } from '@electron/fuses';
 import { rm, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { securityFuses } from './build/fuses';
 import { copyElectronSqliteBinding, packagedFilesFilter } from './build/native-modules';
 
 const root = import.meta.dirname;
@@ -18,20 +19,6 @@ const PRODUCT_NAME = 'MIA-DPO Studio';
 function electronBinary(dir: string, platform: string): string {
   if (platform === 'darwin' || platform === 'mas') return path.join(dir, `${PRODUCT_NAME}.app`);
   return path.join(dir, platform === 'win32' ? `${EXECUTABLE}.exe` : EXECUTABLE);
-}
-
-/** Electron fuses (docs/decisions/0100): the packaged binary cannot be turned into a plain Node or debugged from the CLI. */
-async function flipSecurityFuses(binary: string): Promise<void> {
-  await flipFuses(binary, {
-    version: FuseVersion.V1,
-    [FuseV1Options.RunAsNode]: false,
-    [FuseV1Options.EnableCookieEncryption]: true,
-    [FuseV1Options.EnableNodeOptionsEnvironmentVariable]: false,
-    [FuseV1Options.EnableNodeCliInspectArguments]: false,
-    [FuseV1Options.EnableEmbeddedAsarIntegrityValidation]: true,
-    [FuseV1Options.OnlyLoadAppFromAsar]: true,
-    [FuseV1Options.GrantFileProtocolExtraPrivileges]: false,
-  });
 }
 
 const config: ForgeConfig = {
@@ -56,7 +43,8 @@ const config: ForgeConfig = {
     postPackage: async (_config, result) => {
       const packaged = result.outputPaths[0];
       if (packaged === undefined) return;
-      await flipSecurityFuses(electronBinary(packaged, result.platform));
+      // Fuses (build/fuses.ts) before electron-builder signs the binary: a flip after signing would break the signature.
+      await flipFuses(electronBinary(packaged, result.platform), securityFuses(result.platform, result.arch));
       await rm(PREPACKAGED_DIR, { recursive: true, force: true });
       await rename(packaged, PREPACKAGED_DIR);
     },

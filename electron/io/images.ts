@@ -6,6 +6,7 @@ import { constants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
+import { byteString, fromByteString, fsPath, isBytePath, storedPath } from './fs-path';
 import type { StagedImage, StagedProblem } from './import-queries';
 
 /** Larger files are not read: no dataset image is this big, and a runaway file must not fill memory. */
@@ -33,13 +34,16 @@ export function resolveInRoot(
   return { ok: true, path: abs };
 }
 
+/** How fs calls take the paths of one check: plain strings, or byte strings (./fs-path) given as bytes. */
+type ToFs = (p: string) => string | Buffer;
+
 /** Every path component below `root` must be a real file or folder: a symlink could point anywhere. */
-async function findSymlink(root: string, abs: string): Promise<string | null> {
+async function findSymlink(root: string, abs: string, toFs: ToFs): Promise<string | null> {
   const parts = path.relative(root, abs).split(path.sep);
   let at = root;
   for (const part of parts) {
     at = path.join(at, part);
-    const st = await lstat(at).catch((e: NodeJS.ErrnoException) =>
+    const st = await lstat(toFs(at)).catch((e: NodeJS.ErrnoException) =>
       e.code === 'ENOENT' || e.code === 'ENOTDIR' ? null : Promise.reject(e),
     );
     if (st === null) return null;
@@ -54,12 +58,12 @@ async function findSymlink(root: string, abs: string): Promise<string | null> {
  * opening, O_NONBLOCK keeps the open itself from waiting on a FIFO swapped in
  * meanwhile, and fstat checks what was actually opened.
  */
-async function readRegularFile(abs: string): Promise<Buffer> {
+async function readRegularFile(file: string | Buffer, abs: string): Promise<Buffer> {
   const notRegular = (what: string): Error =>
     new Error(`${abs} is ${what}, not a regular file; only regular files are read`);
-  const before = await lstat(abs);
+  const before = await lstat(file);
   if (!before.isFile()) throw notRegular(kindOf(before));
-  const fh = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw notRegular(kindOf(st));
@@ -94,8 +98,13 @@ function kindOf(st: {
   return 'a special file';
 }
 
+/** `abs` is the stored path (./fs-path): a `bytes:` path is checked on its bytes. */
 export async function checkImage(root: string, rel: string, abs: string): Promise<ImageCheck> {
-  const link = await findSymlink(root, abs);
+  const bytes = isBytePath(abs);
+  const toFs: ToFs = bytes ? fromByteString : (p) => p;
+  const at = bytes ? byteString(fsPath(abs)) : abs;
+  const linkAt = await findSymlink(bytes ? byteString(root) : root, at, toFs);
+  const link = linkAt === null ? null : bytes ? storedPath(fromByteString(linkAt)) : linkAt;
   if (link !== null)
     return {
       ok: false,
@@ -105,9 +114,9 @@ export async function checkImage(root: string, rel: string, abs: string): Promis
         path: rel,
       },
     };
-  let bytes: Buffer;
+  let data: Buffer;
   try {
-    bytes = await readRegularFile(abs);
+    data = await readRegularFile(toFs(at), abs);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR')
@@ -125,12 +134,12 @@ export async function checkImage(root: string, rel: string, abs: string): Promis
     };
   }
   try {
-    const meta = await sharp(bytes).metadata();
+    const meta = await sharp(data).metadata();
     if (!meta.width || !meta.height) throw new Error('no image dimensions');
     // Decoding (at reduced size) is what finds truncated or corrupt files; the header alone can look fine.
-    await sharp(bytes, { failOn: 'truncated' }).resize(32, 32, { fit: 'inside' }).raw().toBuffer();
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    return { ok: true, image: { path: abs, sha256, width: meta.width, height: meta.height, bytes: bytes.length } };
+    await sharp(data, { failOn: 'truncated' }).resize(32, 32, { fit: 'inside' }).raw().toBuffer();
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    return { ok: true, image: { path: abs, sha256, width: meta.width, height: meta.height, bytes: data.length } };
   } catch (e) {
     return {
       ok: false,

@@ -10,6 +10,7 @@ import type { JobKind, JobRun, UnitResult } from '../jobs/kind';
 import type { Write } from '../store/table';
 import type { ImportQueries, StagedEntry, StagedImage, StagedProblem } from './import-queries';
 import { listFolderImages, type FolderItem } from './folder';
+import { byteString, fromByteString, storedPath, surrogateEscapedBytes } from './fs-path';
 import { checkImage, resolveInRoot, type ImageCheck } from './images';
 import { parseEntry } from './llava/entry';
 import { detectFormat, readLlavaEntries, type RawEntry } from './llava/read';
@@ -23,6 +24,8 @@ export const ImportParams = z.object({
   abortOnProblem: z.boolean(),
   /** Entries per unit (commit); smaller in crash tests to get many commit points. */
   unitEntries: z.int().positive().default(UNIT_ENTRIES),
+  /** The source's content hash when submitted (./source-hash): a later import of the same content is refused. */
+  contentHash: z.string().nullable().default(null),
 });
 export type ImportParams = z.output<typeof ImportParams>;
 /** The index of the next entry to read. */
@@ -126,6 +129,19 @@ class ImportRun implements JobRun<ImportCursor, ImportQueries> {
 
   /** Image references of one entry: resolved path, or the problem found without touching the disk. */
   private resolve(rel: string): { rel: string; abs: string | null; problem: StagedProblem | null } {
+    // A name carried as surrogate-escaped bytes is resolved on its bytes (./fs-path).
+    const bytes = surrogateEscapedBytes(rel);
+    if (bytes !== null) {
+      const r = resolveInRoot(byteString(this.root), byteString(bytes));
+      const shown = storedPath(bytes);
+      return r.ok
+        ? { rel: shown, abs: storedPath(fromByteString(r.path)), problem: null }
+        : {
+            rel: shown,
+            abs: null,
+            problem: { ...r.problem, message: `image "${shown}" is outside the image root ${this.root}`, path: shown },
+          };
+    }
     const r = resolveInRoot(this.root, rel);
     return r.ok ? { rel, abs: r.path, problem: null } : { rel, abs: null, problem: r.problem };
   }

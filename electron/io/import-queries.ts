@@ -199,5 +199,27 @@ function commitImportRows(
   };
 }
 
-export const IMPORT_QUERIES = { stageImportUnit, loadImportState, discardImport, commitImport } satisfies QueryTable;
+/** The earlier import of the same content from the same path (its job's `contentHash` parameter), if any. */
+export function findEarlierImport(
+  db: Database,
+  a: { path: string; contentHash: string },
+): { jobId: number; importedAt: number; samples: number } | null {
+  const row = db
+    .prepare(
+      `SELECT s.import_job_id AS jobId, s.imported_at AS importedAt,
+        (SELECT count(*) FROM samples WHERE source_id = s.id) AS samples
+       FROM sources s JOIN jobs j ON j.id = s.import_job_id
+       WHERE s.path = ? AND json_extract(j.params, '$.contentHash') = ? ORDER BY s.id DESC LIMIT 1`,
+    )
+    .get(a.path, a.contentHash) as { jobId: number; importedAt: number; samples: number } | undefined;
+  return row ?? null;
+}
+
+export const IMPORT_QUERIES = {
+  stageImportUnit,
+  loadImportState,
+  discardImport,
+  commitImport,
+  findEarlierImport,
+} satisfies QueryTable;
 export type ImportQueries = typeof IMPORT_QUERIES;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Image } from '../../shared/api';
 import { AppError } from '../../shared/errors';
+import { imageInput } from './fs-path';
 
 export async function makeThumbnail(
   image: Pick<Image, 'path' | 'sha256'>,
@@ -25,7 +26,7 @@ export async function makeThumbnail(
   // Write beside and rename: a reader never sees a half-written thumbnail.
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
-    await sharp(image.path)
+    await sharp(await imageInput(image.path))
       .rotate()
       .resize(size, size, { fit: 'inside', withoutEnlargement: true })
       .jpeg({ quality: 82 })

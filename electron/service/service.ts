@@ -15,8 +15,12 @@ import {
 } from '../../shared/api';
 import { AppError } from '../../shared/errors';
 import { inspectModel } from '../engine/models/inspect';
+import { sourceFingerprint } from '../io/source-hash';
 import { makeThumbnail } from '../io/thumbnail';
 import { JobRunner } from '../jobs/runner';
+import { filesWritable } from '../store/database';
+import { projectDbPath } from '../store/project';
+import { readOnlyWhy } from '../store/read-only';
 import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
 import { seenImage } from '../pipeline/api/seen-image';
 import { evalHandlers } from '../pipeline/eval/handlers';
@@ -130,6 +134,9 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     },
     'project.open': async ({ dir }) => {
       const abs = path.resolve(dir);
+      // A project this process may not write opens read-only, without the lock it could not take (decision 0201).
+      const db = projectDbPath(abs);
+      if (existsSync(db) && !filesWritable(db)) return replaceWith(abs, () => openProjectReadOnly(abs));
       return replaceWith(abs, () => openProjectExclusive(abs));
     },
     'project.close': async () => ({ closed: await closeProject() }),
@@ -137,19 +144,32 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     'project.recent.remove': async ({ dir }) => ({ removed: await recent.remove(dir) }),
     'project.info': async () => ({ project: project === null ? null : await infoOf(project) }),
 
-    'dataset.import': async ({ source, abortOnProblem }) => {
+    'dataset.import': async ({ source, abortOnProblem, again }) => {
       const p = required();
       if (p.store.readOnly)
-        throw new AppError('conflict', `${p.dir} is open read-only (damaged database): importing is not possible`, {
-          subject: p.dir,
-        });
+        throw new AppError(
+          'conflict',
+          `${p.dir} is open read-only (${readOnlyWhy(p.store)}): importing is not possible`,
+          {
+            subject: p.dir,
+          },
+        );
       checkSource(source);
       // An import of this source that a crash interrupted (it resumed when the project opened) is finished, not doubled.
       const same = await p.runner.unfinished('import', (q) =>
         isDeepStrictEqual((q as { source?: unknown }).source, source),
       );
       if (same !== null) return { jobId: same.id };
-      const job = await p.runner.submit('import', { source, abortOnProblem });
+      const { path: where, contentHash } = await sourceFingerprint(source);
+      const earlier =
+        contentHash === null ? null : await p.store.call('findEarlierImport', { path: where, contentHash });
+      if (earlier !== null && again !== true)
+        throw new AppError(
+          'conflict',
+          `${where} was already imported, with the same content, by job ${earlier.jobId} on ${new Date(earlier.importedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC (${earlier.samples} samples); import it again with --again (API: again: true)`,
+          { subject: where },
+        );
+      const job = await p.runner.submit('import', { source, abortOnProblem, contentHash });
       return { jobId: job.id };
     },
 

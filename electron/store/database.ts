@@ -2,19 +2,23 @@
 // opened read-only and never written), refusal of files from a newer version,
 // then pending migrations in one transaction that also sets user_version.
 // A shared open (`readOnly`) reads beside the process that holds the project:
-// no migrations, and SQLite refuses every write.
+// no migrations, and SQLite refuses every write. Files the process may not
+// write (a read-only folder, file or file system) are opened read-only too,
+// and said to be read-only, not damaged.
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../../shared/errors';
 import { sqliteNativeBinding } from './native-binding';
 import { checkMigrationOrder, latestVersion, type Migration } from './migrations';
+import { READ_ONLY_WHY, type ReadOnlyReason } from './read-only';
 
 export interface OpenedDatabase {
   db: Database.Database;
   /** True when the file failed `quick_check` or was opened `readOnly`: reads work, writes are refused by SQLite. */
   readOnly: boolean;
+  reason: ReadOnlyReason | null;
   /** What `quick_check` reported, when it failed. */
   damage: string | null;
   version: number;
@@ -101,11 +105,54 @@ function openReadOnly(file: string, damage: string, migrations: readonly Migrati
       subject: file,
     });
   }
-  return { db, readOnly: true, damage, version };
+  return { db, readOnly: true, reason: 'damaged', damage, version };
 }
 
-function openShared(file: string, migrations: readonly Migration[]): OpenedDatabase {
-  const db = new Database(file, { readonly: true, fileMustExist: true, ...bindingOption() });
+/** False when this process may not write the database file or its folder (EACCES, EROFS): SQLite could not either. */
+export function filesWritable(file: string): boolean {
+  try {
+    accessSync(path.dirname(file), constants.W_OK);
+    accessSync(file, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A read-only connection. A WAL database needs its -shm file; in a folder where it cannot be created
+ * (read-only media, a closed project copied without one) the file is read into memory as a snapshot
+ * (header set to the rollback journal, which needs no -shm), like sqlite3's `immutable=1`.
+ */
+function openReadConnection(file: string): Database.Database {
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true, ...bindingOption() });
+    // The -shm problem shows at the first read (SQLITE_READONLY_CANTINIT), not at the open.
+    db.pragma('user_version', { simple: true });
+    return db;
+  } catch (e) {
+    db?.close();
+    const code = String((e as { code?: unknown }).code);
+    const noShm = code === 'SQLITE_CANTOPEN' || code.startsWith('SQLITE_READONLY');
+    if (!noShm || existsSync(`${file}-wal`)) throw e;
+    const bytes = readFileSync(file);
+    // Bytes 18-19: file format write/read version, 2 = WAL, 1 = rollback journal.
+    if (bytes.length >= 100) bytes.fill(1, 18, 20);
+    return new Database(bytes, { readonly: true, ...bindingOption() });
+  }
+}
+
+function openShared(file: string, migrations: readonly Migration[], reason: ReadOnlyReason): OpenedDatabase {
+  let db: Database.Database;
+  try {
+    db = openReadConnection(file);
+  } catch (e) {
+    throw new AppError('bad-file', `${file} cannot be opened to read: ${(e as Error).message}`, {
+      subject: file,
+      cause: e,
+    });
+  }
   db.pragma('busy_timeout = 5000');
   const version = db.pragma('user_version', { simple: true }) as number;
   const latest = latestVersion(migrations);
@@ -114,17 +161,21 @@ function openShared(file: string, migrations: readonly Migration[]): OpenedDatab
     const why =
       version > latest
         ? `was written by a newer version of MIA-DPO Studio (schema ${version}, this version knows up to ${latest}); update the app to open it`
-        : `needs an upgrade (schema ${version} to ${latest}), which only the process holding the project can do; run this again once that process has opened or closed it`;
+        : reason === 'shared'
+          ? `needs an upgrade (schema ${version} to ${latest}), which only the process holding the project can do; run this again once that process has opened or closed it`
+          : `needs an upgrade (schema ${version} to ${latest}), which cannot be written because ${READ_ONLY_WHY[reason]}`;
     throw new AppError('conflict', `${file} ${why}`, { subject: file });
   }
-  return { db, readOnly: true, damage: null, version };
+  return { db, readOnly: true, reason, damage: null, version };
 }
 
 export function openDatabase(file: string, options: OpenOptions): OpenedDatabase {
   const { migrations } = options;
   const exists = existsSync(file);
   if (!exists && !options.create) throw new AppError('not-found', `no project database at ${file}`, { subject: file });
-  if (options.readOnly) return openShared(file, migrations);
+  if (options.readOnly) return openShared(file, migrations, filesWritable(file) ? 'shared' : 'read-only-files');
+  // Before any open: a read-only folder makes even the integrity probe fail, which is no damage.
+  if (exists && !filesWritable(file)) return openShared(file, migrations, 'read-only-files');
   let db: Database.Database;
   try {
     // Read-only first: nothing (not even WAL setup) touches a file before it passes the check.
@@ -142,7 +193,7 @@ export function openDatabase(file: string, options: OpenOptions): OpenedDatabase
   try {
     configure(db);
     const version = migrate(db, file, migrations);
-    return { db, readOnly: false, damage: null, version };
+    return { db, readOnly: false, reason: null, damage: null, version };
   } catch (e) {
     db.close();
     throw e;

@@ -1,6 +1,7 @@
 // Requests between the store client (any thread) and the store worker (owner
 // of the one connection), carried by the one typed RPC (common/rpc.ts).
 import type { WireError } from '../../shared/errors';
+import type { ReadOnlyReason } from './read-only';
 
 export type StoreCalls = {
   query: { args: { method: string; args: unknown }; result: unknown };
@@ -10,7 +11,8 @@ export type StoreCalls = {
 
 /** Posted once, unsolicited, after the worker opened the database (or failed to). */
 export type StoreReady =
-  { type: 'ready'; readOnly: boolean; damage: string | null; version: number } | { type: 'failed'; error: WireError };
+  | { type: 'ready'; readOnly: boolean; reason: ReadOnlyReason | null; damage: string | null; version: number }
+  | { type: 'failed'; error: WireError };
 
 export interface StoreWorkerData {
   file: string;

@@ -6,6 +6,7 @@
 import { AppError, appErrorFromJson } from '../../shared/errors';
 import { RpcClient } from '../common/rpc';
 import { startWorker } from '../common/worker';
+import type { ReadOnlyReason } from './read-only';
 import type { StoreCalls, StoreReady, StoreWorkerData } from './protocol';
 import type { CallArgs, CallResults, QueryName, QueryTable } from './table';
 
@@ -17,6 +18,8 @@ import type { CallArgs, CallResults, QueryName, QueryTable } from './table';
 export interface Store<Q extends QueryTable> {
   readonly file: string;
   readonly readOnly: boolean;
+  /** Why it is read-only (null when writable). */
+  readonly readOnlyReason: ReadOnlyReason | null;
   readonly damage: string | null;
   readonly version: number;
   call<M extends QueryName<Q>>(method: M, ...args: CallArgs<Q>[M]): Promise<CallResults<Q>[M]>;
@@ -72,6 +75,7 @@ export async function openStore<Q extends QueryTable>(
   return {
     file,
     readOnly: ready.readOnly,
+    readOnlyReason: ready.reason,
     damage: ready.damage,
     version: ready.version,
     call: (method, ...args) => rpc.call('query', { method, args: args[0] }) as Promise<never>,

@@ -7,15 +7,16 @@ import type { Database } from 'better-sqlite3';
 import { AppError, toAppError } from '../../shared/errors';
 import { serve } from '../common/rpc';
 import { openDatabase } from './database';
+import { READ_ONLY_WHY, type ReadOnlyReason } from './read-only';
 import { loadSchema } from './schema-module';
 import type { StoreCalls, StoreReady, StoreWorkerData } from './protocol';
 import { runQuery, type QueryTable } from './table';
 
 /** SQLite failures the user can act on get a kind; the rest are bugs ('internal'). */
-function classify(e: unknown, file: string, damaged: boolean): AppError {
+function classify(e: unknown, file: string, reason: ReadOnlyReason | null): AppError {
   const code = (e as { code?: unknown }).code;
   if (code === 'SQLITE_READONLY') {
-    const why = damaged ? 'it failed its integrity check' : 'opened to read beside the process that holds the project';
+    const why = READ_ONLY_WHY[reason ?? 'read-only-files'];
     return new AppError('conflict', `${file} is open read-only (${why}); changes are not possible`, {
       subject: file,
       cause: e,
@@ -29,7 +30,7 @@ function classify(e: unknown, file: string, damaged: boolean): AppError {
 const port = parentPort!;
 const { file, create, readOnly, schema } = workerData as StoreWorkerData;
 let db: Database | null = null;
-let damaged = false;
+let reason: ReadOnlyReason | null = null;
 let queries: QueryTable = {};
 
 const open = (): Database => {
@@ -50,7 +51,7 @@ const events = serve<StoreCalls, StoreReady>(
       return null;
     },
   },
-  { classify: (e) => classify(e, file, damaged) },
+  { classify: (e) => classify(e, file, reason) },
 );
 
 try {
@@ -58,8 +59,14 @@ try {
   queries = tables.queries;
   const opened = openDatabase(file, { create, readOnly, migrations: tables.migrations });
   db = opened.db;
-  damaged = opened.damage !== null;
-  events.emit({ type: 'ready', readOnly: opened.readOnly, damage: opened.damage, version: opened.version });
+  reason = opened.reason;
+  events.emit({
+    type: 'ready',
+    readOnly: opened.readOnly,
+    reason: opened.reason,
+    damage: opened.damage,
+    version: opened.version,
+  });
 } catch (e) {
   events.emit({ type: 'failed', error: toAppError(e).toJSON() });
 }

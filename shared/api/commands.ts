@@ -54,7 +54,12 @@ export const COMMANDS = {
   'project.info': { request: Empty, response: z.object({ project: ProjectInfo.nullable() }) },
 
   'dataset.import': {
-    request: z.strictObject({ source: ImportSource, abortOnProblem: z.boolean().default(false) }),
+    request: z.strictObject({
+      source: ImportSource,
+      abortOnProblem: z.boolean().default(false),
+      /** Import a source again although the same content was imported from the same path before. */
+      again: z.boolean().optional(),
+    }),
     response: z.object({ jobId: Id }),
   },
 

@@ -40,9 +40,14 @@ export const importCommand: CliCommand = {
       .option('--images <ROOT>', "folder the dataset's image paths are relative to")
       .option('--folder <ROOT>', 'import a folder of images instead (one sample per image)')
       .option('--abort-on-problem', 'fail the import at the first bad entry instead of recording it')
+      .option('--again', 'import the source again although the same content was imported from this path before')
       .option('--json', 'print the report as JSON'),
   async run(args, io) {
-    const input = { source: sourceOf(args), abortOnProblem: args.values['abortOnProblem'] };
+    const input = {
+      source: sourceOf(args),
+      abortOnProblem: args.values['abortOnProblem'],
+      again: args.values['again'],
+    };
     const request = parseOptions(COMMANDS['dataset.import'].request, input, { source: '--llava/--images/--folder' });
     return runJobCommand(io, {
       dir: positional(args, 0),

@@ -5,6 +5,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import streamArray from 'stream-json/streamers/stream-array.js';
+import { ElementEnds } from './element-ends';
 import { invalidUtf8At, Utf8Check } from './utf8';
 
 export type RawEntry =
@@ -36,19 +37,22 @@ async function* jsonArray(file: string, skip: number): AsyncGenerator<RawEntry> 
   const source: ReadStream = createReadStream(file, { highWaterMark: 1 << 20 });
   const elements = streamArray.withParserAsStream();
   const utf8 = new Utf8Check();
-  pipeline(source, utf8, elements, () => undefined);
+  const ends = new ElementEnds();
+  pipeline(source, ends, utf8, elements, () => undefined);
   let index = 0;
   try {
     for await (const item of elements as AsyncIterable<{ key: number; value: unknown }>) {
       index = item.key + 1;
-      if (item.key >= skip) yield { index: item.key, line: null, value: item.value, bytesRead: source.bytesRead };
+      // The bytes of the entries parsed so far, not what the stream read ahead.
+      const bytesRead = ends.endOf(item.key) ?? ends.scanned;
+      if (item.key >= skip) yield { index: item.key, line: null, value: item.value, bytesRead };
     }
   } catch (e) {
     yield {
       index,
       line: null,
       fatal: `the file is not valid ${utf8.problem === null ? 'JSON' : 'UTF-8'} after entry ${index}: ${utf8.problem ?? (e as Error).message}`,
-      bytesRead: source.bytesRead,
+      bytesRead: ends.scanned,
     };
   } finally {
     source.destroy();

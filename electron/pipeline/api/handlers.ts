@@ -15,6 +15,7 @@ import type { JobQueries } from '../../jobs/queries';
 import type { JobRunner } from '../../jobs/runner';
 import { parseJsonColumn } from '../../store/json-column';
 import type { MetaQueries } from '../../store/queries';
+import { readOnlyWhy } from '../../store/read-only';
 import type { Store } from '../../store/store';
 import { exportPairs } from '../export/export-pairs';
 import { COMPOSITE_DIR } from '../jobs/augment-job';
@@ -100,9 +101,13 @@ export async function compositeImage(
 
 function writable(p: PipelineProject): PipelineProject {
   if (p.store.readOnly)
-    throw new AppError('conflict', `${p.dir} is open read-only (damaged database): the pipeline cannot write to it`, {
-      subject: p.dir,
-    });
+    throw new AppError(
+      'conflict',
+      `${p.dir} is open read-only (${readOnlyWhy(p.store)}): the pipeline cannot write to it`,
+      {
+        subject: p.dir,
+      },
+    );
   return p;
 }
 

@@ -38,8 +38,9 @@ export async function runImport(
   service: Service,
   source: ImportSource,
   abortOnProblem = false,
+  again = false,
 ): Promise<{ job: Job; problems: Problem[] }> {
-  const { jobId } = await service.handlers['dataset.import']({ source, abortOnProblem });
+  const { jobId } = await service.handlers['dataset.import']({ source, abortOnProblem, again });
   const job = await waitFinal(service, jobId);
   const problems = (await service.handlers['problems.list']({ jobId, offset: 0, limit: 1000 })).items;
   return { job, problems };

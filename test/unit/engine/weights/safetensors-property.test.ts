@@ -120,4 +120,73 @@ describe('safetensors properties', () => {
       { numRuns: 1000 },
     );
   });
+
+  it('valid headers with one field made wrong: a typed error, or tensors that tile the data section exactly', () => {
+    const wrongArb = fc.record({
+      field: fc.constantFrom('dtype', 'shape', 'data_offsets'),
+      value: fc.constantFrom(
+        'f32',
+        '',
+        -1,
+        null,
+        [-1],
+        [0.5, 2],
+        [2 ** 53],
+        ['2'],
+        [0],
+        [0, 1, 2],
+        [4, 0],
+        [0, 2 ** 60],
+        [1, 9],
+        [0, 0],
+      ),
+    });
+    const headerArb = fc.record({
+      tensors: fc.array(fc.tuple(fc.constantFrom(...dtypes), fc.array(fc.nat(3), { maxLength: 2 })), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+      wrong: fc.option(fc.tuple(fc.nat(), wrongArb), { nil: undefined }),
+      slack: fc.integer({ min: -4, max: 4 }),
+    });
+    let accepted = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(headerArb, ({ tensors, wrong, slack }) => {
+        const header: Record<string, Record<string, unknown>> = {};
+        let end = 0;
+        tensors.forEach(([dtype, shape], i) => {
+          const n = shape.reduce((x, d) => x * d, 1) * SAFETENSORS_DTYPES[dtype].bytes;
+          header[`t${i}`] = { dtype, shape, data_offsets: [end, end + n] };
+          end += n;
+        });
+        if (wrong) header[`t${wrong[0] % tensors.length}`]![wrong[1].field] = wrong[1].value;
+        const text = new TextEncoder().encode(JSON.stringify(header));
+        const b = new Uint8Array(8 + text.length + Math.max(0, end + slack));
+        new DataView(b.buffer).setBigUint64(0, BigInt(text.length), true);
+        b.set(text, 8);
+        let parsed: ReturnType<typeof parseHeader>;
+        try {
+          parsed = parseBytes(b);
+        } catch (e) {
+          if (!(e instanceof SafetensorsError)) throw e;
+          refused++;
+          return;
+        }
+        accepted++;
+        // Accepted: the tensors follow each other from the data start, each as long as its shape and dtype say.
+        let at = parsed.dataStart;
+        for (const t of parsed.tensors) {
+          expect(t.offset).toBe(at);
+          expect(t.byteLength).toBe(t.shape.reduce((x, d) => x * d, 1) * SAFETENSORS_DTYPES[t.dtype].bytes);
+          at += t.byteLength;
+        }
+        expect(at).toBeLessThanOrEqual(b.length);
+      }),
+      { numRuns: 2000 },
+    );
+    // Both sides of the property were exercised.
+    expect(accepted).toBeGreaterThan(20);
+    expect(refused).toBeGreaterThan(20);
+  });
 });
