@@ -19,15 +19,22 @@ export type TensorsToWrite = Record<string, TensorToWrite>;
 
 const bytesOf = (v: ArrayBufferView): Uint8Array => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 
+/** A tensor's place in a header: its bytes are checked when given, else only its size is computed. */
+export interface TensorLayout {
+  dtype: SafetensorsDType;
+  shape: number[];
+  data?: ArrayBufferView;
+}
+
 /** The 8-byte length plus padded JSON header for `tensors` (names sorted). */
-export function encodeHeader(tensors: TensorsToWrite, metadata?: Record<string, string>): Uint8Array {
+export function encodeHeader(tensors: Record<string, TensorLayout>, metadata?: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) header['__metadata__'] = metadata;
   let cursor = 0;
   for (const name of Object.keys(tensors).sort()) {
-    const t = tensors[name] as TensorToWrite;
+    const t = tensors[name] as TensorLayout;
     const want = t.shape.reduce((a, b) => a * b, SAFETENSORS_DTYPES[t.dtype].bytes);
-    if (t.data.byteLength !== want) {
+    if (t.data !== undefined && t.data.byteLength !== want) {
       throw new AppError(
         'internal',
         `tensor "${name}": ${t.dtype} [${t.shape.join(', ')}] needs ${want} bytes, got ${t.data.byteLength}`,
@@ -74,6 +81,34 @@ export async function writeSafetensors(
   try {
     await handle.write(encodeHeader(tensors, metadata));
     for (const k of Object.keys(tensors).sort()) await handle.write(bytesOf((tensors[k] as TensorToWrite).data));
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Streams a file whose tensors are produced one at a time, in name order, by `produce` (e.g. quantized
+ * from another file): only the tensor being written is in memory. A produced tensor of the wrong size
+ * is an internal error (the header already promised its size).
+ */
+export async function writeSafetensorsStreamed(
+  filePath: string,
+  layout: Record<string, TensorLayout>,
+  produce: (name: string) => Promise<ArrayBufferView>,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  const handle = await open(filePath, 'w');
+  try {
+    await handle.write(encodeHeader(layout, metadata));
+    for (const k of Object.keys(layout).sort()) {
+      const t = layout[k] as TensorLayout;
+      const data = await produce(k);
+      const want = t.shape.reduce((a, b) => a * b, SAFETENSORS_DTYPES[t.dtype].bytes);
+      if (data.byteLength !== want)
+        throw new AppError('internal', `tensor "${k}": produced ${data.byteLength} bytes, the header says ${want}`);
+      await handle.write(bytesOf(data));
+    }
+    await handle.sync();
   } finally {
     await handle.close();
   }
