@@ -26,6 +26,7 @@ import {
 import { loadPreprocessorConfig, type PreprocessorConfig } from '../vision/preprocessor-config';
 import { generate, type GenerateResult } from './generate';
 import { loadRunner } from './load';
+import { availableMemory, assertFits, planGenerate, type MemoryPlan } from './memory-plan';
 import { modelId } from './model-id';
 import type { WeightBlock, WeightsChoice } from '../../../shared/weights';
 import type { LlavaRunner } from './runner';
@@ -203,6 +204,28 @@ export class LlavaSession {
     return this.runner.ep;
   }
 
+  /** The memory planner's estimate for one generation of `seq` tokens (prompt and answer) in this session's format. */
+  plan(seq: number, format = this.runner.options.weights?.format ?? 'fp32'): MemoryPlan {
+    const c = this.runner.model.checkpoint;
+    return planGenerate({
+      spec: this.runner.model.spec,
+      tensors: c.names().map((name) => ({ name, shape: c.get(name).shape })),
+      format,
+      block: this.runner.options.weights?.block ?? 32,
+      seq,
+    });
+  }
+
+  /** Refuses (bad-input) a generation of `seq` tokens that would not fit in memory, when a format was asked for. */
+  private checkMemory(seq: number): void {
+    const w = this.runner.options.weights;
+    if (!w) return;
+    const budget = availableMemory() + process.memoryUsage.rss();
+    const shorter = Math.max(1, Math.floor(seq / 2));
+    const alternatives = (['fp32', 'int8', 'int4'] as const).flatMap((f) => [this.plan(seq, f), this.plan(shorter, f)]);
+    assertFits(this.plan(seq), budget, alternatives, this.runner.model.dir);
+  }
+
   /** The weight format in use and why ('fp32: ...' when none was asked for). */
   get weights(): string {
     return this.runner.options.weights?.reason ?? 'fp32: the default';
@@ -291,6 +314,7 @@ export class LlavaSession {
     const asked = r.maxNewTokens ?? 512;
     const maxNewTokens =
       r.capToContext === false ? asked : Math.min(asked, this.runner.model.spec.text.maxPositions - ids.length);
+    this.checkMemory(ids.length + maxNewTokens);
     const features = await this.features(r.images);
     const stops = [
       ...(r.stopStrings ?? []),
