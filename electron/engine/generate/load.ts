@@ -81,6 +81,7 @@ export async function loadRunner(modelDir: string, o: LoadOptions): Promise<Llav
         ...options.textGraph,
         params: (g) => quantizedParams(g, quantized),
         weightsDir: quantized.dir,
+        quantized: true,
       };
     return new LlavaRunner(model, options);
   } catch (e) {

@@ -34,6 +34,8 @@ export interface RunnerOptions {
     feeds?: () => Record<string, ort.Tensor>;
     /** The folder the text graphs' external data lives in when `params` reads another file (quantized weights). */
     weightsDir?: string;
+    /** The text graphs dequantize weights at run time: onnxruntime must not fold them into float copies. */
+    quantized?: boolean;
   };
   /** CPU: keep weights file-backed instead of prepacked copies (lower peak memory, slower). */
   disablePrepacking?: boolean;
@@ -93,6 +95,7 @@ export class LlavaRunner {
     build: () => Graph,
     outputs?: Record<string, OutputLocation>,
     weightsDir = this.model.dir,
+    quantized = false,
   ): Promise<string> {
     if (this.released)
       return Promise.reject(
@@ -104,6 +107,7 @@ export class LlavaRunner {
         ep: this.options.ep,
         externalDataFolder: weightsDir,
         ...(this.options.disablePrepacking ? { disablePrepacking: true } : {}),
+        ...(quantized ? { disableConstantFolding: true } : {}),
         ...(this.options.threads ? { intraOpThreads: this.options.threads } : {}),
         // The host applies output locations only to sessions that really run on WebGPU.
         ...(outputs ? { preferredOutputLocation: outputs } : {}),
@@ -181,6 +185,7 @@ export class LlavaRunner {
         () => buildTextGraph(this.model.spec, this.model.checkpoint, options),
         outputs,
         this.textWeightsDir,
+        this.options.textGraph?.quantized,
       );
       return await this.runtime.run(session, { ...feeds, ...(await this.extras()) }, { keep, free: consumed });
     } catch (e) {
@@ -214,6 +219,7 @@ export class LlavaRunner {
       () => buildTextGraph(this.model.spec, this.model.checkpoint, options),
       undefined,
       this.textWeightsDir,
+      this.options.textGraph?.quantized,
     );
     return this.runtime.run(session, { ...feeds, ...(await this.extras()) });
   }

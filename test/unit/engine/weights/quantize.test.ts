@@ -1,11 +1,12 @@
 // Weight-only quantization against an independent numpy oracle
 // (test/reference/quant_ref.py): the scales and codes of quantize.ts, and the
-// graph's blocked DequantizeLinear + Gemm (what the text graph runs for every
-// quantized linear) against X @ dequant(W)^T in float64, for int8 and int4,
+// graph's dequantization + Gemm (what the text graph runs for every quantized
+// linear: int8 Cast + Mul, int4 blocked DequantizeLinear) against X @ dequant(W)^T in float64, for int8 and int4,
 // blocks of 32 and 128, with a zero weight and an all-zero block.
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { Graph, op, serializeModel } from '../../../../electron/engine/onnx';
+import { dequantizeWeight } from '../../../../electron/engine/models/quantized';
 import { createLocalSession } from '../../../../electron/engine/runtime/local';
 import { dequantizeMatrix, quantizeMatrix, type QuantBits } from '../../../../electron/engine/weights/quantize';
 import { relErr, runReference } from '../../../helpers/reference';
@@ -15,9 +16,19 @@ const [N, K, M] = [48, 256, 3];
 async function graphMatmul(x: Float32Array, codes: Uint8Array, scales: Float32Array, bits: QuantBits, block: number) {
   const g = new Graph('quantized_linear');
   const xv = g.input('x', 'float32', [M, K]);
-  const q = g.initializer('q', { dtype: bits === 8 ? 'int8' : 'int4', dims: [N, K], data: codes });
-  const s = g.initializer('s', { dtype: 'float32', dims: [N, K / block], data: scales });
-  g.output(op.gemm(xv, op.dequantizeBlocked(q, s, block), undefined, { transB: true }), 'y');
+  // The text graph's two forms: int8 Cast + Mul over [N, blocks, block], int4 blocked DequantizeLinear.
+  const w =
+    bits === 8
+      ? dequantizeWeight(
+          g.initializer('q', { dtype: 'int8', dims: [N, K / block, block], data: codes }),
+          g.initializer('s', { dtype: 'float32', dims: [N, K / block, 1], data: scales }),
+        )
+      : op.dequantizeBlocked(
+          g.initializer('q', { dtype: 'int4', dims: [N, K], data: codes }),
+          g.initializer('s', { dtype: 'float32', dims: [N, K / block], data: scales }),
+          block,
+        );
+  g.output(op.gemm(xv, w, undefined, { transB: true }), 'y');
   const session = await createLocalSession(serializeModel(g), { ep: 'cpu' });
   try {
     return (await session.run({ x: new ort.Tensor('float32', x, [M, K]) })).y!.data as Float32Array;
@@ -47,7 +58,7 @@ describe.each([
     expect(Array.from(codes)).toEqual(Array.from(t('codes')));
   });
 
-  it('multiplies through blocked DequantizeLinear + Gemm as the float64 reference of the same quantization', async () => {
+  it("multiplies through the graph's dequantization + Gemm as the float64 reference of the same quantization", async () => {
     const y = await graphMatmul(t('x'), q.codes, q.scales, bits, block);
     expect(relErr(y, t('y'))).toBeLessThan(1e-5);
   });
