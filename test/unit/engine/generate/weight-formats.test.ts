@@ -2,11 +2,13 @@
 // `score` log-probs within a stated tolerance of fp32, the quantized weights
 // cached (a second open reads the file without rewriting it; a changed source
 // gets a new entry; a damaged entry is refused naming the file), the format in
-// the model id, and fp16 refused with the reason.
+// the model id, fp16 refused with the reason, and the CLI options.
 import { mkdtempSync, readdirSync, statSync, truncateSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../../../electron/cli/run';
 import { LlavaSession } from '../../../../electron/engine/generate/session';
 import { Checkpoint } from '../../../../electron/engine/models/checkpoint';
 import { quantizedWeights } from '../../../../electron/engine/models/quantized';
@@ -129,5 +131,32 @@ describe('the quantized weight cache', () => {
       kind: 'bad-file',
       message: expect.stringContaining(file),
     });
+  });
+});
+
+describe('--weights and --weight-block', () => {
+  async function cli(argv: string[]): Promise<{ code: number; err: string }> {
+    let err = '';
+    const sink = (f: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) });
+    const code = await runCli(argv, { stdout: sink(() => undefined), stderr: sink((s) => (err += s)), tty: false });
+    return { code, err };
+  }
+
+  it('score prints the format and why; a block other than 32 or 128 is a usage error', async () => {
+    const saved = process.env.MIA_DPO_CACHE;
+    process.env.MIA_DPO_CACHE = mkdtempSync(path.join(tmpdir(), 'cli-cache-'));
+    try {
+      const base = ['score', '--model', modelDir, '--prompt', 'Hi', '--response', 'Hello', '--ep', 'cpu'];
+      const ok = await cli([...base, '--weights', 'int8', '--weight-block', '128']);
+      expect(ok.code).toBe(0);
+      expect(ok.err).toContain('weights: int8: asked for');
+      expect(readdirSync(path.join(process.env.MIA_DPO_CACHE, 'weights'))[0]).toMatch(/-int8-b128$/);
+      const bad = await cli([...base, '--weights', 'int8', '--weight-block', '64']);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain('--weight-block: must be 32 or 128');
+    } finally {
+      if (saved === undefined) delete process.env.MIA_DPO_CACHE;
+      else process.env.MIA_DPO_CACHE = saved;
+    }
   });
 });
