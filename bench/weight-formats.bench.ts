@@ -3,8 +3,9 @@
 // (blocks of 32) on CPU, each in a fresh process, against the read-bandwidth
 // bound (bytes a decode step must read / measured memory bandwidth); and the
 // quantized-matmul kernels onnxruntime offers, timed on one 4096 x 4096
-// matrix-vector product: com.microsoft MatMulNBits against opset-21 blocked
-// DequantizeLinear + Gemm (the one the engine uses), and fp32 Gemm.
+// matrix-vector product: com.microsoft MatMulNBits, opset-21 blocked
+// DequantizeLinear + Gemm (the engine's int4), Cast + Mul + Gemm (the engine's
+// int8) and fp32 Gemm.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { Graph, op, serializeModel } from '../electron/engine/onnx';
 import { openModel } from '../electron/engine/models/open';
-import { isQuantized, quantizedWeights } from '../electron/engine/models/quantized';
+import { after, dequantizeWeight, isQuantized, quantizedWeights } from '../electron/engine/models/quantized';
 import { createLocalSession } from '../electron/engine/runtime/local';
 import { quantizeMatrix, type QuantBits } from '../electron/engine/weights/quantize';
 import { writeRandomModel } from './llava.bench';
@@ -54,7 +55,7 @@ async function reduceBandwidth(): Promise<number> {
 }
 
 /** Median ms of 7 runs of y = x W^T for one [4096, 4096] weight in the given form. */
-async function kernelMs(kind: 'fp32' | 'dq' | 'nbits', bits: QuantBits, accuracy = 0): Promise<number> {
+async function kernelMs(kind: 'fp32' | 'dq' | 'cast' | 'nbits', bits: QuantBits, accuracy = 0): Promise<number> {
   const [N, K, block] = [4096, 4096, 32];
   const w = Float32Array.from({ length: N * K }, (_, i) => Math.sin(i * 12.9898) * 0.05);
   const g = new Graph('kernel');
@@ -67,7 +68,11 @@ async function kernelMs(kind: 'fp32' | 'dq' | 'nbits', bits: QuantBits, accuracy
   } else {
     const q = quantizeMatrix(w, N, K, bits, block);
     const scales = g.initializer('s', { dtype: 'float32', dims: [N, K / block], data: q.scales });
-    if (kind === 'dq') {
+    if (kind === 'cast') {
+      const codes = g.initializer('q', { dtype: 'int8', dims: [N, K / block, block], data: q.codes });
+      const s3 = g.initializer('s3', { dtype: 'float32', dims: [N, K / block, 1], data: q.scales });
+      g.output(op.gemm(x, dequantizeWeight(after(x, codes), s3), undefined, { transB: true }), 'y');
+    } else if (kind === 'dq') {
       const codes = g.initializer('q', { dtype: bits === 8 ? 'int8' : 'int4', dims: [N, K], data: q.codes });
       g.output(op.gemm(x, op.dequantizeBlocked(codes, scales, block), undefined, { transB: true }), 'y');
     } else {
@@ -92,6 +97,8 @@ async function kernelMs(kind: 'fp32' | 'dq' | 'nbits', bits: QuantBits, accuracy
     ep: 'cpu',
     intraOpThreads: THREADS,
     disablePrepacking: true,
+    // As the text graphs of quantized models: else the int8 Cast is folded into a float32 copy.
+    disableConstantFolding: true,
   });
   const feeds = {
     x: new ort.Tensor(
@@ -153,8 +160,17 @@ export async function run(): Promise<BenchTable> {
     rows.push(['4096x4096 matvec, fp32 Gemm', 1000 / fp32, '', '', 64, '']);
     for (const bits of [8, 4] as const) {
       const mb = (4096 * 4096 * (bits / 8) + (4096 * 4096 * 4) / 32) / MiB;
+      if (bits === 8)
+        rows.push([
+          "4096x4096 matvec, int8 Cast + Mul + Gemm (the engine's int8)",
+          1000 / (await kernelMs('cast', 8)),
+          '',
+          '',
+          mb,
+          '',
+        ]);
       rows.push([
-        `4096x4096 matvec, int${bits} DequantizeLinear + Gemm`,
+        `4096x4096 matvec, int${bits} DequantizeLinear + Gemm${bits === 4 ? " (the engine's int4)" : ''}`,
         1000 / (await kernelMs('dq', bits)),
         '',
         '',

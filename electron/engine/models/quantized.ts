@@ -190,7 +190,7 @@ export function dequantizeWeight(codes: Value, scales: Value): Value {
  * first, so without this every layer's dequantized weight would be alive at once (measured: peak RSS
  * twice the fp32 model's).
  */
-function after(x: Value, v: Value): Value {
+export function after(x: Value, v: Value): Value {
   const g = x.graph;
   const [empty] = g.addNode('Shape', [x], { start: { i: 0 }, end: { i: 0 } }, [{ dtype: 'int64', shape: [0] }]);
   const dims = v.shape as number[];
