@@ -79,7 +79,7 @@ export async function loadRunner(modelDir: string, o: LoadOptions): Promise<Llav
     if (quantized)
       options.textGraph = {
         ...options.textGraph,
-        params: (g) => quantizedParams(g, quantized),
+        params: (g) => quantizedParams(g, quantized, o.ep),
         weightsDir: quantized.dir,
         quantized: true,
       };

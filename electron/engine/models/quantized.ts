@@ -17,6 +17,7 @@ import { weightInitializer } from '../weights/external';
 import { codeBytes, quantizeMatrix, type QuantBits, type QuantBlock } from '../weights/quantize';
 import { openWeights, SINGLE_FILE, type TensorRef } from '../weights/weight-set';
 import { writeSafetensorsStreamed, type TensorLayout } from '../weights/writer';
+import type { ExplicitEp } from '../../../shared/ep';
 import type { Checkpoint } from './checkpoint';
 import type { Params } from './params';
 
@@ -198,27 +199,31 @@ export function after(x: Value, v: Value): Value {
   return op.reshape(v, target, dims);
 }
 
-/** Graph weights from the quantized cache: dequantized as their layer runs for quantized linears, float32 for the rest. */
-export function quantizedParams(graph: Graph, q: QuantizedWeights): Params {
+/**
+ * Graph weights from the quantized cache: dequantized as their layer runs for quantized linears, float32 for the rest.
+ * `ep` picks the int8 form: Cast + Mul on the CPU; blocked DequantizeLinear on GPUs, where it runs wholly on the device
+ * (measured on WebGPU/SwiftShader) while the ordering Reshape's int64 shape nodes would fall back to the CPU.
+ */
+export function quantizedParams(graph: Graph, q: QuantizedWeights, ep: ExplicitEp = 'cpu'): Params {
+  const castForm = q.spec.bits === 8 && ep === 'cpu';
   const cache = new Map<string, Value>();
-  // int8: codes [rows, blocks, block] and scales [rows, blocks, 1] for Cast + Mul; int4: [rows, cols] and
-  // [rows, blocks] for blocked DequantizeLinear (the same bytes either way).
+  // Cast + Mul: codes [rows, blocks, block] and scales [rows, blocks, 1]; blocked DequantizeLinear: [rows, cols]
+  // and [rows, blocks] (the same bytes either way).
   const initializers = (name: string): { codes: Value; scales: Value } => {
     const codes = q.refs.get(codesName(name))!;
     const scales = q.refs.get(scalesName(name))!;
     const [rows, blocks] = scales.shape as [number, number];
-    const int8 = q.spec.bits === 8;
     return {
       codes: graph.externalInitializer(codesName(name), {
-        dtype: int8 ? 'int8' : 'int4',
-        dims: int8 ? [rows, blocks, q.spec.block] : [rows, blocks * q.spec.block],
+        dtype: q.spec.bits === 8 ? 'int8' : 'int4',
+        dims: castForm ? [rows, blocks, q.spec.block] : [rows, blocks * q.spec.block],
         location: codes.location,
         offset: codes.offset,
         length: codes.byteLength,
       }),
       scales: graph.externalInitializer(scalesName(name), {
         dtype: 'float32',
-        dims: int8 ? [rows, blocks, 1] : [rows, blocks],
+        dims: castForm ? [rows, blocks, 1] : [rows, blocks],
         location: scales.location,
         offset: scales.offset,
         length: scales.byteLength,
@@ -226,9 +231,9 @@ export function quantizedParams(graph: Graph, q: QuantizedWeights): Params {
     };
   };
   const dequantize = (w: { codes: Value; scales: Value }, x?: Value): Value =>
-    q.spec.bits === 4
-      ? op.dequantizeBlocked(w.codes, w.scales, q.spec.block)
-      : dequantizeWeight(x ? after(x, w.codes) : w.codes, w.scales);
+    castForm
+      ? dequantizeWeight(x ? after(x, w.codes) : w.codes, w.scales)
+      : op.dequantizeBlocked(w.codes, w.scales, q.spec.block);
   const params: Params = {
     graph,
     has: (name) => q.quantized.has(name) || q.refs.has(name),
