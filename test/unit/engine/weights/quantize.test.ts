@@ -1,7 +1,8 @@
 // Weight-only quantization against an independent numpy oracle
 // (test/reference/quant_ref.py): the scales and codes of quantize.ts, and the
 // graph's dequantization + Gemm (what the text graph runs for every quantized
-// linear: int8 Cast + Mul, int4 blocked DequantizeLinear) against X @ dequant(W)^T in float64, for int8 and int4,
+// linear: int8 Cast + Mul, int4 blocked DequantizeLinear) against X @ dequant(W)^T in float64,
+// and the GPU form (DequantizeLinear for both) wholly on WebGPU, for int8 and int4,
 // blocks of 32 and 128, with a zero weight and an all-zero block.
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { Graph, op, serializeModel } from '../../../../electron/engine/onnx';
 import { dequantizeWeight } from '../../../../electron/engine/models/quantized';
 import { createLocalSession } from '../../../../electron/engine/runtime/local';
 import { dequantizeMatrix, quantizeMatrix, type QuantBits } from '../../../../electron/engine/weights/quantize';
+import { runGraph, useSwiftShader } from '../../../helpers/ort';
 import { relErr, runReference } from '../../../helpers/reference';
 
 const [N, K, M] = [48, 256, 3];
@@ -62,6 +64,26 @@ describe.each([
     const y = await graphMatmul(t('x'), q.codes, q.scales, bits, block);
     expect(relErr(y, t('y'))).toBeLessThan(1e-5);
   });
+});
+
+describe('on WebGPU (SwiftShader, strict: no CPU fallback)', () => {
+  it.each([8, 4] as const)(
+    'int%i blocked DequantizeLinear + Gemm runs wholly on the GPU and matches the CPU',
+    async (bits) => {
+      useSwiftShader();
+      const [n, k, block] = [32, 64, 32];
+      const w = Float32Array.from({ length: n * k }, (_, i) => Math.sin(i * 1.3) * 0.05);
+      const q = quantizeMatrix(w, n, k, bits, block);
+      const g = new Graph('gpu_quantized_linear');
+      const x = g.input('x', 'float32', ['m', k]);
+      const codes = g.initializer('q', { dtype: bits === 8 ? 'int8' : 'int4', dims: [n, k], data: q.codes });
+      const scales = g.initializer('s', { dtype: 'float32', dims: [n, k / block], data: q.scales });
+      g.output(op.gemm(x, op.dequantizeBlocked(codes, scales, block), undefined, { transB: true }), 'y');
+      const feeds = { x: { dims: [2, k], data: Array.from({ length: 2 * k }, (_, i) => Math.cos(i)) } };
+      const [gpu, cpu] = [await runGraph(g, feeds, 'webgpu'), await runGraph(g, feeds, 'cpu')];
+      expect(relErr(gpu['y']!.values, cpu['y']!.values)).toBeLessThan(1e-5);
+    },
+  );
 });
 
 describe('quantizeMatrix', () => {
