@@ -55,7 +55,7 @@ const CONFIG = {
 };
 
 /** Writes model.safetensors one tensor at a time, so this process never holds the whole model. */
-function writeRandomModel(dir: string): number {
+export function writeRandomModel(dir: string): number {
   const shapes = [...expectedShapes(parseLlavaConfig(CONFIG))].sort(([a], [b]) => (a < b ? -1 : 1));
   const header: Record<string, unknown> = {};
   let offset = 0;

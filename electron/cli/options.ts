@@ -11,9 +11,13 @@ const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowe
 
 function unwrap(field: z.ZodType): z.ZodType {
   let t: z.ZodType = field;
-  while (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodNullable)
-    t = t.unwrap() as z.ZodType;
-  return t;
+  for (;;) {
+    if (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodNullable)
+      t = t.unwrap() as z.ZodType;
+    // A transformed field (e.g. a block size narrowed to its literals) takes what its input schema takes.
+    else if (t instanceof z.ZodPipe) t = t.in as z.ZodType;
+    else return t;
+  }
 }
 
 /** Command-line text as the schema's numbers; blank text is NaN so the schema refuses it. */

@@ -4,6 +4,7 @@
 // derive from this schema.
 import { z } from 'zod';
 import { EpChoice } from '../ep';
+import { WeightBlock, WeightsChoice } from '../weights';
 
 export const RespondOptions = z.strictObject({
   /** The llava-hf model folder. */
@@ -11,6 +12,10 @@ export const RespondOptions = z.strictObject({
   /** A PEFT LoRA adapter folder applied to the model; part of the model's identity. */
   adapter: z.string().min(1).optional(),
   ep: EpChoice.default('auto'),
+  /** The weight format (issue 15): 'auto' keeps fp32 unless the model would not fit in free memory. Part of the model id. */
+  weights: WeightsChoice.default('auto'),
+  /** Weights per quantization scale for int8/int4. */
+  weightBlock: WeightBlock.default(32),
   /** Decoder layer whose attention is read; default the model's middle layer. */
   layer: z.int().nonnegative().optional(),
   maxNewTokens: z.int().positive().default(512),

@@ -59,7 +59,10 @@ export const generateCommand: CliCommand = {
       sessionOptions(m, o.attentionLayer.length ? { attentionLayers: o.attentionLayer } : {}),
     );
     try {
-      if (!jsonOutput(args)) io.stderr.write(epLine(m.ep, { ep: session.ep, fallbackReason: session.epFallback }));
+      if (!jsonOutput(args)) {
+        io.stderr.write(epLine(m.ep, { ep: session.ep, fallbackReason: session.epFallback }));
+        io.stderr.write(`weights: ${session.weights}\n`);
+      }
       const res = await session.respond({
         ...promptInput(m),
         maxNewTokens: o.maxNewTokens,

@@ -19,6 +19,8 @@ export const ModelArgs = z.strictObject({
   adapter: R.adapter,
   mergeAdapter: z.boolean().default(false),
   ep: R.ep,
+  weights: R.weights,
+  weightBlock: R.weightBlock,
   featureCache: z.string().min(1).optional(),
   pad: z.boolean().default(false),
 });
@@ -36,16 +38,26 @@ export function defineModelOptions(cmd: Command): Command {
     .option('--pad', 'pad images to square instead of centre-cropping')
     .option('--feature-cache <DIR>', 'folder of the on-disk image-feature cache')
     .addOption(valueOption('--ep <EP>', 'execution provider', R.ep))
+    .addOption(valueOption('--weights <FORMAT>', 'weight format (int8/int4 are quantized once and cached)', R.weights))
+    .addOption(valueOption('--weight-block <N>', 'weights per int8/int4 scale: 32 or 128', R.weightBlock))
     .option('--json', 'print the result as JSON');
 }
 
 export function modelArgs(args: ParsedArgs): ModelArgs {
-  const { model, image, prompt, raw, adapter, mergeAdapter, ep, featureCache, pad } = args.values;
-  return parseOptions(ModelArgs, { model, image, prompt, raw, adapter, mergeAdapter, ep, featureCache, pad });
+  const { model, image, prompt, raw, adapter, mergeAdapter, ep, weights, weightBlock, featureCache, pad } = args.values;
+  const input = { model, image, prompt, raw, adapter, mergeAdapter, ep, weights, weightBlock, featureCache, pad };
+  return parseOptions(ModelArgs, input);
 }
 
 export function sessionOptions(m: ModelArgs, extra: Partial<LlavaSessionOptions> = {}): LlavaSessionOptions {
-  const o: LlavaSessionOptions = { modelDir: m.model, ep: m.ep, aspect: m.pad ? 'pad' : 'crop', ...extra };
+  const o: LlavaSessionOptions = {
+    modelDir: m.model,
+    ep: m.ep,
+    weights: m.weights,
+    weightBlock: m.weightBlock,
+    aspect: m.pad ? 'pad' : 'crop',
+    ...extra,
+  };
   if (m.adapter !== undefined) o.adapter = { dir: m.adapter, merge: m.mergeAdapter };
   if (m.featureCache !== undefined) o.featureCacheDir = m.featureCache;
   return o;

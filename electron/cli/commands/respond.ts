@@ -13,12 +13,39 @@ const F = RespondOptions.shape;
 
 /** The request the options make; `--pad` / `--crop` set the aspect (pad when neither), an adapter folder is made absolute. */
 export function respondRequest(values: Record<string, unknown>): RespondOptions {
-  const { model, adapter, ep, layer, maxNewTokens, temperature, seed, perturb, pad, crop, template } = values;
+  const {
+    model,
+    adapter,
+    ep,
+    weights,
+    weightBlock,
+    layer,
+    maxNewTokens,
+    temperature,
+    seed,
+    perturb,
+    pad,
+    crop,
+    template,
+  } = values;
   if (pad === true && crop === true)
     throw new UsageError('--pad and --crop exclude each other: give one (pad is the default)');
   const adapterDir = typeof adapter === 'string' && adapter !== '' ? path.resolve(adapter) : adapter;
   const aspect = crop === true ? 'crop' : pad === true ? 'pad' : undefined;
-  const input = { model, adapter: adapterDir, ep, layer, maxNewTokens, temperature, seed, perturb, aspect, template };
+  const input = {
+    model,
+    adapter: adapterDir,
+    ep,
+    weights,
+    weightBlock,
+    layer,
+    maxNewTokens,
+    temperature,
+    seed,
+    perturb,
+    aspect,
+    template,
+  };
   return parseOptions(RespondOptions, input, { aspect: '--pad/--crop' });
 }
 
@@ -51,6 +78,10 @@ export const respondCommand: CliCommand = {
         ),
       )
       .addOption(valueOption('--ep <EP>', 'execution provider', F.ep))
+      .addOption(
+        valueOption('--weights <FORMAT>', 'weight format (int8/int4 are quantized once and cached)', F.weights),
+      )
+      .addOption(valueOption('--weight-block <N>', 'weights per int8/int4 scale: 32 or 128', F.weightBlock))
       .option('--json', 'print the report as JSON'),
   async run(args, io) {
     const request = respondRequest(args.values);

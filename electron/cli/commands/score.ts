@@ -18,7 +18,10 @@ export const scoreCommand: CliCommand = {
     const responses = args.values['response'] as string[];
     const session = await LlavaSession.open(sessionOptions(m));
     try {
-      if (!jsonOutput(args)) io.stderr.write(epLine(m.ep, { ep: session.ep, fallbackReason: session.epFallback }));
+      if (!jsonOutput(args)) {
+        io.stderr.write(epLine(m.ep, { ep: session.ep, fallbackReason: session.epFallback }));
+        io.stderr.write(`weights: ${session.weights}\n`);
+      }
       const res = await session.score({ ...promptInput(m), responses });
       // One response: the fields as flat arrays, as scripts expect; several: one entry per response.
       const out =

@@ -9,9 +9,9 @@ import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../models/peft';
 
-/** The number format the graphs compute in; issue 15 adds fp16, int8 and int4. */
-export const WEIGHT_FORMATS = ['fp32'] as const;
-export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
+import type { WeightBlock, WeightFormat } from '../../../shared/weights';
+
+export type { WeightFormat };
 
 export interface ModelIdentity {
   modelDir: string;
@@ -20,6 +20,8 @@ export interface ModelIdentity {
   /** A PEFT adapter folder applied to the base model, if any. */
   adapterDir?: string;
   format: WeightFormat;
+  /** Weights per scale for int8/int4 (default 32). */
+  block?: WeightBlock;
 }
 
 async function hashFile(h: Hash, file: string): Promise<void> {
@@ -38,8 +40,9 @@ async function hashFile(h: Hash, file: string): Promise<void> {
  * config and weight files (name, size, modification time: hashing gigabytes
  * would take minutes). An adapter adds `+<folder>@<12 hex>` from the sha256
  * of its config and weights' contents (small files, so a retrained adapter in
- * the same folder is another model). A format other than fp32 adds `:<format>`;
- * fp32 adds nothing, so ids recorded before formats existed still match.
+ * the same folder is another model). A format other than fp32 adds `:<format>`
+ * (`:int4`, and `:int4-b128` for a block other than 32); fp32 adds nothing, so
+ * ids recorded before formats existed still match.
  */
 export async function modelId(m: ModelIdentity): Promise<string> {
   const abs = path.resolve(m.modelDir);
@@ -59,5 +62,7 @@ export async function modelId(m: ModelIdentity): Promise<string> {
     await hashFile(adapter, path.join(dir, ADAPTER_WEIGHTS));
     id += `+${path.basename(dir)}@${adapter.digest('hex').slice(0, 12)}`;
   }
-  return m.format === 'fp32' ? id : `${id}:${m.format}`;
+  if (m.format === 'fp32') return id;
+  const quantized = m.format === 'int8' || m.format === 'int4';
+  return `${id}:${m.format}${quantized && (m.block ?? 32) !== 32 ? `-b${m.block}` : ''}`;
 }

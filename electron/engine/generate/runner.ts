@@ -18,6 +18,7 @@ import { buildTextGraph, buildVisionGraph, cacheNames } from '../models/llava';
 import type { OpenModel } from '../models/open';
 import type { Params } from '../models/params';
 import { rotaryTables } from '../models/nn';
+import type { WeightsDecision } from './weights-choice';
 
 export interface RunnerOptions {
   /** The EP every graph asks for; a graph the EP cannot run falls back to CPU in the host (with a warning). */
@@ -31,9 +32,15 @@ export interface RunnerOptions {
     hooks?: (g: Graph) => LinearHooks;
     params?: (g: Graph) => Params;
     feeds?: () => Record<string, ort.Tensor>;
+    /** The folder the text graphs' external data lives in when `params` reads another file (quantized weights). */
+    weightsDir?: string;
+    /** The text graphs dequantize weights at run time: onnxruntime must not fold them into float copies. */
+    quantized?: boolean;
   };
   /** CPU: keep weights file-backed instead of prepacked copies (lower peak memory, slower). */
   disablePrepacking?: boolean;
+  /** The weight format the text graphs compute in and why (load.ts); absent: fp32, never checked. */
+  weights?: WeightsDecision;
   /** onnxruntime intra-op threads (default: its own choice, all cores). */
   threads?: number;
 }
@@ -83,7 +90,13 @@ export class LlavaRunner {
   }
 
   /** The host's session id for graph `key`, created on first use. */
-  private session(key: string, build: () => Graph, outputs?: Record<string, OutputLocation>): Promise<string> {
+  private session(
+    key: string,
+    build: () => Graph,
+    outputs?: Record<string, OutputLocation>,
+    weightsDir = this.model.dir,
+    quantized = false,
+  ): Promise<string> {
     if (this.released)
       return Promise.reject(
         new AppError('conflict', `the model ${this.model.dir} has been closed`, { subject: this.model.dir }),
@@ -92,8 +105,9 @@ export class LlavaRunner {
     if (!s) {
       const opts = {
         ep: this.options.ep,
-        externalDataFolder: this.model.dir,
+        externalDataFolder: weightsDir,
         ...(this.options.disablePrepacking ? { disablePrepacking: true } : {}),
+        ...(quantized ? { disableConstantFolding: true } : {}),
         ...(this.options.threads ? { intraOpThreads: this.options.threads } : {}),
         // The host applies output locations only to sessions that really run on WebGPU.
         ...(outputs ? { preferredOutputLocation: outputs } : {}),
@@ -121,6 +135,10 @@ export class LlavaRunner {
       await this.runtime.run(session, { pixel_values: wire('float32', pixels, [1, 3, s, s]) }),
       'image_features',
     );
+  }
+
+  private get textWeightsDir(): string {
+    return this.options.textGraph?.weightsDir ?? this.model.dir;
   }
 
   private textOptions(o: TextGraphOptions): TextGraphOptions {
@@ -166,6 +184,8 @@ export class LlavaRunner {
         `step${batch}`,
         () => buildTextGraph(this.model.spec, this.model.checkpoint, options),
         outputs,
+        this.textWeightsDir,
+        this.options.textGraph?.quantized,
       );
       return await this.runtime.run(session, { ...feeds, ...(await this.extras()) }, { keep, free: consumed });
     } catch (e) {
@@ -194,8 +214,12 @@ export class LlavaRunner {
   /** Log-probs of `targets` at every position of a batch of `batch` whole sequences (no cache). */
   async score(batch: number, feeds: Record<string, WireTensor>): Promise<StepOutputs> {
     const options = this.textOptions({ batch, mode: 'prefill', output: 'targets', cache: false, capture: [] });
-    const session = await this.session(`score${batch}`, () =>
-      buildTextGraph(this.model.spec, this.model.checkpoint, options),
+    const session = await this.session(
+      `score${batch}`,
+      () => buildTextGraph(this.model.spec, this.model.checkpoint, options),
+      undefined,
+      this.textWeightsDir,
+      this.options.textGraph?.quantized,
     );
     return this.runtime.run(session, { ...feeds, ...(await this.extras()) });
   }

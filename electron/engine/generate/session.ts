@@ -26,7 +26,9 @@ import {
 import { loadPreprocessorConfig, type PreprocessorConfig } from '../vision/preprocessor-config';
 import { generate, type GenerateResult } from './generate';
 import { loadRunner } from './load';
-import { modelId, type WeightFormat } from './model-id';
+import { availableMemory, assertFits, planGenerate, type MemoryPlan } from './memory-plan';
+import { modelId } from './model-id';
+import type { WeightBlock, WeightsChoice } from '../../../shared/weights';
 import type { LlavaRunner } from './runner';
 import { GREEDY, type SamplingOptions } from './sampling';
 import { scoreResponses } from './score';
@@ -38,8 +40,12 @@ export interface LlavaSessionOptions {
   attentionLayers?: readonly number[];
   /** A PEFT adapter folder: part of the model's identity. */
   adapter?: { dir: string; merge?: boolean };
-  /** The number format the graphs compute in (default and today's only one: fp32). */
-  format?: WeightFormat;
+  /** The weight format (--weights): part of the model's identity. Absent: fp32 with no memory check. */
+  weights?: WeightsChoice;
+  /** Weights per scale for int8/int4 (default 32). */
+  weightBlock?: WeightBlock;
+  /** Where int8/int4 weights are cached (default: load.ts defaultWeightCacheDir()). */
+  weightsCacheDir?: string;
   /** Folder of the on-disk image-feature cache; none when absent. */
   featureCacheDir?: string;
   /** 'pad': LLaVA-1.5's square padding with the mean colour before the processor. */
@@ -156,6 +162,15 @@ export class LlavaSession {
         runtime: lease.runtime,
         ...(o.attentionLayers ? { captureLayers: o.attentionLayers } : {}),
         ...(o.adapter ? { adapter: o.adapter } : {}),
+        ...(o.weights
+          ? {
+              weights: {
+                choice: o.weights,
+                ...(o.weightBlock ? { block: o.weightBlock } : {}),
+                ...(o.weightsCacheDir ? { cacheDir: o.weightsCacheDir } : {}),
+              },
+            }
+          : {}),
       });
       const s = runner.model.spec.vision.imageSize;
       const crop = processor.doCenterCrop ? processor.cropSize : undefined;
@@ -171,7 +186,8 @@ export class LlavaSession {
         modelDir: o.modelDir,
         weightFiles: [...new Set(checkpoint.names().map((n) => checkpoint.get(n).location))],
         ...(o.adapter ? { adapterDir: o.adapter.dir } : {}),
-        format: o.format ?? 'fp32',
+        format: runner.options.weights?.format ?? 'fp32',
+        ...(runner.options.weights ? { block: runner.options.weights.block } : {}),
       });
       const cache = o.featureCacheDir ? new FeatureCache(o.featureCacheDir) : undefined;
       return new LlavaSession(runner, tokenizer, processor, eos, id, cache, o, chosen.fallbackReason, () =>
@@ -186,6 +202,33 @@ export class LlavaSession {
 
   get ep(): ExplicitEp {
     return this.runner.ep;
+  }
+
+  /** The memory planner's estimate for one generation of `seq` tokens (prompt and answer) in this session's format. */
+  plan(seq: number, format = this.runner.options.weights?.format ?? 'fp32'): MemoryPlan {
+    const c = this.runner.model.checkpoint;
+    return planGenerate({
+      spec: this.runner.model.spec,
+      tensors: c.names().map((name) => ({ name, shape: c.get(name).shape })),
+      format,
+      block: this.runner.options.weights?.block ?? 32,
+      seq,
+    });
+  }
+
+  /** Refuses (bad-input) a generation of `seq` tokens that would not fit in memory, when a format was asked for. */
+  private checkMemory(seq: number): void {
+    const w = this.runner.options.weights;
+    if (!w) return;
+    const budget = availableMemory() + process.memoryUsage.rss();
+    const shorter = Math.max(1, Math.floor(seq / 2));
+    const alternatives = (['fp32', 'int8', 'int4'] as const).flatMap((f) => [this.plan(seq, f), this.plan(shorter, f)]);
+    assertFits(this.plan(seq), budget, alternatives, this.runner.model.dir);
+  }
+
+  /** The weight format in use and why ('fp32: ...' when none was asked for). */
+  get weights(): string {
+    return this.runner.options.weights?.reason ?? 'fp32: the default';
   }
 
   private async pixels(image: SessionImage, i: number): Promise<PixelTensor> {
@@ -271,6 +314,7 @@ export class LlavaSession {
     const asked = r.maxNewTokens ?? 512;
     const maxNewTokens =
       r.capToContext === false ? asked : Math.min(asked, this.runner.model.spec.text.maxPositions - ids.length);
+    this.checkMemory(ids.length + maxNewTokens);
     const features = await this.features(r.images);
     const stops = [
       ...(r.stopStrings ?? []),

@@ -257,7 +257,13 @@ export interface LayerContext {
 }
 
 const tLinear = (p: Params, name: string, x: Value, bias: boolean, hooks: LinearHooks): Value =>
-  linear(x, p.get(`${name}.weight`), bias ? p.get(`${name}.bias`) : undefined, name, hooks);
+  linear(
+    x,
+    p.weightFor?.(`${name}.weight`, x) ?? p.get(`${name}.weight`),
+    bias ? p.get(`${name}.bias`) : undefined,
+    name,
+    hooks,
+  );
 
 /** Concat of the cache and the new entries, its output named `outName` so a graph output aliases it (no Identity copy). */
 function concatNamed(a: Value, b: Value, axis: number, outName: string | undefined): Value {

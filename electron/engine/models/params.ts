@@ -17,6 +17,12 @@ export interface Params {
   readonly graph: Graph;
   get(name: string): Value;
   has(name: string): boolean;
+  /**
+   * The weight `name` for a layer whose input is `x`, when computing it should wait for `x` (quantized
+   * weights are dequantized as their layer runs, so only one layer's float weights exist at a time).
+   * Absent: `get(name)`.
+   */
+  weightFor?(name: string, x: Value): Value;
 }
 
 export function externalParams(graph: Graph, source: WeightSource): Params {

@@ -3,7 +3,7 @@
 // the serialiser and the weights layer (safetensors dtypes map onto these).
 import { onnx } from './proto';
 
-export const DTYPES = ['float32', 'float16', 'bfloat16', 'int32', 'int64', 'int8', 'uint8', 'bool'] as const;
+export const DTYPES = ['float32', 'float16', 'bfloat16', 'int32', 'int64', 'int8', 'uint8', 'bool', 'int4'] as const;
 export type DType = (typeof DTYPES)[number];
 
 const CODE = onnx.TensorProto.DataType;
@@ -16,6 +16,8 @@ export const ONNX_DTYPE: Record<DType, number> = {
   int8: CODE.INT8,
   uint8: CODE.UINT8,
   bool: CODE.BOOL,
+  // TensorProto.INT4 (IR 10); onnx-proto 8's enum predates it.
+  int4: 22,
 };
 
 export const DTYPE_BYTES: Record<DType, number> = {
@@ -27,7 +29,14 @@ export const DTYPE_BYTES: Record<DType, number> = {
   int8: 1,
   uint8: 1,
   bool: 1,
+  /** Two per byte, the first in the low nibble (ONNX's packing); see `byteLength`. */
+  int4: 0.5,
 };
+
+/** Bytes of `count` elements of `dtype` (int4 packs two per byte, rounded up). */
+export function byteLength(dtype: DType, count: number): number {
+  return Math.ceil(count * DTYPE_BYTES[dtype]);
+}
 
 export function isFloat(d: DType): boolean {
   return d === 'float32' || d === 'float16' || d === 'bfloat16';

@@ -4,7 +4,7 @@
 import { AppError } from '../../../shared/errors';
 import { floatToBf16, floatToHalf } from '../weights/float16';
 import type { DType } from './dtype';
-import { DTYPE_BYTES } from './dtype';
+import { byteLength } from './dtype';
 import type { Shape } from './shape';
 import { numel, shapeToString } from './shape';
 
@@ -109,7 +109,7 @@ export class Graph {
   }
 
   initializer(name: string, t: { dtype: DType; dims: readonly number[]; data: ArrayBufferView }): Value {
-    const expected = numel(t.dims) * DTYPE_BYTES[t.dtype];
+    const expected = byteLength(t.dtype, numel(t.dims));
     if (t.data.byteLength !== expected) {
       throw new AppError(
         'internal',
@@ -125,7 +125,7 @@ export class Graph {
     name: string,
     t: { dtype: DType; dims: readonly number[]; location: string; offset: number; length: number },
   ): Value {
-    const expected = numel(t.dims) * DTYPE_BYTES[t.dtype];
+    const expected = byteLength(t.dtype, numel(t.dims));
     if (t.length !== expected) {
       throw new AppError(
         'internal',
@@ -226,5 +226,10 @@ export function typedArray(dtype: DType, values: readonly number[]): ArrayBuffer
       return Uint16Array.from(values, floatToHalf);
     case 'bfloat16':
       return Uint16Array.from(values, floatToBf16);
+    case 'int4':
+      return Uint8Array.from({ length: Math.ceil(values.length / 2) }, (_, i) => {
+        const [lo, hi] = [values[2 * i]!, values[2 * i + 1] ?? 0];
+        return (lo & 15) | ((hi & 15) << 4);
+      });
   }
 }

@@ -22,6 +22,11 @@ export interface LocalSessionOptions {
   externalDataFolder?: string;
   /** Keep weights file-backed on CPU (no prepacked copy; peak memory about 1x weights). */
   disablePrepacking?: boolean;
+  /**
+   * Skip onnxruntime's constant folding: graphs that dequantize int8/int4 weights with Cast + Mul need it,
+   * else the Cast of each code initializer is folded into a float32 copy at session creation (decision 0650).
+   */
+  disableConstantFolding?: boolean;
   /** Fail session creation when any node would fall back to the CPU EP (tests prove GPU coverage with it). */
   strict?: boolean;
   /** Where outputs land: 'gpu-buffer' keeps them on the WebGPU device to feed later runs. */
@@ -56,6 +61,7 @@ function sessionOptions(opts: LocalSessionOptions): ort.InferenceSession.Session
   if (opts.externalDataFolder !== undefined)
     session.model_external_initializers_file_folder_path = opts.externalDataFolder;
   if (opts.disablePrepacking) session.disable_prepacking = '1';
+  if (opts.disableConstantFolding) session['optimization.disable_specified_optimizers'] = 'ConstantFolding';
   if (opts.strict && opts.ep !== 'cpu') session.disable_cpu_ep_fallback = '1';
   // Options must be omitted rather than passed as undefined: the binding throws on undefined.
   const o: ort.InferenceSession.SessionOptions = {

@@ -33,8 +33,9 @@ export function isSafetensorsDType(s: string): s is SafetensorsDType {
   return Object.hasOwn(SAFETENSORS_DTYPES, s);
 }
 
-/** The safetensors dtype that stores a graph dtype. */
+/** The safetensors dtype that stores a graph dtype (safetensors has no int4: packed pairs are stored as U8 bytes). */
 export const DTYPE_OF_GRAPH: Record<DType, SafetensorsDType> = {
+  int4: 'U8',
   float32: 'F32',
   float16: 'F16',
   bfloat16: 'BF16',

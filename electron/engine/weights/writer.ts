@@ -104,6 +104,7 @@ export async function writeSafetensorsFrom(
         throw new AppError('internal', `tensor "${name}": produced ${data.byteLength} bytes, its header says ${want}`);
       await handle.write(bytesOf(data));
     }
+    await handle.sync();
   } finally {
     await handle.close();
   }

@@ -33,6 +33,8 @@ export type RespondCursor = z.infer<typeof RespondCursor>;
 export interface JobEngine extends ResponseEngine {
   readonly layer: number;
   readonly ep: { ep: string };
+  /** The weight format and why it was chosen, when the engine chose one. */
+  readonly weights?: string;
   /** Token ids of plain text, for the token edit distance against the ground truth. */
   tokenize(text: string): number[];
   close(): Promise<void>;
@@ -55,6 +57,8 @@ const openModelEngine: OpenEngine = (p) =>
   ModelEngine.open({
     modelDir: p.modelDir,
     ep: p.ep,
+    weights: p.weights,
+    weightBlock: p.weightBlock,
     aspect: p.aspect,
     template: p.template,
     ...(p.adapter === undefined ? {} : { adapter: p.adapter }),
@@ -87,7 +91,7 @@ export function createRespondJob(
       }
       ctx.log(
         'info',
-        `responding with ${engine.modelId} on ${engine.ep.ep}, attention layer ${engine.layer}, ${params.aspect} preprocessing, ${params.template} template: ` +
+        `responding with ${engine.modelId} on ${engine.ep.ep}${engine.weights ? ` (weights ${engine.weights})` : ''}, attention layer ${engine.layer}, ${params.aspect} preprocessing, ${params.template} template: ` +
           `${pending.length} sample(s) to answer`,
       );
       // The next sample is read and its images decoded while the model answers the current one.

@@ -7,6 +7,7 @@
 import { AppError } from '../../../shared/errors';
 import { LlavaSession, type PromptTemplate } from '../../engine/generate/session';
 import type { EpChoice } from '../../../shared/ep';
+import type { WeightBlock, WeightsChoice } from '../../../shared/weights';
 import type { AspectMode } from '../../engine/vision/preprocess';
 import type { ResponseEngine, ResponseRequest, ResponseResult } from './engine-interface';
 
@@ -15,6 +16,9 @@ export interface ModelEngineOptions {
   /** A PEFT adapter folder on the model: another model id, so its answers never mix with the base model's. */
   adapter?: string;
   ep?: EpChoice;
+  /** The weight format (default: fp32, not checked against memory). */
+  weights?: WeightsChoice;
+  weightBlock?: WeightBlock;
   /** Decoder layer to record attention at; default the middle one (16 of 32, the reference's). */
   layer?: number;
   /** 'pad': LLaVA-1.5's expand-to-square before the processor; 'crop': the processor as configured. */
@@ -34,6 +38,8 @@ export class ModelEngine implements ResponseEngine {
     const session = await LlavaSession.open({
       modelDir: o.modelDir,
       ep: o.ep ?? 'auto',
+      ...(o.weights === undefined ? {} : { weights: o.weights }),
+      ...(o.weightBlock === undefined ? {} : { weightBlock: o.weightBlock }),
       aspect,
       template: o.template ?? 'model',
       ...(o.adapter === undefined ? {} : { adapter: { dir: o.adapter } }),
@@ -49,6 +55,11 @@ export class ModelEngine implements ResponseEngine {
 
   get layer(): number {
     return this.session.runner.captureLayers[0]!;
+  }
+
+  /** The weight format in use and why. */
+  get weights(): string {
+    return this.session.weights;
   }
 
   /** The execution provider in use, and why the asked-for one was not used (if so). */

@@ -62,10 +62,12 @@ describe('the execution provider line', () => {
     const env = { ...process.env };
     delete env['VK_ICD_FILENAMES'];
     const lines = generateStderr(env);
-    // The EP line, then generate's attention summary: nothing else (no "Warning: Couldn't load Vulkan", no Dawn source line).
-    expect(lines).toHaveLength(2);
+    // The EP line, the weight format line, then generate's attention summary: nothing else (no "Warning: Couldn't
+    // load Vulkan", no Dawn source line).
+    expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^execution provider: (cpu|webgpu|cuda) \(/);
-    expect(lines[1]).toMatch(/^attention \(layer 1\)/);
+    expect(lines[1]).toMatch(/^weights: fp32: /);
+    expect(lines[2]).toMatch(/^attention \(layer 1\)/);
     // On a machine without a GPU: the reason, in one line, with the README pointer.
     if (lines[0]!.startsWith('execution provider: cpu'))
       expect(lines[0]).toMatch(/webgpu: no WebGPU adapter .*; see README "GPUs"\)$/);
@@ -75,6 +77,7 @@ describe('the execution provider line', () => {
     const lines = generateStderr({ ...process.env, VK_ICD_FILENAMES: SWIFTSHADER });
     expect(lines).toEqual([
       expect.stringMatching(/^execution provider: webgpu \(auto: a WebGPU adapter was found\)$/),
+      expect.stringMatching(/^weights: fp32: webgpu has no fp16 path yet, /),
       expect.stringMatching(/^attention /),
     ]);
   }, 180_000);

@@ -128,3 +128,23 @@ export function argMax(x: Value, axis: number, keepdims = true): Value {
     reducedShape(x.shape, [a], keepdims),
   );
 }
+
+/**
+ * Blocked DequantizeLinear (opset 21): `q` [rows, cols] int8/int4 codes times `scale` [rows, cols / blockSize]
+ * along the last axis, no zero point (symmetric codes). Read per run, never folded into a float copy by onnxruntime.
+ */
+export function dequantizeBlocked(q: Value, scale: Value, blockSize: number): Value {
+  if (q.rank !== 2 || scale.rank !== 2 || q.shape[0] !== scale.shape[0])
+    throw new AppError(
+      'internal',
+      `DequantizeLinear ${q} with scales ${scale}: expected [rows, cols] and [rows, blocks]`,
+    );
+  return node1(
+    q.graph,
+    'DequantizeLinear',
+    [q, scale],
+    { axis: { i: 1 }, block_size: { i: blockSize } },
+    scale.dtype,
+    q.shape,
+  );
+}

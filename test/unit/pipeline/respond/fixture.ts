@@ -29,6 +29,8 @@ export function respondRequest(model: string, maxNewTokens = 5) {
   return {
     model,
     ep: 'cpu' as const,
+    weights: 'fp32' as const,
+    weightBlock: 32 as const,
     maxNewTokens,
     temperature: 0,
     seed: 0,

@@ -1,0 +1,57 @@
+// Which weight format a run computes in: an explicit --weights, or `auto`
+// (issue 15): fp16 on a GPU that supports it, else int8 when the fp32 model
+// would not fit in free memory, else fp32; the choice comes with its reason,
+// which the CLI prints and the respond job logs.
+import { AppError } from '../../../shared/errors';
+import type { ExplicitEp } from '../../../shared/ep';
+import type { WeightBlock, WeightFormat, WeightsChoice } from '../../../shared/weights';
+import { assertFits, gib, planGenerate, type GeneratePlanInput, type MemoryPlan } from './memory-plan';
+
+export interface WeightsDecision {
+  format: WeightFormat;
+  block: WeightBlock;
+  /** One line: the format and why. */
+  reason: string;
+  plan: MemoryPlan;
+}
+
+export interface ChooseInput extends Omit<GeneratePlanInput, 'format' | 'block'> {
+  choice: WeightsChoice;
+  block: WeightBlock;
+  ep: ExplicitEp;
+  /** Bytes the process may use in all (free memory plus what it holds now). */
+  budget: number;
+  /** The model folder, named in messages. */
+  model: string;
+}
+
+const FP16_MISSING =
+  'fp16 compute on GPU execution providers is not implemented in this version (issue 15 item 3): use fp32, int8 or int4';
+
+/** The format to load, checked against the memory budget (refused with the settings that would fit). */
+export function chooseWeights(c: ChooseInput): WeightsDecision {
+  const plan = (format: WeightFormat, seq = c.seq): MemoryPlan => planGenerate({ ...c, format, block: c.block, seq });
+  const fallbacks = (): MemoryPlan[] =>
+    (['fp32', 'int8', 'int4'] as const).flatMap((f) => [plan(f), plan(f, Math.min(c.seq, 1024))]);
+  if (c.choice === 'fp16') throw new AppError('unsupported', `--weights fp16: ${FP16_MISSING}`, { subject: 'weights' });
+  let format: WeightFormat;
+  let reason: string;
+  if (c.choice !== 'auto') {
+    format = c.choice;
+    reason = `${format}: asked for`;
+  } else {
+    const fp32 = plan('fp32');
+    const gpu = c.ep === 'cpu' ? '' : `${c.ep} has no fp16 path yet, `;
+    if (fp32.totalBytes <= c.budget) {
+      format = 'fp32';
+      reason = `fp32: ${gpu}the fp32 estimate ${gib(fp32.totalBytes)} fits in ${gib(c.budget)} of memory`;
+    } else {
+      const int8 = plan('int8');
+      format = int8.totalBytes <= c.budget || plan('int4').totalBytes > c.budget ? 'int8' : 'int4';
+      reason = `${format}: ${gpu}the fp32 estimate ${gib(fp32.totalBytes)} exceeds the ${gib(c.budget)} available; ${format} needs ${gib(plan(format).totalBytes)}`;
+    }
+  }
+  const chosen = plan(format);
+  assertFits(chosen, c.budget, fallbacks(), c.model);
+  return { format, block: c.block, reason, plan: chosen };
+}

@@ -1,0 +1,19 @@
+// The weight formats a model can run in (issue 15), defined once: the engine's
+// model id and loader, the `pipeline.respond` request and the CLI's --weights
+// and --weight-block derive from these. `auto` picks per machine and says why.
+import { z } from 'zod';
+
+export const WEIGHT_FORMATS = ['fp32', 'fp16', 'int8', 'int4'] as const;
+export type WeightFormat = (typeof WEIGHT_FORMATS)[number];
+
+export const WEIGHT_CHOICES = ['auto', ...WEIGHT_FORMATS] as const;
+export const WeightsChoice = z.enum(WEIGHT_CHOICES);
+export type WeightsChoice = z.infer<typeof WeightsChoice>;
+
+/** Weights per quantization scale for int8/int4 (32: llama.cpp's Q8_0/Q4_0; 128: smaller files, coarser). */
+export const WEIGHT_BLOCKS = [32, 128] as const;
+export type WeightBlock = (typeof WEIGHT_BLOCKS)[number];
+export const WeightBlock = z
+  .int()
+  .refine((b) => (WEIGHT_BLOCKS as readonly number[]).includes(b), { message: 'must be 32 or 128' })
+  .transform((b) => b as WeightBlock);
