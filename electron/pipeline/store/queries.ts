@@ -10,6 +10,7 @@ import { parseJsonColumn, parseNullableJsonColumn } from '../../store/json-colum
 import type { QueryTable } from '../../store/table';
 import { ConversationColumn, ImageIdsColumn, MetricsColumn, ProvenanceColumn } from './columns';
 import { PAIR_QUERIES } from './pairs';
+import { REVIEW_LOG_QUERIES } from './review-log';
 
 export interface PipelineSource {
   sampleId: number;
@@ -185,6 +186,18 @@ export function generationMetrics(db: Database): GenerationMetrics[] {
   }));
 }
 
+/** Every generation's stored decision (null: undecided) and pair id (null: never kept), in generation id order. */
+export function storedDecisions(
+  db: Database,
+): { generationId: number; decision: 'keep' | 'drop' | null; pairId: number | null }[] {
+  return db
+    .prepare(
+      `SELECT g.id AS generationId, d.decision AS decision, p.id AS pairId FROM generations g
+       LEFT JOIN decisions d ON d.generation_id = g.id LEFT JOIN pairs p ON p.generation_id = g.id ORDER BY g.id`,
+    )
+    .all() as { generationId: number; decision: 'keep' | 'drop' | null; pairId: number | null }[];
+}
+
 /**
  * Replaces the decisions; a kept generation gets a pair (chosen = ground
  * truth, rejected = response) unless it has one, so a person's edits survive
@@ -228,31 +241,6 @@ export function saveDecisions(
   })();
 }
 
-/** A person's edit, accept or reject, recorded in the pair's history. */
-export function reviewPair(
-  db: Database,
-  a: { pairId: number; action: 'edit' | 'accept' | 'reject'; chosen?: string; rejected?: string },
-): boolean {
-  return db.transaction(() => {
-    const now = Date.now();
-    const changed =
-      a.action === 'edit'
-        ? db
-            .prepare(
-              'UPDATE pairs SET chosen = COALESCE(?, chosen), rejected = COALESCE(?, rejected), updated_at = ? WHERE id = ?',
-            )
-            .run(a.chosen ?? null, a.rejected ?? null, now, a.pairId).changes
-        : db
-            .prepare('UPDATE pairs SET review = ?, updated_at = ? WHERE id = ?')
-            .run(a.action === 'accept' ? 'accepted' : 'rejected', now, a.pairId).changes;
-    if (changed === 0) return false;
-    db.prepare(
-      'INSERT INTO pair_history (pair_id, action, chosen, rejected, at) SELECT id, ?, chosen, rejected, ? FROM pairs WHERE id = ?',
-    ).run(a.action, now, a.pairId);
-    return true;
-  })();
-}
-
 export const PIPELINE_QUERIES = {
   pipelineSources,
   sampleConversations,
@@ -262,8 +250,9 @@ export const PIPELINE_QUERIES = {
   augmentedSamples,
   insertGeneration,
   generationMetrics,
+  storedDecisions,
   saveDecisions,
-  reviewPair,
+  ...REVIEW_LOG_QUERIES,
   ...PAIR_QUERIES,
 } satisfies QueryTable;
 export type PipelineQueries = typeof PIPELINE_QUERIES;

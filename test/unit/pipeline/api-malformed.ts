@@ -40,6 +40,17 @@ export const PIPELINE_MALFORMED = {
   ],
   'pipeline.pairs.get': [{}, { id: -1 }, { id: 'a' }, { id: 1, history: true }],
   'pipeline.pairs.review': [{}, { id: 1 }, { id: 1, action: 'delete' }, { id: 'a', action: 'accept' }],
+  'pipeline.pairs.reviewMany': [
+    {},
+    { filter: {}, action: 'edit' },
+    { filter: { format: ['collage'] }, action: 'accept' },
+    { filter: {}, action: 'accept', dryRun: 'yes' },
+  ],
+  'pipeline.pairs.undo': [{ steps: 2 }],
+  'pipeline.pairs.redo': [{ steps: 2 }],
+  'pipeline.pairs.undoState': [{ x: 1 }],
+  'pipeline.select.preview': [{ patch: 3 }, { examples: -1 }, { thresholds: {} }],
+  'pipeline.select.curves': [{ x: 1 }],
   'pipeline.stats': [{ bins: 0 }, { bins: 'many' }],
   'pipeline.export': [{}, { format: 'csv', out: 'x' }, { format: 'mia' }, { format: 'trl', out: '' }],
 } satisfies Record<keyof typeof PIPELINE_COMMANDS, unknown[]>;

@@ -4,5 +4,6 @@ import type { Migration } from '../../../store/migrations';
 import { migration100 } from './100-pipeline';
 import { migration130 } from './130-generation-tokens';
 import { migration140 } from './140-pair-review';
+import { migration170 } from './170-review-undo';
 
-export const PIPELINE_MIGRATIONS: readonly Migration[] = [migration100, migration130, migration140];
+export const PIPELINE_MIGRATIONS: readonly Migration[] = [migration100, migration130, migration140, migration170];
