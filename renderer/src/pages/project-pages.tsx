@@ -3,6 +3,8 @@
 // entry here. The first is where opening a project lands.
 import type { ReactElement } from 'react';
 import { DatasetPage } from './DatasetPage';
+import { PairsPage } from './PairsPage';
+import { ThresholdsPage } from './ThresholdsPage';
 
 export interface ProjectPage {
   /** Path under the root, e.g. 'dataset'. */
@@ -12,6 +14,10 @@ export interface ProjectPage {
   element: ReactElement;
 }
 
-export const PROJECT_PAGES: readonly ProjectPage[] = [{ path: 'dataset', label: 'Dataset', element: <DatasetPage /> }];
+export const PROJECT_PAGES: readonly ProjectPage[] = [
+  { path: 'dataset', label: 'Dataset', element: <DatasetPage /> },
+  { path: 'pairs', label: 'Pairs', element: <PairsPage /> },
+  { path: 'thresholds', label: 'Thresholds', element: <ThresholdsPage /> },
+];
 
 export const HOME_PATH = `/${PROJECT_PAGES[0]!.path}`;

@@ -13,7 +13,7 @@ const CHANGED_BY = {
   import: [queryKeys.samples, queryKeys.sources, queryKeys.problems, queryKeys.projectInfo],
   augment: [],
   respond: [],
-  select: [],
+  select: [queryKeys.pairs, queryKeys.selection],
 } satisfies Record<JobKindName, readonly QueryKey[]>;
 
 function isJobKindName(kind: string): kind is JobKindName {
