@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // threads shared between test files, so every file runs in its own process.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 120_000,

@@ -1,24 +1,19 @@
 // Viridis, the colour-blind-safe perceptually uniform scale (matplotlib's,
-// sampled at 17 stops and interpolated linearly), for attention heatmaps.
+// at the 11 stops 0, 0.1, ..., 1 as d3's scheme lists them, interpolated
+// linearly), for attention heatmaps.
 
 const VIRIDIS: readonly [number, number, number][] = [
-  [68, 1, 84],
-  [72, 23, 105],
-  [72, 43, 115],
-  [67, 62, 133],
-  [62, 74, 137],
-  [56, 88, 140],
-  [49, 104, 142],
-  [43, 117, 142],
-  [38, 130, 142],
-  [33, 145, 140],
-  [31, 158, 137],
-  [40, 174, 128],
-  [63, 188, 115],
-  [94, 201, 98],
-  [132, 212, 75],
-  [181, 222, 43],
-  [253, 231, 37],
+  [68, 1, 84], // #440154
+  [72, 36, 117], // #482475
+  [65, 68, 135], // #414487
+  [53, 95, 141], // #355f8d
+  [42, 120, 142], // #2a788e
+  [33, 145, 140], // #21918c
+  [34, 168, 132], // #22a884
+  [68, 191, 112], // #44bf70
+  [122, 209, 81], // #7ad151
+  [189, 223, 38], // #bddf26
+  [253, 231, 37], // #fde725
 ];
 
 /** The colour of t in [0, 1] (clamped; NaN is the low end). */

@@ -7,7 +7,10 @@
 export type DiffOp = 'same' | 'del' | 'add';
 export interface DiffPart {
   op: DiffOp;
+  /** The words as in `b` (same, add) or `a` (del). */
   text: string;
+  /** For 'same': the words as in `a` (whitespace may differ). */
+  old?: string;
 }
 
 const MAX_WORDS = 1500;
@@ -19,7 +22,7 @@ export function words(text: string): string[] {
 
 const norm = (w: string) => w.trim();
 
-/** Parts of `a` (del, same) and `b` (add, same) in reading order: dels and adds of one change run are adjacent. */
+/** Parts of `a` (del, same's `old`) and `b` (add, same's `text`) in reading order: each side joins back to its text. */
 export function wordDiff(a: string, b: string): DiffPart[] {
   const x = words(a);
   const y = words(b);
@@ -31,16 +34,18 @@ export function wordDiff(a: string, b: string): DiffPart[] {
     for (let j = m - 1; j >= 0; j--)
       lcs[i]![j] = norm(x[i]!) === norm(y[j]!) ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
   const out: DiffPart[] = [];
-  const push = (op: DiffOp, text: string) => {
+  const push = (op: DiffOp, text: string, old?: string) => {
     const last = out[out.length - 1];
-    if (last !== undefined && last.op === op) last.text += text;
-    else out.push({ op, text });
+    if (last !== undefined && last.op === op) {
+      last.text += text;
+      if (old !== undefined) last.old = (last.old ?? '') + old;
+    } else out.push(old === undefined ? { op, text } : { op, text, old });
   };
   let i = 0;
   let j = 0;
   while (i < n && j < m) {
     if (norm(x[i]!) === norm(y[j]!)) {
-      push('same', y[j]!);
+      push('same', y[j]!, x[i]!);
       i++;
       j++;
     } else if (lcs[i + 1]![j]! >= lcs[i]![j + 1]!) push('del', x[i++]!);

@@ -41,7 +41,7 @@ function Diff({ chosen, rejected }: { chosen: string; rejected: string }) {
         <p>
           {parts
             .filter((p) => p.op !== 'add')
-            .map((p, i) => (p.op === 'del' ? <del key={i}>{p.text}</del> : <span key={i}>{p.text}</span>))}
+            .map((p, i) => (p.op === 'del' ? <del key={i}>{p.text}</del> : <span key={i}>{p.old ?? p.text}</span>))}
         </p>
       </section>
     </div>

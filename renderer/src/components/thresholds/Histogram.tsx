@@ -24,7 +24,8 @@ export interface HistogramProps {
   };
 }
 
-const round = (v: number, step: number) => Math.round(v / step) * step;
+/** To the step's grid, without binary fractions' tails (0.44, not 0.44000000000000006). */
+const round = (v: number, step: number) => Number((Math.round(v / step) * step).toFixed(10));
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
 function cssVar(name: string, fallback: string): string {
@@ -155,7 +156,7 @@ export function Histogram({ label, edges, counts, height = 160, markers = [], th
   return (
     <div className="hist-plot" role="figure" aria-label={label}>
       <div ref={host} />
-      {threshold && box.width > 0 && (
+      {threshold && (
         <div
           className="hist-handle"
           role="slider"
