@@ -178,12 +178,29 @@ export function insertGeneration(
 }
 
 /** Every generation's stored metrics, in id order; `metrics.id` is the generation id. */
+/**
+ * Parsed metrics per connection, valid while the generations are: they are only
+ * ever inserted (and deleted with their sample), so their count and id range
+ * change with every write to them, and data_version with another connection's
+ * commit. Reviews and selections leave the cache alone: the Thresholds page
+ * reads stats and curves again after each selection run without parsing 100k
+ * JSON columns again (seconds at 100k generations).
+ */
+const metricsCache = new WeakMap<Database, { key: string; rows: readonly GenerationMetrics[] }>();
+
+/** Every generation's metrics in id order; the array is shared between calls, so callers must not change it. */
 export function generationMetrics(db: Database): GenerationMetrics[] {
+  const shape = db.prepare('SELECT count(*) AS n, min(id) AS lo, max(id) AS hi FROM generations').get() as object;
+  const key = `${JSON.stringify(shape)}/${db.pragma('data_version', { simple: true }) as number}`;
+  const cached = metricsCache.get(db);
+  if (cached?.key === key) return cached.rows as GenerationMetrics[];
   const rows = db.prepare('SELECT id, metrics FROM generations ORDER BY id').all() as { id: number; metrics: string }[];
-  return rows.map((r) => ({
+  const parsed = rows.map((r) => ({
     ...parseJsonColumn(MetricsColumn, r.metrics, { table: 'generations', row: r.id, column: 'metrics' }),
     id: String(r.id),
   }));
+  metricsCache.set(db, { key, rows: parsed });
+  return parsed;
 }
 
 /** Every generation's stored decision (null: undecided) and pair id (null: never kept), in generation id order. */

@@ -142,6 +142,29 @@ describe('threshold curves and selection preview', () => {
     }
   });
 
+  it('parses the metrics once until a generation is added', () => {
+    const first = q.generationMetrics(db);
+    q.reviewPair(db, { pairId: rows[5]!.id, action: 'reject' });
+    expect(q.generationMetrics(db)).toBe(first);
+    const metrics = { ...first[0]!, attentionRatio: 0.123 };
+    q.insertGeneration(db, {
+      augmentedId: 1,
+      jobId: null,
+      model: 'again',
+      settings: {},
+      response: 'r',
+      tokenCount: 1,
+      metrics,
+      attentionMaps: null,
+      timing: null,
+    });
+    const after = q.generationMetrics(db);
+    expect(after).toHaveLength(first.length + 1);
+    expect(after.at(-1)!.attentionRatio).toBe(0.123);
+    db.prepare('DELETE FROM generations WHERE id = ?').run(Number(after.at(-1)!.id));
+    expect(q.generationMetrics(db)).toHaveLength(first.length);
+  });
+
   it('counts values below and at a threshold by its comparison', () => {
     expect(keptAt([0.1, 0.2, 0.2, 0.3], '<', 0.2)).toBe(1);
     expect(keptAt([0.1, 0.2, 0.2, 0.3], '<=', 0.2)).toBe(3);
