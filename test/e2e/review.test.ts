@@ -130,6 +130,17 @@ describe('review and thresholds in Chromium', () => {
     await expect.poll(async () => (await pairById(p1.id)).chosen, { timeout: 10_000 }).toBe(p1.chosen);
     expect((await pairById(p1.id)).review).toBe('accepted');
 
+    // E edits both answers in a dialog; the edit is saved, and undone by Ctrl+Z.
+    await page.keyboard.press('e');
+    const edit = page.getByRole('dialog', { name: `Edit pair ${p1.id}` });
+    await edit.getByLabel('Chosen answer (preferred)').fill('A red circle on white.');
+    await edit.getByRole('button', { name: /^Save/ }).click();
+    await edit.waitFor({ state: 'detached' });
+    await expect.poll(async () => (await pairById(p1.id)).chosen, { timeout: 10_000 }).toBe('A red circle on white.');
+    await focus(p1.id).getByRole('region', { name: 'Chosen answer' }).getByText('A red circle on white.').waitFor();
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => (await pairById(p1.id)).chosen, { timeout: 10_000 }).toBe(p1.chosen);
+
     // ? shows the keys; Esc closes the sheet.
     await page.keyboard.press('?');
     const sheet = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
