@@ -61,18 +61,18 @@ export function PairsPage() {
   const pair = pages.at(index);
   const { ensureRange } = pages;
   useEffect(() => {
-    if (view.mode === 'focus') ensureRange(Math.max(0, index - 2), index + 2);
+    if (view.mode === 'focus') ensureRange(Math.max(0, index - 2), index + 4);
   }, [ensureRange, index, view.mode]);
 
   const detail = usePairDetail(pair?.id);
   const prefetch = usePrefetchPair();
-  const nextId = pages.at(index + 1)?.id;
-  const prevId = index > 0 ? pages.at(index - 1)?.id : undefined;
+  // The details of the next few pairs (and the previous one) are fetched ahead, so J paints from the cache.
+  const near = [index + 1, index + 2, index + 3, index - 1].map((i) => (i >= 0 ? pages.at(i)?.id : undefined));
+  const nearKey = near.join(',');
   useEffect(() => {
     if (view.mode !== 'focus') return;
-    if (nextId !== undefined) prefetch(nextId);
-    if (prevId !== undefined) prefetch(prevId);
-  }, [nextId, prevId, prefetch, view.mode]);
+    for (const id of nearKey.split(',')) if (id !== '') prefetch(Number(id));
+  }, [nearKey, prefetch, view.mode]);
 
   const threshold = useThreshold(pair);
   const review = useReviewPair();
