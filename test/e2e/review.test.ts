@@ -240,6 +240,8 @@ describe('review and thresholds in Chromium', () => {
     expect(stats.kept).toBe(shown);
     await dialog.getByRole('button', { name: 'Close', exact: true }).click();
     await kept.getByText(new RegExp(`^Kept ${shown} of 9 generations`)).waitFor();
+    // No error reached the app-wide banner on the way.
+    expect(await page.getByRole('alert').count()).toBe(0);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
 // their bounds, "Apply" with a preview of the decisions that change before
 // pipeline.select runs, and a reset to the paper's defaults. Changes are a
 // draft until applied.
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { FINAL_JOB_STATES } from '../../../shared/api';
 import type { AttentionCurve, PipelineStats } from '../../../shared/pipeline/commands';
 import { DEFAULT_SETTINGS, REFERENCE_THRESHOLDS } from '../../../shared/pipeline/defaults';
@@ -22,9 +22,10 @@ import {
   usePipelineStats,
   useRunSelection,
   useSelectCurves,
+  useSelectJob,
   useSelectPreview,
 } from '../query/pairs';
-import { useJob } from '../query/queries';
+
 import '../review.css';
 
 const BINS = 40;
@@ -73,12 +74,11 @@ function ApplyDialog({
   const preview = useSelectPreview();
   const runSel = useRunSelection();
   const [jobId, setJobId] = useState<number | null>(null);
-  const job = useJob(jobId ?? -1);
-  const [asked, setAsked] = useState(false);
-  if (!asked) {
-    setAsked(true);
-    preview.mutate(patch);
-  }
+  const job = useSelectJob(jobId);
+  const { mutate: askPreview } = preview;
+  // The preview of the patch the dialog opened with (later draft changes need a new dialog).
+  const [opened] = useState(patch);
+  useEffect(() => askPreview(opened), [askPreview, opened]);
   const p = preview.data;
   const finished = job.data !== undefined && jobId !== null && FINAL_JOB_STATES.includes(job.data.state);
   const err = preview.error ?? runSel.error ?? (job.data?.state === 'failed' ? job.data.error : null);
@@ -136,7 +136,7 @@ function ApplyDialog({
               className="primary"
               disabled={p === undefined || runSel.isPending}
               onClick={() =>
-                runSel.mutate(patch, {
+                runSel.mutate(opened, {
                   onSuccess: (r) => {
                     setJobId(r.jobId);
                     onApplied();

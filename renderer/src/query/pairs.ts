@@ -5,7 +5,7 @@
 // another window undoes the same actions.
 import { useMutation, useQueries, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { useCallback, useState } from 'react';
-import type { RequestIn } from '../../../shared/api';
+import { FINAL_JOB_STATES, type RequestIn } from '../../../shared/api';
 import type { PairFilter, PairSort, PairView } from '../../../shared/pipeline/commands';
 import { useApi } from '../api-context';
 import { queryKeys } from './keys';
@@ -177,5 +177,22 @@ export function useRunSelection() {
       void queryClient.invalidateQueries({ queryKey: queryKeys.jobList });
       void queryClient.invalidateQueries({ queryKey: queryKeys.pipelineSettings });
     },
+  });
+}
+
+/**
+ * The selection job the Apply dialog started (nothing before it starts). Its
+ * state arrives through job events; while it is not final it is also read
+ * again each second, so a dialog never waits forever on an event that raced
+ * the first read (seen once in the e2e run on a loaded machine).
+ */
+export function useSelectJob(id: number | null) {
+  const client = useApi();
+  return useQuery({
+    queryKey: queryKeys.job(id ?? -1),
+    queryFn: () => client.invoke('jobs.get', { id: id! }),
+    enabled: id !== null,
+    refetchInterval: (q) =>
+      q.state.data === undefined || !FINAL_JOB_STATES.includes(q.state.data.state) ? 1000 : false,
   });
 }
