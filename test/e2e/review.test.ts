@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from '../../electron/server';
 import { ensureRendererBuilt } from '../../electron/server/renderer-build';
 import type { Service } from '../../electron/service';
 import type { PairView } from '../../shared/pipeline/commands';
+import { DEFAULT_SETTINGS, REFERENCE_THRESHOLDS } from '../../shared/pipeline/defaults';
 import { respondFixture, respondRequest, waitJob } from '../unit/pipeline/respond/fixture';
 import { seriousA11yViolations } from './support/axe';
 import { launchChromium, screenshot } from './support/browser';
@@ -239,6 +240,19 @@ describe('review and thresholds in Chromium', () => {
     const stats = await service.handlers['pipeline.stats']({ bins: 10 });
     expect(stats.kept).toBe(shown);
     await dialog.getByRole('button', { name: 'Close', exact: true }).click();
+    await kept.getByText(new RegExp(`^Kept ${shown} of 9 generations`)).waitFor();
+    // Reset to the paper's defaults: a draft of the reference thresholds (grid 2 images: < 0.7), kept count following.
+    await page.getByRole('button', { name: "Reset to the paper's defaults" }).click();
+    const grid2 = page.getByRole('slider', { name: 'Threshold: Attention ratio, Grid collage, 2 images' });
+    expect(await grid2.getAttribute('aria-valuenow')).toBe('0.7');
+    const reference = await service.handlers['pipeline.select.preview']({
+      patch: { selection: { thresholds: REFERENCE_THRESHOLDS, post: DEFAULT_SETTINGS.selection.post } },
+      examples: 0,
+    });
+    await page.getByRole('button', { name: 'Apply…' }).click();
+    await dialog.getByText(`Selection will keep ${reference.kept} of 9 generations`, { exact: false }).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Discard changes' }).click();
     await kept.getByText(new RegExp(`^Kept ${shown} of 9 generations`)).waitFor();
     // No error reached the app-wide banner on the way.
     expect(await page.getByRole('alert').count()).toBe(0);

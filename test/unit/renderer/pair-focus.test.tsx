@@ -12,6 +12,8 @@ import { heatmapPixels } from '../../../renderer/src/components/pairs/AttentionI
 import { reviewCommand } from '../../../renderer/src/components/pairs/keys';
 import { viridis } from '../../../renderer/src/lib/colormap';
 import { wordDiff } from '../../../renderer/src/lib/word-diff';
+import { errorSentence } from '../../../renderer/src/lib/error-sentence';
+import { AppError } from '../../../shared/errors';
 
 const client = {
   imageUrl: (id: number) => `/img/${id}`,
@@ -157,5 +159,14 @@ describe('heatmap colours, diff and keys', () => {
     expect(k('z', { metaKey: true, shiftKey: true })).toBe('redo');
     expect(k('a', { ctrlKey: true })).toBeNull();
     expect(k('x')).toBeNull();
+  });
+
+  it('words errors as sentences without the error kind', () => {
+    expect(
+      errorSentence(new AppError('not-found', 'there is no pair 12 in this project', { subject: 'pair 12' })),
+    ).toBe('Not found: there is no pair 12 in this project.');
+    expect(errorSentence(new AppError('bad-input', 'selection settings: invalid setting x: too big'))).toBe(
+      'Please check the values: selection settings: invalid setting x: too big.',
+    );
   });
 });
