@@ -102,7 +102,7 @@ export type PairSort = z.output<typeof PairSort>;
 
 /** One entry of a pair's review history: the action and the pair's texts after it. */
 export const PairHistoryEntry = z.object({
-  action: z.enum(['create', 'edit', 'accept', 'reject']),
+  action: z.enum(['create', 'edit', 'accept', 'reject', 'undo', 'redo']),
   at: z.int(),
   chosen: z.string().nullable(),
   rejected: z.string().nullable(),
@@ -116,6 +116,49 @@ export const PairAttention = z.object({
   maps: z.array(z.array(z.number())),
 });
 export type PairAttention = z.infer<typeof PairAttention>;
+
+/** One undoable review action (a key press or a bulk review of a filter), as undo and redo report it. */
+export const ReviewOp = z.object({
+  id: Id,
+  action: z.enum(['edit', 'accept', 'reject']),
+  /** e.g. 'accept pair 12', 'reject 340 pairs'. */
+  label: z.string(),
+  /** How many pairs it changed. */
+  pairs: z.int().nonnegative(),
+  /** The first (up to 20) of those pairs, by id. */
+  pairIds: z.array(Id),
+  at: z.int(),
+});
+export type ReviewOp = z.infer<typeof ReviewOp>;
+
+/** A generation whose decision a threshold change would flip, for the "apply" preview. */
+export const SelectionChange = z.object({
+  generationId: Id,
+  /** Null: the generation was never kept, so it has no pair yet. */
+  pairId: Id.nullable(),
+  format: z.enum(FORMATS),
+  imageCount: z.int(),
+  before: z.enum(['keep', 'drop']).nullable(),
+  after: z.enum(['keep', 'drop']),
+  /** The new decision's reasons (the failed checks when dropped). */
+  reasons: z.array(z.string()),
+});
+export type SelectionChange = z.infer<typeof SelectionChange>;
+
+/**
+ * Per format and image count, what the attention threshold decides on: the
+ * attention values (in the selected mode) of the generations that pass every
+ * other check, sorted ascending. The kept count at threshold t is how many of
+ * them are < t (or <= t), so a dragged threshold updates it exactly in the UI.
+ */
+export const AttentionCurve = z.object({
+  format: z.enum(FORMATS),
+  imageCount: z.int(),
+  threshold: z.object({ op: z.enum(['<', '<=']), value: z.number() }).nullable(),
+  total: z.int(),
+  passOthers: z.array(z.number()),
+});
+export type AttentionCurve = z.infer<typeof AttentionCurve>;
 
 const HistogramSchema = z.object({
   edges: z.array(z.number()),
@@ -243,6 +286,41 @@ export const PIPELINE_COMMANDS = {
       rejected: z.string().optional(),
     }),
     response: z.object({ changed: z.boolean() }),
+  },
+  /** Accepts or rejects every pair matching `filter` whose review differs, as one undoable action; `dryRun` only counts them. */
+  'pipeline.pairs.reviewMany': {
+    request: z.strictObject({
+      filter: PairFilter,
+      action: z.enum(['accept', 'reject']),
+      dryRun: z.boolean().default(false),
+    }),
+    response: z.object({ count: z.int().nonnegative(), op: ReviewOp.nullable() }),
+  },
+  /** Undoes the newest review action (one pair or a bulk one) kept in the project; op null when there is nothing to undo. */
+  'pipeline.pairs.undo': { request: z.strictObject({}), response: z.object({ op: ReviewOp.nullable() }) },
+  /** Re-applies the oldest undone review action; op null when nothing was undone. */
+  'pipeline.pairs.redo': { request: z.strictObject({}), response: z.object({ op: ReviewOp.nullable() }) },
+  /** What undo and redo would do next. */
+  'pipeline.pairs.undoState': {
+    request: z.strictObject({}),
+    response: z.object({ undo: ReviewOp.nullable(), redo: ReviewOp.nullable() }),
+  },
+  /** What a selection with the project's settings after `patch` would decide, against the stored decisions; writes nothing. */
+  'pipeline.select.preview': {
+    request: z.strictObject({ patch: Patch.default({}), examples: z.int().min(0).max(100).default(8) }),
+    response: z.object({
+      total: z.int(),
+      kept: z.int(),
+      /** Generations that would become kept / dropped (undecided ones count as changing). */
+      toKeep: z.int(),
+      toDrop: z.int(),
+      examples: z.array(SelectionChange),
+    }),
+  },
+  /** The attention values per format and image count that the threshold decides on (see AttentionCurve). */
+  'pipeline.select.curves': {
+    request: z.strictObject({}),
+    response: z.object({ total: z.int(), curves: z.array(AttentionCurve) }),
   },
   'pipeline.stats': { request: z.strictObject({ bins: z.int().min(1).max(200).default(20) }), response: PipelineStats },
   /** Kept pairs not rejected by a person, written to `out` (a folder) in the given format. */

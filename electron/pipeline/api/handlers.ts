@@ -21,6 +21,7 @@ import { exportPairs } from '../export/export-pairs';
 import { COMPOSITE_DIR } from '../jobs/augment-job';
 import { modeDisagreement, reselect } from '../select/decide';
 import { attentionHistograms, metricHistograms, summarize } from '../stats/histogram';
+import { attentionCurves, previewSelection } from '../select/preview';
 import type { PipelineQueries } from '../store/queries';
 
 export const SETTINGS_META_KEY = 'pipeline.settings';
@@ -172,6 +173,23 @@ export function pipelineHandlers(project: () => PipelineProject): PipelineHandle
         ...(rejected === undefined ? {} : { rejected }),
       }),
     }),
+    'pipeline.pairs.reviewMany': async ({ filter, action, dryRun }) =>
+      (dryRun ? project() : writable(project())).store.call('reviewMany', { filter, action, dryRun }),
+    'pipeline.pairs.undo': async () => ({ op: await writable(project()).store.call('undoReview') }),
+    'pipeline.pairs.redo': async () => ({ op: await writable(project()).store.call('redoReview') }),
+    'pipeline.pairs.undoState': async () => project().store.call('reviewUndoState'),
+    'pipeline.select.preview': async ({ patch, examples }) => {
+      const p = project();
+      const settings = resolveSettings(mergePatch(await settingsPatch(p.store), patch), 'selection settings');
+      const [all, stored] = [await p.store.call('generationMetrics'), await p.store.call('storedDecisions')];
+      return previewSelection(all, stored, settings.selection, examples);
+    },
+    'pipeline.select.curves': async () => {
+      const p = project();
+      const settings = await settingsOf(p.store);
+      const all = await p.store.call('generationMetrics');
+      return { total: all.length, curves: attentionCurves(all, settings.selection) };
+    },
     'pipeline.stats': async ({ bins }): Promise<PipelineStats> => {
       const p = project();
       const settings = await settingsOf(p.store);

@@ -10,13 +10,13 @@ import { z } from 'zod';
 import type {
   PairAttention,
   PairFilter,
-  PairHistoryEntry,
   PairImage,
   PairSort,
   PairSortKey,
   PairView,
   SeenImage,
 } from '../../../shared/pipeline/commands';
+import { PairHistoryEntry } from '../../../shared/pipeline/commands';
 import { FORMATS } from '../../../shared/pipeline/formats';
 import { parseJsonColumn } from '../../store/json-column';
 import { dataVersion, ftsQuery } from '../../store/queries/browse';
@@ -406,14 +406,7 @@ export function pairsPage(
 
 export function pairHistory(db: Database, a: { pairId: number }): PairHistoryEntry[] {
   return z
-    .array(
-      z.object({
-        action: z.enum(['create', 'edit', 'accept', 'reject']),
-        at: z.int(),
-        chosen: z.string().nullable(),
-        rejected: z.string().nullable(),
-      }),
-    )
+    .array(PairHistoryEntry)
     .parse(
       db.prepare('SELECT action, at, chosen, rejected FROM pair_history WHERE pair_id = ? ORDER BY id').all(a.pairId),
     );

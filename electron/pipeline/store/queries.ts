@@ -11,6 +11,7 @@ import type { QueryTable } from '../../store/table';
 import { ConversationColumn, ImageIdsColumn, MetricsColumn, ProvenanceColumn } from './columns';
 import { OVERVIEW_QUERIES } from './overview';
 import { PAIR_QUERIES } from './pairs';
+import { REVIEW_LOG_QUERIES } from './review-log';
 
 export interface PipelineSource {
   sampleId: number;
@@ -178,12 +179,41 @@ export function insertGeneration(
 }
 
 /** Every generation's stored metrics, in id order; `metrics.id` is the generation id. */
+/**
+ * Parsed metrics per connection, valid while the generations are: they are only
+ * ever inserted (and deleted with their sample), so their count and id range
+ * change with every write to them, and data_version with another connection's
+ * commit. Reviews and selections leave the cache alone: the Thresholds page
+ * reads stats and curves again after each selection run without parsing 100k
+ * JSON columns again (seconds at 100k generations).
+ */
+const metricsCache = new WeakMap<Database, { key: string; rows: readonly GenerationMetrics[] }>();
+
+/** Every generation's metrics in id order; the array is shared between calls, so callers must not change it. */
 export function generationMetrics(db: Database): GenerationMetrics[] {
+  const shape = db.prepare('SELECT count(*) AS n, min(id) AS lo, max(id) AS hi FROM generations').get() as object;
+  const key = `${JSON.stringify(shape)}/${db.pragma('data_version', { simple: true }) as number}`;
+  const cached = metricsCache.get(db);
+  if (cached?.key === key) return cached.rows as GenerationMetrics[];
   const rows = db.prepare('SELECT id, metrics FROM generations ORDER BY id').all() as { id: number; metrics: string }[];
-  return rows.map((r) => ({
+  const parsed = rows.map((r) => ({
     ...parseJsonColumn(MetricsColumn, r.metrics, { table: 'generations', row: r.id, column: 'metrics' }),
     id: String(r.id),
   }));
+  metricsCache.set(db, { key, rows: parsed });
+  return parsed;
+}
+
+/** Every generation's stored decision (null: undecided) and pair id (null: never kept), in generation id order. */
+export function storedDecisions(
+  db: Database,
+): { generationId: number; decision: 'keep' | 'drop' | null; pairId: number | null }[] {
+  return db
+    .prepare(
+      `SELECT g.id AS generationId, d.decision AS decision, p.id AS pairId FROM generations g
+       LEFT JOIN decisions d ON d.generation_id = g.id LEFT JOIN pairs p ON p.generation_id = g.id ORDER BY g.id`,
+    )
+    .all() as { generationId: number; decision: 'keep' | 'drop' | null; pairId: number | null }[];
 }
 
 /**
@@ -229,31 +259,6 @@ export function saveDecisions(
   })();
 }
 
-/** A person's edit, accept or reject, recorded in the pair's history. */
-export function reviewPair(
-  db: Database,
-  a: { pairId: number; action: 'edit' | 'accept' | 'reject'; chosen?: string; rejected?: string },
-): boolean {
-  return db.transaction(() => {
-    const now = Date.now();
-    const changed =
-      a.action === 'edit'
-        ? db
-            .prepare(
-              'UPDATE pairs SET chosen = COALESCE(?, chosen), rejected = COALESCE(?, rejected), updated_at = ? WHERE id = ?',
-            )
-            .run(a.chosen ?? null, a.rejected ?? null, now, a.pairId).changes
-        : db
-            .prepare('UPDATE pairs SET review = ?, updated_at = ? WHERE id = ?')
-            .run(a.action === 'accept' ? 'accepted' : 'rejected', now, a.pairId).changes;
-    if (changed === 0) return false;
-    db.prepare(
-      'INSERT INTO pair_history (pair_id, action, chosen, rejected, at) SELECT id, ?, chosen, rejected, ? FROM pairs WHERE id = ?',
-    ).run(a.action, now, a.pairId);
-    return true;
-  })();
-}
-
 export const PIPELINE_QUERIES = {
   pipelineSources,
   sampleConversations,
@@ -263,8 +268,9 @@ export const PIPELINE_QUERIES = {
   augmentedSamples,
   insertGeneration,
   generationMetrics,
+  storedDecisions,
   saveDecisions,
-  reviewPair,
+  ...REVIEW_LOG_QUERIES,
   ...PAIR_QUERIES,
   ...OVERVIEW_QUERIES,
 } satisfies QueryTable;

@@ -4,6 +4,8 @@
 import type { ReactElement } from 'react';
 import { DatasetPage } from './DatasetPage';
 import { EvaluationPage } from './EvaluationPage';
+import { PairsPage } from './PairsPage';
+import { ThresholdsPage } from './ThresholdsPage';
 import { PipelinePage } from './PipelinePage';
 import { TrainingPage } from './TrainingPage';
 
@@ -18,7 +20,8 @@ export interface ProjectPage {
 export const PROJECT_PAGES: readonly ProjectPage[] = [
   { path: 'dataset', label: 'Dataset', element: <DatasetPage /> },
   { path: 'pipeline', label: 'Pipeline', element: <PipelinePage /> },
-  // Pairs and Thresholds come here (issue 11, review pages).
+  { path: 'pairs', label: 'Pairs', element: <PairsPage /> },
+  { path: 'thresholds', label: 'Thresholds', element: <ThresholdsPage /> },
   { path: 'training', label: 'Training', element: <TrainingPage /> },
   { path: 'evaluation', label: 'Evaluation', element: <EvaluationPage /> },
 ];

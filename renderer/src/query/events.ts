@@ -13,7 +13,7 @@ const CHANGED_BY = {
   import: [queryKeys.samples, queryKeys.sources, queryKeys.problems, queryKeys.projectInfo, queryKeys.pipelineOverview],
   augment: [queryKeys.pipelineOverview, queryKeys.augmented],
   respond: [queryKeys.pipelineOverview],
-  select: [queryKeys.pipelineOverview],
+  select: [queryKeys.pipelineOverview, queryKeys.pairs, queryKeys.selection],
   eval: [queryKeys.eval],
   train: [queryKeys.train],
   'train-reference': [],

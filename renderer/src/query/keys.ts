@@ -4,6 +4,7 @@
 // project that is open and is dropped when another one opens or it closes.
 import type { SampleFilter } from '../../../shared/api';
 import type { Format } from '../../../shared/pipeline/formats';
+import type { PairFilter, PairSort } from '../../../shared/pipeline/commands';
 
 const OPEN = 'open-project';
 
@@ -19,12 +20,21 @@ export const queryKeys = {
   sources: [OPEN, 'sources'] as const,
   problems: [OPEN, 'problems'] as const,
   problemPage: (offset: number, limit: number) => [OPEN, 'problems', { offset, limit }] as const,
+  /** Pairs pages and details, the review undo state: everything a review or a selection run changes. */
+  pairs: [OPEN, 'pairs'] as const,
+  pairPage: (filter: PairFilter, sort: PairSort, page: number) => [OPEN, 'pairs', 'page', filter, sort, page] as const,
+  pairDetail: (id: number) => [OPEN, 'pairs', 'detail', id] as const,
+  reviewUndo: [OPEN, 'pairs', 'undo'] as const,
+  /** What the Thresholds page reads: stats, attention curves, the pipeline settings (augment and select). */
+  selection: [OPEN, 'selection'] as const,
+  pipelineStats: (bins: number) => [OPEN, 'selection', 'stats', bins] as const,
+  selectCurves: [OPEN, 'selection', 'curves'] as const,
+  pipelineSettings: [OPEN, 'selection', 'settings'] as const,
   jobs: [OPEN, 'jobs'] as const,
   jobList: [OPEN, 'jobs', 'list'] as const,
   job: (id: number) => [OPEN, 'jobs', 'detail', id] as const,
   /** What each pipeline stage has made (counts). */
   pipelineOverview: [OPEN, 'pipeline', 'overview'] as const,
-  pipelineSettings: [OPEN, 'pipeline', 'settings'] as const,
   augmented: [OPEN, 'pipeline', 'augmented'] as const,
   augmentedPage: (format: Format | undefined, offset: number, limit: number) =>
     [OPEN, 'pipeline', 'augmented', format ?? 'all', { offset, limit }] as const,

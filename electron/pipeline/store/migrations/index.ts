@@ -6,6 +6,7 @@ import { migration130 } from './130-generation-tokens';
 import { migration140 } from './140-pair-review';
 import { migration150 } from './150-training';
 import { migration160 } from './160-evaluation';
+import { migration170 } from './170-review-undo';
 
 export const PIPELINE_MIGRATIONS: readonly Migration[] = [
   migration100,
@@ -13,4 +14,5 @@ export const PIPELINE_MIGRATIONS: readonly Migration[] = [
   migration140,
   migration150,
   migration160,
+  migration170,
 ];

@@ -1,0 +1,193 @@
+// The Pairs and Thresholds pages' server data: pairs page by page (each page
+// its own query, as the sample grid does), one pair's detail, the review undo
+// state, and the review actions as mutations that refetch what they changed.
+// Undo and redo are the project's (pipeline.pairs.undo / redo), so a reload or
+// another window undoes the same actions.
+import { useMutation, useQueries, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
+import { useCallback, useState } from 'react';
+import { FINAL_JOB_STATES, type RequestIn } from '../../../shared/api';
+import type { PairFilter, PairSort, PairView } from '../../../shared/pipeline/commands';
+import { useApi } from '../api-context';
+import { queryKeys } from './keys';
+
+export const PAIR_PAGE_SIZE = 100;
+const PAGE_GC_MS = 30_000;
+
+export interface PairPages {
+  total: number | undefined;
+  at(index: number): PairView | undefined;
+  ensureRange(first: number, last: number): void;
+}
+
+/** The pairs of `filter` in `sort` order, fetched a page at a time as [first, last] moves. */
+export function usePairPages(filter: PairFilter, sort: PairSort): PairPages {
+  const client = useApi();
+  const key = JSON.stringify([filter, sort]);
+  const [visible, setVisible] = useState({ key, first: 0, last: 0 });
+  const { first, last } = visible.key === key ? visible : { first: 0, last: 0 };
+  const wanted = [0];
+  for (let p = Math.max(1, first); p <= last; p++) wanted.push(p);
+  const loaded = useQueries({
+    queries: wanted.map((page) => ({
+      queryKey: queryKeys.pairPage(filter, sort, page),
+      queryFn: () =>
+        client.invoke('pipeline.pairs', { offset: page * PAIR_PAGE_SIZE, limit: PAIR_PAGE_SIZE, filter, sort }),
+      gcTime: PAGE_GC_MS,
+      // A refetch after a review keeps the old rows on screen until the new ones arrive.
+      placeholderData: (prev: { total: number; items: PairView[] } | undefined) => prev,
+    })),
+    combine: (results) => {
+      const pages = new Map<number, PairView[]>();
+      let total: number | undefined;
+      results.forEach((r, i) => {
+        if (r.data === undefined) return;
+        pages.set(wanted[i]!, r.data.items);
+        total ??= r.data.total;
+      });
+      return { pages, total };
+    },
+  });
+  const ensureRange = useCallback(
+    (firstIndex: number, lastIndex: number) => {
+      const next = {
+        key,
+        first: Math.floor(Math.max(0, firstIndex) / PAIR_PAGE_SIZE),
+        last: Math.floor(Math.max(0, lastIndex) / PAIR_PAGE_SIZE),
+      };
+      setVisible((v) => (v.key === next.key && v.first === next.first && v.last === next.last ? v : next));
+    },
+    [key],
+  );
+  const { pages, total } = loaded;
+  return {
+    total,
+    at: (i) => pages.get(Math.floor(i / PAIR_PAGE_SIZE))?.[i % PAIR_PAGE_SIZE],
+    ensureRange,
+  };
+}
+
+export function usePairDetail(id: number | undefined) {
+  const client = useApi();
+  return useQuery({
+    queryKey: queryKeys.pairDetail(id ?? -1),
+    queryFn: () => client.invoke('pipeline.pairs.get', { id: id! }),
+    enabled: id !== undefined,
+    placeholderData: (prev) => prev,
+  });
+}
+
+/** Loads a pair's detail into the cache ahead of time (the next pair in focus). */
+export function usePrefetchPair(): (id: number) => void {
+  const client = useApi();
+  const queryClient = useQueryClient();
+  return useCallback(
+    (id: number) =>
+      void queryClient.prefetchQuery({
+        queryKey: queryKeys.pairDetail(id),
+        queryFn: () => client.invoke('pipeline.pairs.get', { id }),
+      }),
+    [client, queryClient],
+  );
+}
+
+export function useUndoState() {
+  const client = useApi();
+  return useQuery({ queryKey: queryKeys.reviewUndo, queryFn: () => client.invoke('pipeline.pairs.undoState', {}) });
+}
+
+const refetchPairs = (queryClient: QueryClient) => queryClient.invalidateQueries({ queryKey: queryKeys.pairs });
+
+/** One pair's accept, reject or edit (persisted at once, undoable); `inline`: its error stays in the dialog. */
+export function useReviewPair(options: { inline?: boolean } = {}) {
+  const client = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (request: RequestIn<'pipeline.pairs.review'>) => client.invoke('pipeline.pairs.review', request),
+    meta: { inline: options.inline === true },
+    onSuccess: () => refetchPairs(queryClient),
+  });
+}
+
+/** Undo (or redo) of the project's newest review action. */
+export function useUndoRedo() {
+  const client = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (which: 'undo' | 'redo') => client.invoke(`pipeline.pairs.${which}`, {}),
+    onSuccess: () => refetchPairs(queryClient),
+  });
+}
+
+/** Accept or reject a whole filter; errors stay in its dialog. */
+export function useReviewMany() {
+  const client = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (request: { filter: PairFilter; action: 'accept' | 'reject' }) =>
+      client.invoke('pipeline.pairs.reviewMany', { ...request, dryRun: false }),
+    meta: { inline: true },
+    onSuccess: () => refetchPairs(queryClient),
+  });
+}
+
+/** How many pairs of `filter` a bulk action would change (the dialog's preview). */
+export function useReviewManyCount(filter: PairFilter, action: 'accept' | 'reject') {
+  const client = useApi();
+  return useQuery({
+    queryKey: [...queryKeys.pairs, 'bulk-count', filter, action],
+    queryFn: () => client.invoke('pipeline.pairs.reviewMany', { filter, action, dryRun: true }),
+  });
+}
+
+export function usePipelineStats(bins: number) {
+  const client = useApi();
+  return useQuery({
+    queryKey: queryKeys.pipelineStats(bins),
+    queryFn: () => client.invoke('pipeline.stats', { bins }),
+  });
+}
+
+export function useSelectCurves() {
+  const client = useApi();
+  return useQuery({ queryKey: queryKeys.selectCurves, queryFn: () => client.invoke('pipeline.select.curves', {}) });
+}
+
+/** What a selection with `patch` would change; errors stay in the dialog. */
+export function useSelectPreview() {
+  const client = useApi();
+  return useMutation({
+    mutationFn: (patch: Record<string, unknown>) => client.invoke('pipeline.select.preview', { patch, examples: 6 }),
+    meta: { inline: true },
+  });
+}
+
+/** Stores `patch` and starts the selection job; its end refetches pairs and stats (events.ts). */
+export function useRunSelection() {
+  const client = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (patch: Record<string, unknown>) => client.invoke('pipeline.select', { patch }),
+    meta: { inline: true },
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: queryKeys.jobList });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.pipelineSettings });
+    },
+  });
+}
+
+/**
+ * The selection job the Apply dialog started (nothing before it starts). Its
+ * state arrives through job events; while it is not final it is also read
+ * again each second, so a dialog never waits forever on an event that raced
+ * the first read (seen once in the e2e run on a loaded machine).
+ */
+export function useSelectJob(id: number | null) {
+  const client = useApi();
+  return useQuery({
+    queryKey: queryKeys.job(id ?? -1),
+    queryFn: () => client.invoke('jobs.get', { id: id! }),
+    enabled: id !== null,
+    refetchInterval: (q) =>
+      q.state.data === undefined || !FINAL_JOB_STATES.includes(q.state.data.state) ? 1000 : false,
+  });
+}
