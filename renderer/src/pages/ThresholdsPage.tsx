@@ -18,13 +18,7 @@ import { useEscape } from '../hooks/useEscape';
 import { errorSentence } from '../lib/error-sentence';
 import { formatCount } from '../lib/format';
 import { usePipelineSettings } from '../query/queries';
-import {
-  usePipelineStats,
-  useRunSelection,
-  useSelectCurves,
-  useSelectJob,
-  useSelectPreview,
-} from '../query/pairs';
+import { usePipelineStats, useRunSelection, useSelectCurves, useSelectJob, useSelectPreview } from '../query/pairs';
 
 import '../review.css';
 
