@@ -21,6 +21,14 @@ export const TRAIN_LORA_TARGETS = [
   'down_proj',
 ] as const;
 
+/** The LoRA shape of a fresh adapter (the reference run's). */
+export const LORA_DEFAULTS = {
+  loraR: 128,
+  loraAlpha: 256,
+  rslora: false,
+  loraTargets: [...TRAIN_LORA_TARGETS],
+} as const;
+
 export const TrainOptions = z.strictObject({
   /** The llava-hf base model folder. */
   model: z.string().min(1),
@@ -54,15 +62,15 @@ export const TrainOptions = z.strictObject({
   /** Warm-up steps; when given, warmupRatio is not used. */
   warmupSteps: z.int().nonnegative().optional(),
   warmupRatio: z.number().min(0).max(1).default(0.1),
-  loraR: z.int().positive().default(128),
-  loraAlpha: z.number().positive().default(256),
+  /** LoRA rank; absent: LORA_DEFAULTS, or with initAdapter the adapter's own (a given value must match it). */
+  loraR: z.int().positive().optional(),
+  /** LoRA alpha; absent as loraR. */
+  loraAlpha: z.number().positive().optional(),
   loraDropout: z.number().min(0).lt(1).default(0.05),
-  loraTargets: z
-    .array(z.enum(TRAIN_LORA_TARGETS))
-    .min(1)
-    .default([...TRAIN_LORA_TARGETS]),
-  /** rsLoRA scaling alpha / sqrt(r) instead of alpha / r. */
-  rslora: z.boolean().default(false),
+  /** The adapted layers; absent as loraR (with initAdapter: the layers the adapter adapts). */
+  loraTargets: z.array(z.enum(TRAIN_LORA_TARGETS)).min(1).optional(),
+  /** rsLoRA scaling alpha / sqrt(r) instead of alpha / r; absent as loraR. */
+  rslora: z.boolean().optional(),
   weightDecay: z.number().min(0).default(0),
   /** Global gradient-norm clip (TRL's max_grad_norm 1.0); 0 = no clipping. */
   clipNorm: z.number().min(0).default(1),

@@ -8,7 +8,7 @@
 // defaults are those of the `train.start` request (shared/pipeline/train.ts).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { TrainOptions } from '../../../shared/pipeline/train';
+import { LORA_DEFAULTS, TrainOptions } from '../../../shared/pipeline/train';
 import { PROJECT_DB } from '../../store/project';
 import { createService } from '../../service';
 import { EXIT, jsonOutput, UsageError, writeJson, type CliCommand } from '../command';
@@ -91,12 +91,16 @@ export const trainCommand: CliCommand = {
       .addOption(valueOption('--schedule <S>', 'learning-rate schedule after warm-up', F.schedule))
       .addOption(valueOption('--warmup-steps <N>', 'warm-up steps (instead of --warmup-ratio)'))
       .addOption(valueOption('--warmup-ratio <R>', 'warm-up as a share of the steps (default: 0.1)'))
-      .addOption(valueOption('--lora-r <R>', 'LoRA rank', F.loraR))
-      .addOption(valueOption('--lora-alpha <A>', 'LoRA alpha', F.loraAlpha))
+      .addOption(
+        valueOption('--lora-r <R>', `LoRA rank (default: ${LORA_DEFAULTS.loraR}, or the --init-adapter's)`, F.loraR),
+      )
+      .addOption(
+        valueOption('--lora-alpha <A>', `LoRA alpha (default: ${LORA_DEFAULTS.loraAlpha}, or the --init-adapter's)`),
+      )
       .addOption(valueOption('--lora-dropout <P>', 'LoRA dropout', F.loraDropout))
       .option(
         '--lora-targets <LIST>',
-        'comma-separated LM linears (default: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)',
+        `comma-separated LM linears (default: ${LORA_DEFAULTS.loraTargets.join(',')}, or the --init-adapter's)`,
       )
       .option('--rslora', 'rsLoRA scaling alpha/sqrt(r)')
       .addOption(valueOption('--weight-decay <W>', 'AdamW weight decay', F.weightDecay))

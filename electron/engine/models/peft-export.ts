@@ -218,15 +218,18 @@ export interface InitAdapter {
  * targets: a target the adapter lacks starts fresh (PEFT init, B = 0, so the
  * model is unchanged), one it has beyond `want.targets` is refused.
  */
-export async function loadInitAdapter(
+/**
+ * The LoRA settings of training from the adapter in `dir` (its adapter_config.json
+ * `config`, adapting `modules`): the adapter's r, alpha and rsLoRA; a value in
+ * `want` (the user's options) that disagrees is refused. Targets: `want.targets`
+ * or else the adapter's; one the adapter has beyond `want.targets` is refused.
+ */
+export function initAdapterSettings(
   dir: string,
-  model: OpenModel,
-  want: Partial<AdapterSettings> = {},
-  rng?: () => number,
-): Promise<InitAdapter> {
-  const adapter = await PeftAdapter.load(dir, model.checkpoint);
-  const lora = await loraFromPeft(adapter).finally(() => adapter.close());
-  const c = adapter.config;
+  config: LoraConfig,
+  modules: Iterable<string>,
+  want: Partial<AdapterSettings>,
+): AdapterSettings {
   const conflict = (option: string, has: unknown, asked: unknown): never => {
     throw new AppError(
       'bad-input',
@@ -234,10 +237,11 @@ export async function loadInitAdapter(
       { subject: option },
     );
   };
+  const c = config;
   if (want.r !== undefined && want.r !== c.r) conflict('--lora-r', c.r, want.r);
   if (want.alpha !== undefined && want.alpha !== c.loraAlpha) conflict('--lora-alpha', c.loraAlpha, want.alpha);
   if (want.rslora !== undefined && want.rslora !== c.useRslora) conflict('rsLoRA', c.useRslora, want.rslora);
-  const has = new Set([...lora.modules.keys()].map((m) => m.slice(m.lastIndexOf('.') + 1)));
+  const has = new Set([...modules].map((m) => m.slice(m.lastIndexOf('.') + 1)));
   const unknown = [...has].filter((t) => !(LORA_TARGETS as readonly string[]).includes(t));
   if (unknown.length)
     throw new AppError(
@@ -248,6 +252,46 @@ export async function loadInitAdapter(
   const targets = want.targets ?? LORA_TARGETS.filter((t) => has.has(t));
   const beyond = [...has].filter((t) => !(targets as readonly string[]).includes(t));
   if (beyond.length) conflict('targets', LORA_TARGETS.filter((t) => has.has(t)).join(','), targets.join(','));
+  return { r: c.r, alpha: c.loraAlpha, rslora: c.useRslora, dropout: want.dropout ?? c.loraDropout, targets };
+}
+
+/** initAdapterSettings of the adapter in `dir` on the base in `baseDir`, reading headers and config only. */
+export async function readInitAdapterSettings(
+  dir: string,
+  baseDir: string,
+  want: Partial<AdapterSettings>,
+): Promise<AdapterSettings> {
+  const base = await Checkpoint.open(baseDir);
+  try {
+    const adapter = await PeftAdapter.load(dir, base);
+    try {
+      return initAdapterSettings(dir, adapter.config, adapter.modules.keys(), want);
+    } finally {
+      await adapter.close();
+    }
+  } finally {
+    await base.close();
+  }
+}
+
+/**
+ * `--init-adapter DIR`: a PEFT adapter trained elsewhere as the starting LoRA
+ * weights on `model`. Keys must all match the base with the base's shapes and
+ * adapt only the language model's layers (peft.ts and loraFromPeft refuse the
+ * rest, naming the key). Settings as initAdapterSettings; a target the adapter
+ * lacks starts fresh (PEFT init, B = 0, so the model is unchanged).
+ */
+export async function loadInitAdapter(
+  dir: string,
+  model: OpenModel,
+  want: Partial<AdapterSettings> = {},
+  rng?: () => number,
+): Promise<InitAdapter> {
+  const adapter = await PeftAdapter.load(dir, model.checkpoint);
+  const lora = await loraFromPeft(adapter).finally(() => adapter.close());
+  const settings = initAdapterSettings(dir, adapter.config, lora.modules.keys(), want);
+  const { targets } = settings;
+  const c = adapter.config;
   // In loraModules order, as initLora builds it, so graphs see the same inputs either way.
   const modules = new Map<string, LoraModuleWeights>();
   for (const m of loraModules(model.spec.text, targets)) {
@@ -256,8 +300,5 @@ export async function loadInitAdapter(
     else if (rng) modules.set(m.module, initLoraModule(m, c.r, rng));
     else throw new AppError('internal', `loadInitAdapter: ${m.module} needs a fresh init but no rng was given`);
   }
-  return {
-    lora: { ...lora, modules },
-    settings: { r: c.r, alpha: c.loraAlpha, rslora: c.useRslora, dropout: want.dropout ?? c.loraDropout, targets },
-  };
+  return { lora: { ...lora, modules }, settings };
 }

@@ -9,8 +9,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiHandlers } from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
-import type { TRAIN_COMMANDS, TrainOptions } from '../../../shared/pipeline/train';
+import { LORA_DEFAULTS, type TRAIN_COMMANDS, type TrainOptions } from '../../../shared/pipeline/train';
 import { Checkpoint } from '../../engine/models/checkpoint';
+import { readInitAdapterSettings } from '../../engine/models/peft-export';
 import { loadLlavaConfig } from '../../engine/models/config';
 import { llavaSpec } from '../../engine/models/llava';
 import { expandImageTokens } from '../../engine/text/image-tokens';
@@ -61,6 +62,33 @@ export async function trainModelId(modelDir: string, adapterDir?: string): Promi
   }
 }
 
+/**
+ * The run's LoRA shape: the options given, the rest from the init adapter (a
+ * given value that disagrees with it is refused here, before anything is
+ * queued) or LORA_DEFAULTS for a fresh adapter.
+ */
+async function loraShape(
+  request: TrainOptions,
+  model: string,
+  initAdapter: string | undefined,
+): Promise<Pick<TrainJobParams, 'loraR' | 'loraAlpha' | 'rslora' | 'loraTargets'>> {
+  if (initAdapter === undefined) {
+    return {
+      loraR: request.loraR ?? LORA_DEFAULTS.loraR,
+      loraAlpha: request.loraAlpha ?? LORA_DEFAULTS.loraAlpha,
+      rslora: request.rslora ?? LORA_DEFAULTS.rslora,
+      loraTargets: request.loraTargets ?? [...LORA_DEFAULTS.loraTargets],
+    };
+  }
+  const s = await readInitAdapterSettings(initAdapter, model, {
+    ...(request.loraR === undefined ? {} : { r: request.loraR }),
+    ...(request.loraAlpha === undefined ? {} : { alpha: request.loraAlpha }),
+    ...(request.rslora === undefined ? {} : { rslora: request.rslora }),
+    ...(request.loraTargets === undefined ? {} : { targets: request.loraTargets }),
+  });
+  return { loraR: s.r, loraAlpha: s.alpha, rslora: s.rslora, loraTargets: [...s.targets] };
+}
+
 /** Resolves, checks and queues a training run; the job ids to wait for. */
 export async function startTraining(
   p: TrainProject,
@@ -85,17 +113,19 @@ export async function startTraining(
     source: pairsFile ?? 'project',
     examples,
   });
+  const lora = await loraShape(request, model, initAdapter);
   const referenceModel = await trainModelId(model, refAdapter);
   const policyModel = await trainModelId(model, initAdapter);
   const total = totalSteps(request, examples.length);
   const weighed = Object.fromEntries(
-    Object.entries(request).filter(([k]) => !(NOT_IN_CONFIG as readonly string[]).includes(k)),
+    Object.entries({ ...request, ...lora }).filter(([k]) => !(NOT_IN_CONFIG as readonly string[]).includes(k)),
   );
   const configHash = createHash('sha256')
     .update(JSON.stringify({ weighed, total, dataset: hash, referenceModel, policyModel }))
     .digest('hex');
   const params: TrainJobParams = {
     ...request,
+    ...lora,
     model,
     out,
     ...(initAdapter ? { initAdapter } : {}),

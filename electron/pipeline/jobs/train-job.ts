@@ -13,7 +13,7 @@
 // the steps an uninterrupted one would (bit-exact on the CPU).
 import { z } from 'zod';
 import type { TrainStepMetrics } from '../../../shared/pipeline/train';
-import { TrainOptions } from '../../../shared/pipeline/train';
+import { TrainOptions, TRAIN_LORA_TARGETS } from '../../../shared/pipeline/train';
 import { AppError } from '../../../shared/errors';
 import { mulberry32 } from '../../common/mulberry32';
 import { LlavaSession } from '../../engine/generate/session';
@@ -36,6 +36,11 @@ import type { CheckpointRecord, TrainQueries } from '../train/queries';
 
 /** What both kinds store: the resolved request (absolute folders) plus the run it belongs to. */
 export const TrainJobParams = TrainOptions.extend({
+  /** The LoRA shape, resolved at start (LORA_DEFAULTS or the init adapter's). */
+  loraR: z.int().positive(),
+  loraAlpha: z.number().positive(),
+  loraTargets: z.array(z.enum(TRAIN_LORA_TARGETS)).min(1),
+  rslora: z.boolean(),
   runId: z.int().nonnegative(),
   datasetId: z.int().nonnegative(),
   /** Model id of the reference policy (base + ref adapter): keys the reference log-probs. */
@@ -72,7 +77,7 @@ export const CHECKPOINTS_KEPT = 3;
 /** Bytes of projected image features kept in memory per run (evicted pairs come back from the on-disk cache). */
 const FEATURE_CACHE_BYTES = 512 * 2 ** 20;
 
-export const adapterSettings = (p: TrainOptions): AdapterSettings => ({
+export const adapterSettings = (p: TrainJobParams): AdapterSettings => ({
   r: p.loraR,
   alpha: p.loraAlpha,
   dropout: p.loraDropout,

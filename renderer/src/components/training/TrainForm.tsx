@@ -4,7 +4,13 @@
 // job; errors (a missing folder, no kept pairs) show in the form.
 import { useMemo, useState, type FormEvent } from 'react';
 import { EP_CHOICES } from '../../../../shared/ep';
-import { DPO_LOSSES, LR_SCHEDULES, TrainOptions, type TrainOptionsIn } from '../../../../shared/pipeline/train';
+import {
+  DPO_LOSSES,
+  LORA_DEFAULTS,
+  LR_SCHEDULES,
+  TrainOptions,
+  type TrainOptionsIn,
+} from '../../../../shared/pipeline/train';
 import { queryKeys } from '../../query/keys';
 import { useCommand } from '../../query/mutations';
 import { useModelInspection } from '../../query/queries';
@@ -134,7 +140,7 @@ const FIELDS: Spec[] = [
 
 /** The schema's defaults, as the form's initial strings. */
 function defaults(): Record<string, string> {
-  const d = TrainOptions.parse({ model: 'm', out: 'o' }) as Record<string, unknown>;
+  const d: Record<string, unknown> = { ...LORA_DEFAULTS, ...TrainOptions.parse({ model: 'm', out: 'o' }) };
   return Object.fromEntries(
     FIELDS.map((f) => [f.key, f.key === 'model' || f.key === 'out' || d[f.key] === undefined ? '' : String(d[f.key])]),
   );

@@ -190,6 +190,33 @@ describe('train job', () => {
     expect((await waitFinal(again.jobId)).state).toBe('done');
   });
 
+  it('--init-adapter: the LoRA shape comes from the adapter unless given; a given value that disagrees is refused at start', async () => {
+    const source = request('init-source', { steps: 1, loraR: 3, loraAlpha: 5, loraTargets: ['q_proj', 'v_proj'] });
+    expect((await waitFinal((await startTraining(project(), source)).jobId)).state).toBe('done');
+    const { loraR: _r, loraAlpha: _a, loraTargets: _t, ...rest } = request('from-init', { steps: 1 });
+    const fromInit = { ...rest, initAdapter: source.out };
+    const started = await startTraining(project(), fromInit);
+    const job = await waitFinal(started.jobId);
+    expect(job.error).toBeNull();
+    expect((await store.call('trainRun', { id: started.runId }))?.options).toMatchObject({
+      loraR: 3,
+      loraAlpha: 5,
+      rslora: false,
+      loraTargets: ['q_proj', 'v_proj'],
+    });
+    await expect(startTraining(project(), { ...fromInit, out: path.join(fx.dir, 'x'), loraR: 8 })).rejects.toThrow(
+      /init-source.adapter_config\.json: the adapter has --lora-r 3 but 8 was asked/,
+    );
+    // Without an init adapter, the reference run's shape.
+    const fresh = await startTraining(project(), { ...rest, out: path.join(fx.dir, 'fresh-shape'), steps: 1 });
+    expect((await store.call('trainRun', { id: fresh.runId }))?.options).toMatchObject({
+      loraR: 128,
+      loraAlpha: 256,
+      rslora: false,
+    });
+    await waitFinal(fresh.jobId);
+  });
+
   it('pause, then cancel and rerun: the adapter is byte-identical to the uninterrupted run', async () => {
     const r = request('interrupted');
     const act = async (action: 'pause' | 'cancel') => {
