@@ -37,7 +37,9 @@ export function parseRequest<C extends Channel>(channel: C, rawPayload: unknown)
 /** Runs one command from untrusted input. Unknown channel or malformed payload: AppError 'bad-input'. */
 export async function dispatch(handlers: ApiHandlers, channel: unknown, rawPayload: unknown): Promise<unknown> {
   if (!isChannel(channel)) {
-    throw new AppError('bad-input', `unknown command ${JSON.stringify(channel)}`, { subject: String(channel) });
+    // Never String(channel): an object whose toString is not a function throws there.
+    const name = typeof channel === 'string' ? channel : `(${typeof channel})`;
+    throw new AppError('bad-input', `unknown command ${JSON.stringify(channel) ?? name}`, { subject: name });
   }
   const request = parseRequest(channel, rawPayload);
   const handler = handlers[channel] as (r: typeof request) => Promise<unknown>;

@@ -99,7 +99,7 @@ describe('mia-dpo', () => {
 
     const jobs = await cli('jobs', dir, '--json');
     expect(JSON.parse(jobs.stdout).jobs).toMatchObject([{ id: 1, kind: 'import', state: 'done' }]);
-    const text = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot);
+    const text = await cli('import', dir, '--llava', ds.file, '--images', ds.imagesRoot, '--again');
     expect(text.stdout).toMatch(
       /^18 entries read: 12 imported, 4 flagged, 2 rejected \(\d+ images\)\nimported: usable samples; flagged: /,
     );
@@ -116,6 +116,7 @@ describe('mia-dpo', () => {
       '--images',
       ds.imagesRoot,
       '--abort-on-problem',
+      '--again',
       '--json',
     );
     expect(aborted.code).toBe(1);
