@@ -24,6 +24,7 @@ import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../../electron/common/mulberry32';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/mia-dpo.mjs');
 
@@ -69,17 +70,7 @@ export function campaignSize(quick: number, full: number): number {
   return process.env['MIA_CAMPAIGN'] === 'full' ? full : quick;
 }
 
-/** A small seeded generator in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Runs bin/mia-dpo.mjs; with `killAfterMs` the wrapper's whole process group gets SIGKILL that long after spawn. */
 export function runMiaDpo(
