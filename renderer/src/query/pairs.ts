@@ -3,67 +3,28 @@
 // state, and the review actions as mutations that refetch what they changed.
 // Undo and redo are the project's (pipeline.pairs.undo / redo), so a reload or
 // another window undoes the same actions.
-import { useMutation, useQueries, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
-import { useCallback, useState } from 'react';
+import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
+import { useCallback } from 'react';
+import { usePagedList, type PagedList } from '../hooks/usePagedList';
 import { FINAL_JOB_STATES, type RequestIn } from '../../../shared/api';
 import type { PairFilter, PairSort, PairView } from '../../../shared/pipeline/commands';
 import { useApi } from '../api-context';
 import { queryKeys } from './keys';
 
 export const PAIR_PAGE_SIZE = 100;
-const PAGE_GC_MS = 30_000;
-
-export interface PairPages {
-  total: number | undefined;
-  at(index: number): PairView | undefined;
-  ensureRange(first: number, last: number): void;
-}
+export type PairPages = PagedList<PairView>;
 
 /** The pairs of `filter` in `sort` order, fetched a page at a time as [first, last] moves. */
 export function usePairPages(filter: PairFilter, sort: PairSort): PairPages {
   const client = useApi();
-  const key = JSON.stringify([filter, sort]);
-  const [visible, setVisible] = useState({ key, first: 0, last: 0 });
-  const { first, last } = visible.key === key ? visible : { first: 0, last: 0 };
-  const wanted = [0];
-  for (let p = Math.max(1, first); p <= last; p++) wanted.push(p);
-  const loaded = useQueries({
-    queries: wanted.map((page) => ({
-      queryKey: queryKeys.pairPage(filter, sort, page),
-      queryFn: () =>
-        client.invoke('pipeline.pairs', { offset: page * PAIR_PAGE_SIZE, limit: PAIR_PAGE_SIZE, filter, sort }),
-      gcTime: PAGE_GC_MS,
-      // A refetch after a review keeps the old rows on screen until the new ones arrive.
-      placeholderData: (prev: { total: number; items: PairView[] } | undefined) => prev,
-    })),
-    combine: (results) => {
-      const pages = new Map<number, PairView[]>();
-      let total: number | undefined;
-      results.forEach((r, i) => {
-        if (r.data === undefined) return;
-        pages.set(wanted[i]!, r.data.items);
-        total ??= r.data.total;
-      });
-      return { pages, total };
-    },
+  return usePagedList({
+    identity: [filter, sort],
+    pageSize: PAIR_PAGE_SIZE,
+    pageKey: (page) => queryKeys.pairPage(filter, sort, page),
+    fetchPage: (offset, limit) => client.invoke('pipeline.pairs', { offset, limit, filter, sort }),
+    // A refetch after a review keeps the old rows on screen until the new ones arrive.
+    keepWhileRefetching: true,
   });
-  const ensureRange = useCallback(
-    (firstIndex: number, lastIndex: number) => {
-      const next = {
-        key,
-        first: Math.floor(Math.max(0, firstIndex) / PAIR_PAGE_SIZE),
-        last: Math.floor(Math.max(0, lastIndex) / PAIR_PAGE_SIZE),
-      };
-      setVisible((v) => (v.key === next.key && v.first === next.first && v.last === next.last ? v : next));
-    },
-    [key],
-  );
-  const { pages, total } = loaded;
-  return {
-    total,
-    at: (i) => pages.get(Math.floor(i / PAIR_PAGE_SIZE))?.[i % PAIR_PAGE_SIZE],
-    ensureRange,
-  };
 }
 
 export function usePairDetail(id: number | undefined) {

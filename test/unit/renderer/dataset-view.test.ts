@@ -2,7 +2,7 @@
 // the same view, defaults are left out, and a mangled link shows the default.
 import { describe, expect, it } from 'vitest';
 import { datasetViewParams, readDatasetView, type DatasetView } from '../../../renderer/src/lib/dataset-view';
-import { pagesToLoad } from '../../../renderer/src/hooks/useSamplePages';
+import { pagesToLoad } from '../../../renderer/src/hooks/usePagedList';
 
 describe('dataset view in the URL', () => {
   it('reads back what it writes', () => {
