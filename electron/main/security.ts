@@ -6,24 +6,6 @@ import { APP_HOST, APP_SCHEME, IMAGES_HOST } from '../common/app-channels';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`;
 
-/** webPreferences of every window: isolated, sandboxed, no Node in the page. */
-export function secureWebPreferences(preloadPath: string) {
-  return {
-    preload: preloadPath,
-    contextIsolation: true,
-    sandbox: true,
-    nodeIntegration: false,
-    nodeIntegrationInWorker: false,
-    nodeIntegrationInSubFrames: false,
-    webSecurity: true,
-    allowRunningInsecureContent: false,
-    experimentalFeatures: false,
-    webviewTag: false,
-    navigateOnDragDrop: false,
-    spellcheck: false,
-  } as const;
-}
-
 /**
  * Content-Security-Policy of the UI. Packaged: strict, no inline code. Under
  * `electron-forge start` (`devServerOrigin` set) the Vite dev server needs its

@@ -6,21 +6,9 @@ import {
   mayGrantPermission,
   mayNavigate,
   originOf,
-  secureWebPreferences,
 } from '../../../electron/main/security';
 
 describe('Electron security settings', () => {
-  it('isolates and sandboxes the page without Node', () => {
-    const prefs = secureWebPreferences('/x/preload.cjs');
-    expect(prefs).toMatchObject({
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-      webviewTag: false,
-    });
-  });
-
   it('has a CSP without inline or eval scripts and with no foreign sources', () => {
     const csp = contentSecurityPolicy();
     expect(csp).toContain("default-src 'none'");
