@@ -110,7 +110,11 @@ function mergeJobOf(jobs: readonly Job[], runId: number, started: number | undef
   let found: Job | undefined;
   for (const j of jobs) {
     if (j.kind !== 'model-merge') continue;
-    const mine = j.id === started || !FINAL_JOB_STATES.includes(j.state) || j.result?.runId === runId;
+    // A failed or cancelled job has no result: its label (merge-job.ts) names the run.
+    const mine =
+      j.id === started ||
+      !FINAL_JOB_STATES.includes(j.state) ||
+      (j.result === null ? j.label.includes(`of training run ${runId} into `) : j.result.runId === runId);
     if (mine && (found === undefined || j.id > found.id)) found = j;
   }
   return found;
