@@ -334,8 +334,10 @@ export async function copyPeftAdapter(
   o: { baseDir: string; expected?: readonly AdapterFile[] },
 ): Promise<{ dir: string; files: AdapterFile[] }> {
   const out = path.resolve(dest);
-  if (out === path.resolve(src) || out.startsWith(path.resolve(src) + path.sep))
-    throw new AppError('bad-input', `${dest}: the copy must go to a new folder outside ${src}`, { subject: dest });
+  if (out === path.resolve(src))
+    throw new AppError('bad-input', `${dest}: the copy must go to a new folder, not over the adapter`, {
+      subject: dest,
+    });
   if (!(await isMissingOrEmpty(out)))
     throw new AppError('bad-input', `${dest}: already exists and is not empty; the adapter is copied to a new folder`, {
       subject: dest,
