@@ -186,6 +186,27 @@ describe('train.merge: the model-merge job', () => {
   });
 });
 
+describe('train.merge while a merge into the same folder is under way', () => {
+  it('joins it for the same adapter and refuses another adapter there', async () => {
+    const out = path.join(fx.dir, 'busy');
+    const queued = { runId: finished.runId, modelDir: fx.modelDir, adapterDir: finished.out, out };
+    const submitted: unknown[] = [];
+    const busy = {
+      ...project(),
+      runner: {
+        submit: async (_k: unknown, p: unknown) => (submitted.push(p), { id: 78 }) as unknown as JobRecord,
+        unfinished: async (kind: string, matches: (q: unknown) => boolean) =>
+          kind === 'model-merge' && matches(queued) ? ({ id: 77 } as JobRecord) : null,
+      },
+    };
+    expect(await startMerge(busy, { runId: finished.runId, out })).toEqual({ jobId: 77 });
+    await expect(startMerge(busy, { runId: failed.runId, checkpointStep: 2, out })).rejects.toThrow(
+      /busy: another merge into this folder is under way \(job 77\)/,
+    );
+    expect(submitted).toEqual([]);
+  });
+});
+
 describe('model-merge job: cancel and kills', () => {
   const params = (out: string) => ({
     runId: finished.runId,
