@@ -199,6 +199,17 @@ export const JOB_RESULTS = {
   train: z.object({ runId: Id, steps: z.int().nonnegative(), out: z.string(), loss: z.number().nullable() }),
   /** Reference log-probs live in their own table. */
   'train-reference': z.object({}),
+  /** A training run's adapter merged into its base: the folder written (a plain llava-hf model) and its files. */
+  'model-merge': z.object({
+    runId: Id,
+    /** The checkpoint merged; null: the run's final adapter. */
+    step: z.int().nonnegative().nullable(),
+    out: z.string(),
+    tensors: z.int().nonnegative(),
+    /** Modules whose weights the adapter changed. */
+    merged: z.int().nonnegative(),
+    files: z.array(z.string()),
+  }),
 } as const;
 export type JobKindName = keyof typeof JOB_RESULTS;
 export type JobResult<K extends JobKindName> = z.infer<(typeof JOB_RESULTS)[K]>;
@@ -237,6 +248,7 @@ export const Job = z.discriminatedUnion('kind', [
   jobOf('eval'),
   jobOf('train'),
   jobOf('train-reference'),
+  jobOf('model-merge'),
 ]);
 export type Job = z.infer<typeof Job>;
 

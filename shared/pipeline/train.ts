@@ -149,6 +149,15 @@ export const TrainPair = z.object({
 });
 export type TrainPair = z.infer<typeof TrainPair>;
 
+/** Which adapter of a run an export or merge takes: the final one (absent step) or a checkpoint's. */
+const RunAdapter = {
+  runId: Id,
+  /** A checkpoint's step (train.checkpoints); absent: the finished run's final adapter. */
+  checkpointStep: z.int().nonnegative().optional(),
+  /** The folder to create: it must not exist or be empty. */
+  out: z.string().min(1),
+};
+
 export const TRAIN_COMMANDS = {
   /** Validates and tokenizes the pairs, then queues the reference log-prob job and the train job (or joins the unfinished ones of the same run). */
   'train.start': {
@@ -174,4 +183,14 @@ export const TRAIN_COMMANDS = {
     request: z.strictObject({ runId: Id }),
     response: z.object({ checkpoints: z.array(TrainCheckpoint) }),
   },
+  /** Copies a run's adapter (or a checkpoint's) as a PEFT folder to `out`, verified by hash and by loading it on the base. */
+  'train.export': {
+    request: z.strictObject(RunAdapter),
+    response: z.object({
+      out: z.string(),
+      files: z.array(z.object({ name: z.string(), bytes: z.int().nonnegative(), sha256: z.string() })),
+    }),
+  },
+  /** Queues a model-merge job: the run's adapter (or a checkpoint's) folded into its base model, written to `out`. */
+  'train.merge': { request: z.strictObject(RunAdapter), response: z.object({ jobId: Id }) },
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;

@@ -29,6 +29,8 @@ export interface MergeOptions {
   shardBytes?: number;
   /** Progress: called as each tensor is produced for writing. */
   onTensor?: (done: number, total: number) => void;
+  /** Checked before each tensor: an abort stops the merge with the signal's reason (nothing reaches `outDir`). */
+  signal?: AbortSignal;
 }
 
 export interface MergeResult {
@@ -107,25 +109,48 @@ export function mergeLora(
   return merged;
 }
 
+/** Refuses an `outDir` that is the base itself or already holds files. */
+export async function checkMergeTarget(modelDir: string, outDir: string): Promise<void> {
+  if (path.resolve(outDir) === path.resolve(modelDir))
+    throw new AppError('bad-input', `${outDir}: the merged model must go to a new folder, not over its base`, {
+      subject: outDir,
+    });
+  if (!(await isMissingOrEmpty(outDir)))
+    throw new AppError('bad-input', `${outDir}: already exists and is not empty; merge writes a new folder`, {
+      subject: outDir,
+    });
+}
+
 /**
  * Writes base + adapter to `outDir` (which must not exist or be empty), built
  * under a temporary name, checked to open as a model, then renamed into place.
  */
 export async function mergeAdapter(o: MergeOptions): Promise<MergeResult> {
-  if (path.resolve(o.outDir) === path.resolve(o.modelDir))
-    throw new AppError('bad-input', `${o.outDir}: the merged model must go to a new folder, not over its base`, {
-      subject: o.outDir,
-    });
-  if (!(await isMissingOrEmpty(o.outDir)))
-    throw new AppError('bad-input', `${o.outDir}: already exists and is not empty; merge writes a new folder`, {
-      subject: o.outDir,
-    });
+  await checkMergeTarget(o.modelDir, o.outDir);
+  const out = path.resolve(o.outDir);
+  const tmp = tempSibling(out);
+  try {
+    await mkdir(path.dirname(out), { recursive: true });
+    await mkdir(tmp);
+    const result = await writeMerged(o, tmp);
+    await commitDir(tmp, out);
+    return { ...result, outDir: out };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Builds base + adapter in `dir`, an existing empty folder (a temporary one: the
+ * caller renames it into place, e.g. with commitDir), and checks that it opens
+ * as a model. `outDir` is only named in errors; the result's outDir is `dir`.
+ */
+export async function writeMerged(o: MergeOptions, dir: string): Promise<MergeResult> {
   const shardBytes = o.shardBytes ?? DEFAULT_SHARD_BYTES;
   if (!(shardBytes > 0)) throw new AppError('bad-input', `shard size ${shardBytes} must be positive`);
   const base = await Checkpoint.open(o.modelDir);
   let adapter: PeftAdapter | undefined;
-  const out = path.resolve(o.outDir);
-  const tmp = tempSibling(out);
+  const tmp = dir;
   try {
     adapter = await PeftAdapter.load(o.adapterDir, base);
     const peft = adapter; // narrowed for the closure below
@@ -147,13 +172,13 @@ export async function mergeAdapter(o: MergeOptions): Promise<MergeResult> {
         `${o.adapterDir}: cannot merge into weights the base does not store (tied to another tensor): ${unstored.join(', ')}`,
         { subject: o.adapterDir },
       );
-    await mkdir(path.dirname(out), { recursive: true });
-    await mkdir(tmp);
+    o.signal?.throwIfAborted();
     let done = 0;
     const shards = await writeShardedSafetensorsFrom(
       tmp,
       specs,
       async (name) => {
+        o.signal?.throwIfAborted();
         const bytes = await base.weights.read(name);
         const module = moduleOf.get(name);
         o.onTensor?.(++done, names.length);
@@ -172,9 +197,8 @@ export async function mergeAdapter(o: MergeOptions): Promise<MergeResult> {
     }
     const check = await Checkpoint.open(tmp);
     await check.close();
-    await commitDir(tmp, out);
     return {
-      outDir: out,
+      outDir: tmp,
       files: [...shards, INDEX_FILE, ...carried].sort(),
       merged: [...stored].sort(),
       tensors: names.length,
@@ -182,6 +206,5 @@ export async function mergeAdapter(o: MergeOptions): Promise<MergeResult> {
   } finally {
     await adapter?.close();
     await base.close();
-    await rm(tmp, { recursive: true, force: true });
   }
 }

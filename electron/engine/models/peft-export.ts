@@ -3,8 +3,9 @@
 // base checkpoint's layout, target_modules a regex that only the language
 // model's layers match), reloaded and compared before it replaces anything;
 // and a PEFT adapter trained elsewhere read back as the starting weights.
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { commitDir, fsyncDir, fsyncTree, isMissingOrEmpty, isTempName, tempSibling } from '../../common/durable-fs';
@@ -301,4 +302,76 @@ export async function loadInitAdapter(
     else throw new AppError('internal', `loadInitAdapter: ${m.module} needs a fresh init but no rng was given`);
   }
   return { lora: { ...lora, modules }, settings };
+}
+
+/** A file of a copied adapter: its name, size and SHA-256 (as checkpoint manifests list them). */
+export interface AdapterFile {
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+async function sha256Of(file: string): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/**
+ * Copies the PEFT adapter in `src` (a run's output folder or a checkpoint, whose
+ * adapter files already are PEFT) to `dest`, a new folder, verified: each copy's
+ * SHA-256 must equal its source's (and `expected`'s, a checkpoint manifest, when
+ * given), and the copy must load against the base (every key a module of the
+ * base with its shape). Built beside `dest` and renamed into place.
+ */
+export async function copyPeftAdapter(
+  src: string,
+  dest: string,
+  o: { baseDir: string; expected?: readonly AdapterFile[] },
+): Promise<{ dir: string; files: AdapterFile[] }> {
+  const out = path.resolve(dest);
+  if (out === path.resolve(src))
+    throw new AppError('bad-input', `${dest}: the copy must go to a new folder, not over the adapter`, {
+      subject: dest,
+    });
+  if (!(await isMissingOrEmpty(out)))
+    throw new AppError('bad-input', `${dest}: already exists and is not empty; the adapter is copied to a new folder`, {
+      subject: dest,
+    });
+  for (const name of [ADAPTER_CONFIG, ADAPTER_WEIGHTS])
+    if (!existsSync(path.join(src, name)))
+      throw new AppError('not-found', `${path.join(src, name)} does not exist: ${src} holds no adapter`, {
+        subject: src,
+      });
+  const base = await Checkpoint.open(o.baseDir);
+  const tmp = tempSibling(out);
+  try {
+    await mkdir(path.dirname(out), { recursive: true });
+    await mkdir(tmp);
+    const files: AdapterFile[] = [];
+    for (const name of [ADAPTER_CONFIG, ADAPTER_WEIGHTS]) {
+      const from = path.join(src, name);
+      const source = await sha256Of(from);
+      const want = o.expected?.find((f) => f.name === name);
+      if (want !== undefined && (want.sha256 !== source.sha256 || want.bytes !== source.bytes))
+        throw new AppError('bad-file', `${from}: differs from its checkpoint's manifest (changed or damaged on disk)`, {
+          subject: from,
+        });
+      await copyFile(from, path.join(tmp, name));
+      const copy = await sha256Of(path.join(tmp, name));
+      if (copy.sha256 !== source.sha256)
+        throw new AppError('runtime', `${path.join(out, name)}: the copy differs from ${from}`, { subject: out });
+      files.push({ name, ...copy });
+    }
+    await (await PeftAdapter.load(tmp, base)).close();
+    await commitDir(tmp, out);
+    return { dir: out, files };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+    await base.close();
+  }
 }

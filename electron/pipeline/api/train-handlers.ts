@@ -9,9 +9,15 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ApiHandlers } from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
-import { LORA_DEFAULTS, type TRAIN_COMMANDS, type TrainOptions } from '../../../shared/pipeline/train';
+import {
+  LORA_DEFAULTS,
+  type TRAIN_COMMANDS,
+  type TrainCheckpoint,
+  type TrainOptions,
+} from '../../../shared/pipeline/train';
 import { Checkpoint } from '../../engine/models/checkpoint';
-import { readInitAdapterSettings } from '../../engine/models/peft-export';
+import { checkMergeTarget } from '../../engine/models/merge';
+import { copyPeftAdapter, readInitAdapterSettings } from '../../engine/models/peft-export';
 import { loadLlavaConfig } from '../../engine/models/config';
 import { llavaSpec } from '../../engine/models/llava';
 import { expandImageTokens } from '../../engine/text/image-tokens';
@@ -19,17 +25,109 @@ import { modelId } from '../../engine/generate/model-id';
 import type { JobQueries } from '../../jobs/queries';
 import type { JobRunner } from '../../jobs/runner';
 import type { Store } from '../../store/store';
+import type { MergeJobParams } from '../jobs/merge-job';
 import { totalSteps, type TrainJobParams } from '../jobs/train-job';
 import { datasetHash, projectPairs, readPairsFile, tokenizePairs } from '../train/data';
 import type { TrainQueries } from '../train/queries';
 import type { PipelineQueries } from '../store/queries';
 
 type TrainHandlers = Pick<ApiHandlers, keyof typeof TRAIN_COMMANDS>;
+type RunAdapterRequest = Parameters<ApiHandlers['train.export']>[0];
 
 export interface TrainProject {
   dir: string;
   store: Store<TrainQueries & Pick<PipelineQueries, 'pairsForExport'>>;
   runner: Pick<JobRunner<JobQueries>, 'submit' | 'unfinished'>;
+}
+
+/**
+ * The adapter folder an export or merge of `request` reads, with the run's base model: a checkpoint's folder (it
+ * must still be on disk: older ones are pruned) or the finished run's output folder.
+ */
+async function runAdapter(
+  p: TrainProject,
+  request: RunAdapterRequest,
+): Promise<{ modelDir: string; adapterDir: string; expected?: TrainCheckpoint['files'] }> {
+  const run = await p.store.call('trainRun', { id: request.runId });
+  if (run === null)
+    throw new AppError('not-found', `there is no training run ${request.runId} in this project`, {
+      subject: `run ${request.runId}`,
+    });
+  const modelDir = (run.options as { model?: unknown }).model;
+  if (typeof modelDir !== 'string')
+    throw new AppError('bad-file', `training run ${run.id} does not name its model`, { subject: `run ${run.id}` });
+  if (!existsSync(modelDir))
+    throw new AppError('not-found', `the base model ${modelDir} of training run ${run.id} no longer exists`, {
+      subject: modelDir,
+    });
+  if (request.checkpointStep === undefined) {
+    if (run.state !== 'done')
+      throw new AppError(
+        'conflict',
+        `training run ${run.id} has no adapter yet: it is at step ${run.step} of ${run.totalSteps}; let it finish, or choose one of its checkpoints`,
+        { subject: `run ${run.id}` },
+      );
+    return { modelDir, adapterDir: run.out };
+  }
+  const checkpoint = (await p.store.call('trainCheckpoints', { runId: run.id })).find(
+    (c) => c.step === request.checkpointStep,
+  );
+  if (checkpoint === undefined)
+    throw new AppError('not-found', `training run ${run.id} has no checkpoint at step ${request.checkpointStep}`, {
+      subject: `run ${run.id}`,
+    });
+  if (!existsSync(checkpoint.dir))
+    throw new AppError(
+      'not-found',
+      `the checkpoint of step ${checkpoint.step} (${checkpoint.dir}) is no longer on disk: older checkpoints are removed as training goes on`,
+      { subject: checkpoint.dir },
+    );
+  return { modelDir, adapterDir: checkpoint.dir, expected: checkpoint.files };
+}
+
+/** Queues the merge of a run's adapter (or a checkpoint's) into `out`, or joins the unfinished merge of the same request. */
+export async function startMerge(p: TrainProject, request: RunAdapterRequest): Promise<{ jobId: number }> {
+  if (p.store.readOnly)
+    throw new AppError('conflict', `${p.dir} is open read-only (damaged database): a merge cannot be recorded`, {
+      subject: p.dir,
+    });
+  const out = path.resolve(request.out);
+  const { modelDir, adapterDir } = await runAdapter(p, request);
+  // A second click (or a rerun) joins the merge under way into the same folder; another merge there is refused.
+  const existing = await p.runner.unfinished('model-merge', (q) => (q as Partial<MergeJobParams>).out === out);
+  if (existing !== null) {
+    const same = await p.runner.unfinished('model-merge', (q) => {
+      const m = q as Partial<MergeJobParams>;
+      return m.out === out && m.adapterDir === path.resolve(adapterDir) && m.runId === request.runId;
+    });
+    if (same === null)
+      throw new AppError('conflict', `${out}: another merge into this folder is under way (job ${existing.id})`, {
+        subject: out,
+      });
+    return { jobId: same.id };
+  }
+  await checkMergeTarget(modelDir, out);
+  const params: MergeJobParams = {
+    runId: request.runId,
+    ...(request.checkpointStep === undefined ? {} : { checkpointStep: request.checkpointStep }),
+    modelDir: path.resolve(modelDir),
+    adapterDir: path.resolve(adapterDir),
+    out,
+  };
+  return { jobId: (await p.runner.submit('model-merge', params)).id };
+}
+
+/** Copies a run's adapter (or a checkpoint's) as a verified PEFT folder to `out` (bounded by the adapter's size: no job). */
+export async function exportAdapter(
+  p: TrainProject,
+  request: RunAdapterRequest,
+): Promise<{ out: string; files: TrainCheckpoint['files'] }> {
+  const { modelDir, adapterDir, expected } = await runAdapter(p, request);
+  const copied = await copyPeftAdapter(adapterDir, request.out, {
+    baseDir: modelDir,
+    ...(expected === undefined ? {} : { expected }),
+  });
+  return { out: copied.dir, files: copied.files };
 }
 
 /** Options that do not change the trained weights: a rerun with other values continues the same run. */
@@ -168,6 +266,8 @@ export function trainHandlers(project: () => TrainProject): TrainHandlers {
   };
   return {
     'train.start': (request) => startTraining(project(), request),
+    'train.export': (request) => exportAdapter(project(), request),
+    'train.merge': (request) => startMerge(project(), request),
     'train.runs': async () => ({
       runs: (await project().store.call('trainRuns')).map(
         ({ configHash: _h, datasetId: _d, result: _r, ...run }) => run,

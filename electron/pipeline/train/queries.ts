@@ -252,6 +252,14 @@ export function finishTrainRun(
   return a.result;
 }
 
+/** What a model-merge job leaves (it writes no table): its result, returned as the job's. */
+export function modelMerged(
+  _db: Database,
+  a: { runId: number; step: number | null; out: string; tensors: number; merged: number; files: string[] },
+): { runId: number; step: number | null; out: string; tensors: number; merged: number; files: string[] } {
+  return a;
+}
+
 export const TRAIN_QUERIES = {
   saveTrainDataset,
   trainExamples,
@@ -265,5 +273,6 @@ export const TRAIN_QUERIES = {
   trainMetrics,
   trainCheckpoints,
   finishTrainRun,
+  modelMerged,
 } satisfies QueryTable;
 export type TrainQueries = typeof TRAIN_QUERIES;

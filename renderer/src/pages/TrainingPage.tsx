@@ -2,7 +2,7 @@
 // job's progress and controls (pause, resume, stop, continue), live plots of
 // loss, rewards, margin, accuracy, learning rate and gradient norm streamed
 // from `train.step` events, the collapse warning, the checkpoints and the
-// adapter's actions. Without the train commands it says so.
+// adapter's actions (export, merge: components/training/AdapterActions). Without the train commands it says so.
 import { useMemo, useState } from 'react';
 import { FINAL_JOB_STATES, type Job } from '../../../shared/api';
 import { TrainOptions, type TrainRun } from '../../../shared/pipeline/train';
@@ -10,6 +10,7 @@ import { ErrorText } from '../components/ErrorText';
 import { JobControls } from '../components/JobControls';
 import { JobProgress } from '../components/JobProgress';
 import { MetricPlot } from '../components/MetricPlot';
+import { AdapterActions } from '../components/training/AdapterActions';
 import { TrainForm } from '../components/training/TrainForm';
 import { TRAIN_COMMANDS, hasCommands } from '../lib/available';
 import { formatCount } from '../lib/format';
@@ -70,10 +71,8 @@ function RunPlots({ run }: { run: TrainRun }) {
   );
 }
 
-function Checkpoints({ run }: { run: TrainRun }) {
+function Checkpoints({ run, readOnly }: { run: TrainRun; readOnly: boolean }) {
   const checkpoints = useTrainCheckpoints(run.id).data?.checkpoints;
-  const exportAvailable = hasCommands('train.export');
-  const mergeAvailable = hasCommands('model.merge');
   return (
     <section aria-labelledby="checkpoints-title">
       <h3 id="checkpoints-title">Checkpoints and adapter</h3>
@@ -82,20 +81,7 @@ function Checkpoints({ run }: { run: TrainRun }) {
           Final adapter (PEFT folder): <span className="path">{run.out}</span>
         </p>
       )}
-      <div className="row">
-        <button type="button" disabled={!exportAvailable || run.state !== 'done'}>
-          Export adapter
-        </button>
-        <button type="button" disabled={!mergeAvailable || run.state !== 'done'}>
-          Merge into the model
-        </button>
-        {(!exportAvailable || !mergeAvailable) && (
-          <span className="muted">
-            Exporting and merging from here are not available yet; the adapter folder above loads in PEFT, and{' '}
-            <code>mia-dpo merge</code> merges it.
-          </span>
-        )}
-      </div>
+      <AdapterActions run={run} checkpoints={checkpoints ?? []} readOnly={readOnly} />
       {checkpoints === undefined ? (
         <p role="status">Loading checkpoints…</p>
       ) : checkpoints.length === 0 ? (
@@ -126,7 +112,7 @@ function Checkpoints({ run }: { run: TrainRun }) {
   );
 }
 
-function RunView({ run, job }: { run: TrainRun; job: Job | undefined }) {
+function RunView({ run, job, readOnly }: { run: TrainRun; job: Job | undefined; readOnly: boolean }) {
   const resume = useCommand('train.start', [queryKeys.train]);
   const options = TrainOptions.safeParse(run.options);
   const active = job !== undefined && !FINAL_JOB_STATES.includes(job.state);
@@ -158,7 +144,7 @@ function RunView({ run, job }: { run: TrainRun; job: Job | undefined }) {
         </div>
       )}
       <RunPlots run={run} />
-      <Checkpoints run={run} />
+      <Checkpoints run={run} readOnly={readOnly} />
     </div>
   );
 }
@@ -201,7 +187,7 @@ function Training() {
         ) : run === undefined ? (
           <p className="muted">No training run yet: fill in the form and start one.</p>
         ) : (
-          <RunView run={run} job={run.id === ordered[0]?.id ? activeTrainJob(jobs) : undefined} />
+          <RunView run={run} job={run.id === ordered[0]?.id ? activeTrainJob(jobs) : undefined} readOnly={readOnly} />
         )}
       </section>
     </div>

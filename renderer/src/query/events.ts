@@ -17,6 +17,7 @@ const CHANGED_BY = {
   eval: [queryKeys.eval],
   train: [queryKeys.train],
   'train-reference': [],
+  'model-merge': [],
 } satisfies Record<JobKindName, readonly QueryKey[]>;
 
 function isJobKindName(kind: string): kind is JobKindName {

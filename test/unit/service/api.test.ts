@@ -65,6 +65,8 @@ const MALFORMED = {
   'train.metrics': [{}, { runId: -1 }, { runId: 1, after: 'x' }],
   'train.checkpoints': [{}, { runId: 'a' }],
   'train.pairs': [{}, { runId: 1, limit: 0 }],
+  'train.export': [{}, { runId: 1 }, { runId: 1, out: '' }, { runId: 1, out: '/o', checkpointStep: -1 }],
+  'train.merge': [{ out: '/o' }, { runId: 'a', out: '/o' }, { runId: 1, out: '/o', checkpointStep: 1.5 }],
 } satisfies Record<Channel, unknown[]>;
 
 const refusing = Object.fromEntries(
