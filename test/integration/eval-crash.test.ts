@@ -4,51 +4,23 @@
 // the one in flight lost); the resumed run ends with the same per-item
 // results as an uninterrupted one.
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../electron/cli/run';
 import { writeTinyLlava } from '../helpers/tiny-llava';
+import { runKilledAt } from '../helpers/kill-child';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'eval-crash.child.ts');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const KILLS = 2;
 const ITEMS = 8;
 
-function runChild(
-  dir: string,
-  model: string,
-  home: string,
-  killAt: number | null,
-): Promise<{ killed: boolean; reported: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, CHILD, dir, model], {
-      env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config') },
-    });
-    let err = '';
-    let reported = 0;
-    let armed = false;
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      for (const m of d.toString().matchAll(/ (\d+)\/\d+ /g)) reported = Math.max(reported, Number(m[1]));
-      if (killAt !== null && !armed && reported >= killAt) {
-        armed = true;
-        setTimeout(() => child.kill('SIGKILL'), Math.random() * 40);
-      }
-    });
-    child.on('close', (code, signal) => {
-      if (signal === 'SIGKILL') resolve({ killed: true, reported });
-      else if (code === 0) resolve({ killed: false, reported });
-      else reject(new Error(`child failed (${code}): ${err}`));
-    });
-  });
-}
+const runChild = (dir: string, model: string, home: string, killAt: number | null) =>
+  runKilledAt(CHILD, [dir, model], home, killAt);
 
 function inspect(dir: string) {
   const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });

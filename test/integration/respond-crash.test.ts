@@ -4,47 +4,18 @@
 // reported is missing, at most the one in flight is lost), and the resumed run
 // ends with the same stored generations as an uninterrupted one.
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
 import { cpSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { respondFixture } from '../unit/pipeline/respond/fixture';
+import { runKilledAt } from '../helpers/kill-child';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'respond-crash.child.ts');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const KILLS = 3;
 
-/** Runs the child; with `killAt` it is SIGKILLed a random 0-40 ms after reporting that many committed samples. */
-function runChild(
-  dir: string,
-  model: string,
-  home: string,
-  killAt: number | null,
-): Promise<{ killed: boolean; reported: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, CHILD, dir, model], {
-      env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config') },
-    });
-    let err = '';
-    let reported = 0;
-    let armed = false;
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      for (const m of d.toString().matchAll(/ (\d+)\/\d+ /g)) reported = Math.max(reported, Number(m[1]));
-      if (killAt !== null && !armed && reported >= killAt) {
-        armed = true;
-        setTimeout(() => child.kill('SIGKILL'), Math.random() * 40);
-      }
-    });
-    child.on('close', (code, signal) => {
-      if (signal === 'SIGKILL') resolve({ killed: true, reported });
-      else if (code === 0) resolve({ killed: false, reported });
-      else reject(new Error(`child failed (${code}): ${err}`));
-    });
-  });
-}
+const runChild = (dir: string, model: string, home: string, killAt: number | null) =>
+  runKilledAt(CHILD, [dir, model], home, killAt);
 
 function inspect(dir: string): {
   integrity: string;
