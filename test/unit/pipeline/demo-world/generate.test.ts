@@ -12,7 +12,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readBenchTsv, type BenchCandidate } from '../../../../electron/pipeline/eval/bench-read';
 import { buildPrompt } from '../../../../electron/pipeline/eval/prompt';
 import { renderPng } from '../../../../electron/pipeline/demo-world/render';
-import { WORLD_FILES, writeWorld, type WorldResult } from '../../../../electron/pipeline/demo-world/write';
+import {
+  WORLD_FILES,
+  writeWorld,
+  type WorldProgress,
+  type WorldResult,
+} from '../../../../electron/pipeline/demo-world/write';
 import {
   ATTRIBUTE_VALUES,
   COLOUR_RGB,
@@ -72,8 +77,12 @@ let samples: Sample[];
 let truths: Truth[];
 let items: BenchCandidate[];
 
+const progress: WorldProgress[] = [];
+
 beforeAll(async () => {
-  world = await writeWorld({ out: path.join(home, 'a'), seed: 21, train: TRAIN, bench: BENCH, mcqShare: 0.5 });
+  world = await writeWorld({ out: path.join(home, 'a'), seed: 21, train: TRAIN, bench: BENCH, mcqShare: 0.5 }, (p) =>
+    progress.push(p),
+  );
   samples = JSON.parse(readFileSync(world.train.file, 'utf8')) as Sample[];
   truths = readFileSync(world.bench.scenes, 'utf8')
     .trim()
@@ -97,6 +106,20 @@ describe('writeWorld', () => {
     // Rewriting a world folder replaces it.
     await writeWorld({ out: again.dir, seed: 22, train: TRAIN, bench: BENCH, mcqShare: 0.5 });
     expect(digest(again.dir)).toEqual(c);
+  });
+
+  it('reports progress per stage, rising to each total', () => {
+    const stages = ['train', 'bench'] as const;
+    for (const stage of stages) {
+      const seen = progress.filter((p) => p.stage === stage);
+      // Every 500 items, and at the end of the stage.
+      expect(seen.length).toBe(Math.floor(seen[0]!.total / 500) + 1);
+      expect(seen.map((p) => p.done)).toEqual([...seen.map((p) => p.done)].sort((a, b) => a - b));
+      expect(seen.at(-1)).toEqual({ stage, done: seen[0]!.total, total: stage === 'train' ? TRAIN : 2 * BENCH });
+    }
+    expect(progress.findIndex((p) => p.stage === 'bench')).toBeGreaterThan(
+      progress.findLastIndex((p) => p.stage === 'train'),
+    );
   });
 
   it('answers every training question truly about the image it names', () => {
