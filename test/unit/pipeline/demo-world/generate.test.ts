@@ -122,8 +122,17 @@ describe('writeWorld', () => {
     );
   });
 
-  it('answers every training question truly about the image it names', () => {
+  it('answers every training question truly about the image it names', async () => {
     expect(samples).toHaveLength(TRAIN);
+    // A sample of the image files: the named scene's rendering, its colour at the object's centre.
+    for (const s of samples.filter((_, i) => i % 100 === 0)) {
+      const sc = scene(s.image.replace(/\.png$/, ''));
+      const bytes = readFileSync(path.join(world.train.imagesRoot, s.image));
+      expect(sha(bytes), s.image).toBe(sha(await renderPng(sc)));
+      const [cx, cy] = POSITION_XY[sc.position];
+      const centre = await sharp(bytes).extract({ left: cx, top: cy, width: 1, height: 1 }).raw().toBuffer();
+      expect([...centre], s.image).toEqual([...COLOUR_RGB[sc.colour]]);
+    }
     expect(new Set(samples.map((s) => s.id)).size).toBe(TRAIN);
     for (const s of samples) {
       const sc = scene(s.image.replace(/\.png$/, ''));
