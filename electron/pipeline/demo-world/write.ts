@@ -13,7 +13,7 @@ import { AppError } from '../../../shared/errors';
 import { OPTION_LETTERS } from '../../../shared/pipeline/eval';
 import { benchItems, MAX_OPTIONS, trainSamples, type BenchItem } from './plan';
 import { renderPng } from './render';
-import { sceneId, splitWorld, type Scene } from './world';
+import { sceneId, splitWorld, type Scene, type WorldSplit } from './world';
 
 export const WORLD_FILES = {
   manifest: 'world.json',
@@ -118,23 +118,18 @@ function benchRow(item: BenchItem, base64: readonly string[]): string {
   return tsvRow([item.index, item.question, ...options, item.answer, item.category, item.attribute, image]);
 }
 
-/** Writes the world `r` asks for; `onProgress` hears of each stage's progress. */
-export async function writeWorld(
-  r: WorldRequest,
-  onProgress: (p: WorldProgress) => void = () => {},
-): Promise<WorldResult> {
-  const dir = path.resolve(r.out);
-  prepareFolder(dir);
+type Report = (p: WorldProgress) => void;
+
+/** train.json, and images/ with each training scene's PNG the first time a sample shows it. */
+async function writeTrain(dir: string, split: WorldSplit, r: WorldRequest, onProgress: Report) {
+  const file = path.join(dir, WORLD_FILES.train);
   const imagesRoot = path.join(dir, WORLD_FILES.images);
   await mkdir(imagesRoot, { recursive: true });
-  const split = splitWorld(r.seed);
-
-  const trainFile = path.join(dir, WORLD_FILES.train);
-  const train = new Lines(trainFile);
+  const out = new Lines(file);
   const written = new Set<string>();
   let mcq = 0;
   let n = 0;
-  await train.write('[');
+  await out.write('[');
   for (const s of trainSamples(split, r.seed, { count: r.train, mcqShare: r.mcqShare })) {
     const id = sceneId(s.scene);
     const image = `${id}.png`;
@@ -147,17 +142,21 @@ export async function writeWorld(
       { from: 'human', value: s.human },
       { from: 'gpt', value: s.gpt },
     ];
-    await train.write(`${n === 0 ? '\n' : ',\n'}${JSON.stringify({ id: s.id, image, conversations })}`);
+    await out.write(`${n === 0 ? '\n' : ',\n'}${JSON.stringify({ id: s.id, image, conversations })}`);
     if (++n % PROGRESS_EVERY === 0) onProgress({ stage: 'train', done: n, total: r.train });
   }
-  await train.write('\n]\n');
-  await train.close();
+  await out.write('\n]\n');
+  await out.close();
   onProgress({ stage: 'train', done: n, total: r.train });
+  return { file, imagesRoot, samples: n, mcq, images: written.size };
+}
 
-  const benchFile = path.join(dir, WORLD_FILES.bench);
-  const scenesFile = path.join(dir, WORLD_FILES.benchScenes);
-  const bench = new Lines(benchFile);
-  const truth = new Lines(scenesFile);
+/** bench.tsv and bench-scenes.jsonl, row for row; each held-out scene is rendered once. */
+async function writeBench(dir: string, split: WorldSplit, r: WorldRequest, onProgress: Report) {
+  const file = path.join(dir, WORLD_FILES.bench);
+  const scenes = path.join(dir, WORLD_FILES.benchScenes);
+  const bench = new Lines(file);
+  const truth = new Lines(scenes);
   const base64 = new Map<string, string>();
   const encoded = async (scene: Scene): Promise<string> => {
     const id = sceneId(scene);
@@ -175,25 +174,26 @@ export async function writeWorld(
     const images: string[] = [];
     for (const s of item.scenes) images.push(await encoded(s));
     await bench.write(benchRow(item, images));
-    await truth.write(
-      `${JSON.stringify({
-        index: item.index,
-        category: item.category,
-        attribute: item.attribute,
-        scenes: item.scenes.map(sceneId),
-        target: item.target,
-        options: item.options,
-        answer: item.answer,
-      })}\n`,
-    );
-    counts[item.category]++;
+    const { index, category, attribute, target, options, answer } = item;
+    const line = { index, category, attribute, scenes: item.scenes.map(sceneId), target, options, answer };
+    await truth.write(`${JSON.stringify(line)}\n`);
+    counts[category]++;
     const done = counts.single + counts.multi;
     if (done % PROGRESS_EVERY === 0) onProgress({ stage: 'bench', done, total });
   }
   await bench.close();
   await truth.close();
   onProgress({ stage: 'bench', done: counts.single + counts.multi, total });
+  return { file, scenes, ...counts, images: base64.size };
+}
 
+/** Writes the world `r` asks for; `onProgress` hears of each stage's progress. */
+export async function writeWorld(r: WorldRequest, onProgress: Report = () => {}): Promise<WorldResult> {
+  const dir = path.resolve(r.out);
+  prepareFolder(dir);
+  const split = splitWorld(r.seed);
+  const train = await writeTrain(dir, split, r, onProgress);
+  const bench = await writeBench(dir, split, r, onProgress);
   const manifest = path.join(dir, WORLD_FILES.manifest);
   const world = {
     world: 'DEMO-WORLD',
@@ -202,12 +202,18 @@ export async function writeWorld(
     train: {
       file: WORLD_FILES.train,
       images: WORLD_FILES.images,
-      samples: n,
-      mcq,
-      imageFiles: written.size,
+      samples: train.samples,
+      mcq: train.mcq,
+      imageFiles: train.images,
       mcqShare: r.mcqShare,
     },
-    bench: { file: WORLD_FILES.bench, scenes: WORLD_FILES.benchScenes, ...counts, images: base64.size },
+    bench: {
+      file: WORLD_FILES.bench,
+      scenes: WORLD_FILES.benchScenes,
+      single: bench.single,
+      multi: bench.multi,
+      images: bench.images,
+    },
     split: { train: split.train.map(sceneId), heldOut: split.heldOut.map(sceneId) },
   };
   await writeFile(manifest, `${JSON.stringify(world, null, 2)}\n`);
@@ -215,8 +221,8 @@ export async function writeWorld(
     dir,
     seed: r.seed,
     manifest,
-    train: { file: trainFile, imagesRoot, samples: n, mcq, images: written.size },
-    bench: { file: benchFile, scenes: scenesFile, ...counts, images: base64.size },
+    train,
+    bench,
     split: { train: split.train.length, heldOut: split.heldOut.length },
   };
 }
