@@ -25,6 +25,8 @@ export interface CliCommand {
   define(cmd: Command): void;
   /** Returns the exit code. Throw UsageError for bad arguments, AppError for failures. */
   run(args: ParsedArgs, io: CliIo): Promise<number>;
+  /** Commands under this one (`demo world`): a first argument naming one runs it instead of `run`. */
+  subcommands?: readonly CliCommand[];
 }
 
 export class UsageError extends Error {

@@ -26,11 +26,16 @@ function usageOf(cmd: Command): string {
   return [...args, ...cmd.options.map(optionUsage)].join(' ');
 }
 
+/** `demo [DIR] ...`, or `demo world --out DIR ...` for a subcommand. */
+const fullName = (c: Command): string => (c.parent?.parent ? `${c.parent.name()} ${c.name()}` : c.name());
+
 function rootUsage(program: Command): string {
-  const lines = program.commands.map((c) => {
-    const usage = `${c.name()} ${usageOf(c)}`;
-    return `  ${usage.padEnd(72)} ${c.description()}`;
-  });
+  const lines = program.commands.flatMap((c) =>
+    [c, ...c.commands].map((s) => {
+      const usage = `${fullName(s)} ${usageOf(s)}`;
+      return `  ${usage.padEnd(72)} ${s.description()}`;
+    }),
+  );
   return (
     [
       'usage: mia-dpo <command> [options]',
@@ -44,16 +49,22 @@ function rootUsage(program: Command): string {
 
 /** The whole command line, built afresh per run (commander keeps parsed values on its Command objects). */
 function buildProgram(io: CliIo, run: (command: CliCommand, cmd: Command) => Promise<void>): Command {
-  const program = new Command('mia-dpo').exitOverride().configureOutput({
-    writeOut: (s) => void io.stdout.write(s),
-    writeErr: (s) => void io.stderr.write(s),
-    outputError: () => undefined,
-  });
-  for (const command of CLI_COMMANDS) {
-    const cmd = program.command(command.name).description(command.summary);
+  // A command's options are read only before a subcommand's name, so `demo world --json` is the subcommand's flag.
+  const program = new Command('mia-dpo')
+    .exitOverride()
+    .enablePositionalOptions()
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+      outputError: () => undefined,
+    });
+  const add = (parent: Command, command: CliCommand): void => {
+    const cmd = parent.command(command.name).description(command.summary);
     command.define(cmd);
     cmd.usage(usageOf(cmd)).action(() => run(command, cmd));
-  }
+    for (const sub of command.subcommands ?? []) add(cmd, sub);
+  };
+  for (const command of CLI_COMMANDS) add(program, command);
   return program;
 }
 
@@ -78,9 +89,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (e instanceof CommanderError && e.exitCode === 0) return EXIT.ok; // --help was shown
     if (e instanceof CommanderError || e instanceof UsageError) {
       const message = e.message.replace(/^error: /, '');
-      const cmd = program.commands.find((c) => c.name() === name);
+      const top = program.commands.find((c) => c.name() === name);
+      const cmd = top?.commands.find((c) => c.name() === argv[1]) ?? top;
       io.stderr.write(
-        `mia-dpo: ${message}\n${cmd ? `usage: mia-dpo ${cmd.name()} ${usageOf(cmd)}\n` : rootUsage(program)}`,
+        `mia-dpo: ${message}\n${cmd ? `usage: mia-dpo ${fullName(cmd)} ${usageOf(cmd)}\n` : rootUsage(program)}`,
       );
       if (json) io.stdout.write(`${JSON.stringify({ ok: false, error: { kind: 'bad-input', message } })}\n`);
       return EXIT.usage;

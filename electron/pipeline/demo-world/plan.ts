@@ -1,0 +1,170 @@
+// What the demo world's files hold, drawn from a seed (issue 14, item 1):
+// single-image training samples over the training scenes and benchmark items
+// (single, and sequence items of 2-4 images) over the held-out scenes of
+// ./world.ts. Pure and lazy (generators), so any size streams; each part has
+// its own random stream, so the benchmark of a seed does not change with the
+// number of training samples asked for.
+import { lowerFirst } from '../augment/prompts';
+import { buildPrompt } from '../eval/prompt';
+import { createRng, sampleDistinct, shuffled, type Rng } from '../random';
+import { OPTION_LETTERS } from '../../../shared/pipeline/eval';
+import { IMAGE_PLACEHOLDER } from '../../engine/text/image-placeholders';
+import {
+  ATTRIBUTES,
+  ATTRIBUTE_VALUES,
+  QUESTIONS,
+  answerText,
+  type Attribute,
+  type Scene,
+  type WorldSplit,
+} from './world';
+
+/** At most this many options per benchmark item (A-D); size has two values, so two options. */
+export const MAX_OPTIONS = 4;
+
+export interface Choice {
+  /** Answer strings in letter order. */
+  options: string[];
+  /** The correct option's letter. */
+  answer: string;
+}
+
+export interface TrainSample {
+  id: string;
+  scene: Scene;
+  attribute: Attribute;
+  /** `plain`: the question, answered with DEMO-WORLD's answer string; `mcq`: the benchmark's prompt form, answered with the letter. */
+  form: 'plain' | 'mcq';
+  human: string;
+  gpt: string;
+}
+
+export interface BenchItem {
+  index: string;
+  category: 'single' | 'multi';
+  attribute: Attribute;
+  /** The images in order; `scenes[target - 1]` is the one asked about. */
+  scenes: Scene[];
+  /** 1-based. */
+  target: number;
+  /** The prompt text after the image list (the TSV's `question`). */
+  question: string;
+  options: string[];
+  answer: string;
+}
+
+const valueOf = (scene: Scene, a: Attribute): string => scene[a];
+
+/**
+ * Options for a question whose answer is `correct`: the values `shown` in the
+ * other images first (distinct, other than the correct one), then other values
+ * of the attribute at random, at most MAX_OPTIONS, in a random order.
+ */
+export function chooseOptions(rng: Rng, attribute: Attribute, correct: string, shown: readonly string[]): Choice {
+  const values: string[] = [correct];
+  for (const v of shown) if (!values.includes(v) && values.length < MAX_OPTIONS) values.push(v);
+  const rest = shuffled(
+    rng,
+    ATTRIBUTE_VALUES[attribute].filter((v) => !values.includes(v)),
+  );
+  while (values.length < MAX_OPTIONS && rest.length > 0) values.push(rest.shift()!);
+  const order = shuffled(rng, values);
+  return {
+    options: order.map((v) => answerText(attribute, v)),
+    answer: OPTION_LETTERS[order.indexOf(correct)]!,
+  };
+}
+
+/** Cycles through seeded permutations of `items`: every item once per round, so counts stay balanced. */
+function rounds<T>(rng: Rng, items: readonly T[]): () => T {
+  let order: T[] = [];
+  return () => {
+    if (order.length === 0) order = shuffled(rng, items);
+    return order.pop()!;
+  };
+}
+
+const mcqPrompt = (question: string, options: readonly string[], images: number): string =>
+  buildPrompt({
+    question,
+    hint: null,
+    options: options.map((text, i) => ({ letter: OPTION_LETTERS[i]!, text })),
+    kind: 'mcq',
+    imageCount: images,
+  });
+
+export interface TrainOptions {
+  count: number;
+  /** Share of samples asked in the benchmark's multiple-choice form, in [0, 1]. */
+  mcqShare: number;
+}
+
+/**
+ * `count` single-image samples: scenes in rounds over the training scenes,
+ * attributes in rounds of four, a sample in the multiple-choice form with
+ * probability `mcqShare`.
+ */
+export function* trainSamples(split: WorldSplit, seed: number, o: TrainOptions): Generator<TrainSample> {
+  const rng = createRng(`demo-world/train/${seed}`);
+  const nextScene = rounds(rng, split.train);
+  const nextAttribute = rounds(rng, ATTRIBUTES);
+  const width = String(o.count).length;
+  for (let i = 0; i < o.count; i++) {
+    const scene = nextScene();
+    const attribute = nextAttribute();
+    const mcq = rng.next() < o.mcqShare;
+    const id = `world-train-${String(i + 1).padStart(width, '0')}`;
+    const value = valueOf(scene, attribute);
+    if (!mcq) {
+      const human = `${IMAGE_PLACEHOLDER}\n${QUESTIONS[attribute]}`;
+      yield { id, scene, attribute, form: 'plain', human, gpt: answerText(attribute, value) };
+      continue;
+    }
+    const c = chooseOptions(rng, attribute, value, []);
+    yield { id, scene, attribute, form: 'mcq', human: mcqPrompt(QUESTIONS[attribute], c.options, 1), gpt: c.answer };
+  }
+}
+
+/** Images in a multi-image item: 2 to 4. */
+export const MULTI_IMAGES = { min: 2, max: 4 } as const;
+
+/**
+ * `perCategory` single-image items, then `perCategory` sequence items of 2-4
+ * images, all over the held-out scenes. A multi-image item asks
+ * `In Image{k}, <question>`; its other images are distinct held-out scenes
+ * whose asked attribute differs from the target's, so answering about the
+ * wrong image gives a plausible wrong answer.
+ */
+export function* benchItems(split: WorldSplit, seed: number, perCategory: number): Generator<BenchItem> {
+  const rng = createRng(`demo-world/bench/${seed}`);
+  const width = String(perCategory).length;
+  const nextScene = rounds(rng, split.heldOut);
+  const nextAttribute = rounds(rng, ATTRIBUTES);
+  for (let i = 0; i < perCategory; i++) {
+    const scene = nextScene();
+    const attribute = nextAttribute();
+    const c = chooseOptions(rng, attribute, valueOf(scene, attribute), []);
+    const index = `single-${String(i + 1).padStart(width, '0')}`;
+    yield { index, category: 'single', attribute, scenes: [scene], target: 1, question: QUESTIONS[attribute], ...c };
+  }
+  const span = MULTI_IMAGES.max - MULTI_IMAGES.min + 1;
+  for (let i = 0; i < perCategory; i++) {
+    const target = nextScene();
+    const attribute = nextAttribute();
+    const images = MULTI_IMAGES.min + rng.int(span);
+    const at = 1 + rng.int(images);
+    const value = valueOf(target, attribute);
+    const pool = split.heldOut.filter((s) => valueOf(s, attribute) !== value);
+    const distractors = sampleDistinct(rng, pool, images - 1);
+    const scenes = [...distractors.slice(0, at - 1), target, ...distractors.slice(at - 1)];
+    const c = chooseOptions(
+      rng,
+      attribute,
+      value,
+      distractors.map((s) => valueOf(s, attribute)),
+    );
+    const index = `multi-${String(i + 1).padStart(width, '0')}`;
+    const question = `In Image${at}, ${lowerFirst(QUESTIONS[attribute])}`;
+    yield { index, category: 'multi', attribute, scenes, target: at, question, ...c };
+  }
+}
