@@ -47,7 +47,7 @@ describe('importing the same source again', () => {
     const { sources } = await service.handlers['sources.list']({});
     expect(sources.map((s) => s.sampleCount)).toEqual([6, 6, 7]);
     await service.close();
-  }, 20_000);
+  }, 60_000);
 
   it('the CLI refuses with exit 1 and the message, and imports with --again', async () => {
     const root = tempDir('again-');
@@ -60,5 +60,5 @@ describe('importing the same source again', () => {
     expect(await runCli(args, io)).toBe(1);
     expect(io.err()).toMatch(/was already imported, with the same content, by job 1 on .* \(4 samples\)/);
     expect(await runCli([...args, '--again'], memoryIo())).toBe(0);
-  }, 20_000);
+  }, 60_000);
 });
