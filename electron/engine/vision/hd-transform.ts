@@ -30,6 +30,8 @@ export interface HdOptions {
 
 /** Where every pixel goes, in the image's own orientation (transposition is undone). */
 export interface HdGeometry {
+  /** Size of the decoded image. */
+  source: { width: number; height: number };
   /** The image was taller than wide, so the grid was chosen on its transpose. */
   transposed: boolean;
   /** Crops along the long side. */
@@ -83,6 +85,7 @@ export function hdGeometry(width: number, height: number, hdNum: number, options
   const lines = paddedShort / crop;
   return transposed
     ? {
+        source: { width, height },
         transposed,
         scale,
         resized: { width: newShort, height: newLong },
@@ -92,6 +95,7 @@ export function hdGeometry(width: number, height: number, hdNum: number, options
         cols: lines,
       }
     : {
+        source: { width, height },
         transposed,
         scale,
         resized: { width: newLong, height: newShort },
@@ -100,6 +104,27 @@ export function hdGeometry(width: number, height: number, hdNum: number, options
         rows: lines,
         cols: scale,
       };
+}
+
+/**
+ * Where a rectangle of the source image (pixels, x to the right, y down) lies on the
+ * padded canvas, in canvas pixels; divide by the canvas size for fractions of the
+ * global view, or by 560 / 20 for cells of the crop-grid token map. The resize maps
+ * the whole image onto the resized rectangle, so the scale per axis is
+ * resized / source (not quite equal on both axes: the short side is truncated).
+ */
+export function hdCanvasRect(
+  geometry: HdGeometry,
+  rect: { x: number; y: number; width: number; height: number },
+): { x: number; y: number; width: number; height: number } {
+  const sx = geometry.resized.width / geometry.source.width;
+  const sy = geometry.resized.height / geometry.source.height;
+  return {
+    x: geometry.offset.x + rect.x * sx,
+    y: geometry.offset.y + rect.y * sy,
+    width: rect.width * sx,
+    height: rect.height * sy,
+  };
 }
 
 /** What the ViT takes for one image, channels first, float32. */

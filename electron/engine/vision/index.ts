@@ -18,6 +18,7 @@ export {
   HD_CROP_SIZE,
   HD_NUM_MULTI,
   HD_NUM_SINGLE,
+  hdCanvasRect,
   hdGeometry,
   hdNumFor,
   hdTransformImage,

@@ -10,6 +10,7 @@ import { AppError } from '../../../../shared/errors';
 import {
   HD_NUM_MULTI,
   HD_NUM_SINGLE,
+  hdCanvasRect,
   hdGeometry,
   hdMergeLayout,
   hdMergeLayoutBatch,
@@ -98,6 +99,19 @@ describe('HD transform geometry', () => {
     expect(hdGeometry(1080, 1920, 6)).toMatchObject({ transposed: true, rows: 3, cols: 2, offset: { x: 0, y: 0 } });
     expect(hdNumFor(1)).toBe(HD_NUM_SINGLE);
     expect(hdNumFor(3)).toBe(HD_NUM_MULTI);
+  });
+
+  it('maps source rectangles onto the padded canvas (pic-in-pic and grid regions)', () => {
+    const close = (a: Record<string, number>, b: Record<string, number>) => {
+      for (const k of Object.keys(b)) expect(a[k], k).toBeCloseTo(b[k] as number, 9);
+    };
+    // 1600x640 at hd 6: 1680x672 resized, 1680x1120 canvas, white below.
+    const g = hdGeometry(1600, 640, 6);
+    expect([g.rows, g.cols, g.resized.width, g.resized.height]).toEqual([2, 3, 1680, 672]);
+    close(hdCanvasRect(g, { x: 800, y: 320, width: 800, height: 320 }), { x: 840, y: 336, width: 840, height: 336 });
+    // Tall image, training variant: centred horizontally.
+    const t = hdGeometry(600, 1000, 18, { variant: 'train' });
+    close(hdCanvasRect(t, { x: 0, y: 0, width: 600, height: 1000 }), { x: 56, y: 0, width: 1008, height: 1680 });
   });
 
   it('never uses more crops than hd_num', () => {
