@@ -179,25 +179,30 @@ export function hdTransformRgb(image: RgbImage, hdNum: number, options: HdOption
 /**
  * ToTensor then Normalize, in float32 as torchvision computes them (v / 255, then
  * (x - mean) / std with float32 mean and std), written straight into crop order:
- * `img.reshape(1, 3, rows, crop, cols, crop).permute(0, 2, 4, 1, 3, 5)`.
+ * `img.reshape(1, 3, rows, crop, cols, crop).permute(0, 2, 4, 1, 3, 5)`. The result
+ * depends on the byte and the channel only, so it is a 3 x 256 table.
  */
 function normalisedCrops(image: RgbImage, crop: number): Float32Array {
   const { width, height, data } = image;
   const cols = width / crop;
   const plane = crop * crop;
+  const table = new Float32Array(3 * 256);
+  for (let ch = 0; ch < 3; ch++) {
+    const mean = Math.fround(OPENAI_CLIP_MEAN[ch] as number);
+    const std = Math.fround(OPENAI_CLIP_STD[ch] as number);
+    for (let v = 0; v < 256; v++) table[ch * 256 + v] = Math.fround(Math.fround(Math.fround(v / 255) - mean) / std);
+  }
   const out = new Float32Array(width * height * 3);
-  const mean = OPENAI_CLIP_MEAN.map(Math.fround);
-  const std = OPENAI_CLIP_STD.map(Math.fround);
   for (let y = 0; y < height; y++) {
     const r = Math.floor(y / crop);
-    const cy = y - r * crop;
-    for (let x = 0; x < width; x++) {
-      const c = Math.floor(x / crop);
-      const base = (r * cols + c) * 3 * plane + cy * crop + (x - c * crop);
-      const p = (y * width + x) * 3;
-      for (let ch = 0; ch < 3; ch++) {
-        const v = Math.fround((data[p + ch] as number) / 255);
-        out[base + ch * plane] = Math.fround(Math.fround(v - (mean[ch] as number)) / (std[ch] as number));
+    const rowBase = r * cols * 3 * plane + (y - r * crop) * crop;
+    for (let c = 0; c < cols; c++) {
+      const base = rowBase + c * 3 * plane;
+      let p = (y * width + c * crop) * 3;
+      for (let x = 0; x < crop; x++, p += 3) {
+        out[base + x] = table[data[p] as number] as number;
+        out[base + plane + x] = table[256 + (data[p + 1] as number)] as number;
+        out[base + 2 * plane + x] = table[512 + (data[p + 2] as number)] as number;
       }
     }
   }
@@ -241,7 +246,7 @@ function cubicTaps(inSize: number, outSize: number): CubicTaps {
 /**
  * `F.interpolate(canvas, size=(outH, outW), mode='bicubic')` in float32, reading the
  * canvas through the crop layout. torch sums per output pixel
- * `sum_j wy_j * (sum_i wx_i * in[y_j, x_i])` left to right; the inner sums depend
+ * `sum_j wy_j * (sum_i wx_i * in[y_j, x_i])` (in the order `dot4` describes); the inner sums depend
  * on the column and the source row only, so they are computed once per row (a
  * horizontal pass) without changing any rounding.
  */
@@ -259,23 +264,45 @@ function bicubicFromCrops(
   const tx = cubicTaps(inW, outW);
   const ty = cubicTaps(inH, outH);
   const horiz = new Float32Array(3 * inH * outW);
+  const row = new Float32Array(inW);
   for (let ch = 0; ch < 3; ch++) {
     for (let y = 0; y < inH; y++) {
       const r = Math.floor(y / crop);
-      const rowBase = r * cols * 3 * plane + ch * plane + (y - r * crop) * crop;
-      const at = (x: number): number => {
-        const c = Math.floor(x / crop);
-        return crops[rowBase + c * 3 * plane + (x - c * crop)] as number;
-      };
+      const from = r * cols * 3 * plane + ch * plane + (y - r * crop) * crop;
+      for (let c = 0; c < cols; c++)
+        row.set(crops.subarray(from + c * 3 * plane, from + c * 3 * plane + crop), c * crop);
       const o = (ch * inH + y) * outW;
-      for (let ox = 0; ox < outW; ox++) horiz[o + ox] = dot4(at, tx, ox);
+      for (let ox = 0; ox < outW; ox++) {
+        const k = ox * 4;
+        horiz[o + ox] = dot4(
+          row[tx.index[k] as number] as number,
+          row[tx.index[k + 1] as number] as number,
+          row[tx.index[k + 2] as number] as number,
+          row[tx.index[k + 3] as number] as number,
+          tx.weight,
+          k,
+        );
+      }
     }
   }
   const out = new Float32Array(3 * outH * outW);
   for (let ch = 0; ch < 3; ch++) {
     for (let oy = 0; oy < outH; oy++) {
+      const k = oy * 4;
+      const r0 = (ch * inH + (ty.index[k] as number)) * outW;
+      const r1 = (ch * inH + (ty.index[k + 1] as number)) * outW;
+      const r2 = (ch * inH + (ty.index[k + 2] as number)) * outW;
+      const r3 = (ch * inH + (ty.index[k + 3] as number)) * outW;
+      const o = (ch * outH + oy) * outW;
       for (let ox = 0; ox < outW; ox++) {
-        out[(ch * outH + oy) * outW + ox] = dot4((y) => horiz[(ch * inH + y) * outW + ox] as number, ty, oy);
+        out[o + ox] = dot4(
+          horiz[r0 + ox] as number,
+          horiz[r1 + ox] as number,
+          horiz[r2 + ox] as number,
+          horiz[r3 + ox] as number,
+          ty.weight,
+          k,
+        );
       }
     }
   }
@@ -288,13 +315,9 @@ function bicubicFromCrops(
  * multiply-adds, the first one fusing the FIRST product (fma(v0, w0, round(v1*w1))).
  * Found by matching torch 1.13's output bit for bit; builds may differ by 1 ulp.
  */
-function dot4(value: (i: number) => number, taps: CubicTaps, i: number): number {
-  const k = i * 4;
-  const v = (j: number) => value(taps.index[k + j] as number);
-  const w = (j: number) => taps.weight[k + j] as number;
-  let acc = fmaf(v(0), w(0), f(v(1) * w(1)));
-  acc = fmaf(v(2), w(2), acc);
-  return fmaf(v(3), w(3), acc);
+function dot4(v0: number, v1: number, v2: number, v3: number, weight: Float32Array, k: number): number {
+  const acc = fmaf(v0, weight[k] as number, f(v1 * (weight[k + 1] as number)));
+  return fmaf(v3, weight[k + 3] as number, fmaf(v2, weight[k + 2] as number, acc));
 }
 
 /**
