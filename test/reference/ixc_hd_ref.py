@@ -8,6 +8,8 @@ uint8 values by 255 in float32; Normalize subtracts and divides by float32 tenso
 Usage: ixc_hd_ref.py OUT pixels JOB.json
   JOB = {"items": [{"name", "image", "hd_num", "variant": "chat"|"train"}]}
   writes NAME_global [3,560,560], NAME_crops [n,3,560,560]; config[NAME] = geometry.
+  With "repeat": N in JOB, config.seconds = each item's median time over N runs
+  (file read, decode and transform; interpreter start excluded), for benchmarks.
 Usage: ixc_hd_ref.py OUT layout GRIDS WIDTH SEED   (GRIDS like "1x1,2x3")
   random ViT features for the images' global views and crops, one batch, and the
   separators; writes features, glb_GN, sub_GN and tokens (the merged layout);
@@ -17,7 +19,9 @@ Output: OUT/manifest.json + OUT/NAME.f32 (see test/helpers/reference.ts).
 import json
 import math
 import os
+import statistics
 import sys
+import time
 
 import numpy as np
 import torch
@@ -72,15 +76,22 @@ def split(t):
 def run_pixels(job_path, write):
     with open(job_path) as f:
         job = json.load(f)
-    config = {}
+    config, seconds = {}, []
     for item in job["items"]:
-        img = Image.open(item["image"]).convert("RGB")
-        canvas, geo = hd_image(img, item["hd_num"], item.get("variant", "chat"))
-        glb, crops, rows, cols = split(normalise(canvas))
+        times = []
+        for _ in range(job.get("repeat", 1)):
+            start = time.perf_counter()
+            img = Image.open(item["image"]).convert("RGB")
+            canvas, geo = hd_image(img, item["hd_num"], item.get("variant", "chat"))
+            glb, crops, rows, cols = split(normalise(canvas))
+            times.append(time.perf_counter() - start)
+        seconds.append(statistics.median(times))
         geo.update(rows=rows, cols=cols)
         config[item["name"]] = geo
         write(item["name"] + "_global", glb)
         write(item["name"] + "_crops", crops)
+    if "repeat" in job:
+        config["seconds"] = seconds
     return config
 
 

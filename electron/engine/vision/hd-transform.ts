@@ -213,6 +213,11 @@ interface CubicTaps {
   /** 4 clamped source indices and 4 float32 weights per output index. */
   index: Int32Array;
   weight: Float32Array;
+  /**
+   * Every output takes one source value with weight 1 and the others with 0 (an odd
+   * integer scale): torch's sum then returns that value unchanged, so it is copied.
+   */
+  pick: Int32Array | undefined;
 }
 
 const CUBIC_A = Math.fround(-0.75);
@@ -240,7 +245,9 @@ function cubicTaps(inSize: number, outSize: number): CubicTaps {
       weight[i * 4 + j] = w[j] as number;
     }
   }
-  return { index, weight };
+  const pick = Int32Array.from({ length: outSize }, (_, i) => index[i * 4 + 1] as number);
+  const isPick = weight.every((w, k) => w === (k % 4 === 1 ? 1 : 0));
+  return { index, weight, pick: isPick ? pick : undefined };
 }
 
 /**
@@ -272,6 +279,10 @@ function bicubicFromCrops(
       for (let c = 0; c < cols; c++)
         row.set(crops.subarray(from + c * 3 * plane, from + c * 3 * plane + crop), c * crop);
       const o = (ch * inH + y) * outW;
+      if (tx.pick) {
+        for (let ox = 0; ox < outW; ox++) horiz[o + ox] = row[tx.pick[ox] as number] as number;
+        continue;
+      }
       for (let ox = 0; ox < outW; ox++) {
         const k = ox * 4;
         horiz[o + ox] = dot4(
@@ -294,6 +305,11 @@ function bicubicFromCrops(
       const r2 = (ch * inH + (ty.index[k + 2] as number)) * outW;
       const r3 = (ch * inH + (ty.index[k + 3] as number)) * outW;
       const o = (ch * outH + oy) * outW;
+      if (ty.pick) {
+        const from = (ch * inH + (ty.pick[oy] as number)) * outW;
+        out.set(horiz.subarray(from, from + outW), o);
+        continue;
+      }
       for (let ox = 0; ox < outW; ox++) {
         out[o + ox] = dot4(
           horiz[r0 + ox] as number,
