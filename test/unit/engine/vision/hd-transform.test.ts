@@ -200,6 +200,16 @@ describe('HD transform parity with the PIL + torch oracle', () => {
     writeFileSync(bad, Buffer.from('\x89PNG\r\n\x1a\nnot really a png'));
     await expect(hdTransformImage(bad, 24)).rejects.toMatchObject({ kind: 'bad-file', subject: bad });
     await expect(hdTransformImage(join(dir, 'missing.png'), 24)).rejects.toMatchObject({ kind: 'not-found' });
+    const strip = await writeRgbPng(join(dir, 'strip.png'), photoLike(4000, 1, 3), 4000, 1);
+    await expect(hdTransformImage(strip, 6)).rejects.toMatchObject({ kind: 'bad-input', subject: strip });
+    await expect(hdTransformImage(strip, 6)).rejects.toThrow(/strip\.png: a 4000x1 image is too elongated/);
+  });
+
+  it('reads pixels as stored, as Image.open does, unless EXIF rotation is asked for', async () => {
+    const rotated = await writeRgbPng(join(dir, 'exif6.png'), photoLike(400, 300, 5), 400, 300, 6);
+    expect((await hdTransformImage(rotated, 24)).geometry).toMatchObject({ source: { width: 400, height: 300 } });
+    const upright = await hdTransformImage(rotated, 24, { applyExif: true });
+    expect(upright.geometry).toMatchObject({ source: { width: 300, height: 400 }, transposed: true });
   });
 });
 
