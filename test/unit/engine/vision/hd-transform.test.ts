@@ -19,6 +19,7 @@ import {
   hdTokenCount,
   hdTokenLayout,
   hdTransformImage,
+  hdTransformRgb,
 } from '../../../../electron/engine/vision';
 import type { HdPixels, HdVariant } from '../../../../electron/engine/vision';
 import { runReference } from '../../../helpers/reference';
@@ -128,6 +129,16 @@ describe('HD transform geometry', () => {
         expect(g.padded).toEqual({ width: g.cols * 560, height: g.rows * 560 });
       }
     }
+  });
+
+  it('follows a vision_config crop size other than 560', () => {
+    const g = hdGeometry(800, 600, 6, { cropSize: 336 });
+    expect([g.rows, g.cols, g.resized.width, g.resized.height, g.padded.height]).toEqual([2, 2, 672, 504, 672]);
+    const px = hdTransformRgb({ width: 20, height: 15, data: photoLike(20, 15, 9) }, 24, { cropSize: 28 });
+    expect(px.crops.dims).toEqual([1, 3, 28, 28]);
+    // One crop: the bicubic taps pick every pixel, so the global view is the crop itself.
+    expect(px.global.data).toEqual(px.crops.data);
+    expect(hdTokenLayout({ rows: 2, cols: 2 }, 12).length).toBe(5 * 144 + 1 + 3 * 12);
   });
 
   it('refuses images too elongated to keep a row of pixels, and a bad hd_num', () => {
