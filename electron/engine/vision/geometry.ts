@@ -65,7 +65,8 @@ function copyRegion(image: RgbImage, x: number, y: number, width: number, height
   return { width, height, data };
 }
 
-function pasteOnCanvas(
+/** A `width` x `height` canvas of `fill` with `image` pasted at (x, y) (PIL `Image.new` + `paste`). */
+export function pasteOnCanvas(
   image: RgbImage,
   width: number,
   height: number,
@@ -83,4 +84,20 @@ function pasteOnCanvas(
     data.set(image.data.subarray(from, from + image.width * 3), ((y + row) * width + x) * 3);
   }
   return { width, height, data };
+}
+
+/** PIL's `Image.transpose(Image.TRANSPOSE)`: pixel (x, y) moves to (y, x), so width and height swap. */
+export function transposeRgb(image: RgbImage): RgbImage {
+  const { width, height, data } = image;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const from = (y * width + x) * 3;
+      const to = (x * height + y) * 3;
+      out[to] = data[from] as number;
+      out[to + 1] = data[from + 1] as number;
+      out[to + 2] = data[from + 2] as number;
+    }
+  }
+  return { width: height, height: width, data: out };
 }

@@ -28,8 +28,9 @@ export interface PreprocessorConfig {
 
 export const PREPROCESSOR_CONFIG_FILE = 'preprocessor_config.json';
 
-const OPENAI_CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
-const OPENAI_CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
+/** OpenAI CLIP's normalisation (also IXC2.5's `vis_processor`). */
+export const OPENAI_CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
+export const OPENAI_CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
 /** Defaults of transformers' processors, used where the file leaves a field out. */
 const DEFAULTS: Record<'clip' | 'siglip', PreprocessorConfig> = {
