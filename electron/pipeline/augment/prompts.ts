@@ -51,12 +51,17 @@ function prefixFor(spec: RewriteSpec, humanTurn: number): string {
   return `In ${spec.labelPrefix ?? 'Image'}${spec.targetIndex}, `;
 }
 
-/** The first human turn with its images placed: labelled `Image{n}:<image>` lines for a sequence, else the one composite. */
+/** The method's sequence header (MIA-DPO.md): one `Image{n}:<image>` line per image, no space after the colon. */
+export function sequenceHeader(imageCount: number, labelPrefix = 'Image'): string {
+  let header = '';
+  for (let n = 1; n <= imageCount; n++) header += `${labelPrefix}${n}:${IMAGE_PLACEHOLDER}\n`;
+  return header;
+}
+
+/** The first human turn with its images placed: the sequence header for a sequence, else the one composite. */
 function withImages(question: string, spec: RewriteSpec): string {
   if (spec.format !== 'sequence') return withImagePlaceholders(question, 1);
-  let header = '';
-  for (let n = 1; n <= spec.imageCount; n++) header += `${spec.labelPrefix ?? 'Image'}${n}:${IMAGE_PLACEHOLDER}\n`;
-  return header + question;
+  return sequenceHeader(spec.imageCount, spec.labelPrefix) + question;
 }
 
 /**

@@ -1,11 +1,12 @@
 // The text a model is asked for one benchmark item (issue 10): its images
-// first when the question does not place them (`Image{i}: <image>\n` per
-// image, the method's sequence convention; one `<image>\n` for a single
+// first when the question does not place them (`Image{i}:<image>\n` per
+// image, the method's sequence header from the augment step; one `<image>\n` for a single
 // image), then the item as VLMEvalKit's LLaVA prompt formats it: the hint and
 // the question on separate lines, one `X. text` line per option, and the
 // answer instruction for the item's kind. The chat template is applied later
 // by the session, which leaves placed `<image>`s alone.
 import { IMAGE_PLACEHOLDER } from '../../engine/text/image-placeholders';
+import { sequenceHeader } from '../augment/prompts';
 import type { BenchOption, ItemKind } from './bench-read';
 
 export interface PromptItem {
@@ -27,7 +28,7 @@ export const INSTRUCTIONS: Record<ItemKind, string> = {
 export function imageLines(question: string, imageCount: number): string {
   if (question.includes(IMAGE_PLACEHOLDER)) return '';
   if (imageCount === 1) return `${IMAGE_PLACEHOLDER}\n`;
-  return Array.from({ length: imageCount }, (_, i) => `Image${i + 1}: ${IMAGE_PLACEHOLDER}\n`).join('');
+  return sequenceHeader(imageCount);
 }
 
 export function buildPrompt(item: PromptItem): string {

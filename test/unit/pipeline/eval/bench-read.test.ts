@@ -178,7 +178,7 @@ describe('prompt building', () => {
   ];
   it('lists several images as Image{i} lines, then hint, question, options and the instruction', () => {
     expect(buildPrompt({ question: 'Which is red?', hint: 'Two pictures.', options, kind: 'mcq', imageCount: 2 })).toBe(
-      "Image1: <image>\nImage2: <image>\nTwo pictures.\nWhich is red?\nA. red\nB. blue\nAnswer with the option's letter from the given choices directly.",
+      "Image1:<image>\nImage2:<image>\nTwo pictures.\nWhich is red?\nA. red\nB. blue\nAnswer with the option's letter from the given choices directly.",
     );
   });
   it('puts one <image> line for one image and leaves placed images alone', () => {
