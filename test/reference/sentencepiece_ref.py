@@ -1,0 +1,58 @@
+"""SentencePiece oracle for test/unit/engine/text/sentencepiece*.test.ts.
+
+usage: sentencepiece_ref.py REQUEST.json OUT.json
+
+REQUEST: {"corpus": path of the training text,
+          "models": [{"name", "dir", "options": {SentencePieceTrainer options}}],
+          "texts": [str], "decode": [[id]]}
+Trains each model into dir/tokenizer.model with sentencepiece (Debian python3-sentencepiece),
+then writes per model: the ids and pieces of each text, the decode of those ids, and the
+decode of each extra id list of "decode" (ids above the vocabulary are taken modulo its size).
+One process for a whole test file: training and encoding are batched here.
+"""
+
+import json
+import os
+import sys
+
+import sentencepiece as spm
+
+
+def main() -> None:
+    request_path, out_path = sys.argv[1], sys.argv[2]
+    with open(request_path, encoding="utf-8") as f:
+        request = json.load(f)
+    result = {"version": spm.__version__, "models": {}}
+    for model in request["models"]:
+        prefix = os.path.join(model["dir"], "tokenizer")
+        os.makedirs(model["dir"], exist_ok=True)
+        spm.SentencePieceTrainer.train(
+            input=request["corpus"],
+            model_prefix=prefix,
+            minloglevel=2,
+            num_threads=1,
+            **model["options"],
+        )
+        os.replace(prefix + ".model", os.path.join(model["dir"], "tokenizer.model"))
+        os.remove(prefix + ".vocab")
+        sp = spm.SentencePieceProcessor(model_file=os.path.join(model["dir"], "tokenizer.model"))
+        size = sp.get_piece_size()
+        encoded = [sp.encode(t) for t in request["texts"]]
+        extra = [[i % size for i in ids] for ids in request["decode"]]
+        result["models"][model["name"]] = {
+            "size": size,
+            "bos": sp.bos_id(),
+            "eos": sp.eos_id(),
+            "unk": sp.unk_id(),
+            "pieces": [sp.id_to_piece(i) for i in range(size)],
+            "ids": encoded,
+            "decoded": [sp.decode(ids) for ids in encoded],
+            "extraIds": extra,
+            "extraDecoded": [sp.decode(ids) for ids in extra],
+        }
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump(result, f, ensure_ascii=False)
+
+
+if __name__ == "__main__":
+    main()
