@@ -134,13 +134,8 @@ export class TextTokenizer {
     if (tokenizerJson === undefined) {
       const modelPath = join(dir, SENTENCEPIECE_FILE);
       if (!existsSync(modelPath)) {
-        throw new AppError(
-          'not-found',
-          `${dir} has no tokenizer: neither ${TOKENIZER_FILE} nor ${SENTENCEPIECE_FILE}`,
-          {
-            subject: tokenizerPath,
-          },
-        );
+        const why = `no tokenizer: neither ${tokenizerPath} nor ${modelPath} exists`;
+        throw new AppError('not-found', why, { subject: tokenizerPath });
       }
       const core = sentencePieceCore(await SentencePieceProcessor.fromFile(modelPath), config, modelPath);
       return new TextTokenizer(core, config, { source: modelPath, chatTemplate, imageToken: options.imageToken });

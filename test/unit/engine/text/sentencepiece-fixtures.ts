@@ -153,8 +153,8 @@ export function decodeCases(count: number, seed = 3): number[][] {
   const r = rng(seed);
   return Array.from({ length: count }, () => {
     const n = 1 + Math.floor(r() * 10);
-    // Ids 3..258 are the byte pieces of the byte-fallback models: pick them often.
-    return Array.from({ length: n }, () => (r() < 0.5 ? 3 + Math.floor(r() * 256) : Math.floor(r() * 1000)));
+    // The byte pieces of the byte-fallback models follow the 3 control and the user-defined pieces: pick them often.
+    return Array.from({ length: n }, () => (r() < 0.5 ? 3 + Math.floor(r() * 259) : Math.floor(r() * 1000)));
   });
 }
 
