@@ -3,9 +3,11 @@
 usage: sentencepiece_ref.py REQUEST.json OUT.json
 
 REQUEST: {"corpus": path of the training text,
-          "models": [{"name", "dir", "options": {SentencePieceTrainer options}}],
+          "models": [{"name", "dir", "options": {SentencePieceTrainer options}, "restrict": bool}],
           "texts": [str], "decode": [[id]]}
-Trains each model into dir/tokenizer.model with sentencepiece (Debian python3-sentencepiece),
+Trains each model into dir/tokenizer.model with sentencepiece (Debian python3-sentencepiece);
+with "restrict", the vocabulary is then limited by set_vocabulary (every third merged piece
+becomes UNUSED) and the restricted model is the one saved;
 then writes per model: the ids and pieces of each text, the decode of those ids, and the
 decode of each extra id list of "decode" (ids above the vocabulary are taken modulo its size).
 One process for a whole test file: training and encoding are batched here.
@@ -36,6 +38,11 @@ def main() -> None:
         os.replace(prefix + ".model", os.path.join(model["dir"], "tokenizer.model"))
         os.remove(prefix + ".vocab")
         sp = spm.SentencePieceProcessor(model_file=os.path.join(model["dir"], "tokenizer.model"))
+        if model.get("restrict"):
+            pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+            sp.set_vocabulary([p for i, p in enumerate(pieces) if i % 3 != 0])
+            with open(os.path.join(model["dir"], "tokenizer.model"), "wb") as f:
+                f.write(sp.serialized_model_proto())
         size = sp.get_piece_size()
         encoded = [sp.encode(t) for t in request["texts"]]
         extra = [[i % size for i in ids] for ids in request["decode"]]

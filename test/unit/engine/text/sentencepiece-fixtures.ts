@@ -55,6 +55,9 @@ export const MODEL_OPTIONS: Record<string, Record<string, unknown>> = {
   unigram: { model_type: 'unigram', vocab_size: 300, hard_vocab_limit: false },
 };
 
+/** Models whose vocabulary is then restricted with sentencepiece's set_vocabulary (pieces marked UNUSED). */
+export const RESTRICTED: Record<string, string> = { 'defaults-restricted': 'defaults' };
+
 /** A small seeded generator (mulberry32), so corpora and cases are the same on every run. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -166,7 +169,12 @@ export function runOracle(names: readonly string[], texts: readonly string[], de
   writeFileSync(join(root, 'corpus.txt'), corpus(1500));
   const request = {
     corpus: join(root, 'corpus.txt'),
-    models: names.map((name) => ({ name, dir: join(root, name), options: MODEL_OPTIONS[name] })),
+    models: names.map((name) => ({
+      name,
+      dir: join(root, name),
+      options: MODEL_OPTIONS[RESTRICTED[name] ?? name],
+      restrict: name in RESTRICTED,
+    })),
     texts,
     decode,
   };
