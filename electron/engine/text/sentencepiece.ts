@@ -260,14 +260,15 @@ class PairHeap {
 
   push(p: Pair): void {
     const a = this.items;
+    let i = a.length;
     a.push(p);
-    let i = a.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(a[i]!, a[parent]!)) break;
-      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      if (!before(p, a[parent]!)) break;
+      a[i] = a[parent]!;
       i = parent;
     }
+    a[i] = p;
   }
 
   pop(): Pair | undefined {
@@ -275,17 +276,17 @@ class PairHeap {
     const top = a[0];
     const last = a.pop();
     if (a.length === 0 || last === undefined) return top;
-    a[0] = last;
-    for (let i = 0; ;) {
+    // Sift the last item down from the root, moving the hole instead of swapping.
+    let i = 0;
+    for (;;) {
       const l = 2 * i + 1;
-      const r = l + 1;
-      let best = i;
-      if (l < a.length && before(a[l]!, a[best]!)) best = l;
-      if (r < a.length && before(a[r]!, a[best]!)) best = r;
-      if (best === i) break;
-      [a[i], a[best]] = [a[best]!, a[i]!];
-      i = best;
+      if (l >= a.length) break;
+      const child = l + 1 < a.length && before(a[l + 1]!, a[l]!) ? l + 1 : l;
+      if (!before(a[child]!, last)) break;
+      a[i] = a[child]!;
+      i = child;
     }
+    a[i] = last;
     return top;
   }
 }
