@@ -4,18 +4,20 @@ usage: sentencepiece_ref.py REQUEST.json OUT.json
 
 REQUEST: {"corpus": path of the training text,
           "models": [{"name", "dir", "options": {SentencePieceTrainer options}, "restrict": bool}],
-          "texts": [str], "decode": [[id]]}
+          "texts": [str], "decode": [[id]], "repeats": int (optional, for bench/)}
 Trains each model into dir/tokenizer.model with sentencepiece (Debian python3-sentencepiece);
 with "restrict", the vocabulary is then limited by set_vocabulary (every third merged piece
 becomes UNUSED) and the restricted model is the one saved;
 then writes per model: the ids and pieces of each text, the decode of those ids, and the
 decode of each extra id list of "decode" (ids above the vocabulary are taken modulo its size).
-One process for a whole test file: training and encoding are batched here.
+With "repeats", also the best of that many timed runs (seconds) of loading the model, encoding
+all texts and decoding them. One process for a whole test file: training and encoding are batched here.
 """
 
 import json
 import os
 import sys
+import time
 
 import sentencepiece as spm
 
@@ -57,8 +59,28 @@ def main() -> None:
             "extraIds": extra,
             "extraDecoded": [sp.decode(ids) for ids in extra],
         }
+        if request.get("repeats"):
+            result["models"][model["name"]]["seconds"] = timings(model["dir"], request["texts"], encoded, request["repeats"])
     with open(out_path, "w", encoding="utf-8") as f:
         json.dump(result, f, ensure_ascii=False)
+
+
+def timings(folder: str, texts: list, encoded: list, repeats: int) -> dict:
+    def best(run) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    path = os.path.join(folder, "tokenizer.model")
+    sp = spm.SentencePieceProcessor(model_file=path)
+    return {
+        "load": best(lambda: spm.SentencePieceProcessor(model_file=path)),
+        "encode": best(lambda: [sp.encode(t) for t in texts]),
+        "decode": best(lambda: [sp.decode(ids) for ids in encoded]),
+    }
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IncrementalDecoder, TextTokenizer, stopCriteria } from '../../../../electron/engine/text';
-import { cases, runOracle, type Oracle } from './sentencepiece-fixtures';
+import { cases, runOracle, type Oracle } from '../../../helpers/sentencepiece-oracle';
 import { llavaTokenizerFolder } from './tokenizer-fixtures';
 
 /** tokenizer_config.json as InternLM2's: BOS added, EOS not, the chat markers not special. */

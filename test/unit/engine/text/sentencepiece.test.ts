@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SentencePieceProcessor } from '../../../../electron/engine/text';
-import { cases, decodeCases, runOracle, USER_DEFINED, type Oracle } from './sentencepiece-fixtures';
+import { cases, decodeCases, runOracle, USER_DEFINED, type Oracle } from '../../../helpers/sentencepiece-oracle';
 
 const BPE_MODELS = ['internlm2', 'llama', 'defaults', 'defaults-restricted'] as const;
 

@@ -18,6 +18,8 @@ export interface OracleModel {
   decoded: string[];
   extraIds: number[][];
   extraDecoded: string[];
+  /** Best-of-`repeats` seconds, when timed. */
+  seconds?: { load: number; encode: number; decode: number };
 }
 
 export interface Oracle {
@@ -163,24 +165,40 @@ export function decodeCases(count: number, seed = 3): number[][] {
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
+export interface OracleOptions {
+  /** Training text (default: corpus(1500)). */
+  corpus?: string;
+  /** Settings of models not in MODEL_OPTIONS, by name. */
+  models?: Record<string, Record<string, unknown>>;
+  /** Time sentencepiece's load, encode and decode, best of this many runs (bench/). */
+  repeats?: number;
+}
+
 /** Trains the named models and runs sentencepiece on the texts, in one Python process. */
-export function runOracle(names: readonly string[], texts: readonly string[], decode: readonly number[][]): Oracle {
+export function runOracle(
+  names: readonly string[],
+  texts: readonly string[],
+  decode: readonly number[][],
+  options: OracleOptions = {},
+): Oracle {
   const root = mkdtempSync(join(tmpdir(), 'spm-'));
-  writeFileSync(join(root, 'corpus.txt'), corpus(1500));
+  writeFileSync(join(root, 'corpus.txt'), options.corpus ?? corpus(1500));
+  const settings = { ...MODEL_OPTIONS, ...options.models };
   const request = {
     corpus: join(root, 'corpus.txt'),
     models: names.map((name) => ({
       name,
       dir: join(root, name),
-      options: MODEL_OPTIONS[RESTRICTED[name] ?? name],
+      options: settings[RESTRICTED[name] ?? name],
       restrict: name in RESTRICTED,
     })),
     texts,
     decode,
+    repeats: options.repeats,
   };
   writeFileSync(join(root, 'request.json'), JSON.stringify(request));
   const python = process.env.MIA_PYTHON ?? '/usr/bin/python3';
-  const script = join(here, '..', '..', '..', 'reference', 'sentencepiece_ref.py');
+  const script = join(here, '..', 'reference', 'sentencepiece_ref.py');
   execFileSync(python, [script, join(root, 'request.json'), join(root, 'out.json')], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
