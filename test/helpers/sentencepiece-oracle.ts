@@ -170,6 +170,8 @@ export interface OracleOptions {
   corpus?: string;
   /** Settings of models not in MODEL_OPTIONS, by name. */
   models?: Record<string, Record<string, unknown>>;
+  /** Folders holding an existing tokenizer.model to use instead of training, by model name. */
+  existing?: Record<string, string>;
   /** Time sentencepiece's load, encode and decode, best of this many runs (bench/). */
   repeats?: number;
 }
@@ -188,8 +190,8 @@ export function runOracle(
     corpus: join(root, 'corpus.txt'),
     models: names.map((name) => ({
       name,
-      dir: join(root, name),
-      options: settings[RESTRICTED[name] ?? name],
+      dir: options.existing?.[name] ?? join(root, name),
+      options: options.existing?.[name] === undefined ? settings[RESTRICTED[name] ?? name] : null,
       restrict: name in RESTRICTED,
     })),
     texts,
@@ -204,6 +206,6 @@ export function runOracle(
   });
   const out = JSON.parse(readFileSync(join(root, 'out.json'), 'utf8')) as { models: Record<string, OracleModel> };
   const models: Oracle['models'] = {};
-  for (const name of names) models[name] = { ...out.models[name]!, dir: join(root, name) };
+  for (const name of names) models[name] = { ...out.models[name]!, dir: options.existing?.[name] ?? join(root, name) };
   return { root, texts: [...texts], models };
 }

@@ -3,9 +3,10 @@
 usage: sentencepiece_ref.py REQUEST.json OUT.json
 
 REQUEST: {"corpus": path of the training text,
-          "models": [{"name", "dir", "options": {SentencePieceTrainer options}, "restrict": bool}],
+          "models": [{"name", "dir", "options": {SentencePieceTrainer options} or null, "restrict": bool}],
           "texts": [str], "decode": [[id]], "repeats": int (optional, for bench/)}
-Trains each model into dir/tokenizer.model with sentencepiece (Debian python3-sentencepiece);
+Trains each model into dir/tokenizer.model with sentencepiece (Debian python3-sentencepiece), or
+uses the dir/tokenizer.model already there when "options" is null;
 with "restrict", the vocabulary is then limited by set_vocabulary (every third merged piece
 becomes UNUSED) and the restricted model is the one saved;
 then writes per model: the ids and pieces of each text, the decode of those ids, and the
@@ -28,17 +29,8 @@ def main() -> None:
         request = json.load(f)
     result = {"version": spm.__version__, "models": {}}
     for model in request["models"]:
-        prefix = os.path.join(model["dir"], "tokenizer")
-        os.makedirs(model["dir"], exist_ok=True)
-        spm.SentencePieceTrainer.train(
-            input=request["corpus"],
-            model_prefix=prefix,
-            minloglevel=2,
-            num_threads=1,
-            **model["options"],
-        )
-        os.replace(prefix + ".model", os.path.join(model["dir"], "tokenizer.model"))
-        os.remove(prefix + ".vocab")
+        if model.get("options") is not None:
+            train(request["corpus"], model["dir"], model["options"])
         sp = spm.SentencePieceProcessor(model_file=os.path.join(model["dir"], "tokenizer.model"))
         if model.get("restrict"):
             pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
@@ -63,6 +55,14 @@ def main() -> None:
             result["models"][model["name"]]["seconds"] = timings(model["dir"], request["texts"], encoded, request["repeats"])
     with open(out_path, "w", encoding="utf-8") as f:
         json.dump(result, f, ensure_ascii=False)
+
+
+def train(corpus: str, folder: str, options: dict) -> None:
+    prefix = os.path.join(folder, "tokenizer")
+    os.makedirs(folder, exist_ok=True)
+    spm.SentencePieceTrainer.train(input=corpus, model_prefix=prefix, minloglevel=2, num_threads=1, **options)
+    os.replace(prefix + ".model", os.path.join(folder, "tokenizer.model"))
+    os.remove(prefix + ".vocab")
 
 
 def timings(folder: str, texts: list, encoded: list, repeats: int) -> dict:
