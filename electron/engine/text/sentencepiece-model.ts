@@ -95,7 +95,7 @@ function readModelProto(r: Reader, source: string): SentencePieceModelProto {
   let trainer = readTrainerSpec(undefined, source);
   let normalizer = readNormalizerSpec(undefined, source);
   let denormalizer: NormalizerSpec | undefined;
-  forEachField(r, r.len, source, (field, wire) => {
+  forEachField(r, source, (field, wire) => {
     if (field === 1 && wire === LENGTH_DELIMITED) pieces.push(readPiece(sub(r), source));
     else if (field === 2 && wire === LENGTH_DELIMITED) trainer = readTrainerSpec(sub(r), source);
     else if (field === 3 && wire === LENGTH_DELIMITED) normalizer = readNormalizerSpec(sub(r), source);
@@ -110,7 +110,7 @@ function readPiece(r: Reader, source: string): SentencePiece {
   let piece = '';
   let score = 0;
   let typeCode = 1;
-  forEachField(r, r.len, source, (field, wire) => {
+  forEachField(r, source, (field, wire) => {
     if (field === 1 && wire === LENGTH_DELIMITED) piece = r.string();
     else if (field === 2 && wire === FIXED32) score = r.float();
     else if (field === 3 && wire === VARINT) typeCode = r.int32();
@@ -139,7 +139,7 @@ function readTrainerSpec(r: Reader | undefined, source: string): TrainerSpec {
     unkSurface: ' \u2047 ',
   };
   if (r === undefined) return spec;
-  forEachField(r, r.len, source, (field, wire) => {
+  forEachField(r, source, (field, wire) => {
     if (wire === VARINT && field === 3) modelTypeCode = r.int32();
     else if (wire === VARINT && field === 24) spec.treatWhitespaceAsSuffix = r.bool();
     else if (wire === VARINT && field === 35) spec.byteFallback = r.bool();
@@ -170,7 +170,7 @@ function readNormalizerSpec(r: Reader | undefined, source: string): NormalizerSp
     escapeWhitespaces: true,
   };
   if (r === undefined) return spec;
-  forEachField(r, r.len, source, (field, wire) => {
+  forEachField(r, source, (field, wire) => {
     if (wire === LENGTH_DELIMITED && field === 1) spec.name = r.string();
     else if (wire === LENGTH_DELIMITED && field === 2) spec.precompiledCharsmap = r.bytes();
     else if (wire === VARINT && field === 3) spec.addDummyPrefix = r.bool();
@@ -188,21 +188,21 @@ function sub(r: Reader): Reader {
 }
 
 /**
- * Calls `read` for each field key up to `end`; `read` consumes the value and returns true,
- * or returns false to have an unknown field skipped (as protobuf parsers do).
+ * Calls `read` for each field of the message; `read` consumes the value and returns true, or
+ * returns false to have an unknown field skipped (as protobuf parsers do). The Reader throws
+ * a RangeError when a value runs past the end: a truncated file.
  */
-function forEachField(r: Reader, end: number, source: string, read: (field: number, wire: number) => boolean): void {
-  while (r.pos < end) {
+function forEachField(r: Reader, source: string, read: (field: number, wire: number) => boolean): void {
+  while (r.pos < r.len) {
     const key = r.uint32();
     const field = key >>> 3;
     const wire = key & 7;
     if (field === 0) throw notAModel(source, `field number 0 at byte ${r.pos}`);
     if (!read(field, wire)) r.skipType(wire);
   }
-  if (r.pos !== end) throw notAModel(source, 'a field runs past the end of its message');
 }
 
-/** The checks of sentencepiece's ModelInterface::InitializePieces, plus ids the trainer spec names. */
+/** The checks of sentencepiece's ModelInterface::InitializePieces. */
 function checkPieces(proto: SentencePieceModelProto, source: string): void {
   const bad = (why: string): AppError => new AppError('bad-file', `${source}: ${why}`, { subject: source });
   if (proto.pieces.length === 0) throw notAModel(source, 'it has no pieces');

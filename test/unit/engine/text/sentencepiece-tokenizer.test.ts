@@ -2,9 +2,9 @@
 // tokenizer loader: ids equal to sentencepiece's, BOS from the config, literal special
 // tokens split out as transformers' slow tokenizer does, streaming decode, stop ids.
 
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IncrementalDecoder, TextTokenizer, stopCriteria } from '../../../../electron/engine/text';
 import { cases, runOracle, type Oracle } from '../../../helpers/sentencepiece-oracle';
 import { llavaTokenizerFolder } from './tokenizer-fixtures';
@@ -33,6 +33,7 @@ beforeAll(() => {
   copyFileSync(model, join(dir, 'tokenizer.model'));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(INTERNLM2_CONFIG));
 }, 60_000);
+afterAll(() => rmSync(oracle.root, { recursive: true, force: true }));
 
 const pyIds = (text: string): number[] => oracle.models['internlm2']!.ids[TEXTS.indexOf(text)]!;
 

@@ -3,9 +3,9 @@
 // ids, pieces and decoded text must be equal on a corpus with emoji, CJK, accents,
 // whitespace runs and user-defined pieces inside text.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SentencePieceProcessor } from '../../../../electron/engine/text';
 import { cases, decodeCases, runOracle, USER_DEFINED, type Oracle } from '../../../helpers/sentencepiece-oracle';
 
@@ -15,6 +15,7 @@ let oracle: Oracle;
 beforeAll(() => {
   oracle = runOracle([...BPE_MODELS, 'unigram'], cases(300), decodeCases(150));
 }, 60_000);
+afterAll(() => rmSync(oracle.root, { recursive: true, force: true }));
 
 /** The texts where `actual` differs from `expected`, with both, for a readable failure. */
 function mismatches<T>(texts: readonly unknown[], actual: readonly T[], expected: readonly T[]) {
