@@ -26,7 +26,7 @@ let oracle: Oracle;
 let model: string;
 let dir: string;
 beforeAll(() => {
-  oracle = runOracle(['internlm2'], TEXTS, []);
+  oracle = runOracle(['internlm2', 'llama'], TEXTS, []);
   model = join(oracle.models['internlm2']!.dir, 'tokenizer.model');
   dir = join(oracle.root, 'ixc-folder');
   mkdirSync(dir);
@@ -99,6 +99,26 @@ describe('TextTokenizer on a folder with only tokenizer.model', () => {
   it('stops on EOS and on the end-of-turn id the model config lists', () => {
     const endOfTurn = tok.tokenId('[UNUSED_TOKEN_145]')!;
     expect([...stopCriteria(tok, [2, endOfTurn]).tokenIds].sort((a, b) => a - b)).toEqual([2, endOfTurn]);
+  });
+});
+
+describe('a Llama-style tokenizer.model (dummy prefix)', () => {
+  it('streams text equal to the full decode, the dummy-prefix space kept between pieces', async () => {
+    const llama = join(oracle.root, 'llama-folder');
+    mkdirSync(llama);
+    copyFileSync(join(oracle.models['llama']!.dir, 'tokenizer.model'), join(llama, 'tokenizer.model'));
+    const tok = await TextTokenizer.fromFolder(llama);
+    const ref = oracle.models['llama']!;
+    TEXTS.forEach((text, i) => {
+      const ids = ref.ids[i]!;
+      expect(tok.decode(ids)).toBe(ref.decoded[i]);
+      const dec = new IncrementalDecoder(tok);
+      const pieces = ids.map((id) => dec.push(id));
+      pieces.push(dec.flush());
+      expect(pieces.join(''), JSON.stringify(text)).toBe(ref.decoded[i]);
+    });
+    const the = tok.encode('the cat', { addSpecialTokens: false });
+    expect(tok.tokenString(the[0]!)!.startsWith('▁')).toBe(true);
   });
 });
 
