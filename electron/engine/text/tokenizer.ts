@@ -237,6 +237,7 @@ function sentencePieceCore(
   config: Record<string, unknown>,
   source: string,
 ): TokenizerCore {
+  checkAddedTokens(spm, config, source);
   const specialIds = new Set<number>();
   spm.pieces.forEach((p, id) => {
     if (p.type === 'control' || p.type === 'unknown') specialIds.add(id);
@@ -279,6 +280,29 @@ function sentencePieceCore(
     specialIds,
     roles: { bos: roleOf(spm.bosId), eos: roleOf(spm.eosId), pad: roleOf(spm.padId), unk: roleOf(spm.unkId) },
   };
+}
+
+/**
+ * tokenizer_config.json's `added_tokens_decoder` must name pieces of the model: tokens added
+ * beyond it (ids past the last piece) are not supported on a SentencePiece folder.
+ */
+function checkAddedTokens(spm: SentencePieceProcessor, config: Record<string, unknown>, source: string): void {
+  const decoder = config['added_tokens_decoder'];
+  if (!isJsonObject(decoder)) return;
+  for (const [key, value] of Object.entries(decoder)) {
+    const content = tokenName(value);
+    const piece = spm.idToPiece(Number(key));
+    if (content === undefined || piece === content) continue;
+    const why =
+      piece === undefined
+        ? `is past the model's ${spm.pieces.length} pieces (tokens added to a SentencePiece model are not supported)`
+        : `is ${JSON.stringify(piece)} in the model`;
+    throw new AppError(
+      'unsupported',
+      `${source}: tokenizer_config.json adds token ${JSON.stringify(content)} as id ${key}, which ${why}`,
+      { subject: source },
+    );
+  }
 }
 
 /** Token strings tokenizer_config.json marks special: the role tokens, additional_special_tokens, special added tokens. */

@@ -150,6 +150,19 @@ describe('the tokenizer loader', () => {
     });
   });
 
+  it('refuses tokens that tokenizer_config.json adds beyond the model', async () => {
+    const added = join(oracle.root, 'added');
+    mkdirSync(added);
+    copyFileSync(model, join(added, 'tokenizer.model'));
+    const size = oracle.models['internlm2']!.size;
+    const decoder = { '2': { content: '</s>', special: true }, [size]: { content: '<image>', special: true } };
+    writeFileSync(join(added, 'tokenizer_config.json'), JSON.stringify({ added_tokens_decoder: decoder }));
+    await expect(TextTokenizer.fromFolder(added)).rejects.toMatchObject({
+      kind: 'unsupported',
+      message: expect.stringContaining(`adds token "<image>" as id ${size}, which is past the model's`) as unknown,
+    });
+  });
+
   it('gives the reader error, naming the file, for a broken tokenizer.model', async () => {
     const broken = join(oracle.root, 'broken');
     mkdirSync(broken);
