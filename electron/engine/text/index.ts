@@ -1,7 +1,8 @@
 // Public API of the text side of the engine: tokenizer, chat prompts, image-token
 // expansion, streaming decode and stop criteria. The model code imports from here.
 
-export { TextTokenizer, TOKENIZER_FILE, TOKENIZER_CONFIG_FILE } from './tokenizer';
+export { TextTokenizer, TOKENIZER_FILE, TOKENIZER_CONFIG_FILE, SENTENCEPIECE_FILE } from './tokenizer';
+export { SentencePieceProcessor } from './sentencepiece';
 export type { DecodeOptions, EncodeOptions, SpecialTokens, TokenizerLoadOptions } from './tokenizer';
 export {
   renderPrompt,
