@@ -33,6 +33,11 @@ export class WeightSet {
     return [...this.byName.keys()];
   }
 
+  /** The safetensors files, relative to the folder, in the order opened. */
+  fileNames(): string[] {
+    return this.files.map((f) => f.fileName);
+  }
+
   has(name: string): boolean {
     return this.byName.has(name);
   }
