@@ -150,10 +150,11 @@ describe('IXC2.5 config.json', () => {
       'config.json: num_key_value_heads = 5 does not divide num_attention_heads = 32',
     ],
     [
-      { hidden_size: 4000 },
+      { hidden_size: 4001 },
       'bad-input',
-      'config.json: hidden_size = 4000 is not a multiple of num_attention_heads = 32',
+      'config.json: hidden_size = 4001 is not a multiple of num_attention_heads = 32',
     ],
+    [{ hidden_size: 4000 }, 'bad-input', 'config.json: hidden_size = 4000 gives an odd head size 125'],
     [
       { rope_scaling: { type: 'yarn', factor: 2 } },
       'unsupported',
