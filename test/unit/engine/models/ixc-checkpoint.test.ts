@@ -194,6 +194,17 @@ describe('IXC2.5 checkpoint folders', () => {
     });
   });
 
+  it('refuses a folder of PyTorch .bin shards saying so', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ixc-bin-'));
+    dirs.push(dir);
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify(randomIxcConfig()));
+    writeFileSync(path.join(dir, 'pytorch_model-00001-of-00002.bin'), '');
+    writeFileSync(path.join(dir, 'pytorch_model.bin.index.json'), '{}');
+    await expect(IxcCheckpoint.open(dir)).rejects.toThrow(
+      `${dir}: no .safetensors file (PyTorch .bin weights are not read: convert them to safetensors)`,
+    );
+  });
+
   it('the llava-hf opener refuses an IXC folder clearly and still opens a llava-hf folder', async () => {
     const t = await ixc();
     await expect(Checkpoint.open(t.dir)).rejects.toThrow(
