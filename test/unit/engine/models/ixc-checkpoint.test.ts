@@ -4,13 +4,18 @@
 // back in place, the mode adapters recognised and ignored, the PLoRA rank read
 // from the checkpoint, and missing / mis-shaped / unexpected tensors refused
 // naming the file. A llava-hf folder still opens as before.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Checkpoint } from '../../../../electron/engine/models/checkpoint';
 import { IxcCheckpoint } from '../../../../electron/engine/models/checkpoint-ixc';
-import { expectedIxcShapes, isIxcModeAdapter } from '../../../../electron/engine/models/checkpoint-ixc-shapes';
+import {
+  expectedIxcShapes,
+  isIxcIgnorable,
+  isIxcModeAdapter,
+} from '../../../../electron/engine/models/checkpoint-ixc-shapes';
 import { parseIxcConfig } from '../../../../electron/engine/models/config-ixc';
 import {
   randomIxcConfig,
@@ -51,6 +56,16 @@ async function edited(
 
 const WQKV = 'model.layers.0.attention.wqkv.weight';
 
+/** state_dict names and shapes of a torch module tree with the official attribute names (test/reference/ixc_modules_ref.py). */
+function torchStateDict(c: Record<string, unknown>): Record<string, number[]> {
+  const script = path.join(import.meta.dirname, '..', '..', '..', 'reference', 'ixc_modules_ref.py');
+  const python = process.env.MIA_PYTHON ?? '/usr/bin/python3';
+  return JSON.parse(execFileSync(python, [script, JSON.stringify(c)], { encoding: 'utf8' })) as Record<
+    string,
+    number[]
+  >;
+}
+
 describe('IXC2.5 checkpoint folders', () => {
   it.each<RandomIxcOptions>([{}, { bias: true, textLayers: 3, visionLayers: 1, rank: 4 }])(
     'the engine shape table agrees with the writer’s independent one: %j',
@@ -59,6 +74,44 @@ describe('IXC2.5 checkpoint folders', () => {
       expect(Object.fromEntries(engine)).toEqual(Object.fromEntries(randomIxcShapes(o)));
     },
   );
+
+  it.each([
+    // The 7B release: GQA 32/8, no bias, PLoRA rank 256, ViT-L/14 at 560 px (hard-coded, no vision_config).
+    [
+      { hidden_size: 4096, num_attention_heads: 32, num_key_value_heads: 8, intermediate_size: 14336, bias: false },
+      { hidden: 4096, heads: 32, kv_heads: 8, inter: 14336, layers: 32, vocab: 92544, bias: false, rank: 256 },
+      { v_hidden: 1024, v_heads: 16, v_inter: 4096, v_layers: 24, image: 560, patch: 14 },
+    ],
+    // A tiny one with biases and a vision_config.
+    [
+      {
+        hidden_size: 32,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        intermediate_size: 48,
+        num_hidden_layers: 2,
+        vocab_size: 64,
+        vision_config: {
+          hidden_size: 16,
+          num_attention_heads: 2,
+          intermediate_size: 24,
+          num_hidden_layers: 1,
+          image_size: 56,
+        },
+      },
+      { hidden: 32, heads: 4, kv_heads: 2, inter: 48, layers: 2, vocab: 64, bias: true, rank: 4 },
+      { v_hidden: 16, v_heads: 2, v_inter: 24, v_layers: 1, image: 56, patch: 14 },
+    ],
+  ])('the table equals a torch module tree’s state_dict, less mode adapters and buffers (%#)', (cfg, text, vision) => {
+    const c = parseIxcConfig({ architectures: ['InternLMXComposer2ForCausalLM'], vocab_size: 92544, ...cfg });
+    const torch = torchStateDict({ ...text, ...vision });
+    const read = Object.entries(torch).filter(([n]) => !isIxcModeAdapter(n) && !isIxcIgnorable(n));
+    expect(Object.keys(torch).filter(isIxcIgnorable)).toEqual([
+      'vit.vision_tower.vision_model.embeddings.position_ids',
+    ]);
+    expect(Object.keys(torch).filter(isIxcModeAdapter)).toHaveLength(text.layers * 5 * 6);
+    expect(Object.fromEntries(expectedIxcShapes(c, text.rank))).toEqual(Object.fromEntries(read));
+  });
 
   it('the table has the 7B release shapes (packed GQA wqkv, PLoRA rank 256, 4x1024 merged separators)', () => {
     const c = parseIxcConfig({
