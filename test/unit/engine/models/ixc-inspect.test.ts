@@ -5,8 +5,10 @@
 // is described as before.
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ModelInspection } from '../../../../shared/api/model';
+import { runCli } from '../../../../electron/cli/run';
 import { inspectModel } from '../../../../electron/engine/models/inspect';
 import { isIxcModeAdapter } from '../../../../electron/engine/models/checkpoint-ixc-shapes';
 import { writeRandomIxc } from '../../../../electron/engine/models/random-ixc-checkpoint';
@@ -14,6 +16,13 @@ import { writeTinyLlava } from '../../../helpers/tiny-llava';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+async function cli(argv: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const sink = (f: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) });
+  const code = await runCli(argv, { stdout: sink((s) => (out += s)), stderr: sink(() => undefined), tty: false });
+  return { code, out };
+}
 
 describe('model inspect on IXC2.5 folders', () => {
   it('describes a sharded bf16 folder with mode adapters and a SentencePiece tokenizer', async () => {
@@ -100,5 +109,22 @@ describe('model inspect on IXC2.5 folders', () => {
         'architectures = ["Qwen2VLForConditionalGeneration"] is not supported',
       ) as unknown,
     });
+  });
+
+  it('the CLI prints the description and exits 0; generate refuses the folder with the reason', async () => {
+    const t = await writeRandomIxc({ seed: 3 });
+    dirs.push(t.dir);
+    const text = await cli(['model', 'inspect', t.dir]);
+    expect(text.code).toBe(0);
+    expect(text.out).toContain('family: ixc\n');
+    expect(text.out).toContain('can_generate: false\n');
+    expect(text.out).toMatch(/^ixc: \{"crop_size":56,"merge":2,"hd_num":24,"hd_num_multi":6,"plora_rank":8,/m);
+    const json = await cli(['model', 'inspect', t.dir, '--json']);
+    expect(JSON.parse(json.out)).toMatchObject({ supported: true, family: 'ixc', dtype: 'F32' });
+    const gen = await cli(['generate', '--model', t.dir, '--prompt', 'Hi', '--ep', 'cpu', '--json']);
+    expect(gen.code).toBe(1);
+    expect(JSON.parse(gen.out).error.message).toContain(
+      'folders can be loaded and inspected (`model inspect`) but not run yet',
+    );
   });
 });
