@@ -23,8 +23,9 @@ export const IXC_PLORA_LINEARS = [
 /** Where the checkpoint's PLoRA rank is read when config.json does not give one. */
 export const IXC_RANK_PROBE = 'model.layers.0.attention.wqkv.Plora_A.weight';
 
-const MODE_ADAPTER =
-  /^model\.layers\.\d+\.(?:attention\.(?:wqkv|wo)|feed_forward\.w[123])\.lora_(?:sft|dpo|web)_[AB]\.weight$/;
+const MODE_ADAPTER = new RegExp(
+  `^model\\.layers\\.\\d+\\.(?:${IXC_PLORA_LINEARS.map((l) => l.replace('.', '\\.')).join('|')})\\.lora_(?:sft|dpo|web)_[AB]\\.weight$`,
+);
 
 /** A tensor of the mode adapters (lora_sft / lora_dpo / lora_web) that chat ('base' mode) never reads. */
 export function isIxcModeAdapter(name: string): boolean {

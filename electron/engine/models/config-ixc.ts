@@ -85,6 +85,8 @@ export interface IxcConfig {
   eos_token_id: number[];
   pad_token_id: number;
   torch_dtype: 'float32' | 'float16' | 'bfloat16' | null;
+  /** The remote code's prompt truncation length (16384 in the release), or null when not written. */
+  max_length: number | null;
   vision_config: IxcVisionConfig;
   /** Whether vision_config came from the file (else the remote code's ViT-L/14 at 560 px). */
   vision_from_config: boolean;
@@ -213,6 +215,7 @@ export function parseIxcConfig(raw: unknown): IxcConfig {
     eos_token_id: Array.isArray(eos) ? eos : [eos],
     pad_token_id: pad,
     torch_dtype: c.torch_dtype ?? null,
+    max_length: c.max_length ?? null,
     vision_config: resolveVision(c.vision_config),
     vision_from_config: c.vision_config != null,
     merge: IXC_DEFAULTS.merge,

@@ -71,6 +71,7 @@ describe('IXC2.5 config.json', () => {
       eos_token_id: [2],
       pad_token_id: 2,
       torch_dtype: 'bfloat16',
+      max_length: 16384,
       merge: 2,
       hd_num: 24,
       hd_num_multi: 6,
@@ -109,6 +110,7 @@ describe('IXC2.5 config.json', () => {
       bias: true,
       tie_word_embeddings: false,
       torch_dtype: null,
+      max_length: null,
     });
     // model_type alone is enough to recognise the family; null fields count as left out.
     expect(parseIxcConfig({ model_type: 'internlmxcomposer2', num_key_value_heads: null }).num_key_value_heads).toBe(
