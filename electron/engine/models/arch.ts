@@ -222,7 +222,7 @@ export function familyOf(raw: unknown): ModelFamily | 'unknown' {
     if (archs.some((a) => (f.architectures as readonly unknown[]).includes(a))) return family;
     if ((f.modelTypes as readonly unknown[]).includes(type)) return family;
   }
-  return archs.length === 0 && type === undefined ? 'llava' : 'unknown';
+  return archs.length === 0 && (type === undefined || type === null) ? 'llava' : 'unknown';
 }
 
 /**

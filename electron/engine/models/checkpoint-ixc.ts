@@ -48,6 +48,14 @@ export class IxcCheckpoint {
     const config = await loadIxcConfig(dir);
     const weights = await openWeights(dir);
     try {
+      if (!weights.has('plora_glb_GN') && !weights.has('plora_sub_GN') && weights.has(IXC_EMBED)) {
+        // IXC2 (VL-7B) shares the architecture name and module tree but has no HD separators.
+        throw new AppError(
+          'unsupported',
+          `${dir}: no plora_glb_GN / plora_sub_GN tensors: this looks like an InternLM-XComposer2 checkpoint (same architecture name, no HD crops); only InternLM-XComposer-2.5 is supported`,
+          { subject: 'plora_glb_GN' },
+        );
+      }
       const probe = weights.has(IXC_RANK_PROBE) ? weights.get(IXC_RANK_PROBE).shape[0] : undefined;
       const rank = config.plora_rank ?? probe ?? IXC_DEFAULTS.plora_rank;
       const shapes = expectedIxcShapes(config, rank);

@@ -207,6 +207,19 @@ describe('IXC2.5 checkpoint folders', () => {
     await expect(IxcCheckpoint.open(untied)).rejects.toThrow('(no output.weight and tie_word_embeddings is false)');
   });
 
+  it('refuses an InternLM-XComposer2 (pre-2.5) folder, which has no HD separators, saying so', async () => {
+    const { dir } = await edited((t) => {
+      delete t['plora_glb_GN'];
+      delete t['plora_sub_GN'];
+    });
+    await expect(IxcCheckpoint.open(dir)).rejects.toMatchObject({
+      kind: 'unsupported',
+      message: expect.stringContaining(
+        `${dir}: no plora_glb_GN / plora_sub_GN tensors: this looks like an InternLM-XComposer2 checkpoint`,
+      ) as unknown,
+    });
+  });
+
   it('refuses a missing tensor of a sharded folder naming the index', async () => {
     const t = await ixc({ shardBytes: 20_000 });
     // A config with one more decoder layer than the shards hold.
