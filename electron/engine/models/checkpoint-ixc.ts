@@ -7,6 +7,7 @@
 // recognised and left unread. Weights stay in their files (TensorRef: file and
 // byte range), as for llava-hf folders.
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { INDEX_FILE, openWeights, type TensorRef, type WeightSet } from '../weights/weight-set';
 import { dominantDType, FLOAT_DTYPES, type WeightDType } from './checkpoint';
@@ -133,7 +134,7 @@ export class IxcCheckpoint {
 
 /** Where a missing tensor should have been: the shard index, or the single file. */
 function weightsFile(weights: WeightSet): string {
-  return existsSync(`${weights.dir}/${INDEX_FILE}`) ? INDEX_FILE : weights.fileNames().join(', ');
+  return existsSync(path.join(weights.dir, INDEX_FILE)) ? INDEX_FILE : weights.fileNames().join(', ');
 }
 
 function checkTensors(dir: string, config: IxcConfig, weights: WeightSet, shapes: ShapeTable): void {
@@ -147,14 +148,14 @@ function checkTensors(dir: string, config: IxcConfig, weights: WeightSet, shapes
     if (ref.shape.length !== shape.length || ref.shape.some((d, i) => d !== shape[i])) {
       throw new AppError(
         'bad-file',
-        `${dir}/${ref.location}: tensor "${name}" has shape [${ref.shape.join(', ')}], expected [${shape.join(', ')}] from config.json`,
+        `${path.join(dir, ref.location)}: tensor "${name}" has shape [${ref.shape.join(', ')}], expected [${shape.join(', ')}] from config.json`,
         { subject: name },
       );
     }
     if (!FLOAT_DTYPES.includes(ref.dtype)) {
       throw new AppError(
         'unsupported',
-        `${dir}/${ref.location}: tensor "${name}" has dtype ${ref.dtype}; supported weight dtypes: ${FLOAT_DTYPES.join(', ')}`,
+        `${path.join(dir, ref.location)}: tensor "${name}" has dtype ${ref.dtype}; supported weight dtypes: ${FLOAT_DTYPES.join(', ')}`,
         { subject: name },
       );
     }
