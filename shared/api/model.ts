@@ -39,6 +39,31 @@ export const ModelInspection = z.discriminatedUnion('supported', [
     default_attention_layer: z.int().nonnegative(),
     chat_template: z.boolean(),
     preprocessor_config: z.boolean(),
+    /** The model family (absent from older versions: llava). */
+    family: z.enum(['llava', 'ixc']).optional(),
+    /** The tokenizer file the folder ships: tokenizer.json (HF fast), tokenizer.model (SentencePiece) or none. */
+    tokenizer: z.enum(['tokenizer.json', 'tokenizer.model', 'none']).optional(),
+    /** False when this version can describe the folder but not generate with it yet (absent: it can). */
+    can_generate: z.boolean().optional(),
+    /** Why can_generate is false, for people. */
+    note: z.string().optional(),
+    /** InternLM-XComposer-2.5 only: the HD crop scheme and Partial LoRA. */
+    ixc: z
+      .object({
+        crop_size: z.int(),
+        /** Tokens merged per side (2: 2x2). */
+        merge: z.int(),
+        hd_num: z.int(),
+        hd_num_multi: z.int(),
+        plora_rank: z.int(),
+        /** The mode adapters present (lora_sft, lora_dpo, lora_web), unused for chat. */
+        mode_adapters: z.array(z.string()),
+        /** none, or `dynamic xF` / `linear xF`. */
+        rope_scaling: z.string(),
+        /** Tokens per image, separators included: fewest (one crop), most at hd_num and at hd_num_multi. */
+        image_tokens: z.object({ min: z.int(), max: z.int(), max_multi: z.int() }),
+      })
+      .optional(),
   }),
 ]);
 export type ModelInspection = z.infer<typeof ModelInspection>;

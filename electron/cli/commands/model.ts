@@ -7,7 +7,7 @@ import { inspectModel } from '../../engine/models/inspect';
 
 export const modelCommand: CliCommand = {
   name: 'model',
-  summary: 'describe a llava-hf model folder and whether it is supported',
+  summary: 'describe a model folder (llava-hf, InternLM-XComposer-2.5) and whether it is supported',
   define: (cmd) =>
     cmd
       .addArgument(new Argument('<ACTION>', 'what to do').choices(['inspect']))

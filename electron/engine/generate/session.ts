@@ -26,6 +26,7 @@ import {
 import { loadPreprocessorConfig, type PreprocessorConfig } from '../vision/preprocessor-config';
 import { generate, type GenerateResult } from './generate';
 import { loadRunner } from './load';
+import { loadLlavaConfig } from '../models/config';
 import { availableMemory, assertFits, planGenerate, type MemoryPlan } from './memory-plan';
 import { modelId } from './model-id';
 import type { WeightBlock, WeightsChoice } from '../../../shared/weights';
@@ -153,6 +154,8 @@ export class LlavaSession {
     const lease = acquireRuntime();
     let runner: LlavaRunner | undefined;
     try {
+      // The model folder's family first (config.json), so a folder this path cannot run says why before its tokenizer is read.
+      await loadLlavaConfig(o.modelDir);
       const chosen = await lease.runtime.choose(o.ep ?? 'auto');
       const tokenizer = await TextTokenizer.fromFolder(o.modelDir);
       const processor = await loadPreprocessorConfig(o.modelDir);

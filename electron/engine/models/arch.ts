@@ -200,3 +200,78 @@ export const LLAVA_DEFAULTS = {
   vision_feature_layer: -2,
   multimodal_projector_bias: true,
 } as const;
+
+// ---- Model families: which config.json goes which way ----------------------
+
+/** The families a model folder can belong to, recognised by config.json's `architectures` or `model_type`. */
+export const MODEL_FAMILIES = {
+  // llava-hf: LlavaForConditionalGeneration (a config without either field is taken as llava-hf, as before).
+  llava: { architectures: ['LlavaForConditionalGeneration'], modelTypes: ['llava'] },
+  // InternLM-XComposer-2.5 (HF remote code): InternLM2 decoder with Partial LoRA, CLIP ViT-L/14 at 560 px, HD crops.
+  ixc: { architectures: ['InternLMXComposer2ForCausalLM'], modelTypes: ['internlmxcomposer2'] },
+} as const;
+export type ModelFamily = keyof typeof MODEL_FAMILIES;
+
+/** What family a parsed config.json names, 'unknown' when it names another one, llava when it names none. */
+export function familyOf(raw: unknown): ModelFamily | 'unknown' {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'llava';
+  const r = raw as Record<string, unknown>;
+  const archs = Array.isArray(r['architectures']) ? (r['architectures'] as unknown[]) : [];
+  const type = r['model_type'];
+  for (const [family, f] of Object.entries(MODEL_FAMILIES) as [ModelFamily, (typeof MODEL_FAMILIES)[ModelFamily]][]) {
+    if (archs.some((a) => (f.architectures as readonly unknown[]).includes(a))) return family;
+    if ((f.modelTypes as readonly unknown[]).includes(type)) return family;
+  }
+  return archs.length === 0 && (type === undefined || type === null) ? 'llava' : 'unknown';
+}
+
+/**
+ * InternLMXcomposer2Config's defaults (the HF remote code's configuration class,
+ * InternLM lineage), used for fields a config.json leaves out. The 7B release
+ * writes its own values (V 92544, I 14336, 8 kv heads, theta 1e6, dynamic NTK).
+ */
+export const IXC_TEXT_DEFAULTS = {
+  vocab_size: 103168,
+  hidden_size: 4096,
+  intermediate_size: 11008,
+  num_hidden_layers: 32,
+  num_attention_heads: 32,
+  /** null: same as num_attention_heads. */
+  num_key_value_heads: null,
+  hidden_act: 'silu',
+  max_position_embeddings: 2048,
+  rms_norm_eps: 1e-6,
+  rope_theta: 10000,
+  /** wqkv / wo carry a bias unless the config says otherwise. */
+  bias: true,
+  tie_word_embeddings: false,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  pad_token_id: 0,
+} as const;
+
+/**
+ * The vision tower the remote code hard-codes when config.json has no
+ * vision_config (internlm/internlm-xcomposer2d5-clip): OpenAI CLIP ViT-L/14 at 560 px.
+ */
+export const IXC_DEFAULT_VISION = {
+  hidden_size: 1024,
+  intermediate_size: 4096,
+  num_hidden_layers: 24,
+  num_attention_heads: 16,
+  num_channels: 3,
+  image_size: 560,
+  patch_size: 14,
+  hidden_act: 'quick_gelu',
+  layer_norm_eps: 1e-5,
+} as const satisfies VisionDefaults;
+
+/** Hard-coded in the remote code: 2x2 token merging, Partial LoRA rank 256 (scale 1), hd_num 24 (one image) / 6 (several). */
+export const IXC_DEFAULTS = {
+  merge: 2,
+  plora_rank: 256,
+  hd_num: 24,
+  hd_num_multi: 6,
+  /** The extra mode adapters of the 2.5 PLoRA class, unused by chat ('base' mode). */
+  mode_adapters: ['lora_sft', 'lora_dpo', 'lora_web'],
+} as const;

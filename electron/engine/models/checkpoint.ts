@@ -12,7 +12,7 @@ import { loadGenerationConfig, type GenerationConfig } from './config-generation
 import { canonicalName, detectLayout, type WeightLayout } from './names';
 
 export type WeightDType = 'F32' | 'F16' | 'BF16';
-const FLOAT_DTYPES: readonly SafetensorsDType[] = ['F32', 'F16', 'BF16'];
+export const FLOAT_DTYPES: readonly SafetensorsDType[] = ['F32', 'F16', 'BF16'];
 const EMBED = 'language_model.model.embed_tokens.weight';
 const LM_HEAD = 'language_model.lm_head.weight';
 
@@ -144,7 +144,7 @@ function checkTensors(
   }
 }
 
-function dominantDType(weights: WeightSet, names: string[]): WeightDType {
+export function dominantDType(weights: WeightSet, names: string[]): WeightDType {
   const bytes = new Map<WeightDType, number>();
   for (const n of names) {
     const r = weights.get(n);

@@ -14,6 +14,8 @@ import {
   TEXT_MODEL_TYPES,
   VISION_ARCHS,
   VISION_MODEL_TYPES,
+  familyOf,
+  MODEL_FAMILIES,
   type TextModelType,
   type VisionDefaults,
   type VisionModelType,
@@ -107,7 +109,7 @@ export interface LlavaConfig {
   multimodal_projector_bias: boolean;
 }
 
-const bad = (field: string, value: unknown, why: string): AppError =>
+export const bad = (field: string, value: unknown, why: string): AppError =>
   new AppError('bad-input', `config.json: ${field} = ${JSON.stringify(value)} ${why}`, { subject: field });
 
 function valueAt(obj: unknown, keys: readonly PropertyKey[]): unknown {
@@ -210,7 +212,7 @@ function resolveVision(raw: Record<string, unknown>): VisionConfig {
   return v;
 }
 
-function parseWithSync<T extends z.ZodType>(schema: T, raw: unknown, prefix: string): z.infer<T> {
+export function parseWithSync<T extends z.ZodType>(schema: T, raw: unknown, prefix: string): z.infer<T> {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
   const issue = r.error.issues[0] as z.core.$ZodIssue;
@@ -218,10 +220,33 @@ function parseWithSync<T extends z.ZodType>(schema: T, raw: unknown, prefix: str
   throw bad(field.replace(/\.$/, ''), valueAt(raw, issue.path), `is invalid: ${issue.message}`);
 }
 
+/** The refusal for a config.json of a family this version cannot run, naming what it says and what is supported. */
+export function unsupportedFamily(raw: Record<string, unknown>): AppError {
+  const said =
+    raw['architectures'] !== undefined
+      ? `architectures = ${JSON.stringify(raw['architectures'])}`
+      : `model_type = ${JSON.stringify(raw['model_type'])}`;
+  const supported = Object.values(MODEL_FAMILIES)
+    .map((f) => `${f.architectures.join(', ')} (model_type ${f.modelTypes.join(', ')})`)
+    .join('; ');
+  return new AppError('unsupported', `config.json: ${said} is not supported; supported: ${supported}`, {
+    subject: raw['architectures'] !== undefined ? 'architectures' : 'model_type',
+  });
+}
+
 /** Validates and resolves a parsed config.json. */
 export function parseLlavaConfig(raw: unknown): LlavaConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new AppError('bad-input', 'config.json: not a JSON object');
+  const family = familyOf(raw);
+  if (family === 'unknown') throw unsupportedFamily(raw as Record<string, unknown>);
+  if (family === 'ixc') {
+    throw new AppError(
+      'unsupported',
+      'config.json: InternLM-XComposer-2.5 (InternLMXComposer2ForCausalLM) folders can be loaded and inspected (`model inspect`) but not run yet',
+      { subject: 'architectures' },
+    );
+  }
   const c = parseWithSync(llavaSchema, raw, '');
   const vision = resolveVision((c.vision_config ?? LLAVA_DEFAULT_VISION) as Record<string, unknown>);
   const text = resolveText((c.text_config ?? LLAVA_DEFAULT_TEXT) as Record<string, unknown>);
@@ -250,8 +275,8 @@ export function featureLayerIndices(c: LlavaConfig): number[] {
   );
 }
 
-/** Reads `dir/config.json`; errors name the file. */
-export async function loadLlavaConfig(dir: string): Promise<LlavaConfig> {
+/** Reads and parses `dir/config.json` as JSON; errors name the file. */
+export async function readConfigJson(dir: string): Promise<{ file: string; json: unknown }> {
   const file = path.join(dir, 'config.json');
   let text: string;
   try {
@@ -268,11 +293,22 @@ export async function loadLlavaConfig(dir: string): Promise<LlavaConfig> {
   } catch (e) {
     throw new AppError('bad-file', `${file}: not valid JSON (${(e as Error).message})`, { subject: file, cause: e });
   }
+  return { file, json };
+}
+
+/** Runs `parse` on the parsed JSON; its "config.json:" errors are re-thrown naming the full path. */
+export function withConfigPath<T>(file: string, parse: () => T): T {
   try {
-    return parseLlavaConfig(json);
+    return parse();
   } catch (e) {
     if (e instanceof AppError)
       throw new AppError(e.kind, e.message.replace(/^config\.json:/, `${file}:`), { subject: e.subject, cause: e });
     throw e;
   }
+}
+
+/** Reads `dir/config.json`; errors name the file. */
+export async function loadLlavaConfig(dir: string): Promise<LlavaConfig> {
+  const { file, json } = await readConfigJson(dir);
+  return withConfigPath(file, () => parseLlavaConfig(json));
 }

@@ -84,7 +84,7 @@ export interface RandomLlava {
 }
 
 /** Standard normal numbers (Box-Muller); uniforms shifted by half a step so log(0) never occurs. */
-function gaussian(seed: number): () => number {
+export function gaussian(seed: number): () => number {
   const uniform = mulberry32(seed);
   const u = (): number => uniform() + 0.5 / 4294967296;
   return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
@@ -278,7 +278,7 @@ function writeProcessor(dir: string, o: RandomLlavaOptions): void {
 }
 
 /** Random values: norm weights around 1, everything else N(0, 0.3^2), rounded to the checkpoint dtype. */
-function drawTensor(
+export function drawTensor(
   name: string,
   shape: number[],
   dtype: 'F32' | 'F16' | 'BF16',

@@ -33,6 +33,11 @@ export class WeightSet {
     return [...this.byName.keys()];
   }
 
+  /** The safetensors files, relative to the folder, in the order opened. */
+  fileNames(): string[] {
+    return this.files.map((f) => f.fileName);
+  }
+
   has(name: string): boolean {
     return this.byName.has(name);
   }
@@ -62,7 +67,13 @@ export async function openWeights(dir: string): Promise<WeightSet> {
   if (existsSync(single)) return new WeightSet(dir, [await SafetensorsFile.open(single)]);
   const found = existsSync(dir) ? (await readdir(dir)).filter((f) => f.endsWith('.safetensors')) : [];
   if (found.length === 1) return new WeightSet(dir, [await SafetensorsFile.open(path.join(dir, found[0] as string))]);
-  const why = found.length === 0 ? 'no .safetensors file' : `${found.length} .safetensors files but no ${INDEX_FILE}`;
+  const bin = existsSync(dir)
+    ? (await readdir(dir)).some((f) => /^pytorch_model.*\.bin(\.index\.json)?$/.test(f))
+    : false;
+  const why =
+    found.length === 0
+      ? `no .safetensors file${bin ? ' (PyTorch .bin weights are not read: convert them to safetensors)' : ''}`
+      : `${found.length} .safetensors files but no ${INDEX_FILE}`;
   throw new AppError('not-found', `${dir}: ${why}`, { subject: dir });
 }
 

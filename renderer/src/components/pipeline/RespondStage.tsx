@@ -42,6 +42,7 @@ export function InspectionView({ inspection }: { inspection: ModelInspection }) 
       parameters ({i.dtype}), {i.text.layers} layers, {i.image_tokens_per_image} tokens per image; attention read at
       layer {i.default_attention_layer} unless set below.{' '}
       {i.chat_template ? 'Has a chat template.' : 'No chat template.'}
+      {i.can_generate === false ? ` ${i.note ?? 'This version cannot generate with it yet.'}` : ''}
     </p>
   );
 }
