@@ -28,6 +28,11 @@ interface Case {
   rejected: number;
   /** Our side with file-backed weights (no prepacked copy). */
   disablePrepacking?: boolean;
+  /** Our side's onnxruntime arena allocator / memory-pattern planning (default on). */
+  cpuMemArena?: boolean;
+  memPattern?: boolean;
+  /** Measured steps after the warm-up step (default STEPS). */
+  steps?: number;
 }
 
 const CASES: Case[] = [
@@ -99,6 +104,8 @@ async function runOurs(modelDir: string, c: Case): Promise<{ seconds: number; rs
     clipNorm: 1,
     seed: 1,
     ...(c.disablePrepacking ? { disablePrepacking: true } : {}),
+    ...(c.cpuMemArena !== undefined ? { cpuMemArena: c.cpuMemArena } : {}),
+    ...(c.memPattern !== undefined ? { memPattern: c.memPattern } : {}),
   });
   const rng = createRng(5);
   const feature = Float32Array.from({ length: 64 * 512 }, () => (rng() - 0.5) * 0.2);
@@ -111,9 +118,10 @@ async function runOurs(modelDir: string, c: Case): Promise<{ seconds: number; rs
     refRejected: -60,
   }));
   await t.step(batch, { lr: 5e-5, apply: true, stepIndex: 0 });
+  const steps = c.steps ?? STEPS;
   const t0 = performance.now();
-  for (let s = 1; s <= STEPS; s++) await t.step(batch, { lr: 5e-5, apply: true, stepIndex: s });
-  const seconds = (performance.now() - t0) / 1000 / STEPS;
+  for (let s = 1; s <= steps; s++) await t.step(batch, { lr: 5e-5, apply: true, stepIndex: s });
+  const seconds = (performance.now() - t0) / 1000 / steps;
   const seq = Math.ceil((c.prompt + 63 + Math.max(c.chosen, c.rejected)) / 32) * 32;
   await t.close();
   return { seconds, rss: vmHwmMiB(), seq };

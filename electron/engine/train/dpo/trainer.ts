@@ -75,6 +75,9 @@ export interface DpoTrainerOptions {
   strict?: boolean;
   /** CPU: keep weights file-backed instead of prepacked copies (lower peak memory, slower; see LlavaRunner). */
   disablePrepacking?: boolean;
+  /** CPU: onnxruntime's arena allocator and memory-pattern planning (default: onnxruntime's, both on). */
+  cpuMemArena?: boolean;
+  memPattern?: boolean;
 }
 
 /** What a checkpoint holds of the trainer: LoRA weights, AdamW moments by parameter name, optimizer steps taken. */
@@ -160,6 +163,17 @@ export class DpoTrainer {
     return (await this.features).features(images);
   }
 
+  /** Session options shared by the step and log-prob sessions (options left out are onnxruntime's defaults). */
+  private memoryOptions(): Pick<DpoTrainerOptions, 'strict' | 'disablePrepacking' | 'cpuMemArena' | 'memPattern'> {
+    const o = this.options;
+    return {
+      ...(o.strict ? { strict: true } : {}),
+      ...(o.disablePrepacking ? { disablePrepacking: true } : {}),
+      ...(o.cpuMemArena !== undefined ? { cpuMemArena: o.cpuMemArena } : {}),
+      ...(o.memPattern !== undefined ? { memPattern: o.memPattern } : {}),
+    };
+  }
+
   private stepSession(pairs: number, seq: number, answer: number): Promise<StepSession> {
     const key = `${pairs}x${seq}x${answer}`;
     let s = this.sessions.get(key);
@@ -179,8 +193,7 @@ export class DpoTrainer {
         ep: o.ep,
         externalDataFolder: o.modelDir,
         ...(o.threads ? { intraOpThreads: o.threads } : {}),
-        ...(o.strict ? { strict: true } : {}),
-        ...(o.disablePrepacking ? { disablePrepacking: true } : {}),
+        ...this.memoryOptions(),
       }).then((id) => ({ id, io }));
       s.catch(() => this.sessions.delete(key));
       this.sessions.set(key, s);
@@ -207,8 +220,7 @@ export class DpoTrainer {
           ep: this.options.ep,
           externalDataFolder: this.options.modelDir,
           ...(this.options.threads ? { intraOpThreads: this.options.threads } : {}),
-          ...(this.options.strict ? { strict: true } : {}),
-          ...(this.options.disablePrepacking ? { disablePrepacking: true } : {}),
+          ...this.memoryOptions(),
         })
         .then((info) => info.id);
       session.catch(() => this.refSessions.delete(key));
