@@ -73,10 +73,15 @@ export interface DpoTrainerOptions {
   referenceBatch?: number;
   /** Fail session creation when a node would fall back to the CPU (tests prove GPU coverage with it). */
   strict?: boolean;
-  /** CPU: keep weights file-backed instead of prepacked copies (lower peak memory, slower; see LlavaRunner). */
+  /**
+   * Session memory settings; the defaults (file-backed weights, no arena, no memory pattern) cut the 47.6M
+   * bench's peak RSS by about 420 MiB at no measured cost in step time (decision 0600, "Memory").
+   * CPU: keep weights file-backed instead of prepacked copies (default true).
+   */
   disablePrepacking?: boolean;
-  /** CPU: onnxruntime's arena allocator and memory-pattern planning (default: onnxruntime's, both on). */
+  /** onnxruntime's CPU arena allocator (default false: freed activations go back to the system allocator). */
   cpuMemArena?: boolean;
+  /** onnxruntime's memory-pattern planning, one block for the planned peak (default false). */
   memPattern?: boolean;
 }
 
@@ -163,14 +168,14 @@ export class DpoTrainer {
     return (await this.features).features(images);
   }
 
-  /** Session options shared by the step and log-prob sessions (options left out are onnxruntime's defaults). */
+  /** Session options shared by the step and log-prob sessions, with the trainer's memory defaults (decision 0600). */
   private memoryOptions(): Pick<DpoTrainerOptions, 'strict' | 'disablePrepacking' | 'cpuMemArena' | 'memPattern'> {
     const o = this.options;
     return {
       ...(o.strict ? { strict: true } : {}),
-      ...(o.disablePrepacking ? { disablePrepacking: true } : {}),
-      ...(o.cpuMemArena !== undefined ? { cpuMemArena: o.cpuMemArena } : {}),
-      ...(o.memPattern !== undefined ? { memPattern: o.memPattern } : {}),
+      disablePrepacking: o.disablePrepacking ?? true,
+      cpuMemArena: o.cpuMemArena ?? false,
+      memPattern: o.memPattern ?? false,
     };
   }
 
