@@ -22,6 +22,10 @@ export interface LocalSessionOptions {
   externalDataFolder?: string;
   /** Keep weights file-backed on CPU (no prepacked copy; peak memory about 1x weights). */
   disablePrepacking?: boolean;
+  /** CPU: onnxruntime's arena allocator (default on); off returns freed activations to the system allocator. */
+  cpuMemArena?: boolean;
+  /** CPU: onnxruntime's memory-pattern planning (default on): one block sized for the graph's planned peak. */
+  memPattern?: boolean;
   /**
    * Skip onnxruntime's constant folding: graphs that dequantize int8/int4 weights with Cast + Mul need it,
    * else the Cast of each code initializer is folded into a float32 copy at session creation (decision 0650).
@@ -71,6 +75,8 @@ function sessionOptions(opts: LocalSessionOptions): ort.InferenceSession.Session
   };
   if (opts.preferredOutputLocation !== undefined) o.preferredOutputLocation = opts.preferredOutputLocation;
   if (opts.intraOpThreads !== undefined) o.intraOpNumThreads = opts.intraOpThreads;
+  if (opts.cpuMemArena !== undefined) o.enableCpuMemArena = opts.cpuMemArena;
+  if (opts.memPattern !== undefined) o.enableMemPattern = opts.memPattern;
   return o;
 }
 

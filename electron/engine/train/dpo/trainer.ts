@@ -73,8 +73,16 @@ export interface DpoTrainerOptions {
   referenceBatch?: number;
   /** Fail session creation when a node would fall back to the CPU (tests prove GPU coverage with it). */
   strict?: boolean;
-  /** CPU: keep weights file-backed instead of prepacked copies (lower peak memory, slower; see LlavaRunner). */
+  /**
+   * Session memory settings; the defaults (file-backed weights, no arena, no memory pattern) cut the 47.6M
+   * bench's peak RSS by about 420 MiB at no measured cost in step time (decision 0600, "Memory").
+   * CPU: keep weights file-backed instead of prepacked copies (default true).
+   */
   disablePrepacking?: boolean;
+  /** onnxruntime's CPU arena allocator (default false: freed activations go back to the system allocator). */
+  cpuMemArena?: boolean;
+  /** onnxruntime's memory-pattern planning, one block for the planned peak (default false). */
+  memPattern?: boolean;
 }
 
 /** What a checkpoint holds of the trainer: LoRA weights, AdamW moments by parameter name, optimizer steps taken. */
@@ -160,6 +168,17 @@ export class DpoTrainer {
     return (await this.features).features(images);
   }
 
+  /** Session options shared by the step and log-prob sessions, with the trainer's memory defaults (decision 0600). */
+  private memoryOptions(): Pick<DpoTrainerOptions, 'strict' | 'disablePrepacking' | 'cpuMemArena' | 'memPattern'> {
+    const o = this.options;
+    return {
+      ...(o.strict ? { strict: true } : {}),
+      disablePrepacking: o.disablePrepacking ?? true,
+      cpuMemArena: o.cpuMemArena ?? false,
+      memPattern: o.memPattern ?? false,
+    };
+  }
+
   private stepSession(pairs: number, seq: number, answer: number): Promise<StepSession> {
     const key = `${pairs}x${seq}x${answer}`;
     let s = this.sessions.get(key);
@@ -179,8 +198,7 @@ export class DpoTrainer {
         ep: o.ep,
         externalDataFolder: o.modelDir,
         ...(o.threads ? { intraOpThreads: o.threads } : {}),
-        ...(o.strict ? { strict: true } : {}),
-        ...(o.disablePrepacking ? { disablePrepacking: true } : {}),
+        ...this.memoryOptions(),
       }).then((id) => ({ id, io }));
       s.catch(() => this.sessions.delete(key));
       this.sessions.set(key, s);
@@ -207,8 +225,7 @@ export class DpoTrainer {
           ep: this.options.ep,
           externalDataFolder: this.options.modelDir,
           ...(this.options.threads ? { intraOpThreads: this.options.threads } : {}),
-          ...(this.options.strict ? { strict: true } : {}),
-          ...(this.options.disablePrepacking ? { disablePrepacking: true } : {}),
+          ...this.memoryOptions(),
         })
         .then((info) => info.id);
       session.catch(() => this.refSessions.delete(key));
