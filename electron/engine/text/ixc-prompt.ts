@@ -53,11 +53,15 @@ export interface IxcRenderOptions {
 
 /**
  * The query in IXC2.5's placeholders: a leading `Image{n}:<image>` header (one line per image, n = 1, 2, …)
- * becomes `style`'s form; a single leading `<image>\n` line (what the pipeline puts before a one-image
- * question) is dropped, so the image goes in front of the whole prompt as chat() puts it; any other
- * `<image>` becomes `<ImageHere>`.
+ * becomes `style`'s form; with `images` 1, a leading `<image>\n` line that is the only placeholder (what the
+ * pipeline puts before a one-image question) is dropped, so the image goes in front of the whole prompt as
+ * chat() puts it; any other `<image>` becomes `<ImageHere>`.
  */
-export function toIxcPlaceholders(query: string, style: IxcMultiImageStyle = 'readme'): string {
+export function toIxcPlaceholders(
+  query: string,
+  options: { style?: IxcMultiImageStyle; images?: number } = {},
+): string {
+  const style = options.style ?? 'readme';
   const header = new RegExp(`^(?:[A-Za-z]+\\d+:${escape(IMAGE_PLACEHOLDER)}\\n)+`).exec(query);
   if (header !== null) {
     const labels = header[0].split('\n').filter((l) => l !== '');
@@ -67,7 +71,7 @@ export function toIxcPlaceholders(query: string, style: IxcMultiImageStyle = 're
     return names.map((n) => `${n} ${IXC_IMAGE_PLACEHOLDER}; `).join('') + rest;
   }
   const single = `${IMAGE_PLACEHOLDER}\n`;
-  if (query.startsWith(single) && !query.slice(single.length).includes(IMAGE_PLACEHOLDER)) {
+  if (options.images === 1 && query.startsWith(single) && !query.slice(single.length).includes(IMAGE_PLACEHOLDER)) {
     return mapImageTokens(query.slice(single.length));
   }
   return mapImageTokens(query);
@@ -135,7 +139,7 @@ export function encodeIxcPrompt(
   let text =
     'raw' in source
       ? mapImageTokens(source.raw)
-      : renderIxcPrompt(toIxcPlaceholders(source.query, source.style), source.render);
+      : renderIxcPrompt(toIxcPlaceholders(source.query, { style: source.style, images }), source.render);
   // chat(): one image and no placeholder -> the image goes before everything, system turn included.
   if (images === 1 && !text.includes(IXC_IMAGE_PLACEHOLDER)) text = IXC_IMAGE_PLACEHOLDER + text;
   const parts = text.split(IXC_IMAGE_PLACEHOLDER);

@@ -175,6 +175,7 @@ describe('encodeIxcPrompt', () => {
       /the prompt has 1 <ImageHere> placeholder but 2 images were given; put one <ImageHere> \(or <image>\)/,
     );
     expect(call('Compare them.', 3)).toThrow(/has 0 <ImageHere> placeholders but 3 images were given/);
+    expect(call('<image>\nWhich one?', 2)).toThrow(/has 1 <ImageHere> placeholder but 2 images were given/);
     expect(call('<image> and <image>', 1)).toThrow(/has 2 <ImageHere> placeholders but 1 image was given/);
     expect(call('No image <ImageHere>', 0)).toThrow(expect.objectContaining({ kind: 'bad-input' }) as Error);
     // Text only: no marker, BOS first.
@@ -202,9 +203,12 @@ describe('IXC2.5 stops and replies', () => {
     expect(() => ixcStopCriteria(plain, [])).toThrow(/\/m\/tokenizer\.json has no \[UNUSED_TOKEN_145\] token/);
   });
 
-  it('leaves a query without pipeline placeholders as it is', () => {
+  it('leaves a query without pipeline placeholders as it is, and an explicit <ImageHere> where it is', () => {
     expect(toIxcPlaceholders('Image1 <ImageHere>; Image2 <ImageHere>; q')).toBe(
       'Image1 <ImageHere>; Image2 <ImageHere>; q',
     );
+    expect(toIxcPlaceholders('<ImageHere>\nq', { images: 1 })).toBe('<ImageHere>\nq');
+    expect(toIxcPlaceholders('<image>\nq', { images: 1 })).toBe('q');
+    expect(toIxcPlaceholders('<image>\nq', { images: 2 })).toBe('<ImageHere>\nq');
   });
 });
