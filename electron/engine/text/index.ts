@@ -22,3 +22,25 @@ export type { StopCriteria } from './stop-tokens';
 export { IMAGE_PLACEHOLDER, withImagePlaceholders } from './image-placeholders';
 export { encodePrompt } from './encode-prompt';
 export type { EncodedPrompt, EncodePromptOptions, PromptSource } from './encode-prompt';
+export {
+  encodeIxcPrompt,
+  renderIxcPrompt,
+  toIxcPlaceholders,
+  ixcMultiImageQuery,
+  ixcStopCriteria,
+  ixcReplyText,
+  IXC_IMAGE_PLACEHOLDER,
+  IXC_TURN_START,
+  IXC_TURN_END,
+  IXC_META_INSTRUCTION,
+  IMAGE_INDEX_MARKER,
+} from './ixc-prompt';
+export type {
+  IxcEncodedPrompt,
+  IxcEncodeOptions,
+  IxcMultiImageStyle,
+  IxcPromptSource,
+  IxcRenderOptions,
+  IxcSegment,
+  IxcTurn,
+} from './ixc-prompt';
