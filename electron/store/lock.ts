@@ -5,7 +5,7 @@
 // read open the database read-only beside the holder (see ./project).
 // Every change of the lock file is atomic (link, rename): see decision 0201.
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from '../../shared/errors';
 
@@ -17,14 +17,32 @@ export interface LockHolder {
   url: string | null;
 }
 
-function alive(pid: number): boolean {
+/**
+ * Whether `pid` is a running process. A zombie (killed, not yet reaped by its
+ * parent: a SIGKILLed CLI whose wrapper died with it) answers kill(pid, 0) but
+ * will never run again, so on Linux its /proc state (Z, X) counts as gone.
+ */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     // EPERM: the process exists but belongs to someone else.
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !exited(pid);
+}
+
+function exited(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    // Gone since kill(pid, 0) where there is a /proc; elsewhere (macOS, Windows) kill(pid, 0) is the answer.
+    return existsSync('/proc/self/stat');
+  }
+  // "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }
 
 function readLock(file: string): LockHolder | null {

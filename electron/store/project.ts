@@ -16,6 +16,20 @@ type ProjectTable = MetaQueries & QueryTable;
 export const PROJECT_DB = 'project.sqlite';
 export const PROJECT_FOLDERS = ['cache', 'runs', 'exports'] as const;
 
+/**
+ * An empty folder, or one holding only the empty project folders: what a creation
+ * killed before its database existed left behind (versions that made the folders first).
+ */
+function isEmptyOrUnfinishedLayout(abs: string): boolean {
+  if (!statSync(abs).isDirectory()) return false;
+  return readdirSync(abs, { withFileTypes: true }).every(
+    (e) =>
+      e.isDirectory() &&
+      (PROJECT_FOLDERS as readonly string[]).includes(e.name) &&
+      readdirSync(path.join(abs, e.name)).length === 0,
+  );
+}
+
 export function projectDbPath(dir: string): string {
   return path.join(dir, PROJECT_DB);
 }
@@ -44,16 +58,18 @@ export async function createProject<Q extends ProjectTable>(
 ): Promise<Store<Q>> {
   const abs = path.resolve(dir);
   if (existsSync(projectDbPath(abs))) throw new AppError('conflict', `${abs} is already a project`, { subject: abs });
-  if (existsSync(abs) && (!statSync(abs).isDirectory() || readdirSync(abs).length > 0)) {
+  if (existsSync(abs) && !isEmptyOrUnfinishedLayout(abs)) {
     throw new AppError(
       'conflict',
       `${abs} exists and is not an empty folder; choose a new or empty folder for the project`,
       { subject: abs },
     );
   }
+  // The database first, the folders after: a kill in between leaves a project that opens (openProject makes the
+  // folders), never a folder that is neither empty nor a project.
   mkdirSync(abs, { recursive: true });
-  for (const f of PROJECT_FOLDERS) mkdirSync(path.join(abs, f), { recursive: true });
   const store = await openStore(projectDbPath(abs), { schema, create: true });
+  for (const f of PROJECT_FOLDERS) mkdirSync(path.join(abs, f), { recursive: true });
   const meta: Store<MetaQueries> = store;
   await meta.call('setMeta', { values: { name: name ?? path.basename(abs), createdAt: String(Date.now()) } });
   return store;

@@ -1,11 +1,12 @@
 // One process per project: a second open is refused while the first holds
 // the lock, and a lock left by a dead process (a crash) is taken over.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LOCK_FILE, noteServedUrl, projectHolder } from '../../../electron/store/lock';
+import { alive, LOCK_FILE, noteServedUrl, projectHolder } from '../../../electron/store/lock';
 import { createProjectExclusive, openProject, openProjectExclusive, openProjectReadOnly } from '../../../electron/db';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'lock-'));
@@ -33,6 +34,29 @@ describe('project lock', () => {
     const store = await openProjectExclusive(dir);
     await store.close();
   });
+
+  it.runIf(existsSync('/proc/self/stat'))(
+    'takes over the lock of a killed process not yet reaped (a zombie answers kill(pid, 0))',
+    async () => {
+      const dir = path.join(tmp(), 'p');
+      await (await createProjectExclusive(dir)).close();
+      // The background `true` exits at once; its parent became `sleep`, which never reaps it: a zombie for 5 s.
+      const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      try {
+        const pid = Number((await once(parent.stdout, 'data'))[0].toString().trim());
+        await new Promise((r) => setTimeout(r, 200));
+        expect(() => process.kill(pid, 0)).not.toThrow();
+        expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) Z /);
+        expect(alive(pid)).toBe(false);
+        expect(alive(process.pid)).toBe(true);
+        writeFileSync(path.join(dir, LOCK_FILE), String(pid));
+        const store = await openProjectExclusive(dir);
+        await store.close();
+      } finally {
+        parent.kill('SIGKILL');
+      }
+    },
+  );
 
   it('tells a second process who holds the project, where its UI is, and what to do', async () => {
     const dir = path.join(tmp(), 'p');
