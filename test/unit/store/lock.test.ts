@@ -40,13 +40,14 @@ describe('project lock', () => {
     async () => {
       const dir = path.join(tmp(), 'p');
       await (await createProjectExclusive(dir)).close();
-      // The background `true` exits at once; its parent became `sleep`, which never reaps it: a zombie for 5 s.
-      const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      // The background sleep exits after its parent shell became `sleep 5` (exec), which never reaps it: a zombie.
+      const parent = spawn('sh', ['-c', 'sleep 1 & echo $!; exec sleep 8'], { stdio: ['ignore', 'pipe', 'ignore'] });
       try {
         const pid = Number((await once(parent.stdout, 'data'))[0].toString().trim());
-        await new Promise((r) => setTimeout(r, 200));
+        const state = () => readFileSync(`/proc/${pid}/stat`, 'utf8');
+        for (let i = 0; i < 160 && !/\) Z /.test(state()); i++) await new Promise((r) => setTimeout(r, 50));
         expect(() => process.kill(pid, 0)).not.toThrow();
-        expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/\) Z /);
+        expect(state()).toMatch(/\) Z /);
         expect(alive(pid)).toBe(false);
         expect(alive(process.pid)).toBe(true);
         writeFileSync(path.join(dir, LOCK_FILE), String(pid));
