@@ -15,8 +15,21 @@ import { Graph } from '../onnx/graph';
 import * as op from '../onnx/ops';
 import { VISION_ARCHS, type TextModelType, type VisionModelType } from './arch';
 import { featureLayerIndices, type LlavaConfig } from './config';
+import {
+  addDecoderOutputs,
+  cacheNames,
+  causalAttention,
+  decoderGraphInputs,
+  embedWithImages,
+  headLogits,
+  targetLogprobs,
+  type AttentionContext,
+  type DecoderGraphOptions,
+  type DecoderInputs,
+  type LayerCache,
+} from './decoder';
 import type { LinearHooks } from './nn';
-import { activation, layerNorm, linear, rmsNorm, rotary, staticDim } from './nn';
+import { activation, layerNorm, linear, rmsNorm, staticDim } from './nn';
 import type { Params, WeightSource } from './params';
 import { externalParams } from './params';
 
@@ -238,22 +251,11 @@ export function buildVisionGraph(spec: LlavaSpec, source: WeightSource, images =
 /** Canonical prefix of the decoder's tensors. */
 export const LM = 'language_model.model.';
 
-/** One layer's cache: keys stored transposed [B, kvH, hd, Tk] so decode steps never transpose it; values [B, kvH, Tk, hd]. */
-export interface LayerCache {
-  keyT: Value;
-  value: Value;
-}
+export { cacheNames, type LayerCache } from './decoder';
 
-/** What a decoder layer reads besides its input. */
-export interface LayerContext {
-  /** Rotary tables for the new tokens' positions [B, T, hd] (nn.rotaryTables; host-computed for precision). */
-  rope: { cos: Value; sin: Value };
-  /** Additive attention bias [B, T, Tk]: 0 where a query may attend, -1e30 elsewhere (causal + padding). */
-  bias: Value;
+/** What a decoder layer reads besides its input: rope, bias, cache (decoder.ts) and the linear layers' hooks. */
+export interface LayerContext extends AttentionContext {
   hooks: LinearHooks;
-  past?: LayerCache;
-  /** Names for the extended cache values, so graph outputs need no Identity copy of the whole cache. */
-  presentName?: { keyT: string; value: string };
 }
 
 const tLinear = (p: Params, name: string, x: Value, bias: boolean, hooks: LinearHooks): Value =>
@@ -264,15 +266,6 @@ const tLinear = (p: Params, name: string, x: Value, bias: boolean, hooks: Linear
     name,
     hooks,
   );
-
-/** Concat of the cache and the new entries, its output named `outName` so a graph output aliases it (no Identity copy). */
-function concatNamed(a: Value, b: Value, axis: number, outName: string | undefined): Value {
-  if (outName === undefined) return op.concat([a, b], axis);
-  const [da, db] = [a.shape[axis]!, b.shape[axis]!];
-  const shape = [...a.shape];
-  shape[axis] = typeof da === 'number' && typeof db === 'number' ? da + db : `${da}+${db}`;
-  return a.graph.addNode('Concat', [a, b], { axis: { i: axis } }, [{ dtype: a.dtype, shape }], {}, [outName])[0]!;
-}
 
 /** Causal self-attention with rotary positions and GQA over x [B, T, D]; returns the output, the extended cache and the probabilities. */
 function attention(
@@ -297,18 +290,7 @@ function attention(
     op.reshape(tLinear(p, `${name}.v_proj`, x, s.qkvBias, c.hooks), [b, -1, kv, hd]),
     [0, 2, 1, 3],
   ); // [B, kvH, T, hd]
-  const q = rotary(q5, op.unsqueeze(c.rope.cos, [1, 2]), op.unsqueeze(c.rope.sin, [1, 2]));
-  const kT = op.transpose(rotary(k4, op.unsqueeze(c.rope.cos, [1]), op.unsqueeze(c.rope.sin, [1])), [0, 1, 3, 2]); // [B, kvH, hd, T]
-  const present: LayerCache = c.past
-    ? {
-        keyT: concatNamed(c.past.keyT, kT, 3, c.presentName?.keyT),
-        value: concatNamed(c.past.value, v4, 2, c.presentName?.value),
-      }
-    : { keyT: kT, value: v4 };
-  const scores = op.mul(op.matmul(q, op.unsqueeze(present.keyT, [2])), 1 / Math.sqrt(hd)); // [B, kvH, rep, T, Tk]
-  const probs = op.softmax(op.add(scores, op.unsqueeze(c.bias, [1, 2])), -1);
-  const out = op.matmul(probs, op.unsqueeze(present.value, [2])); // [B, kvH, rep, T, hd]
-  const merged = op.reshape(op.transpose(out, [0, 3, 1, 2, 4]), [b, -1, s.numHeads * hd]); // [B, T, H*hd]
+  const { merged, present, probs } = causalAttention(q5, k4, v4, c);
   return { out: tLinear(p, `${name}.o_proj`, merged, s.oBias, c.hooks), present, probs };
 }
 
@@ -340,18 +322,8 @@ export function decoderLayer(
   return { x: y, present: a.present, probs: a.probs };
 }
 
-/** The language model's inputs as graph values. */
-export interface TextInputs {
-  ids: Value; // [B, T] int32
-  /** Image features stacked over the batch's images [rows, D]. */
-  features: Value;
-  /** Per position the row of `features` to embed (-1: a text token) [B, T] int32. */
-  featureIndex: Value;
-  rope: { cos: Value; sin: Value }; // [B, T, hd]
-  bias: Value; // [B, T, Tk]
-  /** Per layer, the cache this step extends (decode mode). */
-  past?: readonly LayerCache[];
-}
+/** The language model's inputs as graph values (decoder.ts). */
+export type TextInputs = DecoderInputs;
 
 export interface TextForwardOptions {
   /** Decoder layers whose head-averaged attention probabilities are returned. */
@@ -369,17 +341,6 @@ export interface TextOutputs {
   present: LayerCache[];
   /** Per captured layer: attention probabilities averaged over heads [B, T, Tk]. */
   attention: Map<number, Value>;
-}
-
-/**
- * Token embeddings with image features written where `featureIndex` >= 0 (HF's masked_scatter at the
- * image tokens). The mask comes from the index, not the ids, so a generated image-token id embeds as text.
- */
-function mergedEmbeddings(p: Params, x: TextInputs): Value {
-  const table = p.get(`${LM}embed_tokens.weight`); // [V, D]
-  const isImage = op.greaterOrEqual(x.featureIndex, 0);
-  const embeds = op.gather(table, op.where(isImage, 0, x.ids)); // [B, T, D]; image ids may lie outside the vocabulary
-  return op.where(op.unsqueeze(isImage, [2]), op.gather(x.features, op.max(x.featureIndex, 0)), embeds);
 }
 
 /**
@@ -403,7 +364,7 @@ export function llavaTextForward(p: Params, spec: LlavaSpec, x: TextInputs, o: T
   const present: LayerCache[] = [];
   const attn = new Map<number, Value>();
   const bias = s.slidingWindow === null ? x.bias : slidingWindowBias(x.bias, s.slidingWindow);
-  let h = mergedEmbeddings(p, x); // [B, T, D]
+  let h = embedWithImages(p.get(`${LM}embed_tokens.weight`), x); // [B, T, D]
   for (let i = 0; i < s.numLayers; i++) {
     h = p.graph.withScope(`layer${i}`, () => {
       const past = x.past?.[i];
@@ -429,45 +390,18 @@ export function lmHead(p: Params, spec: LlavaSpec, hidden: Value): Value {
     spec.text.tieWordEmbeddings || !p.has('language_model.lm_head.weight')
       ? `${LM}embed_tokens`
       : 'language_model.lm_head';
-  const w = p.get(`${head}.weight`); // [V, D]
-  const [b, v] = [staticDim(hidden, 0), spec.text.vocabSize];
-  const flat = op.gemm(op.reshape(hidden, [-1, spec.text.hiddenSize]), w, undefined, { transB: true }); // [B*T, V]
-  return op.reshape(flat, p.graph.constant([b, -1, v], 'int64', [3]), [b, hidden.shape[1]!, v]);
+  return headLogits(p.get(`${head}.weight`), hidden, spec.text);
 }
 
 /** log p(targets[b, t] | tokens up to t) [B, T]: the scoring output, and what a DPO or SFT loss sums. */
 export function tokenLogprobs(p: Params, spec: LlavaSpec, hidden: Value, targets: Value): Value {
-  const logp = op.logSoftmax(lmHead(p, spec, hidden), -1); // [B, T, V]
-  return op.squeeze(op.gatherElements(logp, op.unsqueeze(targets, [2]), 2), [2]);
+  return targetLogprobs(lmHead(p, spec, hidden), targets);
 }
 
 // ---------------------------------------------------------------- graphs
 
-export interface TextGraphOptions {
-  /** Static batch size of the graph. */
-  batch: number;
-  /**
-   * 'prefill': a whole sequence, no cache (scoring). 'decode': extends a cache by new tokens, images
-   * included, so generation runs its prefill as a step on an empty cache and one session (one copy
-   * of the weights) serves both.
-   */
-  mode: 'prefill' | 'decode';
-  /** 'last': logits of the last position; 'all': every position; 'targets': log-probs of given next tokens. */
-  output: 'last' | 'all' | 'targets';
-  /** Whether the graph returns the KV cache (generation) or not (scoring). */
-  cache: boolean;
-  /** Decoder layers whose head-averaged attention (of the last query) is an output `attention_<layer>`. */
-  capture: readonly number[];
-  /** Extra branches of linear layers (unmerged LoRA), created in the graph being built. */
-  hooks?: (g: Graph) => LinearHooks;
-  /** Weights by canonical name; defaults to external initializers from the source. */
-  params?: (g: Graph) => Params;
-}
-
-export const cacheNames = (i: number, dir: 'past' | 'present'): { keyT: string; value: string } => ({
-  keyT: `${dir}_key_${i}`,
-  value: `${dir}_value_${i}`,
-});
+/** The graph builder's options (decoder.ts, shared with the IXC2.5 decoder). */
+export type TextGraphOptions = DecoderGraphOptions;
 
 /**
  * The text graph's named inputs: input_ids, rope_cos/rope_sin, attention_bias, the past cache
@@ -481,24 +415,7 @@ export function textGraphInputs(
   mode: 'prefill' | 'decode',
   seq: number | 'seq' = 'seq',
 ): TextInputs {
-  const t = spec.text;
-  const b = batch;
-  const ids = g.input('input_ids', 'int32', [b, seq]);
-  const rope = {
-    cos: g.input('rope_cos', 'float32', [b, seq, t.headDim]),
-    sin: g.input('rope_sin', 'float32', [b, seq, t.headDim]),
-  };
-  const bias = g.input('attention_bias', 'float32', [b, seq, mode === 'prefill' ? seq : 'past+seq']);
-  const past =
-    mode === 'decode'
-      ? Array.from({ length: t.numLayers }, (_, i) => ({
-          keyT: g.input(cacheNames(i, 'past').keyT, 'float32', [b, t.numKvHeads, t.headDim, 'past']),
-          value: g.input(cacheNames(i, 'past').value, 'float32', [b, t.numKvHeads, 'past', t.headDim]),
-        }))
-      : undefined;
-  const features = g.input('image_features', 'float32', ['feature_rows', t.hiddenSize]);
-  const featureIndex = g.input('feature_index', 'int32', [b, seq]);
-  return { ids, rope, bias, features, featureIndex, ...(past ? { past } : {}) };
+  return decoderGraphInputs(g, spec.text, batch, mode, seq);
 }
 
 /** The generation step / scoring graph over the text forward. */
@@ -512,19 +429,6 @@ export function buildTextGraph(spec: LlavaSpec, source: WeightSource, o: TextGra
     ...(hooks ? { hooks } : {}),
     ...(o.cache ? { presentNames: (i: number) => cacheNames(i, 'present') } : {}),
   });
-  const last = (v: Value): Value => op.slice(v, [-1], [Number.MAX_SAFE_INTEGER], [1]);
-  if (o.output === 'targets') {
-    const targets = g.input('targets', 'int32', [o.batch, 'seq']);
-    g.output(tokenLogprobs(p, spec, out.hidden, targets), 'token_logprobs');
-  } else {
-    g.output(lmHead(p, spec, o.output === 'last' ? last(out.hidden) : out.hidden), 'logits');
-  }
-  if (o.cache) {
-    out.present.forEach((c, i) => {
-      g.output(c.keyT, cacheNames(i, 'present').keyT);
-      g.output(c.value, cacheNames(i, 'present').value);
-    });
-  }
-  for (const [layer, a] of out.attention) g.output(last(a), `attention_${layer}`);
+  addDecoderOutputs(g, o, out, (h) => lmHead(p, spec, h));
   return g;
 }

@@ -30,6 +30,8 @@ export interface RandomIxcOptions {
   ropeScaling?: { type: string; factor?: number } | null;
   maxPositions?: number;
   seed?: number;
+  /** Write every Plora_B as zeros (PLoRA then adds nothing; the other tensors are drawn as without it). */
+  zeroPloraB?: boolean;
   /** Extra or overriding config.json fields (tests of bad configs). */
   config?: Record<string, unknown>;
 }
@@ -174,8 +176,12 @@ export function randomIxcShapes(o: RandomIxcOptions = {}): Map<string, number[]>
 export function randomIxcTensors(o: RandomIxcOptions = {}): Map<string, RandomTensor & { bytes: Uint8Array }> {
   const rnd = gaussian(o.seed ?? 1);
   const out = new Map<string, RandomTensor & { bytes: Uint8Array }>();
-  for (const [name, shape] of randomIxcShapes(o))
-    out.set(name, { shape, ...drawTensor(name, shape, o.dtype ?? 'F32', rnd) });
+  for (const [name, shape] of randomIxcShapes(o)) {
+    const t = drawTensor(name, shape, o.dtype ?? 'F32', rnd);
+    // Zero is all-zero bytes in F32, F16 and BF16.
+    const zero = o.zeroPloraB === true && name.endsWith('.Plora_B.weight');
+    out.set(name, zero ? { shape, values: t.values.fill(0), bytes: t.bytes.fill(0) } : { shape, ...t });
+  }
   return out;
 }
 

@@ -1,0 +1,199 @@
+// What every decoder-only language model of the engine shares, whatever its
+// tensor names: the graph's named inputs (ids, host rotary tables, attention
+// bias, KV cache, image rows and their index), image rows written over token
+// embeddings, causal GQA attention through the cache, the LM head and token
+// log-probs, and the outputs of a generation / scoring graph. The model files
+// (llava.ts, ixc.ts) build their layers around these, so generate/score drive
+// either family through the same named inputs and outputs.
+import type { Graph, Value } from '../onnx/graph';
+import * as op from '../onnx/ops';
+import type { LinearHooks } from './nn';
+import { rotary, staticDim } from './nn';
+import type { Params } from './params';
+
+/** The sizes the shared decoder plumbing needs (a llava TextSpec and an IxcSpec are both one). */
+export interface DecoderDims {
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+}
+
+/** One layer's cache: keys stored transposed [B, kvH, hd, Tk] so decode steps never transpose it; values [B, kvH, Tk, hd]. */
+export interface LayerCache {
+  keyT: Value;
+  value: Value;
+}
+
+export const cacheNames = (i: number, dir: 'past' | 'present'): { keyT: string; value: string } => ({
+  keyT: `${dir}_key_${i}`,
+  value: `${dir}_value_${i}`,
+});
+
+/** The decoder's inputs as graph values. */
+export interface DecoderInputs {
+  ids: Value; // [B, T] int32
+  /** Image rows stacked over the batch's images [rows, D]. */
+  features: Value;
+  /** Per position the row of `features` to embed (-1: a text token) [B, T] int32. */
+  featureIndex: Value;
+  rope: { cos: Value; sin: Value }; // [B, T, hd]
+  bias: Value; // [B, T, Tk]
+  /** Per layer, the cache this step extends (decode mode). */
+  past?: readonly LayerCache[];
+}
+
+/**
+ * The graph's named inputs: input_ids, rope_cos/rope_sin, attention_bias, the past cache (decode
+ * mode), image_features and feature_index. The sequence axis is symbolic unless `seq` fixes it (a
+ * train step: gradients of static shapes need no runtime Shape nodes, which WebGPU places on CPU).
+ */
+export function decoderGraphInputs(
+  g: Graph,
+  d: DecoderDims,
+  batch: number,
+  mode: 'prefill' | 'decode',
+  seq: number | 'seq' = 'seq',
+): DecoderInputs {
+  const b = batch;
+  const ids = g.input('input_ids', 'int32', [b, seq]);
+  const rope = {
+    cos: g.input('rope_cos', 'float32', [b, seq, d.headDim]),
+    sin: g.input('rope_sin', 'float32', [b, seq, d.headDim]),
+  };
+  const bias = g.input('attention_bias', 'float32', [b, seq, mode === 'prefill' ? seq : 'past+seq']);
+  const past =
+    mode === 'decode'
+      ? Array.from({ length: d.numLayers }, (_, i) => ({
+          keyT: g.input(cacheNames(i, 'past').keyT, 'float32', [b, d.numKvHeads, d.headDim, 'past']),
+          value: g.input(cacheNames(i, 'past').value, 'float32', [b, d.numKvHeads, 'past', d.headDim]),
+        }))
+      : undefined;
+  const features = g.input('image_features', 'float32', ['feature_rows', d.hiddenSize]);
+  const featureIndex = g.input('feature_index', 'int32', [b, seq]);
+  return { ids, rope, bias, features, featureIndex, ...(past ? { past } : {}) };
+}
+
+/** Where a position holds an image row [B, T] bool: from the index, not the ids, so a generated image-token id is text. */
+export const imageRows = (x: Pick<DecoderInputs, 'featureIndex'>): Value => op.greaterOrEqual(x.featureIndex, 0);
+
+/**
+ * Token embeddings from `table` [V, D] with image rows written where `featureIndex` >= 0 (HF's
+ * masked_scatter at the image tokens; Where instead of int64 ScatterND, so it runs on WebGPU).
+ */
+export function embedWithImages(table: Value, x: Pick<DecoderInputs, 'ids' | 'features' | 'featureIndex'>): Value {
+  const isImage = imageRows(x);
+  const embeds = op.gather(table, op.where(isImage, 0, x.ids)); // [B, T, D]; image ids may lie outside the vocabulary
+  return op.where(op.unsqueeze(isImage, [2]), op.gather(x.features, op.max(x.featureIndex, 0)), embeds);
+}
+
+/** Concat of the cache and the new entries, its output named `outName` so a graph output aliases it (no Identity copy). */
+function concatNamed(a: Value, b: Value, axis: number, outName: string | undefined): Value {
+  if (outName === undefined) return op.concat([a, b], axis);
+  const [da, db] = [a.shape[axis]!, b.shape[axis]!];
+  const shape = [...a.shape];
+  shape[axis] = typeof da === 'number' && typeof db === 'number' ? da + db : `${da}+${db}`;
+  return a.graph.addNode('Concat', [a, b], { axis: { i: axis } }, [{ dtype: a.dtype, shape }], {}, [outName])[0]!;
+}
+
+/** What causal attention reads besides q, k, v. */
+export interface AttentionContext {
+  /** Rotary tables for the new tokens' positions [B, T, hd] (host-computed for precision). */
+  rope: { cos: Value; sin: Value };
+  /** Additive attention bias [B, T, Tk]: 0 where a query may attend, -1e30 elsewhere (causal + padding). */
+  bias: Value;
+  past?: LayerCache;
+  /** Names for the extended cache values, so graph outputs need no Identity copy of the whole cache. */
+  presentName?: { keyT: string; value: string };
+}
+
+/**
+ * Rotary, the KV cache and causal softmax attention, scores / sqrt(hd), for queries grouped by the kv
+ * head they share, q [B, kvH, rep, T, hd] (GQA then needs no repeat of K/V), and the new k, v
+ * [B, kvH, T, hd]. Returns the heads merged [B, T, H*hd] (query head kv*rep + j), the extended cache
+ * and the probabilities [B, kvH, rep, T, Tk].
+ */
+export function causalAttention(
+  q5: Value,
+  k4: Value,
+  v4: Value,
+  c: AttentionContext,
+): { merged: Value; present: LayerCache; probs: Value } {
+  const [b, kv, rep, hd] = [staticDim(q5, 0), staticDim(q5, 1), staticDim(q5, 2), staticDim(q5, 4)];
+  const q = rotary(q5, op.unsqueeze(c.rope.cos, [1, 2]), op.unsqueeze(c.rope.sin, [1, 2]));
+  const kT = op.transpose(rotary(k4, op.unsqueeze(c.rope.cos, [1]), op.unsqueeze(c.rope.sin, [1])), [0, 1, 3, 2]); // [B, kvH, hd, T]
+  const present: LayerCache = c.past
+    ? {
+        keyT: concatNamed(c.past.keyT, kT, 3, c.presentName?.keyT),
+        value: concatNamed(c.past.value, v4, 2, c.presentName?.value),
+      }
+    : { keyT: kT, value: v4 };
+  const scores = op.mul(op.matmul(q, op.unsqueeze(present.keyT, [2])), 1 / Math.sqrt(hd)); // [B, kvH, rep, T, Tk]
+  const probs = op.softmax(op.add(scores, op.unsqueeze(c.bias, [1, 2])), -1);
+  const out = op.matmul(probs, op.unsqueeze(present.value, [2])); // [B, kvH, rep, T, hd]
+  const merged = op.reshape(op.transpose(out, [0, 3, 1, 2, 4]), [b, -1, kv * rep * hd]); // [B, T, H*hd]
+  return { merged, present, probs };
+}
+
+/** hidden [B, T, D] -> logits [B, T, V] through a head weight [V, D] read in place. */
+export function headLogits(w: Value, hidden: Value, d: Pick<DecoderDims, 'hiddenSize' | 'vocabSize'>): Value {
+  const [b, v] = [staticDim(hidden, 0), d.vocabSize];
+  const flat = op.gemm(op.reshape(hidden, [-1, d.hiddenSize]), w, undefined, { transB: true }); // [B*T, V]
+  return op.reshape(flat, hidden.graph.constant([b, -1, v], 'int64', [3]), [b, hidden.shape[1]!, v]);
+}
+
+/** log p(targets[b, t] | tokens up to t) [B, T] from logits [B, T, V]: the scoring output, and what a DPO or SFT loss sums. */
+export function targetLogprobs(logits: Value, targets: Value): Value {
+  const logp = op.logSoftmax(logits, -1); // [B, T, V]
+  return op.squeeze(op.gatherElements(logp, op.unsqueeze(targets, [2]), 2), [2]);
+}
+
+/** A generation step / scoring graph's options (each model file's text graph builder takes them). */
+export interface DecoderGraphOptions {
+  /** Static batch size of the graph. */
+  batch: number;
+  /**
+   * 'prefill': a whole sequence, no cache (scoring). 'decode': extends a cache by new tokens, images
+   * included, so generation runs its prefill as a step on an empty cache and one session (one copy
+   * of the weights) serves both.
+   */
+  mode: 'prefill' | 'decode';
+  /** 'last': logits of the last position; 'all': every position; 'targets': log-probs of given next tokens. */
+  output: 'last' | 'all' | 'targets';
+  /** Whether the graph returns the KV cache (generation) or not (scoring). */
+  cache: boolean;
+  /** Decoder layers whose head-averaged attention (of the last query) is an output `attention_<layer>`. */
+  capture: readonly number[];
+  /** Extra branches of linear layers (unmerged LoRA), created in the graph being built. */
+  hooks?: (g: Graph) => LinearHooks;
+  /** Weights by canonical name; defaults to external initializers from the source. */
+  params?: (g: Graph) => Params;
+}
+
+/**
+ * Adds the graph outputs: `logits` or `token_logprobs` (with the `targets` input), `present_*` per
+ * layer, and `attention_<layer>` (head-averaged, last query row) per captured layer.
+ */
+export function addDecoderOutputs(
+  g: Graph,
+  o: Pick<DecoderGraphOptions, 'batch' | 'output' | 'cache'>,
+  out: { hidden: Value; present: readonly LayerCache[]; attention: ReadonlyMap<number, Value> },
+  logits: (hidden: Value) => Value,
+): void {
+  const last = (v: Value): Value => op.slice(v, [-1], [Number.MAX_SAFE_INTEGER], [1]);
+  if (o.output === 'targets') {
+    const targets = g.input('targets', 'int32', [o.batch, 'seq']);
+    g.output(targetLogprobs(logits(out.hidden), targets), 'token_logprobs');
+  } else {
+    g.output(logits(o.output === 'last' ? last(out.hidden) : out.hidden), 'logits');
+  }
+  if (o.cache) {
+    out.present.forEach((c, i) => {
+      g.output(c.keyT, cacheNames(i, 'present').keyT);
+      g.output(c.value, cacheNames(i, 'present').value);
+    });
+  }
+  for (const [layer, a] of out.attention) g.output(last(a), `attention_${layer}`);
+}
