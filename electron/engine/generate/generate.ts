@@ -3,12 +3,12 @@
 // the head-averaged attention of the new token at the captured layers, so
 // MIA-DPO's selection needs no second pass over the sequence.
 import { AppError } from '../../../shared/errors';
-import { cacheNames } from '../models/llava';
+import { cacheNames } from '../models/decoder';
 import type { ImageAttention, ImageSpan } from './attention';
 import { imageAttention, perplexity } from './attention';
-import { expandPrompt, type ExpandedPrompt } from './prompt';
+import { expandPromptRows, type ExpandedPrompt } from './prompt';
 import { wire, type Feed, type WireTensor } from '../runtime/protocol';
-import { handlesOf, valuesOf, type LlavaRunner, type StepOutputs } from './runner';
+import { handlesOf, valuesOf, type DecoderRunner, type StepOutputs } from './runner';
 import type { SamplingOptions } from './sampling';
 import { GREEDY, checkSampling, createRng, pickToken } from './sampling';
 
@@ -51,13 +51,13 @@ const i32 = (xs: ArrayLike<number>, dims: number[]): WireTensor => wire('int32',
 export interface BatchPrompt {
   /** Token ids with image placeholders. */
   ids: readonly number[];
-  /** The images' features [F * D] each, in placeholder order. */
+  /** The images' rows [F * D] each (features, or IXC2.5's embedded HD layout), in placeholder order. */
   features: readonly Float32Array[];
 }
 
 /** Generates from one prompt (a batch of one). */
 export async function generate(
-  runner: LlavaRunner,
+  runner: DecoderRunner,
   promptIds: readonly number[],
   features: readonly Float32Array[],
   o: GenerateOptions,
@@ -78,43 +78,49 @@ interface Row {
   stopReason: GenerateResult['stopReason'] | undefined;
 }
 
-function checkPrompt(runner: LlavaRunner, prompt: BatchPrompt, maxNewTokens: number): ExpandedPrompt {
-  const spec = runner.model.spec;
-  const d = spec.text.hiddenSize;
-  prompt.features.forEach((f, i) => {
-    if (f.length !== spec.tokensPerImage * d)
-      throw new AppError(
-        'bad-input',
-        `image ${i + 1}'s features have ${f.length} values, expected ${spec.tokensPerImage} x ${d}`,
-        { subject: `image ${i + 1}` },
-      );
-  });
-  const p = expandPrompt(prompt.ids, spec.imageTokenId, prompt.features.length, spec.tokensPerImage);
-  if (p.ids.length + maxNewTokens > spec.text.maxPositions) {
+function checkPrompt(runner: DecoderRunner, prompt: BatchPrompt, maxNewTokens: number): ExpandedPrompt {
+  const p = expandPromptRows(prompt.ids, runner.text.imageTokenId, imageRowCounts(runner, prompt.features));
+  const context = runner.text.maxContext;
+  if (p.ids.length + maxNewTokens > context) {
     throw new AppError(
       'bad-input',
-      `the prompt is ${p.ids.length} tokens (images expanded) and ${maxNewTokens} new tokens were asked for: more than the model's context of ${spec.text.maxPositions}`,
+      `the prompt is ${p.ids.length} tokens (images expanded) and ${maxNewTokens} new tokens were asked for: more than the model's context of ${context}`,
       { subject: 'prompt' },
     );
   }
   return p;
 }
 
+/** Each image's row count, checked against the model's (fixed for LLaVA; whole rows of the hidden size for IXC2.5). */
+export function imageRowCounts(runner: DecoderRunner, features: readonly Float32Array[]): number[] {
+  const { dims, tokensPerImage } = runner.text;
+  const d = dims.hiddenSize;
+  return features.map((f, i) => {
+    const rows = f.length / d;
+    if (tokensPerImage !== null ? rows !== tokensPerImage : !Number.isInteger(rows) || rows < 1)
+      throw new AppError(
+        'bad-input',
+        `image ${i + 1}'s features have ${f.length} values, expected ${tokensPerImage ?? 'rows'} x ${d}`,
+        { subject: `image ${i + 1}` },
+      );
+    return rows;
+  });
+}
+
 /** Prefill feeds for left-padded prompts: pads attend only to themselves and are never attended to. */
 function prefillFeeds(
-  runner: LlavaRunner,
+  runner: DecoderRunner,
   batch: Row[],
   features: readonly (readonly Float32Array[])[],
 ): Record<string, WireTensor> {
-  const spec = runner.model.spec;
-  const d = spec.text.hiddenSize;
+  const d = runner.text.dims.hiddenSize;
   const b = batch.length;
   const t = Math.max(...batch.map((r) => r.p.ids.length));
   const ids = new Int32Array(b * t);
   const featureIndex = new Int32Array(b * t).fill(-1);
   const bias = new Float32Array(b * t * t).fill(-1e30);
   const positions: number[][] = [];
-  const rowsPerPrompt = features.map((f) => f.length * spec.tokensPerImage);
+  const rowsPerPrompt = features.map((f) => f.reduce((a, x) => a + x.length / d, 0));
   const stacked = new Float32Array(
     Math.max(
       1,
@@ -128,7 +134,11 @@ function prefillFeeds(
       r.p.featureIndex.map((x) => (x < 0 ? -1 : x + rowBase)),
       i * t + r.pad,
     );
-    features[i]!.forEach((f, k) => stacked.set(f, (rowBase + k * spec.tokensPerImage) * d));
+    let at = rowBase * d;
+    for (const f of features[i]!) {
+      stacked.set(f, at);
+      at += f.length;
+    }
     rowBase += rowsPerPrompt[i]!;
     positions.push(Array.from({ length: t }, (_, q) => Math.max(0, q - r.pad)));
     for (let q = 0; q < t; q++) {
@@ -149,9 +159,9 @@ function prefillFeeds(
  * NaN or Inf weights otherwise run to an empty answer (argmax of NaNs picks token 0 and
  * decodes to nothing): refuse on the first step, naming the model folder.
  */
-function checkFinite(runner: LlavaRunner, logits: Float32Array): void {
+function checkFinite(runner: DecoderRunner, logits: Float32Array): void {
   if (logits.every(Number.isFinite)) return;
-  const dir = runner.model.dir;
+  const dir = runner.text.dir;
   throw new AppError(
     'bad-file',
     `the model ${dir} computed non-finite logits (NaN or Inf) on the first generation step: its weights contain NaN/Inf values or overflow`,
@@ -167,11 +177,11 @@ function checkFinite(runner: LlavaRunner, logits: Float32Array): void {
  * stopped keep being fed but their results end at their stop.
  */
 export async function generateBatch(
-  runner: LlavaRunner,
+  runner: DecoderRunner,
   prompts: readonly BatchPrompt[],
   o: GenerateOptions,
 ): Promise<GenerateResult[]> {
-  const spec = runner.model.spec;
+  const dims = runner.text.dims;
   const sampling = o.sampling ?? GREEDY;
   checkSampling(sampling);
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1)
@@ -193,8 +203,8 @@ export async function generateBatch(
     stopReason: undefined,
   }));
   const b = batch.length;
-  const d = spec.text.hiddenSize;
-  const v = spec.text.vocabSize;
+  const d = dims.hiddenSize;
+  const v = dims.vocabSize;
   let out: StepOutputs = await runner.prefill(
     prefillFeeds(
       runner,
@@ -243,7 +253,7 @@ export async function generateBatch(
         image_features: noImage,
         feature_index: wire('int32', new Int32Array(b).fill(-1), [b, 1]),
       };
-      for (let i = 0; i < spec.text.numLayers; i++) {
+      for (let i = 0; i < dims.numLayers; i++) {
         feeds[cacheNames(i, 'past').keyT] = out[cacheNames(i, 'present').keyT]!;
         feeds[cacheNames(i, 'past').value] = out[cacheNames(i, 'present').value]!;
       }

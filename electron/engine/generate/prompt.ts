@@ -8,7 +8,7 @@ export interface ExpandedPrompt {
   /** Token ids with every image's placeholder repeated once per feature token. */
   ids: number[];
   spans: ImageSpan[];
-  /** Per position: the row of the stacked image features [images * tokensPerImage, D] to use (-1 for text). */
+  /** Per position: the row of the stacked image features [all images' rows, D] to use (-1 for text). */
   featureIndex: Int32Array;
 }
 
@@ -19,10 +19,21 @@ export function expandPrompt(
   images: number,
   tokensPerImage: number,
 ): ExpandedPrompt {
-  const e = expandImageTokens(ids, imageTokenId, new Array<number>(images).fill(tokensPerImage));
+  return expandPromptRows(ids, imageTokenId, new Array<number>(images).fill(tokensPerImage));
+}
+
+/** As expandPrompt, with each image's own row count (IXC2.5's HD layouts differ per image); rows stacked in image order. */
+export function expandPromptRows(
+  ids: readonly number[],
+  imageTokenId: number,
+  rows: readonly number[],
+): ExpandedPrompt {
+  const e = expandImageTokens(ids, imageTokenId, rows);
   const featureIndex = new Int32Array(e.ids.length).fill(-1);
-  e.spans.forEach((s, image) => {
-    for (let i = s.start; i < s.end; i++) featureIndex[i] = image * tokensPerImage + i - s.start;
+  let base = 0;
+  e.spans.forEach((s) => {
+    for (let i = s.start; i < s.end; i++) featureIndex[i] = base + i - s.start;
+    base += s.end - s.start;
   });
   return { ids: e.ids, spans: e.spans, featureIndex };
 }

@@ -1,9 +1,11 @@
-// The graphs of one opened LLaVA model, run by the process's session host
-// (engine/runtime, a worker thread): the vision graph, one text graph per
-// batch size that serves prefill and decode steps (with the chosen attention
-// layers as outputs), and batched scoring graphs, built lazily. The KV cache
-// never crosses the thread: each step keeps its `present_*` outputs in the
-// worker (on the GPU with WebGPU) as handles the next step consumes.
+// The graphs of one opened model, run by the process's session host
+// (engine/runtime, a worker thread): one text graph per batch size that serves
+// prefill and decode steps (with the chosen attention layers as outputs), and
+// batched scoring graphs, built lazily; LlavaRunner adds the vision graph. The
+// family's text graphs come through `TextFamily` (llava.ts or ixc.ts builders),
+// so generate/score drive every family alike. The KV cache never crosses the
+// thread: each step keeps its `present_*` outputs in the worker (on the GPU
+// with WebGPU) as handles the next step consumes.
 import type ort from 'onnxruntime-node';
 import { AppError } from '../../../shared/errors';
 import { serializeModel } from '../onnx/serialize';
@@ -13,8 +15,8 @@ import { isHandle, wire, type Feed, type TensorData, type TensorHandle, type Wir
 import { acquireRuntime, type EngineRuntime, type RuntimeLease } from '../runtime/runtime';
 import type { DType } from '../onnx/dtype';
 import type { LinearHooks } from '../models/nn';
-import type { TextGraphOptions } from '../models/llava';
-import { buildTextGraph, buildVisionGraph, cacheNames } from '../models/llava';
+import { cacheNames, type DecoderDims, type DecoderGraphOptions } from '../models/decoder';
+import { buildTextGraph, buildVisionGraph } from '../models/llava';
 import type { OpenModel } from '../models/open';
 import type { Params } from '../models/params';
 import { rotaryTables } from '../models/nn';
@@ -61,7 +63,38 @@ export function handlesOf(out: StepOutputs): string[] {
   return Object.values(out).flatMap((t) => (isHandle(t) ? [t.handle] : []));
 }
 
-export class LlavaRunner {
+/** What the runner needs of a model family's language model: sizes, prompt facts, the graph builder, the rotary tables. */
+export interface TextFamily {
+  /** The model folder (external data, error messages). */
+  dir: string;
+  dims: DecoderDims;
+  /** The longest sequence (prompt with images expanded, plus new tokens) the model takes. */
+  maxContext: number;
+  /** The id marking an image in prompt ids. */
+  imageTokenId: number;
+  /** Rows every image contributes (LLaVA), or null when each image has its own count (IXC2.5's HD layouts). */
+  tokensPerImage: number | null;
+  buildTextGraph(o: DecoderGraphOptions): Graph;
+  /** cos/sin [B * T * hd] for queries at positions[b][t]; a row's last position + 1 is its length so far (dynamic NTK). */
+  rotary(positions: readonly (readonly number[])[]): { cos: Float32Array; sin: Float32Array };
+}
+
+/** LLaVA's language model as a TextFamily. */
+export function llavaTextFamily(model: OpenModel): TextFamily {
+  const t = model.spec.text;
+  return {
+    dir: model.dir,
+    dims: t,
+    maxContext: t.maxPositions,
+    imageTokenId: model.spec.imageTokenId,
+    tokensPerImage: model.spec.tokensPerImage,
+    buildTextGraph: (o) => buildTextGraph(model.spec, model.checkpoint, o),
+    rotary: (positions) => rotaryTables(t, positions.flat()),
+  };
+}
+
+/** Runs one model's text graphs (generation steps, scoring) in the session host. */
+export class DecoderRunner {
   readonly captureLayers: readonly number[];
   readonly runtime: EngineRuntime;
   private readonly lease: RuntimeLease | undefined;
@@ -70,10 +103,10 @@ export class LlavaRunner {
   private released = false;
 
   constructor(
-    readonly model: OpenModel,
+    readonly text: TextFamily,
     readonly options: RunnerOptions,
   ) {
-    const n = model.spec.text.numLayers;
+    const n = text.dims.numLayers;
     this.captureLayers = options.captureLayers ?? [Math.floor(n / 2)];
     for (const l of this.captureLayers) {
       if (!Number.isInteger(l) || l < 0 || l >= n)
@@ -90,16 +123,16 @@ export class LlavaRunner {
   }
 
   /** The host's session id for graph `key`, created on first use. */
-  private session(
+  protected session(
     key: string,
     build: () => Graph,
     outputs?: Record<string, OutputLocation>,
-    weightsDir = this.model.dir,
+    weightsDir = this.text.dir,
     quantized = false,
   ): Promise<string> {
     if (this.released)
       return Promise.reject(
-        new AppError('conflict', `the model ${this.model.dir} has been closed`, { subject: this.model.dir }),
+        new AppError('conflict', `the model ${this.text.dir} has been closed`, { subject: this.text.dir }),
       );
     let s = this.sessions.get(key);
     if (!s) {
@@ -120,28 +153,11 @@ export class LlavaRunner {
     return s;
   }
 
-  /** Image features [F, D] of one preprocessed image (Float32Array [3, S, S]). */
-  async imageFeatures(pixels: Float32Array): Promise<Float32Array> {
-    const s = this.model.spec.vision.imageSize;
-    if (pixels.length !== 3 * s * s) {
-      throw new AppError(
-        'bad-input',
-        `pixel values have ${pixels.length} elements; this model expects [3, ${s}, ${s}] = ${3 * s * s}`,
-        { subject: 'pixel_values' },
-      );
-    }
-    const session = await this.session('vision', () => buildVisionGraph(this.model.spec, this.model.checkpoint, 1));
-    return valuesOf(
-      await this.runtime.run(session, { pixel_values: wire('float32', pixels, [1, 3, s, s]) }),
-      'image_features',
-    );
-  }
-
   private get textWeightsDir(): string {
-    return this.options.textGraph?.weightsDir ?? this.model.dir;
+    return this.options.textGraph?.weightsDir ?? this.text.dir;
   }
 
-  private textOptions(o: TextGraphOptions): TextGraphOptions {
+  private textOptions(o: DecoderGraphOptions): DecoderGraphOptions {
     const tg = this.options.textGraph;
     return { ...o, ...(tg?.hooks ? { hooks: tg.hooks } : {}), ...(tg?.params ? { params: tg.params } : {}) };
   }
@@ -165,7 +181,7 @@ export class LlavaRunner {
    * The new cache (`present_*`) comes back as handles; logits and attention rows as values.
    */
   async step(feeds: Record<string, Feed>, batch = 1): Promise<StepOutputs> {
-    const n = this.model.spec.text.numLayers;
+    const n = this.text.dims.numLayers;
     const outputs: Record<string, OutputLocation> = { logits: 'cpu' };
     const keep: string[] = [];
     for (let i = 0; i < n; i++) keep.push(cacheNames(i, 'present').keyT, cacheNames(i, 'present').value);
@@ -182,7 +198,7 @@ export class LlavaRunner {
     try {
       const session = await this.session(
         `step${batch}`,
-        () => buildTextGraph(this.model.spec, this.model.checkpoint, options),
+        () => this.text.buildTextGraph(options),
         outputs,
         this.textWeightsDir,
         this.options.textGraph?.quantized,
@@ -197,7 +213,7 @@ export class LlavaRunner {
 
   /** The prefill: a step on an empty cache, so one session (one copy of the weights) serves the whole generation. */
   prefill(feeds: Record<string, Feed>, batch = 1): Promise<StepOutputs> {
-    const t = this.model.spec.text;
+    const t = this.text.dims;
     const empty: Record<string, Feed> = {};
     for (let i = 0; i < t.numLayers; i++) {
       empty[cacheNames(i, 'past').keyT] = wire('float32', new Float32Array(0), [batch, t.numKvHeads, t.headDim, 0]);
@@ -216,7 +232,7 @@ export class LlavaRunner {
     const options = this.textOptions({ batch, mode: 'prefill', output: 'targets', cache: false, capture: [] });
     const session = await this.session(
       `score${batch}`,
-      () => buildTextGraph(this.model.spec, this.model.checkpoint, options),
+      () => this.text.buildTextGraph(options),
       undefined,
       this.textWeightsDir,
       this.options.textGraph?.quantized,
@@ -226,8 +242,8 @@ export class LlavaRunner {
 
   /** The rotary-table feeds [B, T, hd] for queries at `positions[b][t]` (one row per sequence of the batch). */
   rope(positions: readonly (readonly number[])[]): Record<string, WireTensor> {
-    const { cos, sin } = rotaryTables(this.model.spec.text, positions.flat());
-    const dims = [positions.length, positions[0]!.length, this.model.spec.text.headDim];
+    const { cos, sin } = this.text.rotary(positions);
+    const dims = [positions.length, positions[0]!.length, this.text.dims.headDim];
     return { rope_cos: wire('float32', cos, dims), rope_sin: wire('float32', sin, dims) };
   }
 
@@ -244,5 +260,32 @@ export class LlavaRunner {
     } finally {
       await this.lease?.release();
     }
+  }
+}
+
+/** A LLaVA model's runner: the text graphs, plus the vision tower. */
+export class LlavaRunner extends DecoderRunner {
+  constructor(
+    readonly model: OpenModel,
+    options: RunnerOptions,
+  ) {
+    super(llavaTextFamily(model), options);
+  }
+
+  /** Image features [F, D] of one preprocessed image (Float32Array [3, S, S]). */
+  async imageFeatures(pixels: Float32Array): Promise<Float32Array> {
+    const s = this.model.spec.vision.imageSize;
+    if (pixels.length !== 3 * s * s) {
+      throw new AppError(
+        'bad-input',
+        `pixel values have ${pixels.length} elements; this model expects [3, ${s}, ${s}] = ${3 * s * s}`,
+        { subject: 'pixel_values' },
+      );
+    }
+    const session = await this.session('vision', () => buildVisionGraph(this.model.spec, this.model.checkpoint, 1));
+    return valuesOf(
+      await this.runtime.run(session, { pixel_values: wire('float32', pixels, [1, 3, s, s]) }),
+      'image_features',
+    );
   }
 }

@@ -2,9 +2,10 @@
 // images, all responses in one batch (chosen and rejected of a pair share the
 // prompt). Used for DPO reference log-probs and post-selection.
 import { AppError } from '../../../shared/errors';
-import { causalBias, expandPrompt } from './prompt';
+import { imageRowCounts } from './generate';
+import { causalBias, expandPromptRows } from './prompt';
 import { wire } from '../runtime/protocol';
-import { valuesOf, type LlavaRunner } from './runner';
+import { valuesOf, type DecoderRunner } from './runner';
 
 export interface ScoreResult {
   inputIds: number[];
@@ -14,25 +15,24 @@ export interface ScoreResult {
 }
 
 export async function scoreResponses(
-  runner: LlavaRunner,
+  runner: DecoderRunner,
   promptIds: readonly number[],
   features: readonly Float32Array[],
   responses: readonly (readonly number[])[],
 ): Promise<ScoreResult> {
-  const spec = runner.model.spec;
-  const d = spec.text.hiddenSize;
+  const d = runner.text.dims.hiddenSize;
   if (responses.length === 0) throw new AppError('bad-input', 'no response to score', { subject: 'response' });
   responses.forEach((r, i) => {
     if (r.length === 0)
       throw new AppError('bad-input', `response ${i + 1} is empty: nothing to score`, { subject: `response ${i + 1}` });
   });
-  const p = expandPrompt(promptIds, spec.imageTokenId, features.length, spec.tokensPerImage);
+  const p = expandPromptRows(promptIds, runner.text.imageTokenId, imageRowCounts(runner, features));
   const prompt = p.ids.length;
   const t = prompt + Math.max(...responses.map((r) => r.length));
-  if (t > spec.text.maxPositions) {
+  if (t > runner.text.maxContext) {
     throw new AppError(
       'bad-input',
-      `prompt (${prompt} tokens, images expanded) plus response is ${t} tokens: more than the model's context of ${spec.text.maxPositions}`,
+      `prompt (${prompt} tokens, images expanded) plus response is ${t} tokens: more than the model's context of ${runner.text.maxContext}`,
       { subject: 'prompt' },
     );
   }
@@ -50,11 +50,22 @@ export async function scoreResponses(
   const bias = new Float32Array(b * t * t);
   const one = causalBias(t, 0);
   for (let i = 0; i < b; i++) bias.set(one, i * t * t);
-  const stacked = new Float32Array(Math.max(1, features.length * spec.tokensPerImage) * d);
-  features.forEach((f, i) => stacked.set(f, i * f.length));
+  const stacked = new Float32Array(
+    Math.max(
+      d,
+      features.reduce((a, f) => a + f.length, 0),
+    ),
+  );
+  let at = 0;
+  for (const f of features) {
+    stacked.set(f, at);
+    at += f.length;
+  }
   const out = await runner.score(b, {
     input_ids: wire('int32', ids, [b, t]),
-    ...runner.rope(Array.from({ length: b }, () => Array.from({ length: t }, (_, i) => i))),
+    // A pad repeats its row's last position, so each row's length (last position + 1) is its own, as when
+    // scored alone: dynamic NTK (IXC2.5) picks the rotary base from it. Pads' outputs are never read.
+    ...runner.rope(responses.map((r) => Array.from({ length: t }, (_, i) => Math.min(i, prompt + r.length - 1)))),
     attention_bias: wire('float32', bias, [b, t, t]),
     image_features: wire('float32', stacked, [stacked.length / d, d]),
     feature_index: wire('int32', featureIndex, [b, t]),
