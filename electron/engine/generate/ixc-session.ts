@@ -1,0 +1,158 @@
+// Generation and scoring on an InternLM-XComposer-2.5 folder, given each
+// image's embedded rows (the HD layout after vision_proj, separators included:
+// ixc-vision.ts's output, or any precomputed [rows, hidden]). The prompt is
+// rendered and encoded as the official chat() does (text/ixc-prompt.ts), the
+// decoder is ixc.ts's through the shared runner (runner.ts DecoderRunner), so
+// generate/score, attention capture and the KV cache are the llava ones.
+// Stops: the config's / generation_config's EOS and `[UNUSED_TOKEN_145]`.
+import { AppError } from '../../../shared/errors';
+import { IxcCheckpoint } from '../models/checkpoint-ixc';
+import { buildIxcTextGraph, ixcRotaryTables, ixcSpec, type IxcSpec } from '../models/ixc';
+import {
+  IMAGE_INDEX_MARKER,
+  IXC_TURN_END,
+  encodeIxcPrompt,
+  ixcReplyText,
+  ixcStopCriteria,
+  type IxcPromptSource,
+} from '../text/ixc-prompt';
+import { loadGenerationEosIds, type StopCriteria } from '../text/stop-tokens';
+import { TextTokenizer } from '../text/tokenizer';
+import { generate, type GenerateResult } from './generate';
+import { DecoderRunner, type RunnerOptions, type TextFamily } from './runner';
+import type { SamplingOptions } from './sampling';
+import { GREEDY } from './sampling';
+import { scoreResponses, type ScoreResult } from './score';
+
+export interface OpenIxcModel {
+  dir: string;
+  checkpoint: IxcCheckpoint;
+  spec: IxcSpec;
+}
+
+export async function openIxcModel(dir: string): Promise<OpenIxcModel> {
+  const checkpoint = await IxcCheckpoint.open(dir);
+  return { dir, checkpoint, spec: ixcSpec(checkpoint.config, checkpoint.ploraRank) };
+}
+
+/**
+ * IXC2.5's language model as a TextFamily. Rotary tables per row from its length so far (dynamic NTK: the
+ * base of a call depends on cache + new tokens). With dynamic NTK no context limit applies (the base grows
+ * instead); otherwise max_position_embeddings.
+ */
+export function ixcTextFamily(m: OpenIxcModel, imageTokenId: number): TextFamily {
+  const s = m.spec;
+  return {
+    dir: m.dir,
+    dims: s,
+    maxContext: s.ropeScaling.type === 'dynamic' ? Number.POSITIVE_INFINITY : s.maxPositions,
+    imageTokenId,
+    tokensPerImage: null,
+    buildTextGraph: (o) => buildIxcTextGraph(s, m.checkpoint, o),
+    rotary(positions) {
+      const hd = s.headDim;
+      const t = positions[0]?.length ?? 0;
+      const cos = new Float32Array(positions.length * t * hd);
+      const sin = new Float32Array(positions.length * t * hd);
+      positions.forEach((row, b) => {
+        const r = ixcRotaryTables(s, row, Math.max(...row) + 1);
+        cos.set(r.cos, b * t * hd);
+        sin.set(r.sin, b * t * hd);
+      });
+      return { cos, sin };
+    },
+  };
+}
+
+export interface IxcGenerateRequest {
+  prompt: IxcPromptSource;
+  /** Each image's embedded rows [rows * hidden], in placeholder order. */
+  images: readonly Float32Array[];
+  maxNewTokens?: number;
+  sampling?: SamplingOptions;
+  /** Also average the prefill's last attention row into the maps. */
+  includePrefillRow?: boolean;
+}
+
+export interface IxcAnswer {
+  generation: GenerateResult;
+  /** The reply as chat() returns it: special tokens skipped, cut at the end of turn. */
+  text: string;
+}
+
+export class IxcSession {
+  private constructor(
+    readonly model: OpenIxcModel,
+    readonly runner: DecoderRunner,
+    readonly tokenizer: TextTokenizer,
+    readonly stops: StopCriteria,
+  ) {}
+
+  /** Opens the folder: checkpoint, tokenizer (tokenizer.model), stop ids; the runner's sessions start on first use. */
+  static async open(dir: string, options: RunnerOptions): Promise<IxcSession> {
+    const model = await openIxcModel(dir);
+    try {
+      const tokenizer = await TextTokenizer.fromFolder(dir);
+      const stops = ixcStopCriteria(tokenizer, [
+        ...model.checkpoint.config.eos_token_id,
+        ...(await loadGenerationEosIds(dir)),
+      ]);
+      // The id encodeIxcPrompt marks images with.
+      const marker = tokenizer.special.image?.id ?? IMAGE_INDEX_MARKER;
+      return new IxcSession(model, new DecoderRunner(ixcTextFamily(model, marker), options), tokenizer, stops);
+    } catch (e) {
+      await model.checkpoint.close();
+      throw e;
+    }
+  }
+
+  /** Rows of each image, checked whole rows of the hidden size. */
+  private rows(images: readonly Float32Array[]): number[] {
+    const d = this.model.spec.hiddenSize;
+    return images.map((f, i) => {
+      if (f.length === 0 || f.length % d !== 0)
+        throw new AppError('bad-input', `image ${i + 1}'s embedding has ${f.length} values, not rows of ${d}`, {
+          subject: `image ${i + 1}`,
+        });
+      return f.length / d;
+    });
+  }
+
+  private encode(prompt: IxcPromptSource, images: readonly Float32Array[]): number[] {
+    return encodeIxcPrompt(this.tokenizer, prompt, { images: images.length, featureTokens: this.rows(images) })
+      .inputIds;
+  }
+
+  /** Greedy by default (MIA-DPO); stops at EOS or the end of turn. */
+  async answer(r: IxcGenerateRequest): Promise<IxcAnswer> {
+    const generation = await generate(this.runner, this.encode(r.prompt, r.images), r.images, {
+      maxNewTokens: r.maxNewTokens ?? 512,
+      sampling: { ...GREEDY, ...r.sampling },
+      eosTokenIds: [...this.stops.tokenIds],
+      includePrefillRow: r.includePrefillRow ?? false,
+    });
+    const text = ixcReplyText(this.tokenizer.decode(generation.tokens, { skipSpecialTokens: true }));
+    return { generation, text: text.trim() };
+  }
+
+  /**
+   * Log-probs of each response after the prompt, the response followed by the end-of-turn token (what a
+   * finished answer is in IXC2.5's chat format), as DPO scores chosen and rejected.
+   */
+  async score(
+    prompt: IxcPromptSource,
+    images: readonly Float32Array[],
+    responses: readonly string[],
+  ): Promise<ScoreResult> {
+    const ids = responses.map((t) => this.tokenizer.encode(t + IXC_TURN_END, { addSpecialTokens: false }));
+    return scoreResponses(this.runner, this.encode(prompt, images), images, ids);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.runner.release();
+    } finally {
+      await this.model.checkpoint.close();
+    }
+  }
+}
