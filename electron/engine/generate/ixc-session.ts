@@ -18,6 +18,7 @@ import {
 } from '../text/ixc-prompt';
 import { loadGenerationEosIds, type StopCriteria } from '../text/stop-tokens';
 import { TextTokenizer } from '../text/tokenizer';
+import { hdSpanMeans, hdTokenCount, hdTokenLayout, type HdGrid } from '../vision/hd-layout';
 import { generate, type GenerateResult } from './generate';
 import { DecoderRunner, type RunnerOptions, type TextFamily } from './runner';
 import type { SamplingOptions } from './sampling';
@@ -68,6 +69,8 @@ export interface IxcGenerateRequest {
   prompt: IxcPromptSource;
   /** Each image's embedded rows [rows * hidden], in placeholder order. */
   images: readonly Float32Array[];
+  /** Each image's crop grid, when known: gives the content-only attention mean (separators left out). */
+  grids?: readonly HdGrid[];
   maxNewTokens?: number;
   sampling?: SamplingOptions;
   /** Also average the prefill's last attention row into the maps. */
@@ -78,6 +81,11 @@ export interface IxcAnswer {
   generation: GenerateResult;
   /** The reply as chat() returns it: special tokens skipped, cut at the end of turn. */
   text: string;
+  /**
+   * Per captured layer and image: the step-averaged attention's mean over the image's whole span
+   * (separators included: `per_image_mean`) and, with its grid, over its ViT tokens only.
+   */
+  imageMeans: { layer: number; images: { whole: number; content: number | null }[] }[];
 }
 
 export class IxcSession {
@@ -132,7 +140,30 @@ export class IxcSession {
       includePrefillRow: r.includePrefillRow ?? false,
     });
     const text = ixcReplyText(this.tokenizer.decode(generation.tokens, { skipSpecialTokens: true }));
-    return { generation, text: text.trim() };
+    return { generation, text: text.trim(), imageMeans: this.imageMeans(generation, r) };
+  }
+
+  private imageMeans(g: GenerateResult, r: IxcGenerateRequest): IxcAnswer['imageMeans'] {
+    const side = this.model.checkpoint.config.vision_config.merged_side;
+    const layouts = r.images.map((f, i) => {
+      const grid = r.grids?.[i];
+      if (!grid) return undefined;
+      const rows = f.length / this.model.spec.hiddenSize;
+      if (hdTokenCount(grid, side) !== rows)
+        throw new AppError(
+          'bad-input',
+          `image ${i + 1}: a ${grid.rows}x${grid.cols} crop grid has ${hdTokenCount(grid, side)} rows, its embedding ${rows}`,
+          { subject: `image ${i + 1}` },
+        );
+      return hdTokenLayout(grid, side);
+    });
+    return g.attention.map((a) => ({
+      layer: a.layer,
+      images: a.images.map((img, i) => {
+        const layout = layouts[i];
+        return { whole: img.mean, content: layout ? hdSpanMeans(img.map, 0, layout).content : null };
+      }),
+    }));
   }
 
   /**

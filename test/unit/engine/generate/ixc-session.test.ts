@@ -19,7 +19,26 @@ import { runOracle, type Oracle } from '../../../helpers/sentencepiece-oracle';
 const H = 32;
 const rows = (n: number, seed: number) =>
   Float32Array.from({ length: n * H }, (_, i) => Math.sin(i * 0.53 + seed) * 0.8);
-const IMAGES = [rows(31, 1), rows(22, 2)];
+/** Crop grids at the fixture's 56 px crops (2x2 merged tokens a side): (r*c + 1)*4 + 1 + (r + 1)*2 rows. */
+const GRIDS = [
+  { rows: 2, cols: 3 },
+  { rows: 2, cols: 2 },
+];
+const IMAGES = [rows(35, 1), rows(27, 2)];
+
+/** Separator offsets of a grid's layout, written from the official order: global rows + sub_GN, glb_GN, crop rows + sub_GN. */
+function separators(g: { rows: number; cols: number }): Set<number> {
+  const out = new Set<number>();
+  let at = 0;
+  const row = (tokens: number) => {
+    at += tokens;
+    out.add(at++);
+  };
+  for (let i = 0; i < 2; i++) row(2); // global view rows, each + sub_GN
+  out.add(at++); // glb_GN
+  for (let i = 0; i < 2 * g.rows; i++) row(2 * g.cols); // crop-grid rows, each + sub_GN
+  return out;
+}
 const PROMPT = { query: 'Image1:<image>\nImage2:<image>\nWhich one shows the cat?' };
 
 let oracle: Oracle;
@@ -65,9 +84,9 @@ describe('IxcSession', () => {
   });
 
   it('generates torch greedy tokens through dynamic NTK, with per-image spans and attention', async () => {
-    const a = await session.answer({ prompt: PROMPT, images: IMAGES, maxNewTokens: 6 });
+    const a = await session.answer({ prompt: PROMPT, images: IMAGES, grids: GRIDS, maxNewTokens: 6 });
     const g = a.generation;
-    expect(g.imageSpans.map((s) => s.end - s.start)).toEqual([31, 22]);
+    expect(g.imageSpans.map((s) => s.end - s.start)).toEqual([35, 27]);
     expect(g.inputIds.length).toBeGreaterThan(64); // past max_position_embeddings: the base grows
     const ref = reference([{ name: 'gen', ids: g.inputIds, steps: g.tokens.length, attention_layers: [1] }]);
     const r = ref.config['gen'] as { tokens: number[]; attention: Record<string, number[][]> };
@@ -77,7 +96,24 @@ describe('IxcSession', () => {
     const got = g.attention[0]!.rows;
     expect(got.length).toBe(rowsRef.length);
     got.forEach((row, i) => expect(maxAbsDiff(row, rowsRef[i]!)).toBeLessThanOrEqual(1e-5));
-    expect(g.attention[0]!.images).toHaveLength(2);
+    // Per image: the mean over the whole span (separators included) and over its ViT tokens only, from torch's rows.
+    const avg = (k: number) => rowsRef.reduce((acc, row) => acc + row[k]!, 0) / rowsRef.length;
+    const means = g.imageSpans.map((span, i) => {
+      const seps = separators(GRIDS[i]!);
+      let whole = 0;
+      let content = 0;
+      for (let k = span.start; k < span.end; k++) {
+        whole += avg(k);
+        if (!seps.has(k - span.start)) content += avg(k);
+      }
+      return { whole: whole / (span.end - span.start), content: content / (span.end - span.start - seps.size) };
+    });
+    expect(a.imageMeans[0]!.layer).toBe(1);
+    a.imageMeans[0]!.images.forEach((m, i) => {
+      expect(m.whole).toBeCloseTo(means[i]!.whole, 6);
+      expect(m.content).toBeCloseTo(means[i]!.content, 6);
+      expect(Math.abs(means[i]!.whole - means[i]!.content)).toBeGreaterThan(1e-5);
+    });
     expect(typeof a.text).toBe('string');
   });
 
