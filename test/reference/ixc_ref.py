@@ -19,6 +19,8 @@ the call that made them: the HF generate path on a fresh model. Angles are
 computed in float64 (the official table is fp32; the engine's is float64).
 
 Usage: ixc_ref.py OUT_DIR MODEL_DIR REQUEST.json
+       ixc_ref.py --bench MODEL_DIR REQUEST.json OUTPUT.json  (fp32 timings, KV cache;
+       request: input_ids with -1 rows, image_rows, steps, threads, repeats)
 Request: {"runs": [{"name", "input_ids": [... -1 at image rows ...],
   "image_rows": raw little-endian f32 file [rows, hidden] in order of the -1s,
   "logits": "all" (full pass, no cache: NAME.logits [T, V]),
@@ -66,6 +68,7 @@ class Model:
         self.use_plora = use_plora
         self.scaling = cfg.get("rope_scaling") if rope == "config" else None
         self.lora, self.lora_scale = lora or {}, lora_scale
+        self.tables = {}
 
     # ---- pieces
     def rms(self, x, name):
@@ -86,7 +89,13 @@ class Model:
         return res
 
     def rope_table(self, kv_len):
-        """The rotary class's cos/sin cache for a call of kv length kv_len, rows 0..kv_len-1."""
+        """The rotary class's cos/sin cache for a call of kv length kv_len (made once per base and length, as its cache)."""
+        key = (self.rope_base(kv_len), max(kv_len, self.cfg["max_position_embeddings"]))
+        if key not in self.tables:
+            self.tables[key] = self.make_table(*key)
+        return self.tables[key]
+
+    def rope_base(self, kv_len):
         base = self.cfg.get("rope_theta", 10000.0)
         sc = self.scaling or {}
         kind = sc.get("type", sc.get("rope_type"))
@@ -94,8 +103,13 @@ class Model:
         if kind == "dynamic" and kv_len > max_pos:
             f = sc["factor"]
             base = base * ((f * kv_len / max_pos) - (f - 1)) ** (self.hd / (self.hd - 2))
+        return base
+
+    def make_table(self, base, length):
+        sc = self.scaling or {}
+        kind = sc.get("type", sc.get("rope_type"))
         inv = 1.0 / (base ** (torch.arange(0, self.hd, 2, dtype=DT) / self.hd))
-        t = torch.arange(max(kv_len, max_pos), dtype=DT)
+        t = torch.arange(length, dtype=DT)
         if kind == "linear":
             t = t / sc["factor"]
         freqs = torch.outer(t, inv)
@@ -219,5 +233,42 @@ def main(out_dir, model_dir, req_path):
         json.dump({"config": results, "tensors": tensors}, f)
 
 
+def bench(model_dir, req_path, out_path):
+    """fp32 eager timings with a KV cache (HF generate's path): prefill over the prompt, greedy decode."""
+    global DT
+    import time
+
+    import llava_ref
+
+    DT = llava_ref.DT = torch.float32
+    with open(req_path) as f:
+        req = json.load(f)
+    torch.set_num_threads(req.get("threads", 1))
+    cfg, w = load(model_dir)
+    m = Model(cfg, w)
+    table = w["model.tok_embeddings.weight"]
+    ids = torch.tensor(req["input_ids"])
+    im_mask = ids < 0
+    embeds = table[ids.clamp(min=0)].clone()
+    rows = np.fromfile(req["image_rows"], dtype="<f4").reshape(-1, cfg["hidden_size"])
+    embeds[im_mask] = torch.from_numpy(rows.copy())
+    out = {"prompt_tokens": len(ids)}
+    with torch.no_grad():
+        for _ in range(req.get("repeats", 1)):  # the best round counts, as on our side
+            t0 = time.perf_counter()
+            logits, cache = m.forward(embeds, im_mask)
+            out["prefill_s"] = min(out.get("prefill_s", math.inf), time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for _ in range(req["steps"]):
+                tok = int(torch.argmax(logits[-1]))
+                logits, cache = m.forward(table[tok][None], torch.zeros(1, dtype=torch.bool), cache)
+            out["decode_s"] = min(out.get("decode_s", math.inf), time.perf_counter() - t0)
+    with open(out_path, "w") as f:
+        json.dump(out, f)
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    if sys.argv[1] == "--bench":
+        bench(*sys.argv[2:5])
+    else:
+        main(*sys.argv[1:4])
