@@ -28,7 +28,9 @@ Request: {"runs": [{"name", "input_ids": [... -1 at image rows ...],
            tokens and per-step head-mean attention rows of attention_layers),
   "attention_layers": [...], "plora": true, "rope": "config" | "none",
   "lora": safetensors file of MODULE.lora_A.weight / MODULE.lora_B.weight,
-  "lora_scale": 1.0}]}
+  "lora_scale": 1.0,
+  "grad": {"targets": [...], "mask": [...]} (with lora: NAME.logprobs [T] and
+          NAME.grad.MODULE.A / .B of sum(mask * log p(targets)), autograd)}]}
 Writes OUT_DIR/manifest.json ({"config": {name: {"tokens", "attention"}},
 "tensors": {name: dims}}) and OUT_DIR/NAME.f32 (test/helpers/reference.ts).
 """
@@ -172,13 +174,13 @@ class Model:
         return x @ head.T, new_cache
 
 
-def read_lora(path):
+def read_lora(path, trainable=False):
     t = read_safetensors(path)
     mods = {}
     for k in t:
         if k.endswith(".lora_A.weight"):
             m = k[: -len(".lora_A.weight")]
-            mods[m] = (t[k], t[f"{m}.lora_B.weight"])
+            mods[m] = (t[k].requires_grad_(trainable), t[f"{m}.lora_B.weight"].requires_grad_(trainable))
     return mods
 
 
@@ -195,7 +197,8 @@ def main(out_dir, model_dir, req_path):
         tensors[name] = list(a.shape)
 
     for run in req["runs"]:
-        lora = read_lora(run["lora"]) if run.get("lora") else None
+        grad = run.get("grad")
+        lora = read_lora(run["lora"], grad is not None) if run.get("lora") else None
         m = Model(cfg, w, run.get("plora", True), run.get("rope", "config"), lora, run.get("lora_scale", 1.0))
         ids = torch.tensor(run["input_ids"])
         im_mask = ids < 0
@@ -206,10 +209,21 @@ def main(out_dir, model_dir, req_path):
         name = run["name"]
         res = {}
         if run.get("logits") == "all":
-            logits, _ = m.forward(embeds, im_mask)
+            with torch.no_grad():
+                logits, _ = m.forward(embeds, im_mask)
             save(f"{name}.logits", logits)
+        if grad is not None:
+            # loss = sum of log p(targets[t]) where mask[t]; gradients w.r.t. every LoRA A and B (autograd)
+            logits, _ = m.forward(embeds, im_mask)
+            logp = torch.log_softmax(logits, -1).gather(1, torch.tensor(grad["targets"])[:, None])[:, 0]
+            (logp * torch.tensor(grad["mask"], dtype=DT)).sum().backward()
+            save(f"{name}.logprobs", logp)
+            for module, (a, b) in lora.items():
+                save(f"{name}.grad.{module}.A", a.grad)
+                save(f"{name}.grad.{module}.B", b.grad)
         steps = run.get("steps", 0)
         if steps:
+            torch.set_grad_enabled(False)
             layers = run.get("attention_layers", [])
             rec = {}
             logits, cache = m.forward(embeds, im_mask, None, rec)
@@ -228,6 +242,7 @@ def main(out_dir, model_dir, req_path):
             save(f"{name}.step_logits", torch.stack(rows))
             res["tokens"] = toks
             res["attention"] = attn
+            torch.set_grad_enabled(True)
         results[name] = res
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump({"config": results, "tensors": tensors}, f)

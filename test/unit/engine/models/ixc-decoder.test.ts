@@ -12,7 +12,8 @@ import type ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { causalBias } from '../../../../electron/engine/generate/prompt';
 import { IxcCheckpoint } from '../../../../electron/engine/models/checkpoint-ixc';
-import { cacheNames } from '../../../../electron/engine/models/decoder';
+import { gradients } from '../../../../electron/engine/autodiff';
+import { cacheNames, decoderGraphInputs } from '../../../../electron/engine/models/decoder';
 import {
   IXC_LORA_TARGETS,
   buildIxcTextGraph,
@@ -20,16 +21,26 @@ import {
   ixcRopeBase,
   ixcRotaryTables,
   ixcSpec,
+  ixcTextForward,
+  ixcTokenLogprobs,
   type IxcSpec,
 } from '../../../../electron/engine/models/ixc';
-import { initLoraModule, loraBranch, loraFeeds, type LoraWeights } from '../../../../electron/engine/models/lora';
+import {
+  initLoraModule,
+  loraBranch,
+  loraFeeds,
+  loraInputNames,
+  type LoraWeights,
+} from '../../../../electron/engine/models/lora';
+import { externalParams } from '../../../../electron/engine/models/params';
 import { rotaryTables } from '../../../../electron/engine/models/nn';
 import { writeRandomIxc, type RandomIxcOptions } from '../../../../electron/engine/models/random-ixc-checkpoint';
-import { serializeModel } from '../../../../electron/engine/onnx';
+import { Graph, serializeModel } from '../../../../electron/engine/onnx';
+import * as op from '../../../../electron/engine/onnx/ops';
 import { createLocalSession } from '../../../../electron/engine/runtime/local';
 import { writeSafetensors } from '../../../../electron/engine/weights/writer';
 import { maxAbsDiff, runGraph, toOrt, useSwiftShader, type HostTensor } from '../../../helpers/ort';
-import { runReference, type RefTensor } from '../../../helpers/reference';
+import { relErr, runReference, type RefTensor } from '../../../helpers/reference';
 
 const H = 32;
 const IMG = -1;
@@ -147,6 +158,7 @@ interface Run {
   rope?: 'config' | 'none';
   lora?: string;
   lora_scale?: number;
+  grad?: { targets: number[]; mask: number[] };
 }
 
 function reference(dir: string, runs: Run[]) {
@@ -181,6 +193,14 @@ describe('IXC2.5 decoder against the PyTorch reference (fp32, GQA 4/2, rank-8 PL
   const longRows = imageRows(long, 2);
   const V = 1024;
   const STEPS = 6;
+  // A loss on every next text token after the first image (the last image row's prediction included), as DPO sums response log-probs.
+  const GRAD = {
+    targets: ids
+      .slice(1)
+      .concat([2])
+      .map((x) => Math.max(x, 0)),
+    mask: ids.map((_, t) => (t >= 10 && t < ids.length - 1 && ids[t + 1] !== IMG ? 1 : 0)),
+  };
 
   beforeAll(async () => {
     m = await open({});
@@ -213,6 +233,7 @@ describe('IXC2.5 decoder against the PyTorch reference (fp32, GQA 4/2, rank-8 PL
       { name: 'decode', input_ids: ids, rows, steps: STEPS, attention_layers: [1] },
       { name: 'long', input_ids: long, rows: longRows, logits: 'all', steps: 5 },
       { name: 'lora', input_ids: ids, rows, logits: 'all', lora: loraFile, lora_scale: 0.5 },
+      { name: 'grad', input_ids: ids, rows, lora: loraFile, lora_scale: 0.5, grad: GRAD },
     ]);
   });
 
@@ -302,6 +323,46 @@ describe('IXC2.5 decoder against the PyTorch reference (fp32, GQA 4/2, rank-8 PL
     const want = ref.tensor('lora.logits').data;
     expect(maxAbsDiff(out['logits']!.values, want)).toBeLessThanOrEqual(1e-4);
     expect(maxAbsDiff(out['logits']!.values, ref.tensor('prefill.logits').data)).toBeGreaterThan(1e-2);
+  });
+
+  it('every op has a gradient rule: LoRA A and B gradients of a log-prob loss equal torch autograd (float64)', async () => {
+    const g = new Graph('ixc_lora_grad');
+    const p = externalParams(g, m.ck);
+    const inputs = decoderGraphInputs(g, m.spec, 1, 'prefill');
+    const branch = loraBranch(g, lora);
+    const out = ixcTextForward(p, m.spec, inputs, { hooks: branch });
+    const logp = ixcTokenLogprobs(p, m.spec, out.hidden, g.input('targets', 'int32', [1, 'seq'])); // [1, T]
+    const loss = op.reduceSum(op.mul(logp, g.input('loss_mask', 'float32', [1, 'seq'])), [0, 1], false);
+    expect(branch.params).toHaveLength(2 * 5 * 2);
+    g.output(logp, 'token_logprobs');
+    gradients(loss, branch.params).forEach((gv, i) => g.output(gv, `grad.${branch.params[i]!.name}`));
+    const t = ids.length;
+    const f = Object.fromEntries(
+      Object.entries(loraFeeds(lora)).map(([k, x]) => [k, { dims: x.dims, data: x.data as Float32Array }]),
+    );
+    const res = await runGraph(
+      g,
+      {
+        ...feeds(m.spec, ids, rows),
+        ...f,
+        targets: { dims: [1, t], data: GRAD.targets, dtype: 'int32' },
+        loss_mask: { dims: [1, t], data: GRAD.mask },
+      },
+      'cpu',
+      { externalDataFolder: m.dir },
+    );
+    expect(maxAbsDiff(res['token_logprobs']!.values, ref.tensor('grad.logprobs').data)).toBeLessThanOrEqual(2e-5);
+    for (const module of lora.modules.keys()) {
+      const n = loraInputNames(module);
+      for (const [name, ab] of [
+        [n.a, 'A'],
+        [n.b, 'B'],
+      ] as const) {
+        const want = ref.tensor(`grad.grad.${module}.${ab}`).data;
+        expect(Math.max(...Array.from(want, Math.abs)), name).toBeGreaterThan(1e-4);
+        expect(relErr(res[`grad.${name}`]!.values, want), name).toBeLessThanOrEqual(1e-4);
+      }
+    }
   });
 });
 
