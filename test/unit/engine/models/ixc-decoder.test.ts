@@ -3,8 +3,8 @@
 // official tensor names: prefill logits over text and image rows, PLoRA only
 // at image rows, cached decoding against a full pass and against torch's
 // cache, dynamic NTK past max_position_embeddings, bf16 shards with biases,
-// scoring, attention capture and the fine-tuning LoRA hooks. One Python run
-// per checkpoint serves every comparison on it.
+// scoring, attention capture, the fine-tuning LoRA hooks and their gradients.
+// One Python run per checkpoint serves every comparison on it.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
