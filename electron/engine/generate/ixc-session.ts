@@ -18,8 +18,8 @@ import {
 } from '../text/ixc-prompt';
 import { loadGenerationEosIds, type StopCriteria } from '../text/stop-tokens';
 import { TextTokenizer } from '../text/tokenizer';
-import { hdSpanMeans, hdTokenCount, hdTokenLayout, type HdGrid } from '../vision/hd-layout';
-import { generate, type GenerateResult } from './generate';
+import { hdSpanMeans, hdTokenCount, hdTokenLayout, type HdGrid, type HdTokenLayout } from '../vision/hd-layout';
+import { generate, imageRowCounts, type GenerateResult } from './generate';
 import { DecoderRunner, type RunnerOptions, type TextFamily } from './runner';
 import type { SamplingOptions } from './sampling';
 import { GREEDY } from './sampling';
@@ -114,38 +114,36 @@ export class IxcSession {
     }
   }
 
-  /** Rows of each image, checked whole rows of the hidden size. */
-  private rows(images: readonly Float32Array[]): number[] {
-    const d = this.model.spec.hiddenSize;
-    return images.map((f, i) => {
-      if (f.length === 0 || f.length % d !== 0)
-        throw new AppError('bad-input', `image ${i + 1}'s embedding has ${f.length} values, not rows of ${d}`, {
-          subject: `image ${i + 1}`,
-        });
-      return f.length / d;
-    });
-  }
-
   private encode(prompt: IxcPromptSource, images: readonly Float32Array[]): number[] {
-    return encodeIxcPrompt(this.tokenizer, prompt, { images: images.length, featureTokens: this.rows(images) })
-      .inputIds;
+    const featureTokens = imageRowCounts(this.runner, images);
+    return encodeIxcPrompt(this.tokenizer, prompt, { images: images.length, featureTokens }).inputIds;
   }
 
   /** Greedy by default (MIA-DPO); stops at EOS or the end of turn. */
   async answer(r: IxcGenerateRequest): Promise<IxcAnswer> {
-    const generation = await generate(this.runner, this.encode(r.prompt, r.images), r.images, {
+    const ids = this.encode(r.prompt, r.images);
+    const layouts = this.layouts(r);
+    const generation = await generate(this.runner, ids, r.images, {
       maxNewTokens: r.maxNewTokens ?? 512,
       sampling: { ...GREEDY, ...r.sampling },
       eosTokenIds: [...this.stops.tokenIds],
       includePrefillRow: r.includePrefillRow ?? false,
     });
     const text = ixcReplyText(this.tokenizer.decode(generation.tokens, { skipSpecialTokens: true }));
-    return { generation, text: text.trim(), imageMeans: this.imageMeans(generation, r) };
+    const imageMeans = generation.attention.map((a) => ({
+      layer: a.layer,
+      images: a.images.map((img, i) => {
+        const layout = layouts[i];
+        return { whole: img.mean, content: layout ? hdSpanMeans(img.map, 0, layout).content : null };
+      }),
+    }));
+    return { generation, text: text.trim(), imageMeans };
   }
 
-  private imageMeans(g: GenerateResult, r: IxcGenerateRequest): IxcAnswer['imageMeans'] {
+  /** Each image's token layout when its grid is given, checked against its row count. */
+  private layouts(r: IxcGenerateRequest): (HdTokenLayout | undefined)[] {
     const side = this.model.checkpoint.config.vision_config.merged_side;
-    const layouts = r.images.map((f, i) => {
+    return r.images.map((f, i) => {
       const grid = r.grids?.[i];
       if (!grid) return undefined;
       const rows = f.length / this.model.spec.hiddenSize;
@@ -157,13 +155,6 @@ export class IxcSession {
         );
       return hdTokenLayout(grid, side);
     });
-    return g.attention.map((a) => ({
-      layer: a.layer,
-      images: a.images.map((img, i) => {
-        const layout = layouts[i];
-        return { whole: img.mean, content: layout ? hdSpanMeans(img.map, 0, layout).content : null };
-      }),
-    }));
   }
 
   /**

@@ -141,4 +141,14 @@ describe('IxcSession', () => {
       expect(maxAbsDiff(res.tokenLogprobs[i]!, want)).toBeLessThanOrEqual(1e-4);
     });
   });
+
+  it('refuses embeddings that are not whole rows, a grid that does not fit its rows, and a placeholder mismatch', async () => {
+    await expect(session.answer({ prompt: PROMPT, images: [IMAGES[0]!, new Float32Array(33)] })).rejects.toThrow(
+      /image 2's features have 33 values, expected rows x 32/,
+    );
+    await expect(
+      session.answer({ prompt: PROMPT, images: IMAGES, grids: [GRIDS[1]!, GRIDS[1]!], maxNewTokens: 1 }),
+    ).rejects.toThrow(/image 1: a 2x2 crop grid has 27 rows, its embedding 35/);
+    await expect(session.score(PROMPT, [IMAGES[0]!], ['x'])).rejects.toThrow(/2 <ImageHere> placeholders but 1 image/);
+  });
 });
