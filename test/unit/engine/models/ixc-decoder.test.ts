@@ -30,6 +30,7 @@ import {
   loraBranch,
   loraFeeds,
   loraInputNames,
+  mergedLora,
   type LoraWeights,
 } from '../../../../electron/engine/models/lora';
 import { externalParams } from '../../../../electron/engine/models/params';
@@ -307,7 +308,7 @@ describe('IXC2.5 decoder against the PyTorch reference (fp32, GQA 4/2, rank-8 PL
     expect(maxAbsDiff(out['token_logprobs']!.values, want)).toBeLessThanOrEqual(1e-4);
   });
 
-  it('an unmerged fine-tuning LoRA on wqkv, wo, w1, w2, w3 adds to every row on top of PLoRA, as torch', async () => {
+  it('a fine-tuning LoRA on wqkv, wo, w1, w2, w3 (unmerged, then merged) adds to every row on top of PLoRA, as torch', async () => {
     const g = buildIxcTextGraph(m.spec, m.ck, {
       batch: 1,
       mode: 'prefill',
@@ -323,6 +324,17 @@ describe('IXC2.5 decoder against the PyTorch reference (fp32, GQA 4/2, rank-8 PL
     const want = ref.tensor('lora.logits').data;
     expect(maxAbsDiff(out['logits']!.values, want)).toBeLessThanOrEqual(1e-4);
     expect(maxAbsDiff(out['logits']!.values, ref.tensor('prefill.logits').data)).toBeGreaterThan(1e-2);
+    // Merged into the weights (W + s B A) instead: the same logits.
+    const merged = buildIxcTextGraph(m.spec, m.ck, {
+      batch: 1,
+      mode: 'prefill',
+      output: 'all',
+      cache: false,
+      capture: [],
+      params: mergedLora(lora, (gr) => externalParams(gr, m.ck)),
+    });
+    const viaMerge = await runGraph(merged, feeds(m.spec, ids, rows), 'cpu', { externalDataFolder: m.dir });
+    expect(maxAbsDiff(viaMerge['logits']!.values, want)).toBeLessThanOrEqual(1e-4);
   });
 
   it('every op has a gradient rule: LoRA A and B gradients of a log-prob loss equal torch autograd (float64)', async () => {
