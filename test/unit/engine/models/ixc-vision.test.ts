@@ -37,8 +37,8 @@ function scaledDiff(a: Float32Array, b: RefTensor): number {
   return maxAbsDiff(a, b.data) / m;
 }
 
-/** The torch oracle's rows for `pixels` (one ViT batch over all images, as vit(img_list) runs). */
-function reference(pixels: HdPixels[]): { tensors: Map<string, RefTensor>; lengths: number[] } {
+/** Writes the oracle's job: each image's global view then crops, raw float32. */
+function jobFor(pixels: HdPixels[]): string {
   const dir = tempDir('ixc-vision-job-');
   dirs.push(dir);
   const job = {
@@ -53,7 +53,12 @@ function reference(pixels: HdPixels[]): { tensors: Map<string, RefTensor>; lengt
   };
   const jobFile = path.join(dir, 'job.json');
   writeFileSync(jobFile, JSON.stringify(job));
-  const ref = runReference('ixc_vision_ref.py', [ckpt.dir, jobFile]);
+  return jobFile;
+}
+
+/** The torch oracle's rows for `pixels` (one ViT batch over all images, as vit(img_list) runs). */
+function reference(pixels: HdPixels[]): { tensors: Map<string, RefTensor>; lengths: number[] } {
+  const ref = runReference('ixc_vision_ref.py', [ckpt.dir, jobFor(pixels)]);
   return { tensors: ref.tensors, lengths: ref.config.lengths as number[] };
 }
 
@@ -153,6 +158,29 @@ describe('IXC2.5 vision graph vs the PyTorch oracle', () => {
     const means = hdSpanMeans(weights, spans[1]!.start, embeds[1]!.layout);
     expect(means.content).toBe(0);
     expect(means.whole).toBeCloseTo(spans[1]!.separators.length / spans[1]!.length, 6);
+  });
+
+  it('a sharded bf16 checkpoint: one image picks hd 24 and equals the oracle', async () => {
+    const model = await writeRandomIxc({ seed: 9, dtype: 'BF16', shardBytes: 20_000 });
+    dirs.push(model.dir);
+    const bf16 = await IxcCheckpoint.open(model.dir);
+    const enc = new IxcVisionEncoder(bf16, { ep: 'cpu', runtime, threads: 1 });
+    try {
+      const [e] = await enc.embedImages([images.tall]);
+      expect(e!.hdNum).toBe(24);
+      const pixels = await hdTransformImage(images.tall, 24, { cropSize: 56 });
+      expect(e!.geometry).toEqual(pixels.geometry);
+      const ref = runReference('ixc_vision_ref.py', [model.dir, jobFor([pixels])]);
+      expect(scaledDiff(e!.rows, ref.tensors.get('image0')!)).toBeLessThan(1e-4);
+    } finally {
+      await enc.release();
+      await bf16.close();
+    }
+  });
+
+  it('a missing image is refused naming the file', async () => {
+    const missing = path.join(tempDir('ixc-vision-missing-'), 'nope.png');
+    await expect(encoder.embedImages([images.wide, missing])).rejects.toThrow(missing);
   });
 
   it('several crops per run (padded last run) give the same rows as one crop per run', async () => {
