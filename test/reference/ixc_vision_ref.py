@@ -14,11 +14,16 @@ Usage: ixc_vision_ref.py OUT MODEL_DIR JOB.json
   holds raw little-endian float32 [1 + R*C, 3, S, S], the global view then the crops.
   Writes image<i> [tokens, H] per image and separators [2, H] (projected glb, sub);
   config.lengths = tokens per image.
+  With "bench": {"repeat": N, "threads": T} in JOB: float32, each image run on its
+  own (img2emb: one ViT batch of its global view and crops, layout, vision_proj);
+  config.seconds = each image's median over N runs after one warm-up; no tensors.
 Output: OUT/manifest.json + OUT/NAME.f32 (see test/helpers/reference.ts).
 """
 import json
 import os
+import statistics
 import sys
+import time
 
 import numpy as np
 import torch
@@ -28,7 +33,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from ixc_hd_ref import layout  # noqa: E402  the official forward's merge + separator walk
 from llava_ref import read_safetensors  # noqa: E402  safetensors parsed with numpy, float64
 
-DT = torch.float64
+DT = torch.float64  # float32 in bench mode
 VIT = "vit.vision_tower.vision_model."
 
 
@@ -84,6 +89,36 @@ def vision_proj(w, hidden):
     return seq
 
 
+def embed(w, cfg, pixels, shapes):
+    """Rows of every image in the batch [sum of lengths, H], the lengths, and the projected separators [2, H]."""
+    vc = cfg["vision_config"]
+    d = 4 * vc["hidden_size"]
+    features = clip_last_hidden(w, vc, pixels)[:, 1:]
+    tokens, lengths = layout(features, shapes, w["plora_glb_GN"].reshape(1, 1, d), w["plora_sub_GN"].reshape(1, 1, 1, d))
+    proj = vision_proj(w, cfg["hidden_size"])
+    seps = proj(torch.cat([w["plora_glb_GN"].reshape(1, d), w["plora_sub_GN"].reshape(1, d)], 0))
+    return proj(tokens), lengths, seps
+
+
+def bench(out, w, cfg, batch, shapes, opts):
+    global DT
+    DT = torch.float32
+    torch.set_num_threads(opts.get("threads", 1))
+    w = {k: v.float() for k, v in w.items()}
+    seconds = []
+    with torch.no_grad():
+        for px, shape in zip(batch, shapes):
+            px = px.float()
+            times = []
+            for r in range(opts.get("repeat", 1) + 1):
+                t = time.perf_counter()
+                embed(w, cfg, px, [shape])
+                if r > 0:
+                    times.append(time.perf_counter() - t)
+            seconds.append(statistics.median(times))
+    json.dump({"config": {"seconds": seconds}, "tensors": {}}, open(os.path.join(out, "manifest.json"), "w"))
+
+
 def main():
     out, model_dir, job_path = sys.argv[1:4]
     os.makedirs(out, exist_ok=True)
@@ -97,14 +132,11 @@ def main():
         raw = np.fromfile(im["pixels"], dtype="<f4").reshape(n, 3, s, s)
         batch.append(torch.from_numpy(raw.copy()).to(DT))
         shapes.append((im["rows"], im["cols"]))
+    if "bench" in job:
+        return bench(out, w, cfg, batch, shapes, job["bench"])
     pixels = torch.cat(batch, 0)  # every image's global view and crops in one ViT batch, as vit(img_list) runs them
     with torch.no_grad():
-        features = clip_last_hidden(w, vc, pixels)[:, 1:]
-        d = 4 * vc["hidden_size"]
-        tokens, lengths = layout(features, shapes, w["plora_glb_GN"].reshape(1, 1, d), w["plora_sub_GN"].reshape(1, 1, 1, d))
-        proj = vision_proj(w, cfg["hidden_size"])
-        embeds = proj(tokens)
-        seps = proj(torch.cat([w["plora_glb_GN"].reshape(1, d), w["plora_sub_GN"].reshape(1, d)], 0))
+        embeds, lengths, seps = embed(w, cfg, pixels, shapes)
     dims = {}
 
     def write(name, t):
