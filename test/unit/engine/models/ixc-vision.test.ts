@@ -10,7 +10,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IxcCheckpoint } from '../../../../electron/engine/models/checkpoint-ixc';
 import {
+  buildIxcVisionGraph,
   concatIxcImages,
+  ixcVisionSpec,
   IxcVisionEncoder,
   mergeTokens2x2,
   type IxcImageEmbedding,
@@ -19,7 +21,7 @@ import { writeRandomIxc } from '../../../../electron/engine/models/random-ixc-ch
 import { Graph } from '../../../../electron/engine/onnx';
 import { EngineRuntime } from '../../../../electron/engine/runtime/runtime';
 import { hdSpanMeans, hdTokenCount, hdTransformImage, type HdPixels } from '../../../../electron/engine/vision';
-import { maxAbsDiff, runGraph } from '../../../helpers/ort';
+import { maxAbsDiff, runGraph, useSwiftShader } from '../../../helpers/ort';
 import { runReference, type RefTensor } from '../../../helpers/reference';
 import { photoLike, tempDir, writeRgbPng } from '../vision/draw-images';
 
@@ -197,6 +199,21 @@ describe('IXC2.5 vision graph vs the PyTorch oracle', () => {
     await expect(batched.embedPixels(await hdTransformImage(images.wide, 6, { cropSize: 56 }), 6)).rejects.toThrow(
       /closed/,
     );
+  });
+});
+
+describe('IXC2.5 vision graph on WebGPU', () => {
+  it('runs wholly on WebGPU (no CPU fallback) and equals the CPU run', async () => {
+    useSwiftShader();
+    const spec = ixcVisionSpec(ckpt.config);
+    const pixels = await hdTransformImage(images.wide, 6, { cropSize: 56 });
+    const feeds = { pixel_values: { dims: [2, 3, 56, 56], data: pixels.crops.data.subarray(0, 2 * 3 * 56 * 56) } };
+    const graph = (): Graph => buildIxcVisionGraph(spec, ckpt, 2);
+    const cpu = await runGraph(graph(), feeds, 'cpu', { externalDataFolder: ckpt.dir });
+    const gpu = await runGraph(graph(), feeds, 'webgpu', { externalDataFolder: ckpt.dir });
+    expect(gpu.crop_embeddings!.dims).toEqual([2, SIDE * SIDE, 32]);
+    expect(maxAbsDiff(gpu.crop_embeddings!.values, cpu.crop_embeddings!.values)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(gpu.separator_embeddings!.values, cpu.separator_embeddings!.values)).toBeLessThan(1e-4);
   });
 });
 
