@@ -16,9 +16,10 @@ import * as op from '../onnx/ops';
 import type { ExplicitEp } from '../runtime/local';
 import { wire, type WireTensor } from '../runtime/protocol';
 import { acquireRuntime, type EngineRuntime, type RuntimeLease } from '../runtime/runtime';
-import type { DecodeOptions, ImageInput } from '../vision/decode-image';
+import { decodeImage, type DecodeOptions, type ImageInput } from '../vision/decode-image';
+import { imageContentHash, type FeatureCache } from '../vision/feature-cache';
 import { hdTokenLayout, type HdGrid, type HdTokenLayout, type TokenRun } from '../vision/hd-layout';
-import { hdTransformImage, type HdGeometry, type HdPixels, type HdVariant } from '../vision/hd-transform';
+import { hdGeometry, hdTransformImage, type HdGeometry, type HdPixels, type HdVariant } from '../vision/hd-transform';
 import type { IxcConfig } from './config-ixc';
 import { visionHiddenStates, type VisionSpec } from './llava';
 import { gelu, linear, staticDim } from './nn';
@@ -223,6 +224,12 @@ export function concatIxcImages(
   return { rows, spans };
 }
 
+/** The on-disk feature cache and the id of the weights the rows come from (generate/model-id.ts). */
+export interface IxcFeatureCacheUse {
+  cache: FeatureCache;
+  modelId: string;
+}
+
 /** What the encoder reads: IxcCheckpoint is one. */
 export interface IxcVisionSource extends WeightSource {
   readonly dir: string;
@@ -338,21 +345,41 @@ export class IxcVisionEncoder {
   /**
    * The images of one prompt, in order. `imageCount` (default: the number of inputs) is the prompt's
    * image count, which picks hd_num (config hd_num for one, hd_num_multi for several) unless `hdNum` is given.
+   * With `cache`, rows are read from and written to the on-disk feature cache, keyed by the image's
+   * bytes, `cache.modelId` and the HD settings; a hit decodes the image only for its geometry.
    */
   async embedImages(
     inputs: readonly ImageInput[],
-    o: { imageCount?: number; hdNum?: number; variant?: HdVariant } & DecodeOptions = {},
+    o: { imageCount?: number; hdNum?: number; variant?: HdVariant; cache?: IxcFeatureCacheUse } & DecodeOptions = {},
   ): Promise<IxcImageEmbedding[]> {
     const hdNum = o.hdNum ?? ixcHdNum(this.spec, o.imageCount ?? inputs.length);
+    const hd = { cropSize: this.spec.cropSize, ...(o.variant ? { variant: o.variant } : {}) };
+    const decode: DecodeOptions = {
+      applyExif: o.applyExif ?? false, // the official code's plain Image.open
+      ...(o.label !== undefined ? { label: o.label } : {}),
+    };
     const out: IxcImageEmbedding[] = [];
     for (const input of inputs) {
-      const pixels = await hdTransformImage(input, hdNum, {
-        cropSize: this.spec.cropSize,
-        ...(o.variant ? { variant: o.variant } : {}),
-        ...(o.label !== undefined ? { label: o.label } : {}),
-        ...(o.applyExif !== undefined ? { applyExif: o.applyExif } : {}),
-      });
-      out.push(await this.embedPixels(pixels, hdNum));
+      const key = o.cache
+        ? {
+            imageSha256: await imageContentHash(input),
+            modelId: o.cache.modelId,
+            preprocessingId: `ixc-hd/${o.variant ?? 'chat'}/hd${hdNum}/crop${this.spec.cropSize}/exif${decode.applyExif ? 1 : 0}`,
+          }
+        : undefined;
+      const hit = key && (await o.cache!.cache.get(key));
+      if (hit) {
+        const image = await decodeImage(input, decode);
+        const geometry = hdGeometry(image.width, image.height, hdNum, hd);
+        const layout = hdTokenLayout({ rows: geometry.rows, cols: geometry.cols }, this.spec.side);
+        if (hit.dims.length === 2 && hit.dims[0] === layout.length && hit.dims[1] === this.spec.hidden) {
+          out.push({ rows: hit.data, length: layout.length, hidden: this.spec.hidden, layout, geometry, hdNum });
+          continue;
+        }
+      }
+      const e = await this.embedPixels(await hdTransformImage(input, hdNum, { ...hd, ...decode }), hdNum);
+      if (key) await o.cache!.cache.put(key, { data: e.rows, dims: [e.length, e.hidden] });
+      out.push(e);
     }
     return out;
   }

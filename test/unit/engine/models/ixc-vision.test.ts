@@ -20,7 +20,13 @@ import {
 import { writeRandomIxc } from '../../../../electron/engine/models/random-ixc-checkpoint';
 import { Graph } from '../../../../electron/engine/onnx';
 import { EngineRuntime } from '../../../../electron/engine/runtime/runtime';
-import { hdSpanMeans, hdTokenCount, hdTransformImage, type HdPixels } from '../../../../electron/engine/vision';
+import {
+  FeatureCache,
+  hdSpanMeans,
+  hdTokenCount,
+  hdTransformImage,
+  type HdPixels,
+} from '../../../../electron/engine/vision';
 import { maxAbsDiff, runGraph, useSwiftShader } from '../../../helpers/ort';
 import { runReference, type RefTensor } from '../../../helpers/reference';
 import { photoLike, tempDir, writeRgbPng } from '../vision/draw-images';
@@ -183,6 +189,19 @@ describe('IXC2.5 vision graph vs the PyTorch oracle', () => {
   it('a missing image is refused naming the file', async () => {
     const missing = path.join(tempDir('ixc-vision-missing-'), 'nope.png');
     await expect(encoder.embedImages([images.wide, missing])).rejects.toThrow(missing);
+  });
+
+  it('the feature cache: a hit needs no graph run and gives the same rows; hd_num is part of the key', async () => {
+    const enc = new IxcVisionEncoder(ckpt, { ep: 'cpu', runtime, threads: 1 });
+    const cache = { cache: new FeatureCache(tempDir('ixc-vision-cache-')), modelId: 'tiny-ixc' };
+    dirs.push(cache.cache.dir);
+    const [miss] = await enc.embedImages([images.wide], { hdNum: 6, cache });
+    await enc.release(); // from here on, running the graph is refused
+    const [hit] = await enc.embedImages([images.wide], { hdNum: 6, cache });
+    expect(hit!.rows).toEqual(miss!.rows);
+    expect(hit!.geometry).toEqual(miss!.geometry);
+    expect(hit!.layout.separators).toEqual(miss!.layout.separators);
+    await expect(enc.embedImages([images.wide], { hdNum: 24, cache })).rejects.toThrow(/closed/);
   });
 
   it('several crops per run (padded last run) give the same rows as one crop per run', async () => {
