@@ -294,22 +294,26 @@ export class IxcVisionEncoder {
     return this.session;
   }
 
-  /** Projected merged tokens of `count` crops starting at crop `first` of `data` ([*, 3, S, S]). */
-  private async runCrops(data: Float32Array, first: number, count: number): Promise<Float32Array> {
+  /**
+   * Projected merged tokens [count, side^2, H] of views 0..count-1, `view(k)` giving view k's pixels
+   * [3, S, S]: `batch` views per graph run, the last run zero-padded.
+   */
+  private async runViews(view: (k: number) => Float32Array, count: number): Promise<Float32Array> {
     const s = this.spec.cropSize;
     const plane = 3 * s * s;
     const b = this.batch;
     const session = await this.sessionId();
     const per = this.spec.side * this.spec.side * this.spec.hidden;
     const out = new Float32Array(count * per);
+    const packed = b > 1 ? new Float32Array(b * plane) : undefined;
     for (let at = 0; at < count; at += b) {
       const n = Math.min(b, count - at);
-      let pixels = data.subarray((first + at) * plane, (first + at + n) * plane);
-      if (n < b) {
-        const padded = new Float32Array(b * plane);
-        padded.set(pixels);
-        pixels = padded;
-      }
+      let pixels: Float32Array;
+      if (packed) {
+        packed.fill(0);
+        for (let k = 0; k < n; k++) packed.set(view(at + k), k * plane);
+        pixels = packed;
+      } else pixels = view(at);
       const result = await this.runtime.run(session, { pixel_values: wire('float32', pixels, [b, 3, s, s]) });
       const tokens = (result.crop_embeddings as WireTensor).data as Float32Array;
       this.separators ??= Float32Array.from((result.separator_embeddings as WireTensor).data as Float32Array);
@@ -318,7 +322,7 @@ export class IxcVisionEncoder {
     return out;
   }
 
-  /** One transformed image -> its rows. */
+  /** One transformed image -> its rows: the global view and the crops through the graph, then the layout. */
   async embedPixels(pixels: HdPixels, hdNum: number): Promise<IxcImageEmbedding> {
     const s = this.spec.cropSize;
     const { rows: gr, cols: gc } = pixels.geometry;
@@ -328,10 +332,9 @@ export class IxcVisionEncoder {
         'internal',
         `HD pixels do not match the model's ${s} px crops (global ${pixels.global.dims.join('x')}, crops ${pixels.crops.dims.join('x')})`,
       );
-    const per = this.spec.side * this.spec.side * this.spec.hidden;
-    const tokens = new Float32Array((1 + gr * gc) * per);
-    tokens.set(await this.runCrops(pixels.global.data, 0, 1), 0);
-    tokens.set(await this.runCrops(pixels.crops.data, 0, gr * gc), per);
+    const view = (k: number): Float32Array =>
+      k === 0 ? pixels.global.data : pixels.crops.data.subarray((k - 1) * plane, k * plane);
+    const tokens = await this.runViews(view, 1 + gr * gc);
     const { rows, layout } = ixcLayoutRows(
       tokens,
       this.separators!,

@@ -207,7 +207,7 @@ describe('IXC2.5 vision graph vs the PyTorch oracle', () => {
   it('several crops per run (padded last run) give the same rows as one crop per run', async () => {
     const batched = new IxcVisionEncoder(ckpt, { ep: 'cpu', runtime, threads: 1, batch: 4 });
     try {
-      const pixels = await hdTransformImage(images.wide, 6, { cropSize: 56 }); // 1 + 6 crops: runs of 4 and 3 (+1 pad)
+      const pixels = await hdTransformImage(images.wide, 6, { cropSize: 56 }); // 1 + 6 views: runs of 4 and 3 (+1 pad)
       const one = await encoder.embedPixels(pixels, 6);
       const four = await batched.embedPixels(pixels, 6);
       expect(four.length).toBe(one.length);
