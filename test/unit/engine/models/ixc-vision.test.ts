@@ -160,6 +160,11 @@ describe('IXC2.5 vision graph vs the PyTorch oracle', () => {
       expect(Math.min(...seen)).toBe(s.start);
       expect(Math.max(...seen)).toBe(s.start + s.length - 1);
     }
+    // Spans at the images' positions in a prompt (text before, between): absolute offsets move with them.
+    const placed = concatIxcImages(embeds, [5, 5 + ref.lengths[0]! + 7]).spans;
+    expect(placed[1]!.start).toBe(12 + ref.lengths[0]!);
+    expect([...placed[1]!.separators]).toEqual([...spans[1]!.separators].map((x) => x + 12));
+    expect(placed[0]!.content[0]).toEqual({ start: 5, length: SIDE });
     // Attention read-out over the second image's span: whole span vs content only.
     const weights = new Float32Array(rows.length / 32).fill(0);
     for (const sep of spans[1]!.separators) weights[sep] = 1;
