@@ -139,12 +139,13 @@ export function llavaSpec(c: LlavaConfig): LlavaSpec {
 
 // ---------------------------------------------------------------- vision tower
 
-const VT = 'vision_tower.vision_model.';
+/** Where llava-hf keeps the tower (canonical names); IXC2.5 nests the same CLIP under `vit.` (ixc-vision.ts). */
+export const VISION_TOWER_PREFIX = 'vision_tower.vision_model.';
 
 /** The Conv2d patch embedding (kernel = stride = patch) as unfold + Gemm: pixels [N, 3, S, S] -> [N, P, D]. No Conv kernel nor Conv gradient needed. */
-function patchEmbedding(p: Params, s: VisionSpec, pixels: Value): Value {
+function patchEmbedding(p: Params, s: VisionSpec, pixels: Value, prefix: string): Value {
   const [n, g, k] = [staticDim(pixels, 0), s.imageSize / s.patchSize, s.patchSize];
-  const name = `${VT}embeddings.patch_embedding`;
+  const name = `${prefix}embeddings.patch_embedding`;
   const unfolded = op.reshape(op.transpose(op.reshape(pixels, [n, 3, g, k, g, k]), [0, 2, 4, 1, 3, 5]), [
     n,
     g * g,
@@ -160,10 +161,10 @@ function patchEmbedding(p: Params, s: VisionSpec, pixels: Value): Value {
 }
 
 /** Patches, CLIP's class token, learned positions, CLIP's pre_layrnorm: [N, 3, S, S] -> [N, P(+1), D]. */
-function visionEmbeddings(p: Params, s: VisionSpec, pixels: Value): Value {
+function visionEmbeddings(p: Params, s: VisionSpec, pixels: Value, prefix: string): Value {
   const arch = VISION_ARCHS[s.modelType];
-  const e = `${VT}embeddings`;
-  let x = patchEmbedding(p, s, pixels); // [N, P, D]
+  const e = `${prefix}embeddings`;
+  let x = patchEmbedding(p, s, pixels, prefix); // [N, P, D]
   if (arch.classToken) {
     const n = staticDim(pixels, 0);
     const cls = op.expand(op.reshape(p.get(`${e}.class_embedding`), [1, 1, s.hiddenSize]), [n, 1, s.hiddenSize]);
@@ -171,7 +172,7 @@ function visionEmbeddings(p: Params, s: VisionSpec, pixels: Value): Value {
   }
   x = op.add(x, p.get(`${e}.position_embedding.weight`));
   return arch.preNorm
-    ? layerNorm(x, p.get(`${VT}pre_layrnorm.weight`), p.get(`${VT}pre_layrnorm.bias`), s.layerNormEps)
+    ? layerNorm(x, p.get(`${prefix}pre_layrnorm.weight`), p.get(`${prefix}pre_layrnorm.bias`), s.layerNormEps)
     : x;
 }
 
@@ -208,16 +209,23 @@ function encoderLayer(p: Params, s: VisionSpec, name: string, x: Value): Value {
 /**
  * The tower's hidden states at `layers` (0 = embeddings, i = output of layer i; post_layernorm never
  * applies), computing no layer beyond the deepest asked for. pixels [N, 3, S, S] -> each [N, T, D].
+ * `prefix` is where the checkpoint keeps the tower's tensors.
  */
-export function visionHiddenStates(p: Params, s: VisionSpec, pixels: Value, layers: readonly number[]): Value[] {
+export function visionHiddenStates(
+  p: Params,
+  s: VisionSpec,
+  pixels: Value,
+  layers: readonly number[],
+  prefix = VISION_TOWER_PREFIX,
+): Value[] {
   const want = pixels.shape.slice(1);
   if (want.length !== 3 || want[0] !== 3 || want[1] !== s.imageSize || want[2] !== s.imageSize) {
     throw new AppError('internal', `vision tower expects pixels [N, 3, ${s.imageSize}, ${s.imageSize}], got ${pixels}`);
   }
-  const states = [visionEmbeddings(p, s, pixels)];
+  const states = [visionEmbeddings(p, s, pixels, prefix)];
   const deepest = Math.max(...layers);
   for (let i = 0; i < deepest; i++) {
-    states.push(p.graph.withScope(`vision${i}`, () => encoderLayer(p, s, `${VT}encoder.layers.${i}`, states[i]!)));
+    states.push(p.graph.withScope(`vision${i}`, () => encoderLayer(p, s, `${prefix}encoder.layers.${i}`, states[i]!)));
   }
   return layers.map((l) => states[l]!);
 }
