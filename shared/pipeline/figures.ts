@@ -5,6 +5,7 @@
 // `<project>/figures/` with a `figures` job. Decision 0820.
 import { z } from 'zod';
 import { Id } from '../api/domain';
+import { AttentionDiff } from './eval';
 
 export const FIGURES = ['attention-ratios', 'attention-before-after'] as const;
 export type FigureName = (typeof FIGURES)[number];
@@ -35,10 +36,10 @@ export const FIGURE_COMMANDS = {
     request: z.strictObject({ patch: z.record(z.string(), z.unknown()).default({}) }),
     response: Svg.extend({ answers: z.int().nonnegative() }),
   },
-  /** Figure 6 of one item and two runs (both models answer it again); writes nothing. */
+  /** Figure 6 of one item and two runs (both models answer it again), with the maps and their difference; writes nothing. */
   'figures.beforeAfter': {
     request: BeforeAfterChoice,
-    response: Svg.extend({ item: Id, runs: z.tuple([Id, Id]) }),
+    response: Svg.extend({ item: Id, runs: z.tuple([Id, Id]), diff: AttentionDiff }),
   },
   /** Writes the figures (default both) into `<project>/figures/` with a `figures` job; refuses at once without their data. */
   'figures.render': {

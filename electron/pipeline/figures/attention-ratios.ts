@@ -85,6 +85,9 @@ export function attentionRatioData(groups: readonly RatioGroup[]): AttentionRati
   };
 }
 
+/** Threshold labels sit left of their line above this ratio (room on the panel's right). */
+const LABEL_FLIP = 0.75;
+
 /** Panel size in CSS pixels (the PNG is rendered at a scale of this). */
 export const RATIO_PANEL = { width: 260, height: 170 };
 
@@ -132,12 +135,19 @@ export function attentionRatioSpec(groups: readonly RatioGroup[]): TopLevelSpec 
             x: {
               field: 'x0',
               type: 'quantitative',
-              bin: { binned: true, step: 0.1 },
+              bin: { binned: true, step: 0.05 },
               scale: { domain: [0, 1] },
+              axis: { values: [0, 0.2, 0.4, 0.6, 0.8, 1], format: '.1f' },
               title: 'Attention ratio',
             },
             x2: { field: 'x1' },
-            y: { field: 'count', type: 'quantitative', stack: 'zero', title: 'Answers' },
+            y: {
+              field: 'count',
+              type: 'quantitative',
+              stack: 'zero',
+              title: 'Answers',
+              axis: { tickMinStep: 1, format: 'd' },
+            },
             color: colour,
           },
         },
@@ -148,15 +158,20 @@ export function attentionRatioSpec(groups: readonly RatioGroup[]): TopLevelSpec 
               mark: { type: 'rule', strokeDash: [5, 3], strokeWidth: 2 },
               encoding: { x: { field: 'value', type: 'quantitative' }, color: colour },
             },
-            {
-              mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, fontSize: 10 },
+            // Labels right of their line, or left of it near the panel's right edge.
+            ...[
+              { filter: `datum.value <= ${LABEL_FLIP}`, align: 'left' as const, dx: 3 },
+              { filter: `datum.value > ${LABEL_FLIP}`, align: 'right' as const, dx: -3 },
+            ].map(({ filter, align, dx }) => ({
+              transform: [{ filter }],
+              mark: { type: 'text' as const, align, baseline: 'top' as const, dx, fontSize: 10 },
               encoding: {
-                x: { field: 'value', type: 'quantitative' },
-                y: { field: 'labelTop', type: 'quantitative', scale: null },
+                x: { field: 'value', type: 'quantitative' as const },
+                y: { field: 'labelTop', type: 'quantitative' as const, scale: null },
                 text: { field: 'label' },
                 color: colour,
               },
-            },
+            })),
           ],
         },
       ],

@@ -5,6 +5,7 @@
 import sharp from 'sharp';
 import { AppError } from '../../../shared/errors';
 import type { PipelineSettings } from '../../../shared/pipeline/settings';
+import type { AttentionDiff } from '../../../shared/pipeline/eval';
 import type { BeforeAfterChoice } from '../../../shared/pipeline/figures';
 import { attentionDiffOf, runRow, type EvalReader } from '../eval/handlers';
 import type { EvalResultRow, EvalRunRow } from '../eval/queries';
@@ -151,7 +152,7 @@ export async function planBeforeAfter(p: EvalReader, choice: BeforeAfterChoice):
 export async function beforeAfterFigure(
   p: EvalReader,
   choice: BeforeAfterChoice,
-): Promise<Figure & { item: number; runs: [number, number] }> {
+): Promise<Figure & { item: number; runs: [number, number]; diff: AttentionDiff }> {
   const { before: ra, after: rb, a: resA, b: resB } = await planBeforeAfter(p, choice);
   const diff = await attentionDiffOf(p, ra.id, rb.id, resA.itemId);
   const item = await p.store.call('benchItem', { id: resA.itemId });
@@ -195,5 +196,5 @@ export async function beforeAfterFigure(
     })),
     responses: { before: input.before, after: input.after },
   };
-  return { spec: beforeAfterSpec(input), data, item: resA.itemId, runs: [ra.id, rb.id] };
+  return { spec: beforeAfterSpec(input), data, item: resA.itemId, runs: [ra.id, rb.id], diff };
 }

@@ -38,7 +38,7 @@ export function figureHandlers(project: () => FiguresProject): FigureHandlers {
     },
     'figures.beforeAfter': async (choice) => {
       const figure = await beforeAfterFigure(project(), choice);
-      return { svg: await specToSvg(figure.spec), item: figure.item, runs: figure.runs };
+      return { svg: await specToSvg(figure.spec), item: figure.item, runs: figure.runs, diff: figure.diff };
     },
     'figures.render': async ({ figures, patch, item, runs }) => {
       const p = project();
