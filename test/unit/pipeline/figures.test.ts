@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { beforeAfterData, beforeAfterSpec } from '../../../electron/pipeline/figures/attention-before-after';
@@ -121,6 +125,25 @@ describe('text as glyph outlines', () => {
       expect(maxX).toBeLessThanOrEqual(left + width + 1);
       expect(maxX).toBeGreaterThanOrEqual(left + width - 4);
     }
+  });
+
+  it('draws the same pixels where fontconfig finds no font at all (a bare CI image)', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'figure-fonts-'));
+    const conf = path.join(tmp, 'fonts.conf');
+    writeFileSync(
+      conf,
+      `<?xml version="1.0"?><fontconfig><dir>${tmp}/none</dir><cachedir>${tmp}/cache</cachedir></fontconfig>`,
+    );
+    const svg = await specToSvg(attentionRatioSpec(attentionHistograms(answers(), DEFAULT_SETTINGS.selection, 20)));
+    writeFileSync(path.join(tmp, 'f.svg'), svg);
+    const raster = `import sharp from 'sharp'; const { data } = await sharp(process.argv[1], { density: 72 }).flatten({ background: '#ffffff' }).raw().toBuffer({ resolveWithObject: true }); process.stdout.write(data.toString('base64'));`;
+    const bare = execFileSync(process.execPath, ['--input-type=module', '-e', raster, path.join(tmp, 'f.svg')], {
+      env: { ...process.env, FONTCONFIG_FILE: conf },
+      maxBuffer: 1 << 26,
+    }).toString();
+    const here = (await sharp(Buffer.from(svg)).flatten({ background: '#ffffff' }).raw().toBuffer()).toString('base64');
+    expect(bare.length).toBeGreaterThan(1000);
+    expect(bare === here).toBe(true);
   });
 
   it("keeps a multi-line subtitle's lines apart and unescapes entities", () => {
