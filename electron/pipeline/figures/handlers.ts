@@ -57,6 +57,12 @@ export function figureHandlers(project: () => FiguresProject): FigureHandlers {
         const plan = await planBeforeAfter(p, {
           ...(item === undefined ? {} : { item }),
           ...(runs === undefined ? {} : { runs }),
+        }).catch((e: unknown) => {
+          if (!(e instanceof AppError) || e.kind !== 'not-found' || figures.length === 1) throw e;
+          throw new AppError('not-found', `${e.message}; Figure 5 alone: mia-dpo figures ${p.dir} --figure 5`, {
+            subject: p.dir,
+            cause: e,
+          });
         });
         chosen = { item: plan.a.itemId, runs: [plan.before.id, plan.after.id] };
       }

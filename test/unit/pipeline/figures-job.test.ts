@@ -72,6 +72,9 @@ describe('mia-dpo figures', () => {
     const six = await run('figures', proj, '--figure', '6');
     expect(six.code).toBe(1);
     expect(six.err).toMatch(/no eval run of an adapter.*evaluate both first \(mia-dpo eval/);
+    const both = await run('figures', proj);
+    expect(both.code).toBe(1);
+    expect(both.err).toMatch(/Figure 5 alone: mia-dpo figures .* --figure 5/);
     const bad = await run('figures', proj, '--run', '1');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--run: give two eval runs/);
