@@ -158,20 +158,30 @@ export function attentionRatioSpec(groups: readonly RatioGroup[]): TopLevelSpec 
               mark: { type: 'rule', strokeDash: [5, 3], strokeWidth: 2 },
               encoding: { x: { field: 'value', type: 'quantitative' }, color: colour },
             },
-            // Labels right of their line, or left of it near the panel's right edge.
+            // Labels right of their line, or left of it near the panel's right edge, each over a white halo so
+            // it stays readable on a bar of its own colour.
             ...[
               { filter: `datum.value <= ${LABEL_FLIP}`, align: 'left' as const, dx: 3 },
               { filter: `datum.value > ${LABEL_FLIP}`, align: 'right' as const, dx: -3 },
-            ].map(({ filter, align, dx }) => ({
-              transform: [{ filter }],
-              mark: { type: 'text' as const, align, baseline: 'top' as const, dx, fontSize: 10 },
-              encoding: {
-                x: { field: 'value', type: 'quantitative' as const },
-                y: { field: 'labelTop', type: 'quantitative' as const, scale: null },
-                text: { field: 'label' },
-                color: colour,
-              },
-            })),
+            ].flatMap(({ filter, align, dx }) =>
+              [true, false].map((halo) => ({
+                transform: [{ filter }],
+                mark: {
+                  type: 'text' as const,
+                  align,
+                  baseline: 'top' as const,
+                  dx,
+                  fontSize: 10,
+                  ...(halo ? { fill: 'white', stroke: 'white', strokeWidth: 3, strokeJoin: 'round' as const } : {}),
+                },
+                encoding: {
+                  x: { field: 'value', type: 'quantitative' as const },
+                  y: { field: 'labelTop', type: 'quantitative' as const, scale: null },
+                  text: { field: 'label' },
+                  ...(halo ? {} : { color: colour }),
+                },
+              })),
+            ),
           ],
         },
       ],

@@ -78,17 +78,20 @@ function outlinePath(outline: Outline, dx: number): string {
   return parts.join('');
 }
 
-/** A line of text as path data in font units, pen at 0, and its advance width in font units. */
-function textOutline(text: string): { d: string; advance: number } {
+/** A line of text as `<use>`s of glyph outlines (font units, pen from 0), the glyphs it needs, and its advance. */
+function textGlyphs(text: string, used: Set<number>): { uses: string; advance: number } {
   const f = font();
   let pen = 0;
-  let d = '';
+  let uses = '';
   for (const ch of text) {
     const g = glyphOf(f, ch);
-    d += outlinePath(f.outline(g), pen);
+    if (f.outline(g).length > 0) {
+      used.add(g);
+      uses += `<use href="#glyph-${g}" x="${n(pen)}"/>`;
+    }
     pen += f.advance(g);
   }
-  return { d, advance: pen };
+  return { uses, advance: pen };
 }
 
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
@@ -112,36 +115,48 @@ function linesOf(body: string): { text: string; dy: number }[] {
 }
 
 /**
- * Every `<text>` of a Vega SVG as filled `<path>`s of the bundled font's
- * outlines, one per line: same anchor, transform, size, fill and opacity;
- * bold is a thin stroke of the fill colour (one face is bundled).
+ * Every `<text>` of a Vega SVG as the bundled font's glyph outlines, one group
+ * per line (`<use>`s of glyphs defined once in `<defs>`): same anchor,
+ * transform, size, fill, stroke and opacity; bold is a thin stroke of the
+ * fill colour (one face is bundled). The text stays readable in each group's aria-label.
  */
 export function textToPaths(svg: string): string {
   const f = font();
-  return svg.replace(/<text([^>]*)>([\s\S]*?)<\/text>/g, (_, attrs: string, body: string) => {
+  const used = new Set<number>();
+  const drawn = svg.replace(/<text([^>]*)>([\s\S]*?)<\/text>/g, (_, attrs: string, body: string) => {
     const px = parseFloat(attr(attrs, 'font-size') ?? '11');
     const scale = px / f.unitsPerEm;
     const anchor = attr(attrs, 'text-anchor') ?? 'start';
     const fill = attr(attrs, 'fill') ?? '#000';
     const opacity = attr(attrs, 'opacity');
     const bold = (attr(attrs, 'font-weight') ?? '') === 'bold';
+    // A stroke Vega asked for (a halo) is in pixels; the glyphs are drawn in font units.
+    const stroke = attr(attrs, 'stroke');
+    const strokePx = parseFloat(attr(attrs, 'stroke-width') ?? '1');
     const style = [
       `fill="${fill}"`,
       ...(opacity === undefined ? [] : [`opacity="${opacity}"`]),
-      ...(bold ? [`stroke="${fill}" stroke-width="${n(0.045 * f.unitsPerEm)}" stroke-linejoin="round"`] : []),
+      ...(stroke !== undefined
+        ? [`stroke="${stroke}" stroke-width="${n(strokePx / scale)}" stroke-linejoin="round"`]
+        : bold
+          ? [`stroke="${fill}" stroke-width="${n(0.045 * f.unitsPerEm)}" stroke-linejoin="round"`]
+          : []),
     ].join(' ');
     let y = 0;
     return linesOf(body)
       .map(({ text, dy }) => {
         y += dy;
-        const { d, advance } = textOutline(text);
+        const { uses, advance } = textGlyphs(text, used);
         const shift = anchor === 'middle' ? -advance / 2 : anchor === 'end' ? -advance : 0;
         const place = `${attr(attrs, 'transform') ?? ''} translate(0 ${n(y)}) scale(${scale} ${-scale})`;
         const label = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
-        return `<path aria-label="${label}" transform="${place.trim()} translate(${n(shift)} 0)" ${style} d="${d}"/>`;
+        return `<g role="img" aria-label="${label}" transform="${place.trim()} translate(${n(shift)} 0)" ${style}>${uses}</g>`;
       })
       .join('');
   });
+  if (used.size === 0) return drawn;
+  const defs = [...used].map((g) => `<path id="glyph-${g}" d="${outlinePath(f.outline(g), 0)}"/>`).join('');
+  return drawn.replace(/<svg[^>]*>/, (open) => `${open}<defs>${defs}</defs>`);
 }
 
 /** The SVG of a Vega-Lite spec, text drawn as paths. */

@@ -150,7 +150,7 @@ describe('text as glyph outlines', () => {
     const out = textToPaths(
       '<text transform="translate(0,25)" font-size="12px" fill="#000"><tspan>a &lt; b</tspan><tspan x="0" dy="14">c</tspan></text>',
     );
-    expect(out.match(/<path /g)).toHaveLength(2);
+    expect(out.match(/<g role="img" /g)).toHaveLength(2);
     expect(out).toContain('aria-label="a &lt; b"');
     expect(out).toContain('translate(0,25) translate(0 14)');
   });
