@@ -4,7 +4,7 @@
 // sees either no folder or a complete one, even after a power cut.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Flushes a file's data and metadata to the disk. */
@@ -45,6 +45,20 @@ export async function fsyncTree(dir: string): Promise<void> {
 export function tempSibling(dest: string): string {
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   return path.join(path.dirname(dest), `.${path.basename(dest)}.tmp-${tag}`);
+}
+
+/** Writes one file so that a reader sees the old content or the new, never a part: a synced temporary sibling, renamed. */
+export async function writeFileAtomic(dest: string, data: string | Uint8Array): Promise<void> {
+  const tmp = tempSibling(dest);
+  try {
+    await writeFile(tmp, data);
+    await fsyncFile(tmp);
+    await rename(tmp, dest);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fsyncDir(path.dirname(dest));
 }
 
 /** Whether a name is one tempSibling made (a leftover of an interrupted write). */

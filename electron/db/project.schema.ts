@@ -4,6 +4,7 @@
 import { IMPORT_QUERIES } from '../io/import-queries';
 import { JOB_QUERIES } from '../jobs/queries';
 import { EVAL_QUERIES } from '../pipeline/eval/queries';
+import { FIGURE_QUERIES } from '../pipeline/figures/queries';
 import { PIPELINE_MIGRATIONS } from '../pipeline/store/migrations';
 import { PIPELINE_QUERIES } from '../pipeline/store/queries';
 import { RESPOND_QUERIES } from '../pipeline/respond/queries';
@@ -20,6 +21,7 @@ export const QUERIES = {
   ...RESPOND_QUERIES,
   ...EVAL_QUERIES,
   ...TRAIN_QUERIES,
+  ...FIGURE_QUERIES,
 } satisfies QueryTable;
 export type ProjectQueries = typeof QUERIES;
 

@@ -5,6 +5,7 @@ import type { AnyJobKind } from '../jobs/kind';
 import { importJob } from '../io/import-job';
 import { augmentJob } from '../pipeline/jobs/augment-job';
 import { evalJob } from '../pipeline/eval/eval-job';
+import { figuresJob } from '../pipeline/figures/figures-job';
 import { modelMergeJob } from '../pipeline/jobs/merge-job';
 import { respondJob } from '../pipeline/jobs/respond-job';
 import { selectJob } from '../pipeline/jobs/select-job';
@@ -19,4 +20,5 @@ export const JOB_KINDS: readonly AnyJobKind<ProjectQueries>[] = [
   trainJob,
   evalJob,
   modelMergeJob,
+  figuresJob,
 ];

@@ -24,6 +24,7 @@ import { readOnlyWhy } from '../store/read-only';
 import { compositeImage, pipelineHandlers } from '../pipeline/api/handlers';
 import { seenImage } from '../pipeline/api/seen-image';
 import { evalHandlers } from '../pipeline/eval/handlers';
+import { figureHandlers } from '../pipeline/figures/handlers';
 import { trainHandlers } from '../pipeline/api/train-handlers';
 import {
   createProjectExclusive,
@@ -194,6 +195,7 @@ export async function createService(options: ServiceOptions = {}): Promise<Servi
     ...pipelineHandlers(required),
     ...evalHandlers(required),
     ...trainHandlers(required),
+    ...figureHandlers(required),
   };
 
   if (options.projectDir !== undefined) await handlers['project.open']({ dir: options.projectDir });

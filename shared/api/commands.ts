@@ -15,6 +15,7 @@ import {
 } from './domain';
 import { PIPELINE_COMMANDS } from '../pipeline/commands';
 import { EVAL_COMMANDS } from '../pipeline/eval';
+import { FIGURE_COMMANDS } from '../pipeline/figures';
 import { ModelInspection } from './model';
 import { TRAIN_COMMANDS } from '../pipeline/train';
 
@@ -88,6 +89,7 @@ export const COMMANDS = {
   ...PIPELINE_COMMANDS,
   ...EVAL_COMMANDS,
   ...TRAIN_COMMANDS,
+  ...FIGURE_COMMANDS,
 } as const satisfies Record<string, { request: z.ZodType; response: z.ZodType }>;
 
 export type Channel = keyof typeof COMMANDS;

@@ -210,6 +210,13 @@ export const JOB_RESULTS = {
     merged: z.int().nonnegative(),
     files: z.array(z.string()),
   }),
+  /** The paper's figures written into the project (shared/pipeline/figures.ts): the folder, the files, Figure 6's item and runs. */
+  figures: z.object({
+    dir: z.string(),
+    files: z.array(z.string()),
+    item: Id.nullable(),
+    runs: z.tuple([Id, Id]).nullable(),
+  }),
 } as const;
 export type JobKindName = keyof typeof JOB_RESULTS;
 export type JobResult<K extends JobKindName> = z.infer<(typeof JOB_RESULTS)[K]>;
@@ -249,6 +256,7 @@ export const Job = z.discriminatedUnion('kind', [
   jobOf('train'),
   jobOf('train-reference'),
   jobOf('model-merge'),
+  jobOf('figures'),
 ]);
 export type Job = z.infer<typeof Job>;
 

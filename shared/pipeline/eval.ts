@@ -204,7 +204,7 @@ export const SideBySideFilter = z.strictObject({
 });
 export type SideBySideFilter = z.infer<typeof SideBySideFilter>;
 
-/** Per image of one item: B's attention minus A's on the same prompt, at the attention layer. */
+/** Per image of one item: A's and B's attention on the same prompt at the attention layer, and B minus A. */
 export const AttentionDiff = z.object({
   itemId: Id,
   layer: z.int().nonnegative(),
@@ -216,6 +216,9 @@ export const AttentionDiff = z.object({
       mean_a: z.number(),
       mean_b: z.number(),
       mean_diff: z.number(),
+      /** Each model's map (A: before, B: after), as Figure 6 draws them. */
+      map_a: z.array(z.number()),
+      map_b: z.array(z.number()),
       diff: z.array(z.number()),
     }),
   ),

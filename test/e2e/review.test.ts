@@ -4,9 +4,10 @@
 // lands in the project (accept, reject, swap, undo and redo checked through
 // the API), the grid's bulk reject of a filter with its count preview and its
 // undo, a dragged threshold's kept count equal to what the selection job then
-// keeps, axe-core with no serious or critical violations, dark mode and the
-// 900 px layout. Screenshots go to test-results/e2e/.
-import { rmSync } from 'node:fs';
+// keeps, the paper's Figure 5 following the draft and saved into the project,
+// axe-core with no serious or critical violations, dark mode and the 900 px layout. Screenshots go to test-results/e2e/.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../electron/server';
@@ -230,6 +231,23 @@ describe('review and thresholds in Chromium', () => {
     const shown = Number(/^Kept (\d+)/.exec(text)![1]);
     expect(shown).toBeLessThan(9);
     await screenshot(page, 'thresholds-2-dragged');
+    // Figure 5 follows the draft once the drag rests (drawn by the server, as saved); "Save figure" writes it.
+    const figure = page.getByTestId('figure5');
+    const rule = `aria-label="${group.imageCount}: ≤ ${await handle.getAttribute('aria-valuenow')}"`;
+    await expect
+      .poll(async () => decodeURIComponent((await figure.getAttribute('src')) ?? ''), { timeout: 20_000 })
+      .toContain(rule);
+    expect(await figure.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(600);
+    await figure.scrollIntoViewIfNeeded();
+    await screenshot(page, 'thresholds-3-figure5');
+    await page.getByRole('button', { name: 'Save figure' }).click();
+    const saved = page.getByTestId('figure-saved');
+    await saved.waitFor({ timeout: 30_000 });
+    const png = /^Saved (.+\.png) /.exec((await saved.textContent())!)![1]!;
+    const project = (await service.handlers['project.info']({})).project!.dir;
+    expect(png).toBe(path.join(project, 'figures', 'figure5-attention-ratios.png'));
+    expect(existsSync(png)).toBe(true);
+    expect(readFileSync(png.replace(/\.png$/, '.svg'), 'utf8')).toContain(rule);
 
     await page.getByRole('button', { name: 'Apply…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Apply the thresholds' });

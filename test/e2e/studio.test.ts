@@ -367,6 +367,10 @@ describe('studio pages in Chromium', () => {
     await item.getByRole('img').first().waitFor();
     await item.getByRole('button', { name: 'Show attention difference' }).click();
     await item.getByRole('img', { name: 'Attention difference over Image1' }).waitFor({ timeout: 60_000 });
+    // The paper's Figure 6 of the same item, from the same model runs.
+    expect(await item.getByTestId('figure6').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(
+      300,
+    );
     await screenshot(page, 'studio-6-evaluation');
     await expectAccessible('evaluation page');
   });

@@ -6,6 +6,7 @@ import { compareCommand } from './compare';
 import { demoCommand } from './demo';
 import { evalCommand } from './eval';
 import { exportCommand } from './export';
+import { figuresCommand } from './figures';
 import { generateCommand } from './generate';
 import { importCommand } from './import';
 import { jobsCommand } from './jobs';
@@ -40,4 +41,5 @@ export const CLI_COMMANDS: readonly CliCommand[] = [
   mergeCommand,
   evalCommand,
   compareCommand,
+  figuresCommand,
 ];

@@ -37,7 +37,8 @@ export interface PipelineProject {
   runner: Pick<JobRunner<JobQueries>, 'submit'>;
 }
 
-async function settingsPatch(store: PipelineStore): Promise<Record<string, unknown>> {
+/** The project's stored settings patch (defaults fill the rest: resolveSettings). */
+export async function settingsPatch(store: PipelineStore): Promise<Record<string, unknown>> {
   const raw = (await store.call('getMeta'))[SETTINGS_META_KEY];
   return raw === undefined
     ? {}
@@ -48,7 +49,8 @@ async function settingsPatch(store: PipelineStore): Promise<Record<string, unkno
       });
 }
 
-function mergePatch(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+/** `patch` over `base`, objects merged key by key. */
+export function mergePatch(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(patch)) {
     const b = out[k];

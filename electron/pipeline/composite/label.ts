@@ -30,7 +30,7 @@ const PAD = 4;
 const fonts = new Map<string, Font>();
 const labels = new Map<string, LabelImage>();
 
-function loadFont(file: string): Font {
+export function loadFont(file: string): Font {
   let font = fonts.get(file);
   if (!font) {
     let bytes: Buffer;

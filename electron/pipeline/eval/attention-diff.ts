@@ -30,6 +30,7 @@ async function attentionOf(side: Side, item: BenchItem, maxNewTokens: number) {
   }
 }
 
+/** Both models' step-averaged maps per image and their difference B - A, on the item's prompt with A's token budget. */
 export async function attentionDiff(item: BenchItem, a: Side, b: Side): Promise<AttentionDiff> {
   const maxNewTokens = a.params.maxNewTokens;
   const ma = await attentionOf(a, item, maxNewTokens);
@@ -46,7 +47,15 @@ export async function attentionDiff(item: BenchItem, a: Side, b: Side): Promise<
       );
     const meanA = ma.per_image_mean[i] ?? NaN;
     const meanB = mb.per_image_mean[i] ?? NaN;
-    return { imageId, mean_a: meanA, mean_b: meanB, mean_diff: meanB - meanA, diff: y.map((v, k) => v - x[k]!) };
+    return {
+      imageId,
+      mean_a: meanA,
+      mean_b: meanB,
+      mean_diff: meanB - meanA,
+      map_a: x,
+      map_b: y,
+      diff: y.map((v, k) => v - x[k]!),
+    };
   });
   const rows = ma.maps[0] ?? [];
   return { itemId: item.id, layer: ma.layer, side: rows.length > 1 ? rows.length : null, images };

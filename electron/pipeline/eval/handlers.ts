@@ -7,7 +7,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { ApiHandlers } from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
-import type { EVAL_COMMANDS, EvalRun } from '../../../shared/pipeline/eval';
+import type { AttentionDiff, EVAL_COMMANDS, EvalRun } from '../../../shared/pipeline/eval';
 import type { JobQueries } from '../../jobs/queries';
 import type { JobRunner } from '../../jobs/runner';
 import type { Store } from '../../store/store';
@@ -25,6 +25,9 @@ export interface EvalProject {
   runner: Pick<JobRunner<JobQueries>, 'submit' | 'unfinished'>;
 }
 
+/** What reading runs and answering items again needs (no job runner). */
+export type EvalReader = Pick<EvalProject, 'dir' | 'store'>;
+
 function writable(p: EvalProject): EvalProject {
   if (p.store.readOnly)
     throw new AppError('conflict', `${p.dir} is open read-only (damaged database): evaluation cannot write to it`, {
@@ -39,7 +42,7 @@ function folder(dir: string, what: string): string {
   return abs;
 }
 
-async function runRow(p: EvalProject, id: number): Promise<EvalRunRow> {
+export async function runRow(p: EvalReader, id: number): Promise<EvalRunRow> {
   const run = await p.store.call('evalRun', { id });
   if (run === null)
     throw new AppError('not-found', `there is no eval run ${id} in this project`, { subject: `run ${id}` });
@@ -51,7 +54,7 @@ async function summary(p: EvalProject, run: EvalRunRow): Promise<EvalRun> {
 }
 
 /** The params of the job that made a run: which model folders to open again. */
-async function runParams(p: EvalProject, run: EvalRunRow): Promise<EvalParams> {
+async function runParams(p: EvalReader, run: EvalRunRow): Promise<EvalParams> {
   const job = await p.store.call('getJob', { id: run.jobId });
   const parsed = EvalParams.safeParse(job?.params);
   if (!parsed.success)
@@ -59,6 +62,34 @@ async function runParams(p: EvalProject, run: EvalRunRow): Promise<EvalParams> {
       subject: `run ${run.id}`,
     });
   return parsed.data;
+}
+
+/**
+ * Both runs' models answer item `itemId` (of their common benchmark) and their
+ * attention maps per image are returned with B minus A (eval.attention.diff, Figure 6).
+ */
+export async function attentionDiffOf(p: EvalReader, a: number, b: number, itemId: number): Promise<AttentionDiff> {
+  const [ra, rb] = [await runRow(p, a), await runRow(p, b)];
+  const item = await p.store.call('benchItem', { id: itemId });
+  if (item === null || item.benchmarkId !== ra.benchmarkId || item.benchmarkId !== rb.benchmarkId)
+    throw new AppError('not-found', `item ${itemId} is not an item of both runs' benchmark`, {
+      subject: `item ${itemId}`,
+    });
+  const layerOf = (r: EvalRunRow) => (typeof r.decoding['layer'] === 'number' ? r.decoding['layer'] : undefined);
+  const side = async (r: EvalRunRow) => {
+    const params = await runParams(p, r);
+    const layer = layerOf(r) ?? params.layer;
+    if (layer === undefined)
+      throw new AppError(
+        'bad-input',
+        `eval run ${r.id} recorded no attention layer (a likelihood run): use generate runs`,
+        {
+          subject: `run ${r.id}`,
+        },
+      );
+    return { params, layer };
+  };
+  return attentionDiff(item, await side(ra), await side(rb));
 }
 
 export function evalHandlers(project: () => EvalProject): EvalHandlers {
@@ -157,29 +188,6 @@ export function evalHandlers(project: () => EvalProject): EvalHandlers {
         { offset, limit },
       );
     },
-    'eval.attention.diff': async ({ a, b, itemId }) => {
-      const p = project();
-      const [ra, rb] = [await runRow(p, a), await runRow(p, b)];
-      const item = await p.store.call('benchItem', { id: itemId });
-      if (item === null || item.benchmarkId !== ra.benchmarkId || item.benchmarkId !== rb.benchmarkId)
-        throw new AppError('not-found', `item ${itemId} is not an item of both runs' benchmark`, {
-          subject: `item ${itemId}`,
-        });
-      const layerOf = (r: EvalRunRow) => (typeof r.decoding['layer'] === 'number' ? r.decoding['layer'] : undefined);
-      const side = async (r: EvalRunRow) => {
-        const params = await runParams(p, r);
-        const layer = layerOf(r) ?? params.layer;
-        if (layer === undefined)
-          throw new AppError(
-            'bad-input',
-            `eval run ${r.id} recorded no attention layer (a likelihood run): use generate runs`,
-            {
-              subject: `run ${r.id}`,
-            },
-          );
-        return { params, layer };
-      };
-      return attentionDiff(item, await side(ra), await side(rb));
-    },
+    'eval.attention.diff': async ({ a, b, itemId }) => attentionDiffOf(project(), a, b, itemId),
   };
 }

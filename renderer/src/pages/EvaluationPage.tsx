@@ -1,9 +1,10 @@
 // The Evaluation page: import a benchmark, evaluate the base model or an
 // adapter on it (a job with progress, ETA and controls), the runs x benchmarks
 // table with accuracy, 95% intervals and deltas to a baseline, and two runs
-// compared item by item (images, both answers, who is right) with the
-// attention difference of one item on request. Without the eval commands it
-// says so.
+// compared item by item (images, both answers, who is right) with one item's
+// attention on request: the paper's Figure 6 (before and after over the
+// images, savable into the project) and the difference per image. Without the
+// eval commands it says so.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { EP_CHOICES, type EpChoice } from '../../../shared/ep';
@@ -11,11 +12,13 @@ import { EVAL_MODES, type EvalMode, type EvalRun, type SideBySideItem } from '..
 import { useApi } from '../api-context';
 import { ErrorText } from '../components/ErrorText';
 import { DiffHeatmap } from '../components/evaluation/DiffHeatmap';
+import { SaveFigure } from '../components/figures/SaveFigure';
 import { Field } from '../components/Field';
 import { JobControls } from '../components/JobControls';
 import { JobProgress } from '../components/JobProgress';
 import { EVAL_COMMANDS, hasCommands } from '../lib/available';
 import { formatCount } from '../lib/format';
+import { svgSource, useBeforeAfterFigure } from '../query/figures';
 import { queryKeys } from '../query/keys';
 import { useCommand } from '../query/mutations';
 import { useLatestJob, useProjectInfo } from '../query/queries';
@@ -290,18 +293,25 @@ function ResultsTable() {
   );
 }
 
+/** The paper's Figure 6 for one item (run A before, run B after), then B minus A per image; one model run each. */
 function AttentionDiffView({ a, b, itemId }: { a: number; b: number; itemId: number }) {
-  const client = useApi();
-  const diff = useQuery({
-    queryKey: queryKeys.evalAttention(a, b, itemId),
-    queryFn: () => client.invoke('eval.attention.diff', { a, b, itemId }),
-  });
-  if (diff.isFetching) return <p role="status">Running both models on this item…</p>;
-  if (diff.error) return <ErrorText error={diff.error} />;
-  const d = diff.data;
-  if (d === undefined) return null;
+  const figure = useBeforeAfterFigure(a, b, itemId);
+  if (figure.isFetching) return <p role="status">Running both models on this item…</p>;
+  if (figure.error) return <ErrorText error={figure.error} />;
+  if (figure.data === undefined) return null;
+  const d = figure.data.diff;
   return (
     <div className="attention-diff" aria-label="Attention difference">
+      <img
+        className="figure-image"
+        data-testid="figure6"
+        src={svgSource(figure.data.svg)}
+        alt={`Figure 6: attention over each image of this item at layer ${d.layer}, run ${a} above and run ${b} below, the target image framed`}
+      />
+      <SaveFigure
+        label="Save as Figure 6"
+        request={{ figures: ['attention-before-after'], item: itemId, runs: [a, b] }}
+      />
       <p className="muted">Attention of run B minus run A at layer {d.layer}, per image.</p>
       <div className="row">
         {d.images.map((img, i) => (

@@ -5,7 +5,8 @@
 // the post-selection histograms (perplexity, length ratio, edit distance) with
 // their bounds, "Apply" with a preview of the decisions that change before
 // pipeline.select runs, and a reset to the paper's defaults. Changes are a
-// draft until applied.
+// draft until applied. The paper's Figure 5 (drawn by the server, as saved)
+// follows the draft; "Save figure" writes it into the project.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { FINAL_JOB_STATES } from '../../../shared/api';
 import type { AttentionCurve, PipelineStats } from '../../../shared/pipeline/commands';
@@ -13,12 +14,15 @@ import { DEFAULT_SETTINGS, REFERENCE_THRESHOLDS } from '../../../shared/pipeline
 import type { Format } from '../../../shared/pipeline/formats';
 import type { PostSelection, ThresholdTable } from '../../../shared/pipeline/settings';
 import { keptAt, keptTotal } from '../../../shared/pipeline/thresholds';
+import { SaveFigure } from '../components/figures/SaveFigure';
+import { ErrorText } from '../components/ErrorText';
 import { Histogram } from '../components/thresholds/Histogram';
 import { useEscape } from '../hooks/useEscape';
 import { errorSentence } from '../lib/error-sentence';
 import { formatCount } from '../lib/format';
+import { svgSource, useAttentionRatioFigure, useSettled } from '../query/figures';
 import { usePipelineSettings } from '../query/queries';
-import { usePipelineStats, useRunSelection, useSelectCurves, useSelectJob, useSelectPreview } from '../query/pairs';
+import { usePipelineStats, useRunSelection, useSelectCurves, useWatchedJob, useSelectPreview } from '../query/pairs';
 
 import '../review.css';
 
@@ -68,7 +72,7 @@ function ApplyDialog({
   const preview = useSelectPreview();
   const runSel = useRunSelection();
   const [jobId, setJobId] = useState<number | null>(null);
-  const job = useSelectJob(jobId);
+  const job = useWatchedJob(jobId);
   const { mutate: askPreview } = preview;
   // The preview of the patch the dialog opened with (later draft changes need a new dialog).
   const [opened] = useState(patch);
@@ -217,6 +221,29 @@ function GroupCard({
   );
 }
 
+/** The paper's Figure 5 as the server draws and saves it, redrawn with the draft's thresholds once a drag rests. */
+function RatioFigure({ patch }: { patch: Record<string, unknown> }) {
+  const settled = JSON.parse(useSettled(JSON.stringify(patch))) as Record<string, unknown>;
+  const figure = useAttentionRatioFigure(settled);
+  return (
+    <section className="figure-card" aria-labelledby="figure5-title">
+      <h3 id="figure5-title">Figure 5: attention ratio per format, with the thresholds</h3>
+      {figure.data === undefined ? (
+        !figure.isError && <p role="status">Drawing the figure…</p>
+      ) : (
+        <img
+          className="figure-image"
+          data-testid="figure5"
+          src={svgSource(figure.data.svg)}
+          alt={`Figure 5: histograms of the attention ratio on the target image of ${figure.data.answers} answers, one panel per format, the selection thresholds as dashed lines`}
+        />
+      )}
+      <ErrorText error={figure.error} />
+      <SaveFigure label="Save figure" request={{ figures: ['attention-ratios'], patch }} />
+    </section>
+  );
+}
+
 export function ThresholdsPage() {
   const stats = usePipelineStats(BINS).data;
   const curves = useSelectCurves().data;
@@ -318,6 +345,7 @@ export function ThresholdsPage() {
           />
         ))}
       </div>
+      <RatioFigure patch={patch} />
       <h3>After selection: perplexity, length ratio, edit distance</h3>
       <div className="hist-grid">
         {POST.map(({ key, name, unit }) => {

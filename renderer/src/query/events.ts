@@ -18,6 +18,7 @@ const CHANGED_BY = {
   train: [queryKeys.train],
   'train-reference': [],
   'model-merge': [],
+  figures: [],
 } satisfies Record<JobKindName, readonly QueryKey[]>;
 
 function isJobKindName(kind: string): kind is JobKindName {

@@ -29,6 +29,8 @@ export const queryKeys = {
   selection: [OPEN, 'selection'] as const,
   pipelineStats: (bins: number) => [OPEN, 'selection', 'stats', bins] as const,
   selectCurves: [OPEN, 'selection', 'curves'] as const,
+  /** Figure 5 under a draft's settings patch (under selection: a selection or a settings change redraws it). */
+  figureRatios: (patch: object) => [OPEN, 'selection', 'figure5', patch] as const,
   pipelineSettings: [OPEN, 'selection', 'settings'] as const,
   jobs: [OPEN, 'jobs'] as const,
   jobList: [OPEN, 'jobs', 'list'] as const,
@@ -49,6 +51,7 @@ export const queryKeys = {
   evalCompare: (a: number, b: number) => [OPEN, 'eval', 'compare', a, b] as const,
   evalSide: (a: number, b: number, filter: object, offset: number) =>
     [OPEN, 'eval', 'side', a, b, filter, offset] as const,
+  /** Figure 6 of an item and two runs, with the attention maps and their difference. */
   evalAttention: (a: number, b: number, itemId: number) => [OPEN, 'eval', 'attention', a, b, itemId] as const,
   /** A model folder's inspection: about the folder, not the project. */
   modelInspection: (dir: string) => ['model-inspection', dir] as const,

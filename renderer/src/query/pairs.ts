@@ -137,12 +137,12 @@ export function useRunSelection() {
 }
 
 /**
- * The selection job the Apply dialog started (nothing before it starts). Its
+ * A job a page started and waits on (the Apply dialog's selection, a figure being saved; nothing before it starts). Its
  * state arrives through job events; while it is not final it is also read
  * again each second, so a dialog never waits forever on an event that raced
  * the first read (seen once in the e2e run on a loaded machine).
  */
-export function useSelectJob(id: number | null) {
+export function useWatchedJob(id: number | null) {
   const client = useApi();
   return useQuery({
     queryKey: queryKeys.job(id ?? -1),

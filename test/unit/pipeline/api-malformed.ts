@@ -3,6 +3,7 @@
 // channel refuses them with 'bad-input'.
 import type { PIPELINE_COMMANDS } from '../../../shared/pipeline/commands';
 import type { EVAL_COMMANDS } from '../../../shared/pipeline/eval';
+import type { FIGURE_COMMANDS } from '../../../shared/pipeline/figures';
 
 export const PIPELINE_MALFORMED = {
   'pipeline.overview': [{ x: 1 }],
@@ -72,4 +73,10 @@ export const PIPELINE_MALFORMED = {
   'eval.table': [{ baseline: 3 }, { runs: [] }],
   'eval.side': [{}, { a: 1, b: 2, filter: { agreement: [] } }, { a: 1, b: 2, filter: { agreement: ['maybe'] } }],
   'eval.attention.diff': [{}, { a: 1, b: 2 }, { a: 1, b: 2, itemId: 'x' }],
-} satisfies Record<keyof typeof PIPELINE_COMMANDS | keyof typeof EVAL_COMMANDS, unknown[]>;
+  'figures.attentionRatios': [{ patch: 3 }, { bins: 10 }],
+  'figures.beforeAfter': [{ item: -1 }, { runs: [1] }, { runs: [1, 'b'] }, { a: 1 }],
+  'figures.render': [{ figures: [] }, { figures: ['figure7'] }, { runs: [1, 2, 3] }, { patch: [] }],
+} satisfies Record<
+  keyof typeof PIPELINE_COMMANDS | keyof typeof EVAL_COMMANDS | keyof typeof FIGURE_COMMANDS,
+  unknown[]
+>;

@@ -4,7 +4,7 @@
 // stored prompt ids and pixels; each option's summed log-prob), `eval show`,
 // `eval list`, a second run of the same key adding nothing, and `compare`
 // of the base model against an adapter on the same items.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -255,6 +255,25 @@ describe('mia-dpo eval', () => {
     expect(c.per_category).toHaveLength(2);
     expect((await run('compare', proj, String(genReport.run_id), '99')).code).toBe(1);
 
+    // Figure 6 (decision 0820): base and adapter runs chosen from the project, a two-image item, files written.
+    const fig = await run('figures', proj, '--figure', '6', '--json');
+    expect(fig.code, fig.err).toBe(0);
+    const figReport = JSON.parse(fig.out) as { files: string[]; item: number; runs: [number, number] };
+    expect(figReport.runs).toEqual([genReport.run_id, adaptedRun]);
+    const figData = JSON.parse(
+      readFileSync(
+        figReport.files.find((f) => f.endsWith('.json'))!,
+        'utf8',
+      ),
+    ) as {
+      item: { id: number; target: number | null };
+      images: { before: number[]; after: number[] }[];
+    };
+    expect(figData.item.id).toBe(figReport.item);
+    expect(figData.images).toHaveLength(2);
+    const png = await sharp(figReport.files.find((f) => f.endsWith('.png'))!).metadata();
+    expect(png.width).toBeGreaterThan(600);
+
     // The UI's views of the same runs.
     const service = await createService({ configDir: path.join(home, 'config') });
     try {
@@ -288,7 +307,13 @@ describe('mia-dpo eval', () => {
       for (const im of diff.images) {
         expect(im.diff).toHaveLength(diff.side === null ? im.diff.length : diff.side * diff.side);
         expect(im.mean_diff).toBeCloseTo(im.mean_b - im.mean_a, 12);
+        im.diff.forEach((d, k) => expect(d).toBeCloseTo(im.map_b[k]! - im.map_a[k]!, 12));
       }
+      // Figure 6 drew this item (the only two-image one) with the same maps (greedy decoding: the same answers again).
+      expect(figData.item.id).toBe(colour.items[0]!.itemId);
+      figData.images.forEach((im, i) =>
+        im.after.forEach((v, k) => expect(v).toBeCloseTo(diff.images[i]!.map_b[k]!, 9)),
+      );
       // Run A's own answer reproduces its stored per-image attention (same prompt, same greedy decoding).
       diff.images.forEach((im, k) => expect(im.mean_a).toBeCloseTo(colour.items[0]!.per_image_mean![k]!, 6));
       await expect(h['eval.attention.diff']({ a: genReport.run_id, b: likRun, itemId: 1 })).rejects.toThrow(
