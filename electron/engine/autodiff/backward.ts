@@ -8,7 +8,7 @@ import type { Attr, Node, Value } from '../onnx/graph';
 import * as op from '../onnx/ops';
 import { broadcastAxes, sameShape, shapeToString } from '../onnx/shape';
 import { expandLike, zerosLike } from './like';
-import { recomputeSegment, type Recompute } from './recompute';
+import { Recomputation, type Recompute } from './recompute';
 import type { GradContext } from './rules';
 import { GRADIENTS, isDiffOp } from './rules';
 
@@ -59,29 +59,14 @@ export function gradients(loss: Value, wrt: readonly Value[], options: BackwardO
     options.seed ?? g.withScope(`${loss.name}/grad_seed`, () => expandLike(g.constant(1, loss.dtype, []), loss)),
   );
 
-  // Per recomputed node its segment; per segment, once the walk reaches it, original -> recomputed values.
-  const segmentOf = new Map<Node, Recompute>();
-  for (const s of options.recompute ?? []) for (const n of s.within ?? s.nodes) segmentOf.set(n, s);
-  const copies = new Map<Recompute, Map<Value, Value>>();
-  const noCopies = new Map<Value, Value>();
-  const copiesFor = (n: Node): Map<Value, Value> => {
-    const s = segmentOf.get(n);
-    if (!s) return noCopies;
-    let m = copies.get(s);
-    if (!m) {
-      const after = total(s.after) ?? n.outputs.map(total).find((v) => v !== undefined)!;
-      m = recomputeSegment(s, after);
-      copies.set(s, m);
-    }
-    return m;
-  };
+  const recompute = new Recomputation(options.recompute ?? []);
 
   for (let i = lossIdx; i >= 0; i--) {
     const n = g.nodes[i]!;
     if (!n.outputs.some((o) => pending.has(o))) continue;
     const needs = n.inputs.map((v) => v !== undefined && active.has(v));
     if (!needs.some(Boolean)) continue;
-    const recomputed = copiesFor(n);
+    const recomputed = recompute.copiesFor(n, total);
     const grads = g.withScope(`${n.name}/grad`, () => applyRule(n, needs, total, recomputed));
     n.inputs.forEach((v, k) => {
       const gv = grads[k];
@@ -93,14 +78,16 @@ export function gradients(loss: Value, wrt: readonly Value[], options: BackwardO
     });
   }
 
-  return wrt.map((w) => total(w) ?? g.withScope(`${w.name}/grad_zero`, () => zerosLike(w)));
+  const result = wrt.map((w) => total(w) ?? g.withScope(`${w.name}/grad_zero`, () => zerosLike(w)));
+  recompute.prune(g.nodes, result);
+  return result;
 }
 
 function applyRule(
   n: Node,
   needs: boolean[],
   total: (v: Value) => Value | undefined,
-  recomputed: ReadonlyMap<Value, Value>,
+  recomputed: (v: Value) => Value,
 ): readonly (Value | undefined)[] {
   if (!isDiffOp(n.opType) || n.domain !== '')
     throw new AppError(
@@ -116,10 +103,10 @@ function applyRule(
     input: (i) => {
       const v = n.inputs[i];
       if (!v) throw new AppError('internal', `${n.name}: input ${i} is absent`);
-      return recomputed.get(v) ?? v;
+      return recomputed(v);
     },
     hasInput: (i) => n.inputs[i] !== undefined,
-    output: (i) => recomputed.get(n.outputs[i]!) ?? n.outputs[i]!,
+    output: (i) => recomputed(n.outputs[i]!),
     gradOut: (i) => total(n.outputs[i]!) ?? zerosLike(n.outputs[i]!),
     hasGradOut: (i) => total(n.outputs[i]!) !== undefined,
     needsGrad: (i) => needs[i] ?? false,

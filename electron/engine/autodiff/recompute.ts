@@ -6,7 +6,7 @@
 // segment (a data dependency onnxruntime can neither fold nor reorder), which
 // also keeps its common-subexpression elimination from merging the copies
 // with the originals (decision 0660).
-import type { Node, Value } from '../onnx/graph';
+import type { Graph, Node, Value } from '../onnx/graph';
 import * as op from '../onnx/ops';
 import { isStatic } from '../onnx/shape';
 
@@ -37,41 +37,107 @@ function gate(v: Value, empty: Value): Value {
 }
 
 /**
- * Emits a copy of the segment's nodes reading the same outside values; every copy that reads no other copy
- * (a root) gets one input gated on `grad` (the first one that is not int4: onnxruntime's CPU EP has no int4
- * Reshape, and a DequantizeLinear's scales order it as well as its codes). Returns original -> copy for
- * every output of the segment.
+ * The segment's recomputation, emitted on demand: `copy(v)` returns v's recomputed value when a node of the
+ * segment produces it (copying that node and, first, the segment nodes it reads), else v. Only what the
+ * backward rules ask for is emitted: a copy nobody reads would still be scheduled and keep its inputs alive.
+ * A copy that reads no other copy (a root) gets one input gated on `grad`: the first one that is not int4
+ * (onnxruntime's CPU EP has no int4 Reshape; a DequantizeLinear's scales order it as well as its codes).
  */
-export function recomputeSegment(seg: Recompute, grad: Value): Map<Value, Value> {
+function recomputeSegment(seg: Recompute, grad: Value, emitted: Set<Node>): (v: Value) => Value {
   const g = grad.graph;
-  const copies = new Map<Value, Value>();
+  const tracked = <T>(fn: () => T): T => track(emitted, g, fn);
   const inside = new Set(seg.nodes);
-  let empty: Value | undefined;
+  const copies = new Map<Value, Value>();
   const gated = new Map<Value, Value>();
-  for (const n of seg.nodes) {
-    const root = !n.inputs.some((v) => v?.producer && inside.has(v.producer));
-    const gateAt = root ? n.inputs.findIndex((v) => v !== undefined && v.dtype !== 'int4') : -1;
-    const inputs = n.inputs.map((v, k) => {
-      if (!v) return v;
-      const copy = copies.get(v);
-      if (copy) return copy;
-      if (k !== gateAt) return v;
-      empty ??= g.withScope('recompute', () => emptyAfter(grad));
-      let w = gated.get(v);
-      if (!w) {
-        w = g.withScope('recompute', () => gate(v, empty!));
-        gated.set(v, w);
-      }
-      return w;
-    });
-    const outs = g.addNode(
-      n.opType,
-      inputs,
-      n.attrs,
-      n.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape })),
-      { name: g.fresh(`${n.name}/recompute`), ...(n.domain ? { domain: n.domain } : {}) },
+  let empty: Value | undefined;
+  const gateOf = (v: Value): Value => {
+    let w = gated.get(v);
+    if (!w) {
+      empty ??= tracked(() => g.withScope('recompute', () => emptyAfter(grad)));
+      w = tracked(() => g.withScope('recompute', () => gate(v, empty!)));
+      gated.set(v, w);
+    }
+    return w;
+  };
+  const copy = (v: Value): Value => {
+    const n = v.producer;
+    if (!n || !inside.has(n)) return v;
+    const hit = copies.get(v);
+    if (hit) return hit;
+    const root = !n.inputs.some((x) => x?.producer && inside.has(x.producer));
+    const gateAt = root ? n.inputs.findIndex((x) => x !== undefined && x.dtype !== 'int4') : -1;
+    const inputs = n.inputs.map((x, k) => (!x ? x : k === gateAt ? gateOf(x) : copy(x)));
+    const outs = tracked(() =>
+      g.addNode(
+        n.opType,
+        inputs,
+        n.attrs,
+        n.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape })),
+        // Named after the original (a node belongs to one segment), not after the rule that asked first.
+        { name: `${n.name}/recompute`, ...(n.domain ? { domain: n.domain } : {}) },
+      ),
     );
     n.outputs.forEach((o, i) => copies.set(o, outs[i]!));
+    return copies.get(v)!;
+  };
+  return copy;
+}
+
+/**
+ * Removes the `emitted` nodes nothing reads (repeatedly: their inputs may become unread too). A rule may ask
+ * for a recomputed value only for its shape; such a copy would still run, late, keeping its inputs alive.
+ */
+function pruneUnread(nodes: Node[], emitted: ReadonlySet<Node>, keep: readonly Value[]): void {
+  const readers = new Map<Value, number>();
+  for (const v of keep) readers.set(v, 1);
+  for (const n of nodes) for (const v of n.inputs) if (v) readers.set(v, (readers.get(v) ?? 0) + 1);
+  const dead = new Set<Node>();
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
+    if (!emitted.has(n) || n.outputs.some((o) => (readers.get(o) ?? 0) > 0)) continue;
+    dead.add(n);
+    for (const v of n.inputs) if (v) readers.set(v, readers.get(v)! - 1);
   }
-  return copies;
+  if (dead.size === 0) return;
+  const live = nodes.filter((n) => !dead.has(n));
+  nodes.splice(0, nodes.length, ...live);
+}
+
+/**
+ * The backward walk's bookkeeping for the segments: which node belongs to which, and each segment's copies,
+ * emitted once the walk reaches the segment.
+ */
+export class Recomputation {
+  private readonly segmentOf = new Map<Node, Recompute>();
+  private readonly copies = new Map<Recompute, (v: Value) => Value>();
+  private readonly emitted = new Set<Node>();
+
+  constructor(segments: readonly Recompute[]) {
+    for (const s of segments) for (const n of s.within ?? s.nodes) this.segmentOf.set(n, s);
+  }
+
+  /** How the rules of `n` read values: recomputed when `n` is in a segment (emitted when first needed). */
+  copiesFor(n: Node, total: (v: Value) => Value | undefined): (v: Value) => Value {
+    const s = this.segmentOf.get(n);
+    if (!s) return (v) => v;
+    let copy = this.copies.get(s);
+    if (!copy) {
+      copy = recomputeSegment(s, total(s.after) ?? n.outputs.map(total).find((v) => v !== undefined)!, this.emitted);
+      this.copies.set(s, copy);
+    }
+    return copy;
+  }
+
+  /** Drops copies nothing reads (see pruneUnread). */
+  prune(nodes: Node[], keep: readonly Value[]): void {
+    pruneUnread(nodes, this.emitted, keep);
+  }
+}
+
+/** Runs `fn`, adding the nodes it appends to `emitted`. */
+function track<T>(emitted: Set<Node>, g: Graph, fn: () => T): T {
+  const from = g.nodes.length;
+  const out = fn();
+  for (const n of g.nodes.slice(from)) emitted.add(n);
+  return out;
 }

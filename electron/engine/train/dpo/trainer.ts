@@ -7,7 +7,9 @@
 // in the host (on the GPU with WebGPU) between steps (HostState).
 import ort from 'onnxruntime-node';
 import { AppError } from '../../../../shared/errors';
+import { planTrain, type TrainPlan } from '../../generate/memory-plan';
 import { LlavaSession, type SessionImage } from '../../generate/session';
+import type { LlavaSpec } from '../../models/llava';
 import { createRng } from '../../generate/sampling';
 import { initLora, loraFeeds, loraInputNames, type LoraSettings, type LoraWeights } from '../../models/lora';
 import { openModel, type OpenModel } from '../../models/open';
@@ -164,6 +166,38 @@ export class DpoTrainer {
     }
   }
 
+  /** The model's shapes (the trainer's checkpoint). */
+  get spec(): LlavaSpec {
+    return this.model.spec;
+  }
+
+  /** The step graph's static sequence and answer lengths for a batch (rounded up to `seqMultiple`). */
+  private graphLengths(batch: readonly PairTokens[]): { seq: number; answer: number } {
+    const spec = this.model.spec;
+    const longest = Math.max(...batch.map((e, i) => pairLength(spec, e, `pair ${i + 1} of the batch`)));
+    const multiple = this.options.seqMultiple ?? 32;
+    const seq = bucketLength(spec, longest, multiple);
+    return { seq, answer: Math.min(seq, Math.ceil(answerLength(batch) / multiple) * multiple) };
+  }
+
+  /** The memory planner's estimate for a step on `batch` with this trainer's format and checkpointing. */
+  plan(batch: readonly PairTokens[]): TrainPlan {
+    const c = this.model.checkpoint;
+    return planTrain({
+      spec: this.model.spec,
+      tensors: c.names().map((name) => ({ name, shape: c.get(name).shape })),
+      format: this.options.weights?.format ?? 'fp32',
+      block: this.options.weights?.block ?? 32,
+      pairs: batch.length,
+      ...this.graphLengths(batch),
+      loraParams: [...this.lora.modules.values()].reduce((n, m) => n + m.a.length + m.b.length, 0),
+      rank: this.lora.rank,
+      dropout: this.options.lora.dropout > 0,
+      checkpointing: this.options.checkpointing ?? false,
+      vision: this.features !== undefined,
+    });
+  }
+
   /** Optimizer steps taken (restored by importState). */
   get stepCount(): number {
     return this.steps;
@@ -289,10 +323,7 @@ export class DpoTrainer {
     const t0 = performance.now();
     if (batch.length === 0) throw new AppError('bad-input', 'a DPO step needs at least one pair', { subject: 'batch' });
     const spec = this.model.spec;
-    const longest = Math.max(...batch.map((e, i) => pairLength(spec, e, `pair ${i + 1} of the batch`)));
-    const multiple = this.options.seqMultiple ?? 32;
-    const seq = bucketLength(spec, longest, multiple);
-    const answer = Math.min(seq, Math.ceil(answerLength(batch) / multiple) * multiple);
+    const { seq, answer } = this.graphLengths(batch);
     const s = await this.stepSession(batch.length, seq, answer);
     const packed = packPairs(spec, batch, seq, answer);
     const p = batch.length;
