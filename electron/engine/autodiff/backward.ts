@@ -59,23 +59,26 @@ export function gradients(loss: Value, wrt: readonly Value[], options: BackwardO
     options.seed ?? g.withScope(`${loss.name}/grad_seed`, () => expandLike(g.constant(1, loss.dtype, []), loss)),
   );
 
-  const recompute = new Recomputation(options.recompute ?? []);
+  const recompute = new Recomputation(options.recompute ?? [], nodeIndex, wrt);
 
   for (let i = lossIdx; i >= 0; i--) {
     const n = g.nodes[i]!;
-    if (!n.outputs.some((o) => pending.has(o))) continue;
+    const visit = n.outputs.some((o) => pending.has(o));
     const needs = n.inputs.map((v) => v !== undefined && active.has(v));
-    if (!needs.some(Boolean)) continue;
-    const recomputed = recompute.copiesFor(n, total);
-    const grads = g.withScope(`${n.name}/grad`, () => applyRule(n, needs, total, recomputed));
-    n.inputs.forEach((v, k) => {
-      const gv = grads[k];
-      if (!v || !needs[k] || !gv) return;
-      push(
-        v,
-        g.withScope(`${n.name}/grad`, () => unbroadcast(gv, v)),
-      );
-    });
+    if (visit && needs.some(Boolean)) {
+      const recomputed = recompute.copiesFor(n, total);
+      const grads = g.withScope(`${n.name}/grad`, () => applyRule(n, needs, total, recomputed));
+      n.inputs.forEach((v, k) => {
+        const gv = grads[k];
+        if (!v || !needs[k] || !gv) return;
+        push(
+          v,
+          g.withScope(`${n.name}/grad`, () => unbroadcast(gv, v)),
+        );
+        recompute.pushed(n, v);
+      });
+    }
+    recompute.leave(i, total, (v, grad) => pending.set(v, [grad]));
   }
 
   const result = wrt.map((w) => total(w) ?? g.withScope(`${w.name}/grad_zero`, () => zerosLike(w)));

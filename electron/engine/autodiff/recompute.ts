@@ -104,16 +104,29 @@ function pruneUnread(nodes: Node[], emitted: ReadonlySet<Node>, keep: readonly V
 }
 
 /**
- * The backward walk's bookkeeping for the segments: which node belongs to which, and each segment's copies,
- * emitted once the walk reaches the segment.
+ * The backward walk's bookkeeping for the segments: which node belongs to which, each segment's copies once the
+ * walk reaches it, and when the walk leaves a segment, the gradients it sends on (to the layer's input) gated on
+ * the gradients of the trainable values it read (the layer's LoRA weights). Without that gate onnxruntime, whose
+ * order is a depth-first walk from the graph outputs, computes some weight gradients only when their outputs are
+ * due, at the end of the step, and every layer's recomputed inputs to them stay alive until then (measured on
+ * 8 layers: peak 755 MiB without, 552 with; decision 0660).
  */
 export class Recomputation {
   private readonly segmentOf = new Map<Node, Recompute>();
+  private readonly first = new Map<number, Recompute>();
   private readonly copies = new Map<Recompute, (v: Value) => Value>();
   private readonly emitted = new Set<Node>();
+  private readonly wrt: ReadonlySet<Value>;
+  /** Per segment being walked: the trainable values and the outside values it sent gradients to. */
+  private readonly sent = new Map<Recompute, { wrt: Set<Value>; out: Set<Value> }>();
 
-  constructor(segments: readonly Recompute[]) {
-    for (const s of segments) for (const n of s.within ?? s.nodes) this.segmentOf.set(n, s);
+  constructor(segments: readonly Recompute[], nodeIndex: ReadonlyMap<Node, number>, wrt: readonly Value[]) {
+    this.wrt = new Set(wrt);
+    for (const s of segments) {
+      const nodes = s.within ?? s.nodes;
+      for (const n of nodes) this.segmentOf.set(n, s);
+      if (nodes.length) this.first.set(Math.min(...nodes.map((n) => nodeIndex.get(n)!)), s);
+    }
   }
 
   /** How the rules of `n` read values: recomputed when `n` is in a segment (emitted when first needed). */
@@ -124,8 +137,33 @@ export class Recomputation {
     if (!copy) {
       copy = recomputeSegment(s, total(s.after) ?? n.outputs.map(total).find((v) => v !== undefined)!, this.emitted);
       this.copies.set(s, copy);
+      this.sent.set(s, { wrt: new Set(), out: new Set() });
     }
     return copy;
+  }
+
+  /** The rule of `n` sent a gradient to `v`. */
+  pushed(n: Node, v: Value): void {
+    const s = this.segmentOf.get(n);
+    const sent = s && this.sent.get(s);
+    if (!sent) return;
+    if (this.wrt.has(v)) sent.wrt.add(v);
+    else if (!v.producer || this.segmentOf.get(v.producer) !== s) sent.out.add(v);
+  }
+
+  /** The walk has passed node `index`: when it was a segment's first node, gate what the segment sends on. */
+  leave(index: number, total: (v: Value) => Value | undefined, replace: (v: Value, grad: Value) => void): void {
+    const s = this.first.get(index);
+    const sent = s && this.sent.get(s);
+    if (!sent || sent.wrt.size === 0) return;
+    const g = [...sent.wrt][0]!.graph;
+    track(this.emitted, g, () =>
+      g.withScope('recompute', () => {
+        const waits = [...sent.wrt].map((w) => emptyAfter(total(w)!));
+        const empty = waits.length === 1 ? waits[0]! : op.concat(waits, 0);
+        for (const v of sent.out) replace(v, gate(total(v)!, empty));
+      }),
+    );
   }
 
   /** Drops copies nothing reads (see pruneUnread). */
