@@ -222,7 +222,12 @@ export function planTrain(p: TrainPlanInput): TrainPlan {
  * Refuses a training plan over `budget` (bad-input) with the estimate, its largest parts, the budget, and the
  * settings among `alternatives` that would fit (formats, checkpointing, shorter lengths, fewer pairs).
  */
-export function assertTrainFits(plan: TrainPlan, budget: number, alternatives: readonly TrainPlan[], model: string): void {
+export function assertTrainFits(
+  plan: TrainPlan,
+  budget: number,
+  alternatives: readonly TrainPlan[],
+  model: string,
+): void {
   if (plan.totalBytes <= budget) return;
   const top = plan.parts
     .slice(0, 3)
