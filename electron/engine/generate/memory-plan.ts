@@ -160,6 +160,11 @@ export interface TrainPlan extends MemoryPlan {
 const KEPT_PER_TOKEN = { hidden: 14, inter: 5, rank: 14, dropHidden: 6, dropInter: 1, scores: 1 };
 /** The backward's working set beyond the kept values, in layers' worth (gradients meeting, transposes). */
 const BACKWARD_LAYERS = 1;
+/**
+ * Node, onnxruntime and the session host when training, started as the CLI starts it (fixed glibc mmap threshold,
+ * bin/mia-dpo.mjs): fitted with the constants above to 7 measured steps (decision 0660).
+ */
+const TRAIN_RUNTIME_BYTES = 200 * 2 ** 20;
 
 /** The estimated peak resident memory of one DPO train step (forward, backward, AdamW). */
 export function planTrain(p: TrainPlanInput): TrainPlan {
@@ -204,7 +209,7 @@ export function planTrain(p: TrainPlanInput): TrainPlan {
     { what: 'LoRA weights, AdamW moments and gradient sums (fp32)', bytes: 8 * 4 * p.loraParams },
     // One layer's float weights in the forward, one in the backward's recomputation.
     { what: 'dequantized weights (one layer, forward and backward)', bytes: 2 * layerFloat },
-    { what: 'runtime (Node, onnxruntime, tokenizer)', bytes: RUNTIME_BASE_BYTES },
+    { what: 'runtime (Node, onnxruntime, tokenizer)', bytes: TRAIN_RUNTIME_BYTES },
   ]
     .filter((x) => x.bytes > 0)
     .sort((a, b) => b.bytes - a.bytes);
