@@ -42,6 +42,8 @@ export interface TrainProject {
   dir: string;
   store: Store<TrainQueries & Pick<PipelineQueries, 'pairsForExport'>>;
   runner: Pick<JobRunner<JobQueries>, 'submit' | 'unfinished'>;
+  /** Bytes a run may use (default: MemAvailable plus this process's RSS); tests pass a small one. */
+  memoryBudget?: () => number;
 }
 
 /**
@@ -178,6 +180,7 @@ async function trainWeights(
   model: string,
   examples: readonly { images: string[]; promptIds: number[]; chosenIds: number[]; rejectedIds: number[] }[],
   lora: Pick<TrainJobParams, 'loraR' | 'loraTargets'>,
+  budget: number,
 ): Promise<'fp32' | 'int8' | 'int4'> {
   const checkpoint = await Checkpoint.open(model);
   try {
@@ -209,7 +212,7 @@ async function trainWeights(
       dropout: request.loraDropout > 0,
       checkpointing: request.checkpointing ?? false,
       vision: true,
-      budget: availableMemory() + process.memoryUsage.rss(),
+      budget,
       model,
     });
     return decision.format;
@@ -270,7 +273,8 @@ export async function startTraining(
     examples,
   });
   const lora = await loraShape(request, model, initAdapter);
-  const format = await trainWeights(request, model, examples, lora);
+  const budget = p.memoryBudget?.() ?? availableMemory() + process.memoryUsage.rss();
+  const format = await trainWeights(request, model, examples, lora, budget);
   // fp32 leaves the request (and so the configuration hash of runs from before formats existed) as it was.
   const weights = format === 'fp32' ? {} : { weights: format, weightBlock: request.weightBlock ?? (32 as WeightBlock) };
   const { weights: _choice, weightBlock: _block, ...rest } = request;

@@ -361,6 +361,16 @@ describe('train job', () => {
     await expect(startTraining(project(), request('f16', { weights: 'fp16' }))).rejects.toThrow(/--weights fp16/);
   });
 
+  it('a run whose planned memory does not fit is refused before anything is queued, with what would fit', async () => {
+    const plan = (budget: number) =>
+      startTraining({ ...project(), memoryBudget: () => budget }, request('tight', { weights: 'fp32' }));
+    await expect(plan(50 * 2 ** 20)).rejects.toThrow(
+      /a DPO step of 2 pair\(s\) at \d+ tokens in fp32 needs about .* GiB \(.*\), but only 0\.05 GiB is available; no format, checkpointing or length tried fits/,
+    );
+    const tight = path.join(fx.dir, 'tight');
+    expect(await runner.unfinished('train', (q) => (q as { out?: string }).out === tight)).toBeNull();
+  });
+
   it('refuses to resume checkpoints of another configuration in the same --out', async () => {
     const started = await startTraining(project(), request('full', { lr: 1e-3 }));
     const job = await waitFinal(started.jobId);
