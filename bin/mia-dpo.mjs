@@ -12,7 +12,14 @@ const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
 const entry = path.join(here, '..', 'electron', 'cli', 'main.ts');
 // A child process (not an in-process register) so worker threads inherit the
 // loader through execArgv and can run .ts files too.
-const child = spawn(process.execPath, ['--import', tsxLoader, entry, ...process.argv.slice(2)], { stdio: 'inherit' });
+// glibc raises its mmap threshold each time a large block is freed, after which freed activations stay in the
+// heap, fragmented: a DPO step's peak RSS then wanders by 30% and more above what the graph holds. A fixed
+// threshold returns every large tensor to the system when freed (decision 0660). Glibc reads it at start-up only.
+const env = { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env };
+const child = spawn(process.execPath, ['--import', tsxLoader, entry, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  env,
+});
 
 // `kill PID` reaches only this wrapper: pass it on, so the CLI stops serving, releases the
 // port and removes its project lock (issue 13 item 4). A terminal's Ctrl-C already reaches

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { Id, Timestamp } from '../api/domain';
 import { EpChoice } from '../ep';
+import { WeightBlock, WeightsChoice } from '../weights';
 
 export const DPO_LOSSES = ['sigmoid', 'ipo', 'hinge', 'robust'] as const;
 export const LR_SCHEDULES = ['constant', 'linear', 'cosine'] as const;
@@ -84,6 +85,15 @@ export const TrainOptions = z.strictObject({
   /** How images are fitted to the vision tower; pad as the reference trained (image_aspect_ratio pad). */
   aspect: z.enum(['crop', 'pad']).default('pad'),
   ep: EpChoice.default('auto'),
+  /**
+   * The frozen base's format (decision 0660): int8/int4 as inference quantizes it (QLoRA), LoRA and AdamW state in
+   * fp32; auto: fp32 when its memory plan fits, else int8, else int4. Absent: fp32.
+   */
+  weights: WeightsChoice.optional(),
+  /** Weights per int8/int4 scale; absent: 32. */
+  weightBlock: WeightBlock.optional(),
+  /** Recompute each decoder layer in the backward (gradient checkpointing): less memory, a longer step. */
+  checkpointing: z.boolean().optional(),
   /** Warn when the batch's chosen log-prob falls more than this many nats below the reference (DPO collapse). */
   collapseNats: z.number().positive().default(10),
 });

@@ -64,6 +64,9 @@ export function trainRequest(v: Record<string, unknown>): TrainOptions {
     seed: v.seed,
     raw: v.raw,
     ep: v.ep,
+    weights: v.weights,
+    weightBlock: v.weightBlock,
+    checkpointing: v.checkpointing,
     collapseNats: v.collapseNats,
   });
 }
@@ -119,6 +122,15 @@ export const trainCommand: CliCommand = {
         ),
       )
       .addOption(valueOption('--ep <EP>', 'execution provider', F.ep))
+      .addOption(
+        valueOption(
+          '--weights <FORMAT>',
+          'frozen base format: int8/int4 quantized once and cached (QLoRA); auto by the memory plan (default: fp32)',
+          F.weights,
+        ),
+      )
+      .addOption(valueOption('--weight-block <N>', 'weights per int8/int4 scale: 32 or 128', F.weightBlock))
+      .option('--checkpointing', 'recompute each decoder layer in the backward: less memory, a longer step')
       .option('--json', 'print the run (steps, pairs) as JSON'),
   async run(args, io) {
     const request = trainRequest(args.values);

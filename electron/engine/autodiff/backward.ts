@@ -8,12 +8,18 @@ import type { Attr, Node, Value } from '../onnx/graph';
 import * as op from '../onnx/ops';
 import { broadcastAxes, sameShape, shapeToString } from '../onnx/shape';
 import { expandLike, zerosLike } from './like';
+import { Recomputation, type Recompute } from './recompute';
 import type { GradContext } from './rules';
 import { GRADIENTS, isDiffOp } from './rules';
 
 export interface BackwardOptions {
   /** Gradient of the loss w.r.t. itself; defaults to ones of the loss's shape. */
   seed?: Value;
+  /**
+   * Segments of the forward to run again in the backward (gradient checkpointing per decoder layer, or a
+   * layer's dequantized weights): their nodes' rules then read the recomputed values (recompute.ts).
+   */
+  recompute?: readonly Recompute[];
 }
 
 /**
@@ -53,26 +59,39 @@ export function gradients(loss: Value, wrt: readonly Value[], options: BackwardO
     options.seed ?? g.withScope(`${loss.name}/grad_seed`, () => expandLike(g.constant(1, loss.dtype, []), loss)),
   );
 
+  const recompute = new Recomputation(options.recompute ?? [], nodeIndex, wrt);
+
   for (let i = lossIdx; i >= 0; i--) {
     const n = g.nodes[i]!;
-    if (!n.outputs.some((o) => pending.has(o))) continue;
+    const visit = n.outputs.some((o) => pending.has(o));
     const needs = n.inputs.map((v) => v !== undefined && active.has(v));
-    if (!needs.some(Boolean)) continue;
-    const grads = g.withScope(`${n.name}/grad`, () => applyRule(n, needs, total));
-    n.inputs.forEach((v, k) => {
-      const gv = grads[k];
-      if (!v || !needs[k] || !gv) return;
-      push(
-        v,
-        g.withScope(`${n.name}/grad`, () => unbroadcast(gv, v)),
-      );
-    });
+    if (visit && needs.some(Boolean)) {
+      const recomputed = recompute.copiesFor(n, total);
+      const grads = g.withScope(`${n.name}/grad`, () => applyRule(n, needs, total, recomputed));
+      n.inputs.forEach((v, k) => {
+        const gv = grads[k];
+        if (!v || !needs[k] || !gv) return;
+        push(
+          v,
+          g.withScope(`${n.name}/grad`, () => unbroadcast(gv, v)),
+        );
+        recompute.pushed(n, v);
+      });
+    }
+    recompute.leave(i, total, (v, grad) => pending.set(v, [grad]));
   }
 
-  return wrt.map((w) => total(w) ?? g.withScope(`${w.name}/grad_zero`, () => zerosLike(w)));
+  const result = wrt.map((w) => total(w) ?? g.withScope(`${w.name}/grad_zero`, () => zerosLike(w)));
+  recompute.prune(g.nodes, result);
+  return result;
 }
 
-function applyRule(n: Node, needs: boolean[], total: (v: Value) => Value | undefined): readonly (Value | undefined)[] {
+function applyRule(
+  n: Node,
+  needs: boolean[],
+  total: (v: Value) => Value | undefined,
+  recomputed: (v: Value) => Value,
+): readonly (Value | undefined)[] {
   if (!isDiffOp(n.opType) || n.domain !== '')
     throw new AppError(
       'unsupported',
@@ -87,10 +106,10 @@ function applyRule(n: Node, needs: boolean[], total: (v: Value) => Value | undef
     input: (i) => {
       const v = n.inputs[i];
       if (!v) throw new AppError('internal', `${n.name}: input ${i} is absent`);
-      return v;
+      return recomputed(v);
     },
     hasInput: (i) => n.inputs[i] !== undefined,
-    output: (i) => n.outputs[i]!,
+    output: (i) => recomputed(n.outputs[i]!),
     gradOut: (i) => total(n.outputs[i]!) ?? zerosLike(n.outputs[i]!),
     hasGradOut: (i) => total(n.outputs[i]!) !== undefined,
     needsGrad: (i) => needs[i] ?? false,

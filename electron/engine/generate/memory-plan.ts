@@ -121,3 +121,133 @@ export function assertFits(plan: MemoryPlan, budget: number, alternatives: reado
     { subject: 'weights' },
   );
 }
+
+// ---------------------------------------------------------------- training (decision 0660)
+
+export interface TrainPlanInput {
+  spec: LlavaSpec;
+  /** The tensors the graphs read, by canonical name (Checkpoint.names() with shapes). */
+  tensors: readonly PlanTensor[];
+  format: Exclude<WeightFormat, 'fp16'>;
+  block?: WeightBlock;
+  /** Pairs per micro-batch (2 rows each: chosen and rejected). */
+  pairs: number;
+  /** The step graph's static sequence length (prompt with images expanded + answer, rounded up). */
+  seq: number;
+  /** The step graph's answer length (positions whose logits are computed). */
+  answer: number;
+  /** LoRA parameters (A and B of every adapted module). */
+  loraParams: number;
+  /** LoRA rank: the branches' [rows, T, r] activations. */
+  rank: number;
+  /** LoRA dropout > 0 keeps a mask the size of each adapted layer's input. */
+  dropout: boolean;
+  checkpointing: boolean;
+  /** The frozen vision tower is loaded (image features computed in this process, not read from a cache). */
+  vision?: boolean;
+}
+
+export interface TrainPlan extends MemoryPlan {
+  pairs: number;
+  checkpointing: boolean;
+}
+
+/**
+ * Float32 values one decoder layer keeps per token for its backward (fitted to the train-step graph: norms,
+ * projections, rotary, attention output, the gated MLP and the LoRA branches) and per token and head for the
+ * attention probabilities [H, T, T]. Fitted on the CPU EP to the VmHWM of 9 measured steps, a 7B-shaped one
+ * included: estimate / peak 0.88-1.11 (decision 0660).
+ */
+const KEPT_PER_TOKEN = { hidden: 16, inter: 6, rank: 14, dropHidden: 6, dropInter: 1, scores: 0.25 };
+/** The backward's working set beyond the kept values, in layers' worth (gradients meeting, transposes). */
+const BACKWARD_LAYERS = 1;
+/**
+ * Node, onnxruntime and the session host when training, started as the CLI starts it (fixed glibc mmap threshold,
+ * bin/mia-dpo.mjs): fitted with the constants above (decision 0660).
+ */
+const TRAIN_RUNTIME_BYTES = 200 * 2 ** 20;
+
+/** The estimated peak resident memory of one DPO train step (forward, backward, AdamW). */
+export function planTrain(p: TrainPlanInput): TrainPlan {
+  const { spec, format } = p;
+  const t = spec.text;
+  const block = p.block ?? 32;
+  let text = 0;
+  let vision = 0;
+  let layerFloat = 0;
+  for (const x of p.tensors) {
+    const n = numel(x.shape);
+    if (!x.name.startsWith('language_model.')) vision += 4 * n;
+    else if (format !== 'fp32' && isQuantized(x.name, x.shape, { bits: 8, block })) {
+      text += n * (format === 'int8' ? 1 : 0.5) + (n / block) * 4;
+      if (x.name.includes('.layers.0.')) layerFloat += 4 * n;
+    } else text += 4 * n;
+  }
+  const rows = 2 * p.pairs;
+  const tokens = rows * p.seq;
+  const k = KEPT_PER_TOKEN;
+  const perToken =
+    k.hidden * t.hiddenSize +
+    k.inter * t.intermediateSize +
+    k.rank * p.rank +
+    (p.dropout ? k.dropHidden * t.hiddenSize + k.dropInter * t.intermediateSize : 0) +
+    k.scores * t.numHeads * p.seq;
+  const layer = 4 * tokens * perToken;
+  const kept = p.checkpointing ? t.numLayers * 4 * tokens * t.hiddenSize + layer : t.numLayers * layer;
+  // Logits, log-softmax and their gradient at the answer positions.
+  const head = 3 * 4 * rows * p.answer * t.vocabSize;
+  const parts = [
+    { what: `language model weights (${format})`, bytes: text },
+    { what: 'vision tower and projector weights (fp32)', bytes: p.vision ? vision : 0 },
+    {
+      what: p.checkpointing
+        ? `activations (${rows} rows x ${p.seq} tokens; layer inputs + one layer recomputed)`
+        : `activations (${rows} rows x ${p.seq} tokens, ${t.numLayers} layers kept)`,
+      bytes: kept + BACKWARD_LAYERS * layer,
+    },
+    { what: `logits at ${p.answer} answer positions`, bytes: head },
+    // Weights, AdamW moments, gradient sums, and the new values of each while a step ends.
+    { what: 'LoRA weights, AdamW moments and gradient sums (fp32)', bytes: 8 * 4 * p.loraParams },
+    // One layer's float weights at a time (forward, or the backward's recomputation).
+    { what: 'dequantized weights (one layer)', bytes: layerFloat },
+    { what: 'runtime (Node, onnxruntime, tokenizer)', bytes: TRAIN_RUNTIME_BYTES },
+  ]
+    .filter((x) => x.bytes > 0)
+    .sort((a, b) => b.bytes - a.bytes);
+  return {
+    format,
+    seq: p.seq,
+    pairs: p.pairs,
+    checkpointing: p.checkpointing,
+    totalBytes: parts.reduce((s, x) => s + x.bytes, 0),
+    parts,
+  };
+}
+
+/**
+ * Refuses a training plan over `budget` (bad-input) with the estimate, its largest parts, the budget, and the
+ * settings among `alternatives` that would fit (formats, checkpointing, shorter lengths, fewer pairs).
+ */
+export function assertTrainFits(
+  plan: TrainPlan,
+  budget: number,
+  alternatives: readonly TrainPlan[],
+  model: string,
+): void {
+  if (plan.totalBytes <= budget) return;
+  const top = plan.parts
+    .slice(0, 3)
+    .map((x) => `${x.what} ${gib(x.bytes)}`)
+    .join(', ');
+  const describe = (a: TrainPlan): string =>
+    `--weights ${a.format}${a.checkpointing ? ' --checkpointing' : ''} --batch ${a.pairs} with sequences up to ${a.seq} tokens (${gib(a.totalBytes)})`;
+  const fits = alternatives.filter((a) => a.totalBytes <= budget).slice(0, 3);
+  const hint = fits.length
+    ? `settings that fit: ${fits.map(describe).join('; ')}`
+    : 'no format, checkpointing or length tried fits: free memory or use a smaller model';
+  throw new AppError(
+    'bad-input',
+    `${model}: a DPO step of ${plan.pairs} pair(s) at ${plan.seq} tokens in ${plan.format}${plan.checkpointing ? ' with checkpointing' : ''} needs about ${gib(plan.totalBytes)} (${top}), but only ${gib(budget)} is available; ${hint}`,
+    { subject: 'weights' },
+  );
+}

@@ -5,7 +5,17 @@
 import { AppError } from '../../../shared/errors';
 import type { ExplicitEp } from '../../../shared/ep';
 import type { WeightBlock, WeightFormat, WeightsChoice } from '../../../shared/weights';
-import { assertFits, gib, planGenerate, type GeneratePlanInput, type MemoryPlan } from './memory-plan';
+import {
+  assertFits,
+  assertTrainFits,
+  gib,
+  planGenerate,
+  planTrain,
+  type GeneratePlanInput,
+  type MemoryPlan,
+  type TrainPlan,
+  type TrainPlanInput,
+} from './memory-plan';
 
 export interface WeightsDecision {
   format: WeightFormat;
@@ -54,4 +64,48 @@ export function chooseWeights(c: ChooseInput): WeightsDecision {
   const chosen = plan(format);
   assertFits(chosen, c.budget, fallbacks(), c.model);
   return { format, block: c.block, reason, plan: chosen };
+}
+
+export interface TrainWeightsDecision {
+  format: 'fp32' | 'int8' | 'int4';
+  /** One line: the format and why. */
+  reason: string;
+  plan: TrainPlan;
+}
+
+/**
+ * The frozen base's format for a DPO run, checked against the memory budget before anything is queued: refused
+ * (bad-input) with the estimate and the settings that fit (formats, checkpointing, one pair per micro-batch).
+ */
+export function chooseTrainWeights(
+  c: Omit<TrainPlanInput, 'format'> & { choice: WeightsChoice; budget: number; model: string },
+): TrainWeightsDecision {
+  if (c.choice === 'fp16') throw new AppError('unsupported', `--weights fp16: ${FP16_MISSING}`, { subject: 'weights' });
+  const plan = (format: TrainWeightsDecision['format'], o: Partial<TrainPlanInput> = {}): TrainPlan =>
+    planTrain({ ...c, format, ...o });
+  let format: TrainWeightsDecision['format'];
+  let reason: string;
+  if (c.choice !== 'auto') {
+    format = c.choice;
+    reason = `${format}: asked for`;
+  } else {
+    const fp32 = plan('fp32');
+    if (fp32.totalBytes <= c.budget) {
+      format = 'fp32';
+      reason = `fp32: the fp32 estimate ${gib(fp32.totalBytes)} fits in ${gib(c.budget)} of memory`;
+    } else {
+      format = plan('int8').totalBytes <= c.budget || plan('int4').totalBytes > c.budget ? 'int8' : 'int4';
+      reason = `${format}: the fp32 estimate ${gib(fp32.totalBytes)} exceeds the ${gib(c.budget)} available; ${format} needs ${gib(plan(format).totalBytes)}`;
+    }
+  }
+  const chosen = plan(format);
+  // Cheapest change first: checkpointing, then a smaller format, then one pair per micro-batch.
+  const alternatives = (['fp32', 'int8', 'int4'] as const).flatMap((f) =>
+    [false, true].flatMap((checkpointing) => [
+      plan(f, { checkpointing }),
+      ...(c.pairs > 1 ? [plan(f, { checkpointing, pairs: 1 })] : []),
+    ]),
+  );
+  assertTrainFits(chosen, c.budget, alternatives, c.model);
+  return { format, reason, plan: chosen };
 }

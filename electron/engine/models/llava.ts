@@ -10,7 +10,7 @@
 // apply_rotary_pos_emb), modeling_qwen2.py, modeling_clip.py,
 // modeling_siglip.py; shared/LLAVA-HF.md; nanoGPT model.py for the layout.
 import { AppError } from '../../../shared/errors';
-import type { Value } from '../onnx/graph';
+import type { Node, Value } from '../onnx/graph';
 import { Graph } from '../onnx/graph';
 import * as op from '../onnx/ops';
 import { VISION_ARCHS, type TextModelType, type VisionModelType } from './arch';
@@ -349,6 +349,8 @@ export interface TextOutputs {
   present: LayerCache[];
   /** Per captured layer: attention probabilities averaged over heads [B, T, Tk]. */
   attention: Map<number, Value>;
+  /** Per decoder layer, its input, output and the nodes built for it (a train graph recomputes them: checkpointing). */
+  layers: { input: Value; output: Value; nodes: readonly Node[] }[];
 }
 
 /**
@@ -371,9 +373,11 @@ export function llavaTextForward(p: Params, spec: LlavaSpec, x: TextInputs, o: T
   const hooks = o.hooks ?? {};
   const present: LayerCache[] = [];
   const attn = new Map<number, Value>();
+  const layers: TextOutputs['layers'] = [];
   const bias = s.slidingWindow === null ? x.bias : slidingWindowBias(x.bias, s.slidingWindow);
   let h = embedWithImages(p.get(`${LM}embed_tokens.weight`), x); // [B, T, D]
   for (let i = 0; i < s.numLayers; i++) {
+    const [input, from] = [h, p.graph.nodes.length];
     h = p.graph.withScope(`layer${i}`, () => {
       const past = x.past?.[i];
       const presentName = o.presentNames?.(i);
@@ -388,8 +392,9 @@ export function llavaTextForward(p: Params, spec: LlavaSpec, x: TextInputs, o: T
       if (capture.includes(i)) attn.set(i, op.reduceMean(l.probs, [1, 2], false)); // [B, T, Tk]
       return l.x;
     });
+    layers.push({ input, output: h, nodes: p.graph.nodes.slice(from) });
   }
-  return { hidden: rmsNorm(h, p.get(`${LM}norm.weight`), s.rmsNormEps), present, attention: attn };
+  return { hidden: rmsNorm(h, p.get(`${LM}norm.weight`), s.rmsNormEps), present, attention: attn, layers };
 }
 
 /** hidden [B, T, D] -> logits [B, T, V] through lm_head (or embed_tokens when tied). */

@@ -16,6 +16,10 @@ import {
   type TrainOptions,
 } from '../../../shared/pipeline/train';
 import { Checkpoint } from '../../engine/models/checkpoint';
+import { loraModules } from '../../engine/models/lora';
+import { availableMemory } from '../../engine/generate/memory-plan';
+import { chooseTrainWeights } from '../../engine/generate/weights-choice';
+import type { WeightBlock } from '../../../shared/weights';
 import { checkMergeTarget } from '../../engine/models/merge';
 import { copyPeftAdapter, readInitAdapterSettings } from '../../engine/models/peft-export';
 import { loadLlavaConfig } from '../../engine/models/config';
@@ -38,6 +42,8 @@ export interface TrainProject {
   dir: string;
   store: Store<TrainQueries & Pick<PipelineQueries, 'pairsForExport'>>;
   runner: Pick<JobRunner<JobQueries>, 'submit' | 'unfinished'>;
+  /** Bytes a run may use (default: MemAvailable plus this process's RSS); tests pass a small one. */
+  memoryBudget?: () => number;
 }
 
 /**
@@ -133,6 +139,7 @@ export async function exportAdapter(
 /** Options that do not change the trained weights: a rerun with other values continues the same run. */
 const NOT_IN_CONFIG = [
   'ep',
+  'checkpointing',
   'checkpointEvery',
   'collapseNats',
   'out',
@@ -149,12 +156,66 @@ function existing(dir: string | undefined, what: string): string | undefined {
   return abs;
 }
 
-/** The id of `modelDir` (+ adapter) as generations and the feature cache key it (engine/generate/model-id.ts). */
-export async function trainModelId(modelDir: string, adapterDir?: string): Promise<string> {
+/** The id of `modelDir` (+ adapter, in a weight format) as generations and the feature cache key it (engine/generate/model-id.ts). */
+export async function trainModelId(
+  modelDir: string,
+  adapterDir?: string,
+  weights: { format: 'fp32' | 'int8' | 'int4'; block: WeightBlock } = { format: 'fp32', block: 32 },
+): Promise<string> {
   const checkpoint = await Checkpoint.open(modelDir);
   try {
     const weightFiles = [...new Set(checkpoint.names().map((n) => checkpoint.get(n).location))];
-    return await modelId({ modelDir, weightFiles, ...(adapterDir ? { adapterDir } : {}), format: 'fp32' });
+    return await modelId({ modelDir, weightFiles, ...(adapterDir ? { adapterDir } : {}), ...weights });
+  } finally {
+    await checkpoint.close();
+  }
+}
+
+/**
+ * The run's weight format, checked against the machine's memory before anything is queued (issue 15 item 3): the
+ * plan of the largest micro-batch (the `batch` longest pairs) is refused with its numbers and the settings that fit.
+ */
+async function trainWeights(
+  request: TrainOptions,
+  model: string,
+  examples: readonly { images: string[]; promptIds: number[]; chosenIds: number[]; rejectedIds: number[] }[],
+  lora: Pick<TrainJobParams, 'loraR' | 'loraTargets'>,
+  budget: number,
+): Promise<'fp32' | 'int8' | 'int4'> {
+  const checkpoint = await Checkpoint.open(model);
+  try {
+    const spec = llavaSpec(checkpoint.config);
+    const round = (n: number): number => Math.ceil(n / 32) * 32;
+    const lengths = examples
+      .map((e) => ({
+        seq:
+          e.promptIds.length +
+          e.images.length * (spec.tokensPerImage - 1) +
+          Math.max(e.chosenIds.length, e.rejectedIds.length),
+        answer: Math.max(e.chosenIds.length, e.rejectedIds.length),
+      }))
+      .sort((a, b) => b.seq - a.seq);
+    const batch = Math.max(1, Math.min(request.batch, lengths.length));
+    const decision = chooseTrainWeights({
+      spec,
+      tensors: checkpoint.names().map((name) => ({ name, shape: checkpoint.get(name).shape })),
+      choice: request.weights ?? 'fp32',
+      block: request.weightBlock ?? 32,
+      pairs: batch,
+      seq: round(lengths[0]?.seq ?? 1),
+      answer: round(Math.max(1, ...lengths.map((l) => l.answer))),
+      loraParams: loraModules(spec.text, lora.loraTargets).reduce(
+        (n, m) => n + lora.loraR * (m.inFeatures + m.outFeatures),
+        0,
+      ),
+      rank: lora.loraR,
+      dropout: request.loraDropout > 0,
+      checkpointing: request.checkpointing ?? false,
+      vision: true,
+      budget,
+      model,
+    });
+    return decision.format;
   } finally {
     await checkpoint.close();
   }
@@ -212,17 +273,24 @@ export async function startTraining(
     examples,
   });
   const lora = await loraShape(request, model, initAdapter);
-  const referenceModel = await trainModelId(model, refAdapter);
-  const policyModel = await trainModelId(model, initAdapter);
+  const budget = p.memoryBudget?.() ?? availableMemory() + process.memoryUsage.rss();
+  const format = await trainWeights(request, model, examples, lora, budget);
+  // fp32 leaves the request (and so the configuration hash of runs from before formats existed) as it was.
+  const weights = format === 'fp32' ? {} : { weights: format, weightBlock: request.weightBlock ?? (32 as WeightBlock) };
+  const { weights: _choice, weightBlock: _block, ...rest } = request;
+  const resolved: TrainOptions = { ...rest, ...weights };
+  const base = { format, block: request.weightBlock ?? (32 as WeightBlock) };
+  const referenceModel = await trainModelId(model, refAdapter, base);
+  const policyModel = await trainModelId(model, initAdapter, base);
   const total = totalSteps(request, examples.length);
   const weighed = Object.fromEntries(
-    Object.entries({ ...request, ...lora }).filter(([k]) => !(NOT_IN_CONFIG as readonly string[]).includes(k)),
+    Object.entries({ ...resolved, ...lora }).filter(([k]) => !(NOT_IN_CONFIG as readonly string[]).includes(k)),
   );
   const configHash = createHash('sha256')
     .update(JSON.stringify({ weighed, total, dataset: hash, referenceModel, policyModel }))
     .digest('hex');
   const params: TrainJobParams = {
-    ...request,
+    ...resolved,
     ...lora,
     model,
     out,

@@ -16,6 +16,7 @@ import type { TrainStepMetrics } from '../../../shared/pipeline/train';
 import { TrainOptions, TRAIN_LORA_TARGETS } from '../../../shared/pipeline/train';
 import { AppError } from '../../../shared/errors';
 import { mulberry32 } from '../../common/mulberry32';
+import { defaultWeightCacheDir } from '../../engine/generate/load';
 import { LlavaSession } from '../../engine/generate/session';
 import { openModel } from '../../engine/models/open';
 import type { LoraWeights } from '../../engine/models/lora';
@@ -120,6 +121,20 @@ async function trainerOptions(p: TrainJobParams): Promise<DpoTrainerOptions> {
     adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: p.weightDecay },
     ...(p.clipNorm > 0 ? { clipNorm: p.clipNorm } : {}),
     seed: p.seed,
+    ...baseWeights(p),
+  };
+}
+
+/** The frozen base's format and checkpointing (train.start resolved `auto` to a format). */
+function baseWeights(p: TrainJobParams): Pick<DpoTrainerOptions, 'weights' | 'checkpointing'> {
+  const format = p.weights ?? 'fp32';
+  if (format === 'auto' || format === 'fp16')
+    throw new AppError('internal', `train job ${p.runId}: weight format ${format} was not resolved at start`);
+  return {
+    ...(format === 'fp32'
+      ? {}
+      : { weights: { format, block: p.weightBlock ?? 32, cacheDir: defaultWeightCacheDir() } }),
+    ...(p.checkpointing ? { checkpointing: true } : {}),
   };
 }
 

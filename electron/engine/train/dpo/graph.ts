@@ -4,14 +4,50 @@
 // one session.run) and the forward-only log-prob graph for the reference.
 import { logSigmoid } from '../../autodiff/composites';
 import { gradients } from '../../autodiff/backward';
-import { Graph, type Value } from '../../onnx/graph';
+import type { Recompute } from '../../autodiff/recompute';
+import { Graph, type Node, type Value } from '../../onnx/graph';
 import * as op from '../../onnx/ops';
-import { llavaTextForward, textGraphInputs, tokenLogprobs, type LlavaSpec } from '../../models/llava';
+import { llavaTextForward, textGraphInputs, tokenLogprobs, type LlavaSpec, type TextOutputs } from '../../models/llava';
 import { loraBranch, type LoraWeights } from '../../models/lora';
-import { externalParams, type WeightSource } from '../../models/params';
+import { externalParams, type Params, type WeightSource } from '../../models/params';
 import { appendOptimizer, type OptimizerSpec, type ParamIO } from '../train-step';
 import { seededDropout } from './dropout';
 import type { DpoConfig } from './config';
+
+/** Where the frozen base's weights come from: the checkpoint (fp32 compute) or e.g. quantizedParams (int8/int4). */
+export type BaseParams = (g: Graph) => Params;
+
+/**
+ * The nodes among a layer's that compute only from initializers and shapes: its weights (dequantization of
+ * int8/int4 codes, casts of fp16 tensors), which the backward recomputes instead of keeping (QLoRA).
+ */
+export function weightNodes(nodes: readonly Node[]): Node[] {
+  const derived = new Set<Value>();
+  const out: Node[] = [];
+  for (const n of nodes) {
+    const fromWeights = n.inputs.every((v) => !v || v.kind === 'initializer' || derived.has(v));
+    if (n.opType !== 'Shape' && !fromWeights) continue;
+    out.push(n);
+    for (const o of n.outputs) derived.add(o);
+  }
+  return out;
+}
+
+/**
+ * What the backward recomputes per decoder layer: with `checkpointing` the whole layer from its input (only
+ * layer inputs are kept from the forward: activation memory of one layer plus the checkpoints); else only the
+ * layer's weight nodes (dequantized weights exist for one layer at a time, in the forward and in the backward).
+ */
+export function layerRecompute(
+  layers: readonly { output: Value; nodes: readonly Node[] }[],
+  checkpointing: boolean,
+): Recompute[] {
+  return layers.flatMap((l) => {
+    if (checkpointing) return [{ nodes: l.nodes, after: l.output }];
+    const w = weightNodes(l.nodes);
+    return w.length ? [{ nodes: w, within: l.nodes, after: l.output }] : [];
+  });
+}
 
 /**
  * Per-row summed response log-probs [2P] and response lengths [2P] of the packed batch (batch.ts). Logits
@@ -26,8 +62,9 @@ function responseLogps(
   seq: number | 'seq',
   answer: number | 'answer',
   lora?: { weights: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>; dropout: number },
-): { sums: Value; lens: Value; params: Value[]; dropoutSeed?: Value } {
-  const p = externalParams(g, source);
+  base?: BaseParams,
+): { sums: Value; lens: Value; params: Value[]; dropoutSeed?: Value; layers: TextOutputs['layers'] } {
+  const p = base ? base(g) : externalParams(g, source);
   const inputs = textGraphInputs(g, spec, rows, 'prefill', seq);
   const drop = lora && lora.dropout > 0 ? seededDropout(g, lora.dropout) : undefined;
   const branch = lora ? loraBranch(g, lora.weights, drop ? { dropout: drop.dropout } : {}) : undefined;
@@ -41,6 +78,7 @@ function responseLogps(
     lens: op.reduceSum(mask, [1], false),
     params: branch?.params ?? [],
     ...(drop ? { dropoutSeed: drop.seed } : {}),
+    layers: out.layers,
   };
 }
 
@@ -140,14 +178,18 @@ export function buildDpoStepGraph(
     dropout: number;
     dpo: DpoConfig;
     optimizer: OptimizerSpec;
+    /** Default: the checkpoint's tensors in fp32. */
+    base?: BaseParams;
+    /** Recompute each decoder layer in the backward from its input (gradient checkpointing). */
+    checkpointing?: boolean;
   },
 ): { graph: Graph; io: DpoStepIO } {
   const g = new Graph('dpo_step');
   const rows = 2 * o.pairs;
-  const fw = responseLogps(g, spec, source, rows, o.seq, o.answer, { weights: o.lora, dropout: o.dropout });
+  const fw = responseLogps(g, spec, source, rows, o.seq, o.answer, { weights: o.lora, dropout: o.dropout }, o.base);
   const ref = g.input('ref_logps', 'float32', [rows]);
   const { loss, metrics } = g.withScope('dpo', () => dpoLoss(fw.sums, fw.lens, ref, o.pairs, o.dpo));
-  const grads = gradients(loss, fw.params);
+  const grads = gradients(loss, fw.params, { recompute: layerRecompute(fw.layers, o.checkpointing ?? false) });
   g.output(loss, 'loss');
   for (const [name, v] of Object.entries(metrics)) g.output(v, name);
   const scale = g.input('grad_scale', 'float32', []);
@@ -184,9 +226,19 @@ export function buildLogpsGraph(
   source: WeightSource,
   rows: number,
   lora?: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>,
+  base?: BaseParams,
 ): Graph {
   const g = new Graph('dpo_logps');
-  const fw = responseLogps(g, spec, source, rows, 'seq', 'answer', lora ? { weights: lora, dropout: 0 } : undefined);
+  const fw = responseLogps(
+    g,
+    spec,
+    source,
+    rows,
+    'seq',
+    'answer',
+    lora ? { weights: lora, dropout: 0 } : undefined,
+    base,
+  );
   g.output(fw.sums, 'logps');
   return g;
 }

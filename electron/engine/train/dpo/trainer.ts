@@ -7,19 +7,23 @@
 // in the host (on the GPU with WebGPU) between steps (HostState).
 import ort from 'onnxruntime-node';
 import { AppError } from '../../../../shared/errors';
+import { planTrain, type TrainPlan } from '../../generate/memory-plan';
 import { LlavaSession, type SessionImage } from '../../generate/session';
+import type { LlavaSpec } from '../../models/llava';
 import { createRng } from '../../generate/sampling';
 import { initLora, loraFeeds, loraInputNames, type LoraSettings, type LoraWeights } from '../../models/lora';
 import { openModel, type OpenModel } from '../../models/open';
+import { quantizedParams, quantizedWeights, type QuantizedWeights } from '../../models/quantized';
+import type { WeightBlock } from '../../../../shared/weights';
 import { serializeModel } from '../../onnx/serialize';
-import type { ExplicitEp } from '../../runtime/local';
+import type { ExplicitEp, LocalSessionOptions } from '../../runtime/local';
 import type { AdamWConfig } from '../adamw';
 import { HostState, fromWire, toWire } from '../host-state';
 import { createTrainerSession, initState, paramIO, scalarFeed, type ParamIO } from '../train-step';
 import { answerLength, bucketLength, packPairs, pairLength, type PairTokens } from './batch';
 import type { DpoConfig } from './config';
 import { dropoutSeed } from './dropout';
-import { buildDpoStepGraph, buildLogpsGraph, type DpoStepIO } from './graph';
+import { buildDpoStepGraph, buildLogpsGraph, type BaseParams, type DpoStepIO } from './graph';
 
 export { DPO_DEFAULTS, DPO_LOSSES, type DpoConfig, type DpoLoss } from './config';
 
@@ -83,6 +87,14 @@ export interface DpoTrainerOptions {
   cpuMemArena?: boolean;
   /** onnxruntime's memory-pattern planning, one block for the planned peak (default false). */
   memPattern?: boolean;
+  /**
+   * The frozen base's format (decision 0660): int8/int4 read the quantized cache inference uses (decision 0650),
+   * dequantized per layer in the forward and again in the backward; LoRA, moments and sums stay fp32.
+   * Default fp32.
+   */
+  weights?: { format: 'fp32' | 'int8' | 'int4'; block: WeightBlock; cacheDir: string };
+  /** Recompute each decoder layer in the backward from its input (gradient checkpointing; default false). */
+  checkpointing?: boolean;
 }
 
 /** What a checkpoint holds of the trainer: LoRA weights, AdamW moments by parameter name, optimizer steps taken. */
@@ -126,6 +138,8 @@ export class DpoTrainer {
     private readonly state: HostState,
     /** Rank, scale and module sizes of the adapters being trained. */
     readonly lora: LoraWeights,
+    /** The quantized base (--weights int8/int4), else undefined: the checkpoint in fp32. */
+    private readonly quantized: QuantizedWeights | undefined,
   ) {
     this.ios = [...lora.modules.keys()].flatMap((m) => {
       const n = loraInputNames(m);
@@ -140,11 +154,48 @@ export class DpoTrainer {
     const model = await openModel(o.modelDir);
     try {
       const lora = o.init ?? initLora(model.spec.text, o.lora, createRng(o.seed));
-      return new DpoTrainer(o, model, new HostState(), lora);
+      const w = o.weights;
+      const quantized =
+        w && w.format !== 'fp32'
+          ? await quantizedWeights(model.checkpoint, { bits: w.format === 'int8' ? 8 : 4, block: w.block }, w.cacheDir)
+          : undefined;
+      return new DpoTrainer(o, model, new HostState(), lora, quantized);
     } catch (e) {
       await model.checkpoint.close();
       throw e;
     }
+  }
+
+  /** The model's shapes (the trainer's checkpoint). */
+  get spec(): LlavaSpec {
+    return this.model.spec;
+  }
+
+  /** The step graph's static sequence and answer lengths for a batch (rounded up to `seqMultiple`). */
+  private graphLengths(batch: readonly PairTokens[]): { seq: number; answer: number } {
+    const spec = this.model.spec;
+    const longest = Math.max(...batch.map((e, i) => pairLength(spec, e, `pair ${i + 1} of the batch`)));
+    const multiple = this.options.seqMultiple ?? 32;
+    const seq = bucketLength(spec, longest, multiple);
+    return { seq, answer: Math.min(seq, Math.ceil(answerLength(batch) / multiple) * multiple) };
+  }
+
+  /** The memory planner's estimate for a step on `batch` with this trainer's format and checkpointing. */
+  plan(batch: readonly PairTokens[]): TrainPlan {
+    const c = this.model.checkpoint;
+    return planTrain({
+      spec: this.model.spec,
+      tensors: c.names().map((name) => ({ name, shape: c.get(name).shape })),
+      format: this.options.weights?.format ?? 'fp32',
+      block: this.options.weights?.block ?? 32,
+      pairs: batch.length,
+      ...this.graphLengths(batch),
+      loraParams: [...this.lora.modules.values()].reduce((n, m) => n + m.a.length + m.b.length, 0),
+      rank: this.lora.rank,
+      dropout: this.options.lora.dropout > 0,
+      checkpointing: this.options.checkpointing ?? false,
+      vision: this.features !== undefined,
+    });
   }
 
   /** Optimizer steps taken (restored by importState). */
@@ -168,15 +219,28 @@ export class DpoTrainer {
     return (await this.features).features(images);
   }
 
-  /** Session options shared by the step and log-prob sessions, with the trainer's memory defaults (decision 0600). */
-  private memoryOptions(): Pick<DpoTrainerOptions, 'strict' | 'disablePrepacking' | 'cpuMemArena' | 'memPattern'> {
+  /**
+   * Session options shared by the step and log-prob sessions: the trainer's memory defaults (decision 0600), and
+   * for a quantized base its folder and no constant folding (it would fold the dequantization into float copies).
+   */
+  private sessionOptions(): Omit<LocalSessionOptions, 'ep'> & { externalDataFolder: string } {
     const o = this.options;
     return {
+      externalDataFolder: this.quantized?.dir ?? o.modelDir,
+      ...(this.quantized ? { disableConstantFolding: true } : {}),
+      ...(o.threads ? { intraOpThreads: o.threads } : {}),
       ...(o.strict ? { strict: true } : {}),
       disablePrepacking: o.disablePrepacking ?? true,
       cpuMemArena: o.cpuMemArena ?? false,
       memPattern: o.memPattern ?? false,
     };
+  }
+
+  /** The base's weights in a graph: the quantized cache's (dequantized as each layer runs) or the checkpoint's. */
+  private baseParams(): BaseParams | undefined {
+    const q = this.quantized;
+    const ep = this.options.ep;
+    return q ? (g) => quantizedParams(g, q, ep) : undefined;
   }
 
   private stepSession(pairs: number, seq: number, answer: number): Promise<StepSession> {
@@ -192,13 +256,13 @@ export class DpoTrainer {
         dropout: o.lora.dropout,
         dpo: o.dpo,
         optimizer: { adamw: o.adamw, ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}) },
+        ...(this.baseParams() ? { base: this.baseParams()! } : {}),
+        ...(o.checkpointing ? { checkpointing: true } : {}),
       });
       const carried = io.params.flatMap((p) => [p.out, p.mOut, p.vOut, p.accOut]);
       s = createTrainerSession(this.state, serializeModel(graph), carried, {
         ep: o.ep,
-        externalDataFolder: o.modelDir,
-        ...(o.threads ? { intraOpThreads: o.threads } : {}),
-        ...this.memoryOptions(),
+        ...this.sessionOptions(),
       }).then((id) => ({ id, io }));
       s.catch(() => this.sessions.delete(key));
       this.sessions.set(key, s);
@@ -221,11 +285,9 @@ export class DpoTrainer {
     let session = this.refSessions.get(key);
     if (!session) {
       session = this.state.runtime
-        .createSession(serializeModel(buildLogpsGraph(spec, this.model.checkpoint, 2 * n, ref)), {
+        .createSession(serializeModel(buildLogpsGraph(spec, this.model.checkpoint, 2 * n, ref, this.baseParams())), {
           ep: this.options.ep,
-          externalDataFolder: this.options.modelDir,
-          ...(this.options.threads ? { intraOpThreads: this.options.threads } : {}),
-          ...this.memoryOptions(),
+          ...this.sessionOptions(),
         })
         .then((info) => info.id);
       session.catch(() => this.refSessions.delete(key));
@@ -261,10 +323,7 @@ export class DpoTrainer {
     const t0 = performance.now();
     if (batch.length === 0) throw new AppError('bad-input', 'a DPO step needs at least one pair', { subject: 'batch' });
     const spec = this.model.spec;
-    const longest = Math.max(...batch.map((e, i) => pairLength(spec, e, `pair ${i + 1} of the batch`)));
-    const multiple = this.options.seqMultiple ?? 32;
-    const seq = bucketLength(spec, longest, multiple);
-    const answer = Math.min(seq, Math.ceil(answerLength(batch) / multiple) * multiple);
+    const { seq, answer } = this.graphLengths(batch);
     const s = await this.stepSession(batch.length, seq, answer);
     const packed = packPairs(spec, batch, seq, answer);
     const p = batch.length;

@@ -37,17 +37,20 @@ const calls: string[] = [];
 let nanAt: number | undefined;
 let onReference: (() => Promise<void>) | undefined;
 let onStep: ((stepIndex: number, apply: boolean) => Promise<void>) | undefined;
+const opened: Parameters<OpenTrainer>[0][] = [];
 
 beforeAll(async () => {
   fx = await trainFixture();
   store = await createProject(path.join(fx.dir, 'project'));
-  const open: OpenTrainer = (o, images) =>
-    fakeTrainer({
+  const open: OpenTrainer = (o, images) => {
+    opened.push(o);
+    return fakeTrainer({
       nanAt,
       calls,
       onReference: () => onReference?.() ?? Promise.resolve(),
       onStep: (i, apply) => onStep?.(i, apply) ?? Promise.resolve(),
     })(o, images);
+  };
   runner = new JobRunner(store, [createTrainReferenceJob(open), createTrainJob(open)], (e) => {
     events.push(e);
   });
@@ -348,6 +351,24 @@ describe('train job', () => {
       await own.close();
       await other.close();
     }
+  });
+
+  it('--weights int4 --checkpointing reach the trainer, the format keys the reference log-probs, fp16 is refused', async () => {
+    const started = await startTraining(project(), request('q4', { steps: 1, weights: 'int4', checkpointing: true }));
+    expect(started.referenceJobId).not.toBeNull(); // an int4 base scores the pairs anew
+    expect((await waitFinal(started.jobId)).state).toBe('done');
+    expect(opened[opened.length - 1]).toMatchObject({ weights: { format: 'int4', block: 32 }, checkpointing: true });
+    await expect(startTraining(project(), request('f16', { weights: 'fp16' }))).rejects.toThrow(/--weights fp16/);
+  });
+
+  it('a run whose planned memory does not fit is refused before anything is queued, with what would fit', async () => {
+    const plan = (budget: number) =>
+      startTraining({ ...project(), memoryBudget: () => budget }, request('tight', { weights: 'fp32' }));
+    await expect(plan(50 * 2 ** 20)).rejects.toThrow(
+      /a DPO step of 2 pair\(s\) at \d+ tokens in fp32 needs about .* GiB \(.*\), but only 0\.05 GiB is available; no format, checkpointing or length tried fits/,
+    );
+    const tight = path.join(fx.dir, 'tight');
+    expect(await runner.unfinished('train', (q) => (q as { out?: string }).out === tight)).toBeNull();
   });
 
   it('refuses to resume checkpoints of another configuration in the same --out', async () => {
