@@ -92,7 +92,10 @@ export interface Answer {
 
 export interface AttentionSummary {
   layer: number;
+  /** Per image: the mean over its whole span (IXC2.5: separators included). */
   per_image_mean: number[];
+  /** IXC2.5: per image, the mean over its ViT tokens only (separators left out). */
+  per_image_content_mean?: number[];
   /** Per image: side x side rows of the step-averaged attention (a single row when the span is not square). */
   maps: number[][][];
 }
@@ -136,6 +139,8 @@ function toMaps(layer: GenerateResult['attention'][number]): AttentionSummary {
 }
 
 export class LlavaSession {
+  readonly family = 'llava' as const;
+
   private constructor(
     readonly runner: LlavaRunner,
     readonly tokenizer: TextTokenizer,
@@ -205,6 +210,10 @@ export class LlavaSession {
 
   get ep(): ExplicitEp {
     return this.runner.ep;
+  }
+
+  get captureLayers(): readonly number[] {
+    return this.runner.captureLayers;
   }
 
   /** The memory planner's estimate for one generation of `seq` tokens (prompt and answer) in this session's format. */
