@@ -17,12 +17,15 @@ import type { TextTokenizer } from '../text/tokenizer';
 import type { RgbImage } from '../vision/decode-image';
 import { FeatureCache } from '../vision/feature-cache';
 import type { HdGrid, HdTokenLayout } from '../vision/hd-layout';
-import { hdTransformRgb } from '../vision/hd-transform';
+import { hdTransformRgb, type HdGeometry } from '../vision/hd-transform';
 import { ixcHdNum, IxcVisionEncoder, type IxcImageEmbedding } from '../models/ixc-vision';
 import { IxcSession, type IxcAnswer } from './ixc-session';
 import { modelId } from './model-id';
+import { emptySelection } from './session';
 import type {
   Answer,
+  MapPreprocessing,
+  SelectionMaps,
   AttentionSummary,
   LlavaSessionOptions,
   PromptInput,
@@ -181,7 +184,9 @@ export class IxcAppSession {
   }
 
   /** One generation (greedy by default) with its IXC read-out: per-image means and the global-view maps. */
-  async answer(r: RespondRequest): Promise<Answer & { ixc: IxcAnswer; imageMaps: IxcImageMaps[] }> {
+  async answer(
+    r: RespondRequest,
+  ): Promise<Answer & { ixc: IxcAnswer; imageMaps: IxcImageMaps[]; geometries: HdGeometry[] }> {
     const source = ixcPromptSource(r);
     const embedded = await this.embed(r.images);
     const res = await this.session.answer({
@@ -206,7 +211,40 @@ export class IxcAppSession {
         };
       }),
     }));
-    return { generation: res.generation, text: res.text, timing: res.timing, ixc: res, imageMaps };
+    const geometries = embedded.map((e) => e.geometry);
+    return {
+      generation: res.generation,
+      text: res.text,
+      timing: res.timing,
+      selection: this.selection(imageMaps[0], geometries),
+      ixc: res,
+      imageMaps,
+      geometries,
+    };
+  }
+
+  /**
+   * Selection reads the global view (issue 16: "the pic-in-pic / grid maps taken from the global view"): its
+   * side x side tokens are the maps; the sequence format's means are the whole spans'. The global view is the padded
+   * canvas resized to the crop size, the image at its top-left: `hd` preprocessing of the first image (grid and
+   * pic-in-pic show one).
+   */
+  private selection(layer: IxcImageMaps | undefined, geometries: readonly HdGeometry[]): SelectionMaps {
+    const size = this.encoder.spec.cropSize;
+    const side = this.encoder.spec.side;
+    const g = geometries[0];
+    const preprocessing: MapPreprocessing = g
+      ? {
+          mode: 'hd',
+          size,
+          scale: {
+            x: ((g.resized.width / g.source.width) * size) / g.padded.width,
+            y: ((g.resized.height / g.source.height) * size) / g.padded.height,
+          },
+        }
+      : { mode: 'hd', size, scale: { x: 1, y: 1 } };
+    if (!layer || layer.images.length === 0) return emptySelection(geometries.length, side, preprocessing);
+    return { maps: layer.images.map((i) => i.map), means: layer.images.map((i) => i.mean), side, preprocessing };
   }
 
   async respond(r: RespondRequest): Promise<RespondResult> {
