@@ -7,20 +7,19 @@
 // the whole span and over the ViT tokens only, the global-view maps; scores
 // equal IxcSession.score. IxcSession itself is checked against torch in
 // test/unit/engine/generate/ixc-session.test.ts, the encoder in ixc-vision.test.ts.
-import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../../electron/cli/run';
 import { IxcSession } from '../../../electron/engine/generate/ixc-session';
 import { IxcVisionEncoder, type IxcImageEmbedding } from '../../../electron/engine/models/ixc-vision';
-import { writeRandomIxc } from '../../../electron/engine/models/random-ixc-checkpoint';
 import { IMAGE_INDEX_MARKER } from '../../../electron/engine/text/ixc-prompt';
 import { hdTokenLayout } from '../../../electron/engine/vision/hd-layout';
-import { runOracle, type Oracle } from '../../helpers/sentencepiece-oracle';
+import { writeTinyIxc, type TinyIxc } from '../../helpers/tiny-ixc';
 import { photoLike, tempDir, writeRgbPng } from '../engine/vision/draw-images';
 
-let oracle: Oracle;
+let tiny: TinyIxc;
 let dir: string;
 let session: IxcSession;
 let encoder: IxcVisionEncoder;
@@ -36,12 +35,8 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
 }
 
 beforeAll(async () => {
-  oracle = runOracle(['internlm2'], [], []);
-  ({ dir } = await writeRandomIxc({ seed: 11, vocab: oracle.models['internlm2']!.size }));
-  dirs.push(dir);
-  copyFileSync(path.join(oracle.models['internlm2']!.dir, 'tokenizer.model'), path.join(dir, 'tokenizer.model'));
-  const config = { add_bos_token: true, add_eos_token: false, bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' };
-  writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(config));
+  tiny = await writeTinyIxc(11);
+  dir = tiny.dir;
   const img = tempDir('ixc-cli-img-');
   dirs.push(img);
   images = {
@@ -56,7 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await encoder?.release();
   await session?.close();
-  if (oracle) rmSync(oracle.root, { recursive: true, force: true });
+  tiny?.cleanup();
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
