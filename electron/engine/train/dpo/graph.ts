@@ -1,17 +1,49 @@
-// The DPO graphs on the production LLaVA decoder (llavaTextForward with
-// unmerged LoRA): the loss as TRL's DPOTrainer.dpo_loss defines it, the train
-// step (gradients added into accumulators, then clip + AdamW on their mean,
-// one session.run) and the forward-only log-prob graph for the reference.
+// The DPO graphs on a production decoder with unmerged LoRA (DpoDecoder:
+// llavaTextForward, or IXC2.5's ixcTextForward with PLoRA frozen at image rows):
+// the loss as TRL's DPOTrainer.dpo_loss defines it, the train step (gradients
+// added into accumulators, then clip + AdamW on their mean, one session.run)
+// and the forward-only log-prob graph for the reference.
 import { logSigmoid } from '../../autodiff/composites';
 import { gradients } from '../../autodiff/backward';
 import { Graph, type Value } from '../../onnx/graph';
 import * as op from '../../onnx/ops';
-import { llavaTextForward, textGraphInputs, tokenLogprobs, type LlavaSpec } from '../../models/llava';
+import { decoderGraphInputs, type DecoderDims, type DecoderInputs } from '../../models/decoder';
+import { ixcTextForward, ixcTokenLogprobs, type IxcSpec } from '../../models/ixc';
+import { llavaTextForward, tokenLogprobs, type LlavaSpec } from '../../models/llava';
 import { loraBranch, type LoraWeights } from '../../models/lora';
-import { externalParams, type WeightSource } from '../../models/params';
+import type { LinearHooks } from '../../models/nn';
+import { externalParams, type Params, type WeightSource } from '../../models/params';
 import { appendOptimizer, type OptimizerSpec, type ParamIO } from '../train-step';
 import { seededDropout } from './dropout';
 import type { DpoConfig } from './config';
+
+/** The decoder a DPO graph differentiates: its sizes, its forward to the final norm, and log p(target). */
+export interface DpoDecoder {
+  dims: DecoderDims;
+  forward(p: Params, x: DecoderInputs, hooks: LinearHooks | undefined): Value;
+  tokenLogprobs(p: Params, hidden: Value, targets: Value): Value;
+}
+
+export function llavaDpoDecoder(spec: LlavaSpec): DpoDecoder {
+  return {
+    dims: spec.text,
+    forward: (p, x, hooks) => llavaTextForward(p, spec, x, hooks ? { hooks } : {}).hidden,
+    tokenLogprobs: (p, h, t) => tokenLogprobs(p, spec, h, t),
+  };
+}
+
+/**
+ * IXC2.5's decoder: the fine-tuning LoRA on IXC_LORA_TARGETS (wqkv, wo, w1, w2, w3) beside the frozen weights and
+ * the frozen PLoRA, which acts at image rows (feature_index >= 0) as in the official fine-tuning. Rotary tables are
+ * fed per row (ixcRotaryTables: dynamic NTK's base from each row's length).
+ */
+export function ixcDpoDecoder(spec: IxcSpec): DpoDecoder {
+  return {
+    dims: spec,
+    forward: (p, x, hooks) => ixcTextForward(p, spec, x, hooks ? { hooks } : {}).hidden,
+    tokenLogprobs: (p, h, t) => ixcTokenLogprobs(p, spec, h, t),
+  };
+}
 
 /**
  * Per-row summed response log-probs [2P] and response lengths [2P] of the packed batch (batch.ts). Logits
@@ -20,7 +52,7 @@ import type { DpoConfig } from './config';
  */
 function responseLogps(
   g: Graph,
-  spec: LlavaSpec,
+  decoder: DpoDecoder,
   source: WeightSource,
   rows: number,
   seq: number | 'seq',
@@ -28,13 +60,13 @@ function responseLogps(
   lora?: { weights: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>; dropout: number },
 ): { sums: Value; lens: Value; params: Value[]; dropoutSeed?: Value } {
   const p = externalParams(g, source);
-  const inputs = textGraphInputs(g, spec, rows, 'prefill', seq);
+  const inputs = decoderGraphInputs(g, decoder.dims, rows, 'prefill', seq);
   const drop = lora && lora.dropout > 0 ? seededDropout(g, lora.dropout) : undefined;
   const branch = lora ? loraBranch(g, lora.weights, drop ? { dropout: drop.dropout } : {}) : undefined;
-  const out = llavaTextForward(p, spec, inputs, branch ? { hooks: branch } : {});
+  const out = { hidden: decoder.forward(p, inputs, branch) };
   const at = op.unsqueeze(g.input('answer_index', 'int32', [rows, answer]), [2]); // [2P, A, 1]
-  const hidden = op.gatherElements(out.hidden, op.expand(at, [1, 1, spec.text.hiddenSize]), 1); // [2P, A, D]
-  const logp = tokenLogprobs(p, spec, hidden, g.input('targets', 'int32', [rows, answer])); // [2P, A]
+  const hidden = op.gatherElements(out.hidden, op.expand(at, [1, 1, decoder.dims.hiddenSize]), 1); // [2P, A, D]
+  const logp = decoder.tokenLogprobs(p, hidden, g.input('targets', 'int32', [rows, answer])); // [2P, A]
   const mask = g.input('response_mask', 'float32', [rows, answer]);
   return {
     sums: op.reduceSum(op.mul(logp, mask), [1], false),
@@ -129,7 +161,7 @@ export const noDecay = (name: string): boolean => /norm|bias/.test(name);
  * clipped AdamW update. A micro-step fetches only the sums; an applying step the update.
  */
 export function buildDpoStepGraph(
-  spec: LlavaSpec,
+  decoder: DpoDecoder,
   source: WeightSource,
   o: {
     pairs: number;
@@ -144,7 +176,7 @@ export function buildDpoStepGraph(
 ): { graph: Graph; io: DpoStepIO } {
   const g = new Graph('dpo_step');
   const rows = 2 * o.pairs;
-  const fw = responseLogps(g, spec, source, rows, o.seq, o.answer, { weights: o.lora, dropout: o.dropout });
+  const fw = responseLogps(g, decoder, source, rows, o.seq, o.answer, { weights: o.lora, dropout: o.dropout });
   const ref = g.input('ref_logps', 'float32', [rows]);
   const { loss, metrics } = g.withScope('dpo', () => dpoLoss(fw.sums, fw.lens, ref, o.pairs, o.dpo));
   const grads = gradients(loss, fw.params);
@@ -180,13 +212,13 @@ export function buildDpoStepGraph(
 
 /** Forward only: per-row summed response log-probs `logps` [rows] of a packed batch, base model or base + `lora` (unmerged, fed). */
 export function buildLogpsGraph(
-  spec: LlavaSpec,
+  decoder: DpoDecoder,
   source: WeightSource,
   rows: number,
   lora?: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>,
 ): Graph {
   const g = new Graph('dpo_logps');
-  const fw = responseLogps(g, spec, source, rows, 'seq', 'answer', lora ? { weights: lora, dropout: 0 } : undefined);
+  const fw = responseLogps(g, decoder, source, rows, 'seq', 'answer', lora ? { weights: lora, dropout: 0 } : undefined);
   g.output(fw.sums, 'logps');
   return g;
 }

@@ -19,7 +19,7 @@ import { createTrainerSession, initState, paramIO, scalarFeed, type ParamIO } fr
 import { answerLength, bucketLength, packPairs, pairLength, type PairTokens } from './batch';
 import type { DpoConfig } from './config';
 import { dropoutSeed } from './dropout';
-import { buildDpoStepGraph, buildLogpsGraph, type DpoStepIO } from './graph';
+import { buildDpoStepGraph, buildLogpsGraph, llavaDpoDecoder, type DpoStepIO } from './graph';
 
 export { DPO_DEFAULTS, DPO_LOSSES, type DpoConfig, type DpoLoss } from './config';
 
@@ -184,7 +184,7 @@ export class DpoTrainer {
     let s = this.sessions.get(key);
     if (!s) {
       const o = this.options;
-      const { graph, io } = buildDpoStepGraph(this.model.spec, this.model.checkpoint, {
+      const { graph, io } = buildDpoStepGraph(llavaDpoDecoder(this.model.spec), this.model.checkpoint, {
         pairs,
         seq,
         answer,
@@ -221,7 +221,7 @@ export class DpoTrainer {
     let session = this.refSessions.get(key);
     if (!session) {
       session = this.state.runtime
-        .createSession(serializeModel(buildLogpsGraph(spec, this.model.checkpoint, 2 * n, ref)), {
+        .createSession(serializeModel(buildLogpsGraph(llavaDpoDecoder(spec), this.model.checkpoint, 2 * n, ref)), {
           ep: this.options.ep,
           externalDataFolder: this.options.modelDir,
           ...(this.options.threads ? { intraOpThreads: this.options.threads } : {}),
