@@ -266,6 +266,15 @@ export function buildIxcTextGraph(s: IxcSpec, source: WeightSource, o: DecoderGr
 export const IXC_LORA_TARGETS = ['wqkv', 'wo', 'w1', 'w2', 'w3'] as const;
 export type IxcLoraTarget = (typeof IXC_LORA_TARGETS)[number];
 
+/** `target_modules` of an exported adapter: the official finetune.py's list (lora_target_modules). */
+export const IXC_PEFT_TARGET_MODULES: Record<IxcLoraTarget, string> = {
+  wqkv: 'attention.wqkv',
+  wo: 'attention.wo',
+  w1: 'feed_forward.w1',
+  w2: 'feed_forward.w2',
+  w3: 'feed_forward.w3',
+};
+
 /** The modules a target list selects (names as the graph's linear layers carry them), with their [out, in] sizes. */
 export function ixcLoraModules(
   s: IxcSpec,

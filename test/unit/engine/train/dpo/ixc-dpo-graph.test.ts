@@ -5,8 +5,9 @@
 // response log-prob and its LoRA A/B gradients; the sigmoid DPO loss's
 // gradient is then -beta * sigmoid(-beta * l) * (grad chosen - grad rejected)
 // with l = (pi_c - pi_r) - (ref_c - ref_r): the graph's accumulated gradients
-// (zero accumulators) and loss must equal that.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// (zero accumulators) and loss must equal that. The LoRA then exports as a PEFT
+// adapter under the official module names (base_model.model.model.layers.N...).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { causalBias } from '../../../../../electron/engine/generate/prompt';
 import { IxcCheckpoint } from '../../../../../electron/engine/models/checkpoint-ixc';
 import {
   IXC_LORA_TARGETS,
+  IXC_PEFT_TARGET_MODULES,
   ixcLoraModules,
   ixcRotaryTables,
   ixcSpec,
@@ -25,8 +27,10 @@ import {
   loraInputNames,
   type LoraWeights,
 } from '../../../../../electron/engine/models/lora';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, writePeftAdapter } from '../../../../../electron/engine/models/peft';
 import { writeRandomIxc } from '../../../../../electron/engine/models/random-ixc-checkpoint';
 import { buildDpoStepGraph, ixcDpoDecoder } from '../../../../../electron/engine/train/dpo/graph';
+import { SafetensorsFile } from '../../../../../electron/engine/weights/reader';
 import { writeSafetensors } from '../../../../../electron/engine/weights/writer';
 import { runGraph, type HostTensor } from '../../../../helpers/ort';
 import { relErr, runReference } from '../../../../helpers/reference';
@@ -180,5 +184,48 @@ describe('DPO step on the IXC2.5 decoder', () => {
       }
     }
     expect(checked).toBe(2 * 5 * spec.numLayers);
+  });
+
+  it('exports the LoRA as a PEFT adapter under the official module names and target list', async () => {
+    const out = path.join(dir, 'adapter');
+    await writePeftAdapter(out, {
+      config: {
+        r: 4,
+        loraAlpha: 2,
+        useRslora: false,
+        loraDropout: 0,
+        targetModules: IXC_LORA_TARGETS.map((t) => IXC_PEFT_TARGET_MODULES[t]),
+      },
+      layout: 'ixc',
+      modules: lora.modules,
+    });
+    const config = JSON.parse(readFileSync(path.join(out, ADAPTER_CONFIG), 'utf8')) as Record<string, unknown>;
+    expect(config['target_modules']).toEqual([
+      'attention.wqkv',
+      'attention.wo',
+      'feed_forward.w1',
+      'feed_forward.w2',
+      'feed_forward.w3',
+    ]);
+    const file = await SafetensorsFile.open(path.join(out, ADAPTER_WEIGHTS));
+    try {
+      const byName = new Map(file.tensors.map((t) => [t.name, t]));
+      expect(byName.size).toBe(2 * 5 * spec.numLayers);
+      // Packed q/k/v: B is [(heads + 2 kv heads) * head_dim, r].
+      const qkv = (spec.numHeads + 2 * spec.numKvHeads) * spec.headDim;
+      expect(byName.get('base_model.model.model.layers.0.attention.wqkv.lora_A.weight')?.shape).toEqual([
+        4,
+        spec.hiddenSize,
+      ]);
+      expect(byName.get('base_model.model.model.layers.0.attention.wqkv.lora_B.weight')?.shape).toEqual([qkv, 4]);
+      expect(
+        byName.get(`base_model.model.model.layers.${spec.numLayers - 1}.feed_forward.w2.lora_B.weight`)?.shape,
+      ).toEqual([spec.hiddenSize, 4]);
+      const a = await file.read('base_model.model.model.layers.1.attention.wo.lora_A.weight');
+      const want = lora.modules.get('model.layers.1.attention.wo')!.a;
+      expect(new Float32Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength))).toEqual(want);
+    } finally {
+      await file.close();
+    }
   });
 });
