@@ -183,6 +183,11 @@ export class IxcAppSession {
     return out;
   }
 
+  /** Each image's embedded rows [length * hidden] (what the DPO trainer feeds), as embed() gives them. */
+  async features(images: readonly SessionImage[]): Promise<Float32Array[]> {
+    return (await this.embed(images)).map((e) => e.rows);
+  }
+
   /** One generation (greedy by default) with its IXC read-out: per-image means and the global-view maps. */
   async answer(
     r: RespondRequest,

@@ -7,19 +7,43 @@
 // in the host (on the GPU with WebGPU) between steps (HostState).
 import ort from 'onnxruntime-node';
 import { AppError } from '../../../../shared/errors';
-import { LlavaSession, type SessionImage } from '../../generate/session';
+import { openModelSession, type ModelSession } from '../../generate/model-session';
+import { ixcTextFamily, openIxcModel } from '../../generate/ixc-session';
+import { llavaTextFamily } from '../../generate/runner';
+import type { SessionImage } from '../../generate/session';
+import { familyOf } from '../../models/arch';
+import { readConfigJson } from '../../models/config';
+import { ixcLoraModules, type IxcLoraTarget } from '../../models/ixc';
+import type { WeightSource } from '../../models/params';
+import { IMAGE_INDEX_MARKER } from '../../text/ixc-prompt';
 import { createRng } from '../../generate/sampling';
-import { initLora, loraFeeds, loraInputNames, type LoraSettings, type LoraWeights } from '../../models/lora';
-import { openModel, type OpenModel } from '../../models/open';
+import {
+  initLora,
+  initLoraModule,
+  loraFeeds,
+  loraInputNames,
+  loraScaleOf,
+  type LoraSettings,
+  type LoraTarget,
+  type LoraWeights,
+} from '../../models/lora';
+import { openModel } from '../../models/open';
 import { serializeModel } from '../../onnx/serialize';
 import type { ExplicitEp } from '../../runtime/local';
 import type { AdamWConfig } from '../adamw';
 import { HostState, fromWire, toWire } from '../host-state';
 import { createTrainerSession, initState, paramIO, scalarFeed, type ParamIO } from '../train-step';
-import { answerLength, bucketLength, packPairs, pairLength, type PairTokens } from './batch';
+import { answerLength, bucketLength, packPairs, pairLength, type PackModel, type PairTokens } from './batch';
 import type { DpoConfig } from './config';
 import { dropoutSeed } from './dropout';
-import { buildDpoStepGraph, buildLogpsGraph, llavaDpoDecoder, type DpoStepIO } from './graph';
+import {
+  buildDpoStepGraph,
+  buildLogpsGraph,
+  ixcDpoDecoder,
+  llavaDpoDecoder,
+  type DpoDecoder,
+  type DpoStepIO,
+} from './graph';
 
 export { DPO_DEFAULTS, DPO_LOSSES, type DpoConfig, type DpoLoss } from './config';
 
@@ -54,10 +78,64 @@ export interface DpoStepMetrics {
   stepMs: number;
 }
 
+/** LoRA settings of a run; `targets` are the family's module names (LLaVA: q_proj, ...; IXC2.5: IXC_LORA_TARGETS). */
+export type DpoLoraSettings = Omit<LoraSettings, 'targets'> & {
+  targets: readonly (LoraTarget | IxcLoraTarget)[];
+  dropout: number;
+};
+
+/**
+ * A model folder as the trainer uses it, whatever its family: the weights, the decoder the DPO graphs
+ * differentiate, the packing facts and the LoRA modules its targets select.
+ */
+interface DpoModel {
+  dir: string;
+  checkpoint: WeightSource & { close(): Promise<void> };
+  decoder: DpoDecoder;
+  pack: PackModel;
+  initLora(s: DpoLoraSettings, rng: () => number): LoraWeights;
+}
+
+/**
+ * config.json's family picks the decoder: llava-hf (prompt ids mark images by the image token) or IXC2.5 (images
+ * marked by -200, as `generate --json` reports them; each image its own row count; LoRA on IXC_LORA_TARGETS with
+ * the checkpoint's PLoRA frozen at image rows).
+ */
+async function openDpoModel(dir: string): Promise<DpoModel> {
+  let family;
+  try {
+    family = familyOf((await readConfigJson(dir)).json);
+  } catch {
+    family = 'llava' as const; // openModel names the folder and the problem
+  }
+  if (family === 'ixc') {
+    const m = await openIxcModel(dir);
+    return {
+      dir,
+      checkpoint: m.checkpoint,
+      decoder: ixcDpoDecoder(m.spec),
+      pack: ixcTextFamily(m, IMAGE_INDEX_MARKER),
+      initLora: (s, rng) => ({
+        rank: s.rank,
+        scale: loraScaleOf(s),
+        modules: new Map(ixcLoraModules(m.spec, s.targets).map((x) => [x.module, initLoraModule(x, s.rank, rng)])),
+      }),
+    };
+  }
+  const model = await openModel(dir);
+  return {
+    dir,
+    checkpoint: model.checkpoint,
+    decoder: llavaDpoDecoder(model.spec),
+    pack: llavaTextFamily(model),
+    initLora: (s, rng) => initLora(model.spec.text, { ...s, targets: s.targets as readonly LoraTarget[] }, rng),
+  };
+}
+
 export interface DpoTrainerOptions {
   modelDir: string;
   ep: ExplicitEp;
-  lora: LoraSettings & { dropout: number };
+  lora: DpoLoraSettings;
   /** Start from these adapters (e.g. --init-adapter); default PEFT's init from `seed`. */
   init?: LoraWeights;
   dpo: DpoConfig;
@@ -114,7 +192,7 @@ interface StepSession {
 export class DpoTrainer {
   private readonly sessions = new Map<string, Promise<StepSession>>();
   private readonly refSessions = new Map<string, Promise<string>>();
-  private features: Promise<LlavaSession> | undefined;
+  private features: Promise<ModelSession> | undefined;
   private readonly ios: ParamIO[];
   private micro = 0;
   private steps = 0;
@@ -122,7 +200,7 @@ export class DpoTrainer {
 
   private constructor(
     readonly options: DpoTrainerOptions,
-    private readonly model: OpenModel,
+    private readonly model: DpoModel,
     private readonly state: HostState,
     /** Rank, scale and module sizes of the adapters being trained. */
     readonly lora: LoraWeights,
@@ -137,9 +215,9 @@ export class DpoTrainer {
 
   static async create(o: DpoTrainerOptions): Promise<DpoTrainer> {
     validate(o);
-    const model = await openModel(o.modelDir);
+    const model = await openDpoModel(o.modelDir);
     try {
-      const lora = o.init ?? initLora(model.spec.text, o.lora, createRng(o.seed));
+      const lora = o.init ?? model.initLora(o.lora, createRng(o.seed));
       return new DpoTrainer(o, model, new HostState(), lora);
     } catch (e) {
       await model.checkpoint.close();
@@ -164,7 +242,7 @@ export class DpoTrainer {
   /** Images -> projected features (frozen tower + projector); callers cache them per pair. */
   async imageFeatures(images: readonly SessionImage[]): Promise<Float32Array[]> {
     this.checkOpen();
-    this.features ??= LlavaSession.open({ modelDir: this.options.modelDir, ep: this.options.ep });
+    this.features ??= openModelSession({ modelDir: this.options.modelDir, ep: this.options.ep });
     return (await this.features).features(images);
   }
 
@@ -184,7 +262,7 @@ export class DpoTrainer {
     let s = this.sessions.get(key);
     if (!s) {
       const o = this.options;
-      const { graph, io } = buildDpoStepGraph(llavaDpoDecoder(this.model.spec), this.model.checkpoint, {
+      const { graph, io } = buildDpoStepGraph(this.model.decoder, this.model.checkpoint, {
         pairs,
         seq,
         answer,
@@ -213,7 +291,7 @@ export class DpoTrainer {
   ): Promise<{ chosen: number[]; rejected: number[] }> {
     this.checkOpen();
     if (examples.length === 0) return { chosen: [], rejected: [] };
-    const spec = this.model.spec;
+    const spec = this.model.pack;
     const n = Math.max(1, Math.min(this.options.referenceBatch ?? 4, examples.length));
     const chosen: number[] = [];
     const rejected: number[] = [];
@@ -221,7 +299,7 @@ export class DpoTrainer {
     let session = this.refSessions.get(key);
     if (!session) {
       session = this.state.runtime
-        .createSession(serializeModel(buildLogpsGraph(llavaDpoDecoder(spec), this.model.checkpoint, 2 * n, ref)), {
+        .createSession(serializeModel(buildLogpsGraph(this.model.decoder, this.model.checkpoint, 2 * n, ref)), {
           ep: this.options.ep,
           externalDataFolder: this.options.modelDir,
           ...(this.options.threads ? { intraOpThreads: this.options.threads } : {}),
@@ -260,7 +338,7 @@ export class DpoTrainer {
     this.checkOpen();
     const t0 = performance.now();
     if (batch.length === 0) throw new AppError('bad-input', 'a DPO step needs at least one pair', { subject: 'batch' });
-    const spec = this.model.spec;
+    const spec = this.model.pack;
     const longest = Math.max(...batch.map((e, i) => pairLength(spec, e, `pair ${i + 1} of the batch`)));
     const multiple = this.options.seqMultiple ?? 32;
     const seq = bucketLength(spec, longest, multiple);
