@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { RespondOptions } from '../../../shared/pipeline/respond';
 import { EXIT, jsonOutput, writeJson, type CliCommand } from '../command';
-import { LlavaSession } from '../../engine/generate/session';
+import { openModelSession } from '../../engine/generate/model-session';
 import { epLine } from '../ep-line';
 import { parseOptions, repeatableOption, valueOption } from '../options';
 import { defineModelOptions, modelArgs, promptInput, sessionOptions } from './model-args';
@@ -55,7 +55,7 @@ export const generateCommand: CliCommand = {
       attentionLayer: v['attentionLayer'],
       includePrefillRow: v['includePrefillRow'],
     });
-    const session = await LlavaSession.open(
+    const session = await openModelSession(
       sessionOptions(m, o.attentionLayer.length ? { attentionLayers: o.attentionLayer } : {}),
     );
     try {

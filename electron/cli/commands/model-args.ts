@@ -1,6 +1,6 @@
 // Options shared by `mia-dpo generate` and `mia-dpo score`: the model folder,
-// images, prompt, adapter and execution provider, parsed into LlavaSession
-// options and a prompt. The model, adapter and EP fields are the respond
+// images, prompt, adapter and execution provider, parsed into session options
+// (engine/generate/model-session.ts picks the family) and a prompt. The model, adapter and EP fields are the respond
 // request's (shared/pipeline/respond.ts), so both paths accept the same values.
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -29,10 +29,10 @@ export type ModelArgs = z.output<typeof ModelArgs>;
 /** Declares the model options on `cmd` (after the command's own). */
 export function defineModelOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--model <DIR>', 'llava-hf model folder')
+    .requiredOption('--model <DIR>', 'model folder: llava-hf or InternLM-XComposer-2.5')
     .addOption(repeatableOption('--image <FILE>', 'an image shown with the prompt, in order'))
     .requiredOption('--prompt <TEXT>', 'the question (chat template applied), or the whole text with --raw')
-    .option('--raw', 'give the prompt to the tokenizer as it is, with <image> placeholders')
+    .option('--raw', 'give the prompt to the tokenizer as it is, with <image> (or <ImageHere>) placeholders')
     .option('--adapter <DIR>', 'PEFT LoRA adapter folder')
     .option('--merge-adapter', 'merge the adapter into the weights instead of running it beside them')
     .option('--pad', 'pad images to square instead of centre-cropping')

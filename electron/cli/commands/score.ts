@@ -1,7 +1,7 @@
 // `mia-dpo score`: per-token log-probs of one or more responses after a prompt
 // with images (all responses in one batch, sharing the prompt).
 import { EXIT, jsonOutput, writeJson, type CliCommand } from '../command';
-import { LlavaSession } from '../../engine/generate/session';
+import { openModelSession } from '../../engine/generate/model-session';
 import { epLine } from '../ep-line';
 import { repeatableOption } from '../options';
 import { defineModelOptions, modelArgs, promptInput, sessionOptions } from './model-args';
@@ -16,7 +16,7 @@ export const scoreCommand: CliCommand = {
   async run(args, io) {
     const m = modelArgs(args);
     const responses = args.values['response'] as string[];
-    const session = await LlavaSession.open(sessionOptions(m));
+    const session = await openModelSession(sessionOptions(m));
     try {
       if (!jsonOutput(args)) {
         io.stderr.write(epLine(m.ep, { ep: session.ep, fallbackReason: session.epFallback }));

@@ -5,7 +5,7 @@
 // decoder is ixc.ts's through the shared runner (runner.ts DecoderRunner), so
 // generate/score, attention capture and the KV cache are the llava ones.
 // Stops: the config's / generation_config's EOS and `[UNUSED_TOKEN_145]`.
-import { AppError } from '../../../shared/errors';
+import { AppError, isAppError } from '../../../shared/errors';
 import { IxcCheckpoint } from '../models/checkpoint-ixc';
 import { buildIxcTextGraph, ixcRotaryTables, ixcSpec, type IxcSpec } from '../models/ixc';
 import {
@@ -16,7 +16,8 @@ import {
   ixcStopCriteria,
   type IxcPromptSource,
 } from '../text/ixc-prompt';
-import { loadGenerationEosIds, type StopCriteria } from '../text/stop-tokens';
+import { IncrementalDecoder } from '../text/incremental-decoder';
+import { findStopString, loadGenerationEosIds, type StopCriteria } from '../text/stop-tokens';
 import { TextTokenizer } from '../text/tokenizer';
 import { hdSpanMeans, hdTokenCount, hdTokenLayout, type HdGrid, type HdTokenLayout } from '../vision/hd-layout';
 import { generate, imageRowCounts, type GenerateResult } from './generate';
@@ -72,9 +73,13 @@ export interface IxcGenerateRequest {
   /** Each image's crop grid, when known: gives the content-only attention mean (separators left out). */
   grids?: readonly HdGrid[];
   maxNewTokens?: number;
-  sampling?: SamplingOptions;
+  sampling?: Partial<SamplingOptions>;
   /** Also average the prefill's last attention row into the maps. */
   includePrefillRow?: boolean;
+  /** Stop when the decoded answer contains one of these (cut there). */
+  stopStrings?: readonly string[];
+  /** Checked after each token: generation stops and the call fails with kind 'cancelled'. */
+  signal?: AbortSignal;
 }
 
 export interface IxcAnswer {
@@ -86,6 +91,10 @@ export interface IxcAnswer {
    * (separators included: `per_image_mean`) and, with its grid, over its ViT tokens only.
    */
   imageMeans: { layer: number; images: { whole: number; content: number | null }[] }[];
+  /** Each image's token layout, when its grid was given. */
+  layouts: (HdTokenLayout | undefined)[];
+  /** Prefill ends at the first token; decode is the rest. */
+  timing: { prefillMs: number; decodeMs: number };
 }
 
 export class IxcSession {
@@ -119,17 +128,35 @@ export class IxcSession {
     return encodeIxcPrompt(this.tokenizer, prompt, { images: images.length, featureTokens }).inputIds;
   }
 
-  /** Greedy by default (MIA-DPO); stops at EOS or the end of turn. */
+  /** Greedy by default (MIA-DPO); stops at EOS, the end of turn or a stop string. */
   async answer(r: IxcGenerateRequest): Promise<IxcAnswer> {
+    throwIfCancelled(r.signal);
+    const started = performance.now();
     const ids = this.encode(r.prompt, r.images);
     const layouts = this.layouts(r);
+    const stops = (r.stopStrings ?? []).filter((x) => x.length > 0);
+    const decoder = new IncrementalDecoder(this.tokenizer, { skipSpecialTokens: true });
+    let streamed = '';
+    let prefillEnd: number | null = null;
     const generation = await generate(this.runner, ids, r.images, {
       maxNewTokens: r.maxNewTokens ?? 512,
       sampling: { ...GREEDY, ...r.sampling },
       eosTokenIds: [...this.stops.tokenIds],
       includePrefillRow: r.includePrefillRow ?? false,
+      shouldStop: (tokens) => {
+        prefillEnd ??= performance.now();
+        if (r.signal?.aborted) return true;
+        if (stops.length === 0) return false;
+        const before = streamed.length;
+        streamed += decoder.push(tokens[tokens.length - 1]!);
+        return findStopString(streamed, stops, before) !== undefined;
+      },
     });
-    const text = ixcReplyText(this.tokenizer.decode(generation.tokens, { skipSpecialTokens: true }));
+    const ended = performance.now();
+    throwIfCancelled(r.signal);
+    let text = ixcReplyText(this.tokenizer.decode(generation.tokens, { skipSpecialTokens: true }));
+    const stop = findStopString(text, stops);
+    if (stop) text = text.slice(0, stop.index);
     const imageMeans = generation.attention.map((a) => ({
       layer: a.layer,
       images: a.images.map((img, i) => {
@@ -137,7 +164,13 @@ export class IxcSession {
         return { whole: img.mean, content: layout ? hdSpanMeans(img.map, 0, layout).content : null };
       }),
     }));
-    return { generation, text: text.trim(), imageMeans };
+    return {
+      generation,
+      text: text.trim(),
+      imageMeans,
+      layouts,
+      timing: { prefillMs: (prefillEnd ?? ended) - started, decodeMs: ended - (prefillEnd ?? ended) },
+    };
   }
 
   /** Each image's token layout when its grid is given, checked against its row count. */
@@ -166,8 +199,13 @@ export class IxcSession {
     images: readonly Float32Array[],
     responses: readonly string[],
   ): Promise<ScoreResult> {
-    const ids = responses.map((t) => this.tokenizer.encode(t + IXC_TURN_END, { addSpecialTokens: false }));
+    const ids = responses.map((t) => this.responseIds(t));
     return scoreResponses(this.runner, this.encode(prompt, images), images, ids);
+  }
+
+  /** A response's ids as score() scores them: the text then the end-of-turn token. */
+  responseIds(response: string): number[] {
+    return this.tokenizer.encode(response + IXC_TURN_END, { addSpecialTokens: false });
   }
 
   async close(): Promise<void> {
@@ -177,4 +215,11 @@ export class IxcSession {
       await this.model.checkpoint.close();
     }
   }
+}
+
+/** An aborted request ends as a `cancelled` AppError, whatever reason the caller aborted with. */
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  const reason: unknown = signal.reason;
+  throw isAppError(reason) ? reason : new AppError('cancelled', 'the answer was cancelled', { cause: reason });
 }

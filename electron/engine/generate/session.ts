@@ -81,6 +81,24 @@ export interface RespondRequest extends PromptInput {
   capToContext?: boolean;
 }
 
+/**
+ * How an attention map's grid lies on the image given: `crop` (CLIPImageProcessor: shortest edge to `size`, centre
+ * crop) or `pad` (LLaVA-1.5's expand-to-square, then resize) of a `size` px input; `hd` (IXC2.5's global view): the
+ * image scaled by `scale` (input px per image px, per axis) with its top-left corner at the view's.
+ */
+export type MapPreprocessing =
+  { mode: 'crop' | 'pad'; size: number } | { mode: 'hd'; size: number; scale: { x: number; y: number } };
+
+/** What MIA-DPO's selection reads of one answer, one entry per image given, at the first recorded layer. */
+export interface SelectionMaps {
+  /** Row-major side x side maps over the image's patch grid (LLaVA: its patches; IXC2.5: its global view's tokens). */
+  maps: Float32Array[];
+  /** The mean the sequence format compares: the map's mean (LLaVA), the whole span's, separators included (IXC2.5). NaN without a decode step. */
+  means: number[];
+  side: number;
+  preprocessing: MapPreprocessing;
+}
+
 /** A generation with its decoded text and where its time went. */
 export interface Answer {
   generation: GenerateResult;
@@ -88,11 +106,26 @@ export interface Answer {
   text: string;
   /** Prefill ends at the first token (image features included); decode is the rest. */
   timing: { prefillMs: number; decodeMs: number };
+  /** The per-image maps and means selection reads. */
+  selection: SelectionMaps;
+}
+
+/** Maps and means of NaN for `count` images: an answer without a decode step recorded no attention. */
+export function emptySelection(count: number, side: number, preprocessing: MapPreprocessing): SelectionMaps {
+  return {
+    maps: Array.from({ length: count }, () => new Float32Array(side * side).fill(NaN)),
+    means: new Array<number>(count).fill(NaN),
+    side,
+    preprocessing,
+  };
 }
 
 export interface AttentionSummary {
   layer: number;
+  /** Per image: the mean over its whole span (IXC2.5: separators included). */
   per_image_mean: number[];
+  /** IXC2.5: per image, the mean over its ViT tokens only (separators left out). */
+  per_image_content_mean?: number[];
   /** Per image: side x side rows of the step-averaged attention (a single row when the span is not square). */
   maps: number[][][];
 }
@@ -136,6 +169,8 @@ function toMaps(layer: GenerateResult['attention'][number]): AttentionSummary {
 }
 
 export class LlavaSession {
+  readonly family = 'llava' as const;
+
   private constructor(
     readonly runner: LlavaRunner,
     readonly tokenizer: TextTokenizer,
@@ -205,6 +240,10 @@ export class LlavaSession {
 
   get ep(): ExplicitEp {
     return this.runner.ep;
+  }
+
+  get captureLayers(): readonly number[] {
+    return this.runner.captureLayers;
   }
 
   /** The memory planner's estimate for one generation of `seq` tokens (prompt and answer) in this session's format. */
@@ -349,7 +388,29 @@ export class LlavaSession {
       generation,
       text: text.trim(),
       timing: { prefillMs: (prefillEnd ?? ended) - started, decodeMs: ended - (prefillEnd ?? ended) },
+      selection: this.selection(generation.attention[0]?.images ?? [], r.images.length),
     };
+  }
+
+  /**
+   * Square patch maps from the step-averaged spans. A vision tower that keeps its class token (strategy 'full') has
+   * one token more than the grid: it is left out of the map. Without a decode step there is no attention: NaN.
+   */
+  private selection(images: readonly { map: Float64Array }[], count: number): SelectionMaps {
+    const v = this.runner.model.spec.vision;
+    const side = v.imageSize / v.patchSize;
+    const preprocessing = { mode: this.options.aspect ?? 'crop', size: v.imageSize };
+    if (images.length === 0) return emptySelection(count, side, preprocessing);
+    const maps = images.map((im, i) => {
+      const skip = im.map.length - side * side;
+      if (skip !== 0 && skip !== 1)
+        throw new AppError(
+          'internal',
+          `image ${i + 1} has ${im.map.length} attention values; a ${side}x${side} patch grid needs ${side * side}`,
+        );
+      return Float32Array.from(im.map.subarray(skip));
+    });
+    return { maps, means: maps.map((m) => m.reduce((a, b) => a + b, 0) / m.length), side, preprocessing };
   }
 
   async respond(r: RespondRequest): Promise<RespondResult> {

@@ -5,11 +5,18 @@
 // log-probs, and the outputs of a generation / scoring graph. The model files
 // (llava.ts, ixc.ts) build their layers around these, so generate/score drive
 // either family through the same named inputs and outputs.
-import type { Graph, Value } from '../onnx/graph';
+import type { Graph, Node, Value } from '../onnx/graph';
 import * as op from '../onnx/ops';
 import type { LinearHooks } from './nn';
 import { rotary, staticDim } from './nn';
 import type { Params } from './params';
+
+/** One decoder layer of a forward: its input, output and the nodes built for it (a train graph recomputes them: checkpointing, QLoRA). */
+export interface LayerRecord {
+  input: Value;
+  output: Value;
+  nodes: readonly Node[];
+}
 
 /** The sizes the shared decoder plumbing needs (a llava TextSpec and an IxcSpec are both one). */
 export interface DecoderDims {

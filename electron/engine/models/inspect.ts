@@ -153,8 +153,7 @@ async function inspectIxc(dir: string): Promise<ModelInspection> {
       chat_template: hasChatTemplate(dir),
       preprocessor_config: existsSync(path.join(dir, 'preprocessor_config.json')),
       tokenizer: tokenizerKind(dir),
-      can_generate: false,
-      note: 'InternLM-XComposer-2.5 folders can be loaded and inspected; generation is not implemented yet',
+      can_generate: true,
       ixc: {
         crop_size: v.image_size,
         merge: c.merge,

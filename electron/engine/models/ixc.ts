@@ -28,6 +28,7 @@ import {
   type DecoderGraphOptions,
   type DecoderInputs,
   type LayerCache,
+  type LayerRecord,
 } from './decoder';
 import type { LinearHooks } from './nn';
 import { linear, rmsNorm, rotaryTables, silu, staticDim } from './nn';
@@ -195,6 +196,8 @@ export interface IxcOutputs {
   present: LayerCache[];
   /** Per captured layer: probabilities averaged over the query heads [B, T, Tk]. */
   attention: Map<number, Value>;
+  /** Per decoder layer, its input, output and nodes (a train graph recomputes them: checkpointing, QLoRA). */
+  layers: LayerRecord[];
 }
 
 /**
@@ -208,8 +211,10 @@ export function ixcTextForward(p: Params, s: IxcSpec, x: DecoderInputs, o: IxcFo
   const imMask = op.unsqueeze(op.cast(imageRows(x), 'float32'), [2]); // [B, T, 1]
   const present: LayerCache[] = [];
   const attn = new Map<number, Value>();
+  const layers: LayerRecord[] = [];
   let h = embedWithImages(p.get('model.tok_embeddings.weight'), x); // [B, T, D]
   for (let i = 0; i < s.numLayers; i++) {
+    const [input, from] = [h, p.graph.nodes.length];
     h = p.graph.withScope(`layer${i}`, () => {
       const past = x.past?.[i];
       const presentName = o.presentNames?.(i);
@@ -225,8 +230,9 @@ export function ixcTextForward(p: Params, s: IxcSpec, x: DecoderInputs, o: IxcFo
       if (capture.includes(i)) attn.set(i, op.reduceMean(l.probs, [1, 2], false)); // [B, T, Tk]
       return l.x;
     });
+    layers.push({ input, output: h, nodes: p.graph.nodes.slice(from) });
   }
-  return { hidden: rmsNorm(h, p.get('model.norm.weight'), s.rmsNormEps), present, attention: attn };
+  return { hidden: rmsNorm(h, p.get('model.norm.weight'), s.rmsNormEps), present, attention: attn, layers };
 }
 
 /** hidden [B, T, D] -> logits [B, T, V] through `output` (the checkpoint resolves it to the embeddings when tied). */
@@ -265,6 +271,15 @@ export function buildIxcTextGraph(s: IxcSpec, source: WeightSource, o: DecoderGr
 /** LoRA targets of the official fine-tuning (finetune.py: attention.wqkv, attention.wo, feed_forward.w1, w2, w3). */
 export const IXC_LORA_TARGETS = ['wqkv', 'wo', 'w1', 'w2', 'w3'] as const;
 export type IxcLoraTarget = (typeof IXC_LORA_TARGETS)[number];
+
+/** `target_modules` of an exported adapter: the official finetune.py's list (lora_target_modules). */
+export const IXC_PEFT_TARGET_MODULES: Record<IxcLoraTarget, string> = {
+  wqkv: 'attention.wqkv',
+  wo: 'attention.wo',
+  w1: 'feed_forward.w1',
+  w2: 'feed_forward.w2',
+  w3: 'feed_forward.w3',
+};
 
 /** The modules a target list selects (names as the graph's linear layers carry them), with their [out, in] sizes. */
 export function ixcLoraModules(

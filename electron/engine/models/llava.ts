@@ -27,6 +27,7 @@ import {
   type DecoderGraphOptions,
   type DecoderInputs,
   type LayerCache,
+  type LayerRecord,
 } from './decoder';
 import type { LinearHooks } from './nn';
 import { activation, layerNorm, linear, rmsNorm, staticDim } from './nn';
@@ -350,7 +351,7 @@ export interface TextOutputs {
   /** Per captured layer: attention probabilities averaged over heads [B, T, Tk]. */
   attention: Map<number, Value>;
   /** Per decoder layer, its input, output and the nodes built for it (a train graph recomputes them: checkpointing). */
-  layers: { input: Value; output: Value; nodes: readonly Node[] }[];
+  layers: LayerRecord[];
 }
 
 /**

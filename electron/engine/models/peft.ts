@@ -149,8 +149,12 @@ function checkShape(file: string, e: TensorEntry, want: number[]): void {
 
 export interface AdapterToWrite {
   config: LoraConfig;
-  /** Key names follow this layout; match the base checkpoint's so PEFT loads it onto the same transformers version. */
-  layout: WeightLayout;
+  /**
+   * Key names follow this layout; match the base checkpoint's so PEFT loads it onto the same transformers version.
+   * 'ixc': InternLM-XComposer-2.5's module paths as they are (`model.layers.N.attention.wqkv`), as PEFT names them
+   * on InternLMXComposer2ForCausalLM.
+   */
+  layout: WeightLayout | 'ixc';
   dtype?: 'F32' | 'F16' | 'BF16';
   /** By canonical module path: A [r, in] and B [out, r], row-major float32. */
   modules: ReadonlyMap<string, { a: Float32Array; b: Float32Array; inFeatures: number; outFeatures: number }>;
@@ -168,7 +172,9 @@ export async function writePeftAdapter(dir: string, adapter: AdapterToWrite): Pr
         `LoRA weights of ${module} do not match r = ${r}, in = ${m.inFeatures}, out = ${m.outFeatures}`,
       );
     }
-    const key = `base_model.model.${storedName(`${module}.weight`, adapter.layout).slice(0, -'.weight'.length)}`;
+    const stored =
+      adapter.layout === 'ixc' ? module : storedName(`${module}.weight`, adapter.layout).slice(0, -'.weight'.length);
+    const key = `base_model.model.${stored}`;
     tensors[`${key}.lora_A.weight`] = { dtype, shape: [r, m.inFeatures], data: fromFloat32(dtype, m.a) };
     tensors[`${key}.lora_B.weight`] = { dtype, shape: [m.outFeatures, r], data: fromFloat32(dtype, m.b) };
   }

@@ -1,16 +1,24 @@
 // Exact-region attention: the reference grid split ignores label strips,
 // margins and the model's preprocessing. Here a pixel rectangle of the
 // composite is carried through the preprocessing (resize shortest edge +
-// centre crop, or pad to square + resize) onto the patch grid, and each patch
+// centre crop, or pad to square + resize, or IXC2.5's global view) onto the patch grid, and each patch
 // is weighted by the fraction of it the rectangle covers.
 import type { Rect } from '../../../shared/pipeline/types';
 
-export interface Preprocessing {
-  /** `crop`: CLIPImageProcessor (shortest edge + centre crop); `pad`: LLaVA-1.5 expand-to-square. */
-  mode: 'crop' | 'pad';
-  /** Model input side in pixels (336 for LLaVA-1.5). */
-  size: number;
-}
+export type Preprocessing =
+  | {
+      /** `crop`: CLIPImageProcessor (shortest edge + centre crop); `pad`: LLaVA-1.5 expand-to-square. */
+      mode: 'crop' | 'pad';
+      /** Model input side in pixels (336 for LLaVA-1.5). */
+      size: number;
+    }
+  | {
+      /** IXC2.5's global view: the image scaled by `scale` per axis, its top-left at the view's (the rest padding). */
+      mode: 'hd';
+      /** The view's side in pixels (560). */
+      size: number;
+      scale: { x: number; y: number };
+    };
 
 /** Affine map x' = x * sx - ox (same for y) from canvas pixels to model-input pixels. */
 function transform(
@@ -18,6 +26,7 @@ function transform(
   pre: Preprocessing,
 ): { sx: number; sy: number; ox: number; oy: number } {
   const { width: w, height: h } = canvas;
+  if (pre.mode === 'hd') return { sx: pre.scale.x, sy: pre.scale.y, ox: 0, oy: 0 };
   if (pre.mode === 'pad') {
     const side = Math.max(w, h);
     const s = pre.size / side;

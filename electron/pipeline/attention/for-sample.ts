@@ -13,6 +13,8 @@ export interface SampleAttention {
   maps: readonly ArrayLike<number>[];
   patchSide: number;
   preprocessing: Preprocessing;
+  /** Per image, the engine's mean when it is not the map's (IXC2.5: the whole span's); default the maps' means. */
+  perImageMean?: readonly number[];
 }
 
 export interface AttentionNumbers {
@@ -26,7 +28,7 @@ export function attentionForSample(
   att: SampleAttention,
   settings: { tileSize: number; pipCentreFraction: number },
 ): AttentionNumbers {
-  const perImageMean = att.maps.map((m) => mean(m));
+  const perImageMean = att.perImageMean ? [...att.perImageMean] : att.maps.map((m) => mean(m));
   if (sample.format === 'sequence') {
     // Each image is its own input: the exact region of the target is the whole target image.
     const ratio = sequenceRatio(perImageMean, sample.targetIndex);

@@ -4,6 +4,8 @@
 // Maps are one per image given, each `patchSide x patchSide`, averaged over
 // heads at `layer` and over the generated tokens' query rows (not the prefill).
 
+import type { Preprocessing } from '../attention/exact-region';
+
 export interface ResponseRequest {
   /** The prompt text with one `<image>` placeholder per image, in order. */
   prompt: string;
@@ -26,13 +28,16 @@ export interface ResponseResult {
   maxProbs: Float32Array;
   /** Per generated token: log-probability of the token emitted (true perplexity). */
   logProbs: Float32Array;
-  /** Per image: mean attention over its patch tokens, same order as `images`. */
+  /**
+   * Per image, same order as `images`: the mean attention the sequence format compares, over its patch tokens
+   * (LLaVA: the map's mean) or its whole span (IXC2.5: global view, crops and separators).
+   */
   perImageMean: number[];
   /** Per image: row-major `patchSide x patchSide` attention map. */
   attentionMaps: Float32Array[];
   patchSide: number;
-  /** The model's image preprocessing, for exact-region ratios. */
-  preprocessing: { mode: 'crop' | 'pad'; size: number };
+  /** How the maps' grid lies on the image (for exact-region ratios): crop / pad of a square input, or IXC2.5's global view. */
+  preprocessing: Preprocessing;
   /** Wall time of prefill and decode, for the job's timing record. */
   timing: { prefillMs: number; decodeMs: number };
 }

@@ -1,11 +1,13 @@
-// The ResponseEngine over the models engine: a thin adapter on LlavaSession
-// (prompt encoding, preprocessing of the raw RGB images, the generation loop,
-// end-token handling and the model id all live there). What it adds is the
-// respond contract's shape: the end token left out of the tokens, and one
-// square patch map per image. The session's graphs run in the engine's
+// The ResponseEngine over the models engine: a thin adapter on the model
+// folder's session (engine/generate/model-session.ts: LlavaSession for llava-hf,
+// IxcAppSession for InternLM-XComposer-2.5; prompt encoding, preprocessing of
+// the raw RGB images, the generation loop, end-token handling, the model id and
+// the per-image maps selection reads all live there). What it adds is the
+// respond contract's shape: the end token left out of the tokens. The session's graphs run in the engine's
 // session worker, so a generation never blocks the server or the UI.
 import { AppError } from '../../../shared/errors';
-import { LlavaSession, type PromptTemplate } from '../../engine/generate/session';
+import { openModelSession, type ModelSession } from '../../engine/generate/model-session';
+import type { PromptTemplate } from '../../engine/generate/session';
 import type { EpChoice } from '../../../shared/ep';
 import type { WeightBlock, WeightsChoice } from '../../../shared/weights';
 import type { AspectMode } from '../../engine/vision/preprocess';
@@ -28,14 +30,11 @@ export interface ModelEngineOptions {
 }
 
 export class ModelEngine implements ResponseEngine {
-  private constructor(
-    private readonly session: LlavaSession,
-    private readonly aspect: AspectMode,
-  ) {}
+  private constructor(private readonly session: ModelSession) {}
 
   static async open(o: ModelEngineOptions): Promise<ModelEngine> {
     const aspect = o.aspect ?? 'pad';
-    const session = await LlavaSession.open({
+    const session = await openModelSession({
       modelDir: o.modelDir,
       ep: o.ep ?? 'auto',
       ...(o.weights === undefined ? {} : { weights: o.weights }),
@@ -45,7 +44,7 @@ export class ModelEngine implements ResponseEngine {
       ...(o.adapter === undefined ? {} : { adapter: { dir: o.adapter } }),
       ...(o.layer === undefined ? {} : { attentionLayers: [o.layer] }),
     });
-    return new ModelEngine(session, aspect);
+    return new ModelEngine(session);
   }
 
   /** Base weights, adapter and weight format (engine/generate/model-id.ts). */
@@ -54,7 +53,7 @@ export class ModelEngine implements ResponseEngine {
   }
 
   get layer(): number {
-    return this.session.runner.captureLayers[0]!;
+    return this.session.captureLayers[0]!;
   }
 
   /** The weight format in use and why. */
@@ -80,11 +79,7 @@ export class ModelEngine implements ResponseEngine {
         { subject: 'layer' },
       );
     }
-    const {
-      generation: res,
-      text,
-      timing,
-    } = await this.session.answer({
+    const answer = await this.session.answer({
       prompt: r.prompt,
       images: r.images,
       maxNewTokens: r.maxNewTokens,
@@ -92,7 +87,8 @@ export class ModelEngine implements ResponseEngine {
       capToContext: false,
       ...(r.signal ? { signal: r.signal } : {}),
     });
-    const maps = this.imageMaps(res.attention[0]?.images ?? [], r.images.length);
+    const { generation: res, text, timing } = answer;
+    const maps = answer.selection;
     return {
       text,
       tokens: res.stopReason === 'eos' ? res.tokens.slice(0, -1) : res.tokens,
@@ -102,38 +98,9 @@ export class ModelEngine implements ResponseEngine {
       perImageMean: maps.means,
       attentionMaps: maps.maps,
       patchSide: maps.side,
-      preprocessing: { mode: this.aspect, size: this.session.runner.model.spec.vision.imageSize },
+      preprocessing: maps.preprocessing,
       timing,
     };
-  }
-
-  /**
-   * Square patch maps from the step-averaged spans. A vision tower that keeps
-   * its class token (strategy 'full') has one token more than the grid: it is
-   * left out of the map. Without a decode step there is no attention: NaN.
-   */
-  private imageMaps(
-    images: readonly { map: Float64Array }[],
-    count: number,
-  ): { maps: Float32Array[]; means: number[]; side: number } {
-    const v = this.session.runner.model.spec.vision;
-    const side = v.imageSize / v.patchSize;
-    if (images.length === 0)
-      return {
-        maps: Array.from({ length: count }, () => new Float32Array(side * side).fill(NaN)),
-        means: new Array<number>(count).fill(NaN),
-        side,
-      };
-    const maps = images.map((im, i) => {
-      const skip = im.map.length - side * side;
-      if (skip !== 0 && skip !== 1)
-        throw new AppError(
-          'internal',
-          `image ${i + 1} has ${im.map.length} attention values; a ${side}x${side} patch grid needs ${side * side}`,
-        );
-      return Float32Array.from(im.map.subarray(skip));
-    });
-    return { maps, means: maps.map((m) => m.reduce((a, b) => a + b, 0) / m.length), side };
   }
 
   /** Releases the model's sessions once any run in flight is over (the session worker is never stopped mid-run). */

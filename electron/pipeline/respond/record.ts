@@ -52,7 +52,12 @@ export function responseRecord(a: {
   const { sample, result } = a;
   const attention = attentionForSample(
     sample,
-    { maps: result.attentionMaps, patchSide: result.patchSide, preprocessing: result.preprocessing },
+    {
+      maps: result.attentionMaps,
+      patchSide: result.patchSide,
+      preprocessing: result.preprocessing,
+      perImageMean: result.perImageMean,
+    },
     { tileSize: a.pipeline.geometry.tileSize, pipCentreFraction: a.pipeline.attention.pipCentreFraction },
   );
   const metrics = computeMetrics({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exactRatio, regionWeights } from '../../../electron/pipeline/attention/exact-region';
 import { gridTiles } from '../../../electron/pipeline/composite/geometry';
+import { hdGeometry } from '../../../electron/engine/vision/hd-transform';
 import { DEFAULT_SETTINGS } from '../../../shared/pipeline/defaults';
 
 const sum = (a: ArrayLike<number>): number => Array.from(a).reduce((s, v) => s + v, 0);
@@ -67,5 +68,33 @@ describe('exact-region weights', () => {
     // Area share of the tile in the padded 936x936 square: 448*448 / 936^2.
     expect(r1).toBeCloseTo((448 * 448) / (936 * 936), 6);
     expect(exactRatio(map, 24, canvas, tiles[1]!.content, pre)).toBeCloseTo(r1, 6);
+  });
+
+  it('hd mode (IXC2.5 global view): the image scaled per axis at the top-left, padding below it', () => {
+    // A 300x130 image at 56 px crops, hd_num 24: 6 crops wide (capped by ceil(300/56)), resized to 336x145,
+    // padded to 336x168; the global view (56 px, 2x2 tokens of 28 px) shows it scaled by 56/336 and 145/130 * 56/168.
+    const g = hdGeometry(300, 130, 24, { cropSize: 56 });
+    expect([g.resized, g.padded]).toEqual([
+      { width: 336, height: 145 },
+      { width: 336, height: 168 },
+    ]);
+    const scale = { x: (336 / 300) * (56 / 336), y: (145 / 130) * (56 / 168) };
+    const w = regionWeights(
+      { width: 300, height: 130 },
+      { x: 0, y: 0, width: 300, height: 130 },
+      { mode: 'hd', size: 56, scale },
+      2,
+    );
+    // The image ends at 56 * 145/168 = 48.33 px: the bottom row of tokens is covered (48.33 - 28) / 28.
+    const bottom = (56 * (145 / 168) - 28) / 28;
+    Array.from(w).forEach((v, k) => expect(v).toBeCloseTo(k < 2 ? 1 : bottom, 9));
+    // The right half of the image: the right column of tokens, same rows.
+    const right = regionWeights(
+      { width: 300, height: 130 },
+      { x: 150, y: 0, width: 150, height: 130 },
+      { mode: 'hd', size: 56, scale },
+      2,
+    );
+    Array.from(right).forEach((v, k) => expect(v).toBeCloseTo(k % 2 === 0 ? 0 : k < 2 ? 1 : bottom, 9));
   });
 });

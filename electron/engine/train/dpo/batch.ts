@@ -3,12 +3,34 @@
 // concatenated forward), each row = expanded prompt + response, right-padded
 // to the graph's static length; both rows of a pair read that pair's image
 // features. The response mask marks the positions whose next token is a
-// response token: their log-probs are summed.
+// response token: their log-probs are summed. The model is its TextFamily's
+// packing facts (runner.ts): LLaVA's fixed tokens per image, or IXC2.5's
+// whole rows per image (each image its own count) and per-row rotary tables.
 import ort from 'onnxruntime-node';
 import { AppError, isAppError } from '../../../../shared/errors';
-import { causalBias, expandPrompt } from '../../generate/prompt';
-import type { LlavaSpec } from '../../models/llava';
-import { rotaryTables } from '../../models/nn';
+import { causalBias, expandPromptRows } from '../../generate/prompt';
+import type { TextFamily } from '../../generate/runner';
+
+/** What packing needs of the model: sizes, the image marker, rows per image (null: any whole rows), context, rotary. */
+export type PackModel = Pick<TextFamily, 'dims' | 'imageTokenId' | 'tokensPerImage' | 'maxContext' | 'rotary'>;
+
+/** Each image's row count, checked against the model's (fixed for LLaVA; whole rows of the hidden size for IXC2.5). */
+function imageRows(m: PackModel, features: readonly Float32Array[], label: string): number[] {
+  const d = m.dims.hiddenSize;
+  return features.map((f, i) => {
+    const rows = f.length / d;
+    const ok = m.tokensPerImage !== null ? rows === m.tokensPerImage : Number.isInteger(rows) && rows >= 1;
+    if (!ok)
+      throw new AppError(
+        'bad-input',
+        m.tokensPerImage !== null
+          ? `${label}: image ${i + 1} has ${f.length} feature values; this model projects ${m.tokensPerImage} x ${d} = ${m.tokensPerImage * d}`
+          : `${label}: image ${i + 1} has ${f.length} feature values, not whole rows of ${d}`,
+        { subject: `${label} image ${i + 1}` },
+      );
+    return rows;
+  });
+}
 
 /** What packing needs of a pair (references are fed separately). */
 export interface PairTokens {
@@ -28,7 +50,7 @@ export interface PackedBatch {
 }
 
 /** Length of a pair's longest row (prompt with images expanded + the longer response), checked against the context. */
-export function pairLength(spec: LlavaSpec, e: PairTokens, label: string): number {
+export function pairLength(spec: PackModel, e: PairTokens, label: string): number {
   for (const [which, ids] of [
     ['chosen', e.chosenIds],
     ['rejected', e.rejectedIds],
@@ -36,35 +58,27 @@ export function pairLength(spec: LlavaSpec, e: PairTokens, label: string): numbe
     if (ids.length === 0)
       throw new AppError('bad-input', `${label}: the ${which} answer is empty`, { subject: `${label} ${which}` });
   }
-  const per = spec.tokensPerImage * spec.text.hiddenSize;
-  e.features.forEach((f, i) => {
-    if (f.length !== per)
-      throw new AppError(
-        'bad-input',
-        `${label}: image ${i + 1} has ${f.length} feature values; this model projects ${spec.tokensPerImage} x ${spec.text.hiddenSize} = ${per}`,
-        { subject: `${label} image ${i + 1}` },
-      );
-  });
+  const rows = imageRows(spec, e.features, label);
   let prompt: number;
   try {
-    prompt = expandPrompt(e.promptIds, spec.imageTokenId, e.features.length, spec.tokensPerImage).ids.length;
+    prompt = expandPromptRows(e.promptIds, spec.imageTokenId, rows).ids.length;
   } catch (err) {
     if (isAppError(err)) throw new AppError(err.kind, `${label}: ${err.message}`, { subject: label, cause: err });
     throw err;
   }
   const t = prompt + Math.max(e.chosenIds.length, e.rejectedIds.length);
-  if (t > spec.text.maxPositions)
+  if (t > spec.maxContext)
     throw new AppError(
       'bad-input',
-      `${label}: prompt (${prompt} tokens, images expanded) plus answer is ${t} tokens: more than the model's context of ${spec.text.maxPositions}`,
+      `${label}: prompt (${prompt} tokens, images expanded) plus answer is ${t} tokens: more than the model's context of ${spec.maxContext}`,
       { subject: label },
     );
   return t;
 }
 
 /** The static length for a batch whose longest row is `t`: rounded up to `multiple` (fewer graphs), capped at the context. */
-export function bucketLength(spec: LlavaSpec, t: number, multiple: number): number {
-  return Math.min(Math.ceil(t / multiple) * multiple, Math.max(t, spec.text.maxPositions));
+export function bucketLength(spec: Pick<PackModel, 'maxContext'>, t: number, multiple: number): number {
+  return Math.min(Math.ceil(t / multiple) * multiple, Math.max(t, spec.maxContext));
 }
 
 /** The longest answer of `pairs`. */
@@ -72,25 +86,29 @@ export const answerLength = (pairs: readonly PairTokens[]): number =>
   Math.max(...pairs.map((e) => Math.max(e.chosenIds.length, e.rejectedIds.length)));
 
 /** Packs `pairs` into the feeds of a graph of static length `seq` (>= every pair's pairLength) and answer width `width`. */
-export function packPairs(spec: LlavaSpec, pairs: readonly PairTokens[], seq: number, width: number): PackedBatch {
+export function packPairs(spec: PackModel, pairs: readonly PairTokens[], seq: number, width: number): PackedBatch {
   const p = pairs.length;
   const rows = 2 * p;
-  const d = spec.text.hiddenSize;
-  const per = spec.tokensPerImage;
+  const d = spec.dims.hiddenSize;
   const ids = new Int32Array(rows * seq);
   const targets = new Int32Array(rows * width);
   const mask = new Float32Array(rows * width);
   const answerIndex = new Int32Array(rows * width);
   const featureIndex = new Int32Array(rows * seq).fill(-1);
-  const nImages = pairs.reduce((s, e) => s + e.features.length, 0);
-  const features = new Float32Array(Math.max(1, nImages * per) * d);
+  const counts = pairs.map((e, i) => imageRows(spec, e.features, `pair ${i + 1}`));
+  const nRows = counts.flat().reduce((a, b) => a + b, 0);
+  const features = new Float32Array(Math.max(1, nRows) * d);
   const bias = new Float32Array(rows * seq * seq);
   const causal = causalBias(seq, 0);
   let tokens = 0;
-  let image = 0;
+  let base = 0; // first feature row of the pair's images
   pairs.forEach((e, i) => {
-    const x = expandPrompt(e.promptIds, spec.imageTokenId, e.features.length, per);
-    e.features.forEach((f, j) => features.set(f, (image + j) * per * d));
+    const x = expandPromptRows(e.promptIds, spec.imageTokenId, counts[i]!);
+    let at = base;
+    for (const f of e.features) {
+      features.set(f, at * d);
+      at += f.length / d;
+    }
     [e.chosenIds, e.rejectedIds].forEach((answer, which) => {
       const row = which * p + i;
       const full = [...x.ids, ...answer];
@@ -109,19 +127,16 @@ export function packPairs(spec: LlavaSpec, pairs: readonly PairTokens[], seq: nu
       });
       mask.fill(1, row * width, row * width + answer.length);
       featureIndex.set(
-        x.featureIndex.map((f) => (f < 0 ? -1 : image * per + f)),
+        x.featureIndex.map((f) => (f < 0 ? -1 : base + f)),
         row * seq,
       );
       tokens += answer.length;
       bias.set(causal, row * seq * seq);
     });
-    image += e.features.length;
+    base = at;
   });
-  const rope = rotaryTables(
-    spec.text,
-    Array.from({ length: rows * seq }, (_, i) => i % seq),
-  );
-  const hd = spec.text.headDim;
+  const rope = spec.rotary(Array.from({ length: rows }, () => Array.from({ length: seq }, (_, i) => i)));
+  const hd = spec.dims.headDim;
   return {
     pairs: p,
     seq,

@@ -1,14 +1,18 @@
-// The DPO graphs on the production LLaVA decoder (llavaTextForward with
-// unmerged LoRA): the loss as TRL's DPOTrainer.dpo_loss defines it, the train
-// step (gradients added into accumulators, then clip + AdamW on their mean,
-// one session.run) and the forward-only log-prob graph for the reference.
+// The DPO graphs on a production decoder with unmerged LoRA (DpoDecoder:
+// llavaTextForward, or IXC2.5's ixcTextForward with PLoRA frozen at image rows):
+// the loss as TRL's DPOTrainer.dpo_loss defines it, the train step (gradients
+// added into accumulators, then clip + AdamW on their mean, one session.run)
+// and the forward-only log-prob graph for the reference.
 import { logSigmoid } from '../../autodiff/composites';
 import { gradients } from '../../autodiff/backward';
 import type { Recompute } from '../../autodiff/recompute';
 import { Graph, type Node, type Value } from '../../onnx/graph';
 import * as op from '../../onnx/ops';
-import { llavaTextForward, textGraphInputs, tokenLogprobs, type LlavaSpec, type TextOutputs } from '../../models/llava';
+import { decoderGraphInputs, type DecoderDims, type DecoderInputs, type LayerRecord } from '../../models/decoder';
+import { ixcTextForward, ixcTokenLogprobs, type IxcSpec } from '../../models/ixc';
+import { llavaTextForward, tokenLogprobs, type LlavaSpec } from '../../models/llava';
 import { loraBranch, type LoraWeights } from '../../models/lora';
+import type { LinearHooks } from '../../models/nn';
 import { externalParams, type Params, type WeightSource } from '../../models/params';
 import { appendOptimizer, type OptimizerSpec, type ParamIO } from '../train-step';
 import { seededDropout } from './dropout';
@@ -49,6 +53,35 @@ export function layerRecompute(
   });
 }
 
+/** The decoder a DPO graph differentiates: its sizes, its forward to the final norm, and log p(target). */
+export interface DpoDecoder {
+  dims: DecoderDims;
+  /** Hidden states after the final norm, and each layer's record (recomputed by the backward). */
+  forward(p: Params, x: DecoderInputs, hooks: LinearHooks | undefined): { hidden: Value; layers: LayerRecord[] };
+  tokenLogprobs(p: Params, hidden: Value, targets: Value): Value;
+}
+
+export function llavaDpoDecoder(spec: LlavaSpec): DpoDecoder {
+  return {
+    dims: spec.text,
+    forward: (p, x, hooks) => llavaTextForward(p, spec, x, hooks ? { hooks } : {}),
+    tokenLogprobs: (p, h, t) => tokenLogprobs(p, spec, h, t),
+  };
+}
+
+/**
+ * IXC2.5's decoder: the fine-tuning LoRA on IXC_LORA_TARGETS (wqkv, wo, w1, w2, w3) beside the frozen weights and
+ * the frozen PLoRA, which acts at image rows (feature_index >= 0) as in the official fine-tuning. Rotary tables are
+ * fed per row (ixcRotaryTables: dynamic NTK's base from each row's length).
+ */
+export function ixcDpoDecoder(spec: IxcSpec): DpoDecoder {
+  return {
+    dims: spec,
+    forward: (p, x, hooks) => ixcTextForward(p, spec, x, hooks ? { hooks } : {}),
+    tokenLogprobs: (p, h, t) => ixcTokenLogprobs(p, spec, h, t),
+  };
+}
+
 /**
  * Per-row summed response log-probs [2P] and response lengths [2P] of the packed batch (batch.ts). Logits
  * are taken only at the `answer_index` positions [2P, A] (those whose next token is an answer token): the
@@ -56,22 +89,22 @@ export function layerRecompute(
  */
 function responseLogps(
   g: Graph,
-  spec: LlavaSpec,
+  decoder: DpoDecoder,
   source: WeightSource,
   rows: number,
   seq: number | 'seq',
   answer: number | 'answer',
   lora?: { weights: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>; dropout: number },
   base?: BaseParams,
-): { sums: Value; lens: Value; params: Value[]; dropoutSeed?: Value; layers: TextOutputs['layers'] } {
+): { sums: Value; lens: Value; params: Value[]; dropoutSeed?: Value; layers: LayerRecord[] } {
   const p = base ? base(g) : externalParams(g, source);
-  const inputs = textGraphInputs(g, spec, rows, 'prefill', seq);
+  const inputs = decoderGraphInputs(g, decoder.dims, rows, 'prefill', seq);
   const drop = lora && lora.dropout > 0 ? seededDropout(g, lora.dropout) : undefined;
   const branch = lora ? loraBranch(g, lora.weights, drop ? { dropout: drop.dropout } : {}) : undefined;
-  const out = llavaTextForward(p, spec, inputs, branch ? { hooks: branch } : {});
+  const out = decoder.forward(p, inputs, branch);
   const at = op.unsqueeze(g.input('answer_index', 'int32', [rows, answer]), [2]); // [2P, A, 1]
-  const hidden = op.gatherElements(out.hidden, op.expand(at, [1, 1, spec.text.hiddenSize]), 1); // [2P, A, D]
-  const logp = tokenLogprobs(p, spec, hidden, g.input('targets', 'int32', [rows, answer])); // [2P, A]
+  const hidden = op.gatherElements(out.hidden, op.expand(at, [1, 1, decoder.dims.hiddenSize]), 1); // [2P, A, D]
+  const logp = decoder.tokenLogprobs(p, hidden, g.input('targets', 'int32', [rows, answer])); // [2P, A]
   const mask = g.input('response_mask', 'float32', [rows, answer]);
   return {
     sums: op.reduceSum(op.mul(logp, mask), [1], false),
@@ -167,7 +200,7 @@ export const noDecay = (name: string): boolean => /norm|bias/.test(name);
  * clipped AdamW update. A micro-step fetches only the sums; an applying step the update.
  */
 export function buildDpoStepGraph(
-  spec: LlavaSpec,
+  decoder: DpoDecoder,
   source: WeightSource,
   o: {
     pairs: number;
@@ -186,7 +219,7 @@ export function buildDpoStepGraph(
 ): { graph: Graph; io: DpoStepIO } {
   const g = new Graph('dpo_step');
   const rows = 2 * o.pairs;
-  const fw = responseLogps(g, spec, source, rows, o.seq, o.answer, { weights: o.lora, dropout: o.dropout }, o.base);
+  const fw = responseLogps(g, decoder, source, rows, o.seq, o.answer, { weights: o.lora, dropout: o.dropout }, o.base);
   const ref = g.input('ref_logps', 'float32', [rows]);
   const { loss, metrics } = g.withScope('dpo', () => dpoLoss(fw.sums, fw.lens, ref, o.pairs, o.dpo));
   const grads = gradients(loss, fw.params, { recompute: layerRecompute(fw.layers, o.checkpointing ?? false) });
@@ -222,7 +255,7 @@ export function buildDpoStepGraph(
 
 /** Forward only: per-row summed response log-probs `logps` [rows] of a packed batch, base model or base + `lora` (unmerged, fed). */
 export function buildLogpsGraph(
-  spec: LlavaSpec,
+  decoder: DpoDecoder,
   source: WeightSource,
   rows: number,
   lora?: Pick<LoraWeights, 'rank' | 'scale' | 'modules'>,
@@ -231,7 +264,7 @@ export function buildLogpsGraph(
   const g = new Graph('dpo_logps');
   const fw = responseLogps(
     g,
-    spec,
+    decoder,
     source,
     rows,
     'seq',

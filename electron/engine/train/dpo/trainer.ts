@@ -8,10 +8,27 @@
 import ort from 'onnxruntime-node';
 import { AppError } from '../../../../shared/errors';
 import { planTrain, type TrainPlan } from '../../generate/memory-plan';
-import { LlavaSession, type SessionImage } from '../../generate/session';
+import { openModelSession, type ModelSession } from '../../generate/model-session';
+import { ixcTextFamily, openIxcModel } from '../../generate/ixc-session';
+import { llavaTextFamily } from '../../generate/runner';
+import type { SessionImage } from '../../generate/session';
+import { familyOf } from '../../models/arch';
+import { readConfigJson } from '../../models/config';
+import { ixcLoraModules, type IxcLoraTarget } from '../../models/ixc';
 import type { LlavaSpec } from '../../models/llava';
+import type { WeightSource } from '../../models/params';
+import { IMAGE_INDEX_MARKER } from '../../text/ixc-prompt';
 import { createRng } from '../../generate/sampling';
-import { initLora, loraFeeds, loraInputNames, type LoraSettings, type LoraWeights } from '../../models/lora';
+import {
+  initLora,
+  initLoraModule,
+  loraFeeds,
+  loraInputNames,
+  loraScaleOf,
+  type LoraSettings,
+  type LoraTarget,
+  type LoraWeights,
+} from '../../models/lora';
 import { openModel, type OpenModel } from '../../models/open';
 import { quantizedParams, quantizedWeights, type QuantizedWeights } from '../../models/quantized';
 import type { WeightBlock } from '../../../../shared/weights';
@@ -20,10 +37,18 @@ import type { ExplicitEp, LocalSessionOptions } from '../../runtime/local';
 import type { AdamWConfig } from '../adamw';
 import { HostState, fromWire, toWire } from '../host-state';
 import { createTrainerSession, initState, paramIO, scalarFeed, type ParamIO } from '../train-step';
-import { answerLength, bucketLength, packPairs, pairLength, type PairTokens } from './batch';
+import { answerLength, bucketLength, packPairs, pairLength, type PackModel, type PairTokens } from './batch';
 import type { DpoConfig } from './config';
 import { dropoutSeed } from './dropout';
-import { buildDpoStepGraph, buildLogpsGraph, type BaseParams, type DpoStepIO } from './graph';
+import {
+  buildDpoStepGraph,
+  buildLogpsGraph,
+  ixcDpoDecoder,
+  llavaDpoDecoder,
+  type BaseParams,
+  type DpoDecoder,
+  type DpoStepIO,
+} from './graph';
 
 export { DPO_DEFAULTS, DPO_LOSSES, type DpoConfig, type DpoLoss } from './config';
 
@@ -58,10 +83,67 @@ export interface DpoStepMetrics {
   stepMs: number;
 }
 
+/** LoRA settings of a run; `targets` are the family's module names (LLaVA: q_proj, ...; IXC2.5: IXC_LORA_TARGETS). */
+export type DpoLoraSettings = Omit<LoraSettings, 'targets'> & {
+  targets: readonly (LoraTarget | IxcLoraTarget)[];
+  dropout: number;
+};
+
+/**
+ * A model folder as the trainer uses it, whatever its family: the weights, the decoder the DPO graphs
+ * differentiate, the packing facts and the LoRA modules its targets select.
+ */
+interface DpoModel {
+  dir: string;
+  checkpoint: WeightSource & { close(): Promise<void> };
+  decoder: DpoDecoder;
+  pack: PackModel;
+  /** The llava-hf model (memory planning and quantized bases); undefined for IXC2.5. */
+  llava?: OpenModel;
+  initLora(s: DpoLoraSettings, rng: () => number): LoraWeights;
+}
+
+/**
+ * config.json's family picks the decoder: llava-hf (prompt ids mark images by the image token) or IXC2.5 (images
+ * marked by -200, as `generate --json` reports them; each image its own row count; LoRA on IXC_LORA_TARGETS with
+ * the checkpoint's PLoRA frozen at image rows).
+ */
+async function openDpoModel(dir: string): Promise<DpoModel> {
+  let family;
+  try {
+    family = familyOf((await readConfigJson(dir)).json);
+  } catch {
+    family = 'llava' as const; // openModel names the folder and the problem
+  }
+  if (family === 'ixc') {
+    const m = await openIxcModel(dir);
+    return {
+      dir,
+      checkpoint: m.checkpoint,
+      decoder: ixcDpoDecoder(m.spec),
+      pack: ixcTextFamily(m, IMAGE_INDEX_MARKER),
+      initLora: (s, rng) => ({
+        rank: s.rank,
+        scale: loraScaleOf(s),
+        modules: new Map(ixcLoraModules(m.spec, s.targets).map((x) => [x.module, initLoraModule(x, s.rank, rng)])),
+      }),
+    };
+  }
+  const model = await openModel(dir);
+  return {
+    dir,
+    checkpoint: model.checkpoint,
+    decoder: llavaDpoDecoder(model.spec),
+    llava: model,
+    pack: llavaTextFamily(model),
+    initLora: (s, rng) => initLora(model.spec.text, { ...s, targets: s.targets as readonly LoraTarget[] }, rng),
+  };
+}
+
 export interface DpoTrainerOptions {
   modelDir: string;
   ep: ExplicitEp;
-  lora: LoraSettings & { dropout: number };
+  lora: DpoLoraSettings;
   /** Start from these adapters (e.g. --init-adapter); default PEFT's init from `seed`. */
   init?: LoraWeights;
   dpo: DpoConfig;
@@ -126,7 +208,7 @@ interface StepSession {
 export class DpoTrainer {
   private readonly sessions = new Map<string, Promise<StepSession>>();
   private readonly refSessions = new Map<string, Promise<string>>();
-  private features: Promise<LlavaSession> | undefined;
+  private features: Promise<ModelSession> | undefined;
   private readonly ios: ParamIO[];
   private micro = 0;
   private steps = 0;
@@ -134,7 +216,7 @@ export class DpoTrainer {
 
   private constructor(
     readonly options: DpoTrainerOptions,
-    private readonly model: OpenModel,
+    private readonly model: DpoModel,
     private readonly state: HostState,
     /** Rank, scale and module sizes of the adapters being trained. */
     readonly lora: LoraWeights,
@@ -151,51 +233,31 @@ export class DpoTrainer {
 
   static async create(o: DpoTrainerOptions): Promise<DpoTrainer> {
     validate(o);
-    const model = await openModel(o.modelDir);
+    const model = await openDpoModel(o.modelDir);
     try {
-      const lora = o.init ?? initLora(model.spec.text, o.lora, createRng(o.seed));
+      const lora = o.init ?? model.initLora(o.lora, createRng(o.seed));
       const w = o.weights;
+      if (w && w.format !== 'fp32' && !model.llava)
+        throw new AppError(
+          'unsupported',
+          `${o.modelDir}: --weights ${w.format} training is built for llava-hf models only`,
+          {
+            subject: o.modelDir,
+          },
+        );
       const quantized =
         w && w.format !== 'fp32'
-          ? await quantizedWeights(model.checkpoint, { bits: w.format === 'int8' ? 8 : 4, block: w.block }, w.cacheDir)
+          ? await quantizedWeights(
+              model.llava!.checkpoint,
+              { bits: w.format === 'int8' ? 8 : 4, block: w.block },
+              w.cacheDir,
+            )
           : undefined;
       return new DpoTrainer(o, model, new HostState(), lora, quantized);
     } catch (e) {
       await model.checkpoint.close();
       throw e;
     }
-  }
-
-  /** The model's shapes (the trainer's checkpoint). */
-  get spec(): LlavaSpec {
-    return this.model.spec;
-  }
-
-  /** The step graph's static sequence and answer lengths for a batch (rounded up to `seqMultiple`). */
-  private graphLengths(batch: readonly PairTokens[]): { seq: number; answer: number } {
-    const spec = this.model.spec;
-    const longest = Math.max(...batch.map((e, i) => pairLength(spec, e, `pair ${i + 1} of the batch`)));
-    const multiple = this.options.seqMultiple ?? 32;
-    const seq = bucketLength(spec, longest, multiple);
-    return { seq, answer: Math.min(seq, Math.ceil(answerLength(batch) / multiple) * multiple) };
-  }
-
-  /** The memory planner's estimate for a step on `batch` with this trainer's format and checkpointing. */
-  plan(batch: readonly PairTokens[]): TrainPlan {
-    const c = this.model.checkpoint;
-    return planTrain({
-      spec: this.model.spec,
-      tensors: c.names().map((name) => ({ name, shape: c.get(name).shape })),
-      format: this.options.weights?.format ?? 'fp32',
-      block: this.options.weights?.block ?? 32,
-      pairs: batch.length,
-      ...this.graphLengths(batch),
-      loraParams: [...this.lora.modules.values()].reduce((n, m) => n + m.a.length + m.b.length, 0),
-      rank: this.lora.rank,
-      dropout: this.options.lora.dropout > 0,
-      checkpointing: this.options.checkpointing ?? false,
-      vision: this.features !== undefined,
-    });
   }
 
   /** Optimizer steps taken (restored by importState). */
@@ -215,8 +277,50 @@ export class DpoTrainer {
   /** Images -> projected features (frozen tower + projector); callers cache them per pair. */
   async imageFeatures(images: readonly SessionImage[]): Promise<Float32Array[]> {
     this.checkOpen();
-    this.features ??= LlavaSession.open({ modelDir: this.options.modelDir, ep: this.options.ep });
+    this.features ??= openModelSession({ modelDir: this.options.modelDir, ep: this.options.ep });
     return (await this.features).features(images);
+  }
+
+  /** The model's shapes (the trainer's checkpoint). */
+  get spec(): LlavaSpec {
+    return this.llava().spec;
+  }
+
+  /** The llava-hf model; memory planning is built for that family only. */
+  private llava(): OpenModel {
+    const m = this.model.llava;
+    if (!m)
+      throw new AppError('unsupported', `${this.model.dir}: memory planning is built for llava-hf models only`, {
+        subject: this.model.dir,
+      });
+    return m;
+  }
+
+  /** The step graph's static sequence and answer lengths for a batch (rounded up to `seqMultiple`). */
+  private graphLengths(batch: readonly PairTokens[]): { seq: number; answer: number } {
+    const spec = this.model.pack;
+    const longest = Math.max(...batch.map((e, i) => pairLength(spec, e, `pair ${i + 1} of the batch`)));
+    const multiple = this.options.seqMultiple ?? 32;
+    const seq = bucketLength(spec, longest, multiple);
+    return { seq, answer: Math.min(seq, Math.ceil(answerLength(batch) / multiple) * multiple) };
+  }
+
+  /** The memory planner's estimate for a step on `batch` with this trainer's format and checkpointing. */
+  plan(batch: readonly PairTokens[]): TrainPlan {
+    const c = this.llava().checkpoint;
+    return planTrain({
+      spec: this.spec,
+      tensors: c.names().map((name) => ({ name, shape: c.get(name).shape })),
+      format: this.options.weights?.format ?? 'fp32',
+      block: this.options.weights?.block ?? 32,
+      pairs: batch.length,
+      ...this.graphLengths(batch),
+      loraParams: [...this.lora.modules.values()].reduce((n, m) => n + m.a.length + m.b.length, 0),
+      rank: this.lora.rank,
+      dropout: this.options.lora.dropout > 0,
+      checkpointing: this.options.checkpointing ?? false,
+      vision: this.features !== undefined,
+    });
   }
 
   /**
@@ -248,7 +352,7 @@ export class DpoTrainer {
     let s = this.sessions.get(key);
     if (!s) {
       const o = this.options;
-      const { graph, io } = buildDpoStepGraph(this.model.spec, this.model.checkpoint, {
+      const { graph, io } = buildDpoStepGraph(this.model.decoder, this.model.checkpoint, {
         pairs,
         seq,
         answer,
@@ -277,7 +381,7 @@ export class DpoTrainer {
   ): Promise<{ chosen: number[]; rejected: number[] }> {
     this.checkOpen();
     if (examples.length === 0) return { chosen: [], rejected: [] };
-    const spec = this.model.spec;
+    const spec = this.model.pack;
     const n = Math.max(1, Math.min(this.options.referenceBatch ?? 4, examples.length));
     const chosen: number[] = [];
     const rejected: number[] = [];
@@ -285,10 +389,13 @@ export class DpoTrainer {
     let session = this.refSessions.get(key);
     if (!session) {
       session = this.state.runtime
-        .createSession(serializeModel(buildLogpsGraph(spec, this.model.checkpoint, 2 * n, ref, this.baseParams())), {
-          ep: this.options.ep,
-          ...this.sessionOptions(),
-        })
+        .createSession(
+          serializeModel(buildLogpsGraph(this.model.decoder, this.model.checkpoint, 2 * n, ref, this.baseParams())),
+          {
+            ep: this.options.ep,
+            ...this.sessionOptions(),
+          },
+        )
         .then((info) => info.id);
       session.catch(() => this.refSessions.delete(key));
       this.refSessions.set(key, session);
@@ -322,8 +429,11 @@ export class DpoTrainer {
     this.checkOpen();
     const t0 = performance.now();
     if (batch.length === 0) throw new AppError('bad-input', 'a DPO step needs at least one pair', { subject: 'batch' });
-    const spec = this.model.spec;
-    const { seq, answer } = this.graphLengths(batch);
+    const spec = this.model.pack;
+    const longest = Math.max(...batch.map((e, i) => pairLength(spec, e, `pair ${i + 1} of the batch`)));
+    const multiple = this.options.seqMultiple ?? 32;
+    const seq = bucketLength(spec, longest, multiple);
+    const answer = Math.min(seq, Math.ceil(answerLength(batch) / multiple) * multiple);
     const s = await this.stepSession(batch.length, seq, answer);
     const packed = packPairs(spec, batch, seq, answer);
     const p = batch.length;

@@ -10,7 +10,7 @@ import type {
   DpoTrainerOptions,
   DpoTrainerState,
 } from '../../../../electron/engine/train/dpo/trainer';
-import { initLora, type LoraWeights } from '../../../../electron/engine/models/lora';
+import { initLora, type LoraTarget, type LoraWeights } from '../../../../electron/engine/models/lora';
 import { llavaSpec } from '../../../../electron/engine/models/llava';
 import { loadLlavaConfig } from '../../../../electron/engine/models/config';
 import { mulberry32 } from '../../../../electron/common/mulberry32';
@@ -63,7 +63,8 @@ export function fakeTrainer(
 ): OpenTrainer {
   return async (o: DpoTrainerOptions): Promise<TrainEngine> => {
     const spec = llavaSpec(await loadLlavaConfig(o.modelDir));
-    let lora: LoraWeights = o.init ?? initLora(spec.text, o.lora, mulberry32(o.seed));
+    const settings = { ...o.lora, targets: o.lora.targets as readonly LoraTarget[] }; // llava targets in these tests
+    let lora: LoraWeights = o.init ?? initLora(spec.text, settings, mulberry32(o.seed));
     let moments = new Map<string, { m: Float32Array; v: Float32Array }>();
     for (const [name, m] of lora.modules)
       moments.set(name, { m: new Float32Array(m.b.length), v: new Float32Array(m.b.length) });

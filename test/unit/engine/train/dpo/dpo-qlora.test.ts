@@ -15,7 +15,7 @@ import { LORA_TARGETS, initLora, type LoraWeights } from '../../../../../electro
 import { openModel } from '../../../../../electron/engine/models/open';
 import { writePeftAdapter } from '../../../../../electron/engine/models/peft';
 import { isQuantized } from '../../../../../electron/engine/models/quantized';
-import { buildDpoStepGraph } from '../../../../../electron/engine/train/dpo/graph';
+import { buildDpoStepGraph, llavaDpoDecoder } from '../../../../../electron/engine/train/dpo/graph';
 import {
   DpoTrainer,
   type DpoConfig,
@@ -242,7 +242,7 @@ describe('gradient checkpointing', () => {
     const m = await openModel(modelDir);
     try {
       const build = (checkpointing: boolean) =>
-        buildDpoStepGraph(m.spec, m.checkpoint, {
+        buildDpoStepGraph(llavaDpoDecoder(m.spec), m.checkpoint, {
           pairs: 1,
           seq: 32,
           answer: 32,
