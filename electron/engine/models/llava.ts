@@ -10,7 +10,7 @@
 // apply_rotary_pos_emb), modeling_qwen2.py, modeling_clip.py,
 // modeling_siglip.py; shared/LLAVA-HF.md; nanoGPT model.py for the layout.
 import { AppError } from '../../../shared/errors';
-import type { Node, Value } from '../onnx/graph';
+import type { Value } from '../onnx/graph';
 import { Graph } from '../onnx/graph';
 import * as op from '../onnx/ops';
 import { VISION_ARCHS, type TextModelType, type VisionModelType } from './arch';
