@@ -1,0 +1,149 @@
+// `mia-dpo demo --quick --no-serve --json` end to end as a user runs it (the
+// real bin in a child process): every stage runs and leaves its results in the
+// project the UI serves. On the shipped base model (demo/base-model) when the
+// checkout has it, else on a tiny random llava-hf model through --model; the
+// assertions are about structure, not accuracy, so they hold for both.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '../../../electron/cli/command';
+import { demoModel } from '../../../electron/cli/commands/demo';
+import { DEMO_SIZES } from '../../../electron/cli/demo/defaults';
+import { DEMO_STAGES, type DemoResult } from '../../../electron/cli/demo/run';
+import { runCli } from '../../../electron/cli/run';
+import { createService } from '../../../electron/service';
+import { FORMATS } from '../../../shared/pipeline/formats';
+import { writeTinyLlava } from '../../helpers/tiny-llava';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const BIN = path.join(ROOT, 'bin', 'mia-dpo.mjs');
+const SHIPPED = path.join(ROOT, 'demo', 'base-model');
+const home = mkdtempSync(path.join(os.tmpdir(), 'demo-'));
+process.env.XDG_CONFIG_HOME = path.join(home, 'config');
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config') },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function memoryIo(): CliIo & { err(): string } {
+  let err = '';
+  const sink = (write: (s: string) => void) =>
+    new Writable({ write: (chunk: Buffer, _enc, done) => (write(chunk.toString()), done()) });
+  return { stdout: sink(() => undefined), stderr: sink((s) => (err += s)), tty: false, err: () => err };
+}
+
+/** The shipped model when present; else a tiny random one with a chat template. */
+async function baseModel(): Promise<string> {
+  if (existsSync(path.join(SHIPPED, 'config.json'))) return SHIPPED;
+  const dir = path.join(home, 'tiny-llava');
+  await writeTinyLlava({ seed: 7, textLayers: 2, visionLayers: 2, chatTemplate: true }, dir);
+  return dir;
+}
+
+describe('mia-dpo demo', () => {
+  it('--quick runs every stage end to end and leaves each stage browsable in the project', async () => {
+    const model = await baseModel();
+    const dir = path.join(home, 'demos', 'quick');
+    const run = await cli('demo', dir, '--model', model, '--quick', '--no-serve', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout) as DemoResult;
+    const q = DEMO_SIZES.quick;
+    expect(r).toMatchObject({ ok: true, model, project: dir, dir });
+    // One progress line per stage, in order, each with its wall time.
+    expect(r.stages.map((s) => s.stage)).toEqual([...DEMO_STAGES]);
+    for (const s of r.stages) expect(s.seconds).toBeGreaterThanOrEqual(0);
+    const lines = run.stderr.split('\n').filter((l) => /^\[\d+\/\d+\] /.test(l));
+    expect(lines.map((l) => l.replace(/^\[(\d+)\/(\d+)\] ([a-z ]+):.*\(\d+\.\d s\)$/, '$1/$2 $3'))).toEqual(
+      DEMO_STAGES.map((s, i) => `${i + 1}/${DEMO_STAGES.length} ${s}`),
+    );
+    // The trained adapter is a PEFT folder.
+    const config = JSON.parse(await readFile(path.join(r.adapter, 'adapter_config.json'), 'utf8')) as {
+      peft_type: string;
+      r: number;
+    };
+    expect(config).toMatchObject({ peft_type: 'LORA', r: 8 });
+    expect(existsSync(path.join(r.adapter, 'adapter_model.safetensors'))).toBe(true);
+    // Counts: every augmented sample answered, the kept pairs trained on.
+    const augmented = FORMATS.reduce((n, f) => n + r.counts.augmented[f], 0);
+    expect(augmented).toBe(q.augment);
+    expect(r.counts.generations).toBe(augmented);
+    expect(r.counts.kept).toBeGreaterThan(0);
+    expect(r.training.pairs).toBe(r.counts.kept);
+    expect(r.training.steps).toBeGreaterThan(0);
+    // Before and after on single, multi and all, with intervals that hold the accuracy; McNemar p in [0, 1].
+    for (const side of [r.before, r.after])
+      for (const [c, n] of [
+        ['single', q.benchItems],
+        ['multi', q.benchItems],
+        ['all', 2 * q.benchItems],
+      ] as const) {
+        const a = side[c]!;
+        expect([c, a.n]).toEqual([c, n]);
+        expect(a.ci95[0]).toBeLessThanOrEqual(a.accuracy);
+        expect(a.ci95[1]).toBeGreaterThanOrEqual(a.accuracy);
+      }
+    for (const p of Object.values(r.mcnemar)) expect(p >= 0 && p <= 1).toBe(true);
+
+    // What the UI browses: the same service the server runs, on the finished project.
+    const service = await createService({ projectDir: dir });
+    try {
+      const { jobs } = await service.handlers['jobs.list']({});
+      const kinds = jobs.map((j) => [j.kind, j.state]);
+      for (const k of ['import', 'augment', 'respond', 'select', 'train', 'eval'])
+        expect(kinds).toContainEqual([k, 'done']);
+      expect(
+        (
+          await service.handlers['pipeline.pairs']({
+            offset: 0,
+            limit: 1,
+            filter: { decision: ['keep'] },
+            sort: { by: 'id', dir: 'asc' },
+          })
+        ).total,
+      ).toBe(r.counts.kept);
+      expect((await service.handlers['train.runs']({})).runs.map((x) => x.id)).toEqual([r.training.runId]);
+      const { runs } = await service.handlers['eval.runs']({});
+      expect(runs.map((x) => x.id).sort()).toEqual([r.runs.base, r.runs.adapter].sort());
+    } finally {
+      await service.close();
+    }
+
+    // A rerun replaces the demo folder; a folder that is not a demo's is left alone.
+    const again = await cli('demo', dir, '--model', model, '--quick', '--no-serve', '--json');
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as DemoResult).runs).toEqual(r.runs);
+    const other = path.join(home, 'precious');
+    await mkdir(other);
+    await writeFile(path.join(other, 'thesis.tex'), 'keep me');
+    const io = memoryIo();
+    expect(await runCli(['demo', other, '--model', model, '--quick', '--no-serve'], io)).toBe(1);
+    expect(io.err()).toMatch(/not a demo folder/);
+    expect(await readFile(path.join(other, 'thesis.tex'), 'utf8')).toBe('keep me');
+  }, 120_000);
+
+  it('names the missing model folder and how to build the shipped one', async () => {
+    const io = memoryIo();
+    const missing = path.join(home, 'no-model');
+    expect(await runCli(['demo', path.join(home, 'demos', 'none'), '--model', missing, '--no-serve'], io)).toBe(1);
+    expect(io.err()).toContain(`--model ${missing} is not a model folder`);
+    if (!existsSync(path.join(SHIPPED, 'config.json')))
+      expect(() => demoModel(undefined)).toThrow(
+        `the demo's base model is missing: ${SHIPPED} holds no config.json; build it with \`npm run demo:base\``,
+      );
+  });
+});
