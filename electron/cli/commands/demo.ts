@@ -6,15 +6,13 @@
 // table, then serves the UI on the project. The demo folder is the project; a
 // rerun replaces it. `--quick` runs every stage on a few items (CI).
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { EpChoice } from '../../../shared/ep';
-import { AppError } from '../../../shared/errors';
 import { createService } from '../../service';
 import { EXIT, jsonOutput, writeJson, type CliCommand, type CliIo } from '../command';
 import { DEMO_SIZES } from '../demo/defaults';
+import { demoModel, prepareDemoFolder } from '../demo/folders';
 import { runDemo, type DemoResult } from '../demo/run';
 import { parseOptions, valueOption } from '../options';
 import { demoWorldCommand } from './demo-world';
@@ -27,31 +25,6 @@ const Options = z.strictObject({
   port: Port,
 });
 
-/** The checkout (or installed package) root: the nearest folder above this file with a package.json. */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new AppError('internal', 'no package.json above the demo command', {});
-    dir = up;
-  }
-  return dir;
-}
-
-/** The shipped base model, or the one given; missing, the message says how to build it. */
-export function demoModel(given: string | undefined): string {
-  const dir = given === undefined ? path.join(packageRoot(), 'demo', 'base-model') : path.resolve(given);
-  if (!existsSync(path.join(dir, 'config.json')))
-    throw new AppError(
-      'not-found',
-      given === undefined
-        ? `the demo's base model is missing: ${dir} holds no config.json; build it with \`npm run demo:base\` (or give a llava-hf folder with --model DIR)`
-        : `--model ${dir} is not a model folder (no config.json)`,
-      { subject: dir },
-    );
-  return dir;
-}
-
 function openInBrowser(url: string, io: CliIo): void {
   const hasDisplay = process.platform !== 'linux' || Boolean(process.env.DISPLAY || process.env.WAYLAND_DISPLAY);
   if (!hasDisplay) return;
@@ -59,20 +32,6 @@ function openInBrowser(url: string, io: CliIo): void {
   const child = spawn(opener, [url], { stdio: 'ignore', detached: true });
   child.on('error', () => io.stderr.write(`(could not run ${opener}; open the URL above yourself)\n`));
   child.unref();
-}
-
-/** The demo owns its folder: a rerun starts fresh. Anything else in the way is left alone. */
-function prepareDemoFolder(dir: string): void {
-  if (!existsSync(dir) || readdirSync(dir).length === 0) return;
-  // world/: this demo; dataset/llava.json and project/project.sqlite: the earlier random-model demo's layouts.
-  const ours = ['world', path.join('dataset', 'llava.json'), path.join('project', 'project.sqlite')].some((f) =>
-    existsSync(path.join(dir, f)),
-  );
-  if (!ours)
-    throw new AppError('conflict', `${dir} exists and is not a demo folder; give the demo a new or empty folder`, {
-      subject: dir,
-    });
-  rmSync(dir, { recursive: true, force: true });
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;

@@ -8,8 +8,8 @@ import { COMMANDS, JOB_RESULTS, type Job } from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
 import { FORMATS, type Format } from '../../../shared/pipeline/formats';
 import type { EvalRun } from '../../../shared/pipeline/eval';
-import { TrainOptions, type TrainStepMetrics } from '../../../shared/pipeline/train';
-import { writeWorld } from '../../pipeline/demo-world/write';
+import { TrainOptions, type TrainOptionsIn, type TrainStepMetrics } from '../../../shared/pipeline/train';
+import { writeWorld, type WorldResult } from '../../pipeline/demo-world/write';
 import type { Service } from '../../service';
 import type { CliIo } from '../command';
 import { waitForJob } from '../wait-job';
@@ -31,9 +31,9 @@ export const DEMO_STAGES = [
   'augment',
   'respond',
   'select',
-  'train',
   'bench',
   'eval base',
+  'train',
   'eval adapter',
   'compare',
 ] as const;
@@ -85,7 +85,7 @@ export interface DemoResult {
 }
 
 /** Runs one job to its end; a job that does not finish stops the demo with its own message. */
-async function runJob(service: Service, io: CliIo, label: string, jobId: number): Promise<Job> {
+export async function runJob(service: Service, io: CliIo, label: string, jobId: number): Promise<Job> {
   const job = await waitForJob(service, jobId, io, label);
   if (job.state !== 'done') {
     const kind = job.state === 'cancelled' ? 'cancelled' : (job.error?.kind ?? 'runtime');
@@ -103,7 +103,7 @@ async function runJob(service: Service, io: CliIo, label: string, jobId: number)
 const listFormats = (counts: PerFormat): string => FORMATS.map((f) => `${f} ${counts[f]}`).join(', ');
 
 /** Times each stage and reports it on one line: `[n/10] stage: note (s)`. */
-class Stages {
+export class Stages {
   readonly done: DemoResult['stages'] = [];
   private readonly started = performance.now();
   constructor(private readonly say: (line: string) => void) {}
@@ -133,19 +133,20 @@ export function guardStep(steps: readonly TrainStepMetrics[]): number | null {
  * Trains, stopping the run at the first step past the guard. A step's metrics measure the weights before its update,
  * so the last weights known good are those after step `guard - 2`: the newest checkpoint at or before it is the adapter.
  */
-async function train(
+export async function trainAdapter(
   service: Service,
   io: CliIo,
   input: DemoInput,
   pairs: number,
+  variant: { name: string; train?: Partial<TrainOptionsIn> } = { name: 'demo-adapter' },
 ): Promise<DemoTraining & { adapter: string }> {
   const { sizes } = input;
   const perStep = sizes.batch * sizes.gradAccum;
   const plannedSteps = Math.max(1, Math.min(sizes.steps, Math.ceil((EPOCHS_AT_MOST * pairs) / perStep)));
-  const out = path.join(input.dir, 'runs', 'demo-adapter');
+  const out = path.join(input.dir, 'runs', variant.name);
+  const settings = { ...DEMO_TRAIN, loraTargets: [...DEMO_TRAIN.loraTargets], ...variant.train };
   const request = TrainOptions.parse({
-    ...DEMO_TRAIN,
-    loraTargets: [...DEMO_TRAIN.loraTargets],
+    ...settings,
     model: input.model,
     out,
     steps: plannedSteps,
@@ -178,7 +179,7 @@ async function train(
       lastMargin: last?.margin ?? null,
       guardStep: guard,
       settings: {
-        ...DEMO_TRAIN,
+        ...settings,
         steps: plannedSteps,
         batch: sizes.batch,
         gradAccum: sizes.gradAccum,
@@ -194,7 +195,7 @@ async function train(
     if (good === undefined)
       throw new AppError(
         'runtime',
-        `demo: the collapse guard stopped training at step ${guard} (chosen answers' log-prob more than ${DEMO_GUARD.chosenDropNats} nat below the reference's) before any checkpoint; the learning rate (${DEMO_TRAIN.lr}) is too high for this model`,
+        `demo: the collapse guard stopped training at step ${guard} (chosen answers' log-prob more than ${DEMO_GUARD.chosenDropNats} nat below the reference's) before any checkpoint; the learning rate (${request.lr}) is too high for this model`,
         { subject: out },
       );
     return { ...common, adapterStep: good.step, adapter: good.dir };
@@ -209,7 +210,7 @@ function perFormat(rows: readonly { format: Format; count: number }[]): PerForma
   return out;
 }
 
-async function evaluate(
+export async function evaluate(
   service: Service,
   io: CliIo,
   input: DemoInput,
@@ -228,18 +229,21 @@ async function evaluate(
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-const categoryLine = (run: EvalRun): string =>
+export const categoryLine = (run: EvalRun): string =>
   run.perCategory.map((c) => `${c.category} ${pct(c.accuracy)} (n=${c.n})`).join(', ');
 
-/** The whole run in an open service; `say` hears one line per stage. The project is created in `input.dir`. */
-export async function runDemo(
-  service: Service,
-  input: DemoInput,
-  io: CliIo,
-  say: (line: string) => void,
-): Promise<DemoResult> {
+/** What the stages before training leave: the world, the answers and their selection, the base model's eval run. */
+export interface Prepared {
+  world: WorldResult;
+  imported: number;
+  augmented: PerFormat;
+  stats: { generations: number; kept: number; byFormat: PerFormat };
+  base: EvalRun;
+}
+
+/** The stages up to the base model's evaluation (shared by the demo and its ablations). */
+export async function prepareDemo(service: Service, input: DemoInput, io: CliIo, stages: Stages): Promise<Prepared> {
   const { dir, sizes } = input;
-  const stages = new Stages(say);
   const worldDir = path.join(dir, 'world');
   const world = await stages.run('world', async () => {
     // First, while the folder is empty (a project is created in a new or empty folder).
@@ -282,12 +286,10 @@ export async function runDemo(
     return { value: generations, note: `${generations} answers by the base model, attention recorded` };
   });
   const stats = await stages.run('select', async () => {
-    await runJob(service, io, 'select', (await service.handlers['pipeline.select']({})).jobId);
-    const s = await service.handlers['pipeline.stats']({ bins: 1 });
-    const byFormat = Object.fromEntries(FORMATS.map((f) => [f, s.byFormat[f].kept])) as PerFormat;
+    const s = await selectPairs(service, io);
     return {
-      value: { generations: s.generations, kept: s.kept, byFormat },
-      note: `kept ${s.kept} of ${s.generations} answers as pairs (paper thresholds, perplexity > 1.1): ${listFormats(byFormat)}`,
+      value: s,
+      note: `kept ${s.kept} of ${s.generations} answers as pairs (paper thresholds, perplexity > 1.1): ${listFormats(s.byFormat)}`,
     };
   });
   if (stats.kept === 0)
@@ -296,17 +298,6 @@ export async function runDemo(
       `demo: the selection kept no pairs from ${stats.generations} answers, so there is nothing to train on; the model in ${input.model} answered every multi-image sample as the ground truth or never looked away from the target image`,
       { subject: input.model },
     );
-  const training = await stages.run('train', async () => {
-    const t = await train(service, io, input, stats.kept);
-    const guard =
-      t.guardStep === null
-        ? ''
-        : `; the collapse guard stopped it at step ${t.guardStep}, adapter = step ${t.adapterStep}`;
-    return {
-      value: t,
-      note: `LoRA-DPO on ${t.pairs} pairs, ${t.steps} of ${t.plannedSteps} steps, last loss ${t.lastLoss?.toFixed(4) ?? '-'}${guard}; adapter ${t.adapter}`,
-    };
-  });
   await stages.run('bench', async () => {
     const { benchmark, problems } = await service.handlers['eval.bench.import']({
       file: world.bench.file,
@@ -320,6 +311,41 @@ export async function runDemo(
   const base = await stages.run('eval base', async () => {
     const run = await evaluate(service, io, input, 'eval base');
     return { value: run, note: `run ${run.id}: ${categoryLine(run)}` };
+  });
+  return { world, imported, augmented, stats, base };
+}
+
+/** A selection job with the project's settings after `patch`; the kept counts it leaves. */
+export async function selectPairs(
+  service: Service,
+  io: CliIo,
+  patch?: Record<string, unknown>,
+): Promise<Prepared['stats']> {
+  await runJob(service, io, 'select', (await service.handlers['pipeline.select'](patch ? { patch } : {})).jobId);
+  const s = await service.handlers['pipeline.stats']({ bins: 1 });
+  const byFormat = Object.fromEntries(FORMATS.map((f) => [f, s.byFormat[f].kept])) as PerFormat;
+  return { generations: s.generations, kept: s.kept, byFormat };
+}
+
+/** The whole run in an open service; `say` hears one line per stage. The project is created in `input.dir`. */
+export async function runDemo(
+  service: Service,
+  input: DemoInput,
+  io: CliIo,
+  say: (line: string) => void,
+): Promise<DemoResult> {
+  const stages = new Stages(say);
+  const { world, imported, augmented, stats, base } = await prepareDemo(service, input, io, stages);
+  const training = await stages.run('train', async () => {
+    const t = await trainAdapter(service, io, input, stats.kept);
+    const guard =
+      t.guardStep === null
+        ? ''
+        : `; the collapse guard stopped it at step ${t.guardStep}, adapter = step ${t.adapterStep}`;
+    return {
+      value: t,
+      note: `LoRA-DPO on ${t.pairs} pairs, ${t.steps} of ${t.plannedSteps} steps, last loss ${t.lastLoss?.toFixed(4) ?? '-'}${guard}; adapter ${t.adapter}`,
+    };
   });
   const tuned = await stages.run('eval adapter', async () => {
     const run = await evaluate(service, io, input, 'eval adapter', training.adapter);
@@ -339,13 +365,13 @@ export async function runDemo(
   const singleAfter = comparison.after.single?.accuracy ?? 0;
   return {
     ok: true,
-    dir,
-    project: dir,
+    dir: input.dir,
+    project: input.dir,
     model: input.model,
     adapter,
     seed: input.seed,
     world: {
-      dir: worldDir,
+      dir: world.dir,
       trainSamples: world.train.samples,
       benchSingle: world.bench.single,
       benchMulti: world.bench.multi,

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../../electron/cli/command';
-import { demoModel } from '../../../electron/cli/commands/demo';
+import { demoModel } from '../../../electron/cli/demo/folders';
 import { DEMO_SIZES } from '../../../electron/cli/demo/defaults';
 import { DEMO_STAGES, type DemoResult } from '../../../electron/cli/demo/run';
 import { runCli } from '../../../electron/cli/run';
