@@ -15,6 +15,7 @@ import { DEMO_SIZES } from '../demo/defaults';
 import { demoModel, prepareDemoFolder } from '../demo/folders';
 import { runDemo, type DemoResult } from '../demo/run';
 import { parseOptions, valueOption } from '../options';
+import { demoAblateCommand } from './demo-ablate';
 import { demoWorldCommand } from './demo-world';
 import { Port, serveUntilStopped } from './serve';
 
@@ -132,5 +133,5 @@ export const demoCommand: CliCommand = {
     await serveUntilStopped(result.project, o.port, io, (url) => openInBrowser(url, io));
     return EXIT.ok;
   },
-  subcommands: [demoWorldCommand],
+  subcommands: [demoWorldCommand, demoAblateCommand],
 };
