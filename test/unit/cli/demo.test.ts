@@ -13,8 +13,8 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../../electron/cli/command';
 import { demoModel } from '../../../electron/cli/demo/folders';
-import { DEMO_SIZES } from '../../../electron/cli/demo/defaults';
-import { DEMO_STAGES, type DemoResult } from '../../../electron/cli/demo/run';
+import { DEMO_GUARD, DEMO_SIZES } from '../../../electron/cli/demo/defaults';
+import { DEMO_STAGES, prepareDemo, Stages, trainAdapter, type DemoResult } from '../../../electron/cli/demo/run';
 import { runCli } from '../../../electron/cli/run';
 import { createService } from '../../../electron/service';
 import { FORMATS } from '../../../shared/pipeline/formats';
@@ -135,6 +135,34 @@ describe('mia-dpo demo', () => {
     expect(io.err()).toMatch(/not a demo folder/);
     expect(await readFile(path.join(other, 'thesis.tex'), 'utf8')).toBe('keep me');
   }, 120_000);
+
+  it('the collapse guard stops a run whose chosen answers fall and takes the checkpoint before the fall', async () => {
+    const model = await baseModel();
+    const dir = path.join(home, 'demos', 'guard');
+    const input = { dir, model, seed: 1, ep: 'cpu' as const, sizes: { ...DEMO_SIZES.quick, steps: 10 } };
+    const service = await createService();
+    try {
+      const io = memoryIo();
+      const { stats } = await prepareDemo(service, input, io, new Stages(() => undefined));
+      // Far too hot for DPO alone: both answers' likelihoods fall within a few steps.
+      const hot = { lr: 0.05, sftWeight: 0, warmupRatio: 0 };
+      const t = await trainAdapter(service, io, input, stats.kept, { name: 'hot', train: hot });
+      const { steps } = await service.handlers['train.metrics']({ runId: t.runId, after: 0 });
+      const first = steps.find((s) => s.logps_chosen - s.ref_logps_chosen < -DEMO_GUARD.chosenDropNats);
+      expect(first, 'the run should have collapsed').toBeDefined();
+      expect(t.guardStep).toBe(first!.step);
+      // Stopped at the next step boundary, not run to the end.
+      expect(t.steps).toBeLessThan(t.plannedSteps);
+      // The adapter is the newest checkpoint whose weights were measured good (a checkpoint every step here).
+      expect(t.adapterStep).toBe(first!.step - 2);
+      expect(t.adapter).toBe(
+        path.join(dir, 'runs', 'hot', 'checkpoints', `step-${String(t.adapterStep).padStart(6, '0')}`),
+      );
+      expect(existsSync(path.join(t.adapter, 'adapter_model.safetensors'))).toBe(true);
+    } finally {
+      await service.close();
+    }
+  }, 90_000);
 
   it('names the missing model folder and how to build the shipped one', async () => {
     const io = memoryIo();
