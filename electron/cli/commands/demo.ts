@@ -94,7 +94,7 @@ export const demoCommand: CliCommand = {
     cmd
       .argument(
         '[DIR]',
-        'demo folder, the project; replaced on every run (`world` names the subcommand)',
+        'demo folder, the project; replaced on every run (`world` and `ablate` name subcommands)',
         'demo-project',
       )
       .option('--model <DIR>', 'llava-hf base model folder (default: demo/base-model, built by `npm run demo:base`)')
