@@ -64,7 +64,7 @@ export interface AblationRow {
 }
 
 /** Rejects (as a reviewer would) all but `keep` of the kept pairs, drawn with the seed; returns how many it rejected. */
-async function keepRandom(service: Service, keep: number, seed: number): Promise<number> {
+export async function keepRandom(service: Service, keep: number, seed: number): Promise<number> {
   const ids: number[] = [];
   for (;;) {
     const page = await service.handlers['pipeline.pairs']({
@@ -87,7 +87,7 @@ async function keepRandom(service: Service, keep: number, seed: number): Promise
 }
 
 /** Undoes the random subset's rejections (accepted pairs train like pending ones). */
-async function clearRejections(service: Service): Promise<void> {
+export async function clearRejections(service: Service): Promise<void> {
   await service.handlers['pipeline.pairs.reviewMany']({
     filter: { review: ['rejected'] },
     action: 'accept',

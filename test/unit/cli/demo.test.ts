@@ -10,13 +10,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../../electron/cli/command';
 import { demoModel } from '../../../electron/cli/demo/folders';
 import { DEMO_GUARD, DEMO_SIZES } from '../../../electron/cli/demo/defaults';
-import { DEMO_STAGES, prepareDemo, Stages, trainAdapter, type DemoResult } from '../../../electron/cli/demo/run';
+import { clearRejections, keepRandom } from '../../../electron/cli/demo/ablate';
+import {
+  DEMO_STAGES,
+  prepareDemo,
+  Stages,
+  trainAdapter,
+  type DemoInput,
+  type DemoResult,
+} from '../../../electron/cli/demo/run';
 import { runCli } from '../../../electron/cli/run';
-import { createService } from '../../../electron/service';
+import { createService, type Service } from '../../../electron/service';
 import { FORMATS } from '../../../shared/pipeline/formats';
 import { writeTinyLlava } from '../../helpers/tiny-llava';
 
@@ -136,17 +144,22 @@ describe('mia-dpo demo', () => {
     expect(await readFile(path.join(other, 'thesis.tex'), 'utf8')).toBe('keep me');
   }, 120_000);
 
-  it('the collapse guard stops a run whose chosen answers fall and takes the checkpoint before the fall', async () => {
-    const model = await baseModel();
-    const dir = path.join(home, 'demos', 'guard');
-    const input = { dir, model, seed: 1, ep: 'cpu' as const, sizes: { ...DEMO_SIZES.quick, steps: 10 } };
-    const service = await createService();
-    try {
-      const io = memoryIo();
-      const { stats } = await prepareDemo(service, input, io, new Stages(() => undefined));
+  describe("on a demo project prepared up to the base model's evaluation", () => {
+    let service: Service;
+    let input: DemoInput;
+    let kept = 0;
+    beforeAll(async () => {
+      const dir = path.join(home, 'demos', 'prepared');
+      input = { dir, model: await baseModel(), seed: 1, ep: 'cpu', sizes: { ...DEMO_SIZES.quick, steps: 10 } };
+      service = await createService();
+      kept = (await prepareDemo(service, input, memoryIo(), new Stages(() => undefined))).stats.kept;
+    }, 60_000);
+    afterAll(() => service.close());
+
+    it('the collapse guard stops a run whose chosen answers fall and takes the checkpoint before the fall', async () => {
       // Far too hot for DPO alone: both answers' likelihoods fall within a few steps.
       const hot = { lr: 0.05, sftWeight: 0, warmupRatio: 0 };
-      const t = await trainAdapter(service, io, input, stats.kept, { name: 'hot', train: hot });
+      const t = await trainAdapter(service, memoryIo(), input, kept, { name: 'hot', train: hot });
       const { steps } = await service.handlers['train.metrics']({ runId: t.runId, after: 0 });
       const first = steps.find((s) => s.logps_chosen - s.ref_logps_chosen < -DEMO_GUARD.chosenDropNats);
       expect(first, 'the run should have collapsed').toBeDefined();
@@ -155,14 +168,37 @@ describe('mia-dpo demo', () => {
       expect(t.steps).toBeLessThan(t.plannedSteps);
       // The adapter is the newest checkpoint whose weights were measured good (a checkpoint every step here).
       expect(t.adapterStep).toBe(first!.step - 2);
-      expect(t.adapter).toBe(
-        path.join(dir, 'runs', 'hot', 'checkpoints', `step-${String(t.adapterStep).padStart(6, '0')}`),
-      );
+      const step = `step-${String(t.adapterStep).padStart(6, '0')}`;
+      expect(t.adapter).toBe(path.join(input.dir, 'runs', 'hot', 'checkpoints', step));
       expect(existsSync(path.join(t.adapter, 'adapter_model.safetensors'))).toBe(true);
-    } finally {
-      await service.close();
-    }
-  }, 90_000);
+    }, 90_000);
+
+    it("the ablation's random subset leaves exactly as many pairs to train on, drawn by the seed, and is undone", async () => {
+      const exportable = async () => (await service.handlers['pipeline.overview']({})).exportable;
+      expect(await exportable()).toBe(kept);
+      const keep = Math.floor(kept / 2);
+      expect(await keepRandom(service, keep, 1)).toBe(kept - keep);
+      expect(await exportable()).toBe(keep);
+      const rejected = await service.handlers['pipeline.pairs']({
+        offset: 0,
+        limit: 500,
+        filter: { review: ['rejected'] },
+        sort: { by: 'id', dir: 'asc' },
+      });
+      await clearRejections(service);
+      expect(await exportable()).toBe(kept);
+      // The same seed draws the same subset.
+      await keepRandom(service, keep, 1);
+      const again = await service.handlers['pipeline.pairs']({
+        offset: 0,
+        limit: 500,
+        filter: { review: ['rejected'] },
+        sort: { by: 'id', dir: 'asc' },
+      });
+      expect(again.items.map((p) => p.id)).toEqual(rejected.items.map((p) => p.id));
+      await clearRejections(service);
+    });
+  });
 
   it('names the missing model folder and how to build the shipped one', async () => {
     const io = memoryIo();
