@@ -50,14 +50,16 @@ export const DEMO_SIZES = {
 export const EPOCHS_AT_MOST = 4;
 
 /**
- * LoRA-DPO for a tiny model (DEMO-WORLD.md's measurements): the reference run's lr 5e-5 on an effective batch of 64 is
- * meant for 7B models; at lr 5e-3 a tiny model lost its single-image skill (74% -> 1%), at 5e-4 every variant lost a
- * third of it, at 1e-4 with the SFT term it held within 2-3 points while multi-image accuracy rose 5. So: lr 1e-4, DPO
- * plus an SFT term of weight 1 on the chosen answer (it keeps the chosen answer's likelihood from falling with the
- * rejected one's), a rank-8 LoRA on the attention projections only, and the usual beta 0.1.
+ * LoRA-DPO for a tiny model (DEMO-WORLD.md's measurements, docs/demo.md): the reference run's lr 5e-5 on an effective
+ * batch of 64 is meant for 7B models; at lr 5e-3 a tiny model lost its single-image skill (74% -> 1%); with the SFT term
+ * 200 steps x 16 pairs at lr 1e-4 held it within 2-3 points while multi-image accuracy rose 5. The demo has time for 60
+ * steps: at 1e-4 they barely moved the adapter (2 of 400 answers changed), so lr 5e-4 gives those 60 steps about the
+ * total update of the measured 200 at 1e-4 (5e-4 x 60 = 0.03, 1e-4 x 200 = 0.02). DPO plus an SFT term of weight 1 on
+ * the chosen answer (it keeps the chosen answer's likelihood from falling with the rejected one's), a rank-8 LoRA on
+ * the attention projections only, and the usual beta 0.1.
  */
 export const DEMO_TRAIN = {
-  lr: 1e-4,
+  lr: 5e-4,
   beta: 0.1,
   loss: 'sigmoid',
   sftWeight: 1,
