@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// `npm run demo`: generates a small LLaVA-format dataset and a random-weight
-// model, runs the whole pipeline in a demo project (./demo-project: import,
-// augment, respond, select, TRL export), prints a summary, serves the UI.
-// The work is the CLI's `demo` command; this builds the renderer first when
-// a fresh checkout has not built it yet, then launches that command.
+// `npm run demo [-- DIR] [--no-serve] [--json] [--quick]`: MIA-DPO end to end on
+// the demo world with the project's trained base model (demo/base-model): world
+// data, import, augment, respond with attention, select, LoRA-DPO, evaluation of
+// base and adapter, the before/after table, then the UI on the project
+// (./demo-project; docs/demo.md). The work is the CLI's `demo` command; this
+// builds the renderer first when a fresh checkout has not built it yet, then
+// launches that command.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';

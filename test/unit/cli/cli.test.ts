@@ -2,7 +2,6 @@
 // process): exit codes 0/1/2 and the --json documents.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,8 +11,6 @@ import { Writable } from 'node:stream';
 import type { CliIo } from '../../../electron/cli/command';
 import { runCli } from '../../../electron/cli/run';
 import { makeDemoDataset } from '../../../electron/io/demo-dataset';
-import type { DemoSummary } from '../../../electron/cli/commands/demo';
-import { FORMATS } from '../../../shared/pipeline/formats';
 import { createProjectExclusive } from '../../../electron/db';
 import { LOCK_FILE, noteServedUrl } from '../../../electron/store/lock';
 
@@ -171,60 +168,6 @@ describe('mia-dpo', () => {
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ ok: false, ep: 'webgpu' });
   });
-
-  it('demo runs the whole pipeline in a fresh demo project on every run and leaves other folders alone', async () => {
-    // In a folder of its own, which the error for the folder around a project names.
-    const dir = path.join(home, 'demos', 'demo');
-    // A first, smaller run in-process; the second (the real bin, default sizes) must replace it, not add to it.
-    expect(await runCli(['demo', dir, '--no-serve', '--count', '3', '--max-new-tokens', '4'], memoryIo())).toBe(0);
-    const run = await cli('demo', dir, '--no-serve', '--json');
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/random-weight .*nonsense/);
-    const s = JSON.parse(run.stdout) as DemoSummary;
-    // The folder the README names is the project itself; the folder around a project is named in the error.
-    expect(s.project).toBe(dir);
-    const around = await cli('jobs', path.dirname(dir));
-    expect(around.stderr).toContain(`did you mean ${dir}?`);
-    expect(s).toMatchObject({
-      ok: true,
-      entries: 66,
-      imported: 60,
-      flagged: 4,
-      rejected: 2,
-      model: { random: true },
-      export: { format: 'trl' },
-    });
-    const augmented = Object.values(s.augmented).reduce((a, b) => a + b, 0);
-    expect(augmented).toBe(30);
-    // Every format is made; every augmented sample answered once; something kept in each format.
-    for (const f of FORMATS) expect([f, s.augmented[f] > 0, s.keptByFormat[f] > 0]).toEqual([f, true, true]);
-    expect(s.generations).toBe(augmented);
-    expect(s.kept).toBe(Object.values(s.keptByFormat).reduce((a, b) => a + b, 0));
-    const lines = (await readFile(path.join(s.export.dir, 'train.jsonl'), 'utf8')).trim().split('\n');
-    const pairs = lines.map(
-      (l) => JSON.parse(l) as { prompt: unknown[]; chosen: unknown[]; rejected: unknown[]; images: string[] },
-    );
-    expect(pairs.length).toBe(s.export.pairs);
-    expect(s.export.pairs).toBeGreaterThan(0);
-    for (const p of pairs) {
-      expect([p.prompt.length, p.chosen.length, p.rejected.length].every((n) => n > 0)).toBe(true);
-      for (const img of p.images) await readFile(path.join(s.export.dir, img));
-    }
-    const jobs = await cli('jobs', s.project, '--json');
-    const byId = (JSON.parse(jobs.stdout).jobs as { id: number; kind: string; state: string }[]).sort(
-      (a, b) => a.id - b.id,
-    );
-    expect(byId.map((j) => [j.kind, j.state])).toEqual(
-      ['import', 'augment', 'respond', 'select'].map((k) => [k, 'done']),
-    );
-    const other = path.join(home, 'precious');
-    await mkdir(other);
-    await writeFile(path.join(other, 'thesis.tex'), 'keep me');
-    const io = memoryIo();
-    expect(await runCli(['demo', other, '--no-serve'], io)).toBe(1);
-    expect(io.err()).toMatch(/not a demo folder/);
-    expect(await readFile(path.join(other, 'thesis.tex'), 'utf8')).toBe('keep me');
-  }, 120_000);
 
   it('kill -TERM of the mia-dpo wrapper stops serve: port released, lock removed (issue 13 item 4)', async () => {
     const dir = path.join(home, 'killed');

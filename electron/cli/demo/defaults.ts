@@ -1,0 +1,90 @@
+// The demo's numbers, in one place (issue 14, item 3; docs/demo.md explains
+// each): how much world to draw, how many multi-image samples to build and
+// answer, the LoRA-DPO settings that keep a ~1M-parameter model's single-image
+// skill, and the collapse guard. `full` fits the whole run in minutes on two
+// CPU cores; `quick` runs every stage on a few items, for CI.
+import type { TrainOptionsIn } from '../../../shared/pipeline/train';
+
+export interface DemoSizes {
+  /** Single-image training samples in the world (train.json). */
+  worldSamples: number;
+  /** Benchmark items per category (single and multi), held-out scenes only. */
+  benchItems: number;
+  /** Multi-image samples augmented from them and answered by the base model. */
+  augment: number;
+  /** Tokens the base model generates at most per answer (the world's longest answer is 4 tokens plus the end). */
+  maxNewTokens: number;
+  /** Optimizer steps of the LoRA-DPO run, at most (fewer when the kept pairs run out: see `epochsAtMost`). */
+  steps: number;
+  /** Pairs per micro-batch and micro-batches per step. */
+  batch: number;
+  gradAccum: number;
+  /** A checkpoint every N steps: where the collapse guard falls back to. */
+  checkpointEvery: number;
+}
+
+export const DEMO_SIZES = {
+  full: {
+    worldSamples: 4000,
+    benchItems: 200,
+    augment: 800,
+    maxNewTokens: 8,
+    steps: 60,
+    batch: 8,
+    gradAccum: 2,
+    checkpointEvery: 5,
+  },
+  quick: {
+    worldSamples: 120,
+    benchItems: 4,
+    augment: 24,
+    maxNewTokens: 6,
+    steps: 2,
+    batch: 2,
+    gradAccum: 1,
+    checkpointEvery: 1,
+  },
+} as const satisfies Record<'full' | 'quick', DemoSizes>;
+
+/** At most this many passes over the kept pairs (a few hundred pairs must not be seen a dozen times). */
+export const EPOCHS_AT_MOST = 4;
+
+/**
+ * LoRA-DPO for a tiny model (DEMO-WORLD.md's measurements, docs/demo.md): the reference run's lr 5e-5 on an effective
+ * batch of 64 is meant for 7B models; at lr 5e-3 a tiny model lost its single-image skill (74% -> 1%); with the SFT term
+ * 200 steps x 16 pairs at lr 1e-4 held it within 2-3 points while multi-image accuracy rose 5. The demo has time for 60
+ * steps: at 1e-4 they barely moved the adapter (2 of 400 answers changed), so lr 5e-4 gives those 60 steps about the
+ * total update of the measured 200 at 1e-4 (5e-4 x 60 = 0.03, 1e-4 x 200 = 0.02). DPO plus an SFT term of weight 1 on
+ * the chosen answer (it keeps the chosen answer's likelihood from falling with the rejected one's), a rank-8 LoRA on
+ * the attention projections only, and the usual beta 0.1.
+ */
+export const DEMO_TRAIN = {
+  lr: 5e-4,
+  beta: 0.1,
+  loss: 'sigmoid',
+  sftWeight: 1,
+  loraR: 8,
+  loraAlpha: 16,
+  loraDropout: 0.05,
+  loraTargets: ['q_proj', 'k_proj', 'v_proj'],
+  schedule: 'linear',
+  warmupRatio: 0.1,
+  clipNorm: 1,
+} as const satisfies Partial<TrainOptionsIn>;
+
+/**
+ * The collapse guard. During training: when a step's chosen answers' summed log-prob falls this many nats below the
+ * reference's (the batch mean; the answers are 2-5 tokens, so 1 nat means their likelihood fell by e), the run is
+ * stopped and the newest checkpoint before that step is the adapter. After evaluation: the adapter's single-image
+ * accuracy is reported as held when it is no more than `singleDropPoints` below the base's.
+ */
+export const DEMO_GUARD = { chosenDropNats: 1, singleDropPoints: 5 } as const;
+
+/**
+ * Composite geometry for the world's 112 px images: the reference's 448 px tiles, 40 px margins and 36 px labels
+ * scaled by a quarter, so a grid or a pic-in-pic shows the world's images at their own size.
+ */
+export const DEMO_GEOMETRY = { tileSize: 112, margin: 10, labelOffsetX: 5, labelFontPx: 9 } as const;
+
+/** The benchmark's name in the demo project. */
+export const DEMO_BENCH = 'world';

@@ -1,0 +1,214 @@
+// `mia-dpo demo --quick --no-serve --json` end to end as a user runs it (the
+// real bin in a child process): every stage runs and leaves its results in the
+// project the UI serves. On the shipped base model (demo/base-model) when the
+// checkout has it, else on a tiny random llava-hf model through --model; the
+// assertions are about structure, not accuracy, so they hold for both.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '../../../electron/cli/command';
+import { demoModel } from '../../../electron/cli/demo/folders';
+import { DEMO_GUARD, DEMO_SIZES } from '../../../electron/cli/demo/defaults';
+import { clearRejections, keepRandom } from '../../../electron/cli/demo/ablate';
+import {
+  DEMO_STAGES,
+  prepareDemo,
+  Stages,
+  trainAdapter,
+  type DemoInput,
+  type DemoResult,
+} from '../../../electron/cli/demo/run';
+import { runCli } from '../../../electron/cli/run';
+import { createService, type Service } from '../../../electron/service';
+import { FORMATS } from '../../../shared/pipeline/formats';
+import { writeTinyLlava } from '../../helpers/tiny-llava';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const BIN = path.join(ROOT, 'bin', 'mia-dpo.mjs');
+const SHIPPED = path.join(ROOT, 'demo', 'base-model');
+const home = mkdtempSync(path.join(os.tmpdir(), 'demo-'));
+process.env.XDG_CONFIG_HOME = path.join(home, 'config');
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, XDG_CONFIG_HOME: path.join(home, 'config') },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function memoryIo(): CliIo & { err(): string } {
+  let err = '';
+  const sink = (write: (s: string) => void) =>
+    new Writable({ write: (chunk: Buffer, _enc, done) => (write(chunk.toString()), done()) });
+  return { stdout: sink(() => undefined), stderr: sink((s) => (err += s)), tty: false, err: () => err };
+}
+
+/** The shipped model when present; else a tiny random one with a chat template. */
+async function baseModel(): Promise<string> {
+  if (existsSync(path.join(SHIPPED, 'config.json'))) return SHIPPED;
+  const dir = path.join(home, 'tiny-llava');
+  await writeTinyLlava({ seed: 7, textLayers: 2, visionLayers: 2, chatTemplate: true }, dir);
+  return dir;
+}
+
+describe('mia-dpo demo', () => {
+  it('--quick runs every stage end to end and leaves each stage browsable in the project', async () => {
+    const model = await baseModel();
+    const dir = path.join(home, 'demos', 'quick');
+    // An earlier demo's folder: the run replaces it rather than adding to it.
+    await mkdir(path.join(dir, 'world'), { recursive: true });
+    await writeFile(path.join(dir, 'stale.txt'), 'from an earlier run');
+    const run = await cli('demo', dir, '--model', model, '--quick', '--no-serve', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const r = JSON.parse(run.stdout) as DemoResult;
+    const q = DEMO_SIZES.quick;
+    expect(r).toMatchObject({ ok: true, model, project: dir, dir });
+    // One progress line per stage, in order, each with its wall time.
+    expect(r.stages.map((s) => s.stage)).toEqual([...DEMO_STAGES]);
+    for (const s of r.stages) expect(s.seconds).toBeGreaterThanOrEqual(0);
+    const lines = run.stderr.split('\n').filter((l) => /^\[\d+\/\d+\] /.test(l));
+    expect(lines.map((l) => l.replace(/^\[(\d+)\/(\d+)\] ([a-z ]+):.*\(\d+\.\d s\)$/, '$1/$2 $3'))).toEqual(
+      DEMO_STAGES.map((s, i) => `${i + 1}/${DEMO_STAGES.length} ${s}`),
+    );
+    // The trained adapter is a PEFT folder.
+    const config = JSON.parse(await readFile(path.join(r.adapter, 'adapter_config.json'), 'utf8')) as {
+      peft_type: string;
+      r: number;
+    };
+    expect(config).toMatchObject({ peft_type: 'LORA', r: 8 });
+    expect(existsSync(path.join(r.adapter, 'adapter_model.safetensors'))).toBe(true);
+    // Counts: every augmented sample answered, the kept pairs trained on.
+    const augmented = FORMATS.reduce((n, f) => n + r.counts.augmented[f], 0);
+    expect(augmented).toBe(q.augment);
+    expect(r.counts.generations).toBe(augmented);
+    expect(r.counts.kept).toBeGreaterThan(0);
+    expect(r.training.pairs).toBe(r.counts.kept);
+    expect(r.training.steps).toBeGreaterThan(0);
+    // Before and after on single, multi and all, with intervals that hold the accuracy; McNemar p in [0, 1].
+    for (const side of [r.before, r.after])
+      for (const [c, n] of [
+        ['single', q.benchItems],
+        ['multi', q.benchItems],
+        ['all', 2 * q.benchItems],
+      ] as const) {
+        const a = side[c]!;
+        expect([c, a.n]).toEqual([c, n]);
+        expect(a.ci95[0]).toBeLessThanOrEqual(a.accuracy);
+        expect(a.ci95[1]).toBeGreaterThanOrEqual(a.accuracy);
+      }
+    for (const p of Object.values(r.mcnemar)) expect(p >= 0 && p <= 1).toBe(true);
+
+    // What the UI browses: the same service the server runs, on the finished project.
+    const service = await createService({ projectDir: dir });
+    try {
+      const { jobs } = await service.handlers['jobs.list']({});
+      const kinds = jobs.map((j) => [j.kind, j.state]);
+      for (const k of ['import', 'augment', 'respond', 'select', 'train', 'eval'])
+        expect(kinds).toContainEqual([k, 'done']);
+      expect(
+        (
+          await service.handlers['pipeline.pairs']({
+            offset: 0,
+            limit: 1,
+            filter: { decision: ['keep'] },
+            sort: { by: 'id', dir: 'asc' },
+          })
+        ).total,
+      ).toBe(r.counts.kept);
+      expect((await service.handlers['train.runs']({})).runs.map((x) => x.id)).toEqual([r.training.runId]);
+      const { runs } = await service.handlers['eval.runs']({});
+      expect(runs.map((x) => x.id).sort()).toEqual([r.runs.base, r.runs.adapter].sort());
+    } finally {
+      await service.close();
+    }
+
+    expect(existsSync(path.join(dir, 'stale.txt'))).toBe(false);
+    // A folder that is not a demo's is left alone.
+    const other = path.join(home, 'precious');
+    await mkdir(other);
+    await writeFile(path.join(other, 'thesis.tex'), 'keep me');
+    const io = memoryIo();
+    expect(await runCli(['demo', other, '--model', model, '--quick', '--no-serve'], io)).toBe(1);
+    expect(io.err()).toMatch(/not a demo folder/);
+    expect(await readFile(path.join(other, 'thesis.tex'), 'utf8')).toBe('keep me');
+  }, 120_000);
+
+  describe("on a demo project prepared up to the base model's evaluation", () => {
+    let service: Service;
+    let input: DemoInput;
+    let kept = 0;
+    beforeAll(async () => {
+      const dir = path.join(home, 'demos', 'prepared');
+      input = { dir, model: await baseModel(), seed: 1, ep: 'cpu', sizes: { ...DEMO_SIZES.quick, steps: 10 } };
+      service = await createService();
+      kept = (await prepareDemo(service, input, memoryIo(), new Stages(() => undefined))).stats.kept;
+    }, 60_000);
+    afterAll(() => service.close());
+
+    it('the collapse guard stops a run whose chosen answers fall and takes the checkpoint before the fall', async () => {
+      // Far too hot for DPO alone: both answers' likelihoods fall within a few steps.
+      const hot = { lr: 0.05, sftWeight: 0, warmupRatio: 0 };
+      const t = await trainAdapter(service, memoryIo(), input, kept, { name: 'hot', train: hot });
+      const { steps } = await service.handlers['train.metrics']({ runId: t.runId, after: 0 });
+      const first = steps.find((s) => s.logps_chosen - s.ref_logps_chosen < -DEMO_GUARD.chosenDropNats);
+      expect(first, 'the run should have collapsed').toBeDefined();
+      expect(t.guardStep).toBe(first!.step);
+      // Stopped at the next step boundary, not run to the end.
+      expect(t.steps).toBeLessThan(t.plannedSteps);
+      // The adapter is the newest checkpoint whose weights were measured good (a checkpoint every step here).
+      expect(t.adapterStep).toBe(first!.step - 2);
+      const step = `step-${String(t.adapterStep).padStart(6, '0')}`;
+      expect(t.adapter).toBe(path.join(input.dir, 'runs', 'hot', 'checkpoints', step));
+      expect(existsSync(path.join(t.adapter, 'adapter_model.safetensors'))).toBe(true);
+    }, 90_000);
+
+    it("the ablation's random subset leaves exactly as many pairs to train on, drawn by the seed, and is undone", async () => {
+      const exportable = async () => (await service.handlers['pipeline.overview']({})).exportable;
+      expect(await exportable()).toBe(kept);
+      const keep = Math.floor(kept / 2);
+      expect(await keepRandom(service, keep, 1)).toBe(kept - keep);
+      expect(await exportable()).toBe(keep);
+      const rejected = await service.handlers['pipeline.pairs']({
+        offset: 0,
+        limit: 500,
+        filter: { review: ['rejected'] },
+        sort: { by: 'id', dir: 'asc' },
+      });
+      await clearRejections(service);
+      expect(await exportable()).toBe(kept);
+      // The same seed draws the same subset.
+      await keepRandom(service, keep, 1);
+      const again = await service.handlers['pipeline.pairs']({
+        offset: 0,
+        limit: 500,
+        filter: { review: ['rejected'] },
+        sort: { by: 'id', dir: 'asc' },
+      });
+      expect(again.items.map((p) => p.id)).toEqual(rejected.items.map((p) => p.id));
+      await clearRejections(service);
+    });
+  });
+
+  it('names the missing model folder and how to build the shipped one', async () => {
+    const io = memoryIo();
+    const missing = path.join(home, 'no-model');
+    expect(await runCli(['demo', path.join(home, 'demos', 'none'), '--model', missing, '--no-serve'], io)).toBe(1);
+    expect(io.err()).toContain(`--model ${missing} is not a model folder`);
+    if (!existsSync(path.join(SHIPPED, 'config.json')))
+      expect(() => demoModel(undefined)).toThrow(
+        `the demo's base model is missing: ${SHIPPED} holds no config.json; build it with \`npm run demo:base\``,
+      );
+  });
+});
