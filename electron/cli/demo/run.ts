@@ -36,6 +36,7 @@ export const DEMO_STAGES = [
   'train',
   'eval adapter',
   'compare',
+  'figures',
 ] as const;
 export type DemoStage = (typeof DEMO_STAGES)[number];
 
@@ -78,6 +79,8 @@ export interface DemoResult {
   mcnemar: DemoComparison['mcnemar'];
   delta: DemoComparison['delta'];
   runs: { base: number; adapter: number };
+  /** The paper's Figures 5 and 6 drawn from this project (PNG, SVG and data JSON under <project>/figures). */
+  figures: { dir: string; files: string[]; item: number | null };
   /** Whether the adapter's single-image accuracy stayed within DEMO_GUARD.singleDropPoints of the base's. */
   singleHeld: boolean;
   stages: { stage: DemoStage; seconds: number; note: string }[];
@@ -360,6 +363,18 @@ export async function runDemo(
         .join(', ')}`,
     };
   });
+  const figures = await stages.run('figures', async () => {
+    const { jobId } = await service.handlers['figures.render']({
+      figures: ['attention-ratios', 'attention-before-after'],
+      runs: [base.id, tuned.id],
+    });
+    const r = JOB_RESULTS.figures.parse((await runJob(service, io, 'figures', jobId)).result);
+    const pngs = r.files.filter((f) => f.endsWith('.png')).map((f) => path.basename(f));
+    return {
+      value: { dir: r.dir, files: r.files, item: r.item },
+      note: `${pngs.join(', ')} in ${r.dir} (Figure 6: item ${r.item ?? '-'})`,
+    };
+  });
   const { adapter, ...trainingReport } = training;
   const singleBefore = comparison.before.single?.accuracy ?? 0;
   const singleAfter = comparison.after.single?.accuracy ?? 0;
@@ -383,6 +398,7 @@ export async function runDemo(
     mcnemar: comparison.mcnemar,
     delta: comparison.delta,
     runs: { base: base.id, adapter: tuned.id },
+    figures,
     singleHeld: singleAfter >= singleBefore - DEMO_GUARD.singleDropPoints / 100,
     stages: stages.done,
     totalSeconds: stages.totalSeconds,

@@ -109,13 +109,20 @@ describe('mia-dpo demo', () => {
         expect(a.ci95[1]).toBeGreaterThanOrEqual(a.accuracy);
       }
     for (const p of Object.values(r.mcnemar)) expect(p >= 0 && p <= 1).toBe(true);
+    // The paper's Figures 5 and 6, drawn from this project into <project>/figures.
+    expect(r.figures.dir).toBe(path.join(dir, 'figures'));
+    for (const stem of ['figure5-attention-ratios', 'figure6-attention-before-after']) {
+      const png = path.join(r.figures.dir, `${stem}.png`);
+      expect(r.figures.files).toContain(png);
+      expect((await readFile(png)).subarray(1, 4).toString()).toBe('PNG');
+    }
 
     // What the UI browses: the same service the server runs, on the finished project.
     const service = await createService({ projectDir: dir });
     try {
       const { jobs } = await service.handlers['jobs.list']({});
       const kinds = jobs.map((j) => [j.kind, j.state]);
-      for (const k of ['import', 'augment', 'respond', 'select', 'train', 'eval'])
+      for (const k of ['import', 'augment', 'respond', 'select', 'train', 'eval', 'figures'])
         expect(kinds).toContainEqual([k, 'done']);
       expect(
         (
