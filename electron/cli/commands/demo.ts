@@ -19,6 +19,7 @@ import { createService, type Service } from '../../service';
 import { EXIT, jsonOutput, writeJson, type CliCommand, type CliIo } from '../command';
 import { submitAndWait } from '../job-command';
 import { parseOptions, valueOption } from '../options';
+import { demoBaseCommand } from './demo-base';
 import { demoWorldCommand } from './demo-world';
 import { Port, serveUntilStopped } from './serve';
 
@@ -199,7 +200,7 @@ export const demoCommand: CliCommand = {
   summary: 'run the whole pipeline on a generated demo dataset (random-weight model unless --model), then open the UI',
   define: (cmd) =>
     cmd
-      .argument('[DIR]', 'demo folder, replaced on every run (`world` names the subcommand)', 'demo-project')
+      .argument('[DIR]', 'demo folder, replaced on every run (`world` and `base` name the subcommands)', 'demo-project')
       .option('--model <DIR>', 'llava-hf model folder (default: a random-weight model written on the fly)')
       .addOption(valueOption('--count <N>', 'augmented samples to make', Options.shape.count))
       .addOption(valueOption('--max-new-tokens <N>', 'tokens generated at most per sample', Options.shape.maxNewTokens))
@@ -227,5 +228,5 @@ export const demoCommand: CliCommand = {
     await serveUntilStopped(summary.project, o.port, io, (url) => openInBrowser(url, io));
     return EXIT.ok;
   },
-  subcommands: [demoWorldCommand],
+  subcommands: [demoWorldCommand, demoBaseCommand],
 };
