@@ -21,7 +21,8 @@ import { preprocessRgb } from '../../../engine/vision/preprocess';
 import { loadPreprocessorConfig } from '../../../engine/vision/preprocessor-config';
 import { lowerFirst } from '../../augment/prompts';
 import { INSTRUCTIONS } from '../../eval/prompt';
-import { benchItems, trainSamples, type BenchItem } from '../plan';
+import { OPTION_LETTERS } from '../../../../shared/pipeline/eval';
+import { MAX_OPTIONS, benchItems, trainSamples, type BenchItem } from '../plan';
 import { rasterize } from '../render';
 import { ATTRIBUTES, ATTRIBUTE_VALUES, CANVAS, QUESTIONS, answerText, sceneId, splitWorld } from '../world';
 import { evaluateWorldItems, summarise, writeScenePngs, type EvalSummary } from './evaluate';
@@ -64,12 +65,12 @@ export interface BaseRecipeOptions {
 
 export const BASE_RECIPE_DEFAULTS: Omit<BaseRecipeOptions, 'out'> = {
   seed: 1,
-  steps: 3000,
+  steps: 2000,
   batch: 32,
   lr: 1e-3,
   warmup: 100,
   weightDecay: 0.01,
-  mcqShare: 0.75,
+  mcqShare: 0.5,
   evalEvery: 100,
   checkItems: 100,
   finalItems: 400,
@@ -110,12 +111,24 @@ const CLIP_NORM = 1;
 
 /** Every text the model reads or writes: the vocabulary's source (chat template pieces, questions, answers, the MCQ form). */
 export function worldCorpus(): string[] {
-  const texts = ['USER: ', ' ASSISTANT:', INSTRUCTIONS.mcq, 'Image1:', 'In Image1, '];
+  const texts = ['USER: ', ' ASSISTANT:', `\n${INSTRUCTIONS.mcq}`, 'Image1:', '\nImage2:'];
   for (const a of ATTRIBUTES) {
-    texts.push(QUESTIONS[a], lowerFirst(QUESTIONS[a]), `In Image1, ${lowerFirst(QUESTIONS[a])}`);
-    for (const v of ATTRIBUTE_VALUES[a]) texts.push(answerText(a, v), `\nA. ${answerText(a, v)}`);
+    texts.push(`\n${QUESTIONS[a]}`, lowerFirst(QUESTIONS[a]), `\nIn Image1, ${lowerFirst(QUESTIONS[a])}`);
+    for (const v of ATTRIBUTE_VALUES[a])
+      texts.push(answerText(a, v), ...OPTION_LETTERS.slice(0, MAX_OPTIONS).map((l) => `\n${l}. ${answerText(a, v)}`));
   }
   return texts;
+}
+
+/**
+ * The benchmark's option lines (`\nB. A circle.`), each one token: answering the multiple-choice form then
+ * takes one attention hop (to the line whose value the image shows; its token carries its letter) instead of
+ * finding the value among word tokens and copying the letter three tokens back (decision 0810).
+ */
+export function worldPhrases(): string[] {
+  return OPTION_LETTERS.slice(0, MAX_OPTIONS).flatMap((letter) =>
+    ATTRIBUTES.flatMap((a) => ATTRIBUTE_VALUES[a].map((v) => `\n${letter}. ${answerText(a, v)}`)),
+  );
 }
 
 /** The prompt ids of a user turn as LlavaSession encodes it (chat template, one image token per image). */
@@ -141,7 +154,7 @@ async function checkAccuracy(
 export async function trainBaseModel(o: BaseRecipeOptions, progress: (p: BaseProgress) => void): Promise<BaseRecipe> {
   const started = performance.now();
   const split = splitWorld(o.seed);
-  const tokFiles = worldTokenizer(worldCorpus());
+  const tokFiles = worldTokenizer(worldCorpus(), worldPhrases());
   const config = baseConfig(o.size, tokFiles);
   const spec = specOf(config);
   writeModelFiles(o.out, config, tokFiles);
