@@ -24,7 +24,16 @@ import { INSTRUCTIONS } from '../../eval/prompt';
 import { OPTION_LETTERS } from '../../../../shared/pipeline/eval';
 import { MAX_OPTIONS, benchItems, trainSamples, type BenchItem } from '../plan';
 import { rasterize } from '../render';
-import { ATTRIBUTES, ATTRIBUTE_VALUES, CANVAS, QUESTIONS, answerText, sceneId, splitWorld } from '../world';
+import {
+  ATTRIBUTES,
+  ATTRIBUTE_VALUES,
+  CANVAS,
+  QUESTIONS,
+  answerText,
+  sceneId,
+  splitWorld,
+  type Attribute,
+} from '../world';
 import { evaluateWorldItems, summarise, writeScenePngs, type EvalSummary } from './evaluate';
 import {
   BASE_MODEL_SIZE,
@@ -115,20 +124,23 @@ export function worldCorpus(): string[] {
   for (const a of ATTRIBUTES) {
     texts.push(`\n${QUESTIONS[a]}`, lowerFirst(QUESTIONS[a]), `\nIn Image1, ${lowerFirst(QUESTIONS[a])}`);
     for (const v of ATTRIBUTE_VALUES[a])
-      texts.push(answerText(a, v), ...OPTION_LETTERS.slice(0, MAX_OPTIONS).map((l) => `\n${l}. ${answerText(a, v)}`));
+      texts.push(
+        answerText(a, v),
+        mcqAnswer(a, v),
+        ...OPTION_LETTERS.slice(0, MAX_OPTIONS).map((l) => `\n${l}. ${answerText(a, v)}`),
+      );
   }
   return texts;
 }
 
 /**
- * The benchmark's option lines (`\nB. A circle.`), each one token: answering the multiple-choice form then
- * takes one attention hop (to the line whose value the image shows; its token carries its letter) instead of
- * finding the value among word tokens and copying the letter three tokens back (decision 0810).
+ * The answer the base model is trained to give a multiple-choice prompt: the correct option's text in a
+ * sentence ("It is a circle."), not its letter (decision 0810: letters did not train in the time here).
+ * VLMEvalKit's extraction (eval/extract.ts) finds exactly that option's text in it, and it holds no
+ * capital A-D word that would read as a letter.
  */
-export function worldPhrases(): string[] {
-  return OPTION_LETTERS.slice(0, MAX_OPTIONS).flatMap((letter) =>
-    ATTRIBUTES.flatMap((a) => ATTRIBUTE_VALUES[a].map((v) => `\n${letter}. ${answerText(a, v)}`)),
-  );
+export function mcqAnswer(attribute: Attribute, value: string): string {
+  return `It is ${lowerFirst(answerText(attribute, value))}`;
 }
 
 /** The prompt ids of a user turn as LlavaSession encodes it (chat template, one image token per image). */
@@ -154,7 +166,7 @@ async function checkAccuracy(
 export async function trainBaseModel(o: BaseRecipeOptions, progress: (p: BaseProgress) => void): Promise<BaseRecipe> {
   const started = performance.now();
   const split = splitWorld(o.seed);
-  const tokFiles = worldTokenizer(worldCorpus(), worldPhrases());
+  const tokFiles = worldTokenizer(worldCorpus());
   const config = baseConfig(o.size, tokFiles);
   const spec = specOf(config);
   writeModelFiles(o.out, config, tokFiles);
@@ -175,7 +187,12 @@ export async function trainBaseModel(o: BaseRecipeOptions, progress: (p: BasePro
     }
     let ids = prompts.get(s.human);
     if (!ids) prompts.set(s.human, (ids = promptIdsOf(tok, s.human, 1)));
-    samples.push({ promptIds: ids, pixels: [px], answerIds: [...tok.encode(s.gpt, { addSpecialTokens: false }), eos] });
+    const answer = s.form === 'mcq' ? mcqAnswer(s.attribute, s.scene[s.attribute]) : s.gpt;
+    samples.push({
+      promptIds: ids,
+      pixels: [px],
+      answerIds: [...tok.encode(answer, { addSpecialTokens: false }), eos],
+    });
   }
   const seq = Math.max(...samples.map((e, i) => exampleLength(spec, e, `sample ${i + 1}`)));
   const answer = Math.max(...samples.map((e) => e.answerIds.length));

@@ -48,17 +48,8 @@ const addedToken = (id: number, content: string): Record<string, unknown> => ({
   special: true,
 });
 
-/** The tokens a text in the middle of a prompt splits into once every word unit is merged: units, then single characters. */
-function unitPieces(text: string): string[] {
-  return [...text.replaceAll(' ', SPACE).matchAll(/[▁\n][A-Za-z']+|./gsu)].map((m) => m[0]);
-}
-
-/**
- * The tokenizer files for a corpus of the texts the model will read and write. Each of `phrases` (text as it
- * appears after a newline or a word, e.g. an option line `\nB. A circle.`) becomes one token too, merged
- * from its words after every word merge.
- */
-export function worldTokenizer(corpus: Iterable<string>, phrases: Iterable<string> = []): WorldTokenizer {
+/** The tokenizer files for a corpus of the texts the model will read and write. */
+export function worldTokenizer(corpus: Iterable<string>): WorldTokenizer {
   const vocab: Record<string, number> = {};
   const add = (t: string): void => {
     if (!(t in vocab)) vocab[t] = Object.keys(vocab).length;
@@ -74,18 +65,6 @@ export function worldTokenizer(corpus: Iterable<string>, phrases: Iterable<strin
       if (!(next in vocab)) {
         add(next);
         merges.push(`${prefix} ${c}`);
-      }
-      prefix = next;
-    }
-  }
-  for (const phrase of phrases) {
-    const pieces = unitPieces(phrase);
-    let prefix = pieces[0]!;
-    for (const piece of pieces.slice(1)) {
-      const next = prefix + piece;
-      if (!(next in vocab)) {
-        add(next);
-        merges.push(`${prefix} ${piece}`);
       }
       prefix = next;
     }
