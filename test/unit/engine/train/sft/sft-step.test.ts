@@ -86,7 +86,7 @@ beforeAll(async () => {
     clipNorm: CLIP,
   });
   for (const lr of LRS) results.push(await trainer.step(examples(), lr));
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await trainer?.close();
