@@ -83,7 +83,7 @@ export const BASE_RECIPE_DEFAULTS: Omit<BaseRecipeOptions, 'out'> = {
   evalEvery: 100,
   checkItems: 100,
   finalItems: 400,
-  target: 0.95,
+  target: 0.98,
   size: BASE_MODEL_SIZE,
 };
 
