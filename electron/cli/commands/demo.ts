@@ -16,6 +16,7 @@ import { demoModel, prepareDemoFolder } from '../demo/folders';
 import { runDemo, type DemoResult } from '../demo/run';
 import { parseOptions, valueOption } from '../options';
 import { demoAblateCommand } from './demo-ablate';
+import { demoBaseCommand } from './demo-base';
 import { demoWorldCommand } from './demo-world';
 import { Port, serveUntilStopped } from './serve';
 
@@ -94,7 +95,7 @@ export const demoCommand: CliCommand = {
     cmd
       .argument(
         '[DIR]',
-        'demo folder, the project; replaced on every run (`world` and `ablate` name subcommands)',
+        'demo folder, the project; replaced on every run (`world`, `ablate` and `base` name subcommands)',
         'demo-project',
       )
       .option('--model <DIR>', 'llava-hf base model folder (default: demo/base-model, built by `npm run demo:base`)')
@@ -133,5 +134,5 @@ export const demoCommand: CliCommand = {
     await serveUntilStopped(result.project, o.port, io, (url) => openInBrowser(url, io));
     return EXIT.ok;
   },
-  subcommands: [demoWorldCommand, demoAblateCommand],
+  subcommands: [demoWorldCommand, demoAblateCommand, demoBaseCommand],
 };

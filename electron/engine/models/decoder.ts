@@ -63,6 +63,8 @@ export function decoderGraphInputs(
   batch: number,
   mode: 'prefill' | 'decode',
   seq: number | 'seq' = 'seq',
+  /** Image rows computed in the same graph (a full-model train step) instead of the `image_features` input. */
+  computedFeatures?: Value,
 ): DecoderInputs {
   const b = batch;
   const ids = g.input('input_ids', 'int32', [b, seq]);
@@ -78,7 +80,7 @@ export function decoderGraphInputs(
           value: g.input(cacheNames(i, 'past').value, 'float32', [b, d.numKvHeads, 'past', d.headDim]),
         }))
       : undefined;
-  const features = g.input('image_features', 'float32', ['feature_rows', d.hiddenSize]);
+  const features = computedFeatures ?? g.input('image_features', 'float32', ['feature_rows', d.hiddenSize]);
   const featureIndex = g.input('feature_index', 'int32', [b, seq]);
   return { ids, rope, bias, features, featureIndex, ...(past ? { past } : {}) };
 }

@@ -241,17 +241,22 @@ function project(p: Params, spec: LlavaSpec, features: Value): Value {
   return lin('linear_2', activation(spec.projectorAct, 'projector_hidden_act')(h));
 }
 
+/** pixels [N, 3, S, S] -> projected image features [N, F, text hidden]: the selected layers and strategy, then the projector. */
+export function imageFeatures(p: Params, spec: LlavaSpec, pixels: Value): Value {
+  const states = visionHiddenStates(p, spec.vision, pixels, spec.featureLayers);
+  const selected = states.length === 1 ? states[0]! : op.concat(states, -1); // [N, T, D * layers]
+  const features =
+    spec.selectStrategy === 'default' ? op.slice(selected, [1], [Number.MAX_SAFE_INTEGER], [1]) : selected;
+  return project(p, spec, features);
+}
+
 /** pixel_values [N, 3, S, S] -> image_features [N, F, text hidden], N fixed per graph. */
 export function buildVisionGraph(spec: LlavaSpec, source: WeightSource, images = 1): Graph {
   const g = new Graph('llava_vision');
   const p = externalParams(g, source);
   const s = spec.vision.imageSize;
   const pixels = g.input('pixel_values', 'float32', [images, 3, s, s]);
-  const states = visionHiddenStates(p, spec.vision, pixels, spec.featureLayers);
-  const selected = states.length === 1 ? states[0]! : op.concat(states, -1); // [N, T, D * layers]
-  const features =
-    spec.selectStrategy === 'default' ? op.slice(selected, [1], [Number.MAX_SAFE_INTEGER], [1]) : selected;
-  g.output(project(p, spec, features), 'image_features');
+  g.output(imageFeatures(p, spec, pixels), 'image_features');
   return g;
 }
 
@@ -421,6 +426,8 @@ export type TextGraphOptions = DecoderGraphOptions;
  * The text graph's named inputs: input_ids, rope_cos/rope_sin, attention_bias, the past cache
  * (decode mode), image_features and feature_index. The sequence axis is symbolic unless `seq` fixes
  * it (a train step: gradients of static shapes need no runtime Shape nodes, which WebGPU places on CPU).
+ * `computedFeatures`, when given, replaces the image_features input (rows computed in the graph: full SFT
+ * runs the tower and projector in the same graph).
  */
 export function textGraphInputs(
   g: Graph,
@@ -428,8 +435,9 @@ export function textGraphInputs(
   batch: number,
   mode: 'prefill' | 'decode',
   seq: number | 'seq' = 'seq',
+  computedFeatures?: Value,
 ): TextInputs {
-  return decoderGraphInputs(g, spec.text, batch, mode, seq);
+  return decoderGraphInputs(g, spec.text, batch, mode, seq, computedFeatures);
 }
 
 /** The generation step / scoring graph over the text forward. */
