@@ -55,16 +55,25 @@ function configure(db: Database.Database): void {
   db.pragma('busy_timeout = 5000');
 }
 
-/** `quick_check` result, or the error SQLite raised while checking (a badly damaged header or b-tree). */
-function checkIntegrity(db: Database.Database): string | null {
+/**
+ * What a `quick_check` finds. A crash can leave work that only a writer may finish: a hot rollback
+ * journal (the switch of a new file to WAL runs in rollback mode) or a WAL index to rebuild. A
+ * read-only connection then fails with SQLITE_READONLY_ROLLBACK / _RECOVERY: that is no damage.
+ */
+type Integrity = { kind: 'ok' } | { kind: 'damaged'; report: string } | { kind: 'needs-writer' };
+
+const WRITER_RECOVERY = new Set(['SQLITE_READONLY_ROLLBACK', 'SQLITE_READONLY_RECOVERY']);
+
+function checkIntegrity(db: Database.Database): Integrity {
   try {
     const rows = db.pragma('quick_check') as { quick_check: string }[];
     const messages = rows.map((r) => r.quick_check);
-    if (messages.length === 1 && messages[0] === 'ok') return null;
+    if (messages.length === 1 && messages[0] === 'ok') return { kind: 'ok' };
     const report = messages.slice(0, 5).join('; ');
-    return report.length > 600 ? `${report.slice(0, 600)}...` : report;
+    return { kind: 'damaged', report: report.length > 600 ? `${report.slice(0, 600)}...` : report };
   } catch (e) {
-    return e instanceof Error ? e.message : String(e);
+    if (WRITER_RECOVERY.has(String((e as { code?: unknown }).code))) return { kind: 'needs-writer' };
+    return { kind: 'damaged', report: e instanceof Error ? e.message : String(e) };
   }
 }
 
@@ -179,13 +188,23 @@ export function openDatabase(file: string, options: OpenOptions): OpenedDatabase
   let db: Database.Database;
   try {
     // Read-only first: nothing (not even WAL setup) touches a file before it passes the check.
+    let recovering = false;
     if (exists) {
       const probe = new Database(file, { readonly: true, fileMustExist: true, ...bindingOption() });
-      const damage = checkIntegrity(probe);
+      const found = checkIntegrity(probe);
       probe.close();
-      if (damage !== null) return openReadOnly(file, damage, migrations);
+      if (found.kind === 'damaged') return openReadOnly(file, found.report, migrations);
+      recovering = found.kind === 'needs-writer';
     }
     db = new Database(file, bindingOption());
+    if (recovering) {
+      // The first read on this connection rolls the journal back or rebuilds the WAL index; then check.
+      const found = checkIntegrity(db);
+      if (found.kind !== 'ok') {
+        db.close();
+        return openReadOnly(file, found.kind === 'damaged' ? found.report : 'recovery after a crash failed', migrations);
+      }
+    }
   } catch (e) {
     if (e instanceof AppError) throw e;
     return openReadOnly(file, e instanceof Error ? e.message : String(e), migrations);

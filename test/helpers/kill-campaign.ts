@@ -102,9 +102,18 @@ export function runMiaDpo(
   });
 }
 
-/** `PRAGMA integrity_check` of a database file, joined ('ok' when sound). */
+/**
+ * A killed process's database opened as the app's next open does: read-write, so SQLite rolls back a
+ * hot journal or rebuilds the WAL index first (a read-only connection fails on both with
+ * SQLITE_READONLY_ROLLBACK / _RECOVERY, which is no damage).
+ */
+export function openAfterKill(dbFile: string): Database.Database {
+  return new Database(dbFile, { fileMustExist: true });
+}
+
+/** `PRAGMA integrity_check` of a killed process's database file, joined ('ok' when sound). */
 export function integrityCheck(dbFile: string): string {
-  const db = new Database(dbFile, { readonly: true });
+  const db = openAfterKill(dbFile);
   try {
     return (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).join('; ');
   } finally {

@@ -3,7 +3,7 @@
 // integrity_check and holds one run with exactly the committed items (at most
 // the one in flight lost); the resumed run ends with the same per-item
 // results as an uninterrupted one.
-import Database from 'better-sqlite3';
+import { openAfterKill } from '../helpers/kill-campaign';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +23,7 @@ const runChild = (dir: string, model: string, home: string, killAt: number | nul
   runKilledAt(CHILD, [dir, model], home, killAt);
 
 function inspect(dir: string) {
-  const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
+  const db = openAfterKill(path.join(dir, 'project.sqlite'));
   try {
     const integrity = (db.pragma('integrity_check') as { integrity_check: string }[])
       .map((r) => r.integrity_check)

@@ -4,14 +4,14 @@
 // result and the API view equal to an uninterrupted run. Quick form here (2
 // trials per kind); MIA_CAMPAIGN=full runs 20 per kind:
 // `MIA_CAMPAIGN=full npx vitest run test/integration/kill-campaign.test.ts`.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createProject } from '../../electron/db';
 import { makeDemoDataset } from '../../electron/io/demo-dataset';
-import { campaignSize, runKillCampaign, type ApiCall } from '../helpers/kill-campaign';
+import { campaignSize, openAfterKill, runKillCampaign, type ApiCall } from '../helpers/kill-campaign';
 import { respondFixture } from '../unit/pipeline/respond/fixture';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'kill-campaign-'));
@@ -20,7 +20,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const full = process.env['MIA_CAMPAIGN'] === 'full';
 
 function read<T>(dir: string, fn: (db: Database.Database) => T): T {
-  const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
+  const db = openAfterKill(path.join(dir, 'project.sqlite'));
   try {
     return fn(db);
   } finally {

@@ -3,7 +3,7 @@
 // integrity_check, holds exactly the committed samples (no sample the child
 // reported is missing, at most the one in flight is lost), and the resumed run
 // ends with the same stored generations as an uninterrupted one.
-import Database from 'better-sqlite3';
+import { openAfterKill } from '../helpers/kill-campaign';
 import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ function inspect(dir: string): {
   cursorDone: number;
   digest: string;
 } {
-  const db = new Database(path.join(dir, 'project.sqlite'), { readonly: true });
+  const db = openAfterKill(path.join(dir, 'project.sqlite'));
   try {
     const integrity = (db.pragma('integrity_check') as { integrity_check: string }[])
       .map((r) => r.integrity_check)

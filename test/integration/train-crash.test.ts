@@ -5,7 +5,7 @@
 // checkpoint folder under a step name is complete (its manifest lists files of
 // the recorded sizes); rerunning the same command continues, and each run that
 // completes ends with exactly the adapter bytes of an uninterrupted run.
-import Database from 'better-sqlite3';
+import { openAfterKill } from '../helpers/kill-campaign';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -50,7 +50,7 @@ function runChild(out: string, killAfterMs: number | null): Promise<{ killed: bo
 function checkConsistent(out: string): void {
   const db = path.join(out, 'project', 'project.sqlite');
   if (existsSync(db)) {
-    const conn = new Database(db, { readonly: true });
+    const conn = openAfterKill(db);
     try {
       expect(conn.pragma('integrity_check', { simple: true })).toBe('ok');
     } finally {

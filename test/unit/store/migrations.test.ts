@@ -1,8 +1,9 @@
 // Store opening: migrations (order, atomicity, user_version), refusal of a
-// database from a newer version, read-only on a damaged file, query plans.
+// database from a newer version, read-only on a damaged file, recovery of a
+// crash's hot journal, query plans.
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -105,6 +106,41 @@ describe('damaged database', () => {
     expect(() => opened.db.prepare("INSERT INTO meta (key, value) VALUES ('a', 'b')").run()).toThrow(/readonly/i);
     opened.db.close();
     expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(before);
+  });
+  it("a crash's hot rollback journal is rolled back on open, not taken for damage", () => {
+    const dir = tmp();
+    const file = path.join(dir, 'p.sqlite');
+    const made = openDatabase(file, { create: true, migrations: MIGRATIONS });
+    const put = made.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+    made.db.transaction(() => {
+      for (let i = 0; i < 2000; i++) put.run(`key-${i}`, 'x'.repeat(200));
+    })();
+    made.db.pragma('wal_checkpoint(TRUNCATE)');
+    made.db.pragma('journal_mode = DELETE');
+    // Mid-transaction, with pages spilled into the file: a copy of file + journal is what a kill leaves.
+    made.db.pragma('cache_size = 2');
+    made.db.exec("BEGIN; UPDATE meta SET value = 'torn' WHERE key LIKE 'key-%'");
+    const crashed = path.join(dir, 'crashed.sqlite');
+    const probe = path.join(dir, 'probe.sqlite');
+    for (const to of [crashed, probe]) {
+      copyFileSync(file, to);
+      copyFileSync(`${file}-journal`, `${to}-journal`);
+    }
+    made.db.exec('ROLLBACK');
+    made.db.close();
+    // The case is real: a read-only connection cannot check this file.
+    const ro = new Database(probe, { readonly: true });
+    expect(() => ro.pragma('quick_check')).toThrow(expect.objectContaining({ code: 'SQLITE_READONLY_ROLLBACK' }));
+    ro.close();
+
+    const opened = openDatabase(crashed, { migrations: MIGRATIONS });
+    expect(opened.readOnly).toBe(false);
+    expect(opened.damage).toBeNull();
+    expect(existsSync(`${crashed}-journal`)).toBe(false);
+    const torn = opened.db.prepare("SELECT count(*) FROM meta WHERE value = 'torn'").pluck().get();
+    const kept = opened.db.prepare("SELECT count(*) FROM meta WHERE key LIKE 'key-%'").pluck().get();
+    expect([torn, kept]).toEqual([0, 2000]);
+    opened.db.close();
   });
 });
 
