@@ -29,6 +29,8 @@ Request: {"runs": [{"name", "input_ids": [... -1 at image rows ...],
   "attention_layers": [...], "plora": true, "rope": "config" | "none",
   "lora": safetensors file of MODULE.lora_A.weight / MODULE.lora_B.weight,
   "lora_scale": 1.0,
+  "peft": a PEFT adapter folder in the official layout instead (adapter_config.json's r, lora_alpha,
+          use_rslora give the scale; adapter_model.safetensors keys base_model.model.MODULE.lora_A.weight),
   "grad": {"targets": [...], "mask": [...]} (with lora: NAME.logprobs [T] and
           NAME.grad.MODULE.A / .B of sum(mask * log p(targets)), autograd)}]}
 Writes OUT_DIR/manifest.json ({"config": {name: {"tokens", "attention"}},
@@ -184,6 +186,25 @@ def read_lora(path, trainable=False):
     return mods
 
 
+def read_peft(folder):
+    """An adapter folder as PEFT's LoraModel reads it: scale alpha / r (alpha / sqrt(r) with rsLoRA), keys without
+    the PeftModel wrapper's base_model.model. prefix, so MODULE is the model's own module path."""
+    with open(os.path.join(folder, "adapter_config.json")) as f:
+        c = json.load(f)
+    r, alpha = c["r"], c["lora_alpha"]
+    scale = alpha / math.sqrt(r) if c.get("use_rslora") else alpha / r
+    t = read_safetensors(os.path.join(folder, "adapter_model.safetensors"))
+    prefix = "base_model.model."
+    mods = {}
+    for k in t:
+        if k.endswith(".lora_A.weight"):
+            assert k.startswith(prefix), k
+            m = k[len(prefix) : -len(".lora_A.weight")]
+            mods[m] = (t[k], t[f"{prefix}{m}.lora_B.weight"])
+            assert mods[m][0].shape[0] == r and mods[m][1].shape[1] == r, (k, r)
+    return mods, scale
+
+
 def main(out_dir, model_dir, req_path):
     cfg, w = load(model_dir)
     with open(req_path) as f:
@@ -199,7 +220,10 @@ def main(out_dir, model_dir, req_path):
     for run in req["runs"]:
         grad = run.get("grad")
         lora = read_lora(run["lora"], grad is not None) if run.get("lora") else None
-        m = Model(cfg, w, run.get("plora", True), run.get("rope", "config"), lora, run.get("lora_scale", 1.0))
+        scale = run.get("lora_scale", 1.0)
+        if run.get("peft"):
+            lora, scale = read_peft(run["peft"])
+        m = Model(cfg, w, run.get("plora", True), run.get("rope", "config"), lora, scale)
         ids = torch.tensor(run["input_ids"])
         im_mask = ids < 0
         embeds = table[ids.clamp(min=0)].clone()

@@ -48,7 +48,6 @@ function refuseUnsupported(o: LlavaSessionOptions): void {
     new AppError('bad-input', `${o.modelDir}: ${what} is not supported for InternLM-XComposer-2.5 folders yet`, {
       subject: o.modelDir,
     });
-  if (o.adapter) throw why('a LoRA adapter (--adapter)');
   if (o.weights !== undefined && o.weights !== 'fp32' && o.weights !== 'auto')
     throw why(`the ${o.weights} weight format`);
 }
@@ -118,6 +117,7 @@ export class IxcAppSession {
         ep: chosen.ep,
         runtime: lease.runtime,
         ...(o.attentionLayers ? { captureLayers: o.attentionLayers } : {}),
+        ...(o.adapter ? { adapter: o.adapter } : {}),
       });
       const checkpoint = session.model.checkpoint;
       const encoder = new IxcVisionEncoder(checkpoint, { ep: chosen.ep, runtime: lease.runtime });
@@ -125,6 +125,7 @@ export class IxcAppSession {
         modelDir: o.modelDir,
         weightFiles: [...new Set(checkpoint.names().map((n) => checkpoint.get(n).location))],
         format: 'fp32',
+        ...(o.adapter ? { adapterDir: o.adapter.dir } : {}),
       });
       const cache = o.featureCacheDir ? new FeatureCache(o.featureCacheDir) : undefined;
       return new IxcAppSession(session, encoder, id, cache, chosen.fallbackReason, () => lease.release());

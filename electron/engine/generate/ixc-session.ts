@@ -8,6 +8,9 @@
 import { AppError, isAppError } from '../../../shared/errors';
 import { IxcCheckpoint } from '../models/checkpoint-ixc';
 import { buildIxcTextGraph, ixcRotaryTables, ixcSpec, type IxcSpec } from '../models/ixc';
+import { loadIxcAdapter } from '../models/ixc-peft';
+import { mergedLora, unmergedLora } from '../models/lora';
+import { externalParams } from '../models/params';
 import {
   IMAGE_INDEX_MARKER,
   IXC_TURN_END,
@@ -66,6 +69,11 @@ export function ixcTextFamily(m: OpenIxcModel, imageTokenId: number): TextFamily
   };
 }
 
+export interface IxcSessionOptions extends RunnerOptions {
+  /** A PEFT LoRA adapter folder trained on this model; `merge` folds it into the weights. */
+  adapter?: { dir: string; merge?: boolean };
+}
+
 export interface IxcGenerateRequest {
   prompt: IxcPromptSource;
   /** Each image's embedded rows [rows * hidden], in placeholder order. */
@@ -105,10 +113,21 @@ export class IxcSession {
     readonly stops: StopCriteria,
   ) {}
 
-  /** Opens the folder: checkpoint, tokenizer (tokenizer.model), stop ids; the runner's sessions start on first use. */
-  static async open(dir: string, options: RunnerOptions): Promise<IxcSession> {
+  /**
+   * Opens the folder: checkpoint, tokenizer (tokenizer.model), stop ids, and a PEFT adapter trained on it when
+   * given (ixc-peft.ts; unmerged: its branch beside the frozen weights and PLoRA on every row, or merged into W);
+   * the runner's sessions start on first use.
+   */
+  static async open(dir: string, options: IxcSessionOptions): Promise<IxcSession> {
     const model = await openIxcModel(dir);
     try {
+      const { adapter, ...runnerOptions } = options;
+      if (adapter) {
+        const lora = await loadIxcAdapter(adapter.dir, model.checkpoint);
+        runnerOptions.textGraph = adapter.merge
+          ? { params: mergedLora(lora, (g) => externalParams(g, model.checkpoint)) }
+          : unmergedLora(lora);
+      }
       const tokenizer = await TextTokenizer.fromFolder(dir);
       const stops = ixcStopCriteria(tokenizer, [
         ...model.checkpoint.config.eos_token_id,
@@ -116,7 +135,7 @@ export class IxcSession {
       ]);
       // The id encodeIxcPrompt marks images with.
       const marker = tokenizer.special.image?.id ?? IMAGE_INDEX_MARKER;
-      return new IxcSession(model, new DecoderRunner(ixcTextFamily(model, marker), options), tokenizer, stops);
+      return new IxcSession(model, new DecoderRunner(ixcTextFamily(model, marker), runnerOptions), tokenizer, stops);
     } catch (e) {
       await model.checkpoint.close();
       throw e;

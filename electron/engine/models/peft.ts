@@ -2,6 +2,7 @@
 // loading onto a base checkpoint, whose keys `base_model.model.<module>.lora_A.weight`
 // / `lora_B.weight` may use either llava-hf layout, failing loudly with every
 // key that matches no module of the base; and writing one for export.
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
@@ -14,11 +15,37 @@ import { loraConfigJson, loraScale, parseLoraConfig, type LoraConfig } from './p
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+/** What older PEFT (and the official IXC2.5 fine-tuning's version) saves by default: a PyTorch pickle. */
+export const ADAPTER_PICKLE = 'adapter_model.bin';
 const KEY = /^base_model\.model\.(.+)\.lora_([AB])\.weight$/;
 
 /** What the loader needs of the base model: the shape of a weight by canonical name (Checkpoint fits). */
 export interface BaseModel {
   ref(canonical: string): { shape: readonly number[] } | undefined;
+  /**
+   * The canonical name of a stored weight name (`<module>.weight` from a PEFT key), null when it names nothing of
+   * this family. Default: llava-hf's (names.ts canonicalName, both layouts). IXC2.5 keeps its names as they are.
+   */
+  canonical?(stored: string): string | null;
+  /** The base's family, for messages about an adapter of another one (default llava-hf). */
+  family?: 'llava-hf' | 'InternLM-XComposer-2.5';
+}
+
+/** PEFT module paths (between `base_model.model.` and `.lora_A`) that give away an adapter's family. */
+const FAMILY_OF_MODULE: [RegExp, 'llava-hf' | 'InternLM-XComposer-2.5'][] = [
+  [/(?:^|\.)layers\.\d+\.(?:attention\.(?:wqkv|wo)|feed_forward\.w[123])$/, 'InternLM-XComposer-2.5'],
+  [/(?:^|\.)layers\.\d+\.(?:self_attn\.[qkvo]_proj|mlp\.(?:gate|up|down)_proj)$/, 'llava-hf'],
+];
+
+/** The family whose module names `keys` (unmatched adapter keys) use, when they all agree on one. */
+function familyOfKeys(keys: readonly string[]): 'llava-hf' | 'InternLM-XComposer-2.5' | undefined {
+  const found = new Set(
+    keys.map((k) => {
+      const module = KEY.exec(k)?.[1];
+      return module === undefined ? undefined : FAMILY_OF_MODULE.find(([re]) => re.test(module))?.[1];
+    }),
+  );
+  return found.size === 1 ? [...found][0] : undefined;
 }
 
 export interface LoraModule {
@@ -64,7 +91,15 @@ export class PeftAdapter {
       });
     }
     const config = parseLoraConfig(json, configFile);
-    const file = await SafetensorsFile.open(path.join(dir, ADAPTER_WEIGHTS));
+    const weightsFile = path.join(dir, ADAPTER_WEIGHTS);
+    const pickled = path.join(dir, ADAPTER_PICKLE);
+    if (!existsSync(weightsFile) && existsSync(pickled))
+      throw new AppError(
+        'unsupported',
+        `${pickled}: PyTorch pickle adapters are not read (they can run code when loaded); save the adapter as ${ADAPTER_WEIGHTS} (PEFT save_pretrained(..., safe_serialization=True))`,
+        { subject: pickled },
+      );
+    const file = await SafetensorsFile.open(weightsFile);
     try {
       const { modules, layout } = matchModules(file, base, config);
       return new PeftAdapter(dir, config, layout, modules, file);
@@ -100,7 +135,7 @@ function matchModules(
   let layout: WeightLayout | null = null;
   for (const entry of file.tensors) {
     const m = KEY.exec(entry.name);
-    const canonical = m ? canonicalName(`${m[1]}.weight`) : null;
+    const canonical = m ? (base.canonical ?? canonicalName)(`${m[1]}.weight`) : null;
     const target = canonical === null ? undefined : base.ref(canonical);
     if (!m || canonical === null || !target) {
       unmatched.push(entry.name);
@@ -113,9 +148,15 @@ function matchModules(
     halves.set(module, pair);
   }
   if (unmatched.length > 0) {
+    const baseFamily = base.family ?? 'llava-hf';
+    const keysFamily = familyOfKeys(unmatched);
+    const why =
+      keysFamily !== undefined && keysFamily !== baseFamily && halves.size === 0
+        ? `this is an adapter for ${keysFamily} models (module names such as "${KEY.exec(unmatched[0]!)?.[1]}"); the base model is ${baseFamily === 'llava-hf' ? 'a llava-hf' : 'an InternLM-XComposer-2.5'} folder. `
+        : '';
     throw new AppError(
       'bad-file',
-      `${file.path}: ${unmatched.length} adapter key(s) match no module of the base model:\n  ${unmatched.join('\n  ')}`,
+      `${file.path}: ${why}${unmatched.length} adapter key(s) match no module of the base model:\n  ${unmatched.join('\n  ')}`,
       { subject: file.path },
     );
   }

@@ -16,6 +16,7 @@ import { IxcSession } from '../../../electron/engine/generate/ixc-session';
 import { IxcVisionEncoder, type IxcImageEmbedding } from '../../../electron/engine/models/ixc-vision';
 import { IMAGE_INDEX_MARKER } from '../../../electron/engine/text/ixc-prompt';
 import { hdTokenLayout } from '../../../electron/engine/vision/hd-layout';
+import { writeRandomIxcAdapter } from '../../helpers/ixc-adapter';
 import { writeTinyIxc, type TinyIxc } from '../../helpers/tiny-ixc';
 import { photoLike, tempDir, writeRgbPng } from '../engine/vision/draw-images';
 
@@ -140,11 +141,41 @@ describe('generate and score on an IXC2.5 folder', () => {
     got.sum_logprob.forEach((s, i) => expect(s).toBeCloseTo(want.sumLogprobs[i]!, 4));
   });
 
-  it('refuses an adapter and a placeholder count that does not match the images', async () => {
+  it('generate and score --adapter run the IXC PEFT adapter as IxcSession does with it', async () => {
+    const adapterDir = path.join(tempDir('ixc-cli-adapter-'), 'adapter');
+    dirs.push(path.dirname(adapterDir));
+    await writeRandomIxcAdapter(adapterDir, session.model.spec, { seed: 9 });
+    const adapted = await IxcSession.open(dir, { ep: 'cpu', captureLayers: [1], adapter: { dir: adapterDir } });
+    try {
+      const args = ['--model', dir, '--image', images.single, '--prompt', 'What is this?', '--ep', 'cpu'];
+      const gen = await cli(['generate', ...args, '--adapter', adapterDir, '--max-new-tokens', '4', '--json']);
+      expect(gen.err).toBe('');
+      expect(gen.code).toBe(0);
+      const [e] = await encoder.embedImages([images.single]);
+      const direct = await adapted.answer({ prompt: { query: 'What is this?' }, images: [e!.rows], maxNewTokens: 4 });
+      expect((JSON.parse(gen.out) as GenerateJson).tokens).toEqual(direct.generation.tokens);
+      const responses = ['a cat', 'the sea'];
+      const sc = await cli([
+        'score',
+        ...args,
+        '--adapter',
+        adapterDir,
+        ...responses.flatMap((r) => ['--response', r]),
+        '--json',
+      ]);
+      expect(sc.code).toBe(0);
+      const got = JSON.parse(sc.out) as { sum_logprob: number[] };
+      const want = await adapted.score({ query: 'What is this?' }, [e!.rows], responses);
+      const plain = await session.score({ query: 'What is this?' }, [e!.rows], responses);
+      got.sum_logprob.forEach((x, i) => expect(x).toBeCloseTo(want.sumLogprobs[i]!, 4));
+      expect(Math.abs(want.sumLogprobs[0]! - plain.sumLogprobs[0]!)).toBeGreaterThan(1e-2);
+    } finally {
+      await adapted.close();
+    }
+  });
+
+  it('refuses a placeholder count that does not match the images', async () => {
     const base = ['--model', dir, '--image', images.single, '--ep', 'cpu', '--json'];
-    const adapter = await cli(['generate', ...base, '--prompt', 'Hi', '--adapter', dir]);
-    expect(adapter.code).not.toBe(0);
-    expect(JSON.parse(adapter.out).error.message).toMatch(/adapter.*not supported for InternLM-XComposer-2.5/);
     const mismatch = await cli(['generate', ...base, '--prompt', 'Image1:<image>\nImage2:<image>\nHi']);
     expect(mismatch.code).not.toBe(0);
     expect(JSON.parse(mismatch.out).error.message).toMatch(/2 <ImageHere> placeholders but 1 image/);
