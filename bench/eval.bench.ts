@@ -134,7 +134,7 @@ export async function run(): Promise<BenchTable> {
     answer: clocked((r) => session.answer(r)),
     score: clocked((r) => session.score(r)),
     modelId: session.modelId,
-    runner: session.runner,
+    captureLayers: session.captureLayers,
     close: async () => undefined,
   };
   const bareAnswer = async () => {

@@ -2,9 +2,12 @@
 // runs answer one benchmark item with the same prompt (greedy, run A's token
 // budget) and their step-averaged attention at the attention layer is
 // subtracted per image: B minus A (adapter minus base when A is the base run).
+// Either family (model-session.ts): llava-hf's patch grid, or IXC2.5's
+// global-view grid (side x side merged tokens, what selection reads) with the
+// per-image means over each image's whole span (separators included).
 import { AppError } from '../../../shared/errors';
 import type { AttentionDiff } from '../../../shared/pipeline/eval';
-import { LlavaSession } from '../../engine/generate/session';
+import { openModelSession } from '../../engine/generate/model-session';
 import type { EvalParams } from './eval-job';
 import type { BenchItem } from './queries';
 
@@ -14,7 +17,7 @@ interface Side {
 }
 
 async function attentionOf(side: Side, item: BenchItem, maxNewTokens: number) {
-  const session = await LlavaSession.open({
+  const session = await openModelSession({
     modelDir: side.params.modelDir,
     ep: side.params.ep,
     aspect: side.params.aspect,

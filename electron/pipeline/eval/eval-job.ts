@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { AppError, type ErrorKind } from '../../../shared/errors';
 import { EvalOptions, type EvalMode } from '../../../shared/pipeline/eval';
-import { LlavaSession } from '../../engine/generate/session';
+import { openModelSession, type ModelSession } from '../../engine/generate/model-session';
 import type { JobKind, JobRun } from '../../jobs/kind';
 import { extractAnswer } from './extract';
 import type { BenchItem, EvalQueries, EvalResultRecord } from './queries';
@@ -26,12 +26,13 @@ export const EvalCursor = z.object({
 });
 export type EvalCursor = z.infer<typeof EvalCursor>;
 
-/** What a run needs of a model: LlavaSession's face (the bench passes one already open). */
-export type EvalSession = Pick<LlavaSession, 'answer' | 'score' | 'modelId' | 'runner' | 'close'>;
+/** What a run needs of a model: the sessions' common face, whatever the family (the bench passes one already open). */
+export type EvalSession = Pick<ModelSession, 'answer' | 'score' | 'modelId' | 'captureLayers' | 'close'>;
 export type OpenSession = (p: EvalParams) => Promise<EvalSession>;
 
-const openLlava: OpenSession = (p) =>
-  LlavaSession.open({
+/** The model folder (and adapter) through the one dispatch point: llava-hf or IXC2.5 by config.json (model-session.ts). */
+const openModel: OpenSession = (p) =>
+  openModelSession({
     modelDir: p.modelDir,
     ep: p.ep,
     aspect: p.aspect,
@@ -104,7 +105,7 @@ export async function evaluateItem(
   };
 }
 
-export function createEvalJob(open: OpenSession = openLlava): JobKind<EvalParams, EvalCursor, EvalQueries> {
+export function createEvalJob(open: OpenSession = openModel): JobKind<EvalParams, EvalCursor, EvalQueries> {
   return {
     kind: 'eval',
     params: EvalParams,
@@ -121,7 +122,7 @@ export function createEvalJob(open: OpenSession = openLlava): JobKind<EvalParams
           modelId: session.modelId,
           benchmarkId: params.benchmarkId,
           mode: params.mode,
-          decoding: decodingOf(params, session.runner.captureLayers[0]!),
+          decoding: decodingOf(params, session.captureLayers[0]!),
         });
         pending = await ctx.store.call('pendingEvalItems', { runId });
       } catch (e) {

@@ -76,7 +76,7 @@ export function storedItem(item: BenchItem, id: number, images: ReadonlyMap<stri
 
 /** Greedy answers to `items` (images from `images`), scored as the eval job scores them. */
 export async function evaluateWorldItems(
-  session: Pick<LlavaSession, 'answer' | 'score' | 'modelId' | 'runner' | 'close'>,
+  session: Pick<LlavaSession, 'answer' | 'score' | 'modelId' | 'captureLayers' | 'close'>,
   items: readonly BenchItem[],
   images: ReadonlyMap<string, string>,
   maxNewTokens = 8,
