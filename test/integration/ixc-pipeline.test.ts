@@ -1,0 +1,154 @@
+// An InternLM-XComposer-2.5 folder through the whole MIA-DPO pipeline in the
+// app (issue 16's done-when), driven through the service API the UI calls, as
+// the demo run does (electron/cli/demo/run.ts): model inspect, a generated
+// world imported, augmented, answered by the tiny random IXC2.5 model with
+// attention (hd_num 24 for one image, 6 for several; maps from the global
+// view), selected, a benchmark imported and evaluated with the base model and
+// with an adapter the engine's DpoTrainer trained and exported in the official
+// PEFT layout, compared, the attention difference and both figures drawn.
+// (The train stage through the train job is the lead's to add at merge.)
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '../../electron/cli/command';
+import { compareRuns } from '../../electron/cli/demo/compare';
+import { evaluate, prepareDemo, runJob, Stages, type DemoInput } from '../../electron/cli/demo/run';
+import { IxcAppSession } from '../../electron/engine/generate/ixc-app-session';
+import { IXC_LORA_TARGETS, IXC_PEFT_TARGET_MODULES } from '../../electron/engine/models/ixc';
+import { writePeftAdapter } from '../../electron/engine/models/peft';
+import { encodeIxcPrompt } from '../../electron/engine/text/ixc-prompt';
+import { ADAMW_DEFAULTS } from '../../electron/engine/train/adamw';
+import { DPO_DEFAULTS, DpoTrainer } from '../../electron/engine/train/dpo/trainer';
+import { createService } from '../../electron/service';
+import { JOB_RESULTS } from '../../shared/api';
+import { writeTinyIxc, type TinyIxc } from '../helpers/tiny-ixc';
+
+const home = mkdtempSync(path.join(os.tmpdir(), 'ixc-pipeline-'));
+process.env.XDG_CONFIG_HOME = path.join(home, 'config');
+let tiny: TinyIxc | undefined;
+afterAll(() => {
+  tiny?.cleanup();
+  rmSync(home, { recursive: true, force: true });
+});
+
+const io: CliIo = {
+  stdout: new Writable({ write: (_c, _e, done) => done() }),
+  stderr: new Writable({ write: (_c, _e, done) => done() }),
+  tty: false,
+};
+
+/** An adapter trained by DpoTrainer for a few steps on one pair and exported as the official PEFT folder. */
+async function trainAdapter(modelDir: string, image: string, out: string): Promise<void> {
+  const lora = { rank: 4, alpha: 8, rslora: false, targets: IXC_LORA_TARGETS, dropout: 0 };
+  const trainer = await DpoTrainer.create({
+    modelDir,
+    ep: 'cpu',
+    lora,
+    dpo: DPO_DEFAULTS,
+    adamw: { ...ADAMW_DEFAULTS, weightDecay: 0 },
+    seed: 1,
+  });
+  const probe = await IxcAppSession.open({ modelDir, ep: 'cpu' });
+  try {
+    const tok = probe.tokenizer;
+    const pair = {
+      promptIds: encodeIxcPrompt(tok, { query: 'What colour is the shape?' }, { images: 1 }).inputIds,
+      features: await trainer.imageFeatures([image]),
+      chosenIds: probe.session.responseIds('red'),
+      rejectedIds: probe.session.responseIds('blue'),
+    };
+    const ref = await trainer.referenceLogprobs([pair]);
+    const example = { ...pair, refChosen: ref.chosen[0]!, refRejected: ref.rejected[0]! };
+    for (let s = 0; s < 3; s++) await trainer.step([example], { lr: 5e-2, apply: true, stepIndex: s });
+    const state = await trainer.exportState();
+    await writePeftAdapter(out, {
+      config: {
+        r: lora.rank,
+        loraAlpha: lora.alpha,
+        useRslora: false,
+        loraDropout: 0,
+        targetModules: IXC_LORA_TARGETS.map((t) => IXC_PEFT_TARGET_MODULES[t]),
+      },
+      layout: 'ixc',
+      modules: state.lora.modules,
+    });
+  } finally {
+    await probe.close();
+    await trainer.close();
+  }
+}
+
+describe('an IXC2.5 folder through the pipeline in the app', () => {
+  it('inspect, import, augment, respond, select, bench, eval base and adapter, compare, attention-diff, figures', async () => {
+    tiny = await writeTinyIxc(41);
+    const service = await createService({ configDir: path.join(home, 'config') });
+    try {
+      const h = service.handlers;
+      const inspected = await h['model.inspect']({ dir: tiny.dir });
+      expect(inspected).toMatchObject({ supported: true, family: 'ixc', can_generate: true });
+      const side = inspected.supported ? inspected.ixc!.crop_size / 14 / 2 : 0;
+
+      const input: DemoInput = {
+        dir: path.join(home, 'project'),
+        model: tiny.dir,
+        seed: 3,
+        ep: 'cpu',
+        sizes: {
+          worldSamples: 40,
+          benchItems: 2,
+          augment: 9,
+          maxNewTokens: 4,
+          steps: 1,
+          batch: 1,
+          gradAccum: 1,
+          checkpointEvery: 1,
+        },
+      };
+      const stages = new Stages(() => undefined);
+      const prepared = await prepareDemo(service, input, io, stages);
+      expect(prepared.imported).toBe(40);
+      expect(prepared.stats.generations).toBe(9);
+      expect(prepared.stats.kept).toBeGreaterThan(0);
+      expect(prepared.base.answered).toBeGreaterThan(0);
+
+      // Respond stored the global view's side x side maps; a kept pair shows them per image.
+      const pairs = await h['pipeline.pairs']({ offset: 0, limit: 5, filter: {}, sort: { by: 'id', dir: 'asc' } });
+      const pair = await h['pipeline.pairs.get']({ id: pairs.items[0]!.id });
+      expect(pair.attention.side).toBe(side);
+      expect(pair.attention.maps.length).toBeGreaterThan(0);
+      pair.attention.maps.forEach((m) => expect(m).toHaveLength(side * side));
+
+      const adapter = path.join(home, 'adapter');
+      const someImage = (await h['samples.get']({ id: 1 })).images[0]!.path;
+      await trainAdapter(tiny.dir, someImage, adapter);
+      const tuned = await evaluate(service, io, input, 'eval adapter', adapter);
+      expect(tuned.modelId).toContain('+adapter@');
+      expect(tuned.answered).toBe(prepared.base.answered);
+
+      const cmp = await compareRuns(service, prepared.base, tuned);
+      expect(cmp.before.all!.n).toBe(prepared.base.answered);
+
+      const multi = (await h['eval.items']({ run: prepared.base.id, offset: 0, limit: 100 })).items.find(
+        (i) => i.imageIds.length > 1,
+      )!;
+      const diff = await h['eval.attention.diff']({ a: prepared.base.id, b: tuned.id, itemId: multi.itemId });
+      expect(diff.side).toBe(side);
+      expect(diff.images).toHaveLength(multi.imageIds.length);
+      diff.images.forEach((im, k) => {
+        expect(im.diff).toHaveLength(side * side);
+        expect(im.mean_a).toBeCloseTo(multi.per_image_mean![k]!, 6);
+      });
+
+      const { jobId } = await h['figures.render']({
+        figures: ['attention-ratios', 'attention-before-after'],
+        runs: [prepared.base.id, tuned.id],
+      });
+      const fig = JOB_RESULTS.figures.parse((await runJob(service, io, 'figures', jobId)).result);
+      expect(fig.files.filter((f) => f.endsWith('.png')).length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await service.close();
+    }
+  }, 300_000);
+});
