@@ -153,7 +153,7 @@ function EvaluateForm({ readOnly }: { readOnly: boolean }) {
       <h2 id="evaluate-title">Evaluate a model</h2>
       <form className="stage-form" onSubmit={submit} aria-label="Evaluation settings">
         <div className="form-grid">
-          <Field label="Model folder" hint="The base llava-hf model.">
+          <Field label="Model folder" hint="The base model: a llava-hf or InternLM-XComposer-2.5 folder.">
             {(p) => <input {...p} value={model} required onChange={(e) => setModel(e.target.value)} />}
           </Field>
           <Field

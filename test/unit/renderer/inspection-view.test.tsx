@@ -46,6 +46,35 @@ describe('InspectionView', () => {
     expect(text).toContain('generation is not implemented yet');
   });
 
+  it('gives an IXC2.5 folder its range of image tokens (HD crops) rather than one fixed count', () => {
+    render(
+      <InspectionView
+        inspection={{
+          ...base,
+          family: 'ixc',
+          architecture: { text: 'internlm2', vision: 'clip_vision_model' },
+          image_tokens_per_image: 841,
+          can_generate: true,
+          ixc: {
+            crop_size: 560,
+            merge: 2,
+            hd_num: 24,
+            hd_num_multi: 6,
+            plora_rank: 256,
+            mode_adapters: [],
+            rope_scaling: 'dynamic x2',
+            image_tokens: { min: 841, max: 10_501, max_multi: 2_941 },
+          },
+        }}
+      />,
+    );
+    const text = screen.getByLabelText('Model inspection').textContent ?? '';
+    expect(text).toMatch(
+      /841 to 10,?501 tokens per image \(HD crops of 560 px: up to 24 for one image, 6 each for several/,
+    );
+    expect(text).not.toContain('cannot generate');
+  });
+
   it('a llava-hf folder has no such note; a refusal reads as a sentence', () => {
     render(
       <InspectionView

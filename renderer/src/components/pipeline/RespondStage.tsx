@@ -28,6 +28,16 @@ function formatParams(n: number): string {
   return `${(n / 1e3).toFixed(1)} k`;
 }
 
+/**
+ * Image tokens: llava-hf's fixed count, or IXC2.5's range (the HD transform gives each image its own count: one crop
+ * plus the global view at the fewest, hd_num crops for one image and hd_num_multi each for several at the most).
+ */
+function imageTokens(i: Extract<ModelInspection, { supported: true }>): string {
+  const x = i.ixc;
+  if (x === undefined) return `${i.image_tokens_per_image} tokens per image`;
+  return `${formatCount(x.image_tokens.min)} to ${formatCount(x.image_tokens.max)} tokens per image (HD crops of ${x.crop_size} px: up to ${x.hd_num} for one image, ${x.hd_num_multi} each for several, at most ${formatCount(x.image_tokens.max_multi)} tokens)`;
+}
+
 export function InspectionView({ inspection }: { inspection: ModelInspection }) {
   if (!inspection.supported)
     return (
@@ -39,9 +49,8 @@ export function InspectionView({ inspection }: { inspection: ModelInspection }) 
   return (
     <p className="inspection" aria-label="Model inspection">
       {i.architecture.text} language model with a {i.architecture.vision} vision tower, {formatParams(i.parameters)}{' '}
-      parameters ({i.dtype}), {i.text.layers} layers, {i.image_tokens_per_image} tokens per image; attention read at
-      layer {i.default_attention_layer} unless set below.{' '}
-      {i.chat_template ? 'Has a chat template.' : 'No chat template.'}
+      parameters ({i.dtype}), {i.text.layers} layers, {imageTokens(i)}; attention read at layer{' '}
+      {i.default_attention_layer} unless set below. {i.chat_template ? 'Has a chat template.' : 'No chat template.'}
       {i.can_generate === false ? ` ${i.note ?? 'This version cannot generate with it yet.'}` : ''}
     </p>
   );
@@ -92,7 +101,7 @@ export function RespondStage({ overview, readOnly }: { overview: PipelineOvervie
       <form className="stage-form" onSubmit={submit} aria-label="Respond settings">
         <Field
           label="Model folder"
-          hint="A llava-hf model folder (config.json, safetensors, tokenizer); checked when you leave the field."
+          hint="A llava-hf or InternLM-XComposer-2.5 model folder (config.json, safetensors, tokenizer); checked when you leave the field."
         >
           {(p) => (
             <input
