@@ -159,12 +159,20 @@ export function textToPaths(svg: string): string {
   return drawn.replace(/<svg[^>]*>/, (open) => `${open}<defs>${defs}</defs>`);
 }
 
+/**
+ * Characters XML 1.0 does not allow (C0 controls other than tab and newlines) as U+FFFD: model answers may hold
+ * them (a byte-fallback tokenizer decodes any byte), and Vega writes text into attributes unchanged, which would make
+ * the SVG unreadable.
+ */
+// eslint-disable-next-line no-control-regex -- matching the control characters is the point
+export const xmlChars = (svg: string): string => svg.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '\ufffd');
+
 /** The SVG of a Vega-Lite spec, text drawn as paths. */
 export async function specToSvg(spec: TopLevelSpec): Promise<string> {
   useFontMetrics();
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
-    return textToPaths(await view.toSVG());
+    return textToPaths(xmlChars(await view.toSVG()));
   } finally {
     view.finalize();
   }

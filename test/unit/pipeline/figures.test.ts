@@ -205,4 +205,12 @@ describe('Figure 6: attention before and after over the images', () => {
     expect(red).toBeGreaterThan(150 * 150);
     expect(blue).toBeGreaterThan(150 * 150);
   });
+  it('stays well-formed XML when an answer holds control characters (byte-fallback decoding)', async () => {
+    const i = await input();
+    const svg = await specToSvg(beforeAfterSpec({ ...i, after: { ...i.after, response: 'mat\u001d\u0001x' } }));
+    // eslint-disable-next-line no-control-regex -- looking for control characters
+    expect(svg).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
+    expect(svg).toContain('mat\ufffd\ufffdx');
+    expect((await pixels(await svgToPng(svg, 1))).info.width).toBeGreaterThan(300);
+  });
 });
