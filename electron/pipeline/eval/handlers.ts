@@ -54,7 +54,7 @@ async function summary(p: EvalProject, run: EvalRunRow): Promise<EvalRun> {
 }
 
 /** The params of the job that made a run: which model folders to open again. */
-async function runParams(p: EvalReader, run: EvalRunRow): Promise<EvalParams> {
+export async function runParams(p: EvalReader, run: EvalRunRow): Promise<EvalParams> {
   const job = await p.store.call('getJob', { id: run.jobId });
   const parsed = EvalParams.safeParse(job?.params);
   if (!parsed.success)

@@ -7,7 +7,11 @@ import { AppError } from '../../../shared/errors';
 import type { PipelineSettings } from '../../../shared/pipeline/settings';
 import type { AttentionDiff } from '../../../shared/pipeline/eval';
 import type { BeforeAfterChoice } from '../../../shared/pipeline/figures';
-import { attentionDiffOf, runRow, type EvalReader } from '../eval/handlers';
+import { familyOf } from '../../engine/models/arch';
+import { readConfigJson } from '../../engine/models/config';
+import { loadIxcConfig } from '../../engine/models/config-ixc';
+import { hdGeometry } from '../../engine/vision/hd-transform';
+import { attentionDiffOf, runParams, runRow, type EvalReader } from '../eval/handlers';
 import type { EvalResultRow, EvalRunRow } from '../eval/queries';
 import { attentionHistograms } from '../stats/histogram';
 import type { PipelineQueries } from '../store/queries';
@@ -108,20 +112,64 @@ export function targetIndex(question: string, images: number): number | null {
   return Number.isInteger(k) && k >= 1 && k <= images ? k : null;
 }
 
-async function thumbnail(file: string, aspect: unknown): Promise<string> {
-  const png = await sharp(file)
-    .resize(PANEL_PX, PANEL_PX, {
-      fit: aspect === 'crop' ? 'cover' : 'contain',
-      background: { r: 255, g: 255, b: 255 },
-    })
-    .png()
-    .toBuffer()
-    .catch((e: unknown) => {
-      throw new AppError('bad-file', `image ${file} cannot be read for Figure 6: ${(e as Error).message}`, {
-        subject: file,
-        cause: e,
-      });
+/** How an IXC2.5 model sees an image under its attention map: the HD settings of its config (crop size, hd_num). */
+export interface HdView {
+  cropSize: number;
+  hdNum: number;
+}
+
+/** The HD view of run A's model when it is an IXC2.5 folder (its maps cover the global view), else undefined. */
+async function hdViewOf(p: EvalReader, run: EvalRunRow, images: number): Promise<HdView | undefined> {
+  const dir = (await runParams(p, run)).modelDir;
+  if (familyOf((await readConfigJson(dir)).json) !== 'ixc') return undefined;
+  const c = await loadIxcConfig(dir);
+  return { cropSize: c.vision_config.image_size, hdNum: images > 1 ? c.hd_num_multi : c.hd_num };
+}
+
+/**
+ * The image as the attention map covers it, PANEL_PX square. llava-hf: padded (centred) or centre-cropped to a
+ * square. IXC2.5: the global view, i.e. the HD canvas (the image resized at its top-left, white below or to the
+ * right up to whole crops) squeezed to a square, so each map cell lies over the pixels it attended.
+ */
+export async function figureThumbnail(file: string, aspect: unknown, hd?: HdView): Promise<string> {
+  const fail = (e: unknown): never => {
+    throw new AppError('bad-file', `image ${file} cannot be read for Figure 6: ${(e as Error).message}`, {
+      subject: file,
+      cause: e,
     });
+  };
+  let png: Buffer;
+  if (hd) {
+    const image = sharp(file).autoOrient();
+    const { width, height } = await image
+      .clone()
+      .toBuffer({ resolveWithObject: true })
+      .then((r) => r.info)
+      .catch(fail);
+    const g = hdGeometry(width, height, hd.hdNum, { cropSize: hd.cropSize });
+    const canvas = await image
+      .resize(g.resized.width, g.resized.height, { fit: 'fill' })
+      .extend({
+        top: g.offset.y,
+        left: g.offset.x,
+        bottom: g.padded.height - g.resized.height - g.offset.y,
+        right: g.padded.width - g.resized.width - g.offset.x,
+        background: { r: 255, g: 255, b: 255 },
+      })
+      .png()
+      .toBuffer()
+      .catch(fail);
+    png = await sharp(canvas).resize(PANEL_PX, PANEL_PX, { fit: 'fill' }).png().toBuffer().catch(fail);
+  } else {
+    png = await sharp(file)
+      .resize(PANEL_PX, PANEL_PX, {
+        fit: aspect === 'crop' ? 'cover' : 'contain',
+        background: { r: 255, g: 255, b: 255 },
+      })
+      .png()
+      .toBuffer()
+      .catch(fail);
+  }
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 
@@ -157,10 +205,11 @@ export async function beforeAfterFigure(
   const diff = await attentionDiffOf(p, ra.id, rb.id, resA.itemId);
   const item = await p.store.call('benchItem', { id: resA.itemId });
   const target = targetIndex(resA.question, diff.images.length);
+  const hd = await hdViewOf(p, ra, diff.images.length);
   const images = await Promise.all(
     diff.images.map(async (im, i) => ({
       label: `Image${i + 1}`,
-      thumbnail: await thumbnail(item!.imagePaths[i]!, ra.decoding['aspect']),
+      thumbnail: await figureThumbnail(item!.imagePaths[i]!, ra.decoding['aspect'], hd),
       before: im.map_a,
       after: im.map_b,
       target: target === i + 1,

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { beforeAfterData, beforeAfterSpec } from '../../../electron/pipeline/figures/attention-before-after';
 import { attentionRatioData, attentionRatioSpec } from '../../../electron/pipeline/figures/attention-ratios';
+import { figureThumbnail } from '../../../electron/pipeline/figures/build';
 import { specToSvg, svgToPng, textToPaths, textWidth } from '../../../electron/pipeline/figures/render';
 import { attentionHistograms } from '../../../electron/pipeline/stats/histogram';
 import { DEFAULT_SETTINGS, REFERENCE_THRESHOLDS } from '../../../shared/pipeline/defaults';
@@ -212,5 +213,25 @@ describe('Figure 6: attention before and after over the images', () => {
     expect(svg).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
     expect(svg).toContain('mat\ufffd\ufffdx');
     expect((await pixels(await svgToPng(svg, 1))).info.width).toBeGreaterThan(300);
+  });
+  it("lays an IXC2.5 model's image as its global view: resized at the top, white below (llava: padded centred)", async () => {
+    // 150 x 60 in a two-image prompt (hd_num 6, 56 px crops): 3 crops wide, resized to 168 x 67, padded to 168 x 112.
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'fig-thumb-')), 'wide.png');
+    await sharp({ create: { width: 150, height: 60, channels: 3, background: { r: 200, g: 30, b: 30 } } })
+      .png()
+      .toFile(file);
+    const rowsOf = async (uri: string) => {
+      const p = await pixels(Buffer.from(uri.split(',')[1]!, 'base64'));
+      const red = (y: number) => p.data[(y * p.info.width + Math.floor(p.info.width / 2)) * p.info.channels + 1]! < 100;
+      return Array.from({ length: p.info.height }, (_, y) => red(y));
+    };
+    const hd = await rowsOf(await figureThumbnail(file, 'pad', { cropSize: 56, hdNum: 6 }));
+    const firstWhite = hd.indexOf(false);
+    expect(hd[0]).toBe(true);
+    expect(firstWhite / hd.length).toBeCloseTo(67 / 112, 1);
+    expect(hd.slice(firstWhite).every((r) => !r)).toBe(true);
+    const pad = await rowsOf(await figureThumbnail(file, 'pad'));
+    expect(pad[0]).toBe(false);
+    expect(pad[Math.floor(pad.length / 2)]).toBe(true);
   });
 });
