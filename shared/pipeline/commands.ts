@@ -114,6 +114,11 @@ export const PairAttention = z.object({
   side: z.int().positive().nullable(),
   per_image_mean: z.array(z.number()).nullable(),
   maps: z.array(z.array(z.number())),
+  /**
+   * Per image, the part of its square map the image fills from the top-left, as fractions of the side (IXC2.5's
+   * global view: the image with white padding below or to the right, squeezed to a square); absent: the whole map.
+   */
+  coverage: z.array(z.object({ x: z.number(), y: z.number() })).optional(),
 });
 export type PairAttention = z.infer<typeof PairAttention>;
 

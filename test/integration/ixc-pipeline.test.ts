@@ -119,6 +119,12 @@ describe('an IXC2.5 folder through the pipeline in the app', () => {
       expect(pair.attention.side).toBe(side);
       expect(pair.attention.maps.length).toBeGreaterThan(0);
       pair.attention.maps.forEach((m) => expect(m).toHaveLength(side * side));
+      // Each image's share of its global view (resized / padded canvas): the long side fills it.
+      expect(pair.attention.coverage).toHaveLength(pair.attention.maps.length);
+      for (const c of pair.attention.coverage!) {
+        expect(Math.max(c.x, c.y)).toBe(1);
+        expect(Math.min(c.x, c.y)).toBeGreaterThan(0);
+      }
 
       const adapter = path.join(home, 'adapter');
       const someImage = (await h['samples.get']({ id: 1 })).images[0]!.path;

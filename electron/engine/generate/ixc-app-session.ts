@@ -249,8 +249,19 @@ export class IxcAppSession {
           },
         }
       : { mode: 'hd', size, scale: { x: 1, y: 1 } };
-    if (!layer || layer.images.length === 0) return emptySelection(geometries.length, side, preprocessing);
-    return { maps: layer.images.map((i) => i.map), means: layer.images.map((i) => i.mean), side, preprocessing };
+    const coverage = geometries.map((e) => ({
+      x: e.resized.width / e.padded.width,
+      y: e.resized.height / e.padded.height,
+    }));
+    if (!layer || layer.images.length === 0)
+      return { ...emptySelection(geometries.length, side, preprocessing), coverage };
+    return {
+      maps: layer.images.map((i) => i.map),
+      means: layer.images.map((i) => i.mean),
+      side,
+      preprocessing,
+      coverage,
+    };
   }
 
   async respond(r: RespondRequest): Promise<RespondResult> {

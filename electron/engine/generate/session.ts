@@ -97,6 +97,12 @@ export interface SelectionMaps {
   means: number[];
   side: number;
   preprocessing: MapPreprocessing;
+  /**
+   * Per image, the part of its square map the image's pixels fill from the top-left, as fractions of the side (IXC2.5:
+   * the global view is the HD canvas, the image resized at its top-left and white padding below or to the right,
+   * squeezed to a square). Absent: the map lies over the image as `preprocessing` says (LLaVA's pad or crop).
+   */
+  coverage?: { x: number; y: number }[];
 }
 
 /** A generation with its decoded text and where its time went. */

@@ -38,6 +38,8 @@ export interface ResponseResult {
   patchSide: number;
   /** How the maps' grid lies on the image (for exact-region ratios): crop / pad of a square input, or IXC2.5's global view. */
   preprocessing: Preprocessing;
+  /** Per image, the part of its square map its pixels fill from the top-left (IXC2.5's global view); absent: all of it. */
+  mapCoverage?: { x: number; y: number }[];
   /** Wall time of prefill and decode, for the job's timing record. */
   timing: { prefillMs: number; decodeMs: number };
 }

@@ -99,6 +99,7 @@ export class ModelEngine implements ResponseEngine {
       attentionMaps: maps.maps,
       patchSide: maps.side,
       preprocessing: maps.preprocessing,
+      ...(maps.coverage ? { mapCoverage: maps.coverage } : {}),
       timing,
     };
   }

@@ -27,6 +27,11 @@ export interface ResponseSettings {
   aspect: 'crop' | 'pad';
   /** The prompt format: the model's chat template or the reference's llava_v0 conversation. */
   template: 'model' | 'llava_v0';
+  /**
+   * Per image, the part of its map its pixels fill from the top-left (IXC2.5's global view: the HD canvas squeezed to
+   * a square), so the pairs view lays the image under its map as the model saw it; absent: all of the map (LLaVA).
+   */
+  mapCoverage?: { x: number; y: number }[];
 }
 
 function concat(maps: readonly Float32Array[]): Float32Array {
@@ -79,7 +84,7 @@ export function responseRecord(a: {
     augmentedId: sample.id,
     jobId: a.jobId,
     model: a.settings.model,
-    settings: a.settings,
+    settings: result.mapCoverage ? { ...a.settings, mapCoverage: result.mapCoverage } : a.settings,
     response: result.text,
     tokenIds: Int32Array.from(result.tokens),
     metrics,

@@ -415,20 +415,28 @@ export function pairHistory(db: Database, a: { pairId: number }): PairHistoryEnt
 /** The generation's stored maps (float32, concatenated, `side` squared each) split per image. */
 function attentionOf(db: Database, generationId: number, perImageMean: number[] | null): PairAttention {
   const row = db
-    .prepare('SELECT attention_maps AS maps, attention_side AS side FROM generations WHERE id = ?')
+    .prepare(
+      "SELECT attention_maps AS maps, attention_side AS side, json_extract(settings, '$.mapCoverage') AS coverage FROM generations WHERE id = ?",
+    )
     .get(generationId) as {
     maps: Buffer | null;
     side: number | null;
+    coverage: string | null;
   };
+  const coverage = row.coverage === null ? undefined : MapCoverage.safeParse(JSON.parse(row.coverage)).data;
+  const placed = coverage ? { coverage } : {};
   if (row.maps === null || row.side === null || row.side <= 0)
-    return { side: row.side, per_image_mean: perImageMean, maps: [] };
+    return { side: row.side, per_image_mean: perImageMean, maps: [], ...placed };
   // A copy: the blob's offset in its buffer need not be 4-aligned.
   const values = new Float32Array(new Uint8Array(row.maps).buffer, 0, Math.floor(row.maps.byteLength / 4));
   const area = row.side * row.side;
   const maps: number[][] = [];
   for (let at = 0; at + area <= values.length; at += area) maps.push(Array.from(values.subarray(at, at + area)));
-  return { side: row.side, per_image_mean: perImageMean, maps };
+  return { side: row.side, per_image_mean: perImageMean, maps, ...placed };
 }
+
+/** A generation's recorded map coverage (settings.mapCoverage, IXC2.5 generations). */
+const MapCoverage = z.array(z.object({ x: z.number().positive().max(1), y: z.number().positive().max(1) }));
 
 /** The seed and noise of a perturbed generation; null for an unknown generation or clean images. */
 function seenSettings(db: Database, generationId: number): SeenSettings | null {

@@ -94,6 +94,31 @@ describe('review focus view', () => {
     expect(screen.getByLabelText(/^Attention scale, viridis: dark purple 0, yellow 0.400/)).toBeTruthy();
   });
 
+  it("lays an IXC2.5 generation's images as the global view: at the top-left over their share of the map", () => {
+    const d = detail();
+    d.attention.coverage = [
+      { x: 1, y: 0.6 },
+      { x: 0.5, y: 1 },
+      { x: 1, y: 1 },
+    ];
+    renderFocus(d);
+    const images = within(screen.getByRole('article', { name: 'Pair 7' })).getAllByRole('img');
+    expect(images.map((i) => [i.style.width, i.style.height])).toEqual([
+      ['100%', '60%'],
+      ['50%', '100%'],
+      ['100%', '100%'],
+    ]);
+    images.forEach((i) => expect(i.parentElement!.className).toContain('attn-stack-hd'));
+    cleanup();
+    // LLaVA generations record none: the page's fit applies.
+    renderFocus(detail());
+    const plain = within(screen.getByRole('article', { name: 'Pair 7' })).getAllByRole('img');
+    plain.forEach((i) => {
+      expect(i.style.width).toBe('');
+      expect(i.parentElement!.className).not.toContain('attn-stack-hd');
+    });
+  });
+
   it('marks the changed words of chosen and rejected', () => {
     renderFocus(detail());
     const chosen = screen.getByRole('region', { name: 'Chosen answer' });

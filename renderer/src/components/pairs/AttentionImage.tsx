@@ -1,7 +1,9 @@
 // One image of a pair with the captured layer's attention over it: the
 // per-image map (side x side) coloured with viridis on a small canvas, scaled
 // up by the browser with smoothing (bilinear) to the image's box, at the
-// chosen opacity. Maps are scaled by the pair's largest value (`max`), so the
+// chosen opacity. With a `coverage` (IXC2.5's global view) the image is drawn
+// at the top-left over that part of the box, white around it, as the model saw
+// it under the map. Maps are scaled by the pair's largest value (`max`), so the
 // images of one pair compare; the legend says what the colours mean.
 import { useEffect, useRef } from 'react';
 import { viridis, viridisGradient } from '../../lib/colormap';
@@ -16,6 +18,11 @@ interface Props {
   opacity: number;
   target: boolean;
   caption: string;
+  /**
+   * The part of the map the image fills from the top-left (IXC2.5's global view: the image with white padding below or
+   * to the right, squeezed to a square); absent: the image fills the box as the page's fit says.
+   */
+  coverage?: { x: number; y: number } | undefined;
 }
 
 /** The map as RGBA pixels (side x side), values scaled by `max`. */
@@ -28,7 +35,7 @@ export function heatmapPixels(map: readonly number[], side: number, max: number)
   return px;
 }
 
-export function AttentionImage({ src, alt, map, side, max, opacity, target, caption }: Props) {
+export function AttentionImage({ src, alt, map, side, max, opacity, target, caption, coverage }: Props) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const el = canvas.current;
@@ -40,8 +47,13 @@ export function AttentionImage({ src, alt, map, side, max, opacity, target, capt
   }, [map, side, max]);
   return (
     <figure className={`attn-figure${target ? ' attn-target' : ''}`}>
-      <div className="attn-stack">
-        <img src={src} alt={alt} draggable={false} />
+      <div className={`attn-stack${coverage ? ' attn-stack-hd' : ''}`}>
+        <img
+          src={src}
+          alt={alt}
+          draggable={false}
+          style={coverage ? { width: `${100 * coverage.x}%`, height: `${100 * coverage.y}%` } : undefined}
+        />
         {map !== null && side !== null && (
           <canvas ref={canvas} className="attn-canvas" style={{ opacity }} aria-hidden="true" data-testid="heatmap" />
         )}

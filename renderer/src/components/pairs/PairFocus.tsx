@@ -124,6 +124,7 @@ export function PairFocus({
               alt={sequence ? `Image${i + 1}` : `${FORMAT_NAMES[pair.format]} of ${pair.image_count} images`}
               map={maps[i] ?? null}
               side={attention.side}
+              coverage={attention.coverage?.[i]}
               max={max}
               opacity={opacity}
               target={sequence && i + 1 === pair.target_index}
