@@ -10,8 +10,8 @@ import { IxcCheckpoint } from '../models/checkpoint-ixc';
 import { buildIxcTextGraph, ixcRotaryTables, ixcSpec, type IxcSpec } from '../models/ixc';
 import {
   IMAGE_INDEX_MARKER,
-  IXC_TURN_END,
   encodeIxcPrompt,
+  ixcResponseIds,
   ixcReplyText,
   ixcStopCriteria,
   type IxcPromptSource,
@@ -205,7 +205,7 @@ export class IxcSession {
 
   /** A response's ids as score() scores them: the text then the end-of-turn token. */
   responseIds(response: string): number[] {
-    return this.tokenizer.encode(response + IXC_TURN_END, { addSpecialTokens: false });
+    return ixcResponseIds(this.tokenizer, response);
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,8 @@ const KEY = /^base_model\.model\.(.+)\.lora_([AB])\.weight$/;
 /** What the loader needs of the base model: the shape of a weight by canonical name (Checkpoint fits). */
 export interface BaseModel {
   ref(canonical: string): { shape: readonly number[] } | undefined;
+  /** A key's tensor name in canonical form (default: llava-hf's canonicalName; adapter-base.ts gives IXC2.5's). */
+  canonical?(name: string): string | null;
 }
 
 export interface LoraModule {
@@ -100,7 +102,7 @@ function matchModules(
   let layout: WeightLayout | null = null;
   for (const entry of file.tensors) {
     const m = KEY.exec(entry.name);
-    const canonical = m ? canonicalName(`${m[1]}.weight`) : null;
+    const canonical = m ? (base.canonical ? base.canonical(`${m[1]}.weight`) : canonicalName(`${m[1]}.weight`)) : null;
     const target = canonical === null ? undefined : base.ref(canonical);
     if (!m || canonical === null || !target) {
       unmatched.push(entry.name);
