@@ -33,7 +33,7 @@ import { loadIxcConfig } from '../../engine/models/config-ixc';
 import { ixcHdNum, ixcVisionSpec } from '../../engine/models/ixc-vision';
 import { hdTokenCount } from '../../engine/vision/hd-layout';
 import { hdGeometry } from '../../engine/vision/hd-transform';
-import { imageSize } from '../composite/load-image';
+import { decodeImage } from '../../engine/vision/decode-image';
 import { modelId } from '../../engine/generate/model-id';
 import type { JobQueries } from '../../jobs/queries';
 import type { JobRunner } from '../../jobs/runner';
@@ -379,7 +379,7 @@ async function promptIdsExpander(
       const hdNum = ixcHdNum(spec, images.length);
       const rows: number[] = [];
       for (const image of images) {
-        const size = await imageSize(image);
+        const size = await decodeImage(image); // EXIF orientation applied, as the encoder sees it
         const g = hdGeometry(size.width, size.height, hdNum, { cropSize: spec.cropSize });
         rows.push(hdTokenCount({ rows: g.rows, cols: g.cols }, spec.side));
       }
