@@ -6,7 +6,8 @@
 // final LoRA equal DpoTrainer driven directly on the same pairs, order, lr
 // schedule and settings; the first step's loss is ln 2; the adapter is written
 // in IXC2.5's PEFT layout (official module paths, finetune.py's target list,
-// base_model_name_or_path); another family's target names, and what IXC
+// base_model_name_or_path); `mia-dpo merge` folds it into a folder whose
+// log-probs are base + adapter's; another family's target names, and what IXC
 // training cannot take yet, are refused with the reason.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -196,6 +197,25 @@ describe('the train job on an IXC2.5 folder', () => {
         expect(moved).toBeGreaterThan(0); // B left zero
       } finally {
         await file.close();
+      }
+
+      // The trained adapter folded in (`mia-dpo merge`): the merged folder's log-probs (the DPO graph's, bare) equal
+      // base + adapter's, and not the base's.
+      const merged = path.join(dir, 'merged');
+      const m = await cli(['merge', '--model', modelDir, '--adapter', out, '--out', merged]);
+      expect(m.err).not.toMatch(/mia-dpo:/);
+      expect(m.code).toBe(0);
+      const onMerged = await DpoTrainer.create({ ...trainer.options, modelDir: merged });
+      try {
+        const got = await onMerged.referenceLogprobs(pairs);
+        const want = await trainer.referenceLogprobs(pairs, state.lora);
+        pairs.forEach((_, i) => {
+          expect(Math.abs(got.chosen[i]! - want.chosen[i]!), `pair ${i}`).toBeLessThan(1e-3);
+          expect(Math.abs(got.rejected[i]! - want.rejected[i]!), `pair ${i}`).toBeLessThan(1e-3);
+        });
+        expect(Math.abs(got.chosen[0]! - ref.chosen[0]!)).toBeGreaterThan(1e-2);
+      } finally {
+        await onMerged.close();
       }
     } finally {
       await trainer.close();
