@@ -22,7 +22,22 @@ export const TRAIN_LORA_TARGETS = [
   'down_proj',
 ] as const;
 
-/** The LoRA shape of a fresh adapter (the reference run's). */
+/**
+ * InternLM-XComposer-2.5's LoRA targets (engine/models/ixc.ts IXC_LORA_TARGETS): the official finetune.py's
+ * attention.wqkv, attention.wo, feed_forward.w1, w2, w3.
+ */
+export const IXC_TRAIN_LORA_TARGETS = ['wqkv', 'wo', 'w1', 'w2', 'w3'] as const;
+/** Every name `loraTargets` accepts; train.start checks them against the model's family. */
+export const ALL_TRAIN_LORA_TARGETS = [...TRAIN_LORA_TARGETS, ...IXC_TRAIN_LORA_TARGETS] as const;
+export type TrainLoraTarget = (typeof ALL_TRAIN_LORA_TARGETS)[number];
+
+/** The LoRA targets each model family takes; the first is a fresh adapter's default. */
+export const FAMILY_LORA_TARGETS = {
+  llava: TRAIN_LORA_TARGETS,
+  ixc: IXC_TRAIN_LORA_TARGETS,
+} as const;
+
+/** The LoRA shape of a fresh adapter (the reference run's; the targets are the family's, llava-hf's here). */
 export const LORA_DEFAULTS = {
   loraR: 128,
   loraAlpha: 256,
@@ -31,7 +46,7 @@ export const LORA_DEFAULTS = {
 } as const;
 
 export const TrainOptions = z.strictObject({
-  /** The llava-hf base model folder. */
+  /** The base model folder: llava-hf or InternLM-XComposer-2.5 (config.json's architecture). */
   model: z.string().min(1),
   /** A JSONL pairs file (images, prompt, chosen, rejected); absent: the open project's kept pairs. */
   pairs: z.string().min(1).optional(),
@@ -68,8 +83,11 @@ export const TrainOptions = z.strictObject({
   /** LoRA alpha; absent as loraR. */
   loraAlpha: z.number().positive().optional(),
   loraDropout: z.number().min(0).lt(1).default(0.05),
-  /** The adapted layers; absent as loraR (with initAdapter: the layers the adapter adapts). */
-  loraTargets: z.array(z.enum(TRAIN_LORA_TARGETS)).min(1).optional(),
+  /**
+   * The adapted layers, the model family's names (FAMILY_LORA_TARGETS); absent: the family's all (with initAdapter:
+   * the layers the adapter adapts).
+   */
+  loraTargets: z.array(z.enum(ALL_TRAIN_LORA_TARGETS)).min(1).optional(),
   /** rsLoRA scaling alpha / sqrt(r) instead of alpha / r; absent as loraR. */
   rslora: z.boolean().optional(),
   weightDecay: z.number().min(0).default(0),

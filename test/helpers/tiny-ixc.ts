@@ -4,7 +4,7 @@
 // (test/helpers/sentencepiece-oracle.ts) and its tokenizer_config.json.
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { writeRandomIxc } from '../../electron/engine/models/random-ixc-checkpoint';
+import { writeRandomIxc, type RandomIxcOptions } from '../../electron/engine/models/random-ixc-checkpoint';
 import { runOracle } from './sentencepiece-oracle';
 
 export interface TinyIxc {
@@ -13,10 +13,14 @@ export interface TinyIxc {
   cleanup(): void;
 }
 
-export async function writeTinyIxc(seed: number, dir?: string): Promise<TinyIxc> {
+export async function writeTinyIxc(
+  seed: number,
+  dir?: string,
+  options: Omit<RandomIxcOptions, 'seed' | 'vocab'> = {},
+): Promise<TinyIxc> {
   const oracle = runOracle(['internlm2'], [], []);
   const model = oracle.models['internlm2']!;
-  const written = await writeRandomIxc({ seed, vocab: model.size }, dir);
+  const written = await writeRandomIxc({ ...options, seed, vocab: model.size }, dir);
   copyFileSync(path.join(model.dir, 'tokenizer.model'), path.join(written.dir, 'tokenizer.model'));
   const config = { add_bos_token: true, add_eos_token: false, bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' };
   writeFileSync(path.join(written.dir, 'tokenizer_config.json'), JSON.stringify(config));

@@ -1,5 +1,6 @@
 // `mia-dpo merge --model DIR --adapter DIR --out DIR`: a PEFT LoRA adapter
-// folded into its base (W + s·B·A), written as a new llava-hf folder with
+// folded into its base (W + s·B·A), written as a new folder of the base's family
+// (llava-hf or InternLM-XComposer-2.5) with
 // sharded safetensors in the base's dtype (electron/engine/models/merge.ts).
 import path from 'node:path';
 import { z } from 'zod';
@@ -29,10 +30,10 @@ export const MergeArgs = z.strictObject({
 
 export const mergeCommand: CliCommand = {
   name: 'merge',
-  summary: 'fold a LoRA adapter into its base model: a new llava-hf folder (sharded safetensors, base dtype)',
+  summary: 'fold a LoRA adapter into its base model: a new model folder (sharded safetensors, base dtype)',
   define: (cmd) =>
     cmd
-      .requiredOption('--model <DIR>', 'llava-hf base model folder')
+      .requiredOption('--model <DIR>', 'base model folder: llava-hf or InternLM-XComposer-2.5')
       .requiredOption('--adapter <DIR>', 'PEFT LoRA adapter folder trained on that base')
       .requiredOption('--out <DIR>', 'folder to create for the merged model (must not exist or be empty)')
       .addOption(

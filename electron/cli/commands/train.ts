@@ -8,7 +8,7 @@
 // defaults are those of the `train.start` request (shared/pipeline/train.ts).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { LORA_DEFAULTS, TrainOptions } from '../../../shared/pipeline/train';
+import { FAMILY_LORA_TARGETS, LORA_DEFAULTS, TrainOptions } from '../../../shared/pipeline/train';
 import { PROJECT_DB } from '../../store/project';
 import { createService } from '../../service';
 import { EXIT, jsonOutput, UsageError, writeJson, type CliCommand } from '../command';
@@ -76,7 +76,7 @@ export const trainCommand: CliCommand = {
   summary: 'LoRA-DPO training on pairs: a PEFT adapter in --out, resumable from its checkpoints',
   define: (cmd) =>
     cmd
-      .requiredOption('--model <DIR>', 'llava-hf base model folder')
+      .requiredOption('--model <DIR>', 'base model folder: llava-hf or InternLM-XComposer-2.5')
       .option('--project <DIR>', "train on this project's kept pairs that no person rejected (edits applied)")
       .option('--pairs <FILE>', 'train on a JSONL file of {images, prompt, chosen, rejected}')
       .requiredOption('--out <DIR>', 'folder of the final PEFT adapter; checkpoints go to DIR/checkpoints')
@@ -103,7 +103,7 @@ export const trainCommand: CliCommand = {
       .addOption(valueOption('--lora-dropout <P>', 'LoRA dropout', F.loraDropout))
       .option(
         '--lora-targets <LIST>',
-        `comma-separated LM linears (default: ${LORA_DEFAULTS.loraTargets.join(',')}, or the --init-adapter's)`,
+        `comma-separated LM linears, the model's names (default: llava-hf ${LORA_DEFAULTS.loraTargets.join(',')}; IXC2.5 ${FAMILY_LORA_TARGETS.ixc.join(',')}; or the --init-adapter's)`,
       )
       .option('--rslora', 'rsLoRA scaling alpha/sqrt(r)')
       .addOption(valueOption('--weight-decay <W>', 'AdamW weight decay', F.weightDecay))

@@ -13,8 +13,8 @@ import { mergedLora, unmergedLora } from '../models/lora';
 import { externalParams } from '../models/params';
 import {
   IMAGE_INDEX_MARKER,
-  IXC_TURN_END,
   encodeIxcPrompt,
+  ixcResponseIds,
   ixcReplyText,
   ixcStopCriteria,
   type IxcPromptSource,
@@ -224,7 +224,7 @@ export class IxcSession {
 
   /** A response's ids as score() scores them: the text then the end-of-turn token. */
   responseIds(response: string): number[] {
-    return this.tokenizer.encode(response + IXC_TURN_END, { addSpecialTokens: false });
+    return ixcResponseIds(this.tokenizer, response);
   }
 
   async close(): Promise<void> {

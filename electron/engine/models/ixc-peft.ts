@@ -17,14 +17,14 @@ import type { LoraModuleWeights, LoraWeights } from './lora';
 import { ADAPTER_CONFIG, PeftAdapter, type BaseModel } from './peft';
 
 /** A module the fine-tuning LoRA may adapt: one of a decoder layer's five linears. */
-const IXC_LORA_MODULE = /^model\.layers\.\d+\.(?:attention\.(?:wqkv|wo)|feed_forward\.w[123])$/;
+export const IXC_LORA_MODULE = /^model\.layers\.\d+\.(?:attention\.(?:wqkv|wo)|feed_forward\.w[123])$/;
 
 /** The checkpoint as PeftAdapter.load matches keys against it: IXC2.5's names as they are. */
 export function ixcPeftBase(checkpoint: IxcCheckpoint): BaseModel {
   return {
     ref: (name) => checkpoint.ref(name),
     canonical: (stored) => (checkpoint.ref(stored) ? stored : null),
-    family: 'InternLM-XComposer-2.5',
+    family: 'ixc',
   };
 }
 

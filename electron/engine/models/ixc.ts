@@ -11,6 +11,7 @@
 // InternLM2MLP, InternLM2DecoderLayer, InternLM2Model, the rotary classes) and
 // build_mlp.py (PLoRA); shared/IXC25.md; docs/decisions/0720-ixc-decoder.md.
 import { AppError } from '../../../shared/errors';
+import { IXC_TRAIN_LORA_TARGETS } from '../../../shared/pipeline/train';
 import { Graph, type Value } from '../onnx/graph';
 import * as op from '../onnx/ops';
 import type { IxcConfig, IxcRopeScaling } from './config-ixc';
@@ -269,7 +270,7 @@ export function buildIxcTextGraph(s: IxcSpec, source: WeightSource, o: DecoderGr
 // ---------------------------------------------------------------- LoRA
 
 /** LoRA targets of the official fine-tuning (finetune.py: attention.wqkv, attention.wo, feed_forward.w1, w2, w3). */
-export const IXC_LORA_TARGETS = ['wqkv', 'wo', 'w1', 'w2', 'w3'] as const;
+export const IXC_LORA_TARGETS = IXC_TRAIN_LORA_TARGETS;
 export type IxcLoraTarget = (typeof IXC_LORA_TARGETS)[number];
 
 /** `target_modules` of an exported adapter: the official finetune.py's list (lora_target_modules). */

@@ -94,11 +94,17 @@ export function initLoraModule(
   return { a, b: new Float32Array(m.outFeatures * rank), inFeatures: m.inFeatures, outFeatures: m.outFeatures };
 }
 
-/** Reads every module of a loaded PEFT adapter into memory. */
-export async function loraFromPeft(adapter: PeftAdapter): Promise<LoraWeights> {
+/**
+ * Reads every module of a loaded PEFT adapter into memory; `isLanguageModule` says which modules may be adapted
+ * (default llava-hf's decoder layers; adapter-base.ts gives each family's).
+ */
+export async function loraFromPeft(
+  adapter: PeftAdapter,
+  isLanguageModule: (module: string) => boolean = (m) => m.startsWith('language_model.model.layers.'),
+): Promise<LoraWeights> {
   const modules = new Map<string, LoraModuleWeights>();
   for (const module of adapter.modules.keys()) {
-    if (!module.startsWith('language_model.model.layers.')) {
+    if (!isLanguageModule(module)) {
       throw new AppError(
         'unsupported',
         `${adapter.dir}: LoRA on ${module} is not supported; only the language model's decoder layers take adapters`,

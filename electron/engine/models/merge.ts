@@ -1,8 +1,10 @@
 // A PEFT LoRA adapter folded into its base model (`mia-dpo merge`): W + s·B·A
 // for every adapted module, every other tensor copied byte for byte, written
 // as sharded safetensors in each tensor's stored dtype under the base's names,
-// beside the base's configs, tokenizer and processor files, so the result is a
-// plain llava-hf folder (for this app, transformers or any other runtime).
+// beside the base's configs, tokenizer, processor and remote-code files, so the
+// result is a folder of the base's family (llava-hf, or InternLM-XComposer-2.5
+// with its PLoRA and mode adapters untouched) for this app, transformers or any
+// other runtime. The family's names come from adapter-base.ts.
 // Streams tensor by tensor: one tensor (plus its adapter halves) in memory.
 import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,15 +13,17 @@ import { commitDir, isMissingOrEmpty, tempSibling } from '../../common/durable-f
 import { fromFloat32, toFloat32 } from '../weights/decode';
 import { INDEX_FILE } from '../weights/weight-set';
 import { writeShardedSafetensorsFrom, type TensorSpec } from '../weights/writer';
-import { Checkpoint } from './checkpoint';
-import { canonicalName } from './names';
+import { openAdapterBase } from './adapter-base';
 import { PeftAdapter } from './peft';
 
 /** HF's `max_shard_size="2GB"`: decimal bytes. */
 export const DEFAULT_SHARD_BYTES = 2_000_000_000;
 
-/** The base folder's files that describe the model, not its weights: configs, tokenizer, chat template, processor. */
-const CARRIED = /\.(json|txt|model|jinja|tiktoken|md)$/;
+/**
+ * The base folder's files that describe the model, not its weights: configs, tokenizer, chat template, processor,
+ * and the remote code an IXC2.5 folder loads with (`trust_remote_code`).
+ */
+const CARRIED = /\.(json|txt|model|jinja|tiktoken|md|py)$/;
 
 export interface MergeOptions {
   modelDir: string;
@@ -148,7 +152,7 @@ export async function mergeAdapter(o: MergeOptions): Promise<MergeResult> {
 export async function writeMerged(o: MergeOptions, dir: string): Promise<MergeResult> {
   const shardBytes = o.shardBytes ?? DEFAULT_SHARD_BYTES;
   if (!(shardBytes > 0)) throw new AppError('bad-input', `shard size ${shardBytes} must be positive`);
-  const base = await Checkpoint.open(o.modelDir);
+  const base = await openAdapterBase(o.modelDir);
   let adapter: PeftAdapter | undefined;
   const tmp = dir;
   try {
@@ -160,7 +164,7 @@ export async function writeMerged(o: MergeOptions, dir: string): Promise<MergeRe
     for (const name of names) {
       const ref = base.weights.get(name);
       specs[name] = { dtype: ref.dtype, shape: [...ref.shape] };
-      const c = canonicalName(name);
+      const c = base.canonical(name);
       const module = c?.endsWith('.weight') ? c.slice(0, -'.weight'.length) : undefined;
       if (module !== undefined && peft.modules.has(module)) moduleOf.set(name, module);
     }
@@ -195,8 +199,7 @@ export async function writeMerged(o: MergeOptions, dir: string): Promise<MergeRe
       await copyFile(path.join(o.modelDir, e.name), path.join(tmp, e.name));
       carried.push(e.name);
     }
-    const check = await Checkpoint.open(tmp);
-    await check.close();
+    await (await openAdapterBase(tmp)).close();
     return {
       outDir: tmp,
       files: [...shards, INDEX_FILE, ...carried].sort(),

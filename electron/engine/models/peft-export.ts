@@ -10,7 +10,8 @@ import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { commitDir, fsyncDir, fsyncTree, isMissingOrEmpty, isTempName, tempSibling } from '../../common/durable-fs';
 import { fromFloat32, toFloat32 } from '../weights/decode';
-import { Checkpoint } from './checkpoint';
+import { openAdapterBase, type AdapterBase } from './adapter-base';
+import type { IxcLoraTarget } from './ixc';
 import {
   LORA_TARGETS,
   initLoraModule,
@@ -22,54 +23,48 @@ import {
   type LoraWeights,
 } from './lora';
 import type { OpenModel } from './open';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PeftAdapter, writePeftAdapter, type BaseModel } from './peft';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PeftAdapter, writePeftAdapter } from './peft';
 import type { LoraConfig } from './peft-config';
 
-/** The LoRA hyper-parameters an adapter records (the train command's --lora-* options). */
-export interface AdapterSettings {
+/**
+ * The LoRA hyper-parameters an adapter records (the train command's --lora-* options); `targets` are the family's
+ * names (llava-hf q_proj, ... by default; IXC2.5 wqkv, wo, w1, w2, w3).
+ */
+export interface AdapterSettings<T extends string = LoraTarget> {
   r: number;
   alpha: number;
   dropout: number;
   rslora: boolean;
-  targets: readonly LoraTarget[];
+  targets: readonly T[];
 }
+/** Settings of an adapter of either family. */
+export type AnyAdapterSettings = AdapterSettings<LoraTarget | IxcLoraTarget>;
 
 export interface ExportAdapterOptions {
   /** The base model folder the adapter was trained on (its key layout is followed). */
   baseDir: string;
   lora: LoraWeights;
-  settings: AdapterSettings;
+  settings: AnyAdapterSettings;
   /** Stored dtype of A and B; default F32 (PEFT saves what it trained, fp32 for LoRA). */
   dtype?: 'F32' | 'F16' | 'BF16';
 }
 
-const LM_LAYERS = 'language_model.model.layers.';
+export { targetModulesRegex } from './adapter-base';
 
-/**
- * PEFT's target_modules for `targets`: a regex PEFT full-matches against module
- * names, written so that only the language model's decoder layers match, in
- * both the older (`language_model.model.layers.N`) and newer
- * (`model.language_model.layers.N`) transformers layouts. A plain list would
- * also match CLIP's and SigLIP's `self_attn.{q,k,v}_proj`.
- */
-export function targetModulesRegex(targets: readonly LoraTarget[]): string {
-  return `(?:.*\\.)?language_model\\.(?:model\\.)?layers\\.\\d+\\.(?:self_attn|mlp)\\.(?:${targets.join('|')})`;
-}
-
-/** adapter_config.json's fields for `s` (base_model_name_or_path: the base folder, resolved). */
-export function adapterConfig(s: AdapterSettings, baseDir: string): LoraConfig {
+/** adapter_config.json's fields for `s` on `base` (base_model_name_or_path: the base folder, resolved). */
+export function adapterConfig(s: AnyAdapterSettings, base: Pick<AdapterBase, 'dir' | 'targetModules'>): LoraConfig {
   return {
     r: s.r,
     loraAlpha: s.alpha,
     useRslora: s.rslora,
-    targetModules: targetModulesRegex(s.targets),
-    baseModel: path.resolve(baseDir),
+    targetModules: base.targetModules(s.targets),
+    baseModel: path.resolve(base.dir),
     loraDropout: s.dropout,
   };
 }
 
 /** Refuses LoRA weights that disagree with their settings or adapt anything outside the language model's layers. */
-function checkExportable(o: ExportAdapterOptions): void {
+function checkExportable(o: ExportAdapterOptions, base: AdapterBase): void {
   const { lora, settings } = o;
   const fail = (why: string): never => {
     throw new AppError('internal', `cannot export the adapter: ${why}`, { subject: 'adapter' });
@@ -81,15 +76,15 @@ function checkExportable(o: ExportAdapterOptions): void {
   if (lora.modules.size === 0) fail('it adapts no module');
   for (const module of lora.modules.keys()) {
     const target = module.slice(module.lastIndexOf('.') + 1);
-    if (!module.startsWith(LM_LAYERS) || !(settings.targets as readonly string[]).includes(target))
+    if (!base.isLanguageModule(module) || !(settings.targets as readonly string[]).includes(target))
       fail(`${module} is not one of the language model's ${settings.targets.join(', ')} layers`);
   }
 }
 
 /** Writes the two PEFT files into `dir` (which must exist) in the base's key layout. */
-async function writeAdapterFiles(dir: string, o: ExportAdapterOptions, base: Checkpoint): Promise<void> {
+async function writeAdapterFiles(dir: string, o: ExportAdapterOptions, base: AdapterBase): Promise<void> {
   await writePeftAdapter(dir, {
-    config: adapterConfig(o.settings, o.baseDir),
+    config: adapterConfig(o.settings, base),
     layout: base.layout,
     dtype: o.dtype ?? 'F32',
     modules: o.lora.modules,
@@ -97,7 +92,7 @@ async function writeAdapterFiles(dir: string, o: ExportAdapterOptions, base: Che
 }
 
 /** Reloads a written adapter as PEFT names resolve against the base and compares every value and field. */
-async function verifyAdapter(dir: string, o: ExportAdapterOptions, base: BaseModel): Promise<void> {
+async function verifyAdapter(dir: string, o: ExportAdapterOptions, base: AdapterBase): Promise<void> {
   const fail = (why: string): never => {
     throw new AppError('internal', `${path.join(dir, ADAPTER_WEIGHTS)}: the written adapter does not reload: ${why}`, {
       subject: dir,
@@ -105,7 +100,7 @@ async function verifyAdapter(dir: string, o: ExportAdapterOptions, base: BaseMod
   };
   const loaded = await PeftAdapter.load(dir, base);
   try {
-    const want = adapterConfig(o.settings, o.baseDir);
+    const want = adapterConfig(o.settings, base);
     const c = loaded.config;
     if (c.r !== want.r || c.loraAlpha !== want.loraAlpha || c.useRslora !== want.useRslora)
       fail(`adapter_config.json reads back as r ${c.r}, alpha ${c.loraAlpha}, rslora ${c.useRslora}`);
@@ -138,9 +133,9 @@ async function verifyAdapter(dir: string, o: ExportAdapterOptions, base: BaseMod
  * adapter files replaced by renames after the reload check (replaceAdapterFiles).
  */
 export async function exportPeftAdapter(dir: string, o: ExportAdapterOptions): Promise<void> {
-  checkExportable(o);
-  const base = await Checkpoint.open(o.baseDir);
+  const base = await openAdapterBase(o.baseDir);
   try {
+    checkExportable(o, base);
     if (existsSync(dir) && !(await stat(dir)).isDirectory())
       throw new AppError('bad-input', `${dir}: is a file; the adapter is written as a folder`, { subject: dir });
     const whole = await isMissingOrEmpty(dir);
@@ -196,9 +191,9 @@ async function replaceAdapterFiles(tmp: string, dir: string): Promise<void> {
 
 /** Writes the adapter files into an existing folder without the reload check (checkpoints verify by hash instead). */
 export async function writeAdapterInto(dir: string, o: ExportAdapterOptions): Promise<void> {
-  checkExportable(o);
-  const base = await Checkpoint.open(o.baseDir);
+  const base = await openAdapterBase(o.baseDir);
   try {
+    checkExportable(o, base);
     await writeAdapterFiles(dir, o, base);
   } finally {
     await base.close();
@@ -262,7 +257,7 @@ export async function readInitAdapterSettings(
   baseDir: string,
   want: Partial<AdapterSettings>,
 ): Promise<AdapterSettings> {
-  const base = await Checkpoint.open(baseDir);
+  const base = await openAdapterBase(baseDir);
   try {
     const adapter = await PeftAdapter.load(dir, base);
     try {
@@ -347,7 +342,7 @@ export async function copyPeftAdapter(
       throw new AppError('not-found', `${path.join(src, name)} does not exist: ${src} holds no adapter`, {
         subject: src,
       });
-  const base = await Checkpoint.open(o.baseDir);
+  const base = await openAdapterBase(o.baseDir);
   const tmp = tempSibling(out);
   try {
     await mkdir(path.dirname(out), { recursive: true });

@@ -10,6 +10,7 @@ import { fromFloat32, toFloat32 } from '../weights/decode';
 import { SafetensorsFile } from '../weights/reader';
 import type { TensorEntry } from '../weights/header';
 import { writeSafetensors, type TensorsToWrite } from '../weights/writer';
+import type { ModelFamily } from './arch';
 import { canonicalName, layoutOfName, storedName, type WeightLayout } from './names';
 import { loraConfigJson, loraScale, parseLoraConfig, type LoraConfig } from './peft-config';
 
@@ -27,18 +28,20 @@ export interface BaseModel {
    * this family. Default: llava-hf's (names.ts canonicalName, both layouts). IXC2.5 keeps its names as they are.
    */
   canonical?(stored: string): string | null;
-  /** The base's family, for messages about an adapter of another one (default llava-hf). */
-  family?: 'llava-hf' | 'InternLM-XComposer-2.5';
+  /** The base's family, for messages about an adapter of another one (default llava). */
+  family?: ModelFamily;
 }
 
 /** PEFT module paths (between `base_model.model.` and `.lora_A`) that give away an adapter's family. */
-const FAMILY_OF_MODULE: [RegExp, 'llava-hf' | 'InternLM-XComposer-2.5'][] = [
-  [/(?:^|\.)layers\.\d+\.(?:attention\.(?:wqkv|wo)|feed_forward\.w[123])$/, 'InternLM-XComposer-2.5'],
-  [/(?:^|\.)layers\.\d+\.(?:self_attn\.[qkvo]_proj|mlp\.(?:gate|up|down)_proj)$/, 'llava-hf'],
+const FAMILY_OF_MODULE: [RegExp, ModelFamily][] = [
+  [/(?:^|\.)layers\.\d+\.(?:attention\.(?:wqkv|wo)|feed_forward\.w[123])$/, 'ixc'],
+  [/(?:^|\.)layers\.\d+\.(?:self_attn\.[qkvo]_proj|mlp\.(?:gate|up|down)_proj)$/, 'llava'],
 ];
 
+const FAMILY_NAME: Record<ModelFamily, string> = { llava: 'llava-hf', ixc: 'InternLM-XComposer-2.5' };
+
 /** The family whose module names `keys` (unmatched adapter keys) use, when they all agree on one. */
-function familyOfKeys(keys: readonly string[]): 'llava-hf' | 'InternLM-XComposer-2.5' | undefined {
+function familyOfKeys(keys: readonly string[]): ModelFamily | undefined {
   const found = new Set(
     keys.map((k) => {
       const module = KEY.exec(k)?.[1];
@@ -148,11 +151,11 @@ function matchModules(
     halves.set(module, pair);
   }
   if (unmatched.length > 0) {
-    const baseFamily = base.family ?? 'llava-hf';
+    const baseFamily = base.family ?? 'llava';
     const keysFamily = familyOfKeys(unmatched);
     const why =
       keysFamily !== undefined && keysFamily !== baseFamily && halves.size === 0
-        ? `this is an adapter for ${keysFamily} models (module names such as "${KEY.exec(unmatched[0]!)?.[1]}"); the base model is ${baseFamily === 'llava-hf' ? 'a llava-hf' : 'an InternLM-XComposer-2.5'} folder. `
+        ? `this is an adapter for ${FAMILY_NAME[keysFamily]} models (module names such as "${KEY.exec(unmatched[0]!)?.[1]}"); the base model is ${baseFamily === 'llava' ? 'a llava-hf' : 'an InternLM-XComposer-2.5'} folder. `
         : '';
     throw new AppError(
       'bad-file',

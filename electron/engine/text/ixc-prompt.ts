@@ -21,6 +21,11 @@ export const IXC_TURN_END = '[UNUSED_TOKEN_145]';
 /** `input_ids` value standing for an image in a model without an image token id (LLaVA's IMAGE_TOKEN_INDEX). */
 export const IMAGE_INDEX_MARKER = -200;
 
+/** A response's ids as IxcSession.score scores it (and DPO trains on it): the text then the end-of-turn token. */
+export function ixcResponseIds(tokenizer: Pick<TextTokenizer, 'encode'>, response: string): number[] {
+  return tokenizer.encode(response + IXC_TURN_END, { addSpecialTokens: false });
+}
+
 /** The system text `chat(use_meta=True)` sends (the README examples pass use_meta=True). */
 export const IXC_META_INSTRUCTION = [
   'You are an AI assistant whose name is InternLM-XComposer (浦语·灵笔).',

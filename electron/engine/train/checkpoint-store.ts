@@ -11,11 +11,10 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import path from 'node:path';
 import { AppError, toAppError } from '../../../shared/errors';
 import { commitDir, isTempName, tempSibling } from '../../common/durable-fs';
-import { Checkpoint } from '../models/checkpoint';
-import { llavaSpec } from '../models/llava';
-import { loraFromPeft, loraModules, type LoraModuleWeights, type LoraWeights } from '../models/lora';
+import { openAdapterBase, type AdapterBase } from '../models/adapter-base';
+import { loraFromPeft, type LoraModuleWeights, type LoraWeights } from '../models/lora';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PeftAdapter } from '../models/peft';
-import { writeAdapterInto, type AdapterSettings, type ExportAdapterOptions } from '../models/peft-export';
+import { writeAdapterInto, type AnyAdapterSettings, type ExportAdapterOptions } from '../models/peft-export';
 import { toFloat32 } from '../weights/decode';
 import { SafetensorsFile } from '../weights/reader';
 import { writeSafetensors, type TensorsToWrite } from '../weights/writer';
@@ -61,7 +60,7 @@ export interface LoadedCheckpoint {
   dir: string;
   manifest: CheckpointManifest;
   lora: LoraWeights;
-  settings: AdapterSettings;
+  settings: AnyAdapterSettings;
   tensors: Map<string, StateTensor>;
   state: Record<string, unknown>;
   /** Newer checkpoint folders that were incomplete or damaged, newest first. */
@@ -154,19 +153,19 @@ async function checkManifest(
 
 async function readCheckpoint(
   manifest: CheckpointManifest,
-  base: Checkpoint,
+  base: AdapterBase,
   skipped: SkippedCheckpoint[],
 ): Promise<LoadedCheckpoint> {
   const { dir, step } = manifest;
   const trainer = JSON.parse(await readFile(path.join(dir, TRAINER_STATE), 'utf8')) as {
-    adapter: { settings: AdapterSettings };
+    adapter: { settings: AnyAdapterSettings };
     state: Record<string, unknown>;
   };
   const adapter = await PeftAdapter.load(dir, base);
-  const read = await loraFromPeft(adapter).finally(() => adapter.close());
+  const read = await loraFromPeft(adapter, base.isLanguageModule).finally(() => adapter.close());
   // In initLora's module order (the file's is alphabetical), so a resumed run builds the same graph inputs.
   const modules = new Map<string, LoraModuleWeights>();
-  for (const m of loraModules(llavaSpec(base.config).text, trainer.adapter.settings.targets)) {
+  for (const m of base.loraModules(trainer.adapter.settings.targets)) {
     const w = read.modules.get(m.module);
     if (w) modules.set(m.module, w);
   }
@@ -203,7 +202,7 @@ export async function latestCheckpoint(
     skipped.push(s);
     opts.onSkip?.(s);
   };
-  const base = await Checkpoint.open(baseDir);
+  const base = await openAdapterBase(baseDir);
   try {
     for (const { step, dir } of candidates) {
       const checked = await checkManifest(dir, step, true);

@@ -10,13 +10,16 @@ import path from 'node:path';
 import type { ApiHandlers } from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
 import {
+  FAMILY_LORA_TARGETS,
   LORA_DEFAULTS,
   type TRAIN_COMMANDS,
   type TrainCheckpoint,
   type TrainOptions,
 } from '../../../shared/pipeline/train';
 import { Checkpoint } from '../../engine/models/checkpoint';
-import { loraModules } from '../../engine/models/lora';
+import { checkFamilyTargets, modelFamilyOf, openAdapterBase } from '../../engine/models/adapter-base';
+import type { ModelFamily } from '../../engine/models/arch';
+import { loraModules, type LoraTarget } from '../../engine/models/lora';
 import { availableMemory } from '../../engine/generate/memory-plan';
 import { chooseTrainWeights } from '../../engine/generate/weights-choice';
 import type { WeightBlock } from '../../../shared/weights';
@@ -25,6 +28,12 @@ import { copyPeftAdapter, readInitAdapterSettings } from '../../engine/models/pe
 import { loadLlavaConfig } from '../../engine/models/config';
 import { llavaSpec } from '../../engine/models/llava';
 import { expandImageTokens } from '../../engine/text/image-tokens';
+import { IMAGE_INDEX_MARKER } from '../../engine/text/ixc-prompt';
+import { loadIxcConfig } from '../../engine/models/config-ixc';
+import { ixcHdNum, ixcVisionSpec } from '../../engine/models/ixc-vision';
+import { hdTokenCount } from '../../engine/vision/hd-layout';
+import { hdGeometry } from '../../engine/vision/hd-transform';
+import { decodeImage } from '../../engine/vision/decode-image';
 import { modelId } from '../../engine/generate/model-id';
 import type { JobQueries } from '../../jobs/queries';
 import type { JobRunner } from '../../jobs/runner';
@@ -162,13 +171,33 @@ export async function trainModelId(
   adapterDir?: string,
   weights: { format: 'fp32' | 'int8' | 'int4'; block: WeightBlock } = { format: 'fp32', block: 32 },
 ): Promise<string> {
-  const checkpoint = await Checkpoint.open(modelDir);
+  const base = await openAdapterBase(modelDir);
   try {
-    const weightFiles = [...new Set(checkpoint.names().map((n) => checkpoint.get(n).location))];
-    return await modelId({ modelDir, weightFiles, ...(adapterDir ? { adapterDir } : {}), ...weights });
+    return await modelId({
+      modelDir,
+      weightFiles: base.weightFiles(),
+      ...(adapterDir ? { adapterDir } : {}),
+      ...weights,
+    });
   } finally {
-    await checkpoint.close();
+    await base.close();
   }
+}
+
+/**
+ * What an InternLM-XComposer-2.5 run cannot take yet, refused by name before anything is queued: reading an IXC
+ * adapter back (--init-adapter, --ref-adapter) and quantized bases (memory planning and int8/int4 training are
+ * llava-hf's; `auto` is fp32).
+ */
+function refuseOnIxc(request: TrainOptions, model: string): void {
+  const refuse = (what: string) =>
+    new AppError('unsupported', `${model}: ${what} is not supported for InternLM-XComposer-2.5 training yet`, {
+      subject: model,
+    });
+  if (request.initAdapter !== undefined) throw refuse('starting from an adapter (--init-adapter)');
+  if (request.refAdapter !== undefined) throw refuse('a reference adapter (--ref-adapter)');
+  if (request.weights === 'int8' || request.weights === 'int4')
+    throw refuse(`the ${request.weights} weight format (--weights; IXC2.5 trains on fp32 weights)`);
 }
 
 /**
@@ -229,6 +258,7 @@ async function trainWeights(
 async function loraShape(
   request: TrainOptions,
   model: string,
+  family: ModelFamily,
   initAdapter: string | undefined,
 ): Promise<Pick<TrainJobParams, 'loraR' | 'loraAlpha' | 'rslora' | 'loraTargets'>> {
   if (initAdapter === undefined) {
@@ -236,14 +266,14 @@ async function loraShape(
       loraR: request.loraR ?? LORA_DEFAULTS.loraR,
       loraAlpha: request.loraAlpha ?? LORA_DEFAULTS.loraAlpha,
       rslora: request.rslora ?? LORA_DEFAULTS.rslora,
-      loraTargets: request.loraTargets ?? [...LORA_DEFAULTS.loraTargets],
+      loraTargets: request.loraTargets ?? [...FAMILY_LORA_TARGETS[family]],
     };
   }
   const s = await readInitAdapterSettings(initAdapter, model, {
     ...(request.loraR === undefined ? {} : { r: request.loraR }),
     ...(request.loraAlpha === undefined ? {} : { alpha: request.loraAlpha }),
     ...(request.rslora === undefined ? {} : { rslora: request.rslora }),
-    ...(request.loraTargets === undefined ? {} : { targets: request.loraTargets }),
+    ...(request.loraTargets === undefined ? {} : { targets: request.loraTargets as LoraTarget[] }),
   });
   return { loraR: s.r, loraAlpha: s.alpha, rslora: s.rslora, loraTargets: [...s.targets] };
 }
@@ -264,6 +294,10 @@ export async function startTraining(
   const refAdapter = existing(request.refAdapter, 'reference adapter folder');
   const pairsFile = existing(request.pairs, 'pairs file');
   const out = path.resolve(request.out);
+  const family = await modelFamilyOf(model);
+  if (family === 'ixc') refuseOnIxc(request, model);
+  // Target names are the family's (llava-hf q_proj...; IXC2.5 wqkv...): another family's are refused naming the valid ones.
+  if (request.loraTargets !== undefined) checkFamilyTargets(model, family, request.loraTargets);
   const sources = pairsFile ? await readPairsFile(pairsFile) : projectPairs(await p.store.call('pairsForExport'));
   const examples = await tokenizePairs(model, sources, { raw: request.raw, aspect: request.aspect });
   const hash = datasetHash(examples);
@@ -272,9 +306,9 @@ export async function startTraining(
     source: pairsFile ?? 'project',
     examples,
   });
-  const lora = await loraShape(request, model, initAdapter);
+  const lora = await loraShape(request, model, family, initAdapter);
   const budget = p.memoryBudget?.() ?? availableMemory() + process.memoryUsage.rss();
-  const format = await trainWeights(request, model, examples, lora, budget);
+  const format = family === 'ixc' ? 'fp32' : await trainWeights(request, model, examples, lora, budget);
   // fp32 leaves the request (and so the configuration hash of runs from before formats existed) as it was.
   const weights = format === 'fp32' ? {} : { weights: format, weightBlock: request.weightBlock ?? (32 as WeightBlock) };
   const { weights: _choice, weightBlock: _block, ...rest } = request;
@@ -325,6 +359,39 @@ export async function startTraining(
   return { jobId: job.id, referenceJobId: reference?.id ?? null, runId };
 }
 
+const mapAsync = async <T, U>(xs: readonly T[], f: (x: T) => Promise<U>): Promise<U[]> => {
+  const out: U[] = [];
+  for (const x of xs) out.push(await f(x));
+  return out;
+};
+
+/**
+ * A stored pair's prompt ids as `generate --json` reports input_ids: llava-hf's image token expanded to the image's
+ * feature tokens; IXC2.5's -200 marker repeated for every row of the image's HD layout (its crop grid from its size
+ * and hd_num by the pair's image count, as IxcAppSession embeds it).
+ */
+async function promptIdsExpander(
+  model: string,
+): Promise<(ids: number[], images: readonly string[]) => Promise<number[]>> {
+  if ((await modelFamilyOf(model)) === 'ixc') {
+    const spec = ixcVisionSpec(await loadIxcConfig(model));
+    return async (ids, images) => {
+      const hdNum = ixcHdNum(spec, images.length);
+      const rows: number[] = [];
+      for (const image of images) {
+        const size = await decodeImage(image); // EXIF orientation applied, as the encoder sees it
+        const g = hdGeometry(size.width, size.height, hdNum, { cropSize: spec.cropSize });
+        rows.push(hdTokenCount({ rows: g.rows, cols: g.cols }, spec.side));
+      }
+      let k = 0;
+      return ids.flatMap((t) => (t === IMAGE_INDEX_MARKER ? new Array<number>(rows[k++]!).fill(t) : [t]));
+    };
+  }
+  const spec = llavaSpec(await loadLlavaConfig(model));
+  return async (ids, images) =>
+    expandImageTokens(ids, spec.imageTokenId, new Array<number>(images.length).fill(spec.tokensPerImage)).ids;
+}
+
 export function trainHandlers(project: () => TrainProject): TrainHandlers {
   const runOf = async (p: TrainProject, runId: number) => {
     const run = await p.store.call('trainRun', { id: runId });
@@ -358,16 +425,13 @@ export function trainHandlers(project: () => TrainProject): TrainHandlers {
       const model = (run.options as { model?: unknown }).model;
       if (typeof model !== 'string')
         throw new AppError('bad-file', `training run ${runId} does not name its model`, { subject: `run ${runId}` });
-      const spec = llavaSpec(await loadLlavaConfig(model));
-      // As generate --json reports input_ids: every image token expanded to the image's feature tokens.
-      const expanded = (ids: number[], images: number) =>
-        expandImageTokens(ids, spec.imageTokenId, new Array<number>(images).fill(spec.tokensPerImage)).ids;
+      const expanded = await promptIdsExpander(model);
       return {
         total: examples.length,
-        items: examples.slice(offset, offset + limit).map((e) => ({
+        items: await mapAsync(examples.slice(offset, offset + limit), async (e) => ({
           key: e.key,
           images: e.images,
-          prompt_ids: expanded(e.promptIds, e.images.length),
+          prompt_ids: await expanded(e.promptIds, e.images),
           chosen_ids: e.chosenIds,
           rejected_ids: e.rejectedIds,
         })),

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../../../shared/errors';
 import { commitDir, fsyncTree } from '../../common/durable-fs';
-import { Checkpoint } from '../../engine/models/checkpoint';
+import { openAdapterBase } from '../../engine/models/adapter-base';
 import { checkMergeTarget, writeMerged } from '../../engine/models/merge';
 import type { JobKind, JobRun } from '../../jobs/kind';
 import type { TrainQueries } from '../train/queries';
@@ -57,7 +57,7 @@ async function holdsMerge(out: string, files: readonly string[]): Promise<boolea
   const names = (await readdir(out)).sort();
   if (names.length !== files.length || names.some((n, i) => n !== files[i])) return false;
   try {
-    await (await Checkpoint.open(out)).close();
+    await (await openAdapterBase(out)).close();
     return true;
   } catch {
     return false;

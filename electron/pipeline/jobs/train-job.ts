@@ -13,14 +13,19 @@
 // the steps an uninterrupted one would (bit-exact on the CPU).
 import { z } from 'zod';
 import type { TrainStepMetrics } from '../../../shared/pipeline/train';
-import { TrainOptions, TRAIN_LORA_TARGETS } from '../../../shared/pipeline/train';
+import { ALL_TRAIN_LORA_TARGETS, TrainOptions } from '../../../shared/pipeline/train';
 import { AppError } from '../../../shared/errors';
 import { mulberry32 } from '../../common/mulberry32';
 import { defaultWeightCacheDir } from '../../engine/generate/load';
-import { LlavaSession } from '../../engine/generate/session';
+import { openModelSession, type ModelSession } from '../../engine/generate/model-session';
 import { openModel } from '../../engine/models/open';
 import type { LoraWeights } from '../../engine/models/lora';
-import { exportPeftAdapter, loadInitAdapter, type AdapterSettings } from '../../engine/models/peft-export';
+import {
+  exportPeftAdapter,
+  loadInitAdapter,
+  type AdapterSettings,
+  type AnyAdapterSettings,
+} from '../../engine/models/peft-export';
 import { acquireRuntime } from '../../engine/runtime/runtime';
 import { latestCheckpoint, pruneCheckpoints, writeCheckpoint } from '../../engine/train/checkpoint-store';
 import { learningRateSchedule } from '../../engine/train/schedule';
@@ -40,7 +45,8 @@ export const TrainJobParams = TrainOptions.extend({
   /** The LoRA shape, resolved at start (LORA_DEFAULTS or the init adapter's). */
   loraR: z.int().positive(),
   loraAlpha: z.number().positive(),
-  loraTargets: z.array(z.enum(TRAIN_LORA_TARGETS)).min(1),
+  /** The model family's target names (checked against the model at start). */
+  loraTargets: z.array(z.enum(ALL_TRAIN_LORA_TARGETS)).min(1),
   rslora: z.boolean(),
   runId: z.int().nonnegative(),
   datasetId: z.int().nonnegative(),
@@ -78,7 +84,7 @@ export const CHECKPOINTS_KEPT = 3;
 /** Bytes of projected image features kept in memory per run (evicted pairs come back from the on-disk cache). */
 const FEATURE_CACHE_BYTES = 512 * 2 ** 20;
 
-export const adapterSettings = (p: TrainJobParams): AdapterSettings => ({
+export const adapterSettings = (p: TrainJobParams): AnyAdapterSettings => ({
   r: p.loraR,
   alpha: p.loraAlpha,
   dropout: p.loraDropout,
@@ -104,9 +110,10 @@ const imagesOf = (p: TrainJobParams) => ({
 async function trainerOptions(p: TrainJobParams): Promise<DpoTrainerOptions> {
   let init: LoraWeights | undefined;
   if (p.initAdapter !== undefined) {
+    // llava-hf only: train.start refuses --init-adapter on IXC2.5 folders (openModel names one).
     const model = await openModel(p.model);
     try {
-      const s = adapterSettings(p);
+      const s = adapterSettings(p) as AdapterSettings;
       init = (await loadInitAdapter(p.initAdapter, model, s, mulberry32(p.seed))).lora;
     } finally {
       await model.checkpoint.close();
@@ -139,16 +146,18 @@ function baseWeights(p: TrainJobParams): Pick<DpoTrainerOptions, 'weights' | 'ch
 }
 
 /**
- * The engine's DpoTrainer, with image features taken by a LlavaSession of the run's preprocessing (the trainer's own
- * imageFeatures uses the processor's centre crop; the reference trained on padded images).
+ * The engine's DpoTrainer, with image features taken by the family's session (model-session.ts) with the run's
+ * preprocessing: llava-hf's LlavaSession with `aspect` (the trainer's own imageFeatures uses the processor's centre
+ * crop; the reference trained on padded images), IXC2.5's IxcAppSession with its HD rows (hd_num by image count;
+ * `aspect` does not apply), each through the project's feature cache.
  */
 const openDpoTrainer: OpenTrainer = async (o, { aspect, featureCacheDir }) => {
   const trainer = await DpoTrainer.create(o);
-  let session: Promise<LlavaSession> | undefined;
+  let session: Promise<ModelSession> | undefined;
   return {
     imageFeatures: async (images) =>
       (
-        await (session ??= LlavaSession.open({
+        await (session ??= openModelSession({
           modelDir: o.modelDir,
           ep: o.ep,
           aspect,

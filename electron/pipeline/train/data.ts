@@ -4,7 +4,8 @@
 // absolute, `prompt` with one `<image>` per image, `chosen`, `rejected`). Each pair
 // is tokenized as TRL's DPO trainer does: the prompt through the model's chat
 // template (or verbatim with `raw`), one image token per image, and each response
-// as plain text followed by the EOS token. A bad pair fails the whole request
+// as plain text followed by the EOS token; on InternLM-XComposer-2.5 folders as
+// IxcAppSession prompts and IxcSession scores (decision 0723). A bad pair fails the whole request
 // with the file and line (or pair id) and the problem, before anything is stored.
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
@@ -17,6 +18,11 @@ import { templateRenderOptions } from '../../engine/text/chat-template';
 import { encodePrompt } from '../../engine/text/encode-prompt';
 import { IMAGE_PLACEHOLDER } from '../../engine/text/image-placeholders';
 import { loadGenerationEosIds } from '../../engine/text/stop-tokens';
+import { ixcPromptSource } from '../../engine/generate/ixc-app-session';
+import { modelFamilyOf } from '../../engine/models/adapter-base';
+import { loadIxcConfig } from '../../engine/models/config-ixc';
+import { encodeIxcPrompt, ixcResponseIds, IXC_IMAGE_PLACEHOLDER } from '../../engine/text/ixc-prompt';
+import { hdTokenCount } from '../../engine/vision/hd-layout';
 import { TextTokenizer } from '../../engine/text/tokenizer';
 
 /** A pair as read, before tokenization. */
@@ -135,12 +141,25 @@ export interface TokenizeOptions {
   aspect: 'crop' | 'pad';
 }
 
-/** Tokenizes and checks every pair against the model (images present, answers not blank, prompt plus answer in the context). */
-export async function tokenizePairs(
-  modelDir: string,
-  pairs: readonly SourcePair[],
-  o: TokenizeOptions,
-): Promise<TrainExample[]> {
+/** How one model family turns a pair's text into the trainer's ids (DpoExample's promptIds / chosenIds / rejectedIds). */
+interface PairTokenizer {
+  /** Image placeholders the prompt holds. */
+  placeholders(prompt: string): number;
+  /** The prompt's ids with one image marker per image; throws on an encoding problem. */
+  prompt(prompt: string, images: readonly string[]): number[];
+  /** A response's ids as the family's scoring ends it. */
+  response(text: string): number[];
+  /** The longest prompt plus answer the model takes, with the prompt's length counting its image rows; null = no limit. */
+  context(promptIds: readonly number[], images: number): { length: number; max: number } | null;
+  /** The image preprocessing the features are taken with (part of the token hash). */
+  preprocessing: string;
+}
+
+/**
+ * llava-hf: the prompt through the chat template (or verbatim), one image token per image, each response as plain
+ * text then EOS (TRL's DPO trainer).
+ */
+async function llavaPairTokenizer(modelDir: string, o: TokenizeOptions): Promise<PairTokenizer> {
   const tokenizer = await TextTokenizer.fromFolder(modelDir);
   const spec = llavaSpec(await loadLlavaConfig(modelDir));
   const eos = tokenizer.special.eos?.id ?? (await loadGenerationEosIds(modelDir))[0];
@@ -150,40 +169,90 @@ export async function tokenizePairs(
     });
   const imageToken = tokenizer.special.image?.token ?? IMAGE_PLACEHOLDER;
   const render = templateRenderOptions('model');
+  return {
+    placeholders: (prompt) => prompt.split(IMAGE_PLACEHOLDER).length - 1,
+    prompt(prompt, images) {
+      const text = imageToken === IMAGE_PLACEHOLDER ? prompt : prompt.split(IMAGE_PLACEHOLDER).join(imageToken);
+      return encodePrompt(tokenizer, o.raw ? { raw: text } : { messages: [{ role: 'user', content: text }], render }, {
+        featureTokens: images.map(() => 1),
+      }).ids;
+    },
+    response: (text) => [...tokenizer.encode(text, { addSpecialTokens: false }), eos],
+    context: (ids, images) => ({
+      length: ids.length + images * (spec.tokensPerImage - 1),
+      max: spec.text.maxPositions,
+    }),
+    preprocessing: o.aspect,
+  };
+}
+
+/**
+ * InternLM-XComposer-2.5: the prompt as IxcAppSession builds it (`<image>` mapped to `<ImageHere>`, MIA-DPO's
+ * `Image{n}:<image>` headers in the README's `Image1 <ImageHere>; ...` form, the chat format or `raw` text) with each
+ * image marked -200 (`generate --json`'s input_ids); each response scored as IxcSession.score does (the text then
+ * the end of turn). Images go through the HD transform (hd_num by image count), so `aspect` does not apply.
+ */
+async function ixcPairTokenizer(modelDir: string, o: TokenizeOptions): Promise<PairTokenizer> {
+  const tokenizer = await TextTokenizer.fromFolder(modelDir);
+  const config = await loadIxcConfig(modelDir);
+  return {
+    placeholders: (prompt) =>
+      prompt.split(IMAGE_PLACEHOLDER).length - 1 + prompt.split(IXC_IMAGE_PLACEHOLDER).length - 1,
+    prompt: (prompt, images) =>
+      encodeIxcPrompt(tokenizer, ixcPromptSource({ prompt, images, raw: o.raw }), { images: images.length }).inputIds,
+    response: (text) => ixcResponseIds(tokenizer, text),
+    // Dynamic NTK grows the rotary base instead of limiting the context (as IxcSession generates); an image's rows
+    // depend on its size, so the check without NTK counts the fewest an image can take (a 1x1 crop grid).
+    context: (ids, images) =>
+      config.rope_scaling.type === 'dynamic'
+        ? null
+        : {
+            length: ids.length + images * (hdTokenCount({ rows: 1, cols: 1 }, config.vision_config.merged_side) - 1),
+            max: config.max_position_embeddings,
+          },
+    preprocessing: 'hd',
+  };
+}
+
+/** Tokenizes and checks every pair against the model (images present, answers not blank, prompt plus answer in the context). */
+export async function tokenizePairs(
+  modelDir: string,
+  pairs: readonly SourcePair[],
+  o: TokenizeOptions,
+): Promise<TrainExample[]> {
+  const family = await modelFamilyOf(modelDir);
+  const tokens = family === 'ixc' ? await ixcPairTokenizer(modelDir, o) : await llavaPairTokenizer(modelDir, o);
   const out: TrainExample[] = [];
   for (const p of pairs) {
-    const placeholders = p.prompt.split(IMAGE_PLACEHOLDER).length - 1;
+    const placeholders = tokens.placeholders(p.prompt);
     if (placeholders !== p.images.length)
       throw bad(
         p.where,
-        `the prompt has ${placeholders} ${IMAGE_PLACEHOLDER} placeholder(s) for ${p.images.length} image(s)`,
+        `the prompt has ${placeholders} ${family === 'ixc' ? `${IMAGE_PLACEHOLDER} / ${IXC_IMAGE_PLACEHOLDER}` : IMAGE_PLACEHOLDER} placeholder(s) for ${p.images.length} image(s)`,
       );
     if (p.chosen.trim() === '') throw bad(p.where, 'the chosen answer is empty');
     if (p.rejected.trim() === '') throw bad(p.where, 'the rejected answer is empty');
     const hashes = [];
     for (const image of p.images) hashes.push(await imageHash(image, p.where));
-    const text = imageToken === IMAGE_PLACEHOLDER ? p.prompt : p.prompt.split(IMAGE_PLACEHOLDER).join(imageToken);
     let promptIds: number[];
     try {
-      promptIds = encodePrompt(
-        tokenizer,
-        o.raw ? { raw: text } : { messages: [{ role: 'user', content: text }], render },
-        { featureTokens: p.images.map(() => 1) },
-      ).ids;
+      promptIds = tokens.prompt(p.prompt, p.images);
     } catch (e) {
       throw bad(p.where, `the prompt cannot be encoded: ${(e as Error).message}`);
     }
-    const chosenIds = [...tokenizer.encode(p.chosen, { addSpecialTokens: false }), eos];
-    const rejectedIds = [...tokenizer.encode(p.rejected, { addSpecialTokens: false }), eos];
-    const promptLength = promptIds.length + p.images.length * (spec.tokensPerImage - 1);
-    const longest = promptLength + Math.max(chosenIds.length, rejectedIds.length);
-    if (longest > spec.text.maxPositions)
-      throw bad(
-        p.where,
-        `the prompt (${promptLength} tokens with its image tokens) plus the longer answer is ${longest} tokens, more than the model's context of ${spec.text.maxPositions}`,
-      );
+    const chosenIds = tokens.response(p.chosen);
+    const rejectedIds = tokens.response(p.rejected);
+    const context = tokens.context(promptIds, p.images.length);
+    if (context !== null) {
+      const longest = context.length + Math.max(chosenIds.length, rejectedIds.length);
+      if (longest > context.max)
+        throw bad(
+          p.where,
+          `the prompt (${context.length} tokens with its image tokens) plus the longer answer is ${longest} tokens, more than the model's context of ${context.max}`,
+        );
+    }
     const tokenHash = createHash('sha256')
-      .update(JSON.stringify({ promptIds, chosenIds, rejectedIds, images: hashes, aspect: o.aspect }))
+      .update(JSON.stringify({ promptIds, chosenIds, rejectedIds, images: hashes, aspect: tokens.preprocessing }))
       .digest('hex');
     out.push({ key: p.key, images: p.images, promptIds, chosenIds, rejectedIds, tokenHash });
   }

@@ -135,7 +135,17 @@ export function packPairs(spec: PackModel, pairs: readonly PairTokens[], seq: nu
     });
     base = at;
   });
-  const rope = spec.rotary(Array.from({ length: rows }, () => Array.from({ length: seq }, (_, i) => i)));
+  // Rotary tables of the batch as the remote code pads it: to its longest row (not the graph's bucket length), which
+  // decides IXC2.5's dynamic-NTK base; padding positions repeat the last one (padding is never attended).
+  const longest = Math.max(
+    ...pairs.map(
+      (e, i) =>
+        expandPromptRows(e.promptIds, spec.imageTokenId, counts[i]!).ids.length +
+        Math.max(e.chosenIds.length, e.rejectedIds.length),
+    ),
+  );
+  const positions = Array.from({ length: seq }, (_, i) => Math.min(i, longest - 1));
+  const rope = spec.rotary(Array.from({ length: rows }, () => positions));
   const hd = spec.dims.headDim;
   return {
     pairs: p,

@@ -100,6 +100,11 @@ interface DpoModel {
   pack: PackModel;
   /** The llava-hf model (memory planning and quantized bases); undefined for IXC2.5. */
   llava?: OpenModel;
+  /**
+   * The rotary tables depend on the batch's longest row (IXC2.5's dynamic NTK): reference log-probs are then taken
+   * one pair at a time, as a one-pair step sees it, so the fresh policy equals the reference.
+   */
+  lengthDependentRotary: boolean;
   initLora(s: DpoLoraSettings, rng: () => number): LoraWeights;
 }
 
@@ -122,6 +127,7 @@ async function openDpoModel(dir: string): Promise<DpoModel> {
       checkpoint: m.checkpoint,
       decoder: ixcDpoDecoder(m.spec),
       pack: ixcTextFamily(m, IMAGE_INDEX_MARKER),
+      lengthDependentRotary: m.spec.ropeScaling.type === 'dynamic',
       initLora: (s, rng) => ({
         rank: s.rank,
         scale: loraScaleOf(s),
@@ -136,6 +142,7 @@ async function openDpoModel(dir: string): Promise<DpoModel> {
     decoder: llavaDpoDecoder(model.spec),
     llava: model,
     pack: llavaTextFamily(model),
+    lengthDependentRotary: false,
     initLora: (s, rng) => initLora(model.spec.text, { ...s, targets: s.targets as readonly LoraTarget[] }, rng),
   };
 }
@@ -382,7 +389,9 @@ export class DpoTrainer {
     this.checkOpen();
     if (examples.length === 0) return { chosen: [], rejected: [] };
     const spec = this.model.pack;
-    const n = Math.max(1, Math.min(this.options.referenceBatch ?? 4, examples.length));
+    const n = this.model.lengthDependentRotary
+      ? 1
+      : Math.max(1, Math.min(this.options.referenceBatch ?? 4, examples.length));
     const chosen: number[] = [];
     const rejected: number[] = [];
     const key = `${n}:${ref ? `${ref.rank}/${ref.scale}/${[...ref.modules.keys()].join(',')}` : 'base'}`;

@@ -135,7 +135,7 @@ function MergeJob({ job }: { job: Job }) {
       )}
       {job.state === 'done' && result !== null && (
         <p aria-label="Merged model">
-          Merged model (a plain llava-hf folder, {result.files.length} files):{' '}
+          Merged model (a folder of the base's family, {result.files.length} files):{' '}
           <span className="path">{result.out}</span>
         </p>
       )}

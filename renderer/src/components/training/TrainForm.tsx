@@ -31,7 +31,12 @@ interface Spec {
 
 /** The options shown, in order; the rest keep their defaults. */
 const FIELDS: Spec[] = [
-  { key: 'model', label: 'Base model folder', hint: 'The llava-hf model the adapter is trained for.', kind: 'text' },
+  {
+    key: 'model',
+    label: 'Base model folder',
+    hint: 'The llava-hf or InternLM-XComposer-2.5 model the adapter is trained for.',
+    kind: 'text',
+  },
   {
     key: 'out',
     label: 'Output folder',

@@ -15,7 +15,9 @@ import { llavaSpec } from '../../../../electron/engine/models/llava';
 import { loadLlavaConfig } from '../../../../electron/engine/models/config';
 import { mulberry32 } from '../../../../electron/common/mulberry32';
 import type { OpenTrainer, TrainEngine } from '../../../../electron/pipeline/jobs/train-job';
+import { writeTinyIxc } from '../../../helpers/tiny-ixc';
 import { writeTinyLlava } from '../../../helpers/tiny-llava';
+import { photoLike, writeRgbPng } from '../../engine/vision/draw-images';
 import { makeImage } from '../fixture-images';
 
 export interface TrainFixture {
@@ -49,6 +51,32 @@ export async function trainFixture(): Promise<TrainFixture> {
   });
   writeFileSync(pairsFile, `${lines.join('\n')}\n`);
   return { dir, modelDir, pairsFile, images };
+}
+
+/** Pairs on an IXC2.5 folder: one image in front, and the method's `Image{n}:<image>` sequence header (no space). */
+export const IXC_PAIRS = [
+  { prompt: '<image>\nWhat colour is the sky?', chosen: 'Blue.', rejected: 'Green, like grass.', n: 1 },
+  { prompt: 'Image1:<image>\nImage2:<image>\nWhich is brighter?', chosen: 'The first.', rejected: 'Neither.', n: 2 },
+  { prompt: '<image>\nHow many dogs?', chosen: 'Two dogs.', rejected: 'Seven.', n: 1 },
+];
+
+/**
+ * A tiny random InternLM-XComposer-2.5 folder (SentencePiece tokenizer trained for the test), two images of other
+ * shapes and a pairs file of IXC_PAIRS over them; `cleanup` removes the model and the oracle's files.
+ */
+export async function ixcTrainFixture(seed = 21): Promise<TrainFixture & { cleanup(): void }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ixc-train-'));
+  const tiny = await writeTinyIxc(seed);
+  const images = [
+    await writeRgbPng(path.join(dir, 'a.png'), photoLike(60, 50, 1), 60, 50),
+    await writeRgbPng(path.join(dir, 'b.png'), photoLike(40, 70, 2), 40, 70),
+  ];
+  const pairsFile = path.join(dir, 'pairs.jsonl');
+  const lines = IXC_PAIRS.map(({ n, ...p }, i) =>
+    JSON.stringify({ ...p, images: n === 2 ? images : [images[i % 2]!] }),
+  );
+  writeFileSync(pairsFile, `${lines.join('\n')}\n`);
+  return { dir, modelDir: tiny.dir, pairsFile, images, cleanup: () => tiny.cleanup() };
 }
 
 /** Deterministic stand-in for DpoTrainer: its state moves by arithmetic of the batch, lr and step; `nanAt` makes that step's loss NaN. */
