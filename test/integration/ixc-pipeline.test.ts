@@ -3,24 +3,19 @@
 // the demo run does (electron/cli/demo/run.ts): model inspect, a generated
 // world imported, augmented, answered by the tiny random IXC2.5 model with
 // attention (hd_num 24 for one image, 6 for several; maps from the global
-// view), selected, a benchmark imported and evaluated with the base model and
-// with an adapter the engine's DpoTrainer trained and exported in the official
-// PEFT layout, compared, the attention difference and both figures drawn.
-// (The train stage through the train job is the lead's to add at merge.)
-import { mkdtempSync, rmSync } from 'node:fs';
+// view), selected, trained (the train job through `train.start`, LoRA-DPO on
+// IXC2.5's five targets, the adapter in the official PEFT layout), a benchmark
+// imported and evaluated with the base model and with that adapter, compared,
+// the attention difference and both figures drawn.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../electron/cli/command';
 import { compareRuns } from '../../electron/cli/demo/compare';
-import { evaluate, prepareDemo, runJob, Stages, type DemoInput } from '../../electron/cli/demo/run';
-import { IxcAppSession } from '../../electron/engine/generate/ixc-app-session';
+import { evaluate, prepareDemo, runJob, Stages, trainAdapter, type DemoInput } from '../../electron/cli/demo/run';
 import { IXC_LORA_TARGETS, IXC_PEFT_TARGET_MODULES } from '../../electron/engine/models/ixc';
-import { writePeftAdapter } from '../../electron/engine/models/peft';
-import { encodeIxcPrompt } from '../../electron/engine/text/ixc-prompt';
-import { ADAMW_DEFAULTS } from '../../electron/engine/train/adamw';
-import { DPO_DEFAULTS, DpoTrainer } from '../../electron/engine/train/dpo/trainer';
 import { createService } from '../../electron/service';
 import { JOB_RESULTS } from '../../shared/api';
 import { writeTinyIxc, type TinyIxc } from '../helpers/tiny-ixc';
@@ -39,49 +34,8 @@ const io: CliIo = {
   tty: false,
 };
 
-/** An adapter trained by DpoTrainer for a few steps on one pair and exported as the official PEFT folder. */
-async function trainAdapter(modelDir: string, image: string, out: string): Promise<void> {
-  const lora = { rank: 4, alpha: 8, rslora: false, targets: IXC_LORA_TARGETS, dropout: 0 };
-  const trainer = await DpoTrainer.create({
-    modelDir,
-    ep: 'cpu',
-    lora,
-    dpo: DPO_DEFAULTS,
-    adamw: { ...ADAMW_DEFAULTS, weightDecay: 0 },
-    seed: 1,
-  });
-  const probe = await IxcAppSession.open({ modelDir, ep: 'cpu' });
-  try {
-    const tok = probe.tokenizer;
-    const pair = {
-      promptIds: encodeIxcPrompt(tok, { query: 'What colour is the shape?' }, { images: 1 }).inputIds,
-      features: await trainer.imageFeatures([image]),
-      chosenIds: probe.session.responseIds('red'),
-      rejectedIds: probe.session.responseIds('blue'),
-    };
-    const ref = await trainer.referenceLogprobs([pair]);
-    const example = { ...pair, refChosen: ref.chosen[0]!, refRejected: ref.rejected[0]! };
-    for (let s = 0; s < 3; s++) await trainer.step([example], { lr: 5e-2, apply: true, stepIndex: s });
-    const state = await trainer.exportState();
-    await writePeftAdapter(out, {
-      config: {
-        r: lora.rank,
-        loraAlpha: lora.alpha,
-        useRslora: false,
-        loraDropout: 0,
-        targetModules: IXC_LORA_TARGETS.map((t) => IXC_PEFT_TARGET_MODULES[t]),
-      },
-      layout: 'ixc',
-      modules: state.lora.modules,
-    });
-  } finally {
-    await probe.close();
-    await trainer.close();
-  }
-}
-
 describe('an IXC2.5 folder through the pipeline in the app', () => {
-  it('inspect, import, augment, respond, select, bench, eval base and adapter, compare, attention-diff, figures', async () => {
+  it('inspect, import, augment, respond, select, train, bench, eval base and adapter, compare, attention-diff, figures', async () => {
     tiny = await writeTinyIxc(41);
     const service = await createService({ configDir: path.join(home, 'config') });
     try {
@@ -126,11 +80,17 @@ describe('an IXC2.5 folder through the pipeline in the app', () => {
         expect(Math.min(c.x, c.y)).toBeGreaterThan(0);
       }
 
-      const adapter = path.join(home, 'adapter');
-      const someImage = (await h['samples.get']({ id: 1 })).images[0]!.path;
-      await trainAdapter(tiny.dir, someImage, adapter);
-      const tuned = await evaluate(service, io, input, 'eval adapter', adapter);
-      expect(tuned.modelId).toContain('+adapter@');
+      const training = await trainAdapter(service, io, input, prepared.stats.kept, {
+        name: 'ixc-adapter',
+        train: { loraTargets: [...IXC_LORA_TARGETS], lr: 5e-2 },
+      });
+      expect(training.steps).toBe(1);
+      const config = JSON.parse(readFileSync(path.join(training.adapter, 'adapter_config.json'), 'utf8')) as {
+        target_modules: string[];
+      };
+      expect(config.target_modules).toEqual(IXC_LORA_TARGETS.map((t) => IXC_PEFT_TARGET_MODULES[t]));
+      const tuned = await evaluate(service, io, input, 'eval adapter', training.adapter);
+      expect(tuned.modelId).toContain('+ixc-adapter@');
       expect(tuned.answered).toBe(prepared.base.answered);
 
       const cmp = await compareRuns(service, prepared.base, tuned);
