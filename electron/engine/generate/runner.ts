@@ -101,6 +101,8 @@ export class DecoderRunner {
   private readonly sessions = new Map<string, Promise<string>>();
   private extraFeeds: Promise<Record<string, Feed>> | undefined;
   private released = false;
+  /** Wall time spent creating onnxruntime sessions so far (graph build, weight loading, optimization), in ms. */
+  sessionMs = 0;
 
   constructor(
     readonly text: TextFamily,
@@ -145,7 +147,11 @@ export class DecoderRunner {
         // The host applies output locations only to sessions that really run on WebGPU.
         ...(outputs ? { preferredOutputLocation: outputs } : {}),
       };
-      s = this.runtime.createSession(serializeModel(build()), opts).then((info) => info.id);
+      const started = performance.now();
+      s = this.runtime.createSession(serializeModel(build()), opts).then((info) => {
+        this.sessionMs += performance.now() - started;
+        return info.id;
+      });
       // A failed creation is not cached: the next call tries again and reports its own error.
       s.catch(() => this.sessions.delete(key));
       this.sessions.set(key, s);
