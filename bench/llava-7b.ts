@@ -2,7 +2,8 @@
 // generate"). Not a bench suite (`npm run bench` would spend an hour here) and not part of `npm test`. Steps, each
 // printing one JSON line (run them at the lowest priority on a shared box: `nice -n 19 node --import tsx ...`):
 //
-//   bench/llava-7b.ts write MODEL                       the random fp16 checkpoint (LLAVA_15_7B, streamed), timed
+//   bench/llava-7b.ts write MODEL [TEXT VISION]         the random fp16 checkpoint (LLAVA_15_7B, streamed), timed;
+//                                                       TEXT / VISION layers: a cut-down model to try the steps on
 //   bench/llava-7b.ts quantize MODEL CACHE BITS         the engine's int8/int4 cache (block 32), timed, peak RSS
 //   bench/llava-7b.ts generate MODEL CACHE FORMAT N     `mia-dpo generate --weights FORMAT --json` on a 2-image
 //                                                       prompt for N new tokens under /usr/bin/time -v, then the
@@ -99,7 +100,9 @@ async function timed(cmd: string[], env: NodeJS.ProcessEnv, limit: number) {
 const [step, ...args] = process.argv.slice(2);
 if (step === 'write' && args[0]) {
   const t0 = performance.now();
-  await writeRandomLlava(LLAVA_15_7B, args[0]);
+  // Optional layer counts: a cut-down model of the same widths, to check the commands in minutes.
+  const layers = args[1] ? { textLayers: Number(args[1]), visionLayers: Number(args[2] ?? 24) } : {};
+  await writeRandomLlava({ ...LLAVA_15_7B, ...layers }, args[0]);
   print({ step, seconds: (performance.now() - t0) / 1000, peakRssGiB: peakRss() / GiB });
 } else if (step === 'quantize' && args.length === 3) {
   const [dir, cache, bits] = args as [string, string, string];
@@ -156,7 +159,7 @@ if (step === 'write' && args[0]) {
     wall: run.wall,
     promptTokens: res.input_ids.length,
     newTokens,
-    attention: res.attention,
+    attention: { layer: res.attention.layer, perImageMean: res.attention.per_image_mean },
     loadS: res.load_ms / 1000,
     sessionsS: res.timing.sessions_ms / 1000,
     prefillS: res.timing.prefill_ms / 1000,
@@ -176,7 +179,7 @@ if (step === 'write' && args[0]) {
   });
 } else {
   process.stderr.write(
-    'usage: llava-7b.ts write MODEL | quantize MODEL CACHE BITS | generate MODEL CACHE FORMAT NEW_TOKENS\n',
+    'usage: llava-7b.ts write MODEL [TEXT_LAYERS VISION_LAYERS] | quantize MODEL CACHE BITS | generate MODEL CACHE FORMAT NEW_TOKENS\n',
   );
   process.exit(2);
 }
