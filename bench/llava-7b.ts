@@ -5,8 +5,11 @@
 //   bench/llava-7b.ts write MODEL [TEXT VISION]         the random fp16 checkpoint (LLAVA_15_7B, streamed), timed;
 //                                                       TEXT / VISION layers: a cut-down model to try the steps on
 //   bench/llava-7b.ts quantize MODEL CACHE BITS         the engine's int8/int4 cache (block 32), timed, peak RSS
-//   bench/llava-7b.ts generate MODEL CACHE FORMAT N     `mia-dpo generate --weights FORMAT --json` on a 2-image
-//                                                       prompt for N new tokens under /usr/bin/time -v, then the
+//   bench/llava-7b.ts plan-dpo MODEL SEQ ANSWER RANK    the training planner's estimate for an int4, checkpointed
+//                                                       LoRA-DPO step on MODEL (compare: dpo-peak-child.ts)
+//   bench/llava-7b.ts generate MODEL CACHE FORMAT N [IMAGES]  `mia-dpo generate --weights FORMAT --json` on a
+//                                                       prompt of IMAGES images (default 2) for N new tokens
+//                                                       under /usr/bin/time -v, then the
 //                                                       memory bandwidth and the planner's estimate in the same run
 //
 // The generate step watches the CLI's process tree and stops it above $LIMIT_GIB (default 10) of RSS.
@@ -14,7 +17,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { planGenerate, RUNTIME_BASE_BYTES } from '../electron/engine/generate/memory-plan';
+import { planGenerate, planTrain, RUNTIME_BASE_BYTES } from '../electron/engine/generate/memory-plan';
 import { openModel } from '../electron/engine/models/open';
 import { isQuantized, quantizedWeights } from '../electron/engine/models/quantized';
 import { LLAVA_15_7B, writeRandomLlava } from '../electron/engine/models/random-checkpoint';
@@ -77,9 +80,13 @@ async function timed(cmd: string[], env: NodeJS.ProcessEnv, limit: number) {
   });
   let sampled = 0;
   let killed = false;
+  const started = performance.now();
   const timer = setInterval(() => {
     try {
-      sampled = Math.max(sampled, treeRss(child.pid!));
+      const rss = treeRss(child.pid!);
+      // A line per sample on stderr: when the peak came (session creation, prefill, decode).
+      process.stderr.write(`${((performance.now() - started) / 1000).toFixed(0)} s ${(rss / GiB).toFixed(2)} GiB\n`);
+      sampled = Math.max(sampled, rss);
       if (sampled > limit && !killed) {
         killed = true;
         process.kill(-child.pid!, 'SIGKILL');
@@ -113,11 +120,13 @@ if (step === 'write' && args[0]) {
   await model.checkpoint.close();
   const bytes = statSync(path.join(q.dir, 'model.safetensors')).size;
   print({ step, bits, built: q.built, seconds, fileGiB: bytes / GiB, peakRssGiB: peakRss() / GiB, dir: q.dir });
-} else if (step === 'generate' && args.length === 4) {
+} else if (step === 'generate' && (args.length === 4 || args.length === 5)) {
   const [dir, cache, format, n] = args as [string, string, string, string];
+  const count = Number(args[4] ?? 2);
   const limit = Number(process.env['LIMIT_GIB'] ?? 10) * GiB;
-  const [a, b] = await images(path.join(cache, 'images'));
-  const cmd = [process.execPath, CLI, 'generate', '--model', dir, '--image', a!, '--image', b!, '--prompt', PROMPT];
+  const files = (await images(path.join(cache, 'images'))).slice(0, count);
+  const cmd = [process.execPath, CLI, 'generate', '--model', dir, ...files.flatMap((f) => ['--image', f])];
+  cmd.push('--prompt', count === 2 ? PROMPT : 'Describe the image.');
   cmd.push('--weights', format, '--max-new-tokens', n, '--ep', 'cpu', '--json');
   const run = await timed(cmd, { ...process.env, MIA_DPO_CACHE: cache }, limit);
   const res = JSON.parse(run.out) as {
@@ -147,7 +156,7 @@ if (step === 'write' && args[0]) {
     } else decodeBytes += 4 * numel;
   }
   const seq = res.input_ids.length + Number(n);
-  const plan = planGenerate({ spec: model.spec, tensors, format: format as 'int4', block: 32, seq, images: 2 });
+  const plan = planGenerate({ spec: model.spec, tensors, format: format as 'int4', block: 32, seq, images: count });
   await c.close();
   const newTokens = res.tokens.length;
   const decodeSteps = Math.max(newTokens - 1, 1);
@@ -177,9 +186,41 @@ if (step === 'write' && args[0]) {
     planGiB: plan.totalBytes / GiB,
     planParts: plan.parts.map((p) => `${p.what}: ${(p.bytes / GiB).toFixed(2)}`),
   });
+} else if (step === 'plan-dpo' && args.length === 4) {
+  // The training planner for a checkpoint (trainer.ts plan's inputs): an int4 base, checkpointing, LoRA on the seven
+  // linears with dropout, one pair of graph length SEQ and answer length ANSWER. Compare with the figure
+  // test/helpers/dpo-peak-child.ts prints for the same case, and scale to 32 layers.
+  const [dir, seq, answer, rank] = args as [string, string, string, string];
+  const model = await openModel(dir);
+  const c = model.checkpoint;
+  const tensors = c.names().map((name) => ({ name, shape: c.get(name).shape }));
+  const r = Number(rank);
+  const loraParams = tensors
+    .filter((t) => /^language_model\.model\.layers\.\d+\.(self_attn|mlp)\.\w+_proj\.weight$/.test(t.name))
+    .reduce((n, t) => n + r * (t.shape[0]! + t.shape[1]!), 0);
+  const plan = planTrain({
+    spec: model.spec,
+    tensors,
+    format: 'int4',
+    block: 32,
+    pairs: 1,
+    seq: Number(seq),
+    answer: Number(answer),
+    loraParams,
+    rank: r,
+    dropout: true,
+    checkpointing: true,
+  });
+  await c.close();
+  print({
+    step,
+    layers: model.spec.text.numLayers,
+    planGiB: plan.totalBytes / GiB,
+    parts: plan.parts.map((p) => `${p.what}: ${(p.bytes / GiB).toFixed(2)}`),
+  });
 } else {
   process.stderr.write(
-    'usage: llava-7b.ts write MODEL [TEXT_LAYERS VISION_LAYERS] | quantize MODEL CACHE BITS | generate MODEL CACHE FORMAT NEW_TOKENS\n',
+    'usage: llava-7b.ts write MODEL [TEXT_LAYERS VISION_LAYERS] | quantize MODEL CACHE BITS | generate MODEL CACHE FORMAT NEW_TOKENS [IMAGES] | plan-dpo MODEL SEQ ANSWER RANK\n',
   );
   process.exit(2);
 }
