@@ -45,6 +45,8 @@ export interface RunnerOptions {
   weights?: WeightsDecision;
   /** onnxruntime intra-op threads (default: its own choice, all cores). */
   threads?: number;
+  /** CPU: onnxruntime's arena allocator for this runner's sessions (default: onnxruntime's, on). */
+  cpuMemArena?: boolean;
 }
 
 /** A step's outputs: `logits` and `attention_<layer>` as values, the `present_*` cache as handles kept in the host. */
@@ -144,6 +146,7 @@ export class DecoderRunner {
         ...(this.options.disablePrepacking ? { disablePrepacking: true } : {}),
         ...(quantized ? { disableConstantFolding: true } : {}),
         ...(this.options.threads ? { intraOpThreads: this.options.threads } : {}),
+        ...(this.options.cpuMemArena !== undefined ? { cpuMemArena: this.options.cpuMemArena } : {}),
         // The host applies output locations only to sessions that really run on WebGPU.
         ...(outputs ? { preferredOutputLocation: outputs } : {}),
       };
