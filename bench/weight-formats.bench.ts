@@ -25,7 +25,7 @@ const MiB = 2 ** 20;
 const CHILD = path.resolve(import.meta.dirname, 'weight-formats-child.ts');
 
 /** Best of 5 of a 256 MiB Buffer copy (memcpy): bytes read per second. */
-function copyBandwidth(): number {
+export function copyBandwidth(): number {
   const src = Buffer.alloc(256 * MiB, 1);
   const dst = Buffer.alloc(256 * MiB);
   let best = Infinity;
@@ -38,7 +38,7 @@ function copyBandwidth(): number {
 }
 
 /** Best of 5 of an onnxruntime ReduceSum over 256 MiB of float32 on THREADS threads: a pure read. */
-async function reduceBandwidth(): Promise<number> {
+export async function reduceBandwidth(): Promise<number> {
   const n = (256 * MiB) / 4;
   const g = new Graph('read');
   g.output(op.reduceSum(g.input('x', 'float32', [n]), [0]), 'y');

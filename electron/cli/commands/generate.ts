@@ -55,9 +55,11 @@ export const generateCommand: CliCommand = {
       attentionLayer: v['attentionLayer'],
       includePrefillRow: v['includePrefillRow'],
     });
+    const opened = performance.now();
     const session = await openModelSession(
       sessionOptions(m, o.attentionLayer.length ? { attentionLayers: o.attentionLayer } : {}),
     );
+    const loadMs = performance.now() - opened;
     try {
       if (!jsonOutput(args)) {
         io.stderr.write(epLine(m.ep, { ep: session.ep, fallbackReason: session.epFallback }));
@@ -76,7 +78,8 @@ export const generateCommand: CliCommand = {
         stopStrings: o.stop,
         includePrefillRow: o.includePrefillRow,
       });
-      if (jsonOutput(args)) writeJson(io, { ep: session.ep, ...res });
+      // load_ms: opening the model (config, tokenizer, checkpoint index; building the int8/int4 cache the first time).
+      if (jsonOutput(args)) writeJson(io, { ep: session.ep, load_ms: loadMs, ...res });
       else {
         io.stdout.write(`${res.text}\n`);
         io.stderr.write(

@@ -265,7 +265,8 @@ export class IxcAppSession {
   }
 
   async respond(r: RespondRequest): Promise<RespondResult> {
-    const { generation: res, text, imageMaps } = await this.answer(r);
+    const sessionsBefore = this.session.runner.sessionMs;
+    const { generation: res, text, imageMaps, timing } = await this.answer(r);
     const layers: AttentionSummary[] = imageMaps.map((l) => ({
       layer: l.layer,
       per_image_mean: l.images.map((i) => i.mean),
@@ -286,6 +287,11 @@ export class IxcAppSession {
       token_logprobs: res.tokenLogprobs,
       token_max_probs: res.tokenMaxProbs,
       stop_reason: res.stopReason,
+      timing: {
+        prefill_ms: timing.prefillMs,
+        decode_ms: timing.decodeMs,
+        sessions_ms: this.session.runner.sessionMs - sessionsBefore,
+      },
     };
   }
 

@@ -35,6 +35,12 @@ export interface LoadOptions {
   captureLayers?: readonly number[];
   adapter?: { dir: string; merge?: boolean };
   disablePrepacking?: boolean;
+  /**
+   * CPU: onnxruntime's arena allocator (RunnerOptions.cpuMemArena). Default: off when `weights` is given (a planned
+   * run), else onnxruntime's default (on). The KV cache grows a position per step, so the arena's freed cache never
+   * fits the next step's and it kept about one cache more per step (docs/benchmarks.md, 7B-shaped generate).
+   */
+  cpuMemArena?: boolean;
   /** The weight format (default fp32 with no memory check, as before formats existed). */
   weights?: WeightOptions;
 }
@@ -52,6 +58,8 @@ export async function loadRunner(modelDir: string, o: LoadOptions): Promise<Llav
   if (o.runtime) options.runtime = o.runtime;
   if (o.captureLayers) options.captureLayers = o.captureLayers;
   if (o.disablePrepacking) options.disablePrepacking = true;
+  const arena = o.cpuMemArena ?? (o.weights ? false : undefined);
+  if (arena !== undefined) options.cpuMemArena = arena;
   try {
     const decision = o.weights ? decideWeights(model, o.ep, o.weights) : undefined;
     if (decision) options.weights = decision;

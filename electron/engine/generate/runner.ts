@@ -45,6 +45,8 @@ export interface RunnerOptions {
   weights?: WeightsDecision;
   /** onnxruntime intra-op threads (default: its own choice, all cores). */
   threads?: number;
+  /** CPU: onnxruntime's arena allocator for this runner's sessions (default: onnxruntime's, on). */
+  cpuMemArena?: boolean;
 }
 
 /** A step's outputs: `logits` and `attention_<layer>` as values, the `present_*` cache as handles kept in the host. */
@@ -101,6 +103,8 @@ export class DecoderRunner {
   private readonly sessions = new Map<string, Promise<string>>();
   private extraFeeds: Promise<Record<string, Feed>> | undefined;
   private released = false;
+  /** Wall time spent creating onnxruntime sessions so far (graph build, weight loading, optimization), in ms. */
+  sessionMs = 0;
 
   constructor(
     readonly text: TextFamily,
@@ -142,10 +146,15 @@ export class DecoderRunner {
         ...(this.options.disablePrepacking ? { disablePrepacking: true } : {}),
         ...(quantized ? { disableConstantFolding: true } : {}),
         ...(this.options.threads ? { intraOpThreads: this.options.threads } : {}),
+        ...(this.options.cpuMemArena !== undefined ? { cpuMemArena: this.options.cpuMemArena } : {}),
         // The host applies output locations only to sessions that really run on WebGPU.
         ...(outputs ? { preferredOutputLocation: outputs } : {}),
       };
-      s = this.runtime.createSession(serializeModel(build()), opts).then((info) => info.id);
+      const started = performance.now();
+      s = this.runtime.createSession(serializeModel(build()), opts).then((info) => {
+        this.sessionMs += performance.now() - started;
+        return info.id;
+      });
       // A failed creation is not cached: the next call tries again and reports its own error.
       s.catch(() => this.sessions.delete(key));
       this.sessions.set(key, s);

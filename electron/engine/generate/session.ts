@@ -149,6 +149,8 @@ export interface RespondResult {
   token_logprobs: number[];
   token_max_probs: number[];
   stop_reason: GenerateResult['stopReason'];
+  /** Wall time: prefill (images included) and decode as in Answer.timing; `sessions_ms` of the prefill went to creating the model's sessions (the first answer of a session). */
+  timing: { prefill_ms: number; decode_ms: number; sessions_ms: number };
 }
 
 export interface ScoreRequest extends PromptInput {
@@ -420,7 +422,8 @@ export class LlavaSession {
   }
 
   async respond(r: RespondRequest): Promise<RespondResult> {
-    const { generation: res, text } = await this.answer(r);
+    const sessionsBefore = this.runner.sessionMs;
+    const { generation: res, text, timing } = await this.answer(r);
     const layers = res.attention.map(toMaps);
     return {
       input_ids: res.inputIds,
@@ -434,6 +437,11 @@ export class LlavaSession {
       token_logprobs: res.tokenLogprobs,
       token_max_probs: res.tokenMaxProbs,
       stop_reason: res.stopReason,
+      timing: {
+        prefill_ms: timing.prefillMs,
+        decode_ms: timing.decodeMs,
+        sessions_ms: this.runner.sessionMs - sessionsBefore,
+      },
     };
   }
 

@@ -60,6 +60,12 @@ describe('mia-dpo generate / score / model inspect', () => {
     expect(j['ppl']).toBeGreaterThan(1);
     expect(j['ppl_maxprob']).toBeGreaterThanOrEqual(1);
     expect(typeof j['text']).toBe('string');
+    // Where the time went: opening, the first answer's session creation (part of its prefill), decode.
+    const t = j['timing'] as { prefill_ms: number; decode_ms: number; sessions_ms: number };
+    expect(j['load_ms']).toBeGreaterThan(0);
+    expect(t.sessions_ms).toBeGreaterThan(0);
+    expect(t.prefill_ms).toBeGreaterThanOrEqual(t.sessions_ms);
+    expect(t.decode_ms).toBeGreaterThan(0);
   });
 
   it('score --json gives one log-prob per response token and their sum', async () => {
