@@ -40,7 +40,7 @@ export const DEMO_SIZES = {
   quick: {
     worldSamples: 120,
     benchItems: 4,
-    augment: 24,
+    augment: 96,
     maxNewTokens: 6,
     steps: 2,
     batch: 2,
