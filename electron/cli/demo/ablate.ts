@@ -4,18 +4,20 @@
 // with the base: attention-selected pairs (the demo) against as many random
 // pairs and against all pairs; DPO + SFT term against DPO alone and SFT alone;
 // with and without post-selection. Everything through the service API.
-import { REFERENCE_THRESHOLDS, DEFAULT_SETTINGS } from '../../../shared/pipeline/defaults';
+import { REFERENCE_THRESHOLDS, resolveSettings } from '../../../shared/pipeline/defaults';
 import type { TrainOptionsIn } from '../../../shared/pipeline/train';
 import { mulberry32 } from '../../common/mulberry32';
 import type { Service } from '../../service';
 import type { CliIo } from '../command';
 import { compareRuns, type DemoComparison } from './compare';
+import { DEMO_PIPELINE } from './defaults';
 import { categoryLine, evaluate, prepareDemo, selectPairs, Stages, trainAdapter, type DemoInput } from './run';
 
 type Selection = Record<string, unknown>;
 
-const POST = DEFAULT_SETTINGS.selection.post;
-/** The paper's thresholds and post-selection: what the demo selects with. */
+/** The demo's post-selection (the reference's, or the demo's documented deviation: DEMO_PIPELINE). */
+const POST = resolveSettings(DEMO_PIPELINE, 'DEMO_PIPELINE').selection.post;
+/** The paper's thresholds and the demo's post-selection: what the demo selects with. */
 const ATTENTION: Selection = { selection: { thresholds: REFERENCE_THRESHOLDS, post: POST } };
 /** Every answer that passes the other checks (wrong, non-empty, post-selection), whatever its attention. */
 const ALL: Selection = {
@@ -103,7 +105,7 @@ export async function ablateSeed(
   io: CliIo,
   say: (line: string) => void,
 ): Promise<AblationRow[]> {
-  const { base, stats } = await prepareDemo(service, input, io, new Stages(say));
+  const { base, stats, guard } = await prepareDemo(service, input, io, new Stages(say));
   const rows: AblationRow[] = [];
   let attentionKept = stats.kept;
   for (const v of variants) {
@@ -111,7 +113,7 @@ export async function ablateSeed(
     let { kept } = await selectPairs(service, io, v.select);
     if (v.name === 'mia-dpo') attentionKept = kept;
     if (v.randomSubset === true) kept -= await keepRandom(service, attentionKept, input.seed);
-    const t = await trainAdapter(service, io, input, kept, { name: v.name, train: v.train });
+    const t = await trainAdapter(service, io, input, kept, { name: v.name, train: v.train }, guard);
     if (v.randomSubset === true) await clearRejections(service);
     const run = await evaluate(service, io, input, `eval ${v.name}`, t.adapter);
     const comparison = await compareRuns(service, base, run);

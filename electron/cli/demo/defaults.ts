@@ -19,8 +19,10 @@ export interface DemoSizes {
   /** Pairs per micro-batch and micro-batches per step. */
   batch: number;
   gradAccum: number;
-  /** A checkpoint every N steps: where the collapse guard falls back to. */
+  /** A checkpoint every N steps: where the collapse guard checks single-image skill and falls back to. */
   checkpointEvery: number;
+  /** Single-image items over training scenes the collapse guard answers at each checkpoint. */
+  guardItems: number;
 }
 
 export const DEMO_SIZES = {
@@ -32,17 +34,19 @@ export const DEMO_SIZES = {
     steps: 100,
     batch: 8,
     gradAccum: 2,
-    checkpointEvery: 5,
+    checkpointEvery: 10,
+    guardItems: 64,
   },
   quick: {
     worldSamples: 120,
     benchItems: 4,
-    augment: 24,
+    augment: 96,
     maxNewTokens: 6,
     steps: 2,
     batch: 2,
     gradAccum: 1,
     checkpointEvery: 1,
+    guardItems: 4,
   },
 } as const satisfies Record<'full' | 'quick', DemoSizes>;
 
@@ -72,18 +76,39 @@ export const DEMO_TRAIN = {
 } as const satisfies Partial<TrainOptionsIn>;
 
 /**
- * The collapse guard. During training: when a step's chosen answers' summed log-prob falls this many nats below the
- * reference's (the batch mean; the answers are 2-5 tokens, so 1 nat means their likelihood fell by e), the run is
- * stopped and the newest checkpoint before that step is the adapter. After evaluation: the adapter's single-image
- * accuracy is reported as held when it is no more than `singleDropPoints` below the base's.
+ * The collapse guards. Single-image skill (docs/demo.md): at every checkpoint the run pauses and the checkpoint answers
+ * `guardItems` single-image multiple-choice items over *training* scenes (the world's guard.tsv, never the benchmark);
+ * when its accuracy is more than `guardDropPoints` below the base's, the run stops and the last checkpoint that passed
+ * is the adapter. The chosen answers' log-prob: when a step's summed log-prob falls `chosenDropNats` below the
+ * reference's (the batch mean; 1 nat: their likelihood fell by e), the run stops and the newest checkpoint before that
+ * step is the adapter. After evaluation: the adapter's single-image accuracy on the benchmark is reported as held when
+ * it is no more than `singleDropPoints` below the base's.
  */
-export const DEMO_GUARD = { chosenDropNats: 1, singleDropPoints: 5 } as const;
+export const DEMO_GUARD = { chosenDropNats: 1, guardDropPoints: 5, singleDropPoints: 5 } as const;
+
+/** The collapse guard's slice in the demo project (the world's guard.tsv). */
+export const DEMO_GUARD_BENCH = 'guard';
 
 /**
  * Composite geometry for the world's 112 px images: the reference's 448 px tiles, 40 px margins and 36 px labels
  * scaled by a quarter, so a grid or a pic-in-pic shows the world's images at their own size.
  */
 export const DEMO_GEOMETRY = { tileSize: 112, margin: 10, labelOffsetX: 5, labelFontPx: 9 } as const;
+
+/**
+ * The world the demo draws its single-image samples from: half of them in the benchmark's multiple-choice form (as
+ * the base model was trained), answered as the base model was taught to answer them, with the correct option's text
+ * in a sentence ("It is a circle.", decision 0810), not the letter: a multi-image sample's ground truth must be in the
+ * form the model answers, or every answer to a multiple-choice sample differs from it and becomes a "wrong" answer,
+ * the right ones included.
+ */
+export const DEMO_WORLD = { mcqShare: 0.5, mcqAnswers: 'sentence' } as const;
+
+/**
+ * The demo project's pipeline settings over the reference defaults (a `pipeline.settings.set` patch): the composite
+ * geometry for the world's scale; everything else is the reference's (docs/demo.md).
+ */
+export const DEMO_PIPELINE: Record<string, unknown> = { geometry: DEMO_GEOMETRY };
 
 /** The benchmark's name in the demo project. */
 export const DEMO_BENCH = 'world';

@@ -4,8 +4,9 @@
 // selected, LoRA-DPO trained on the kept pairs (with the collapse guard),
 // base and adapter evaluated on the held-out benchmark and compared.
 import path from 'node:path';
-import { COMMANDS, JOB_RESULTS, type Job } from '../../../shared/api';
+import { COMMANDS, FINAL_JOB_STATES, JOB_RESULTS, type Job } from '../../../shared/api';
 import { AppError } from '../../../shared/errors';
+import { DEFAULT_SETTINGS } from '../../../shared/pipeline/defaults';
 import { FORMATS, type Format } from '../../../shared/pipeline/formats';
 import type { EvalRun } from '../../../shared/pipeline/eval';
 import { TrainOptions, type TrainOptionsIn, type TrainStepMetrics } from '../../../shared/pipeline/train';
@@ -14,7 +15,16 @@ import type { Service } from '../../service';
 import type { CliIo } from '../command';
 import { waitForJob } from '../wait-job';
 import { compareRuns, type DemoComparison } from './compare';
-import { DEMO_BENCH, DEMO_GEOMETRY, DEMO_GUARD, DEMO_TRAIN, EPOCHS_AT_MOST, type DemoSizes } from './defaults';
+import {
+  DEMO_BENCH,
+  DEMO_GUARD,
+  DEMO_GUARD_BENCH,
+  DEMO_PIPELINE,
+  DEMO_TRAIN,
+  DEMO_WORLD,
+  EPOCHS_AT_MOST,
+  type DemoSizes,
+} from './defaults';
 
 export interface DemoInput {
   /** The demo folder: the project itself, the world under `world/`, the adapter under `runs/demo-adapter/`. */
@@ -53,8 +63,12 @@ export interface DemoTraining {
   adapterStep: number;
   lastLoss: number | null;
   lastMargin: number | null;
-  /** The first step whose chosen log-prob fell past the guard, when one did. */
+  /** The first step whose chosen log-prob fell past the guard, or whose checkpoint failed the single-image guard. */
   guardStep: number | null;
+  /** The single-image guard's checks: each checkpoint's accuracy on the guard slice (the base's first, step 0). */
+  guardChecks: { step: number; accuracy: number }[];
+  /** Seconds the single-image guard took (its evaluations and the pauses around them). */
+  guardSeconds: number;
   settings: Record<string, unknown>;
 }
 
@@ -132,9 +146,40 @@ export function guardStep(steps: readonly TrainStepMetrics[]): number | null {
   return bad?.step ?? null;
 }
 
+/** The single-image guard: a slice of the training world (`guard.tsv`) imported as `bench`, and the base's accuracy on it. */
+export interface SingleGuard {
+  bench: string;
+  base: number;
+}
+
+/** Whether an accuracy on the guard slice is more than DEMO_GUARD.guardDropPoints below the base's. */
+export const guardFails = (guard: SingleGuard, accuracy: number): boolean =>
+  accuracy < guard.base - DEMO_GUARD.guardDropPoints / 100 - 1e-9;
+
+/** Resolves with the job once it is paused or has ended. */
+async function pausedOrEnded(service: Service, jobId: number): Promise<Job> {
+  let settle: () => void = () => undefined;
+  const changed = new Promise<void>((resolve) => (settle = resolve));
+  const off = service.onEvent((e) => {
+    if (e.type === 'job.state' && e.jobId === jobId && (e.state === 'paused' || FINAL_JOB_STATES.includes(e.state)))
+      settle();
+  });
+  try {
+    const now = await service.handlers['jobs.get']({ id: jobId });
+    if (now.state !== 'paused' && !FINAL_JOB_STATES.includes(now.state)) await changed;
+    return await service.handlers['jobs.get']({ id: jobId });
+  } finally {
+    off();
+  }
+}
+
 /**
- * Trains, stopping the run at the first step past the guard. A step's metrics measure the weights before its update,
- * so the last weights known good are those after step `guard - 2`: the newest checkpoint at or before it is the adapter.
+ * Trains, stopping the run at the first step past a guard. The chosen log-prob guard: a step's metrics measure the
+ * weights before its update, so the last weights known good are those after step `guard - 2`, and the newest
+ * checkpoint at or before it is the adapter. The single-image guard (with `guard`): at every checkpoint the run is
+ * paused, the checkpoint answers the guard slice, and the run resumes (exactly: a checkpoint holds the optimizer's
+ * state) while its accuracy stays within DEMO_GUARD.guardDropPoints of the base's; else the run stops and the last
+ * checkpoint that passed is the adapter. The final weights are checked the same way.
  */
 export async function trainAdapter(
   service: Service,
@@ -142,6 +187,7 @@ export async function trainAdapter(
   input: DemoInput,
   pairs: number,
   variant: { name: string; train?: Partial<TrainOptionsIn> } = { name: 'demo-adapter' },
+  guard?: SingleGuard,
 ): Promise<DemoTraining & { adapter: string }> {
   const { sizes } = input;
   const perStep = sizes.batch * sizes.gradAccum;
@@ -161,17 +207,61 @@ export async function trainAdapter(
   });
   const started = await service.handlers['train.start'](request);
   let tripped: number | null = null;
+  let pausedAt: number | null = null;
   const off = service.onEvent((e) => {
     if (e.type !== 'train.step' || e.runId !== started.runId || tripped !== null) return;
-    if (guardStep([e.metrics]) === null) return;
-    tripped = e.metrics.step;
-    service.handlers['jobs.cancel']({ id: started.jobId }).catch(() => undefined);
+    if (guardStep([e.metrics]) !== null) {
+      tripped = e.metrics.step;
+      service.handlers['jobs.cancel']({ id: started.jobId }).catch(() => undefined);
+      return;
+    }
+    const step = e.metrics.step;
+    if (guard !== undefined && step % sizes.checkpointEvery === 0 && step < plannedSteps) {
+      pausedAt = step;
+      service.handlers['jobs.pause']({ id: started.jobId }).catch(() => undefined);
+    }
   });
+  const checks: DemoTraining['guardChecks'] = guard === undefined ? [] : [{ step: 0, accuracy: guard.base }];
+  let guardSeconds = 0;
+  let singleFailed: number | null = null;
+  /** The guard slice's accuracy of an adapter (a checkpoint or the final one). */
+  const check = async (step: number, adapter: string): Promise<boolean> => {
+    const t0 = performance.now();
+    const run = await evaluate(service, io, input, `guard step ${step}`, adapter, guard!.bench);
+    checks.push({ step, accuracy: run.accuracy });
+    guardSeconds += (performance.now() - t0) / 1000;
+    if (!guardFails(guard!, run.accuracy)) return true;
+    singleFailed = step;
+    return false;
+  };
+  const checkpointDir = async (step: number): Promise<string | null> => {
+    const { checkpoints } = await service.handlers['train.checkpoints']({ runId: started.runId });
+    return checkpoints.find((c) => c.step === step)?.dir ?? null;
+  };
   try {
     if (started.referenceJobId !== null) await runJob(service, io, 'reference log-probs', started.referenceJobId);
-    const job = await waitForJob(service, started.jobId, io, 'train');
+    let job = await pausedOrEnded(service, started.jobId);
+    while (job.state === 'paused' && pausedAt !== null) {
+      const step: number = pausedAt;
+      const t0 = performance.now();
+      const dir = await checkpointDir(step);
+      guardSeconds += (performance.now() - t0) / 1000;
+      if (dir !== null && !(await check(step, dir))) {
+        await service.handlers['jobs.cancel']({ id: started.jobId });
+        job = await waitForJob(service, started.jobId, io, 'train');
+        break;
+      }
+      const t1 = performance.now();
+      pausedAt = null;
+      await service.handlers['jobs.resume']({ id: started.jobId });
+      guardSeconds += (performance.now() - t1) / 1000;
+      job = await pausedOrEnded(service, started.jobId);
+    }
+    if (job.state === 'paused') job = await waitForJob(service, started.jobId, io, 'train');
     const { steps } = await service.handlers['train.metrics']({ runId: started.runId, after: 0 });
-    const guard = guardStep(steps);
+    if (guard !== undefined && singleFailed === null && tripped === null && job.state === 'done')
+      await check(steps.length, out);
+    const chosenGuard = guardStep(steps);
     const last = steps[steps.length - 1];
     const common = {
       runId: started.runId,
@@ -180,7 +270,9 @@ export async function trainAdapter(
       steps: steps.length,
       lastLoss: last?.loss ?? null,
       lastMargin: last?.margin ?? null,
-      guardStep: guard,
+      guardStep: chosenGuard ?? singleFailed,
+      guardChecks: checks,
+      guardSeconds,
       settings: {
         ...settings,
         steps: plannedSteps,
@@ -189,16 +281,23 @@ export async function trainAdapter(
         seed: input.seed,
       },
     };
-    if (guard === null) {
+    if (chosenGuard === null && singleFailed === null) {
       if (job.state !== 'done') await runJob(service, io, 'train', job.id);
       return { ...common, adapterStep: steps.length, adapter: out };
     }
+    // The chosen log-prob guard: the checkpoint before the fall; the single-image guard: the last one that passed.
+    const goodAt =
+      chosenGuard !== null
+        ? chosenGuard - 2
+        : Math.max(0, ...checks.filter((c) => c.step > 0 && !guardFails(guard!, c.accuracy)).map((c) => c.step));
     const { checkpoints } = await service.handlers['train.checkpoints']({ runId: started.runId });
-    const good = checkpoints.filter((c) => c.step <= guard - 2 && c.step > 0).sort((a, b) => b.step - a.step)[0];
+    const good = checkpoints.filter((c) => c.step <= goodAt && c.step > 0).sort((a, b) => b.step - a.step)[0];
     if (good === undefined)
       throw new AppError(
         'runtime',
-        `demo: the collapse guard stopped training at step ${guard} (chosen answers' log-prob more than ${DEMO_GUARD.chosenDropNats} nat below the reference's) before any checkpoint; the learning rate (${request.lr}) is too high for this model`,
+        chosenGuard !== null
+          ? `demo: the collapse guard stopped training at step ${chosenGuard} (chosen answers' log-prob more than ${DEMO_GUARD.chosenDropNats} nat below the reference's) before any checkpoint; the learning rate (${request.lr}) is too high for this model`
+          : `demo: the collapse guard stopped training at step ${singleFailed}: single-image accuracy on the guard slice fell more than ${DEMO_GUARD.guardDropPoints} points below the base's before any checkpoint passed; the learning rate (${request.lr}) is too high for this model`,
         { subject: out },
       );
     return { ...common, adapterStep: good.step, adapter: good.dir };
@@ -219,11 +318,12 @@ export async function evaluate(
   input: DemoInput,
   label: string,
   adapter?: string,
+  bench: string = DEMO_BENCH,
 ): Promise<EvalRun> {
   const request = COMMANDS['eval.run'].request.parse({
     model: input.model,
     adapter,
-    bench: DEMO_BENCH,
+    bench,
     maxNewTokens: input.sizes.maxNewTokens,
     ep: input.ep,
   });
@@ -242,6 +342,8 @@ export interface Prepared {
   augmented: PerFormat;
   stats: { generations: number; kept: number; byFormat: PerFormat };
   base: EvalRun;
+  /** The single-image guard slice and the base's accuracy on it. */
+  guard: SingleGuard;
 }
 
 /** The stages up to the base model's evaluation (shared by the demo and its ablations). */
@@ -256,7 +358,8 @@ export async function prepareDemo(service: Service, input: DemoInput, io: CliIo,
       seed: input.seed,
       train: sizes.worldSamples,
       bench: sizes.benchItems,
-      mcqShare: 0.5,
+      guard: sizes.guardItems,
+      ...DEMO_WORLD,
     });
     return {
       value: w,
@@ -271,7 +374,7 @@ export async function prepareDemo(service: Service, input: DemoInput, io: CliIo,
     return { value: n, note: `${n} samples imported` };
   });
   const augmented = await stages.run('augment', async () => {
-    await service.handlers['pipeline.settings.set']({ patch: { geometry: DEMO_GEOMETRY } });
+    await service.handlers['pipeline.settings.set']({ patch: DEMO_PIPELINE });
     const request = COMMANDS['pipeline.augment'].request.parse({ count: sizes.augment, seed: input.seed });
     await runJob(service, io, 'augment', (await service.handlers['pipeline.augment'](request)).jobId);
     const counts = perFormat((await service.handlers['pipeline.stats']({ bins: 1 })).augmented);
@@ -292,7 +395,7 @@ export async function prepareDemo(service: Service, input: DemoInput, io: CliIo,
     const s = await selectPairs(service, io);
     return {
       value: s,
-      note: `kept ${s.kept} of ${s.generations} answers as pairs (paper thresholds, perplexity > 1.1): ${listFormats(s.byFormat)}`,
+      note: `kept ${s.kept} of ${s.generations} answers as pairs (${selectionLine()}): ${listFormats(s.byFormat)}`,
     };
   });
   if (stats.kept === 0)
@@ -306,16 +409,29 @@ export async function prepareDemo(service: Service, input: DemoInput, io: CliIo,
       file: world.bench.file,
       name: DEMO_BENCH,
     });
+    const g = await service.handlers['eval.bench.import']({ file: world.guard!.file, name: DEMO_GUARD_BENCH });
     return {
       value: benchmark,
-      note: `${benchmark.items} items imported as "${benchmark.name}", ${problems.length} problems`,
+      note: `${benchmark.items} items imported as "${benchmark.name}", ${problems.length} problems; the collapse guard's ${g.benchmark.items} single-image items over training scenes as "${DEMO_GUARD_BENCH}"`,
     };
   });
-  const base = await stages.run('eval base', async () => {
+  const { base, guard } = await stages.run('eval base', async () => {
     const run = await evaluate(service, io, input, 'eval base');
-    return { value: run, note: `run ${run.id}: ${categoryLine(run)}` };
+    const g = await evaluate(service, io, input, 'eval base (guard slice)', undefined, DEMO_GUARD_BENCH);
+    return {
+      value: { base: run, guard: { bench: DEMO_GUARD_BENCH, base: g.accuracy } },
+      note: `run ${run.id}: ${categoryLine(run)}; guard slice ${pct(g.accuracy)} (n=${g.answered})`,
+    };
   });
-  return { world, imported, augmented, stats, base };
+  return { world, imported, augmented, stats, base, guard };
+}
+
+/** The demo's selection in words: the paper's attention thresholds and its perplexity bound, or the demo's. */
+function selectionLine(): string {
+  const selection = DEMO_PIPELINE['selection'] as { post?: { perplexity?: { min?: number | null } } } | undefined;
+  const min = selection?.post?.perplexity?.min;
+  const ppl = min === undefined ? DEFAULT_SETTINGS.selection.post.perplexity.min : min;
+  return `paper thresholds, ${ppl === null ? 'no perplexity bound' : `perplexity > ${ppl}`}`;
 }
 
 /** A selection job with the project's settings after `patch`; the kept counts it leaves. */
@@ -338,13 +454,14 @@ export async function runDemo(
   say: (line: string) => void,
 ): Promise<DemoResult> {
   const stages = new Stages(say);
-  const { world, imported, augmented, stats, base } = await prepareDemo(service, input, io, stages);
+  const { world, imported, augmented, stats, base, guard: singleGuard } = await prepareDemo(service, input, io, stages);
   const training = await stages.run('train', async () => {
-    const t = await trainAdapter(service, io, input, stats.kept);
+    const t = await trainAdapter(service, io, input, stats.kept, undefined, singleGuard);
+    const checks = `guard slice ${t.guardChecks.map((c) => `${c.step}: ${pct(c.accuracy)}`).join(', ')} (${t.guardSeconds.toFixed(1)} s)`;
     const guard =
       t.guardStep === null
-        ? ''
-        : `; the collapse guard stopped it at step ${t.guardStep}, adapter = step ${t.adapterStep}`;
+        ? `; ${checks}`
+        : `; the collapse guard stopped it at step ${t.guardStep}, adapter = step ${t.adapterStep}; ${checks}`;
     return {
       value: t,
       note: `LoRA-DPO on ${t.pairs} pairs, ${t.steps} of ${t.plannedSteps} steps, last loss ${t.lastLoss?.toFixed(4) ?? '-'}${guard}; adapter ${t.adapter}`,

@@ -33,7 +33,10 @@ export interface TrainSample {
   id: string;
   scene: Scene;
   attribute: Attribute;
-  /** `plain`: the question, answered with DEMO-WORLD's answer string; `mcq`: the benchmark's prompt form, answered with the letter. */
+  /**
+   * `plain`: the question, answered with DEMO-WORLD's answer string; `mcq`: the benchmark's prompt form, answered with
+   * the letter, or with the correct option's text in a sentence (`mcqAnswers: 'sentence'`, `mcqAnswer`).
+   */
   form: 'plain' | 'mcq';
   human: string;
   gpt: string;
@@ -93,10 +96,26 @@ const mcqPrompt = (question: string, options: readonly string[], images: number)
     imageCount: images,
   });
 
+/**
+ * The answer the base model is trained to give a multiple-choice prompt: the correct option's text in a
+ * sentence ("It is a circle."), not its letter (decision 0810: letters did not train in the time here).
+ * VLMEvalKit's extraction (eval/extract.ts) finds exactly that option's text in it, and it holds no
+ * capital A-D word that would read as a letter.
+ */
+export function mcqAnswer(attribute: Attribute, value: string): string {
+  return `It is ${lowerFirst(answerText(attribute, value))}`;
+}
+
+/** How a multiple-choice sample is answered: with the option's letter, or as the base model answers (`mcqAnswer`). */
+export const MCQ_ANSWER_FORMS = ['letter', 'sentence'] as const;
+export type McqAnswerForm = (typeof MCQ_ANSWER_FORMS)[number];
+
 export interface TrainOptions {
   count: number;
   /** Share of samples asked in the benchmark's multiple-choice form, in [0, 1]. */
   mcqShare: number;
+  /** The multiple-choice samples' answer; default the letter. */
+  mcqAnswers?: McqAnswerForm;
 }
 
 /**
@@ -121,7 +140,27 @@ export function* trainSamples(split: WorldSplit, seed: number, o: TrainOptions):
       continue;
     }
     const c = chooseOptions(rng, attribute, value, []);
-    yield { id, scene, attribute, form: 'mcq', human: mcqPrompt(QUESTIONS[attribute], c.options, 1), gpt: c.answer };
+    const gpt = o.mcqAnswers === 'sentence' ? mcqAnswer(attribute, value) : c.answer;
+    yield { id, scene, attribute, form: 'mcq', human: mcqPrompt(QUESTIONS[attribute], c.options, 1), gpt };
+  }
+}
+
+/**
+ * `count` single-image items in the benchmark's multiple-choice form over the *training* scenes (a stream of its
+ * own, so neither the training samples nor the benchmark change): the demo's collapse guard answers them during
+ * training to watch single-image skill without touching the held-out benchmark.
+ */
+export function* guardItems(split: WorldSplit, seed: number, count: number): Generator<BenchItem> {
+  const rng = createRng(`demo-world/guard/${seed}`);
+  const width = String(count).length;
+  const nextScene = rounds(rng, split.train);
+  const nextAttribute = rounds(rng, ATTRIBUTES);
+  for (let i = 0; i < count; i++) {
+    const scene = nextScene();
+    const attribute = nextAttribute();
+    const c = chooseOptions(rng, attribute, valueOf(scene, attribute), []);
+    const index = `guard-${String(i + 1).padStart(width, '0')}`;
+    yield { index, category: 'single', attribute, scenes: [scene], target: 1, question: QUESTIONS[attribute], ...c };
   }
 }
 

@@ -3,6 +3,7 @@
 //   train.json             LLaVA-format single-image samples (images relative to images/)
 //   bench.tsv              VLMEvalKit TSV over held-out scenes only (base64 PNGs)
 //   bench-scenes.jsonl     per benchmark item: its scenes, target and asked attribute
+//   guard.tsv              (when asked) single-image items over training scenes, the demo's collapse guard
 //   world.json             the seed, the counts, and the split of the 720 scenes
 // Files are streamed (any size in bounded memory) and hold no time or
 // absolute path, so the same seed and sizes give byte-identical files.
@@ -11,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import { OPTION_LETTERS } from '../../../shared/pipeline/eval';
-import { benchItems, MAX_OPTIONS, trainSamples, type BenchItem } from './plan';
+import { benchItems, guardItems, MAX_OPTIONS, trainSamples, type BenchItem, type McqAnswerForm } from './plan';
 import { renderPng } from './render';
 import { sceneId, splitWorld, type Scene, type WorldSplit } from './world';
 
@@ -21,6 +22,7 @@ export const WORLD_FILES = {
   images: 'images',
   bench: 'bench.tsv',
   benchScenes: 'bench-scenes.jsonl',
+  guard: 'guard.tsv',
 } as const;
 
 /** Version of the world's definition and file layout, in world.json. */
@@ -35,6 +37,10 @@ export interface WorldRequest {
   bench: number;
   /** Share of training samples in the benchmark's multiple-choice form. */
   mcqShare: number;
+  /** How those samples are answered: the option's letter (default) or as the base model answers (plan.ts `mcqAnswer`). */
+  mcqAnswers?: McqAnswerForm;
+  /** Single-image multiple-choice items over training scenes in guard.tsv (plan.ts `guardItems`); absent or 0: none. */
+  guard?: number;
 }
 
 export interface WorldProgress {
@@ -49,6 +55,8 @@ export interface WorldResult {
   manifest: string;
   train: { file: string; imagesRoot: string; samples: number; mcq: number; images: number };
   bench: { file: string; scenes: string; single: number; multi: number; images: number };
+  /** guard.tsv, when asked for. */
+  guard: { file: string; items: number } | null;
   split: { train: number; heldOut: number };
 }
 
@@ -130,7 +138,7 @@ async function writeTrain(dir: string, split: WorldSplit, r: WorldRequest, onPro
   let mcq = 0;
   let n = 0;
   await out.write('[');
-  for (const s of trainSamples(split, r.seed, { count: r.train, mcqShare: r.mcqShare })) {
+  for (const s of trainSamples(split, r.seed, { count: r.train, mcqShare: r.mcqShare, mcqAnswers: r.mcqAnswers })) {
     const id = sceneId(s.scene);
     const image = `${id}.png`;
     if (!written.has(id)) {
@@ -187,6 +195,17 @@ async function writeBench(dir: string, split: WorldSplit, r: WorldRequest, onPro
   return { file, scenes, ...counts, images: base64.size };
 }
 
+/** guard.tsv: `r.guard` single-image items over training scenes, in the benchmark's TSV form. */
+async function writeGuard(dir: string, split: WorldSplit, r: WorldRequest & { guard: number }) {
+  const file = path.join(dir, WORLD_FILES.guard);
+  const out = new Lines(file);
+  await out.write(tsvRow(TSV_HEADER));
+  for (const item of guardItems(split, r.seed, r.guard))
+    await out.write(benchRow(item, [(await renderPng(item.scenes[0]!)).toString('base64')]));
+  await out.close();
+  return { file, items: r.guard };
+}
+
 /** Writes the world `r` asks for; `onProgress` hears of each stage's progress. */
 export async function writeWorld(r: WorldRequest, onProgress: Report = () => {}): Promise<WorldResult> {
   const dir = path.resolve(r.out);
@@ -194,6 +213,7 @@ export async function writeWorld(r: WorldRequest, onProgress: Report = () => {})
   const split = splitWorld(r.seed);
   const train = await writeTrain(dir, split, r, onProgress);
   const bench = await writeBench(dir, split, r, onProgress);
+  const guard = r.guard ? await writeGuard(dir, split, { ...r, guard: r.guard }) : null;
   const manifest = path.join(dir, WORLD_FILES.manifest);
   const world = {
     world: 'DEMO-WORLD',
@@ -206,6 +226,7 @@ export async function writeWorld(r: WorldRequest, onProgress: Report = () => {})
       mcq: train.mcq,
       imageFiles: train.images,
       mcqShare: r.mcqShare,
+      mcqAnswers: r.mcqAnswers ?? 'letter',
     },
     bench: {
       file: WORLD_FILES.bench,
@@ -214,6 +235,7 @@ export async function writeWorld(r: WorldRequest, onProgress: Report = () => {})
       multi: bench.multi,
       images: bench.images,
     },
+    ...(guard ? { guard: { file: WORLD_FILES.guard, items: guard.items } } : {}),
     split: { train: split.train.map(sceneId), heldOut: split.heldOut.map(sceneId) },
   };
   await writeFile(manifest, `${JSON.stringify(world, null, 2)}\n`);
@@ -223,6 +245,7 @@ export async function writeWorld(r: WorldRequest, onProgress: Report = () => {})
     manifest,
     train,
     bench,
+    guard,
     split: { train: split.train.length, heldOut: split.heldOut.length },
   };
 }

@@ -1,8 +1,8 @@
 // `mia-dpo demo --quick --no-serve --json` end to end as a user runs it (the
 // real bin in a child process): every stage runs and leaves its results in the
-// project the UI serves. On the shipped base model (demo/base-model) when the
-// checkout has it, else on a tiny random llava-hf model through --model; the
-// assertions are about structure, not accuracy, so they hold for both.
+// project the UI serves. On a tiny random llava-hf model through --model (it
+// answers wrongly and unsurely, so a quick run keeps pairs); the assertions are
+// about structure, not accuracy.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -13,15 +13,17 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../../electron/cli/command';
 import { demoModel } from '../../../electron/cli/demo/folders';
-import { DEMO_GUARD, DEMO_SIZES } from '../../../electron/cli/demo/defaults';
+import { DEMO_GUARD, DEMO_GUARD_BENCH, DEMO_SIZES } from '../../../electron/cli/demo/defaults';
 import { clearRejections, keepRandom } from '../../../electron/cli/demo/ablate';
 import {
   DEMO_STAGES,
+  guardFails,
   prepareDemo,
   Stages,
   trainAdapter,
   type DemoInput,
   type DemoResult,
+  type Prepared,
 } from '../../../electron/cli/demo/run';
 import { runCli } from '../../../electron/cli/run';
 import { createService, type Service } from '../../../electron/service';
@@ -63,14 +65,11 @@ async function tinyModel(): Promise<string> {
   return dir;
 }
 
-/** The shipped model when present (the real path); else the tiny random one. */
-async function baseModel(): Promise<string> {
-  return existsSync(path.join(SHIPPED, 'config.json')) ? SHIPPED : tinyModel();
-}
-
 describe('mia-dpo demo', () => {
   it('--quick runs every stage end to end and leaves each stage browsable in the project', async () => {
-    const model = await baseModel();
+    // The tiny random model: the shipped one is confident and right on most of a quick run's 24 answers, so the
+    // paper's perplexity filter keeps none of them now that the world's multiple-choice answers are in its form.
+    const model = await tinyModel();
     const dir = path.join(home, 'demos', 'quick');
     // An earlier demo's folder: the run replaces it rather than adding to it.
     await mkdir(path.join(dir, 'world'), { recursive: true });
@@ -140,8 +139,15 @@ describe('mia-dpo demo', () => {
         ).total,
       ).toBe(r.counts.kept);
       expect((await service.handlers['train.runs']({})).runs.map((x) => x.id)).toEqual([r.training.runId]);
+      // Base and adapter on the benchmark; the rest are the collapse guard's answers to its slice (base and checkpoints).
       const { runs } = await service.handlers['eval.runs']({});
-      expect(runs.map((x) => x.id).sort()).toEqual([r.runs.base, r.runs.adapter].sort());
+      expect(
+        runs
+          .filter((x) => x.benchmark !== DEMO_GUARD_BENCH)
+          .map((x) => x.id)
+          .sort(),
+      ).toEqual([r.runs.base, r.runs.adapter].sort());
+      expect(runs.filter((x) => x.benchmark === DEMO_GUARD_BENCH).length).toBe(r.training.guardChecks.length);
     } finally {
       await service.close();
     }
@@ -161,14 +167,18 @@ describe('mia-dpo demo', () => {
     let service: Service;
     let input: DemoInput;
     let kept = 0;
+    let prepared: Prepared;
+    let steps3: DemoInput;
     beforeAll(async () => {
       const dir = path.join(home, 'demos', 'prepared');
       // The guard and the ablation's subsets are mechanics: the tiny random model keeps pairs in any quick run (the
       // shipped one is confident, and the paper's perplexity filter leaves a quick run few or none).
       input = { dir, model: await tinyModel(), seed: 1, ep: 'cpu', sizes: { ...DEMO_SIZES.quick, steps: 10 } };
       service = await createService();
-      kept = (await prepareDemo(service, input, memoryIo(), new Stages(() => undefined))).stats.kept;
-    }, 60_000);
+      prepared = await prepareDemo(service, input, memoryIo(), new Stages(() => undefined));
+      kept = prepared.stats.kept;
+      steps3 = { ...input, sizes: { ...input.sizes, steps: 3, checkpointEvery: 1 } };
+    }, 120_000);
     afterAll(() => service.close());
 
     it('the collapse guard stops a run whose chosen answers fall and takes the checkpoint before the fall', async () => {
@@ -186,6 +196,42 @@ describe('mia-dpo demo', () => {
       const step = `step-${String(t.adapterStep).padStart(6, '0')}`;
       expect(t.adapter).toBe(path.join(input.dir, 'runs', 'hot', 'checkpoints', step));
       expect(existsSync(path.join(t.adapter, 'adapter_model.safetensors'))).toBe(true);
+    }, 90_000);
+
+    it('the single-image guard pauses at every checkpoint, answers the guard slice, and resumes exactly', async () => {
+      const { guard } = prepared;
+      expect(guard.bench).toBe(DEMO_GUARD_BENCH);
+      const q = DEMO_SIZES.quick;
+      const { benchmarks } = await service.handlers['eval.bench.list']({});
+      expect(benchmarks.find((b) => b.name === DEMO_GUARD_BENCH)?.items).toBe(q.guardItems);
+      const plain = await trainAdapter(service, memoryIo(), steps3, kept, { name: 'plain' });
+      // A guard that cannot fail (base 0): every checkpoint is answered and the run goes on to its end.
+      const watched = await trainAdapter(service, memoryIo(), steps3, kept, { name: 'watched' }, { ...guard, base: 0 });
+      expect(watched.guardStep).toBeNull();
+      expect(watched.steps).toBe(plain.steps);
+      expect(watched.guardChecks.map((c) => c.step)).toEqual([0, 1, 2, 3].slice(0, plain.steps + 1));
+      expect(watched.adapter).toBe(path.join(input.dir, 'runs', 'watched'));
+      // Paused and resumed from each checkpoint (optimizer state included): the same weights as the unpaused run.
+      const weights = (dir: string) => readFile(path.join(dir, 'adapter_model.safetensors'));
+      expect((await weights(watched.adapter)).equals(await weights(plain.adapter))).toBe(true);
+      const { runs } = await service.handlers['eval.runs']({});
+      expect(runs.filter((r) => r.benchmark === DEMO_GUARD_BENCH).length).toBeGreaterThanOrEqual(plain.steps);
+    }, 90_000);
+
+    it('the single-image guard stops at the first checkpoint below the base and names it when none passed', async () => {
+      // A base above any accuracy: the first checkpoint fails, and no earlier one passed.
+      const impossible = { ...prepared.guard, base: 2 };
+      await expect(trainAdapter(service, memoryIo(), steps3, kept, { name: 'strict' }, impossible)).rejects.toThrow(
+        /stopped training at step 1: single-image accuracy on the guard slice fell more than 5 points/,
+      );
+      const { runs } = await service.handlers['train.runs']({});
+      const strict = runs.reduce((a, b) => (b.id > a.id ? b : a));
+      const { steps } = await service.handlers['train.metrics']({ runId: strict.id, after: 0 });
+      // Stopped at the checkpoint that failed: the run did not go on to its planned steps.
+      expect(steps.length).toBeLessThan(3);
+      expect(guardFails(impossible, 1)).toBe(true);
+      expect(guardFails({ ...impossible, base: 0.9 }, 0.86)).toBe(false);
+      expect(guardFails({ ...impossible, base: 0.9 }, 0.84)).toBe(true);
     }, 90_000);
 
     it("the ablation's random subset leaves exactly as many pairs to train on, drawn by the seed, and is undone", async () => {

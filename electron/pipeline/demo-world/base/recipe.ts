@@ -22,18 +22,9 @@ import { loadPreprocessorConfig } from '../../../engine/vision/preprocessor-conf
 import { lowerFirst } from '../../augment/prompts';
 import { INSTRUCTIONS } from '../../eval/prompt';
 import { OPTION_LETTERS } from '../../../../shared/pipeline/eval';
-import { MAX_OPTIONS, benchItems, trainSamples, type BenchItem } from '../plan';
+import { MAX_OPTIONS, benchItems, mcqAnswer, trainSamples, type BenchItem } from '../plan';
 import { rasterize } from '../render';
-import {
-  ATTRIBUTES,
-  ATTRIBUTE_VALUES,
-  CANVAS,
-  QUESTIONS,
-  answerText,
-  sceneId,
-  splitWorld,
-  type Attribute,
-} from '../world';
+import { ATTRIBUTES, ATTRIBUTE_VALUES, CANVAS, QUESTIONS, answerText, sceneId, splitWorld } from '../world';
 import { evaluateWorldItems, summarise, writeScenePngs, type EvalSummary } from './evaluate';
 import {
   BASE_MODEL_SIZE,
@@ -131,16 +122,6 @@ export function worldCorpus(): string[] {
       );
   }
   return texts;
-}
-
-/**
- * The answer the base model is trained to give a multiple-choice prompt: the correct option's text in a
- * sentence ("It is a circle."), not its letter (decision 0810: letters did not train in the time here).
- * VLMEvalKit's extraction (eval/extract.ts) finds exactly that option's text in it, and it holds no
- * capital A-D word that would read as a letter.
- */
-export function mcqAnswer(attribute: Attribute, value: string): string {
-  return `It is ${lowerFirst(answerText(attribute, value))}`;
 }
 
 /** The prompt ids of a user turn as LlavaSession encodes it (chat template, one image token per image). */

@@ -98,7 +98,10 @@ describe('writeWorld', () => {
     const again = await writeWorld({ out: path.join(home, 'b'), seed: 21, train: TRAIN, bench: BENCH, mcqShare: 0.5 });
     const other = await writeWorld({ out: path.join(home, 'c'), seed: 22, train: TRAIN, bench: BENCH, mcqShare: 0.5 });
     const a = digest(world.dir);
-    expect(Object.keys(a)).toEqual(expect.arrayContaining(Object.values(WORLD_FILES).filter((f) => f !== 'images')));
+    // guard.tsv only when asked for (the demo's collapse guard, below).
+    const always = Object.values(WORLD_FILES).filter((f) => f !== 'images' && f !== WORLD_FILES.guard);
+    expect(Object.keys(a)).toEqual(expect.arrayContaining(always));
+    expect(Object.keys(a)).not.toContain(WORLD_FILES.guard);
     expect(digest(again.dir)).toEqual(a);
     const c = digest(other.dir);
     for (const f of [WORLD_FILES.train, WORLD_FILES.bench, WORLD_FILES.benchScenes, WORLD_FILES.manifest])
@@ -279,5 +282,48 @@ describe('writeWorld', () => {
     // No answer-letter bias among four-option items.
     const four = truths.filter((t) => t.options.length === 4);
     near(count(four.map((t) => t.answer)), ['A', 'B', 'C', 'D'], four.length);
+  });
+
+  it("answers multiple-choice samples as the base model does when asked, and writes the guard's slice over training scenes", async () => {
+    const w = await writeWorld({
+      out: path.join(home, 'guarded'),
+      seed: 21,
+      train: 200,
+      bench: 10,
+      mcqShare: 0.5,
+      mcqAnswers: 'sentence',
+      guard: 24,
+    });
+    const letters = samples.slice(0, 200);
+    const sentences = JSON.parse(readFileSync(w.train.file, 'utf8')) as Sample[];
+    // The same samples (same draw), only the multiple-choice answers differ: the option's text in a sentence.
+    expect(sentences.map((x) => x.conversations[0]!.value)).toEqual(letters.map((x) => x.conversations[0]!.value));
+    for (const [i, x] of sentences.entries()) {
+      const human = x.conversations[0]!.value;
+      const gpt = x.conversations[1]!.value;
+      if (!human.includes('\nA. ')) expect(gpt).toBe(letters[i]!.conversations[1]!.value);
+      else {
+        const letter = letters[i]!.conversations[1]!.value;
+        const option = new RegExp(`\\n${letter}\\. ([^\\n]+)`).exec(human)![1]!;
+        expect(gpt).toBe(`It is ${option[0]!.toLowerCase()}${option.slice(1)}`);
+      }
+    }
+    expect(w.guard).toEqual({ file: path.join(w.dir, WORLD_FILES.guard), items: 24 });
+    const guard = readBenchTsv(readFileSync(w.guard!.file, 'utf8'));
+    expect(guard.problems).toEqual([]);
+    expect(guard.items).toHaveLength(24);
+    // Single-image multiple-choice items whose image is a training scene, never a held-out one.
+    const split = splitWorld(21);
+    const train = new Set(await Promise.all(split.train.map(async (x) => sha(await renderPng(x)))));
+    const heldOut = new Set(await Promise.all(split.heldOut.map(async (x) => sha(await renderPng(x)))));
+    for (const item of guard.items) {
+      expect(item.category).toBe('single');
+      expect(item.images).toHaveLength(1);
+      const image = item.images[0]!;
+      if (image.kind !== 'base64') throw new Error(`guard item ${item.index}: image is ${image.kind}`);
+      const h = sha(Buffer.from(image.data, 'base64'));
+      expect(train.has(h)).toBe(true);
+      expect(heldOut.has(h)).toBe(false);
+    }
   });
 });
