@@ -202,7 +202,11 @@ export function openDatabase(file: string, options: OpenOptions): OpenedDatabase
       const found = checkIntegrity(db);
       if (found.kind !== 'ok') {
         db.close();
-        return openReadOnly(file, found.kind === 'damaged' ? found.report : 'recovery after a crash failed', migrations);
+        return openReadOnly(
+          file,
+          found.kind === 'damaged' ? found.report : 'recovery after a crash failed',
+          migrations,
+        );
       }
     }
   } catch (e) {

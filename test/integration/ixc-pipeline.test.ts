@@ -52,6 +52,7 @@ describe('an IXC2.5 folder through the pipeline in the app', () => {
         sizes: {
           worldSamples: 40,
           benchItems: 2,
+          guardItems: 2,
           augment: 9,
           maxNewTokens: 4,
           steps: 1,
