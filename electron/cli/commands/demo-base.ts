@@ -8,6 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../../../shared/errors';
+import { PRIOR_KINDS } from '../../pipeline/demo-world/plan';
 import { BASE_MODEL_SIZE, TINY_MODEL_SIZE } from '../../pipeline/demo-world/base/model';
 import {
   BASE_RECIPE_DEFAULTS as D,
@@ -32,6 +33,8 @@ const Options = z.strictObject({
   finalItems: z.int().min(1).max(100_000).default(D.finalItems),
   target: z.number().min(0).max(1).default(D.target),
   size: z.enum(['base', 'tiny']).default('base'),
+  priorShare: z.number().min(0).max(1).default(D.priorShare),
+  prior: z.enum(PRIOR_KINDS).default(D.priorKind),
 });
 
 /** The folder must be new, empty, or an earlier model (it has config.json), which is replaced. */
@@ -94,6 +97,16 @@ export const demoBaseCommand: CliCommand = {
         ),
       )
       .addOption(valueOption('--target <F>', 'held-out single-image accuracy that ends training', Options.shape.target))
+      .addOption(
+        valueOption(
+          '--prior-share <F>',
+          "share of samples from the language prior (captions in the images' places; decision 0811)",
+          Options.shape.priorShare,
+        ),
+      )
+      .addOption(
+        valueOption('--prior <KIND>', 'text: captions only; mixed: one real image among captions', Options.shape.prior),
+      )
       .addOption(valueOption('--size <S>', 'model size (tiny: for tests)', Options.shape.size))
       .option('--json', 'print recipe.json on stdout'),
   async run(args, io) {
@@ -110,12 +123,16 @@ export const demoBaseCommand: CliCommand = {
       finalItems: v['finalItems'],
       target: v['target'],
       size: v['size'],
+      priorShare: v['priorShare'],
+      prior: v['prior'],
     });
     const out = path.resolve(o.out);
     checkOut(out);
     const json = jsonOutput(args);
     const say = (line: string): void => void (json ? io.stderr : io.stdout).write(`${line}\n`);
-    const recipe = await trainBaseModel({ ...D, ...o, out, size: SIZES[o.size] }, (p) => say(progressLine(p)));
+    const recipe = await trainBaseModel({ ...D, ...o, priorKind: o.prior, out, size: SIZES[o.size] }, (p) =>
+      say(progressLine(p)),
+    );
     if (json) writeJson(io, recipe);
     else printResult(recipe, out, io);
     return recipe.reached ? EXIT.ok : EXIT.failure;

@@ -167,6 +167,93 @@ export function* guardItems(split: WorldSplit, seed: number, count: number): Gen
 /** Images in a multi-image item: 2 to 4. */
 export const MULTI_IMAGES = { min: 2, max: 4 } as const;
 
+const POSITION_WORDS: Record<Scene['position'], string> = {
+  'top-left': 'in the top left',
+  'top-right': 'in the top right',
+  'bottom-left': 'in the bottom left',
+  'bottom-right': 'in the bottom right',
+  centre: 'in the centre',
+};
+
+/** A scene in words, as a caption says it: "a large red circle in the top left". */
+export function describeScene(s: Scene): string {
+  return `a ${s.size} ${s.colour} ${s.shape} ${POSITION_WORDS[s.position]}`;
+}
+
+/**
+ * The language prior's kinds (decision 0811): `text`, every image of a sequence prompt given as its caption;
+ * `mixed`, one of them a real image (one image per sample: still single-image data), the others captions.
+ */
+export const PRIOR_KINDS = ['text', 'mixed'] as const;
+export type PriorKind = (typeof PRIOR_KINDS)[number];
+
+export interface PriorSample {
+  id: string;
+  attribute: Attribute;
+  /** The described (or shown) scenes in order; `scenes[target - 1]` is the one asked about. */
+  scenes: Scene[];
+  target: number;
+  /** 1-based index of the one real image (`mixed`); null when every scene is a caption. */
+  imageAt: number | null;
+  form: 'plain' | 'mcq';
+  human: string;
+  gpt: string;
+}
+
+/**
+ * `count` samples of the language prior over the *training* scenes: the method's sequence prompt
+ * (`Image{i}:` labels, then `In Image{k}, <question>`, plain or in the multiple-choice form) with each
+ * image's place taken by its caption (`describeScene`), except, for `mixed`, one real image. Distractors
+ * differ from the target in the asked attribute, as in the benchmark. Answers as the base model answers
+ * (plain answer strings; `mcqAnswer` sentences).
+ */
+export function* priorSamples(
+  split: WorldSplit,
+  seed: number,
+  o: { count: number; mcqShare: number; kind: PriorKind },
+): Generator<PriorSample> {
+  const rng = createRng(`demo-world/prior/${o.kind}/${seed}`);
+  const width = String(o.count).length;
+  const nextScene = rounds(rng, split.train);
+  const nextAttribute = rounds(rng, ATTRIBUTES);
+  const span = MULTI_IMAGES.max - MULTI_IMAGES.min + 1;
+  for (let i = 0; i < o.count; i++) {
+    const target = nextScene();
+    const attribute = nextAttribute();
+    const images = MULTI_IMAGES.min + rng.int(span);
+    const at = 1 + rng.int(images);
+    const value = valueOf(target, attribute);
+    const pool = split.train.filter((s) => valueOf(s, attribute) !== value);
+    const distractors = sampleDistinct(rng, pool, images - 1);
+    const scenes = [...distractors.slice(0, at - 1), target, ...distractors.slice(at - 1)];
+    const imageAt = o.kind === 'mixed' ? 1 + rng.int(images) : null;
+    let header = '';
+    scenes.forEach((s, j) => {
+      header += j + 1 === imageAt ? `Image${j + 1}:${IMAGE_PLACEHOLDER}\n` : `Image${j + 1}: ${describeScene(s)}.\n`;
+    });
+    const question = `In Image${at}, ${lowerFirst(QUESTIONS[attribute])}`;
+    const mcq = rng.next() < o.mcqShare;
+    const id = `world-prior-${String(i + 1).padStart(width, '0')}`;
+    const base = { id, attribute, scenes, target: at, imageAt };
+    if (!mcq) {
+      yield { ...base, form: 'plain', human: `${header}${question}`, gpt: answerText(attribute, value) };
+      continue;
+    }
+    const c = chooseOptions(
+      rng,
+      attribute,
+      value,
+      distractors.map((s) => valueOf(s, attribute)),
+    );
+    yield {
+      ...base,
+      form: 'mcq',
+      human: `${header}${mcqPrompt(question, c.options, 0)}`,
+      gpt: mcqAnswer(attribute, value),
+    };
+  }
+}
+
 /**
  * `perCategory` single-image items, then `perCategory` sequence items of 2-4
  * images, all over the held-out scenes. A multi-image item asks

@@ -169,6 +169,7 @@ describe('service behind the contract', () => {
     expect(await client.invoke('project.recent.remove', { dir: path.join(dir, 'moved') })).toEqual({ removed: false });
     expect((await client.invoke('project.recent', {})).projects.map((p) => p.name)).toEqual(['kept']);
     await service.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -22,9 +22,29 @@ import { loadPreprocessorConfig } from '../../../engine/vision/preprocessor-conf
 import { lowerFirst } from '../../augment/prompts';
 import { INSTRUCTIONS } from '../../eval/prompt';
 import { OPTION_LETTERS } from '../../../../shared/pipeline/eval';
-import { MAX_OPTIONS, benchItems, mcqAnswer, trainSamples, type BenchItem } from '../plan';
+import {
+  MAX_OPTIONS,
+  benchItems,
+  describeScene,
+  mcqAnswer,
+  priorSamples,
+  trainSamples,
+  type BenchItem,
+  type PriorKind,
+} from '../plan';
+import { createRng } from '../../random';
 import { rasterize } from '../render';
-import { ATTRIBUTES, ATTRIBUTE_VALUES, CANVAS, QUESTIONS, answerText, sceneId, splitWorld } from '../world';
+import {
+  ATTRIBUTES,
+  ATTRIBUTE_VALUES,
+  CANVAS,
+  QUESTIONS,
+  allScenes,
+  answerText,
+  sceneId,
+  splitWorld,
+  type Scene,
+} from '../world';
 import { evaluateWorldItems, summarise, writeScenePngs, type EvalSummary } from './evaluate';
 import {
   BASE_MODEL_SIZE,
@@ -50,6 +70,9 @@ export interface BaseRecipeOptions {
   weightDecay: number;
   /** Share of samples in the benchmark's multiple-choice form. */
   mcqShare: number;
+  /** Share of samples from the language prior (`priorSamples`; decision 0811); 0 for none. */
+  priorShare: number;
+  priorKind: PriorKind;
   /** Check held-out single-image accuracy every this many steps. */
   evalEvery: number;
   /** Held-out single-image items of each check. */
@@ -71,6 +94,8 @@ export const BASE_RECIPE_DEFAULTS: Omit<BaseRecipeOptions, 'out'> = {
   warmup: 100,
   weightDecay: 0.01,
   mcqShare: 0.5,
+  priorShare: 0,
+  priorKind: 'text',
   evalEvery: 100,
   checkItems: 100,
   finalItems: 400,
@@ -94,6 +119,8 @@ export interface BaseRecipe {
   weightDecay: number;
   clipNorm: number;
   mcqShare: number;
+  priorShare: number;
+  priorKind: PriorKind;
   size: BaseModelSize;
   parameters: number;
   dtype: 'float16';
@@ -121,6 +148,7 @@ export function worldCorpus(): string[] {
         ...OPTION_LETTERS.slice(0, MAX_OPTIONS).map((l) => `\n${l}. ${answerText(a, v)}`),
       );
   }
+  for (const scene of allScenes()) texts.push(`Image1: ${describeScene(scene)}.`);
   return texts;
 }
 
@@ -159,21 +187,39 @@ export async function trainBaseModel(o: BaseRecipeOptions, progress: (p: BasePro
   const prompts = new Map<string, number[]>();
   const eos = tok.special.eos!.id;
   const samples: SftExample[] = [];
-  for (const s of trainSamples(split, o.seed, { count: o.steps * o.batch, mcqShare: o.mcqShare })) {
-    const id = sceneId(s.scene);
+  const pixelsOf = async (scene: Scene): Promise<Float32Array> => {
+    const id = sceneId(scene);
     let px = pixels.get(id);
     if (!px) {
-      const rgb = { width: CANVAS, height: CANVAS, data: rasterize(s.scene) };
+      const rgb = { width: CANVAS, height: CANVAS, data: rasterize(scene) };
       pixels.set(id, (px = (await preprocessRgb(rgb, processor, { aspect: 'crop' })).data));
     }
-    let ids = prompts.get(s.human);
-    if (!ids) prompts.set(s.human, (ids = promptIdsOf(tok, s.human, 1)));
+    return px;
+  };
+  const idsOf = (human: string, images: number): number[] => {
+    let ids = prompts.get(human);
+    if (!ids) prompts.set(human, (ids = promptIdsOf(tok, human, images)));
+    return ids;
+  };
+  const answerIds = (answer: string): number[] => [...tok.encode(answer, { addSpecialTokens: false }), eos];
+  const total = o.steps * o.batch;
+  const priorCount = Math.round(total * o.priorShare);
+  const single = trainSamples(split, o.seed, { count: total - priorCount, mcqShare: o.mcqShare });
+  const prior = priorSamples(split, o.seed, { count: priorCount, mcqShare: o.mcqShare, kind: o.priorKind });
+  // Which stream each sample comes from: a seeded draw of its own, so the single-image stream is the same for any share.
+  const mix = createRng(`demo-world/base-mix/${o.seed}`);
+  let priorLeft = priorCount;
+  for (let left = total; left > 0; left--) {
+    if (mix.next() * left < priorLeft) {
+      priorLeft--;
+      const p = prior.next().value!;
+      const px = p.imageAt === null ? [] : [await pixelsOf(p.scenes[p.imageAt - 1]!)];
+      samples.push({ promptIds: idsOf(p.human, px.length), pixels: px, answerIds: answerIds(p.gpt) });
+      continue;
+    }
+    const s = single.next().value!;
     const answer = s.form === 'mcq' ? mcqAnswer(s.attribute, s.scene[s.attribute]) : s.gpt;
-    samples.push({
-      promptIds: ids,
-      pixels: [px],
-      answerIds: [...tok.encode(answer, { addSpecialTokens: false }), eos],
-    });
+    samples.push({ promptIds: idsOf(s.human, 1), pixels: [await pixelsOf(s.scene)], answerIds: answerIds(answer) });
   }
   const seq = Math.max(...samples.map((e, i) => exampleLength(spec, e, `sample ${i + 1}`)));
   const answer = Math.max(...samples.map((e) => e.answerIds.length));
@@ -248,6 +294,8 @@ export async function trainBaseModel(o: BaseRecipeOptions, progress: (p: BasePro
       weightDecay: o.weightDecay,
       clipNorm: CLIP_NORM,
       mcqShare: o.mcqShare,
+      priorShare: o.priorShare,
+      priorKind: o.priorKind,
       size: o.size,
       parameters,
       dtype: 'float16',
@@ -257,7 +305,7 @@ export async function trainBaseModel(o: BaseRecipeOptions, progress: (p: BasePro
       checks,
       losses,
       final: { ...summary, items: final.length },
-      command: `mia-dpo demo base --seed ${o.seed} --steps ${o.steps} --batch ${o.batch} --lr ${o.lr} --warmup ${o.warmup}`,
+      command: `mia-dpo demo base --seed ${o.seed} --steps ${o.steps} --batch ${o.batch} --lr ${o.lr} --warmup ${o.warmup}${o.priorShare > 0 ? ` --prior-share ${o.priorShare} --prior ${o.priorKind}` : ''}`,
     };
     writeFileSync(path.join(o.out, 'recipe.json'), `${JSON.stringify(recipe, null, 2)}\n`);
     return recipe;

@@ -75,6 +75,41 @@ describe('mia-dpo demo base', () => {
     }
   }, 240_000);
 
+  it('mixes in the language prior when asked, image-less rows included, and records it', async () => {
+    const out = path.join(home, 'prior');
+    const r = await run(
+      'demo',
+      'base',
+      '--out',
+      out,
+      '--size',
+      'tiny',
+      '--steps',
+      '4',
+      '--batch',
+      '8',
+      '--lr',
+      '0.01',
+      '--warmup',
+      '1',
+      '--eval-every',
+      '4',
+      '--check-items',
+      '2',
+      '--final-items',
+      '2',
+      '--prior-share',
+      '0.5',
+      '--prior',
+      'text',
+      '--json',
+    );
+    const recipe = JSON.parse(r.out) as BaseRecipe;
+    expect(recipe).toMatchObject({ steps: 4, priorShare: 0.5, priorKind: 'text' });
+    expect(recipe.command).toContain('--prior-share 0.5 --prior text');
+    expect(recipe.losses.every((l) => Number.isFinite(l.loss))).toBe(true);
+  }, 240_000);
+
   it('refuses a folder that holds something else', async () => {
     const r = await run('demo', 'base', '--out', path.dirname(home), '--size', 'tiny', '--steps', '1');
     expect(r.code).not.toBe(0);
