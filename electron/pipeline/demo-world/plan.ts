@@ -167,6 +167,28 @@ export function* guardItems(split: WorldSplit, seed: number, count: number): Gen
 /** Images in a multi-image item: 2 to 4. */
 export const MULTI_IMAGES = { min: 2, max: 4 } as const;
 
+/**
+ * A sequence of 2-4 scenes around `target`, asked about `attribute`: its place `at` (1-based) drawn at random, the
+ * other scenes distinct ones from `pool` whose asked attribute differs from the target's, so answering about the
+ * wrong image gives a plausible wrong answer.
+ */
+function drawSequence(
+  rng: Rng,
+  pool: readonly Scene[],
+  target: Scene,
+  attribute: Attribute,
+): { scenes: Scene[]; at: number; distractors: Scene[] } {
+  const images = MULTI_IMAGES.min + rng.int(MULTI_IMAGES.max - MULTI_IMAGES.min + 1);
+  const at = 1 + rng.int(images);
+  const value = valueOf(target, attribute);
+  const distractors = sampleDistinct(
+    rng,
+    pool.filter((s) => valueOf(s, attribute) !== value),
+    images - 1,
+  );
+  return { scenes: [...distractors.slice(0, at - 1), target, ...distractors.slice(at - 1)], at, distractors };
+}
+
 const POSITION_WORDS: Record<Scene['position'], string> = {
   'top-left': 'in the top left',
   'top-right': 'in the top right',
@@ -216,17 +238,12 @@ export function* priorSamples(
   const width = String(o.count).length;
   const nextScene = rounds(rng, split.train);
   const nextAttribute = rounds(rng, ATTRIBUTES);
-  const span = MULTI_IMAGES.max - MULTI_IMAGES.min + 1;
   for (let i = 0; i < o.count; i++) {
     const target = nextScene();
     const attribute = nextAttribute();
-    const images = MULTI_IMAGES.min + rng.int(span);
-    const at = 1 + rng.int(images);
+    const { scenes, at, distractors } = drawSequence(rng, split.train, target, attribute);
     const value = valueOf(target, attribute);
-    const pool = split.train.filter((s) => valueOf(s, attribute) !== value);
-    const distractors = sampleDistinct(rng, pool, images - 1);
-    const scenes = [...distractors.slice(0, at - 1), target, ...distractors.slice(at - 1)];
-    const imageAt = o.kind === 'mixed' ? 1 + rng.int(images) : null;
+    const imageAt = o.kind === 'mixed' ? 1 + rng.int(scenes.length) : null;
     let header = '';
     scenes.forEach((s, j) => {
       header += j + 1 === imageAt ? `Image${j + 1}:${IMAGE_PLACEHOLDER}\n` : `Image${j + 1}: ${describeScene(s)}.\n`;
@@ -273,16 +290,11 @@ export function* benchItems(split: WorldSplit, seed: number, perCategory: number
     const index = `single-${String(i + 1).padStart(width, '0')}`;
     yield { index, category: 'single', attribute, scenes: [scene], target: 1, question: QUESTIONS[attribute], ...c };
   }
-  const span = MULTI_IMAGES.max - MULTI_IMAGES.min + 1;
   for (let i = 0; i < perCategory; i++) {
     const target = nextScene();
     const attribute = nextAttribute();
-    const images = MULTI_IMAGES.min + rng.int(span);
-    const at = 1 + rng.int(images);
+    const { scenes, at, distractors } = drawSequence(rng, split.heldOut, target, attribute);
     const value = valueOf(target, attribute);
-    const pool = split.heldOut.filter((s) => valueOf(s, attribute) !== value);
-    const distractors = sampleDistinct(rng, pool, images - 1);
-    const scenes = [...distractors.slice(0, at - 1), target, ...distractors.slice(at - 1)];
     const c = chooseOptions(
       rng,
       attribute,

@@ -24,34 +24,17 @@ async function run(...args: string[]): Promise<{ code: number; out: string; err:
   return { code, out, err };
 }
 
+/** A short run of the tiny size into `out`: `steps` steps of 8, a check every 4 steps on 2 items. */
+const tinyRun = (out: string, steps: number, ...more: string[]) =>
+  run(
+    ...['demo', 'base', '--out', out, '--size', 'tiny', '--steps', String(steps), '--batch', '8', '--lr', '0.01'],
+    ...['--warmup', '1', '--eval-every', '4', '--check-items', '2', '--final-items', '2', ...more, '--json'],
+  );
+
 describe('mia-dpo demo base', () => {
   it('trains a few steps, lowers the loss, writes a loadable folder and exits 1 short of the target', async () => {
     const out = path.join(home, 'model');
-    const r = await run(
-      'demo',
-      'base',
-      '--out',
-      out,
-      '--size',
-      'tiny',
-      '--steps',
-      '8',
-      '--batch',
-      '8',
-      '--lr',
-      '0.01',
-      '--warmup',
-      '1',
-      '--eval-every',
-      '4',
-      '--check-items',
-      '2',
-      '--final-items',
-      '2',
-      '--target',
-      '1',
-      '--json',
-    );
+    const r = await tinyRun(out, 8, '--target', '1');
     expect(r.code, r.err).toBe(1);
     const recipe = JSON.parse(r.out) as BaseRecipe;
     expect(recipe).toMatchObject({ steps: 8, batch: 8, reached: false, final: { items: 4 } });
@@ -77,33 +60,7 @@ describe('mia-dpo demo base', () => {
 
   it('mixes in the language prior when asked, image-less rows included, and records it', async () => {
     const out = path.join(home, 'prior');
-    const r = await run(
-      'demo',
-      'base',
-      '--out',
-      out,
-      '--size',
-      'tiny',
-      '--steps',
-      '4',
-      '--batch',
-      '8',
-      '--lr',
-      '0.01',
-      '--warmup',
-      '1',
-      '--eval-every',
-      '4',
-      '--check-items',
-      '2',
-      '--final-items',
-      '2',
-      '--prior-share',
-      '0.5',
-      '--prior',
-      'text',
-      '--json',
-    );
+    const r = await tinyRun(out, 4, '--prior-share', '0.5', '--prior', 'text');
     const recipe = JSON.parse(r.out) as BaseRecipe;
     expect(recipe).toMatchObject({ steps: 4, priorShare: 0.5, priorKind: 'text' });
     expect(recipe.command).toContain('--prior-share 0.5 --prior text');
