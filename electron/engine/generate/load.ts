@@ -7,7 +7,8 @@ import path from 'node:path';
 import { AppError } from '../../../shared/errors';
 import type { WeightBlock, WeightsChoice } from '../../../shared/weights';
 import type { ExplicitEp } from '../runtime/local';
-import type { EngineRuntime } from '../runtime/runtime';
+import { CPU_FP16 } from '../runtime/ep';
+import { acquireRuntime, type EngineRuntime } from '../runtime/runtime';
 import { loraFromPeft, mergedLora, unmergedLora } from '../models/lora';
 import { openModel } from '../models/open';
 import { externalParams } from '../models/params';
@@ -55,13 +56,18 @@ export function defaultWeightCacheDir(): string {
 export async function loadRunner(modelDir: string, o: LoadOptions): Promise<LlavaRunner> {
   const model = await openModel(modelDir);
   const options: RunnerOptions = { ep: o.ep };
-  if (o.runtime) options.runtime = o.runtime;
+  // Asking a GPU EP whether it computes in fp16 starts the session host: a lease keeps it for the runner.
+  const lease = !o.runtime && o.weights && o.ep !== 'cpu' ? acquireRuntime() : undefined;
+  const runtime = o.runtime ?? lease?.runtime;
+  if (runtime) options.runtime = runtime;
   if (o.captureLayers) options.captureLayers = o.captureLayers;
   if (o.disablePrepacking) options.disablePrepacking = true;
   const arena = o.cpuMemArena ?? (o.weights ? false : undefined);
   if (arena !== undefined) options.cpuMemArena = arena;
   try {
-    const decision = o.weights ? decideWeights(model, o.ep, o.weights) : undefined;
+    const decision = o.weights
+      ? decideWeights(model, o.ep, o.weights, await fp16Unsupported(o.ep, runtime))
+      : undefined;
     if (decision) options.weights = decision;
     const quantized =
       decision && (decision.format === 'int8' || decision.format === 'int4')
@@ -81,7 +87,11 @@ export async function loadRunner(modelDir: string, o: LoadOptions): Promise<Llav
       const adapter = await PeftAdapter.load(o.adapter.dir, model.checkpoint);
       const weights = await loraFromPeft(adapter).finally(() => adapter.close());
       options.textGraph = o.adapter.merge
-        ? { params: mergedLora(weights, (g) => externalParams(g, model.checkpoint)) }
+        ? {
+            params: mergedLora(weights, (g) =>
+              externalParams(g, model.checkpoint, decision?.format === 'fp16' ? 'float16' : 'float32'),
+            ),
+          }
         : unmergedLora(weights);
     }
     if (quantized)
@@ -91,17 +101,29 @@ export async function loadRunner(modelDir: string, o: LoadOptions): Promise<Llav
         weightsDir: quantized.dir,
         quantized: true,
       };
-    return new LlavaRunner(model, options);
+    const runner = new LlavaRunner(model, options);
+    // The runner shares the host through `options.runtime`; this function's lease hands it over.
+    if (lease) runner.adoptLease(lease);
+    return runner;
   } catch (e) {
+    await lease?.release();
     await model.checkpoint.close();
     throw e;
   }
+}
+
+/** Why `ep` does not compute in fp16 (the session host's probe for GPUs), or null when it does. */
+async function fp16Unsupported(ep: ExplicitEp, runtime: EngineRuntime | undefined): Promise<string | null> {
+  if (ep === 'cpu' || !runtime) return CPU_FP16;
+  const state = (await runtime.detect())[ep];
+  return state.fp16 ? null : (state.fp16Reason ?? state.reason ?? 'not reported');
 }
 
 function decideWeights(
   model: Awaited<ReturnType<typeof openModel>>,
   ep: ExplicitEp,
   w: WeightOptions,
+  fp16: string | null,
 ): WeightsDecision {
   const c = model.checkpoint;
   return chooseWeights({
@@ -113,5 +135,6 @@ function decideWeights(
     seq: w.planSeq ?? Math.min(model.spec.text.maxPositions, 2048),
     budget: w.budget ?? availableMemory() + process.memoryUsage.rss(),
     model: model.dir,
+    fp16,
   });
 }

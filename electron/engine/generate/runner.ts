@@ -20,6 +20,7 @@ import { buildTextGraph, buildVisionGraph } from '../models/llava';
 import type { OpenModel } from '../models/open';
 import type { Params } from '../models/params';
 import { rotaryTables } from '../models/nn';
+import type { ComputeType } from '../weights/external';
 import type { WeightsDecision } from './weights-choice';
 
 export interface RunnerOptions {
@@ -99,7 +100,7 @@ export function llavaTextFamily(model: OpenModel): TextFamily {
 export class DecoderRunner {
   readonly captureLayers: readonly number[];
   readonly runtime: EngineRuntime;
-  private readonly lease: RuntimeLease | undefined;
+  private lease: RuntimeLease | undefined;
   private readonly sessions = new Map<string, Promise<string>>();
   private extraFeeds: Promise<Record<string, Feed>> | undefined;
   private released = false;
@@ -122,8 +123,20 @@ export class DecoderRunner {
     this.runtime = options.runtime ?? this.lease!.runtime;
   }
 
+  /** Takes over a lease on `options.runtime` taken before this runner existed (released with it). */
+  adoptLease(lease: RuntimeLease): void {
+    if (this.lease || lease.runtime !== this.runtime)
+      throw new AppError('internal', 'a runner adopts one lease, on the runtime it runs in');
+    this.lease = lease;
+  }
+
   get ep(): ExplicitEp {
     return this.options.ep;
+  }
+
+  /** The type the graphs compute in: float16 for the fp16 format (weights as stored, fp16 KV cache), else float32. */
+  get compute(): ComputeType {
+    return this.options.weights?.format === 'fp16' ? 'float16' : 'float32';
   }
 
   /** The host's session id for graph `key`, created on first use. */
@@ -168,7 +181,12 @@ export class DecoderRunner {
 
   private textOptions(o: DecoderGraphOptions): DecoderGraphOptions {
     const tg = this.options.textGraph;
-    return { ...o, ...(tg?.hooks ? { hooks: tg.hooks } : {}), ...(tg?.params ? { params: tg.params } : {}) };
+    return {
+      ...o,
+      compute: this.compute,
+      ...(tg?.hooks ? { hooks: tg.hooks } : {}),
+      ...(tg?.params ? { params: tg.params } : {}),
+    };
   }
 
   /** The text graphs' extra inputs (unmerged LoRA weights), kept in the host after their first use. */
@@ -224,9 +242,12 @@ export class DecoderRunner {
   prefill(feeds: Record<string, Feed>, batch = 1): Promise<StepOutputs> {
     const t = this.text.dims;
     const empty: Record<string, Feed> = {};
+    // An empty cache of the graphs' compute type (a float16 tensor's data is a Uint16Array in the Node binding).
+    const none = (dims: number[]): WireTensor =>
+      this.compute === 'float16' ? wire('float16', new Uint16Array(0), dims) : wire('float32', new Float32Array(0), dims);
     for (let i = 0; i < t.numLayers; i++) {
-      empty[cacheNames(i, 'past').keyT] = wire('float32', new Float32Array(0), [batch, t.numKvHeads, t.headDim, 0]);
-      empty[cacheNames(i, 'past').value] = wire('float32', new Float32Array(0), [batch, t.numKvHeads, 0, t.headDim]);
+      empty[cacheNames(i, 'past').keyT] = none([batch, t.numKvHeads, t.headDim, 0]);
+      empty[cacheNames(i, 'past').value] = none([batch, t.numKvHeads, 0, t.headDim]);
     }
     return this.step({ ...feeds, ...empty }, batch);
   }
@@ -291,7 +312,9 @@ export class LlavaRunner extends DecoderRunner {
         { subject: 'pixel_values' },
       );
     }
-    const session = await this.session('vision', () => buildVisionGraph(this.model.spec, this.model.checkpoint, 1));
+    const session = await this.session('vision', () =>
+      buildVisionGraph(this.model.spec, this.model.checkpoint, 1, this.compute),
+    );
     return valuesOf(
       await this.runtime.run(session, { pixel_values: wire('float32', pixels, [1, 3, s, s]) }),
       'image_features',

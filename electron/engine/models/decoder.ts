@@ -10,6 +10,7 @@ import * as op from '../onnx/ops';
 import type { LinearHooks } from './nn';
 import { rotary, staticDim } from './nn';
 import type { Params } from './params';
+import type { ComputeType } from '../weights/external';
 
 /** One decoder layer of a forward: its input, output and the nodes built for it (a train graph recomputes them: checkpointing, QLoRA). */
 export interface LayerRecord {
@@ -65,6 +66,8 @@ export function decoderGraphInputs(
   seq: number | 'seq' = 'seq',
   /** Image rows computed in the same graph (a full-model train step) instead of the `image_features` input. */
   computedFeatures?: Value,
+  /** The type the layers compute in, and so of the KV cache; the other inputs stay float32 (cast in the graph). */
+  compute: ComputeType = 'float32',
 ): DecoderInputs {
   const b = batch;
   const ids = g.input('input_ids', 'int32', [b, seq]);
@@ -76,8 +79,8 @@ export function decoderGraphInputs(
   const past =
     mode === 'decode'
       ? Array.from({ length: d.numLayers }, (_, i) => ({
-          keyT: g.input(cacheNames(i, 'past').keyT, 'float32', [b, d.numKvHeads, d.headDim, 'past']),
-          value: g.input(cacheNames(i, 'past').value, 'float32', [b, d.numKvHeads, 'past', d.headDim]),
+          keyT: g.input(cacheNames(i, 'past').keyT, compute, [b, d.numKvHeads, d.headDim, 'past']),
+          value: g.input(cacheNames(i, 'past').value, compute, [b, d.numKvHeads, 'past', d.headDim]),
         }))
       : undefined;
   const features = computedFeatures ?? g.input('image_features', 'float32', ['feature_rows', d.hiddenSize]);
@@ -90,12 +93,14 @@ export const imageRows = (x: Pick<DecoderInputs, 'featureIndex'>): Value => op.g
 
 /**
  * Token embeddings from `table` [V, D] with image rows written where `featureIndex` >= 0 (HF's
- * masked_scatter at the image tokens; Where instead of int64 ScatterND, so it runs on WebGPU).
+ * masked_scatter at the image tokens; Where instead of int64 ScatterND, so it runs on WebGPU). The result
+ * has the table's type (the image rows are cast to it).
  */
 export function embedWithImages(table: Value, x: Pick<DecoderInputs, 'ids' | 'features' | 'featureIndex'>): Value {
   const isImage = imageRows(x);
   const embeds = op.gather(table, op.where(isImage, 0, x.ids)); // [B, T, D]; image ids may lie outside the vocabulary
-  return op.where(op.unsqueeze(isImage, [2]), op.gather(x.features, op.max(x.featureIndex, 0)), embeds);
+  const rows = op.cast(op.gather(x.features, op.max(x.featureIndex, 0)), table.dtype);
+  return op.where(op.unsqueeze(isImage, [2]), rows, embeds);
 }
 
 /** Concat of the cache and the new entries, its output named `outName` so a graph output aliases it (no Identity copy). */
@@ -122,7 +127,9 @@ export interface AttentionContext {
  * Rotary, the KV cache and causal softmax attention, scores / sqrt(hd), for queries grouped by the kv
  * head they share, q [B, kvH, rep, T, hd] (GQA then needs no repeat of K/V), and the new k, v
  * [B, kvH, T, hd]. Returns the heads merged [B, T, H*hd] (query head kv*rep + j), the extended cache
- * and the probabilities [B, kvH, rep, T, Tk].
+ * and the probabilities [B, kvH, rep, T, Tk]. Under float16 (q's type) the bias and softmax are float32
+ * (HF's eager attention: softmax in float32, probabilities cast back for the product with V); the
+ * returned probabilities stay float32.
  */
 export function causalAttention(
   q5: Value,
@@ -131,8 +138,9 @@ export function causalAttention(
   c: AttentionContext,
 ): { merged: Value; present: LayerCache; probs: Value } {
   const [b, kv, rep, hd] = [staticDim(q5, 0), staticDim(q5, 1), staticDim(q5, 2), staticDim(q5, 4)];
-  const q = rotary(q5, op.unsqueeze(c.rope.cos, [1, 2]), op.unsqueeze(c.rope.sin, [1, 2]));
-  const kT = op.transpose(rotary(k4, op.unsqueeze(c.rope.cos, [1]), op.unsqueeze(c.rope.sin, [1])), [0, 1, 3, 2]); // [B, kvH, hd, T]
+  const [cos, sin] = [op.cast(c.rope.cos, q5.dtype), op.cast(c.rope.sin, q5.dtype)];
+  const q = rotary(q5, op.unsqueeze(cos, [1, 2]), op.unsqueeze(sin, [1, 2]));
+  const kT = op.transpose(rotary(k4, op.unsqueeze(cos, [1]), op.unsqueeze(sin, [1])), [0, 1, 3, 2]); // [B, kvH, hd, T]
   const present: LayerCache = c.past
     ? {
         keyT: concatNamed(c.past.keyT, kT, 3, c.presentName?.keyT),
@@ -140,16 +148,16 @@ export function causalAttention(
       }
     : { keyT: kT, value: v4 };
   const scores = op.mul(op.matmul(q, op.unsqueeze(present.keyT, [2])), 1 / Math.sqrt(hd)); // [B, kvH, rep, T, Tk]
-  const probs = op.softmax(op.add(scores, op.unsqueeze(c.bias, [1, 2])), -1);
-  const out = op.matmul(probs, op.unsqueeze(present.value, [2])); // [B, kvH, rep, T, hd]
+  const probs = op.softmax(op.add(op.cast(scores, 'float32'), op.unsqueeze(c.bias, [1, 2])), -1);
+  const out = op.matmul(op.cast(probs, v4.dtype), op.unsqueeze(present.value, [2])); // [B, kvH, rep, T, hd]
   const merged = op.reshape(op.transpose(out, [0, 3, 1, 2, 4]), [b, -1, kv * rep * hd]); // [B, T, H*hd]
   return { merged, present, probs };
 }
 
-/** hidden [B, T, D] -> logits [B, T, V] through a head weight [V, D] read in place. */
+/** hidden [B, T, D] -> float32 logits [B, T, V] through a head weight [V, D] read in place (HF: lm_head, then .float()). */
 export function headLogits(w: Value, hidden: Value, d: Pick<DecoderDims, 'hiddenSize' | 'vocabSize'>): Value {
   const [b, v] = [staticDim(hidden, 0), d.vocabSize];
-  const flat = op.gemm(op.reshape(hidden, [-1, d.hiddenSize]), w, undefined, { transB: true }); // [B*T, V]
+  const flat = op.cast(op.gemm(op.reshape(hidden, [-1, d.hiddenSize]), w, undefined, { transB: true }), 'float32'); // [B*T, V]
   return op.reshape(flat, hidden.graph.constant([b, -1, v], 'int64', [3]), [b, hidden.shape[1]!, v]);
 }
 
@@ -177,8 +185,10 @@ export interface DecoderGraphOptions {
   capture: readonly number[];
   /** Extra branches of linear layers (unmerged LoRA), created in the graph being built. */
   hooks?: (g: Graph) => LinearHooks;
-  /** Weights by canonical name; defaults to external initializers from the source. */
+  /** Weights by canonical name; defaults to external initializers from the source (in `compute`). */
   params?: (g: Graph) => Params;
+  /** The type the layers compute in (default float32); float16 keeps fp16 weights as stored (GPU EPs). */
+  compute?: ComputeType;
 }
 
 /**

@@ -33,6 +33,7 @@ import type { LinearHooks } from './nn';
 import { activation, layerNorm, linear, rmsNorm, staticDim } from './nn';
 import type { Params, WeightSource } from './params';
 import { externalParams } from './params';
+import type { ComputeType } from '../weights/external';
 
 // ---------------------------------------------------------------- spec
 
@@ -154,7 +155,8 @@ function patchEmbedding(p: Params, s: VisionSpec, pixels: Value, prefix: string)
   ]);
   const w = op.reshape(p.get(`${name}.weight`), [s.hiddenSize, 3 * k * k]);
   const bias = VISION_ARCHS[s.modelType].patchBias ? p.get(`${name}.bias`) : undefined;
-  return op.reshape(op.gemm(op.reshape(unfolded, [-1, 3 * k * k]), w, bias, { transB: true }), [
+  // Pixels in the weights' type (float16 under fp16 compute).
+  return op.reshape(op.gemm(op.cast(op.reshape(unfolded, [-1, 3 * k * k]), w.dtype), w, bias, { transB: true }), [
     n,
     g * g,
     s.hiddenSize,
@@ -182,7 +184,7 @@ const vLinear = (p: Params, name: string, x: Value): Value =>
 const vNorm = (p: Params, name: string, x: Value, eps: number): Value =>
   layerNorm(x, p.get(`${name}.weight`), p.get(`${name}.bias`), eps);
 
-/** Bidirectional multi-head attention with biases, scale head_dim^-0.5: [N, T, D] -> [N, T, D]. */
+/** Bidirectional multi-head attention with biases, scale head_dim^-0.5, softmax in float32: [N, T, D] -> [N, T, D]. */
 function visionAttention(p: Params, s: VisionSpec, name: string, x: Value): Value {
   const [n, t, h] = [staticDim(x, 0), staticDim(x, 1), s.numHeads];
   const hd = s.hiddenSize / h;
@@ -190,7 +192,8 @@ function visionAttention(p: Params, s: VisionSpec, name: string, x: Value): Valu
   const q = heads(vLinear(p, `${name}.q_proj`, x));
   const k = heads(vLinear(p, `${name}.k_proj`, x));
   const v = heads(vLinear(p, `${name}.v_proj`, x));
-  const probs = op.softmax(op.mul(op.matmul(q, op.transpose(k, [0, 1, 3, 2])), hd ** -0.5)); // [N, H, T, T]
+  const scores = op.mul(op.matmul(q, op.transpose(k, [0, 1, 3, 2])), hd ** -0.5); // [N, H, T, T]
+  const probs = op.cast(op.softmax(op.cast(scores, 'float32')), v.dtype);
   const o = op.reshape(op.transpose(op.matmul(probs, v), [0, 2, 1, 3]), [n, t, s.hiddenSize]);
   return vLinear(p, `${name}.out_proj`, o);
 }
@@ -250,13 +253,18 @@ export function imageFeatures(p: Params, spec: LlavaSpec, pixels: Value): Value 
   return project(p, spec, features);
 }
 
-/** pixel_values [N, 3, S, S] -> image_features [N, F, text hidden], N fixed per graph. */
-export function buildVisionGraph(spec: LlavaSpec, source: WeightSource, images = 1): Graph {
+/** pixel_values [N, 3, S, S] -> float32 image_features [N, F, text hidden], N fixed per graph; the tower computes in `compute`. */
+export function buildVisionGraph(
+  spec: LlavaSpec,
+  source: WeightSource,
+  images = 1,
+  compute: ComputeType = 'float32',
+): Graph {
   const g = new Graph('llava_vision');
-  const p = externalParams(g, source);
+  const p = externalParams(g, source, compute);
   const s = spec.vision.imageSize;
   const pixels = g.input('pixel_values', 'float32', [images, 3, s, s]);
-  g.output(imageFeatures(p, spec, pixels), 'image_features');
+  g.output(op.cast(imageFeatures(p, spec, pixels), 'float32'), 'image_features');
   return g;
 }
 
@@ -436,15 +444,17 @@ export function textGraphInputs(
   mode: 'prefill' | 'decode',
   seq: number | 'seq' = 'seq',
   computedFeatures?: Value,
+  compute: ComputeType = 'float32',
 ): TextInputs {
-  return decoderGraphInputs(g, spec.text, batch, mode, seq, computedFeatures);
+  return decoderGraphInputs(g, spec.text, batch, mode, seq, computedFeatures, compute);
 }
 
 /** The generation step / scoring graph over the text forward. */
 export function buildTextGraph(spec: LlavaSpec, source: WeightSource, o: TextGraphOptions): Graph {
   const g = new Graph(`llava_text_${o.mode}`);
-  const p = o.params ? o.params(g) : externalParams(g, source);
-  const inputs = textGraphInputs(g, spec, o.batch, o.mode);
+  const compute = o.compute ?? 'float32';
+  const p = o.params ? o.params(g) : externalParams(g, source, compute);
+  const inputs = textGraphInputs(g, spec, o.batch, o.mode, 'seq', undefined, compute);
   const hooks = o.hooks?.(g);
   const out = llavaTextForward(p, spec, inputs, {
     capture: o.capture,

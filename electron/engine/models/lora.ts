@@ -152,9 +152,10 @@ export function loraBranch(
       const b = g.input(names.b, 'float32', [m.outFeatures, w.rank]);
       params.push(a, b);
       const batch = staticDim(x, 0);
-      const flat = op.reshape(x, [-1, m.inFeatures]); // [B*T, in]
+      // The branch computes in the adapter's float32 and returns in x's type (PEFT's casts under an fp16 base).
+      const flat = op.cast(op.reshape(x, [-1, m.inFeatures]), 'float32'); // [B*T, in]
       const down = op.gemm(o.dropout ? o.dropout(flat, name) : flat, a, undefined, { transB: true }); // [B*T, r]
-      const up = op.gemm(down, b, undefined, { transB: true, alpha: w.scale }); // [B*T, out]
+      const up = op.cast(op.gemm(down, b, undefined, { transB: true, alpha: w.scale }), x.dtype); // [B*T, out]
       return op.reshape(up, g.constant([batch, -1, m.outFeatures], 'int64', [3]), [batch, x.shape[1]!, m.outFeatures]); // [B, T, out]
     },
   };
@@ -195,7 +196,8 @@ export function mergedLora(w: LoraWeights, base: (g: Graph) => Params): (g: Grap
         if (hit) return hit;
         const a = g.initializer(`${module}.lora_A`, { dtype: 'float32', dims: [w.rank, m.inFeatures], data: m.a });
         const b = g.initializer(`${module}.lora_B`, { dtype: 'float32', dims: [m.outFeatures, w.rank], data: m.b });
-        const merged = op.add(p.get(name), op.gemm(b, a, undefined, { alpha: w.scale }));
+        const base = p.get(name);
+        const merged = op.add(base, op.cast(op.gemm(b, a, undefined, { alpha: w.scale }), base.dtype));
         cache.set(name, merged);
         return merged;
       },

@@ -47,10 +47,14 @@ export function layerNorm(x: Value, weight: Value, bias: Value, eps: number): Va
   return op.layerNorm(x, weight, bias, { axis: -1, epsilon: eps });
 }
 
-/** Llama's RMSNorm in float32: x / sqrt(mean(x^2) + eps) * weight. */
+/**
+ * Llama's RMSNorm, accumulated in float32 whatever x's type: x / sqrt(mean(x^2) + eps), back in x's type, times
+ * weight (HF LlamaRMSNorm's order under fp16).
+ */
 export function rmsNorm(x: Value, weight: Value, eps: number): Value {
-  const ms = op.reduceMean(op.mul(x, x), [-1]); // [..., 1]
-  return op.mul(op.div(x, op.sqrt(op.add(ms, eps))), weight);
+  const x32 = op.cast(x, 'float32');
+  const ms = op.reduceMean(op.mul(x32, x32), [-1]); // [..., 1]
+  return op.mul(op.cast(op.div(x32, op.sqrt(op.add(ms, eps))), x.dtype), weight);
 }
 
 /** HF rotate_half: [-x2, x1] for the two halves of the last axis. */

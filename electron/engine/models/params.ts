@@ -1,10 +1,11 @@
 // Model weights as graph values: each tensor of the user's safetensors files
 // becomes an ONNX external initializer pointing at its bytes (no copy), cast
-// in-graph to float32 (the Node binding cannot feed bf16; fp16 math on CPU is
-// fp32 anyway). Builders ask for tensors by canonical name.
+// in-graph to the compute type: float32, or float16 for the fp16 format on GPU
+// EPs, where fp16 tensors are read as stored (the Node binding cannot feed
+// bf16, so bf16 is always cast). Builders ask for tensors by canonical name.
 import { AppError } from '../../../shared/errors';
 import type { Graph, Value } from '../onnx/graph';
-import { weightInitializer } from '../weights/external';
+import { weightInitializer, type ComputeType } from '../weights/external';
 import type { TensorRef } from '../weights/weight-set';
 
 /** Tensors by canonical name (names.ts: the older llava-hf layout); Checkpoint is one. */
@@ -25,7 +26,8 @@ export interface Params {
   weightFor?(name: string, x: Value): Value;
 }
 
-export function externalParams(graph: Graph, source: WeightSource): Params {
+/** External initializers read in the `compute` type: fp16 tensors stay as stored under float16 (no copy), others are cast. */
+export function externalParams(graph: Graph, source: WeightSource, compute: ComputeType = 'float32'): Params {
   const cache = new Map<string, Value>();
   return {
     graph,
@@ -35,7 +37,7 @@ export function externalParams(graph: Graph, source: WeightSource): Params {
       if (hit) return hit;
       const ref = source.ref(name);
       if (!ref) throw new AppError('bad-file', `the checkpoint has no tensor ${name}`, { subject: name });
-      const v = weightInitializer(graph, name, ref, { compute: 'float32' });
+      const v = weightInitializer(graph, name, ref, { compute });
       cache.set(name, v);
       return v;
     },

@@ -4,7 +4,9 @@
 // creation, and CUDA needs provider libraries the npm package does not ship
 // by default. The WebGPU probe runs in a child process: Dawn writes the
 // Vulkan loader's complaints straight to the process's stderr, which is
-// captured there and turned into one line of the reason.
+// captured there and turned into one line of the reason. Each GPU probe also
+// runs the same graph in float16: whether the device computes in fp16 (WebGPU
+// needs the adapter feature shader-f16) decides the fp16 weight format.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -31,13 +33,27 @@ export function cudaProviderLibrary(): string | null {
   return null;
 }
 
-/** The probe graph: y = x + x. */
-function probeModel(): Uint8Array {
+/** The probe graph: y = x + x, in float32 or float16. */
+function probeModel(dtype: 'float32' | 'float16' = 'float32'): Uint8Array {
   const g = new Graph('probe');
-  const x = g.input('x', 'float32', [2]);
+  const x = g.input('x', dtype, [2]);
   g.output(add(x, x), 'y');
   return serializeModel(g);
 }
+
+/** fp16 1 and 2 as bits (the Node binding's float16 data is a Uint16Array); x + x gives 2 and 4 (0x4000, 0x4400). */
+const HALF_ONE_TWO = [0x3c00, 0x4000];
+const HALF_FOUR = 0x4400;
+
+/** Why `ep` does not compute in fp16 (null: it does). */
+export interface ProbeResult {
+  reason: string | null;
+  fp16: string | null;
+}
+
+/** The CPU EP's fp16: onnxruntime runs it through fp32 casts it inserts, with fp32 copies of the weights. */
+export const CPU_FP16 =
+  'the cpu execution provider has no fp16 kernels: onnxruntime computes fp16 through fp32 casts, with fp32 copies of the weights';
 
 /**
  * The WebGPU probe of a child process (plain JavaScript, so it runs the same from sources and from a build): preloads
@@ -49,17 +65,20 @@ const { createRequire } = await import('node:module');
 const env = process.env;
 if (env.MIA_PROBE_VULKAN) { try { process.dlopen({ exports: {} }, env.MIA_PROBE_VULKAN, Number(env.MIA_PROBE_DLOPEN)); } catch {} }
 const ort = createRequire(env.MIA_PROBE_ORT)(env.MIA_PROBE_ORT);
-let reason = null;
-try {
-  const options = { executionProviders: [{ name: 'webgpu' }], extra: { session: { disable_cpu_ep_fallback: '1' } }, logSeverityLevel: 3 };
-  const s = await ort.InferenceSession.create(Buffer.from(env.MIA_PROBE_MODEL, 'base64'), options);
-  const out = await s.run({ x: new ort.Tensor('float32', new Float32Array([1, 2]), [2]) });
-  if (out.y.data[1] !== 4) reason = 'a test graph on webgpu computed wrong values';
-  await s.release();
-} catch (e) {
-  reason = e instanceof Error ? e.message : String(e);
-}
-process.stdout.write(JSON.stringify({ reason }));
+const options = { executionProviders: [{ name: 'webgpu' }], extra: { session: { disable_cpu_ep_fallback: '1' } }, logSeverityLevel: 3 };
+const attempt = async (model, x, four) => {
+  try {
+    const s = await ort.InferenceSession.create(Buffer.from(model, 'base64'), options);
+    const out = await s.run({ x });
+    await s.release();
+    return out.y.data[1] === four ? null : 'a test graph on webgpu computed wrong values';
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+};
+const reason = await attempt(env.MIA_PROBE_MODEL, new ort.Tensor('float32', new Float32Array([1, 2]), [2]), 4);
+const fp16 = reason !== null ? reason : await attempt(env.MIA_PROBE_MODEL16, new ort.Tensor('float16', new Uint16Array(${JSON.stringify(HALF_ONE_TWO)}), [2]), ${HALF_FOUR});
+process.stdout.write(JSON.stringify({ reason, fp16 }));
 `;
 
 /** The first line Dawn or the Vulkan loader wrote, without its "Warning:" prefix (the source location lines dropped). */
@@ -71,13 +90,14 @@ function nativeNote(stderr: string): string | undefined {
   return line?.replace(/^warning:\s*/i, '');
 }
 
-/** Why WebGPU cannot be used here, or null; the probe's native noise never reaches this process's stderr. */
-function probeWebGpu(): Promise<string | null> {
+/** Why WebGPU (and its fp16) cannot be used here, or null; the probe's native noise never reaches this process's stderr. */
+function probeWebGpu(): Promise<ProbeResult> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ELECTRON_RUN_AS_NODE: '1',
     MIA_PROBE_ORT: require.resolve('onnxruntime-node'),
     MIA_PROBE_MODEL: Buffer.from(probeModel()).toString('base64'),
+    MIA_PROBE_MODEL16: Buffer.from(probeModel('float16')).toString('base64'),
     MIA_PROBE_DLOPEN: String(VULKAN_DLOPEN_FLAGS),
   };
   const loader = vulkanLoaderBesideIcd();
@@ -88,55 +108,82 @@ function probeWebGpu(): Promise<string | null> {
       ['--input-type=module', '-e', WEBGPU_PROBE],
       { env, timeout: 120_000, maxBuffer: 1 << 20 },
       (error, stdout, stderr) => {
-        let reason: string | null;
+        let answer: ProbeResult;
         try {
-          reason = (JSON.parse(stdout) as { reason: string | null }).reason;
+          answer = JSON.parse(stdout) as ProbeResult;
         } catch {
-          reason = `the WebGPU probe ended without an answer${error ? ` (${error.message.split('\n')[0]})` : ''}`;
+          const reason = `the WebGPU probe ended without an answer${error ? ` (${error.message.split('\n')[0]})` : ''}`;
+          answer = { reason, fp16: reason };
         }
-        if (reason === null) return resolve(null);
-        const adapter = /Failed to get a WebGPU adapter:?\s*(.*)$/s.exec(reason);
+        if (answer.reason === null)
+          return resolve({
+            reason: null,
+            fp16:
+              answer.fp16 !== null && /requires f16 but the device does not support it/.test(answer.fp16)
+                ? 'the WebGPU adapter has no shader-f16 feature'
+                : answer.fp16,
+          });
+        const adapter = /Failed to get a WebGPU adapter:?\s*(.*)$/s.exec(answer.reason);
         const note = nativeNote(stderr);
-        resolve(adapter ? `no WebGPU adapter (${[adapter[1]?.trim(), note].filter(Boolean).join('; ')})` : reason);
+        const reason = adapter
+          ? `no WebGPU adapter (${[adapter[1]?.trim(), note].filter(Boolean).join('; ')})`
+          : answer.reason;
+        resolve({ reason, fp16: reason });
       },
     );
   });
 }
 
-/** Runs x + x on CUDA with CPU fallback disabled; null when it worked, else why not. */
-async function probeCuda(): Promise<string | null> {
+/** Runs x + x on CUDA with CPU fallback disabled, in float32 then float16; null when it worked, else why not. */
+async function probeCuda(): Promise<ProbeResult> {
   const ep = 'cuda';
-  try {
-    const s = await createLocalSession(probeModel(), { ep, strict: true, preferredOutputLocation: 'cpu' });
+  const attempt = async (dtype: 'float32' | 'float16'): Promise<string | null> => {
     try {
-      const out = await s.run({ x: new ort.Tensor('float32', new Float32Array([1, 2]), [2]) });
-      const y = out['y']?.data as Float32Array | undefined;
-      return y?.[1] === 4 ? null : `a test graph on ${ep} computed wrong values`;
-    } finally {
-      await s.release();
+      const s = await createLocalSession(probeModel(dtype), { ep, strict: true, preferredOutputLocation: 'cpu' });
+      try {
+        const x =
+          dtype === 'float32'
+            ? new ort.Tensor('float32', new Float32Array([1, 2]), [2])
+            : new ort.Tensor('float16', new Uint16Array(HALF_ONE_TWO), [2]);
+        const y = (await s.run({ x }))['y']?.data as Float32Array | Uint16Array | undefined;
+        return y?.[1] === (dtype === 'float32' ? 4 : HALF_FOUR) ? null : `a test graph on ${ep} computed wrong values`;
+      } finally {
+        await s.release();
+      }
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
     }
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
+  };
+  const reason = await attempt('float32');
+  return { reason, fp16: reason ?? (await attempt('float16')) };
 }
 
 export class EpDetector {
-  private webgpu: Promise<string | null> | undefined;
-  private cuda: Promise<string | null> | undefined;
+  private webgpu: Promise<ProbeResult> | undefined;
+  private cuda: Promise<ProbeResult> | undefined;
 
-  /** Why `ep` cannot be used here, or null when it can (probed once per worker). */
-  unavailable(ep: ExplicitEp): Promise<string | null> {
-    if (ep === 'cpu') return Promise.resolve(null);
+  private probe(ep: ExplicitEp): Promise<ProbeResult> {
+    if (ep === 'cpu') return Promise.resolve({ reason: null, fp16: CPU_FP16 });
     if (ep === 'webgpu') return (this.webgpu ??= probeWebGpu());
     // How to install them is the README's "GPUs" section, which the CLI's EP line points to.
+    const missing = 'CUDA provider libraries are not installed';
     return (this.cuda ??=
-      cudaProviderLibrary() === null ? Promise.resolve('CUDA provider libraries are not installed') : probeCuda());
+      cudaProviderLibrary() === null ? Promise.resolve({ reason: missing, fp16: missing }) : probeCuda());
+  }
+
+  /** Why `ep` cannot be used here, or null when it can (probed once per worker). */
+  async unavailable(ep: ExplicitEp): Promise<string | null> {
+    return (await this.probe(ep)).reason;
   }
 
   async report(): Promise<EpReport> {
-    const [webgpu, cuda] = await Promise.all([this.unavailable('webgpu'), this.unavailable('cuda')]);
-    const entry = (r: string | null): { available: boolean; reason?: string } =>
-      r === null ? { available: true } : { available: false, reason: r };
+    const [webgpu, cuda] = await Promise.all([this.probe('webgpu'), this.probe('cuda')]);
+    const entry = (r: ProbeResult): EpReport['webgpu'] =>
+      r.reason !== null
+        ? { available: false, reason: r.reason, fp16: false }
+        : r.fp16 === null
+          ? { available: true, fp16: true }
+          : { available: true, fp16: false, fp16Reason: r.fp16 };
     return { webgpu: entry(webgpu), cuda: entry(cuda) };
   }
 

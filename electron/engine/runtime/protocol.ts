@@ -47,9 +47,17 @@ export interface SessionInfo {
   cached: boolean;
 }
 
+/** One GPU EP's state: usable (else why not), and whether it computes in fp16 (else why not: e.g. no shader-f16). */
+export interface EpState {
+  available: boolean;
+  reason?: string;
+  fp16: boolean;
+  fp16Reason?: string;
+}
+
 export interface EpReport {
-  webgpu: { available: boolean; reason?: string };
-  cuda: { available: boolean; reason?: string };
+  webgpu: EpState;
+  cuda: EpState;
 }
 
 export interface RunOptions {

@@ -9,13 +9,16 @@ import { cast } from '../onnx/ops/elementwise';
 import { SAFETENSORS_DTYPES } from './dtypes';
 import type { TensorRef } from './weight-set';
 
+/** The float type a graph computes in: float32, or float16 on GPU EPs (weights stored as fp16 then read as stored). */
+export type ComputeType = 'float32' | 'float16';
+
 export interface WeightOptions {
   /**
    * Float type the graph computes in. Float weights stored otherwise are cast
    * right after the initializer; bf16 defaults to float32 since no EP here
    * computes in bf16.
    */
-  compute?: 'float32' | 'float16';
+  compute?: ComputeType;
 }
 
 /** `ref` as a graph value named `name` (the raw initializer; a Cast follows when dtypes differ). */

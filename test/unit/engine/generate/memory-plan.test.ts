@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CPU_FP16 } from '../../../../electron/engine/runtime/ep';
 import { chooseWeights } from '../../../../electron/engine/generate/weights-choice';
 import { Checkpoint } from '../../../../electron/engine/models/checkpoint';
 import { llavaSpec } from '../../../../electron/engine/models/llava';
@@ -33,7 +34,8 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('memory planner', () => {
-  it.each(['fp32', 'int8'])(
+  // fp16 here is the CPU's (casts inserted by onnxruntime); fp16 on a GPU could not be measured (no GPU).
+  it.each(['fp32', 'int8', 'fp16'])(
     'estimates the peak RSS of a %s generation within 15%',
     (format) => {
       const out = execFileSync(process.execPath, ['--import', 'tsx', child, modelDir, format, cacheDir, '150', '40'], {
@@ -59,6 +61,7 @@ describe('memory planner', () => {
         block: 32 as const,
         ep: 'cpu' as const,
         model: modelDir,
+        fp16: CPU_FP16,
       };
       const fp32 = chooseWeights({ ...base, choice: 'fp32', budget: 64 * 2 ** 30 }).plan.totalBytes;
       const int8 = chooseWeights({ ...base, choice: 'int8', budget: 64 * 2 ** 30 }).plan.totalBytes;
@@ -70,6 +73,52 @@ describe('memory planner', () => {
         /generating 512 tokens in fp32 needs about .* GiB \(.*\), but only .* GiB is available; settings that fit: --weights int8 with 512 tokens/,
       );
       expect(() => chooseWeights({ ...base, choice: 'auto', budget: 100 * MiB })).toThrow(/no weight format fits/);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('auto picks fp16 on a GPU that computes in it, and says why it does not on one that cannot', async () => {
+    const c = await Checkpoint.open(modelDir);
+    try {
+      const base = {
+        spec: llavaSpec(c.config),
+        tensors: c.names().map((name) => ({ name, shape: c.get(name).shape })),
+        seq: 512,
+        block: 32 as const,
+        ep: 'webgpu' as const,
+        model: modelDir,
+        fp16: null,
+      };
+      const big = 64 * 2 ** 30;
+      const fp32 = chooseWeights({ ...base, choice: 'fp32', budget: big }).plan;
+      const fp16 = chooseWeights({ ...base, choice: 'fp16', budget: big }).plan;
+      // On a GPU fp16 holds the weights as stored: the weight parts are half of fp32's.
+      const part = (p: typeof fp32, what: RegExp): number => p.parts.find((x) => what.test(x.what))!.bytes;
+      expect(part(fp16, /^language model weights/)).toBe(part(fp32, /^language model weights/) / 2);
+      expect(part(fp16, /^vision tower .*\(fp16\)/)).toBe(part(fp32, /^vision tower .*\(fp32\)/) / 2);
+      const auto = chooseWeights({ ...base, choice: 'auto', budget: big });
+      expect(auto.format).toBe('fp16');
+      expect(auto.reason).toMatch(/^fp16: webgpu computes in fp16 and the estimate .* GiB fits/);
+      // Between the fp16 and fp32 estimates fp16 is still the choice, and fp32 is refused pointing to it.
+      expect(chooseWeights({ ...base, choice: 'auto', budget: fp16.totalBytes + MiB }).format).toBe('fp16');
+      expect(() => chooseWeights({ ...base, choice: 'fp32', budget: fp16.totalBytes + MiB })).toThrow(
+        /settings that fit: --weights fp16 with 512 tokens/,
+      );
+
+      const noF16 = { ...base, fp16: 'the WebGPU adapter has no shader-f16 feature' };
+      expect(() => chooseWeights({ ...noF16, choice: 'fp16', budget: big })).toThrow(
+        '--weights fp16: webgpu cannot compute in fp16 here (the WebGPU adapter has no shader-f16 feature); use int8 or int4',
+      );
+      const fallback = chooseWeights({ ...noF16, choice: 'auto', budget: big });
+      expect(fallback.format).toBe('fp32');
+      expect(fallback.reason).toMatch(/^fp32: webgpu cannot compute in fp16 \(the WebGPU adapter has no shader-f16/);
+      // On the CPU fp16 is never chosen by auto, and an explicit one is planned with its fp32 copies beside it.
+      const cpu = { ...base, ep: 'cpu' as const, fp16: CPU_FP16 };
+      expect(chooseWeights({ ...cpu, choice: 'auto', budget: big }).format).toBe('fp32');
+      const cpu16 = chooseWeights({ ...cpu, choice: 'fp16', budget: big });
+      expect(cpu16.reason).toBe(`fp16: asked for (${CPU_FP16})`);
+      expect(part(cpu16.plan, /^language model weights/)).toBe(1.5 * part(fp32, /^language model weights/));
     } finally {
       await c.close();
     }

@@ -2,7 +2,7 @@
 // `score` log-probs within a stated tolerance of fp32, the quantized weights
 // cached (a second open reads the file without rewriting it; a changed source
 // gets a new entry; a damaged entry is refused naming the file), the format in
-// the model id, fp16 refused with the reason, and the CLI options.
+// the model id, and the CLI options (fp16 compute: fp16-compute.test.ts).
 import { mkdtempSync, readdirSync, statSync, truncateSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -82,10 +82,6 @@ describe('weight formats', () => {
     expect(a.id).toBe(fp32.id);
     expect(a.why).toMatch(/^fp32: the fp32 estimate .* GiB fits in .* GiB of memory$/);
     expect(a.logprobs).toEqual(fp32.logprobs);
-  });
-
-  it('refuses fp16 with the reason', async () => {
-    await expect(score('fp16')).rejects.toMatchObject({ kind: 'unsupported', message: /--weights fp16: fp16 compute/ });
   });
 });
 

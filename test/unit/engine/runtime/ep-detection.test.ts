@@ -1,11 +1,13 @@
 // Execution-provider detection: with SwiftShader's Vulkan driver WebGPU is
-// found and chosen by 'auto'; in a child process without VK_ICD_FILENAMES
+// found and chosen by 'auto' (and reported without fp16: SwiftShader has no
+// shader-f16); in a child process without VK_ICD_FILENAMES
 // it is not, and the session falls back to CPU with the reason logged.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { EpState } from '../../../../electron/engine/runtime/protocol';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -14,7 +16,7 @@ const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 interface ChildResult {
   ep: string;
   fallbackReason: string | null;
-  report: { webgpu: { available: boolean; reason?: string }; cuda: { available: boolean; reason?: string } };
+  report: { webgpu: EpState; cuda: EpState };
   logs: string[];
 }
 
@@ -40,11 +42,17 @@ function hasSystemVulkan(): boolean {
 describe('execution provider detection', () => {
   it('auto picks WebGPU when SwiftShader provides an adapter; CUDA reported missing with its reason', () => {
     const r = runChild({ ...process.env, VK_ICD_FILENAMES: SWIFTSHADER });
-    expect(r.report.webgpu).toEqual({ available: true });
+    // SwiftShader runs the float32 probe but refuses the float16 one.
+    expect(r.report.webgpu).toEqual({
+      available: true,
+      fp16: false,
+      fp16Reason: 'the WebGPU adapter has no shader-f16 feature',
+    });
     expect(r.ep).toBe('webgpu');
     expect(r.fallbackReason).toBeNull();
     expect(r.report.cuda.available).toBe(false);
     expect(r.report.cuda.reason).toMatch(/CUDA/);
+    expect(r.report.cuda.fp16).toBe(false);
   });
 
   it('without VK_ICD_FILENAMES auto falls back to CPU, says why and logs it', () => {
