@@ -10,6 +10,18 @@ export const WEIGHT_CHOICES = ['auto', ...WEIGHT_FORMATS] as const;
 export const WeightsChoice = z.enum(WEIGHT_CHOICES);
 export type WeightsChoice = z.infer<typeof WeightsChoice>;
 
+/** What a training run's frozen base may be held in (no fp16 base: decision 0840); fp32 first, the default. */
+export const TRAIN_WEIGHT_CHOICES = ['fp32', 'auto', 'int8', 'int4'] as const;
+
+/** One line per choice for the UI's selects. */
+export const WEIGHT_LABELS: Record<WeightsChoice, string> = {
+  auto: 'Automatic (fp16 on a GPU that can, else what fits in memory)',
+  fp32: 'fp32 (full precision)',
+  fp16: 'fp16 (GPUs that compute in it)',
+  int8: 'int8 (about a third of fp32)',
+  int4: 'int4 (about a sixth of fp32)',
+};
+
 /** Weights per quantization scale for int8/int4 (32: llama.cpp's Q8_0/Q4_0; 128: smaller files, coarser). */
 export const WEIGHT_BLOCKS = [32, 128] as const;
 export type WeightBlock = (typeof WEIGHT_BLOCKS)[number];

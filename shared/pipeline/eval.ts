@@ -61,6 +61,9 @@ export const EvalOptions = z.strictObject({
   /** Generate mode: tokens generated at most per item (greedy). */
   maxNewTokens: z.int().positive().max(4096).default(32),
   ep: EpChoice.default('auto'),
+  /** The weight format (issue 15; part of the model id, so of the run key). Absent: fp32 with no memory check. */
+  weights: RespondOptions.shape.weights.removeDefault().optional(),
+  weightBlock: RespondOptions.shape.weightBlock,
   layer: RespondOptions.shape.layer,
   aspect: RespondOptions.shape.aspect,
   template: RespondOptions.shape.template,

@@ -200,6 +200,7 @@ describe('studio pages in Chromium', () => {
       .waitFor();
     expect(await card.getByLabel('Attention layer').getAttribute('placeholder')).toBe('1 (middle)');
     await card.getByLabel('Execution provider').selectOption('cpu');
+    expect(await card.getByLabel('Weight format').inputValue()).toBe('auto');
     await card.getByLabel('Maximum answer length').fill('3');
     await screenshot(page, 'studio-2-respond-form');
     await card.getByRole('button', { name: 'Start answering' }).click();
@@ -252,11 +253,15 @@ describe('studio pages in Chromium', () => {
     await form.getByLabel('LoRA alpha').fill('8');
     await form.getByLabel('Checkpoint every').fill('1');
     await form.getByLabel('Execution provider').selectOption('cpu');
+    // Memory settings (issue 15): the base stays fp32 by default; checkpointing changes memory, not the result.
+    expect(await form.getByLabel('Base weights').inputValue()).toBe('fp32');
+    await form.getByLabel('Gradient checkpointing').check();
     await form.getByRole('button', { name: 'Start training' }).click();
     await form.getByRole('status', { name: 'Training started' }).waitFor();
     const runState = page.getByLabel('Run state');
     await runState.getByText(/finished$/).waitFor({ timeout: 180_000 });
     const { runs } = await service.handlers['train.runs']({});
+    expect(runs[0]!.options).toMatchObject({ checkpointing: true });
     const { steps } = await service.handlers['train.metrics']({ runId: runs[0]!.id, after: 0 });
     expect(steps.map((s) => s.step)).toEqual([1, 2]);
     await page
@@ -335,6 +340,7 @@ describe('studio pages in Chromium', () => {
     await form.getByLabel('Model folder').fill(modelDir);
     await form.getByLabel('Maximum answer length').fill('3');
     await form.getByLabel('Execution provider').selectOption('cpu');
+    expect(await form.getByLabel('Weight format').inputValue()).toBe('fp32');
     for (const [adapter, rows] of [
       ['', 1],
       [path.join(dir, 'adapter'), 2],

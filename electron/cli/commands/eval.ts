@@ -1,5 +1,5 @@
 // `mia-dpo eval DIR --model M [--adapter A] --bench NAME [--mode generate|likelihood]
-// [--max-new-tokens N] [--ep EP] [--json]`: runs (or resumes) the eval job and
+// [--max-new-tokens N] [--ep EP] [--weights FORMAT] [--json]`: runs (or resumes) the eval job and
 // prints the run id, accuracy with its Wilson 95% interval and per-category
 // accuracies. `mia-dpo eval show DIR RUN [--json]`: the run's per-item results.
 // `mia-dpo eval list DIR [--json]`: the project's runs. Issue 10.
@@ -103,7 +103,7 @@ async function list(dir: string, io: CliIo, json: boolean): Promise<number> {
 }
 
 async function evaluate(dir: string, args: ParsedArgs, io: CliIo): Promise<number> {
-  const { model, adapter, bench, mode, maxNewTokens, ep, layer, template } = args.values;
+  const { model, adapter, bench, mode, maxNewTokens, ep, layer, template, weights, weightBlock } = args.values;
   if (typeof model !== 'string') throw new UsageError('eval needs --model DIR');
   if (typeof bench !== 'string')
     throw new UsageError('eval needs --bench NAME (a benchmark imported with `mia-dpo bench import`)');
@@ -115,6 +115,8 @@ async function evaluate(dir: string, args: ParsedArgs, io: CliIo): Promise<numbe
     mode,
     maxNewTokens,
     ep,
+    weights,
+    weightBlock,
     layer,
     template,
     aspect,
@@ -163,6 +165,14 @@ export const evalCommand: CliCommand = {
       .addOption(valueOption('--template <T>', "prompt format: the model's chat template or llava_v0", F.template))
       .option('--crop', "centre-crop images as the model's processor does, instead of padding (the default)")
       .addOption(valueOption('--ep <EP>', 'execution provider', F.ep))
+      .addOption(
+        valueOption(
+          '--weights <FORMAT>',
+          'weight format: auto, fp32, fp16 (GPUs that compute in it), int8 or int4 (default: fp32, unchecked)',
+          F.weights,
+        ),
+      )
+      .addOption(valueOption('--weight-block <N>', 'weights per int8/int4 scale: 32 or 128', F.weightBlock))
       .option('--json', 'print the result as JSON'),
   async run(args, io) {
     const [first, ...rest] = [args.positionals[0], ...((args.positionals[1] as unknown as string[] | undefined) ?? [])];

@@ -35,6 +35,7 @@ const openModel: OpenSession = (p) =>
   openModelSession({
     modelDir: p.modelDir,
     ep: p.ep,
+    ...(p.weights === undefined ? {} : { weights: p.weights, weightBlock: p.weightBlock }),
     aspect: p.aspect,
     template: p.template,
     ...(p.adapter === undefined ? {} : { adapter: { dir: p.adapter } }),

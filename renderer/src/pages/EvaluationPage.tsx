@@ -8,6 +8,8 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { EP_CHOICES, type EpChoice } from '../../../shared/ep';
+import type { WeightsChoice } from '../../../shared/weights';
+import { WeightsField } from '../components/WeightsField';
 import { EVAL_MODES, type EvalMode, type EvalRun, type SideBySideItem } from '../../../shared/pipeline/eval';
 import { useApi } from '../api-context';
 import { ErrorText } from '../components/ErrorText';
@@ -135,6 +137,8 @@ function EvaluateForm({ readOnly }: { readOnly: boolean }) {
   const [mode, setMode] = useState<EvalMode>('generate');
   const [maxNewTokens, setMaxNewTokens] = useState('32');
   const [ep, setEp] = useState<EpChoice>('auto');
+  // fp32 keeps earlier runs' keys (the format is part of the model id); another format is a run of its own.
+  const [weights, setWeights] = useState<WeightsChoice>('fp32');
   const chosenBench = bench || benchmarks[0]?.name || '';
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -144,6 +148,7 @@ function EvaluateForm({ readOnly }: { readOnly: boolean }) {
       mode,
       maxNewTokens: Number(maxNewTokens),
       ep,
+      ...(weights === 'fp32' ? {} : { weights }),
       ...(adapter.trim() === '' ? {} : { adapter: adapter.trim() }),
     });
   };
@@ -210,6 +215,7 @@ function EvaluateForm({ readOnly }: { readOnly: boolean }) {
               </select>
             )}
           </Field>
+          <WeightsField value={weights} onChange={setWeights} />
         </div>
         {active && (
           <>

@@ -5,6 +5,8 @@
 // image preprocessing.
 import { useState, type FormEvent } from 'react';
 import { EP_CHOICES, type EpChoice } from '../../../../shared/ep';
+import type { WeightsChoice } from '../../../../shared/weights';
+import { WeightsField } from '../WeightsField';
 import type { ModelInspection } from '../../../../shared/api';
 import type { PipelineOverview } from '../../../../shared/pipeline/commands';
 import { formatCount } from '../../lib/format';
@@ -63,6 +65,7 @@ export function RespondStage({ overview, readOnly }: { overview: PipelineOvervie
   const [inspected, setInspected] = useState('');
   const inspection = useModelInspection(inspected);
   const [ep, setEp] = useState<EpChoice>('auto');
+  const [weights, setWeights] = useState<WeightsChoice>('auto');
   const [layer, setLayer] = useState('');
   const [maxNewTokens, setMaxNewTokens] = useState('512');
   const [perturb, setPerturb] = useState(true);
@@ -76,6 +79,7 @@ export function RespondStage({ overview, readOnly }: { overview: PipelineOvervie
     start.mutate({
       model: model.trim(),
       ep,
+      weights,
       maxNewTokens: Number(maxNewTokens),
       perturb,
       aspect,
@@ -128,6 +132,7 @@ export function RespondStage({ overview, readOnly }: { overview: PipelineOvervie
             </select>
           )}
         </Field>
+        <WeightsField value={weights} onChange={setWeights} />
         <Field
           label="Attention layer"
           hint="Decoder layer whose attention decides which image the model looked at; empty: the middle layer."

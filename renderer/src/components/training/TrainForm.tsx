@@ -4,6 +4,7 @@
 // job; errors (a missing folder, no kept pairs) show in the form.
 import { useMemo, useState, type FormEvent } from 'react';
 import { EP_CHOICES } from '../../../../shared/ep';
+import { TRAIN_WEIGHT_CHOICES } from '../../../../shared/weights';
 import {
   DPO_LOSSES,
   LORA_DEFAULTS,
@@ -23,7 +24,7 @@ interface Spec {
   key: Key;
   label: string;
   hint: string;
-  kind: 'int' | 'number' | 'text' | 'choice';
+  kind: 'int' | 'number' | 'text' | 'choice' | 'bool';
   choices?: readonly string[];
   /** Empty is allowed (the option is left out). */
   optional?: boolean;
@@ -141,6 +142,19 @@ const FIELDS: Spec[] = [
     kind: 'choice',
     choices: EP_CHOICES,
   },
+  {
+    key: 'weights',
+    label: 'Base weights',
+    hint: 'How the frozen model is held: fp32, or int8/int4 (QLoRA-style, far less memory); automatic picks by free memory.',
+    kind: 'choice',
+    choices: TRAIN_WEIGHT_CHOICES,
+  },
+  {
+    key: 'checkpointing',
+    label: 'Gradient checkpointing',
+    hint: 'Recomputes each layer in the backward pass: much less memory for a longer step; the result is the same.',
+    kind: 'bool',
+  },
 ];
 
 /** The schema's defaults, as the form's initial strings. */
@@ -165,7 +179,7 @@ export function TrainForm({ readOnly }: { readOnly: boolean }) {
     for (const f of FIELDS) {
       const v = (values[f.key] ?? '').trim();
       if (v === '') continue;
-      request[f.key] = f.kind === 'int' || f.kind === 'number' ? Number(v) : v;
+      request[f.key] = f.kind === 'int' || f.kind === 'number' ? Number(v) : f.kind === 'bool' ? v === 'true' : v;
     }
     start.mutate(request as TrainOptionsIn);
   };
@@ -176,7 +190,14 @@ export function TrainForm({ readOnly }: { readOnly: boolean }) {
         {FIELDS.map((f) => (
           <Field key={f.key} label={f.label} hint={f.hint}>
             {(p) =>
-              f.kind === 'choice' ? (
+              f.kind === 'bool' ? (
+                <input
+                  {...p}
+                  type="checkbox"
+                  checked={values[f.key] === 'true'}
+                  onChange={(e) => set(f.key, String(e.target.checked))}
+                />
+              ) : f.kind === 'choice' ? (
                 <select {...p} value={values[f.key]} onChange={(e) => set(f.key, e.target.value)}>
                   {f.choices!.map((c) => (
                     <option key={c} value={c}>

@@ -322,5 +322,31 @@ describe('mia-dpo eval', () => {
     } finally {
       await service.close();
     }
-  }, 120_000);
+
+    // A weight format is part of the model id, so of the run key: int8 is a run of its own, close to fp32's scores.
+    const q = await run(
+      'eval',
+      proj,
+      '--model',
+      modelDir,
+      '--bench',
+      'tiny-bench',
+      '--mode',
+      'likelihood',
+      '--weights',
+      'int8',
+      '--ep',
+      'cpu',
+      '--json',
+    );
+    expect(q.code, q.err).toBe(0);
+    const qRun = JSON.parse(q.out) as { run_id: number; model_id: string };
+    expect(qRun.model_id).toMatch(/:int8$/);
+    expect([genReport.run_id, likRun, adaptedRun]).not.toContain(qRun.run_id);
+    const qShown = JSON.parse((await run('eval', 'show', proj, String(qRun.run_id), '--json')).out) as Shown;
+    qShown.items.forEach((it, k) => {
+      const fp32 = Object.values(likShown.items[k]!.option_scores!);
+      Object.values(it.option_scores!).forEach((v, j) => expect(Math.abs(v - fp32[j]!)).toBeLessThan(0.5));
+    });
+  }, 180_000);
 });
