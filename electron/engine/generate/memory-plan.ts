@@ -87,7 +87,10 @@ export function planGenerate(p: GeneratePlanInput): MemoryPlan {
   const dequant = 2 * 4 * largestQuantized;
   const parts = [
     { what: `language model weights (${format})`, bytes: text },
-    { what: `vision tower and projector weights (${half ? 'fp16' : format === 'fp16' ? 'fp16 and fp32' : 'fp32'})`, bytes: vision },
+    {
+      what: `vision tower and projector weights (${half ? 'fp16' : format === 'fp16' ? 'fp16 and fp32' : 'fp32'})`,
+      bytes: vision,
+    },
     { what: `KV cache (${p.seq} positions)`, bytes: kv },
     { what: `prefill activations (${p.seq} tokens)`, bytes: prefill },
     { what: 'vision activations', bytes: (p.images ?? 1) > 0 ? visionActs : 0 },

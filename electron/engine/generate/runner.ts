@@ -244,7 +244,9 @@ export class DecoderRunner {
     const empty: Record<string, Feed> = {};
     // An empty cache of the graphs' compute type (a float16 tensor's data is a Uint16Array in the Node binding).
     const none = (dims: number[]): WireTensor =>
-      this.compute === 'float16' ? wire('float16', new Uint16Array(0), dims) : wire('float32', new Float32Array(0), dims);
+      this.compute === 'float16'
+        ? wire('float16', new Uint16Array(0), dims)
+        : wire('float32', new Float32Array(0), dims);
     for (let i = 0; i < t.numLayers; i++) {
       empty[cacheNames(i, 'past').keyT] = none([batch, t.numKvHeads, t.headDim, 0]);
       empty[cacheNames(i, 'past').value] = none([batch, t.numKvHeads, 0, t.headDim]);

@@ -49,9 +49,13 @@ export function chooseWeights(c: ChooseInput): WeightsDecision {
       plan(f, Math.min(c.seq, 1024)),
     ]);
   if (c.choice === 'fp16' && c.ep !== 'cpu' && c.fp16 !== null)
-    throw new AppError('unsupported', `--weights fp16: ${c.ep} cannot compute in fp16 here (${c.fp16}); use int8 or int4`, {
-      subject: 'weights',
-    });
+    throw new AppError(
+      'unsupported',
+      `--weights fp16: ${c.ep} cannot compute in fp16 here (${c.fp16}); use int8 or int4`,
+      {
+        subject: 'weights',
+      },
+    );
   let format: WeightFormat;
   let reason: string;
   if (c.choice !== 'auto') {

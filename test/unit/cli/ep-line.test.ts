@@ -77,7 +77,9 @@ describe('the execution provider line', () => {
     const lines = generateStderr({ ...process.env, VK_ICD_FILENAMES: SWIFTSHADER });
     expect(lines).toEqual([
       expect.stringMatching(/^execution provider: webgpu \(auto: a WebGPU adapter was found\)$/),
-      expect.stringMatching(/^weights: fp32: webgpu cannot compute in fp16 \(the WebGPU adapter has no shader-f16 feature\), /),
+      expect.stringMatching(
+        /^weights: fp32: webgpu cannot compute in fp16 \(the WebGPU adapter has no shader-f16 feature\), /,
+      ),
       expect.stringMatching(/^attention /),
     ]);
   }, 180_000);

@@ -38,6 +38,15 @@ async function respond(weights: WeightsChoice) {
   }
 }
 
+/** The generation step graph (one row, attention of layer 1 captured) or the scoring graph of two rows. */
+const textGraph = (compute: 'float32' | 'float16', kind: 'step' | 'score' = 'step'): Graph =>
+  buildTextGraph(model.spec, model.checkpoint, {
+    ...(kind === 'step'
+      ? { batch: 1, mode: 'decode', output: 'last', cache: true, capture: [1] }
+      : { batch: 2, mode: 'prefill', output: 'targets', cache: false, capture: [] }),
+    compute,
+  });
+
 /** The Cast nodes whose input is an initializer of `dtype`. */
 function castsOfInitializers(g: Graph, dtype: string): number {
   const inits = new Set([...g.initializers.values()].filter((i) => i.value.dtype === dtype).map((i) => i.value.name));
@@ -52,21 +61,11 @@ afterAll(() => model.checkpoint.close());
 
 describe('fp16 compute', () => {
   it('reads fp16 weights as stored: no Cast after an fp16 initializer; fp16 cache, float32 logits and attention', () => {
-    const step = (compute: 'float32' | 'float16') =>
-      buildTextGraph(model.spec, model.checkpoint, {
-        batch: 1,
-        mode: 'decode',
-        output: 'last',
-        cache: true,
-        capture: [1],
-        compute,
-      });
-    const [g16, g32] = [step('float16'), step('float32')];
+    const [g16, g32] = [textGraph('float16'), textGraph('float32')];
     expect(castsOfInitializers(g16, 'float16')).toBe(0);
     // The float32 graph casts every fp16 weight: what onnxruntime folds into fp32 copies.
     expect(castsOfInitializers(g32, 'float16')).toBeGreaterThan(10);
-    const dtypeOf = (g: Graph, name: string): string =>
-      [...g.inputs, ...g.outputs].find((v) => v.name === name)!.dtype;
+    const dtypeOf = (g: Graph, name: string): string => [...g.inputs, ...g.outputs].find((v) => v.name === name)!.dtype;
     expect(dtypeOf(g16, 'past_key_0')).toBe('float16');
     expect(dtypeOf(g16, 'present_value_1')).toBe('float16');
     for (const name of ['logits', 'attention_1', 'image_features', 'rope_cos', 'attention_bias'])
@@ -99,22 +98,8 @@ describe('fp16 compute', () => {
     useSwiftShader();
     const graphs = [
       buildVisionGraph(model.spec, model.checkpoint, 1, 'float16'),
-      buildTextGraph(model.spec, model.checkpoint, {
-        batch: 1,
-        mode: 'decode',
-        output: 'last',
-        cache: true,
-        capture: [1],
-        compute: 'float16',
-      }),
-      buildTextGraph(model.spec, model.checkpoint, {
-        batch: 2,
-        mode: 'prefill',
-        output: 'targets',
-        cache: false,
-        capture: [],
-        compute: 'float16',
-      }),
+      textGraph('float16'),
+      textGraph('float16', 'score'),
     ];
     for (const g of graphs) {
       const s = await createLocalSession(serializeModel(g), { ep: 'webgpu', strict: true, externalDataFolder: dir });

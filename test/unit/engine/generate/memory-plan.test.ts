@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CPU_FP16 } from '../../../../electron/engine/runtime/ep';
+import type { ExplicitEp } from '../../../../shared/ep';
 import { chooseWeights } from '../../../../electron/engine/generate/weights-choice';
 import { Checkpoint } from '../../../../electron/engine/models/checkpoint';
 import { llavaSpec } from '../../../../electron/engine/models/llava';
@@ -33,6 +34,19 @@ beforeAll(async () => {
   await quantizedWeights(c, { bits: 8, block: 32 }, cacheDir).finally(() => c.close());
 }, 120_000);
 
+/** What chooseWeights needs besides the choice and the budget: this model at 512 tokens on `ep`. */
+function chooserInput(c: Checkpoint, ep: ExplicitEp, fp16: string | null) {
+  return {
+    spec: llavaSpec(c.config),
+    tensors: c.names().map((name) => ({ name, shape: c.get(name).shape })),
+    seq: 512,
+    block: 32 as const,
+    ep,
+    model: modelDir,
+    fp16,
+  };
+}
+
 describe('memory planner', () => {
   // fp16 here is the CPU's (casts inserted by onnxruntime); fp16 on a GPU could not be measured (no GPU).
   it.each(['fp32', 'int8', 'fp16'])(
@@ -54,15 +68,7 @@ describe('memory planner', () => {
   it('auto picks a quantized format when fp32 would not fit, and refuses what fits nowhere with the numbers', async () => {
     const c = await Checkpoint.open(modelDir);
     try {
-      const base = {
-        spec: llavaSpec(c.config),
-        tensors: c.names().map((name) => ({ name, shape: c.get(name).shape })),
-        seq: 512,
-        block: 32 as const,
-        ep: 'cpu' as const,
-        model: modelDir,
-        fp16: CPU_FP16,
-      };
+      const base = chooserInput(c, 'cpu', CPU_FP16);
       const fp32 = chooseWeights({ ...base, choice: 'fp32', budget: 64 * 2 ** 30 }).plan.totalBytes;
       const int8 = chooseWeights({ ...base, choice: 'int8', budget: 64 * 2 ** 30 }).plan.totalBytes;
       expect(int8).toBeLessThan(fp32);
@@ -81,15 +87,7 @@ describe('memory planner', () => {
   it('auto picks fp16 on a GPU that computes in it, and says why it does not on one that cannot', async () => {
     const c = await Checkpoint.open(modelDir);
     try {
-      const base = {
-        spec: llavaSpec(c.config),
-        tensors: c.names().map((name) => ({ name, shape: c.get(name).shape })),
-        seq: 512,
-        block: 32 as const,
-        ep: 'webgpu' as const,
-        model: modelDir,
-        fp16: null,
-      };
+      const base = chooserInput(c, 'webgpu', null);
       const big = 64 * 2 ** 30;
       const fp32 = chooseWeights({ ...base, choice: 'fp32', budget: big }).plan;
       const fp16 = chooseWeights({ ...base, choice: 'fp16', budget: big }).plan;
@@ -114,7 +112,7 @@ describe('memory planner', () => {
       expect(fallback.format).toBe('fp32');
       expect(fallback.reason).toMatch(/^fp32: webgpu cannot compute in fp16 \(the WebGPU adapter has no shader-f16/);
       // On the CPU fp16 is never chosen by auto, and an explicit one is planned with its fp32 copies beside it.
-      const cpu = { ...base, ep: 'cpu' as const, fp16: CPU_FP16 };
+      const cpu = chooserInput(c, 'cpu', CPU_FP16);
       expect(chooseWeights({ ...cpu, choice: 'auto', budget: big }).format).toBe('fp32');
       const cpu16 = chooseWeights({ ...cpu, choice: 'fp16', budget: big });
       expect(cpu16.reason).toBe(`fp16: asked for (${CPU_FP16})`);
