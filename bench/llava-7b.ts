@@ -140,7 +140,7 @@ if (step === 'write' && args[0]) {
   const bandwidth = Math.max(copyBandwidth(), await reduceBandwidth());
   const model = await openModel(dir);
   const c = model.checkpoint;
-  const tensors = c.names().map((name) => ({ name, shape: c.get(name).shape }));
+  const tensors = c.names().map((name) => ({ name, shape: c.get(name).shape, dtype: c.get(name).dtype }));
   const bits = format === 'int8' ? 8 : 4;
   // What a decode step reads as the engine runs it: codes + float32 scales of the quantized linears, every other text
   // tensor but the embedding table as a float32 copy (norms, lm_head: fp16 files are cast at session creation).
@@ -193,7 +193,7 @@ if (step === 'write' && args[0]) {
   const [dir, seq, answer, rank] = args as [string, string, string, string];
   const model = await openModel(dir);
   const c = model.checkpoint;
-  const tensors = c.names().map((name) => ({ name, shape: c.get(name).shape }));
+  const tensors = c.names().map((name) => ({ name, shape: c.get(name).shape, dtype: c.get(name).dtype }));
   const r = Number(rank);
   const loraParams = tensors
     .filter((t) => /^language_model\.model\.layers\.\d+\.(self_attn|mlp)\.\w+_proj\.weight$/.test(t.name))

@@ -13,7 +13,7 @@ import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { Graph, op, serializeModel } from '../electron/engine/onnx';
 import { openModel } from '../electron/engine/models/open';
-import { after, dequantizeWeight, isQuantized, quantizedWeights } from '../electron/engine/models/quantized';
+import { dequantizeWeight, isQuantized, quantizedWeights } from '../electron/engine/models/quantized';
 import { createLocalSession } from '../electron/engine/runtime/local';
 import { quantizeMatrix, type QuantBits } from '../electron/engine/weights/quantize';
 import { writeRandomModel } from './llava.bench';
@@ -72,7 +72,7 @@ async function kernelMs(kind: 'fp32' | 'dq' | 'cast' | 'nbits', bits: QuantBits,
     if (kind === 'cast') {
       const codes = g.initializer('q', { dtype: 'int8', dims: [N, K / block, block], data: q.codes });
       const s3 = g.initializer('s3', { dtype: 'float32', dims: [N, K / block, 1], data: q.scales });
-      g.output(op.gemm(x, dequantizeWeight(after(x, codes), s3), undefined, { transB: true }), 'y');
+      g.output(op.gemm(x, dequantizeWeight(op.after(x, codes), s3), undefined, { transB: true }), 'y');
     } else if (kind === 'dq') {
       const codes = g.initializer('q', { dtype: bits === 8 ? 'int8' : 'int4', dims: [N, K], data: q.codes });
       g.output(op.gemm(x, op.dequantizeBlocked(codes, scales, block), undefined, { transB: true }), 'y');

@@ -131,7 +131,7 @@ function decideWeights(
     block: w.block ?? 32,
     ep,
     spec: model.spec,
-    tensors: c.names().map((name) => ({ name, shape: c.get(name).shape })),
+    tensors: c.names().map((name) => ({ name, shape: c.get(name).shape, dtype: c.get(name).dtype })),
     seq: w.planSeq ?? Math.min(model.spec.text.maxPositions, 2048),
     budget: w.budget ?? availableMemory() + process.memoryUsage.rss(),
     model: model.dir,

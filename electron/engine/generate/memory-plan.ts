@@ -18,7 +18,16 @@ export const RUNTIME_BASE_BYTES = 220 * 2 ** 20;
 export interface PlanTensor {
   name: string;
   shape: readonly number[];
+  /** The safetensors dtype as stored (F16 counts 2 bytes where a graph reads it as stored); absent: F32. */
+  dtype?: string;
 }
+
+/**
+ * Bytes per value of an unquantized language-model float tensor: the quantized formats on the CPU read an fp16
+ * embedding table and LM head as stored (a Gather, then slices cast one at a time: decoder.ts headLogits);
+ * everything else holds an fp32 copy.
+ */
+const unquantizedBytes = (x: PlanTensor, quantizedCpu: boolean): number => (quantizedCpu && x.dtype === 'F16' ? 2 : 4);
 
 export interface GeneratePlanInput {
   spec: LlavaSpec;
@@ -61,17 +70,19 @@ export function planGenerate(p: GeneratePlanInput): MemoryPlan {
   let largestQuantized = 0;
   // fp16 on a GPU: weights as stored and 2-byte activations; every other case computes in fp32 copies, and fp16
   // on the CPU keeps the fp16 weights beside the fp32 copies of its inserted casts (measured: 0.96-1.04 of the peak).
-  const half = format === 'fp16' && (p.ep ?? 'cpu') !== 'cpu';
+  const cpu = (p.ep ?? 'cpu') === 'cpu';
+  const quantized = format === 'int8' || format === 'int4';
+  const half = format === 'fp16' && !cpu;
   const elt = half ? 2 : 4;
   const weightElt = format === 'fp16' && !half ? 6 : elt;
   for (const x of p.tensors) {
     const n = numel(x.shape);
     if (!x.name.startsWith('language_model.'))
       vision += weightElt * n; // fp32: cast copies of fp16 files
-    else if ((format === 'int8' || format === 'int4') && isQuantized(x.name, x.shape, { bits: 8, block })) {
+    else if (quantized && isQuantized(x.name, x.shape, { bits: 8, block })) {
       text += n * (format === 'int8' ? 1 : 0.5) + (n / block) * 4; // codes + float32 scales, file-backed
       largestQuantized = Math.max(largestQuantized, n);
-    } else text += weightElt * n;
+    } else text += (quantized && cpu ? unquantizedBytes(x, true) : weightElt) * n;
   }
   const kvElt = format === 'fp16' ? 2 : 4; // the fp16 graphs' cache is fp16 on every EP
   // The previous step's cache and the new one coexist during a step.
@@ -160,6 +171,8 @@ export interface TrainPlanInput {
   checkpointing: boolean;
   /** The frozen vision tower is loaded (image features computed in this process, not read from a cache). */
   vision?: boolean;
+  /** Where the step runs (default cpu: the quantized formats then read fp16 embeddings and LM head as stored). */
+  ep?: ExplicitEp;
 }
 
 export interface TrainPlan extends MemoryPlan {
@@ -196,7 +209,7 @@ export function planTrain(p: TrainPlanInput): TrainPlan {
     else if (format !== 'fp32' && isQuantized(x.name, x.shape, { bits: 8, block })) {
       text += n * (format === 'int8' ? 1 : 0.5) + (n / block) * 4;
       if (x.name.includes('.layers.0.')) layerFloat += 4 * n;
-    } else text += 4 * n;
+    } else text += unquantizedBytes(x, format !== 'fp32' && (p.ep ?? 'cpu') === 'cpu') * n;
   }
   const rows = 2 * p.pairs;
   const tokens = rows * p.seq;

@@ -259,10 +259,11 @@ export class LlavaSession {
     const c = this.runner.model.checkpoint;
     return planGenerate({
       spec: this.runner.model.spec,
-      tensors: c.names().map((name) => ({ name, shape: c.get(name).shape })),
+      tensors: c.names().map((name) => ({ name, shape: c.get(name).shape, dtype: c.get(name).dtype })),
       format,
       block: this.runner.options.weights?.block ?? 32,
       seq,
+      ep: this.runner.ep,
     });
   }
 

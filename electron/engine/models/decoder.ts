@@ -51,6 +51,8 @@ export interface DecoderInputs {
   bias: Value; // [B, T, Tk]
   /** Per layer, the cache this step extends (decode mode). */
   past?: readonly LayerCache[];
+  /** The type the layers compute in (default float32). */
+  compute?: ComputeType;
 }
 
 /**
@@ -85,7 +87,7 @@ export function decoderGraphInputs(
       : undefined;
   const features = computedFeatures ?? g.input('image_features', 'float32', ['feature_rows', d.hiddenSize]);
   const featureIndex = g.input('feature_index', 'int32', [b, seq]);
-  return { ids, rope, bias, features, featureIndex, ...(past ? { past } : {}) };
+  return { ids, rope, bias, features, featureIndex, compute, ...(past ? { past } : {}) };
 }
 
 /** Where a position holds an image row [B, T] bool: from the index, not the ids, so a generated image-token id is text. */
@@ -93,13 +95,17 @@ export const imageRows = (x: Pick<DecoderInputs, 'featureIndex'>): Value => op.g
 
 /**
  * Token embeddings from `table` [V, D] with image rows written where `featureIndex` >= 0 (HF's
- * masked_scatter at the image tokens; Where instead of int64 ScatterND, so it runs on WebGPU). The result
- * has the table's type (the image rows are cast to it).
+ * masked_scatter at the image tokens; Where instead of int64 ScatterND, so it runs on WebGPU), in the
+ * compute type. A table in another float type (fp16 as stored) is gathered first and only its rows cast.
  */
-export function embedWithImages(table: Value, x: Pick<DecoderInputs, 'ids' | 'features' | 'featureIndex'>): Value {
+export function embedWithImages(
+  table: Value,
+  x: Pick<DecoderInputs, 'ids' | 'features' | 'featureIndex' | 'compute'>,
+): Value {
+  const compute = x.compute ?? 'float32';
   const isImage = imageRows(x);
-  const embeds = op.gather(table, op.where(isImage, 0, x.ids)); // [B, T, D]; image ids may lie outside the vocabulary
-  const rows = op.cast(op.gather(x.features, op.max(x.featureIndex, 0)), table.dtype);
+  const embeds = op.cast(op.gather(table, op.where(isImage, 0, x.ids)), compute); // [B, T, D]; image ids may lie outside the vocabulary
+  const rows = op.cast(op.gather(x.features, op.max(x.featureIndex, 0)), compute);
   return op.where(op.unsqueeze(isImage, [2]), rows, embeds);
 }
 
@@ -154,11 +160,30 @@ export function causalAttention(
   return { merged, present, probs };
 }
 
-/** hidden [B, T, D] -> float32 logits [B, T, V] through a head weight [V, D] read in place (HF: lm_head, then .float()). */
+/** Rows of the LM head cast at a time when it is stored in another type than the compute type (headLogits). */
+export const HEAD_SLICE_ROWS = 4096;
+
+/**
+ * hidden [B, T, D] -> float32 logits [B, T, V] through a head weight [V, D] read in place (HF: lm_head, then
+ * .float()). A weight stored in another type than hidden's (fp16 under float32 compute) is read by slices of
+ * HEAD_SLICE_ROWS rows, each cast once the previous slice's product exists, so one slice's float copy lives at a
+ * time instead of the whole head's.
+ */
 export function headLogits(w: Value, hidden: Value, d: Pick<DecoderDims, 'hiddenSize' | 'vocabSize'>): Value {
   const [b, v] = [staticDim(hidden, 0), d.vocabSize];
-  const flat = op.cast(op.gemm(op.reshape(hidden, [-1, d.hiddenSize]), w, undefined, { transB: true }), 'float32'); // [B*T, V]
-  return op.reshape(flat, hidden.graph.constant([b, -1, v], 'int64', [3]), [b, hidden.shape[1]!, v]);
+  const h = op.reshape(hidden, [-1, d.hiddenSize]);
+  const product = (weight: Value): Value => op.gemm(h, weight, undefined, { transB: true }); // [B*T, rows]
+  let flat: Value;
+  if (w.dtype === hidden.dtype) flat = product(w);
+  else {
+    const slices: Value[] = [];
+    for (let start = 0; start < v; start += HEAD_SLICE_ROWS) {
+      const rows = op.slice(w, [start], [Math.min(v, start + HEAD_SLICE_ROWS)], [0]);
+      slices.push(product(op.cast(op.after(slices.at(-1) ?? h, rows), hidden.dtype)));
+    }
+    flat = slices.length === 1 ? slices[0]! : op.concat(slices, 1);
+  }
+  return op.reshape(op.cast(flat, 'float32'), hidden.graph.constant([b, -1, v], 'int64', [3]), [b, hidden.shape[1]!, v]);
 }
 
 /** log p(targets[b, t] | tokens up to t) [B, T] from logits [B, T, V]: the scoring output, and what a DPO or SFT loss sums. */

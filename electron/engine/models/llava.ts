@@ -389,7 +389,8 @@ export function llavaTextForward(p: Params, spec: LlavaSpec, x: TextInputs, o: T
   const attn = new Map<number, Value>();
   const layers: TextOutputs['layers'] = [];
   const bias = s.slidingWindow === null ? x.bias : slidingWindowBias(x.bias, s.slidingWindow);
-  let h = embedWithImages(p.get(`${LM}embed_tokens.weight`), x); // [B, T, D]
+  const table = `${LM}embed_tokens.weight`;
+  let h = embedWithImages(p.stored?.(table) ?? p.get(table), x); // [B, T, D]
   for (let i = 0; i < s.numLayers; i++) {
     const [input, from] = [h, p.graph.nodes.length];
     h = p.graph.withScope(`layer${i}`, () => {
@@ -417,7 +418,7 @@ export function lmHead(p: Params, spec: LlavaSpec, hidden: Value): Value {
     spec.text.tieWordEmbeddings || !p.has('language_model.lm_head.weight')
       ? `${LM}embed_tokens`
       : 'language_model.lm_head';
-  return headLogits(p.get(`${head}.weight`), hidden, spec.text);
+  return headLogits(p.stored?.(`${head}.weight`) ?? p.get(`${head}.weight`), hidden, spec.text);
 }
 
 /** log p(targets[b, t] | tokens up to t) [B, T]: the scoring output, and what a DPO or SFT loss sums. */

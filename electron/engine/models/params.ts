@@ -24,6 +24,12 @@ export interface Params {
    * Absent: `get(name)`.
    */
   weightFor?(name: string, x: Value): Value;
+  /**
+   * The tensor `name` in its stored float type, for ops that read it piecewise so no whole float32 copy exists: the
+   * embedding's Gather (rows cast after it) and the LM head by slices. Offered by the CPU's quantized formats, whose
+   * sessions do not fold casts into copies at creation; absent: `get(name)`.
+   */
+  stored?(name: string): Value;
 }
 
 /** External initializers read in the `compute` type: fp16 tensors stay as stored under float16 (no copy), others are cast. */

@@ -185,19 +185,6 @@ export function dequantizeWeight(codes: Value, scales: Value): Value {
   return op.reshape(op.mul(op.cast(codes, 'float32'), scales), [rows, blocks * block]);
 }
 
-/**
- * `v` unchanged, computed only once `x` exists: a Reshape to its own shape, the target shape concatenated with
- * the empty shape of `x` (Shape with start = end = 0). onnxruntime runs nodes that read only initializers
- * first, so without this every layer's dequantized weight would be alive at once (measured: peak RSS
- * twice the fp32 model's).
- */
-export function after(x: Value, v: Value): Value {
-  const g = x.graph;
-  const [empty] = g.addNode('Shape', [x], { start: { i: 0 }, end: { i: 0 } }, [{ dtype: 'int64', shape: [0] }]);
-  const dims = v.shape as number[];
-  const target = op.concat([g.constant(dims, 'int64'), empty!], 0);
-  return op.reshape(v, target, dims);
-}
 
 /**
  * Graph weights from the quantized cache: dequantized as their layer runs for quantized linears, float32 for the rest.
@@ -230,9 +217,20 @@ export function quantizedParams(graph: Graph, q: QuantizedWeights, ep: ExplicitE
       }),
     };
   };
+  // Unquantized tensors as stored (bf16 cast to float32): one initializer, which get() casts to float32.
+  const stored = new Map<string, Value>();
+  const storedOf = (name: string): Value => {
+    const hit = stored.get(name);
+    if (hit) return hit;
+    const ref = q.refs.get(name);
+    if (!ref) throw new AppError('bad-file', `${q.dir}: the cached weights have no tensor ${name}`, { subject: name });
+    const v = weightInitializer(graph, name, ref);
+    stored.set(name, v);
+    return v;
+  };
   const dequantize = (w: { codes: Value; scales: Value }, x?: Value): Value =>
     castForm
-      ? dequantizeWeight(x ? after(x, w.codes) : w.codes, w.scales)
+      ? dequantizeWeight(x ? op.after(x, w.codes) : w.codes, w.scales)
       : op.dequantizeBlocked(w.codes, w.scales, q.spec.block);
   const params: Params = {
     graph,
@@ -244,10 +242,7 @@ export function quantizedParams(graph: Graph, q: QuantizedWeights, ep: ExplicitE
       if (q.quantized.has(name)) {
         v = dequantize(initializers(name));
       } else {
-        const ref = q.refs.get(name);
-        if (!ref)
-          throw new AppError('bad-file', `${q.dir}: the cached weights have no tensor ${name}`, { subject: name });
-        v = weightInitializer(graph, name, ref, { compute: 'float32' });
+        v = op.cast(storedOf(name), 'float32');
       }
       cache.set(name, v);
       return v;
@@ -258,6 +253,7 @@ export function quantizedParams(graph: Graph, q: QuantizedWeights, ep: ExplicitE
       cache.set(name, v);
       return v;
     },
+    ...(ep === 'cpu' ? { stored: (name: string) => storedOf(name) } : {}),
   };
   return params;
 }

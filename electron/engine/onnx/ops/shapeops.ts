@@ -220,3 +220,17 @@ export function pad(x: Value, pads: readonly number[]): Value {
 function productDimSum(d: Dim, n: number): Dim {
   return typeof d === 'number' ? d + n : `${d}+${n}`;
 }
+
+/**
+ * `v` unchanged, computed only once `x` exists: a Reshape to its own shape, the target shape concatenated with
+ * the empty shape of `x` (Shape with start = end = 0). onnxruntime runs nodes that read only initializers
+ * first, so without this every layer's dequantized weight (or every slice of a cast LM head) would be alive at
+ * once (measured: peak RSS twice the fp32 model's). The Shape node is int64: on WebGPU it runs on the CPU.
+ */
+export function after(x: Value, v: Value): Value {
+  const g = x.graph;
+  const [empty] = g.addNode('Shape', [x], { start: { i: 0 }, end: { i: 0 } }, [{ dtype: 'int64', shape: [0] }]);
+  const dims = v.shape as number[];
+  const target = concat([g.constant(dims, 'int64'), empty!], 0);
+  return reshape(v, target, dims);
+}

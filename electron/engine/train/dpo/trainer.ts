@@ -317,7 +317,7 @@ export class DpoTrainer {
     const c = this.llava().checkpoint;
     return planTrain({
       spec: this.spec,
-      tensors: c.names().map((name) => ({ name, shape: c.get(name).shape })),
+      tensors: c.names().map((name) => ({ name, shape: c.get(name).shape, dtype: c.get(name).dtype })),
       format: this.options.weights?.format ?? 'fp32',
       block: this.options.weights?.block ?? 32,
       pairs: batch.length,
@@ -327,6 +327,7 @@ export class DpoTrainer {
       dropout: this.options.lora.dropout > 0,
       checkpointing: this.options.checkpointing ?? false,
       vision: this.features !== undefined,
+      ep: this.options.ep,
     });
   }
 

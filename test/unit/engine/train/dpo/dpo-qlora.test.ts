@@ -117,7 +117,8 @@ async function trainer(o: DpoTrainerOptions): Promise<DpoTrainer> {
 
 beforeAll(async () => {
   // inter 64: every linear's input is a multiple of the block, so all seven are quantized.
-  const model = await writeTinyLlava({ attention: 'gqa', textLayers: 2, seed: 7, size: { inter: 64 } });
+  // fp16 as stored, as real checkpoints: the quantized graphs then gather the embedding and slice the LM head in fp16.
+  const model = await writeTinyLlava({ attention: 'gqa', textLayers: 2, seed: 7, size: { inter: 64 }, dtype: 'F16' });
   modelDir = model.dir;
   cacheDir = mkdtempSync(path.join(tmpdir(), 'dpo-qcache-'));
   const m = await openModel(modelDir);
