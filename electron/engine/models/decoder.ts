@@ -183,7 +183,11 @@ export function headLogits(w: Value, hidden: Value, d: Pick<DecoderDims, 'hidden
     }
     flat = slices.length === 1 ? slices[0]! : op.concat(slices, 1);
   }
-  return op.reshape(op.cast(flat, 'float32'), hidden.graph.constant([b, -1, v], 'int64', [3]), [b, hidden.shape[1]!, v]);
+  return op.reshape(op.cast(flat, 'float32'), hidden.graph.constant([b, -1, v], 'int64', [3]), [
+    b,
+    hidden.shape[1]!,
+    v,
+  ]);
 }
 
 /** log p(targets[b, t] | tokens up to t) [B, T] from logits [B, T, V]: the scoring output, and what a DPO or SFT loss sums. */

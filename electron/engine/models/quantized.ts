@@ -185,7 +185,6 @@ export function dequantizeWeight(codes: Value, scales: Value): Value {
   return op.reshape(op.mul(op.cast(codes, 'float32'), scales), [rows, blocks * block]);
 }
 
-
 /**
  * Graph weights from the quantized cache: dequantized as their layer runs for quantized linears, float32 for the rest.
  * `ep` picks the int8 form: Cast + Mul on the CPU; blocked DequantizeLinear on GPUs, where it runs wholly on the device

@@ -227,7 +227,9 @@ async function trainWeights(
     const batch = Math.max(1, Math.min(request.batch, lengths.length));
     const decision = chooseTrainWeights({
       spec,
-      tensors: checkpoint.names().map((name) => ({ name, shape: checkpoint.get(name).shape, dtype: checkpoint.get(name).dtype })),
+      tensors: checkpoint
+        .names()
+        .map((name) => ({ name, shape: checkpoint.get(name).shape, dtype: checkpoint.get(name).dtype })),
       choice: request.weights ?? 'fp32',
       block: request.weightBlock ?? 32,
       pairs: batch,
