@@ -78,7 +78,8 @@ export function planGenerate(p: GeneratePlanInput): MemoryPlan {
   for (const x of p.tensors) {
     const n = numel(x.shape);
     if (!x.name.startsWith('language_model.'))
-      vision += weightElt * n; // fp32: cast copies of fp16 files
+      // fp32 copies of fp16 files, but the CPU's quantized formats cast them layer by layer (LlavaRunner).
+      vision += (quantized && cpu ? unquantizedBytes(x, true) : weightElt) * n;
     else if (quantized && isQuantized(x.name, x.shape, { bits: 8, block })) {
       text += n * (format === 'int8' ? 1 : 0.5) + (n / block) * 4; // codes + float32 scales, file-backed
       largestQuantized = Math.max(largestQuantized, n);
@@ -99,7 +100,7 @@ export function planGenerate(p: GeneratePlanInput): MemoryPlan {
   const parts = [
     { what: `language model weights (${format})`, bytes: text },
     {
-      what: `vision tower and projector weights (${half ? 'fp16' : format === 'fp16' ? 'fp16 and fp32' : 'fp32'})`,
+      what: `vision tower and projector weights (${half ? 'fp16' : format === 'fp16' ? 'fp16 and fp32' : quantized && cpu ? 'as stored, cast by layer' : 'fp32'})`,
       bytes: vision,
     },
     { what: `KV cache (${p.seq} positions)`, bytes: kv },

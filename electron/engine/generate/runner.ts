@@ -314,8 +314,15 @@ export class LlavaRunner extends DecoderRunner {
         { subject: 'pixel_values' },
       );
     }
-    const session = await this.session('vision', () =>
-      buildVisionGraph(this.model.spec, this.model.checkpoint, 1, this.compute),
+    // The CPU's quantized formats keep the tower's fp16 weights as stored and cast them layer by layer.
+    const format = this.options.weights?.format;
+    const layerwise = this.ep === 'cpu' && (format === 'int8' || format === 'int4');
+    const session = await this.session(
+      'vision',
+      () => buildVisionGraph(this.model.spec, this.model.checkpoint, 1, this.compute, layerwise),
+      undefined,
+      this.text.dir,
+      layerwise,
     );
     return valuesOf(
       await this.runtime.run(session, { pixel_values: wire('float32', pixels, [1, 3, s, s]) }),

@@ -32,7 +32,7 @@ import {
 import type { LinearHooks } from './nn';
 import { activation, layerNorm, linear, rmsNorm, staticDim } from './nn';
 import type { Params, WeightSource } from './params';
-import { externalParams } from './params';
+import { externalParams, layerwiseParams } from './params';
 import type { ComputeType } from '../weights/external';
 
 // ---------------------------------------------------------------- spec
@@ -180,7 +180,7 @@ function visionEmbeddings(p: Params, s: VisionSpec, pixels: Value, prefix: strin
 }
 
 const vLinear = (p: Params, name: string, x: Value): Value =>
-  linear(x, p.get(`${name}.weight`), p.get(`${name}.bias`), name);
+  linear(x, p.weightFor?.(`${name}.weight`, x) ?? p.get(`${name}.weight`), p.get(`${name}.bias`), name);
 const vNorm = (p: Params, name: string, x: Value, eps: number): Value =>
   layerNorm(x, p.get(`${name}.weight`), p.get(`${name}.bias`), eps);
 
@@ -238,7 +238,12 @@ export function visionHiddenStates(
 function project(p: Params, spec: LlavaSpec, features: Value): Value {
   const m = 'multi_modal_projector.';
   const lin = (name: string, x: Value): Value =>
-    linear(x, p.get(`${m}${name}.weight`), spec.projectorBias ? p.get(`${m}${name}.bias`) : undefined, `${m}${name}`);
+    linear(
+      x,
+      p.weightFor?.(`${m}${name}.weight`, x) ?? p.get(`${m}${name}.weight`),
+      spec.projectorBias ? p.get(`${m}${name}.bias`) : undefined,
+      `${m}${name}`,
+    );
   const h = lin('linear_1', features);
   if (!p.has(`${m}linear_2.weight`)) return h;
   return lin('linear_2', activation(spec.projectorAct, 'projector_hidden_act')(h));
@@ -253,15 +258,20 @@ export function imageFeatures(p: Params, spec: LlavaSpec, pixels: Value): Value 
   return project(p, spec, features);
 }
 
-/** pixel_values [N, 3, S, S] -> float32 image_features [N, F, text hidden], N fixed per graph; the tower computes in `compute`. */
+/**
+ * pixel_values [N, 3, S, S] -> float32 image_features [N, F, text hidden], N fixed per graph; the tower computes in
+ * `compute`. `layerwise`: fp16 weights cast to float32 as each layer runs (layerwiseParams; the session must not
+ * fold constants), so no float32 copy of the whole tower exists.
+ */
 export function buildVisionGraph(
   spec: LlavaSpec,
   source: WeightSource,
   images = 1,
   compute: ComputeType = 'float32',
+  layerwise = false,
 ): Graph {
   const g = new Graph('llava_vision');
-  const p = externalParams(g, source, compute);
+  const p = layerwise && compute === 'float32' ? layerwiseParams(g, source) : externalParams(g, source, compute);
   const s = spec.vision.imageSize;
   const pixels = g.input('pixel_values', 'float32', [images, 3, s, s]);
   g.output(op.cast(imageFeatures(p, spec, pixels), 'float32'), 'image_features');

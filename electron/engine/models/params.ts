@@ -5,6 +5,7 @@
 // bf16, so bf16 is always cast). Builders ask for tensors by canonical name.
 import { AppError } from '../../../shared/errors';
 import type { Graph, Value } from '../onnx/graph';
+import * as op from '../onnx/ops';
 import { weightInitializer, type ComputeType } from '../weights/external';
 import type { TensorRef } from '../weights/weight-set';
 
@@ -48,6 +49,45 @@ export function externalParams(graph: Graph, source: WeightSource, compute: Comp
       return v;
     },
   };
+}
+
+/**
+ * External initializers computed in float32 without whole-model copies: a weight stored in another float type
+ * (fp16) is cast when its layer runs (`weightFor`, ordered after the layer's input), so one layer's float32
+ * copy exists at a time; other tensors are cast where read. For a session that does not fold casts at
+ * creation (LocalSessionOptions.disableConstantFolding): the CPU's quantized formats run the vision tower so.
+ */
+export function layerwiseParams(graph: Graph, source: WeightSource): Params {
+  const raw = new Map<string, Value>();
+  const cache = new Map<string, Value>();
+  const stored = (name: string): Value => {
+    const hit = raw.get(name);
+    if (hit) return hit;
+    const ref = source.ref(name);
+    if (!ref) throw new AppError('bad-file', `the checkpoint has no tensor ${name}`, { subject: name });
+    const v = weightInitializer(graph, name, ref);
+    raw.set(name, v);
+    return v;
+  };
+  const params: Params = {
+    graph,
+    has: (name) => source.ref(name) !== undefined,
+    get(name) {
+      const hit = cache.get(name);
+      if (hit) return hit;
+      const v = op.cast(stored(name), 'float32');
+      cache.set(name, v);
+      return v;
+    },
+    weightFor(name, x) {
+      const w = stored(name);
+      if (w.dtype === 'float32' || cache.has(name)) return params.get(name);
+      const v = op.cast(op.after(x, w), 'float32');
+      cache.set(name, v);
+      return v;
+    },
+  };
+  return params;
 }
 
 /** Weights held in memory (a random model, e.g. the self-test's), as float32 initializers made on first use. */
