@@ -85,7 +85,8 @@ export function planGenerate(p: GeneratePlanInput): MemoryPlan {
       largestQuantized = Math.max(largestQuantized, n);
     } else text += (quantized && cpu ? unquantizedBytes(x, true) : weightElt) * n;
   }
-  const kvElt = format === 'fp16' ? 2 : 4; // the fp16 graphs' cache is fp16 on every EP
+  // The cache is fp16 for the fp16 graphs on every EP and for the CPU's int8/int4 (runner.ts cacheType).
+  const kvElt = format === 'fp16' || (quantized && cpu) ? 2 : 4;
   // The previous step's cache and the new one coexist during a step.
   const kv = 2 * 2 * t.numLayers * t.numKvHeads * t.headDim * p.seq * batch * kvElt;
   // Prefill: scores and probabilities [H, T, T], MLP intermediates [T, I] x3, a few [T, D] residuals; one layer at a time.

@@ -139,6 +139,12 @@ export class DecoderRunner {
     return this.options.weights?.format === 'fp16' ? 'float16' : 'float32';
   }
 
+  /** The KV cache's type: fp16 for the fp16 format and for the CPU's int8/int4 (llama.cpp's default), else float32. */
+  get cacheType(): ComputeType {
+    const format = this.options.weights?.format;
+    return format === 'fp16' || (this.ep === 'cpu' && (format === 'int8' || format === 'int4')) ? 'float16' : 'float32';
+  }
+
   /** The host's session id for graph `key`, created on first use. */
   protected session(
     key: string,
@@ -184,6 +190,7 @@ export class DecoderRunner {
     return {
       ...o,
       compute: this.compute,
+      cacheType: this.cacheType,
       ...(tg?.hooks ? { hooks: tg.hooks } : {}),
       ...(tg?.params ? { params: tg.params } : {}),
     };
@@ -242,9 +249,9 @@ export class DecoderRunner {
   prefill(feeds: Record<string, Feed>, batch = 1): Promise<StepOutputs> {
     const t = this.text.dims;
     const empty: Record<string, Feed> = {};
-    // An empty cache of the graphs' compute type (a float16 tensor's data is a Uint16Array in the Node binding).
+    // An empty cache of the graphs' cache type (a float16 tensor's data is a Uint16Array in the Node binding).
     const none = (dims: number[]): WireTensor =>
-      this.compute === 'float16'
+      this.cacheType === 'float16'
         ? wire('float16', new Uint16Array(0), dims)
         : wire('float32', new Float32Array(0), dims);
     for (let i = 0; i < t.numLayers; i++) {

@@ -68,8 +68,10 @@ export function decoderGraphInputs(
   seq: number | 'seq' = 'seq',
   /** Image rows computed in the same graph (a full-model train step) instead of the `image_features` input. */
   computedFeatures?: Value,
-  /** The type the layers compute in, and so of the KV cache; the other inputs stay float32 (cast in the graph). */
+  /** The type the layers compute in; the other inputs stay float32 (cast in the graph). */
   compute: ComputeType = 'float32',
+  /** The KV cache's type (default the compute type; float16 under float32 compute halves the cache). */
+  cacheType: ComputeType = compute,
 ): DecoderInputs {
   const b = batch;
   const ids = g.input('input_ids', 'int32', [b, seq]);
@@ -81,8 +83,8 @@ export function decoderGraphInputs(
   const past =
     mode === 'decode'
       ? Array.from({ length: d.numLayers }, (_, i) => ({
-          keyT: g.input(cacheNames(i, 'past').keyT, compute, [b, d.numKvHeads, d.headDim, 'past']),
-          value: g.input(cacheNames(i, 'past').value, compute, [b, d.numKvHeads, 'past', d.headDim]),
+          keyT: g.input(cacheNames(i, 'past').keyT, cacheType, [b, d.numKvHeads, d.headDim, 'past']),
+          value: g.input(cacheNames(i, 'past').value, cacheType, [b, d.numKvHeads, 'past', d.headDim]),
         }))
       : undefined;
   const features = computedFeatures ?? g.input('image_features', 'float32', ['feature_rows', d.hiddenSize]);
@@ -147,15 +149,18 @@ export function causalAttention(
   const [cos, sin] = [op.cast(c.rope.cos, q5.dtype), op.cast(c.rope.sin, q5.dtype)];
   const q = rotary(q5, op.unsqueeze(cos, [1, 2]), op.unsqueeze(sin, [1, 2]));
   const kT = op.transpose(rotary(k4, op.unsqueeze(cos, [1]), op.unsqueeze(sin, [1])), [0, 1, 3, 2]); // [B, kvH, hd, T]
+  // The cache keeps the past's type (an fp16 cache under float32 compute: new entries rounded to fp16, the
+  // layer's whole cache cast back for the products, one layer's float copy at a time).
   const present: LayerCache = c.past
     ? {
-        keyT: concatNamed(c.past.keyT, kT, 3, c.presentName?.keyT),
-        value: concatNamed(c.past.value, v4, 2, c.presentName?.value),
+        keyT: concatNamed(c.past.keyT, op.cast(kT, c.past.keyT.dtype), 3, c.presentName?.keyT),
+        value: concatNamed(c.past.value, op.cast(v4, c.past.value.dtype), 2, c.presentName?.value),
       }
     : { keyT: kT, value: v4 };
-  const scores = op.mul(op.matmul(q, op.unsqueeze(present.keyT, [2])), 1 / Math.sqrt(hd)); // [B, kvH, rep, T, Tk]
+  const [keyT, value] = [op.cast(present.keyT, q.dtype), op.cast(present.value, v4.dtype)];
+  const scores = op.mul(op.matmul(q, op.unsqueeze(keyT, [2])), 1 / Math.sqrt(hd)); // [B, kvH, rep, T, Tk]
   const probs = op.softmax(op.add(op.cast(scores, 'float32'), op.unsqueeze(c.bias, [1, 2])), -1);
-  const out = op.matmul(op.cast(probs, v4.dtype), op.unsqueeze(present.value, [2])); // [B, kvH, rep, T, hd]
+  const out = op.matmul(op.cast(probs, v4.dtype), op.unsqueeze(value, [2])); // [B, kvH, rep, T, hd]
   const merged = op.reshape(op.transpose(out, [0, 3, 1, 2, 4]), [b, -1, kv * rep * hd]); // [B, T, H*hd]
   return { merged, present, probs };
 }
@@ -218,6 +223,8 @@ export interface DecoderGraphOptions {
   params?: (g: Graph) => Params;
   /** The type the layers compute in (default float32); float16 keeps fp16 weights as stored (GPU EPs). */
   compute?: ComputeType;
+  /** The KV cache's type (default the compute type): float16 under float32 compute halves the cache. */
+  cacheType?: ComputeType;
 }
 
 /**

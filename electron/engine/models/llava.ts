@@ -456,8 +456,9 @@ export function textGraphInputs(
   seq: number | 'seq' = 'seq',
   computedFeatures?: Value,
   compute: ComputeType = 'float32',
+  cacheType: ComputeType = compute,
 ): TextInputs {
-  return decoderGraphInputs(g, spec.text, batch, mode, seq, computedFeatures, compute);
+  return decoderGraphInputs(g, spec.text, batch, mode, seq, computedFeatures, compute, cacheType);
 }
 
 /** The generation step / scoring graph over the text forward. */
@@ -465,7 +466,7 @@ export function buildTextGraph(spec: LlavaSpec, source: WeightSource, o: TextGra
   const g = new Graph(`llava_text_${o.mode}`);
   const compute = o.compute ?? 'float32';
   const p = o.params ? o.params(g) : externalParams(g, source, compute);
-  const inputs = textGraphInputs(g, spec, o.batch, o.mode, 'seq', undefined, compute);
+  const inputs = textGraphInputs(g, spec, o.batch, o.mode, 'seq', undefined, compute, o.cacheType ?? compute);
   const hooks = o.hooks?.(g);
   const out = llavaTextForward(p, spec, inputs, {
     capture: o.capture,
